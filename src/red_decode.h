@@ -1,0 +1,56 @@
+/*
+ * red_decode - turns an input message into a red_event_t by the contract:
+ * envelope (nested or flat payload, timestamp or event_timestamp, event
+ * type from envelope, header or topic), then every declared field checked
+ * and converted (type, required, default, range, length, enum, unit
+ * scaling). Anything wrong yields a dead-letter code and a detail that
+ * names the field; nothing is dropped silently.
+ */
+#ifndef RED_DECODE_H
+#define RED_DECODE_H
+
+#include "red_contract.h"
+#include "red_event.h"
+
+#include <stddef.h>
+
+typedef enum {
+        RED_DLQ_NONE = 0,
+        RED_DLQ_INVALID_JSON,
+        RED_DLQ_NOT_AN_OBJECT,
+        RED_DLQ_TOO_LARGE,
+        RED_DLQ_UNKNOWN_EVENT_TYPE,
+        RED_DLQ_MISSING_EVENT_TYPE,
+        RED_DLQ_MISSING_FIELD,
+        RED_DLQ_WRONG_TYPE,
+        RED_DLQ_OUT_OF_RANGE,
+        RED_DLQ_NOT_ALLOWED,
+        RED_DLQ_INVALID_TIMESTAMP,
+        RED_DLQ_MISSING_TIMESTAMP,
+        RED_DLQ_FUTURE_TIMESTAMP,
+        RED_DLQ_LATE,
+        RED_DLQ__CNT
+} red_dlq_code_t;
+
+/** "invalid_json", "missing_field", ... (also the metric label). */
+const char *red_dlq_code_name(red_dlq_code_t code);
+
+/** Messages larger than this are dead-lettered as too_large. */
+#define RED_DECODE_MAX_BYTES (1024 * 1024)
+
+/**
+ * Decodes @p msg for contract @p c. @p ev->values must have c->slot_cnt
+ * entries; they are all overwritten. @p now is the wall clock used for
+ * the future-skew check. On RED_DLQ_NONE, @p ev holds one reference to the
+ * parsed JSON (release with red_decode_release()); otherwise @p detail
+ * explains the problem (e.g. "quality_score: 1.7 is above the maximum 1")
+ * and @p ev holds nothing.
+ */
+red_dlq_code_t red_decode(const red_contract_t *c, const red_msg_t *msg,
+                          red_time_t now, red_event_t *ev, char *detail,
+                          size_t detail_size);
+
+/** Drops the event's reference to its JSON; accepts a released event. */
+void red_decode_release(red_event_t *ev);
+
+#endif

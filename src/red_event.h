@@ -1,0 +1,70 @@
+/*
+ * red_event - a decoded input event: its kind, event time, typed field
+ * values (one per contract slot) and where it came from.
+ *
+ * Plain records on purpose: the decoder fills them, the core reads them.
+ * String and object values borrow from the parsed JSON (root) or from the
+ * workflow table (enriched values); both outlive the batch the event is in.
+ */
+#ifndef RED_EVENT_H
+#define RED_EVENT_H
+
+#include "red_contract.h"
+#include "red_time.h"
+#include "red_uuid.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** One field value. type RED_FT_NONE means absent. */
+typedef struct red_value_s {
+        red_field_type_t type;
+        union {
+                int64_t i;    /**< INTEGER */
+                double d;     /**< NUMBER (after unit scaling) */
+                bool b;       /**< BOOLEAN */
+                red_time_t t; /**< TIMESTAMP */
+                red_uuid_t u; /**< UUID */
+                struct {
+                        const char *p;
+                        size_t len;
+                } s;          /**< STRING (not NUL-terminated in general) */
+                json_t *j;    /**< OBJECT (borrowed) */
+        };
+} red_value_t;
+
+/** An input message as the decoder sees it (all borrowed). */
+typedef struct red_msg_s {
+        const char *topic;
+        int32_t partition;
+        int64_t offset;
+        const void *key;
+        size_t key_len;
+        const void *value;
+        size_t value_len;
+        red_time_t timestamp;     /**< Kafka message timestamp, or -1 */
+        const char *header_type;  /**< Kafka header event_type, or NULL */
+        size_t header_type_len;
+} red_msg_t;
+
+typedef struct red_event_s {
+        const red_kind_t *kind;
+        red_time_t time;       /**< event time, UTC µs */
+        red_value_t *values;   /**< contract->slot_cnt entries (owned by the caller) */
+        json_t *root;          /**< the parsed message (owned: one reference) */
+        json_t *payload;       /**< borrowed from root (root itself when flat) */
+        json_t *metadata;      /**< envelope metadata object, or NULL (borrowed) */
+        const red_msg_t *msg;  /**< the source message (borrowed) */
+} red_event_t;
+
+/** The value of slot @p slot, or NULL when absent. */
+static inline const red_value_t *red_event_value(const red_event_t *ev,
+                                                 int slot)
+{
+        const red_value_t *v = &ev->values[slot];
+        return v->type == RED_FT_NONE ? NULL : v;
+}
+
+#endif

@@ -1,0 +1,119 @@
+/* red_pg - libpq helpers: connect, exec, error classification. */
+#include "red_pg.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+PGconn *red_pg_connect(const char *conninfo, char *errstr, size_t errstr_size)
+{
+        /* Our defaults come first; a conninfo or URI given as dbname is
+         * expanded in its place and overrides them. */
+        const char *keys[] = {"application_name", "connect_timeout", "dbname",
+                              NULL};
+        const char *vals[] = {"reducerd", "10", conninfo, NULL};
+        PGconn *conn = PQconnectdbParams(keys, vals, 1);
+        const char *host, *port, *msg, *nl;
+
+        if (conn && PQstatus(conn) == CONNECTION_OK) {
+                return conn;
+        }
+        if (!conn) {
+                snprintf(errstr, errstr_size,
+                         "cannot connect to PostgreSQL: out of memory");
+                return NULL;
+        }
+        host = PQhost(conn);
+        port = PQport(conn);
+        msg = PQerrorMessage(conn);
+        /* libpq repeats "connection to server at ... failed:" per attempt;
+         * keep the last line that carries the reason. */
+        while ((nl = strchr(msg, '\n')) && nl[1]) {
+                msg = nl + 1;
+        }
+        snprintf(errstr, errstr_size,
+                 "cannot connect to PostgreSQL at %s:%s: %.*s",
+                 host && *host ? host : "(default socket)",
+                 port && *port ? port : "5432",
+                 (int)strcspn(msg, "\n"), msg);
+        PQfinish(conn);
+        return NULL;
+}
+
+void red_pg_describe(const PGconn *conn, char *buf, size_t size)
+{
+        const char *host = PQhost(conn), *port = PQport(conn),
+                   *db = PQdb(conn);
+
+        snprintf(buf, size, "%s:%s/%s", host && *host ? host : "socket",
+                 port ? port : "", db ? db : "");
+}
+
+void red_pg_error(const PGconn *conn, const PGresult *res, char *errstr,
+                  size_t errstr_size)
+{
+        const char *msg = res ? PQresultErrorMessage(res) : "";
+
+        if (!msg || !*msg) {
+                msg = PQerrorMessage(conn);
+        }
+        snprintf(errstr, errstr_size, "%.*s", (int)strcspn(msg, "\n"), msg);
+}
+
+int red_pg_exec(PGconn *conn, const char *sql, char *errstr,
+                size_t errstr_size)
+{
+        PGresult *res = PQexec(conn, sql);
+        ExecStatusType st = PQresultStatus(res);
+        int r = 0;
+
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+                red_pg_error(conn, res, errstr, errstr_size);
+                r = -1;
+        }
+        PQclear(res);
+        return r;
+}
+
+bool red_pg_retriable(const PGconn *conn, const PGresult *res)
+{
+        const char *state;
+
+        if (PQstatus(conn) != CONNECTION_OK) {
+                return true;
+        }
+        if (!res) {
+                return true;
+        }
+        state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        if (!state) {
+                /* No SQLSTATE: the client side failed (lost connection). */
+                return PQresultStatus(res) == PGRES_FATAL_ERROR;
+        }
+        return !strcmp(state, "40001") ||         /* serialization_failure */
+               !strcmp(state, "40P01") ||         /* deadlock_detected */
+               !strncmp(state, "08", 2) ||        /* connection exceptions */
+               !strcmp(state, "57P01") ||         /* admin_shutdown */
+               !strcmp(state, "57P02") ||         /* crash_shutdown */
+               !strcmp(state, "57P03") ||         /* cannot_connect_now */
+               !strcmp(state, "53300");           /* too_many_connections */
+}
+
+int red_pg_ident(const char *name, char *buf, size_t size)
+{
+        size_t len = strlen(name);
+
+        if (len == 0 || len > 63 || len + 3 > size ||
+            !((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_')) {
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < len; i++) {
+                char c = name[i];
+                if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '_')) {
+                        return -EINVAL;
+                }
+        }
+        snprintf(buf, size, "\"%s\"", name);
+        return 0;
+}

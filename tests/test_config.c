@@ -1,0 +1,191 @@
+/* Tests for red_config: defaults, overrides, every invalid example, docs. */
+#include "red_config.h"
+#include "red_test.h"
+#include "red_yaml.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+
+START_TEST(defaults_without_file)
+{
+        char err[1024];
+        red_config_t *c = red_config_load(NULL, err, sizeof(err));
+
+        ck_assert_msg(c != NULL, "%s", err);
+        ck_assert_str_eq(c->kafka_brokers, "embedded");
+        ck_assert(red_config_kafka_embedded(c));
+        ck_assert_int_eq(c->batch_max_events, 20000);
+        ck_assert_int_eq(c->batch_max_ms, 500);
+        ck_assert_int_eq(c->contracts_paths.cnt, 1);
+        ck_assert_str_eq(c->contracts_paths.items[0], "contracts");
+        ck_assert_str_eq(c->http_listen, "127.0.0.1:9464");
+        ck_assert(!c->log_json);
+        ck_assert_ptr_nonnull(strchr(c->instance_id, '-'));
+        red_config_destroy(c);
+}
+END_TEST
+
+START_TEST(example_file_loads)
+{
+        char err[1024];
+        red_config_t *c = red_config_load(test_path("config/reducerd.yaml"),
+                                          err, sizeof(err));
+        char *p;
+
+        ck_assert_msg(c != NULL, "%s", err);
+        ck_assert_int_eq(c->kafka_property_cnt, 2);
+        ck_assert_str_eq(c->kafka_properties[0].key,
+                         "partition.assignment.strategy");
+        p = red_config_path(c, c->contracts_paths.items[0]);
+        ck_assert_str_eq(p, test_path("config/../contracts"));
+        free(p);
+        red_config_destroy(c);
+}
+END_TEST
+
+START_TEST(environment_overrides)
+{
+        char err[1024];
+        red_config_t *c;
+
+        setenv("REDUCERD_BATCH_MAX_EVENTS", "77", 1);
+        setenv("REDUCERD_KAFKA_BROKERS", "10.0.0.1:9092", 1);
+        setenv("REDUCERD_KAFKA_PROPERTY_SASL_USERNAME", "svc", 1);
+        setenv("REDUCERD_CONTRACTS_PATHS", "a.yaml, b.yaml", 1);
+        setenv("REDUCERD_LOG_FORMAT", "json", 1);
+        c = red_config_load(test_path("config/reducerd.yaml"), err,
+                            sizeof(err));
+        ck_assert_msg(c != NULL, "%s", err);
+        ck_assert_int_eq(c->batch_max_events, 77);
+        ck_assert_str_eq(c->kafka_brokers, "10.0.0.1:9092");
+        ck_assert(!red_config_kafka_embedded(c));
+        ck_assert(c->log_json);
+        ck_assert_int_eq(c->contracts_paths.cnt, 2);
+        ck_assert_str_eq(c->contracts_paths.items[1], "b.yaml");
+        ck_assert_int_eq(c->kafka_property_cnt, 3);
+        ck_assert_str_eq(c->kafka_properties[2].key, "sasl.username");
+        ck_assert_str_eq(c->kafka_properties[2].value, "svc");
+        red_config_destroy(c);
+
+        setenv("REDUCERD_BATCH_MAX_EVENTS", "lots", 1);
+        c = red_config_load(NULL, err, sizeof(err));
+        ck_assert_ptr_null(c);
+        ck_assert_str_eq(err, "environment REDUCERD_BATCH_MAX_EVENTS: "
+                              "batch.max_events: \"lots\" is not an integer "
+                              "(allowed: 1..1000000)");
+        unsetenv("REDUCERD_BATCH_MAX_EVENTS");
+        unsetenv("REDUCERD_KAFKA_BROKERS");
+        unsetenv("REDUCERD_KAFKA_PROPERTY_SASL_USERNAME");
+        unsetenv("REDUCERD_CONTRACTS_PATHS");
+        unsetenv("REDUCERD_LOG_FORMAT");
+}
+END_TEST
+
+/* `reducerd check -c` on every invalid example prints exactly the message
+ * on its first line ("# expect: LINE:COL: ...") and exits non-zero. */
+START_TEST(check_rejects_invalid_examples)
+{
+        const char *dir = test_path("tests/data/config/invalid");
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        int seen = 0;
+
+        ck_assert_ptr_nonnull(d);
+        while ((de = readdir(d))) {
+                char path[4096], want[8192], *text, *out, *err, *nl;
+                const char *argv[] = {test_bin(), "check", "-c", path, NULL};
+                int rc;
+
+                if (!strstr(de->d_name, ".yaml")) {
+                        continue;
+                }
+                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+                text = test_read_file(path, NULL);
+                ck_assert_msg(!strncmp(text, "# expect: ", 10),
+                              "%s lacks an expect line", path);
+                nl = strchr(text, '\n');
+                *nl = '\0';
+                snprintf(want, sizeof(want), "%s:%s\n", path, text + 10);
+                rc = test_run(argv, NULL, &out, &err);
+                ck_assert_msg(rc == 1, "%s: exit %d", de->d_name, rc);
+                ck_assert_str_eq(err, want);
+                free(text);
+                free(out);
+                free(err);
+                seen++;
+        }
+        closedir(d);
+        ck_assert_int_ge(seen, 12);
+}
+END_TEST
+
+START_TEST(check_accepts_example)
+{
+        const char *argv[] = {test_bin(), "check", "-c",
+                              test_path("config/reducerd.yaml"), NULL};
+        char *out, *err;
+        int rc = test_run(argv, NULL, &out, &err);
+
+        ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+        ck_assert_ptr_nonnull(strstr(out, "config/reducerd.yaml: ok"));
+        ck_assert_ptr_nonnull(strstr(out, "codegen_metrics.yaml: ok"));
+        free(out);
+        free(err);
+}
+END_TEST
+
+/* Every setting of the table appears in config/reducerd.yaml and in the
+ * README's configuration reference, and the file has no other keys. */
+START_TEST(settings_documented)
+{
+        char err[1024];
+        size_t cnt;
+        const red_setting_t *s = red_config_settings(&cnt);
+        red_yaml_doc_t *doc = red_yaml_load_file(
+                test_path("config/reducerd.yaml"), err, sizeof(err));
+        char *readme = test_read_file(test_path("README.md"), NULL);
+
+        ck_assert_msg(doc != NULL, "%s", err);
+        for (size_t i = 0; i < cnt; i++) {
+                char sec[64], pat[128];
+                const char *dot = strchr(s[i].name, '.');
+                const red_yaml_node_t *n;
+
+                snprintf(sec, sizeof(sec), "%.*s", (int)(dot - s[i].name),
+                         s[i].name);
+                n = red_yaml_get(red_yaml_doc_root(doc), sec);
+                ck_assert_msg(n && red_yaml_get(n, dot + 1),
+                              "%s is missing from config/reducerd.yaml",
+                              s[i].name);
+                snprintf(pat, sizeof(pat), "`%s`", s[i].name);
+                ck_assert_msg(strstr(readme, pat),
+                              "%s is missing from the README's "
+                              "configuration reference",
+                              s[i].name);
+        }
+        free(readme);
+        red_yaml_doc_destroy(doc);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+        Suite *s = suite_create("config");
+        TCase *tc = tcase_create("config");
+
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, defaults_without_file);
+        tcase_add_test(tc, example_file_loads);
+        tcase_add_test(tc, environment_overrides);
+        tcase_add_test(tc, check_rejects_invalid_examples);
+        tcase_add_test(tc, check_accepts_example);
+        tcase_add_test(tc, settings_documented);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void)
+{
+        return test_main(suite());
+}

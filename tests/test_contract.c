@@ -1,0 +1,142 @@
+/* Tests for red_contract: the shipped contract's model, every invalid example. */
+#include "red_contract.h"
+#include "red_test.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+
+START_TEST(codegen_contract_model)
+{
+        char err[2048];
+        red_contract_t *c = red_contract_load(
+                test_path("contracts/codegen_metrics.yaml"), err, sizeof(err));
+        const red_agg_t *a;
+        const red_fsm_t *f;
+        const red_kind_t *k;
+
+        ck_assert_msg(c != NULL, "%s", err);
+        ck_assert_str_eq(c->name, "codegen_metrics");
+        ck_assert_str_eq(c->consumer_group, "reducerd.codegen_metrics");
+        ck_assert_uint_eq(c->kind_cnt, 6);
+        ck_assert_uint_eq(c->input_cnt, 5);
+        ck_assert_int_eq(c->inputs[0].default_kind, 0);
+        ck_assert_int_eq(c->inputs[4].default_kind, -1);
+        ck_assert_int_eq(c->max_out_of_orderness_us, 60000000);
+        ck_assert_int_eq(c->late_policy, RED_LATE_UPDATE);
+
+        k = red_contract_kind_by_type(c, "CODEGEN_COMPLETED", 17);
+        ck_assert_ptr_nonnull(k);
+        ck_assert_str_eq(k->name, "completed");
+        ck_assert_ptr_eq(red_contract_kind_by_type(c, "NODE_GENERATION_COMPLETED",
+                                                   25),
+                         k);
+        ck_assert_ptr_null(red_contract_kind_by_type(c, "CODEGEN_COMPLETE", 16));
+        /* stage duration normalisation: ms, or seconds x 1000 */
+        k = red_contract_kind_by_type(c, "CODEGEN_STAGE_COMPLETED", 23);
+        ck_assert_str_eq(k->fields[3].name, "duration_ms");
+        ck_assert_uint_eq(k->fields[3].from_cnt, 2);
+        ck_assert_str_eq(k->fields[3].from[1].name, "duration_seconds");
+        ck_assert_double_eq(k->fields[3].from[1].scale, 1000);
+        /* one slot per field name across kinds */
+        ck_assert_int_eq(red_contract_slot(c, "node_type"),
+                         c->kinds[2].fields[1].slot);
+        ck_assert_int_eq(c->workflow_key_slot,
+                         red_contract_slot(c, "workflow_id"));
+        ck_assert_uint_eq(c->remember_cnt, 2);
+
+        ck_assert_uint_eq(c->agg_cnt, 1);
+        a = &c->aggs[0];
+        ck_assert_str_eq(a->table, "codegen_metrics_aggregated");
+        ck_assert_uint_eq(a->windows, 0xf);
+        ck_assert_uint_eq(a->grouping_cnt, 4);
+        ck_assert_str_eq(a->groupings[3].name, "time_window");
+        ck_assert_str_eq(c->dims[a->groupings[3].dims[0]].constant, "all");
+        ck_assert_uint_eq(a->measure_cnt, 9);
+        ck_assert_int_eq(a->measures[3].kind, RED_MEAS_SKETCH);
+        ck_assert_int_eq(a->measures[7].kind, RED_MEAS_BY);
+        ck_assert_uint_eq(a->measures[7].sub_cnt, 3);
+        ck_assert_uint_eq(a->measures[7].sub[1].where_cnt, 1);
+        ck_assert_int_eq(a->measures[8].kind, RED_MEAS_COUNT_BY);
+        ck_assert_uint_eq(a->column_cnt, 10);
+        ck_assert_int_eq(a->columns[5].kind, RED_COL_OBJECT);
+        ck_assert_int_eq(a->columns[8].kind, RED_COL_EACH);
+        ck_assert_int_eq(a->columns[9].kind, RED_COL_COUNTS);
+        ck_assert_str_eq(a->publish.topic,
+                         "dev.omninode-bridge.codegen.metrics-recorded.v1");
+
+        f = c->fsm;
+        ck_assert_ptr_nonnull(f);
+        ck_assert_uint_eq(f->state_cnt, 6);
+        ck_assert_str_eq(f->states[f->initial], "pending");
+        ck_assert_uint_eq(f->terminal, (1u << 4) | (1u << 5));
+        ck_assert_uint_eq(f->transition_cnt, 6);
+        ck_assert_uint_eq(f->event_cnt, 6);
+        ck_assert_uint_eq(f->transitions[4].from, 0xf);
+        ck_assert_str_eq(f->transitions[0].guards[0], "has_requirements");
+        ck_assert_uint_eq(f->trigger_cnt, 8);
+        ck_assert(f->triggers[2].initialize);
+        ck_assert_int_eq(red_fsm_event(f, "retry_workflow", 14),
+                         f->transitions[5].event);
+        red_contract_destroy(c);
+}
+END_TEST
+
+START_TEST(invalid_examples)
+{
+        const char *dir = test_path("tests/data/contracts/invalid");
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        int seen = 0;
+
+        ck_assert_ptr_nonnull(d);
+        while ((de = readdir(d))) {
+                char path[4096], want[8192], err[2048], *text, *nl;
+                red_contract_t *c;
+
+                if (!strstr(de->d_name, ".yaml")) {
+                        continue;
+                }
+                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+                text = test_read_file(path, NULL);
+                ck_assert_msg(!strncmp(text, "# expect: ", 10),
+                              "%s lacks an expect line", path);
+                nl = strchr(text, '\n');
+                *nl = '\0';
+                snprintf(want, sizeof(want), "%s:%s", path, text + 10);
+                c = red_contract_load(path, err, sizeof(err));
+                ck_assert_msg(c == NULL, "%s loaded", de->d_name);
+                ck_assert_str_eq(err, want);
+                free(text);
+                seen++;
+        }
+        closedir(d);
+        ck_assert_int_ge(seen, 17);
+}
+END_TEST
+
+START_TEST(minimal_is_valid)
+{
+        char err[2048];
+        red_contract_t *c = red_contract_load(
+                test_path("tests/data/contracts/minimal.yaml"), err,
+                sizeof(err));
+
+        ck_assert_msg(c != NULL, "%s", err);
+        ck_assert_str_eq(c->consumer_group, "reducerd.minimal");
+        ck_assert_ptr_null(c->fsm);
+        red_contract_destroy(c);
+}
+END_TEST
+
+int main(void)
+{
+        Suite *s = suite_create("contract");
+        TCase *tc = tcase_create("contract");
+
+        tcase_add_test(tc, codegen_contract_model);
+        tcase_add_test(tc, invalid_examples);
+        tcase_add_test(tc, minimal_is_valid);
+        suite_add_tcase(s, tc);
+        return test_main(s);
+}

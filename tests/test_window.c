@@ -1,0 +1,368 @@
+/* Unit tests for red_window: UTC calendar window starts and ends. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "red_window.h"
+
+#define H       RED_WINDOW_HOURLY
+#define D       RED_WINDOW_DAILY
+#define W       RED_WINDOW_WEEKLY
+#define M       RED_WINDOW_MONTHLY
+#define HOUR_US RED_TIME_US_PER_HOUR
+#define DAY_US  RED_TIME_US_PER_DAY
+
+static red_time_t ts(const char *s)
+{
+        red_time_t t = 0;
+
+        ck_assert_msg(red_time_parse(s, strlen(s), &t) == 0, "bad literal %s",
+                      s);
+        return t;
+}
+
+static const char *fmt(red_time_t t, char buf[RED_TIME_FMT_SIZE])
+{
+        red_time_format(t, buf, RED_TIME_FMT_SIZE);
+        return buf;
+}
+
+/* start(wt, at) == want_start and end(wt, want_start) == want_end, as text. */
+static void check_win(red_window_type_t wt, const char *at,
+                      const char *want_start, const char *want_end)
+{
+        char b1[RED_TIME_FMT_SIZE], b2[RED_TIME_FMT_SIZE];
+        red_time_t t = ts(at);
+        red_time_t start = red_window_start(wt, t);
+        red_time_t end = red_window_end(wt, start);
+        red_time_t all[RED_WINDOW__CNT];
+
+        ck_assert_msg(strcmp(fmt(start, b1), want_start) == 0,
+                      "%s start of %s: got %s, want %s",
+                      red_window_type_name(wt), at, b1, want_start);
+        ck_assert_msg(strcmp(fmt(end, b2), want_end) == 0,
+                      "%s end of %s: got %s, want %s", red_window_type_name(wt),
+                      at, b2, want_end);
+        /* end() of any instant inside the window is the same boundary */
+        ck_assert_int_eq(red_window_end(wt, t), end);
+        red_window_starts(t, all);
+        ck_assert_int_eq(all[wt], start);
+}
+
+START_TEST(test_type_names)
+{
+        red_window_type_t wt = RED_WINDOW__CNT;
+        int i;
+
+        ck_assert_str_eq(red_window_type_name(H), "hourly");
+        ck_assert_str_eq(red_window_type_name(D), "daily");
+        ck_assert_str_eq(red_window_type_name(W), "weekly");
+        ck_assert_str_eq(red_window_type_name(M), "monthly");
+        ck_assert_ptr_null(red_window_type_name(RED_WINDOW__CNT));
+        ck_assert_ptr_null(red_window_type_name((red_window_type_t)-1));
+
+        ck_assert_int_eq(red_window_type_parse("weekly", &wt), 0);
+        ck_assert_int_eq(wt, W);
+        for (i = 0; i < RED_WINDOW__CNT; i++) {
+                ck_assert_int_eq(
+                    red_window_type_parse(
+                        red_window_type_name((red_window_type_t)i), &wt),
+                    0);
+                ck_assert_int_eq(wt, i);
+        }
+        wt = H;
+        ck_assert_int_eq(red_window_type_parse("Daily", &wt), -EINVAL);
+        ck_assert_int_eq(red_window_type_parse("DAILY", &wt), -EINVAL);
+        ck_assert_int_eq(red_window_type_parse("day", &wt), -EINVAL);
+        ck_assert_int_eq(red_window_type_parse("daily ", &wt), -EINVAL);
+        ck_assert_int_eq(red_window_type_parse("", &wt), -EINVAL);
+        ck_assert_int_eq(red_window_type_parse("yearly", &wt), -EINVAL);
+        ck_assert_int_eq(red_window_type_parse(NULL, &wt), -EINVAL);
+        ck_assert_int_eq(wt, H);
+}
+END_TEST
+
+START_TEST(test_ordinary)
+{
+        const char *at = "2025-11-06T12:34:56.123456Z"; /* a Thursday */
+
+        check_win(H, at, "2025-11-06T12:00:00Z", "2025-11-06T13:00:00Z");
+        check_win(D, at, "2025-11-06T00:00:00Z", "2025-11-07T00:00:00Z");
+        check_win(W, at, "2025-11-03T00:00:00Z", "2025-11-10T00:00:00Z");
+        check_win(M, at, "2025-11-01T00:00:00Z", "2025-12-01T00:00:00Z");
+}
+END_TEST
+
+START_TEST(test_month_end)
+{
+        const char *at = "2025-01-31T23:59:59.999999Z";
+
+        check_win(H, at, "2025-01-31T23:00:00Z", "2025-02-01T00:00:00Z");
+        check_win(D, at, "2025-01-31T00:00:00Z", "2025-02-01T00:00:00Z");
+        check_win(W, at, "2025-01-27T00:00:00Z", "2025-02-03T00:00:00Z");
+        check_win(M, at, "2025-01-01T00:00:00Z", "2025-02-01T00:00:00Z");
+        check_win(M, "2025-04-30T12:00:00Z", "2025-04-01T00:00:00Z",
+                  "2025-05-01T00:00:00Z");
+        check_win(M, "2025-06-15T00:00:00Z", "2025-06-01T00:00:00Z",
+                  "2025-07-01T00:00:00Z");
+        check_win(M, "2025-08-31T23:00:00Z", "2025-08-01T00:00:00Z",
+                  "2025-09-01T00:00:00Z");
+}
+END_TEST
+
+START_TEST(test_year_end)
+{
+        const char *at = "2025-12-31T23:30:00Z"; /* a Wednesday */
+
+        check_win(H, at, "2025-12-31T23:00:00Z", "2026-01-01T00:00:00Z");
+        check_win(D, at, "2025-12-31T00:00:00Z", "2026-01-01T00:00:00Z");
+        check_win(W, at, "2025-12-29T00:00:00Z", "2026-01-05T00:00:00Z");
+        check_win(M, at, "2025-12-01T00:00:00Z", "2026-01-01T00:00:00Z");
+        check_win(M, "1969-12-31T23:59:59.999999Z", "1969-12-01T00:00:00Z",
+                  "1970-01-01T00:00:00Z");
+}
+END_TEST
+
+START_TEST(test_leap_years)
+{
+        check_win(D, "2024-02-29T10:00:00Z", "2024-02-29T00:00:00Z",
+                  "2024-03-01T00:00:00Z");
+        check_win(M, "2024-02-29T10:00:00Z", "2024-02-01T00:00:00Z",
+                  "2024-03-01T00:00:00Z");
+        check_win(M, "2024-02-01T00:00:00Z", "2024-02-01T00:00:00Z",
+                  "2024-03-01T00:00:00Z");
+        check_win(D, "2023-02-28T23:59:59Z", "2023-02-28T00:00:00Z",
+                  "2023-03-01T00:00:00Z");
+        check_win(M, "2023-02-14T00:00:00Z", "2023-02-01T00:00:00Z",
+                  "2023-03-01T00:00:00Z");
+        check_win(D, "2100-02-28T12:00:00Z", "2100-02-28T00:00:00Z",
+                  "2100-03-01T00:00:00Z");
+        check_win(M, "2100-02-28T12:00:00Z", "2100-02-01T00:00:00Z",
+                  "2100-03-01T00:00:00Z");
+        check_win(D, "2000-02-28T12:00:00Z", "2000-02-28T00:00:00Z",
+                  "2000-02-29T00:00:00Z");
+        check_win(M, "2000-02-29T23:59:59Z", "2000-02-01T00:00:00Z",
+                  "2000-03-01T00:00:00Z");
+        /* window lengths in days */
+        ck_assert_int_eq(red_window_end(M, ts("2024-02-01")) - ts("2024-02-01"),
+                         29 * DAY_US);
+        ck_assert_int_eq(red_window_end(M, ts("2100-02-01")) - ts("2100-02-01"),
+                         28 * DAY_US);
+        ck_assert_int_eq(red_window_end(M, ts("2000-02-01")) - ts("2000-02-01"),
+                         29 * DAY_US);
+        ck_assert_int_eq(red_window_end(M, ts("2023-02-01")) - ts("2023-02-01"),
+                         28 * DAY_US);
+}
+END_TEST
+
+START_TEST(test_iso_week)
+{
+        /* 2021-01-01 is a Friday: its ISO week starts in the previous year */
+        check_win(W, "2021-01-01T08:00:00Z", "2020-12-28T00:00:00Z",
+                  "2021-01-04T00:00:00Z");
+        check_win(W, "2021-01-03T23:59:59.999999Z", "2020-12-28T00:00:00Z",
+                  "2021-01-04T00:00:00Z");
+        check_win(W, "2021-01-04T00:00:00Z", "2021-01-04T00:00:00Z",
+                  "2021-01-11T00:00:00Z");
+        /* Monday in the previous month */
+        check_win(W, "2025-03-02T12:00:00Z", "2025-02-24T00:00:00Z",
+                  "2025-03-03T00:00:00Z");
+        check_win(W, "2024-03-01T00:00:00Z", "2024-02-26T00:00:00Z",
+                  "2024-03-04T00:00:00Z");
+        /* around and before the epoch (1970-01-01 was a Thursday) */
+        check_win(W, "1970-01-01T00:00:00Z", "1969-12-29T00:00:00Z",
+                  "1970-01-05T00:00:00Z");
+        check_win(W, "1969-12-31T00:00:00Z", "1969-12-29T00:00:00Z",
+                  "1970-01-05T00:00:00Z");
+        check_win(W, "1969-12-28T23:59:59Z", "1969-12-22T00:00:00Z",
+                  "1969-12-29T00:00:00Z");
+        /* each day of one week maps to the same Monday */
+        for (int i = 0; i < 7; i++) {
+                red_time_t t = ts("2025-11-10T00:00:00Z") + i * DAY_US + 5;
+
+                ck_assert_int_eq(red_window_start(W, t), ts("2025-11-10"));
+        }
+}
+END_TEST
+
+START_TEST(test_boundaries)
+{
+        static const char *const at[] = {
+            "2025-11-06T12:00:00Z", "2025-11-06T00:00:00Z",
+            "2025-11-03T00:00:00Z", "2025-11-01T00:00:00Z",
+            "2026-01-01T00:00:00Z", "1970-01-01T00:00:00Z",
+            "1969-12-01T00:00:00Z", "2024-03-01T00:00:00Z",
+        };
+        size_t i;
+        int wt;
+
+        for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+                red_time_t t = ts(at[i]);
+
+                for (wt = 0; wt < RED_WINDOW__CNT; wt++) {
+                        red_time_t s = red_window_start(wt, t);
+                        red_time_t prev = red_window_start(wt, t - 1);
+
+                        /* t - 1 is in the previous window iff t is one */
+                        if (s == t) {
+                                ck_assert_int_lt(prev, t);
+                                ck_assert_int_eq(red_window_end(wt, prev), t);
+                        } else {
+                                ck_assert_int_eq(prev, s);
+                        }
+                }
+        }
+        /* explicit: the instant on the boundary starts the new window */
+        ck_assert_int_eq(red_window_start(H, ts("2025-11-06T13:00:00Z")),
+                         ts("2025-11-06T13:00:00Z"));
+        ck_assert_int_eq(red_window_start(H, ts("2025-11-06T13:00:00Z") - 1),
+                         ts("2025-11-06T12:00:00Z"));
+        ck_assert_int_eq(red_window_start(D, ts("2025-11-07")),
+                         ts("2025-11-07"));
+        ck_assert_int_eq(red_window_start(D, ts("2025-11-07") - 1),
+                         ts("2025-11-06"));
+        ck_assert_int_eq(red_window_start(W, ts("2025-11-10")),
+                         ts("2025-11-10"));
+        ck_assert_int_eq(red_window_start(W, ts("2025-11-10") - 1),
+                         ts("2025-11-03"));
+        ck_assert_int_eq(red_window_start(M, ts("2025-12-01")),
+                         ts("2025-12-01"));
+        ck_assert_int_eq(red_window_start(M, ts("2025-12-01") - 1),
+                         ts("2025-11-01"));
+        ck_assert_int_eq(red_window_start(M, ts("2026-01-01") - 1),
+                         ts("2025-12-01"));
+        /* before the epoch, floor (not truncation) */
+        ck_assert_int_eq(red_window_start(H, -1), -HOUR_US);
+        ck_assert_int_eq(red_window_start(D, -1), -DAY_US);
+        ck_assert_int_eq(red_window_start(H, -HOUR_US), -HOUR_US);
+        ck_assert_int_eq(red_window_start(D, -DAY_US), -DAY_US);
+}
+END_TEST
+
+START_TEST(test_invalid_type)
+{
+        red_time_t t = ts("2025-11-06T12:34:56Z");
+
+        ck_assert_int_eq(
+            red_window_start((red_window_type_t)RED_WINDOW__CNT, t), t);
+        ck_assert_int_eq(red_window_end((red_window_type_t)99, t), t);
+}
+END_TEST
+
+/*
+ * Check's ck_assert_* records a checkpoint on every call, which is far too
+ * slow for a million iterations; these only call into Check on failure.
+ */
+#define REQUIRE_CMP(a, op, b)                                                  \
+        do {                                                                   \
+                long long a_ = (a), b_ = (b);                                  \
+                if (!(a_ op b_)) {                                             \
+                        ck_abort_msg("%s:%d: %s %s %s failed (%lld vs %lld), " \
+                                     "t=%lld wt=%d",                           \
+                                     __FILE__, __LINE__, #a, #op, #b, a_, b_,  \
+                                     (long long)t, wt);                        \
+                }                                                              \
+        } while (0)
+#define REQUIRE_EQ(a, b) REQUIRE_CMP(a, ==, b)
+#define REQUIRE_LE(a, b) REQUIRE_CMP(a, <=, b)
+#define REQUIRE_LT(a, b) REQUIRE_CMP(a, <, b)
+
+/* A million pseudo-random instants in 1970..2100. */
+START_TEST(test_random_instants)
+{
+        const red_time_t lo = 0;
+        const red_time_t hi = ts("2100-12-31T23:59:59.999999Z");
+        uint64_t x = 0x243f6a8885a308d3u;
+        int i;
+
+        for (i = 0; i < 1000000; i++) {
+                red_time_t t, all[RED_WINDOW__CNT];
+                red_civil_t c, sc;
+                int wt;
+
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                t = lo + (red_time_t)(x % (uint64_t)(hi - lo));
+                if (i % 4 == 0) {
+                        t -= t % HOUR_US; /* land on hour boundaries often */
+                }
+                red_time_to_civil(t, &c);
+                red_window_starts(t, all);
+                for (wt = 0; wt < RED_WINDOW__CNT; wt++) {
+                        red_time_t s = red_window_start(wt, t);
+                        red_time_t e = red_window_end(wt, s);
+
+                        REQUIRE_EQ(all[wt], s);
+                        REQUIRE_LE(s, t);
+                        REQUIRE_LT(t, e);
+                        REQUIRE_EQ(red_window_start(wt, e), e);
+                        REQUIRE_EQ(red_window_start(wt, e - 1), s);
+                        red_time_to_civil(s, &sc);
+                        REQUIRE_EQ(sc.minute, 0);
+                        REQUIRE_EQ(sc.second, 0);
+                        REQUIRE_EQ(sc.usec, 0);
+                        switch (wt) {
+                        case RED_WINDOW_HOURLY:
+                                REQUIRE_EQ(e - s, HOUR_US);
+                                REQUIRE_EQ(sc.hour, c.hour);
+                                REQUIRE_EQ(sc.day, c.day);
+                                break;
+                        case RED_WINDOW_DAILY:
+                                REQUIRE_EQ(e - s, DAY_US);
+                                REQUIRE_EQ(sc.hour, 0);
+                                REQUIRE_EQ(sc.day, c.day);
+                                REQUIRE_EQ(sc.month, c.month);
+                                break;
+                        case RED_WINDOW_WEEKLY:
+                                REQUIRE_EQ(e - s, 7 * DAY_US);
+                                REQUIRE_EQ(sc.hour, 0);
+                                REQUIRE_EQ(red_time_weekday(s), 1);
+                                REQUIRE_EQ(t - s < 7 * DAY_US, 1);
+                                break;
+                        case RED_WINDOW_MONTHLY:
+                                REQUIRE_EQ(e - s,
+                                           DAY_US * red_time_days_in_month(
+                                                        c.year, c.month));
+                                REQUIRE_EQ(sc.hour, 0);
+                                REQUIRE_EQ(sc.day, 1);
+                                REQUIRE_EQ(sc.month, c.month);
+                                REQUIRE_EQ(sc.year, c.year);
+                                break;
+                        }
+                }
+        }
+}
+END_TEST
+
+static Suite *window_suite(void)
+{
+        Suite *s = suite_create("red_window");
+        TCase *tc = tcase_create("core");
+
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, test_type_names);
+        tcase_add_test(tc, test_ordinary);
+        tcase_add_test(tc, test_month_end);
+        tcase_add_test(tc, test_year_end);
+        tcase_add_test(tc, test_leap_years);
+        tcase_add_test(tc, test_iso_week);
+        tcase_add_test(tc, test_boundaries);
+        tcase_add_test(tc, test_invalid_type);
+        tcase_add_test(tc, test_random_instants);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void)
+{
+        SRunner *sr = srunner_create(window_suite());
+        int failed;
+
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
