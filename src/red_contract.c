@@ -831,6 +831,12 @@ static int workflows_of(loader_t *ld, const red_yaml_node_t *n)
                             ld->size)) {
                 return -EINVAL;
         }
+        if (red_yaml_size(v) > 4) {
+                return red_yaml_error(ld->errstr, ld->size, v,
+                                      "workflows.remember: at most 4 fields "
+                                      "are remembered (got %zu)",
+                                      red_yaml_size(v));
+        }
         c->remember_slots = calloc(red_yaml_size(v) + 1, sizeof(int));
         if (!c->remember_slots) {
                 return -ENOMEM;
@@ -1492,6 +1498,12 @@ static int agg_of(loader_t *ld, const red_yaml_node_t *n, red_agg_t *a)
         }
         if ((r = strlist_of(ld, v, what, &a->key_columns, &a->key_cnt))) {
                 return r;
+        }
+        if (a->key_cnt < 1 || a->key_cnt > 8) {
+                return red_yaml_error(ld->errstr, ld->size, v,
+                                      "%s: between 1 and 8 key columns are "
+                                      "allowed",
+                                      what);
         }
         for (size_t i = 0; i < a->key_cnt; i++) {
                 if (!is_ident(a->key_columns[i], 63)) {

@@ -1,0 +1,83 @@
+/* red_maintain - partitions ahead, retention by dropping partitions, old workflows. */
+#include "red_maintain.h"
+
+#include "red_partition.h"
+#include "red_pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int current_cleanup(PGconn *conn, const red_fsm_t *fsm, long *deleted,
+                           char *errstr, size_t size)
+{
+        char q[80], sql[512], states[512], secs[32];
+        const char *vals[2] = {states, secs};
+        size_t pos = 0;
+        PGresult *res;
+
+        if (!fsm->history_retention_us ||
+            red_pg_ident(fsm->current_table, q, sizeof(q))) {
+                return 0;
+        }
+        states[pos++] = '{';
+        for (size_t i = 0; i < fsm->state_cnt; i++) {
+                if (fsm->terminal & (1u << i)) {
+                        pos += (size_t)snprintf(states + pos,
+                                                sizeof(states) - pos, "%s\"%s\"",
+                                                pos > 1 ? "," : "",
+                                                fsm->states[i]);
+                }
+        }
+        snprintf(states + pos, sizeof(states) - pos, "}");
+        snprintf(secs, sizeof(secs), "%lld",
+                 (long long)(fsm->history_retention_us / 1000000));
+        snprintf(sql, sizeof(sql),
+                 "DELETE FROM %s WHERE current_state = ANY($1::text[]) AND "
+                 "state_entry_time < now() - make_interval(secs => "
+                 "$2::float8)",
+                 q);
+        res = PQexecParams(conn, sql, 2, NULL, vals, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                red_pg_error(conn, res, errstr, size);
+                PQclear(res);
+                return -1;
+        }
+        *deleted += atol(PQcmdTuples(res));
+        PQclear(res);
+        return 0;
+}
+
+int red_maintain_run(PGconn *conn, const red_contract_set_t *set,
+                     int days_ahead, red_time_t now,
+                     red_maintain_result_t *out, char *errstr,
+                     size_t errstr_size)
+{
+        memset(out, 0, sizeof(*out));
+        for (size_t i = 0; i < set->cnt; i++) {
+                const red_contract_t *c = set->items[i];
+
+                for (size_t a = 0; a < c->agg_cnt; a++) {
+                        if (red_partition_maintain(
+                                    conn, c->aggs[a].table,
+                                    c->aggs[a].partition,
+                                    c->aggs[a].retention_us, now, days_ahead,
+                                    &out->created, &out->dropped, errstr,
+                                    errstr_size)) {
+                                return -1;
+                        }
+                }
+                if (c->fsm &&
+                    (red_partition_maintain(conn, c->fsm->history_table,
+                                            c->fsm->history_partition,
+                                            c->fsm->history_retention_us, now,
+                                            days_ahead, &out->created,
+                                            &out->dropped, errstr,
+                                            errstr_size) ||
+                     current_cleanup(conn, c->fsm, &out->workflows_deleted,
+                                     errstr, errstr_size))) {
+                        return -1;
+                }
+        }
+        return 0;
+}

@@ -1,0 +1,327 @@
+/*
+ * Golden tests through `reducerd reduce`: every tests/data/reduce/<contract>/
+ * X.jsonl must print exactly X.expected.jsonl (reviewed by hand), in one
+ * batch or many; plus assertions on the reference scenario's rows so the
+ * semantics are checked independently of the snapshot.
+ */
+#include "red_test.h"
+
+#include <dirent.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NOW "2025-11-07T00:00:00Z"
+
+static char *reduce(const char *contract, const char *input,
+                    const char *batch)
+{
+        const char *argv[] = {test_bin(), "reduce", "--contract", contract,
+                              "--input", input, "--now", NOW,
+                              batch ? "--batch" : NULL, batch, NULL};
+        char *out, *err;
+        int rc = test_run(argv, NULL, &out, &err);
+
+        ck_assert_msg(rc == 0, "reduce %s: exit %d: %s", input, rc, err);
+        free(err);
+        return out;
+}
+
+START_TEST(golden_files)
+{
+        const char *root = test_path("tests/data/reduce");
+        DIR *d = opendir(root);
+        struct dirent *cd;
+        int seen = 0;
+
+        ck_assert_ptr_nonnull(d);
+        while ((cd = readdir(d))) {
+                char dir[4096], contract[4096];
+                DIR *inner;
+                struct dirent *fe;
+
+                if (cd->d_name[0] == '.') {
+                        continue;
+                }
+                snprintf(dir, sizeof(dir), "%s/%s", root, cd->d_name);
+                snprintf(contract, sizeof(contract), "%s/contracts/%s.yaml",
+                         test_srcdir(), cd->d_name);
+                ck_assert_ptr_nonnull(inner = opendir(dir));
+                while ((fe = readdir(inner))) {
+                        char in[4200], exp[4300];
+                        const char *batches[] = {NULL, "1", "2", "5"};
+                        size_t len = strlen(fe->d_name);
+                        char *want;
+
+                        if (len < 7 || strcmp(fe->d_name + len - 6, ".jsonl") ||
+                            strstr(fe->d_name, ".expected.")) {
+                                continue;
+                        }
+                        snprintf(in, sizeof(in), "%s/%s", dir, fe->d_name);
+                        snprintf(exp, sizeof(exp), "%s/%.*s.expected.jsonl",
+                                 dir, (int)(len - 6), fe->d_name);
+                        want = test_read_file(exp, NULL);
+                        for (size_t b = 0; b < 4; b++) {
+                                char *got = reduce(contract, in, batches[b]);
+                                ck_assert_msg(!strcmp(got, want),
+                                              "%s (batch %s) differs from "
+                                              "%s",
+                                              in, batches[b] ? batches[b] : "all",
+                                              exp);
+                                free(got);
+                        }
+                        free(want);
+                        seen++;
+                }
+                closedir(inner);
+        }
+        closedir(d);
+        ck_assert_int_ge(seen, 2);
+}
+END_TEST
+
+/* Parses reduce output into a list of row objects of @p table. */
+static json_t *rows_of(const char *out, const char *table)
+{
+        json_t *rows = json_array();
+        const char *p = out;
+
+        while (*p) {
+                const char *nl = strchr(p, '\n');
+                json_t *line = json_loadb(p, (size_t)(nl - p), 0, NULL), *t;
+
+                ck_assert_ptr_nonnull(line);
+                t = json_object_get(line, "table");
+                if (t && !strcmp(json_string_value(t), table)) {
+                        json_array_append(rows, json_object_get(line, "row"));
+                }
+                json_decref(line);
+                p = nl + 1;
+        }
+        return rows;
+}
+
+static json_t *find_cell(json_t *rows, const char *wt, const char *agg,
+                         const char *key)
+{
+        size_t i;
+        json_t *r;
+
+        json_array_foreach(rows, i, r) {
+                if (!strcmp(json_string_value(json_object_get(r, "window_type")),
+                            wt) &&
+                    !strcmp(json_string_value(
+                                    json_object_get(r, "aggregation_type")),
+                            agg) &&
+                    !strcmp(json_string_value(json_object_get(r, "group_key")),
+                            key)) {
+                        return r;
+                }
+        }
+        ck_abort_msg("no cell %s/%s/%s", wt, agg, key);
+        return NULL;
+}
+
+static long long num(json_t *obj, const char *key)
+{
+        return json_integer_value(json_object_get(obj, key));
+}
+
+static double dbl(json_t *obj, const char *k1, const char *k2)
+{
+        json_t *v = json_object_get(obj, k1);
+
+        if (k2) {
+                v = json_object_get(v, k2);
+        }
+        ck_assert_msg(json_is_number(v), "%s.%s is not a number", k1,
+                      k2 ? k2 : "");
+        return json_number_value(v);
+}
+
+START_TEST(reference_semantics)
+{
+        char *out = reduce(test_path("contracts/codegen_metrics.yaml"),
+                           test_path("tests/data/reduce/codegen_metrics/"
+                                     "reference.jsonl"),
+                           NULL);
+        json_t *cells = rows_of(out, "codegen_metrics_aggregated");
+        json_t *hist = rows_of(out, "workflow_state_history");
+        json_t *cur = rows_of(out, "workflow_state_current");
+        json_t *c, *a;
+        const char *wts[] = {"hourly", "daily", "weekly", "monthly"};
+
+        /* 3 node types + 3 buckets + 3 domains + all, for 4 window types */
+        ck_assert_int_eq(json_array_size(cells), 40);
+        for (int w = 0; w < 4; w++) {
+                c = find_cell(cells, wts[w], "quality_buckets", "low");
+                ck_assert_int_eq(num(c, "successful_generations"), 1);
+                ck_assert_double_eq(dbl(c, "quality_statistics", "avg_score"),
+                                    0.4);
+                c = find_cell(cells, wts[w], "quality_buckets", "medium");
+                ck_assert_double_eq(dbl(c, "quality_statistics", "avg_score"),
+                                    0.7);
+                c = find_cell(cells, wts[w], "quality_buckets", "high");
+                ck_assert_double_eq(dbl(c, "quality_statistics", "avg_score"),
+                                    0.9);
+                /* quality buckets count completed events only */
+                ck_assert_int_eq(num(c, "started_generations"), 0);
+                ck_assert_int_eq(num(c, "total_generations"), 1);
+
+                /* effect: A completed, D failed (node_type from Started) */
+                c = find_cell(cells, wts[w], "node_type_grouping", "effect");
+                ck_assert_int_eq(num(c, "started_generations"), 2);
+                ck_assert_int_eq(num(c, "total_generations"), 2);
+                ck_assert_int_eq(num(c, "failed_generations"), 1);
+                ck_assert_double_eq(dbl(c, "success_rate", NULL), 0.5);
+                ck_assert_int_eq(
+                        json_integer_value(json_object_get(
+                                json_object_get(c, "failed_stage_counts"),
+                                "prompt_parsing")),
+                        1);
+                /* C's Completed has no domain: it takes Started's "data" */
+                c = find_cell(cells, wts[w], "domain_grouping", "data");
+                ck_assert_int_eq(num(c, "successful_generations"), 1);
+
+                a = find_cell(cells, wts[w], "time_window", "all");
+                ck_assert_int_eq(num(a, "started_generations"), 4);
+                ck_assert_int_eq(num(a, "total_generations"), 4);
+                ck_assert_double_eq(dbl(a, "success_rate", NULL), 0.75);
+                ck_assert_double_eq(dbl(a, "duration_statistics",
+                                        "avg_seconds"),
+                                    45);
+                ck_assert_double_eq(dbl(a, "duration_statistics",
+                                        "min_seconds"),
+                                    30);
+                /* p50 of {30, 45, 60} is 45, within the sketch's 1 % */
+                ck_assert_double_eq_tol(dbl(a, "duration_statistics",
+                                            "p50_seconds"),
+                                        45, 0.45);
+                ck_assert_double_eq(dbl(a, "cost_statistics", "total_tokens"),
+                                    3000);
+                ck_assert_double_eq_tol(dbl(a, "cost_statistics",
+                                            "total_cost_usd"),
+                                        0.03, 1e-12);
+        }
+        c = find_cell(cells, "weekly", "time_window", "all");
+        ck_assert_str_eq(json_string_value(json_object_get(c, "window_start")),
+                         "2025-11-03T00:00:00Z"); /* a Monday */
+        c = find_cell(cells, "monthly", "time_window", "all");
+        ck_assert_str_eq(json_string_value(json_object_get(c, "window_end")),
+                         "2025-12-01T00:00:00Z");
+
+        /* workflow A: happy path, 4 accepted transitions, in order */
+        ck_assert_int_eq(json_array_size(hist), 8);
+        {
+                const char *to[] = {"analyzing", "generating", "validating",
+                                    "completed"};
+                for (int i = 0; i < 4; i++) {
+                        json_t *h = json_array_get(hist, (size_t)i);
+                        ck_assert_str_eq(json_string_value(json_object_get(
+                                                 h, "to_state")),
+                                         to[i]);
+                        ck_assert(json_is_true(
+                                json_object_get(h, "guard_conditions_met")));
+                }
+        }
+        c = json_array_get(cur, 0);
+        ck_assert_str_eq(json_string_value(json_object_get(c, "current_state")),
+                         "completed");
+        ck_assert_int_eq(num(c, "transition_count"), 4);
+        json_decref(cells);
+        json_decref(hist);
+        json_decref(cur);
+        free(out);
+}
+END_TEST
+
+/* A 1 MB payload is dead-lettered as too_large and the counts reconcile. */
+START_TEST(too_large_and_reconcile)
+{
+        char *dir = test_tmpdir(), path[4096], *out, *big;
+        size_t n = 1100 * 1000;
+        json_t *root, *sum;
+        const char *p;
+
+        snprintf(path, sizeof(path), "%s/big.jsonl", dir);
+        big = malloc(n + 512);
+        p = "{\"event_type\":\"NODE_GENERATION_STARTED\",\"timestamp\":"
+            "\"2025-11-06T10:00:00Z\",\"payload\":{\"workflow_id\":"
+            "\"a0000000-0000-4000-8000-00000000000a\",\"prompt\":\"";
+        strcpy(big, p);
+        memset(big + strlen(p), 'x', n);
+        strcpy(big + strlen(p) + n, "\"}}\n{\"event_type\":\"NODE_GENERATION_"
+                                    "STARTED\",\"timestamp\":\"2025-11-06T10:00:"
+                                    "00Z\",\"payload\":{\"workflow_id\":\"a0000000-"
+                                    "0000-4000-8000-00000000000b\"}}\n");
+        test_write_file(path, big, strlen(big));
+        out = reduce(test_path("contracts/codegen_metrics.yaml"), path, NULL);
+        ck_assert_msg(strstr(out, "\"error_code\":\"too_large\""), "%s", out);
+        p = strstr(out, "{\"summary\":");
+        ck_assert_ptr_nonnull(p);
+        root = json_loads(p, 0, NULL);
+        sum = json_object_get(root, "summary");
+        ck_assert_int_eq(num(sum, "consumed"), 2);
+        ck_assert_int_eq(num(sum, "applied"), 1);
+        ck_assert_int_eq(num(sum, "dead_lettered"), 1);
+        json_decref(root);
+        free(big);
+        free(out);
+        free(dir);
+}
+END_TEST
+
+/* The malformed file: one dead letter per bad line with its reason, and
+ * consumed = applied + dead_lettered + late_dropped. */
+START_TEST(malformed_reasons)
+{
+        char *out = reduce(test_path("contracts/codegen_metrics.yaml"),
+                           test_path("tests/data/reduce/codegen_metrics/"
+                                     "malformed.jsonl"),
+                           NULL);
+        const char *codes[] = {"invalid_json", "missing_field", "out_of_range",
+                               "unknown_event_type", "wrong_type",
+                               "future_timestamp", "not_an_object",
+                               "not_allowed", "invalid_timestamp"};
+        const char *details[] = {"workflow_id: required field is missing",
+                                 "quality_score: 1.7 is above the maximum 1",
+                                 "stage_number: 0 is below the minimum 1",
+                                 "total_duration_seconds: expected a number, "
+                                 "got a string"};
+        json_t *root, *sum;
+        const char *p;
+
+        for (size_t i = 0; i < sizeof(codes) / sizeof(*codes); i++) {
+                char pat[128];
+                snprintf(pat, sizeof(pat), "\"error_code\":\"%s\"", codes[i]);
+                ck_assert_msg(strstr(out, pat), "no %s dead letter", codes[i]);
+        }
+        for (size_t i = 0; i < sizeof(details) / sizeof(*details); i++) {
+                ck_assert_msg(strstr(out, details[i]), "no \"%s\"",
+                              details[i]);
+        }
+        p = strstr(out, "{\"summary\":");
+        root = json_loads(p, 0, NULL);
+        sum = json_object_get(root, "summary");
+        ck_assert_int_eq(num(sum, "consumed"),
+                         num(sum, "applied") + num(sum, "dead_lettered") +
+                                 num(sum, "late_dropped"));
+        ck_assert_int_eq(num(sum, "dead_lettered"), 11);
+        json_decref(root);
+        free(out);
+}
+END_TEST
+
+int main(void)
+{
+        Suite *s = suite_create("reduce");
+        TCase *tc = tcase_create("reduce");
+
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, golden_files);
+        tcase_add_test(tc, reference_semantics);
+        tcase_add_test(tc, too_large_and_reconcile);
+        tcase_add_test(tc, malformed_reasons);
+        suite_add_tcase(s, tc);
+        return test_main(s);
+}
