@@ -1,4 +1,4 @@
-/* red_core - decode, late policy, FSM and aggregation of one batch, no I/O. */
+/* red_core - decode, late policy, event-time reordering, FSM and aggregation; no I/O. */
 #include "red_core.h"
 
 #include "red_log.h"
@@ -11,37 +11,67 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum { E_BUFFERED, E_RELEASED, E_DONE };
+
+/* One added message; per partition in offset order until committed past. */
+typedef struct entry_s {
+        struct entry_s *next;
+        red_msg_t msg;      /* copied view */
+        void *opaque;
+        red_event_t ev;     /* decoded; values are the trailing storage */
+        uint8_t state;
+        bool decoded;
+        bool counted_applied; /* counted in applied (released and processed) */
+        red_value_t values[];
+} entry_t;
+
+typedef struct part_s {
+        char *topic;
+        int32_t partition;
+        entry_t *head, *tail;
+        size_t buffered;
+        red_time_t max_time;      /* newest event time added (lateness, frontier) */
+        red_time_t committed_max; /* newest event time before the position */
+        int64_t next_offset;      /* last added offset + 1, or -1 */
+        int64_t position;         /* the position at the last commit, or -1 */
+        bool touched;             /* added to since the last commit */
+} part_t;
+
 struct red_core_s {
         const red_contract_t *c;
         red_workflows_t *wfs;
         red_fsm_engine_t *fsm;
         red_aggregator_t *ag;
         red_fsm_rows_t rows;
+        red_core_done_cb *done;
+        void *done_arg;
         int finest_window; /* smallest window type aggregated, or -1 */
+        size_t entry_size;
+        entry_t *free_list;
+
+        part_t *parts;
+        size_t part_cnt, part_cap, last_part;
+        size_t buffered;
 
         /* the batch */
-        red_event_t *events;
-        red_value_t *values; /* events_cap * slot_cnt */
-        bool *decoded;       /* per event: decoded (else dead-lettered) */
-        size_t event_cnt, event_cap;
+        entry_t **released;
+        size_t released_cnt, released_cap;
+        size_t added;
         red_dead_letter_t *dead;
         size_t dead_cnt, dead_cap;
         red_uuid_t *missing;
         size_t missing_cnt, missing_cap;
         red_map_t *missing_set;
+        red_position_t *positions;
+        size_t position_cnt;
         red_core_counters_t batch;
-
-        red_watermark_t *wms;
-        red_time_t *wm_committed; /* max_time per wms entry at the last commit */
-        size_t wm_cnt, wm_cap;
-        size_t wm_last; /* cache of the last entry used */
 
         red_core_counters_t totals;
 };
 
 red_core_t *red_core_new(const red_contract_t *c, size_t max_live_workflows,
-                         int64_t terminal_ttl_us, char *errstr,
-                         size_t errstr_size)
+                         int64_t terminal_ttl_us, red_core_done_cb *done,
+                         void *done_arg, char *errstr, size_t errstr_size)
 {
         red_core_t *core = calloc(1, sizeof(*core));
 
@@ -49,7 +79,12 @@ red_core_t *red_core_new(const red_contract_t *c, size_t max_live_workflows,
                 goto oom;
         }
         core->c = c;
+        core->done = done;
+        core->done_arg = done_arg;
         core->finest_window = -1;
+        core->entry_size = sizeof(entry_t) +
+                           (c->slot_cnt ? c->slot_cnt : 1) *
+                                   sizeof(red_value_t);
         for (size_t i = 0; i < c->agg_cnt; i++) {
                 int w = __builtin_ctz(c->aggs[i].windows);
                 if (core->finest_window < 0 || w < core->finest_window) {
@@ -77,151 +112,157 @@ oom:
         return NULL;
 }
 
-static void batch_clear(red_core_t *core)
+/* ------------------------------------------------------------------ */
+/* entries and partitions                                              */
+/* ------------------------------------------------------------------ */
+
+static entry_t *entry_new(red_core_t *core)
 {
-        for (size_t i = 0; i < core->event_cnt; i++) {
-                if (core->decoded[i]) {
-                        red_decode_release(&core->events[i]);
+        entry_t *e = core->free_list;
+
+        if (e) {
+                core->free_list = e->next;
+        } else if (!(e = malloc(core->entry_size))) {
+                return NULL;
+        }
+        memset(e, 0, sizeof(*e));
+        e->ev.values = e->values;
+        return e;
+}
+
+/* Hands the message back and recycles the entry. */
+static void entry_done(red_core_t *core, entry_t *e)
+{
+        if (e->decoded) {
+                red_decode_release(&e->ev);
+        }
+        if (core->done) {
+                core->done(e->opaque, core->done_arg);
+        }
+        e->next = core->free_list;
+        core->free_list = e;
+}
+
+static part_t *part_find(red_core_t *core, const char *topic,
+                         int32_t partition, bool create)
+{
+        const char *t = topic ? topic : "";
+        part_t *p;
+
+        if (core->last_part < core->part_cnt) {
+                p = &core->parts[core->last_part];
+                if (p->partition == partition && !strcmp(p->topic, t)) {
+                        return p;
                 }
         }
-        core->event_cnt = 0;
+        for (size_t i = 0; i < core->part_cnt; i++) {
+                p = &core->parts[i];
+                if (p->partition == partition && !strcmp(p->topic, t)) {
+                        core->last_part = i;
+                        return p;
+                }
+        }
+        if (!create) {
+                return NULL;
+        }
+        if (core->part_cnt == core->part_cap) {
+                size_t ncap = core->part_cap ? core->part_cap * 2 : 16;
+                part_t *np = realloc(core->parts, ncap * sizeof(*np));
+                red_position_t *npos;
+                if (!np) {
+                        return NULL;
+                }
+                core->parts = np;
+                npos = realloc(core->positions, ncap * sizeof(*npos));
+                if (!npos) {
+                        return NULL;
+                }
+                core->positions = npos;
+                core->part_cap = ncap;
+        }
+        p = &core->parts[core->part_cnt];
+        memset(p, 0, sizeof(*p));
+        if (!(p->topic = strdup(t))) {
+                return NULL;
+        }
+        p->partition = partition;
+        p->max_time = p->committed_max = INT64_MIN;
+        p->next_offset = -1;
+        p->position = -1;
+        core->last_part = core->part_cnt++;
+        return p;
+}
+
+/* Drops every entry of @p p (they will be consumed again). */
+static void part_clear(red_core_t *core, part_t *p)
+{
+        entry_t *e = p->head, *next;
+
+        for (; e; e = next) {
+                next = e->next;
+                if (e->state == E_BUFFERED) {
+                        core->buffered--;
+                }
+                entry_done(core, e);
+        }
+        p->head = p->tail = NULL;
+        p->buffered = 0;
+        p->max_time = p->committed_max;
+        p->next_offset = -1;
+        p->position = -1;
+        p->touched = false;
+}
+
+/* ------------------------------------------------------------------ */
+/* the batch                                                           */
+/* ------------------------------------------------------------------ */
+
+static void batch_clear(red_core_t *core)
+{
+        core->released_cnt = 0;
+        core->added = 0;
         for (size_t i = 0; i < core->dead_cnt; i++) {
                 free(core->dead[i].detail);
         }
         core->dead_cnt = 0;
         core->missing_cnt = 0;
+        core->position_cnt = 0;
         red_map_clear(core->missing_set);
         red_fsm_rows_clear(&core->rows);
         red_aggregator_clear(core->ag);
         memset(&core->batch, 0, sizeof(core->batch));
-        for (size_t i = 0; i < core->wm_cnt; i++) {
-                core->wms[i].changed = false;
-        }
 }
 
 void red_core_destroy(red_core_t *core)
 {
+        entry_t *e, *next;
+
         if (!core) {
                 return;
         }
+        for (size_t i = 0; i < core->part_cnt; i++) {
+                part_clear(core, &core->parts[i]);
+                free(core->parts[i].topic);
+        }
         if (core->ag) {
                 batch_clear(core);
+        }
+        for (e = core->free_list; e; e = next) {
+                next = e->next;
+                free(e);
         }
         red_fsm_rows_destroy(&core->rows);
         red_aggregator_destroy(core->ag);
         red_fsm_engine_destroy(core->fsm);
         red_workflows_destroy(core->wfs);
         red_map_destroy(core->missing_set);
-        for (size_t i = 0; i < core->wm_cnt; i++) {
-                free(core->wms[i].topic);
-        }
-        free(core->wms);
-        free(core->wm_committed);
-        free(core->events);
-        free(core->values);
-        free(core->decoded);
+        free(core->parts);
+        free(core->positions);
+        free(core->released);
         free(core->dead);
         free(core->missing);
         free(core);
 }
-
-/* ------------------------------------------------------------------ */
-/* watermarks                                                          */
-/* ------------------------------------------------------------------ */
-
-static red_watermark_t *wm_find(red_core_t *core, const char *topic,
-                                int32_t partition, bool create)
-{
-        const char *t = topic ? topic : "";
-        red_watermark_t *w;
-
-        if (core->wm_last < core->wm_cnt) {
-                w = &core->wms[core->wm_last];
-                if (w->partition == partition && !strcmp(w->topic, t)) {
-                        return w;
-                }
-        }
-        for (size_t i = 0; i < core->wm_cnt; i++) {
-                w = &core->wms[i];
-                if (w->partition == partition && !strcmp(w->topic, t)) {
-                        core->wm_last = i;
-                        return w;
-                }
-        }
-        if (!create) {
-                return NULL;
-        }
-        if (core->wm_cnt == core->wm_cap) {
-                size_t ncap = core->wm_cap ? core->wm_cap * 2 : 16;
-                red_watermark_t *nw = realloc(core->wms, ncap * sizeof(*nw));
-                red_time_t *nc;
-                if (!nw) {
-                        return NULL;
-                }
-                core->wms = nw;
-                nc = realloc(core->wm_committed, ncap * sizeof(*nc));
-                if (!nc) {
-                        return NULL;
-                }
-                core->wm_committed = nc;
-                core->wm_cap = ncap;
-        }
-        w = &core->wms[core->wm_cnt];
-        memset(w, 0, sizeof(*w));
-        if (!(w->topic = strdup(t))) {
-                return NULL;
-        }
-        w->partition = partition;
-        w->max_time = INT64_MIN;
-        w->watermark = INT64_MIN;
-        core->wm_committed[core->wm_cnt] = INT64_MIN;
-        core->wm_last = core->wm_cnt++;
-        return w;
-}
-
-static void wm_advance(red_core_t *core, red_watermark_t *w, red_time_t t)
-{
-        if (t > w->max_time) {
-                w->max_time = t;
-                w->watermark = t - core->c->max_out_of_orderness_us;
-                w->changed = true;
-        }
-}
-
-red_watermark_t *red_core_watermarks(red_core_t *core, size_t *cntp)
-{
-        *cntp = core->wm_cnt;
-        return core->wms;
-}
-
-red_time_t red_core_watermark(const red_core_t *core, const char *topic,
-                              int32_t partition)
-{
-        red_watermark_t *w = wm_find((red_core_t *)core, topic, partition,
-                                     false);
-
-        return w ? w->watermark : INT64_MIN;
-}
-
-int red_core_set_watermark(red_core_t *core, const char *topic,
-                           int32_t partition, red_time_t watermark)
-{
-        red_watermark_t *w = wm_find(core, topic, partition, true);
-
-        if (!w) {
-                return -ENOMEM;
-        }
-        w->watermark = watermark;
-        w->max_time = watermark == INT64_MIN
-                              ? INT64_MIN
-                              : watermark + core->c->max_out_of_orderness_us;
-        core->wm_committed[w - core->wms] = w->max_time;
-        return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* the batch                                                           */
-/* ------------------------------------------------------------------ */
 
 static int dead_letter(red_core_t *core, const red_msg_t *msg,
                        red_dlq_code_t code, const char *detail)
@@ -250,35 +291,130 @@ static int dead_letter(red_core_t *core, const red_msg_t *msg,
         return 0;
 }
 
-static int grow_events(red_core_t *core)
+/* The late policy at arrival; *apply false when the event is not applied. */
+static int late_policy(red_core_t *core, entry_t *e, part_t *p, bool *apply)
 {
-        size_t ncap = core->event_cap ? core->event_cap * 2 : 1024;
-        size_t slots = core->c->slot_cnt ? core->c->slot_cnt : 1;
-        red_event_t *ne;
-        red_value_t *nv;
-        bool *nd;
+        const red_contract_t *c = core->c;
+        red_time_t wm, end;
+        char detail[256], t1[RED_TIME_FMT_SIZE], t2[RED_TIME_FMT_SIZE];
+        red_window_type_t fw = (red_window_type_t)core->finest_window;
 
-        ne = realloc(core->events, ncap * sizeof(*ne));
-        if (!ne) {
+        *apply = true;
+        if (core->finest_window < 0 || p->max_time == INT64_MIN) {
+                return 0;
+        }
+        wm = p->max_time - c->max_out_of_orderness_us;
+        end = red_window_end(fw, red_window_start(fw, e->ev.time));
+        if (end + c->grace_us > wm) {
+                return 0; /* its windows are still open */
+        }
+        red_time_format(e->ev.time, t1, sizeof(t1));
+        red_time_format(wm, t2, sizeof(t2));
+        switch (c->late_policy) {
+        case RED_LATE_DROP:
+                *apply = false;
+                core->batch.late_dropped++;
+                return 0;
+        case RED_LATE_UPDATE:
+                if (e->ev.time >= wm - c->allowed_lateness_us) {
+                        core->batch.late_applied++;
+                        return 0;
+                }
+                snprintf(detail, sizeof(detail),
+                         "event time %s is more than allowed_lateness "
+                         "behind the watermark %s of %s[%d]",
+                         t1, t2, p->topic, (int)p->partition);
+                break;
+        default:
+                snprintf(detail, sizeof(detail),
+                         "event time %s is behind the watermark %s of "
+                         "%s[%d] and its window is closed",
+                         t1, t2, p->topic, (int)p->partition);
+                break;
+        }
+        *apply = false;
+        return dead_letter(core, &e->msg, RED_DLQ_LATE, detail);
+}
+
+int red_core_add(red_core_t *core, const red_msg_t *msg, red_time_t now,
+                 void *opaque)
+{
+        entry_t *e = entry_new(core);
+        part_t *p = part_find(core, msg->topic, msg->partition, true);
+        red_dlq_code_t code;
+        char detail[512];
+        bool apply;
+        int r = 0;
+
+        if (!e || !p) {
+                free(e);
                 return -ENOMEM;
         }
-        core->events = ne;
-        nd = realloc(core->decoded, ncap * sizeof(*nd));
-        if (!nd) {
-                return -ENOMEM;
+        e->msg = *msg;
+        e->opaque = opaque;
+        e->state = E_DONE;
+        if (p->tail) {
+                p->tail->next = e;
+        } else {
+                p->head = e;
         }
-        core->decoded = nd;
-        nv = realloc(core->values, ncap * slots * sizeof(*nv));
-        if (!nv) {
-                return -ENOMEM;
+        p->tail = e;
+        p->next_offset = msg->offset + 1;
+        p->touched = true;
+        core->added++;
+        core->batch.consumed++;
+
+        code = red_decode(core->c, &e->msg, now, &e->ev, detail,
+                          sizeof(detail));
+        if (code != RED_DLQ_NONE) {
+                return dead_letter(core, &e->msg, code, detail);
         }
-        core->values = nv;
-        /* values moved: re-point the events already decoded */
-        for (size_t i = 0; i < core->event_cnt; i++) {
-                core->events[i].values = nv + i * slots;
+        e->decoded = true;
+        if ((r = late_policy(core, e, p, &apply)) || !apply) {
+                return r;
         }
-        core->event_cap = ncap;
+        if (e->ev.time > p->max_time) {
+                p->max_time = e->ev.time;
+        }
+        e->state = E_BUFFERED;
+        p->buffered++;
+        core->buffered++;
         return 0;
+}
+
+red_time_t red_core_max_time(const red_core_t *core, const char *topic,
+                             int32_t partition)
+{
+        part_t *p = part_find((red_core_t *)core, topic, partition, false);
+
+        return p ? p->max_time : INT64_MIN;
+}
+
+size_t red_core_buffered(const red_core_t *core)
+{
+        return core->buffered;
+}
+
+static int cmp_release(const void *a, const void *b)
+{
+        const entry_t *x = *(entry_t *const *)a, *y = *(entry_t *const *)b;
+        int r;
+
+        if (x->ev.time != y->ev.time) {
+                return x->ev.time < y->ev.time ? -1 : 1;
+        }
+        if (x->ev.kind->index != y->ev.kind->index) {
+                return x->ev.kind->index < y->ev.kind->index ? -1 : 1;
+        }
+        r = strcmp(x->msg.topic ? x->msg.topic : "",
+                   y->msg.topic ? y->msg.topic : "");
+        if (r) {
+                return r;
+        }
+        if (x->msg.partition != y->msg.partition) {
+                return x->msg.partition < y->msg.partition ? -1 : 1;
+        }
+        return x->msg.offset < y->msg.offset ? -1 : x->msg.offset > y->msg.offset;
 }
 
 static bool uuid_eq(const void *item, const void *key)
@@ -320,34 +456,52 @@ static int note_missing(red_core_t *core, const red_uuid_t *id)
         return 0;
 }
 
-int red_core_add(red_core_t *core, const red_msg_t *msg, red_time_t now)
+long red_core_release(red_core_t *core, red_time_t frontier)
 {
-        size_t slots = core->c->slot_cnt ? core->c->slot_cnt : 1;
-        red_event_t *ev;
-        red_dlq_code_t code;
-        char detail[512];
+        size_t first = core->released_cnt;
 
-        if (core->event_cnt == core->event_cap && grow_events(core)) {
-                return -ENOMEM;
-        }
-        ev = &core->events[core->event_cnt];
-        ev->values = core->values + core->event_cnt * slots;
-        core->decoded[core->event_cnt] = false;
-        core->event_cnt++;
-        core->batch.consumed++;
-        code = red_decode(core->c, msg, now, ev, detail, sizeof(detail));
-        if (code != RED_DLQ_NONE) {
-                return dead_letter(core, msg, code, detail);
-        }
-        core->decoded[core->event_cnt - 1] = true;
-        if (core->wfs && core->c->workflow_key_slot >= 0) {
-                const red_value_t *v = red_event_value(
-                        ev, core->c->workflow_key_slot);
-                if (v && v->type == RED_FT_UUID) {
-                        return note_missing(core, &v->u);
+        for (size_t i = 0; i < core->part_cnt; i++) {
+                part_t *p = &core->parts[i];
+
+                for (entry_t *e = p->head; e && p->buffered; e = e->next) {
+                        if (e->state != E_BUFFERED) {
+                                continue;
+                        }
+                        if (frontier != INT64_MAX && e->ev.time >= frontier) {
+                                break; /* the rest of this partition waits */
+                        }
+                        if (core->released_cnt == core->released_cap) {
+                                size_t ncap = core->released_cap
+                                                      ? core->released_cap * 2
+                                                      : 1024;
+                                entry_t **nr = realloc(core->released,
+                                                       ncap * sizeof(*nr));
+                                if (!nr) {
+                                        return -ENOMEM;
+                                }
+                                core->released = nr;
+                                core->released_cap = ncap;
+                        }
+                        e->state = E_RELEASED;
+                        p->buffered--;
+                        core->buffered--;
+                        core->released[core->released_cnt++] = e;
                 }
         }
-        return 0;
+        qsort(core->released + first, core->released_cnt - first,
+              sizeof(*core->released), cmp_release);
+        if (core->wfs && core->c->workflow_key_slot >= 0) {
+                for (size_t i = first; i < core->released_cnt; i++) {
+                        const red_value_t *v = red_event_value(
+                                &core->released[i]->ev,
+                                core->c->workflow_key_slot);
+                        if (v && v->type == RED_FT_UUID &&
+                            note_missing(core, &v->u)) {
+                                return -ENOMEM;
+                        }
+                }
+        }
+        return (long)(core->released_cnt - first);
 }
 
 const red_uuid_t *red_core_missing(red_core_t *core, size_t *cntp)
@@ -361,82 +515,24 @@ red_workflows_t *red_core_workflows(red_core_t *core)
         return core->wfs;
 }
 
-/* Late check of one event; returns true when it is to be applied. */
-static int late_policy(red_core_t *core, red_event_t *ev,
-                       red_watermark_t *w, bool *apply)
-{
-        const red_contract_t *c = core->c;
-        red_time_t end;
-        char detail[256], t1[RED_TIME_FMT_SIZE], t2[RED_TIME_FMT_SIZE];
-
-        *apply = true;
-        if (core->finest_window < 0 || w->watermark == INT64_MIN) {
-                return 0;
-        }
-        end = red_window_end((red_window_type_t)core->finest_window,
-                             red_window_start(
-                                     (red_window_type_t)core->finest_window,
-                                     ev->time));
-        if (end + c->grace_us > w->watermark) {
-                return 0; /* its windows are still open */
-        }
-        red_time_format(ev->time, t1, sizeof(t1));
-        red_time_format(w->watermark, t2, sizeof(t2));
-        switch (c->late_policy) {
-        case RED_LATE_DROP:
-                *apply = false;
-                core->batch.late_dropped++;
-                return 0;
-        case RED_LATE_UPDATE:
-                if (ev->time >= w->watermark - c->allowed_lateness_us) {
-                        core->batch.late_applied++;
-                        return 0;
-                }
-                snprintf(detail, sizeof(detail),
-                         "event time %s is more than allowed_lateness "
-                         "behind the watermark %s of %s[%d]",
-                         t1, t2, w->topic, (int)w->partition);
-                break;
-        default:
-                snprintf(detail, sizeof(detail),
-                         "event time %s is behind the watermark %s of "
-                         "%s[%d] and its window is closed",
-                         t1, t2, w->topic, (int)w->partition);
-                break;
-        }
-        *apply = false;
-        return dead_letter(core, ev->msg, RED_DLQ_LATE, detail);
-}
-
 int red_core_process(red_core_t *core)
 {
-        for (size_t i = 0; i < core->event_cnt; i++) {
-                red_event_t *ev = &core->events[i];
-                red_watermark_t *w;
-                bool apply;
+        for (size_t i = 0; i < core->released_cnt; i++) {
+                entry_t *e = core->released[i];
                 int r;
 
-                if (!core->decoded[i]) {
-                        continue;
-                }
-                w = wm_find(core, ev->msg->topic, ev->msg->partition, true);
-                if (!w) {
-                        return -ENOMEM;
-                }
-                if ((r = late_policy(core, ev, w, &apply))) {
-                        return r;
-                }
-                if (!apply) {
-                        continue;
+                if (e->counted_applied) {
+                        continue; /* processed by an earlier call */
                 }
                 if (core->fsm &&
-                    (r = red_fsm_engine_apply(core->fsm, ev, &core->rows))) {
+                    (r = red_fsm_engine_apply(core->fsm, &e->ev,
+                                              &core->rows))) {
                         return r;
                 }
-                if ((r = red_aggregator_apply(core->ag, ev))) {
+                if ((r = red_aggregator_apply(core->ag, &e->ev))) {
                         return r;
                 }
-                wm_advance(core, w, ev->time);
+                e->counted_applied = true;
                 core->batch.applied++;
         }
         return 0;
@@ -461,27 +557,121 @@ const red_dead_letter_t *red_core_dead_letters(const red_core_t *core,
 
 size_t red_core_batch_size(const red_core_t *core)
 {
-        return core->event_cnt;
+        return core->added;
+}
+
+size_t red_core_released(const red_core_t *core)
+{
+        return core->released_cnt;
+}
+
+/* The first entry still buffered, or NULL. */
+static entry_t *first_buffered(const part_t *p)
+{
+        for (entry_t *e = p->head; e && p->buffered; e = e->next) {
+                if (e->state == E_BUFFERED) {
+                        return e;
+                }
+        }
+        return NULL;
+}
+
+const red_position_t *red_core_positions(red_core_t *core, size_t *cntp)
+{
+        core->position_cnt = 0;
+        for (size_t i = 0; i < core->part_cnt; i++) {
+                part_t *p = &core->parts[i];
+                entry_t *stop = first_buffered(p);
+                red_time_t max = p->committed_max;
+                red_position_t *pos;
+
+                int64_t offset = stop ? stop->msg.offset : p->next_offset;
+
+                /* a partition moves when it got messages or when events
+                 * buffered earlier were released */
+                if (p->next_offset < 0 ||
+                    (!p->touched && offset == p->position)) {
+                        continue;
+                }
+                for (entry_t *e = p->head; e != stop; e = e->next) {
+                        if (e->decoded && e->ev.time > max) {
+                                max = e->ev.time;
+                        }
+                }
+                pos = &core->positions[core->position_cnt++];
+                pos->topic = p->topic;
+                pos->partition = p->partition;
+                pos->offset = offset;
+                pos->watermark = max == INT64_MIN
+                                         ? INT64_MIN
+                                         : max - core->c->max_out_of_orderness_us;
+        }
+        *cntp = core->position_cnt;
+        return core->positions;
+}
+
+int red_core_set_watermark(red_core_t *core, const char *topic,
+                           int32_t partition, red_time_t watermark)
+{
+        part_t *p = part_find(core, topic, partition, true);
+
+        if (!p) {
+                return -ENOMEM;
+        }
+        p->committed_max = watermark == INT64_MIN
+                                   ? INT64_MIN
+                                   : watermark +
+                                             core->c->max_out_of_orderness_us;
+        part_clear(core, p);
+        return 0;
+}
+
+void red_core_drop_partition(red_core_t *core, const char *topic,
+                             int32_t partition)
+{
+        part_t *p = part_find(core, topic, partition, false);
+
+        if (p) {
+                part_clear(core, p);
+        }
 }
 
 void red_core_commit(red_core_t *core)
 {
-        red_time_t newest = INT64_MIN;
         uint64_t *tot = (uint64_t *)&core->totals;
         const uint64_t *add = (const uint64_t *)&core->batch;
+        red_time_t newest = INT64_MIN;
 
         /* FSM results count the history rows that were written */
         for (size_t i = 0; i < core->rows.cnt; i++) {
                 core->batch.fsm_results[core->rows.items[i].result]++;
         }
-
         for (size_t i = 0; i < sizeof(core->totals) / sizeof(uint64_t); i++) {
                 tot[i] += add[i];
         }
-        for (size_t i = 0; i < core->wm_cnt; i++) {
-                core->wm_committed[i] = core->wms[i].max_time;
-                if (core->wms[i].max_time > newest) {
-                        newest = core->wms[i].max_time;
+        /* entries before each position are done: hand them back */
+        for (size_t i = 0; i < core->part_cnt; i++) {
+                part_t *p = &core->parts[i];
+                entry_t *stop = first_buffered(p);
+
+                if (p->next_offset >= 0) {
+                        p->position = stop ? stop->msg.offset : p->next_offset;
+                }
+
+                while (p->head && p->head->state != E_BUFFERED) {
+                        entry_t *e = p->head;
+                        if (e->decoded && e->ev.time > p->committed_max) {
+                                p->committed_max = e->ev.time;
+                        }
+                        p->head = e->next;
+                        entry_done(core, e);
+                }
+                if (!p->head) {
+                        p->tail = NULL;
+                }
+                p->touched = false;
+                if (p->max_time > newest) {
+                        newest = p->max_time;
                 }
         }
         if (core->wfs) {
@@ -495,13 +685,8 @@ void red_core_commit(red_core_t *core)
 
 void red_core_rollback(red_core_t *core)
 {
-        for (size_t i = 0; i < core->wm_cnt; i++) {
-                red_watermark_t *w = &core->wms[i];
-                w->max_time = core->wm_committed[i];
-                w->watermark = w->max_time == INT64_MIN
-                                       ? INT64_MIN
-                                       : w->max_time -
-                                                 core->c->max_out_of_orderness_us;
+        for (size_t i = 0; i < core->part_cnt; i++) {
+                part_clear(core, &core->parts[i]);
         }
         if (core->wfs) {
                 red_workflows_rollback(core->wfs);

@@ -1,16 +1,28 @@
 /*
- * red_core - one contract's reducer core for a batch of messages, with no
- * I/O: decode (dead letters for bad input), late-data policy against the
- * per-partition watermarks, workflow FSM and enrichment, aggregation into
- * cell deltas. The daemon and `reduce` drive it the same way:
+ * red_core - one contract's reducer core, with no I/O.
  *
- *   for each message: red_core_add()
+ * Messages are added as they arrive: decoded (dead letter on bad input)
+ * and judged late or not against their partition's watermark at arrival.
+ * Good events wait in an event-time reorder buffer: a release takes, from
+ * each partition, the prefix of buffered events older than a frontier
+ * (the caller's: the smallest newest-event time over the partitions that
+ * can still deliver) and applies them in (event time, kind, topic,
+ * partition, offset) order: workflow FSM and enrichment, then aggregation
+ * into cell deltas. So the events of one workflow spread over several
+ * topics are applied in event-time order, in the daemon and in `reduce`
+ * alike, however the topics interleave.
+ *
+ *   red_core_add() per message
+ *   red_core_release(frontier)
  *   red_core_missing() -> load those workflows (daemon: one SQL query)
  *   red_core_process()
- *   read cells, history rows, dead letters; write them somewhere
+ *   write cells, history rows, dead letters, positions somewhere
  *   red_core_commit() or red_core_rollback()
  *
- * Messages are borrowed: the caller keeps them alive until commit/rollback.
+ * A position is the offset of a partition's first event still buffered
+ * (or the next offset): everything before it is applied. Its watermark
+ * covers exactly the events before it, so a replay from a position judges
+ * lateness as the first run did.
  */
 #ifndef RED_CORE_H
 #define RED_CORE_H
@@ -38,40 +50,58 @@ typedef struct red_core_counters_s {
 } red_core_counters_t;
 
 typedef struct red_dead_letter_s {
-        const red_msg_t *msg; /**< borrowed */
+        const red_msg_t *msg; /**< owned by the core until commit */
         red_dlq_code_t code;
         char *detail;         /**< owned by the core */
 } red_dead_letter_t;
 
-/** A partition's watermark as the batch leaves it. */
-typedef struct red_watermark_s {
-        char *topic;
+/** Where a partition stands after the current batch. */
+typedef struct red_position_s {
+        const char *topic;
         int32_t partition;
-        red_time_t max_time;  /**< largest event time seen, or INT64_MIN */
-        red_time_t watermark; /**< max_time - max_out_of_orderness */
-        bool changed;         /**< moved in the current batch */
-} red_watermark_t;
+        int64_t offset;       /**< next offset to consume after a restart */
+        red_time_t watermark; /**< of the events before offset; INT64_MIN none */
+} red_position_t;
+
+/** Called for every message the core is done with (opaque from add). */
+typedef void(red_core_done_cb)(void *opaque, void *arg);
 
 /**
- * A core for @p c (borrowed; must outlive the core). Returns NULL with a
- * message on failure. Destroy with red_core_destroy().
+ * A core for @p c (borrowed; must outlive the core). @p done (may be NULL)
+ * releases the caller's message handles. Returns NULL with a message.
  */
 red_core_t *red_core_new(const red_contract_t *c, size_t max_live_workflows,
-                         int64_t terminal_ttl_us, char *errstr,
-                         size_t errstr_size);
+                         int64_t terminal_ttl_us, red_core_done_cb *done,
+                         void *done_arg, char *errstr, size_t errstr_size);
 void red_core_destroy(red_core_t *core);
 
-/** Adds a message to the batch and decodes it. 0 or -ENOMEM. */
-int red_core_add(red_core_t *core, const red_msg_t *msg, red_time_t now)
-        __attribute__((warn_unused_result));
+/**
+ * Adds a message: the view is copied (its pointers must stay valid until
+ * @p opaque is handed to the done callback). 0 or -ENOMEM.
+ */
+int red_core_add(red_core_t *core, const red_msg_t *msg, red_time_t now,
+                 void *opaque) __attribute__((warn_unused_result));
 
-/** Workflow ids the batch needs that are not in memory (borrowed). */
+/** The newest event time added from a partition, INT64_MIN if none. */
+red_time_t red_core_max_time(const red_core_t *core, const char *topic,
+                             int32_t partition);
+/** Events waiting in the reorder buffer. */
+size_t red_core_buffered(const red_core_t *core);
+
+/**
+ * Moves the buffered events older than @p frontier (per partition, a
+ * prefix) into the batch in event-time order; INT64_MAX releases all.
+ * Returns the number released (or -ENOMEM).
+ */
+long red_core_release(red_core_t *core, red_time_t frontier);
+
+/** Workflow ids the released events need that are not in memory. */
 const red_uuid_t *red_core_missing(red_core_t *core, size_t *cntp);
 
 /** The workflow table (for loaders to restore records into). */
 red_workflows_t *red_core_workflows(red_core_t *core);
 
-/** Applies the batch's events in order. 0 or -ENOMEM. */
+/** Applies the released events. 0 or -ENOMEM. */
 int red_core_process(red_core_t *core) __attribute__((warn_unused_result));
 
 /** The batch's results (borrowed, valid until commit/rollback). */
@@ -79,25 +109,34 @@ red_aggregator_t *red_core_cells(red_core_t *core);
 red_fsm_rows_t *red_core_rows(red_core_t *core);
 const red_dead_letter_t *red_core_dead_letters(const red_core_t *core,
                                                size_t *cntp);
+/** Messages added since the last commit, and events released in the batch. */
 size_t red_core_batch_size(const red_core_t *core);
+size_t red_core_released(const red_core_t *core);
 
-/** Watermarks of every partition seen (borrowed array). */
-red_watermark_t *red_core_watermarks(red_core_t *core, size_t *cntp);
-/** The watermark of a partition, or INT64_MIN when unknown. */
-red_time_t red_core_watermark(const red_core_t *core, const char *topic,
-                              int32_t partition);
-/** Sets a partition's watermark (on assignment, from Postgres). */
+/**
+ * Positions of the partitions the batch moved (borrowed, valid until
+ * commit/rollback).
+ */
+const red_position_t *red_core_positions(red_core_t *core, size_t *cntp);
+
+/**
+ * Sets where a partition starts (on assignment, from Postgres): its
+ * watermark; any buffered state of the partition is dropped.
+ */
 int red_core_set_watermark(red_core_t *core, const char *topic,
                            int32_t partition, red_time_t watermark)
         __attribute__((warn_unused_result));
+/** Drops a partition's buffered messages (after a revoke). */
+void red_core_drop_partition(red_core_t *core, const char *topic,
+                             int32_t partition);
 
-/** The batch is durable: counters advance, workflows commit, memory is evicted. */
+/** The batch is durable: counters advance, applied messages are done. */
 void red_core_commit(red_core_t *core);
-/** The batch was not written: its effects are forgotten. */
+/** The batch was not written: everything buffered is dropped too (the
+ * caller re-reads from the stored positions). */
 void red_core_rollback(red_core_t *core);
 
 const red_core_counters_t *red_core_counters(const red_core_t *core);
-
 const red_contract_t *red_core_contract(const red_core_t *core);
 
 #endif

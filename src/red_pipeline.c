@@ -28,8 +28,10 @@ typedef struct part_s {
         char *topic;
         int32_t partition;
         int64_t committed;  /* next offset stored in Postgres (-1: beginning) */
-        int64_t batch_next; /* last offset in the batch + 1, or -1 */
+        int64_t fetched;    /* last offset added + 1, or -1 */
         int64_t lag;
+        int64_t queried;    /* monotonic µs of the last watermark query */
+        bool empty;         /* nothing to read at the last query */
 } part_t;
 
 struct red_pipeline_s {
@@ -50,12 +52,12 @@ struct red_pipeline_s {
         size_t part_cnt, part_cap;
         size_t last_part;
 
-        /* the batch: messages are kept until it is written */
-        rd_kafka_message_t **msgs;
-        red_msg_t *views;
+        /* messages added since the last flush (they live in the core,
+         * which hands them back through on_done once written) */
         size_t msg_cnt;
         size_t batch_bytes;
-        int64_t batch_started; /* monotonic µs of the first message */
+        int64_t batch_started; /* monotonic µs of the first of them */
+        size_t reorder_limit;  /* buffered events before a forced release */
         int64_t backoff_ms;
         bool processed;        /* the core has processed the batch */
         bool flushing;         /* inside flush_batch (rebalances may nest) */
@@ -66,6 +68,7 @@ struct red_pipeline_s {
 
         int64_t last_finalize;
         int64_t last_lag;
+        int64_t last_flush;
 
         pthread_mutex_t lock;
         red_pipeline_stats_t stats;
@@ -86,6 +89,25 @@ static int conf_set(rd_kafka_conf_t *kc, const char *k, const char *v,
                 return -1;
         }
         return 0;
+}
+
+bool red_pipeline_consumer_only(const char *prop)
+{
+        static const char *const prefixes[] = {
+                "partition.assignment.strategy", "session.timeout.ms",
+                "heartbeat.interval.ms", "group.", "fetch.", "queued.",
+                "max.poll.interval.ms", "auto.offset.reset", "enable.auto.",
+                "auto.commit.", "isolation.level", "check.crcs",
+                "enable.partition.eof", "coordinator.query.interval.ms",
+                "allow.auto.create.topics", "consume.callback.max.messages",
+                NULL};
+
+        for (const char *const *p = prefixes; *p; p++) {
+                if (!strncmp(prop, *p, strlen(*p))) {
+                        return true;
+                }
+        }
+        return false;
 }
 
 /* Our defaults first, then the user's kafka.properties. */
@@ -135,12 +157,7 @@ static rd_kafka_conf_t *kafka_conf(red_pipeline_t *p, bool consumer,
                 const red_kv_t *kv = &conf->kafka_properties[i];
                 /* consumer-only and producer-only properties are ignored by
                  * librdkafka on the other client type with a warning */
-                if (!consumer &&
-                    (!strcmp(kv->key, "partition.assignment.strategy") ||
-                     !strcmp(kv->key, "session.timeout.ms") ||
-                     !strncmp(kv->key, "group.", 6) ||
-                     !strncmp(kv->key, "fetch.", 6) ||
-                     !strncmp(kv->key, "queued.", 7))) {
+                if (!consumer && red_pipeline_consumer_only(kv->key)) {
                         continue;
                 }
                 if (conf_set(kc, kv->key, kv->value, errstr, size)) {
@@ -190,6 +207,13 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
                      rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
+/* The core is done with a message (red_core_done_cb). */
+static void on_done(void *opaque, void *arg)
+{
+        (void)arg;
+        rd_kafka_message_destroy(opaque);
+}
+
 red_pipeline_t *red_pipeline_new(const red_contract_t *c,
                                  const red_config_t *conf,
                                  const char *brokers, char *errstr,
@@ -207,16 +231,15 @@ red_pipeline_t *red_pipeline_new(const red_contract_t *c,
         p->c = c;
         p->conf = conf;
         p->brokers = strdup(brokers);
-        p->msgs = calloc((size_t)conf->batch_max_events, sizeof(*p->msgs));
-        p->views = calloc((size_t)conf->batch_max_events, sizeof(*p->views));
-        if (!p->brokers || !p->msgs || !p->views) {
+        p->reorder_limit = (size_t)conf->batch_max_events * 10;
+        if (!p->brokers) {
                 snprintf(errstr, errstr_size, "out of memory");
                 goto err;
         }
         if (!(p->core = red_core_new(c, (size_t)conf->workflows_max_live,
                                      conf->workflows_terminal_ttl_s *
                                              RED_TIME_US_PER_SEC,
-                                     errstr, errstr_size))) {
+                                     on_done, NULL, errstr, errstr_size))) {
                 goto err;
         }
         if (!(p->sink = red_sink_new(c, conf->postgres_conninfo,
@@ -258,9 +281,9 @@ void red_pipeline_destroy(red_pipeline_t *p)
         if (!p) {
                 return;
         }
-        for (size_t i = 0; i < p->msg_cnt; i++) {
-                rd_kafka_message_destroy(p->msgs[i]);
-        }
+        /* the core holds messages: it goes before the consumer */
+        red_core_destroy(p->core);
+        p->core = NULL;
         if (p->consumer) {
                 rd_kafka_destroy(p->consumer);
         }
@@ -274,8 +297,6 @@ void red_pipeline_destroy(red_pipeline_t *p)
                 free(p->parts[i].topic);
         }
         free(p->parts);
-        free(p->msgs);
-        free(p->views);
         free(p->brokers);
         pthread_mutex_destroy(&p->lock);
         free(p);
@@ -331,8 +352,10 @@ static int part_add(red_pipeline_t *p, const char *topic, int32_t partition,
                 p->part_cnt++;
         }
         pt->committed = committed;
-        pt->batch_next = -1;
+        pt->fetched = committed;
         pt->lag = -1;
+        pt->queried = 0;
+        pt->empty = false;
         return 0;
 }
 
@@ -487,7 +510,7 @@ done:
 }
 
 static void flush_batch(red_pipeline_t *p, bool revoking);
-static void release_messages(red_pipeline_t *p);
+static void forget_batch(red_pipeline_t *p);
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts,
@@ -522,13 +545,15 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 if (p->flushing) {
                         /* revoked while a write was being retried: give the
                          * batch up, the next owner resumes from Postgres */
-                        red_core_rollback(p->core);
-                        release_messages(p);
+                        forget_batch(p);
                 } else {
                         /* commit what we have before the partitions go */
                         flush_batch(p, true);
                 }
                 for (int i = 0; i < parts->cnt; i++) {
+                        /* what is still buffered is the next owner's */
+                        red_core_drop_partition(p->core, parts->elems[i].topic,
+                                                parts->elems[i].partition);
                         part_remove(p, parts->elems[i].topic,
                                     parts->elems[i].partition);
                 }
@@ -554,16 +579,16 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 /* the batch                                                           */
 /* ------------------------------------------------------------------ */
 
-static void release_messages(red_pipeline_t *p)
+/* Forgets the batch and everything buffered (all of it will be consumed
+ * again from the positions in Postgres). */
+static void forget_batch(red_pipeline_t *p)
 {
-        for (size_t i = 0; i < p->msg_cnt; i++) {
-                rd_kafka_message_destroy(p->msgs[i]);
-        }
+        red_core_rollback(p->core);
         p->msg_cnt = 0;
-        p->processed = false;
         p->batch_bytes = 0;
+        p->processed = false;
         for (size_t i = 0; i < p->part_cnt; i++) {
-                p->parts[i].batch_next = -1;
+                p->parts[i].fetched = p->parts[i].committed;
         }
 }
 
@@ -574,8 +599,7 @@ static void drop_batch(red_pipeline_t *p)
         rd_kafka_topic_partition_list_t *list;
         rd_kafka_error_t *kerr;
 
-        red_core_rollback(p->core);
-        release_messages(p);
+        forget_batch(p);
         if (!p->part_cnt) {
                 return;
         }
@@ -599,16 +623,22 @@ static void add_message(red_pipeline_t *p, rd_kafka_message_t *m)
 {
         const char *topic = rd_kafka_topic_name(m->rkt);
         part_t *pt = part_find(p, topic, m->partition);
-        red_msg_t *v = &p->views[p->msg_cnt];
+        red_msg_t view, *v = &view;
         rd_kafka_headers_t *hdrs = NULL;
         rd_kafka_timestamp_type_t tstype;
         int64_t ts;
         const void *hv;
         size_t hlen;
 
-        if (!pt || (pt->committed >= 0 && m->offset < pt->committed) ||
-            (pt->batch_next >= 0 && m->offset < pt->batch_next)) {
-                /* not ours, or already written: a leftover of a seek */
+        if (!pt || (pt->fetched >= 0 && m->offset < pt->fetched)) {
+                /* not ours, or already read: a leftover of a seek */
+                red_log_debug("pipeline",
+                              "%s: skipping %s[%d]@%lld (%s, read up to "
+                              "%lld)",
+                              p->c->name, topic, (int)m->partition,
+                              (long long)m->offset,
+                              pt ? "already read" : "not assigned",
+                              pt ? (long long)pt->fetched : -1LL);
                 rd_kafka_message_destroy(m);
                 return;
         }
@@ -630,10 +660,10 @@ static void add_message(red_pipeline_t *p, rd_kafka_message_t *m)
         if (!p->msg_cnt) {
                 p->batch_started = red_time_mono_us();
         }
-        p->msgs[p->msg_cnt++] = m;
+        p->msg_cnt++;
         p->batch_bytes += m->len;
-        pt->batch_next = m->offset + 1;
-        if (red_core_add(p->core, v, red_time_now())) {
+        pt->fetched = m->offset + 1;
+        if (red_core_add(p->core, v, red_time_now(), m)) {
                 red_log_error("pipeline", "%s: out of memory", p->c->name);
                 atomic_store(&p->stop, true);
         }
@@ -715,25 +745,97 @@ static void observe(red_pipeline_t *p, size_t events, double latency_ms)
         pthread_mutex_unlock(&p->lock);
 }
 
-/* Offsets of the batch: one entry per partition with messages in it. */
+/* Offsets of the batch: where the core says each moved partition stands. */
 static size_t batch_offsets(red_pipeline_t *p, red_sink_offset_t *offs)
 {
-        size_t n = 0;
+        size_t cnt, n = 0;
+        const red_position_t *pos = red_core_positions(p->core, &cnt);
 
-        for (size_t i = 0; i < p->part_cnt; i++) {
-                part_t *pt = &p->parts[i];
-                if (pt->batch_next < 0) {
+        for (size_t i = 0; i < cnt; i++) {
+                part_t *pt = part_find(p, pos[i].topic, pos[i].partition);
+                if (!pt) {
                         continue;
                 }
                 offs[n].topic = pt->topic;
                 offs[n].partition = pt->partition;
                 offs[n].prev = pt->committed;
-                offs[n].next = pt->batch_next;
-                offs[n].watermark = red_core_watermark(p->core, pt->topic,
-                                                       pt->partition);
+                offs[n].next = pos[i].offset;
+                offs[n].watermark = pos[i].watermark;
                 n++;
         }
         return n;
+}
+
+/* True when the consumer has read everything the partition holds now. */
+static bool caught_up(red_pipeline_t *p, part_t *pt)
+{
+        int64_t lo, hi, now;
+
+        if (pt->fetched >= 0) {
+                /* the high watermark is cached from fetch responses */
+                return !rd_kafka_get_watermark_offsets(p->consumer, pt->topic,
+                                                       pt->partition, &lo,
+                                                       &hi) &&
+                       hi >= 0 && pt->fetched >= hi;
+        }
+        /* nothing delivered yet: is there anything to deliver? The cached
+         * low watermark is only kept with statistics on, so ask the broker
+         * (at most once a second per partition). */
+        now = red_time_mono_us();
+        if (now - pt->queried >= 1000000) {
+                pt->queried = now;
+                pt->empty = !rd_kafka_query_watermark_offsets(
+                                    p->consumer, pt->topic, pt->partition, &lo,
+                                    &hi, 1000) &&
+                            lo >= 0 && hi == lo;
+        }
+        return pt->empty;
+}
+
+/* The reorder frontier: events older than the newest event of every
+ * partition that can still deliver are safe to apply in time order. */
+static red_time_t frontier(red_pipeline_t *p)
+{
+        red_time_t f = INT64_MAX;
+
+        if (red_core_buffered(p->core) > p->reorder_limit) {
+                red_log_warn("pipeline",
+                             "%s: %zu events wait for slow partitions; "
+                             "releasing them out of order to bound memory",
+                             p->c->name, red_core_buffered(p->core));
+                return INT64_MAX;
+        }
+        const part_t *holder = NULL;
+
+        for (size_t i = 0; i < p->part_cnt; i++) {
+                part_t *pt = &p->parts[i];
+                red_time_t t;
+
+                if (caught_up(p, pt)) {
+                        continue;
+                }
+                t = red_core_max_time(p->core, pt->topic, pt->partition);
+                if (t < f) {
+                        f = t;
+                        holder = pt;
+                }
+        }
+        if (holder && red_log_enabled(RED_LOG_DEBUG)) {
+                char ts[RED_TIME_FMT_SIZE] = "none";
+                int64_t lo = -1, hi = -1;
+                rd_kafka_get_watermark_offsets(p->consumer, holder->topic,
+                                               holder->partition, &lo, &hi);
+                if (f != INT64_MIN) {
+                        red_time_format(f, ts, sizeof(ts));
+                }
+                red_log_debug("pipeline",
+                              "%s: frontier %s held by %s[%d] (read up to "
+                              "%lld of %lld)",
+                              p->c->name, ts, holder->topic,
+                              (int)holder->partition,
+                              (long long)holder->fetched, (long long)hi);
+        }
+        return f;
 }
 
 static void commit_kafka(red_pipeline_t *p, const red_sink_offset_t *offs,
@@ -753,19 +855,21 @@ static void commit_kafka(red_pipeline_t *p, const red_sink_offset_t *offs,
 }
 
 /*
- * Writes the batch. Retries while Postgres or Kafka is down (partitions
- * paused, back-off), unless @p revoking: then a failure drops the batch so
- * the rebalance can go on (the next owner starts from Postgres' offsets).
+ * Releases what the frontier allows and writes the batch: dead letters to
+ * Kafka (flushed), then one Postgres transaction with the positions.
+ * Retries while Postgres or Kafka is down (partitions paused, back-off),
+ * unless @p revoking: then a failure gives the batch up so the rebalance
+ * can go on (the next owner starts from Postgres' positions).
  */
 static void flush_batch(red_pipeline_t *p, bool revoking)
 {
         red_sink_offset_t *offs;
-        size_t n, missing_cnt;
+        size_t n, missing_cnt, dead_cnt;
         const red_uuid_t *missing;
         rd_kafka_topic_partition_list_t *paused = NULL;
         char err[2048];
 
-        if (!p->msg_cnt || p->flushing) {
+        if ((!p->msg_cnt && !red_core_buffered(p->core)) || p->flushing) {
                 return;
         }
         offs = calloc(p->part_cnt + 1, sizeof(*offs));
@@ -777,20 +881,22 @@ static void flush_batch(red_pipeline_t *p, bool revoking)
         for (int attempt = 0;; attempt++) {
                 red_sink_result_t r = RED_SINK_RETRY;
 
-                if (!p->msg_cnt) {
-                        break; /* dropped by a rebalance meanwhile */
+                if (!p->msg_cnt && !red_core_buffered(p->core)) {
+                        break; /* given up by a rebalance meanwhile */
                 }
                 if (atomic_load(&p->stop) && attempt > 0 && !revoking) {
                         /* a stop during an outage: give the batch up; it is
-                         * consumed again from Postgres' offsets */
-                        red_core_rollback(p->core);
-                        release_messages(p);
+                         * consumed again from Postgres' positions */
+                        forget_batch(p);
                         break;
                 }
                 if (!ensure_pg(p)) {
                         goto retry;
                 }
                 if (!p->processed) {
+                        if (red_core_release(p->core, frontier(p)) < 0) {
+                                goto oom;
+                        }
                         missing = red_core_missing(p->core, &missing_cnt);
                         if (missing_cnt &&
                             red_sink_load_workflows(
@@ -803,14 +909,27 @@ static void flush_batch(red_pipeline_t *p, bool revoking)
                                 goto retry;
                         }
                         if (red_core_process(p->core)) {
-                                red_log_error("pipeline", "%s: out of memory",
-                                              p->c->name);
-                                atomic_store(&p->stop, true);
-                                red_core_rollback(p->core);
-                                release_messages(p);
-                                break;
+                                goto oom;
                         }
                         p->processed = true;
+                }
+                red_core_dead_letters(p->core, &dead_cnt);
+                n = batch_offsets(p, offs);
+                if (!red_core_released(p->core) && !dead_cnt) {
+                        bool moved = false;
+                        for (size_t i = 0; i < n; i++) {
+                                moved |= offs[i].next != offs[i].prev;
+                        }
+                        if (!moved) {
+                                /* everything waits in the reorder buffer;
+                                 * the counters of what was added are kept
+                                 * for the batch that writes it */
+                                red_core_commit(p->core);
+                                p->msg_cnt = 0;
+                                p->batch_bytes = 0;
+                                p->processed = false;
+                                break;
+                        }
                 }
                 if (!send_dead_letters(p)) {
                         pthread_mutex_lock(&p->lock);
@@ -818,14 +937,13 @@ static void flush_batch(red_pipeline_t *p, bool revoking)
                         pthread_mutex_unlock(&p->lock);
                         goto retry;
                 }
-                n = batch_offsets(p, offs);
                 r = red_sink_write(p->sink, p->core, offs, n, p->generation,
                                    err, sizeof(err));
                 if (r == RED_SINK_OK) {
                         double latency = (double)(red_time_mono_us() -
                                                   p->batch_started) /
                                          1000.0;
-                        size_t events = p->msg_cnt;
+                        size_t events = red_core_released(p->core) + dead_cnt;
 
                         for (size_t i = 0; i < n; i++) {
                                 part_find(p, offs[i].topic, offs[i].partition)
@@ -833,13 +951,16 @@ static void flush_batch(red_pipeline_t *p, bool revoking)
                         }
                         commit_kafka(p, offs, n);
                         red_core_commit(p->core);
-                        release_messages(p);
+                        p->msg_cnt = 0;
+                        p->batch_bytes = 0;
+                        p->processed = false;
                         observe(p, events, latency);
                         red_log_debug("pipeline",
                                       "%s: committed %zu events in %.1f ms "
-                                      "(%zu rows)",
+                                      "(%zu rows, %zu buffered)",
                                       p->c->name, events, latency,
-                                      red_sink_last_rows(p->sink));
+                                      red_sink_last_rows(p->sink),
+                                      red_core_buffered(p->core));
                         set_pg_up(p, true);
                         p->backoff_ms = 0;
                         break;
@@ -862,12 +983,11 @@ static void flush_batch(red_pipeline_t *p, bool revoking)
                 set_pg_up(p, red_sink_connected(p->sink));
                 if (revoking) {
                         red_log_warn("pipeline",
-                                     "%s: dropping the batch during a "
+                                     "%s: giving the batch up during a "
                                      "rebalance; the next owner resumes "
-                                     "from the stored offsets",
+                                     "from the stored positions",
                                      p->c->name);
-                        red_core_rollback(p->core);
-                        release_messages(p);
+                        forget_batch(p);
                         break;
                 }
                 if (!paused && p->part_cnt) {
@@ -886,6 +1006,12 @@ static void flush_batch(red_pipeline_t *p, bool revoking)
                 }
                 backoff(p);
                 wait_polling(p, p->backoff_ms);
+                continue;
+        oom:
+                red_log_error("pipeline", "%s: out of memory", p->c->name);
+                atomic_store(&p->stop, true);
+                forget_batch(p);
+                break;
         }
         p->flushing = false;
         if (paused) {
@@ -1021,6 +1147,12 @@ static void *run(void *arg)
                      p->batch_bytes >= (size_t)p->conf->batch_max_bytes ||
                      red_time_mono_us() - p->batch_started >= max_us)) {
                         flush_batch(p, false);
+                        p->last_flush = red_time_mono_us();
+                } else if (!p->msg_cnt && red_core_buffered(p->core) &&
+                           red_time_mono_us() - p->last_flush >= max_us) {
+                        /* events wait for the frontier: look again */
+                        flush_batch(p, false);
+                        p->last_flush = red_time_mono_us();
                 }
                 periodic(p);
         }

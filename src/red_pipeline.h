@@ -81,4 +81,8 @@ size_t red_pipeline_lag(red_pipeline_t *p, red_pipeline_lag_t *out,
 
 const red_contract_t *red_pipeline_contract(const red_pipeline_t *p);
 
+/** True for librdkafka properties that only consumers take (producers
+ * built from the same kafka.properties skip them). */
+bool red_pipeline_consumer_only(const char *prop);
+
 #endif

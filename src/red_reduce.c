@@ -38,18 +38,67 @@ typedef struct reduce_s {
         uint64_t transitions;
         line_t *lines;
         size_t line_cnt, line_cap;
+        struct rpart_s {
+                const char *topic; /* borrowed from a line */
+                int32_t partition;
+                size_t last;       /* index of its last line */
+        } *parts;
+        size_t part_cnt;
         char *errstr;
         size_t errsize;
 } reduce_t;
 
+static void line_free(line_t *l)
+{
+        free(l->text);
+        free(l->topic);
+        free(l->key);
+        l->text = l->topic = l->key = NULL;
+}
+
+/* The core is done with a line (red_core_done_cb). */
+static void line_done(void *opaque, void *arg)
+{
+        (void)arg;
+        line_free(opaque);
+}
+
 static void lines_free(reduce_t *rd)
 {
         for (size_t i = 0; i < rd->line_cnt; i++) {
-                free(rd->lines[i].text);
-                free(rd->lines[i].topic);
-                free(rd->lines[i].key);
+                line_free(&rd->lines[i]);
         }
         rd->line_cnt = 0;
+}
+
+/* The partitions of the input and the index of the last line of each. */
+static int index_partitions(reduce_t *rd)
+{
+        for (size_t i = 0; i < rd->line_cnt; i++) {
+                line_t *l = &rd->lines[i];
+                const char *t = l->topic ? l->topic : "";
+                size_t k;
+
+                for (k = 0; k < rd->part_cnt; k++) {
+                        if (rd->parts[k].partition == l->msg.partition &&
+                            !strcmp(rd->parts[k].topic, t)) {
+                                break;
+                        }
+                }
+                if (k == rd->part_cnt) {
+                        struct rpart_s *np = realloc(
+                                rd->parts, (k + 1) * sizeof(*np));
+                        if (!np) {
+                                return -ENOMEM;
+                        }
+                        rd->parts = np;
+                        rd->parts[k].topic = t;
+                        rd->parts[k].partition = l->msg.partition;
+                        rd->part_cnt++;
+                }
+                rd->parts[k].last = i;
+        }
+        return 0;
 }
 
 /* Reads the Kafka metadata members of a line; malformed lines keep none
@@ -157,7 +206,27 @@ static int keep_states(reduce_t *rd)
         return 0;
 }
 
-static int run_batch(reduce_t *rd)
+/* The frontier after adding lines [0, to): the smallest newest-event time
+ * of the partitions that still have lines ahead (as the daemon computes it
+ * over the partitions that are not caught up); INT64_MAX when none has. */
+static red_time_t frontier(reduce_t *rd, size_t to)
+{
+        red_time_t f = INT64_MAX;
+
+        for (size_t k = 0; k < rd->part_cnt; k++) {
+                if (rd->parts[k].last >= to) {
+                        red_time_t t = red_core_max_time(
+                                rd->core, rd->parts[k].topic,
+                                rd->parts[k].partition);
+                        if (t < f) {
+                                f = t;
+                        }
+                }
+        }
+        return f;
+}
+
+static int run_batch(reduce_t *rd, size_t from, size_t to)
 {
         red_fsm_rows_t *rows;
         const red_dead_letter_t *dl;
@@ -165,11 +234,14 @@ static int run_batch(reduce_t *rd)
         size_t cnt;
         int r;
 
-        for (size_t i = 0; i < rd->line_cnt; i++) {
+        for (size_t i = from; i < to; i++) {
                 if ((r = red_core_add(rd->core, &rd->lines[i].msg,
-                                      rd->opts->now))) {
+                                      rd->opts->now, &rd->lines[i]))) {
                         return r;
                 }
+        }
+        if (red_core_release(rd->core, frontier(rd, to)) < 0) {
+                return -ENOMEM;
         }
         /* no database behind `reduce`: missing workflows stay missing */
         if ((r = red_core_process(rd->core))) {
@@ -201,7 +273,6 @@ static int run_batch(reduce_t *rd)
                 return r;
         }
         red_core_commit(rd->core);
-        lines_free(rd);
         return rd->history.failed || rd->dead.failed ? -ENOMEM : 0;
 }
 
@@ -269,7 +340,8 @@ int red_reduce_run(const red_reduce_opts_t *opts, char *errstr,
                 return -1;
         }
         if (!(rd.core = red_core_new(rd.c, SIZE_MAX / 2, INT64_MAX / 2,
-                                     errstr, errstr_size)) ||
+                                     line_done, NULL, errstr,
+                                     errstr_size)) ||
             !(rd.result = red_aggregator_new(rd.c)) ||
             !(rd.state_map = red_map_new())) {
                 if (!errstr[0]) {
@@ -312,18 +384,23 @@ int red_reduce_run(const red_reduce_opts_t *opts, char *errstr,
                 l->len = (size_t)n;
                 line_meta(l, lineno);
                 rd.line_cnt++;
-                if (opts->batch && rd.line_cnt >= opts->batch &&
-                    run_batch(&rd)) {
-                        goto oom;
-                }
         }
         if (ferror(in)) {
                 snprintf(errstr, errstr_size, "%s: read error: %s",
                          opts->input, strerror(errno));
                 goto done;
         }
-        if (rd.line_cnt && run_batch(&rd)) {
+        if (index_partitions(&rd)) {
                 goto oom;
+        }
+        for (size_t from = 0; from < rd.line_cnt;) {
+                size_t to = opts->batch && from + opts->batch < rd.line_cnt
+                                    ? from + opts->batch
+                                    : rd.line_cnt;
+                if (run_batch(&rd, from, to)) {
+                        goto oom;
+                }
+                from = to;
         }
         if (print_all(&rd)) {
                 snprintf(errstr, errstr_size, "write error: %s",
@@ -341,8 +418,11 @@ done:
                 fclose(in);
         }
         free(line);
+        red_core_destroy(rd.core); /* hands its lines back first */
+        rd.core = NULL;
         lines_free(&rd);
         free(rd.lines);
+        free(rd.parts);
         for (size_t i = 0; i < rd.state_cnt; i++) {
                 free(rd.states[i]->json);
                 free(rd.states[i]);

@@ -5,6 +5,7 @@
 #include "red_failpoint.h"
 #include "red_log.h"
 #include "red_pg.h"
+#include "red_pipeline.h"
 #include "red_time.h"
 
 #include <errno.h>
@@ -61,8 +62,6 @@ red_relay_t *red_relay_new(const red_config_t *conf, const char *brokers,
         red_relay_t *r = calloc(1, sizeof(*r));
         rd_kafka_conf_t *kc = rd_kafka_conf_new();
         char err[512], id[300];
-        static const char *const producer_only_skip[] = {
-                "partition.assignment.strategy", "session.timeout.ms", NULL};
 
         if (!r || !(r->delivered = calloc(RELAY_BATCH, 1))) {
                 free(r);
@@ -86,14 +85,9 @@ red_relay_t *red_relay_new(const red_config_t *conf, const char *brokers,
         }
         for (size_t i = 0; i < conf->kafka_property_cnt; i++) {
                 const red_kv_t *kv = &conf->kafka_properties[i];
-                bool skip = !strncmp(kv->key, "group.", 6) ||
-                            !strncmp(kv->key, "fetch.", 6) ||
-                            !strncmp(kv->key, "queued.", 7);
-                for (const char *const *s = producer_only_skip; *s; s++) {
-                        skip |= !strcmp(kv->key, *s);
-                }
-                if (!skip && rd_kafka_conf_set(kc, kv->key, kv->value, err,
-                                               sizeof(err))) {
+                if (!red_pipeline_consumer_only(kv->key) &&
+                    rd_kafka_conf_set(kc, kv->key, kv->value, err,
+                                      sizeof(err))) {
                         goto err;
                 }
         }

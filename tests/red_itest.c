@@ -1,0 +1,629 @@
+/* Integration test support: mock Kafka process, reducerd processes, table comparison. */
+#include "red_itest.h"
+
+#include "red_contract.h"
+#include "red_time.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <librdkafka/rdkafka.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const char *env_or(const char *name, const char *def)
+{
+        const char *v = getenv(name);
+        return v ? v : def;
+}
+
+void itest_init(itest_t *t, const char *name)
+{
+        char env[512], *out, *err;
+        const char *envs[] = {env, NULL};
+        const char *argv[] = {test_bin(), "migrate", NULL};
+        int rc;
+
+        memset(t, 0, sizeof(*t));
+        t->kafka_pid = -1;
+        t->dir = test_tmpdir();
+        t->conninfo = test_pg_create_db(name);
+        snprintf(env, sizeof(env), "REDUCERD_POSTGRES_CONNINFO=%s",
+                 t->conninfo);
+        rc = test_run(argv, envs, &out, &err);
+        ck_assert_msg(rc == 0, "migrate: %s", err);
+        free(out);
+        free(err);
+}
+
+/* Adds a topic to a NULL-terminated list unless present. */
+static void add_topic(const char **list, size_t *cnt, const char *topic)
+{
+        for (size_t i = 0; i < *cnt; i++) {
+                if (!strcmp(list[i], topic)) {
+                        return;
+                }
+        }
+        list[(*cnt)++] = topic;
+        list[*cnt] = NULL;
+}
+
+void itest_kafka(itest_t *t, int partitions, const char *const *contracts)
+{
+        const char *argv[256];
+        red_contract_t *cs[8] = {NULL};
+        char parts[16], line[512], err[2048];
+        int in[2], out[2];
+        size_t n = 0, ncs = 0;
+        FILE *fp;
+
+        snprintf(parts, sizeof(parts), "%d", partitions);
+        argv[n++] = env_or("RED_MOCK_SERVER", "kafka_mock_server");
+        argv[n++] = "-p";
+        argv[n++] = parts;
+        argv[n] = NULL;
+        for (size_t i = 0; contracts && contracts[i]; i++) {
+                red_contract_t *c = red_contract_load(contracts[i], err,
+                                                      sizeof(err));
+                ck_assert_msg(c != NULL, "%s", err);
+                cs[ncs++] = c;
+                for (size_t k = 0; k < c->input_cnt; k++) {
+                        add_topic(argv, &n, c->inputs[k].topic);
+                }
+                add_topic(argv, &n, c->dead_letter_topic);
+                for (size_t a = 0; a < c->agg_cnt; a++) {
+                        if (c->aggs[a].publish.topic) {
+                                add_topic(argv, &n, c->aggs[a].publish.topic);
+                        }
+                }
+                if (c->fsm && c->fsm->publish.topic) {
+                        add_topic(argv, &n, c->fsm->publish.topic);
+                }
+        }
+        ck_assert_int_eq(pipe(in), 0);
+        ck_assert_int_eq(pipe(out), 0);
+        t->kafka_pid = fork();
+        ck_assert_int_ge(t->kafka_pid, 0);
+        if (t->kafka_pid == 0) {
+                dup2(in[0], 0);
+                dup2(out[1], 1);
+                close(in[1]);
+                close(out[0]);
+                execv(argv[0], (char *const *)argv);
+                _exit(127);
+        }
+        close(in[0]);
+        close(out[1]);
+        t->kafka_stdin = in[1];
+        fp = fdopen(out[0], "r");
+        ck_assert_msg(fgets(line, sizeof(line), fp) != NULL,
+                      "the mock Kafka did not start");
+        line[strcspn(line, "\n")] = '\0';
+        t->bootstrap = strdup(line);
+        fclose(fp);
+        for (size_t i = 0; i < ncs; i++) {
+                red_contract_destroy(cs[i]);
+        }
+}
+
+void itest_config(itest_t *t, const char *const *contracts, int max_events,
+                  int max_ms, const char *extra_yaml)
+{
+        FILE *fp;
+
+        snprintf(t->config, sizeof(t->config), "%s/reducerd.yaml", t->dir);
+        fp = fopen(t->config, "w");
+        ck_assert_ptr_nonnull(fp);
+        fprintf(fp,
+                "kafka:\n  brokers: \"%s\"\n  properties:\n"
+                "    partition.assignment.strategy: range,roundrobin\n"
+                "    session.timeout.ms: \"6000\"\n"
+                "    heartbeat.interval.ms: \"1000\"\n"
+                "    topic.metadata.refresh.interval.ms: \"5000\"\n"
+                "postgres:\n  conninfo: \"%s\"\n  retry_max_ms: 2000\n"
+                "contracts:\n  paths:\n",
+                t->bootstrap ? t->bootstrap : "embedded", t->conninfo);
+        for (size_t i = 0; contracts[i]; i++) {
+                fprintf(fp, "    - \"%s\"\n", contracts[i]);
+        }
+        fprintf(fp, "batch:\n  max_events: %d\n  max_ms: %d\n", max_events,
+                max_ms);
+        fprintf(fp, "%s\n", extra_yaml ? extra_yaml : "http:\n  listen: \"\"");
+        ck_assert_int_eq(fclose(fp), 0);
+}
+
+pid_t itest_start(itest_t *t, const char *const *env, int n)
+{
+        char log[4096];
+        pid_t pid;
+
+        snprintf(log, sizeof(log), "%s/reducerd-%d.log", t->dir, n);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+                char id[64];
+
+                dup2(fd, 1);
+                dup2(fd, 2);
+                snprintf(id, sizeof(id), "REDUCERD_INSTANCE_ID=worker-%d", n);
+                putenv(strdup(id));
+                for (size_t i = 0; env && env[i]; i++) {
+                        putenv(strdup(env[i]));
+                }
+                execl(test_bin(), test_bin(), "run", "-c", t->config,
+                      (char *)NULL);
+                _exit(127);
+        }
+        return pid;
+}
+
+static int status_of(int st)
+{
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int itest_poll(pid_t pid)
+{
+        int st;
+        pid_t r = waitpid(pid, &st, WNOHANG);
+
+        return r == pid ? status_of(st) : -2;
+}
+
+int itest_stop(pid_t pid, int sig, long timeout_ms)
+{
+        long long deadline = test_now_ms() + timeout_ms;
+        int st;
+
+        if (sig) {
+                kill(pid, sig);
+        }
+        while (test_now_ms() < deadline) {
+                if ((st = itest_poll(pid)) != -2) {
+                        return st;
+                }
+                struct timespec ts = {0, 20 * 1000000};
+                nanosleep(&ts, NULL);
+        }
+        return -1;
+}
+
+void itest_fini(itest_t *t)
+{
+        if (t->kafka_pid > 0) {
+                close(t->kafka_stdin);
+                if (itest_stop(t->kafka_pid, 0, 5000) < 0) {
+                        itest_stop(t->kafka_pid, SIGKILL, 5000);
+                }
+        }
+        if (!getenv("RED_KEEP_TEST_DIRS")) {
+                char cmd[4200];
+                snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
+                if (system(cmd)) {
+                        /* leave it */
+                }
+        }
+        free(t->dir);
+        free(t->conninfo);
+        free(t->bootstrap);
+}
+
+void itest_produce(itest_t *t, const char *file, long first, long count)
+{
+        char range[64], *out, *err;
+        const char *argv[] = {env_or("RED_PRODUCE", "produce_jsonl"), "-b",
+                              t->bootstrap, "-P", "-n", range, file, NULL};
+        int rc;
+
+        snprintf(range, sizeof(range), "%ld,%ld", first, count);
+        rc = test_run(argv, NULL, &out, &err);
+        ck_assert_msg(rc == 0, "produce: %s", err);
+        free(out);
+        free(err);
+}
+
+const char *itest_generate(itest_t *t, const char *name, const char *args)
+{
+        static char path[4096];
+        char cmd[8192];
+
+        snprintf(path, sizeof(path), "%s/%s", t->dir, name);
+        snprintf(cmd, sizeof(cmd), "'%s' %s > '%s'",
+                 env_or("RED_GEN_EVENTS", "gen_events"), args, path);
+        ck_assert_msg(system(cmd) == 0, "generator failed: %s", cmd);
+        return path;
+}
+
+long itest_committed(itest_t *t, const char *group)
+{
+        PGconn *c = test_pg_connect(t->conninfo);
+        const char *vals[1] = {group};
+        PGresult *res = PQexecParams(
+                c,
+                "SELECT coalesce(sum(greatest(next_offset, 0)), 0) FROM "
+                "reducerd_offsets WHERE consumer_group = $1",
+                1, NULL, vals, NULL, NULL, 0);
+        long n = -1;
+
+        if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+                n = atol(PQgetvalue(res, 0, 0));
+        }
+        PQclear(res);
+        PQfinish(c);
+        return n;
+}
+
+bool itest_wait_committed(itest_t *t, const char *group, long want,
+                          long timeout_ms)
+{
+        long long deadline = test_now_ms() + timeout_ms;
+
+        while (test_now_ms() < deadline) {
+                if (itest_committed(t, group) >= want) {
+                        return true;
+                }
+                struct timespec ts = {0, 200 * 1000000};
+                nanosleep(&ts, NULL);
+        }
+        return false;
+}
+
+char *itest_reduce(const char *contract, const char *file)
+{
+        const char *argv[] = {test_bin(), "reduce", "--contract", contract,
+                              "--input", file, NULL};
+        char *out, *err;
+        int rc = test_run(argv, NULL, &out, &err);
+
+        ck_assert_msg(rc == 0, "reduce: %s", err);
+        free(err);
+        return out;
+}
+
+/* ------------------------------------------------------------------ */
+/* comparison                                                          */
+/* ------------------------------------------------------------------ */
+
+static bool both_times(const json_t *a, const json_t *b, red_time_t *ta,
+                       red_time_t *tb)
+{
+        return json_is_string(a) && json_is_string(b) &&
+               !red_time_parse(json_string_value(a), json_string_length(a),
+                               ta) &&
+               !red_time_parse(json_string_value(b), json_string_length(b),
+                               tb);
+}
+
+/* Values equal; @p scale >= 0 rounds expected numbers to that scale. */
+static bool same(const json_t *want, const json_t *got, int scale, char *why,
+                 size_t size, const char *path)
+{
+        red_time_t ta, tb;
+
+        if (json_is_number(want) && json_is_number(got)) {
+                double w = json_number_value(want), g = json_number_value(got);
+                if (scale >= 0) {
+                        double m = pow(10, scale);
+                        w = round(w * m) / m; /* numeric rounds half away from zero */
+                        if (fabs(w - g) <= 0.5 / m) {
+                                return true;
+                        }
+                } else if (w == g) {
+                        return true;
+                }
+                snprintf(why, size, "%s: expected %.17g, got %.17g", path, w,
+                         g);
+                return false;
+        }
+        if (json_is_object(want) && json_is_object(got)) {
+                const char *k;
+                json_t *v;
+                if (json_object_size(want) != json_object_size(got)) {
+                        snprintf(why, size, "%s: %zu members expected, %zu "
+                                            "found",
+                                 path, json_object_size(want),
+                                 json_object_size(got));
+                        return false;
+                }
+                json_object_foreach((json_t *)want, k, v) {
+                        char sub[512];
+                        snprintf(sub, sizeof(sub), "%s.%s", path, k);
+                        if (!same(v, json_object_get(got, k), scale, why, size,
+                                  sub)) {
+                                return false;
+                        }
+                }
+                return true;
+        }
+        if (both_times(want, got, &ta, &tb)) {
+                if (ta == tb) {
+                        return true;
+                }
+        } else if (json_equal((json_t *)want, (json_t *)got)) {
+                return true;
+        }
+        {
+                char *w = json_dumps(want, JSON_ENCODE_ANY | JSON_COMPACT);
+                char *g = got ? json_dumps(got, JSON_ENCODE_ANY | JSON_COMPACT)
+                              : NULL;
+                snprintf(why, size, "%s: expected %.300s, got %.300s", path,
+                         w ? w : "?", g ? g : "(missing)");
+                free(w);
+                free(g);
+        }
+        return false;
+}
+
+long itest_compare_table(itest_t *t, const char *expected, const char *table,
+                         const char *key_column)
+{
+        json_t *want = json_object(), *scales = json_object();
+        PGconn *c = test_pg_connect(t->conninfo);
+        const char *p = expected;
+        const char *vals[1] = {table};
+        char sql[512], why[1024];
+        PGresult *res;
+        long rows = 0;
+
+        while (*p) {
+                const char *nl = strchr(p, '\n');
+                json_t *line = json_loadb(p, (size_t)(nl - p), 0, NULL), *tb;
+                ck_assert_ptr_nonnull(line);
+                tb = json_object_get(line, "table");
+                if (tb && !strcmp(json_string_value(tb), table)) {
+                        json_t *row = json_object_get(line, "row");
+                        json_object_set(
+                                want,
+                                json_string_value(
+                                        json_object_get(row, key_column)),
+                                row);
+                }
+                json_decref(line);
+                p = nl + 1;
+        }
+        res = PQexecParams(c,
+                           "SELECT column_name, coalesce(numeric_scale, -1) "
+                           "FROM information_schema.columns WHERE table_name "
+                           "= $1 AND data_type = 'numeric'",
+                           1, NULL, vals, NULL, NULL, 0);
+        ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+        for (int i = 0; i < PQntuples(res); i++) {
+                json_object_set_new(scales, PQgetvalue(res, i, 0),
+                                    json_integer(atoi(PQgetvalue(res, i, 1))));
+        }
+        PQclear(res);
+        test_pg_exec(c, "SET TIME ZONE 'UTC'");
+        snprintf(sql, sizeof(sql),
+                 "SELECT row_to_json(t) FROM %s t", table);
+        res = PQexec(c, sql);
+        ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s",
+                      PQresultErrorMessage(res));
+        for (int i = 0; i < PQntuples(res); i++) {
+                json_t *got = json_loads(PQgetvalue(res, i, 0), 0, NULL);
+                const char *key = json_string_value(
+                        json_object_get(got, key_column));
+                json_t *w = json_object_get(want, key), *v;
+                const char *col;
+
+                ck_assert_msg(w != NULL, "%s: row %s=%s is not in the "
+                                         "expected output",
+                              table, key_column, key);
+                json_object_foreach(w, col, v) {
+                        json_t *sc = json_object_get(scales, col);
+                        char path[300];
+                        snprintf(path, sizeof(path), "%s[%s].%s", table, key,
+                                 col);
+                        ck_assert_msg(same(v, json_object_get(got, col),
+                                           sc ? (int)json_integer_value(sc)
+                                              : -1,
+                                           why, sizeof(why), path),
+                                      "%s", why);
+                }
+                json_object_del(want, key);
+                json_decref(got);
+                rows++;
+        }
+        ck_assert_msg(json_object_size(want) == 0,
+                      "%s: %zu expected rows are missing in Postgres", table,
+                      json_object_size(want));
+        PQclear(res);
+        PQfinish(c);
+        json_decref(want);
+        json_decref(scales);
+        return rows;
+}
+
+/* A canonical text of a row without the ignored columns: timestamps as
+ * microseconds, numbers as %.17g, keys sorted. */
+static json_t *canonical(json_t *v, const char *const *ignore)
+{
+        red_time_t ts;
+
+        if (json_is_object(v)) {
+                json_t *o = json_object();
+                const char *k;
+                json_t *m;
+                json_object_foreach(v, k, m) {
+                        bool skip = false;
+                        for (size_t i = 0; ignore && ignore[i]; i++) {
+                                skip |= !strcmp(k, ignore[i]);
+                        }
+                        if (!skip) {
+                                json_object_set_new(o, k, canonical(m, NULL));
+                        }
+                }
+                return o;
+        }
+        if (json_is_string(v) &&
+            !red_time_parse(json_string_value(v), json_string_length(v),
+                            &ts)) {
+                return json_integer(ts);
+        }
+        if (json_is_number(v)) {
+                return json_real(json_number_value(v));
+        }
+        return json_incref(v);
+}
+
+static char *canonical_text(json_t *row, const char *const *ignore)
+{
+        json_t *c = canonical(row, ignore);
+        char *s = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS |
+                                        JSON_REAL_PRECISION(17));
+
+        json_decref(c);
+        return s;
+}
+
+long itest_compare_rows(itest_t *t, const char *expected, const char *table,
+                        const char *const *ignore)
+{
+        json_t *want = json_object();
+        PGconn *c = test_pg_connect(t->conninfo);
+        const char *p = expected;
+        char sql[512];
+        PGresult *res;
+        long rows = 0;
+
+        while (*p) {
+                const char *nl = strchr(p, '\n');
+                json_t *line = json_loadb(p, (size_t)(nl - p), 0, NULL), *tb;
+                ck_assert_ptr_nonnull(line);
+                tb = json_object_get(line, "table");
+                if (tb && !strcmp(json_string_value(tb), table)) {
+                        char *k = canonical_text(json_object_get(line, "row"),
+                                                 ignore);
+                        json_t *n = json_object_get(want, k);
+                        json_object_set_new(want, k,
+                                            json_integer(n ? json_integer_value(n) + 1
+                                                           : 1));
+                        free(k);
+                }
+                json_decref(line);
+                p = nl + 1;
+        }
+        test_pg_exec(c, "SET TIME ZONE 'UTC'");
+        snprintf(sql, sizeof(sql), "SELECT row_to_json(t) FROM %s t", table);
+        res = PQexec(c, sql);
+        ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s",
+                      PQresultErrorMessage(res));
+        for (int i = 0; i < PQntuples(res); i++) {
+                json_t *got = json_loads(PQgetvalue(res, i, 0), 0, NULL);
+                char *k = canonical_text(got, ignore);
+                json_t *n = json_object_get(want, k);
+
+                ck_assert_msg(n && json_integer_value(n) > 0,
+                              "%s: row not expected (or once too often): "
+                              "%.600s",
+                              table, k);
+                if (json_integer_value(n) == 1) {
+                        json_object_del(want, k);
+                } else {
+                        json_integer_set(n, json_integer_value(n) - 1);
+                }
+                free(k);
+                json_decref(got);
+                rows++;
+        }
+        if (json_object_size(want)) {
+                const char *k = json_object_iter_key(json_object_iter(want));
+                ck_abort_msg("%s: %zu expected rows missing, e.g. %.600s",
+                             table, json_object_size(want), k);
+        }
+        PQclear(res);
+        PQfinish(c);
+        json_decref(want);
+        return rows;
+}
+
+/* ------------------------------------------------------------------ */
+/* consuming a topic                                                   */
+/* ------------------------------------------------------------------ */
+
+json_t *itest_consume(itest_t *t, const char *topic)
+{
+        char err[512];
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        rd_kafka_t *rk;
+        const rd_kafka_metadata_t *md;
+        rd_kafka_topic_t *rkt;
+        rd_kafka_topic_partition_list_t *parts;
+        json_t *out = json_array();
+        int eofs = 0, pcnt;
+        long long deadline;
+
+        rd_kafka_conf_set(conf, "bootstrap.servers", t->bootstrap, err,
+                          sizeof(err));
+        rd_kafka_conf_set(conf, "group.id", "itest-reader", err, sizeof(err));
+        rd_kafka_conf_set(conf, "enable.partition.eof", "true", err,
+                          sizeof(err));
+        rd_kafka_conf_set(conf, "enable.auto.commit", "false", err,
+                          sizeof(err));
+        rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+        ck_assert_msg(rk != NULL, "%s", err);
+        rkt = rd_kafka_topic_new(rk, topic, NULL);
+        ck_assert_int_eq(rd_kafka_metadata(rk, 0, rkt, &md, 10000), 0);
+        pcnt = md->topics[0].partition_cnt;
+        parts = rd_kafka_topic_partition_list_new(pcnt);
+        for (int i = 0; i < pcnt; i++) {
+                rd_kafka_topic_partition_list_add(parts, topic, i)->offset =
+                        RD_KAFKA_OFFSET_BEGINNING;
+        }
+        rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
+        ck_assert_int_eq(rd_kafka_assign(rk, parts), 0);
+        rd_kafka_topic_partition_list_destroy(parts);
+        deadline = test_now_ms() + 60000;
+        while (eofs < pcnt && test_now_ms() < deadline) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 500);
+                rd_kafka_headers_t *hdrs;
+                json_t *o, *h;
+
+                if (!m) {
+                        continue;
+                }
+                if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                        eofs++;
+                        rd_kafka_message_destroy(m);
+                        continue;
+                }
+                ck_assert_msg(!m->err, "%s", rd_kafka_message_errstr(m));
+                o = json_object();
+                h = json_object();
+                {
+                        json_t *v = json_loadb(m->payload, m->len, 0, NULL);
+                        json_object_set_new(
+                                o, "value",
+                                v ? v : json_stringn(m->payload, m->len));
+                }
+                json_object_set_new(o, "key",
+                                    m->key ? json_stringn(m->key, m->key_len)
+                                           : json_null());
+                if (!rd_kafka_message_headers(m, &hdrs)) {
+                        const char *name;
+                        const void *val;
+                        size_t len;
+                        for (size_t i = 0; !rd_kafka_header_get_all(
+                                     hdrs, i, &name, &val, &len);
+                             i++) {
+                                json_object_set_new(h, name,
+                                                    json_stringn(val, len));
+                        }
+                }
+                json_object_set_new(o, "headers", h);
+                json_array_append_new(out, o);
+                rd_kafka_message_destroy(m);
+        }
+        ck_assert_msg(eofs == pcnt, "could not read %s to its end", topic);
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+        return out;
+}

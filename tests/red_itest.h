@@ -1,0 +1,81 @@
+/*
+ * Integration test support: a standalone embedded Kafka process, reducerd
+ * processes started and killed at will, a config file per test, and the
+ * comparison of Postgres tables with `reducerd reduce` output.
+ */
+#ifndef RED_ITEST_H
+#define RED_ITEST_H
+
+#include "red_test.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+typedef struct itest_s {
+        char *dir;          /* scratch directory */
+        char *conninfo;     /* the test's own database */
+        char *bootstrap;    /* of the standalone mock cluster */
+        pid_t kafka_pid;
+        int kafka_stdin;    /* closing it stops the mock */
+        char config[4096];  /* reducerd.yaml of this test */
+} itest_t;
+
+/** Fresh database (migrated), scratch dir; no Kafka yet. */
+void itest_init(itest_t *t, const char *name);
+/** Starts the mock cluster with @p partitions for every topic the
+ * contracts (NULL-terminated paths) read or write. */
+void itest_kafka(itest_t *t, int partitions, const char *const *contracts);
+/** Writes the config: contracts (NULL-terminated paths), batch settings. */
+void itest_config(itest_t *t, const char *const *contracts, int max_events,
+                  int max_ms, const char *extra_yaml);
+/** Stops everything started and removes the scratch data. */
+void itest_fini(itest_t *t);
+
+/** Starts `reducerd run` with the test config; extra "K=V" env (NULL-terminated).
+ * stdout/stderr go to DIR/reducerd-N.log. */
+pid_t itest_start(itest_t *t, const char *const *env, int n);
+/** Sends a signal; waits for the exit up to @p timeout_ms; returns the
+ * exit status (128+signal when killed) or -1 on timeout. */
+int itest_stop(pid_t pid, int sig, long timeout_ms);
+/** Non-blocking: -2 still running, else the exit status as above. */
+int itest_poll(pid_t pid);
+
+/** Produces a JSONL file (partition from "_partition"); lines [first, first+count). */
+void itest_produce(itest_t *t, const char *file, long first, long count);
+/** Runs the event generator into DIR/NAME and returns its path (static). */
+const char *itest_generate(itest_t *t, const char *name, const char *args);
+
+/** Sum of next_offset over the group's partitions (-1 counts as 0). */
+long itest_committed(itest_t *t, const char *group);
+/** Waits until the committed total reaches @p want (or the deadline). */
+bool itest_wait_committed(itest_t *t, const char *group, long want,
+                          long timeout_ms);
+
+/** Runs `reducerd reduce` over @p file; returns its rows as JSON lines. */
+char *itest_reduce(const char *contract, const char *file);
+
+/**
+ * Compares the rows of @p table in Postgres with the rows of that table in
+ * reduce output @p expected. Numbers are compared exactly, except columns
+ * of type numeric(p,s), compared after rounding the expected value to s
+ * decimals. Engine bookkeeping columns (state, revision, finalized_at,
+ * updated_at) are not compared. Fails the test with the first difference.
+ * Returns the number of rows compared.
+ */
+long itest_compare_table(itest_t *t, const char *expected, const char *table,
+                         const char *key_column);
+
+/**
+ * Compares the rows of @p table as multisets, ignoring the columns in
+ * @p ignore (NULL-terminated), for tables without a content-derived key.
+ * Returns the number of rows.
+ */
+long itest_compare_rows(itest_t *t, const char *expected, const char *table,
+                        const char *const *ignore);
+
+/** Consumes a whole topic: one JSON object per message with value (parsed
+ * when JSON, else string), key and headers. Caller decrefs. */
+json_t *itest_consume(itest_t *t, const char *topic);
+
+#endif
