@@ -22,6 +22,13 @@ struct red_aggregator_s {
         size_t *dim_len;
         bool *dim_ok;
         char (*dim_buf)[DIM_BUF];
+        /*
+         * The cell each (aggregation, grouping, window type) used last:
+         * events come roughly in time order, so the next one often has the
+         * same window and keys, and skips hashing and the map.
+         */
+        red_cell_t **last;
+        size_t *last_base; /* per aggregation: its first entry in last */
 };
 
 red_aggregator_t *red_aggregator_new(const red_contract_t *c)
@@ -38,8 +45,16 @@ red_aggregator_t *red_aggregator_new(const red_contract_t *c)
         ag->dim_len = calloc(n, sizeof(*ag->dim_len));
         ag->dim_ok = calloc(n, sizeof(*ag->dim_ok));
         ag->dim_buf = calloc(n, sizeof(*ag->dim_buf));
+        ag->last_base = calloc(c->agg_cnt + 1, sizeof(*ag->last_base));
+        for (size_t i = 0; ag->last_base && i < c->agg_cnt; i++) {
+                ag->last_base[i + 1] = ag->last_base[i] +
+                                       c->aggs[i].grouping_cnt *
+                                               RED_WINDOW__CNT;
+        }
+        ag->last = calloc(ag->last_base ? ag->last_base[c->agg_cnt] + 1 : 1,
+                          sizeof(*ag->last));
         if (!ag->cells || !ag->dim_p || !ag->dim_len || !ag->dim_ok ||
-            !ag->dim_buf) {
+            !ag->dim_buf || !ag->last_base || !ag->last) {
                 red_aggregator_destroy(ag);
                 return NULL;
         }
@@ -55,6 +70,10 @@ void red_aggregator_clear(red_aggregator_t *ag)
                 red_cell_destroy(cell);
         }
         red_map_clear(ag->cells);
+        if (ag->last) {
+                memset(ag->last, 0,
+                       ag->last_base[ag->c->agg_cnt] * sizeof(*ag->last));
+        }
 }
 
 void red_aggregator_destroy(red_aggregator_t *ag)
@@ -71,6 +90,8 @@ void red_aggregator_destroy(red_aggregator_t *ag)
         free(ag->dim_len);
         free(ag->dim_ok);
         free(ag->dim_buf);
+        free(ag->last);
+        free(ag->last_base);
         free(ag);
 }
 
@@ -141,11 +162,12 @@ static int apply_agg(red_aggregator_t *ag, const red_agg_t *a,
 {
         const char *keys[MAX_KEYS];
         size_t lens[MAX_KEYS];
+        red_cell_t **last = ag->last + ag->last_base[a->index];
 
         for (size_t g = 0; g < a->grouping_cnt; g++) {
                 const red_grouping_t *gr = &a->groupings[g];
                 red_cell_key_t key;
-                bool ok = true;
+                bool ok = true, hashed = false;
 
                 for (size_t k = 0; k < a->key_cnt && k < MAX_KEYS; k++) {
                         int d = gr->dims[k];
@@ -160,8 +182,10 @@ static int apply_agg(red_aggregator_t *ag, const red_agg_t *a,
                 key.grouping = (int)g;
                 key.keys = keys;
                 key.lens = lens;
-                key.group_hash = red_cell_group_hash(a, (int)g, keys, lens);
+                key.group_hash = 0;
                 for (int wt = 0; wt < RED_WINDOW__CNT; wt++) {
+                        red_cell_t **lp = &last[g * RED_WINDOW__CNT +
+                                                (size_t)wt];
                         red_cell_t *cell;
                         uint64_t h;
 
@@ -170,6 +194,17 @@ static int apply_agg(red_aggregator_t *ag, const red_agg_t *a,
                         }
                         key.wt = (red_window_type_t)wt;
                         key.start = starts[wt];
+                        if (*lp && red_cell_key_eq(*lp, &key)) {
+                                if (red_cell_apply(*lp, ev)) {
+                                        return -ENOMEM;
+                                }
+                                continue;
+                        }
+                        if (!hashed) {
+                                key.group_hash = red_cell_group_hash(
+                                        a, (int)g, keys, lens);
+                                hashed = true;
+                        }
                         h = red_cell_key_hash(&key);
                         cell = red_map_find(ag->cells, h, red_cell_key_eq,
                                             &key);
@@ -183,6 +218,7 @@ static int apply_agg(red_aggregator_t *ag, const red_agg_t *a,
                                         return -ENOMEM;
                                 }
                         }
+                        *lp = cell;
                         if (red_cell_apply(cell, ev)) {
                                 return -ENOMEM;
                         }

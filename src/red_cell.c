@@ -34,8 +34,12 @@ typedef struct entry_s {
         mstate_t *sub;  /* BY: one state per sub-measure */
 } entry_t;
 
+/* Entries are searched linearly while few (stage names, error codes: no
+ * hashing per event and cell); past KEYED_LINEAR they get a hash map. */
+#define KEYED_LINEAR 16
+
 struct keyed_s {
-        red_map_t *map;
+        red_map_t *map; /* NULL while cnt <= KEYED_LINEAR */
         entry_t **items;
         size_t cnt, cap;
 };
@@ -59,6 +63,18 @@ static const double pow10_tab[] = {1e0, 1e1, 1e2, 1e3, 1e4,
 /* ------------------------------------------------------------------ */
 /* keys                                                                */
 /* ------------------------------------------------------------------ */
+
+/* A NUL-terminated copy of @p len bytes (which may hold NULs: not strndup). */
+static char *dup_bytes(const char *p, size_t len)
+{
+        char *d = malloc(len + 1);
+
+        if (d) {
+                memcpy(d, p, len);
+                d[len] = '\0';
+        }
+        return d;
+}
 
 uint64_t red_cell_group_hash(const red_agg_t *agg, int grouping,
                              const char *const *keys, const size_t *lens)
@@ -122,7 +138,7 @@ red_cell_t *red_cell_new(const red_cell_key_t *key, double alpha)
                 return NULL;
         }
         for (size_t i = 0; i < a->key_cnt; i++) {
-                cell->keys[i] = strndup(key->keys[i], key->lens[i]);
+                cell->keys[i] = dup_bytes(key->keys[i], key->lens[i]);
                 if (!cell->keys[i]) {
                         red_cell_destroy(cell);
                         return NULL;
@@ -287,23 +303,52 @@ static mstate_t *mstates_new(size_t cnt)
         return m;
 }
 
+/* Builds the hash map of a keyed set that outgrew the linear search. */
+static int keyed_index(keyed_t *k)
+{
+        if (!(k->map = red_map_new())) {
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < k->cnt; i++) {
+                entry_t *e = k->items[i];
+                e->hash = red_hash_bytes(e->key, e->len, 0);
+                if (red_map_insert(k->map, e->hash, e)) {
+                        red_map_destroy(k->map);
+                        k->map = NULL;
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
 /* The entry for key (p, len), created when absent. NULL on OOM. */
 static entry_t *keyed_get(keyed_t **kp, const red_measure_t *ms,
                           const char *p, size_t len)
 {
         ekey_t key = {p, len};
-        uint64_t h = red_hash_bytes(p, len, 0);
         keyed_t *k = *kp;
+        uint64_t h = 0;
         entry_t *e;
 
-        if (!k) {
-                if (!(k = *kp = calloc(1, sizeof(*k))) ||
-                    !(k->map = red_map_new())) {
+        if (!k && !(k = *kp = calloc(1, sizeof(*k)))) {
+                return NULL;
+        }
+        if (!k->map) {
+                for (size_t i = 0; i < k->cnt; i++) {
+                        e = k->items[i];
+                        if (e->len == len && !memcmp(e->key, p, len)) {
+                                return e;
+                        }
+                }
+                if (k->cnt == KEYED_LINEAR && keyed_index(k)) {
                         return NULL;
                 }
         }
-        if ((e = red_map_find(k->map, h, entry_eq, &key))) {
-                return e;
+        if (k->map) {
+                h = red_hash_bytes(p, len, 0);
+                if ((e = red_map_find(k->map, h, entry_eq, &key))) {
+                        return e;
+                }
         }
         if (k->cnt == k->cap) {
                 size_t ncap = k->cap ? k->cap * 2 : 8;
@@ -314,7 +359,7 @@ static entry_t *keyed_get(keyed_t **kp, const red_measure_t *ms,
                 k->items = ni;
                 k->cap = ncap;
         }
-        if (!(e = calloc(1, sizeof(*e))) || !(e->key = strndup(p, len))) {
+        if (!(e = calloc(1, sizeof(*e))) || !(e->key = dup_bytes(p, len))) {
                 free(e);
                 return NULL;
         }
@@ -326,7 +371,7 @@ static entry_t *keyed_get(keyed_t **kp, const red_measure_t *ms,
                 free(e);
                 return NULL;
         }
-        if (red_map_insert(k->map, h, e)) {
+        if (k->map && red_map_insert(k->map, h, e)) {
                 free(e->sub);
                 free(e->key);
                 free(e);
@@ -848,6 +893,10 @@ static int load_one(mstate_t *st, const red_measure_t *ms, int kind,
                         break;
                 }
                 prec = *r->p++;
+                if (prec > 9) {
+                        r->bad = true; /* no contract keeps more digits */
+                        break;
+                }
                 tmp.n = get_varint(r);
                 if (tmp.n) {
                         uint64_t lo = get_u64le(r), hi = get_u64le(r);
@@ -855,7 +904,7 @@ static int load_one(mstate_t *st, const red_measure_t *ms, int kind,
                         tmp.min = get_double(r);
                         tmp.max = get_double(r);
                 }
-                if (st && prec <= 9) {
+                if (st) {
                         tmp.sum = rescale(tmp.sum, prec, ms->precision);
                 }
                 if (kind == RED_MEAS_SKETCH) {

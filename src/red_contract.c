@@ -2086,7 +2086,7 @@ static int time_of(loader_t *ld, const red_yaml_node_t *n)
 {
         static const char *const keys[] = {
                 "max_out_of_orderness", "grace", "late_policy",
-                "allowed_lateness", "max_future_skew", NULL};
+                "allowed_lateness", "max_future_skew", "idle_wait", NULL};
         red_contract_t *c = ld->c;
         const red_yaml_node_t *v;
         int r;
@@ -2104,7 +2104,9 @@ static int time_of(loader_t *ld, const red_yaml_node_t *n)
                               &c->allowed_lateness_us))) ||
             ((v = red_yaml_get(n, "max_future_skew")) &&
              (r = duration_of(ld, v, "time.max_future_skew",
-                              &c->max_future_skew_us)))) {
+                              &c->max_future_skew_us))) ||
+            ((v = red_yaml_get(n, "idle_wait")) &&
+             (r = duration_of(ld, v, "time.idle_wait", &c->idle_wait_us)))) {
                 return r;
         }
         if ((v = red_yaml_get(n, "late_policy"))) {
@@ -2173,6 +2175,7 @@ static int contract_of(loader_t *ld, const red_yaml_node_t *root)
         c->max_out_of_orderness_us = 60 * RED_TIME_US_PER_SEC;
         c->allowed_lateness_us = 7 * RED_TIME_US_PER_DAY;
         c->max_future_skew_us = 5 * RED_TIME_US_PER_MIN;
+        c->idle_wait_us = 2 * RED_TIME_US_PER_SEC;
         if ((v = red_yaml_get(root, "time")) && (r = time_of(ld, v))) {
                 return r;
         }

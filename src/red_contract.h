@@ -241,6 +241,7 @@ typedef struct red_contract_s {
         red_late_policy_t late_policy;
         int64_t allowed_lateness_us;
         int64_t max_future_skew_us;
+        int64_t idle_wait_us;
         double sketch_alpha;
 
         red_input_t *inputs;

@@ -490,6 +490,16 @@ long red_core_release(red_core_t *core, red_time_t frontier)
         }
         qsort(core->released + first, core->released_cnt - first,
               sizeof(*core->released), cmp_release);
+        if (red_log_enabled(RED_LOG_DEBUG)) {
+                for (size_t i = first; i < core->released_cnt; i++) {
+                        const entry_t *e = core->released[i];
+                        red_log_debug("core", "release %s[%d]@%lld %s %lld",
+                                      e->msg.topic, (int)e->msg.partition,
+                                      (long long)e->msg.offset,
+                                      e->ev.kind->name,
+                                      (long long)e->ev.time);
+                }
+        }
         if (core->wfs && core->c->workflow_key_slot >= 0) {
                 for (size_t i = first; i < core->released_cnt; i++) {
                         const red_value_t *v = red_event_value(

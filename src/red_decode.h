@@ -41,14 +41,32 @@ const char *red_dlq_code_name(red_dlq_code_t code);
 /**
  * Decodes @p msg for contract @p c. @p ev->values must have c->slot_cnt
  * entries; they are all overwritten. @p now is the wall clock used for
- * the future-skew check. On RED_DLQ_NONE, @p ev holds one reference to the
- * parsed JSON (release with red_decode_release()); otherwise @p detail
- * explains the problem (e.g. "quality_score: 1.7 is above the maximum 1")
- * and @p ev holds nothing.
+ * the future-skew check. On RED_DLQ_NONE, @p ev owns what ev->root holds
+ * (release with red_decode_release()); otherwise @p detail explains the
+ * problem (e.g. "quality_score: 1.7 is above the maximum 1") and @p ev
+ * holds nothing.
+ *
+ * The message is validated completely (what jansson rejects is
+ * invalid_json), but no complete JSON tree is kept: ev->payload holds only
+ * the payload members the contract's FSM reads (its guard keys and
+ * "metadata"; NULL when there are none), ev->metadata the envelope's
+ * metadata object, ev->root whatever the event owns (NULL when nothing).
+ * String values borrow from @p msg->value (keep the message alive as long
+ * as the event, as red_core does), from the contract, or from ev->root.
  */
 red_dlq_code_t red_decode(const red_contract_t *c, const red_msg_t *msg,
                           red_time_t now, red_event_t *ev, char *detail,
                           size_t detail_size);
+
+/**
+ * red_decode() through a complete jansson tree: ev->root is the parsed
+ * message and ev->payload its payload object (or the root when flat). The
+ * same codes, details and values; slower, as thousands of live trees cost
+ * more than the parse. For tests and tools that need the whole document.
+ */
+red_dlq_code_t red_decode_tree(const red_contract_t *c, const red_msg_t *msg,
+                               red_time_t now, red_event_t *ev, char *detail,
+                               size_t detail_size);
 
 /** Drops the event's reference to its JSON; accepts a released event. */
 void red_decode_release(red_event_t *ev);

@@ -33,6 +33,11 @@ void red_failpoint_init(void)
         }
         rng = seed ? strtoull(seed, NULL, 10)
                    : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+        /* splitmix64: small seeds must not give small first rolls */
+        rng += 0x9e3779b97f4a7c15ULL;
+        rng = (rng ^ (rng >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        rng = (rng ^ (rng >> 27)) * 0x94d049bb133111ebULL;
+        rng ^= rng >> 31;
         rng |= 1;
         for (tok = strtok_r(copy, ",", &save); tok && point_cnt < MAX_POINTS;
              tok = strtok_r(NULL, ",", &save)) {

@@ -32,6 +32,7 @@ typedef struct part_s {
         int64_t lag;
         int64_t queried;    /* monotonic µs of the last watermark query */
         bool empty;         /* nothing to read at the last query */
+        bool held;          /* paused: running ahead of the frontier */
 } part_t;
 
 struct red_pipeline_s {
@@ -356,6 +357,7 @@ static int part_add(red_pipeline_t *p, const char *topic, int32_t partition,
         pt->lag = -1;
         pt->queried = 0;
         pt->empty = false;
+        pt->held = false;
         return 0;
 }
 
@@ -798,23 +800,22 @@ static red_time_t frontier(red_pipeline_t *p)
 {
         red_time_t f = INT64_MAX;
 
-        if (red_core_buffered(p->core) > p->reorder_limit) {
-                red_log_warn("pipeline",
-                             "%s: %zu events wait for slow partitions; "
-                             "releasing them out of order to bound memory",
-                             p->c->name, red_core_buffered(p->core));
-                return INT64_MAX;
-        }
         const part_t *holder = NULL;
 
         for (size_t i = 0; i < p->part_cnt; i++) {
                 part_t *pt = &p->parts[i];
                 red_time_t t;
 
-                if (caught_up(p, pt)) {
-                        continue;
-                }
                 t = red_core_max_time(p->core, pt->topic, pt->partition);
+                if (caught_up(p, pt)) {
+                        /* a quiet partition may still get events as old as
+                         * the clock minus idle_wait (producers on other
+                         * topics are a little ahead); old data (backfill)
+                         * is not held back by it */
+                        red_time_t idle = red_time_now() -
+                                          p->c->idle_wait_us;
+                        t = t > idle ? t : idle;
+                }
                 if (t < f) {
                         f = t;
                         holder = pt;
@@ -852,6 +853,72 @@ static void commit_kafka(red_pipeline_t *p, const red_sink_offset_t *offs,
         }
         rd_kafka_commit(p->consumer, list, 1);
         rd_kafka_topic_partition_list_destroy(list);
+}
+
+/* Pauses or resumes one partition. */
+static void hold_partition(red_pipeline_t *p, part_t *pt, bool hold)
+{
+        rd_kafka_topic_partition_list_t *l =
+                rd_kafka_topic_partition_list_new(1);
+
+        rd_kafka_topic_partition_list_add(l, pt->topic, pt->partition);
+        if (hold) {
+                rd_kafka_pause_partitions(p->consumer, l);
+        } else {
+                rd_kafka_resume_partitions(p->consumer, l);
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+        pt->held = hold;
+}
+
+/*
+ * Watermark alignment: while too many events wait in the reorder buffer,
+ * the partitions running ahead of the frontier are paused so that the ones
+ * holding it catch up; memory stays bounded and the order stays exact.
+ */
+static void align(red_pipeline_t *p, red_time_t f)
+{
+        size_t buffered = red_core_buffered(p->core);
+        size_t held = 0;
+
+        /* a held partition that no longer runs ahead may now be the one
+         * the frontier waits for */
+        for (size_t i = 0; i < p->part_cnt; i++) {
+                part_t *pt = &p->parts[i];
+                if (pt->held && red_core_max_time(p->core, pt->topic,
+                                                  pt->partition) <= f) {
+                        hold_partition(p, pt, false);
+                }
+        }
+        if (buffered > p->reorder_limit) {
+                for (size_t i = 0; i < p->part_cnt; i++) {
+                        part_t *pt = &p->parts[i];
+                        if (!pt->held &&
+                            red_core_max_time(p->core, pt->topic,
+                                              pt->partition) > f) {
+                                hold_partition(p, pt, true);
+                                held++;
+                        }
+                }
+                if (held) {
+                        red_log_debug("pipeline",
+                                      "%s: %zu events wait for slower "
+                                     "partitions; pausing %zu partitions "
+                                     "that run ahead",
+                                     p->c->name, buffered, held);
+                }
+        } else if (buffered < p->reorder_limit / 2) {
+                for (size_t i = 0; i < p->part_cnt; i++) {
+                        if (p->parts[i].held) {
+                                hold_partition(p, &p->parts[i], false);
+                                held++;
+                        }
+                }
+                if (held) {
+                        red_log_debug("pipeline", "%s: resumed %zu partitions",
+                                      p->c->name, held);
+                }
+        }
 }
 
 /*
@@ -894,9 +961,11 @@ static void flush_batch(red_pipeline_t *p, bool revoking)
                         goto retry;
                 }
                 if (!p->processed) {
-                        if (red_core_release(p->core, frontier(p)) < 0) {
+                        red_time_t f = frontier(p);
+                        if (red_core_release(p->core, f) < 0) {
                                 goto oom;
                         }
+                        align(p, f);
                         missing = red_core_missing(p->core, &missing_cnt);
                         if (missing_cnt &&
                             red_sink_load_workflows(
@@ -936,6 +1005,15 @@ static void flush_batch(red_pipeline_t *p, bool revoking)
                         p->stats.dlq_errors++;
                         pthread_mutex_unlock(&p->lock);
                         goto retry;
+                }
+                for (size_t i = 0; i < n && red_log_enabled(RED_LOG_DEBUG);
+                     i++) {
+                        red_log_debug("pipeline", "%s: position %s[%d] %lld -> "
+                                                  "%lld",
+                                      p->c->name, offs[i].topic,
+                                      (int)offs[i].partition,
+                                      (long long)offs[i].prev,
+                                      (long long)offs[i].next);
                 }
                 r = red_sink_write(p->sink, p->core, offs, n, p->generation,
                                    err, sizeof(err));
@@ -1015,7 +1093,19 @@ static void flush_batch(red_pipeline_t *p, bool revoking)
         }
         p->flushing = false;
         if (paused) {
-                rd_kafka_resume_partitions(p->consumer, paused);
+                /* partitions held for alignment stay paused */
+                rd_kafka_topic_partition_list_t *resume =
+                        rd_kafka_topic_partition_list_new(paused->cnt);
+                for (int i = 0; i < paused->cnt; i++) {
+                        part_t *pt = part_find(p, paused->elems[i].topic,
+                                               paused->elems[i].partition);
+                        if (pt && !pt->held) {
+                                rd_kafka_topic_partition_list_add(
+                                        resume, pt->topic, pt->partition);
+                        }
+                }
+                rd_kafka_resume_partitions(p->consumer, resume);
+                rd_kafka_topic_partition_list_destroy(resume);
                 rd_kafka_topic_partition_list_destroy(paused);
                 red_log_info("pipeline", "%s: resumed", p->c->name);
         }

@@ -45,7 +45,7 @@ typedef struct gen_opts_s {
         int poison_permille;       /* lines replaced by bad input */
         int late_permille;         /* workflows delivered late */
         uint64_t seed;
-        bool meta;                 /* write "_topic", "_key", "_partition" */
+        bool meta; /* write "_topic", "_key", "_partition" */
         const char *topics[GEN_KIND_CNT];
 } gen_opts_t;
 
@@ -53,13 +53,13 @@ typedef struct gen_line_s {
         const char *text; /* borrowed until the next gen_next() */
         size_t len;
         const char *topic;
-        const char *key;  /* the workflow id (36 bytes) */
+        const char *key; /* the workflow id (36 bytes) */
         size_t key_len;
         int32_t partition;
-        red_time_t time;  /* the event's time as written (poison: intended) */
-        int kind;         /* GEN_* */
-        int poison;       /* 0, or 1 + the poison variant */
-        bool late;        /* delivered after later events of other workflows */
+        red_time_t time; /* the event's time as written (poison: intended) */
+        int kind;        /* GEN_* */
+        int poison;      /* 0, or 1 + the poison variant */
+        bool late;       /* delivered after later events of other workflows */
 } gen_line_t;
 
 static void gen_opts_default(gen_opts_t *o)
@@ -235,10 +235,10 @@ static int32_t gen_partition_of(const char *key, size_t len, int partitions)
 
 #define GEN_LINE_MAX 4096 /* every line is far shorter */
 
-#define PUT_LIT(p, lit)                                   \
-        do {                                              \
-                memcpy((p), (lit), sizeof(lit) - 1);      \
-                (p) += sizeof(lit) - 1;                   \
+#define PUT_LIT(p, lit)                                                        \
+        do {                                                                   \
+                memcpy((p), (lit), sizeof(lit) - 1);                           \
+                (p) += sizeof(lit) - 1;                                        \
         } while (0)
 
 static inline char *gen_put(char *p, const char *s, size_t len)
@@ -279,8 +279,8 @@ static char *gen_put_i64(char *p, int64_t v)
 /* v / 10^decimals with exactly @p decimals digits after the point. */
 static char *gen_put_fixed(char *p, int64_t v, int decimals)
 {
-        static const int64_t pow10[] = {1, 10, 100, 1000, 10000, 100000,
-                                        1000000};
+        static const int64_t pow10[] = {1,     10,     100,    1000,
+                                        10000, 100000, 1000000};
         int64_t scale = pow10[decimals];
         uint64_t a;
 
@@ -334,40 +334,48 @@ static char *gen_put2(char *p, int v)
 
 static const char *const gen_node_types[] = {"effect", "compute", "reducer",
                                              "orchestrator"};
-static const char *const gen_domains[] = {"api",     "ml",
-                                          "data",    "infrastructure",
-                                          "testing", "documentation",
-                                          "unknown"};
-static const char *const gen_stage_names[8] = {
-        "prompt_parsing",        "intelligence_gathering",
-        "contract_building",     "code_generation",
-        "event_bus_integration", "validation",
-        "refinement",            "file_writing"};
+static const char *const gen_domains[] = {
+        "api",           "ml",     "data", "infrastructure", "testing",
+        "documentation", "unknown"};
+static const char *const gen_stage_names[8] = {"prompt_parsing",
+                                               "intelligence_gathering",
+                                               "contract_building",
+                                               "code_generation",
+                                               "event_bus_integration",
+                                               "validation",
+                                               "refinement",
+                                               "file_writing"};
 /* Typical stage durations in ms; code generation dominates. */
 static const int64_t gen_stage_ms[8] = {1200, 3400, 2100, 15000,
-                                        1800, 4200, 6500,  600};
+                                        1800, 4200, 6500, 600};
 static const char *const gen_errors[] = {
         "timeout after 30s", "LLM quota exceeded",
         "validation failed: 3 errors", "contract \\\"x\\\" not found",
         "r\\u00e9seau indisponible"};
 
-/* Poison variants; see gen_poison(). */
+/*
+ * Poison variants (see gen_poison()) and the dead-letter code each gets
+ * from contracts/codegen_metrics.yaml, whatever the kind it replaces.
+ * Every poisoned line still holds "_topic", "_key" and "_partition": as
+ * members when the line is a JSON object, else as text (a tool can find
+ * them with a plain search; a JSON parser cannot read those lines).
+ */
 enum {
-        GEN_P_TRUNCATED,
-        GEN_P_BAD_UTF8,
-        GEN_P_NAN,
-        GEN_P_NOT_OBJECT,
-        GEN_P_UNKNOWN_TYPE,
-        GEN_P_MISSING_ID,
-        GEN_P_BAD_UUID,
-        GEN_P_WRONG_TYPE,
-        GEN_P_OUT_OF_RANGE,
-        GEN_P_NOT_ALLOWED,
-        GEN_P_BAD_TIME,
-        GEN_P_FUTURE,
-        GEN_P_NULL_REQUIRED,
-        GEN_P_MISSING_TYPE,
-        GEN_P_FRACTION,
+        GEN_P_TRUNCATED,     /* invalid_json: the closing brace is missing */
+        GEN_P_BAD_UTF8,      /* invalid_json: 0xc3 0x28 in a string */
+        GEN_P_NAN,           /* invalid_json: a NaN token */
+        GEN_P_NOT_OBJECT,    /* not_an_object: an array */
+        GEN_P_UNKNOWN_TYPE,  /* unknown_event_type */
+        GEN_P_MISSING_ID,    /* missing_field: no workflow_id */
+        GEN_P_BAD_UUID,      /* wrong_type: workflow_id not a UUID */
+        GEN_P_WRONG_TYPE,    /* wrong_type: strings for numbers, ... */
+        GEN_P_OUT_OF_RANGE,  /* out_of_range (not_allowed for started) */
+        GEN_P_NOT_ALLOWED,   /* not_allowed (wrong_type for stages) */
+        GEN_P_BAD_TIME,      /* invalid_timestamp */
+        GEN_P_FUTURE,        /* future_timestamp: 400 days ahead */
+        GEN_P_NULL_REQUIRED, /* missing_field: workflow_id null */
+        GEN_P_MISSING_TYPE,  /* missing_event_type: workflow topic */
+        GEN_P_FRACTION,      /* wrong_type: 2.5 for an integer, ... */
         GEN_P__CNT
 };
 
@@ -376,15 +384,15 @@ typedef struct gen_wf_s {
         char corr[36];
         int32_t partition;
         uint8_t node_type, domain;
-        uint8_t stages;       /* stage_completed events */
-        uint8_t step;         /* next: 0 started, 1..stages, stages+1 end */
+        uint8_t stages; /* stage_completed events */
+        uint8_t step;   /* next: 0 started, 1..stages, stages+1 end */
         bool fails, late, anonymous_end;
-        red_time_t started;   /* time of the started event */
-        red_time_t t;         /* time of the next event */
-        red_time_t delay;     /* late workflows: delivered this much later */
-        int64_t tokens;       /* totals of the stages so far */
+        red_time_t started; /* time of the started event */
+        red_time_t t;       /* time of the next event */
+        red_time_t delay;   /* late workflows: delivered this much later */
+        int64_t tokens;     /* totals of the stages so far */
         int64_t cost_micro;
-        uint64_t seq;         /* tie-break: start order */
+        uint64_t seq; /* tie-break: start order */
 } gen_wf_t;
 
 typedef struct gen_s {
@@ -392,14 +400,14 @@ typedef struct gen_s {
         gen_rng_t rng;
         uint64_t emitted;
         red_time_t next_start;
-        int64_t gap_us;       /* mean time between workflow starts */
+        int64_t gap_us; /* mean time between workflow starts */
         uint64_t started;
-        gen_wf_t *pool;       /* workflows; free ones chained via free_list */
+        gen_wf_t *pool; /* workflows; free ones chained via free_list */
         uint32_t *free_list;
         size_t free_cnt, pool_cap;
-        uint32_t *heap;       /* pool indexes, by delivery time */
+        uint32_t *heap; /* pool indexes, by delivery time */
         size_t heap_cnt;
-        int64_t day;          /* cached date text */
+        int64_t day; /* cached date text */
         char day_text[10];
         char buf[GEN_LINE_MAX];
 } gen_t;
@@ -546,12 +554,14 @@ static int gen_wf_open(gen_t *g)
         w->node_type = (uint8_t)gen_below(r, 4);
         w->domain = (uint8_t)gen_below(r, 7);
         w->fails = gen_chance(r, 100);
-        w->stages = (uint8_t)(w->fails ? gen_range(r, 1, 8)
-                                       : gen_range(r, 4, 8));
+        w->stages =
+                (uint8_t)(w->fails ? gen_range(r, 1, 8) : gen_range(r, 4, 8));
         w->anonymous_end = gen_chance(r, 300);
-        w->late = g->o.late_permille && gen_chance(r, (uint32_t)g->o.late_permille);
+        w->late = g->o.late_permille &&
+                  gen_chance(r, (uint32_t)g->o.late_permille);
         if (w->late) {
-                /* beyond max_out_of_orderness + grace, within allowed_lateness */
+                /* beyond max_out_of_orderness + grace, within allowed_lateness
+                 */
                 w->delay = gen_range(r, 3600, 6 * 3600) * RED_TIME_US_PER_SEC;
         }
         /* millisecond times, so the text has three decimals at most */
@@ -788,10 +798,10 @@ static char *gen_poison(gen_t *g, gen_wf_t *w, int kind, red_time_t t,
 
         switch (variant) {
         case GEN_P_TRUNCATED:
-                /* a good event cut short: no closing brace, no metadata */
+                /* a good event without its last byte, the closing brace
+                 * (the metadata members are still there as text) */
                 p = gen_event(g, w, kind, t, p);
-                p = start + (p - start) / 2;
-                return p;
+                return p - 1;
         case GEN_P_BAD_UTF8:
                 p = gen_event(g, w, kind, t, p);
                 memmove(start + 32, start + 30, (size_t)(p - start - 30));
@@ -809,9 +819,12 @@ static char *gen_poison(gen_t *g, gen_wf_t *w, int kind, red_time_t t,
                            "\"quality_score\":0.5}");
                 return gen_meta(g, w, topic, p);
         case GEN_P_NOT_OBJECT:
-                PUT_LIT(p, "[\"NODE_GENERATION_STARTED\",\"");
+                /* an array; its object holds the metadata members */
+                PUT_LIT(p, "[\"NODE_GENERATION_STARTED\",{\"workflow_id\":\"");
                 p = gen_put(p, w->id, 36);
-                PUT_LIT(p, "\"]");
+                *p++ = '"';
+                p = gen_meta(g, w, topic, p);
+                *p++ = ']';
                 return p;
         default:
                 break;
@@ -833,9 +846,10 @@ static char *gen_poison(gen_t *g, gen_wf_t *w, int kind, red_time_t t,
                 PUT_LIT(p, "\"yesterday at noon\"");
         } else {
                 *p++ = '"';
-                p = gen_put_time(g, p, variant == GEN_P_FUTURE
-                                               ? t + 400 * RED_TIME_US_PER_DAY
-                                               : t,
+                p = gen_put_time(g, p,
+                                 variant == GEN_P_FUTURE
+                                         ? t + 400 * RED_TIME_US_PER_DAY
+                                         : t,
                                  0);
                 *p++ = '"';
         }
@@ -941,8 +955,7 @@ static bool gen_next(gen_t *g, gen_line_t *line)
                 return false;
         }
         /* start every workflow due before the earliest pending event */
-        while (!g->heap_cnt ||
-               g->next_start <= gen_due(&g->pool[g->heap[0]])) {
+        while (!g->heap_cnt || g->next_start <= gen_due(&g->pool[g->heap[0]])) {
                 if (gen_wf_open(g)) {
                         return false;
                 }

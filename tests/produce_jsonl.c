@@ -30,6 +30,39 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
         }
 }
 
+/* For lines that are not JSON objects (poison input): the value of
+ * "NAME":"..." or "NAME":N found in the raw text, into @p out. */
+static bool raw_member(const char *line, size_t len, const char *name,
+                       char *out, size_t size)
+{
+        char pat[64];
+        const char *p, *end = line + len;
+        size_t n = 0;
+
+        snprintf(pat, sizeof(pat), "\"%s\":", name);
+        p = memmem(line, len, pat, strlen(pat));
+        if (!p) {
+                return false;
+        }
+        p += strlen(pat);
+        while (p < end && *p == ' ') {
+                p++;
+        }
+        if (p < end && *p == '"') {
+                for (p++; p < end && *p != '"' && n + 1 < size; p++) {
+                        out[n++] = *p;
+                }
+        } else {
+                for (; p < end && (*p == '-' || (*p >= '0' && *p <= '9')) &&
+                       n + 1 < size;
+                     p++) {
+                        out[n++] = *p;
+                }
+        }
+        out[n] = '\0';
+        return n > 0;
+}
+
 static int set(rd_kafka_conf_t *conf, const char *k, const char *v)
 {
         char err[256];
@@ -111,7 +144,23 @@ int main(int argc, char **argv)
                         continue;
                 }
                 root = json_loadb(line, (size_t)n, 0, NULL);
-                if (json_is_object(root)) {
+                if (!json_is_object(root)) {
+                        static char rt[256], rkey[256];
+                        char rp[32];
+                        if (raw_member(line, (size_t)n, "_topic", rt,
+                                       sizeof(rt))) {
+                                t = rt;
+                        }
+                        if (raw_member(line, (size_t)n, "_key", rkey,
+                                       sizeof(rkey))) {
+                                key = rkey;
+                        }
+                        if (use_partition &&
+                            raw_member(line, (size_t)n, "_partition", rp,
+                                       sizeof(rp))) {
+                                part = (int32_t)atoi(rp);
+                        }
+                } else {
                         if (json_is_string(v = json_object_get(root, "_topic"))) {
                                 t = json_string_value(v);
                         }

@@ -235,9 +235,21 @@ const char *itest_generate(itest_t *t, const char *name, const char *args)
         static char path[4096];
         char cmd[8192];
 
+        char start[64] = "";
+
         snprintf(path, sizeof(path), "%s/%s", t->dir, name);
-        snprintf(cmd, sizeof(cmd), "'%s' %s > '%s'",
-                 env_or("RED_GEN_EVENTS", "gen_events"), args, path);
+        if (!strstr(args, "--start")) {
+                /* recent events: older ones would fall past the tables'
+                 * retention, which the daemon's maintenance enforces */
+                char ts[RED_TIME_FMT_SIZE];
+                red_time_t now = red_time_now();
+                red_time_format(now - (now % RED_TIME_US_PER_HOUR) -
+                                        7 * RED_TIME_US_PER_DAY,
+                                ts, sizeof(ts));
+                snprintf(start, sizeof(start), "--start %s", ts);
+        }
+        snprintf(cmd, sizeof(cmd), "'%s' %s %s > '%s'",
+                 env_or("RED_GEN_EVENTS", "gen_events"), start, args, path);
         ck_assert_msg(system(cmd) == 0, "generator failed: %s", cmd);
         return path;
 }
