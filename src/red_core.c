@@ -362,7 +362,6 @@ int red_core_add(red_core_t *core, const red_msg_t *msg, red_time_t now,
         p->next_offset = msg->offset + 1;
         p->touched = true;
         core->added++;
-        core->batch.consumed++;
 
         code = red_decode(core->c, &e->msg, now, &e->ev, detail,
                           sizeof(detail));
@@ -652,6 +651,11 @@ void red_core_commit(red_core_t *core)
         const uint64_t *add = (const uint64_t *)&core->batch;
         red_time_t newest = INT64_MIN;
 
+        /* a message is consumed once it is done: applied, dead-lettered or
+         * dropped (buffered ones are counted when their batch commits) */
+        core->batch.consumed = core->batch.applied +
+                               core->batch.dead_lettered +
+                               core->batch.late_dropped;
         /* FSM results count the history rows that were written */
         for (size_t i = 0; i < core->rows.cnt; i++) {
                 core->batch.fsm_results[core->rows.items[i].result]++;

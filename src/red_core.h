@@ -38,7 +38,11 @@
 
 typedef struct red_core_s red_core_t;
 
-/** Counters of committed batches; consumed = applied + dead_lettered + late_dropped. */
+/**
+ * Counters of committed batches. A message counts as consumed once it is
+ * done (its batch committed), so consumed = applied + dead_lettered +
+ * late_dropped holds at every moment; buffered events are not yet counted.
+ */
 typedef struct red_core_counters_s {
         uint64_t consumed;
         uint64_t applied;

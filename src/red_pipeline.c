@@ -70,6 +70,9 @@ struct red_pipeline_s {
         int64_t last_finalize;
         int64_t last_lag;
         int64_t last_flush;
+        int64_t last_progress;
+        int64_t last_probe;
+        uint64_t last_consumed;
 
         pthread_mutex_t lock;
         red_pipeline_stats_t stats;
@@ -373,11 +376,12 @@ static void part_remove(red_pipeline_t *p, const char *topic,
         }
 }
 
-static void stats_assignment(red_pipeline_t *p)
+static void stats_assignment(red_pipeline_t *p, bool joined)
 {
         pthread_mutex_lock(&p->lock);
         p->stats.partitions = p->part_cnt;
         p->stats.assigned = p->part_cnt > 0;
+        p->stats.joined = joined;
         pthread_mutex_unlock(&p->lock);
 }
 
@@ -574,7 +578,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 rd_kafka_error_destroy(kerr);
         }
         p->in_rebalance = false;
-        stats_assignment(p);
+        stats_assignment(p, err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ||
+                                    p->part_cnt > 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -740,6 +745,7 @@ static void observe(red_pipeline_t *p, size_t events, double latency_ms)
         p->stats.size_buckets[b]++;
         p->stats.size_sum += (double)events;
         p->stats.core = *red_core_counters(p->core);
+        p->stats.buffered = red_core_buffered(p->core);
         if (p->c->fsm) {
                 p->stats.live_workflows =
                         red_workflows_count(red_core_workflows(p->core));
@@ -1151,11 +1157,67 @@ size_t red_pipeline_lag(red_pipeline_t *p, red_pipeline_lag_t *out,
         return n;
 }
 
+/* Every 10 s with news: one line on what was written. */
+static void progress(red_pipeline_t *p, int64_t now)
+{
+        const red_core_counters_t *k = red_core_counters(p->core);
+        uint64_t lag = 0;
+
+        if (now - p->last_progress < 10000000 ||
+            k->consumed == p->last_consumed) {
+                return;
+        }
+        for (size_t i = 0; i < p->part_cnt; i++) {
+                lag += p->parts[i].lag > 0 ? (uint64_t)p->parts[i].lag : 0;
+        }
+        red_log_info("pipeline",
+                     "%s: +%llu events in %.0f s: %llu consumed = %llu "
+                     "applied + %llu dead-lettered + %llu late-dropped; lag "
+                     "%llu",
+                     p->c->name,
+                     (unsigned long long)(k->consumed - p->last_consumed),
+                     (double)(now - p->last_progress) / 1e6,
+                     (unsigned long long)k->consumed,
+                     (unsigned long long)k->applied,
+                     (unsigned long long)k->dead_lettered,
+                     (unsigned long long)k->late_dropped,
+                     (unsigned long long)lag);
+        p->last_consumed = k->consumed;
+        p->last_progress = now;
+}
+
+/* Every 5 s, and only while no message proves it: can we reach a broker? */
+static void probe_kafka(red_pipeline_t *p, int64_t now)
+{
+        const struct rd_kafka_metadata *md;
+        bool up;
+
+        if (now - p->last_probe < 5000000) {
+                return;
+        }
+        p->last_probe = now;
+        up = rd_kafka_metadata(p->consumer, 0, NULL, &md, 1000) ==
+             RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (up) {
+                rd_kafka_metadata_destroy(md);
+        }
+        pthread_mutex_lock(&p->lock);
+        if (p->stats.kafka_up != up) {
+                red_log_warn("kafka", "%s: brokers %s", p->c->name,
+                             up ? "reachable again" : "unreachable");
+        }
+        p->stats.kafka_up = up;
+        pthread_mutex_unlock(&p->lock);
+}
+
 static void periodic(red_pipeline_t *p)
 {
         int64_t now = red_time_mono_us();
         char err[1024];
         long fin;
+
+        progress(p, now);
+        probe_kafka(p, now);
 
         if (now - p->last_lag > 1000000) {
                 p->last_lag = now;
@@ -1163,12 +1225,20 @@ static void periodic(red_pipeline_t *p)
                 update_lag(p);
                 pthread_mutex_unlock(&p->lock);
         }
-        if (now - p->last_finalize > 2000000 && p->c->agg_cnt &&
-            red_sink_connected(p->sink) && !p->msg_cnt) {
+        if (now - p->last_finalize > 2000000 && !p->msg_cnt) {
                 p->last_finalize = now;
+                /* idle: a lost connection is noticed and mended here */
+                if (!red_sink_connected(p->sink) && !ensure_pg(p)) {
+                        set_pg_up(p, false);
+                        return;
+                }
+                if (!p->c->agg_cnt) {
+                        return;
+                }
                 if (red_sink_finalize(p->sink, &fin, err, sizeof(err))) {
                         red_log_warn("postgres", "%s: finalising cells: %s",
                                      p->c->name, err);
+                        set_pg_up(p, red_sink_connected(p->sink));
                 } else if (fin) {
                         red_log_info("pipeline", "%s: %ld cells final",
                                      p->c->name, fin);
@@ -1206,6 +1276,7 @@ static void *run(void *arg)
         }
         red_log_info("pipeline", "%s: consuming %zu topics as group %s",
                      p->c->name, p->c->input_cnt, p->c->consumer_group);
+        p->last_progress = red_time_mono_us();
         while (!atomic_load(&p->stop)) {
                 int64_t timeout = 100;
                 rd_kafka_message_t *m;
@@ -1229,6 +1300,7 @@ static void *run(void *arg)
                                 pthread_mutex_lock(&p->lock);
                                 p->stats.kafka_up = true;
                                 pthread_mutex_unlock(&p->lock);
+                                p->last_probe = red_time_mono_us();
                                 add_message(p, m);
                         }
                 }

@@ -33,8 +33,10 @@ typedef struct red_pipeline_stats_s {
         uint64_t live_workflows;
         bool kafka_up;
         bool pg_up;
-        bool assigned;
+        bool assigned;   /**< owns at least one partition */
+        bool joined;     /**< holds an assignment from the group (maybe empty) */
         size_t partitions;
+        uint64_t buffered; /**< events in the reorder buffer */
         /* histograms: upper bounds in ms / events, last bucket +Inf */
         uint64_t latency_buckets[16];
         double latency_sum_ms;

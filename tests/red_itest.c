@@ -4,7 +4,10 @@
 #include "red_contract.h"
 #include "red_time.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
 #include <math.h>
@@ -638,4 +641,97 @@ json_t *itest_consume(itest_t *t, const char *topic)
         rd_kafka_consumer_close(rk);
         rd_kafka_destroy(rk);
         return out;
+}
+
+/* ------------------------------------------------------------------ */
+/* HTTP                                                                */
+/* ------------------------------------------------------------------ */
+
+char *itest_log(itest_t *t, int n)
+{
+        char path[4096];
+
+        snprintf(path, sizeof(path), "%s/reducerd-%d.log", t->dir, n);
+        if (access(path, R_OK)) {
+                return strdup(""); /* not created yet */
+        }
+        return test_read_file(path, NULL);
+}
+
+int itest_http_port(itest_t *t, int n)
+{
+        long long deadline = test_now_ms() + 30000;
+
+        while (test_now_ms() < deadline) {
+                char *log = itest_log(t, n), *p = strstr(log, "/readyz on ");
+                int port = 0;
+
+                if (p) {
+                        p = strchr(p, '\n');
+                        while (p && p > log && p[-1] != ':') {
+                                p--;
+                        }
+                        port = p ? atoi(p) : 0;
+                }
+                free(log);
+                if (port > 0) {
+                        return port;
+                }
+                usleep(100 * 1000);
+        }
+        ck_abort_msg("worker %d never logged its HTTP port", n);
+        return -1;
+}
+
+int itest_http_get(int port, const char *path, char **body)
+{
+        struct sockaddr_in sa = {.sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)port)};
+        int fd = socket(AF_INET, SOCK_STREAM, 0), status = -1;
+        char req[512], *buf = NULL, *p;
+        size_t len = 0, cap = 0;
+        ssize_t n;
+
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ck_assert_int_ge(fd, 0);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+                close(fd);
+                *body = strdup("");
+                return -1;
+        }
+        snprintf(req, sizeof(req),
+                 "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: "
+                 "close\r\n\r\n",
+                 path);
+        ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+        do {
+                if (len + 65536 > cap) {
+                        cap = (len + 65536) * 2;
+                        buf = realloc(buf, cap);
+                }
+                n = read(fd, buf + len, cap - len - 1);
+                len += n > 0 ? (size_t)n : 0;
+        } while (n > 0);
+        close(fd);
+        buf[len] = '\0';
+        sscanf(buf, "HTTP/1.%*d %d", &status);
+        p = strstr(buf, "\r\n\r\n");
+        *body = strdup(p ? p + 4 : "");
+        free(buf);
+        return status;
+}
+
+double itest_metric(const char *metrics, const char *series)
+{
+        size_t len = strlen(series);
+
+        for (const char *p = metrics; p && *p; p = strchr(p, '\n')) {
+                if (*p == '\n') {
+                        p++;
+                }
+                if (!strncmp(p, series, len) && p[len] == ' ') {
+                        return atof(p + len + 1);
+                }
+        }
+        return -1;
 }

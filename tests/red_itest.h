@@ -74,6 +74,16 @@ long itest_compare_table(itest_t *t, const char *expected, const char *table,
 long itest_compare_rows(itest_t *t, const char *expected, const char *table,
                         const char *const *ignore);
 
+/** The HTTP port worker @p n logged ("http: ... on HOST:PORT"), waiting up
+ * to 30 s for the line. */
+int itest_http_port(itest_t *t, int n);
+/** GET http://127.0.0.1:PORT/PATH; returns the status, body in *body (malloc'd). */
+int itest_http_get(int port, const char *path, char **body);
+/** The value of a Prometheus series line ("name{labels}") in @p metrics, or -1. */
+double itest_metric(const char *metrics, const char *series);
+/** The log of worker @p n (malloc'd). */
+char *itest_log(itest_t *t, int n);
+
 /** Consumes a whole topic: one JSON object per message with value (parsed
  * when JSON, else string), key and headers. Caller decrefs. */
 json_t *itest_consume(itest_t *t, const char *topic);

@@ -172,6 +172,7 @@ char *test_pg_create_db(const char *prefix)
 
         snprintf(name, sizeof(name), "%s_%d_%u_%ld", prefix, (int)getpid(),
                  seq++, (long)time(NULL) % 100000);
+        test_pg_exec(conn, "SET client_min_messages = warning");
         snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", name);
         test_pg_exec(conn, sql);
         snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);

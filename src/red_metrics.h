@@ -1,0 +1,17 @@
+/*
+ * red_metrics - the Prometheus text of /metrics, rendered from the
+ * pipelines' and the relay's counters (series listed in deploy/METRICS.md).
+ */
+#ifndef RED_METRICS_H
+#define RED_METRICS_H
+
+#include "red_buf.h"
+#include "red_pipeline.h"
+#include "red_relay.h"
+
+#include <stddef.h>
+
+void red_metrics_render(red_buf_t *out, red_pipeline_t *const *pipes,
+                        size_t cnt, red_relay_t *relay);
+
+#endif
