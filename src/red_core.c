@@ -455,9 +455,89 @@ static int note_missing(red_core_t *core, const red_uuid_t *id)
         return 0;
 }
 
-long red_core_release(red_core_t *core, red_time_t frontier)
+/* The k-th smallest of @p t (quickselect with a three-way partition;
+ * reorders the array). */
+static red_time_t select_kth(red_time_t *t, size_t n, size_t k)
+{
+        size_t lo = 0, hi = n; /* the k-th is in [lo, hi) */
+
+        while (hi - lo > 1) {
+                red_time_t pivot = t[lo + (hi - lo) / 2], tmp;
+                size_t lt = lo, i = lo, gt = hi;
+
+                while (i < gt) {
+                        if (t[i] < pivot) {
+                                tmp = t[lt];
+                                t[lt++] = t[i];
+                                t[i++] = tmp;
+                        } else if (t[i] > pivot) {
+                                tmp = t[--gt];
+                                t[gt] = t[i];
+                                t[i] = tmp;
+                        } else {
+                                i++;
+                        }
+                }
+                if (k < lt) {
+                        hi = lt;
+                } else if (k >= gt) {
+                        lo = gt;
+                } else {
+                        return pivot;
+                }
+        }
+        return t[lo];
+}
+
+/* The time bound that releases about @p max events (at least the oldest
+ * ones, ties included). */
+static red_time_t cap_frontier(red_core_t *core, red_time_t frontier,
+                               size_t max)
+{
+        red_time_t *times = malloc(core->buffered * sizeof(*times)), cut;
+        size_t n = 0;
+
+        if (!times) {
+                return frontier;
+        }
+        for (size_t i = 0; i < core->part_cnt; i++) {
+                part_t *p = &core->parts[i];
+                for (entry_t *e = p->head; e && n < core->buffered;
+                     e = e->next) {
+                        if (e->state != E_BUFFERED) {
+                                continue;
+                        }
+                        if (frontier != INT64_MAX && e->ev.time >= frontier) {
+                                break;
+                        }
+                        times[n++] = e->ev.time;
+                }
+        }
+        if (n <= max) {
+                free(times);
+                return frontier;
+        }
+        cut = select_kth(times, n, max);
+        {
+                red_time_t oldest = times[0];
+                for (size_t i = 1; i < n; i++) {
+                        oldest = times[i] < oldest ? times[i] : oldest;
+                }
+                if (cut == oldest) {
+                        cut++; /* everything at the oldest time goes together */
+                }
+        }
+        free(times);
+        return cut;
+}
+
+long red_core_release(red_core_t *core, red_time_t frontier, size_t max)
 {
         size_t first = core->released_cnt;
+
+        if (max && core->buffered > max) {
+                frontier = cap_frontier(core, frontier, max);
+        }
 
         for (size_t i = 0; i < core->part_cnt; i++) {
                 part_t *p = &core->parts[i];

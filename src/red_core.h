@@ -95,9 +95,12 @@ size_t red_core_buffered(const red_core_t *core);
 /**
  * Moves the buffered events older than @p frontier (per partition, a
  * prefix) into the batch in event-time order; INT64_MAX releases all.
+ * With @p max > 0 the frontier is lowered to the time of the max-th
+ * oldest releasable event, so a batch stays small while the order stays
+ * exact (a release always takes everything older than a time bound).
  * Returns the number released (or -ENOMEM).
  */
-long red_core_release(red_core_t *core, red_time_t frontier);
+long red_core_release(red_core_t *core, red_time_t frontier, size_t max);
 
 /** Workflow ids the released events need that are not in memory. */
 const red_uuid_t *red_core_missing(red_core_t *core, size_t *cntp);

@@ -63,6 +63,8 @@ struct red_pipeline_s {
         bool processed;        /* the core has processed the batch */
         bool flushing;         /* inside flush_batch (rebalances may nest) */
         bool in_rebalance;     /* inside the rebalance callback */
+        bool backlog;          /* the last release hit the batch cap */
+        int64_t t_frontier, t_release, t_process, t_write; /* µs, last batch */
 
         atomic_long dlq_pending;
         atomic_long dlq_failed;
@@ -779,16 +781,23 @@ static bool caught_up(red_pipeline_t *p, part_t *pt)
 {
         int64_t lo, hi, now;
 
-        if (pt->fetched >= 0) {
-                /* the high watermark is cached from fetch responses */
-                return !rd_kafka_get_watermark_offsets(p->consumer, pt->topic,
-                                                       pt->partition, &lo,
-                                                       &hi) &&
-                       hi >= 0 && pt->fetched >= hi;
+        /* the high watermark is cached from fetch responses (-1: no
+         * response yet) */
+        if (rd_kafka_get_watermark_offsets(p->consumer, pt->topic,
+                                           pt->partition, &lo, &hi) ||
+            hi < 0) {
+                return false;
         }
-        /* nothing delivered yet: is there anything to deliver? The cached
-         * low watermark is only kept with statistics on, so ask the broker
-         * (at most once a second per partition). */
+        if (pt->fetched >= 0) {
+                return pt->fetched >= hi;
+        }
+        if (hi == 0) {
+                return true; /* never held a message */
+        }
+        /* nothing delivered yet but the log has an end: it may all have
+         * been deleted by retention (the cached low watermark is only
+         * kept with statistics on), so ask the broker, at most once a
+         * second per partition */
         now = red_time_mono_us();
         if (now - pt->queried >= 1000000) {
                 pt->queried = now;
@@ -951,6 +960,10 @@ static void flush_batch(red_pipeline_t *p, bool revoking)
                 return;
         }
         p->flushing = true;
+        if (!p->msg_cnt) {
+                /* a batch of buffered events only: it starts now */
+                p->batch_started = red_time_mono_us();
+        }
         for (int attempt = 0;; attempt++) {
                 red_sink_result_t r = RED_SINK_RETRY;
 
@@ -967,11 +980,21 @@ static void flush_batch(red_pipeline_t *p, bool revoking)
                         goto retry;
                 }
                 if (!p->processed) {
+                        int64_t t0 = red_time_mono_us();
                         red_time_t f = frontier(p);
-                        if (red_core_release(p->core, f) < 0) {
+                        long got;
+                        p->t_frontier = red_time_mono_us() - t0;
+                        t0 = red_time_mono_us();
+                        got = red_core_release(
+                                p->core, f, (size_t)p->conf->batch_max_events);
+                        if (got < 0) {
                                 goto oom;
                         }
+                        /* more is ready: the next batch follows at once */
+                        p->backlog = got >= p->conf->batch_max_events &&
+                                     red_core_buffered(p->core) > 0;
                         align(p, f);
+                        p->t_release = red_time_mono_us() - t0;
                         missing = red_core_missing(p->core, &missing_cnt);
                         if (missing_cnt &&
                             red_sink_load_workflows(
@@ -983,9 +1006,11 @@ static void flush_batch(red_pipeline_t *p, bool revoking)
                                               p->c->name, err);
                                 goto retry;
                         }
+                        t0 = red_time_mono_us();
                         if (red_core_process(p->core)) {
                                 goto oom;
                         }
+                        p->t_process = red_time_mono_us() - t0;
                         p->processed = true;
                 }
                 red_core_dead_letters(p->core, &dead_cnt);
@@ -1021,8 +1046,12 @@ static void flush_batch(red_pipeline_t *p, bool revoking)
                                       (long long)offs[i].prev,
                                       (long long)offs[i].next);
                 }
-                r = red_sink_write(p->sink, p->core, offs, n, p->generation,
-                                   err, sizeof(err));
+                {
+                        int64_t t0 = red_time_mono_us();
+                        r = red_sink_write(p->sink, p->core, offs, n,
+                                           p->generation, err, sizeof(err));
+                        p->t_write = red_time_mono_us() - t0;
+                }
                 if (r == RED_SINK_OK) {
                         double latency = (double)(red_time_mono_us() -
                                                   p->batch_started) /
@@ -1041,10 +1070,14 @@ static void flush_batch(red_pipeline_t *p, bool revoking)
                         observe(p, events, latency);
                         red_log_debug("pipeline",
                                       "%s: committed %zu events in %.1f ms "
-                                      "(%zu rows, %zu buffered)",
+                                      "(%zu rows, %zu buffered; frontier "
+                                      "%.1f, release %.1f, process %.1f, "
+                                      "write %.1f ms)",
                                       p->c->name, events, latency,
                                       red_sink_last_rows(p->sink),
-                                      red_core_buffered(p->core));
+                                      red_core_buffered(p->core),
+                                      p->t_frontier / 1e3, p->t_release / 1e3,
+                                      p->t_process / 1e3, p->t_write / 1e3);
                         set_pg_up(p, true);
                         p->backoff_ms = 0;
                         break;
@@ -1305,13 +1338,15 @@ static void *run(void *arg)
                         }
                 }
                 if (p->msg_cnt &&
-                    (p->msg_cnt >= (size_t)p->conf->batch_max_events ||
+                    (p->backlog ||
+                     p->msg_cnt >= (size_t)p->conf->batch_max_events ||
                      p->batch_bytes >= (size_t)p->conf->batch_max_bytes ||
                      red_time_mono_us() - p->batch_started >= max_us)) {
                         flush_batch(p, false);
                         p->last_flush = red_time_mono_us();
                 } else if (!p->msg_cnt && red_core_buffered(p->core) &&
-                           red_time_mono_us() - p->last_flush >= max_us) {
+                           (p->backlog ||
+                            red_time_mono_us() - p->last_flush >= max_us)) {
                         /* events wait for the frontier: look again */
                         flush_batch(p, false);
                         p->last_flush = red_time_mono_us();

@@ -240,7 +240,7 @@ static int run_batch(reduce_t *rd, size_t from, size_t to)
                         return r;
                 }
         }
-        if (red_core_release(rd->core, frontier(rd, to)) < 0) {
+        if (red_core_release(rd->core, frontier(rd, to), 0) < 0) {
                 return -ENOMEM;
         }
         /* no database behind `reduce`: missing workflows stay missing */
