@@ -108,9 +108,14 @@ int red_cli_check(int argc, char **argv)
         printf("%s: ok\n", cpath ? cpath : "(embedded defaults)");
         for (size_t i = 0; i < set.cnt; i++) {
                 const red_contract_t *c = set.items[i];
+                size_t tables = 0;
+                for (size_t k = 0; k < c->raw_cnt; k++) {
+                        tables += c->raws[k].table_cnt;
+                }
                 printf("%s: ok (contract %s %s: %zu event kinds, %zu "
-                       "aggregations%s)\n",
+                       "aggregations, %zu raw tables, %zu alert rules%s)\n",
                        c->path, c->name, c->version, c->kind_cnt, c->agg_cnt,
+                       tables, c->alerts ? c->alerts->rule_cnt : 0,
                        c->fsm ? ", fsm" : "");
         }
         red_contract_set_destroy(&set);

@@ -2079,6 +2079,459 @@ static void fsm_free(red_fsm_t *fsm)
 }
 
 /* ------------------------------------------------------------------ */
+/* raw sinks and alerts                                                */
+/* ------------------------------------------------------------------ */
+
+/* A unique field identifies rows: a required string, integer or uuid in
+ * every kind stored. */
+static int unique_field_check(loader_t *ld, const red_yaml_node_t *at,
+                              const char *what, uint64_t on, int slot)
+{
+        const red_contract_t *c = ld->c;
+        red_field_type_t t = c->slot_types[slot];
+
+        if (t != RED_FT_STRING && t != RED_FT_INTEGER && t != RED_FT_UUID) {
+                return red_yaml_error(ld->errstr, ld->size, at,
+                                      "%s: unique field %s is a %s (allowed: "
+                                      "string, integer, uuid)",
+                                      what, c->slot_names[slot],
+                                      red_field_type_name(t));
+        }
+        for (size_t k = 0; k < c->kind_cnt; k++) {
+                const red_kind_t *kind = &c->kinds[k];
+                bool required = false;
+
+                if (!(on & (UINT64_C(1) << kind->index))) {
+                        continue;
+                }
+                for (size_t f = 0; f < kind->field_cnt; f++) {
+                        required |= kind->fields[f].slot == slot &&
+                                    kind->fields[f].required;
+                }
+                if (!required) {
+                        return red_yaml_error(ld->errstr, ld->size, at,
+                                              "%s: unique field %s must be "
+                                              "required in event %s",
+                                              what, c->slot_names[slot],
+                                              kind->name);
+                }
+        }
+        return 0;
+}
+
+static int raw_of(loader_t *ld, const red_yaml_node_t *n, red_raw_t *r)
+{
+        static const char *const keys[] = {
+                "name", "on", "tables", "time_column", "partition",
+                "retention", "unique", "columns", NULL};
+        red_contract_t *c = ld->c;
+        const red_yaml_node_t *v;
+        char what[128];
+        int rc;
+
+        if ((rc = red_yaml_check_keys(n, "raw", keys, ld->errstr,
+                                      ld->size))) {
+                return rc;
+        }
+        if (!(v = red_yaml_get(n, "name"))) {
+                return red_yaml_error(ld->errstr, ld->size, n,
+                                      "raw: \"name\" is required");
+        }
+        if ((rc = ident_of(ld, v, "raw name", 63, &r->name))) {
+                return rc;
+        }
+        snprintf(what, sizeof(what), "raw %s", r->name);
+        if (!(v = red_yaml_get(n, "on"))) {
+                return red_yaml_error(ld->errstr, ld->size, n,
+                                      "%s: \"on\" is required", what);
+        }
+        if ((rc = kinds_of(ld, v, what, &r->on))) {
+                return rc;
+        }
+        if (!(v = red_yaml_get(n, "tables"))) {
+                return red_yaml_error(ld->errstr, ld->size, n,
+                                      "%s: \"tables\" is required (input "
+                                      "topic: table)",
+                                      what);
+        }
+        if (red_yaml_expect(v, RED_YAML_MAP, what, ld->errstr, ld->size)) {
+                return -EINVAL;
+        }
+        r->topics = calloc(red_yaml_size(v) + 1, sizeof(char *));
+        r->tables = calloc(red_yaml_size(v) + 1, sizeof(char *));
+        if (!r->topics || !r->tables) {
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < red_yaml_size(v); i++) {
+                r->table_cnt++;
+                if ((rc = topic_of(ld, red_yaml_key(v, i), what,
+                                   &r->topics[i])) ||
+                    (rc = ident_of(ld, red_yaml_value(v, i), what,
+                                   TABLE_NAME_MAX, &r->tables[i]))) {
+                        return rc;
+                }
+                if (!red_contract_input(c, r->topics[i])) {
+                        return red_yaml_error(ld->errstr, ld->size,
+                                              red_yaml_key(v, i),
+                                              "%s: topic %s is not an input "
+                                              "of the contract",
+                                              what, r->topics[i]);
+                }
+        }
+        if ((v = red_yaml_get(n, "time_column"))) {
+                rc = ident_of(ld, v, what, 63, &r->time_column);
+        } else if (!(r->time_column = strdup("timestamp"))) {
+                rc = -ENOMEM;
+        }
+        if (rc) {
+                return rc;
+        }
+        r->partition = RED_PART_DAILY;
+        if ((v = red_yaml_get(n, "partition")) &&
+            (rc = partition_of(ld, v, what, &r->partition))) {
+                return rc;
+        }
+        if ((v = red_yaml_get(n, "retention")) &&
+            (rc = duration_of(ld, v, what, &r->retention_us))) {
+                return rc;
+        }
+        if ((v = red_yaml_get(n, "unique"))) {
+                char **names = NULL;
+                size_t cnt = 0;
+                if ((rc = strlist_of(ld, v, what, &names, &cnt))) {
+                        strlist_free(names, cnt);
+                        return rc;
+                }
+                r->unique = calloc(cnt + 1, sizeof(int));
+                for (size_t i = 0; r->unique && i < cnt; i++) {
+                        r->unique[i] = red_contract_slot(c, names[i]);
+                        if (r->unique[i] < 0) {
+                                rc = red_yaml_error(ld->errstr, ld->size, v,
+                                                    "%s: unique: unknown "
+                                                    "field \"%s\"",
+                                                    what, names[i]);
+                                break;
+                        }
+                        if ((rc = unique_field_check(ld, v, what, r->on,
+                                                     r->unique[i]))) {
+                                break;
+                        }
+                        r->unique_cnt++;
+                }
+                strlist_free(names, cnt);
+                if (!r->unique) {
+                        return -ENOMEM;
+                }
+                if (rc) {
+                        return rc;
+                }
+        }
+        if (!(v = red_yaml_get(n, "columns"))) {
+                return red_yaml_error(ld->errstr, ld->size, n,
+                                      "%s: \"columns\" is required (column: "
+                                      "field)",
+                                      what);
+        }
+        if (red_yaml_expect(v, RED_YAML_MAP, what, ld->errstr, ld->size)) {
+                return -EINVAL;
+        }
+        r->columns = calloc(red_yaml_size(v) + 1, sizeof(*r->columns));
+        if (!r->columns) {
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < red_yaml_size(v); i++) {
+                red_raw_column_t *col = &r->columns[r->column_cnt++];
+                if ((rc = ident_of(ld, red_yaml_key(v, i), what, 63,
+                                   &col->name)) ||
+                    (rc = slot_of(ld, red_yaml_value(v, i), what,
+                                  &col->slot))) {
+                        return rc;
+                }
+                if (!strcmp(col->name, r->time_column) ||
+                    !strcmp(col->name, "created_at")) {
+                        return red_yaml_error(ld->errstr, ld->size,
+                                              red_yaml_key(v, i),
+                                              "%s: column %s is written by "
+                                              "the engine (event time, "
+                                              "insertion time)",
+                                              what, col->name);
+                }
+        }
+        for (size_t u = 0; u < r->unique_cnt; u++) {
+                bool found = false;
+                for (size_t i = 0; i < r->column_cnt; i++) {
+                        found |= r->columns[i].slot == r->unique[u];
+                }
+                if (!found) {
+                        return red_yaml_error(ld->errstr, ld->size,
+                                              red_yaml_get(n, "unique"),
+                                              "%s: unique field %s has no "
+                                              "column",
+                                              what,
+                                              c->slot_names[r->unique[u]]);
+                }
+        }
+        return 0;
+}
+
+static int raws_of(loader_t *ld, const red_yaml_node_t *n)
+{
+        red_contract_t *c = ld->c;
+
+        if (red_yaml_expect(n, RED_YAML_SEQ, "raw", ld->errstr, ld->size)) {
+                return -EINVAL;
+        }
+        c->raws = calloc(red_yaml_size(n) + 1, sizeof(*c->raws));
+        if (!c->raws) {
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < red_yaml_size(n); i++) {
+                int r;
+                c->raws[i].index = (int)i;
+                c->raw_cnt++;
+                if ((r = raw_of(ld, red_yaml_item(n, i), &c->raws[i]))) {
+                        return r;
+                }
+        }
+        return 0;
+}
+
+static void raws_free(red_raw_t *r, size_t cnt)
+{
+        for (size_t i = 0; r && i < cnt; i++) {
+                free(r[i].name);
+                strlist_free(r[i].topics, r[i].table_cnt);
+                strlist_free(r[i].tables, r[i].table_cnt);
+                free(r[i].time_column);
+                free(r[i].unique);
+                for (size_t k = 0; r[i].columns && k < r[i].column_cnt; k++) {
+                        free(r[i].columns[k].name);
+                }
+                free(r[i].columns);
+        }
+        free(r);
+}
+
+const char *red_raw_table(const red_raw_t *r, const char *topic)
+{
+        for (size_t i = 0; topic && i < r->table_cnt; i++) {
+                if (!strcmp(r->topics[i], topic)) {
+                        return r->tables[i];
+                }
+        }
+        return NULL;
+}
+
+static const char *const op_names[] = {"gt", "lt", "gte", "lte"};
+
+const char *red_alert_op_name(red_alert_op_t op)
+{
+        return (unsigned)op < 4 ? op_names[op] : "?";
+}
+
+static int rule_of(loader_t *ld, const red_yaml_node_t *n,
+                   int64_t default_cooldown, red_alert_rule_t *r)
+{
+        static const char *const keys[] = {"id", "metric", "op", "threshold",
+                                           "severity", "message", "cooldown",
+                                           NULL};
+        static const char *const severities[] = {"CRITICAL", "WARNING",
+                                                 "INFO"};
+        const red_yaml_node_t *v;
+        const char *s;
+        char what[128] = "alert rule";
+        int rc;
+
+        if ((rc = red_yaml_check_keys(n, what, keys, ld->errstr, ld->size))) {
+                return rc;
+        }
+        for (const char *const *k = keys; k < keys + 5; k++) {
+                if (!red_yaml_get(n, *k)) {
+                        return red_yaml_error(ld->errstr, ld->size, n,
+                                              "alert rule: \"%s\" is "
+                                              "required",
+                                              *k);
+                }
+        }
+        if ((rc = ident_of(ld, red_yaml_get(n, "id"), what, 100, &r->id))) {
+                return rc;
+        }
+        snprintf(what, sizeof(what), "alert rule %s", r->id);
+        if ((rc = str_of(ld, red_yaml_get(n, "metric"), what, &r->metric)) ||
+            (rc = red_yaml_to_double(red_yaml_get(n, "threshold"), what,
+                                     &r->threshold, ld->errstr, ld->size))) {
+                return rc;
+        }
+        v = red_yaml_get(n, "op");
+        if ((rc = red_yaml_to_str(v, what, &s, ld->errstr, ld->size))) {
+                return rc;
+        }
+        r->op = (red_alert_op_t)-1;
+        for (int i = 0; i < 4; i++) {
+                if (!strcmp(s, op_names[i])) {
+                        r->op = (red_alert_op_t)i;
+                }
+        }
+        if ((int)r->op < 0) {
+                return red_yaml_error(ld->errstr, ld->size, v,
+                                      "%s: operator \"%s\" is not valid "
+                                      "(allowed: gt, lt, gte, lte)",
+                                      what, s);
+        }
+        v = red_yaml_get(n, "severity");
+        if ((rc = str_of(ld, v, what, &r->severity))) {
+                return rc;
+        }
+        if (strcmp(r->severity, severities[0]) &&
+            strcmp(r->severity, severities[1]) &&
+            strcmp(r->severity, severities[2])) {
+                return red_yaml_error(ld->errstr, ld->size, v,
+                                      "%s: severity \"%s\" is not valid "
+                                      "(allowed: CRITICAL, WARNING, INFO)",
+                                      what, r->severity);
+        }
+        if ((v = red_yaml_get(n, "message"))) {
+                rc = str_of(ld, v, what, &r->message);
+        } else if (!(r->message = strdup("{metric_name} {operator} "
+                                         "{threshold}: actual={value}"))) {
+                rc = -ENOMEM;
+        }
+        if (rc) {
+                return rc;
+        }
+        r->cooldown_us = default_cooldown;
+        if ((v = red_yaml_get(n, "cooldown")) &&
+            (rc = duration_of(ld, v, what, &r->cooldown_us))) {
+                return rc;
+        }
+        return 0;
+}
+
+static int alerts_of(loader_t *ld, const red_yaml_node_t *n)
+{
+        static const char *const keys[] = {
+                "on", "match", "value", "scope", "tags", "correlation",
+                "table", "publish", "cooldown", "rules", NULL};
+        red_contract_t *c = ld->c;
+        red_alerts_t *a;
+        const red_yaml_node_t *v;
+        int64_t cooldown = 5 * RED_TIME_US_PER_MIN;
+        int rc;
+
+        if ((rc = red_yaml_check_keys(n, "alerts", keys, ld->errstr,
+                                      ld->size))) {
+                return rc;
+        }
+        if (!(a = c->alerts = calloc(1, sizeof(*a)))) {
+                return -ENOMEM;
+        }
+        a->scope_slot = a->tags_slot = a->correlation_slot = -1;
+        for (const char *const *k = keys; k < keys + 3; k++) {
+                if (!red_yaml_get(n, *k)) {
+                        return red_yaml_error(ld->errstr, ld->size, n,
+                                              "alerts: \"%s\" is required",
+                                              *k);
+                }
+        }
+        if ((rc = kinds_of(ld, red_yaml_get(n, "on"), "alerts", &a->on)) ||
+            (rc = string_slot_of(ld, red_yaml_get(n, "match"), "alerts.match",
+                                 &a->match_slot)) ||
+            (rc = slot_of(ld, red_yaml_get(n, "value"), "alerts.value",
+                          &a->value_slot))) {
+                return rc;
+        }
+        if (c->slot_types[a->value_slot] != RED_FT_NUMBER &&
+            c->slot_types[a->value_slot] != RED_FT_INTEGER) {
+                return red_yaml_error(ld->errstr, ld->size,
+                                      red_yaml_get(n, "value"),
+                                      "alerts.value: field %s must be a "
+                                      "number",
+                                      c->slot_names[a->value_slot]);
+        }
+        if (((v = red_yaml_get(n, "scope")) &&
+             (rc = slot_of(ld, v, "alerts.scope", &a->scope_slot))) ||
+            ((v = red_yaml_get(n, "tags")) &&
+             (rc = slot_of(ld, v, "alerts.tags", &a->tags_slot))) ||
+            ((v = red_yaml_get(n, "correlation")) &&
+             (rc = string_slot_of(ld, v, "alerts.correlation",
+                                  &a->correlation_slot)))) {
+                return rc;
+        }
+        if (a->tags_slot >= 0 && c->slot_types[a->tags_slot] != RED_FT_OBJECT) {
+                return red_yaml_error(ld->errstr, ld->size,
+                                      red_yaml_get(n, "tags"),
+                                      "alerts.tags: field %s must be an "
+                                      "object",
+                                      c->slot_names[a->tags_slot]);
+        }
+        if ((v = red_yaml_get(n, "table")) &&
+            (rc = ident_of(ld, v, "alerts.table", TABLE_NAME_MAX,
+                           &a->table))) {
+                return rc;
+        }
+        if ((v = red_yaml_get(n, "publish")) &&
+            (rc = publish_of(ld, v, "alerts", &a->publish))) {
+                return rc;
+        }
+        if ((v = red_yaml_get(n, "cooldown")) &&
+            (rc = duration_of(ld, v, "alerts.cooldown", &cooldown))) {
+                return rc;
+        }
+        if (!a->table && !a->publish.topic) {
+                return red_yaml_error(ld->errstr, ld->size, n,
+                                      "alerts: give a \"table\", a "
+                                      "\"publish\" topic or both");
+        }
+        if (!(v = red_yaml_get(n, "rules"))) {
+                return red_yaml_error(ld->errstr, ld->size, n,
+                                      "alerts: \"rules\" is required");
+        }
+        if (red_yaml_expect(v, RED_YAML_SEQ, "alerts.rules", ld->errstr,
+                            ld->size)) {
+                return -EINVAL;
+        }
+        a->rules = calloc(red_yaml_size(v) + 1, sizeof(*a->rules));
+        if (!a->rules) {
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < red_yaml_size(v); i++) {
+                a->rule_cnt++;
+                if ((rc = rule_of(ld, red_yaml_item(v, i), cooldown,
+                                  &a->rules[i]))) {
+                        return rc;
+                }
+                for (size_t j = 0; j < i; j++) {
+                        if (!strcmp(a->rules[j].id, a->rules[i].id)) {
+                                return red_yaml_error(
+                                        ld->errstr, ld->size,
+                                        red_yaml_item(v, i),
+                                        "alert rule %s is defined twice",
+                                        a->rules[i].id);
+                        }
+                }
+        }
+        return 0;
+}
+
+static void alerts_free(red_alerts_t *a)
+{
+        if (!a) {
+                return;
+        }
+        for (size_t i = 0; a->rules && i < a->rule_cnt; i++) {
+                free(a->rules[i].id);
+                free(a->rules[i].metric);
+                free(a->rules[i].severity);
+                free(a->rules[i].message);
+        }
+        free(a->rules);
+        free(a->table);
+        free(a->publish.topic);
+        free(a->publish.event_type);
+        free(a);
+}
+
+/* ------------------------------------------------------------------ */
 /* the contract                                                        */
 /* ------------------------------------------------------------------ */
 
@@ -2136,7 +2589,7 @@ static int contract_of(loader_t *ld, const red_yaml_node_t *root)
         static const char *const keys[] = {
                 "contract", "version", "description", "consumer_group", "time",
                 "sketch", "dead_letter_topic", "inputs", "events", "workflows",
-                "dimensions", "aggregations", "fsm", NULL};
+                "dimensions", "aggregations", "fsm", "raw", "alerts", NULL};
         static const char *const required[] = {"contract", "version",
                                                "dead_letter_topic", "inputs",
                                                "events", NULL};
@@ -2219,6 +2672,12 @@ static int contract_of(loader_t *ld, const red_yaml_node_t *root)
         if ((v = red_yaml_get(root, "fsm")) && (r = fsm_of(ld, v))) {
                 return r;
         }
+        if ((v = red_yaml_get(root, "raw")) && (r = raws_of(ld, v))) {
+                return r;
+        }
+        if ((v = red_yaml_get(root, "alerts")) && (r = alerts_of(ld, v))) {
+                return r;
+        }
         return 0;
 }
 
@@ -2296,6 +2755,8 @@ void red_contract_destroy(red_contract_t *c)
         free(c->dims);
         aggs_free(c->aggs, c->agg_cnt);
         fsm_free(c->fsm);
+        raws_free(c->raws, c->raw_cnt);
+        alerts_free(c->alerts);
         free(c->path);
         free(c->name);
         free(c->version);
@@ -2360,11 +2821,38 @@ int red_fsm_event(const red_fsm_t *fsm, const char *name, size_t len)
 /* contract sets                                                       */
 /* ------------------------------------------------------------------ */
 
+/* The tables @p c writes (at most @p max). */
+static size_t contract_tables(const red_contract_t *c, const char **out,
+                              size_t max)
+{
+        size_t n = 0;
+
+        for (size_t a = 0; a < c->agg_cnt && n < max; a++) {
+                out[n++] = c->aggs[a].table;
+        }
+        for (size_t r = 0; r < c->raw_cnt; r++) {
+                for (size_t t = 0; t < c->raws[r].table_cnt && n < max; t++) {
+                        out[n++] = c->raws[r].tables[t];
+                }
+        }
+        if (c->fsm && n + 2 <= max) {
+                out[n++] = c->fsm->history_table;
+                out[n++] = c->fsm->current_table;
+        }
+        if (c->alerts && c->alerts->table && n < max) {
+                out[n++] = c->alerts->table;
+        }
+        return n;
+}
+
 static int set_check(const red_contract_set_t *set, const red_contract_t *c,
                      char *errstr, size_t size)
 {
         for (size_t i = 0; i < set->cnt; i++) {
                 const red_contract_t *o = set->items[i];
+                const char *mine[64], *theirs[64];
+                size_t n, m;
+
                 if (!strcmp(o->name, c->name) ||
                     !strcmp(o->consumer_group, c->consumer_group)) {
                         snprintf(errstr, size,
@@ -2375,15 +2863,15 @@ static int set_check(const red_contract_set_t *set, const red_contract_t *c,
                                  o->name, o->consumer_group);
                         return -EINVAL;
                 }
-                for (size_t a = 0; a < c->agg_cnt; a++) {
-                        for (size_t b = 0; b < o->agg_cnt; b++) {
-                                if (!strcmp(c->aggs[a].table,
-                                            o->aggs[b].table)) {
+                n = contract_tables(c, mine, 64);
+                m = contract_tables(o, theirs, 64);
+                for (size_t a = 0; a < n; a++) {
+                        for (size_t b = 0; b < m; b++) {
+                                if (!strcmp(mine[a], theirs[b])) {
                                         snprintf(errstr, size,
                                                  "%s: table %s is already "
                                                  "written by %s",
-                                                 c->path, c->aggs[a].table,
-                                                 o->path);
+                                                 c->path, mine[a], o->path);
                                         return -EINVAL;
                                 }
                         }

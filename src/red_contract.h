@@ -224,6 +224,60 @@ typedef struct red_fsm_s {
         red_publish_t publish;
 } red_fsm_t;
 
+/** A column of a raw sink and the field that fills it. */
+typedef struct red_raw_column_s {
+        char *name;
+        int slot;
+} red_raw_column_t;
+
+/** Row-by-row storage of events (raw:). */
+typedef struct red_raw_s {
+        char *name;
+        int index;
+        uint64_t on;           /**< kinds stored */
+        char **topics;         /**< input topic -> table, pairwise */
+        char **tables;
+        size_t table_cnt;
+        char *time_column;     /**< filled with the event time; the partition key */
+        red_partition_t partition;
+        int64_t retention_us;
+        int *unique;           /**< slots that, with the time, identify a row */
+        size_t unique_cnt;
+        red_raw_column_t *columns;
+        size_t column_cnt;
+} red_raw_t;
+
+typedef enum {
+        RED_OP_GT,
+        RED_OP_LT,
+        RED_OP_GTE,
+        RED_OP_LTE,
+} red_alert_op_t;
+
+typedef struct red_alert_rule_s {
+        char *id;
+        char *metric;          /**< the match field's value this rule addresses */
+        red_alert_op_t op;
+        double threshold;
+        char *severity;        /**< CRITICAL, WARNING or INFO */
+        char *message;         /**< template: {metric_name} {value} {threshold} {operator} {severity} {agent_id} */
+        int64_t cooldown_us;
+} red_alert_rule_t;
+
+/** Threshold rules on one numeric field (alerts:). */
+typedef struct red_alerts_s {
+        uint64_t on;           /**< kinds evaluated */
+        int match_slot;        /**< field naming the metric (e.g. metric_name) */
+        int value_slot;        /**< field compared with the threshold */
+        int scope_slot;        /**< cooldown per rule and this field's value, or -1 */
+        int tags_slot;         /**< object field copied into alerts, or -1 */
+        int correlation_slot;  /**< string field copied into alerts, or -1 */
+        char *table;
+        red_publish_t publish;
+        red_alert_rule_t *rules;
+        size_t rule_cnt;
+} red_alerts_t;
+
 typedef enum {
         RED_LATE_UPDATE,
         RED_LATE_DEAD_LETTER,
@@ -261,6 +315,9 @@ typedef struct red_contract_s {
         red_agg_t *aggs;
         size_t agg_cnt;
         red_fsm_t *fsm; /**< NULL without `fsm` */
+        red_raw_t *raws;
+        size_t raw_cnt;
+        red_alerts_t *alerts; /**< NULL without `alerts` */
 } red_contract_t;
 
 /**
@@ -278,6 +335,12 @@ void red_contract_destroy(red_contract_t *c);
 const red_kind_t *red_contract_kind_by_type(const red_contract_t *c,
                                             const char *event_type,
                                             size_t len);
+
+/** The table of raw sink @p r for @p topic, or NULL (not stored). */
+const char *red_raw_table(const red_raw_t *r, const char *topic);
+
+/** "gt", "lt", "gte", "lte". */
+const char *red_alert_op_name(red_alert_op_t op);
 
 /** The input declaring @p topic, or NULL. */
 const red_input_t *red_contract_input(const red_contract_t *c,

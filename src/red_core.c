@@ -3,6 +3,7 @@
 
 #include "red_log.h"
 #include "red_map.h"
+#include "red_rows.h"
 #include "red_window.h"
 
 #include <errno.h>
@@ -21,7 +22,8 @@ typedef struct entry_s {
         red_event_t ev;     /* decoded; values are the trailing storage */
         uint8_t state;
         bool decoded;
-        bool counted_applied; /* counted in applied (released and processed) */
+        bool counted_applied; /* processed: counted in applied or duplicates */
+        bool duplicate;       /* its raw row is stored already: skipped */
         red_value_t values[];
 } entry_t;
 
@@ -43,6 +45,7 @@ struct red_core_s {
         red_fsm_engine_t *fsm;
         red_aggregator_t *ag;
         red_fsm_rows_t rows;
+        red_alert_matches_t alerts;
         red_core_done_cb *done;
         void *done_arg;
         int finest_window; /* smallest window type aggregated, or -1 */
@@ -62,6 +65,9 @@ struct red_core_s {
         red_uuid_t *missing;
         size_t missing_cnt, missing_cap;
         red_map_t *missing_set;
+        red_core_raw_key_t *keys; /* raw rows with unique fields */
+        size_t key_cnt, key_cap;
+        red_map_t *key_set;
         red_position_t *positions;
         size_t position_cnt;
         red_core_counters_t batch;
@@ -102,7 +108,8 @@ red_core_t *red_core_new(const red_contract_t *c, size_t max_live_workflows,
                 }
         }
         if (!(core->ag = red_aggregator_new(c)) ||
-            !(core->missing_set = red_map_new())) {
+            !(core->missing_set = red_map_new()) ||
+            !(core->key_set = red_map_new())) {
                 goto oom;
         }
         return core;
@@ -228,8 +235,14 @@ static void batch_clear(red_core_t *core)
         core->missing_cnt = 0;
         core->position_cnt = 0;
         red_map_clear(core->missing_set);
+        for (size_t i = 0; i < core->key_cnt; i++) {
+                free(core->keys[i].ident);
+        }
+        core->key_cnt = 0;
+        red_map_clear(core->key_set);
         red_fsm_rows_clear(&core->rows);
         red_aggregator_clear(core->ag);
+        core->alerts.cnt = 0;
         memset(&core->batch, 0, sizeof(core->batch));
 }
 
@@ -252,10 +265,13 @@ void red_core_destroy(red_core_t *core)
                 free(e);
         }
         red_fsm_rows_destroy(&core->rows);
+        free(core->alerts.items);
         red_aggregator_destroy(core->ag);
         red_fsm_engine_destroy(core->fsm);
         red_workflows_destroy(core->wfs);
         red_map_destroy(core->missing_set);
+        red_map_destroy(core->key_set);
+        free(core->keys);
         free(core->parts);
         free(core->positions);
         free(core->released);
@@ -531,6 +547,8 @@ static red_time_t cap_frontier(red_core_t *core, red_time_t frontier,
         return cut;
 }
 
+static int note_raw_keys(red_core_t *core, size_t first);
+
 long red_core_release(red_core_t *core, red_time_t frontier, size_t max)
 {
         size_t first = core->released_cnt;
@@ -590,7 +608,115 @@ long red_core_release(red_core_t *core, red_time_t frontier, size_t max)
                         }
                 }
         }
+        if (note_raw_keys(core, first)) {
+                return -ENOMEM;
+        }
         return (long)(core->released_cnt - first);
+}
+
+/* A raw-row identity looked up in key_set (items are key index + 1). */
+typedef struct key_probe_s {
+        const red_core_t *core;
+        const red_core_raw_key_t *k;
+} key_probe_t;
+
+static bool key_eq(const void *item, const void *key)
+{
+        const key_probe_t *pr = key;
+        const red_core_raw_key_t *a = &pr->core->keys[(uintptr_t)item - 1];
+        const red_core_raw_key_t *b = pr->k;
+
+        return a->raw == b->raw && a->table == b->table &&
+               a->ident_len == b->ident_len &&
+               !memcmp(a->ident, b->ident, a->ident_len);
+}
+
+/*
+ * The raw rows with unique fields of the events released from @p first
+ * on: the first of each identity in the batch becomes a key for the
+ * caller to check against what is stored; a later one marks its event a
+ * duplicate at once.
+ */
+static int note_raw_keys(red_core_t *core, size_t first)
+{
+        const red_contract_t *c = core->c;
+        red_buf_t b;
+        int r = 0;
+
+        red_buf_init(&b);
+        for (size_t i = first; i < core->released_cnt && !r; i++) {
+                entry_t *e = core->released[i];
+
+                for (size_t k = 0; k < c->raw_cnt && !e->duplicate; k++) {
+                        const red_raw_t *raw = &c->raws[k];
+                        red_core_raw_key_t cand = {.raw = raw, .entry = i};
+                        key_probe_t pr = {core, &cand};
+                        uint64_t h;
+
+                        if (!raw->unique_cnt ||
+                            !(raw->on & (UINT64_C(1) << e->ev.kind->index)) ||
+                            !(cand.table = red_raw_table(raw, e->msg.topic))) {
+                                continue;
+                        }
+                        red_buf_reset(&b);
+                        red_rows_raw_ident(raw, &e->ev, &b);
+                        if (b.failed) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        cand.ident = b.data;
+                        cand.ident_len = b.len;
+                        cand.ev = &e->ev;
+                        h = red_hash_bytes(b.data, b.len,
+                                           (uint64_t)(uintptr_t)cand.table);
+                        if (red_map_find(core->key_set, h, key_eq, &pr)) {
+                                e->duplicate = true;
+                                continue;
+                        }
+                        if (core->key_cnt == core->key_cap) {
+                                size_t ncap = core->key_cap ? core->key_cap * 2
+                                                            : 256;
+                                red_core_raw_key_t *nk = realloc(
+                                        core->keys, ncap * sizeof(*nk));
+                                if (!nk) {
+                                        r = -ENOMEM;
+                                        break;
+                                }
+                                core->keys = nk;
+                                core->key_cap = ncap;
+                        }
+                        if (!(cand.ident = malloc(b.len + 1))) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        memcpy(cand.ident, b.data, b.len + 1);
+                        core->keys[core->key_cnt] = cand;
+                        if (red_map_insert(core->key_set, h,
+                                           (void *)(uintptr_t)(core->key_cnt +
+                                                               1))) {
+                                free(cand.ident);
+                                r = -ENOMEM;
+                                break;
+                        }
+                        core->key_cnt++;
+                }
+        }
+        red_buf_destroy(&b);
+        return r;
+}
+
+const red_core_raw_key_t *red_core_raw_keys(const red_core_t *core,
+                                            size_t *cntp)
+{
+        *cntp = core->key_cnt;
+        return core->keys;
+}
+
+void red_core_raw_stored(red_core_t *core, size_t i)
+{
+        if (i < core->key_cnt) {
+                core->released[core->keys[i].entry]->duplicate = true;
+        }
 }
 
 const red_uuid_t *red_core_missing(red_core_t *core, size_t *cntp)
@@ -613,12 +739,22 @@ int red_core_process(red_core_t *core)
                 if (e->counted_applied) {
                         continue; /* processed by an earlier call */
                 }
+                if (e->duplicate) {
+                        e->counted_applied = true;
+                        core->batch.duplicates++;
+                        continue;
+                }
                 if (core->fsm &&
                     (r = red_fsm_engine_apply(core->fsm, &e->ev,
                                               &core->rows))) {
                         return r;
                 }
                 if ((r = red_aggregator_apply(core->ag, &e->ev))) {
+                        return r;
+                }
+                if (core->c->alerts &&
+                    (r = red_alert_evaluate(core->c->alerts, &e->ev,
+                                            &core->alerts))) {
                         return r;
                 }
                 e->counted_applied = true;
@@ -635,6 +771,16 @@ red_aggregator_t *red_core_cells(red_core_t *core)
 red_fsm_rows_t *red_core_rows(red_core_t *core)
 {
         return &core->rows;
+}
+
+red_alert_matches_t *red_core_alerts(red_core_t *core)
+{
+        return &core->alerts;
+}
+
+const red_event_t *red_core_released_event(const red_core_t *core, size_t i)
+{
+        return core->released[i]->duplicate ? NULL : &core->released[i]->ev;
 }
 
 const red_dead_letter_t *red_core_dead_letters(const red_core_t *core,
@@ -735,7 +881,8 @@ void red_core_commit(red_core_t *core)
          * dropped (buffered ones are counted when their batch commits) */
         core->batch.consumed = core->batch.applied +
                                core->batch.dead_lettered +
-                               core->batch.late_dropped;
+                               core->batch.late_dropped +
+                               core->batch.duplicates;
         /* FSM results count the history rows that were written */
         for (size_t i = 0; i < core->rows.cnt; i++) {
                 core->batch.fsm_results[core->rows.items[i].result]++;

@@ -15,6 +15,7 @@
  *   red_core_add() per message
  *   red_core_release(frontier)
  *   red_core_missing() -> load those workflows (daemon: one SQL query)
+ *   red_core_raw_keys() -> mark the raw rows already stored (duplicates)
  *   red_core_process()
  *   write cells, history rows, dead letters, positions somewhere
  *   red_core_commit() or red_core_rollback()
@@ -28,6 +29,7 @@
 #define RED_CORE_H
 
 #include "red_aggregator.h"
+#include "red_alert.h"
 #include "red_contract.h"
 #include "red_decode.h"
 #include "red_fsm.h"
@@ -41,7 +43,8 @@ typedef struct red_core_s red_core_t;
 /**
  * Counters of committed batches. A message counts as consumed once it is
  * done (its batch committed), so consumed = applied + dead_lettered +
- * late_dropped holds at every moment; buffered events are not yet counted.
+ * late_dropped + duplicates holds at every moment; buffered events are not
+ * yet counted.
  */
 typedef struct red_core_counters_s {
         uint64_t consumed;
@@ -49,6 +52,7 @@ typedef struct red_core_counters_s {
         uint64_t dead_lettered;
         uint64_t late_dropped;
         uint64_t late_applied; /**< late but applied (policy update), part of applied */
+        uint64_t duplicates;   /**< skipped: their raw row was stored already */
         uint64_t dead_by_code[RED_DLQ__CNT];
         uint64_t fsm_results[RED_FSM__CNT]; /**< history rows by result */
 } red_core_counters_t;
@@ -105,6 +109,29 @@ long red_core_release(red_core_t *core, red_time_t frontier, size_t max);
 /** Workflow ids the released events need that are not in memory. */
 const red_uuid_t *red_core_missing(red_core_t *core, size_t *cntp);
 
+/**
+ * A raw row with unique fields of a released event: the first of its
+ * identity (table + red_rows_raw_ident()) in the batch. Later ones of the
+ * same identity are duplicates already.
+ */
+typedef struct red_core_raw_key_s {
+        const red_raw_t *raw;
+        const char *table;     /**< borrowed from the contract */
+        const red_event_t *ev;
+        char *ident;           /**< owned by the core */
+        size_t ident_len;
+        size_t entry;          /**< its event's index for red_core_released_event() */
+} red_core_raw_key_t;
+
+/** The raw-row identities of the released events, for the caller to check
+ * against its storage. Valid until commit/rollback. */
+const red_core_raw_key_t *red_core_raw_keys(const red_core_t *core,
+                                            size_t *cntp);
+
+/** Key @p i is stored already: its event is a duplicate and is skipped
+ * (counted in duplicates, not applied anywhere). Before process. */
+void red_core_raw_stored(red_core_t *core, size_t i);
+
 /** The workflow table (for loaders to restore records into). */
 red_workflows_t *red_core_workflows(red_core_t *core);
 
@@ -116,6 +143,14 @@ red_aggregator_t *red_core_cells(red_core_t *core);
 red_fsm_rows_t *red_core_rows(red_core_t *core);
 const red_dead_letter_t *red_core_dead_letters(const red_core_t *core,
                                                size_t *cntp);
+/** The alert rules the batch's events crossed, in event-time order
+ * (cooldowns not applied yet: red_alert_cooldown() decides). */
+red_alert_matches_t *red_core_alerts(red_core_t *core);
+
+/** The @p i-th event released by the batch (i < red_core_released()), in
+ * the order applied; NULL when it was skipped as a duplicate. */
+const red_event_t *red_core_released_event(const red_core_t *core, size_t i);
+
 /** Messages added since the last commit, and events released in the batch. */
 size_t red_core_batch_size(const red_core_t *core);
 size_t red_core_released(const red_core_t *core);

@@ -82,6 +82,11 @@ static int create_topics(red_kafka_mock_t *km, const red_contract_set_t *set,
                                 return -1;
                         }
                 }
+                if (c->alerts && c->alerts->publish.topic &&
+                    red_kafka_mock_topic(km, c->alerts->publish.topic,
+                                         partitions, errstr, size)) {
+                        return -1;
+                }
                 if (c->fsm && c->fsm->publish.topic &&
                     red_kafka_mock_topic(km, c->fsm->publish.topic, partitions,
                                          errstr, size)) {

@@ -1495,8 +1495,17 @@ static red_dlq_code_t decode_tree(dec_t *d, red_time_t now)
         d->root = json_loadb(msg->value, msg->value_len,
                              JSON_ALLOW_NUL | JSON_DECODE_ANY, &jerr);
         if (!d->root) {
-                return bad(d, RED_DLQ_INVALID_JSON, "%s at line %d column %d",
-                           jerr.text, jerr.line, jerr.column);
+                /* Python's json.dumps writes float('nan') and float('inf')
+                 * as bare words: say so */
+                bool nonfinite = strstr(jerr.text, "near 'NaN'") ||
+                                 strstr(jerr.text, "near 'Infinity'") ||
+                                 strstr(jerr.text, "near '-Infinity'");
+                return bad(d, RED_DLQ_INVALID_JSON,
+                           "%s at line %d column %d%s", jerr.text, jerr.line,
+                           jerr.column,
+                           nonfinite ? " (NaN and Infinity are not JSON "
+                                       "numbers; a value must be finite)"
+                                     : "");
         }
         if (!json_is_object(d->root)) {
                 jv_t v;

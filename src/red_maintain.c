@@ -67,6 +67,19 @@ int red_maintain_run(PGconn *conn, const red_contract_set_t *set,
                                 return -1;
                         }
                 }
+                for (size_t r = 0; r < c->raw_cnt; r++) {
+                        const red_raw_t *raw = &c->raws[r];
+                        for (size_t t = 0; t < raw->table_cnt; t++) {
+                                if (red_partition_maintain(
+                                            conn, raw->tables[t],
+                                            raw->partition, raw->retention_us,
+                                            now, days_ahead, &out->created,
+                                            &out->dropped, errstr,
+                                            errstr_size)) {
+                                        return -1;
+                                }
+                        }
+                }
                 if (c->fsm &&
                     (red_partition_maintain(conn, c->fsm->history_table,
                                             c->fsm->history_partition,

@@ -105,6 +105,22 @@ void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes,
                                names[i],
                                (unsigned long long)st[i].core.late_dropped);
         }
+        COUNTER("reducerd_events_duplicate_total",
+                "Events skipped because their raw row was stored already",
+                st[i].core.duplicates)
+        head(b, "reducerd_alerts_total", "counter",
+             "Alerts fired by severity");
+        for (size_t i = 0; i < cnt; i++) {
+                static const char *const sev[] = {"CRITICAL", "WARNING",
+                                                  "INFO"};
+                for (int k = 0; k < 3; k++) {
+                        red_buf_printf(b,
+                                       "reducerd_alerts_total{contract=\"%s\","
+                                       "severity=\"%s\"} %llu\n",
+                                       names[i], sev[k],
+                                       (unsigned long long)st[i].alerts[k]);
+                }
+        }
         head(b, "reducerd_batch_size_events", "histogram",
              "Events per committed batch");
         for (size_t i = 0; i < cnt; i++) {
@@ -121,6 +137,10 @@ void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes,
                           st[i].latency_sum_ms);
         }
         COUNTER("reducerd_batches_total", "Committed batches", st[i].batches)
+        COUNTER("reducerd_batches_replayed_total",
+                "Batches consumed again because a concurrent batch stored "
+                "some of their raw rows first",
+                st[i].replayed)
         COUNTER("reducerd_batches_fenced_total",
                 "Batches rolled back because another worker owns a partition",
                 st[i].fenced)

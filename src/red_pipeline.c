@@ -736,6 +736,9 @@ static void observe(red_pipeline_t *p, size_t events, double latency_ms)
 
         pthread_mutex_lock(&p->lock);
         p->stats.batches++;
+        for (int i = 0; i < 3; i++) {
+                p->stats.alerts[i] += red_sink_alerts_fired(p->sink)[i];
+        }
         for (b = 0; b < 15 && latency_ms > red_pipeline_latency_bounds_ms[b];
              b++) {
         }
@@ -1006,6 +1009,14 @@ static void flush_batch(red_pipeline_t *p, bool revoking)
                                               p->c->name, err);
                                 goto retry;
                         }
+                        if ((r = red_sink_raw_lookup(p->sink, p->core, err,
+                                                     sizeof(err)))) {
+                                red_log_error("postgres",
+                                              "%s: looking up stored rows: "
+                                              "%s",
+                                              p->c->name, err);
+                                goto retry;
+                        }
                         t0 = red_time_mono_us();
                         if (red_core_process(p->core)) {
                                 goto oom;
@@ -1080,6 +1091,16 @@ static void flush_batch(red_pipeline_t *p, bool revoking)
                                       p->t_process / 1e3, p->t_write / 1e3);
                         set_pg_up(p, true);
                         p->backoff_ms = 0;
+                        break;
+                }
+                if (r == RED_SINK_REPLAY) {
+                        red_log_info("pipeline",
+                                     "%s: consuming the batch again: %s",
+                                     p->c->name, err);
+                        pthread_mutex_lock(&p->lock);
+                        p->stats.replayed++;
+                        pthread_mutex_unlock(&p->lock);
+                        drop_batch(p);
                         break;
                 }
                 if (r == RED_SINK_FENCED) {

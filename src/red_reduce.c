@@ -31,6 +31,11 @@ typedef struct reduce_s {
         red_core_t *core;
         red_aggregator_t *result;
         red_buf_t history;   /* rendered history lines */
+        red_buf_t raw;       /* rendered raw rows, deduplicated */
+        red_buf_t alerts;    /* rendered alerts that fired */
+        red_map_t *raw_seen; /* identities of the raw rows written */
+        size_t raw_rows, alert_cnt;
+        red_alert_state_t *cooldowns;
         red_buf_t dead;      /* rendered dead-letter lines */
         struct state_s **states; /* last rendered current state per workflow */
         size_t state_cnt, state_cap;
@@ -226,6 +231,96 @@ static red_time_t frontier(reduce_t *rd, size_t to)
         return f;
 }
 
+static bool key_eq(const void *item, const void *key)
+{
+        return !strcmp(item, key);
+}
+
+/* "table\n" + identity: what the table's unique key holds. */
+static int seen_key(const red_core_raw_key_t *k, red_buf_t *out)
+{
+        red_buf_reset(out);
+        red_buf_puts(out, k->table);
+        red_buf_putc(out, '\n');
+        red_buf_append(out, k->ident, k->ident_len);
+        return out->failed ? -ENOMEM : 0;
+}
+
+/* Marks the batch's raw rows that an earlier batch stored (as the
+ * tables' unique keys would find them). */
+static int mark_stored(reduce_t *rd)
+{
+        const red_core_raw_key_t *keys;
+        size_t cnt;
+        red_buf_t key;
+        int r = 0;
+
+        red_buf_init(&key);
+        keys = red_core_raw_keys(rd->core, &cnt);
+        for (size_t i = 0; i < cnt && !r; i++) {
+                if ((r = seen_key(&keys[i], &key))) {
+                        break;
+                }
+                if (red_map_find(rd->raw_seen,
+                                 red_hash_bytes(key.data, key.len, 0), key_eq,
+                                 key.data)) {
+                        red_core_raw_stored(rd->core, i);
+                }
+        }
+        red_buf_destroy(&key);
+        return r;
+}
+
+/* The batch's raw rows, and their identities remembered. */
+static int keep_raw(reduce_t *rd)
+{
+        const red_core_raw_key_t *keys;
+        size_t cnt;
+        red_buf_t key;
+
+        for (size_t i = 0; i < red_core_released(rd->core); i++) {
+                const red_event_t *ev = red_core_released_event(rd->core, i);
+
+                for (size_t k = 0; ev && k < rd->c->raw_cnt; k++) {
+                        const red_raw_t *r = &rd->c->raws[k];
+                        const char *table = red_raw_table(r, ev->msg->topic);
+
+                        if (!table ||
+                            !(r->on & (UINT64_C(1) << ev->kind->index))) {
+                                continue;
+                        }
+                        rd->raw_rows++;
+                        red_buf_printf(&rd->raw,
+                                       "{\"table\":\"%s\",\"row\":", table);
+                        red_rows_raw_json(rd->c, r, ev, &rd->raw);
+                        red_buf_puts(&rd->raw, "}\n");
+                }
+        }
+        red_buf_init(&key);
+        keys = red_core_raw_keys(rd->core, &cnt);
+        for (size_t i = 0; i < cnt; i++) {
+                char *dup;
+
+                if (!red_core_released_event(rd->core, keys[i].entry)) {
+                        continue; /* stored before */
+                }
+                if (seen_key(&keys[i], &key) ||
+                    !(dup = strdup(key.data))) {
+                        red_buf_destroy(&key);
+                        return -ENOMEM;
+                }
+                if (red_map_insert(rd->raw_seen,
+                                   red_hash_bytes(key.data, key.len, 0),
+                                   dup)) {
+                        free(dup);
+                        red_buf_destroy(&key);
+                        return -ENOMEM;
+                }
+        }
+        red_buf_destroy(&key);
+        return rd->raw.failed ? -ENOMEM : 0;
+}
+
 static int run_batch(reduce_t *rd, size_t from, size_t to)
 {
         red_fsm_rows_t *rows;
@@ -244,7 +339,7 @@ static int run_batch(reduce_t *rd, size_t from, size_t to)
                 return -ENOMEM;
         }
         /* no database behind `reduce`: missing workflows stay missing */
-        if ((r = red_core_process(rd->core))) {
+        if ((r = mark_stored(rd)) || (r = red_core_process(rd->core))) {
                 return r;
         }
         cells = red_aggregator_cells(red_core_cells(rd->core), &cnt);
@@ -262,6 +357,30 @@ static int run_batch(reduce_t *rd, size_t from, size_t to)
                 red_rows_history_json(rd->c->fsm, &rows->items[i],
                                       &rd->history);
                 red_buf_puts(&rd->history, "}\n");
+        }
+        if ((r = keep_raw(rd))) {
+                return r;
+        }
+        if (rd->c->alerts) {
+                red_alert_matches_t *am = red_core_alerts(rd->core);
+                if ((r = red_alert_cooldown(rd->c->alerts, am->items, am->cnt,
+                                            rd->cooldowns))) {
+                        return r;
+                }
+                for (size_t i = 0; i < am->cnt; i++) {
+                        const red_alerts_t *a = rd->c->alerts;
+
+                        if (!am->items[i].fires) {
+                                continue;
+                        }
+                        rd->alert_cnt++;
+                        red_buf_printf(&rd->alerts, "{\"%s\":\"%s\",\"row\":",
+                                       a->table ? "table" : "topic",
+                                       a->table ? a->table
+                                                : a->publish.topic);
+                        red_alert_json(rd->c, &am->items[i], &rd->alerts);
+                        red_buf_puts(&rd->alerts, "}\n");
+                }
         }
         dl = red_core_dead_letters(rd->core, &cnt);
         for (size_t i = 0; i < cnt; i++) {
@@ -304,20 +423,29 @@ static int print_all(reduce_t *rd)
                 fprintf(out, "{\"table\":\"%s\",\"row\":%s}\n",
                         rd->c->fsm->current_table, rd->states[i]->json);
         }
+        if (rd->raw.len) {
+                fwrite(rd->raw.data, 1, rd->raw.len, out);
+        }
+        if (rd->alerts.len) {
+                fwrite(rd->alerts.data, 1, rd->alerts.len, out);
+        }
         if (rd->dead.len) {
                 fwrite(rd->dead.data, 1, rd->dead.len, out);
         }
         fprintf(out,
                 "{\"summary\":{\"contract\":\"%s\",\"consumed\":%llu,"
                 "\"applied\":%llu,\"dead_lettered\":%llu,"
-                "\"late_dropped\":%llu,\"late_applied\":%llu,\"cells\":%zu,"
-                "\"transitions\":%llu}}\n",
+                "\"late_dropped\":%llu,\"late_applied\":%llu,"
+                "\"duplicates\":%llu,\"cells\":%zu,\"transitions\":%llu,"
+                "\"raw_rows\":%zu,\"alerts\":%zu}}\n",
                 rd->c->name, (unsigned long long)k->consumed,
                 (unsigned long long)k->applied,
                 (unsigned long long)k->dead_lettered,
                 (unsigned long long)k->late_dropped,
-                (unsigned long long)k->late_applied, cnt,
-                (unsigned long long)rd->transitions);
+                (unsigned long long)k->late_applied,
+                (unsigned long long)k->duplicates, cnt,
+                (unsigned long long)rd->transitions, rd->raw_rows,
+                rd->alert_cnt);
         return ferror(out) ? -EIO : 0;
 }
 
@@ -335,6 +463,8 @@ int red_reduce_run(const red_reduce_opts_t *opts, char *errstr,
 
         red_buf_init(&rd.history);
         red_buf_init(&rd.dead);
+        red_buf_init(&rd.raw);
+        red_buf_init(&rd.alerts);
         errstr[0] = '\0';
         if (!(rd.c = red_contract_load(opts->contract, errstr, errstr_size))) {
                 return -1;
@@ -343,7 +473,9 @@ int red_reduce_run(const red_reduce_opts_t *opts, char *errstr,
                                      line_done, NULL, errstr,
                                      errstr_size)) ||
             !(rd.result = red_aggregator_new(rd.c)) ||
-            !(rd.state_map = red_map_new())) {
+            !(rd.state_map = red_map_new()) ||
+            !(rd.raw_seen = red_map_new()) ||
+            !(rd.cooldowns = red_alert_state_new())) {
                 if (!errstr[0]) {
                         snprintf(errstr, errstr_size, "out of memory");
                 }
@@ -431,6 +563,17 @@ done:
         red_map_destroy(rd.state_map);
         red_buf_destroy(&rd.history);
         red_buf_destroy(&rd.dead);
+        red_buf_destroy(&rd.raw);
+        red_buf_destroy(&rd.alerts);
+        if (rd.raw_seen) {
+                size_t pos = 0;
+                char *k;
+                while ((k = red_map_next(rd.raw_seen, &pos))) {
+                        free(k);
+                }
+                red_map_destroy(rd.raw_seen);
+        }
+        red_alert_state_destroy(rd.cooldowns);
         red_aggregator_destroy(rd.result);
         red_core_destroy(rd.core);
         red_contract_destroy(rd.c);

@@ -15,7 +15,9 @@ static void put_key(red_buf_t *out, const char *key)
 
 static void put_str(red_buf_t *out, const char *key, const char *val)
 {
-        put_key(out, key);
+        if (key) {
+                put_key(out, key);
+        }
         red_buf_put_json_str(out, val, strlen(val));
 }
 
@@ -207,4 +209,90 @@ void red_rows_dead_letter_json(const red_contract_t *c,
                 red_buf_puts(out, "null");
         }
         red_buf_putc(out, '}');
+}
+
+void red_rows_value_json(const red_value_t *v, red_buf_t *out)
+{
+        char tmp[RED_TIME_FMT_SIZE > RED_UUID_STR_SIZE ? RED_TIME_FMT_SIZE
+                                                       : RED_UUID_STR_SIZE];
+        char *j;
+
+        if (!v) {
+                red_buf_puts(out, "null");
+                return;
+        }
+        switch (v->type) {
+        case RED_FT_STRING:
+                red_buf_put_json_str(out, v->s.p, v->s.len);
+                break;
+        case RED_FT_INTEGER:
+                red_buf_put_i64(out, v->i);
+                break;
+        case RED_FT_NUMBER:
+                red_buf_put_double(out, v->d);
+                break;
+        case RED_FT_BOOLEAN:
+                red_buf_puts(out, v->b ? "true" : "false");
+                break;
+        case RED_FT_UUID:
+                red_uuid_format(&v->u, tmp);
+                put_str(out, NULL, tmp);
+                break;
+        case RED_FT_TIMESTAMP:
+                red_time_format(v->t, tmp, sizeof(tmp));
+                put_str(out, NULL, tmp);
+                break;
+        case RED_FT_OBJECT:
+                j = json_dumps(v->j, JSON_COMPACT | JSON_SORT_KEYS);
+                red_buf_puts(out, j ? j : "{}");
+                free(j);
+                break;
+        default:
+                red_buf_puts(out, "null");
+                break;
+        }
+}
+
+void red_rows_raw_json(const red_contract_t *c, const red_raw_t *r,
+                       const red_event_t *ev, red_buf_t *out)
+{
+        (void)c;
+        red_buf_putc(out, '{');
+        for (size_t i = 0; i < r->column_cnt; i++) {
+                put_key(out, r->columns[i].name);
+                red_rows_value_json(red_event_value(ev, r->columns[i].slot),
+                                    out);
+                red_buf_putc(out, ',');
+        }
+        put_time(out, r->time_column, ev->time);
+        red_buf_putc(out, '}');
+}
+
+void red_rows_raw_ident(const red_raw_t *r, const red_event_t *ev,
+                        red_buf_t *out)
+{
+        char u[RED_UUID_STR_SIZE];
+
+        for (size_t k = 0; k < r->unique_cnt; k++) {
+                const red_value_t *v = red_event_value(ev, r->unique[k]);
+
+                if (v && v->type == RED_FT_STRING) {
+                        red_rows_ident_part(out, v->s.p, v->s.len);
+                } else if (v && v->type == RED_FT_INTEGER) {
+                        snprintf(u, sizeof(u), "%lld", (long long)v->i);
+                        red_rows_ident_part(out, u, strlen(u));
+                } else if (v && v->type == RED_FT_UUID) {
+                        red_uuid_format(&v->u, u);
+                        red_rows_ident_part(out, u, 36);
+                } else {
+                        red_rows_ident_part(out, "", 0);
+                }
+        }
+        red_buf_put_i64(out, ev->time);
+}
+
+void red_rows_ident_part(red_buf_t *out, const char *text, size_t len)
+{
+        red_buf_printf(out, "%zu:", len);
+        red_buf_append(out, text, len);
 }

@@ -32,6 +32,23 @@ void red_rows_workflow_metadata(const red_contract_t *c, const red_wf_t *wf,
 void red_rows_current_json(const red_contract_t *c, const red_wf_t *wf,
                            red_buf_t *out);
 
+/** A value as JSON (null when absent). */
+void red_rows_value_json(const red_value_t *v, red_buf_t *out);
+
+/** A raw row of sink @p r for @p ev: its columns and the time column. */
+void red_rows_raw_json(const red_contract_t *c, const red_raw_t *r,
+                       const red_event_t *ev, red_buf_t *out);
+
+/**
+ * The identity of a raw row within its table: each unique field as
+ * Postgres prints it (text, integer, uuid) in red_rows_ident_part() form,
+ * then the event time in microseconds since the epoch.
+ */
+void red_rows_raw_ident(const red_raw_t *r, const red_event_t *ev,
+                        red_buf_t *out);
+/** One part of an identity: "<length>:<text>". */
+void red_rows_ident_part(red_buf_t *out, const char *text, size_t len);
+
 /** A dead letter: code, detail, source topic/partition/offset/key. */
 void red_rows_dead_letter_json(const red_contract_t *c,
                                const red_dead_letter_t *d, red_buf_t *out);

@@ -1,5 +1,6 @@
 /* red_sink - one Postgres transaction per batch: offsets CAS, rows, cell merges, outbox. */
 #include "red_sink.h"
+#include "red_sink_impl.h"
 
 #include "red_buf.h"
 #include "red_cell.h"
@@ -17,32 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Per aggregation: quoted names and the SQL built once. */
-typedef struct agg_sql_s {
-        char table[80];       /* quoted */
-        char *cols;           /* the columns we write, comma-separated */
-        char *copy_tmp;       /* COPY red_tmp_N (cols) FROM STDIN */
-        char *copy_keys;      /* COPY red_tmp_N (key columns) FROM STDIN */
-        char *insert;         /* phase A: placeholder or lock, returning state */
-        char *update;         /* phase B: merged values */
-        char tmp[32];
-} agg_sql_t;
-
-struct red_sink_s {
-        const red_contract_t *c;
-        char *conninfo;
-        char *instance;
-        PGconn *conn;
-        char where[256];
-        red_partition_cache_t *parts;
-        agg_sql_t *aggs;
-        red_buf_t buf;   /* COPY data */
-        red_buf_t json;  /* rendering */
-        red_buf_t out;   /* outbox COPY data */
-        red_map_t *by_id;
-        size_t last_rows;
-};
 
 #define ENGINE_COLS "aggregation_id, window_type, window_start, window_end"
 
@@ -93,6 +68,8 @@ void red_sink_destroy(red_sink_t *s)
         }
         aggs_sql_free(s);
         free(s->aggs);
+        red_sink_raw_free(s);
+        red_sink_alert_free(s);
         red_partition_cache_destroy(s->parts);
         red_map_destroy(s->by_id);
         red_buf_destroy(&s->buf);
@@ -123,7 +100,7 @@ size_t red_sink_last_rows(const red_sink_t *s)
 /* ------------------------------------------------------------------ */
 
 /* Checks that @p table has every column of the NULL-terminated list. */
-static int check_columns(red_sink_t *s, const char *table,
+int red_sink_check_columns(red_sink_t *s, const char *table,
                          const char *const *cols, size_t cnt, char *errstr,
                          size_t size)
 {
@@ -226,7 +203,7 @@ static int agg_prepare(red_sink_t *s, size_t idx, char *errstr, size_t size)
         names[n++] = "finalized_at";
         names[n++] = "updated_at";
         red_buf_puts(&cols, ", state, revision, finalized_at");
-        if (check_columns(s, a->table, names, n, errstr, size)) {
+        if (red_sink_check_columns(s, a->table, names, n, errstr, size)) {
                 goto done;
         }
         q->cols = red_buf_steal(&cols, NULL);
@@ -286,8 +263,8 @@ static int fsm_prepare(red_sink_t *s, char *errstr, size_t size)
         if (!fsm) {
                 return 0;
         }
-        if (check_columns(s, fsm->history_table, hist, 9, errstr, size) ||
-            check_columns(s, fsm->current_table, cur, 7, errstr, size) ||
+        if (red_sink_check_columns(s, fsm->history_table, hist, 9, errstr, size) ||
+            red_sink_check_columns(s, fsm->current_table, cur, 7, errstr, size) ||
             red_pg_ident(fsm->current_table, q, sizeof(q))) {
                 return -1;
         }
@@ -307,6 +284,8 @@ static void disconnect(red_sink_t *s)
                 s->conn = NULL;
         }
         aggs_sql_free(s);
+        red_sink_raw_free(s);
+        red_sink_alert_free(s);
         red_partition_cache_clear(s->parts);
 }
 
@@ -330,11 +309,15 @@ int red_sink_connect(red_sink_t *s, char *errstr, size_t errstr_size)
                         goto err;
                 }
         }
+        if (red_sink_raw_prepare(s, errstr, errstr_size) ||
+            red_sink_alert_prepare(s, errstr, errstr_size)) {
+                goto err;
+        }
         {
                 const char *const off[] = {"consumer_group", "topic",
                                            "partition", "next_offset",
                                            "watermark"};
-                if (check_columns(s, "reducerd_offsets", off, 5, errstr,
+                if (red_sink_check_columns(s, "reducerd_offsets", off, 5, errstr,
                                   errstr_size)) {
                         goto err;
                 }
@@ -349,7 +332,7 @@ err:
 /* helpers                                                             */
 /* ------------------------------------------------------------------ */
 
-static red_sink_result_t classify(red_sink_t *s, PGresult *res, char *errstr,
+red_sink_result_t red_sink_classify(red_sink_t *s, PGresult *res, char *errstr,
                                   size_t size)
 {
         const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
@@ -366,7 +349,7 @@ static red_sink_result_t classify(red_sink_t *s, PGresult *res, char *errstr,
                                               : RED_SINK_FATAL;
 }
 
-static red_sink_result_t exec(red_sink_t *s, const char *sql, char *errstr,
+red_sink_result_t red_sink_exec(red_sink_t *s, const char *sql, char *errstr,
                               size_t size)
 {
         PGresult *res = PQexec(s->conn, sql);
@@ -374,14 +357,14 @@ static red_sink_result_t exec(red_sink_t *s, const char *sql, char *errstr,
         red_sink_result_t r = RED_SINK_OK;
 
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-                r = classify(s, res, errstr, size);
+                r = red_sink_classify(s, res, errstr, size);
         }
         PQclear(res);
         return r;
 }
 
 /* COPY ... FROM STDIN with the text in @p data. */
-static red_sink_result_t copy_in(red_sink_t *s, const char *sql,
+red_sink_result_t red_sink_copy_in(red_sink_t *s, const char *sql,
                                  const red_buf_t *data, char *errstr,
                                  size_t size)
 {
@@ -389,7 +372,7 @@ static red_sink_result_t copy_in(red_sink_t *s, const char *sql,
         red_sink_result_t r = RED_SINK_OK;
 
         if (PQresultStatus(res) != PGRES_COPY_IN) {
-                r = classify(s, res, errstr, size);
+                r = red_sink_classify(s, res, errstr, size);
                 PQclear(res);
                 return r;
         }
@@ -402,14 +385,14 @@ static red_sink_result_t copy_in(red_sink_t *s, const char *sql,
         }
         while ((res = PQgetResult(s->conn))) {
                 if (PQresultStatus(res) != PGRES_COMMAND_OK && !r) {
-                        r = classify(s, res, errstr, size);
+                        r = red_sink_classify(s, res, errstr, size);
                 }
                 PQclear(res);
         }
         return r;
 }
 
-static void copy_time(red_buf_t *b, red_time_t t)
+void red_sink_copy_time(red_buf_t *b, red_time_t t)
 {
         char ts[RED_TIME_FMT_SIZE];
 
@@ -417,7 +400,7 @@ static void copy_time(red_buf_t *b, red_time_t t)
         red_buf_puts(b, ts);
 }
 
-static void copy_uuid(red_buf_t *b, const red_uuid_t *u)
+void red_sink_copy_uuid(red_buf_t *b, const red_uuid_t *u)
 {
         char s[RED_UUID_STR_SIZE];
 
@@ -442,7 +425,7 @@ static void copy_bytea(red_buf_t *b, const char *data, size_t len)
 }
 
 /* The output envelope (DESIGN.md "Envelope and decoding"). */
-static void envelope(red_sink_t *s, red_buf_t *b, const char *event_type,
+void red_sink_envelope(red_sink_t *s, red_buf_t *b, const char *event_type,
                      const red_uuid_t *event_id, const char *correlation_id,
                      const char *payload)
 {
@@ -472,7 +455,7 @@ static void envelope(red_sink_t *s, red_buf_t *b, const char *event_type,
 }
 
 /* One outbox COPY line: topic, key, payload. */
-static void outbox_line(red_buf_t *out, const char *topic, const char *key,
+void red_sink_outbox_line(red_buf_t *out, const char *topic, const char *key,
                         const red_buf_t *payload)
 {
         red_buf_put_copy_str(out, topic, strlen(topic));
@@ -509,7 +492,7 @@ static void arrays(const red_sink_offset_t *offs, size_t cnt, red_buf_t *t,
                         red_buf_puts(wm, "NULL");
                 } else {
                         red_buf_putc(wm, '"');
-                        copy_time(wm, offs[i].watermark);
+                        red_sink_copy_time(wm, offs[i].watermark);
                         red_buf_putc(wm, '"');
                 }
         }
@@ -558,7 +541,7 @@ red_sink_result_t red_sink_offsets(red_sink_t *s, const char *const *topics,
                 "p) ON CONFLICT DO NOTHING",
                 5, NULL, vals, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                r = classify(s, res, errstr, errstr_size);
+                r = red_sink_classify(s, res, errstr, errstr_size);
                 PQclear(res);
                 goto done;
         }
@@ -574,7 +557,7 @@ red_sink_result_t red_sink_offsets(red_sink_t *s, const char *const *topics,
                 "o.consumer_group = $1",
                 3, NULL, vals, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                r = classify(s, res, errstr, errstr_size);
+                r = red_sink_classify(s, res, errstr, errstr_size);
                 PQclear(res);
                 goto done;
         }
@@ -635,7 +618,7 @@ static red_sink_result_t advance_offsets(red_sink_t *s,
                 "v.prev",
                 8, NULL, vals, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                r = classify(s, res, errstr, size);
+                r = red_sink_classify(s, res, errstr, size);
         } else if ((size_t)atol(PQcmdTuples(res)) != cnt) {
                 snprintf(errstr, size,
                          "offsets moved under us (%s of %zu partitions "
@@ -681,7 +664,7 @@ int red_sink_load_workflows(void *sink, const red_uuid_t *ids, size_t cnt,
                 if (i) {
                         red_buf_putc(&arr, ',');
                 }
-                copy_uuid(&arr, &ids[i]);
+                red_sink_copy_uuid(&arr, &ids[i]);
         }
         red_buf_putc(&arr, '}');
         vals[0] = arr.data;
@@ -776,9 +759,9 @@ static red_sink_result_t write_fsm(red_sink_t *s, red_core_t *core,
                                          errstr, size)) {
                         return RED_SINK_RETRY;
                 }
-                copy_uuid(&s->buf, &row->transition_id);
+                red_sink_copy_uuid(&s->buf, &row->transition_id);
                 red_buf_putc(&s->buf, '\t');
-                copy_uuid(&s->buf, &row->workflow_id);
+                red_sink_copy_uuid(&s->buf, &row->workflow_id);
                 red_buf_putc(&s->buf, '\t');
                 red_buf_puts(&s->buf, row->from_state >= 0
                                               ? fsm->states[row->from_state]
@@ -791,7 +774,7 @@ static red_sink_result_t write_fsm(red_sink_t *s, red_core_t *core,
                 red_buf_put_copy_str(&s->buf, row->event ? row->event : "",
                                      row->event ? strlen(row->event) : 0);
                 red_buf_putc(&s->buf, '\t');
-                copy_time(&s->buf, row->time);
+                red_sink_copy_time(&s->buf, row->time);
                 red_buf_puts(&s->buf, row->accepted ? "\tt\t" : "\tf\t");
                 if (row->reason) {
                         red_buf_put_copy_str(&s->buf, row->reason,
@@ -815,7 +798,7 @@ static red_sink_result_t write_fsm(red_sink_t *s, red_core_t *core,
                          "to_state, event, transition_timestamp, "
                          "guard_conditions_met, reason, metadata) FROM STDIN",
                          qh);
-                if ((r = copy_in(s, sql, &s->buf, errstr, size))) {
+                if ((r = red_sink_copy_in(s, sql, &s->buf, errstr, size))) {
                         return r;
                 }
         }
@@ -829,7 +812,7 @@ static red_sink_result_t write_fsm(red_sink_t *s, red_core_t *core,
                 if (wf->state == RED_WF_NONE) {
                         continue;
                 }
-                copy_uuid(&s->buf, &wf->id);
+                red_sink_copy_uuid(&s->buf, &wf->id);
                 red_buf_putc(&s->buf, '\t');
                 red_buf_puts(&s->buf, fsm->states[wf->state]);
                 red_buf_putc(&s->buf, '\t');
@@ -837,7 +820,7 @@ static red_sink_result_t write_fsm(red_sink_t *s, red_core_t *core,
                                               ? "\\N"
                                               : fsm->states[wf->previous_state]);
                 red_buf_putc(&s->buf, '\t');
-                copy_time(&s->buf, wf->state_entry_time);
+                red_sink_copy_time(&s->buf, wf->state_entry_time);
                 red_buf_printf(&s->buf, "\t%u\t", wf->transition_count);
                 red_buf_reset(&s->json);
                 red_rows_workflow_metadata(s->c, wf, &s->json);
@@ -847,8 +830,8 @@ static red_sink_result_t write_fsm(red_sink_t *s, red_core_t *core,
         if (!s->buf.len) {
                 return RED_SINK_OK;
         }
-        if ((r = exec(s, "TRUNCATE red_tmp_wf", errstr, size)) ||
-            (r = copy_in(s,
+        if ((r = red_sink_exec(s, "TRUNCATE red_tmp_wf", errstr, size)) ||
+            (r = red_sink_copy_in(s,
                          "COPY red_tmp_wf (workflow_id, current_state, "
                          "previous_state, state_entry_time, transition_count, "
                          "metadata) FROM STDIN",
@@ -868,7 +851,7 @@ static red_sink_result_t write_fsm(red_sink_t *s, red_core_t *core,
                  "EXCLUDED.transition_count, metadata = c.metadata || "
                  "EXCLUDED.metadata, updated_at = now()",
                  qc);
-        return exec(s, sql, errstr, size);
+        return red_sink_exec(s, sql, errstr, size);
 }
 
 /* State-change events for accepted transitions, when the fsm publishes. */
@@ -894,9 +877,9 @@ static void fsm_outbox(red_sink_t *s, red_core_t *core)
                 red_buf_reset(&payload);
                 red_buf_reset(&env);
                 red_rows_history_json(fsm, row, &payload);
-                envelope(s, &env, fsm->publish.event_type,
+                red_sink_envelope(s, &env, fsm->publish.event_type,
                          &row->transition_id, wid, payload.data);
-                outbox_line(&s->out, fsm->publish.topic, wid, &env);
+                red_sink_outbox_line(&s->out, fsm->publish.topic, wid, &env);
         }
         red_buf_destroy(&payload);
         red_buf_destroy(&env);
@@ -925,13 +908,13 @@ static int cell_line(red_sink_t *s, red_buf_t *b, const red_cell_t *cell,
         red_uuid_t id;
 
         red_cell_id(cell, &id);
-        copy_uuid(b, &id);
+        red_sink_copy_uuid(b, &id);
         red_buf_putc(b, '\t');
         red_buf_puts(b, red_window_type_name(red_cell_window_type(cell)));
         red_buf_putc(b, '\t');
-        copy_time(b, red_cell_window_start(cell));
+        red_sink_copy_time(b, red_cell_window_start(cell));
         red_buf_putc(b, '\t');
-        copy_time(b, red_cell_window_end(cell));
+        red_sink_copy_time(b, red_cell_window_end(cell));
         red_buf_putc(b, '\t');
         red_buf_put_copy_str(b, a->groupings[red_cell_grouping(cell)].name,
                              strlen(a->groupings[red_cell_grouping(cell)].name));
@@ -989,8 +972,8 @@ static void cell_outbox(red_sink_t *s, const red_cell_t *cell,
         red_buf_init(&payload);
         red_buf_init(&env);
         red_rows_cell_json(cell, extra, &payload);
-        envelope(s, &env, a->publish.event_type, &eid, id, payload.data);
-        outbox_line(&s->out, a->publish.topic, id, &env);
+        red_sink_envelope(s, &env, a->publish.event_type, &eid, id, payload.data);
+        red_sink_outbox_line(&s->out, a->publish.topic, id, &env);
         red_buf_destroy(&payload);
         red_buf_destroy(&env);
 }
@@ -1067,13 +1050,13 @@ static red_sink_result_t write_agg(red_sink_t *s, size_t idx,
         }
         /* phase A: a placeholder row (revision 0) for each new cell, a row
          * lock on each existing one, in key order; both return the state */
-        if ((r = exec(s, truncate, errstr, size)) ||
-            (r = copy_in(s, q->copy_keys, &s->buf, errstr, size))) {
+        if ((r = red_sink_exec(s, truncate, errstr, size)) ||
+            (r = red_sink_copy_in(s, q->copy_keys, &s->buf, errstr, size))) {
                 goto done;
         }
         res = PQexecParams(s->conn, q->insert, 0, NULL, NULL, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                r = classify(s, res, errstr, size);
+                r = red_sink_classify(s, res, errstr, size);
                 goto done;
         }
         /* phase B: stored state + delta, rendered, written back */
@@ -1130,9 +1113,9 @@ static red_sink_result_t write_agg(red_sink_t *s, size_t idx,
         }
         PQclear(res);
         res = NULL;
-        if ((r = exec(s, truncate, errstr, size)) ||
-            (r = copy_in(s, q->copy_tmp, &s->buf, errstr, size)) ||
-            (r = exec(s, q->update, errstr, size))) {
+        if ((r = red_sink_exec(s, truncate, errstr, size)) ||
+            (r = red_sink_copy_in(s, q->copy_tmp, &s->buf, errstr, size)) ||
+            (r = red_sink_exec(s, q->update, errstr, size))) {
                 goto done;
         }
         s->last_rows += n;
@@ -1167,14 +1150,15 @@ red_sink_result_t red_sink_write(red_sink_t *s, red_core_t *core,
                 return RED_SINK_RETRY;
         }
         red_buf_reset(&s->out);
-        if ((r = exec(s, "BEGIN", errstr, errstr_size))) {
+        if ((r = red_sink_exec(s, "BEGIN", errstr, errstr_size))) {
                 return r;
         }
         if (cnt && (r = advance_offsets(s, offs, cnt, generation, errstr,
                                         errstr_size))) {
                 goto rollback;
         }
-        if ((r = write_fsm(s, core, errstr, errstr_size))) {
+        if ((r = red_sink_raw_write(s, core, errstr, errstr_size)) ||
+            (r = write_fsm(s, core, errstr, errstr_size))) {
                 goto rollback;
         }
         fsm_outbox(s, core);
@@ -1185,23 +1169,27 @@ red_sink_result_t red_sink_write(red_sink_t *s, red_core_t *core,
                         goto rollback;
                 }
         }
+        if ((r = red_sink_alert_write(s, core, errstr, errstr_size))) {
+                goto rollback;
+        }
         if (s->out.len) {
-                if ((r = copy_in(s,
+                if ((r = red_sink_copy_in(s,
                                  "COPY reducerd_outbox (topic, key, payload) "
                                  "FROM STDIN",
                                  &s->out, errstr, errstr_size)) ||
-                    (r = exec(s, "NOTIFY reducerd_outbox", errstr,
+                    (r = red_sink_exec(s, "NOTIFY reducerd_outbox", errstr,
                               errstr_size))) {
                         goto rollback;
                 }
         }
         red_failpoint("before_commit");
-        if ((r = exec(s, "COMMIT", errstr, errstr_size))) {
+        if ((r = red_sink_exec(s, "COMMIT", errstr, errstr_size))) {
                 /* the outcome is unknown: the offsets CAS decides on the
                  * next attempt */
                 return r;
         }
         red_failpoint("after_commit");
+        red_sink_alert_log(s, core);
         return RED_SINK_OK;
 rollback:
         if (red_sink_connected(s) &&
@@ -1279,7 +1267,7 @@ red_sink_result_t red_sink_finalize(red_sink_t *s, long *finalized,
                 res = PQexecParams(s->conn, sql, a->publish.topic ? 5 : 2,
                                    NULL, vals, NULL, NULL, 0);
                 if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                        red_sink_result_t r = classify(s, res, errstr,
+                        red_sink_result_t r = red_sink_classify(s, res, errstr,
                                                        errstr_size);
                         PQclear(res);
                         return r;
@@ -1288,7 +1276,7 @@ red_sink_result_t red_sink_finalize(red_sink_t *s, long *finalized,
                 PQclear(res);
         }
         if (*finalized) {
-                return exec(s, "NOTIFY reducerd_outbox", errstr, errstr_size);
+                return red_sink_exec(s, "NOTIFY reducerd_outbox", errstr, errstr_size);
         }
         return RED_SINK_OK;
 }

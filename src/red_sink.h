@@ -5,11 +5,17 @@
  *  1. advance reducerd_offsets with compare-and-set on the previous offsets
  *     (first, so a zombie worker is fenced before it writes anything);
  *  2. create missing partitions the batch touches;
- *  3. COPY the FSM history rows; upsert the current workflow states;
+ *  3. COPY raw rows (skipping stored identities) and the FSM history rows;
+ *     upsert the current workflow states;
  *  4. merge cell deltas under row locks: stored state + delta, columns
  *     re-rendered from the merged state, revision bumped;
- *  5. COPY outbox rows (new cell snapshots, state changes) and NOTIFY;
- *  6. COMMIT.
+ *  5. decide the alerts under row locks on the rules' cooldown state;
+ *     COPY the alert rows;
+ *  6. COPY outbox rows (cell snapshots, state changes, alerts) and NOTIFY;
+ *  7. COMMIT.
+ * Before the batch is applied, red_sink_raw_lookup() tells the core which
+ * raw rows are stored already, so a re-sent event is skipped everywhere
+ * (rows, aggregates, alerts), not only in its raw table.
  * The batch's cells and rows are never modified, so a failed write can be
  * retried with the same batch.
  */
@@ -40,6 +46,9 @@ typedef enum {
         RED_SINK_RETRY,  /**< transient (connection, serialization, deadlock) */
         RED_SINK_FENCED, /**< another worker owns a partition now */
         RED_SINK_FATAL,  /**< needs an operator (schema, constraint) */
+        RED_SINK_REPLAY, /**< rolled back: consume the batch again from the
+                              stored positions (a concurrent batch stored
+                              some of its raw rows after the lookup) */
 } red_sink_result_t;
 
 /**
@@ -76,6 +85,14 @@ int red_sink_load_workflows(void *sink, const red_uuid_t *ids, size_t cnt,
                             red_workflows_t *t, char *errstr,
                             size_t errstr_size);
 
+/**
+ * Marks the released events whose raw rows (with unique fields) are stored
+ * already as duplicates (red_core_raw_stored()). After red_core_release(),
+ * before red_core_process(); outside the batch transaction.
+ */
+red_sink_result_t red_sink_raw_lookup(red_sink_t *s, red_core_t *core,
+                                      char *errstr, size_t errstr_size);
+
 /** Writes the core's current batch and the offsets in one transaction. */
 red_sink_result_t red_sink_write(red_sink_t *s, red_core_t *core,
                                  const red_sink_offset_t *offs, size_t cnt,
@@ -88,6 +105,9 @@ red_sink_result_t red_sink_write(red_sink_t *s, red_core_t *core,
  */
 red_sink_result_t red_sink_finalize(red_sink_t *s, long *finalized,
                                     char *errstr, size_t errstr_size);
+
+/** Alerts the last write fired, by severity: CRITICAL, WARNING, INFO. */
+const size_t *red_sink_alerts_fired(const red_sink_t *s);
 
 /** Number of statements of the last write, for metrics and logs. */
 size_t red_sink_last_rows(const red_sink_t *s);

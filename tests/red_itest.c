@@ -89,6 +89,9 @@ void itest_kafka(itest_t *t, int partitions, const char *const *contracts)
                 if (c->fsm && c->fsm->publish.topic) {
                         add_topic(argv, &n, c->fsm->publish.topic);
                 }
+                if (c->alerts && c->alerts->publish.topic) {
+                        add_topic(argv, &n, c->alerts->publish.topic);
+                }
         }
         ck_assert_int_eq(pipe(in), 0);
         ck_assert_int_eq(pipe(out), 0);

@@ -973,7 +973,12 @@ START_TEST(invalid_json)
         /* the jansson wording, with the position */
         ck_assert_int_eq(dec(cg, T_STARTED, "{\"a\":NaN}"),
                          RED_DLQ_INVALID_JSON);
-        ck_assert_str_eq(detail, "invalid token near 'NaN' at line 1 column 8");
+        ck_assert_str_eq(detail, "invalid token near 'NaN' at line 1 column "
+                                 "8 (NaN and Infinity are not JSON numbers; "
+                                 "a value must be finite)");
+        ck_assert_int_eq(dec(cg, T_STARTED, "{\"a\":tru}"),
+                         RED_DLQ_INVALID_JSON);
+        ck_assert_str_eq(detail, "invalid token near 'tru' at line 1 column 8");
 }
 END_TEST
 

@@ -1,0 +1,327 @@
+/* red_alert - threshold matching, cooldowns and rendering of alerts. */
+#include "red_alert.h"
+
+#include "red_map.h"
+#include "red_time.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool crosses(const red_alert_rule_t *r, double v)
+{
+        switch (r->op) {
+        case RED_OP_GT:
+                return v > r->threshold;
+        case RED_OP_LT:
+                return v < r->threshold;
+        case RED_OP_GTE:
+                return v >= r->threshold;
+        case RED_OP_LTE:
+                return v <= r->threshold;
+        }
+        return false;
+}
+
+/* A string/integer/uuid value as text (for scopes and templates). */
+static size_t text_of(const red_value_t *v, char *buf, size_t size)
+{
+        if (!v) {
+                buf[0] = '\0';
+                return 0;
+        }
+        switch (v->type) {
+        case RED_FT_STRING:
+                return (size_t)snprintf(buf, size, "%.*s", (int)v->s.len,
+                                        v->s.p);
+        case RED_FT_INTEGER:
+                return (size_t)snprintf(buf, size, "%lld", (long long)v->i);
+        case RED_FT_NUMBER:
+                return (size_t)snprintf(buf, size, "%g", v->d);
+        case RED_FT_BOOLEAN:
+                return (size_t)snprintf(buf, size, "%s",
+                                        v->b ? "true" : "false");
+        case RED_FT_UUID:
+                if (size >= RED_UUID_STR_SIZE) {
+                        red_uuid_format(&v->u, buf);
+                        return 36;
+                }
+                break;
+        default:
+                break;
+        }
+        buf[0] = '\0';
+        return 0;
+}
+
+int red_alert_evaluate(const red_alerts_t *a, const red_event_t *ev,
+                       red_alert_matches_t *out)
+{
+        const red_value_t *name, *val;
+        double v;
+
+        if (!(a->on & (UINT64_C(1) << ev->kind->index)) ||
+            !(name = red_event_value(ev, a->match_slot)) ||
+            !(val = red_event_value(ev, a->value_slot))) {
+                return 0;
+        }
+        v = val->type == RED_FT_INTEGER ? (double)val->i : val->d;
+        for (size_t i = 0; i < a->rule_cnt; i++) {
+                const red_alert_rule_t *r = &a->rules[i];
+                red_alert_match_t *m;
+
+                if (strlen(r->metric) != name->s.len ||
+                    memcmp(r->metric, name->s.p, name->s.len) ||
+                    !crosses(r, v)) {
+                        continue;
+                }
+                if (out->cnt == out->cap) {
+                        size_t ncap = out->cap ? out->cap * 2 : 64;
+                        red_alert_match_t *n =
+                                realloc(out->items, ncap * sizeof(*n));
+                        if (!n) {
+                                return -ENOMEM;
+                        }
+                        out->items = n;
+                        out->cap = ncap;
+                }
+                m = &out->items[out->cnt++];
+                memset(m, 0, sizeof(*m));
+                m->rule = (int)i;
+                m->time = ev->time;
+                m->value = v;
+                m->ev = ev;
+                if (a->scope_slot >= 0) {
+                        text_of(red_event_value(ev, a->scope_slot), m->scope,
+                                sizeof(m->scope));
+                }
+        }
+        return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* cooldown state                                                      */
+/* ------------------------------------------------------------------ */
+
+typedef struct slot_s {
+        char *key; /* "rule\x1fscope" */
+        red_time_t last;
+} slot_t;
+
+struct red_alert_state_s {
+        red_map_t *map;
+};
+
+static bool slot_eq(const void *item, const void *key)
+{
+        return !strcmp(((const slot_t *)item)->key, key);
+}
+
+static void state_key(const char *rule, const char *scope, char *buf,
+                      size_t size)
+{
+        snprintf(buf, size, "%s\x1f%s", rule, scope);
+}
+
+red_alert_state_t *red_alert_state_new(void)
+{
+        red_alert_state_t *st = calloc(1, sizeof(*st));
+
+        if (st && !(st->map = red_map_new())) {
+                free(st);
+                return NULL;
+        }
+        return st;
+}
+
+void red_alert_state_destroy(red_alert_state_t *st)
+{
+        size_t pos = 0;
+        slot_t *s;
+
+        if (!st) {
+                return;
+        }
+        while ((s = red_map_next(st->map, &pos))) {
+                free(s->key);
+                free(s);
+        }
+        red_map_destroy(st->map);
+        free(st);
+}
+
+red_time_t red_alert_state_get(const red_alert_state_t *st, const char *rule_id,
+                               const char *scope)
+{
+        char key[384];
+        slot_t *s;
+
+        state_key(rule_id, scope, key, sizeof(key));
+        s = red_map_find(st->map, red_hash_bytes(key, strlen(key), 0), slot_eq,
+                         key);
+        return s ? s->last : INT64_MIN;
+}
+
+int red_alert_state_set(red_alert_state_t *st, const char *rule_id,
+                        const char *scope, red_time_t t)
+{
+        char key[384];
+        uint64_t h;
+        slot_t *s;
+
+        state_key(rule_id, scope, key, sizeof(key));
+        h = red_hash_bytes(key, strlen(key), 0);
+        if ((s = red_map_find(st->map, h, slot_eq, key))) {
+                s->last = t;
+                return 0;
+        }
+        if (!(s = calloc(1, sizeof(*s))) || !(s->key = strdup(key))) {
+                free(s);
+                return -ENOMEM;
+        }
+        s->last = t;
+        if (red_map_insert(st->map, h, s)) {
+                free(s->key);
+                free(s);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int red_alert_cooldown(const red_alerts_t *a, red_alert_match_t *m, size_t cnt,
+                       red_alert_state_t *st)
+{
+        for (size_t i = 0; i < cnt; i++) {
+                const red_alert_rule_t *r = &a->rules[m[i].rule];
+                red_time_t last = red_alert_state_get(st, r->id, m[i].scope);
+
+                m[i].fires =
+                        last == INT64_MIN || m[i].time >= last + r->cooldown_us;
+                if (m[i].fires &&
+                    red_alert_state_set(st, r->id, m[i].scope, m[i].time)) {
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* rendering                                                           */
+/* ------------------------------------------------------------------ */
+
+void red_alert_message(const red_contract_t *c, const red_alert_match_t *m,
+                       red_buf_t *out)
+{
+        const red_alerts_t *a = c->alerts;
+        const red_alert_rule_t *r = &a->rules[m->rule];
+        int agent = red_contract_slot(c, "agent_id");
+
+        for (const char *p = r->message; *p;) {
+                const char *close;
+                char name[32], val[256];
+                size_t len;
+
+                if (*p != '{' || !(close = strchr(p, '}')) ||
+                    (len = (size_t)(close - p - 1)) >= sizeof(name)) {
+                        red_buf_putc(out, *p++);
+                        continue;
+                }
+                memcpy(name, p + 1, len);
+                name[len] = '\0';
+                if (!strcmp(name, "metric_name")) {
+                        red_buf_puts(out, r->metric);
+                } else if (!strcmp(name, "value")) {
+                        red_buf_put_double(out, m->value);
+                } else if (!strcmp(name, "threshold")) {
+                        red_buf_put_double(out, r->threshold);
+                } else if (!strcmp(name, "operator")) {
+                        red_buf_puts(out, red_alert_op_name(r->op));
+                } else if (!strcmp(name, "severity")) {
+                        red_buf_puts(out, r->severity);
+                } else if (!strcmp(name, "agent_id") && agent >= 0) {
+                        text_of(red_event_value(m->ev, agent), val,
+                                sizeof(val));
+                        red_buf_puts(out, val);
+                } else {
+                        red_buf_append(out, p, len + 2);
+                }
+                p = close + 1;
+        }
+}
+
+void red_alert_id(const red_contract_t *c, const red_alert_match_t *m,
+                  red_uuid_t *out)
+{
+        char name[512];
+        const red_msg_t *msg = m->ev->msg;
+
+        snprintf(name, sizeof(name), "%s/%s/%s/%d/%lld", c->name,
+                 c->alerts->rules[m->rule].id,
+                 msg && msg->topic ? msg->topic : "",
+                 msg ? (int)msg->partition : -1,
+                 msg ? (long long)msg->offset : -1LL);
+        red_uuid_v5(out, &red_uuid_ns_reducerd, name, strlen(name));
+}
+
+void red_alert_json(const red_contract_t *c, const red_alert_match_t *m,
+                    red_buf_t *out)
+{
+        const red_alerts_t *a = c->alerts;
+        const red_alert_rule_t *r = &a->rules[m->rule];
+        char id[RED_UUID_STR_SIZE], ts[RED_TIME_FMT_SIZE], val[256];
+        red_uuid_t uid;
+        red_buf_t msg;
+        const red_value_t *v;
+
+        red_alert_id(c, m, &uid);
+        red_uuid_format(&uid, id);
+        red_time_format(m->time, ts, sizeof(ts));
+        red_buf_init(&msg);
+        red_alert_message(c, m, &msg);
+        red_buf_printf(out, "{\"alert_id\":\"%s\",\"rule_id\":", id);
+        red_buf_put_json_str(out, r->id, strlen(r->id));
+        red_buf_printf(out,
+                       ",\"severity\":\"%s\",\"metric_name\":", r->severity);
+        red_buf_put_json_str(out, r->metric, strlen(r->metric));
+        red_buf_puts(out, ",\"threshold\":");
+        red_buf_put_double(out, r->threshold);
+        red_buf_puts(out, ",\"actual_value\":");
+        red_buf_put_double(out, m->value);
+        red_buf_puts(out, ",\"message\":");
+        red_buf_put_json_str(out, msg.data ? msg.data : "", msg.len);
+        red_buf_puts(out, ",\"tags\":");
+        v = a->tags_slot >= 0 ? red_event_value(m->ev, a->tags_slot) : NULL;
+        if (v && v->type == RED_FT_OBJECT) {
+                char *t = json_dumps(v->j, JSON_COMPACT | JSON_SORT_KEYS);
+                red_buf_puts(out, t ? t : "{}");
+                free(t);
+        } else {
+                red_buf_puts(out, "{}");
+        }
+        red_buf_puts(out, ",\"correlation_id\":");
+        v = a->correlation_slot >= 0
+                    ? red_event_value(m->ev, a->correlation_slot)
+                    : NULL;
+        if (v) {
+                text_of(v, val, sizeof(val));
+                red_buf_put_json_str(out, val, strlen(val));
+        } else {
+                red_buf_puts(out, "null");
+        }
+        if (a->scope_slot >= 0) {
+                /* the scope under its field's name (e.g. agent_id) */
+                const char *name = c->slot_names[a->scope_slot];
+
+                red_buf_putc(out, ',');
+                red_buf_put_json_str(out, name, strlen(name));
+                red_buf_putc(out, ':');
+                if (m->scope[0]) {
+                        red_buf_put_json_str(out, m->scope, strlen(m->scope));
+                } else {
+                        red_buf_puts(out, "null");
+                }
+        }
+        red_buf_printf(out, ",\"triggered_at\":\"%s\"}", ts);
+        red_buf_destroy(&msg);
+}

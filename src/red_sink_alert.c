@@ -1,0 +1,337 @@
+/* red_sink_alert - alert cooldowns under row locks, alert rows and
+ * alert.triggered events, in the batch transaction. */
+#include "red_sink_impl.h"
+
+#include "red_alert.h"
+#include "red_log.h"
+#include "red_pg.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int red_sink_alert_prepare(red_sink_t *s, char *errstr, size_t size)
+{
+        static const char *const state_cols[] = {"contract", "rule_id", "scope",
+                                                 "last_fired"};
+        const red_alerts_t *a = s->c->alerts;
+        const char *cols[12] = {"alert_id",    "rule_id",   "severity",
+                                "metric_name", "threshold", "actual_value",
+                                "message",     "tags",      "correlation_id",
+                                "triggered_at"};
+        size_t n = 10;
+        char table[80], scope[80] = "";
+
+        red_sink_alert_free(s);
+        if (!a) {
+                return 0;
+        }
+        if (red_sink_check_columns(s, "reducerd_alert_state", state_cols, 4,
+                                   errstr, size)) {
+                return -1;
+        }
+        if (!a->table) {
+                return 0;
+        }
+        if (a->scope_slot >= 0) {
+                cols[n++] = s->c->slot_names[a->scope_slot];
+                if (red_pg_ident(cols[n - 1], scope + 2, sizeof(scope) - 2)) {
+                        snprintf(errstr, size, "invalid scope column");
+                        return -1;
+                }
+                scope[0] = ',';
+                scope[1] = ' ';
+        }
+        if (red_pg_ident(a->table, table, sizeof(table))) {
+                snprintf(errstr, size, "invalid alerts table name");
+                return -1;
+        }
+        if (red_sink_check_columns(s, a->table, cols, n, errstr, size)) {
+                return -1;
+        }
+        if (asprintf(&s->alert_copy,
+                     "COPY %s (alert_id, rule_id, severity, metric_name, "
+                     "threshold, actual_value, message, tags, correlation_id, "
+                     "triggered_at%s) FROM STDIN",
+                     table, scope) < 0) {
+                s->alert_copy = NULL;
+                snprintf(errstr, size, "out of memory");
+                return -1;
+        }
+        return 0;
+}
+
+void red_sink_alert_free(red_sink_t *s)
+{
+        free(s->alert_copy);
+        s->alert_copy = NULL;
+}
+
+/* [{"r": rule, "s": scope}, ...] of the matches (@p fired: only those that
+ * fired, with "t": the time they last fired). */
+static void keys_json(const red_alerts_t *a, const red_alert_match_t *m,
+                      size_t cnt, const red_alert_state_t *st, red_buf_t *out)
+{
+        bool first = true;
+
+        red_buf_putc(out, '[');
+        for (size_t i = 0; i < cnt; i++) {
+                const char *rule = a->rules[m[i].rule].id;
+
+                if (st && !m[i].fires) {
+                        continue;
+                }
+                red_buf_puts(out, first ? "{\"r\":" : ",{\"r\":");
+                first = false;
+                red_buf_put_json_str(out, rule, strlen(rule));
+                red_buf_puts(out, ",\"s\":");
+                red_buf_put_json_str(out, m[i].scope, strlen(m[i].scope));
+                if (st) {
+                        char ts[RED_TIME_FMT_SIZE];
+                        red_time_format(
+                                red_alert_state_get(st, rule, m[i].scope), ts,
+                                sizeof(ts));
+                        red_buf_printf(out, ",\"t\":\"%s\"", ts);
+                }
+                red_buf_putc(out, '}');
+        }
+        red_buf_putc(out, ']');
+}
+
+/* Locks (creating) the state rows of the matched rules and loads when each
+ * last fired into @p st. */
+static red_sink_result_t lock_state(red_sink_t *s, const red_alerts_t *a,
+                                    red_alert_matches_t *am,
+                                    red_alert_state_t *st, char *errstr,
+                                    size_t size)
+{
+        const char *vals[2];
+        red_sink_result_t r = RED_SINK_OK;
+        PGresult *res;
+
+        red_buf_reset(&s->json);
+        keys_json(a, am->items, am->cnt, NULL, &s->json);
+        if (s->json.failed) {
+                snprintf(errstr, size, "out of memory");
+                return RED_SINK_RETRY;
+        }
+        vals[0] = s->c->name;
+        vals[1] = s->json.data;
+        /* in key order, like the cells, so replicas cannot deadlock */
+        res = PQexecParams(
+                s->conn,
+                "INSERT INTO reducerd_alert_state AS st (contract, rule_id, "
+                "scope) SELECT DISTINCT $1, v.r, v.s FROM "
+                "jsonb_to_recordset($2::jsonb) AS v(r text, s text) ORDER BY "
+                "2, 3 ON CONFLICT (contract, rule_id, scope) DO UPDATE SET "
+                "updated_at = now() RETURNING st.rule_id, st.scope, "
+                "(extract(epoch FROM st.last_fired) * 1000000)::bigint",
+                2, NULL, vals, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                r = red_sink_classify(s, res, errstr, size);
+                PQclear(res);
+                return r;
+        }
+        for (int row = 0; row < PQntuples(res) && !r; row++) {
+                if (PQgetisnull(res, row, 2)) {
+                        continue;
+                }
+                if (red_alert_state_set(
+                            st, PQgetvalue(res, row, 0),
+                            PQgetvalue(res, row, 1),
+                            strtoll(PQgetvalue(res, row, 2), NULL, 10))) {
+                        snprintf(errstr, size, "out of memory");
+                        r = RED_SINK_RETRY;
+                }
+        }
+        PQclear(res);
+        return r;
+}
+
+/* One COPY line of a fired alert, and its event in the outbox. */
+static void alert_row(red_sink_t *s, const red_alert_match_t *m)
+{
+        const red_contract_t *c = s->c;
+        const red_alerts_t *a = c->alerts;
+        const red_alert_rule_t *rule = &a->rules[m->rule];
+        const red_value_t *v;
+        red_buf_t *b = &s->buf;
+        red_uuid_t id;
+        char *j, corr[128] = "";
+
+        red_alert_id(c, m, &id);
+        v = a->correlation_slot >= 0
+                    ? red_event_value(m->ev, a->correlation_slot)
+                    : NULL;
+        if (v && v->type == RED_FT_STRING) {
+                snprintf(corr, sizeof(corr), "%.*s", (int)v->s.len, v->s.p);
+        }
+        if (s->alert_copy) {
+                red_sink_copy_uuid(b, &id);
+                red_buf_putc(b, '\t');
+                red_buf_put_copy_str(b, rule->id, strlen(rule->id));
+                red_buf_printf(b, "\t%s\t", rule->severity);
+                red_buf_put_copy_str(b, rule->metric, strlen(rule->metric));
+                red_buf_putc(b, '\t');
+                red_buf_put_double(b, rule->threshold);
+                red_buf_putc(b, '\t');
+                red_buf_put_double(b, m->value);
+                red_buf_putc(b, '\t');
+                red_buf_reset(&s->json);
+                red_alert_message(c, m, &s->json);
+                red_buf_put_copy_str(b, s->json.data ? s->json.data : "",
+                                     s->json.len);
+                red_buf_putc(b, '\t');
+                v = a->tags_slot >= 0 ? red_event_value(m->ev, a->tags_slot)
+                                      : NULL;
+                j = v && v->type == RED_FT_OBJECT
+                            ? json_dumps(v->j, JSON_COMPACT)
+                            : NULL;
+                red_buf_put_copy_str(b, j ? j : "{}", j ? strlen(j) : 2);
+                free(j);
+                red_buf_putc(b, '\t');
+                if (corr[0]) {
+                        red_buf_put_copy_str(b, corr, strlen(corr));
+                } else {
+                        red_buf_puts(b, "\\N");
+                }
+                red_buf_putc(b, '\t');
+                red_sink_copy_time(b, m->time);
+                if (a->scope_slot >= 0) {
+                        red_buf_putc(b, '\t');
+                        if (m->scope[0]) {
+                                red_buf_put_copy_str(b, m->scope,
+                                                     strlen(m->scope));
+                        } else {
+                                red_buf_puts(b, "\\N");
+                        }
+                }
+                red_buf_putc(b, '\n');
+        }
+        if (a->publish.topic) {
+                red_buf_t payload, env;
+
+                red_buf_init(&payload);
+                red_buf_init(&env);
+                red_alert_json(c, m, &payload);
+                red_sink_envelope(s, &env, a->publish.event_type, &id,
+                                  corr[0] ? corr : NULL, payload.data);
+                /* keyed by metric: the alerts of a metric stay in order */
+                red_sink_outbox_line(&s->out, a->publish.topic, rule->metric,
+                                     &env);
+                red_buf_destroy(&payload);
+                red_buf_destroy(&env);
+        }
+}
+
+red_sink_result_t red_sink_alert_write(red_sink_t *s, red_core_t *core,
+                                       char *errstr, size_t size)
+{
+        const red_alerts_t *a = s->c->alerts;
+        red_alert_matches_t *am = red_core_alerts(core);
+        red_alert_state_t *st;
+        red_sink_result_t r;
+        const char *vals[2];
+        PGresult *res;
+
+        s->fired = 0;
+        memset(s->fired_by, 0, sizeof(s->fired_by));
+        if (!a || !am->cnt) {
+                return RED_SINK_OK;
+        }
+        if (!(st = red_alert_state_new())) {
+                snprintf(errstr, size, "out of memory");
+                return RED_SINK_RETRY;
+        }
+        if ((r = lock_state(s, a, am, st, errstr, size))) {
+                goto done;
+        }
+        if (red_alert_cooldown(a, am->items, am->cnt, st)) {
+                snprintf(errstr, size, "out of memory");
+                r = RED_SINK_RETRY;
+                goto done;
+        }
+        red_buf_reset(&s->buf);
+        for (size_t i = 0; i < am->cnt; i++) {
+                if (am->items[i].fires) {
+                        const char *sev = a->rules[am->items[i].rule].severity;
+                        alert_row(s, &am->items[i]);
+                        s->fired++;
+                        s->fired_by[!strcmp(sev, "CRITICAL")  ? 0
+                                    : !strcmp(sev, "WARNING") ? 1
+                                                              : 2]++;
+                }
+        }
+        if (!s->fired) {
+                goto done;
+        }
+        if (s->buf.failed || s->out.failed) {
+                snprintf(errstr, size, "out of memory");
+                r = RED_SINK_RETRY;
+                goto done;
+        }
+        if (s->alert_copy &&
+            (r = red_sink_copy_in(s, s->alert_copy, &s->buf, errstr, size))) {
+                goto done;
+        }
+        red_buf_reset(&s->json);
+        keys_json(a, am->items, am->cnt, st, &s->json);
+        vals[0] = s->c->name;
+        vals[1] = s->json.data;
+        res = PQexecParams(s->conn,
+                           "UPDATE reducerd_alert_state st SET last_fired = "
+                           "v.t, updated_at = now() FROM (SELECT DISTINCT * "
+                           "FROM jsonb_to_recordset($2::jsonb) AS v(r text, "
+                           "s text, t timestamptz)) v WHERE st.contract = $1 "
+                           "AND st.rule_id = v.r AND st.scope = v.s",
+                           2, NULL, vals, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                r = red_sink_classify(s, res, errstr, size);
+        }
+        PQclear(res);
+        s->last_rows += s->fired;
+done:
+        red_alert_state_destroy(st);
+        return r;
+}
+
+const size_t *red_sink_alerts_fired(const red_sink_t *s)
+{
+        return s->fired_by;
+}
+
+void red_sink_alert_log(red_sink_t *s, red_core_t *core)
+{
+        const red_alerts_t *a = s->c->alerts;
+        red_alert_matches_t *am = red_core_alerts(core);
+        red_buf_t msg;
+
+        if (!a || !s->fired) {
+                return;
+        }
+        red_buf_init(&msg);
+        for (size_t i = 0; i < am->cnt; i++) {
+                const red_alert_match_t *m = &am->items[i];
+                const red_alert_rule_t *rule = &a->rules[m->rule];
+                red_log_level_t level = RED_LOG_INFO;
+
+                if (!m->fires) {
+                        continue;
+                }
+                if (!strcmp(rule->severity, "CRITICAL")) {
+                        level = RED_LOG_ERROR;
+                } else if (!strcmp(rule->severity, "WARNING")) {
+                        level = RED_LOG_WARN;
+                }
+                red_buf_reset(&msg);
+                red_alert_message(s->c, m, &msg);
+                red_log(level, "alert",
+                        "%s %s: %s (%s, value %g, threshold %g%s%s)",
+                        rule->severity, rule->id, msg.data ? msg.data : "",
+                        rule->metric, m->value, rule->threshold,
+                        m->scope[0] ? ", " : "", m->scope);
+        }
+        red_buf_destroy(&msg);
+}

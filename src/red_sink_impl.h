@@ -1,0 +1,93 @@
+/*
+ * red_sink_impl - what the parts of the sink share (not for other modules).
+ *
+ * red_sink.c holds the connection, offsets, workflows, cells and the batch
+ * transaction; red_sink_raw.c the row-by-row tables (`raw`);
+ * red_sink_alert.c the alert rules' cooldowns, rows and events.
+ */
+#ifndef RED_SINK_IMPL_H
+#define RED_SINK_IMPL_H
+
+#include "red_buf.h"
+#include "red_map.h"
+#include "red_partition.h"
+#include "red_sink.h"
+
+#include <libpq-fe.h>
+
+/* Per aggregation: quoted names and the SQL built once. */
+typedef struct agg_sql_s {
+        char table[80];  /* quoted */
+        char *cols;      /* the columns we write, comma-separated */
+        char *copy_tmp;  /* COPY red_tmp_N (cols) FROM STDIN */
+        char *copy_keys; /* COPY red_tmp_N (key columns) FROM STDIN */
+        char *insert;    /* phase A: placeholder or lock, returning state */
+        char *update;    /* phase B: merged values */
+        char tmp[32];
+} agg_sql_t;
+
+/* Per raw sink and table: the SQL built once. */
+typedef struct raw_sql_s {
+        const red_raw_t *raw;
+        const char *table; /* borrowed from the contract */
+        char *copy;        /* COPY into the table, or its temp twin */
+        char *insert;      /* temp twin -> table, skipping stored rows */
+        char *copy_keys;   /* COPY identities into the key table */
+        char *lookup; /* stored identities among the keys (+ a time range) */
+        char time_col[80]; /* quoted */
+        char truncate[80]; /* TRUNCATE both temp tables */
+} raw_sql_t;
+
+struct red_sink_s {
+        const red_contract_t *c;
+        char *conninfo;
+        char *instance;
+        PGconn *conn;
+        char where[256];
+        red_partition_cache_t *parts;
+        agg_sql_t *aggs;
+        raw_sql_t *raws;
+        size_t raw_cnt;
+        char *alert_copy; /* COPY into the alerts table */
+        red_buf_t buf;    /* COPY data */
+        red_buf_t json;   /* rendering */
+        red_buf_t out;    /* outbox COPY data */
+        red_map_t *by_id;
+        size_t last_rows;
+        size_t fired;       /* alerts of the last write */
+        size_t fired_by[3]; /* ... by severity: CRITICAL, WARNING, INFO */
+};
+
+/* helpers of red_sink.c */
+int red_sink_check_columns(red_sink_t *s, const char *table,
+                           const char *const *cols, size_t cnt, char *errstr,
+                           size_t size);
+red_sink_result_t red_sink_classify(red_sink_t *s, PGresult *res, char *errstr,
+                                    size_t size);
+red_sink_result_t red_sink_exec(red_sink_t *s, const char *sql, char *errstr,
+                                size_t size);
+red_sink_result_t red_sink_copy_in(red_sink_t *s, const char *sql,
+                                   const red_buf_t *data, char *errstr,
+                                   size_t size);
+void red_sink_copy_time(red_buf_t *b, red_time_t t);
+void red_sink_copy_uuid(red_buf_t *b, const red_uuid_t *u);
+void red_sink_envelope(red_sink_t *s, red_buf_t *b, const char *event_type,
+                       const red_uuid_t *event_id, const char *correlation_id,
+                       const char *payload);
+void red_sink_outbox_line(red_buf_t *out, const char *topic, const char *key,
+                          const red_buf_t *payload);
+
+/* red_sink_raw.c */
+int red_sink_raw_prepare(red_sink_t *s, char *errstr, size_t size);
+void red_sink_raw_free(red_sink_t *s);
+red_sink_result_t red_sink_raw_write(red_sink_t *s, red_core_t *core,
+                                     char *errstr, size_t size);
+
+/* red_sink_alert.c */
+int red_sink_alert_prepare(red_sink_t *s, char *errstr, size_t size);
+void red_sink_alert_free(red_sink_t *s);
+red_sink_result_t red_sink_alert_write(red_sink_t *s, red_core_t *core,
+                                       char *errstr, size_t size);
+void red_sink_alert_log(red_sink_t *s, red_core_t *core);
+
+#endif
