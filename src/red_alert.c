@@ -2,6 +2,7 @@
 #include "red_alert.h"
 
 #include "red_map.h"
+#include "red_rows.h"
 #include "red_time.h"
 
 #include <errno.h>
@@ -293,9 +294,7 @@ void red_alert_json(const red_contract_t *c, const red_alert_match_t *m,
         red_buf_puts(out, ",\"tags\":");
         v = a->tags_slot >= 0 ? red_event_value(m->ev, a->tags_slot) : NULL;
         if (v && v->type == RED_FT_OBJECT) {
-                char *t = json_dumps(v->j, JSON_COMPACT | JSON_SORT_KEYS);
-                red_buf_puts(out, t ? t : "{}");
-                free(t);
+                red_rows_object_json(v, out);
         } else {
                 red_buf_puts(out, "{}");
         }

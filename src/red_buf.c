@@ -126,6 +126,33 @@ void red_buf_put_double(red_buf_t *b, double v)
                 red_buf_put_i64(b, (int64_t)v);
                 return;
         }
+        if (fabs(v) >= 1e-4 && fabs(v) < 1e9) {
+                /* Up to six decimals that read back exactly: the digits
+                 * %.15g would print (at most 15 significant ones, which
+                 * always round-trip; fixed notation in this range), without
+                 * printf. r / 1e6 is correctly rounded, as strtod is. */
+                double r = nearbyint(v * 1e6);
+                if (r / 1e6 == v) {
+                        int64_t x = (int64_t)(r < 0 ? -r : r);
+                        char frac[7];
+                        int digits = 6;
+
+                        if (r < 0) {
+                                red_buf_putc(b, '-');
+                        }
+                        red_buf_put_i64(b, x / 1000000);
+                        for (int k = 5, f = (int)(x % 1000000); k >= 0;
+                             k--, f /= 10) {
+                                frac[k] = (char)('0' + f % 10);
+                        }
+                        while (digits > 0 && frac[digits - 1] == '0') {
+                                digits--;
+                        }
+                        red_buf_putc(b, '.');
+                        red_buf_append(b, frac, (size_t)digits);
+                        return;
+                }
+        }
         /* Shortest of %.15g..%.17g that round-trips. */
         for (int prec = 15; prec <= 17; prec++) {
                 n = snprintf(tmp, sizeof(tmp), "%.*g", prec, v);

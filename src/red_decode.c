@@ -1056,6 +1056,104 @@ static bool member_type_ok(red_field_type_t want, const json_t *item)
         }
 }
 
+/* A member value of the fast path has the type of an object field's
+ * `values` (as member_type_ok() judges the same value parsed). */
+static bool member_jv_ok(red_field_type_t want, const jv_t *v)
+{
+        switch (want) {
+        case RED_FT_STRING:
+                return v->t == V_STR;
+        case RED_FT_NUMBER:
+                return v->t == V_INT || v->t == V_REAL;
+        case RED_FT_INTEGER:
+                return v->t == V_INT;
+        case RED_FT_BOOLEAN:
+                return v->t == V_TRUE || v->t == V_FALSE;
+        default:
+                return true;
+        }
+}
+
+/* Any string or key with \u0000 (jsonb cannot hold it). */
+static bool has_nul(const json_t *j)
+{
+        const char *key;
+        json_t *item;
+        size_t i;
+
+        if (json_is_string(j)) {
+                return strlen(json_string_value(j)) != json_string_length(j);
+        }
+        if (json_is_object(j)) {
+                json_object_foreach((json_t *)j, key, item) {
+                        if (has_nul(item)) {
+                                return true;
+                        }
+                }
+                return false;
+        }
+        if (json_is_array(j)) {
+                json_array_foreach(j, i, item) {
+                        if (has_nul(item)) {
+                                return true;
+                        }
+                }
+        }
+        return false;
+}
+
+/*
+ * An object field on the fast path: its members checked on the spans
+ * (the last of duplicate keys counts, as in jansson), its text kept as it
+ * is in the message; no jansson tree is built. The scanner declined
+ * \u0000 and escaped keys already (the tree path handles them).
+ */
+static red_dlq_code_t object_text(dec_t *d, const red_field_t *f,
+                                  const jv_t *j, red_value_t *v)
+{
+        member_t m[SCAN_MAX_MEMBERS];
+        size_t cnt = 0;
+        scan_t sc;
+
+        memset(&sc, 0, sizeof(sc));
+        sc.p = (const unsigned char *)j->p;
+        sc.end = sc.p + j->len;
+        if (j->len > UINT32_MAX || scan_object(&sc, m, &cnt, 1)) {
+                return DECLINE;
+        }
+        /* in the order of first occurrence, with the last value */
+        for (size_t i = 0; f->values != RED_FT_NONE && i < cnt; i++) {
+                const jv_t *val = &m[i].v;
+                bool seen = false;
+
+                for (size_t k = 0; k < i && !seen; k++) {
+                        seen = m[k].klen == m[i].klen &&
+                               !memcmp(m[k].k, m[i].k, m[i].klen);
+                }
+                if (seen) {
+                        continue;
+                }
+                for (size_t k = i + 1; k < cnt; k++) {
+                        if (m[k].klen == m[i].klen &&
+                            !memcmp(m[k].k, m[i].k, m[i].klen)) {
+                                val = &m[k].v;
+                        }
+                }
+                if (!member_jv_ok(f->values, val)) {
+                        return bad(d, RED_DLQ_WRONG_TYPE,
+                                   "%s.%.*s: expected a %s, got %s", f->name,
+                                   (int)(m[i].klen < 64 ? m[i].klen : 64),
+                                   m[i].k, red_field_type_name(f->values),
+                                   jv_type_name(val));
+                }
+        }
+        v->type = RED_FT_OBJECT;
+        v->j = NULL;
+        v->raw = j->p;
+        v->raw_len = (uint32_t)j->len;
+        return RED_DLQ_NONE;
+}
+
 static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                             double scale, red_value_t *v)
 {
@@ -1131,6 +1229,11 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                 } else {
                         break;
                 }
+                if (d->fast && scale == 1.0) {
+                        /* the token reads back as the same double */
+                        v->num = j->p;
+                        v->raw_len = (uint32_t)j->len;
+                }
                 v->type = RED_FT_NUMBER;
                 return check_number(d, f, v->d);
         case RED_FT_BOOLEAN:
@@ -1173,8 +1276,17 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                 if (j->t != V_OBJ) {
                         break;
                 }
+                if (d->fast) {
+                        return object_text(d, f, j, v);
+                }
                 if (!(obj = owned_json(d, j))) {
                         return DECLINE;
+                }
+                if (has_nul(obj)) {
+                        return bad(d, RED_DLQ_WRONG_TYPE,
+                                   "%s: contains \\u0000, which PostgreSQL "
+                                   "cannot store",
+                                   f->name);
                 }
                 if (f->values != RED_FT_NONE) {
                         const char *key;

@@ -3,8 +3,11 @@
  * values (one per contract slot) and where it came from.
  *
  * Plain records on purpose: the decoder fills them, the core reads them.
- * String and object values borrow from the parsed JSON (root) or from the
- * workflow table (enriched values); both outlive the batch the event is in.
+ * String and object values borrow from the message itself (the decoder's
+ * fast path), from JSON the event owns (root), from the contract (enum
+ * values) or from the workflow table (enriched values); all of them
+ * outlive the batch the event is in (red_core keeps a message until it is
+ * done). An object field has its parsed form (j) or only its text (raw).
  */
 #ifndef RED_EVENT_H
 #define RED_EVENT_H
@@ -21,9 +24,9 @@
 /** One field value. type RED_FT_NONE means absent. */
 typedef struct red_value_s {
         red_field_type_t type;
+        uint32_t raw_len;     /**< length of raw or num */
         union {
                 int64_t i;    /**< INTEGER */
-                double d;     /**< NUMBER (after unit scaling) */
                 bool b;       /**< BOOLEAN */
                 red_time_t t; /**< TIMESTAMP */
                 red_uuid_t u; /**< UUID */
@@ -31,7 +34,20 @@ typedef struct red_value_s {
                         const char *p;
                         size_t len;
                 } s;          /**< STRING (not NUL-terminated in general) */
-                json_t *j;    /**< OBJECT (borrowed) */
+                struct {
+                        double d;        /**< NUMBER (after unit scaling) */
+                        /** NUMBER: its text in the message when it was
+                         * taken unscaled, else NULL (an exact rendering
+                         * that costs no formatting) */
+                        const char *num;
+                };
+                struct {
+                        /** OBJECT: the parsed object (borrowed), or NULL
+                         * when only its text is known (raw) */
+                        json_t *j;
+                        /** OBJECT: its JSON text in the message, or NULL */
+                        const char *raw;
+                };
         };
 } red_value_t;
 

@@ -61,6 +61,7 @@ int red_maintain_run(PGconn *conn, const red_contract_set_t *set,
                         if (red_partition_maintain(
                                     conn, c->aggs[a].table,
                                     c->aggs[a].partition,
+                                    RED_PARTITION_FILLFACTOR_UPDATED,
                                     c->aggs[a].retention_us, now, days_ahead,
                                     &out->created, &out->dropped, errstr,
                                     errstr_size)) {
@@ -72,7 +73,8 @@ int red_maintain_run(PGconn *conn, const red_contract_set_t *set,
                         for (size_t t = 0; t < raw->table_cnt; t++) {
                                 if (red_partition_maintain(
                                             conn, raw->tables[t],
-                                            raw->partition, raw->retention_us,
+                                            raw->partition, 0,
+                                            raw->retention_us,
                                             now, days_ahead, &out->created,
                                             &out->dropped, errstr,
                                             errstr_size)) {
@@ -82,7 +84,7 @@ int red_maintain_run(PGconn *conn, const red_contract_set_t *set,
                 }
                 if (c->fsm &&
                     (red_partition_maintain(conn, c->fsm->history_table,
-                                            c->fsm->history_partition,
+                                            c->fsm->history_partition, 0,
                                             c->fsm->history_retention_us, now,
                                             days_ahead, &out->created,
                                             &out->dropped, errstr,

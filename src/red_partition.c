@@ -73,8 +73,11 @@ static bool name_eq(const void *item, const void *key)
  * workers by an advisory lock on the partition's name so that two
  * transactions do not race to create the same one. */
 static int create(PGconn *conn, const char *table, const char *name,
-                  red_time_t from, red_time_t to, char *errstr, size_t size)
+                  red_time_t from, red_time_t to, int fillfactor, char *errstr,
+                  size_t size)
 {
+        char with[40] = "";
+
         char qt[80], qn[80], f[RED_TIME_FMT_SIZE], t[RED_TIME_FMT_SIZE];
         char sql[512];
         const char *vals[1] = {name};
@@ -95,16 +98,21 @@ static int create(PGconn *conn, const char *table, const char *name,
         PQclear(res);
         red_time_format(from, f, sizeof(f));
         red_time_format(to, t, sizeof(t));
+        if (fillfactor > 0) {
+                snprintf(with, sizeof(with), " WITH (fillfactor = %d)",
+                         fillfactor);
+        }
         snprintf(sql, sizeof(sql),
                  "CREATE TABLE IF NOT EXISTS %s PARTITION OF %s FOR VALUES "
-                 "FROM ('%s') TO ('%s')",
-                 qn, qt, f, t);
+                 "FROM ('%s') TO ('%s')%s",
+                 qn, qt, f, t, with);
         return red_pg_exec(conn, sql, errstr, size);
 }
 
 int red_partition_ensure(PGconn *conn, red_partition_cache_t *pc,
-                         const char *table, red_partition_t gran, red_time_t t,
-                         char *errstr, size_t errstr_size)
+                         const char *table, red_partition_t gran,
+                         int fillfactor, red_time_t t, char *errstr,
+                         size_t errstr_size)
 {
         char name[128], *dup;
         red_time_t from, to;
@@ -115,7 +123,8 @@ int red_partition_ensure(PGconn *conn, red_partition_cache_t *pc,
         if (red_map_find(pc->names, h, name_eq, name)) {
                 return 0;
         }
-        if (create(conn, table, name, from, to, errstr, errstr_size)) {
+        if (create(conn, table, name, from, to, fillfactor, errstr,
+                   errstr_size)) {
                 return -1;
         }
         if ((dup = strdup(name)) && red_map_insert(pc->names, h, dup)) {
@@ -125,7 +134,8 @@ int red_partition_ensure(PGconn *conn, red_partition_cache_t *pc,
 }
 
 int red_partition_maintain(PGconn *conn, const char *table,
-                           red_partition_t gran, int64_t retention_us,
+                           red_partition_t gran, int fillfactor,
+                           int64_t retention_us,
                            red_time_t now, int days_ahead, int *created,
                            int *dropped, char *errstr, size_t errstr_size)
 {
@@ -157,7 +167,8 @@ int red_partition_maintain(PGconn *conn, const char *table,
                         continue;
                 }
                 if (red_pg_exec(conn, "BEGIN", errstr, errstr_size) ||
-                    create(conn, table, name, from, to, errstr, errstr_size) ||
+                    create(conn, table, name, from, to, fillfactor, errstr,
+                           errstr_size) ||
                     red_pg_exec(conn, "COMMIT", errstr, errstr_size)) {
                         char ignore[64];
                         if (red_pg_exec(conn, "ROLLBACK", ignore,

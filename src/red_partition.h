@@ -21,6 +21,14 @@ void red_partition_of(const char *table, red_partition_t gran, red_time_t t,
                       char *name, size_t size, red_time_t *from,
                       red_time_t *to);
 
+/**
+ * Fill factor of partitions whose rows are updated in place (aggregate
+ * cells): half of each page stays free, so an update finds room on its
+ * page and is HOT (no index entries, ~3x cheaper). 0 elsewhere: the table's
+ * default (append-only rows fill their pages).
+ */
+#define RED_PARTITION_FILLFACTOR_UPDATED 50
+
 /** A per-connection cache of partitions known to exist. */
 red_partition_cache_t *red_partition_cache_new(void);
 void red_partition_cache_destroy(red_partition_cache_t *pc);
@@ -29,11 +37,13 @@ void red_partition_cache_clear(red_partition_cache_t *pc);
 
 /**
  * Makes sure the partition of @p table for @p t exists, within the
- * caller's open transaction. Returns 0 or -1 with the server's message.
+ * caller's open transaction; a new one gets @p fillfactor (0: default).
+ * Returns 0 or -1 with the server's message.
  */
 int red_partition_ensure(PGconn *conn, red_partition_cache_t *pc,
-                         const char *table, red_partition_t gran, red_time_t t,
-                         char *errstr, size_t errstr_size)
+                         const char *table, red_partition_t gran,
+                         int fillfactor, red_time_t t, char *errstr,
+                         size_t errstr_size)
         __attribute__((warn_unused_result));
 
 /**
@@ -43,7 +53,8 @@ int red_partition_ensure(PGconn *conn, red_partition_cache_t *pc,
  * *@p dropped. Returns 0 or -1 with a message.
  */
 int red_partition_maintain(PGconn *conn, const char *table,
-                           red_partition_t gran, int64_t retention_us,
+                           red_partition_t gran, int fillfactor,
+                           int64_t retention_us,
                            red_time_t now, int days_ahead, int *created,
                            int *dropped, char *errstr, size_t errstr_size)
         __attribute__((warn_unused_result));

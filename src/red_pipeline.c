@@ -30,6 +30,7 @@ typedef struct part_s {
         int64_t committed;  /* next offset stored in Postgres (-1: beginning) */
         int64_t fetched;    /* last offset added + 1, or -1 */
         int64_t lag;
+        int64_t dead_through; /* dead letters sent up to here (offset + 1) */
         int64_t queried;    /* monotonic µs of the last watermark query */
         bool empty;         /* nothing to read at the last query */
         bool held;          /* paused: running ahead of the frontier */
@@ -355,6 +356,7 @@ static int part_add(red_pipeline_t *p, const char *topic, int32_t partition,
                         return -ENOMEM;
                 }
                 pt->partition = partition;
+                pt->dead_through = 0;
                 p->part_cnt++;
         }
         pt->committed = committed;
@@ -678,11 +680,15 @@ static void add_message(red_pipeline_t *p, rd_kafka_message_t *m)
         }
 }
 
-/* Produces the batch's dead letters and waits until Kafka has them. */
+/* Produces the batch's dead letters and waits until Kafka has them. A batch
+ * consumed again (replay, fenced, Postgres retry) skips the letters this
+ * worker already sent for its partitions; after a crash or a rebalance they
+ * may be sent twice (at least once). */
 static bool send_dead_letters(red_pipeline_t *p)
 {
         const red_dead_letter_t *dl;
         size_t cnt;
+        bool ok;
 
         dl = red_core_dead_letters(p->core, &cnt);
         if (!cnt) {
@@ -691,9 +697,15 @@ static bool send_dead_letters(red_pipeline_t *p)
         atomic_store(&p->dlq_failed, 0);
         for (size_t i = 0; i < cnt; i++) {
                 const red_msg_t *m = dl[i].msg;
+                part_t *pt = part_find(p, m->topic, m->partition);
                 char part[16], off[24];
-                rd_kafka_headers_t *h = rd_kafka_headers_new(6);
+                rd_kafka_headers_t *h;
                 rd_kafka_resp_err_t e;
+
+                if (pt && m->offset < pt->dead_through) {
+                        continue;
+                }
+                h = rd_kafka_headers_new(6);
 
                 snprintf(part, sizeof(part), "%d", (int)m->partition);
                 snprintf(off, sizeof(off), "%lld", (long long)m->offset);
@@ -726,8 +738,17 @@ static bool send_dead_letters(red_pipeline_t *p)
                 }
         }
         rd_kafka_flush(p->dlq, 30000);
-        return atomic_load(&p->dlq_pending) == 0 &&
-               atomic_load(&p->dlq_failed) == 0;
+        ok = atomic_load(&p->dlq_pending) == 0 &&
+             atomic_load(&p->dlq_failed) == 0;
+        for (size_t i = 0; ok && i < cnt; i++) {
+                part_t *pt = part_find(p, dl[i].msg->topic,
+                                       dl[i].msg->partition);
+
+                if (pt && dl[i].msg->offset >= pt->dead_through) {
+                        pt->dead_through = dl[i].msg->offset + 1;
+                }
+        }
+        return ok;
 }
 
 static void observe(red_pipeline_t *p, size_t events, double latency_ms)

@@ -211,11 +211,22 @@ void red_rows_dead_letter_json(const red_contract_t *c,
         red_buf_putc(out, '}');
 }
 
+void red_rows_object_json(const red_value_t *v, red_buf_t *out)
+{
+        json_t *o = v->j ? json_incref(v->j)
+                         : json_loadb(v->raw, v->raw_len, JSON_ALLOW_NUL,
+                                      NULL);
+        char *j = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+        red_buf_puts(out, j ? j : "{}");
+        free(j);
+        json_decref(o);
+}
+
 void red_rows_value_json(const red_value_t *v, red_buf_t *out)
 {
         char tmp[RED_TIME_FMT_SIZE > RED_UUID_STR_SIZE ? RED_TIME_FMT_SIZE
                                                        : RED_UUID_STR_SIZE];
-        char *j;
 
         if (!v) {
                 red_buf_puts(out, "null");
@@ -243,9 +254,7 @@ void red_rows_value_json(const red_value_t *v, red_buf_t *out)
                 put_str(out, NULL, tmp);
                 break;
         case RED_FT_OBJECT:
-                j = json_dumps(v->j, JSON_COMPACT | JSON_SORT_KEYS);
-                red_buf_puts(out, j ? j : "{}");
-                free(j);
+                red_rows_object_json(v, out);
                 break;
         default:
                 red_buf_puts(out, "null");

@@ -32,6 +32,9 @@ void red_rows_workflow_metadata(const red_contract_t *c, const red_wf_t *wf,
 void red_rows_current_json(const red_contract_t *c, const red_wf_t *wf,
                            red_buf_t *out);
 
+/** An object value as compact JSON with sorted keys. */
+void red_rows_object_json(const red_value_t *v, red_buf_t *out);
+
 /** A value as JSON (null when absent). */
 void red_rows_value_json(const red_value_t *v, red_buf_t *out);
 

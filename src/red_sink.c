@@ -53,6 +53,7 @@ static void aggs_sql_free(red_sink_t *s)
                 free(s->aggs[i].copy_tmp);
                 free(s->aggs[i].copy_keys);
                 free(s->aggs[i].insert);
+                free(s->aggs[i].select);
                 free(s->aggs[i].update);
                 memset(&s->aggs[i], 0, sizeof(s->aggs[i]));
         }
@@ -211,14 +212,19 @@ static int agg_prepare(red_sink_t *s, size_t idx, char *errstr, size_t size)
                      q->cols) < 0 ||
             asprintf(&q->copy_keys, "COPY %s (%s) FROM STDIN", q->tmp,
                      keycols) < 0 ||
+            /* DO UPDATE ... WHERE false: existing rows are locked, not
+             * rewritten (one new row version per batch, not two) */
             asprintf(&q->insert,
                      "INSERT INTO %s (%s, state, revision, updated_at) "
                      "SELECT %s, '\\x'::bytea, 0, now() FROM %s ORDER BY %s "
                      "ON CONFLICT (%s) DO UPDATE SET revision = %s.revision "
-                     "RETURNING aggregation_id, state, revision, "
-                     "finalized_at IS NOT NULL",
+                     "WHERE false",
                      q->table, keycols, keycols, q->tmp, keys.data,
                      keys.data, q->table) < 0 ||
+            asprintf(&q->select,
+                     "SELECT t.aggregation_id, t.state, t.revision, "
+                     "t.finalized_at IS NOT NULL FROM %s t JOIN %s s ON %s",
+                     q->table, q->tmp, on.data) < 0 ||
             asprintf(&q->update,
                      "UPDATE %s t SET (%s, state, revision, updated_at) = "
                      "(%s, s.state, s.revision, now()) FROM %s s WHERE %s",
@@ -339,6 +345,12 @@ red_sink_result_t red_sink_classify(red_sink_t *s, PGresult *res, char *errstr,
                                 : NULL;
 
         red_pg_error(s->conn, res, errstr, size);
+        if (state && !strcmp(state, "23505") && s->unique_replays) {
+                /* a row of the batch is stored: the batch runs again,
+                 * looking stored rows up first */
+                s->lookup_credit = LOOKUP_CREDIT;
+                return RED_SINK_REPLAY;
+        }
         if (state && !strcmp(state, "23514") &&
             strstr(errstr, "no partition")) {
                 /* a partition we believed in was dropped */
@@ -364,22 +376,41 @@ red_sink_result_t red_sink_exec(red_sink_t *s, const char *sql, char *errstr,
 }
 
 /* COPY ... FROM STDIN with the text in @p data. */
-red_sink_result_t red_sink_copy_in(red_sink_t *s, const char *sql,
-                                 const red_buf_t *data, char *errstr,
-                                 size_t size)
+red_sink_result_t red_sink_copy_begin(red_sink_t *s, const char *sql,
+                                     char *errstr, size_t size)
 {
         PGresult *res = PQexec(s->conn, sql);
         red_sink_result_t r = RED_SINK_OK;
 
         if (PQresultStatus(res) != PGRES_COPY_IN) {
                 r = red_sink_classify(s, res, errstr, size);
-                PQclear(res);
-                return r;
         }
         PQclear(res);
-        if ((data->len && PQputCopyData(s->conn, data->data,
-                                        (int)data->len) != 1) ||
-            PQputCopyEnd(s->conn, NULL) != 1) {
+        return r;
+}
+
+red_sink_result_t red_sink_copy_send(red_sink_t *s, red_buf_t *data,
+                                     char *errstr, size_t size)
+{
+        if (data->failed) {
+                snprintf(errstr, size, "out of memory");
+                return RED_SINK_RETRY;
+        }
+        if (data->len &&
+            PQputCopyData(s->conn, data->data, (int)data->len) != 1) {
+                red_pg_error(s->conn, NULL, errstr, size);
+                return RED_SINK_RETRY;
+        }
+        red_buf_reset(data);
+        return RED_SINK_OK;
+}
+
+red_sink_result_t red_sink_copy_end(red_sink_t *s, char *errstr, size_t size)
+{
+        red_sink_result_t r = RED_SINK_OK;
+        PGresult *res;
+
+        if (PQputCopyEnd(s->conn, NULL) != 1) {
                 red_pg_error(s->conn, NULL, errstr, size);
                 return RED_SINK_RETRY;
         }
@@ -392,12 +423,45 @@ red_sink_result_t red_sink_copy_in(red_sink_t *s, const char *sql,
         return r;
 }
 
+red_sink_result_t red_sink_copy_in(red_sink_t *s, const char *sql,
+                                   const red_buf_t *data, char *errstr,
+                                   size_t size)
+{
+        red_sink_result_t r = red_sink_copy_begin(s, sql, errstr, size);
+
+        if (r) {
+                return r;
+        }
+        if (data->len &&
+            PQputCopyData(s->conn, data->data, (int)data->len) != 1) {
+                red_pg_error(s->conn, NULL, errstr, size);
+                return RED_SINK_RETRY;
+        }
+        return red_sink_copy_end(s, errstr, size);
+}
+
 void red_sink_copy_time(red_buf_t *b, red_time_t t)
 {
         char ts[RED_TIME_FMT_SIZE];
 
         red_time_format(t, ts, sizeof(ts));
         red_buf_puts(b, ts);
+}
+
+void red_sink_copy_object(red_buf_t *b, const red_value_t *v)
+{
+        char *j;
+
+        if (v->raw) {
+                red_buf_put_copy_str(b, v->raw, v->raw_len);
+                return;
+        }
+        if (!(j = json_dumps(v->j, JSON_COMPACT))) {
+                b->failed = true;
+                return;
+        }
+        red_buf_put_copy_str(b, j, strlen(j));
+        free(j);
 }
 
 void red_sink_copy_uuid(red_buf_t *b, const red_uuid_t *u)
@@ -755,7 +819,7 @@ static red_sink_result_t write_fsm(red_sink_t *s, red_core_t *core,
                 char *meta;
 
                 if (red_partition_ensure(s->conn, s->parts, fsm->history_table,
-                                         fsm->history_partition, row->time,
+                                         fsm->history_partition, 0, row->time,
                                          errstr, size)) {
                         return RED_SINK_RETRY;
                 }
@@ -902,13 +966,11 @@ static bool ref_eq(const void *item, const void *key)
 /* One COPY line of a cell for the temp table: its key columns only
  * (@p full false), or every column we write. */
 static int cell_line(red_sink_t *s, red_buf_t *b, const red_cell_t *cell,
-                     int64_t revision, bool full)
+                     const red_uuid_t *id, int64_t revision, bool full)
 {
         const red_agg_t *a = red_cell_agg(cell);
-        red_uuid_t id;
 
-        red_cell_id(cell, &id);
-        red_sink_copy_uuid(b, &id);
+        red_sink_copy_uuid(b, id);
         red_buf_putc(b, '\t');
         red_buf_puts(b, red_window_type_name(red_cell_window_type(cell)));
         red_buf_putc(b, '\t');
@@ -951,18 +1013,17 @@ static int cell_line(red_sink_t *s, red_buf_t *b, const red_cell_t *cell,
 
 /* The outbox line of a cell snapshot. */
 static void cell_outbox(red_sink_t *s, const red_cell_t *cell,
-                        int64_t revision, bool final)
+                        const red_uuid_t *cid, int64_t revision, bool final)
 {
         const red_agg_t *a = red_cell_agg(cell);
         char extra[64], id[RED_UUID_STR_SIZE], name[64];
-        red_uuid_t cid, eid;
+        red_uuid_t eid;
         red_buf_t payload, env;
 
         if (!a->publish.topic) {
                 return;
         }
-        red_cell_id(cell, &cid);
-        red_uuid_format(&cid, id);
+        red_uuid_format(cid, id);
         /* event ids are stable per (cell, revision): consumers can drop the
          * duplicates an at-least-once relay may deliver */
         snprintf(name, sizeof(name), "%s/%lld", id, (long long)revision);
@@ -1029,6 +1090,7 @@ static red_sink_result_t write_agg(red_sink_t *s, size_t idx,
                 }
                 if (red_partition_ensure(s->conn, s->parts, a->table,
                                          a->partition,
+                                         RED_PARTITION_FILLFACTOR_UPDATED,
                                          red_cell_window_start(cells[i]),
                                          errstr, size)) {
                         r = RED_SINK_RETRY;
@@ -1038,7 +1100,7 @@ static red_sink_result_t write_agg(red_sink_t *s, size_t idx,
                 red_cell_id(cells[i], &refs[n].id);
                 if (red_map_insert(s->by_id, red_uuid_hash(&refs[n].id),
                                    &refs[n]) ||
-                    cell_line(s, &s->buf, cells[i], 0, false)) {
+                    cell_line(s, &s->buf, cells[i], &refs[n].id, 0, false)) {
                         r = RED_SINK_RETRY;
                         snprintf(errstr, size, "out of memory");
                         goto done;
@@ -1054,7 +1116,10 @@ static red_sink_result_t write_agg(red_sink_t *s, size_t idx,
             (r = red_sink_copy_in(s, q->copy_keys, &s->buf, errstr, size))) {
                 goto done;
         }
-        res = PQexecParams(s->conn, q->insert, 0, NULL, NULL, NULL, NULL, 0);
+        if ((r = red_sink_exec(s, q->insert, errstr, size))) {
+                goto done;
+        }
+        res = PQexecParams(s->conn, q->select, 0, NULL, NULL, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
                 r = red_sink_classify(s, res, errstr, size);
                 goto done;
@@ -1104,18 +1169,20 @@ static red_sink_result_t write_agg(red_sink_t *s, size_t idx,
                         merged[nmerged++] = m;
                         out = m;
                 }
-                if (cell_line(s, &s->buf, out, rev + 1, true)) {
+                if (cell_line(s, &s->buf, out, &ref->id, rev + 1, true)) {
                         r = RED_SINK_RETRY;
                         snprintf(errstr, size, "out of memory");
                         goto done;
                 }
-                cell_outbox(s, out, rev + 1, final);
+                cell_outbox(s, out, &ref->id, rev + 1, final);
         }
         PQclear(res);
         res = NULL;
         if ((r = red_sink_exec(s, truncate, errstr, size)) ||
-            (r = red_sink_copy_in(s, q->copy_tmp, &s->buf, errstr, size)) ||
-            (r = red_sink_exec(s, q->update, errstr, size))) {
+            (r = red_sink_copy_in(s, q->copy_tmp, &s->buf, errstr, size))) {
+                goto done;
+        }
+        if ((r = red_sink_exec(s, q->update, errstr, size))) {
                 goto done;
         }
         s->last_rows += n;

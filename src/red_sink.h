@@ -15,7 +15,8 @@
  *  7. COMMIT.
  * Before the batch is applied, red_sink_raw_lookup() tells the core which
  * raw rows are stored already, so a re-sent event is skipped everywhere
- * (rows, aggregates, alerts), not only in its raw table.
+ * (rows, aggregates, alerts), not only in its raw table; a raw row that is
+ * stored anyway fails the batch (RED_SINK_REPLAY) rather than count twice.
  * The batch's cells and rows are never modified, so a failed write can be
  * retried with the same batch.
  */
@@ -47,8 +48,8 @@ typedef enum {
         RED_SINK_FENCED, /**< another worker owns a partition now */
         RED_SINK_FATAL,  /**< needs an operator (schema, constraint) */
         RED_SINK_REPLAY, /**< rolled back: consume the batch again from the
-                              stored positions (a concurrent batch stored
-                              some of its raw rows after the lookup) */
+                              stored positions (a raw row of it was stored
+                              already: see red_sink_raw_lookup()) */
 } red_sink_result_t;
 
 /**
@@ -89,6 +90,12 @@ int red_sink_load_workflows(void *sink, const red_uuid_t *ids, size_t cnt,
  * Marks the released events whose raw rows (with unique fields) are stored
  * already as duplicates (red_core_raw_stored()). After red_core_release(),
  * before red_core_process(); outside the batch transaction.
+ *
+ * Re-sent rows are rare, so the query runs only for a while after a batch
+ * met one: a batch that writes a stored row fails its COPY with a unique
+ * violation, red_sink_write() returns RED_SINK_REPLAY, and the batch,
+ * consumed again, is looked up first. The unique key decides; the lookup
+ * saves the replays.
  */
 red_sink_result_t red_sink_raw_lookup(red_sink_t *s, red_core_t *core,
                                       char *errstr, size_t errstr_size);

@@ -159,7 +159,7 @@ static void alert_row(red_sink_t *s, const red_alert_match_t *m)
         const red_value_t *v;
         red_buf_t *b = &s->buf;
         red_uuid_t id;
-        char *j, corr[128] = "";
+        char corr[128] = "";
 
         red_alert_id(c, m, &id);
         v = a->correlation_slot >= 0
@@ -186,11 +186,11 @@ static void alert_row(red_sink_t *s, const red_alert_match_t *m)
                 red_buf_putc(b, '\t');
                 v = a->tags_slot >= 0 ? red_event_value(m->ev, a->tags_slot)
                                       : NULL;
-                j = v && v->type == RED_FT_OBJECT
-                            ? json_dumps(v->j, JSON_COMPACT)
-                            : NULL;
-                red_buf_put_copy_str(b, j ? j : "{}", j ? strlen(j) : 2);
-                free(j);
+                if (v && v->type == RED_FT_OBJECT) {
+                        red_sink_copy_object(b, v);
+                } else {
+                        red_buf_puts(b, "{}");
+                }
                 red_buf_putc(b, '\t');
                 if (corr[0]) {
                         red_buf_put_copy_str(b, corr, strlen(corr));

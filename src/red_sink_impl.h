@@ -21,7 +21,8 @@ typedef struct agg_sql_s {
         char *cols;      /* the columns we write, comma-separated */
         char *copy_tmp;  /* COPY red_tmp_N (cols) FROM STDIN */
         char *copy_keys; /* COPY red_tmp_N (key columns) FROM STDIN */
-        char *insert;    /* phase A: placeholder or lock, returning state */
+        char *insert;    /* phase A: placeholder or lock */
+        char *select;    /* phase A: the locked rows' state */
         char *update;    /* phase B: merged values */
         char tmp[32];
 } agg_sql_t;
@@ -29,13 +30,11 @@ typedef struct agg_sql_s {
 /* Per raw sink and table: the SQL built once. */
 typedef struct raw_sql_s {
         const red_raw_t *raw;
-        const char *table; /* borrowed from the contract */
-        char *copy;        /* COPY into the table, or its temp twin */
-        char *insert;      /* temp twin -> table, skipping stored rows */
-        char *copy_keys;   /* COPY identities into the key table */
-        char *lookup; /* stored identities among the keys (+ a time range) */
-        char time_col[80]; /* quoted */
-        char truncate[80]; /* TRUNCATE both temp tables */
+        const char *table;    /* borrowed from the contract */
+        char *copy;           /* COPY into the table */
+        char *lookup;         /* stored identities among arrays of the batch's */
+        size_t params;        /* of lookup: one array per key column, time range */
+        char time_col[80];    /* quoted */
 } raw_sql_t;
 
 struct red_sink_s {
@@ -54,9 +53,16 @@ struct red_sink_s {
         red_buf_t out;    /* outbox COPY data */
         red_map_t *by_id;
         size_t last_rows;
+        bool unique_replays; /* a unique violation means RED_SINK_REPLAY */
+        int lookup_credit;   /* batches that still look stored rows up */
         size_t fired;       /* alerts of the last write */
         size_t fired_by[3]; /* ... by severity: CRITICAL, WARNING, INFO */
 };
+
+/* After a batch met a stored raw row, this many batches look stored rows
+ * up first (a producer that re-sends usually does so for a while); then
+ * the lookup stops until the next unique violation. */
+#define LOOKUP_CREDIT 32
 
 /* helpers of red_sink.c */
 int red_sink_check_columns(red_sink_t *s, const char *table,
@@ -69,7 +75,16 @@ red_sink_result_t red_sink_exec(red_sink_t *s, const char *sql, char *errstr,
 red_sink_result_t red_sink_copy_in(red_sink_t *s, const char *sql,
                                    const red_buf_t *data, char *errstr,
                                    size_t size);
+/* COPY in pieces, so Postgres inserts while the rest is rendered. */
+red_sink_result_t red_sink_copy_begin(red_sink_t *s, const char *sql,
+                                      char *errstr, size_t size);
+/* Sends @p data and empties it. */
+red_sink_result_t red_sink_copy_send(red_sink_t *s, red_buf_t *data,
+                                     char *errstr, size_t size);
+red_sink_result_t red_sink_copy_end(red_sink_t *s, char *errstr, size_t size);
 void red_sink_copy_time(red_buf_t *b, red_time_t t);
+/* An object value in COPY text: its text as sent, or jansson's dump. */
+void red_sink_copy_object(red_buf_t *b, const red_value_t *v);
 void red_sink_copy_uuid(red_buf_t *b, const red_uuid_t *u);
 void red_sink_envelope(red_sink_t *s, red_buf_t *b, const char *event_type,
                        const red_uuid_t *event_id, const char *correlation_id,

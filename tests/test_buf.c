@@ -3,6 +3,8 @@
 #include "red_test.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +53,59 @@ START_TEST(doubles_round_trip)
 }
 END_TEST
 
+/* The shortest of %.15g..%.17g that reads back: what red_buf_put_double
+ * prints, however it gets there. */
+static void reference_double(double v, char *out, size_t size)
+{
+        if (fabs(v) < 1e15 && v == (double)(int64_t)v) {
+                snprintf(out, size, "%lld", (long long)v);
+                return;
+        }
+        for (int prec = 15; prec <= 17; prec++) {
+                snprintf(out, size, "%.*g", prec, v);
+                if (strtod(out, NULL) == v) {
+                        return;
+                }
+        }
+}
+
+START_TEST(doubles_match_the_reference)
+{
+        uint64_t x = 12345;
+        red_buf_t b;
+        char want[40];
+
+        red_buf_init(&b);
+        for (int i = 0; i < 200000; i++) {
+                double v;
+                x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+                switch (i % 4) {
+                case 0: /* few decimals, any magnitude in range */
+                        v = (double)(int64_t)(x >> 20) /
+                            pow(10, (double)(x % 8)) * ((x >> 3) % 2 ? 1 : -1);
+                        break;
+                case 1: /* random bits of a double in [1e-6, 1e10] */
+                        v = ldexp((double)(x >> 11), -53) *
+                            pow(10, (double)((x >> 7) % 17) - 6);
+                        break;
+                case 2: /* averages of small integers */
+                        v = (double)(x % 100000) / (double)(1 + (x >> 40) % 97);
+                        break;
+                default: /* near the fast path's edges */
+                        v = ((x >> 5) % 2 ? 1e-4 : 1e9) *
+                            (1 + ((double)(x % 1000) - 500) * 1e-9);
+                        break;
+                }
+                red_buf_reset(&b);
+                red_buf_put_double(&b, v);
+                reference_double(v, want, sizeof(want));
+                ck_assert_msg(!strcmp(b.data, want), "%.17g: %s, want %s", v,
+                              b.data, want);
+        }
+        red_buf_destroy(&b);
+}
+END_TEST
+
 START_TEST(json_and_copy_escapes)
 {
         red_buf_t b;
@@ -73,6 +128,7 @@ int main(void)
 
         tcase_add_test(tc, grows_and_formats);
         tcase_add_test(tc, doubles_round_trip);
+        tcase_add_test(tc, doubles_match_the_reference);
         tcase_add_test(tc, json_and_copy_escapes);
         suite_add_tcase(s, tc);
         return test_main(s);

@@ -65,6 +65,15 @@ static void teardown(void)
         red_contract_destroy(dfc);
 }
 
+/* An object value parsed (a new reference), whichever form it has. */
+static json_t *object_of(const red_value_t *v)
+{
+        if (v->j) {
+                return json_incref(v->j);
+        }
+        return json_loadb(v->raw, v->raw_len, JSON_ALLOW_NUL, NULL);
+}
+
 static bool value_eq(const red_value_t *a, const red_value_t *b)
 {
         if (a->type != b->type) {
@@ -86,8 +95,13 @@ static bool value_eq(const red_value_t *a, const red_value_t *b)
                 return a->t == b->t;
         case RED_FT_UUID:
                 return !red_uuid_cmp(&a->u, &b->u);
-        case RED_FT_OBJECT:
-                return json_equal(a->j, b->j);
+        case RED_FT_OBJECT: {
+                json_t *x = object_of(a), *y = object_of(b);
+                bool eq = x && y && json_equal(x, y);
+                json_decref(x);
+                json_decref(y);
+                return eq;
+        }
         default:
                 return false;
         }
@@ -777,9 +791,16 @@ START_TEST(object_values)
                          RED_DLQ_NONE);
         v = cval(dfc, "tags");
         ck_assert_int_eq(v->type, RED_FT_OBJECT);
-        ck_assert_uint_eq(json_object_size(v->j), 2);
-        ck_assert_str_eq(json_string_value(json_object_get(v->j, "b")),
-                         "\xc3\xa9");
+        {
+                json_t *o = object_of(v);
+                ck_assert_uint_eq(json_object_size(o), 2);
+                ck_assert_str_eq(json_string_value(json_object_get(o, "b")),
+                                 "\xc3\xa9");
+                json_decref(o);
+        }
+        /* the fast path keeps the text as sent */
+        ck_assert_ptr_nonnull(v->raw);
+        ck_assert_int_eq(v->raw_len, strlen("{\"a\":\"1\",\"b\":\"\\u00e9\"}"));
         ck_assert_int_eq(cval(dfc, "at")->type, RED_FT_TIMESTAMP);
         ck_assert_int_eq(cval(dfc, "at")->t,
                          tm("2025-11-06T10:00:00Z") + 500000);
@@ -799,6 +820,27 @@ START_TEST(object_values)
                              "\",\"tags\":{\"y\":null}}"),
                          RED_DLQ_WRONG_TYPE);
         ck_assert_str_eq(detail, "tags.y: expected a string, got null");
+        /* duplicate keys: the last value counts, reported where the key
+         * first appeared (as jansson keeps it) */
+        ck_assert_int_eq(dec(dfc, "test.metrics",
+                             "{\"event_type\":\"metric.recorded\"," TS
+                             ",\"metric_id\":\"" WF "\",\"tags\":{\"a\":1,"
+                             "\"b\":2,\"a\":3}}"),
+                         RED_DLQ_WRONG_TYPE);
+        ck_assert_str_eq(detail, "tags.a: expected a string, got an integer");
+        ck_assert_int_eq(dec(dfc, "test.metrics",
+                             "{\"event_type\":\"metric.recorded\"," TS
+                             ",\"metric_id\":\"" WF "\",\"tags\":{\"a\":1,"
+                             "\"a\":\"x\"}}"),
+                         RED_DLQ_NONE);
+        /* PostgreSQL's jsonb cannot hold \u0000 */
+        ck_assert_int_eq(dec(dfc, "test.metrics",
+                             "{\"event_type\":\"metric.recorded\"," TS
+                             ",\"metric_id\":\"" WF "\",\"tags\":{\"a\":"
+                             "\"x\\u0000y\"}}"),
+                         RED_DLQ_WRONG_TYPE);
+        ck_assert_str_eq(detail, "tags: contains \\u0000, which PostgreSQL "
+                                 "cannot store");
         ck_assert_int_eq(dec(dfc, "test.metrics",
                              "{\"event_type\":\"metric.recorded\"," TS
                              ",\"metric_id\":\"" WF "\",\"tags\":[\"a\"]}"),
@@ -1213,6 +1255,67 @@ START_TEST(mutations_agree)
 }
 END_TEST
 
+/* Object fields: the fast path checks members on the spans, the tree
+ * path on jansson's objects; mutated messages must be judged alike. */
+START_TEST(object_mutations_agree)
+{
+        static const char *const tags[] = {
+                "{\"a\":\"1\",\"b\":\"x y\"}",
+                "{}",
+                "{\"a\":\"1\",\"a\":\"2\"}",
+                "{\"k\":\"\\u00e9\\n\",\"n\":{\"deep\":[1,2,{\"x\":null}]}}",
+                "{\"a\":1,\"b\":\"2\",\"a\":\"3\"}",
+                "{ \"spaced\" : \"v\" , \"t\" : \"true\" }",
+        };
+        gen_rng_t rng;
+        char line[512], buf[600];
+        size_t n = 0, ok = 0;
+
+        gen_rng_seed(&rng, 77);
+        for (int round = 0; round < 3000; round++) {
+                const char *t = tags[round % 6];
+                int len = snprintf(line, sizeof(line),
+                                   "{\"event_type\":\"metric.recorded\"," TS
+                                   ",\"metric_id\":\"" WF "\",\"tags\":%s,"
+                                   "\"ratio\":0.5}",
+                                   t);
+                size_t at = gen_below(&rng, (uint32_t)len), l = (size_t)len;
+                const char *ins[] = {"\"", "{", "}", ",", ":", "1", "[",
+                                     "\"\":", "\\u0000", "null", "\\"};
+
+                memcpy(buf, line, l);
+                switch (round % 4) {
+                case 0:
+                        break;
+                case 1:
+                        buf[at] = (char)gen_u64(&rng);
+                        break;
+                case 2: {
+                        const char *i = ins[gen_below(&rng, 11)];
+                        size_t il = strlen(i);
+                        memmove(buf + at + il, buf + at, l - at);
+                        memcpy(buf + at, i, il);
+                        l += il;
+                        break;
+                }
+                default:
+                        memmove(buf + at, buf + at + 1, l - at - 1);
+                        l--;
+                        break;
+                }
+                memset(&msg, 0, sizeof(msg));
+                msg.topic = "test.metrics";
+                msg.value = buf;
+                msg.value_len = l;
+                msg.timestamp = -1;
+                ok += decode_msg(dfc, &msg, t_now) == RED_DLQ_NONE;
+                n++;
+        }
+        ck_assert_uint_gt(ok, 300);
+        ck_assert_uint_lt(ok, n);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("decode");
@@ -1247,6 +1350,7 @@ int main(void)
         tcase_add_test(tj, code_names);
         tcase_add_test(tg, generated_streams);
         tcase_add_test(tg, mutations_agree);
+        tcase_add_test(tg, object_mutations_agree);
         tcase_set_timeout(tg, 60);
         suite_add_tcase(s, tc);
         suite_add_tcase(s, tf);
