@@ -4,7 +4,11 @@
 Usage: schema_check.py SCHEMA_DIR CONTRACT_NAME CASES.jsonl   ("-": stdin)
 
 Each line of CASES.jsonl is {"kind": K, "event": {...}} or {"kind": K, "raw": "text"}
-(raw text is parsed here, as a producer's bytes would be). Prints one line
+(raw text is parsed here, as a producer's bytes would be, as strict JSON:
+Python's json module would read the bare words NaN, Infinity and -Infinity,
+which json.dumps writes for such floats, but they are not JSON and reducerd
+dead-letters them as invalid_json; here they make the case invalid too, so
+that both sides agree). Prints one line
 per case: "valid", or "invalid<TAB>reason". Every schema file is first
 checked against the draft 2020-12 meta-schema. Uses Debian's
 python3-jsonschema (Draft202012Validator) and nothing from the network:
@@ -28,7 +32,7 @@ def main():
     validators = {}
     cases = sys.stdin if sys.argv[3] == "-" else open(sys.argv[3], encoding="utf-8")
     for line in cases:
-        case = json.loads(line)
+        case = json.loads(line, parse_constant=_reject)
         kind = case["kind"]
         if kind not in validators:
             uri = (root / contract / f"{kind}.schema.json").as_uri()

@@ -5,7 +5,8 @@
  * reducerd worker must land every workflow in PostgreSQL (state row and
  * aggregates), and a message with a wrong field must reach the dead-letter
  * topic naming the field. The producers (tests/producers/) are the examples
- * of contracts/schemas/PRODUCING.md; the "docs" case keeps them identical.
+ * of the README's "Producing events" section; the "docs" case keeps them
+ * identical.
  */
 #include "red_itest.h"
 
@@ -20,7 +21,9 @@
 #define GROUP           "reducerd.codegen_metrics"
 #define DLQ_TOPIC       "dev.reducerd.codegen-metrics.dead-letter.v1"
 #define COMPLETED_TOPIC "dev.omninode-bridge.codegen.generation-completed.v1"
-#define PRODUCING_MD    "contracts/schemas/PRODUCING.md"
+#define README_MD       "README.md"
+/* the section, from its heading up to the next "## " heading */
+#define SECTION "## Producing events"
 
 /* What each program under tests/producers/ sends (see the program). */
 typedef struct producer_s {
@@ -306,10 +309,43 @@ START_TEST(any_language)
 }
 END_TEST
 
-/* PRODUCING.md shows the programs this test runs, character for character. */
+/*
+ * The README's "Producing events" section (malloc'd): from its heading line
+ * up to the next level-2 heading outside code blocks, or the end.
+ */
+static char *producing_section(void)
+{
+        char *md = test_read_file(test_path(README_MD), NULL), *sec;
+        const char *start = NULL, *end = NULL;
+        bool fence = false;
+        int found = 0;
+
+        for (const char *p = md; *p;) {
+                const char *eol = strchr(p, '\n');
+                size_t len = eol ? (size_t)(eol - p) : strlen(p);
+                if (!strncmp(p, "```", 3)) {
+                        fence = !fence;
+                } else if (!fence && len == strlen(SECTION) &&
+                           !strncmp(p, SECTION, len)) {
+                        found++;
+                        start = p;
+                } else if (!fence && start && !end && !strncmp(p, "## ", 3)) {
+                        end = p;
+                }
+                p += len + (eol != NULL);
+        }
+        ck_assert_msg(found == 1, "%s: %d \"%s\" headings, want one", README_MD,
+                      found, SECTION);
+        sec = strndup(start, end ? (size_t)(end - start) : strlen(start));
+        free(md);
+        return sec;
+}
+
+/* The README's "Producing events" section shows the programs this test
+ * runs, character for character. */
 START_TEST(docs_show_the_tested_programs)
 {
-        char *doc = test_read_file(test_path(PRODUCING_MD), NULL);
+        char *doc = producing_section();
 
         for (size_t i = 0; i < PRODUCER_CNT; i++) {
                 char rel[256];
@@ -319,9 +355,10 @@ START_TEST(docs_show_the_tested_programs)
                          producers[i].file);
                 text = test_read_file(test_path(rel), NULL);
                 ck_assert_msg(strstr(doc, text) != NULL,
-                              "%s does not contain the text of %s: copy it "
-                              "into its code block unchanged",
-                              PRODUCING_MD, rel);
+                              "%s, section \"%s\", does not contain the "
+                              "text of %s: copy it into its code block "
+                              "unchanged",
+                              README_MD, SECTION, rel);
                 free(text);
         }
         free(doc);

@@ -1,42 +1,73 @@
 /*
- * The JSON Schemas of contracts/schemas/ agree with the contract and the
- * decoder: generated from the current contract; valid and invalid sample
- * events judged the same by Python's jsonschema (Draft202012Validator) and
- * by `reducerd reduce` (accepted = no dead letter); and every example of
- * contracts/schemas/PRODUCING.md parses, the JSON events being accepted by
- * both.
+ * The JSON Schemas of contracts/schemas/ agree with the shipped contracts
+ * and the decoder, for every contract under contracts/: generated from the
+ * current contracts; valid and invalid sample events judged the same by
+ * Python's jsonschema (Draft202012Validator) and by `reducerd reduce`
+ * (accepted = no dead letter), the samples covering every field's type,
+ * bounds and enum; and every example of the README's "Producing events"
+ * section parses, the JSON events being accepted by both, and the agent
+ * metric programs, run with stand-in clients, send only events both accept.
  */
 #include "red_test.h"
 
 #include "red_contract.h"
 
+#include <glob.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define PYTHON        "/usr/bin/python3"
-#define CONTRACT      "contracts/codegen_metrics.yaml"
-#define CONTRACT_NAME "codegen_metrics"
-#define SAMPLES       "tests/data/producers/samples.jsonl"
-#define PRODUCING_MD  "contracts/schemas/PRODUCING.md"
+#define PYTHON    "/usr/bin/python3"
+#define README_MD "README.md"
+/* the section test_schemas and test_producers check, up to the next "## " */
+#define SECTION "## Producing events"
+/* stand-ins for kcat and confluent-kafka that record what they send */
+#define STUBS "tests/data/producers/stubs"
 /* the samples' clock: their event times are 2025-11-06T10:xx */
 #define SAMPLES_NOW "2025-11-06T12:00:00Z"
 /* the Kafka message timestamp `reduce` gives every sample */
 #define KAFKA_TIME "2025-11-06T10:30:00Z"
+/* the fewest samples a contract may have */
+#define MIN_SAMPLES 50
+
+/* The shipped contracts and their samples. */
+typedef struct shipped_s {
+        const char *name;    /* contracts/<name>.yaml */
+        const char *samples; /* lines of {"name", "kind", "valid", ...} */
+        /* samples whose "schema" verdict differs from "valid": the
+         * differences contracts/schemas/README.md documents, and no more */
+        size_t max_differences;
+} shipped_t;
+
+static const shipped_t shipped[] = {
+        {"codegen_metrics", "tests/data/producers/samples.jsonl", 6},
+        {"agent_metrics", "tests/data/producers/agent_samples.jsonl", 3},
+};
+#define SHIPPED_CNT (sizeof(shipped) / sizeof(shipped[0]))
 
 /* ------------------------------------------------------------------ */
 /* helpers                                                             */
 /* ------------------------------------------------------------------ */
 
-static red_contract_t *load_contract(void)
+static void contract_path(const shipped_t *sc, char *buf, size_t size)
 {
-        char err[1024];
-        red_contract_t *c =
-                red_contract_load(test_path(CONTRACT), err, sizeof(err));
+        char rel[256];
 
+        snprintf(rel, sizeof(rel), "contracts/%s.yaml", sc->name);
+        snprintf(buf, size, "%s", test_path(rel));
+}
+
+static red_contract_t *load_contract(const shipped_t *sc)
+{
+        char err[1024], path[4096];
+        red_contract_t *c;
+
+        contract_path(sc, path, sizeof(path));
+        c = red_contract_load(path, err, sizeof(err));
         ck_assert_msg(c != NULL, "%s", err);
         return c;
 }
@@ -55,12 +86,13 @@ static const char *topic_of(const red_contract_t *c, const red_kind_t *k)
 
 static const red_kind_t *kind_named(const red_contract_t *c, const char *name)
 {
-        for (size_t i = 0; i < c->kind_cnt; i++) {
+        for (size_t i = 0; name && i < c->kind_cnt; i++) {
                 if (!strcmp(c->kinds[i].name, name)) {
                         return &c->kinds[i];
                 }
         }
-        ck_abort_msg("no event kind %s in %s", name, CONTRACT);
+        ck_abort_msg("no event kind %s in contract %s", name ? name : "(null)",
+                     c->name);
         return NULL;
 }
 
@@ -112,34 +144,50 @@ static void put_line(FILE *fp, json_t *v)
 /*
  * A message as `reducerd reduce` reads it: the event plus the Kafka
  * metadata members (its own partition, so that lateness never depends on
- * the other samples).
+ * the other events); @p key NULL: no key.
  */
-static json_t *as_message(json_t *event, const char *topic, size_t i)
+static json_t *as_message(json_t *event, const char *topic, const char *key,
+                          size_t i)
 {
         json_t *m = json_deep_copy(event);
-        char key[32];
 
         if (!json_is_object(m)) {
                 return m;
         }
-        snprintf(key, sizeof(key), "sample-%zu", i);
         json_object_set_new(m, "_topic", json_string(topic));
-        json_object_set_new(m, "_key", json_string(key));
+        if (key) {
+                json_object_set_new(m, "_key", json_string(key));
+        }
         json_object_set_new(m, "_partition", json_integer((json_int_t)i));
         json_object_set_new(m, "_timestamp", json_string(KAFKA_TIME));
         return m;
 }
 
-/*
- * Runs `reducerd reduce` over @p file; returns an array with, per input
- * line, the dead letter's code (string) or null when accepted. Checks the
- * summary counts every line.
- */
-static json_t *reduce_verdicts(const char *file, size_t lines, const char *now)
+/* The key a sample is sent with: "sample-<i>" when the contract keys its
+ * events (by workflow), else none, as the agent-metric producers send. */
+static const char *sample_key(const red_contract_t *c, size_t i, char *buf,
+                              size_t size)
 {
-        const char *argv[] = {test_bin(),           "reduce",  "--contract",
-                              test_path(CONTRACT),  "--input", file,
-                              now ? "--now" : NULL, now,       NULL};
+        if (c->workflow_key_slot < 0) {
+                return NULL;
+        }
+        snprintf(buf, size, "sample-%zu", i);
+        return buf;
+}
+
+/*
+ * Runs `reducerd reduce` with @p contract over @p file; returns an array
+ * with, per input line, the dead letter's code (string) or null when
+ * accepted, followed by the dead letters themselves. Checks the summary
+ * counts every line.
+ */
+static json_t *reduce_verdicts(const char *contract, const char *file,
+                               size_t lines, const char *now)
+{
+        const char *argv[] = {
+                test_bin(), "reduce", "--contract",         contract,
+                "--input",  file,     now ? "--now" : NULL, now,
+                NULL};
         json_t *out = json_array(), *sum = NULL;
         char *text, *err, *p, *nl;
         int rc = test_run(argv, NULL, &text, &err);
@@ -190,13 +238,14 @@ static const char *reduce_detail(json_t *verdicts, size_t lines, size_t i)
         return "";
 }
 
-/* Runs the Python validator over @p cases; one verdict line per case. */
-static char **schema_verdicts(const char *cases, size_t lines)
+/* Runs the Python validator with the schemas of contract @p name over
+ * @p cases; one verdict line per case. */
+static char **schema_verdicts(const char *name, const char *cases, size_t lines)
 {
         const char *argv[] = {PYTHON,
                               test_path("tests/schema_check.py"),
                               test_path("contracts/schemas"),
-                              CONTRACT_NAME,
+                              name,
                               cases,
                               NULL};
         char *out, *err, *p, **v = calloc(lines + 1, sizeof(*v));
@@ -244,27 +293,306 @@ static void note(char **msg, const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------------ */
-/* the schemas are generated from the contract                         */
+/* the schemas are generated from the contracts                        */
 /* ------------------------------------------------------------------ */
 
-START_TEST(generated_from_contract)
+START_TEST(generated_from_contracts)
 {
-        const char *argv[] = {PYTHON,
-                              test_path("contracts/schemas/generate.py"),
-                              "--check", test_path(CONTRACT), NULL};
+        const char *argv[16] = {
+                PYTHON, test_path("contracts/schemas/generate.py"), "--check"};
+        size_t argc = 3;
+        glob_t g;
         char *out, *err;
-        int rc = test_run(argv, NULL, &out, &err);
+        int rc;
 
+        /* every contract shipped is one of shipped[] (and has samples) */
+        ck_assert_int_eq(glob(test_path("contracts/*.yaml"), 0, NULL, &g), 0);
+        ck_assert_int_le(g.gl_pathc, sizeof(argv) / sizeof(*argv) - argc - 1);
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+                const char *base = strrchr(g.gl_pathv[i], '/') + 1;
+                bool known = false;
+                for (size_t s = 0; s < SHIPPED_CNT; s++) {
+                        known |= strlen(base) == strlen(shipped[s].name) + 5 &&
+                                 !strncmp(base, shipped[s].name,
+                                          strlen(shipped[s].name));
+                }
+                ck_assert_msg(known,
+                              "contracts/%s has no entry in shipped[] of "
+                              "tests/test_schemas.c (schemas and samples)",
+                              base);
+                argv[argc++] = g.gl_pathv[i];
+        }
+        ck_assert_int_eq(g.gl_pathc, SHIPPED_CNT);
+        argv[argc] = NULL;
+
+        /* the envelope is shared: all contracts in one run */
+        rc = test_run(argv, NULL, &out, &err);
         ck_assert_msg(rc == 0, "%s%s", out, err);
         ck_assert_ptr_nonnull(strstr(out, "schemas up to date"));
         free(out);
         free(err);
+        globfree(&g);
 }
 END_TEST
 
 /* ------------------------------------------------------------------ */
 /* sample events: schema and decoder agree with the expected verdict   */
 /* ------------------------------------------------------------------ */
+
+/* The dead-letter codes a producer can cause with contract @p c. */
+static bool can_cause(const red_contract_t *c, const char *code)
+{
+        bool required = false, bounds = false, enums = false, multi = false;
+
+        for (size_t i = 0; i < c->input_cnt; i++) {
+                multi |= c->inputs[i].default_kind < 0;
+        }
+        for (size_t k = 0; k < c->kind_cnt; k++) {
+                for (size_t i = 0; i < c->kinds[k].field_cnt; i++) {
+                        const red_field_t *f = &c->kinds[k].fields[i];
+                        required |= f->required && !f->has_default;
+                        bounds |= f->has_min || f->has_max ||
+                                  f->min_length > 0 || f->max_length >= 0;
+                        enums |= f->enum_cnt > 0;
+                }
+        }
+        if (!strcmp(code, "missing_field")) {
+                return required;
+        }
+        if (!strcmp(code, "out_of_range")) {
+                return bounds;
+        }
+        if (!strcmp(code, "not_allowed")) {
+                return enums;
+        }
+        if (!strcmp(code, "missing_event_type")) {
+                return multi;
+        }
+        return true;
+}
+
+/* What the samples must show of one field (bits of seen[] and want[]). */
+enum {
+        COV_WRONG_TYPE = 1u << 0,  /* wrong_type naming it */
+        COV_MISSING = 1u << 1,     /* missing_field naming it */
+        COV_BELOW = 1u << 2,       /* out_of_range below min(_length) */
+        COV_ABOVE = 1u << 3,       /* out_of_range above max(_length) */
+        COV_AT_MIN = 1u << 4,      /* accepted at exactly min(_length) */
+        COV_AT_MAX = 1u << 5,      /* accepted at exactly max(_length) */
+        COV_NOT_ALLOWED = 1u << 6, /* not_allowed naming it */
+        COV_MEMBER = 1u << 7,      /* an object member of the wrong type */
+};
+
+static const char *const cov_names[] = {
+        "wrong_type",
+        "missing_field",
+        "out_of_range below the minimum",
+        "out_of_range above the maximum",
+        "accepted at exactly the minimum",
+        "accepted at exactly the maximum",
+        "not_allowed",
+        "wrong_type of an object member",
+};
+
+static unsigned cov_wanted(const red_field_t *f)
+{
+        unsigned w = COV_WRONG_TYPE;
+
+        if (f->required && !f->has_default) {
+                w |= COV_MISSING;
+        }
+        if (f->has_min || f->min_length > 0) {
+                w |= COV_BELOW | COV_AT_MIN;
+        }
+        if (f->has_max || f->max_length >= 0) {
+                w |= COV_ABOVE | COV_AT_MAX;
+        }
+        if (f->enum_cnt) {
+                w |= COV_NOT_ALLOWED;
+        }
+        if (f->type == RED_FT_OBJECT && f->values != RED_FT_NONE) {
+                w |= COV_MEMBER;
+        }
+        return w;
+}
+
+/* The value the decoder reads for @p f from a sample event, or NULL:
+ * each input name in a nested payload, then at the top level; @p scale
+ * gets the name's unit factor. */
+static json_t *field_value(json_t *ev, const red_field_t *f, double *scale)
+{
+        json_t *payload = json_object_get(ev, "payload");
+
+        for (size_t i = 0; i < f->from_cnt; i++) {
+                json_t *v = NULL;
+                if (json_is_object(payload)) {
+                        v = json_object_get(payload, f->from[i].name);
+                }
+                if (!v || json_is_null(v)) {
+                        v = json_object_get(ev, f->from[i].name);
+                }
+                if (v && !json_is_null(v)) {
+                        *scale = f->from[i].scale;
+                        return v;
+                }
+        }
+        return NULL;
+}
+
+/* Characters (code points) of a JSON string. */
+static size_t chars_of(json_t *s)
+{
+        const char *p = json_string_value(s);
+        size_t len = json_string_length(s), n = 0;
+
+        for (size_t i = 0; i < len; i++) {
+                n += ((unsigned char)p[i] & 0xc0) != 0x80;
+        }
+        return n;
+}
+
+/* Where @p v lies against @p f's bounds: COV_BELOW, COV_ABOVE, COV_AT_MIN
+ * and/or COV_AT_MAX, or 0. */
+static unsigned bound_bits(const red_field_t *f, json_t *v, double scale)
+{
+        unsigned b = 0;
+
+        if (json_is_string(v) && (f->min_length > 0 || f->max_length >= 0)) {
+                int64_t n = (int64_t)chars_of(v);
+                if (f->min_length > 0) {
+                        b |= n < f->min_length    ? COV_BELOW
+                             : n == f->min_length ? COV_AT_MIN
+                                                  : 0;
+                }
+                if (f->max_length >= 0) {
+                        b |= n > f->max_length    ? COV_ABOVE
+                             : n == f->max_length ? COV_AT_MAX
+                                                  : 0;
+                }
+        } else if (json_is_number(v)) {
+                double x = json_number_value(v) * scale;
+                if (f->has_min) {
+                        b |= x < f->min    ? COV_BELOW
+                             : x == f->min ? COV_AT_MIN
+                                           : 0;
+                }
+                if (f->has_max) {
+                        b |= x > f->max    ? COV_ABOVE
+                             : x == f->max ? COV_AT_MAX
+                                           : 0;
+                }
+        }
+        return b;
+}
+
+/* Does a dead letter's detail name field @p f ("f: ..." or "f.member: ")? */
+static bool names_field(const char *detail, const red_field_t *f)
+{
+        size_t n = strlen(f->name);
+
+        return detail && !strncmp(detail, f->name, n) &&
+               (detail[n] == ':' || detail[n] == '.');
+}
+
+/*
+ * Every field of the contract is exercised: a wrong type; when required,
+ * missing; each bound crossed and met; an enum value not allowed and every
+ * allowed one accepted; an object member of the wrong type. @p ok[i]:
+ * sample i is accepted by both reducerd and the schema; @p codes[i] the
+ * code reducerd gave it, with @p details[i].
+ */
+static void check_field_coverage(const red_contract_t *c, json_t *samples,
+                                 const bool *ok, const char *const *codes,
+                                 const char *const *details)
+{
+        unsigned *seen = calloc(c->slot_cnt, sizeof(*seen));
+        unsigned *want = calloc(c->slot_cnt, sizeof(*want));
+        uint64_t *enums = calloc(c->slot_cnt, sizeof(*enums));
+        const red_field_t **first = calloc(c->slot_cnt, sizeof(*first));
+        char *msg = NULL;
+        json_t *s;
+        size_t i;
+
+        for (size_t k = 0; k < c->kind_cnt; k++) {
+                for (size_t j = 0; j < c->kinds[k].field_cnt; j++) {
+                        const red_field_t *f = &c->kinds[k].fields[j];
+                        if (!first[f->slot]) {
+                                first[f->slot] = f;
+                        }
+                        want[f->slot] |= cov_wanted(f);
+                }
+        }
+        json_array_foreach(samples, i, s)
+        {
+                json_t *ev = json_object_get(s, "event");
+                for (size_t slot = 0; slot < c->slot_cnt; slot++) {
+                        const red_field_t *f = first[slot];
+                        double scale = 1;
+                        json_t *v;
+                        if (!f) {
+                                continue;
+                        }
+                        v = json_is_object(ev) ? field_value(ev, f, &scale)
+                                               : NULL;
+                        if (ok[i] && v) {
+                                seen[slot] |= bound_bits(f, v, scale) &
+                                              (COV_AT_MIN | COV_AT_MAX);
+                                for (size_t e = 0;
+                                     e < f->enum_cnt && json_is_string(v);
+                                     e++) {
+                                        if (!strcmp(json_string_value(v),
+                                                    f->enum_values[e])) {
+                                                enums[slot] |= UINT64_C(1) << e;
+                                        }
+                                }
+                        }
+                        if (!codes[i] || !names_field(details[i], f)) {
+                                continue;
+                        }
+                        if (!strcmp(codes[i], "wrong_type")) {
+                                seen[slot] |= details[i][strlen(f->name)] == '.'
+                                                      ? COV_MEMBER
+                                                      : COV_WRONG_TYPE;
+                        } else if (!strcmp(codes[i], "missing_field")) {
+                                seen[slot] |= COV_MISSING;
+                        } else if (!strcmp(codes[i], "not_allowed")) {
+                                seen[slot] |= COV_NOT_ALLOWED;
+                        } else if (!strcmp(codes[i], "out_of_range") && v) {
+                                seen[slot] |= bound_bits(f, v, scale) &
+                                              (COV_BELOW | COV_ABOVE);
+                        }
+                }
+        }
+        for (size_t slot = 0; slot < c->slot_cnt; slot++) {
+                const red_field_t *f = first[slot];
+                unsigned missing = want[slot] & ~seen[slot];
+                if (!f) {
+                        continue;
+                }
+                for (size_t b = 0; b < sizeof(cov_names) / sizeof(*cov_names);
+                     b++) {
+                        if (missing & (1u << b)) {
+                                note(&msg, "\n  %s: no sample %s", f->name,
+                                     cov_names[b]);
+                        }
+                }
+                ck_assert_int_le(f->enum_cnt, 64);
+                for (size_t e = 0; e < f->enum_cnt; e++) {
+                        if (!(enums[slot] & (UINT64_C(1) << e))) {
+                                note(&msg,
+                                     "\n  %s: no accepted sample with "
+                                     "\"%s\"",
+                                     f->name, f->enum_values[e]);
+                        }
+                }
+        }
+        ck_assert_msg(msg == NULL, "%s: the samples leave out:%s", c->name,
+                      msg);
+        free(seen);
+        free(want);
+        free(enums);
+        free(first);
+}
 
 START_TEST(samples_agree)
 {
@@ -279,28 +607,32 @@ START_TEST(samples_agree)
                                             "not_an_object",
                                             "future_timestamp",
                                             NULL};
-        red_contract_t *c = load_contract();
+        const shipped_t *sc = &shipped[_i];
+        red_contract_t *c = load_contract(sc);
         char *dir = test_tmpdir(), *text, *p, *nl, *msg = NULL;
-        char input[4096], cases[4096];
+        char input[4096], cases[4096], contract[4096], key[32];
         json_t *samples = json_array(), *verdicts, *s;
         /* per kind: bit 0 nested, bit 1 flat, bit 2+t spelling t */
-        unsigned seen[64] = {0};
+        unsigned seen[RED_CONTRACT_MAX_KINDS] = {0};
+        const char **got_codes, **details;
         FILE *in, *cs;
         char **schema;
+        bool *both_ok;
         size_t n, i, differences = 0;
 
-        text = test_read_file(test_path(SAMPLES), NULL);
+        text = test_read_file(test_path(sc->samples), NULL);
         for (p = text; *p; p = nl + 1) {
                 json_error_t jerr;
                 nl = strchr(p, '\n');
                 ck_assert_ptr_nonnull(nl);
                 s = json_loadb(p, (size_t)(nl - p), JSON_ALLOW_NUL, &jerr);
-                ck_assert_msg(s != NULL, "%s: %s", SAMPLES, jerr.text);
+                ck_assert_msg(s != NULL, "%s: %s", sc->samples, jerr.text);
                 json_array_append_new(samples, s);
         }
         free(text);
         n = json_array_size(samples);
-        ck_assert_int_ge(n, 50);
+        ck_assert_msg(n >= MIN_SAMPLES, "%s: %zu samples, want %d or more",
+                      sc->samples, n, MIN_SAMPLES);
 
         snprintf(input, sizeof(input), "%s/input.jsonl", dir);
         snprintf(cases, sizeof(cases), "%s/cases.jsonl", dir);
@@ -316,13 +648,16 @@ START_TEST(samples_agree)
                 json_t *ev = json_object_get(s, "event");
                 json_t *cs_line = json_pack("{ss}", "kind", kname);
 
-                ck_assert_msg(raw || ev, "sample %zu has no event", i);
+                ck_assert_msg(raw || ev, "%s: sample %zu has no event",
+                              sc->samples, i);
                 if (raw) {
                         /* the producer's bytes, as they are */
                         fprintf(in, "%s\n", json_string_value(raw));
                         json_object_set(cs_line, "raw", raw);
                 } else {
-                        json_t *m = as_message(ev, topic_of(c, k), i);
+                        json_t *m = as_message(
+                                ev, topic_of(c, k),
+                                sample_key(c, i, key, sizeof(key)), i);
                         put_line(in, m);
                         json_decref(m);
                         json_object_set(cs_line, "event", ev);
@@ -333,8 +668,12 @@ START_TEST(samples_agree)
         ck_assert_int_eq(fclose(in), 0);
         ck_assert_int_eq(fclose(cs), 0);
 
-        verdicts = reduce_verdicts(input, n, SAMPLES_NOW);
-        schema = schema_verdicts(cases, n);
+        contract_path(sc, contract, sizeof(contract));
+        verdicts = reduce_verdicts(contract, input, n, SAMPLES_NOW);
+        schema = schema_verdicts(sc->name, cases, n);
+        both_ok = calloc(n, sizeof(*both_ok));
+        got_codes = calloc(n, sizeof(*got_codes));
+        details = calloc(n, sizeof(*details));
 
         json_array_foreach(samples, i, s)
         {
@@ -354,18 +693,21 @@ START_TEST(samples_agree)
                 bool schema_ok = !strcmp(schema[i], "valid");
                 json_t *ev = json_object_get(s, "event");
 
+                both_ok[i] = accepted && schema_ok;
+                got_codes[i] = code;
+                details[i] = code ? reduce_detail(verdicts, n, i) : NULL;
                 if (sv) {
                         /* a documented difference, with its reason */
                         differences++;
                         ck_assert_msg(json_is_string(json_object_get(s, "why")),
-                                      "sample \"%s\": a \"schema\" verdict "
-                                      "needs a \"why\"",
-                                      name);
+                                      "%s: sample \"%s\": a \"schema\" "
+                                      "verdict needs a \"why\"",
+                                      sc->samples, name);
                 }
                 ck_assert_msg(valid || want_code,
-                              "sample \"%s\": an invalid sample names its "
-                              "dead-letter code",
-                              name);
+                              "%s: sample \"%s\": an invalid sample names "
+                              "its dead-letter code",
+                              sc->samples, name);
                 if (accepted != valid ||
                     (want_code && (!code || strcmp(code, want_code)))) {
                         note(&msg, "\n  \"%s\": reducerd %s (%s), expected %s",
@@ -393,32 +735,45 @@ START_TEST(samples_agree)
                         }
                 }
         }
-        ck_assert_msg(msg == NULL, "samples judged wrongly:%s", msg);
+        ck_assert_msg(msg == NULL, "%s: samples judged wrongly:%s", sc->samples,
+                      msg);
 
         /* coverage: every kind valid nested and flat, in every spelling;
-         * every dead-letter code a producer can cause */
+         * every dead-letter code a producer can cause; every field */
         for (size_t ki = 0; ki < c->kind_cnt; ki++) {
                 const red_kind_t *k = &c->kinds[ki];
                 unsigned want = 3u | (((1u << k->type_cnt) - 1) << 2);
                 ck_assert_msg((seen[ki] & want) == want,
-                              "no valid sample of kind %s in every form and "
-                              "spelling (have mask %#x, want %#x)",
-                              k->name, seen[ki], want);
+                              "%s: no valid sample of kind %s in every form "
+                              "and spelling (have mask %#x, want %#x)",
+                              sc->samples, k->name, seen[ki], want);
         }
         for (size_t ci = 0; codes[ci]; ci++) {
                 bool found = false;
+                if (!can_cause(c, codes[ci])) {
+                        continue;
+                }
                 json_array_foreach(samples, i, s)
                 {
                         const char *w =
                                 json_string_value(json_object_get(s, "code"));
                         found |= w && !strcmp(w, codes[ci]);
                 }
-                ck_assert_msg(found, "no sample for dead-letter code %s",
-                              codes[ci]);
+                ck_assert_msg(found, "%s: no sample for dead-letter code %s",
+                              sc->samples, codes[ci]);
         }
-        /* the differences README.md documents, and no more */
-        ck_assert_int_le(differences, 6);
+        check_field_coverage(c, samples, both_ok, got_codes, details);
+        /* the differences contracts/schemas/README.md documents, no more */
+        ck_assert_msg(differences <= sc->max_differences,
+                      "%s: %zu samples where the schema and reducerd "
+                      "differ, at most %zu documented",
+                      sc->samples, differences, sc->max_differences);
+        printf("summary: %s: %zu samples, %zu documented differences\n",
+               sc->name, n, differences);
 
+        free(both_ok);
+        free(got_codes);
+        free(details);
         free_verdicts(schema);
         json_decref(verdicts);
         json_decref(samples);
@@ -428,22 +783,56 @@ START_TEST(samples_agree)
 END_TEST
 
 /* ------------------------------------------------------------------ */
-/* PRODUCING.md                                                        */
+/* the README's "Producing events" section                             */
 /* ------------------------------------------------------------------ */
+
+/*
+ * The section (malloc'd): from its heading line up to the next level-2
+ * heading outside code blocks, or the end of README.md; @p first_line gets
+ * the heading's line number. Other parts of the README are not checked.
+ */
+static char *producing_section(int *first_line)
+{
+        char *md = test_read_file(test_path(README_MD), NULL), *sec;
+        const char *start = NULL, *end = NULL;
+        bool fence = false;
+        int line = 1, found = 0;
+
+        for (const char *p = md; *p; line++) {
+                const char *eol = strchr(p, '\n');
+                size_t len = eol ? (size_t)(eol - p) : strlen(p);
+                if (!strncmp(p, "```", 3)) {
+                        fence = !fence;
+                } else if (!fence && len == strlen(SECTION) &&
+                           !strncmp(p, SECTION, len)) {
+                        found++;
+                        start = p;
+                        *first_line = line;
+                } else if (!fence && start && !end && !strncmp(p, "## ", 3)) {
+                        end = p;
+                }
+                p += len + (eol != NULL);
+        }
+        ck_assert_msg(found == 1, "%s: %d \"%s\" headings, want one", README_MD,
+                      found, SECTION);
+        ck_assert_msg(!fence, "%s: a code block is not closed", README_MD);
+        sec = strndup(start, end ? (size_t)(end - start) : strlen(start));
+        free(md);
+        return sec;
+}
 
 typedef struct block_s {
         char lang[16];
         char *text; /* malloc'd, ends with a newline */
-        int line;   /* of the opening fence */
+        int line;   /* of the opening fence, in README.md */
 } block_t;
 
-/* The fenced code blocks of a Markdown text (a NULL-text terminated
- * array; caller frees). */
-static block_t *code_blocks(const char *md)
+/* The fenced code blocks of a Markdown text whose first line is line
+ * @p line of README.md (a NULL-text terminated array; caller frees). */
+static block_t *code_blocks(const char *md, int line)
 {
         block_t *b = calloc(1, sizeof(*b));
         size_t n = 0;
-        int line = 1;
 
         for (const char *p = md; *p;) {
                 const char *eol = strchr(p, '\n');
@@ -458,12 +847,12 @@ static block_t *code_blocks(const char *md)
                         while (*q && strncmp(q, "```\n", 4)) {
                                 const char *e = strchr(q, '\n');
                                 ck_assert_msg(e, "%s:%d: unclosed code block",
-                                              PRODUCING_MD, start);
+                                              README_MD, start);
                                 q = e + 1;
                                 line++;
                         }
                         ck_assert_msg(*q, "%s:%d: unclosed code block",
-                                      PRODUCING_MD, start);
+                                      README_MD, start);
                         b = realloc(b, (n + 2) * sizeof(*b));
                         snprintf(b[n].lang, sizeof(b[n].lang), "%.*s",
                                  (int)(len < 15 ? len : 15), p + 3);
@@ -482,6 +871,16 @@ static block_t *code_blocks(const char *md)
         return b;
 }
 
+static block_t *section_blocks(void)
+{
+        int line;
+        char *sec = producing_section(&line);
+        block_t *b = code_blocks(sec, line);
+
+        free(sec);
+        return b;
+}
+
 static void free_blocks(block_t *b)
 {
         for (size_t i = 0; b[i].text; i++) {
@@ -490,76 +889,338 @@ static void free_blocks(block_t *b)
         free(b);
 }
 
+/*
+ * Judges example events: @p examples holds {"event", "where", and
+ * optionally "topic" and "key" (null: none)}. The contract and kind come
+ * from the topic (which must be an input of a shipped contract carrying
+ * the event type) or else from event_type; every event must be accepted
+ * by `reducerd reduce` (on the wall clock) and by its kind's schema.
+ * Per contract, @p kinds gets the kinds seen, @p forms bit 0 for a nested
+ * and bit 1 for a flat event.
+ */
+static void judge_examples(json_t *examples, uint64_t kinds[SHIPPED_CNT],
+                           unsigned forms[SHIPPED_CNT])
+{
+        red_contract_t *cs[SHIPPED_CNT];
+        FILE *in[SHIPPED_CNT], *cf[SHIPPED_CNT];
+        json_t *where[SHIPPED_CNT], *x;
+        char *dir = test_tmpdir(), path[4096];
+        size_t i;
+
+        for (size_t ci = 0; ci < SHIPPED_CNT; ci++) {
+                cs[ci] = load_contract(&shipped[ci]);
+                snprintf(path, sizeof(path), "%s/%s.input.jsonl", dir,
+                         shipped[ci].name);
+                in[ci] = fopen(path, "w");
+                snprintf(path, sizeof(path), "%s/%s.cases.jsonl", dir,
+                         shipped[ci].name);
+                cf[ci] = fopen(path, "w");
+                ck_assert(in[ci] && cf[ci]);
+                where[ci] = json_array();
+                kinds[ci] = 0;
+                forms[ci] = 0;
+        }
+        json_array_foreach(examples, i, x)
+        {
+                json_t *ev = json_object_get(x, "event"), *kv, *m, *line;
+                const char *w = json_string_value(json_object_get(x, "where"));
+                const char *topic =
+                        json_string_value(json_object_get(x, "topic"));
+                const char *t =
+                        json_string_value(json_object_get(ev, "event_type"));
+                const char *key;
+                const red_kind_t *k = NULL;
+                const red_input_t *inp = NULL;
+                size_t ci = 0, n;
+                char buf[32];
+
+                ck_assert_msg(json_is_object(ev), "%s: not a JSON object", w);
+                if (topic) {
+                        for (size_t c2 = 0; c2 < SHIPPED_CNT && !inp; c2++) {
+                                for (size_t j = 0; j < cs[c2]->input_cnt; j++) {
+                                        if (!strcmp(cs[c2]->inputs[j].topic,
+                                                    topic)) {
+                                                inp = &cs[c2]->inputs[j];
+                                                ci = c2;
+                                                break;
+                                        }
+                                }
+                        }
+                        ck_assert_msg(inp,
+                                      "%s: %s is not an input topic of a "
+                                      "shipped contract",
+                                      w, topic);
+                        if (t) {
+                                k = red_contract_kind_by_type(cs[ci], t,
+                                                              strlen(t));
+                                ck_assert_msg(k && (inp->kinds &
+                                                    (UINT64_C(1) << k->index)),
+                                              "%s: %s does not carry event "
+                                              "type %s",
+                                              w, topic, t);
+                        } else {
+                                ck_assert_msg(inp->default_kind >= 0,
+                                              "%s: no event_type, and %s "
+                                              "carries several kinds",
+                                              w, topic);
+                                k = &cs[ci]->kinds[inp->default_kind];
+                        }
+                } else {
+                        ck_assert_msg(t, "%s: the example has no event_type",
+                                      w);
+                        for (ci = 0; ci < SHIPPED_CNT; ci++) {
+                                k = red_contract_kind_by_type(cs[ci], t,
+                                                              strlen(t));
+                                if (k) {
+                                        break;
+                                }
+                        }
+                        ck_assert_msg(k,
+                                      "%s: %s is not an event type of a "
+                                      "shipped contract",
+                                      w, t);
+                        topic = topic_of(cs[ci], k);
+                }
+                n = json_array_size(where[ci]);
+                kv = json_object_get(x, "key");
+                key = kv ? json_string_value(kv)
+                         : sample_key(cs[ci], n, buf, sizeof(buf));
+                kinds[ci] |= UINT64_C(1) << k->index;
+                forms[ci] |= json_is_object(json_object_get(ev, "payload"))
+                                     ? 1u
+                                     : 2u;
+                m = as_message(ev, topic, key, n);
+                put_line(in[ci], m);
+                line = json_pack("{sssO}", "kind", k->name, "event", ev);
+                put_line(cf[ci], line);
+                json_decref(line);
+                json_decref(m);
+                json_array_append_new(where[ci], json_string(w));
+        }
+        for (size_t ci = 0; ci < SHIPPED_CNT; ci++) {
+                size_t n = json_array_size(where[ci]);
+                char input[4096], cases[4096], contract[4096], **schema;
+                json_t *verdicts;
+
+                ck_assert_int_eq(fclose(in[ci]), 0);
+                ck_assert_int_eq(fclose(cf[ci]), 0);
+                if (!n) {
+                        json_decref(where[ci]);
+                        red_contract_destroy(cs[ci]);
+                        continue;
+                }
+                snprintf(input, sizeof(input), "%s/%s.input.jsonl", dir,
+                         shipped[ci].name);
+                snprintf(cases, sizeof(cases), "%s/%s.cases.jsonl", dir,
+                         shipped[ci].name);
+                contract_path(&shipped[ci], contract, sizeof(contract));
+                /* the wall clock: the examples are in the past, and fine */
+                verdicts = reduce_verdicts(contract, input, n, NULL);
+                schema = schema_verdicts(shipped[ci].name, cases, n);
+                for (i = 0; i < n; i++) {
+                        const char *w =
+                                json_string_value(json_array_get(where[ci], i));
+                        ck_assert_msg(json_is_null(json_array_get(verdicts, i)),
+                                      "%s: reducerd dead-letters it: %s", w,
+                                      reduce_detail(verdicts, n, i));
+                        ck_assert_msg(!strcmp(schema[i], "valid"),
+                                      "%s: the schema of %s says %s", w,
+                                      shipped[ci].name, schema[i]);
+                }
+                free_verdicts(schema);
+                json_decref(verdicts);
+                json_decref(where[ci]);
+                red_contract_destroy(cs[ci]);
+        }
+        remove_dir(dir);
+}
+
 START_TEST(docs_json_examples_accepted)
 {
-        red_contract_t *c = load_contract();
-        char *md = test_read_file(test_path(PRODUCING_MD), NULL);
-        block_t *b = code_blocks(md);
-        char *dir = test_tmpdir(), input[4096], cases[4096], **schema;
-        unsigned kinds = 0;
-        size_t n = 0;
-        json_t *verdicts;
-        FILE *in, *cs;
+        block_t *b = section_blocks();
+        json_t *examples = json_array();
+        uint64_t kinds[SHIPPED_CNT];
+        unsigned forms[SHIPPED_CNT];
 
-        snprintf(input, sizeof(input), "%s/input.jsonl", dir);
-        snprintf(cases, sizeof(cases), "%s/cases.jsonl", dir);
-        in = fopen(input, "w");
-        cs = fopen(cases, "w");
-        ck_assert(in && cs);
         for (size_t i = 0; b[i].text; i++) {
                 json_error_t jerr;
-                json_t *ev, *m, *line;
-                const red_kind_t *k;
-                const char *t;
+                json_t *ev;
+                char where[64];
 
                 if (strcmp(b[i].lang, "json")) {
                         continue;
                 }
                 ev = json_loads(b[i].text, 0, &jerr);
                 ck_assert_msg(ev != NULL, "%s:%d: %s (line %d of the block)",
-                              PRODUCING_MD, b[i].line, jerr.text, jerr.line);
-                t = json_string_value(json_object_get(ev, "event_type"));
-                ck_assert_msg(t, "%s:%d: the example has no event_type",
-                              PRODUCING_MD, b[i].line);
-                k = red_contract_kind_by_type(c, t, strlen(t));
-                ck_assert_msg(k, "%s:%d: %s is not an event type of %s",
-                              PRODUCING_MD, b[i].line, t, CONTRACT);
-                kinds |= 1u << k->index;
-                m = as_message(ev, topic_of(c, k), n);
-                put_line(in, m);
-                line = json_pack("{sssO}", "kind", k->name, "event", ev);
-                put_line(cs, line);
-                json_decref(line);
-                json_decref(m);
-                json_decref(ev);
+                              README_MD, b[i].line, jerr.text, jerr.line);
+                snprintf(where, sizeof(where), "%s:%d: JSON example", README_MD,
+                         b[i].line);
+                json_array_append_new(examples, json_pack("{soss}", "event", ev,
+                                                          "where", where));
+        }
+        judge_examples(examples, kinds, forms);
+        for (size_t ci = 0; ci < SHIPPED_CNT; ci++) {
+                red_contract_t *c = load_contract(&shipped[ci]);
+                uint64_t all = c->kind_cnt == 64
+                                       ? UINT64_MAX
+                                       : (UINT64_C(1) << c->kind_cnt) - 1;
+                ck_assert_msg(kinds[ci] == all,
+                              "%s, section \"%s\": no JSON example of some "
+                              "event kind of %s (have mask %#llx)",
+                              README_MD, SECTION, c->name,
+                              (unsigned long long)kinds[ci]);
+                ck_assert_msg(forms[ci] == 3,
+                              "%s, section \"%s\": %s needs a JSON example "
+                              "in the nested and one in the flat form",
+                              README_MD, SECTION, c->name);
+                red_contract_destroy(c);
+        }
+        json_decref(examples);
+        free_blocks(b);
+}
+END_TEST
+
+/* Copies a stand-in client from STUBS/@p rel to @p dir/@p to. */
+static void install_stub(const char *rel, const char *dir, const char *to)
+{
+        char src[256], dst[4096];
+        size_t len;
+        char *text;
+
+        snprintf(src, sizeof(src), "%s/%s", STUBS, rel);
+        text = test_read_file(test_path(src), &len);
+        snprintf(dst, sizeof(dst), "%s/%s", dir, to);
+        test_write_file(dst, text, len);
+        ck_assert_int_eq(chmod(dst, 0755), 0);
+        free(text);
+}
+
+/*
+ * Runs a sh or python block with the stand-in kcat first in PATH and the
+ * stand-in confluent_kafka first in PYTHONPATH, given the bootstrap address
+ * as $1 and $BOOTSTRAP; appends what it sent to @p examples and returns
+ * how many messages that was.
+ */
+static size_t run_with_stubs(const block_t *b, size_t idx, const char *dir,
+                             json_t *examples)
+{
+        bool sh = !strcmp(b->lang, "sh");
+        char file[4096], sent[4096], path[8192], pypath[4200], sentvar[4200];
+        const char *argv[] = {"/usr/bin/env",
+                              path,
+                              pypath,
+                              sentvar,
+                              "BOOTSTRAP=127.0.0.1:9",
+                              sh ? "/bin/sh" : PYTHON,
+                              file,
+                              "127.0.0.1:9",
+                              NULL};
+        char *out, *err, *text, *p, *nl;
+        size_t n = 0;
+        int rc;
+
+        snprintf(file, sizeof(file), "%s/run%zu.%s", dir, idx,
+                 sh ? "sh" : "py");
+        test_write_file(file, b->text, strlen(b->text));
+        snprintf(sent, sizeof(sent), "%s/sent%zu.jsonl", dir, idx);
+        test_write_file(sent, "", 0);
+        snprintf(path, sizeof(path), "PATH=%s/bin:%s", dir,
+                 getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+        snprintf(pypath, sizeof(pypath), "PYTHONPATH=%s/python", dir);
+        snprintf(sentvar, sizeof(sentvar), "RED_STUB_SENT=%s", sent);
+        rc = test_run(argv, NULL, &out, &err);
+        ck_assert_msg(rc == 0,
+                      "%s:%d: the %s block fails with the stand-in clients "
+                      "(exit %d):\n%s%s",
+                      README_MD, b->line, b->lang, rc, out, err);
+        free(out);
+        free(err);
+
+        text = test_read_file(sent, NULL);
+        for (p = text; *p; p = nl + 1) {
+                json_t *rec, *ev;
+                json_error_t jerr;
+                const char *value;
+                char where[128];
+
+                nl = strchr(p, '\n');
+                ck_assert_ptr_nonnull(nl);
+                rec = json_loadb(p, (size_t)(nl - p), 0, &jerr);
+                ck_assert_msg(rec, "%s: %s", sent, jerr.text);
+                value = json_string_value(json_object_get(rec, "value"));
+                ck_assert_msg(value,
+                              "%s:%d: the %s block sends a message without "
+                              "a value",
+                              README_MD, b->line, b->lang);
+                /* strict JSON, as the decoder reads it (no NaN) */
+                ev = json_loads(value, 0, &jerr);
+                ck_assert_msg(ev,
+                              "%s:%d: the %s block sends a message that is "
+                              "not JSON (%s): %s",
+                              README_MD, b->line, b->lang, jerr.text, value);
+                snprintf(where, sizeof(where),
+                         "%s:%d: message %zu the %s block sends", README_MD,
+                         b->line, n + 1, b->lang);
+                json_array_append_new(
+                        examples,
+                        json_pack("{sosOsOss}", "event", ev, "topic",
+                                  json_object_get(rec, "topic"), "key",
+                                  json_object_get(rec, "key"), "where", where));
+                json_decref(rec);
                 n++;
         }
-        ck_assert_int_eq(fclose(in), 0);
-        ck_assert_int_eq(fclose(cs), 0);
-        ck_assert_msg(kinds == (1u << c->kind_cnt) - 1,
-                      "%s needs a JSON example of every event kind (have "
-                      "mask %#x)",
-                      PRODUCING_MD, kinds);
+        free(text);
+        ck_assert_msg(n > 0, "%s:%d: the %s block sends nothing", README_MD,
+                      b->line, b->lang);
+        return n;
+}
 
-        /* the wall clock: the examples are in the past, and fine */
-        verdicts = reduce_verdicts(input, n, NULL);
-        schema = schema_verdicts(cases, n);
-        for (size_t i = 0; i < n; i++) {
-                ck_assert_msg(json_is_null(json_array_get(verdicts, i)),
-                              "JSON example %zu of %s: reducerd dead-letters "
-                              "it: %s",
-                              i + 1, PRODUCING_MD,
-                              reduce_detail(verdicts, n, i));
-                ck_assert_msg(!strcmp(schema[i], "valid"),
-                              "JSON example %zu of %s: %s", i + 1, PRODUCING_MD,
-                              schema[i]);
+/*
+ * The programs that send agent metrics (the sh and python blocks that
+ * mention metric.recorded) are run with stand-ins for kcat and
+ * confluent-kafka that record each message instead of sending it; every
+ * message must go to an input topic of its contract and be accepted by
+ * reducerd and the schema.
+ */
+START_TEST(docs_programs_send_valid_events)
+{
+        block_t *b = section_blocks();
+        char *dir = test_tmpdir(), sub[4096];
+        json_t *examples = json_array();
+        uint64_t kinds[SHIPPED_CNT];
+        unsigned forms[SHIPPED_CNT];
+        size_t sh = 0, py = 0, msgs = 0;
+
+        snprintf(sub, sizeof(sub), "%s/bin", dir);
+        ck_assert_int_eq(mkdir(sub, 0755), 0);
+        snprintf(sub, sizeof(sub), "%s/python", dir);
+        ck_assert_int_eq(mkdir(sub, 0755), 0);
+        snprintf(sub, sizeof(sub), "%s/python/confluent_kafka", dir);
+        ck_assert_int_eq(mkdir(sub, 0755), 0);
+        install_stub("kcat", dir, "bin/kcat");
+        install_stub("confluent_kafka/__init__.py", dir,
+                     "python/confluent_kafka/__init__.py");
+
+        for (size_t i = 0; b[i].text; i++) {
+                bool is_sh = !strcmp(b[i].lang, "sh");
+                if ((!is_sh && strcmp(b[i].lang, "python")) ||
+                    !strstr(b[i].text, "metric.recorded")) {
+                        continue;
+                }
+                msgs += run_with_stubs(&b[i], i, dir, examples);
+                *(is_sh ? &sh : &py) += 1;
         }
-        free_verdicts(schema);
-        json_decref(verdicts);
+        ck_assert_msg(sh >= 1 && py >= 1,
+                      "%s, section \"%s\": want a kcat (sh) and a Python "
+                      "program sending metric.recorded, have %zu and %zu",
+                      README_MD, SECTION, sh, py);
+        judge_examples(examples, kinds, forms);
+        printf("summary: README producers run with stand-in clients: %zu sh, "
+               "%zu python, %zu messages accepted\n",
+               sh, py, msgs);
+        json_decref(examples);
         free_blocks(b);
-        free(md);
         remove_dir(dir);
-        red_contract_destroy(c);
 }
 END_TEST
 
@@ -652,15 +1313,14 @@ static void syntax_check(const char *const argv[], const block_t *b)
         int rc = test_run(argv, NULL, &out, &err);
 
         ck_assert_msg(rc == 0, "%s:%d: the %s block does not parse:\n%s%s",
-                      PRODUCING_MD, b->line, b->lang, out, err);
+                      README_MD, b->line, b->lang, out, err);
         free(out);
         free(err);
 }
 
 START_TEST(docs_code_parses)
 {
-        char *md = test_read_file(test_path(PRODUCING_MD), NULL);
-        block_t *b = code_blocks(md);
+        block_t *b = section_blocks();
         char *dir = test_tmpdir(), *node = in_path("node"),
              *gofmt = in_path("gofmt"), *javac = in_path("javac");
         int go = 0, java = 0, sh = 0, py = 0, js = 0;
@@ -673,12 +1333,10 @@ START_TEST(docs_code_parses)
                         continue; /* docs_json_examples_accepted */
                 }
                 ck_assert_msg(strspn(b[i].text, " \n\t") < strlen(b[i].text),
-                              "%s:%d: empty code block", PRODUCING_MD,
-                              b[i].line);
+                              "%s:%d: empty code block", README_MD, b[i].line);
                 if (!strcmp(lang, "go") || !strcmp(lang, "java")) {
                         ck_assert_msg(balanced(b[i].text, why, sizeof(why)),
-                                      "%s:%d: %s", PRODUCING_MD, b[i].line,
-                                      why);
+                                      "%s:%d: %s", README_MD, b[i].line, why);
                 }
                 if (!strcmp(lang, "sh")) {
                         const char *argv[] = {"/bin/sh", "-n", file, NULL};
@@ -709,7 +1367,7 @@ START_TEST(docs_code_parses)
                         ck_assert_msg(strstr(b[i].text, "package main\n"),
                                       "%s:%d: the Go program needs "
                                       "package main",
-                                      PRODUCING_MD, b[i].line);
+                                      README_MD, b[i].line);
                         snprintf(file, sizeof(file), "%s/block%zu.go", dir, i);
                         test_write_file(file, b[i].text, strlen(b[i].text));
                         if (gofmt) {
@@ -731,7 +1389,7 @@ START_TEST(docs_code_parses)
                                               name) == 1,
                                 "%s:%d: the Java program needs a "
                                 "public class",
-                                PRODUCING_MD, b[i].line);
+                                README_MD, b[i].line);
                         snprintf(file, sizeof(file), "%s/%s.java", dir, name);
                         snprintf(out, sizeof(out), "%s/classes", dir);
                         test_write_file(file, b[i].text, strlen(b[i].text));
@@ -742,24 +1400,23 @@ START_TEST(docs_code_parses)
                 } else {
                         ck_abort_msg("%s:%d: a %s code block: no test checks "
                                      "it",
-                                     PRODUCING_MD, b[i].line, lang);
+                                     README_MD, b[i].line, lang);
                 }
         }
-        ck_assert_int_ge(sh, 2);
-        ck_assert_int_ge(py, 2);
+        ck_assert_int_ge(sh, 3);
+        ck_assert_int_ge(py, 3);
         ck_assert_int_ge(js, 1);
         ck_assert_int_eq(go, 1);
         ck_assert_int_eq(java, 1);
-        printf("summary: PRODUCING.md code: %d sh, %d python, %d js%s, "
+        printf("summary: README \"%s\" code: %d sh, %d python, %d js%s, "
                "%d go%s, %d java%s\n",
-               sh, py, js, node ? "" : " (no node: unchecked)", go,
+               SECTION + 3, sh, py, js, node ? "" : " (no node: unchecked)", go,
                gofmt ? " (gofmt -e)" : " (brackets only: no gofmt)", java,
                javac ? " (javac parser)" : " (brackets only: no javac)");
         free(node);
         free(gofmt);
         free(javac);
         free_blocks(b);
-        free(md);
         remove_dir(dir);
 }
 END_TEST
@@ -770,9 +1427,10 @@ int main(void)
         TCase *tc = tcase_create("schemas");
 
         tcase_set_timeout(tc, 120);
-        tcase_add_test(tc, generated_from_contract);
-        tcase_add_test(tc, samples_agree);
+        tcase_add_test(tc, generated_from_contracts);
+        tcase_add_loop_test(tc, samples_agree, 0, (int)SHIPPED_CNT);
         tcase_add_test(tc, docs_json_examples_accepted);
+        tcase_add_test(tc, docs_programs_send_valid_events);
         tcase_add_test(tc, docs_code_parses);
         suite_add_tcase(s, tc);
         return test_main(s);

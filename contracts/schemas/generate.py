@@ -7,8 +7,10 @@ For every event kind of every contract given, DIR/<contract>/<kind>.schema.json,
 and DIR/envelope.schema.json (DIR defaults to this script's folder). The
 schemas state what reducerd's decoder accepts (src/red_decode.c); README.md
 next to this script explains the mapping and the few things a schema cannot
-say. --check writes nothing and exits 1 when a file differs from what it
-would write (the test suite runs it so that schemas and contracts agree).
+say. Schemas of kinds a contract no longer has are removed. --check writes
+nothing and exits 1 when a file differs from what it would write, or would
+be removed (the test suite runs it so that schemas and contracts agree).
+Give every shipped contract: the envelope is shared.
 
 Needs only Debian's python3-yaml.
 """
@@ -112,17 +114,22 @@ def envelope_schema():
             "envelope_version": {"description": "\"1.0\" (or \"v1\"); not checked.", **anything},
             "event_id": {"description": "A UUID per message, for tracing; not checked.", **anything},
             "event_type": {
-                "description": ("One of the kind's spellings, e.g. NODE_GENERATION_STARTED "
-                                "or CODEGEN_STARTED. Null counts as absent."),
+                "description": ("One of the kind's spellings, e.g. NODE_GENERATION_STARTED, "
+                                "CODEGEN_STARTED or metric.recorded. Null counts as absent."),
                 "type": ["string", "null"],
             },
-            "event_version": {"description": "E.g. \"1.0\"; not checked.", **anything},
+            "event_version": {"description": "E.g. \"1.0\" or \"v1\"; not checked.", **anything},
             "event_timestamp": {
                 "description": ("The event time (ISO-8601). Takes precedence over "
                                 "\"timestamp\"; null counts as absent."),
             },
             "timestamp": {"description": "The event time, when there is no event_timestamp."},
-            "correlation_id": {"description": "Groups related events (a UUID); not checked.", **anything},
+            "correlation_id": {
+                "description": ("Groups related events; not checked, unless the contract "
+                                "declares a correlation_id field (the kind's schema then "
+                                "states it)."),
+                **anything,
+            },
             "causation_id": {"description": "The event that caused this one; not checked.", **anything},
             "source_service": {"description": "The producing service; not checked.", **anything},
             "source_node_id": {"description": "The producing node; not checked.", **anything},
@@ -225,9 +232,18 @@ def value_schema(f, scale, name, primary):
         s["type"] = t
     elif t == "object":
         s["type"] = "object"
+        # the decoder (jansson) takes no NUL character in a member name
+        s["propertyNames"] = {"pattern": "^[^\\u0000]*$"}
         vt = f.get("values")
-        if vt in ("string", "integer", "number", "boolean"):
+        if vt is None:
+            pass
+        elif vt == "string":
+            # as for string fields: no jsonb (or text) column holds \u0000
+            s["additionalProperties"] = {"type": "string", "pattern": "^[^\\u0000]*$"}
+        elif vt in ("integer", "number", "boolean"):
             s["additionalProperties"] = {"type": vt}
+        else:
+            raise SystemExit(f"{name}: unknown values type {vt!r}")
     else:
         raise SystemExit(f"unknown field type {t!r}")
     if t in ("integer", "number"):
@@ -418,7 +434,9 @@ def render(v, indent=0):
 
 
 def outputs(contract_paths):
+    """({relative path: text}, [contract name]) for the contracts given."""
     out = {"envelope.schema.json": envelope_schema()}
+    names = []
     for path in contract_paths:
         with open(path, encoding="utf-8") as fh:
             c = yaml.load(fh, Loader=_Loader)
@@ -428,13 +446,14 @@ def outputs(contract_paths):
             for k in inp.get("events") or []:
                 topics_of.setdefault(k, []).append(inp["topic"])
             kinds_on[inp["topic"]] = len(inp.get("events") or [])
+        names.append(c["contract"])
         key = (c.get("workflows") or {}).get("key") or (c.get("fsm") or {}).get("key")
         for kind, spec in (c.get("events") or {}).items():
             topics = topics_of.get(kind, [])
             multi = any(kinds_on[t] > 1 for t in topics) or not topics
             out[f"{c['contract']}/{kind}.schema.json"] = kind_schema(
                 c, kind, spec, topics, multi, key)
-    return {p: render(s) + "\n" for p, s in out.items()}
+    return {p: render(s) + "\n" for p, s in out.items()}, names
 
 
 def main(argv):
@@ -456,7 +475,8 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     stale = 0
-    for rel, text in sorted(outputs(paths).items()):
+    files, names = outputs(paths)
+    for rel, text in sorted(files.items()):
         path = os.path.join(outdir, rel)
         try:
             with open(path, encoding="utf-8") as fh:
@@ -474,8 +494,24 @@ def main(argv):
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(text)
         print(f"wrote {path}")
+    # a kind the contract no longer has: its schema goes too
+    for name in names:
+        folder = os.path.join(outdir, name)
+        if not os.path.isdir(folder):
+            continue
+        for fn in sorted(os.listdir(folder)):
+            if not fn.endswith(".schema.json") or f"{name}/{fn}" in files:
+                continue
+            path = os.path.join(folder, fn)
+            if check:
+                print(f"{path}: no event kind of contract {name} (run "
+                      f"contracts/schemas/generate.py {' '.join(paths)})")
+                stale += 1
+            else:
+                os.remove(path)
+                print(f"removed {path}")
     if check and not stale:
-        print(f"summary: {len(outputs(paths))} schemas up to date")
+        print(f"summary: {len(files)} schemas up to date")
     return 1 if stale else 0
 
 
