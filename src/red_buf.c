@@ -198,23 +198,43 @@ void red_buf_put_json_str(red_buf_t *b, const char *s, size_t len)
         red_buf_putc(b, '"');
 }
 
+/* True when none of the 8 bytes of @p w is a backslash or below 0x20 (the
+ * only bytes COPY text escapes); exact for the whole word, word-at-a-time. */
+static bool copy_word_plain(uint64_t w)
+{
+        const uint64_t ones = UINT64_C(0x0101010101010101);
+        const uint64_t highs = UINT64_C(0x8080808080808080);
+        uint64_t bs = w ^ (ones * '\\');
+
+        return !(((bs - ones) & ~bs & highs) |
+                 ((w - ones * 0x20) & ~w & highs));
+}
+
 void red_buf_put_copy_str(red_buf_t *b, const char *s, size_t len)
 {
-        size_t start = 0;
+        size_t start = 0, i = 0;
 
-        for (size_t i = 0; i < len; i++) {
+        while (i < len) {
                 const char *esc;
+                uint64_t w;
 
+                if (i + 8 <= len) {
+                        memcpy(&w, s + i, 8);
+                        if (copy_word_plain(w)) {
+                                i += 8;
+                                continue;
+                        }
+                }
                 switch (s[i]) {
                 case '\\': esc = "\\\\"; break;
                 case '\t': esc = "\\t"; break;
                 case '\n': esc = "\\n"; break;
                 case '\r': esc = "\\r"; break;
-                default: continue;
+                default: i++; continue;
                 }
                 red_buf_append(b, s + start, i - start);
                 red_buf_append(b, esc, 2);
-                start = i + 1;
+                start = ++i;
         }
         red_buf_append(b, s + start, len - start);
 }

@@ -432,6 +432,48 @@ static int cmp_release(const void *a, const void *b)
         return x->msg.offset < y->msg.offset ? -1 : x->msg.offset > y->msg.offset;
 }
 
+/* An entry with its event time beside it: the sort compares times without
+ * touching the entries, which are scattered in memory. */
+typedef struct release_key_s {
+        red_time_t time;
+        entry_t *e;
+} release_key_t;
+
+static int cmp_release_key(const void *a, const void *b)
+{
+        const release_key_t *x = a, *y = b;
+
+        if (x->time != y->time) {
+                return x->time < y->time ? -1 : 1;
+        }
+        return cmp_release(&x->e, &y->e);
+}
+
+/* Sorts released[first..] by cmp_release. */
+static int sort_released(red_core_t *core, size_t first)
+{
+        size_t n = core->released_cnt - first;
+        entry_t **r = core->released + first;
+        release_key_t *keys;
+
+        if (n < 2) {
+                return 0;
+        }
+        if (!(keys = malloc(n * sizeof(*keys)))) {
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                keys[i].time = r[i]->ev.time;
+                keys[i].e = r[i];
+        }
+        qsort(keys, n, sizeof(*keys), cmp_release_key);
+        for (size_t i = 0; i < n; i++) {
+                r[i] = keys[i].e;
+        }
+        free(keys);
+        return 0;
+}
+
 static bool uuid_eq(const void *item, const void *key)
 {
         return !red_uuid_cmp(item, key);
@@ -585,8 +627,9 @@ long red_core_release(red_core_t *core, red_time_t frontier, size_t max)
                         core->released[core->released_cnt++] = e;
                 }
         }
-        qsort(core->released + first, core->released_cnt - first,
-              sizeof(*core->released), cmp_release);
+        if (sort_released(core, first)) {
+                return -ENOMEM;
+        }
         if (red_log_enabled(RED_LOG_DEBUG)) {
                 for (size_t i = first; i < core->released_cnt; i++) {
                         const entry_t *e = core->released[i];

@@ -65,7 +65,7 @@ struct red_pipeline_s {
         bool flushing;         /* inside flush_batch (rebalances may nest) */
         bool in_rebalance;     /* inside the rebalance callback */
         bool backlog;          /* the last release hit the batch cap */
-        int64_t t_frontier, t_release, t_process, t_write; /* µs, last batch */
+        int64_t t_frontier, t_release, t_write; /* µs, last batch */
 
         atomic_long dlq_pending;
         atomic_long dlq_failed;
@@ -1038,11 +1038,8 @@ static void flush_batch(red_pipeline_t *p, bool revoking)
                                               p->c->name, err);
                                 goto retry;
                         }
-                        t0 = red_time_mono_us();
-                        if (red_core_process(p->core)) {
-                                goto oom;
-                        }
-                        p->t_process = red_time_mono_us() - t0;
+                        /* the sink applies the events while Postgres
+                         * inserts the first rows */
                         p->processed = true;
                 }
                 red_core_dead_letters(p->core, &dead_cnt);
@@ -1103,13 +1100,13 @@ static void flush_batch(red_pipeline_t *p, bool revoking)
                         red_log_debug("pipeline",
                                       "%s: committed %zu events in %.1f ms "
                                       "(%zu rows, %zu buffered; frontier "
-                                      "%.1f, release %.1f, process %.1f, "
+                                      "%.1f, release %.1f, apply and "
                                       "write %.1f ms)",
                                       p->c->name, events, latency,
                                       red_sink_last_rows(p->sink),
                                       red_core_buffered(p->core),
                                       p->t_frontier / 1e3, p->t_release / 1e3,
-                                      p->t_process / 1e3, p->t_write / 1e3);
+                                      p->t_write / 1e3);
                         set_pg_up(p, true);
                         p->backoff_ms = 0;
                         break;
@@ -1247,8 +1244,8 @@ static void progress(red_pipeline_t *p, int64_t now)
         }
         red_log_info("pipeline",
                      "%s: +%llu events in %.0f s: %llu consumed = %llu "
-                     "applied + %llu dead-lettered + %llu late-dropped; lag "
-                     "%llu",
+                     "applied + %llu dead-lettered + %llu late-dropped + "
+                     "%llu duplicates; lag %llu",
                      p->c->name,
                      (unsigned long long)(k->consumed - p->last_consumed),
                      (double)(now - p->last_progress) / 1e6,
@@ -1256,6 +1253,7 @@ static void progress(red_pipeline_t *p, int64_t now)
                      (unsigned long long)k->applied,
                      (unsigned long long)k->dead_lettered,
                      (unsigned long long)k->late_dropped,
+                     (unsigned long long)k->duplicates,
                      (unsigned long long)lag);
         p->last_consumed = k->consumed;
         p->last_progress = now;

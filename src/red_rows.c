@@ -302,6 +302,7 @@ void red_rows_raw_ident(const red_raw_t *r, const red_event_t *ev,
 
 void red_rows_ident_part(red_buf_t *out, const char *text, size_t len)
 {
-        red_buf_printf(out, "%zu:", len);
+        red_buf_put_i64(out, (int64_t)len);
+        red_buf_putc(out, ':');
         red_buf_append(out, text, len);
 }

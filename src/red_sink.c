@@ -35,6 +35,9 @@ red_sink_t *red_sink_new(const red_contract_t *c, const char *conninfo,
         s->parts = red_partition_cache_new();
         s->aggs = calloc(c->agg_cnt + 1, sizeof(*s->aggs));
         s->by_id = red_map_new();
+        for (size_t i = 0; s->aggs && i < c->agg_cnt; i++) {
+                red_buf_init(&s->aggs[i].lines);
+        }
         red_buf_init(&s->buf);
         red_buf_init(&s->json);
         red_buf_init(&s->out);
@@ -46,6 +49,8 @@ red_sink_t *red_sink_new(const red_contract_t *c, const char *conninfo,
         return s;
 }
 
+static void agg_batch_clear(agg_sql_t *q);
+
 static void aggs_sql_free(red_sink_t *s)
 {
         for (size_t i = 0; s->aggs && i < s->c->agg_cnt; i++) {
@@ -55,6 +60,8 @@ static void aggs_sql_free(red_sink_t *s)
                 free(s->aggs[i].insert);
                 free(s->aggs[i].select);
                 free(s->aggs[i].update);
+                agg_batch_clear(&s->aggs[i]);
+                red_buf_destroy(&s->aggs[i].lines);
                 memset(&s->aggs[i], 0, sizeof(s->aggs[i]));
         }
 }
@@ -414,6 +421,7 @@ red_sink_result_t red_sink_copy_end(red_sink_t *s, char *errstr, size_t size)
                 red_pg_error(s->conn, NULL, errstr, size);
                 return RED_SINK_RETRY;
         }
+        red_sink_idle(s); /* Postgres still inserts what it was sent */
         while ((res = PQgetResult(s->conn))) {
                 if (PQresultStatus(res) != PGRES_COMMAND_OK && !r) {
                         r = red_sink_classify(s, res, errstr, size);
@@ -870,7 +878,6 @@ static red_sink_result_t write_fsm(red_sink_t *s, red_core_t *core,
 
         cnt = red_workflows_dirty(wfs, &dirty);
         red_buf_reset(&s->buf);
-        red_buf_reset(&s->out);
         for (size_t i = 0; i < cnt; i++) {
                 const red_wf_t *wf = dirty[i];
                 if (wf->state == RED_WF_NONE) {
@@ -952,11 +959,6 @@ static void fsm_outbox(red_sink_t *s, red_core_t *core)
 /* ------------------------------------------------------------------ */
 /* cells                                                               */
 /* ------------------------------------------------------------------ */
-
-typedef struct cell_ref_s {
-        red_uuid_t id;
-        red_cell_t *cell;
-} cell_ref_t;
 
 static bool ref_eq(const void *item, const void *key)
 {
@@ -1061,30 +1063,44 @@ static red_cell_t *cell_like(const red_cell_t *cell, double alpha)
         return red_cell_new(&key, alpha);
 }
 
-static red_sink_result_t write_agg(red_sink_t *s, size_t idx,
-                                   red_cell_t **cells, size_t cnt,
-                                   char *errstr, size_t size)
+/* Forgets the batch's cell state (after the store or a rollback). */
+static void agg_batch_clear(agg_sql_t *q)
+{
+        for (size_t i = 0; i < q->nmerged; i++) {
+                red_cell_destroy(q->merged[i]);
+        }
+        free(q->merged);
+        free(q->refs);
+        PQclear(q->state);
+        q->merged = NULL;
+        q->refs = NULL;
+        q->state = NULL;
+        q->n = 0;
+        q->nmerged = 0;
+        red_buf_reset(&q->lines);
+}
+
+/* Phase A: a placeholder row (revision 0) for each new cell, a row lock on
+ * each existing one, in key order; then the locked rows' state. */
+static red_sink_result_t agg_lock(red_sink_t *s, size_t idx,
+                                  red_cell_t **cells, size_t cnt,
+                                  char *errstr, size_t size)
 {
         const red_agg_t *a = &s->c->aggs[idx];
         agg_sql_t *q = &s->aggs[idx];
-        cell_ref_t *refs = NULL;
-        red_cell_t **merged = NULL;
-        size_t n = 0, nmerged = 0;
-        PGresult *res = NULL;
-        red_sink_result_t r = RED_SINK_OK;
+        red_sink_result_t r;
         char truncate[64];
 
-        snprintf(truncate, sizeof(truncate), "TRUNCATE %s", q->tmp);
-        red_buf_reset(&s->buf);
-        red_map_clear(s->by_id);
-        refs = calloc(cnt + 1, sizeof(*refs));
-        merged = calloc(cnt + 1, sizeof(*merged));
-        if (!refs || !merged) {
-                r = RED_SINK_RETRY;
+        agg_batch_clear(q);
+        q->refs = calloc(cnt + 1, sizeof(*q->refs));
+        q->merged = calloc(cnt + 1, sizeof(*q->merged));
+        if (!q->refs || !q->merged) {
                 snprintf(errstr, size, "out of memory");
-                goto done;
+                return RED_SINK_RETRY;
         }
         for (size_t i = 0; i < cnt; i++) {
+                cell_ref_t *ref = &q->refs[q->n];
+
                 if (red_cell_agg(cells[i]) != a) {
                         continue;
                 }
@@ -1093,40 +1109,45 @@ static red_sink_result_t write_agg(red_sink_t *s, size_t idx,
                                          RED_PARTITION_FILLFACTOR_UPDATED,
                                          red_cell_window_start(cells[i]),
                                          errstr, size)) {
-                        r = RED_SINK_RETRY;
-                        goto done;
+                        return RED_SINK_RETRY;
                 }
-                refs[n].cell = cells[i];
-                red_cell_id(cells[i], &refs[n].id);
-                if (red_map_insert(s->by_id, red_uuid_hash(&refs[n].id),
-                                   &refs[n]) ||
-                    cell_line(s, &s->buf, cells[i], &refs[n].id, 0, false)) {
-                        r = RED_SINK_RETRY;
+                ref->cell = cells[i];
+                red_cell_id(cells[i], &ref->id);
+                if (red_map_insert(s->by_id, red_uuid_hash(&ref->id), ref) ||
+                    cell_line(s, &q->lines, cells[i], &ref->id, 0, false)) {
                         snprintf(errstr, size, "out of memory");
-                        goto done;
+                        return RED_SINK_RETRY;
                 }
-                n++;
+                q->n++;
         }
-        if (!n) {
-                goto done;
+        if (!q->n) {
+                return RED_SINK_OK;
         }
-        /* phase A: a placeholder row (revision 0) for each new cell, a row
-         * lock on each existing one, in key order; both return the state */
+        snprintf(truncate, sizeof(truncate), "TRUNCATE %s", q->tmp);
         if ((r = red_sink_exec(s, truncate, errstr, size)) ||
-            (r = red_sink_copy_in(s, q->copy_keys, &s->buf, errstr, size))) {
-                goto done;
+            (r = red_sink_copy_in(s, q->copy_keys, &q->lines, errstr, size)) ||
+            (r = red_sink_exec(s, q->insert, errstr, size))) {
+                return r;
         }
-        if ((r = red_sink_exec(s, q->insert, errstr, size))) {
-                goto done;
+        q->state = PQexecParams(s->conn, q->select, 0, NULL, NULL, NULL, NULL,
+                                0);
+        if (PQresultStatus(q->state) != PGRES_TUPLES_OK) {
+                return red_sink_classify(s, q->state, errstr, size);
         }
-        res = PQexecParams(s->conn, q->select, 0, NULL, NULL, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                r = red_sink_classify(s, res, errstr, size);
-                goto done;
-        }
-        /* phase B: stored state + delta, rendered, written back */
-        red_buf_reset(&s->buf);
-        for (int row = 0; row < PQntuples(res); row++) {
+        return RED_SINK_OK;
+}
+
+/* Phase B, no I/O: stored state + delta, rendered as COPY lines and outbox
+ * snapshots. */
+static red_sink_result_t agg_merge(red_sink_t *s, size_t idx, char *errstr,
+                                   size_t size)
+{
+        const red_agg_t *a = &s->c->aggs[idx];
+        agg_sql_t *q = &s->aggs[idx];
+        PGresult *res = q->state;
+
+        red_buf_reset(&q->lines);
+        for (int row = 0; res && row < PQntuples(res); row++) {
                 bool final = PQgetvalue(res, row, 3)[0] == 't';
                 int64_t rev = strtoll(PQgetvalue(res, row, 2), NULL, 10);
                 const red_cell_t *out;
@@ -1135,12 +1156,12 @@ static red_sink_result_t write_agg(red_sink_t *s, size_t idx,
 
                 if (red_uuid_parse(PQgetvalue(res, row, 0), 36, &id) ||
                     !(ref = red_map_find(s->by_id, red_uuid_hash(&id), ref_eq,
-                                         &id))) {
+                                         &id)) ||
+                    red_cell_agg(ref->cell) != a) {
                         snprintf(errstr, size,
                                  "table %s returned an unknown cell %s",
                                  a->table, PQgetvalue(res, row, 0));
-                        r = RED_SINK_FATAL;
-                        goto done;
+                        return RED_SINK_FATAL;
                 }
                 out = ref->cell;
                 if (rev > 0) {
@@ -1152,61 +1173,137 @@ static red_sink_result_t write_agg(red_sink_t *s, size_t idx,
                         state = PQunescapeBytea((const unsigned char *)
                                                         PQgetvalue(res, row, 1),
                                                 &slen);
+                        if (m) {
+                                q->merged[q->nmerged++] = m;
+                        }
+                        errstr[0] = '\0';
                         if (!m || !state ||
                             red_cell_merge_serialized(m, state, slen, errstr,
                                                       size) ||
                             red_cell_merge(m, ref->cell, errstr, size)) {
                                 PQfreemem(state);
-                                red_cell_destroy(m);
                                 if (!errstr[0]) {
                                         snprintf(errstr, size,
                                                  "out of memory");
                                 }
-                                r = RED_SINK_FATAL;
-                                goto done;
+                                return RED_SINK_FATAL;
                         }
                         PQfreemem(state);
-                        merged[nmerged++] = m;
                         out = m;
                 }
-                if (cell_line(s, &s->buf, out, &ref->id, rev + 1, true)) {
-                        r = RED_SINK_RETRY;
+                if (cell_line(s, &q->lines, out, &ref->id, rev + 1, true)) {
                         snprintf(errstr, size, "out of memory");
-                        goto done;
+                        return RED_SINK_RETRY;
                 }
                 cell_outbox(s, out, &ref->id, rev + 1, final);
         }
-        PQclear(res);
-        res = NULL;
+        PQclear(q->state);
+        q->state = NULL;
+        return RED_SINK_OK;
+}
+
+/* Phase C: the merged rows written back. */
+static red_sink_result_t agg_store(red_sink_t *s, size_t idx, char *errstr,
+                                   size_t size)
+{
+        agg_sql_t *q = &s->aggs[idx];
+        red_sink_result_t r;
+        char truncate[64];
+
+        if (!q->n) {
+                return RED_SINK_OK;
+        }
+        snprintf(truncate, sizeof(truncate), "TRUNCATE %s", q->tmp);
         if ((r = red_sink_exec(s, truncate, errstr, size)) ||
-            (r = red_sink_copy_in(s, q->copy_tmp, &s->buf, errstr, size))) {
-                goto done;
+            (r = red_sink_copy_in(s, q->copy_tmp, &q->lines, errstr, size)) ||
+            (r = red_sink_exec(s, q->update, errstr, size))) {
+                return r;
         }
-        if ((r = red_sink_exec(s, q->update, errstr, size))) {
-                goto done;
+        s->last_rows += q->n;
+        return RED_SINK_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* client work while Postgres finishes a COPY                          */
+/* ------------------------------------------------------------------ */
+
+/* The next step of the batch's own computing: the core's events applied,
+ * then (once the cells are locked) the cells merged. */
+static red_sink_result_t idle_step(red_sink_t *s, char *errstr, size_t size)
+{
+        red_sink_result_t r = RED_SINK_OK;
+        idle_work_t w = s->idle;
+
+        s->idle = IDLE_NONE;
+        if (w == IDLE_PROCESS && red_core_process(s->batch_core)) {
+                snprintf(errstr, size, "out of memory");
+                r = RED_SINK_RETRY;
         }
-        s->last_rows += n;
-done:
-        PQclear(res);
-        for (size_t i = 0; merged && i < nmerged; i++) {
-                red_cell_destroy(merged[i]);
+        for (size_t i = 0; w == IDLE_MERGE && !r && i < s->c->agg_cnt; i++) {
+                r = agg_merge(s, i, errstr, size);
         }
-        free(merged);
-        free(refs);
         return r;
+}
+
+void red_sink_idle(red_sink_t *s)
+{
+        if (s->idle != IDLE_NONE && s->idle_rc == RED_SINK_OK) {
+                s->idle_rc = idle_step(s, s->idle_err, sizeof(s->idle_err));
+        }
+}
+
+/* Runs the pending step now; a step that failed while a COPY was in
+ * flight reports here. */
+static red_sink_result_t idle_finish(red_sink_t *s, char *errstr, size_t size)
+{
+        red_sink_idle(s);
+        if (s->idle_rc) {
+                snprintf(errstr, size, "%s", s->idle_err);
+        }
+        return s->idle_rc;
+}
+
+red_sink_result_t red_sink_lock_cells(red_sink_t *s, char *errstr,
+                                      size_t size)
+{
+        red_cell_t **cells;
+        size_t ncells;
+        red_sink_result_t r;
+
+        if (s->cells_locked) {
+                return RED_SINK_OK;
+        }
+        if ((r = idle_finish(s, errstr, size))) {
+                return r;
+        }
+        s->cells_locked = true;
+        red_map_clear(s->by_id);
+        cells = red_aggregator_cells(red_core_cells(s->batch_core), &ncells);
+        for (size_t i = 0; i < s->c->agg_cnt; i++) {
+                if ((r = agg_lock(s, i, cells, ncells, errstr, size))) {
+                        return r;
+                }
+        }
+        if (s->c->agg_cnt) {
+                s->idle = IDLE_MERGE;
+        }
+        return RED_SINK_OK;
 }
 
 /* ------------------------------------------------------------------ */
 /* the batch transaction                                               */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The order keeps both processes busy: the core's events are applied while
+ * Postgres inserts the first raw table, the cells are locked before the last
+ * one and merged while Postgres inserts it.
+ */
 red_sink_result_t red_sink_write(red_sink_t *s, red_core_t *core,
                                  const red_sink_offset_t *offs, size_t cnt,
                                  int generation, char *errstr,
                                  size_t errstr_size)
 {
-        red_cell_t **cells;
-        size_t ncells;
         red_sink_result_t r;
         char ignore[256];
 
@@ -1217,22 +1314,26 @@ red_sink_result_t red_sink_write(red_sink_t *s, red_core_t *core,
                 return RED_SINK_RETRY;
         }
         red_buf_reset(&s->out);
+        s->batch_core = core;
+        s->idle = IDLE_PROCESS;
+        s->idle_rc = RED_SINK_OK;
+        s->cells_locked = false;
         if ((r = red_sink_exec(s, "BEGIN", errstr, errstr_size))) {
-                return r;
+                goto rollback;
         }
         if (cnt && (r = advance_offsets(s, offs, cnt, generation, errstr,
                                         errstr_size))) {
                 goto rollback;
         }
         if ((r = red_sink_raw_write(s, core, errstr, errstr_size)) ||
+            (r = red_sink_lock_cells(s, errstr, errstr_size)) ||
+            (r = idle_finish(s, errstr, errstr_size)) ||
             (r = write_fsm(s, core, errstr, errstr_size))) {
                 goto rollback;
         }
         fsm_outbox(s, core);
-        cells = red_aggregator_cells(red_core_cells(core), &ncells);
         for (size_t i = 0; i < s->c->agg_cnt; i++) {
-                if ((r = write_agg(s, i, cells, ncells, errstr,
-                                   errstr_size))) {
+                if ((r = agg_store(s, i, errstr, errstr_size))) {
                         goto rollback;
                 }
         }
@@ -1253,17 +1354,29 @@ red_sink_result_t red_sink_write(red_sink_t *s, red_core_t *core,
         if ((r = red_sink_exec(s, "COMMIT", errstr, errstr_size))) {
                 /* the outcome is unknown: the offsets CAS decides on the
                  * next attempt */
-                return r;
+                goto done;
         }
         red_failpoint("after_commit");
         red_sink_alert_log(s, core);
-        return RED_SINK_OK;
+        goto done;
 rollback:
         if (red_sink_connected(s) &&
             red_pg_exec(s->conn, "ROLLBACK", ignore, sizeof(ignore))) {
                 /* connection gone: the server rolls back */
         }
         red_partition_cache_clear(s->parts);
+done:
+        /* the core's events stay applied when the write fails: the retry
+         * writes the same cells */
+        if (s->idle == IDLE_PROCESS && red_core_process(core)) {
+                snprintf(errstr, errstr_size, "out of memory");
+                r = r ? r : RED_SINK_RETRY;
+        }
+        s->idle = IDLE_NONE;
+        s->batch_core = NULL;
+        for (size_t i = 0; i < s->c->agg_cnt; i++) {
+                agg_batch_clear(&s->aggs[i]);
+        }
         return r;
 }
 

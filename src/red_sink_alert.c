@@ -302,10 +302,27 @@ const size_t *red_sink_alerts_fired(const red_sink_t *s)
         return s->fired_by;
 }
 
+/* Alert lines logged per batch; a storm is summarised in one more line (the
+ * alerts table and topic have every alert). */
+#define ALERT_LOG_LINES 10
+
+static red_log_level_t alert_level(const char *severity)
+{
+        if (!strcmp(severity, "CRITICAL")) {
+                return RED_LOG_ERROR;
+        }
+        if (!strcmp(severity, "WARNING")) {
+                return RED_LOG_WARN;
+        }
+        return RED_LOG_INFO;
+}
+
 void red_sink_alert_log(red_sink_t *s, red_core_t *core)
 {
         const red_alerts_t *a = s->c->alerts;
         red_alert_matches_t *am = red_core_alerts(core);
+        red_log_level_t rest_level = RED_LOG_INFO;
+        size_t logged = 0, rest = 0;
         red_buf_t msg;
 
         if (!a || !s->fired) {
@@ -315,16 +332,19 @@ void red_sink_alert_log(red_sink_t *s, red_core_t *core)
         for (size_t i = 0; i < am->cnt; i++) {
                 const red_alert_match_t *m = &am->items[i];
                 const red_alert_rule_t *rule = &a->rules[m->rule];
-                red_log_level_t level = RED_LOG_INFO;
+                red_log_level_t level = alert_level(rule->severity);
 
                 if (!m->fires) {
                         continue;
                 }
-                if (!strcmp(rule->severity, "CRITICAL")) {
-                        level = RED_LOG_ERROR;
-                } else if (!strcmp(rule->severity, "WARNING")) {
-                        level = RED_LOG_WARN;
+                if (logged == ALERT_LOG_LINES) {
+                        rest++;
+                        if (level > rest_level) {
+                                rest_level = level;
+                        }
+                        continue;
                 }
+                logged++;
                 red_buf_reset(&msg);
                 red_alert_message(s->c, m, &msg);
                 red_log(level, "alert",
@@ -332,6 +352,14 @@ void red_sink_alert_log(red_sink_t *s, red_core_t *core)
                         rule->severity, rule->id, msg.data ? msg.data : "",
                         rule->metric, m->value, rule->threshold,
                         m->scope[0] ? ", " : "", m->scope);
+        }
+        if (rest) {
+                red_log(rest_level, "alert",
+                        "%s: %zu more alerts in this batch, not logged "
+                        "one by one (every alert is in table %s%s%s)",
+                        s->c->name, rest, a->table,
+                        a->publish.topic ? " and on topic " : "",
+                        a->publish.topic ? a->publish.topic : "");
         }
         red_buf_destroy(&msg);
 }

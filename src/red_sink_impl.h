@@ -9,13 +9,22 @@
 #define RED_SINK_IMPL_H
 
 #include "red_buf.h"
+#include "red_cell.h"
+#include "red_core.h"
 #include "red_map.h"
 #include "red_partition.h"
 #include "red_sink.h"
 
 #include <libpq-fe.h>
 
-/* Per aggregation: quoted names and the SQL built once. */
+/* A cell of the batch and its id. */
+typedef struct cell_ref_s {
+        red_uuid_t id;
+        red_cell_t *cell;
+} cell_ref_t;
+
+/* Per aggregation: quoted names and the SQL built once; the batch's cells
+ * between the phases of the write. */
 typedef struct agg_sql_s {
         char table[80];  /* quoted */
         char *cols;      /* the columns we write, comma-separated */
@@ -23,9 +32,22 @@ typedef struct agg_sql_s {
         char *copy_keys; /* COPY red_tmp_N (key columns) FROM STDIN */
         char *insert;    /* phase A: placeholder or lock */
         char *select;    /* phase A: the locked rows' state */
-        char *update;    /* phase B: merged values */
+        char *update;    /* phase C: merged values */
         char tmp[32];
+        cell_ref_t *refs;   /* the batch's cells of this aggregation */
+        size_t n;
+        red_cell_t **merged; /* stored state + delta, owned */
+        size_t nmerged;
+        PGresult *state;    /* phase A's rows, until merged */
+        red_buf_t lines;    /* COPY text: keys (A), then merged rows (B) */
 } agg_sql_t;
+
+/* What the batch computes next while Postgres is busy with a COPY. */
+typedef enum {
+        IDLE_NONE,
+        IDLE_PROCESS, /* red_core_process() */
+        IDLE_MERGE,   /* the locked cells' merge */
+} idle_work_t;
 
 /* Per raw sink and table: the SQL built once. */
 typedef struct raw_sql_s {
@@ -55,6 +77,11 @@ struct red_sink_s {
         size_t last_rows;
         bool unique_replays; /* a unique violation means RED_SINK_REPLAY */
         int lookup_credit;   /* batches that still look stored rows up */
+        red_core_t *batch_core; /* during red_sink_write() */
+        idle_work_t idle;
+        red_sink_result_t idle_rc;
+        char idle_err[512];
+        bool cells_locked;
         size_t fired;       /* alerts of the last write */
         size_t fired_by[3]; /* ... by severity: CRITICAL, WARNING, INFO */
 };
@@ -81,7 +108,15 @@ red_sink_result_t red_sink_copy_begin(red_sink_t *s, const char *sql,
 /* Sends @p data and empties it. */
 red_sink_result_t red_sink_copy_send(red_sink_t *s, red_buf_t *data,
                                      char *errstr, size_t size);
+/* Ends the COPY; while Postgres inserts the rest, runs red_sink_idle(). */
 red_sink_result_t red_sink_copy_end(red_sink_t *s, char *errstr, size_t size);
+/* Does the batch's pending client work (see idle_work_t); a failure is
+ * reported by the write's next step. */
+void red_sink_idle(red_sink_t *s);
+/* Applies the core's events if not yet done, then locks the batch's cells
+ * and leaves their merge as the pending work. Once per write. */
+red_sink_result_t red_sink_lock_cells(red_sink_t *s, char *errstr,
+                                      size_t size);
 void red_sink_copy_time(red_buf_t *b, red_time_t t);
 /* An object value in COPY text: its text as sent, or jansson's dump. */
 void red_sink_copy_object(red_buf_t *b, const red_value_t *v);

@@ -586,6 +586,7 @@ red_sink_result_t red_sink_raw_write(red_sink_t *s, red_core_t *core,
                                      char *errstr, size_t size)
 {
         red_sink_result_t r = RED_SINK_OK;
+        size_t last = 0, written = 0;
         plan_t pl;
 
         if (!s->raw_cnt) {
@@ -595,9 +596,23 @@ red_sink_result_t red_sink_raw_write(red_sink_t *s, red_core_t *core,
                 snprintf(errstr, size, "out of memory");
                 return RED_SINK_RETRY;
         }
-        for (size_t i = 0; i < s->raw_cnt && !r; i++) {
-                r = write_table(s, &s->raws[i], pl.rows + pl.start[i],
-                                pl.start[i + 1] - pl.start[i], errstr, size);
+        for (size_t i = 0; i < s->raw_cnt; i++) {
+                if (pl.start[i + 1] > pl.start[i]) {
+                        last = i;
+                }
+        }
+        /* the events are applied during the first table's COPY, the cells
+         * merged during the last one's */
+        for (size_t i = 0; i <= last && !r; i++) {
+                size_t cnt = pl.start[i + 1] - pl.start[i];
+
+                if (cnt && i == last && written &&
+                    (r = red_sink_lock_cells(s, errstr, size))) {
+                        break;
+                }
+                r = write_table(s, &s->raws[i], pl.rows + pl.start[i], cnt,
+                                errstr, size);
+                written += cnt > 0;
         }
         free(pl.start);
         free(pl.rows);

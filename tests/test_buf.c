@@ -121,6 +121,57 @@ START_TEST(json_and_copy_escapes)
 }
 END_TEST
 
+/* COPY text escaping, one byte at a time: what the word-at-a-time scan
+ * must produce. */
+static void copy_reference(red_buf_t *b, const unsigned char *s, size_t len)
+{
+        for (size_t i = 0; i < len; i++) {
+                switch (s[i]) {
+                case '\\': red_buf_puts(b, "\\\\"); break;
+                case '\t': red_buf_puts(b, "\\t"); break;
+                case '\n': red_buf_puts(b, "\\n"); break;
+                case '\r': red_buf_puts(b, "\\r"); break;
+                default: red_buf_putc(b, (char)s[i]);
+                }
+        }
+}
+
+START_TEST(copy_escapes_match_the_reference)
+{
+        /* bytes near the boundaries of the word test, at every offset */
+        static const unsigned char pool[] = {'a', '\\', '\t', '\n', '\r', 0x01,
+                                             0x1f, 0x20, 0x5b, 0x5d, 0x7f,
+                                             0x80, 0xc3, 0xdc, 0xff, '"'};
+        unsigned char s[64];
+        red_buf_t got, want;
+
+        srand(7);
+        red_buf_init(&got);
+        red_buf_init(&want);
+        for (int round = 0; round < 100000; round++) {
+                size_t len = (size_t)(rand() % 40);
+                int plain = rand() % 4; /* mostly plain text, like real rows */
+
+                for (size_t i = 0; i < len; i++) {
+                        s[i] = plain ? (unsigned char)('a' + rand() % 26)
+                                     : pool[rand() % sizeof(pool)];
+                        if (plain && rand() % 16 == 0) {
+                                s[i] = pool[rand() % sizeof(pool)];
+                        }
+                }
+                red_buf_reset(&got);
+                red_buf_reset(&want);
+                red_buf_put_copy_str(&got, (const char *)s, len);
+                copy_reference(&want, s, len);
+                ck_assert_uint_eq(got.len, want.len);
+                ck_assert(memcmp(got.data ? got.data : "",
+                                 want.data ? want.data : "", got.len) == 0);
+        }
+        red_buf_destroy(&got);
+        red_buf_destroy(&want);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("buf");
@@ -130,6 +181,7 @@ int main(void)
         tcase_add_test(tc, doubles_round_trip);
         tcase_add_test(tc, doubles_match_the_reference);
         tcase_add_test(tc, json_and_copy_escapes);
+        tcase_add_test(tc, copy_escapes_match_the_reference);
         suite_add_tcase(s, tc);
         return test_main(s);
 }
