@@ -182,6 +182,39 @@ char *test_pg_create_db(const char *prefix)
         return ci;
 }
 
+char *test_markdown_section(const char *path, const char *heading,
+                            int *first_line)
+{
+        char *md = test_read_file(path, NULL), *sec;
+        const char *start = NULL, *end = NULL;
+        bool fence = false;
+        int line = 1, found = 0;
+
+        for (const char *p = md; *p; line++) {
+                const char *eol = strchr(p, '\n');
+                size_t len = eol ? (size_t)(eol - p) : strlen(p);
+                if (!strncmp(p, "```", 3)) {
+                        fence = !fence;
+                } else if (!fence && len == strlen(heading) &&
+                           !strncmp(p, heading, len)) {
+                        found++;
+                        start = p;
+                        if (first_line) {
+                                *first_line = line;
+                        }
+                } else if (!fence && start && !end && !strncmp(p, "## ", 3)) {
+                        end = p;
+                }
+                p += len + (eol != NULL);
+        }
+        ck_assert_msg(found == 1, "%s: %d \"%s\" headings, want one", path,
+                      found, heading);
+        ck_assert_msg(!fence, "%s: a code block is not closed", path);
+        sec = strndup(start, end ? (size_t)(end - start) : strlen(start));
+        free(md);
+        return sec;
+}
+
 char *test_read_file(const char *path, size_t *lenp)
 {
         FILE *fp = fopen(path, "rb");

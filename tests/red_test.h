@@ -42,6 +42,15 @@ void test_pg_exec(PGconn *conn, const char *sql);
 
 /** Reads a whole file (malloc'd) or fails the test. */
 char *test_read_file(const char *path, size_t *lenp);
+/**
+ * The section of the markdown file @p path that starts with the line
+ * @p heading (e.g. "## Producing events"), up to the next level-2 heading
+ * outside code blocks or the end (malloc'd). Fails the test unless the
+ * heading is there exactly once and every code block is closed.
+ * @p first_line (may be NULL) gets the heading's line number.
+ */
+char *test_markdown_section(const char *path, const char *heading,
+                            int *first_line);
 /** Writes a file or fails the test. */
 void test_write_file(const char *path, const char *data, size_t len);
 /** A fresh temporary directory (malloc'd path). */

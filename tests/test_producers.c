@@ -309,43 +309,11 @@ START_TEST(any_language)
 }
 END_TEST
 
-/*
- * The README's "Producing events" section (malloc'd): from its heading line
- * up to the next level-2 heading outside code blocks, or the end.
- */
-static char *producing_section(void)
-{
-        char *md = test_read_file(test_path(README_MD), NULL), *sec;
-        const char *start = NULL, *end = NULL;
-        bool fence = false;
-        int found = 0;
-
-        for (const char *p = md; *p;) {
-                const char *eol = strchr(p, '\n');
-                size_t len = eol ? (size_t)(eol - p) : strlen(p);
-                if (!strncmp(p, "```", 3)) {
-                        fence = !fence;
-                } else if (!fence && len == strlen(SECTION) &&
-                           !strncmp(p, SECTION, len)) {
-                        found++;
-                        start = p;
-                } else if (!fence && start && !end && !strncmp(p, "## ", 3)) {
-                        end = p;
-                }
-                p += len + (eol != NULL);
-        }
-        ck_assert_msg(found == 1, "%s: %d \"%s\" headings, want one", README_MD,
-                      found, SECTION);
-        sec = strndup(start, end ? (size_t)(end - start) : strlen(start));
-        free(md);
-        return sec;
-}
-
 /* The README's "Producing events" section shows the programs this test
  * runs, character for character. */
 START_TEST(docs_show_the_tested_programs)
 {
-        char *doc = producing_section();
+        char *doc = test_markdown_section(test_path(README_MD), SECTION, NULL);
 
         for (size_t i = 0; i < PRODUCER_CNT; i++) {
                 char rel[256];

@@ -786,41 +786,6 @@ END_TEST
 /* the README's "Producing events" section                             */
 /* ------------------------------------------------------------------ */
 
-/*
- * The section (malloc'd): from its heading line up to the next level-2
- * heading outside code blocks, or the end of README.md; @p first_line gets
- * the heading's line number. Other parts of the README are not checked.
- */
-static char *producing_section(int *first_line)
-{
-        char *md = test_read_file(test_path(README_MD), NULL), *sec;
-        const char *start = NULL, *end = NULL;
-        bool fence = false;
-        int line = 1, found = 0;
-
-        for (const char *p = md; *p; line++) {
-                const char *eol = strchr(p, '\n');
-                size_t len = eol ? (size_t)(eol - p) : strlen(p);
-                if (!strncmp(p, "```", 3)) {
-                        fence = !fence;
-                } else if (!fence && len == strlen(SECTION) &&
-                           !strncmp(p, SECTION, len)) {
-                        found++;
-                        start = p;
-                        *first_line = line;
-                } else if (!fence && start && !end && !strncmp(p, "## ", 3)) {
-                        end = p;
-                }
-                p += len + (eol != NULL);
-        }
-        ck_assert_msg(found == 1, "%s: %d \"%s\" headings, want one", README_MD,
-                      found, SECTION);
-        ck_assert_msg(!fence, "%s: a code block is not closed", README_MD);
-        sec = strndup(start, end ? (size_t)(end - start) : strlen(start));
-        free(md);
-        return sec;
-}
-
 typedef struct block_s {
         char lang[16];
         char *text; /* malloc'd, ends with a newline */
@@ -874,7 +839,7 @@ static block_t *code_blocks(const char *md, int line)
 static block_t *section_blocks(void)
 {
         int line;
-        char *sec = producing_section(&line);
+        char *sec = test_markdown_section(test_path(README_MD), SECTION, &line);
         block_t *b = code_blocks(sec, line);
 
         free(sec);
