@@ -40,6 +40,11 @@ char *test_pg_value(PGconn *conn, const char *sql);
 /** Runs a statement or fails the test. */
 void test_pg_exec(PGconn *conn, const char *sql);
 
+/** Adds @p test as its own case @p name (run alone with CK_RUN_CASE=name)
+ * with a timeout of @p timeout_s seconds. */
+void test_add_case(Suite *s, const char *name, const TTest *test,
+                   double timeout_s);
+
 /** Reads a whole file (malloc'd) or fails the test. */
 char *test_read_file(const char *path, size_t *lenp);
 /**

@@ -386,22 +386,13 @@ START_TEST(json_logs_without_secrets)
 }
 END_TEST
 
-static void add(Suite *s, const char *name, const TTest *test)
-{
-        TCase *tc = tcase_create(name);
-
-        tcase_set_timeout(tc, 600);
-        tcase_add_test(tc, test);
-        suite_add_tcase(s, tc);
-}
-
 int main(void)
 {
         Suite *s = suite_create("ops");
 
-        add(s, "metrics", metrics_reconcile);
-        add(s, "ready", readiness_follows_postgres);
-        add(s, "reload", sighup_reload);
-        add(s, "secrets", json_logs_without_secrets);
+        test_add_case(s, "metrics", metrics_reconcile, 600);
+        test_add_case(s, "ready", readiness_follows_postgres, 600);
+        test_add_case(s, "reload", sighup_reload, 600);
+        test_add_case(s, "secrets", json_logs_without_secrets, 600);
         return test_main(s);
 }

@@ -395,24 +395,15 @@ START_TEST(postgres_outage)
 }
 END_TEST
 
-static void add(Suite *s, const char *name, const TTest *test)
-{
-        TCase *tc = tcase_create(name);
-
-        tcase_set_timeout(tc, 900);
-        tcase_add_test(tc, test);
-        suite_add_tcase(s, tc);
-}
-
 int main(void)
 {
         Suite *s = suite_create("pipeline");
 
         /* each can be run alone: CK_RUN_CASE=crash */
-        add(s, "truth", ground_truth);
-        add(s, "crash", crash_and_restart);
-        add(s, "scale", scale_out);
-        add(s, "poison", poison);
-        add(s, "pgoutage", postgres_outage);
+        test_add_case(s, "truth", ground_truth, 900);
+        test_add_case(s, "crash", crash_and_restart, 900);
+        test_add_case(s, "scale", scale_out, 900);
+        test_add_case(s, "poison", poison, 900);
+        test_add_case(s, "pgoutage", postgres_outage, 900);
         return test_main(s);
 }
