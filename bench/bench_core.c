@@ -7,12 +7,12 @@
  * each and core/parse (the goal is
  * >= 0.8). Also times the decoder alone, to show where the rest goes.
  *
- * Events come from the gen_events generator (tests/gen_events_lib.c),
+ * Events come from the gen_events generator (tests/tools/gen_events_lib.c),
  * built in memory as Kafka would deliver them: the message value is the
  * envelope only (no _topic/_key members), topic/partition/key are set on
  * the message.
  */
-#include "../tests/gen_events_lib.c"
+#include "gen_events_lib.c"
 
 #include "red_core.h"
 #include "red_decode.h"

@@ -1,18 +1,23 @@
 #!/bin/sh
-# Fails when the engine library exports a symbol without the red_ prefix
+# Fails when a layer library exports a symbol without the red_ prefix
 # (STYLE.md rule 2): every global must be red_<mod>_<verb>.
+# Usage: check_symbols.sh LIB...
 set -eu
-lib=$1
-bad=$(nm -g --defined-only "$lib" | awk 'NF == 3 && $2 ~ /^[TDBRCGSVW]$/ { print $3 }' |
-        grep -v '^red_' || true)
-total=$(nm -g --defined-only "$lib" | awk 'NF == 3 && $2 ~ /^[TDBRCGSVW]$/' | wc -l)
-if [ -n "$bad" ]; then
-        echo "exported symbols without the red_ prefix:"
-        echo "$bad"
-        exit 1
-fi
+total=0
+fail=0
+for lib in "$@"; do
+        syms=$(nm -g --defined-only "$lib" | awk 'NF == 3 && $2 ~ /^[TDBRCGSVW]$/ { print $3 }')
+        bad=$(printf '%s\n' "$syms" | grep -v '^red_' | grep -v '^$' || true)
+        if [ -n "$bad" ]; then
+                echo "$(basename "$lib"): exported symbols without the red_ prefix:"
+                echo "$bad"
+                fail=1
+        fi
+        total=$((total + $(printf '%s\n' "$syms" | grep -c . || true)))
+done
 if [ "$total" -lt 50 ]; then
-        echo "only $total exported symbols found in $lib; is it the right file?"
+        echo "only $total exported symbols found in $*; are they the right files?"
         exit 1
 fi
-echo "summary: $total exported symbols, all prefixed red_"
+[ $fail = 0 ] || exit 1
+echo "summary: $total exported symbols in $# libraries, all prefixed red_"

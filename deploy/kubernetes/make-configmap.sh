@@ -7,7 +7,7 @@
 #                             keyed by file name (mounted at /etc/reducerd/contracts)
 #
 # Run it after changing a contract or deploy/reducerd.yaml and commit the
-# output; tests/test_deploy.c fails while they differ. The contents are
+# output; tests/unit/test_deploy.c fails while they differ. The contents are
 # copied byte for byte into YAML literal blocks (explicit indentation and
 # chomping indicators, so leading blanks and trailing newlines survive).
 #

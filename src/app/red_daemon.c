@@ -1,0 +1,462 @@
+/* red_daemon - service start-up, the supervising main loop and shutdown. */
+#include "red_daemon.h"
+
+#include "red_kafka_conf.h"
+#include "red_version.h"
+#include "red_config.h"
+#include "red_contract.h"
+#include "red_failpoint.h"
+#include "red_http.h"
+#include "red_kafka_mock.h"
+#include "red_log.h"
+#include "red_maintain.h"
+#include "red_metrics.h"
+#include "red_migrate.h"
+#include "red_pg.h"
+#include "red_pipeline.h"
+#include "red_relay.h"
+#include "red_time.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
+
+static void on_stop(int sig)
+{
+        if (stop_requested) {
+                /* second signal: leave at once */
+                _exit(128 + sig);
+        }
+        stop_requested = sig;
+}
+
+static void on_hup(int sig)
+{
+        (void)sig;
+        reload_requested = 1;
+}
+
+static void install_signals(void)
+{
+        struct sigaction sa;
+
+        memset(&sa, 0, sizeof(sa));
+        sigemptyset(&sa.sa_mask);
+        sa.sa_handler = on_stop;
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        sa.sa_handler = on_hup;
+        sigaction(SIGHUP, &sa, NULL);
+        sa.sa_handler = SIG_IGN;
+        sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* Topics the embedded cluster must have: inputs, dead letters, outputs. */
+static int create_topics(red_kafka_mock_t *km, const red_contract_set_t *set,
+                         int partitions, char *errstr, size_t size)
+{
+        for (size_t i = 0; i < set->cnt; i++) {
+                const red_contract_t *c = set->items[i];
+
+                for (size_t t = 0; t < c->input_cnt; t++) {
+                        if (red_kafka_mock_topic(km, c->inputs[t].topic,
+                                                 partitions, errstr, size)) {
+                                return -1;
+                        }
+                }
+                if (red_kafka_mock_topic(km, c->dead_letter_topic, partitions,
+                                         errstr, size)) {
+                        return -1;
+                }
+                for (size_t a = 0; a < c->agg_cnt; a++) {
+                        if (c->aggs[a].publish.topic &&
+                            red_kafka_mock_topic(km, c->aggs[a].publish.topic,
+                                                 1, errstr, size)) {
+                                return -1;
+                        }
+                }
+                if (c->alerts && c->alerts->publish.topic &&
+                    red_kafka_mock_topic(km, c->alerts->publish.topic,
+                                         partitions, errstr, size)) {
+                        return -1;
+                }
+                if (c->fsm && c->fsm->publish.topic &&
+                    red_kafka_mock_topic(km, c->fsm->publish.topic, partitions,
+                                         errstr, size)) {
+                        return -1;
+                }
+        }
+        return 0;
+}
+
+static int write_bootstrap_file(const char *path, const char *bootstrap)
+{
+        char tmp[4096];
+        FILE *fp;
+
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        if (!(fp = fopen(tmp, "w")) || fprintf(fp, "%s\n", bootstrap) < 0 ||
+            fclose(fp) || rename(tmp, path)) {
+                red_log_error("daemon", "cannot write %s: %s", path,
+                              strerror(errno));
+                return -1;
+        }
+        return 0;
+}
+
+/* The database must be reachable and migrated before anything starts. */
+static int check_database(const red_config_t *conf)
+{
+        char err[1024], where[256];
+        size_t want;
+        PGconn *conn = red_pg_connect(conf->postgres_conninfo, err,
+                                      sizeof(err));
+        PGresult *res;
+        int r = -1;
+
+        red_migrate_builtin(&want);
+        if (!conn) {
+                red_log_error("daemon", "%s", err);
+                return -1;
+        }
+        red_pg_describe(conn, where, sizeof(where));
+        res = PQexec(conn, "SELECT count(*) FROM reducerd_schema_migrations");
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                red_log_error("daemon",
+                              "database %s is not migrated (%s); run "
+                              "reducerd migrate",
+                              where, PQresultErrorField(res,
+                                                        PG_DIAG_MESSAGE_PRIMARY));
+        } else if ((size_t)atol(PQgetvalue(res, 0, 0)) < want) {
+                red_log_error("daemon",
+                              "database %s has %s of %zu migrations; run "
+                              "reducerd migrate",
+                              where, PQgetvalue(res, 0, 0), want);
+        } else {
+                red_log_info("daemon", "PostgreSQL %s: schema up to date",
+                             where);
+                r = 0;
+        }
+        PQclear(res);
+        PQfinish(conn);
+        return r;
+}
+
+static void maintain(const red_config_t *conf, const red_contract_set_t *set)
+{
+        char err[1024];
+        red_maintain_result_t res;
+        PGconn *conn = red_pg_connect(conf->postgres_conninfo, err,
+                                      sizeof(err));
+
+        if (!conn) {
+                red_log_warn("maintain", "%s", err);
+                return;
+        }
+        if (red_maintain_run(conn, set, (int)conf->maintain_days_ahead,
+                             red_time_now(), &res, err, sizeof(err))) {
+                red_log_warn("maintain", "%s", err);
+        } else if (res.created || res.dropped || res.workflows_deleted) {
+                red_log_info("maintain",
+                             "partitions created %d, dropped %d; %ld old "
+                             "workflows deleted",
+                             res.created, res.dropped, res.workflows_deleted);
+        }
+        PQfinish(conn);
+}
+
+/* What runs: swapped as a whole on reload, read by the HTTP thread. */
+typedef struct daemon_s {
+        pthread_mutex_t lock;
+        red_config_t *conf;
+        red_contract_set_t set;
+        red_pipeline_t **pipes;
+        size_t pipe_cnt;
+        red_relay_t *relay;
+        red_kafka_mock_t *km;
+        const char *brokers;
+} daemon_t;
+
+static void on_metrics(void *opaque, red_buf_t *out)
+{
+        daemon_t *d = opaque;
+
+        pthread_mutex_lock(&d->lock);
+        red_metrics_render(out, d->pipes, d->pipe_cnt, d->relay);
+        pthread_mutex_unlock(&d->lock);
+}
+
+static bool on_ready(void *opaque, char *reason, size_t size)
+{
+        daemon_t *d = opaque;
+        bool ok = d->pipe_cnt > 0;
+
+        snprintf(reason, size, "%s", ok ? "" : "starting");
+        pthread_mutex_lock(&d->lock);
+        for (size_t i = 0; ok && i < d->pipe_cnt; i++) {
+                red_pipeline_stats_t st;
+                const char *name = red_pipeline_contract(d->pipes[i])->name;
+
+                red_pipeline_stats(d->pipes[i], &st);
+                if (!st.pg_up) {
+                        snprintf(reason, size, "%s: PostgreSQL unreachable",
+                                 name);
+                        ok = false;
+                } else if (!st.kafka_up) {
+                        snprintf(reason, size, "%s: Kafka unreachable", name);
+                        ok = false;
+                } else if (!st.joined) {
+                        snprintf(reason, size,
+                                 "%s: no assignment from the consumer group "
+                                 "yet",
+                                 name);
+                        ok = false;
+                }
+        }
+        pthread_mutex_unlock(&d->lock);
+        return ok;
+}
+
+static void stop_workers(daemon_t *d)
+{
+        red_pipeline_t **pipes;
+        size_t cnt;
+        red_relay_t *relay;
+
+        pthread_mutex_lock(&d->lock);
+        pipes = d->pipes;
+        cnt = d->pipe_cnt;
+        relay = d->relay;
+        d->pipes = NULL;
+        d->pipe_cnt = 0;
+        d->relay = NULL;
+        pthread_mutex_unlock(&d->lock);
+        for (size_t i = 0; i < cnt; i++) {
+                if (pipes[i]) {
+                        red_pipeline_stop(pipes[i]);
+                }
+        }
+        for (size_t i = 0; i < cnt; i++) {
+                if (pipes[i]) {
+                        red_pipeline_join(pipes[i]);
+                        red_pipeline_destroy(pipes[i]);
+                }
+        }
+        free(pipes);
+        if (relay) {
+                red_relay_stop(relay);
+                red_relay_join(relay);
+                red_relay_destroy(relay);
+        }
+}
+
+static int start_workers(daemon_t *d, char *err, size_t size)
+{
+        red_pipeline_t **pipes = calloc(d->set.cnt + 1, sizeof(*pipes));
+        red_relay_t *relay;
+        size_t n = 0;
+
+        if (!pipes) {
+                snprintf(err, size, "out of memory");
+                return -1;
+        }
+        if (!(relay = red_relay_new(d->conf, d->brokers, err, size)) ||
+            red_relay_start(relay, err, size)) {
+                red_relay_destroy(relay);
+                free(pipes);
+                return -1;
+        }
+        for (; n < d->set.cnt; n++) {
+                char perr[1024];
+                pipes[n] = red_pipeline_new(d->set.items[n], d->conf,
+                                            d->brokers, perr, sizeof(perr));
+                if (!pipes[n] || red_pipeline_start(pipes[n], perr,
+                                                    sizeof(perr))) {
+                        snprintf(err, size, "%s: %s", d->set.items[n]->name,
+                                 perr);
+                        break;
+                }
+        }
+        pthread_mutex_lock(&d->lock);
+        d->pipes = pipes;
+        d->pipe_cnt = n < d->set.cnt && pipes[n] ? n + 1 : n;
+        d->relay = relay;
+        pthread_mutex_unlock(&d->lock);
+        if (n < d->set.cnt) {
+                return -1;
+        }
+        red_log_info("daemon", "running %zu pipeline%s", n, n == 1 ? "" : "s");
+        return 0;
+}
+
+/* SIGHUP: a new config and new contracts, or the old ones if invalid. */
+static void reload(daemon_t *d, const red_daemon_opts_t *opts)
+{
+        red_contract_set_t set;
+        red_config_t *conf;
+        char err[2048];
+
+        red_log_info("daemon", "SIGHUP: reloading %s and the contracts",
+                     opts->config_path ? opts->config_path
+                                       : "the embedded defaults");
+        if (!(conf = red_config_load(opts->config_path, err, sizeof(err))) ||
+            red_kafka_conf_check(conf, err, sizeof(err))) {
+                red_config_destroy(conf);
+                red_log_error("daemon", "reload refused, keeping the running "
+                                        "configuration: %s",
+                              err);
+                return;
+        }
+        if (red_contract_set_load(&set, conf, err, sizeof(err))) {
+                red_log_error("daemon", "reload refused, keeping the running "
+                                        "contracts: %s",
+                              err);
+                red_config_destroy(conf);
+                return;
+        }
+        if (strcmp(conf->kafka_brokers, d->conf->kafka_brokers) ||
+            strcmp(conf->http_listen, d->conf->http_listen)) {
+                red_log_warn("daemon", "kafka.brokers and http.listen take "
+                                       "effect at the next start");
+        }
+        if (d->km && create_topics(d->km, &set,
+                                   (int)conf->kafka_embedded_partitions, err,
+                                   sizeof(err))) {
+                red_log_error("daemon", "reload refused: %s", err);
+                red_contract_set_destroy(&set);
+                red_config_destroy(conf);
+                return;
+        }
+        /* the batches in flight are committed; the new pipelines start
+         * from the positions in Postgres: nothing lost, nothing twice */
+        stop_workers(d);
+        red_contract_set_destroy(&d->set);
+        d->set = set;
+        pthread_mutex_lock(&d->lock);
+        red_config_destroy(d->conf);
+        d->conf = conf;
+        pthread_mutex_unlock(&d->lock);
+        red_log_setup((red_log_level_t)conf->log_level, conf->log_json);
+        for (size_t i = 0; i < d->set.cnt; i++) {
+                red_log_info("daemon", "contract %s %s from %s",
+                             d->set.items[i]->name, d->set.items[i]->version,
+                             d->set.items[i]->path);
+        }
+        if (start_workers(d, err, sizeof(err))) {
+                red_log_error("daemon", "after reload: %s", err);
+        }
+}
+
+int red_daemon_run(const red_daemon_opts_t *opts)
+{
+        daemon_t d;
+        red_http_t *http = NULL;
+        char err[2048], version[256];
+        int64_t last_maintain;
+        int rc = 1;
+
+        memset(&d, 0, sizeof(d));
+        pthread_mutex_init(&d.lock, NULL);
+        if (!(d.conf = red_config_load(opts->config_path, err, sizeof(err))) ||
+            red_kafka_conf_check(d.conf, err, sizeof(err))) {
+                fprintf(stderr, "%s\n", err);
+                red_config_destroy(d.conf);
+                return 1;
+        }
+        red_log_setup((red_log_level_t)d.conf->log_level, d.conf->log_json);
+        red_version_string(version, sizeof(version));
+        red_log_info("daemon", "%s starting as %s (config %s)", version,
+                     d.conf->instance_id,
+                     d.conf->path ? d.conf->path : "embedded defaults");
+        red_failpoint_init();
+        install_signals();
+        if (red_contract_set_load(&d.set, d.conf, err, sizeof(err))) {
+                red_log_error("daemon", "%s", err);
+                goto done;
+        }
+        for (size_t i = 0; i < d.set.cnt; i++) {
+                red_log_info("daemon", "contract %s %s from %s (group %s)",
+                             d.set.items[i]->name, d.set.items[i]->version,
+                             d.set.items[i]->path,
+                             d.set.items[i]->consumer_group);
+        }
+        d.brokers = d.conf->kafka_brokers;
+        if (red_config_kafka_embedded(d.conf)) {
+                if (!(d.km = red_kafka_mock_new(
+                              (int)d.conf->kafka_embedded_brokers, err,
+                              sizeof(err))) ||
+                    create_topics(d.km, &d.set,
+                                  (int)d.conf->kafka_embedded_partitions, err,
+                                  sizeof(err))) {
+                        red_log_error("daemon", "%s", err);
+                        goto done;
+                }
+                d.brokers = strdup(red_kafka_mock_bootstraps(d.km));
+                red_log_info("daemon",
+                             "embedded Kafka (librdkafka mock cluster) "
+                             "listening; bootstrap servers: %s",
+                             d.brokers);
+                if (opts->bootstrap_file &&
+                    write_bootstrap_file(opts->bootstrap_file, d.brokers)) {
+                        goto done;
+                }
+        } else {
+                d.brokers = strdup(d.conf->kafka_brokers);
+        }
+        if (check_database(d.conf)) {
+                goto done;
+        }
+        if (*d.conf->http_listen) {
+                if (!(http = red_http_start(d.conf->http_listen, on_metrics,
+                                            on_ready, &d, err, sizeof(err)))) {
+                        red_log_error("daemon", "%s", err);
+                        goto done;
+                }
+                red_log_info("daemon",
+                             "http: /metrics /healthz /readyz on %.*s:%d",
+                             (int)(strrchr(d.conf->http_listen, ':') -
+                                   d.conf->http_listen),
+                             d.conf->http_listen, red_http_port(http));
+        }
+        maintain(d.conf, &d.set);
+        last_maintain = red_time_mono_us();
+        if (start_workers(&d, err, sizeof(err))) {
+                red_log_error("daemon", "%s", err);
+                goto done;
+        }
+        while (!stop_requested) {
+                struct timespec ts = {0, 100 * 1000000};
+
+                nanosleep(&ts, NULL);
+                if (reload_requested) {
+                        reload_requested = 0;
+                        reload(&d, opts);
+                }
+                if (red_time_mono_us() - last_maintain >
+                    d.conf->maintain_interval_s * RED_TIME_US_PER_SEC) {
+                        maintain(d.conf, &d.set);
+                        last_maintain = red_time_mono_us();
+                }
+        }
+        red_log_info("daemon", "signal %d: finishing the current batches",
+                     (int)stop_requested);
+        rc = 0;
+done:
+        stop_workers(&d);
+        red_http_stop(http);
+        red_kafka_mock_destroy(d.km);
+        red_contract_set_destroy(&d.set);
+        red_log_info("daemon", "stopped");
+        red_config_destroy(d.conf);
+        free((char *)d.brokers);
+        pthread_mutex_destroy(&d.lock);
+        return rc;
+}

@@ -1,0 +1,109 @@
+/*
+ * red_cell - one aggregation cell: its key (aggregation, window type and
+ * start, grouping, key values) and the mergeable state of every measure
+ * of the aggregation (counts, exact sums, min/max, sketches, keyed
+ * sub-measures). Cells are deltas: a batch builds fresh cells, the sink
+ * merges them into the stored state; merge is commutative and associative,
+ * so workers may contribute to one cell in any order.
+ *
+ * Sums are exact: values are kept as 128-bit integers of 10^-precision
+ * units, so counts and sums never depend on order or batching.
+ */
+#ifndef RED_CELL_H
+#define RED_CELL_H
+
+#include "red_attr.h"
+#include "red_buf.h"
+#include "red_contract.h"
+#include "red_event.h"
+#include "red_uuid.h"
+#include "red_window.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct red_cell_s red_cell_t;
+
+/** A cell key for lookups (borrowed strings). */
+typedef struct red_cell_key_s {
+        const red_agg_t *agg;
+        red_window_type_t wt;
+        red_time_t start;
+        int grouping;
+        const char *const *keys; /**< agg->key_cnt values */
+        const size_t *lens;
+        uint64_t group_hash;     /**< red_cell_group_hash() of the above */
+} red_cell_key_t;
+
+/**
+ * A new empty cell for @p key (the key strings are copied). @p alpha is
+ * the sketches' relative accuracy. NULL on OOM. Destroy with
+ * red_cell_destroy().
+ */
+red_cell_t *red_cell_new(const red_cell_key_t *key, double alpha);
+void red_cell_destroy(red_cell_t *cell);
+
+/** Hash of (aggregation, grouping, key values): once per grouping. */
+uint64_t red_cell_group_hash(const red_agg_t *agg, int grouping,
+                             const char *const *keys, const size_t *lens);
+/** Hash of a key (from its group_hash), and the red_map equality test
+ * (item: a cell, key: a red_cell_key_t). */
+uint64_t red_cell_key_hash(const red_cell_key_t *key);
+bool red_cell_key_eq(const void *cell, const void *key);
+uint64_t red_cell_hash(const red_cell_t *cell);
+
+const red_agg_t *red_cell_agg(const red_cell_t *cell);
+red_window_type_t red_cell_window_type(const red_cell_t *cell);
+red_time_t red_cell_window_start(const red_cell_t *cell);
+red_time_t red_cell_window_end(const red_cell_t *cell);
+int red_cell_grouping(const red_cell_t *cell);
+/** The i-th key value (NUL-terminated, borrowed). */
+const char *red_cell_key(const red_cell_t *cell, size_t i);
+size_t red_cell_key_len(const red_cell_t *cell, size_t i);
+/**
+ * The stable cell id: uuid5(red_uuid_ns_reducerd,
+ * "<table>/<window_type>/<window_start>/<grouping>/<key>/...").
+ */
+void red_cell_id(const red_cell_t *cell, red_uuid_t *out);
+/** Output order: aggregation, window type, start, grouping, keys. */
+int red_cell_cmp(const red_cell_t *a, const red_cell_t *b);
+
+/** Applies one event to every measure it feeds. 0 or -ENOMEM. */
+int red_cell_apply(red_cell_t *cell, const red_event_t *ev)
+        RED_MUSTCHECK;
+
+/**
+ * Merges @p src into @p dst (same key). Returns 0, -ENOMEM, or -EINVAL
+ * with a message (sketches of different accuracy).
+ */
+int red_cell_merge(red_cell_t *dst, const red_cell_t *src, char *errstr,
+                   size_t errstr_size) RED_MUSTCHECK;
+
+/**
+ * Serialises the measures (names, kinds, states; keyed entries sorted) in
+ * a stable binary format for the `state` column.
+ */
+int red_cell_serialize(const red_cell_t *cell, red_buf_t *out)
+        RED_MUSTCHECK;
+
+/**
+ * Merges a serialised state into @p cell. Measures are matched by name and
+ * kind, so a contract that adds or drops measures keeps the others;
+ * changed precisions are rescaled. 0, -ENOMEM or -EINVAL with a message.
+ */
+int red_cell_merge_serialized(red_cell_t *cell, const void *data, size_t len,
+                              char *errstr, size_t errstr_size)
+        RED_MUSTCHECK;
+
+/**
+ * Renders column @p col as JSON text into @p out (a number, an object, or
+ * nothing and *@p is_null = true).
+ */
+void red_cell_render(const red_cell_t *cell, const red_column_t *col,
+                     red_buf_t *out, bool *is_null);
+
+/** Number of events that reached the cell (any measure). */
+uint64_t red_cell_events(const red_cell_t *cell);
+
+#endif

@@ -1,0 +1,400 @@
+/*
+ * red_contract - the contract model and its YAML loader.
+ *
+ * A contract is immutable once loaded; the engine modules read its public
+ * records directly (they are data, not objects). Names are resolved at
+ * load time into indexes: every distinct field name of a contract gets one
+ * "slot" (the index of its value in a decoded event), every event kind an
+ * index (bit positions in kind masks), every FSM state and event an index.
+ * The format is documented in contracts/README.md.
+ */
+#ifndef RED_CONTRACT_H
+#define RED_CONTRACT_H
+
+#include "red_attr.h"
+#include "red_window.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RED_CONTRACT_MAX_KINDS 64
+#define RED_CONTRACT_MAX_STATES 32
+
+typedef enum {
+        RED_FT_NONE = 0, /**< value absent */
+        RED_FT_STRING,
+        RED_FT_INTEGER,
+        RED_FT_NUMBER,
+        RED_FT_BOOLEAN,
+        RED_FT_UUID,
+        RED_FT_TIMESTAMP,
+        RED_FT_OBJECT,
+} red_field_type_t;
+
+/** "string", "integer", ... */
+const char *red_field_type_name(red_field_type_t t);
+
+/** A constant typed value from the contract (defaults, where, set). */
+typedef struct red_const_s {
+        red_field_type_t type;
+        int64_t i;
+        double d;
+        bool b;
+        char *s;
+} red_const_t;
+
+/** An input name and its scale factor (unit normalisation). */
+typedef struct red_field_src_s {
+        char *name;
+        double scale;
+} red_field_src_t;
+
+typedef struct red_field_s {
+        char *name;
+        int slot;
+        red_field_type_t type;
+        bool required;
+        bool has_min, has_max;
+        double min, max;
+        int64_t min_length, max_length; /**< -1: unbounded */
+        char **enum_values;
+        size_t enum_cnt;
+        bool has_default;
+        red_const_t def;
+        red_field_src_t *from; /**< at least one: the field's own name */
+        size_t from_cnt;
+        red_field_type_t values; /**< object: type of every value, or NONE */
+} red_field_t;
+
+typedef struct red_kind_s {
+        char *name;
+        int index;
+        char **types; /**< accepted event_type spellings */
+        size_t type_cnt;
+        red_field_t *fields;
+        size_t field_cnt;
+} red_kind_t;
+
+typedef struct red_input_s {
+        char *topic;
+        uint64_t kinds; /**< mask of kind indexes */
+        int default_kind; /**< the topic's single kind, else -1 */
+} red_input_t;
+
+/** Equality condition on a field (where:, when:). */
+typedef struct red_cond_s {
+        int slot;
+        red_const_t value;
+} red_cond_t;
+
+typedef enum {
+        RED_DIM_FIELD,
+        RED_DIM_BUCKETS,
+        RED_DIM_CONSTANT,
+} red_dim_kind_t;
+
+typedef struct red_bucket_s {
+        char *key;
+        bool has_below;
+        double below;
+} red_bucket_t;
+
+typedef struct red_dim_s {
+        char *name;
+        red_dim_kind_t kind;
+        int slot;     /**< FIELD, BUCKETS */
+        char *def;    /**< FIELD: value when absent, or NULL */
+        char *constant;
+        red_bucket_t *buckets;
+        size_t bucket_cnt;
+} red_dim_t;
+
+typedef enum {
+        RED_MEAS_COUNT,
+        RED_MEAS_SUM,
+        RED_MEAS_STATS,
+        RED_MEAS_SKETCH,
+        RED_MEAS_COUNT_BY,
+        RED_MEAS_BY,
+} red_meas_kind_t;
+
+typedef struct red_measure_s {
+        char *name;
+        red_meas_kind_t kind;
+        uint64_t on;      /**< kinds that contribute (mask) */
+        red_cond_t *where;
+        size_t where_cnt;
+        int slot;         /**< the field (all but COUNT) */
+        int precision;    /**< decimal digits kept by exact sums */
+        struct red_measure_s *sub; /**< BY: the per-value measures */
+        size_t sub_cnt;
+} red_measure_t;
+
+struct red_expr_s; /* red_expr.h */
+
+typedef enum {
+        RED_COL_EXPR,   /**< a scalar expression */
+        RED_COL_OBJECT, /**< JSON object of key -> expression */
+        RED_COL_EACH,   /**< JSON object per value of a BY measure */
+        RED_COL_COUNTS, /**< a COUNT_BY measure's JSON object */
+} red_col_kind_t;
+
+typedef struct red_column_s {
+        char *name;
+        red_col_kind_t kind;
+        struct red_expr_s *expr;     /**< EXPR; EACH with a scalar value */
+        char **keys;                 /**< OBJECT (also EACH's object value) */
+        struct red_expr_s **exprs;
+        size_t key_cnt;
+        int measure;                 /**< EACH, COUNTS: index in measures */
+} red_column_t;
+
+typedef struct red_grouping_s {
+        char *name;
+        int *dims; /**< one dimension index per key column */
+} red_grouping_t;
+
+typedef struct red_publish_s {
+        char *topic;      /**< NULL: not published */
+        char *event_type;
+} red_publish_t;
+
+typedef enum {
+        RED_PART_DAILY,
+        RED_PART_MONTHLY,
+} red_partition_t;
+
+typedef struct red_agg_s {
+        char *name;
+        int index;
+        char *table;
+        red_partition_t partition;
+        int64_t retention_us; /**< 0: keep forever */
+        uint32_t windows;     /**< mask of red_window_type_t */
+        char *grouping_column;
+        char **key_columns;
+        size_t key_cnt;
+        red_grouping_t *groupings;
+        size_t grouping_cnt;
+        red_measure_t *measures;
+        size_t measure_cnt;
+        red_column_t *columns;
+        size_t column_cnt;
+        red_publish_t publish;
+} red_agg_t;
+
+typedef struct red_transition_s {
+        uint32_t from; /**< mask of states */
+        int to;
+        int event;
+        char **guards;
+        size_t guard_cnt;
+} red_transition_t;
+
+typedef struct red_trigger_s {
+        uint64_t on; /**< kinds mask */
+        red_cond_t *when;
+        size_t when_cnt;
+        bool initialize;
+        int state_from;    /**< slot of the initial state, or -1 */
+        int event;         /**< FSM event index, or -1 */
+        int event_from;    /**< slot holding the event name, or -1 */
+        int to_state_from; /**< slot holding the target state, or -1 */
+        char **set_keys;   /**< guard keys the trigger asserts */
+        red_const_t *set_values;
+        size_t set_cnt;
+} red_trigger_t;
+
+typedef struct red_fsm_s {
+        int key_slot;
+        char **states;
+        size_t state_cnt;
+        int initial;
+        uint32_t terminal; /**< mask */
+        char **events;     /**< distinct transition event names */
+        size_t event_cnt;
+        red_transition_t *transitions;
+        size_t transition_cnt;
+        red_trigger_t *triggers;
+        size_t trigger_cnt;
+        char *history_table;
+        char *current_table;
+        red_partition_t history_partition;
+        int64_t history_retention_us;
+        red_publish_t publish;
+} red_fsm_t;
+
+/** A column of a raw sink and the field that fills it. */
+typedef struct red_raw_column_s {
+        char *name;
+        int slot;
+} red_raw_column_t;
+
+/** Row-by-row storage of events (raw:). */
+typedef struct red_raw_s {
+        char *name;
+        int index;
+        uint64_t on;           /**< kinds stored */
+        char **topics;         /**< input topic -> table, pairwise */
+        char **tables;
+        size_t table_cnt;
+        char *time_column;     /**< filled with the event time; the partition key */
+        red_partition_t partition;
+        int64_t retention_us;
+        int *unique;           /**< slots that, with the time, identify a row */
+        size_t unique_cnt;
+        red_raw_column_t *columns;
+        size_t column_cnt;
+} red_raw_t;
+
+typedef enum {
+        RED_OP_GT,
+        RED_OP_LT,
+        RED_OP_GTE,
+        RED_OP_LTE,
+} red_alert_op_t;
+
+typedef struct red_alert_rule_s {
+        char *id;
+        char *metric;          /**< the match field's value this rule addresses */
+        red_alert_op_t op;
+        double threshold;
+        char *severity;        /**< CRITICAL, WARNING or INFO */
+        char *message;         /**< template: {metric_name} {value} {threshold} {operator} {severity} {agent_id} */
+        int64_t cooldown_us;
+} red_alert_rule_t;
+
+/** Threshold rules on one numeric field (alerts:). */
+typedef struct red_alerts_s {
+        uint64_t on;           /**< kinds evaluated */
+        int match_slot;        /**< field naming the metric (e.g. metric_name) */
+        int value_slot;        /**< field compared with the threshold */
+        int scope_slot;        /**< cooldown per rule and this field's value, or -1 */
+        int tags_slot;         /**< object field copied into alerts, or -1 */
+        int correlation_slot;  /**< string field copied into alerts, or -1 */
+        char *table;
+        red_publish_t publish;
+        red_alert_rule_t *rules;
+        size_t rule_cnt;
+} red_alerts_t;
+
+typedef enum {
+        RED_LATE_UPDATE,
+        RED_LATE_DEAD_LETTER,
+        RED_LATE_DROP,
+} red_late_policy_t;
+
+typedef struct red_contract_s {
+        char *path;
+        char *name;
+        char *version;
+        char *consumer_group;
+        char *dead_letter_topic;
+        int64_t max_out_of_orderness_us;
+        int64_t grace_us;
+        red_late_policy_t late_policy;
+        int64_t allowed_lateness_us;
+        int64_t max_future_skew_us;
+        int64_t idle_wait_us;
+        double sketch_alpha;
+
+        red_input_t *inputs;
+        size_t input_cnt;
+        red_kind_t *kinds;
+        size_t kind_cnt;
+        char **slot_names; /**< slot -> field name */
+        red_field_type_t *slot_types;
+        size_t slot_cnt;
+
+        int workflow_key_slot; /**< -1 without `workflows` */
+        int *remember_slots;
+        size_t remember_cnt;
+
+        red_dim_t *dims;
+        size_t dim_cnt;
+        red_agg_t *aggs;
+        size_t agg_cnt;
+        red_fsm_t *fsm; /**< NULL without `fsm` */
+        red_raw_t *raws;
+        size_t raw_cnt;
+        red_alerts_t *alerts; /**< NULL without `alerts` */
+} red_contract_t;
+
+/**
+ * Loads and validates the contract at @p path. On error returns NULL with
+ * "path:line:col: problem (allowed: ...)" in @p errstr.
+ * Caller destroys with red_contract_destroy().
+ */
+red_contract_t *red_contract_load(const char *path, char *errstr,
+                                  size_t errstr_size);
+
+/** Frees the contract; accepts NULL. */
+void red_contract_destroy(red_contract_t *c);
+
+/** The kind whose types include @p event_type, or NULL. */
+const red_kind_t *red_contract_kind_by_type(const red_contract_t *c,
+                                            const char *event_type,
+                                            size_t len);
+
+/** The table of raw sink @p r for @p topic, or NULL (not stored). */
+const char *red_raw_table(const red_raw_t *r, const char *topic);
+
+/** "gt", "lt", "gte", "lte". */
+const char *red_alert_op_name(red_alert_op_t op);
+
+/** The input declaring @p topic, or NULL. */
+const red_input_t *red_contract_input(const red_contract_t *c,
+                                      const char *topic);
+
+/** The slot of field @p name, or -1. */
+int red_contract_slot(const red_contract_t *c, const char *name);
+
+/** FSM state / event index by name, or -1. */
+int red_fsm_state(const red_fsm_t *fsm, const char *name, size_t len);
+int red_fsm_event(const red_fsm_t *fsm, const char *name, size_t len);
+
+
+
+/*
+ * Measure output references used by column expressions: (measure index
+ * << 16) | output code; quantile codes are 100 + round(q * 10000).
+ */
+#define RED_OUT_COUNT 1
+#define RED_OUT_SUM   2
+#define RED_OUT_AVG   3
+#define RED_OUT_MIN   4
+#define RED_OUT_MAX   5
+#define RED_OUT_Q0    100
+#define RED_REF_MEASURE(ref) ((ref) >> 16)
+#define RED_REF_OUTPUT(ref)  ((ref) & 0xffff)
+#define RED_REF_QUANTILE(ref) ((double)(RED_REF_OUTPUT(ref) - RED_OUT_Q0) / 10000.0)
+
+struct red_config_s;
+
+/** All contracts a service runs (owned). */
+typedef struct red_contract_set_s {
+        red_contract_t **items;
+        size_t cnt;
+} red_contract_set_t;
+
+/**
+ * Loads every contract named by the config's contracts.paths (a directory
+ * means its *.yaml files, sorted) and checks them against each other
+ * (names, consumer groups and tables must be distinct). Returns 0 or
+ * -EINVAL with a message; on error @p set is left empty.
+ */
+int red_contract_set_load(red_contract_set_t *set,
+                          const struct red_config_s *conf, char *errstr,
+                          size_t errstr_size)
+        RED_MUSTCHECK;
+
+/** Adds one contract file to @p set (used by check and tests). */
+int red_contract_set_add(red_contract_set_t *set, const char *path,
+                         char *errstr, size_t errstr_size)
+        RED_MUSTCHECK;
+
+/** Frees the contracts; @p set itself may be reused. */
+void red_contract_set_destroy(red_contract_set_t *set);
+
+#endif

@@ -1,0 +1,28 @@
+/*
+ * red_maintain - table upkeep for every contract: partitions created ahead
+ * (maintain.days_ahead), partitions past the contract's retention dropped,
+ * terminal workflows older than the history retention deleted from the
+ * current-state table. Run by `reducerd maintain` and periodically by the
+ * daemon.
+ */
+#ifndef RED_MAINTAIN_H
+#define RED_MAINTAIN_H
+
+#include "red_attr.h"
+#include "red_contract.h"
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+typedef struct red_maintain_result_s {
+        int created;
+        int dropped;
+        long workflows_deleted;
+} red_maintain_result_t;
+
+int red_maintain_run(PGconn *conn, const red_contract_set_t *set,
+                     int days_ahead, red_time_t now,
+                     red_maintain_result_t *out, char *errstr,
+                     size_t errstr_size) RED_MUSTCHECK;
+
+#endif

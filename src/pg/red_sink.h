@@ -1,0 +1,123 @@
+/*
+ * red_sink - writes one contract's batches to PostgreSQL, exactly once.
+ *
+ * One transaction per batch (DESIGN.md "Exactly-once into Postgres"):
+ *  1. advance reducerd_offsets with compare-and-set on the previous offsets
+ *     (first, so a zombie worker is fenced before it writes anything);
+ *  2. create missing partitions the batch touches;
+ *  3. COPY raw rows (skipping stored identities) and the FSM history rows;
+ *     upsert the current workflow states;
+ *  4. merge cell deltas under row locks: stored state + delta, columns
+ *     re-rendered from the merged state, revision bumped;
+ *  5. decide the alerts under row locks on the rules' cooldown state;
+ *     COPY the alert rows;
+ *  6. COPY outbox rows (cell snapshots, state changes, alerts) and NOTIFY;
+ *  7. COMMIT.
+ * Before the batch is applied, red_sink_raw_lookup() tells the core which
+ * raw rows are stored already, so a re-sent event is skipped everywhere
+ * (rows, aggregates, alerts), not only in its raw table; a raw row that is
+ * stored anyway fails the batch (RED_SINK_REPLAY) rather than count twice.
+ * The batch's cells and rows are never modified, so a failed write can be
+ * retried with the same batch.
+ */
+#ifndef RED_SINK_H
+#define RED_SINK_H
+
+#include "red_attr.h"
+#include "red_contract.h"
+#include "red_core.h"
+#include "red_workflows.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct red_sink_s red_sink_t;
+
+/** One partition's advance in a batch. */
+typedef struct red_sink_offset_s {
+        const char *topic;
+        int32_t partition;
+        int64_t prev;         /**< stored next_offset before the batch (-1: beginning) */
+        int64_t next;         /**< next offset after the batch */
+        red_time_t watermark; /**< INT64_MIN: none yet */
+} red_sink_offset_t;
+
+typedef enum {
+        RED_SINK_OK = 0,
+        RED_SINK_RETRY,  /**< transient (connection, serialization, deadlock) */
+        RED_SINK_FENCED, /**< another worker owns a partition now */
+        RED_SINK_FATAL,  /**< needs an operator (schema, constraint) */
+        RED_SINK_REPLAY, /**< rolled back: consume the batch again from the
+                              stored positions (a raw row of it was stored
+                              already: see red_sink_raw_lookup()) */
+} red_sink_result_t;
+
+/**
+ * A sink for @p c (borrowed). @p instance names this replica in the offsets
+ * table and output events. Not connected yet. NULL on OOM.
+ */
+red_sink_t *red_sink_new(const red_contract_t *c, const char *conninfo,
+                         const char *instance);
+void red_sink_destroy(red_sink_t *s);
+
+/**
+ * (Re)connects, checks that the contract's tables have the columns it
+ * writes, and prepares the session. Returns 0, or -1 with a message.
+ */
+int red_sink_connect(red_sink_t *s, char *errstr, size_t errstr_size)
+        RED_MUSTCHECK;
+bool red_sink_connected(const red_sink_t *s);
+/** "host:port/db" of the connection, for logs. */
+const char *red_sink_where(const red_sink_t *s);
+
+/**
+ * On assignment: makes sure reducerd_offsets has rows for the partitions
+ * and returns their next offsets (-1: from the beginning) and watermarks
+ * (INT64_MIN: none).
+ */
+red_sink_result_t red_sink_offsets(red_sink_t *s, const char *const *topics,
+                                   const int32_t *partitions, size_t cnt,
+                                   int generation, int64_t *next,
+                                   red_time_t *watermark, char *errstr,
+                                   size_t errstr_size);
+
+/** Loads workflows from the current-state table (red_workflows_load_cb). */
+int red_sink_load_workflows(void *sink, const red_uuid_t *ids, size_t cnt,
+                            red_workflows_t *t, char *errstr,
+                            size_t errstr_size);
+
+/**
+ * Marks the released events whose raw rows (with unique fields) are stored
+ * already as duplicates (red_core_raw_stored()). After red_core_release(),
+ * before red_core_process(); outside the batch transaction.
+ *
+ * Re-sent rows are rare, so the query runs only for a while after a batch
+ * met one: a batch that writes a stored row fails its COPY with a unique
+ * violation, red_sink_write() returns RED_SINK_REPLAY, and the batch,
+ * consumed again, is looked up first. The unique key decides; the lookup
+ * saves the replays.
+ */
+red_sink_result_t red_sink_raw_lookup(red_sink_t *s, red_core_t *core,
+                                      char *errstr, size_t errstr_size);
+
+/** Writes the core's current batch and the offsets in one transaction. */
+red_sink_result_t red_sink_write(red_sink_t *s, red_core_t *core,
+                                 const red_sink_offset_t *offs, size_t cnt,
+                                 int generation, char *errstr,
+                                 size_t errstr_size);
+
+/**
+ * Marks the cells whose window_end + grace the minimum watermark passed
+ * as final and queues their final snapshot. Sets *@p finalized.
+ */
+red_sink_result_t red_sink_finalize(red_sink_t *s, long *finalized,
+                                    char *errstr, size_t errstr_size);
+
+/** Alerts the last write fired, by severity: CRITICAL, WARNING, INFO. */
+const size_t *red_sink_alerts_fired(const red_sink_t *s);
+
+/** Number of statements of the last write, for metrics and logs. */
+size_t red_sink_last_rows(const red_sink_t *s);
+
+#endif
