@@ -275,20 +275,33 @@ long long test_now_ms(void)
         return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-bool test_wait_for(bool (*cond)(void *opaque), void *opaque, long timeout_ms)
+bool test_wait_every(bool (*cond)(void *opaque), void *opaque, long timeout_ms,
+                     long interval_ms)
 {
         long long deadline = test_now_ms() + timeout_ms;
+        struct timespec ts = {interval_ms / 1000,
+                              (interval_ms % 1000) * 1000000};
 
         for (;;) {
+                bool late = test_now_ms() > deadline;
+
+                /* judged before the call: a condition that blocks (or a
+                 * slow machine) still gets its last look at the deadline */
                 if (cond(opaque)) {
                         return true;
                 }
-                if (test_now_ms() > deadline) {
+                if (late) {
                         return false;
                 }
-                struct timespec ts = {0, 20 * 1000000};
-                nanosleep(&ts, NULL);
+                if (interval_ms > 0) {
+                        nanosleep(&ts, NULL);
+                }
         }
+}
+
+bool test_wait_for(bool (*cond)(void *opaque), void *opaque, long timeout_ms)
+{
+        return test_wait_every(cond, opaque, timeout_ms, 20);
 }
 
 int test_main(Suite *s)

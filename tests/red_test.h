@@ -65,9 +65,15 @@ char *test_tmpdir(void);
 long long test_now_ms(void);
 
 /**
- * Polls @p cond every 20 ms until it returns true or @p timeout_ms passes.
- * Returns whether it became true.
+ * Polls @p cond every @p interval_ms until it returns true or @p timeout_ms
+ * passes; @p cond gets one last call at the deadline. Returns whether it
+ * became true. The one way the suites wait: pick the interval by what a
+ * call costs (a file read: often; a Postgres connection or an HTTP scrape:
+ * 100-200 ms; 0 when @p cond blocks itself, e.g. in a Kafka poll).
  */
+bool test_wait_every(bool (*cond)(void *opaque), void *opaque, long timeout_ms,
+                     long interval_ms);
+/** test_wait_every() polling every 20 ms. */
 bool test_wait_for(bool (*cond)(void *opaque), void *opaque, long timeout_ms);
 
 /** Runs a suite: CK_NORMAL output, returns the process exit status. */
