@@ -525,6 +525,42 @@ START_TEST(release_order_breaks_ties)
 }
 END_TEST
 
+/*
+ * BUG (found by this test): with max, red_core_release() counted every
+ * buffered event older than the frontier, also those that wait behind a
+ * newer event of their partition (a release takes prefixes). When more
+ * than max such events sat behind a newer head, the lowered frontier was
+ * below every head and nothing was released, at every call: the daemon
+ * (which releases with batch.max_events) stalled the partition for good
+ * while its buffer grew. The cap now counts what a frontier releases.
+ */
+START_TEST(release_max_never_stalls)
+{
+        red_contract_t *c = test_contract(MINIMAL);
+        red_core_t *core = core_new(c);
+
+        /* a producer clock 5 min ahead, then events of the right time */
+        add(core, done_msg(0, 0, "a", "2025-11-06T13:05:00Z"));
+        add(core, done_msg(0, 1, "a", "2025-11-06T13:00:00Z"));
+        add(core, done_msg(0, 2, "a", "2025-11-06T13:01:00Z"));
+        add(core, done_msg(1, 0, "a", "2025-11-06T13:03:00Z"));
+        add(core, done_msg(1, 1, "a", "2025-11-06T13:04:00Z"));
+        /* partition 1's two, then partition 0 as a whole (its events can
+         * only leave together with its head) */
+        ck_assert_int_eq(red_core_release(core, INT64_MAX, 2), 2);
+        assert_released(core, 0, &msgs[3]);
+        assert_released(core, 1, &msgs[4]);
+        ck_assert_int_eq(red_core_release(core, INT64_MAX, 2), 3);
+        assert_released(core, 2, &msgs[1]);
+        assert_released(core, 4, &msgs[0]);
+        ck_assert_int_eq(red_core_process(core), 0);
+        red_core_commit(core);
+        assert_counters(core, 5, 0, 0, 0);
+        red_core_destroy(core);
+        red_contract_destroy(c);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* dead letters                                                        */
 /* ------------------------------------------------------------------ */
@@ -1094,6 +1130,7 @@ int main(void)
         tcase_add_test(tc, drop_partition_and_destroy);
         tcase_add_test(tr, release_takes_prefixes);
         tcase_add_test(tr, release_max_bounds_the_batch);
+        tcase_add_test(tr, release_max_never_stalls);
         tcase_add_test(tr, release_order_breaks_ties);
         tcase_add_test(td, dead_letters_by_code);
         tcase_add_test(td, dead_letter_behind_a_buffered_event);
