@@ -1,7 +1,12 @@
-/* Test support: process runner, throwaway databases, condition waits. */
+/* Test support: process runner, throwaway databases, condition waits, decoded events. */
 #include "red_test.h"
 
+#include "red_decode.h"
+#include "red_rows.h"
+
 #include <errno.h>
+#include <math.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -275,20 +280,192 @@ long long test_now_ms(void)
         return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-bool test_wait_for(bool (*cond)(void *opaque), void *opaque, long timeout_ms)
+bool test_wait_every(bool (*cond)(void *opaque), void *opaque, long timeout_ms,
+                     long interval_ms)
 {
         long long deadline = test_now_ms() + timeout_ms;
+        struct timespec ts = {interval_ms / 1000,
+                              (interval_ms % 1000) * 1000000};
 
         for (;;) {
+                bool late = test_now_ms() > deadline;
+
+                /* judged before the call: a condition that blocks (or a
+                 * slow machine) still gets its last look at the deadline */
                 if (cond(opaque)) {
                         return true;
                 }
-                if (test_now_ms() > deadline) {
+                if (late) {
                         return false;
                 }
-                struct timespec ts = {0, 20 * 1000000};
-                nanosleep(&ts, NULL);
+                if (interval_ms > 0) {
+                        nanosleep(&ts, NULL);
+                }
         }
+}
+
+bool test_wait_for(bool (*cond)(void *opaque), void *opaque, long timeout_ms)
+{
+        return test_wait_every(cond, opaque, timeout_ms, 20);
+}
+
+/* --- contracts and events -------------------------------------------- */
+
+red_contract_t *test_contract(const char *rel)
+{
+        char err[2048];
+        red_contract_t *c = red_contract_load(test_path(rel), err,
+                                              sizeof(err));
+
+        ck_assert_msg(c != NULL, "%s", err);
+        return c;
+}
+
+red_contract_t *test_contract_with(const char *rel, const char *more)
+{
+        char *base = test_read_file(test_path(rel), NULL), *dir, *text;
+        char path[4096], err[2048];
+        red_contract_t *c;
+
+        dir = test_tmpdir();
+        snprintf(path, sizeof(path), "%s/contract.yaml", dir);
+        ck_assert_int_ge(asprintf(&text, "%s%s", base, more), 0);
+        test_write_file(path, text, strlen(text));
+        c = red_contract_load(path, err, sizeof(err));
+        ck_assert_msg(c != NULL, "%s", err);
+        unlink(path);
+        rmdir(dir);
+        free(dir);
+        free(text);
+        free(base);
+        return c;
+}
+
+red_time_t test_time(const char *iso)
+{
+        red_time_t t;
+
+        ck_assert_msg(!red_time_parse(iso, strlen(iso), &t), "bad time %s",
+                      iso);
+        return t;
+}
+
+test_event_t *test_event(const red_contract_t *c, const char *topic,
+                         int32_t partition, int64_t offset, red_time_t now,
+                         const char *fmt, ...)
+{
+        test_event_t *te = calloc(1, sizeof(*te));
+        char detail[512];
+        red_dlq_code_t code;
+        va_list ap;
+
+        ck_assert_ptr_nonnull(te);
+        va_start(ap, fmt);
+        ck_assert_int_ge(vasprintf(&te->text, fmt, ap), 0);
+        va_end(ap);
+        te->topic = strdup(topic);
+        te->ev.values = calloc(c->slot_cnt ? c->slot_cnt : 1,
+                               sizeof(red_value_t));
+        ck_assert(te->topic && te->ev.values);
+        te->msg.topic = te->topic;
+        te->msg.partition = partition;
+        te->msg.offset = offset;
+        te->msg.value = te->text;
+        te->msg.value_len = strlen(te->text);
+        te->msg.timestamp = -1;
+        code = red_decode(c, &te->msg, now, &te->ev, detail, sizeof(detail));
+        ck_assert_msg(code == RED_DLQ_NONE, "%s: %s (%s)",
+                      red_dlq_code_name(code), detail, te->text);
+        return te;
+}
+
+void test_event_free(test_event_t *te)
+{
+        if (!te) {
+                return;
+        }
+        red_decode_release(&te->ev);
+        free(te->ev.values);
+        free(te->text);
+        free(te->topic);
+        free(te);
+}
+
+/* --- aggregation cells ----------------------------------------------- */
+
+red_cell_t *test_cell_find(red_aggregator_t *ag, red_window_type_t wt,
+                           const char *start, const char *grouping,
+                           const char *key)
+{
+        red_time_t t = test_time(start);
+        size_t n;
+        red_cell_t **cells = red_aggregator_cells(ag, &n);
+
+        for (size_t i = 0; i < n; i++) {
+                const red_agg_t *a = red_cell_agg(cells[i]);
+
+                if (red_cell_window_type(cells[i]) == wt &&
+                    red_cell_window_start(cells[i]) == t &&
+                    !strcmp(a->groupings[red_cell_grouping(cells[i])].name,
+                            grouping) &&
+                    !strcmp(red_cell_key(cells[i], 0), key)) {
+                        return cells[i];
+                }
+        }
+        return NULL;
+}
+
+red_cell_t *test_cell(red_aggregator_t *ag, red_window_type_t wt,
+                      const char *start, const char *grouping,
+                      const char *key)
+{
+        red_cell_t *cell = test_cell_find(ag, wt, start, grouping, key);
+
+        ck_assert_msg(cell != NULL, "no %s cell at %s for %s=%s",
+                      red_window_type_name(wt), start, grouping, key);
+        return cell;
+}
+
+json_t *test_cell_row(const red_cell_t *cell)
+{
+        red_buf_t b;
+        json_error_t err;
+        json_t *j;
+
+        red_buf_init(&b);
+        red_rows_cell_json(cell, NULL, &b);
+        ck_assert(!b.failed);
+        j = json_loadb(b.data, b.len, 0, &err);
+        ck_assert_msg(j != NULL, "%s: %s", err.text, b.data);
+        red_buf_destroy(&b);
+        return j;
+}
+
+double test_json_number(json_t *j, ...)
+{
+        const char *k;
+        va_list ap;
+
+        va_start(ap, j);
+        while ((k = va_arg(ap, const char *))) {
+                j = json_object_get(j, k);
+                ck_assert_msg(j != NULL, "no member %s", k);
+        }
+        va_end(ap);
+        if (json_is_null(j)) {
+                return NAN;
+        }
+        ck_assert_msg(json_is_number(j), "not a number");
+        return json_number_value(j);
+}
+
+double test_cell_number(const red_cell_t *cell, const char *column)
+{
+        json_t *row = test_cell_row(cell);
+        double v = test_json_number(row, column, NULL);
+
+        json_decref(row);
+        return v;
 }
 
 int test_main(Suite *s)

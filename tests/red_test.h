@@ -1,12 +1,19 @@
 /*
  * Test support shared by the Check suites: paths handed over by meson,
- * running the reducerd binary, throwaway Postgres databases, and waiting
- * on a condition with a deadline (never sleep-and-hope).
+ * running the reducerd binary, throwaway Postgres databases, waiting on a
+ * condition with a deadline (never sleep-and-hope), and contracts and
+ * decoded events for the core suites.
  */
 #ifndef RED_TEST_H
 #define RED_TEST_H
 
+#include "red_aggregator.h"
+#include "red_contract.h"
+#include "red_event.h"
+#include "red_time.h"
+
 #include <check.h>
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -65,10 +72,66 @@ char *test_tmpdir(void);
 long long test_now_ms(void);
 
 /**
- * Polls @p cond every 20 ms until it returns true or @p timeout_ms passes.
- * Returns whether it became true.
+ * Polls @p cond every @p interval_ms until it returns true or @p timeout_ms
+ * passes; @p cond gets one last call at the deadline. Returns whether it
+ * became true. The one way the suites wait: pick the interval by what a
+ * call costs (a file read: often; a Postgres connection or an HTTP scrape:
+ * 100-200 ms; 0 when @p cond blocks itself, e.g. in a Kafka poll).
  */
+bool test_wait_every(bool (*cond)(void *opaque), void *opaque, long timeout_ms,
+                     long interval_ms);
+/** test_wait_every() polling every 20 ms. */
 bool test_wait_for(bool (*cond)(void *opaque), void *opaque, long timeout_ms);
+
+/* --- contracts and events for the core suites ---------------------- */
+
+/** Loads the contract at @p rel under the source tree, or fails the test
+ * with the loader's message. Caller destroys with red_contract_destroy(). */
+red_contract_t *test_contract(const char *rel);
+/** test_contract() of the file @p rel with @p more (YAML text, e.g. a
+ * top-level "time:" section) appended, loaded from a scratch copy. */
+red_contract_t *test_contract_with(const char *rel, const char *more);
+/** An ISO-8601 time, or fails the test. */
+red_time_t test_time(const char *iso);
+
+/** A message and the event decoded from it (both owned). */
+typedef struct test_event_s {
+        red_msg_t msg;
+        red_event_t ev;
+        char *text;  /**< the message value; the event borrows from it */
+        char *topic;
+} test_event_t;
+
+/**
+ * Decodes the JSON text @p fmt (printf-style) as a message of @p topic,
+ * partition @p partition, offset @p offset, for contract @p c at wall
+ * clock @p now; fails the test unless it decodes. Free with
+ * test_event_free().
+ */
+test_event_t *test_event(const red_contract_t *c, const char *topic,
+                         int32_t partition, int64_t offset, red_time_t now,
+                         const char *fmt, ...)
+        __attribute__((format(printf, 6, 7)));
+void test_event_free(test_event_t *te);
+
+/**
+ * The cell of @p ag with window type @p wt starting at @p start
+ * (ISO-8601), grouping @p grouping and first key @p key, or NULL.
+ */
+red_cell_t *test_cell_find(red_aggregator_t *ag, red_window_type_t wt,
+                           const char *start, const char *grouping,
+                           const char *key);
+/** test_cell_find() that fails the test when there is no such cell. */
+red_cell_t *test_cell(red_aggregator_t *ag, red_window_type_t wt,
+                      const char *start, const char *grouping,
+                      const char *key);
+/** The cell's row (red_rows_cell_json()), parsed; caller decrefs. */
+json_t *test_cell_row(const red_cell_t *cell);
+/** The number at a path of object keys (NULL-terminated) in @p j, NAN
+ * for null; fails the test when a key is missing or not a number. */
+double test_json_number(json_t *j, ...) __attribute__((sentinel));
+/** Column @p column of the cell's row as a number (NAN for null). */
+double test_cell_number(const red_cell_t *cell, const char *column);
 
 /** Runs a suite: CK_NORMAL output, returns the process exit status. */
 int test_main(Suite *s);

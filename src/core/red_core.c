@@ -560,6 +560,7 @@ static red_time_t cap_frontier(red_core_t *core, red_time_t frontier,
         }
         for (size_t i = 0; i < core->part_cnt; i++) {
                 part_t *p = &core->parts[i];
+                red_time_t pm = INT64_MIN; /* newest time of the prefix */
                 for (entry_t *e = p->head; e && n < core->buffered;
                      e = e->next) {
                         if (e->state != E_BUFFERED) {
@@ -568,7 +569,9 @@ static red_time_t cap_frontier(red_core_t *core, red_time_t frontier,
                         if (frontier != INT64_MAX && e->ev.time >= frontier) {
                                 break;
                         }
-                        times[n++] = e->ev.time;
+                        /* an event leaves with the ones before it: a
+                         * frontier above its prefix's newest releases it */
+                        times[n++] = pm = e->ev.time > pm ? e->ev.time : pm;
                 }
         }
         if (n <= max) {

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -184,22 +183,27 @@ int itest_poll(pid_t pid)
         return r == pid ? status_of(st) : -2;
 }
 
+/* A process to wait for and, once it exited, its status. */
+typedef struct exit_wait_s {
+        pid_t pid;
+        int status;
+} exit_wait_t;
+
+static bool exited(void *opaque)
+{
+        exit_wait_t *w = opaque;
+
+        return (w->status = itest_poll(w->pid)) != -2;
+}
+
 int itest_stop(pid_t pid, int sig, long timeout_ms)
 {
-        long long deadline = test_now_ms() + timeout_ms;
-        int st;
+        exit_wait_t w = {pid, -2};
 
         if (sig) {
                 kill(pid, sig);
         }
-        while (test_now_ms() < deadline) {
-                if ((st = itest_poll(pid)) != -2) {
-                        return st;
-                }
-                struct timespec ts = {0, 20 * 1000000};
-                nanosleep(&ts, NULL);
-        }
-        return -1;
+        return test_wait_for(exited, &w, timeout_ms) ? w.status : -1;
 }
 
 void itest_fini(itest_t *t)
@@ -279,19 +283,26 @@ long itest_committed(itest_t *t, const char *group)
         return n;
 }
 
+typedef struct committed_wait_s {
+        itest_t *t;
+        const char *group;
+        long want;
+} committed_wait_t;
+
+static bool committed_reached(void *opaque)
+{
+        committed_wait_t *w = opaque;
+
+        return itest_committed(w->t, w->group) >= w->want;
+}
+
 bool itest_wait_committed(itest_t *t, const char *group, long want,
                           long timeout_ms)
 {
-        long long deadline = test_now_ms() + timeout_ms;
+        committed_wait_t w = {t, group, want};
 
-        while (test_now_ms() < deadline) {
-                if (itest_committed(t, group) >= want) {
-                        return true;
-                }
-                struct timespec ts = {0, 200 * 1000000};
-                nanosleep(&ts, NULL);
-        }
-        return false;
+        /* each look opens a connection: five a second is plenty */
+        return test_wait_every(committed_reached, &w, timeout_ms, 200);
 }
 
 char *itest_reduce(const char *contract, const char *file)
@@ -566,17 +577,63 @@ long itest_compare_rows(itest_t *t, const char *expected, const char *table,
 /* consuming a topic                                                   */
 /* ------------------------------------------------------------------ */
 
+/* A topic being read to its end by itest_consume(). */
+typedef struct consume_s {
+        rd_kafka_t *rk;
+        json_t *out;
+        int eofs, pcnt;
+} consume_t;
+
+/* Takes the next message (waiting up to 500 ms for it); true once every
+ * partition reported its end. */
+static bool consume_next(void *opaque)
+{
+        consume_t *cs = opaque;
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(cs->rk, 500);
+        rd_kafka_headers_t *hdrs;
+        json_t *o, *h, *v;
+
+        if (!m) {
+                return cs->eofs == cs->pcnt;
+        }
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                cs->eofs++;
+                rd_kafka_message_destroy(m);
+                return cs->eofs == cs->pcnt;
+        }
+        ck_assert_msg(!m->err, "%s", rd_kafka_message_errstr(m));
+        o = json_object();
+        h = json_object();
+        v = json_loadb(m->payload, m->len, 0, NULL);
+        json_object_set_new(o, "value",
+                            v ? v : json_stringn(m->payload, m->len));
+        json_object_set_new(o, "key",
+                            m->key ? json_stringn(m->key, m->key_len)
+                                   : json_null());
+        if (!rd_kafka_message_headers(m, &hdrs)) {
+                const char *name;
+                const void *val;
+                size_t len;
+                for (size_t i = 0;
+                     !rd_kafka_header_get_all(hdrs, i, &name, &val, &len);
+                     i++) {
+                        json_object_set_new(h, name, json_stringn(val, len));
+                }
+        }
+        json_object_set_new(o, "headers", h);
+        json_array_append_new(cs->out, o);
+        rd_kafka_message_destroy(m);
+        return cs->eofs == cs->pcnt;
+}
+
 json_t *itest_consume(itest_t *t, const char *topic)
 {
         char err[512];
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        rd_kafka_t *rk;
         const rd_kafka_metadata_t *md;
         rd_kafka_topic_t *rkt;
         rd_kafka_topic_partition_list_t *parts;
-        json_t *out = json_array();
-        int eofs = 0, pcnt;
-        long long deadline;
+        consume_t cs = {.out = json_array()};
 
         rd_kafka_conf_set(conf, "bootstrap.servers", t->bootstrap, err,
                           sizeof(err));
@@ -585,65 +642,26 @@ json_t *itest_consume(itest_t *t, const char *topic)
                           sizeof(err));
         rd_kafka_conf_set(conf, "enable.auto.commit", "false", err,
                           sizeof(err));
-        rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-        ck_assert_msg(rk != NULL, "%s", err);
-        rkt = rd_kafka_topic_new(rk, topic, NULL);
-        ck_assert_int_eq(rd_kafka_metadata(rk, 0, rkt, &md, 10000), 0);
-        pcnt = md->topics[0].partition_cnt;
-        parts = rd_kafka_topic_partition_list_new(pcnt);
-        for (int i = 0; i < pcnt; i++) {
+        cs.rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+        ck_assert_msg(cs.rk != NULL, "%s", err);
+        rkt = rd_kafka_topic_new(cs.rk, topic, NULL);
+        ck_assert_int_eq(rd_kafka_metadata(cs.rk, 0, rkt, &md, 10000), 0);
+        cs.pcnt = md->topics[0].partition_cnt;
+        parts = rd_kafka_topic_partition_list_new(cs.pcnt);
+        for (int i = 0; i < cs.pcnt; i++) {
                 rd_kafka_topic_partition_list_add(parts, topic, i)->offset =
                         RD_KAFKA_OFFSET_BEGINNING;
         }
         rd_kafka_metadata_destroy(md);
         rd_kafka_topic_destroy(rkt);
-        ck_assert_int_eq(rd_kafka_assign(rk, parts), 0);
+        ck_assert_int_eq(rd_kafka_assign(cs.rk, parts), 0);
         rd_kafka_topic_partition_list_destroy(parts);
-        deadline = test_now_ms() + 60000;
-        while (eofs < pcnt && test_now_ms() < deadline) {
-                rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 500);
-                rd_kafka_headers_t *hdrs;
-                json_t *o, *h;
-
-                if (!m) {
-                        continue;
-                }
-                if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                        eofs++;
-                        rd_kafka_message_destroy(m);
-                        continue;
-                }
-                ck_assert_msg(!m->err, "%s", rd_kafka_message_errstr(m));
-                o = json_object();
-                h = json_object();
-                {
-                        json_t *v = json_loadb(m->payload, m->len, 0, NULL);
-                        json_object_set_new(
-                                o, "value",
-                                v ? v : json_stringn(m->payload, m->len));
-                }
-                json_object_set_new(o, "key",
-                                    m->key ? json_stringn(m->key, m->key_len)
-                                           : json_null());
-                if (!rd_kafka_message_headers(m, &hdrs)) {
-                        const char *name;
-                        const void *val;
-                        size_t len;
-                        for (size_t i = 0; !rd_kafka_header_get_all(
-                                     hdrs, i, &name, &val, &len);
-                             i++) {
-                                json_object_set_new(h, name,
-                                                    json_stringn(val, len));
-                        }
-                }
-                json_object_set_new(o, "headers", h);
-                json_array_append_new(out, o);
-                rd_kafka_message_destroy(m);
-        }
-        ck_assert_msg(eofs == pcnt, "could not read %s to its end", topic);
-        rd_kafka_consumer_close(rk);
-        rd_kafka_destroy(rk);
-        return out;
+        /* the poll itself waits: no pause between looks */
+        ck_assert_msg(test_wait_every(consume_next, &cs, 60000, 0),
+                      "could not read %s to its end", topic);
+        rd_kafka_consumer_close(cs.rk);
+        rd_kafka_destroy(cs.rk);
+        return cs.out;
 }
 
 /* ------------------------------------------------------------------ */
@@ -661,29 +679,36 @@ char *itest_log(itest_t *t, int n)
         return test_read_file(path, NULL);
 }
 
+/* The HTTP port worker n logged, once it did. */
+typedef struct port_wait_s {
+        itest_t *t;
+        int n;
+        int port;
+} port_wait_t;
+
+static bool port_logged(void *opaque)
+{
+        port_wait_t *w = opaque;
+        char *log = itest_log(w->t, w->n), *p = strstr(log, "/readyz on ");
+
+        if (p) {
+                p = strchr(p, '\n');
+                while (p && p > log && p[-1] != ':') {
+                        p--;
+                }
+                w->port = p ? atoi(p) : 0;
+        }
+        free(log);
+        return w->port > 0;
+}
+
 int itest_http_port(itest_t *t, int n)
 {
-        long long deadline = test_now_ms() + 30000;
+        port_wait_t w = {t, n, 0};
 
-        while (test_now_ms() < deadline) {
-                char *log = itest_log(t, n), *p = strstr(log, "/readyz on ");
-                int port = 0;
-
-                if (p) {
-                        p = strchr(p, '\n');
-                        while (p && p > log && p[-1] != ':') {
-                                p--;
-                        }
-                        port = p ? atoi(p) : 0;
-                }
-                free(log);
-                if (port > 0) {
-                        return port;
-                }
-                usleep(100 * 1000);
-        }
-        ck_abort_msg("worker %d never logged its HTTP port", n);
-        return -1;
+        ck_assert_msg(test_wait_every(port_logged, &w, 30000, 100),
+                      "worker %d never logged its HTTP port", n);
+        return w.port;
 }
 
 int itest_http_get(int port, const char *path, char **body)
@@ -737,4 +762,31 @@ double itest_metric(const char *metrics, const char *series)
                 }
         }
         return -1;
+}
+
+/* A series awaited by itest_wait_metric(). */
+typedef struct metric_wait_s {
+        int port;
+        const char *series;
+        double want;
+} metric_wait_t;
+
+static bool metric_reached(void *opaque)
+{
+        metric_wait_t *w = opaque;
+        char *body;
+        double v;
+
+        ck_assert_int_eq(itest_http_get(w->port, "/metrics", &body), 200);
+        v = itest_metric(body, w->series);
+        free(body);
+        return v >= w->want;
+}
+
+bool itest_wait_metric(int port, const char *series, double want,
+                       long timeout_ms)
+{
+        metric_wait_t w = {port, series, want};
+
+        return test_wait_every(metric_reached, &w, timeout_ms, 100);
 }

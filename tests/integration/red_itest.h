@@ -81,6 +81,10 @@ int itest_http_port(itest_t *t, int n);
 int itest_http_get(int port, const char *path, char **body);
 /** The value of a Prometheus series line ("name{labels}") in @p metrics, or -1. */
 double itest_metric(const char *metrics, const char *series);
+/** Scrapes /metrics on @p port every 100 ms until @p series reaches
+ * @p want or @p timeout_ms passes; returns whether it did. */
+bool itest_wait_metric(int port, const char *series, double want,
+                       long timeout_ms);
 /** The log of worker @p n (malloc'd). */
 char *itest_log(itest_t *t, int n);
 

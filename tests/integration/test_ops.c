@@ -9,7 +9,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define GROUP "reducerd.codegen_metrics"
 #define HTTP "http:\n  listen: \"127.0.0.1:0\"\n"
@@ -26,15 +25,6 @@ static char *scrape(int port)
 
         ck_assert_int_eq(status, 200);
         return body;
-}
-
-static double metric(int port, const char *series)
-{
-        char *m = scrape(port);
-        double v = itest_metric(m, series);
-
-        free(m);
-        return v;
 }
 
 static long dead_letters_in(const char *reduce_output)
@@ -73,13 +63,12 @@ START_TEST(metrics_reconcile)
         port = itest_http_port(&t, 1);
         itest_produce(&t, file, 1, n);
         ck_assert(itest_wait_committed(&t, GROUP, n, 120000));
-        /* the last batch's counters land right after its commit */
-        for (long long until = test_now_ms() + 10000;
-             test_now_ms() < until &&
-             metric(port, "reducerd_events_consumed_total{contract=\""
-                          "codegen_metrics\"}") < n;) {
-                usleep(100 * 1000);
-        }
+        /* the last batch's counters land right after its commit (the
+         * assertions below tell what they are if they never get there) */
+        itest_wait_metric(port,
+                          "reducerd_events_consumed_total{contract=\""
+                          "codegen_metrics\"}",
+                          (double)n, 10000);
         m = scrape(port);
         consumed = itest_metric(m, "reducerd_events_consumed_total{contract="
                                    "\"codegen_metrics\"}");
@@ -145,15 +134,24 @@ static int readyz(int port)
         return st;
 }
 
+/* A /readyz status awaited by wait_ready(). */
+typedef struct ready_wait_s {
+        int port;
+        int want;
+} ready_wait_t;
+
+static bool ready_is(void *opaque)
+{
+        ready_wait_t *w = opaque;
+
+        return readyz(w->port) == w->want;
+}
+
 static bool wait_ready(int port, int want, long ms)
 {
-        for (long long until = test_now_ms() + ms; test_now_ms() < until;) {
-                if (readyz(port) == want) {
-                        return true;
-                }
-                usleep(100 * 1000);
-        }
-        return false;
+        ready_wait_t w = {port, want};
+
+        return test_wait_every(ready_is, &w, ms, 100);
 }
 
 START_TEST(readiness_follows_postgres)
@@ -222,6 +220,28 @@ static bool log_has(itest_t *t, const char *what, int count)
         return n >= count;
 }
 
+/* A log line awaited by wait_log(). */
+typedef struct log_wait_s {
+        itest_t *t;
+        const char *what;
+        int count;
+} log_wait_t;
+
+static bool log_reached(void *opaque)
+{
+        log_wait_t *w = opaque;
+
+        return log_has(w->t, w->what, w->count);
+}
+
+/* Waits until worker 1 logged @p what @p count times. */
+static bool wait_log(itest_t *t, const char *what, int count, long ms)
+{
+        log_wait_t w = {t, what, count};
+
+        return test_wait_every(log_reached, &w, ms, 100);
+}
+
 START_TEST(sighup_reload)
 {
         itest_t t;
@@ -269,11 +289,7 @@ START_TEST(sighup_reload)
         rewrite(contract(), copy, "    windows: [hourly",
                 "    windws: [hourly");
         kill(pid, SIGHUP);
-        for (long long until = test_now_ms() + 20000;
-             test_now_ms() < until && !log_has(&t, "reload refused", 1);) {
-                usleep(100 * 1000);
-        }
-        ck_assert_msg(log_has(&t, "reload refused", 1),
+        ck_assert_msg(wait_log(&t, "reload refused", 1, 20000),
                       "no refusal logged");
         ck_assert_msg(log_has(&t, "unknown key", 1),
                       "the refusal does not point at the problem");
@@ -286,11 +302,7 @@ START_TEST(sighup_reload)
                 "enum: [effect, compute, reducer, orchestrator]",
                 "enum: [effect, compute, reducer, orchestrator, adapte]");
         kill(pid, SIGHUP);
-        for (long long until = test_now_ms() + 60000;
-             test_now_ms() < until && !log_has(&t, "running 1 pipeline", 2);) {
-                usleep(100 * 1000);
-        }
-        ck_assert_msg(log_has(&t, "running 1 pipeline", 2),
+        ck_assert_msg(wait_log(&t, "running 1 pipeline", 2, 60000),
                       "the pipelines did not restart");
         itest_produce(&t, events, 4001, 2000);
         ck_assert(itest_wait_committed(&t, GROUP, 6000, 120000));
@@ -342,10 +354,9 @@ START_TEST(json_logs_without_secrets)
         }
         pid = itest_start(&t, NULL, 1);
         itest_http_port(&t, 1);
-        for (long long until = test_now_ms() + 30000;
-             test_now_ms() < until && !log_has(&t, "assigned", 1);) {
-                usleep(100 * 1000);
-        }
+        /* stopped once it has run a while (assigned), or at the deadline:
+         * the log is checked either way */
+        wait_log(&t, "assigned", 1, 30000);
         ck_assert_int_eq(itest_stop(pid, SIGTERM, 30000), 0);
         log = itest_log(&t, 1);
         ck_assert_msg(!strstr(log, "S3cret"), "a secret was logged");

@@ -52,27 +52,32 @@ static void compare_all(itest_t *t, const char *expected)
 
 /* Every cell's current revision reached the output topic (at least once),
  * and the outbox is empty. */
+/* The outbox as last seen by outbox_empty(). */
+typedef struct outbox_wait_s {
+        PGconn *c;
+        char *depth;
+} outbox_wait_t;
+
+static bool outbox_empty(void *opaque)
+{
+        outbox_wait_t *w = opaque;
+
+        free(w->depth);
+        w->depth = test_pg_value(w->c, "SELECT count(*) FROM reducerd_outbox");
+        return !strcmp(w->depth, "0");
+}
+
 static void check_published(itest_t *t)
 {
         PGconn *c = test_pg_connect(t->conninfo);
-        long long deadline = test_now_ms() + 30000;
-        char *depth = NULL;
+        outbox_wait_t ow = {c, NULL};
         json_t *msgs, *latest = json_object(), *m;
         PGresult *res;
         size_t i;
 
-        for (;;) {
-                free(depth);
-                depth = test_pg_value(c, "SELECT count(*) FROM "
-                                         "reducerd_outbox");
-                if (!strcmp(depth, "0") || test_now_ms() > deadline) {
-                        break;
-                }
-                usleep(200 * 1000);
-        }
-        ck_assert_msg(!strcmp(depth, "0"), "%s outbox rows not published",
-                      depth);
-        free(depth);
+        ck_assert_msg(test_wait_every(outbox_empty, &ow, 30000, 200),
+                      "%s outbox rows not published", ow.depth);
+        free(ow.depth);
         msgs = itest_consume(t, OUT_TOPIC);
         json_array_foreach(msgs, i, m) {
                 json_t *pl = json_object_get(json_object_get(m, "value"),
@@ -138,6 +143,35 @@ START_TEST(ground_truth)
 }
 END_TEST
 
+/* One round of crash_and_restart: a worker runs until it dies, all is
+ * committed, or (every third round) it made some progress and gets a
+ * graceful stop, which revokes: in_revoke. */
+typedef struct round_s {
+        itest_t *t;
+        pid_t pid;
+        int round;
+        long before, n;
+        int st; /* exit status, -2 while running */
+} round_t;
+
+static bool round_over(void *opaque)
+{
+        round_t *r = opaque;
+
+        if ((r->st = itest_poll(r->pid)) != -2) {
+                return true;
+        }
+        if (itest_committed(r->t, GROUP) >= r->n) {
+                return true;
+        }
+        if (r->round % 3 == 0 &&
+            itest_committed(r->t, GROUP) > r->before + 3000) {
+                r->st = itest_stop(r->pid, SIGTERM, 30000);
+                return true;
+        }
+        return false;
+}
+
 /* Crashes (SIGKILL from inside) before commit, after commit, during
  * publish and during revoke; restarted until done: identical rows, every
  * cell change published at least once. */
@@ -151,7 +185,7 @@ START_TEST(crash_and_restart)
                              "after_commit:0.04,during_publish:0.15,"
                              "in_revoke:0.5",
                              seed, NULL};
-        int crashes = 0, graceful = 0;
+        int crashes = 0;
         long n;
 
         itest_init(&t, "pipeline_crash");
@@ -165,33 +199,17 @@ START_TEST(crash_and_restart)
         expected = itest_reduce(contract(), file);
         for (int round = 1; round <= 40 && itest_committed(&t, GROUP) < n;
              round++) {
-                long before = itest_committed(&t, GROUP);
-                pid_t pid;
-                int st = -2;
+                round_t r = {.t = &t, .round = round, .n = n, .st = -2};
+                int st;
 
+                r.before = itest_committed(&t, GROUP);
                 snprintf(seed, sizeof(seed), "REDUCERD_FAILPOINT_SEED=%d",
                          round);
-                pid = itest_start(&t, round < 30 ? env : NULL, round);
-                /* run until it dies, finishes, or has made some progress
-                 * and gets a graceful stop (which revokes: in_revoke) */
-                for (long long until = test_now_ms() + 60000;
-                     test_now_ms() < until;) {
-                        if ((st = itest_poll(pid)) != -2) {
-                                break;
-                        }
-                        if (itest_committed(&t, GROUP) >= n) {
-                                break;
-                        }
-                        if (round % 3 == 0 &&
-                            itest_committed(&t, GROUP) > before + 3000) {
-                                st = itest_stop(pid, SIGTERM, 30000);
-                                graceful++;
-                                break;
-                        }
-                        usleep(100 * 1000);
-                }
+                r.pid = itest_start(&t, round < 30 ? env : NULL, round);
+                test_wait_every(round_over, &r, 60000, 100);
+                st = r.st;
                 if (st == -2) {
-                        st = itest_stop(pid, SIGTERM, 30000);
+                        st = itest_stop(r.pid, SIGTERM, 30000);
                 }
                 if (st == 128 + SIGKILL) {
                         crashes++;
