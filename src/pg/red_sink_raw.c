@@ -97,10 +97,15 @@ static int column_type(red_sink_t *s, const char *table, const char *col,
                 2, NULL, vals, NULL, NULL, 0);
         int r = 0;
 
-        if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-                snprintf(errstr, size, "table %s: cannot read the type of %s%s%s",
-                         table, col, PQresultErrorMessage(res)[0] ? ": " : "",
-                         PQresultErrorMessage(res));
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                char msg[256];
+                red_pg_error(s->conn, res, msg, sizeof(msg));
+                snprintf(errstr, size, "table %s: cannot read the type of %s: %s",
+                         table, col, msg);
+                r = -1;
+        } else if (PQntuples(res) != 1) {
+                snprintf(errstr, size, "table %s: cannot read the type of %s",
+                         table, col);
                 r = -1;
         } else {
                 snprintf(buf, bufsize, "%s", PQgetvalue(res, 0, 0));
