@@ -234,6 +234,12 @@ static double copy_rate(PGconn *c, const metric_t *m, long n, long batch)
         return (double)n * 1e6 / ((double)red_time_mono_us() - t0);
 }
 
+/* red_sink_work_fn: the batch's events applied. */
+static int apply_events(void *core)
+{
+        return red_core_process(core);
+}
+
 typedef struct run_s {
         double rate;     /* rows/s, all of it */
         double db_share; /* of the time: lookup + transaction */
@@ -287,10 +293,12 @@ static run_t reducerd_rate(const red_contract_t *c, const metric_t *m,
                 }
                 lookup += red_time_mono_us() - d0;
                 db += red_time_mono_us() - d0;
-                /* red_sink_write() applies the events (red_core_process)
-                 * while Postgres inserts the first table's rows */
+                /* the events are applied (red_core_process, as the
+                 * pipeline does) while Postgres inserts the first table's
+                 * rows */
                 d0 = red_time_mono_us();
-                r = red_sink_write(sink, core, NULL, 0, 0, err, sizeof(err));
+                r = red_sink_write(sink, core, NULL, 0, 0, apply_events, core,
+                                   err, sizeof(err));
                 db += red_time_mono_us() - d0;
                 if (r == RED_SINK_REPLAY) {
                         /* as the pipeline does: the batch again */

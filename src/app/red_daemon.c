@@ -14,6 +14,7 @@
 #include "red_migrate.h"
 #include "red_pg.h"
 #include "red_pipeline.h"
+#include "red_redact.h"
 #include "red_relay.h"
 #include "red_time.h"
 
@@ -130,11 +131,17 @@ static int check_database(const red_config_t *conf)
         red_pg_describe(conn, where, sizeof(where));
         res = PQexec(conn, "SELECT count(*) FROM reducerd_schema_migrations");
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                const char *msg = PQresultErrorField(res,
+                                                     PG_DIAG_MESSAGE_PRIMARY);
+                char reason[512];
+
+                msg = msg ? msg : PQerrorMessage(conn);
+                red_redact(reason, sizeof(reason), msg, strcspn(msg, "\n"),
+                           conf->postgres_conninfo, PQpass(conn));
                 red_log_error("daemon",
                               "database %s is not migrated (%s); run "
                               "reducerd migrate",
-                              where, PQresultErrorField(res,
-                                                        PG_DIAG_MESSAGE_PRIMARY));
+                              where, reason);
         } else if ((size_t)atol(PQgetvalue(res, 0, 0)) < want) {
                 red_log_error("daemon",
                               "database %s has %s of %zu migrations; run "

@@ -942,6 +942,13 @@ static void align(red_pipeline_t *p, red_time_t f)
         }
 }
 
+/* The batch's events applied (red_sink_work_fn): red_sink_write() runs it
+ * while Postgres inserts the batch's first rows. */
+static int apply_events(void *core)
+{
+        return red_core_process(core);
+}
+
 /*
  * Releases what the frontier allows and writes the batch: dead letters to
  * Kafka (flushed), then one Postgres transaction with the positions.
@@ -1020,8 +1027,9 @@ static void flush_batch(red_pipeline_t *p, bool revoking)
                                               p->c->name, err);
                                 goto retry;
                         }
-                        /* the sink applies the events while Postgres
-                         * inserts the first rows */
+                        /* the events are applied in red_sink_write()
+                         * (apply_events), while Postgres inserts the
+                         * first rows */
                         p->processed = true;
                 }
                 red_core_dead_letters(p->core, &dead_cnt);
@@ -1060,7 +1068,8 @@ static void flush_batch(red_pipeline_t *p, bool revoking)
                 {
                         int64_t t0 = red_time_mono_us();
                         r = red_sink_write(p->sink, p->core, offs, n,
-                                           p->generation, err, sizeof(err));
+                                           p->generation, apply_events,
+                                           p->core, err, sizeof(err));
                         p->t_write = red_time_mono_us() - t0;
                 }
                 if (r == RED_SINK_OK) {

@@ -1,6 +1,8 @@
 /* red_pg - libpq helpers: connect, exec, error classification. */
 #include "red_pg.h"
 
+#include "red_redact.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +16,7 @@ PGconn *red_pg_connect(const char *conninfo, char *errstr, size_t errstr_size)
         const char *vals[] = {"reducerd", "10", conninfo, NULL};
         PGconn *conn = PQconnectdbParams(keys, vals, 1);
         const char *host, *port, *msg, *nl;
+        char reason[512];
 
         if (conn && PQstatus(conn) == CONNECTION_OK) {
                 return conn;
@@ -31,11 +34,14 @@ PGconn *red_pg_connect(const char *conninfo, char *errstr, size_t errstr_size)
         while ((nl = strchr(msg, '\n')) && nl[1]) {
                 msg = nl + 1;
         }
+        /* a conninfo libpq cannot parse is quoted in its message, password
+         * and all */
+        red_redact(reason, sizeof(reason), msg, strcspn(msg, "\n"), conninfo,
+                   PQpass(conn));
         snprintf(errstr, errstr_size,
-                 "cannot connect to PostgreSQL at %s:%s: %.*s",
+                 "cannot connect to PostgreSQL at %s:%s: %s",
                  host && *host ? host : "(default socket)",
-                 port && *port ? port : "5432",
-                 (int)strcspn(msg, "\n"), msg);
+                 port && *port ? port : "5432", reason);
         PQfinish(conn);
         return NULL;
 }
@@ -57,7 +63,8 @@ void red_pg_error(const PGconn *conn, const PGresult *res, char *errstr,
         if (!msg || !*msg) {
                 msg = PQerrorMessage(conn);
         }
-        snprintf(errstr, errstr_size, "%.*s", (int)strcspn(msg, "\n"), msg);
+        red_redact(errstr, errstr_size, msg, strcspn(msg, "\n"), NULL,
+                   PQpass(conn));
 }
 
 int red_pg_exec(PGconn *conn, const char *sql, char *errstr,

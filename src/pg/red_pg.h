@@ -15,7 +15,8 @@
  * libpq defaults and PG* variables), application_name "reducerd" and a
  * 10 s connect timeout unless the conninfo sets them. On failure returns
  * NULL with "cannot connect to PostgreSQL at HOST:PORT: reason" in
- * @p errstr (never the password). Caller closes with PQfinish().
+ * @p errstr (never the password: libpq's reason is redacted, see
+ * red_redact()). Caller closes with PQfinish().
  */
 PGconn *red_pg_connect(const char *conninfo, char *errstr, size_t errstr_size);
 
@@ -36,7 +37,10 @@ int red_pg_exec(PGconn *conn, const char *sql, char *errstr,
  */
 bool red_pg_retriable(const PGconn *conn, const PGresult *res);
 
-/** Copies the error of @p res (or of the connection) into @p errstr. */
+/**
+ * Copies the first line of the error of @p res (or of the connection)
+ * into @p errstr, credentials redacted (red_redact()).
+ */
 void red_pg_error(const PGconn *conn, const PGresult *res, char *errstr,
                   size_t errstr_size);
 

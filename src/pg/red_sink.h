@@ -19,6 +19,12 @@
  * stored anyway fails the batch (RED_SINK_REPLAY) rather than count twice.
  * The batch's cells and rows are never modified, so a failed write can be
  * retried with the same batch.
+ *
+ * The parts, from the bottom: red_sink_io (connection, statements, COPY,
+ * failure classes), red_sink_outbox (outbound events), the writers
+ * red_sink_offsets, red_sink_raw, red_sink_fsm, red_sink_cells and
+ * red_sink_alert, and this module, the transaction that runs them in
+ * order.
  */
 #ifndef RED_SINK_H
 #define RED_SINK_H
@@ -26,6 +32,7 @@
 #include "red_attr.h"
 #include "red_contract.h"
 #include "red_core.h"
+#include "red_sink_types.h"
 #include "red_workflows.h"
 
 #include <stdbool.h>
@@ -33,25 +40,6 @@
 #include <stdint.h>
 
 typedef struct red_sink_s red_sink_t;
-
-/** One partition's advance in a batch. */
-typedef struct red_sink_offset_s {
-        const char *topic;
-        int32_t partition;
-        int64_t prev;         /**< stored next_offset before the batch (-1: beginning) */
-        int64_t next;         /**< next offset after the batch */
-        red_time_t watermark; /**< INT64_MIN: none yet */
-} red_sink_offset_t;
-
-typedef enum {
-        RED_SINK_OK = 0,
-        RED_SINK_RETRY,  /**< transient (connection, serialization, deadlock) */
-        RED_SINK_FENCED, /**< another worker owns a partition now */
-        RED_SINK_FATAL,  /**< needs an operator (schema, constraint) */
-        RED_SINK_REPLAY, /**< rolled back: consume the batch again from the
-                              stored positions (a raw row of it was stored
-                              already: see red_sink_raw_lookup()) */
-} red_sink_result_t;
 
 /**
  * A sink for @p c (borrowed). @p instance names this replica in the offsets
@@ -65,8 +53,8 @@ void red_sink_destroy(red_sink_t *s);
  * (Re)connects, checks that the contract's tables have the columns it
  * writes, and prepares the session. Returns 0, or -1 with a message.
  */
-int red_sink_connect(red_sink_t *s, char *errstr, size_t errstr_size)
-        RED_MUSTCHECK;
+int red_sink_connect(red_sink_t *s, char *errstr,
+                     size_t errstr_size) RED_MUSTCHECK;
 bool red_sink_connected(const red_sink_t *s);
 /** "host:port/db" of the connection, for logs. */
 const char *red_sink_where(const red_sink_t *s);
@@ -101,10 +89,22 @@ int red_sink_load_workflows(void *sink, const red_uuid_t *ids, size_t cnt,
 red_sink_result_t red_sink_raw_lookup(red_sink_t *s, red_core_t *core,
                                       char *errstr, size_t errstr_size);
 
-/** Writes the core's current batch and the offsets in one transaction. */
+/**
+ * Writes the core's current batch and the offsets in one transaction.
+ *
+ * @p work (with @p work_arg; may be NULL) is the caller's part of the
+ * batch that the sink reads: the daemon applies the released events there
+ * (red_core_process()). The sink calls it exactly once per write, before
+ * it reads the batch's cells, rows or alerts from @p core, at the first
+ * moment Postgres is busy inserting what was sent (the end of the first
+ * raw table's COPY), or else when it needs the results; and, if the write
+ * fails before that, on the way out, so the work is always done once the
+ * write returns. A failure of @p work fails the write (RED_SINK_RETRY).
+ */
 red_sink_result_t red_sink_write(red_sink_t *s, red_core_t *core,
                                  const red_sink_offset_t *offs, size_t cnt,
-                                 int generation, char *errstr,
+                                 int generation, red_sink_work_fn *work,
+                                 void *work_arg, char *errstr,
                                  size_t errstr_size);
 
 /**
@@ -117,7 +117,7 @@ red_sink_result_t red_sink_finalize(red_sink_t *s, long *finalized,
 /** Alerts the last write fired, by severity: CRITICAL, WARNING, INFO. */
 const size_t *red_sink_alerts_fired(const red_sink_t *s);
 
-/** Number of statements of the last write, for metrics and logs. */
+/** Rows the last write stored (all tables), for metrics and logs. */
 size_t red_sink_last_rows(const red_sink_t *s);
 
 #endif

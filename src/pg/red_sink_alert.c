@@ -1,22 +1,56 @@
 /* red_sink_alert - alert cooldowns under row locks, alert rows and
  * alert.triggered events, in the batch transaction. */
-#include "red_sink_impl.h"
+#include "red_sink_alert.h"
 
-#include "red_alert.h"
+#include "red_buf.h"
 #include "red_log.h"
 #include "red_pg.h"
 
-#include <errno.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int red_sink_alert_prepare(red_sink_t *s, char *errstr, size_t size)
+struct red_sink_alert_s {
+        const red_contract_t *c;
+        const red_alerts_t *a; /* NULL: no rules */
+        char *copy;            /* COPY into the alerts table; NULL: none */
+        size_t fired;          /* alerts of the last write */
+        size_t fired_by[3];    /* ... by severity: CRITICAL, WARNING, INFO */
+        red_buf_t buf;         /* COPY data */
+        red_buf_t json;        /* rendering */
+};
+
+red_sink_alert_t *red_sink_alert_new(const red_contract_t *c)
+{
+        red_sink_alert_t *w = calloc(1, sizeof(*w));
+
+        if (!w) {
+                return NULL;
+        }
+        w->c = c;
+        w->a = c->alerts;
+        red_buf_init(&w->buf);
+        red_buf_init(&w->json);
+        return w;
+}
+
+void red_sink_alert_destroy(red_sink_alert_t *w)
+{
+        if (!w) {
+                return;
+        }
+        free(w->copy);
+        red_buf_destroy(&w->buf);
+        red_buf_destroy(&w->json);
+        free(w);
+}
+
+int red_sink_alert_prepare(red_sink_alert_t *w, red_sink_io_t *io, char *errstr,
+                           size_t size)
 {
         static const char *const state_cols[] = {"contract", "rule_id", "scope",
                                                  "last_fired"};
-        const red_alerts_t *a = s->c->alerts;
+        const red_alerts_t *a = w->a;
         const char *cols[12] = {"alert_id",    "rule_id",   "severity",
                                 "metric_name", "threshold", "actual_value",
                                 "message",     "tags",      "correlation_id",
@@ -24,19 +58,20 @@ int red_sink_alert_prepare(red_sink_t *s, char *errstr, size_t size)
         size_t n = 10;
         char table[80], scope[80] = "";
 
-        red_sink_alert_free(s);
+        free(w->copy);
+        w->copy = NULL;
         if (!a) {
                 return 0;
         }
-        if (red_sink_check_columns(s, "reducerd_alert_state", state_cols, 4,
-                                   errstr, size)) {
+        if (red_sink_io_check_columns(io, w->c->name, "reducerd_alert_state",
+                                      state_cols, 4, errstr, size)) {
                 return -1;
         }
         if (!a->table) {
                 return 0;
         }
         if (a->scope_slot >= 0) {
-                cols[n++] = s->c->slot_names[a->scope_slot];
+                cols[n++] = w->c->slot_names[a->scope_slot];
                 if (red_pg_ident(cols[n - 1], scope + 2, sizeof(scope) - 2)) {
                         snprintf(errstr, size, "invalid scope column");
                         return -1;
@@ -48,25 +83,20 @@ int red_sink_alert_prepare(red_sink_t *s, char *errstr, size_t size)
                 snprintf(errstr, size, "invalid alerts table name");
                 return -1;
         }
-        if (red_sink_check_columns(s, a->table, cols, n, errstr, size)) {
+        if (red_sink_io_check_columns(io, w->c->name, a->table, cols, n, errstr,
+                                      size)) {
                 return -1;
         }
-        if (asprintf(&s->alert_copy,
+        if (asprintf(&w->copy,
                      "COPY %s (alert_id, rule_id, severity, metric_name, "
                      "threshold, actual_value, message, tags, correlation_id, "
                      "triggered_at%s) FROM STDIN",
                      table, scope) < 0) {
-                s->alert_copy = NULL;
+                w->copy = NULL;
                 snprintf(errstr, size, "out of memory");
                 return -1;
         }
         return 0;
-}
-
-void red_sink_alert_free(red_sink_t *s)
-{
-        free(s->alert_copy);
-        s->alert_copy = NULL;
 }
 
 /* [{"r": rule, "s": scope}, ...] of the matches (@p fired: only those that
@@ -102,36 +132,34 @@ static void keys_json(const red_alerts_t *a, const red_alert_match_t *m,
 
 /* Locks (creating) the state rows of the matched rules and loads when each
  * last fired into @p st. */
-static red_sink_result_t lock_state(red_sink_t *s, const red_alerts_t *a,
+static red_sink_result_t lock_state(red_sink_alert_t *w, red_sink_io_t *io,
                                     red_alert_matches_t *am,
                                     red_alert_state_t *st, char *errstr,
                                     size_t size)
 {
         const char *vals[2];
-        red_sink_result_t r = RED_SINK_OK;
+        red_sink_result_t r;
         PGresult *res;
 
-        red_buf_reset(&s->json);
-        keys_json(a, am->items, am->cnt, NULL, &s->json);
-        if (s->json.failed) {
+        red_buf_reset(&w->json);
+        keys_json(w->a, am->items, am->cnt, NULL, &w->json);
+        if (w->json.failed) {
                 snprintf(errstr, size, "out of memory");
                 return RED_SINK_RETRY;
         }
-        vals[0] = s->c->name;
-        vals[1] = s->json.data;
+        vals[0] = w->c->name;
+        vals[1] = w->json.data;
         /* in key order, like the cells, so replicas cannot deadlock */
-        res = PQexecParams(
-                s->conn,
-                "INSERT INTO reducerd_alert_state AS st (contract, rule_id, "
-                "scope) SELECT DISTINCT $1, v.r, v.s FROM "
-                "jsonb_to_recordset($2::jsonb) AS v(r text, s text) ORDER BY "
-                "2, 3 ON CONFLICT (contract, rule_id, scope) DO UPDATE SET "
-                "updated_at = now() RETURNING st.rule_id, st.scope, "
-                "(extract(epoch FROM st.last_fired) * 1000000)::bigint",
-                2, NULL, vals, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                r = red_sink_classify(s, res, errstr, size);
-                PQclear(res);
+        if ((r = red_sink_io_exec(
+                     io,
+                     "INSERT INTO reducerd_alert_state AS st (contract, "
+                     "rule_id, scope) SELECT DISTINCT $1, v.r, v.s FROM "
+                     "jsonb_to_recordset($2::jsonb) AS v(r text, s text) "
+                     "ORDER BY 2, 3 ON CONFLICT (contract, rule_id, scope) DO "
+                     "UPDATE SET updated_at = now() RETURNING st.rule_id, "
+                     "st.scope, (extract(epoch FROM st.last_fired) * "
+                     "1000000)::bigint",
+                     2, vals, &res, errstr, size))) {
                 return r;
         }
         for (int row = 0; row < PQntuples(res) && !r; row++) {
@@ -151,13 +179,14 @@ static red_sink_result_t lock_state(red_sink_t *s, const red_alerts_t *a,
 }
 
 /* One COPY line of a fired alert, and its event in the outbox. */
-static void alert_row(red_sink_t *s, const red_alert_match_t *m)
+static void alert_row(red_sink_alert_t *w, const red_alert_match_t *m,
+                      red_sink_outbox_t *out)
 {
-        const red_contract_t *c = s->c;
-        const red_alerts_t *a = c->alerts;
+        const red_contract_t *c = w->c;
+        const red_alerts_t *a = w->a;
         const red_alert_rule_t *rule = &a->rules[m->rule];
         const red_value_t *v;
-        red_buf_t *b = &s->buf;
+        red_buf_t *b = &w->buf;
         red_uuid_t id;
         char corr[128] = "";
 
@@ -168,8 +197,8 @@ static void alert_row(red_sink_t *s, const red_alert_match_t *m)
         if (v && v->type == RED_FT_STRING) {
                 snprintf(corr, sizeof(corr), "%.*s", (int)v->s.len, v->s.p);
         }
-        if (s->alert_copy) {
-                red_sink_copy_uuid(b, &id);
+        if (w->copy) {
+                red_sink_io_put_uuid(b, &id);
                 red_buf_putc(b, '\t');
                 red_buf_put_copy_str(b, rule->id, strlen(rule->id));
                 red_buf_printf(b, "\t%s\t", rule->severity);
@@ -179,15 +208,15 @@ static void alert_row(red_sink_t *s, const red_alert_match_t *m)
                 red_buf_putc(b, '\t');
                 red_buf_put_double(b, m->value);
                 red_buf_putc(b, '\t');
-                red_buf_reset(&s->json);
-                red_alert_message(c, m, &s->json);
-                red_buf_put_copy_str(b, s->json.data ? s->json.data : "",
-                                     s->json.len);
+                red_buf_reset(&w->json);
+                red_alert_message(c, m, &w->json);
+                red_buf_put_copy_str(b, w->json.data ? w->json.data : "",
+                                     w->json.len);
                 red_buf_putc(b, '\t');
                 v = a->tags_slot >= 0 ? red_event_value(m->ev, a->tags_slot)
                                       : NULL;
                 if (v && v->type == RED_FT_OBJECT) {
-                        red_sink_copy_object(b, v);
+                        red_sink_io_put_object(b, v);
                 } else {
                         red_buf_puts(b, "{}");
                 }
@@ -198,7 +227,7 @@ static void alert_row(red_sink_t *s, const red_alert_match_t *m)
                         red_buf_puts(b, "\\N");
                 }
                 red_buf_putc(b, '\t');
-                red_sink_copy_time(b, m->time);
+                red_sink_io_put_time(b, m->time);
                 if (a->scope_slot >= 0) {
                         red_buf_putc(b, '\t');
                         if (m->scope[0]) {
@@ -211,33 +240,60 @@ static void alert_row(red_sink_t *s, const red_alert_match_t *m)
                 red_buf_putc(b, '\n');
         }
         if (a->publish.topic) {
-                red_buf_t payload, env;
+                red_buf_t payload;
 
                 red_buf_init(&payload);
-                red_buf_init(&env);
                 red_alert_json(c, m, &payload);
-                red_sink_envelope(s, &env, a->publish.event_type, &id,
-                                  corr[0] ? corr : NULL, payload.data);
                 /* keyed by metric: the alerts of a metric stay in order */
-                red_sink_outbox_line(&s->out, a->publish.topic, rule->metric,
-                                     &env);
+                red_sink_outbox_add(out, a->publish.topic, rule->metric,
+                                    a->publish.event_type, &id,
+                                    corr[0] ? corr : NULL, payload.data);
                 red_buf_destroy(&payload);
-                red_buf_destroy(&env);
         }
 }
 
-red_sink_result_t red_sink_alert_write(red_sink_t *s, red_core_t *core,
+/* The rows of the fired alerts, and when their rules last fired. */
+static red_sink_result_t store_fired(red_sink_alert_t *w, red_sink_io_t *io,
+                                     red_alert_matches_t *am,
+                                     const red_alert_state_t *st, char *errstr,
+                                     size_t size)
+{
+        const char *vals[2];
+        red_sink_result_t r;
+
+        if (w->copy &&
+            (r = red_sink_io_copy_in(io, w->copy, &w->buf, errstr, size))) {
+                return r;
+        }
+        red_buf_reset(&w->json);
+        keys_json(w->a, am->items, am->cnt, st, &w->json);
+        if (w->json.failed) {
+                snprintf(errstr, size, "out of memory");
+                return RED_SINK_RETRY;
+        }
+        vals[0] = w->c->name;
+        vals[1] = w->json.data;
+        return red_sink_io_exec(
+                io,
+                "UPDATE reducerd_alert_state st SET last_fired = v.t, "
+                "updated_at = now() FROM (SELECT DISTINCT * FROM "
+                "jsonb_to_recordset($2::jsonb) AS v(r text, s text, t "
+                "timestamptz)) v WHERE st.contract = $1 AND st.rule_id = v.r "
+                "AND st.scope = v.s",
+                2, vals, NULL, errstr, size);
+}
+
+red_sink_result_t red_sink_alert_write(red_sink_alert_t *w, red_sink_io_t *io,
+                                       red_alert_matches_t *am,
+                                       red_sink_outbox_t *out, size_t *n,
                                        char *errstr, size_t size)
 {
-        const red_alerts_t *a = s->c->alerts;
-        red_alert_matches_t *am = red_core_alerts(core);
+        const red_alerts_t *a = w->a;
         red_alert_state_t *st;
         red_sink_result_t r;
-        const char *vals[2];
-        PGresult *res;
 
-        s->fired = 0;
-        memset(s->fired_by, 0, sizeof(s->fired_by));
+        w->fired = 0;
+        memset(w->fired_by, 0, sizeof(w->fired_by));
         if (!a || !am->cnt) {
                 return RED_SINK_OK;
         }
@@ -245,7 +301,7 @@ red_sink_result_t red_sink_alert_write(red_sink_t *s, red_core_t *core,
                 snprintf(errstr, size, "out of memory");
                 return RED_SINK_RETRY;
         }
-        if ((r = lock_state(s, a, am, st, errstr, size))) {
+        if ((r = lock_state(w, io, am, st, errstr, size))) {
                 goto done;
         }
         if (red_alert_cooldown(a, am->items, am->cnt, st)) {
@@ -253,54 +309,34 @@ red_sink_result_t red_sink_alert_write(red_sink_t *s, red_core_t *core,
                 r = RED_SINK_RETRY;
                 goto done;
         }
-        red_buf_reset(&s->buf);
+        red_buf_reset(&w->buf);
         for (size_t i = 0; i < am->cnt; i++) {
-                if (am->items[i].fires) {
-                        const char *sev = a->rules[am->items[i].rule].severity;
-                        alert_row(s, &am->items[i]);
-                        s->fired++;
-                        s->fired_by[!strcmp(sev, "CRITICAL")  ? 0
-                                    : !strcmp(sev, "WARNING") ? 1
-                                                              : 2]++;
+                const char *sev = a->rules[am->items[i].rule].severity;
+
+                if (!am->items[i].fires) {
+                        continue;
                 }
+                alert_row(w, &am->items[i], out);
+                w->fired++;
+                w->fired_by[!strcmp(sev, "CRITICAL")  ? 0
+                            : !strcmp(sev, "WARNING") ? 1
+                                                      : 2]++;
         }
-        if (!s->fired) {
-                goto done;
+        if (w->fired) {
+                r = store_fired(w, io, am, st, errstr, size);
+                *n += w->fired;
         }
-        if (s->buf.failed || s->out.failed) {
-                snprintf(errstr, size, "out of memory");
-                r = RED_SINK_RETRY;
-                goto done;
-        }
-        if (s->alert_copy &&
-            (r = red_sink_copy_in(s, s->alert_copy, &s->buf, errstr, size))) {
-                goto done;
-        }
-        red_buf_reset(&s->json);
-        keys_json(a, am->items, am->cnt, st, &s->json);
-        vals[0] = s->c->name;
-        vals[1] = s->json.data;
-        res = PQexecParams(s->conn,
-                           "UPDATE reducerd_alert_state st SET last_fired = "
-                           "v.t, updated_at = now() FROM (SELECT DISTINCT * "
-                           "FROM jsonb_to_recordset($2::jsonb) AS v(r text, "
-                           "s text, t timestamptz)) v WHERE st.contract = $1 "
-                           "AND st.rule_id = v.r AND st.scope = v.s",
-                           2, NULL, vals, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                r = red_sink_classify(s, res, errstr, size);
-        }
-        PQclear(res);
-        s->last_rows += s->fired;
 done:
         red_alert_state_destroy(st);
         return r;
 }
 
-const size_t *red_sink_alerts_fired(const red_sink_t *s)
+const size_t *red_sink_alert_fired(const red_sink_alert_t *w)
 {
-        return s->fired_by;
+        return w->fired_by;
 }
+
+/* --- the log --------------------------------------------------------- */
 
 /* Alert lines logged per batch; a storm is summarised in one more line (the
  * alerts table and topic have every alert). */
@@ -317,15 +353,15 @@ static red_log_level_t alert_level(const char *severity)
         return RED_LOG_INFO;
 }
 
-void red_sink_alert_log(red_sink_t *s, red_core_t *core)
+void red_sink_alert_log(const red_sink_alert_t *w,
+                        const red_alert_matches_t *am)
 {
-        const red_alerts_t *a = s->c->alerts;
-        red_alert_matches_t *am = red_core_alerts(core);
+        const red_alerts_t *a = w->a;
         red_log_level_t rest_level = RED_LOG_INFO;
         size_t logged = 0, rest = 0;
         red_buf_t msg;
 
-        if (!a || !s->fired) {
+        if (!a || !w->fired) {
                 return;
         }
         red_buf_init(&msg);
@@ -346,7 +382,7 @@ void red_sink_alert_log(red_sink_t *s, red_core_t *core)
                 }
                 logged++;
                 red_buf_reset(&msg);
-                red_alert_message(s->c, m, &msg);
+                red_alert_message(w->c, m, &msg);
                 red_log(level, "alert",
                         "%s %s: %s (%s, value %g, threshold %g%s%s)",
                         rule->severity, rule->id, msg.data ? msg.data : "",
@@ -357,7 +393,7 @@ void red_sink_alert_log(red_sink_t *s, red_core_t *core)
                 red_log(rest_level, "alert",
                         "%s: %zu more alerts in this batch, not logged "
                         "one by one (every alert is in table %s%s%s)",
-                        s->c->name, rest, a->table,
+                        w->c->name, rest, a->table,
                         a->publish.topic ? " and on topic " : "",
                         a->publish.topic ? a->publish.topic : "");
         }

@@ -1,75 +1,107 @@
-/* red_sink_raw - row-by-row tables: stored identities found before a batch is
- * applied, rows COPYed in its transaction. */
-#include "red_sink_impl.h"
+/* red_sink_raw - row-by-row tables: stored rows found before a batch is
+ * applied, rows COPYed table by table in its transaction. */
+#include "red_sink_raw.h"
 
-#include "red_log.h"
+#include "red_buf.h"
+#include "red_map.h"
+#include "red_partition.h"
 #include "red_pg.h"
 #include "red_rows.h"
 
 #include <errno.h>
 #include <math.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* A double as Postgres reads it back exactly (one snprintf; the JSON
- * renderings look for the shortest form instead). */
-static void copy_double(red_buf_t *b, double v)
-{
-        char tmp[32];
-        int n;
+/* After a batch met a stored raw row, this many batches look stored rows
+ * up first (a producer that re-sends usually does so for a while); then
+ * the lookup stops until the next unique violation. */
+#define LOOKUP_CREDIT 32
 
-        if (fabs(v) < 1e15 && v == (double)(int64_t)v) {
-                red_buf_put_i64(b, (int64_t)v);
-                return;
+/* Bytes of COPY data sent at a time: Postgres parses and inserts one
+ * piece while the next one is rendered. */
+#define COPY_PIECE (128 * 1024)
+
+/* Per raw sink and table: the SQL built once. */
+typedef struct raw_sql_s {
+        const red_raw_t *raw;
+        const char *table; /* borrowed from the contract */
+        char *copy;        /* COPY into the table */
+        char *lookup;      /* stored identities among arrays of the batch's */
+        size_t params;     /* of lookup: one array per key column, time range */
+        char time_col[80]; /* quoted */
+} raw_sql_t;
+
+/* Where the batch's rows go: per raw table, its events in order. */
+typedef struct plan_s {
+        size_t *start; /* cnt + 1 offsets into rows */
+        const red_event_t **rows;
+        size_t *used; /* the tables that get rows */
+        size_t used_cnt;
+} plan_t;
+
+struct red_sink_raw_s {
+        const red_contract_t *c;
+        raw_sql_t *tables;
+        size_t cnt;
+        int lookup_credit; /* batches that still look stored rows up */
+        plan_t plan;
+        red_map_t *by_ident; /* the batch's keys, during a lookup */
+        red_buf_t buf;       /* COPY data; a stored identity */
+};
+
+red_sink_raw_t *red_sink_raw_new(const red_contract_t *c)
+{
+        red_sink_raw_t *w = calloc(1, sizeof(*w));
+
+        if (!w) {
+                return NULL;
         }
-        n = snprintf(tmp, sizeof(tmp), "%.17g", v);
-        red_buf_append(b, tmp, (size_t)n);
+        w->c = c;
+        red_buf_init(&w->buf);
+        if (!(w->by_ident = red_map_new())) {
+                red_sink_raw_destroy(w);
+                return NULL;
+        }
+        return w;
 }
 
-/* A value in COPY text format (\N when absent). */
-static void copy_value(red_buf_t *b, const red_value_t *v)
+static void plan_free(plan_t *pl)
 {
-        if (!v) {
-                red_buf_puts(b, "\\N");
-                return;
-        }
-        switch (v->type) {
-        case RED_FT_STRING:
-                red_buf_put_copy_str(b, v->s.p, v->s.len);
-                break;
-        case RED_FT_INTEGER:
-                red_buf_put_i64(b, v->i);
-                break;
-        case RED_FT_NUMBER:
-                if (v->num) {
-                        red_buf_append(b, v->num, v->raw_len);
-                } else {
-                        copy_double(b, v->d);
-                }
-                break;
-        case RED_FT_BOOLEAN:
-                red_buf_puts(b, v->b ? "t" : "f");
-                break;
-        case RED_FT_UUID:
-                red_sink_copy_uuid(b, &v->u);
-                break;
-        case RED_FT_TIMESTAMP:
-                red_sink_copy_time(b, v->t);
-                break;
-        case RED_FT_OBJECT:
-                red_sink_copy_object(b, v);
-                break;
-        default:
-                red_buf_puts(b, "\\N");
-                break;
-        }
+        free(pl->start);
+        free(pl->rows);
+        free(pl->used);
+        memset(pl, 0, sizeof(*pl));
 }
 
-/* "a, b, c" of quoted names, optionally each prefixed (e.g. "k."). */
-static int name_list(red_buf_t *out, const char *prefix, const char *suffix,
-                     const char *const *names, size_t cnt)
+static void sql_free(red_sink_raw_t *w)
+{
+        for (size_t i = 0; w->tables && i < w->cnt; i++) {
+                free(w->tables[i].copy);
+                free(w->tables[i].lookup);
+        }
+        free(w->tables);
+        w->tables = NULL;
+        w->cnt = 0;
+}
+
+void red_sink_raw_destroy(red_sink_raw_t *w)
+{
+        if (!w) {
+                return;
+        }
+        sql_free(w);
+        plan_free(&w->plan);
+        red_map_destroy(w->by_ident);
+        red_buf_destroy(&w->buf);
+        free(w);
+}
+
+/* --- per connection ------------------------------------------------- */
+
+/* "a, b, c" of quoted names. */
+static int name_list(red_buf_t *out, const char *const *names, size_t cnt)
 {
         char q[80];
 
@@ -77,30 +109,35 @@ static int name_list(red_buf_t *out, const char *prefix, const char *suffix,
                 if (red_pg_ident(names[i], q, sizeof(q))) {
                         return -EINVAL;
                 }
-                red_buf_printf(out, "%s%s%s%s", i ? ", " : "", prefix, q,
-                               suffix);
+                red_buf_printf(out, "%s%s", i ? ", " : "", q);
         }
         return out->failed ? -ENOMEM : 0;
 }
 
 /* The SQL type of column @p col of @p table (e.g. "character varying(50)"). */
-static int column_type(red_sink_t *s, const char *table, const char *col,
+static int column_type(red_sink_io_t *io, const char *table, const char *col,
                        char *buf, size_t bufsize, char *errstr, size_t size)
 {
         const char *vals[2] = {table, col};
-        PGresult *res = PQexecParams(
-                s->conn,
-                "SELECT format_type(a.atttypid, a.atttypmod) FROM "
-                "pg_attribute a JOIN pg_class c ON c.oid = a.attrelid WHERE "
-                "c.relname = $1 AND c.relnamespace = "
-                "current_schema()::regnamespace AND a.attname = $2",
-                2, NULL, vals, NULL, NULL, 0);
+        char msg[256];
+        PGresult *res;
         int r = 0;
 
-        if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-                snprintf(errstr, size, "table %s: cannot read the type of %s%s%s",
-                         table, col, PQresultErrorMessage(res)[0] ? ": " : "",
-                         PQresultErrorMessage(res));
+        if (red_sink_io_exec(io,
+                             "SELECT format_type(a.atttypid, a.atttypmod) "
+                             "FROM pg_attribute a JOIN pg_class c ON c.oid = "
+                             "a.attrelid WHERE c.relname = $1 AND "
+                             "c.relnamespace = current_schema()::regnamespace "
+                             "AND a.attname = $2",
+                             2, vals, &res, msg, sizeof(msg))) {
+                snprintf(errstr, size,
+                         "table %s: cannot read the type of %s: %s", table, col,
+                         msg);
+                return -1;
+        }
+        if (PQntuples(res) != 1) {
+                snprintf(errstr, size, "table %s: cannot read the type of %s",
+                         table, col);
                 r = -1;
         } else {
                 snprintf(buf, bufsize, "%s", PQgetvalue(res, 0, 0));
@@ -109,57 +146,36 @@ static int column_type(red_sink_t *s, const char *table, const char *col,
         return r;
 }
 
-static int prepare_one(red_sink_t *s, raw_sql_t *q, char *errstr, size_t size)
+/* The lookup: stored identities among arrays of the batch's ones, within
+ * the batch's time range ($kn+1, $kn+2; lets the planner prune to the
+ * batch's partitions). */
+static int prepare_lookup(red_sink_raw_t *w, red_sink_io_t *io, raw_sql_t *q,
+                          const char *table, char *errstr, size_t size)
 {
         const red_raw_t *r = q->raw;
-        const char *names[72], *keys[10];
-        char table[80], type[128];
-        red_buf_t cols, sel, arrays, as, on;
-        size_t n = 0, kn = 0;
+        const char *keys[10];
+        char type[128];
+        red_buf_t sel, arrays, as, on;
+        size_t kn = 0;
         int rc = -1;
 
-        red_buf_init(&cols);
+        for (size_t u = 0; u < r->unique_cnt && kn < 8; u++) {
+                keys[kn++] = w->c->slot_names[r->unique[u]];
+        }
+        keys[kn++] = r->time_column;
         red_buf_init(&sel);
         red_buf_init(&arrays);
         red_buf_init(&as);
         red_buf_init(&on);
-        for (size_t i = 0; i < r->column_cnt && n < 70; i++) {
-                names[n++] = r->columns[i].name;
-        }
-        names[n++] = r->time_column;
-        for (size_t u = 0; u < r->unique_cnt && kn < 8; u++) {
-                keys[kn++] = s->c->slot_names[r->unique[u]];
-        }
-        keys[kn++] = r->time_column;
-        if (red_pg_ident(q->table, table, sizeof(table)) ||
-            red_pg_ident(r->time_column, q->time_col, sizeof(q->time_col)) ||
-            name_list(&cols, "", "", names, n)) {
-                snprintf(errstr, size, "raw %s: invalid table or column name",
-                         r->name);
-                goto done;
-        }
-        if (red_sink_check_columns(s, q->table, names, n, errstr, size)) {
-                goto done;
-        }
-        /* rows go in by plain COPY: red_sink_raw_lookup() took the stored
-         * ones out of the batch, and a row stored meanwhile by another
-         * batch is a unique violation that makes this batch run again */
-        if (asprintf(&q->copy, "COPY %s (%s) FROM STDIN", table, cols.data) <
-            0) {
-                q->copy = NULL;
-                goto oom;
-        }
-        if (!r->unique_cnt) {
-                rc = 0;
-                goto done;
-        }
-        /* the lookup: stored identities among arrays of the batch's ones,
-         * within the batch's time range ($kn+1, $kn+2; lets the planner
-         * prune to the batch's partitions) */
         for (size_t i = 0; i < kn; i++) {
                 char c[80];
-                if (red_pg_ident(keys[i], c, sizeof(c)) ||
-                    column_type(s, q->table, keys[i], type, sizeof(type),
+
+                if (red_pg_ident(keys[i], c, sizeof(c))) {
+                        snprintf(errstr, size, "raw %s: invalid column name %s",
+                                 r->name, keys[i]);
+                        goto done;
+                }
+                if (column_type(io, q->table, keys[i], type, sizeof(type),
                                 errstr, size)) {
                         goto done;
                 }
@@ -169,8 +185,7 @@ static int prepare_one(red_sink_t *s, raw_sql_t *q, char *errstr, size_t size)
                 red_buf_printf(&arrays, "%s$%zu::%s[]", i ? ", " : "", i + 1,
                                type);
                 red_buf_printf(&as, "%sk%zu", i ? ", " : "", i);
-                red_buf_printf(&on, "%st.%s = k.k%zu", i ? " AND " : "", c,
-                               i);
+                red_buf_printf(&on, "%st.%s = k.k%zu", i ? " AND " : "", c, i);
         }
         if (asprintf(&q->lookup,
                      "SELECT %s(extract(epoch FROM t.%s) * 1000000)::bigint "
@@ -180,15 +195,12 @@ static int prepare_one(red_sink_t *s, raw_sql_t *q, char *errstr, size_t size)
                      as.data, on.data, q->time_col, kn + 1, q->time_col,
                      kn + 2) < 0) {
                 q->lookup = NULL;
-                goto oom;
+                snprintf(errstr, size, "out of memory");
+                goto done;
         }
         q->params = kn + 2;
         rc = 0;
-        goto done;
-oom:
-        snprintf(errstr, size, "out of memory");
 done:
-        red_buf_destroy(&cols);
         red_buf_destroy(&sel);
         red_buf_destroy(&arrays);
         red_buf_destroy(&as);
@@ -196,28 +208,71 @@ done:
         return rc;
 }
 
-int red_sink_raw_prepare(red_sink_t *s, char *errstr, size_t size)
+static int prepare_one(red_sink_raw_t *w, red_sink_io_t *io, raw_sql_t *q,
+                       char *errstr, size_t size)
 {
-        const red_contract_t *c = s->c;
+        const red_raw_t *r = q->raw;
+        const char *names[72];
+        char table[80];
+        red_buf_t cols;
+        size_t n = 0;
+        int rc = -1;
+
+        red_buf_init(&cols);
+        for (size_t i = 0; i < r->column_cnt && n < 70; i++) {
+                names[n++] = r->columns[i].name;
+        }
+        names[n++] = r->time_column;
+        if (red_pg_ident(q->table, table, sizeof(table)) ||
+            red_pg_ident(r->time_column, q->time_col, sizeof(q->time_col)) ||
+            name_list(&cols, names, n)) {
+                snprintf(errstr, size, "raw %s: invalid table or column name",
+                         r->name);
+                goto done;
+        }
+        if (red_sink_io_check_columns(io, w->c->name, q->table, names, n,
+                                      errstr, size)) {
+                goto done;
+        }
+        /* rows go in by plain COPY: the lookup took the stored ones out of
+         * the batch, and a row stored meanwhile by another batch is a
+         * unique violation that makes this batch run again */
+        if (asprintf(&q->copy, "COPY %s (%s) FROM STDIN", table, cols.data) <
+            0) {
+                q->copy = NULL;
+                snprintf(errstr, size, "out of memory");
+                goto done;
+        }
+        rc = r->unique_cnt ? prepare_lookup(w, io, q, table, errstr, size) : 0;
+done:
+        red_buf_destroy(&cols);
+        return rc;
+}
+
+int red_sink_raw_prepare(red_sink_raw_t *w, red_sink_io_t *io, char *errstr,
+                         size_t size)
+{
+        const red_contract_t *c = w->c;
         size_t n = 0;
 
-        red_sink_raw_free(s);
+        sql_free(w);
         for (size_t k = 0; k < c->raw_cnt; k++) {
                 n += c->raws[k].table_cnt;
         }
         if (!n) {
                 return 0;
         }
-        if (!(s->raws = calloc(n, sizeof(*s->raws)))) {
+        if (!(w->tables = calloc(n, sizeof(*w->tables)))) {
                 snprintf(errstr, size, "out of memory");
                 return -1;
         }
         for (size_t k = 0; k < c->raw_cnt; k++) {
                 for (size_t t = 0; t < c->raws[k].table_cnt; t++) {
-                        raw_sql_t *q = &s->raws[s->raw_cnt++];
+                        raw_sql_t *q = &w->tables[w->cnt++];
+
                         q->raw = &c->raws[k];
                         q->table = c->raws[k].tables[t];
-                        if (prepare_one(s, q, errstr, size)) {
+                        if (prepare_one(w, io, q, errstr, size)) {
                                 return -1;
                         }
                 }
@@ -225,20 +280,7 @@ int red_sink_raw_prepare(red_sink_t *s, char *errstr, size_t size)
         return 0;
 }
 
-void red_sink_raw_free(red_sink_t *s)
-{
-        for (size_t i = 0; s->raws && i < s->raw_cnt; i++) {
-                free(s->raws[i].copy);
-                free(s->raws[i].lookup);
-        }
-        free(s->raws);
-        s->raws = NULL;
-        s->raw_cnt = 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* stored identities                                                   */
-/* ------------------------------------------------------------------ */
+/* --- stored identities ---------------------------------------------- */
 
 typedef struct ident_probe_s {
         const char *p;
@@ -285,10 +327,35 @@ static void array_value(red_buf_t *b, const red_value_t *v)
         }
 }
 
+/* Marks the keys of @p core found in @p res (rows of the lookup). */
+static void mark_found(red_sink_raw_t *w, const PGresult *res, red_core_t *core,
+                       const red_core_raw_key_t *keys)
+{
+        for (int row = 0; row < PQntuples(res); row++) {
+                int nf = PQnfields(res);
+                const red_core_raw_key_t *k;
+                ident_probe_t pr;
+
+                red_buf_reset(&w->buf);
+                for (int f = 0; f < nf - 1; f++) {
+                        red_rows_ident_part(&w->buf, PQgetvalue(res, row, f),
+                                            (size_t)PQgetlength(res, row, f));
+                }
+                red_buf_puts(&w->buf, PQgetvalue(res, row, nf - 1));
+                pr.p = w->buf.data;
+                pr.len = w->buf.len;
+                k = red_map_find(w->by_ident, red_hash_bytes(pr.p, pr.len, 0),
+                                 ident_eq, &pr);
+                if (k) {
+                        red_core_raw_stored(core, (size_t)(k - keys));
+                }
+        }
+}
+
 /* Looks the keys of one table up (one statement); marks the stored ones. */
-static red_sink_result_t lookup_one(red_sink_t *s, const raw_sql_t *q,
-                                    red_core_t *core, char *errstr,
-                                    size_t size)
+static red_sink_result_t lookup_one(red_sink_raw_t *w, red_sink_io_t *io,
+                                    const raw_sql_t *q, red_core_t *core,
+                                    char *errstr, size_t size)
 {
         const red_raw_t *r = q->raw;
         const red_core_raw_key_t *keys;
@@ -301,7 +368,7 @@ static red_sink_result_t lookup_one(red_sink_t *s, const raw_sql_t *q,
         PGresult *res;
 
         keys = red_core_raw_keys(core, &cnt);
-        red_map_clear(s->by_id);
+        red_map_clear(w->by_ident);
         for (size_t a = 0; a < kn; a++) {
                 red_buf_init(&arr[a]);
                 red_buf_putc(&arr[a], '{');
@@ -327,7 +394,7 @@ static red_sink_result_t lookup_one(red_sink_t *s, const raw_sql_t *q,
                 red_buf_puts(&arr[kn - 1], ts);
                 lo = k->ev->time < lo ? k->ev->time : lo;
                 hi = k->ev->time > hi ? k->ev->time : hi;
-                if (red_map_insert(s->by_id,
+                if (red_map_insert(w->by_ident,
                                    red_hash_bytes(k->ident, k->ident_len, 0),
                                    (void *)k)) {
                         arr[0].failed = true;
@@ -349,32 +416,11 @@ static red_sink_result_t lookup_one(red_sink_t *s, const raw_sql_t *q,
         red_time_format(hi, thi, sizeof(thi));
         vals[kn] = tlo;
         vals[kn + 1] = thi;
-        res = PQexecParams(s->conn, q->lookup, (int)q->params, NULL, vals,
-                           NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                rc = red_sink_classify(s, res, errstr, size);
-                PQclear(res);
+        if ((rc = red_sink_io_exec(io, q->lookup, (int)q->params, vals, &res,
+                                   errstr, size))) {
                 goto done;
         }
-        for (int row = 0; row < PQntuples(res); row++) {
-                int nf = PQnfields(res);
-                const red_core_raw_key_t *k;
-                ident_probe_t pr;
-
-                red_buf_reset(&s->json);
-                for (int f = 0; f < nf - 1; f++) {
-                        red_rows_ident_part(&s->json, PQgetvalue(res, row, f),
-                                            (size_t)PQgetlength(res, row, f));
-                }
-                red_buf_puts(&s->json, PQgetvalue(res, row, nf - 1));
-                pr.p = s->json.data;
-                pr.len = s->json.len;
-                k = red_map_find(s->by_id, red_hash_bytes(pr.p, pr.len, 0),
-                                 ident_eq, &pr);
-                if (k) {
-                        red_core_raw_stored(core, (size_t)(k - keys));
-                }
-        }
+        mark_found(w, res, core, keys);
         PQclear(res);
 done:
         for (size_t a = 0; a < kn; a++) {
@@ -383,63 +429,106 @@ done:
         return rc;
 }
 
-red_sink_result_t red_sink_raw_lookup(red_sink_t *s, red_core_t *core,
-                                      char *errstr, size_t errstr_size)
+red_sink_result_t red_sink_raw_mark_stored(red_sink_raw_t *w, red_sink_io_t *io,
+                                           red_core_t *core, char *errstr,
+                                           size_t size)
 {
         const red_core_raw_key_t *keys;
         size_t cnt, dup = 0;
 
-        errstr[0] = '\0';
         keys = red_core_raw_keys(core, &cnt);
-        if (!cnt || s->lookup_credit <= 0) {
+        if (!cnt || w->lookup_credit <= 0) {
                 return RED_SINK_OK;
         }
-        if (!red_sink_connected(s)) {
-                snprintf(errstr, errstr_size, "not connected to PostgreSQL");
+        if (!red_sink_io_connected(io)) {
+                snprintf(errstr, size, "not connected to PostgreSQL");
                 return RED_SINK_RETRY;
         }
-        for (size_t i = 0; i < s->raw_cnt; i++) {
+        for (size_t i = 0; i < w->cnt; i++) {
                 red_sink_result_t r;
-                if (s->raws[i].lookup &&
-                    (r = lookup_one(s, &s->raws[i], core, errstr,
-                                    errstr_size))) {
+
+                if (w->tables[i].lookup &&
+                    (r = lookup_one(w, io, &w->tables[i], core, errstr,
+                                    size))) {
                         return r;
                 }
         }
         for (size_t i = 0; i < cnt; i++) {
                 dup += !red_core_released_event(core, keys[i].entry);
         }
-        s->lookup_credit = dup ? LOOKUP_CREDIT : s->lookup_credit - 1;
+        w->lookup_credit = dup ? LOOKUP_CREDIT : w->lookup_credit - 1;
         return RED_SINK_OK;
 }
 
-/* ------------------------------------------------------------------ */
-/* rows                                                                */
-/* ------------------------------------------------------------------ */
+/* --- the batch's rows ----------------------------------------------- */
 
-/* Bytes of COPY data sent at a time: Postgres parses and inserts one
- * piece while the next one is rendered. */
-#define COPY_PIECE (128 * 1024)
-
-/* Where the batch's rows go: per raw table, its events in order. */
-typedef struct plan_s {
-        size_t *start;           /* s->raw_cnt + 1 offsets into rows */
-        const red_event_t **rows;
-} plan_t;
-
-/* The index in s->raws of the table of raw sink @p k that @p ev goes to,
- * or -1. */
-static int target(const red_sink_t *s, size_t k, const red_event_t *ev)
+/* A double as Postgres reads it back exactly (one snprintf; the JSON
+ * renderings look for the shortest form instead). */
+static void copy_double(red_buf_t *b, double v)
 {
-        const red_raw_t *r = &s->c->raws[k];
+        char tmp[32];
+        int n;
+
+        if (fabs(v) < 1e15 && v == (double)(int64_t)v) {
+                red_buf_put_i64(b, (int64_t)v);
+                return;
+        }
+        n = snprintf(tmp, sizeof(tmp), "%.17g", v);
+        red_buf_append(b, tmp, (size_t)n);
+}
+
+/* A value in COPY text format (\N when absent). */
+static void copy_value(red_buf_t *b, const red_value_t *v)
+{
+        if (!v) {
+                red_buf_puts(b, "\\N");
+                return;
+        }
+        switch (v->type) {
+        case RED_FT_STRING:
+                red_buf_put_copy_str(b, v->s.p, v->s.len);
+                break;
+        case RED_FT_INTEGER:
+                red_buf_put_i64(b, v->i);
+                break;
+        case RED_FT_NUMBER:
+                if (v->num) {
+                        red_buf_append(b, v->num, v->raw_len);
+                } else {
+                        copy_double(b, v->d);
+                }
+                break;
+        case RED_FT_BOOLEAN:
+                red_buf_puts(b, v->b ? "t" : "f");
+                break;
+        case RED_FT_UUID:
+                red_sink_io_put_uuid(b, &v->u);
+                break;
+        case RED_FT_TIMESTAMP:
+                red_sink_io_put_time(b, v->t);
+                break;
+        case RED_FT_OBJECT:
+                red_sink_io_put_object(b, v);
+                break;
+        default:
+                red_buf_puts(b, "\\N");
+                break;
+        }
+}
+
+/* The index in w->tables of the table of raw sink @p k that @p ev goes
+ * to, or -1. */
+static int target(const red_sink_raw_t *w, size_t k, const red_event_t *ev)
+{
+        const red_raw_t *r = &w->c->raws[k];
         const char *table;
 
         if (!(r->on & (UINT64_C(1) << ev->kind->index)) ||
             !(table = red_raw_table(r, ev->msg->topic))) {
                 return -1;
         }
-        for (size_t i = 0; i < s->raw_cnt; i++) {
-                if (s->raws[i].raw == r && s->raws[i].table == table) {
+        for (size_t i = 0; i < w->cnt; i++) {
+                if (w->tables[i].raw == r && w->tables[i].table == table) {
                         return (int)i;
                 }
         }
@@ -447,18 +536,18 @@ static int target(const red_sink_t *s, size_t k, const red_event_t *ev)
 }
 
 /* Groups the batch's rows by table (a counting sort, order kept). */
-static int plan_rows(red_sink_t *s, red_core_t *core, plan_t *pl)
+static int plan_rows(red_sink_raw_t *w, red_core_t *core, plan_t *pl)
 {
         size_t n = red_core_released(core), total = 0;
-        size_t *fill = calloc(s->raw_cnt + 1, sizeof(*fill));
+        size_t *fill = calloc(w->cnt + 1, sizeof(*fill));
         int *first = malloc((n + 1) * sizeof(*first));
         const char *last_topic = NULL;
         const red_kind_t *last_kind = NULL;
         int last_target = -1;
 
-        pl->start = calloc(s->raw_cnt + 1, sizeof(*pl->start));
-        pl->rows = NULL;
-        if (!fill || !first || !pl->start) {
+        pl->start = calloc(w->cnt + 1, sizeof(*pl->start));
+        pl->used = calloc(w->cnt + 1, sizeof(*pl->used));
+        if (!fill || !first || !pl->start || !pl->used) {
                 goto oom;
         }
         /* pass 1: count; one raw sink is the common case, so remember the
@@ -470,14 +559,14 @@ static int plan_rows(red_sink_t *s, red_core_t *core, plan_t *pl)
                 if (!ev) {
                         continue;
                 }
-                for (size_t k = 0; k < s->c->raw_cnt; k++) {
+                for (size_t k = 0; k < w->c->raw_cnt; k++) {
                         int t;
                         if (k == 0 && last_topic &&
                             ev->msg->topic == last_topic &&
                             ev->kind == last_kind) {
                                 t = last_target;
                         } else {
-                                t = target(s, k, ev);
+                                t = target(w, k, ev);
                         }
                         if (k == 0) {
                                 first[i] = t;
@@ -491,8 +580,11 @@ static int plan_rows(red_sink_t *s, red_core_t *core, plan_t *pl)
                         }
                 }
         }
-        for (size_t i = 0, sum = 0; i <= s->raw_cnt; i++) {
-                size_t c = i < s->raw_cnt ? pl->start[i] : 0;
+        for (size_t i = 0, sum = 0; i <= w->cnt; i++) {
+                size_t c = i < w->cnt ? pl->start[i] : 0;
+                if (c) {
+                        pl->used[pl->used_cnt++] = i;
+                }
                 pl->start[i] = sum;
                 fill[i] = sum;
                 sum += c;
@@ -507,8 +599,8 @@ static int plan_rows(red_sink_t *s, red_core_t *core, plan_t *pl)
                 if (!ev) {
                         continue;
                 }
-                for (size_t k = 0; k < s->c->raw_cnt; k++) {
-                        int t = k == 0 ? first[i] : target(s, k, ev);
+                for (size_t k = 0; k < w->c->raw_cnt; k++) {
+                        int t = k == 0 ? first[i] : target(w, k, ev);
                         if (t >= 0 && (k == 0 || t != first[i])) {
                                 pl->rows[fill[t]++] = ev;
                         }
@@ -520,101 +612,99 @@ static int plan_rows(red_sink_t *s, red_core_t *core, plan_t *pl)
 oom:
         free(fill);
         free(first);
-        free(pl->start);
-        pl->start = NULL;
+        plan_free(pl);
         return -ENOMEM;
 }
 
-static red_sink_result_t write_table(red_sink_t *s, const raw_sql_t *q,
-                                     const red_event_t *const *rows,
-                                     size_t cnt, char *errstr, size_t size)
+red_sink_result_t red_sink_raw_plan(red_sink_raw_t *w, red_core_t *core,
+                                    size_t *tables, char *errstr, size_t size)
 {
-        const red_raw_t *r = q->raw;
-        red_time_t from = 0, to = 0;
-        red_sink_result_t rc;
-
-        if (!cnt) {
+        plan_free(&w->plan);
+        *tables = 0;
+        if (!w->cnt) {
                 return RED_SINK_OK;
         }
-        /* the partitions first: no other statement can run during COPY */
+        if (plan_rows(w, core, &w->plan)) {
+                snprintf(errstr, size, "out of memory");
+                return RED_SINK_RETRY;
+        }
+        *tables = w->plan.used_cnt;
+        return RED_SINK_OK;
+}
+
+/* The partitions of the rows first: no other statement can run during
+ * the COPY. Consecutive rows mostly share a day: the last range is kept. */
+static red_sink_result_t ensure_partitions(red_sink_io_t *io,
+                                           const raw_sql_t *q,
+                                           const red_event_t *const *rows,
+                                           size_t cnt, char *errstr,
+                                           size_t size)
+{
+        red_time_t from = 0, to = 0;
+        red_sink_result_t r;
+
         for (size_t i = 0; i < cnt; i++) {
                 char name[128];
 
                 if (rows[i]->time >= from && rows[i]->time < to) {
                         continue;
                 }
-                if (red_partition_ensure(s->conn, s->parts, q->table,
-                                         r->partition, 0, rows[i]->time,
-                                         errstr, size)) {
-                        return RED_SINK_RETRY;
+                if ((r = red_sink_io_partition(io, q->table, q->raw->partition,
+                                               0, rows[i]->time, errstr,
+                                               size))) {
+                        return r;
                 }
-                red_partition_of(q->table, r->partition, rows[i]->time, name,
-                                 sizeof(name), &from, &to);
+                red_partition_of(q->table, q->raw->partition, rows[i]->time,
+                                 name, sizeof(name), &from, &to);
         }
-        s->last_rows += cnt;
-        /* a unique violation: another batch stored one of these rows after
-         * the lookup (its event was applied here too): run the batch again */
-        s->unique_replays = r->unique_cnt > 0;
-        red_buf_reset(&s->buf);
-        if ((rc = red_sink_copy_begin(s, q->copy, errstr, size))) {
-                goto done;
-        }
-        for (size_t i = 0; i < cnt; i++) {
-                const red_event_t *ev = rows[i];
-
-                for (size_t k = 0; k < r->column_cnt; k++) {
-                        copy_value(&s->buf,
-                                   red_event_value(ev, r->columns[k].slot));
-                        red_buf_putc(&s->buf, '\t');
-                }
-                red_sink_copy_time(&s->buf, ev->time);
-                red_buf_putc(&s->buf, '\n');
-                if (s->buf.len >= COPY_PIECE &&
-                    (rc = red_sink_copy_send(s, &s->buf, errstr, size))) {
-                        goto done;
-                }
-        }
-        if ((rc = red_sink_copy_send(s, &s->buf, errstr, size)) == RED_SINK_OK) {
-                rc = red_sink_copy_end(s, errstr, size);
-        }
-done:
-        s->unique_replays = false;
-        return rc;
+        return RED_SINK_OK;
 }
 
-red_sink_result_t red_sink_raw_write(red_sink_t *s, red_core_t *core,
-                                     char *errstr, size_t size)
+red_sink_result_t red_sink_raw_write(red_sink_raw_t *w, red_sink_io_t *io,
+                                     size_t i, size_t *n, char *errstr,
+                                     size_t size)
 {
-        red_sink_result_t r = RED_SINK_OK;
-        size_t last = 0, written = 0;
-        plan_t pl;
+        const plan_t *pl = &w->plan;
+        const raw_sql_t *q = &w->tables[pl->used[i]];
+        const red_raw_t *r = q->raw;
+        const red_event_t *const *rows = pl->rows + pl->start[pl->used[i]];
+        size_t cnt = pl->start[pl->used[i] + 1] - pl->start[pl->used[i]];
+        red_sink_result_t rc;
 
-        if (!s->raw_cnt) {
-                return RED_SINK_OK;
+        if ((rc = ensure_partitions(io, q, rows, cnt, errstr, size))) {
+                return rc;
         }
-        if (plan_rows(s, core, &pl)) {
-                snprintf(errstr, size, "out of memory");
-                return RED_SINK_RETRY;
+        *n += cnt;
+        red_buf_reset(&w->buf);
+        if ((rc = red_sink_io_copy_begin(io, q->copy, errstr, size))) {
+                return rc;
         }
-        for (size_t i = 0; i < s->raw_cnt; i++) {
-                if (pl.start[i + 1] > pl.start[i]) {
-                        last = i;
+        for (size_t k = 0; k < cnt; k++) {
+                const red_event_t *ev = rows[k];
+
+                for (size_t c = 0; c < r->column_cnt; c++) {
+                        copy_value(&w->buf,
+                                   red_event_value(ev, r->columns[c].slot));
+                        red_buf_putc(&w->buf, '\t');
+                }
+                red_sink_io_put_time(&w->buf, ev->time);
+                red_buf_putc(&w->buf, '\n');
+                if (w->buf.len >= COPY_PIECE &&
+                    (rc = red_sink_io_copy_send(io, &w->buf, errstr, size))) {
+                        return rc;
                 }
         }
-        /* the events are applied during the first table's COPY, the cells
-         * merged during the last one's */
-        for (size_t i = 0; i <= last && !r; i++) {
-                size_t cnt = pl.start[i + 1] - pl.start[i];
-
-                if (cnt && i == last && written &&
-                    (r = red_sink_lock_cells(s, errstr, size))) {
-                        break;
-                }
-                r = write_table(s, &s->raws[i], pl.rows + pl.start[i], cnt,
-                                errstr, size);
-                written += cnt > 0;
+        if ((rc = red_sink_io_copy_send(io, &w->buf, errstr, size))) {
+                return rc;
         }
-        free(pl.start);
-        free(pl.rows);
-        return r;
+        /* a unique violation: a row of the batch was stored after the
+         * lookup, or while none ran (its event was applied here too): the
+         * batch runs again, and the next batches look their rows up */
+        rc = red_sink_io_copy_end(
+                io, r->unique_cnt ? RED_SINK_REPLAY : RED_SINK_FATAL, errstr,
+                size);
+        if (rc == RED_SINK_REPLAY) {
+                w->lookup_credit = LOOKUP_CREDIT;
+        }
+        return rc;
 }

@@ -157,6 +157,39 @@ START_TEST(unreachable_postgres_is_a_clear_error)
 }
 END_TEST
 
+START_TEST(malformed_conninfo_hides_the_password)
+{
+        /* libpq quotes a conninfo it cannot parse, or the token it choked
+         * on, in its message: the password must not reach the log */
+        static const struct {
+                const char *conninfo;
+                const char *reason; /* what the message still says */
+        } cases[] = {
+                {"postgresql://u:S3cret@[::1", "IPv6 host address"},
+                {"postgresql://u:S3cret%zz@host/db", "percent-encoded"},
+                {"postgresql://u:S3%63ret@[::1/db", "IPv6 host address"},
+                {"postgresql://u@host/db?password=S3cret&bogus=1",
+                 "bogus"},
+                {"host=127.0.0.1 password='S3cret x' bogus=1", "bogus"},
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char *out, *err;
+                int rc = migrate(cases[i].conninfo, NULL, &out, &err);
+
+                ck_assert_int_eq(rc, 1);
+                ck_assert_msg(strstr(err, "cannot connect to PostgreSQL"),
+                              "%s", err);
+                ck_assert_msg(strstr(err, cases[i].reason), "%s: %s",
+                              cases[i].conninfo, err);
+                ck_assert_msg(!strstr(err, "S3cret") && !strstr(err, "S3%63"),
+                              "%s: %s", cases[i].conninfo, err);
+                free(out);
+                free(err);
+        }
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("migrate");
@@ -168,6 +201,7 @@ static Suite *suite(void)
         tcase_add_test(tc, failing_migration_rolls_back);
         tcase_add_test(tc, concurrent_runs_apply_once);
         tcase_add_test(tc, unreachable_postgres_is_a_clear_error);
+        tcase_add_test(tc, malformed_conninfo_hides_the_password);
         suite_add_tcase(s, tc);
         return s;
 }

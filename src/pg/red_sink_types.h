@@ -1,0 +1,43 @@
+/*
+ * red_sink_types - the values the sink's parts and its callers share: the
+ * outcome of a write, a partition's advance, the caller's work callback.
+ *
+ * A header of its own so that the parts of the sink (red_sink_io at the
+ * bottom, the writers above it) need not include red_sink.h, which stands
+ * on top of them.
+ */
+#ifndef RED_SINK_TYPES_H
+#define RED_SINK_TYPES_H
+
+#include "red_time.h"
+
+#include <stdint.h>
+
+typedef enum {
+        RED_SINK_OK = 0,
+        RED_SINK_RETRY,  /**< transient (connection, serialization, deadlock) */
+        RED_SINK_FENCED, /**< another worker owns a partition now */
+        RED_SINK_FATAL,  /**< needs an operator (schema, constraint) */
+        RED_SINK_REPLAY, /**< rolled back: consume the batch again from the
+                              stored positions (a raw row of it was stored
+                              already: see red_sink_raw_lookup()) */
+} red_sink_result_t;
+
+/** One partition's advance in a batch. */
+typedef struct red_sink_offset_s {
+        const char *topic;
+        int32_t partition;
+        int64_t prev; /**< stored next_offset before the batch (-1: beginning)
+                       */
+        int64_t next; /**< next offset after the batch */
+        red_time_t watermark; /**< INT64_MIN: none yet */
+} red_sink_offset_t;
+
+/**
+ * The caller's work that can run while Postgres is busy inserting what the
+ * sink sent (red_sink_write()); the daemon applies the batch's events
+ * there (red_core_process()). Returns 0 or a negative errno.
+ */
+typedef int red_sink_work_fn(void *arg);
+
+#endif
