@@ -44,7 +44,9 @@ typedef struct reduce_s {
         line_t *lines;
         size_t line_cnt, line_cap;
         struct rpart_s {
-                const char *topic; /* borrowed from a line */
+                /* owned: the lines' topics go when the core is done with
+                 * them, long before the last frontier is computed */
+                char *topic;
                 int32_t partition;
                 size_t last;       /* index of its last line */
         } *parts;
@@ -97,7 +99,9 @@ static int index_partitions(reduce_t *rd)
                                 return -ENOMEM;
                         }
                         rd->parts = np;
-                        rd->parts[k].topic = t;
+                        if (!(rd->parts[k].topic = strdup(t))) {
+                                return -ENOMEM;
+                        }
                         rd->parts[k].partition = l->msg.partition;
                         rd->part_cnt++;
                 }
@@ -554,6 +558,9 @@ done:
         rd.core = NULL;
         lines_free(&rd);
         free(rd.lines);
+        for (size_t i = 0; i < rd.part_cnt; i++) {
+                free(rd.parts[i].topic);
+        }
         free(rd.parts);
         for (size_t i = 0; i < rd.state_cnt; i++) {
                 free(rd.states[i]->json);
