@@ -3,6 +3,7 @@
 #include "red_kafka_conf.h"
 
 #include "red_failpoint.h"
+#include "red_frontier.h"
 #include "red_log.h"
 #include "red_rows.h"
 #include "red_sink.h"
@@ -815,40 +816,30 @@ static bool caught_up(red_pipeline_t *p, part_t *pt)
         return pt->empty;
 }
 
-/* The reorder frontier: events older than the newest event of every
- * partition that can still deliver are safe to apply in time order. */
+/* The reorder frontier (red_frontier.h) over the assigned partitions. */
 static red_time_t frontier(red_pipeline_t *p)
 {
-        red_time_t f = INT64_MAX;
+        red_frontier_t f;
 
-        const part_t *holder = NULL;
-
+        red_frontier_init(&f, red_time_now(), p->c->idle_wait_us);
         for (size_t i = 0; i < p->part_cnt; i++) {
                 part_t *pt = &p->parts[i];
-                red_time_t t;
 
-                t = red_core_max_time(p->core, pt->topic, pt->partition);
-                if (caught_up(p, pt)) {
-                        /* a quiet partition may still get events as old as
-                         * the clock minus idle_wait (producers on other
-                         * topics are a little ahead); old data (backfill)
-                         * is not held back by it */
-                        red_time_t idle = red_time_now() -
-                                          p->c->idle_wait_us;
-                        t = t > idle ? t : idle;
-                }
-                if (t < f) {
-                        f = t;
-                        holder = pt;
-                }
+                red_frontier_add(&f, i,
+                                 red_core_max_time(p->core, pt->topic,
+                                                   pt->partition),
+                                 caught_up(p, pt) ? RED_FRONTIER_CAUGHT_UP
+                                                  : RED_FRONTIER_READING);
         }
-        if (holder && red_log_enabled(RED_LOG_DEBUG)) {
+        if (f.holder != SIZE_MAX && red_log_enabled(RED_LOG_DEBUG)) {
+                const part_t *holder = &p->parts[f.holder];
                 char ts[RED_TIME_FMT_SIZE] = "none";
                 int64_t lo = -1, hi = -1;
+
                 rd_kafka_get_watermark_offsets(p->consumer, holder->topic,
                                                holder->partition, &lo, &hi);
-                if (f != INT64_MIN) {
-                        red_time_format(f, ts, sizeof(ts));
+                if (f.time != INT64_MIN) {
+                        red_time_format(f.time, ts, sizeof(ts));
                 }
                 red_log_debug("pipeline",
                               "%s: frontier %s held by %s[%d] (read up to "
@@ -857,7 +848,7 @@ static red_time_t frontier(red_pipeline_t *p)
                               (int)holder->partition,
                               (long long)holder->fetched, (long long)hi);
         }
-        return f;
+        return f.time;
 }
 
 static void commit_kafka(red_pipeline_t *p, const red_sink_offset_t *offs,
