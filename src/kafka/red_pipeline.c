@@ -41,7 +41,6 @@ typedef struct part_s {
 struct red_pipeline_s {
         const red_contract_t *c;
         const red_config_t *conf;
-        char *brokers;
         pthread_t thread;
         bool started;
         atomic_bool stop;
@@ -86,80 +85,6 @@ struct red_pipeline_s {
 /* ------------------------------------------------------------------ */
 /* set-up                                                              */
 /* ------------------------------------------------------------------ */
-
-static int conf_set(rd_kafka_conf_t *kc, const char *k, const char *v,
-                    char *errstr, size_t size)
-{
-        char err[512];
-
-        if (rd_kafka_conf_set(kc, k, v, err, sizeof(err)) !=
-            RD_KAFKA_CONF_OK) {
-                snprintf(errstr, size, "kafka property %s: %s", k, err);
-                return -1;
-        }
-        return 0;
-}
-
-/* Our defaults first, then the user's kafka.properties. */
-static rd_kafka_conf_t *kafka_conf(red_pipeline_t *p, bool consumer,
-                                   char *errstr, size_t size)
-{
-        rd_kafka_conf_t *kc = rd_kafka_conf_new();
-        const red_config_t *conf = p->conf;
-        char id[300];
-
-        snprintf(id, sizeof(id), "reducerd-%s-%s", p->c->name,
-                 conf->instance_id);
-        if (conf_set(kc, "bootstrap.servers", p->brokers, errstr, size) ||
-            conf_set(kc, "client.id", id, errstr, size) ||
-            conf_set(kc, "log_level", "4", errstr, size)) {
-                goto err;
-        }
-        if (consumer) {
-                if (conf_set(kc, "group.id", p->c->consumer_group, errstr,
-                             size) ||
-                    conf_set(kc, "enable.auto.commit", "false", errstr,
-                             size) ||
-                    conf_set(kc, "enable.auto.offset.store", "false", errstr,
-                             size) ||
-                    conf_set(kc, "auto.offset.reset", "earliest", errstr,
-                             size) ||
-                    conf_set(kc, "enable.partition.eof", "false", errstr,
-                             size) ||
-                    /* librdkafka 2.0.2 has no fetch.queue.backoff.ms: a deep
-                     * pre-fetch queue keeps the consumer from stalling */
-                    conf_set(kc, "queued.min.messages", "500000", errstr,
-                             size) ||
-                    conf_set(kc, "queued.max.messages.kbytes", "262144",
-                             errstr, size) ||
-                    conf_set(kc, "fetch.wait.max.ms", "100", errstr, size)) {
-                        goto err;
-                }
-        } else {
-                if (conf_set(kc, "enable.idempotence", "true", errstr,
-                             size) ||
-                    conf_set(kc, "acks", "all", errstr, size) ||
-                    conf_set(kc, "linger.ms", "5", errstr, size)) {
-                        goto err;
-                }
-        }
-        for (size_t i = 0; i < conf->kafka_property_cnt; i++) {
-                const red_kv_t *kv = &conf->kafka_properties[i];
-                /* consumer-only and producer-only properties are ignored by
-                 * librdkafka on the other client type with a warning */
-                if (!consumer && red_kafka_conf_consumer_only(kv->key)) {
-                        continue;
-                }
-                if (conf_set(kc, kv->key, kv->value, errstr, size)) {
-                        goto err;
-                }
-        }
-        rd_kafka_conf_set_opaque(kc, p);
-        return kc;
-err:
-        rd_kafka_conf_destroy(kc);
-        return NULL;
-}
 
 static void on_dlq_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
                             void *opaque)
@@ -211,7 +136,7 @@ red_pipeline_t *red_pipeline_new(const red_contract_t *c,
 {
         red_pipeline_t *p = calloc(1, sizeof(*p));
         rd_kafka_conf_t *kc;
-        char err[512];
+        char err[512], id[300];
 
         if (!p) {
                 snprintf(errstr, errstr_size, "out of memory");
@@ -220,12 +145,7 @@ red_pipeline_t *red_pipeline_new(const red_contract_t *c,
         pthread_mutex_init(&p->lock, NULL);
         p->c = c;
         p->conf = conf;
-        p->brokers = strdup(brokers);
         p->reorder_limit = (size_t)conf->batch_max_events * 10;
-        if (!p->brokers) {
-                snprintf(errstr, errstr_size, "out of memory");
-                goto err;
-        }
         if (!(p->core = red_core_new(c, (size_t)conf->workflows_max_live,
                                      conf->workflows_terminal_ttl_s *
                                              RED_TIME_US_PER_SEC,
@@ -237,9 +157,14 @@ red_pipeline_t *red_pipeline_new(const red_contract_t *c,
                 snprintf(errstr, errstr_size, "out of memory");
                 goto err;
         }
-        if (!(kc = kafka_conf(p, true, errstr, errstr_size))) {
+        snprintf(id, sizeof(id), "reducerd-%s-%s", c->name,
+                 conf->instance_id);
+        if (!(kc = red_kafka_conf_consumer(conf, brokers, id,
+                                           c->consumer_group, errstr,
+                                           errstr_size))) {
                 goto err;
         }
+        rd_kafka_conf_set_opaque(kc, p);
         rd_kafka_conf_set_rebalance_cb(kc, rebalance_cb);
         rd_kafka_conf_set_error_cb(kc, kafka_error_cb);
         if (!(p->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err,
@@ -249,9 +174,11 @@ red_pipeline_t *red_pipeline_new(const red_contract_t *c,
                 goto err;
         }
         rd_kafka_poll_set_consumer(p->consumer);
-        if (!(kc = kafka_conf(p, false, errstr, errstr_size))) {
+        if (!(kc = red_kafka_conf_producer(conf, brokers, id, errstr,
+                                           errstr_size))) {
                 goto err;
         }
+        rd_kafka_conf_set_opaque(kc, p);
         rd_kafka_conf_set_dr_msg_cb(kc, on_dlq_delivery);
         if (!(p->dlq = rd_kafka_new(RD_KAFKA_PRODUCER, kc, err,
                                     sizeof(err)))) {
@@ -287,7 +214,6 @@ void red_pipeline_destroy(red_pipeline_t *p)
                 free(p->parts[i].topic);
         }
         free(p->parts);
-        free(p->brokers);
         pthread_mutex_destroy(&p->lock);
         free(p);
 }
