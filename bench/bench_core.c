@@ -16,6 +16,7 @@
 
 #include "red_core.h"
 #include "red_decode.h"
+#include "red_frontier.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -168,20 +169,20 @@ typedef struct core_stats_s {
         uint64_t applied, dead, cells, transitions, batches;
 } core_stats_t;
 
-/* As the daemon computes it: the smallest newest-event time over the
- * partitions (all can still deliver until the input ends). */
+/* The reorder frontier (red_frontier.h) while the input lasts: every
+ * partition can still deliver (at the end the caller releases all). */
 static red_time_t frontier(const red_core_t *core, const corpus_t *cp)
 {
-        red_time_t f = INT64_MAX;
+        red_frontier_t f;
 
+        red_frontier_init(&f, 0, 0);
         for (size_t k = 0; k < cp->part_cnt; k++) {
-                red_time_t t = red_core_max_time(core, cp->parts[k].topic,
-                                                 cp->parts[k].partition);
-                if (t < f) {
-                        f = t;
-                }
+                red_frontier_add(&f, k,
+                                 red_core_max_time(core, cp->parts[k].topic,
+                                                   cp->parts[k].partition),
+                                 RED_FRONTIER_READING);
         }
-        return f;
+        return f.time;
 }
 
 /* (b) the core, batch by batch, as the daemon drives it (no I/O). */

@@ -3,6 +3,7 @@
 
 #include "red_buf.h"
 #include "red_core.h"
+#include "red_frontier.h"
 #include "red_map.h"
 #include "red_rows.h"
 
@@ -44,7 +45,9 @@ typedef struct reduce_s {
         line_t *lines;
         size_t line_cnt, line_cap;
         struct rpart_s {
-                const char *topic; /* borrowed from a line */
+                /* owned: the lines' topics go when the core is done with
+                 * them, long before the last frontier is computed */
+                char *topic;
                 int32_t partition;
                 size_t last;       /* index of its last line */
         } *parts;
@@ -97,7 +100,9 @@ static int index_partitions(reduce_t *rd)
                                 return -ENOMEM;
                         }
                         rd->parts = np;
-                        rd->parts[k].topic = t;
+                        if (!(rd->parts[k].topic = strdup(t))) {
+                                return -ENOMEM;
+                        }
                         rd->parts[k].partition = l->msg.partition;
                         rd->part_cnt++;
                 }
@@ -211,24 +216,24 @@ static int keep_states(reduce_t *rd)
         return 0;
 }
 
-/* The frontier after adding lines [0, to): the smallest newest-event time
- * of the partitions that still have lines ahead (as the daemon computes it
- * over the partitions that are not caught up); INT64_MAX when none has. */
+/* The frontier after adding lines [0, to) (red_frontier.h): a partition
+ * with lines ahead is still reading, one without is finished (a file has
+ * no producers to wait for); INT64_MAX when every one is finished. */
 static red_time_t frontier(reduce_t *rd, size_t to)
 {
-        red_time_t f = INT64_MAX;
+        red_frontier_t f;
 
+        red_frontier_init(&f, rd->opts->now, rd->c->idle_wait_us);
         for (size_t k = 0; k < rd->part_cnt; k++) {
-                if (rd->parts[k].last >= to) {
-                        red_time_t t = red_core_max_time(
-                                rd->core, rd->parts[k].topic,
-                                rd->parts[k].partition);
-                        if (t < f) {
-                                f = t;
-                        }
-                }
+                red_frontier_add(&f, k,
+                                 red_core_max_time(rd->core,
+                                                   rd->parts[k].topic,
+                                                   rd->parts[k].partition),
+                                 rd->parts[k].last >= to
+                                         ? RED_FRONTIER_READING
+                                         : RED_FRONTIER_FINISHED);
         }
-        return f;
+        return f.time;
 }
 
 static bool key_eq(const void *item, const void *key)
@@ -554,6 +559,9 @@ done:
         rd.core = NULL;
         lines_free(&rd);
         free(rd.lines);
+        for (size_t i = 0; i < rd.part_cnt; i++) {
+                free(rd.parts[i].topic);
+        }
         free(rd.parts);
         for (size_t i = 0; i < rd.state_cnt; i++) {
                 free(rd.states[i]->json);

@@ -453,12 +453,15 @@ static int cmp_release_key(const void *a, const void *b)
 static int sort_released(red_core_t *core, size_t first)
 {
         size_t n = core->released_cnt - first;
-        entry_t **r = core->released + first;
+        entry_t **r;
         release_key_t *keys;
 
         if (n < 2) {
+                /* also before the first release: released is NULL then,
+                 * and NULL + 0 is undefined */
                 return 0;
         }
+        r = core->released + first;
         if (!(keys = malloc(n * sizeof(*keys)))) {
                 return -ENOMEM;
         }

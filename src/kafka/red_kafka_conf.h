@@ -1,8 +1,8 @@
 /*
  * red_kafka_conf - librdkafka client configuration shared by every Kafka
  * client reducerd creates (pipeline consumers, the dead-letter and outbox
- * producers): checks of the user's kafka.properties and which of them
- * apply to consumers only.
+ * producers): the clients' configurations, checks of the user's
+ * kafka.properties and which of them apply to consumers only.
  */
 #ifndef RED_KAFKA_CONF_H
 #define RED_KAFKA_CONF_H
@@ -10,8 +10,35 @@
 #include "red_attr.h"
 #include "red_config.h"
 
+#include <librdkafka/rdkafka.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+/**
+ * A consumer-group member's configuration: our defaults first (@p brokers,
+ * @p client_id, group @p group, offsets neither committed nor stored by
+ * librdkafka, start from the beginning, a deep pre-fetch queue), then
+ * every kafka.properties entry of @p conf (borrowed), which may override
+ * them. Returns NULL with "kafka property KEY: reason" in @p errstr when
+ * librdkafka refuses a value. The caller owns the result: rd_kafka_new()
+ * takes it, else rd_kafka_conf_destroy().
+ */
+rd_kafka_conf_t *red_kafka_conf_consumer(const red_config_t *conf,
+                                         const char *brokers,
+                                         const char *client_id,
+                                         const char *group, char *errstr,
+                                         size_t errstr_size);
+
+/**
+ * The producers' configuration (dead letters, the outbox relay): our
+ * defaults first (idempotent, acks=all, linger.ms 5), then the
+ * kafka.properties entries that are not consumer-only. NULL and ownership
+ * as red_kafka_conf_consumer().
+ */
+rd_kafka_conf_t *red_kafka_conf_producer(const red_config_t *conf,
+                                         const char *brokers,
+                                         const char *client_id, char *errstr,
+                                         size_t errstr_size);
 
 /**
  * Checks every kafka.properties entry of @p conf with librdkafka's own

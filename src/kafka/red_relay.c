@@ -60,12 +60,11 @@ red_relay_t *red_relay_new(const red_config_t *conf, const char *brokers,
                            char *errstr, size_t errstr_size)
 {
         red_relay_t *r = calloc(1, sizeof(*r));
-        rd_kafka_conf_t *kc = rd_kafka_conf_new();
+        rd_kafka_conf_t *kc;
         char err[512], id[300];
 
         if (!r || !(r->delivered = calloc(RELAY_BATCH, 1))) {
                 free(r);
-                rd_kafka_conf_destroy(kc);
                 snprintf(errstr, errstr_size, "out of memory");
                 return NULL;
         }
@@ -73,35 +72,19 @@ red_relay_t *red_relay_new(const red_config_t *conf, const char *brokers,
         r->conf = conf;
         r->stats.depth = -1;
         snprintf(id, sizeof(id), "reducerd-relay-%s", conf->instance_id);
-        if (rd_kafka_conf_set(kc, "bootstrap.servers", brokers, err,
-                              sizeof(err)) ||
-            rd_kafka_conf_set(kc, "client.id", id, err, sizeof(err)) ||
-            rd_kafka_conf_set(kc, "enable.idempotence", "true", err,
-                              sizeof(err)) ||
-            rd_kafka_conf_set(kc, "acks", "all", err, sizeof(err)) ||
-            rd_kafka_conf_set(kc, "linger.ms", "5", err, sizeof(err)) ||
-            rd_kafka_conf_set(kc, "log_level", "4", err, sizeof(err))) {
+        if (!(kc = red_kafka_conf_producer(conf, brokers, id, err,
+                                           sizeof(err)))) {
                 goto err;
-        }
-        for (size_t i = 0; i < conf->kafka_property_cnt; i++) {
-                const red_kv_t *kv = &conf->kafka_properties[i];
-                if (!red_kafka_conf_consumer_only(kv->key) &&
-                    rd_kafka_conf_set(kc, kv->key, kv->value, err,
-                                      sizeof(err))) {
-                        goto err;
-                }
         }
         rd_kafka_conf_set_opaque(kc, r);
         rd_kafka_conf_set_dr_msg_cb(kc, on_delivery);
         if (!(r->rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, err, sizeof(err)))) {
+                rd_kafka_conf_destroy(kc);
                 goto err;
         }
         return r;
 err:
         snprintf(errstr, errstr_size, "relay producer: %s", err);
-        if (!r->rk) {
-                rd_kafka_conf_destroy(kc);
-        }
         red_relay_destroy(r);
         return NULL;
 }

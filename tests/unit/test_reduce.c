@@ -1,7 +1,8 @@
 /*
  * Golden tests through `reducerd reduce`: every tests/data/reduce/<contract>/
  * X.jsonl must print exactly X.expected.jsonl (reviewed by hand), in one
- * batch or many; plus assertions on the reference scenario's rows so the
+ * batch or many, and the batched runs must be clean under valgrind's
+ * memcheck; plus assertions on the reference scenario's rows so the
  * semantics are checked independently of the snapshot.
  */
 #include "red_test.h"
@@ -10,24 +11,88 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define NOW "2025-11-07T00:00:00Z"
 
-static char *reduce(const char *contract, const char *input,
-                    const char *batch)
+/* valgrind from PATH (posix_spawn wants a path), or NULL. */
+static const char *valgrind_path(void)
 {
-        const char *argv[] = {test_bin(), "reduce", "--contract", contract,
-                              "--input", input, "--now", NOW,
-                              batch ? "--batch" : NULL, batch, NULL};
-        char *out, *err;
-        int rc = test_run(argv, NULL, &out, &err);
+        static char path[4096];
+        const char *dirs = getenv("PATH");
 
-        ck_assert_msg(rc == 0, "reduce %s: exit %d: %s", input, rc, err);
+        while (dirs && *dirs) {
+                size_t len = strcspn(dirs, ":");
+
+                snprintf(path, sizeof(path), "%.*s/valgrind", (int)len, dirs);
+                if (len && access(path, X_OK) == 0) {
+                        return path;
+                }
+                dirs += len + (dirs[len] == ':');
+        }
+        return NULL;
+}
+
+/* True when reducerd is built with a sanitizer (-Db_sanitize): it checks
+ * its memory itself then, and valgrind cannot run it. */
+static bool sanitized(void)
+{
+        const char *s = getenv("RED_SANITIZE");
+
+        return s && *s && strcmp(s, "none");
+}
+
+/*
+ * Runs `reducerd reduce` and returns its stdout. With @p memcheck (always
+ * under `meson test --setup=valgrind`, which sets RED_VALGRIND) it runs
+ * under memcheck, and an invalid read fails the run even when the output
+ * happens to be right: a freed string that still compares equal is the
+ * typical case. A sanitizer build runs as it is and fails by itself.
+ */
+static char *reduce(const char *contract, const char *input,
+                    const char *batch, bool memcheck)
+{
+        const char *argv[16];
+        char *out, *err;
+        size_t n = 0;
+        int rc;
+
+        if ((memcheck || getenv("RED_VALGRIND")) && !sanitized()) {
+                const char *vg = valgrind_path();
+
+                ck_assert_msg(vg, "valgrind is not on PATH (./dev installs "
+                                  "it)");
+                argv[n++] = vg;
+                argv[n++] = "-q";
+                argv[n++] = "--error-exitcode=99";
+                argv[n++] = "--leak-check=full";
+                argv[n++] = "--errors-for-leak-kinds=definite";
+        }
+        argv[n++] = test_bin();
+        argv[n++] = "reduce";
+        argv[n++] = "--contract";
+        argv[n++] = contract;
+        argv[n++] = "--input";
+        argv[n++] = input;
+        argv[n++] = "--now";
+        argv[n++] = NOW;
+        if (batch) {
+                argv[n++] = "--batch";
+                argv[n++] = batch;
+        }
+        argv[n] = NULL;
+        rc = test_run(argv, NULL, &out, &err);
+        /* Check cannot carry a whole valgrind report: its start is enough */
+        ck_assert_msg(rc == 0, "reduce %s (batch %s): exit %d: %.3000s",
+                      input, batch ? batch : "all", rc, err);
         free(err);
         return out;
 }
 
-START_TEST(golden_files)
+/* Every golden input reduced with each of @p batches (NULL: one batch)
+ * must print its expected file. */
+static void check_goldens(const char *const *batches, size_t batch_cnt,
+                          bool memcheck)
 {
         const char *root = test_path("tests/data/reduce");
         DIR *d = opendir(root);
@@ -49,7 +114,6 @@ START_TEST(golden_files)
                 ck_assert_ptr_nonnull(inner = opendir(dir));
                 while ((fe = readdir(inner))) {
                         char in[4200], exp[4300];
-                        const char *batches[] = {NULL, "1", "2", "5"};
                         size_t len = strlen(fe->d_name);
                         char *want;
 
@@ -61,8 +125,9 @@ START_TEST(golden_files)
                         snprintf(exp, sizeof(exp), "%s/%.*s.expected.jsonl",
                                  dir, (int)(len - 6), fe->d_name);
                         want = test_read_file(exp, NULL);
-                        for (size_t b = 0; b < 4; b++) {
-                                char *got = reduce(contract, in, batches[b]);
+                        for (size_t b = 0; b < batch_cnt; b++) {
+                                char *got = reduce(contract, in, batches[b],
+                                                   memcheck);
                                 ck_assert_msg(!strcmp(got, want),
                                               "%s (batch %s) differs from "
                                               "%s",
@@ -77,6 +142,26 @@ START_TEST(golden_files)
         }
         closedir(d);
         ck_assert_int_ge(seen, 2);
+}
+
+START_TEST(golden_files)
+{
+        const char *batches[] = {NULL, "1", "2", "3", "5"};
+
+        check_goldens(batches, sizeof(batches) / sizeof(*batches), false);
+}
+END_TEST
+
+/*
+ * Batches end while partitions still have lines ahead, so the lines of
+ * one batch are done (freed) while the next batch's frontier still looks
+ * at their partitions: run exactly that under memcheck.
+ */
+START_TEST(golden_batches_memcheck)
+{
+        const char *batches[] = {"1", "2", "5"};
+
+        check_goldens(batches, sizeof(batches) / sizeof(*batches), true);
 }
 END_TEST
 
@@ -144,7 +229,7 @@ START_TEST(reference_semantics)
         char *out = reduce(test_path("contracts/codegen_metrics.yaml"),
                            test_path("tests/data/reduce/codegen_metrics/"
                                      "reference.jsonl"),
-                           NULL);
+                           NULL, false);
         json_t *cells = rows_of(out, "codegen_metrics_aggregated");
         json_t *hist = rows_of(out, "workflow_state_history");
         json_t *cur = rows_of(out, "workflow_state_current");
@@ -255,7 +340,8 @@ START_TEST(too_large_and_reconcile)
                                     "00Z\",\"payload\":{\"workflow_id\":\"a0000000-"
                                     "0000-4000-8000-00000000000b\"}}\n");
         test_write_file(path, big, strlen(big));
-        out = reduce(test_path("contracts/codegen_metrics.yaml"), path, NULL);
+        out = reduce(test_path("contracts/codegen_metrics.yaml"), path, NULL,
+                     false);
         ck_assert_msg(strstr(out, "\"error_code\":\"too_large\""), "%s", out);
         p = strstr(out, "{\"summary\":");
         ck_assert_ptr_nonnull(p);
@@ -278,7 +364,7 @@ START_TEST(malformed_reasons)
         char *out = reduce(test_path("contracts/codegen_metrics.yaml"),
                            test_path("tests/data/reduce/codegen_metrics/"
                                      "malformed.jsonl"),
-                           NULL);
+                           NULL, false);
         const char *codes[] = {"invalid_json", "missing_field", "out_of_range",
                                "unknown_event_type", "wrong_type",
                                "future_timestamp", "not_an_object",
@@ -319,6 +405,7 @@ int main(void)
 
         tcase_set_timeout(tc, 120);
         tcase_add_test(tc, golden_files);
+        tcase_add_test(tc, golden_batches_memcheck);
         tcase_add_test(tc, reference_semantics);
         tcase_add_test(tc, too_large_and_reconcile);
         tcase_add_test(tc, malformed_reasons);

@@ -1,0 +1,74 @@
+/* red_pipeline_impl - counters, Postgres availability, back-off. */
+#include "red_pipeline_impl.h"
+
+#include "red_log.h"
+#include "red_time.h"
+
+#include <time.h>
+
+void red_pipeline_count(red_pipeline_t *p, uint64_t *counter)
+{
+        pthread_mutex_lock(&p->lock);
+        (*counter)++;
+        pthread_mutex_unlock(&p->lock);
+}
+
+void red_pipeline_set_pg_up(red_pipeline_t *p, bool up)
+{
+        pthread_mutex_lock(&p->lock);
+        p->stats.pg_up = up;
+        pthread_mutex_unlock(&p->lock);
+}
+
+bool red_pipeline_ensure_pg(red_pipeline_t *p)
+{
+        char err[1024];
+
+        if (red_sink_connected(p->sink)) {
+                return true;
+        }
+        if (red_sink_connect(p->sink, err, sizeof(err))) {
+                red_log_error("postgres", "%s: %s", p->c->name, err);
+                pthread_mutex_lock(&p->lock);
+                p->stats.pg_errors++;
+                p->stats.pg_up = false;
+                pthread_mutex_unlock(&p->lock);
+                return false;
+        }
+        red_log_info("postgres", "%s: connected to %s", p->c->name,
+                     red_sink_where(p->sink));
+        pthread_mutex_lock(&p->lock);
+        p->stats.pg_reconnects++;
+        p->stats.pg_up = true;
+        pthread_mutex_unlock(&p->lock);
+        return true;
+}
+
+void red_pipeline_backoff(red_pipeline_t *p)
+{
+        p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : 100;
+        if (p->backoff_ms > p->conf->postgres_retry_max_ms) {
+                p->backoff_ms = p->conf->postgres_retry_max_ms;
+        }
+}
+
+void red_pipeline_wait(red_pipeline_t *p, int64_t ms)
+{
+        int64_t until = red_time_mono_us() + ms * 1000;
+
+        if (p->in_rebalance) {
+                /* no polling inside the rebalance callback */
+                struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+                nanosleep(&ts, NULL);
+                return;
+        }
+        while (!atomic_load(&p->stop) && red_time_mono_us() < until) {
+                /* partitions are paused, so only events come back */
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(p->consumer, 50);
+                if (m) {
+                        /* fetched before the pause took effect: it will be
+                         * fetched again after the seek/resume */
+                        rd_kafka_message_destroy(m);
+                }
+        }
+}

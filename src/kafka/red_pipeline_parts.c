@@ -1,0 +1,359 @@
+/* red_pipeline_parts - assigned partitions: positions, frontier, lag. */
+#include "red_pipeline_parts.h"
+
+#include "red_frontier.h"
+#include "red_log.h"
+#include "red_time.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- the table -------------------------------------------------------- */
+
+red_pipeline_part_t *
+red_pipeline_parts_find(red_pipeline_t *p, const char *topic, int32_t partition)
+{
+        /* messages come in runs of one partition: try the last one first */
+        if (p->last_part < p->part_cnt &&
+            p->parts[p->last_part].partition == partition &&
+            !strcmp(p->parts[p->last_part].topic, topic)) {
+                return &p->parts[p->last_part];
+        }
+        for (size_t i = 0; i < p->part_cnt; i++) {
+                if (p->parts[i].partition == partition &&
+                    !strcmp(p->parts[i].topic, topic)) {
+                        p->last_part = i;
+                        return &p->parts[i];
+                }
+        }
+        return NULL;
+}
+
+/* Adds a partition, or resets one assigned again, at offset @p committed. */
+static int part_add(red_pipeline_t *p, const char *topic, int32_t partition,
+                    int64_t committed)
+{
+        red_pipeline_part_t *pt = red_pipeline_parts_find(p, topic, partition);
+
+        if (!pt) {
+                if (p->part_cnt == p->part_cap) {
+                        size_t ncap = p->part_cap ? p->part_cap * 2 : 16;
+                        red_pipeline_part_t *np =
+                                realloc(p->parts, ncap * sizeof(*np));
+                        if (!np) {
+                                return -ENOMEM;
+                        }
+                        p->parts = np;
+                        p->part_cap = ncap;
+                }
+                pt = &p->parts[p->part_cnt];
+                if (!(pt->topic = strdup(topic))) {
+                        return -ENOMEM;
+                }
+                pt->partition = partition;
+                pt->dead_through = 0;
+                p->part_cnt++;
+        }
+        pt->committed = committed;
+        pt->fetched = committed;
+        pt->lag = -1;
+        pt->queried = 0;
+        pt->empty = false;
+        pt->held = false;
+        return 0;
+}
+
+void red_pipeline_parts_remove(red_pipeline_t *p, const char *topic,
+                               int32_t partition)
+{
+        red_pipeline_part_t *pt = red_pipeline_parts_find(p, topic, partition);
+
+        if (pt) {
+                free(pt->topic);
+                *pt = p->parts[--p->part_cnt];
+                p->last_part = 0;
+        }
+}
+
+void red_pipeline_parts_destroy(red_pipeline_t *p)
+{
+        for (size_t i = 0; i < p->part_cnt; i++) {
+                free(p->parts[i].topic);
+        }
+        free(p->parts);
+        p->parts = NULL;
+        p->part_cnt = p->part_cap = 0;
+}
+
+rd_kafka_topic_partition_list_t *red_pipeline_parts_list(red_pipeline_t *p)
+{
+        rd_kafka_topic_partition_list_t *list =
+                rd_kafka_topic_partition_list_new((int)p->part_cnt);
+
+        for (size_t i = 0; i < p->part_cnt; i++) {
+                rd_kafka_topic_partition_list_add(list, p->parts[i].topic,
+                                                  p->parts[i].partition);
+        }
+        return list;
+}
+
+void red_pipeline_parts_publish(red_pipeline_t *p, bool joined)
+{
+        pthread_mutex_lock(&p->lock);
+        p->stats.partitions = p->part_cnt;
+        p->stats.assigned = p->part_cnt > 0;
+        p->stats.joined = joined;
+        pthread_mutex_unlock(&p->lock);
+}
+
+/* --- positions from Postgres ------------------------------------------ */
+
+bool red_pipeline_parts_load(red_pipeline_t *p,
+                             rd_kafka_topic_partition_list_t *list)
+{
+        size_t cnt = (size_t)list->cnt;
+        const char **topics = calloc(cnt + 1, sizeof(char *));
+        int32_t *ids = calloc(cnt + 1, sizeof(int32_t));
+        int64_t *next = calloc(cnt + 1, sizeof(int64_t));
+        red_time_t *wm = calloc(cnt + 1, sizeof(red_time_t));
+        char err[1024];
+        bool ok = false;
+
+        if (!topics || !ids || !next || !wm) {
+                goto done;
+        }
+        for (size_t i = 0; i < cnt; i++) {
+                topics[i] = list->elems[i].topic;
+                ids[i] = list->elems[i].partition;
+        }
+        while (!atomic_load(&p->stop)) {
+                red_sink_result_t r = RED_SINK_RETRY;
+                if (red_pipeline_ensure_pg(p)) {
+                        r = red_sink_offsets(p->sink, topics, ids, cnt,
+                                             p->generation, next, wm, err,
+                                             sizeof(err));
+                        if (r) {
+                                red_log_error("postgres",
+                                              "%s: reading offsets: %s",
+                                              p->c->name, err);
+                        }
+                }
+                if (r == RED_SINK_OK) {
+                        ok = true;
+                        break;
+                }
+                red_pipeline_backoff(p);
+                red_pipeline_wait(p, p->backoff_ms);
+        }
+        p->backoff_ms = 0;
+        for (size_t i = 0; ok && i < cnt; i++) {
+                /* no stored offset: the partition is read from its start */
+                list->elems[i].offset =
+                        next[i] >= 0 ? next[i] : RD_KAFKA_OFFSET_BEGINNING;
+                if (part_add(p, topics[i], ids[i], next[i]) ||
+                    red_core_set_watermark(p->core, topics[i], ids[i], wm[i])) {
+                        ok = false;
+                }
+        }
+done:
+        free(topics);
+        free(ids);
+        free(next);
+        free(wm);
+        return ok;
+}
+
+/* --- the frontier ----------------------------------------------------- */
+
+/*
+ * True when the consumer has read everything the partition holds now:
+ * the broker may append to it, but nothing older than what was read is
+ * waiting in it, so it can only hold the frontier with what producers
+ * will send from now on (red_frontier.h, CAUGHT_UP).
+ */
+static bool caught_up(red_pipeline_t *p, red_pipeline_part_t *pt)
+{
+        int64_t lo, hi, now;
+
+        /* the high watermark is cached from fetch responses (-1: no
+         * response yet) */
+        if (rd_kafka_get_watermark_offsets(p->consumer, pt->topic,
+                                           pt->partition, &lo, &hi) ||
+            hi < 0) {
+                return false;
+        }
+        if (pt->fetched >= 0) {
+                return pt->fetched >= hi;
+        }
+        if (hi == 0) {
+                return true; /* never held a message */
+        }
+        /* nothing delivered yet but the log has an end: it may all have
+         * been deleted by retention (the cached low watermark is only
+         * kept with statistics on), so ask the broker, at most once a
+         * second per partition */
+        now = red_time_mono_us();
+        if (now - pt->queried >= 1000000) {
+                pt->queried = now;
+                pt->empty = !rd_kafka_query_watermark_offsets(
+                                    p->consumer, pt->topic, pt->partition, &lo,
+                                    &hi, 1000) &&
+                            lo >= 0 && hi == lo;
+        }
+        return pt->empty;
+}
+
+/* Logs which partition holds the frontier back, and how far it is read. */
+static void log_holder(red_pipeline_t *p, const red_frontier_t *f)
+{
+        const red_pipeline_part_t *holder = &p->parts[f->holder];
+        char ts[RED_TIME_FMT_SIZE] = "none";
+        int64_t lo = -1, hi = -1;
+
+        rd_kafka_get_watermark_offsets(p->consumer, holder->topic,
+                                       holder->partition, &lo, &hi);
+        if (f->time != INT64_MIN) {
+                red_time_format(f->time, ts, sizeof(ts));
+        }
+        red_log_debug("pipeline",
+                      "%s: frontier %s held by %s[%d] (read up to %lld of "
+                      "%lld)",
+                      p->c->name, ts, holder->topic, (int)holder->partition,
+                      (long long)holder->fetched, (long long)hi);
+}
+
+red_time_t red_pipeline_parts_frontier(red_pipeline_t *p)
+{
+        red_frontier_t f;
+
+        red_frontier_init(&f, red_time_now(), p->c->idle_wait_us);
+        for (size_t i = 0; i < p->part_cnt; i++) {
+                red_pipeline_part_t *pt = &p->parts[i];
+
+                red_frontier_add(
+                        &f, i,
+                        red_core_max_time(p->core, pt->topic, pt->partition),
+                        caught_up(p, pt) ? RED_FRONTIER_CAUGHT_UP
+                                         : RED_FRONTIER_READING);
+        }
+        if (f.holder != SIZE_MAX && red_log_enabled(RED_LOG_DEBUG)) {
+                log_holder(p, &f);
+        }
+        return f.time;
+}
+
+/* --- alignment -------------------------------------------------------- */
+
+/* Pauses or resumes one partition. */
+static void hold_partition(red_pipeline_t *p, red_pipeline_part_t *pt,
+                           bool hold)
+{
+        rd_kafka_topic_partition_list_t *l =
+                rd_kafka_topic_partition_list_new(1);
+
+        rd_kafka_topic_partition_list_add(l, pt->topic, pt->partition);
+        if (hold) {
+                rd_kafka_pause_partitions(p->consumer, l);
+        } else {
+                rd_kafka_resume_partitions(p->consumer, l);
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+        pt->held = hold;
+}
+
+/* True when the partition has read events newer than the frontier. */
+static bool runs_ahead(red_pipeline_t *p, const red_pipeline_part_t *pt,
+                       red_time_t f)
+{
+        return red_core_max_time(p->core, pt->topic, pt->partition) > f;
+}
+
+/*
+ * Watermark alignment: while too many events wait in the reorder buffer,
+ * the partitions running ahead of the frontier are paused so that the ones
+ * holding it catch up; memory stays bounded and the order stays exact.
+ * Below half the limit every held partition is resumed (hysteresis, so a
+ * partition is not paused and resumed on every batch).
+ */
+void red_pipeline_parts_align(red_pipeline_t *p, red_time_t f)
+{
+        size_t buffered = red_core_buffered(p->core);
+        size_t held = 0;
+
+        /* a held partition that no longer runs ahead may now be the one
+         * the frontier waits for */
+        for (size_t i = 0; i < p->part_cnt; i++) {
+                red_pipeline_part_t *pt = &p->parts[i];
+                if (pt->held && !runs_ahead(p, pt, f)) {
+                        hold_partition(p, pt, false);
+                }
+        }
+        if (buffered > p->reorder_limit) {
+                for (size_t i = 0; i < p->part_cnt; i++) {
+                        red_pipeline_part_t *pt = &p->parts[i];
+                        if (!pt->held && runs_ahead(p, pt, f)) {
+                                hold_partition(p, pt, true);
+                                held++;
+                        }
+                }
+                if (held) {
+                        red_log_debug("pipeline",
+                                      "%s: %zu events wait for slower "
+                                      "partitions; pausing %zu partitions "
+                                      "that run ahead",
+                                      p->c->name, buffered, held);
+                }
+        } else if (buffered < p->reorder_limit / 2) {
+                for (size_t i = 0; i < p->part_cnt; i++) {
+                        if (p->parts[i].held) {
+                                hold_partition(p, &p->parts[i], false);
+                                held++;
+                        }
+                }
+                if (held) {
+                        red_log_debug("pipeline", "%s: resumed %zu partitions",
+                                      p->c->name, held);
+                }
+        }
+}
+
+void red_pipeline_parts_resume(red_pipeline_t *p,
+                               const rd_kafka_topic_partition_list_t *paused)
+{
+        rd_kafka_topic_partition_list_t *resume =
+                rd_kafka_topic_partition_list_new(paused->cnt);
+
+        for (int i = 0; i < paused->cnt; i++) {
+                red_pipeline_part_t *pt = red_pipeline_parts_find(
+                        p, paused->elems[i].topic, paused->elems[i].partition);
+                if (pt && !pt->held) {
+                        rd_kafka_topic_partition_list_add(resume, pt->topic,
+                                                          pt->partition);
+                }
+        }
+        rd_kafka_resume_partitions(p->consumer, resume);
+        rd_kafka_topic_partition_list_destroy(resume);
+}
+
+/* --- lag -------------------------------------------------------------- */
+
+void red_pipeline_parts_update_lag(red_pipeline_t *p)
+{
+        for (size_t i = 0; i < p->part_cnt; i++) {
+                int64_t lo, hi;
+                red_pipeline_part_t *pt = &p->parts[i];
+                if (rd_kafka_get_watermark_offsets(p->consumer, pt->topic,
+                                                   pt->partition, &lo, &hi) ||
+                    hi < 0) {
+                        pt->lag = -1;
+                        continue;
+                }
+                /* behind what Postgres holds, not what was read: a batch
+                 * in memory is not done */
+                pt->lag = hi - (pt->committed >= 0 ? pt->committed : lo);
+                if (pt->lag < 0) {
+                        pt->lag = 0;
+                }
+        }
+}

@@ -1,0 +1,57 @@
+/*
+ * red_pipeline_parts - the partitions a pipeline owns: where Postgres says
+ * each stands, how far it has been read, whether it is caught up, the
+ * reorder frontier over them, pauses that keep the reorder buffer bounded,
+ * and their lag. Runs on the pipeline's thread (red_pipeline_impl.h).
+ */
+#ifndef RED_PIPELINE_PARTS_H
+#define RED_PIPELINE_PARTS_H
+
+#include "red_pipeline_impl.h"
+
+/** The assigned partition, or NULL. */
+red_pipeline_part_t *red_pipeline_parts_find(red_pipeline_t *p,
+                                             const char *topic,
+                                             int32_t partition);
+
+/** Forgets a partition (revoked); nothing happens if it is not assigned. */
+void red_pipeline_parts_remove(red_pipeline_t *p, const char *topic,
+                               int32_t partition);
+
+/** Frees the table (the pipeline's destroy). */
+void red_pipeline_parts_destroy(red_pipeline_t *p);
+
+/** Every assigned partition, for pause, resume or seek; the caller
+ * destroys it with rd_kafka_topic_partition_list_destroy(). */
+rd_kafka_topic_partition_list_t *red_pipeline_parts_list(red_pipeline_t *p);
+
+/**
+ * Reads the stored offsets of the partitions in @p list from Postgres and
+ * sets them as the list's start offsets; adds the partitions to the table
+ * and loads their watermarks into the core. Retries while Postgres is
+ * down; false only when stopping (or out of memory).
+ */
+bool red_pipeline_parts_load(red_pipeline_t *p,
+                             rd_kafka_topic_partition_list_t *list);
+
+/** Publishes the assignment in the stats (@p joined: holds one from the
+ * group, maybe empty). */
+void red_pipeline_parts_publish(red_pipeline_t *p, bool joined);
+
+/** The reorder frontier over the assigned partitions (red_frontier.h), at
+ * the wall clock. */
+red_time_t red_pipeline_parts_frontier(red_pipeline_t *p);
+
+/** Pauses the partitions running ahead of frontier @p f while the reorder
+ * buffer is over its limit, resumes them once it has drained. */
+void red_pipeline_parts_align(red_pipeline_t *p, red_time_t f);
+
+/** Resumes the partitions of @p paused that alignment does not hold. */
+void red_pipeline_parts_resume(red_pipeline_t *p,
+                               const rd_kafka_topic_partition_list_t *paused);
+
+/** Updates each partition's lag from the cached high watermarks; the
+ * caller holds the lock. */
+void red_pipeline_parts_update_lag(red_pipeline_t *p);
+
+#endif

@@ -1,0 +1,30 @@
+/* red_pipeline_stats - a pipeline's batch histograms. */
+#include "red_pipeline_stats.h"
+
+const double red_pipeline_latency_bounds_ms[15] = {
+        5,    10,   25,   50,   100,   250,   500,  750,
+        1000, 1500, 2500, 5000, 10000, 30000, 60000};
+const double red_pipeline_size_bounds[15] = {
+        1,     10,    50,    100,    500,    1000,   2500,   5000,
+        10000, 20000, 50000, 100000, 250000, 500000, 1000000};
+
+/* The bucket of @p v: the first bound it does not exceed, 15 for +Inf. */
+static int bucket(const double bounds[15], double v)
+{
+        int b;
+
+        for (b = 0; b < 15 && v > bounds[b]; b++) {
+        }
+        return b;
+}
+
+void red_pipeline_stats_observe(red_pipeline_stats_t *st, size_t events,
+                                double latency_ms)
+{
+        st->batches++;
+        st->latency_buckets[bucket(red_pipeline_latency_bounds_ms,
+                                   latency_ms)]++;
+        st->latency_sum_ms += latency_ms;
+        st->size_buckets[bucket(red_pipeline_size_bounds, (double)events)]++;
+        st->size_sum += (double)events;
+}
