@@ -903,6 +903,106 @@ START_TEST(precision_and_measures_change)
 }
 END_TEST
 
+/*
+ * A cell of cell_render.yaml with every measure kind, multi-byte varints
+ * (counts past 127, a key longer than 127 bytes), negative and fractional
+ * sums and a sketch: the state today's encoder writes for it is
+ * golden_state[] below. Stored states must keep decoding, whatever
+ * changes in the codec.
+ */
+static red_cell_t *golden_cell(void)
+{
+        static const char *const steps[] = {"build", "test", "deploy"};
+        red_cell_t *cell = new_cell(cr);
+        char long_reason[131];
+        hev_t h;
+
+        for (int i = 0; i < 300; i++) {
+                hev_init(&h, cr, "done", "2025-11-06T10:20:00Z");
+                set_num(&h, cr, "amount", (i % 7 - 3) * 1234.5678);
+                set_num(&h, cr, "seconds", 0.25 * (i % 40 + 1));
+                set_str(&h, cr, "step", steps[i % 3]);
+                set_bool(&h, cr, "ok", i % 5 != 0);
+                apply(cell, &h);
+        }
+        memset(long_reason, 'x', sizeof(long_reason) - 1);
+        long_reason[sizeof(long_reason) - 1] = '\0';
+        for (int i = 0; i < 130; i++) {
+                hev_init(&h, cr, "failed", "2025-11-06T10:40:00Z");
+                set_str(&h, cr, "reason", i % 2 ? "timeout" : long_reason);
+                apply(cell, &h);
+        }
+        return cell;
+}
+
+/* golden_cell(), serialised by the state encoder of version 1 (before the codec split). */
+static const char golden_state[] =
+        "524301ae030604646f6e6500ac02066661696c656400820106616d6f756e7401"
+        "06ac0298f83d23ffffffffffffffffffffffff04780b2468efacc004780b2468"
+        "efac40077365636f6e64730306ac02e072a95800000000000000000000000000"
+        "0000000000d03f0000000000002440de01d17b14ae47e17a843f8010ac020000"
+        "00000000d03f0000000000002440008901ba0108000000000000000000000000"
+        "0000000000000000000000000000000000000000000008000000000000000000"
+        "0000000000000000000008000000000000000000000000000800000000000000"
+        "0000000008000000000000000008000000000000080000000000000800000000"
+        "0008000000000800000000080000000800000008000000080000000800000800"
+        "0008000008000800000800070000070007000700070007000700070007070007"
+        "0700070700070700070707000700000573746570730503056275696c64030472"
+        "756e730064036261640014077365636f6e6473020664603fa71d000000000000"
+        "000000000000000000000000d03f0000000000002440066465706c6f79030472"
+        "756e730064036261640014077365636f6e6473020664603fa71d000000000000"
+        "000000000000000000000000d03f00000000000024400474657374030472756e"
+        "730064036261640014077365636f6e647302066420f45a1d0000000000000000"
+        "00000000000000000000d03f000000000000244007726561736f6e7304020774"
+        "696d656f75744182017878787878787878787878787878787878787878787878"
+        "7878787878787878787878787878787878787878787878787878787878787878"
+        "7878787878787878787878787878787878787878787878787878787878787878"
+        "7878787878787878787878787878787878787878787878787878787878787878"
+        "787878787878787878787841";
+
+START_TEST(state_golden)
+{
+        red_cell_t *cell = golden_cell(), *back = new_cell(cr);
+        size_t len = strlen(golden_state) / 2;
+        unsigned char *bytes = malloc(len);
+        red_buf_t a, b;
+        char err[256];
+
+        for (size_t i = 0; i < len; i++) {
+                unsigned x;
+                ck_assert_int_eq(sscanf(golden_state + 2 * i, "%2x", &x), 1);
+                bytes[i] = (unsigned char)x;
+        }
+        /* the encoder still writes these bytes */
+        red_buf_init(&a);
+        serialize(cell, &a);
+        ck_assert_uint_eq(a.len, len);
+        ck_assert_int_eq(memcmp(a.data, bytes, len), 0);
+        /* and the decoder reads them back to the same values */
+        ck_assert_int_eq(red_cell_merge_serialized(back, bytes, len, err,
+                                                   sizeof(err)),
+                         0);
+        ck_assert_uint_eq(red_cell_events(back), 430);
+        assert_col(back, "done_count", "300");
+        assert_col(back, "total_amount", "-3703.7034");
+        assert_col(back, "avg_seconds", "4.958333333333333");
+        assert_col(back, "seconds_range", "{\"min\":0.25,\"max\":10}");
+        assert_col(back, "per_step",
+                   "{\"build\":{\"runs\":100,\"bad\":20,\"avg\":4.975},"
+                   "\"deploy\":{\"runs\":100,\"bad\":20,\"avg\":4.975},"
+                   "\"test\":{\"runs\":100,\"bad\":20,\"avg\":4.925}}");
+        red_buf_init(&b);
+        row(cell, &a);
+        row(back, &b);
+        ck_assert_str_eq(a.data, b.data);
+        red_buf_destroy(&a);
+        red_buf_destroy(&b);
+        free(bytes);
+        red_cell_destroy(cell);
+        red_cell_destroy(back);
+}
+END_TEST
+
 static int cmp_double(const void *a, const void *b)
 {
         double x = *(const double *)a, y = *(const double *)b;
@@ -1281,6 +1381,7 @@ int main(void)
         tcase_add_test(ts, serialize_round_trip);
         tcase_add_test(ts, states_across_contract_versions);
         tcase_add_test(ts, precision_and_measures_change);
+        tcase_add_test(ts, state_golden);
         tcase_set_timeout(ts, 300);
         tcase_add_test(tr, exact_sums);
         tcase_add_test(tr, render_nulls);
