@@ -4,6 +4,7 @@
 #include "red_expr.h"
 #include "red_map.h"
 #include "red_sketch.h"
+#include "red_varint.h"
 
 #include <errno.h>
 #include <math.h>
@@ -668,14 +669,9 @@ int red_cell_merge(red_cell_t *dst, const red_cell_t *src, char *errstr,
 
 static void put_varint(red_buf_t *b, uint64_t v)
 {
-        char tmp[10];
-        size_t n = 0;
+        uint8_t tmp[RED_VARINT_MAX];
 
-        do {
-                tmp[n++] = (char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-                v >>= 7;
-        } while (v);
-        red_buf_append(b, tmp, n);
+        red_buf_append(b, (const char *)tmp, red_varint_encode(v, tmp));
 }
 
 static void put_u64le(red_buf_t *b, uint64_t v)
@@ -794,23 +790,18 @@ typedef struct reader_s {
         bool bad;
 } reader_t;
 
+/* A varint (shortest form only, as red_varint reads it), or 0 and bad. */
 static uint64_t get_varint(reader_t *r)
 {
         uint64_t v = 0;
+        int n = red_varint_decode(r->p, (size_t)(r->end - r->p), &v);
 
-        for (int shift = 0; shift < 64; shift += 7) {
-                if (r->p >= r->end) {
-                        r->bad = true;
-                        return 0;
-                }
-                unsigned char c = *r->p++;
-                v |= (uint64_t)(c & 0x7f) << shift;
-                if (!(c & 0x80)) {
-                        return v;
-                }
+        if (n <= 0) {
+                r->bad = true;
+                return 0;
         }
-        r->bad = true;
-        return 0;
+        r->p += n;
+        return v;
 }
 
 static uint64_t get_u64le(reader_t *r)

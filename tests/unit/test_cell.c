@@ -962,6 +962,11 @@ static const char golden_state[] =
 
 START_TEST(state_golden)
 {
+        static const struct {
+                const char *p;
+                size_t len;
+        } aliases[] = {{"\x83\x00", 2},
+                       {"\x83\x80\x80\x80\x80\x80\x80\x80\x7f", 9}};
         red_cell_t *cell = golden_cell(), *back = new_cell(cr);
         size_t len = strlen(golden_state) / 2;
         unsigned char *bytes = malloc(len);
@@ -995,6 +1000,22 @@ START_TEST(state_golden)
         row(cell, &a);
         row(back, &b);
         ck_assert_str_eq(a.data, b.data);
+        /* the events count, 430 = ae 03, spelt over-long (ae 83 00) or
+         * past 64 bits: each value has one encoding, the rest is corrupt */
+        ck_assert_uint_eq(bytes[3], 0xae);
+        ck_assert_uint_eq(bytes[4], 0x03);
+        for (size_t i = 0; i < sizeof(aliases) / sizeof(*aliases); i++) {
+                red_buf_reset(&b);
+                red_buf_append(&b, (const char *)bytes, 4);
+                red_buf_append(&b, aliases[i].p, aliases[i].len);
+                red_buf_append(&b, (const char *)bytes + 5, len - 5);
+                red_cell_destroy(back);
+                back = new_cell(cr);
+                ck_assert_int_eq(red_cell_merge_serialized(back, b.data, b.len,
+                                                           err, sizeof(err)),
+                                 -EINVAL);
+                ck_assert_str_eq(err, "cell state: truncated or corrupt");
+        }
         red_buf_destroy(&a);
         red_buf_destroy(&b);
         free(bytes);
