@@ -66,8 +66,7 @@ static inline size_t red_varint_len(uint64_t v)
  * ends inside it, RED_VARINT_BAD for an over-long form or a value past 64
  * bits. *@p v is written only on success.
  */
-static inline int red_varint_decode(const uint8_t *p, size_t avail,
-                                    uint64_t *v)
+static inline int red_varint_decode(const uint8_t *p, size_t avail, uint64_t *v)
 {
         uint64_t u = 0;
 

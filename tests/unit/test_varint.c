@@ -107,9 +107,9 @@ START_TEST(over_long_forms_are_rejected)
                 const char *bytes;
                 size_t len;
         } bad[] = {
-                {"\x80\x00", 2},         /* 0 in two bytes */
-                {"\x81\x00", 2},         /* 1 in two bytes */
-                {"\xff\x80\x00", 3},     /* 127 in three */
+                {"\x80\x00", 2},     /* 0 in two bytes */
+                {"\x81\x00", 2},     /* 1 in two bytes */
+                {"\xff\x80\x00", 3}, /* 127 in three */
                 {"\x80\x80\x80\x80\x80\x80\x80\x80\x80\x00", 10},
         };
         uint64_t v = 77;
