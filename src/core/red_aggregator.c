@@ -285,24 +285,11 @@ size_t red_aggregator_count(const red_aggregator_t *ag)
 int red_aggregator_merge_cell(red_aggregator_t *ag, const red_cell_t *cell,
                               char *errstr, size_t errstr_size)
 {
-        const red_agg_t *a = red_cell_agg(cell);
-        const char *keys[MAX_KEYS];
-        size_t lens[MAX_KEYS];
         red_cell_key_t key;
         red_cell_t *dst;
         uint64_t h;
 
-        for (size_t k = 0; k < a->key_cnt && k < MAX_KEYS; k++) {
-                keys[k] = red_cell_key(cell, k);
-                lens[k] = red_cell_key_len(cell, k);
-        }
-        key.agg = a;
-        key.wt = red_cell_window_type(cell);
-        key.start = red_cell_window_start(cell);
-        key.grouping = red_cell_grouping(cell);
-        key.keys = keys;
-        key.lens = lens;
-        key.group_hash = red_cell_group_hash(a, key.grouping, keys, lens);
+        red_cell_key_of(cell, &key);
         h = red_cell_key_hash(&key);
         dst = red_map_find(ag->cells, h, red_cell_key_eq, &key);
         if (!dst) {

@@ -117,6 +117,32 @@ red_cell_t *red_cell_new(const red_cell_key_t *key, double alpha)
         return cell;
 }
 
+void red_cell_key_of(const red_cell_t *cell, red_cell_key_t *key)
+{
+        key->agg = cell->agg;
+        key->wt = cell->wt;
+        key->start = cell->start;
+        key->grouping = cell->grouping;
+        key->keys = (const char *const *)cell->keys;
+        key->lens = cell->lens;
+        key->group_hash = red_cell_group_hash(cell->agg, cell->grouping,
+                                              key->keys, key->lens);
+}
+
+red_cell_t *red_cell_new_like(const red_cell_t *cell, const red_agg_t *agg,
+                              double alpha)
+{
+        red_cell_key_t key;
+
+        red_cell_key_of(cell, &key);
+        if (agg && agg != cell->agg) {
+                key.agg = agg;
+                key.group_hash = red_cell_group_hash(agg, key.grouping,
+                                                     key.keys, key.lens);
+        }
+        return red_cell_new(&key, alpha);
+}
+
 void red_cell_destroy(red_cell_t *cell)
 {
         if (!cell) {

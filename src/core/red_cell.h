@@ -44,6 +44,21 @@ typedef struct red_cell_key_s {
 red_cell_t *red_cell_new(const red_cell_key_t *key, double alpha);
 void red_cell_destroy(red_cell_t *cell);
 
+/**
+ * The key of @p cell into @p key, for lookups and red_cell_new(); the key
+ * strings are borrowed from the cell (valid while it lives).
+ */
+void red_cell_key_of(const red_cell_t *cell, red_cell_key_t *key);
+
+/**
+ * A new empty cell with @p cell's key in aggregation @p agg (NULL: the
+ * cell's own; another one must have the same key columns, e.g. the same
+ * aggregation of another contract version). @p alpha is the sketches'
+ * relative accuracy. NULL on OOM. Destroy with red_cell_destroy().
+ */
+red_cell_t *red_cell_new_like(const red_cell_t *cell, const red_agg_t *agg,
+                              double alpha);
+
 /** Hash of (aggregation, grouping, key values): once per grouping. */
 uint64_t red_cell_group_hash(const red_agg_t *agg, int grouping,
                              const char *const *keys, const size_t *lens);

@@ -441,8 +441,10 @@ END_TEST
 
 START_TEST(cell_keys)
 {
-        red_cell_t *a = new_cell(cr), *b = new_cell(cr);
+        red_cell_t *a = new_cell(cr), *b = new_cell(cr), *like;
+        red_cell_key_t key;
         red_uuid_t ia, ib;
+        hev_t h;
         char s[RED_UUID_STR_SIZE];
 
         ck_assert_int_eq(red_cell_cmp(a, b), 0);
@@ -455,6 +457,26 @@ START_TEST(cell_keys)
         ck_assert_str_eq(red_cell_key(a, 0), "all");
         ck_assert_uint_eq(red_cell_key_len(a, 0), 3);
         ck_assert_int_eq(red_cell_window_end(a), tm("2025-11-06T11:00:00Z"));
+
+        /* a cell's own key finds it, and only it */
+        hev_init(&h, cr, "done", "2025-11-06T10:15:00Z");
+        apply(a, &h);
+        red_cell_key_of(a, &key);
+        ck_assert_ptr_eq(key.agg, red_cell_agg(a));
+        ck_assert_uint_eq(red_cell_key_hash(&key), red_cell_hash(a));
+        ck_assert(red_cell_key_eq(a, &key));
+        ck_assert_str_eq(key.keys[0], "all");
+        key.start += RED_TIME_US_PER_HOUR;
+        ck_assert(!red_cell_key_eq(a, &key));
+        /* a new cell like it: same key, id and hash, nothing applied */
+        ck_assert_ptr_nonnull(like = red_cell_new_like(a, NULL, 0.01));
+        ck_assert_int_eq(red_cell_cmp(a, like), 0);
+        ck_assert_uint_eq(red_cell_hash(like), red_cell_hash(a));
+        red_cell_id(like, &ib);
+        ck_assert_int_eq(red_uuid_cmp(&ia, &ib), 0);
+        ck_assert_uint_eq(red_cell_events(a), 1);
+        ck_assert_uint_eq(red_cell_events(like), 0);
+        red_cell_destroy(like);
         red_cell_destroy(a);
         red_cell_destroy(b);
 }
