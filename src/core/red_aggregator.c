@@ -272,7 +272,10 @@ red_cell_t **red_aggregator_cells(red_aggregator_t *ag, size_t *cntp)
         while ((cell = red_map_next(ag->cells, &pos))) {
                 ag->sorted[i++] = cell;
         }
-        qsort(ag->sorted, cnt, sizeof(*ag->sorted), cmp_cells);
+        /* no cells: sorted may still be NULL, which qsort must not get */
+        if (cnt > 1) {
+                qsort(ag->sorted, cnt, sizeof(*ag->sorted), cmp_cells);
+        }
         *cntp = cnt;
         return ag->sorted;
 }
