@@ -16,7 +16,7 @@ static size_t shortest_len(uint64_t v)
 {
         size_t bits = 0;
 
-        while (v >> bits && bits < 64) {
+        while (bits < 64 && v >> bits) {
                 bits++;
         }
         return bits ? (bits + 6) / 7 : 1;
