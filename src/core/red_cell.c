@@ -309,16 +309,20 @@ static bool value_text(const red_value_t *v, char *buf, size_t size,
         return true;
 }
 
-static red_i128_t scaled(double v, int precision)
+/*
+ * @p v in 10^-@p precision units, rounded to the nearest, into *@p out;
+ * -ERANGE when no 128-bit integer holds it (the decoder bounds numbers,
+ * so only a caller that bypasses it gets there).
+ */
+static int scaled(double v, int precision, red_i128_t *out)
 {
         double s = nearbyint(v * pow10_tab[precision]);
 
-        if (s > 1e38) {
-                s = 1e38;
-        } else if (s < -1e38) {
-                s = -1e38;
+        if (!(fabs(s) < 0x1p127)) {
+                return -ERANGE;
         }
-        return (red_i128_t)s;
+        *out = (red_i128_t)s;
+        return 0;
 }
 
 static int apply_measures(red_mstate_t *m, const red_measure_t *ms, size_t cnt,
@@ -332,6 +336,7 @@ static int apply_one(red_mstate_t *st, const red_measure_t *ms,
         const char *p;
         size_t len;
         red_keyed_entry_t *e;
+        red_i128_t term;
         double d;
 
         if (ms->kind == RED_MEAS_COUNT) {
@@ -346,10 +351,17 @@ static int apply_one(red_mstate_t *st, const red_measure_t *ms,
         case RED_MEAS_STATS:
         case RED_MEAS_SKETCH:
                 d = v->type == RED_FT_INTEGER ? (double)v->i : v->d;
+                if (v->type == RED_FT_INTEGER && ms->precision == 0) {
+                        term = v->i;
+                } else if (scaled(d, ms->precision, &term)) {
+                        return -ERANGE;
+                }
+                /* the sum never wraps: past its range the event fails */
+                if (__builtin_add_overflow(st->sum, term, &term)) {
+                        return -ERANGE;
+                }
+                st->sum = term;
                 st->n++;
-                st->sum += v->type == RED_FT_INTEGER && ms->precision == 0
-                                   ? (red_i128_t)v->i
-                                   : scaled(d, ms->precision);
                 if (d < st->min) {
                         st->min = d;
                 }

@@ -217,19 +217,22 @@ static const unsigned char *get_bytes(reader_t *r, size_t *len)
 }
 
 /* Rescales a sum stored with precision @p from to precision @p to
- * (rounding half away from zero when digits are dropped). */
-static red_i128_t rescale(red_i128_t v, int from, int to)
+ * (rounding half away from zero when digits are dropped). -ERANGE when
+ * the finer precision does not hold it. */
+static int rescale(red_i128_t *v, int from, int to)
 {
         while (from < to) {
-                v *= 10;
+                if (__builtin_mul_overflow(*v, 10, v)) {
+                        return -ERANGE;
+                }
                 from++;
         }
         while (from > to) {
-                red_i128_t q = v / 10, rem = v % 10;
-                v = q + (rem >= 5 ? 1 : rem <= -5 ? -1 : 0);
+                red_i128_t q = *v / 10, rem = *v % 10;
+                *v = q + (rem >= 5 ? 1 : rem <= -5 ? -1 : 0);
                 from--;
         }
-        return v;
+        return 0;
 }
 
 static int read_list(red_mstate_t *m, const red_measure_t *ms, size_t cnt,
@@ -259,8 +262,12 @@ static int read_stats(red_mstate_t *tmp, const red_measure_t *ms, int kind,
                 tmp->min = get_double(r);
                 tmp->max = get_double(r);
         }
-        if (ms) {
-                tmp->sum = rescale(tmp->sum, prec, ms->precision);
+        if (ms && rescale(&tmp->sum, prec, ms->precision)) {
+                snprintf(errstr, size,
+                         "measure %s: the stored sum (precision %d) does not "
+                         "fit precision %d",
+                         ms->name, prec, ms->precision);
+                return -ERANGE;
         }
         if (kind != RED_MEAS_SKETCH) {
                 return 0;

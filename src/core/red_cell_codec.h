@@ -29,8 +29,8 @@ int red_cell_codec_write(uint64_t events, const red_mstate_t *m,
  * and adds its events count to *@p events. Measures are matched by name
  * and kind, so a contract that adds or drops measures keeps the others;
  * sums of another precision are rescaled; unknown measures are skipped.
- * 0, -ENOMEM or -EINVAL with a message in @p errstr (not a cell state,
- * truncated or corrupt).
+ * 0, -ENOMEM, or with a message in @p errstr -EINVAL (not a cell state,
+ * truncated or corrupt) or -ERANGE (a sum would leave its range).
  */
 int red_cell_codec_merge(const void *data, size_t len, uint64_t *events,
                          red_mstate_t *m, const red_measure_t *ms, size_t cnt,

@@ -193,10 +193,19 @@ void red_cell_state_keyed_sort(red_keyed_t *k)
 static int merge_one(red_mstate_t *d, const red_mstate_t *s,
                      const red_measure_t *ms, char *errstr, size_t size)
 {
+        red_i128_t sum;
         int r;
 
+        /* a sum never wraps: the merge that would leave its range fails */
+        if (__builtin_add_overflow(d->sum, s->sum, &sum)) {
+                snprintf(errstr, size,
+                         "measure %s: the merged sum leaves the range of a "
+                         "cell's sum (+-1.7e38 units of 1e-%d)",
+                         ms->name, ms->precision);
+                return -ERANGE;
+        }
         d->n += s->n;
-        d->sum += s->sum;
+        d->sum = sum;
         if (s->min < d->min) {
                 d->min = s->min;
         }

@@ -82,8 +82,8 @@ void red_cell_state_keyed_sort(red_keyed_t *k);
 
 /**
  * Merges @p cnt states @p src into @p dst (measures @p ms). 0, -ENOMEM,
- * or -EINVAL with a message in @p errstr (sketches of different
- * accuracy).
+ * or with a message in @p errstr -EINVAL (sketches of different accuracy)
+ * or -ERANGE (a sum would leave its range: sums never wrap).
  */
 int red_cell_state_merge(red_mstate_t *dst, const red_mstate_t *src,
                          const red_measure_t *ms, size_t cnt, char *errstr,

@@ -1037,6 +1037,15 @@ static red_dlq_code_t check_number(dec_t *d, const red_field_t *f, double x)
                            "%s: %s is above the maximum %s", f->name,
                            num_text(x, a), num_text(f->max, b));
         }
+        /* beyond what a cell's exact sum takes (red_event.h); integers
+         * are int64 and cannot overflow a sum of fewer than 2^64 */
+        if (f->type == RED_FT_NUMBER && fabs(x) > RED_NUMBER_LIMIT) {
+                return bad(d, RED_DLQ_OUT_OF_RANGE,
+                           "%s: %s is outside -%g..%g, the range of numbers "
+                           "that sums hold exactly",
+                           f->name, num_text(x, a), RED_NUMBER_LIMIT,
+                           RED_NUMBER_LIMIT);
+        }
         return RED_DLQ_NONE;
 }
 

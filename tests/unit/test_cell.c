@@ -259,6 +259,89 @@ START_TEST(exact_sums)
 }
 END_TEST
 
+/*
+ * Two cells of contract @p c with an amount of 1e15 (the largest a number
+ * field takes) merged into each other in turn, the sum growing like
+ * Fibonacci's, until a merge is refused (or 400 rounds). Every sum that
+ * got in must be positive: none wrapped. Returns the refusing merge's
+ * result with its message in @p err; *@p full is the cell with the
+ * largest sum (destroy both).
+ */
+static int merge_until_full(const red_contract_t *c, red_cell_t **full,
+                            red_cell_t **other, char *err, size_t size)
+{
+        red_cell_t *x = new_cell(c), *y;
+        int r = 0;
+        hev_t h;
+
+        hev_init(&h, c, "done", "2025-11-06T10:15:00Z");
+        set_num(&h, c, "amount", 1e15);
+        apply(x, &h);
+        ck_assert_ptr_nonnull(y = red_cell_new_like(x, NULL, c->sketch_alpha));
+        *full = x;
+        *other = y;
+        for (int i = 0; i < 400 && !r; i++) {
+                red_cell_t *dst = i % 2 ? x : y, *src = i % 2 ? y : x;
+                char *sum;
+
+                err[0] = '\0';
+                if ((r = red_cell_merge(dst, src, err, size))) {
+                        break;
+                }
+                sum = render_col(dst, "total_amount");
+                ck_assert_msg(strtod(sum, NULL) > 0, "round %d: sum %s", i,
+                              sum);
+                free(sum);
+                *full = dst;
+                *other = src;
+        }
+        return r;
+}
+
+START_TEST(sums_never_wrap)
+{
+        red_contract_t *c2 = load("tests/data/contracts/cell_render_v2.yaml");
+        red_cell_t *x = new_cell(cr), *y, *e;
+        char err[256];
+        red_buf_t b;
+        hev_t h;
+
+        /* a value no sum can take (decode keeps these out) is refused
+         * rather than clamped or wrapped */
+        hev_init(&h, cr, "done", "2025-11-06T10:15:00Z");
+        set_num(&h, cr, "amount", 1e300);
+        ck_assert_int_eq(red_cell_apply(x, &h.ev), -ERANGE);
+        assert_col(x, "total_amount", "0");
+        set_num(&h, cr, "amount", -1e300);
+        ck_assert_int_eq(red_cell_apply(x, &h.ev), -ERANGE);
+        assert_col(x, "total_amount", "0");
+        red_cell_destroy(x);
+
+        /* the merge that would leave the range fails, naming the measure */
+        ck_assert_int_eq(merge_until_full(cr, &x, &y, err, sizeof(err)),
+                         -ERANGE);
+        ck_assert_ptr_nonnull(strstr(err, "measure amount"));
+        red_cell_destroy(x);
+        red_cell_destroy(y);
+
+        /* a stored sum that does not fit a finer precision: refused */
+        ck_assert_int_eq(merge_until_full(c2, &x, &y, err, sizeof(err)),
+                         -ERANGE); /* c2: amount at precision 3 */
+        red_buf_init(&b);
+        serialize(x, &b);
+        e = new_cell(cr); /* precision 6: a thousand times the units */
+        ck_assert_int_eq(
+                red_cell_merge_serialized(e, b.data, b.len, err, sizeof(err)),
+                -ERANGE);
+        ck_assert_ptr_nonnull(strstr(err, "measure amount"));
+        red_cell_destroy(e);
+        red_buf_destroy(&b);
+        red_cell_destroy(x);
+        red_cell_destroy(y);
+        red_contract_destroy(c2);
+}
+END_TEST
+
 START_TEST(render_nulls)
 {
         red_cell_t *cell = new_cell(cr);
@@ -501,7 +584,7 @@ START_TEST(cell_keys)
 END_TEST
 
 /* ------------------------------------------------------------------ */
-/* the generator (tests/tools/gen_events_lib.c, tests/tools/gen_events.c)             */
+/* the generator (tests/tools/gen_events_lib.c, tests/tools/gen_events.c) */
 /* ------------------------------------------------------------------ */
 
 static char *gen_all(const gen_opts_t *o, size_t *lenp, size_t *lines)
@@ -803,6 +886,7 @@ int main(void)
         tcase_add_test(tm_, empty_aggregator);
         tcase_set_timeout(tm_, 300);
         tcase_add_test(tr, exact_sums);
+        tcase_add_test(tr, sums_never_wrap);
         tcase_add_test(tr, render_nulls);
         tcase_add_test(tr, render_objects_sorted_and_escaped);
         tcase_add_test(tr, percentiles_within_one_percent);

@@ -670,6 +670,52 @@ START_TEST(enum_and_range)
 }
 END_TEST
 
+/* A number field takes -1e15..1e15 (after scaling), whatever its range
+ * says: what a cell's exact sum holds (red_event.h). */
+START_TEST(number_limit)
+{
+        ck_assert_int_eq(
+                dec(cg, T_STAGE,
+                    STAGE("\"stage_number\":1,\"duration_ms\":1e15")),
+                RED_DLQ_NONE);
+        ck_assert_double_eq(val("duration_ms")->d, 1e15);
+        ck_assert_int_eq(dec(cg, T_STAGE,
+                             STAGE("\"stage_number\":1,"
+                                   "\"duration_ms\":1.0000000000000002e15")),
+                         RED_DLQ_OUT_OF_RANGE);
+        ck_assert_str_eq(detail,
+                         "duration_ms: 1000000000000000.2 is outside "
+                         "-1e+15..1e+15, the range of numbers that sums hold "
+                         "exactly");
+        ck_assert_int_eq(
+                dec(cg, T_STAGE,
+                    STAGE("\"stage_number\":1,\"duration_ms\":1e300")),
+                RED_DLQ_OUT_OF_RANGE);
+        ck_assert_str_eq(detail,
+                         "duration_ms: 1e+300 is outside -1e+15..1e+15, the "
+                         "range of numbers that sums hold exactly");
+        /* after scaling: 1e12 s is 1e15 ms, 1.5e12 s is too much */
+        ck_assert_int_eq(dec(cg, T_STAGE,
+                             STAGE("\"stage_number\":1,"
+                                   "\"duration_seconds\":1e12")),
+                         RED_DLQ_NONE);
+        ck_assert_int_eq(dec(cg, T_STAGE,
+                             STAGE("\"stage_number\":1,"
+                                   "\"duration_seconds\":1.5e12")),
+                         RED_DLQ_OUT_OF_RANGE);
+        ck_assert_str_eq(detail,
+                         "duration_ms: 1.5e+15 is outside -1e+15..1e+15, the "
+                         "range of numbers that sums hold exactly");
+        /* integers are 64-bit: their sums cannot overflow, no such bound */
+        ck_assert_int_eq(dec(cg, T_COMPLETED,
+                             COMPLETED("\"quality_score\":0.5,"
+                                       "\"total_tokens\":"
+                                       "9000000000000000000")),
+                         RED_DLQ_NONE);
+        ck_assert_int_eq(val("total_tokens")->i, INT64_C(9000000000000000000));
+}
+END_TEST
+
 START_TEST(string_lengths)
 {
         char name[512], buf[1024];
@@ -1335,6 +1381,7 @@ int main(void)
         tcase_add_test(tc, event_type_sources);
         tcase_add_test(tc, both_spellings);
         tcase_add_test(tf, unit_normalisation);
+        tcase_add_test(tf, number_limit);
         tcase_add_test(tf, integers);
         tcase_add_test(tf, nulls_and_defaults);
         tcase_add_test(tf, enum_and_range);
