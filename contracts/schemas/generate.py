@@ -235,7 +235,7 @@ def value_schema(f, scale, name, primary):
         s["type"] = t
     elif t == "object":
         s["type"] = "object"
-        # the decoder (jansson) takes no NUL character in a member name
+        # no JSONB column holds a NUL character, in a name as in a value
         s["propertyNames"] = {"pattern": "^[^\\u0000]*$"}
         vt = f.get("values")
         if vt is None:

@@ -9,6 +9,7 @@
 /* The state of a scan. */
 typedef struct scan_s {
         const unsigned char *p, *end;
+        bool all; /* walk: take what the fast scanners leave to jansson */
 } scan_t;
 
 /* Byte classes inside strings: 0 plain ASCII, 1 '"', 2 '\\', 3 control,
@@ -107,12 +108,12 @@ static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
 
 /* A \u escape at p (p[0] == '\\', p[1] == 'u'), with its low surrogate
  * when it is a high one: its length (6 or 12), or 0 when invalid or
- * \u0000 (jansson's). */
+ * \u0000 (jansson's, but for the walk). */
 static size_t u_escape(const scan_t *s, const unsigned char *p)
 {
         int32_t u, lo;
 
-        if (s->end - p < 6 || (u = hex4(p + 2)) <= 0) {
+        if (s->end - p < 6 || (u = hex4(p + 2)) < 0 || (u == 0 && !s->all)) {
                 return 0;
         }
         if (u >= 0xdc00 && u <= 0xdfff) {
@@ -197,6 +198,7 @@ static int scan_number(scan_t *s, red_json_tok_t *v)
         long exp = 0;
 
         v->p = (const char *)p;
+        v->wide = false;
         if (*p == '-') {
                 p++;
         }
@@ -247,25 +249,30 @@ static int scan_number(scan_t *s, red_json_tok_t *v)
                 }
         }
         v->len = (size_t)(p - (const unsigned char *)v->p);
-        if (v->len > RED_JSON_SCAN_MAX_NUMBER) {
+        if (v->len > RED_JSON_SCAN_MAX_NUMBER && !s->all) {
                 return -1;
         }
         if (real) {
                 /* jansson rejects overflow; leave anything near it to it */
-                if ((long)(int_digits - lead_zero) + exp > 300) {
+                if ((long)(int_digits - lead_zero) + exp > 300 && !s->all) {
                         return -1;
                 }
                 v->t = RED_JSON_REAL;
         } else {
                 uint64_t u = 0;
-                if (int_digits > 18) {
-                        return -1; /* jansson decides what overflows */
-                }
-                for (const unsigned char *q = int_start; q < p; q++) {
-                        u = u * 10 + (uint64_t)(*q - '0');
-                }
                 v->t = RED_JSON_INT;
-                v->i = *v->p == '-' ? -(int64_t)u : (int64_t)u;
+                v->i = 0;
+                if (int_digits > 18) {
+                        if (!s->all) {
+                                return -1; /* jansson decides what overflows */
+                        }
+                        v->wide = true; /* the walk's caller decides */
+                } else {
+                        for (const unsigned char *q = int_start; q < p; q++) {
+                                u = u * 10 + (uint64_t)(*q - '0');
+                        }
+                        v->i = *v->p == '-' ? -(int64_t)u : (int64_t)u;
+                }
         }
         s->p = p;
         return 0;
@@ -480,7 +487,7 @@ static int scan_doc_member(scan_t *s, red_json_doc_t *doc, const char *sub_key,
 int red_json_scan_doc(red_json_doc_t *doc, const void *data, size_t len,
                       const char *sub_key)
 {
-        scan_t s = {data, (const unsigned char *)data + len};
+        scan_t s = {data, (const unsigned char *)data + len, false};
         size_t sub_len = strlen(sub_key), sub_at = SIZE_MAX;
         int r = 1;
 
@@ -525,7 +532,8 @@ int red_json_scan_doc(red_json_doc_t *doc, const void *data, size_t len,
 int red_json_scan_object(const char *p, size_t len, red_json_member_t *m,
                          size_t *cnt)
 {
-        scan_t s = {(const unsigned char *)p, (const unsigned char *)p + len};
+        scan_t s = {(const unsigned char *)p, (const unsigned char *)p + len,
+                    false};
 
         *cnt = 0;
         if (!len || *p != '{' || scan_object(&s, m, cnt, 1)) {
@@ -682,4 +690,75 @@ size_t red_json_unescape(const char *p, size_t len, char *out)
                 s += 2;
         }
         return (size_t)(t - out);
+}
+
+/* --- the walk ----------------------------------------------------- */
+
+static int walk_value(scan_t *s, int depth, int max_depth,
+                      const red_json_walk_t *w);
+
+/* The members of an object or the items of an array; s->p at '{' / '['. */
+static int walk_nested(scan_t *s, int depth, int max_depth,
+                       const red_json_walk_t *w)
+{
+        bool obj = *s->p == '{';
+        unsigned char close = obj ? '}' : ']';
+        int r;
+
+        if (depth > max_depth) {
+                return -1;
+        }
+        if ((r = w->begin(w->opaque, obj ? RED_JSON_OBJ : RED_JSON_ARR))) {
+                return r;
+        }
+        if (open_nested(s, close)) {
+                return w->end(w->opaque);
+        }
+        do {
+                red_json_tok_t key;
+
+                if (obj) {
+                        if (scan_name(s, &key)) {
+                                return -1;
+                        }
+                        if ((r = w->key(w->opaque, &key))) {
+                                return r;
+                        }
+                }
+                if ((r = walk_value(s, depth, max_depth, w))) {
+                        return r;
+                }
+        } while (!(r = next_item(s, close)));
+        return r < 0 ? -1 : w->end(w->opaque);
+}
+
+static int walk_value(scan_t *s, int depth, int max_depth,
+                      const red_json_walk_t *w)
+{
+        red_json_tok_t v;
+
+        if (s->p < s->end && (*s->p == '{' || *s->p == '[')) {
+                return walk_nested(s, depth + 1, max_depth, w);
+        }
+        if (scan_scalar(s, &v)) {
+                return -1;
+        }
+        return w->scalar(w->opaque, &v);
+}
+
+int red_json_scan_walk(const void *data, size_t len, int max_depth,
+                       const red_json_walk_t *w)
+{
+        scan_t s = {data, (const unsigned char *)data + len, true};
+        int r;
+
+        if (!data) {
+                return -1;
+        }
+        skip_ws(&s);
+        if ((r = walk_value(&s, 0, max_depth, w))) {
+                return r;
+        }
+        skip_ws(&s);
+        return s.p == s.end ? 0 : -1;
 }

@@ -21,7 +21,9 @@
  * integers of 19 or more digits, numbers near the double range or longer
  * than RED_JSON_SCAN_MAX_NUMBER characters, nesting deeper than
  * RED_JSON_SCAN_MAX_DEPTH, and more than RED_JSON_SCAN_MAX_MEMBERS members
- * where members are collected.
+ * where members are collected. red_json_scan_walk() is the exception: it
+ * takes all of these, for callers that must go where jansson cannot
+ * (member names with \u0000, which JSON allows and json_loadb refuses).
  *
  * No domain knowledge: which members matter is the caller's business.
  */
@@ -56,6 +58,7 @@ typedef enum {
 typedef struct red_json_tok_s {
         red_json_type_t t;
         bool esc;      /**< STR: has escapes (see red_json_unescape()) */
+        bool wide;     /**< INT (walk only): more digits than i holds */
         const char *p; /**< STR: after the opening quote; others: the token */
         size_t len;    /**< STR: up to the closing quote */
         int64_t i;     /**< INT: the value (unless wide) */
@@ -110,5 +113,30 @@ double red_json_real(const char *p, size_t len);
  * returns its length.
  */
 size_t red_json_unescape(const char *p, size_t len, char *out);
+
+/** What red_json_scan_walk() reports, in document order. */
+typedef struct red_json_walk_s {
+        /** An object or array begins (@p t RED_JSON_OBJ or _ARR). */
+        int (*begin)(void *opaque, red_json_type_t t);
+        /** A member name of the object being walked (a STR token). */
+        int (*key)(void *opaque, const red_json_tok_t *name);
+        /** A scalar: null, true, false, a number or a string. */
+        int (*scalar)(void *opaque, const red_json_tok_t *v);
+        /** The innermost object or array ends. */
+        int (*end)(void *opaque);
+        void *opaque;
+} red_json_walk_t;
+
+/**
+ * Walks the JSON text @p data (@p len bytes; any value at the top, white
+ * space around it) and reports its parts to @p w, taking what the fast
+ * scanners leave to jansson: escaped names, \u0000, numbers of any length
+ * (an INT that does not fit int64 comes as `wide`: the caller converts
+ * it), nesting up to @p max_depth. A callback that returns non-zero stops
+ * the walk, which returns that value. 0, -1 for invalid JSON (or nesting
+ * deeper than @p max_depth), or a callback's value.
+ */
+int red_json_scan_walk(const void *data, size_t len, int max_depth,
+                       const red_json_walk_t *w) RED_MUSTCHECK;
 
 #endif

@@ -30,6 +30,7 @@
 #include "red_decode.h"
 
 #include "red_json_scan.h"
+#include "red_json_tree.h"
 
 #include <errno.h>
 #include <math.h>
@@ -464,19 +465,21 @@ static bool member_tok_ok(red_field_type_t want, const red_json_tok_t *v)
         }
 }
 
-/* Any string or key with \u0000 (jsonb cannot hold it). */
+/* Any string or member name with \u0000 (jsonb cannot hold it). */
 static bool has_nul(const json_t *j)
 {
         const char *key;
+        size_t key_len, i;
         json_t *item;
-        size_t i;
 
         if (json_is_string(j)) {
                 return strlen(json_string_value(j)) != json_string_length(j);
         }
         if (json_is_object(j)) {
-                json_object_foreach((json_t *)j, key, item) {
-                        if (has_nul(item)) {
+                /* names too: red_json_tree keeps \u0000 in them */
+                json_object_keylen_foreach((json_t *)j, key, key_len, item)
+                {
+                        if (memchr(key, '\0', key_len) || has_nul(item)) {
                                 return true;
                         }
                 }
@@ -490,6 +493,15 @@ static bool has_nul(const json_t *j)
                 }
         }
         return false;
+}
+
+/* The dead letter for JSON the event would store with a \u0000 in a
+ * name or a value: the same reason wherever it is. */
+static red_dlq_code_t nul_in_json(dec_t *d, const char *name)
+{
+        return bad(d, RED_DLQ_WRONG_TYPE,
+                   "%s: contains \\u0000, which PostgreSQL cannot store",
+                   name);
 }
 
 /*
@@ -670,10 +682,7 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                         return DECLINE;
                 }
                 if (has_nul(obj)) {
-                        return bad(d, RED_DLQ_WRONG_TYPE,
-                                   "%s: contains \\u0000, which PostgreSQL "
-                                   "cannot store",
-                                   f->name);
+                        return nul_in_json(d, f->name);
                 }
                 if (f->values != RED_FT_NONE) {
                         const char *key;
@@ -984,6 +993,29 @@ static red_dlq_code_t decode_fast(dec_t *d, red_time_t now)
         return code;
 }
 
+/*
+ * The metadata object an FSM history row would store for this event (its
+ * kind triggers the FSM): the payload's "metadata", else the envelope's
+ * @p meta (red_fsm.c picks it so), or NULL. Only the tree path can meet a
+ * \u0000 in it: the scanner declines \u0000 anywhere in a message.
+ */
+static const json_t *stored_metadata(const dec_t *d, const json_t *meta)
+{
+        const red_fsm_t *fsm = d->c->fsm;
+        const json_t *pm;
+        bool triggers = false;
+
+        for (size_t i = 0; fsm && i < fsm->trigger_cnt && !triggers; i++) {
+                triggers = fsm->triggers[i].on &
+                           (UINT64_C(1) << d->ev->kind->index);
+        }
+        if (!triggers) {
+                return NULL;
+        }
+        pm = json_object_get(d->payload, "metadata");
+        return json_is_object(pm) ? pm : json_is_object(meta) ? meta : NULL;
+}
+
 static red_dlq_code_t decode_tree(dec_t *d, red_time_t now)
 {
         const red_msg_t *msg = d->msg;
@@ -993,8 +1025,9 @@ static red_dlq_code_t decode_tree(dec_t *d, red_time_t now)
         red_dlq_code_t code;
 
         d->fast = false;
-        d->root = json_loadb(msg->value, msg->value_len,
-                             JSON_ALLOW_NUL | JSON_DECODE_ANY, &jerr);
+        /* json_loadb, and a tree of our own where it refuses \u0000 in
+         * a name: valid JSON, judged like \u0000 in a value */
+        d->root = red_json_tree_load(msg->value, msg->value_len, &jerr);
         if (!d->root) {
                 /* Python's json.dumps writes float('nan') and float('inf')
                  * as bare words: say so */
@@ -1020,6 +1053,9 @@ static red_dlq_code_t decode_tree(dec_t *d, red_time_t now)
         d->payload = json_is_object(payload) ? payload : d->root;
         meta = json_object_get(d->root, "metadata");
         code = decode_event(d, now);
+        if (code == RED_DLQ_NONE && has_nul(stored_metadata(d, meta))) {
+                code = nul_in_json(d, "metadata");
+        }
         if (code != RED_DLQ_NONE) {
                 json_decref(d->root);
                 return code;

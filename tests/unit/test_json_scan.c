@@ -1,7 +1,8 @@
 /*
  * Tests for red_json_scan: documents and objects scanned into spans, the
  * constructs the fast scanners leave to jansson (and which they must
- * decline, not misread), numbers and escapes read as jansson reads them.
+ * decline, not misread), numbers and escapes read as jansson reads them,
+ * and the walk that takes everything valid, \u0000 in names included.
  * tests/unit/test_decode.c holds the scanner to jansson on generated and
  * mutated messages through the decoder's two paths.
  */
@@ -180,6 +181,106 @@ START_TEST(numbers_and_escapes_as_jansson_reads_them)
 }
 END_TEST
 
+/* What a walk reported, as text: {name:scalar,...} with types. */
+typedef struct trace_s {
+        char text[1024];
+        size_t len;
+        int stop_at; /* the event number that stops the walk, or -1 */
+        int events;
+} trace_t;
+
+static int trace_put(trace_t *t, const char *s, size_t len)
+{
+        ck_assert_uint_lt(t->len + len, sizeof(t->text));
+        memcpy(t->text + t->len, s, len);
+        t->len += len;
+        t->text[t->len] = '\0';
+        return t->events++ == t->stop_at ? 42 : 0;
+}
+
+static int tr_begin(void *o, red_json_type_t type)
+{
+        return trace_put(o, type == RED_JSON_OBJ ? "{" : "[", 1);
+}
+
+static int tr_key(void *o, const red_json_tok_t *k)
+{
+        char buf[128];
+        size_t n = red_json_unescape(k->p, k->len, buf);
+
+        for (size_t i = 0; i < n; i++) {
+                buf[i] = buf[i] ? buf[i] : '0'; /* NUL shows as 0 */
+        }
+        buf[n++] = ':';
+        return trace_put(o, buf, n);
+}
+
+static int tr_scalar(void *o, const red_json_tok_t *v)
+{
+        char buf[128];
+        int n = snprintf(buf, sizeof(buf), "%d%s%.*s,", (int)v->t,
+                         v->wide ? "w" : "", (int)v->len, v->p);
+
+        return trace_put(o, buf, (size_t)n);
+}
+
+static int tr_end(void *o)
+{
+        return trace_put(o, "}", 1);
+}
+
+static int walk(trace_t *t, const char *text, int max_depth)
+{
+        red_json_walk_t w = {tr_begin, tr_key, tr_scalar, tr_end, t};
+
+        t->len = 0;
+        t->text[0] = '\0';
+        t->events = 0;
+        return red_json_scan_walk(text, strlen(text), max_depth, &w);
+}
+
+START_TEST(walk_takes_everything_valid)
+{
+        trace_t t = {.stop_at = -1};
+        char buf[256];
+        size_t n = 0;
+
+        /* names with escapes and \u0000, wide integers, top-level scalars */
+        ck_assert_int_eq(walk(&t,
+                              " {\"a\\u0000b\":[1,\"\\u0000\"],"
+                              "\"\\u0063\":12345678901234567890,"
+                              "\"d\":{}}",
+                              8),
+                         0);
+        ck_assert_str_eq(t.text, "{a0b:[31,5\\u0000,}c:3w12345678901234567890,"
+                                 "d:{}}");
+        ck_assert_int_eq(walk(&t, "1e400", 8), 0);
+        ck_assert_str_eq(t.text, "41e400,");
+        /* invalid JSON, wherever it is */
+        ck_assert_int_eq(walk(&t, "{\"a\\u0000\":1,}", 8), -1);
+        ck_assert_int_eq(walk(&t, "{\"a\":1} x", 8), -1);
+        ck_assert_int_eq(walk(&t, "[\"\\ud800\"]", 8), -1);
+        ck_assert_int_eq(walk(&t, "", 8), -1);
+        ck_assert_int_eq(red_json_scan_walk(NULL, 0, 8, NULL), -1);
+        /* the depth limit: 3 levels, not 4 */
+        for (int depth = 3; depth <= 4; depth++) {
+                n = 0;
+                for (int i = 0; i < depth; i++) {
+                        buf[n++] = '[';
+                }
+                for (int i = 0; i < depth; i++) {
+                        buf[n++] = ']';
+                }
+                buf[n] = '\0';
+                ck_assert_int_eq(walk(&t, buf, 3), depth == 3 ? 0 : -1);
+        }
+        /* a callback stops the walk with its value */
+        t.stop_at = 2;
+        ck_assert_int_eq(walk(&t, "{\"a\":1,\"b\":2}", 8), 42);
+        ck_assert_str_eq(t.text, "{a:31,");
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("json_scan");
@@ -188,6 +289,7 @@ int main(void)
         tcase_add_test(tc, doc_members_as_spans);
         tcase_add_test(tc, invalid_and_left_to_jansson);
         tcase_add_test(tc, numbers_and_escapes_as_jansson_reads_them);
+        tcase_add_test(tc, walk_takes_everything_valid);
         suite_add_tcase(s, tc);
         return test_main(s);
 }
