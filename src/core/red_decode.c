@@ -6,29 +6,32 @@
  * - The fast path scans the message once with the strict JSON scanner of
  *   base/red_json_scan (it accepts exactly what jansson accepts) and keeps
  *   the members of the envelope and of the payload as spans of the
- *   message.
- *   Values are converted straight from the spans; jansson values are built
- *   only for what is later read as JSON: the envelope metadata, object
- *   fields, and the payload members the FSM's guards and history rows
- *   read (the guard keys and "metadata"). A decoded event then owns a few
- *   small allocations instead of a complete tree of ~50; with a batch of
- *   thousands of events alive until commit, the trees cost more than the
- *   parse itself (malloc consolidation, page faults).
+ *   message. Values are converted straight from the spans; jansson values
+ *   are built only for what is later read as JSON: the envelope metadata,
+ *   object fields, and the payload members the FSM's guards and history
+ *   rows read (the guard keys and "metadata"). A decoded event then owns a
+ *   few small allocations instead of a complete tree of ~50; with a batch
+ *   of thousands of events alive until commit, the trees cost more than
+ *   the parse itself (malloc consolidation, page faults).
  *
- * - The tree path parses with jansson, as the reference. It takes
- *   whatever the scanner declines: every invalid input (so errors read as
- *   jansson words them) and a few rare valid constructs (escaped keys,
- *   \u0000, integers of 19+ digits, numbers near the double range, nesting
- *   deeper than 64, more than 64 members in the envelope or payload).
+ * - The tree path parses with jansson, as the reference (red_json_tree:
+ *   json_loadb, and a tree of its own for member names with \u0000). It
+ *   takes whatever the scanner declines: every invalid input (so errors
+ *   read as jansson words them) and a few rare valid constructs (escaped
+ *   keys, \u0000, integers of 19+ digits, numbers near the double range,
+ *   nesting deeper than 64, more than 64 members in the envelope or
+ *   payload), and whatever the fast path gives up on (out of memory, more
+ *   than RED_DECODE_KEEP_SLOTS unescaped strings).
  *
  * With the fast path, ev->payload holds only the members named above (or
  * is NULL when there are none); string values point into the message (it
  * outlives its event: red_core keeps messages until they are done), into
  * the contract (enum values), or, when unescaped, into a string ev->root
- * owns. A typical event allocates nothing.
+ * owns (red_decode_keep). A typical event allocates nothing.
  */
 #include "red_decode.h"
 
+#include "red_decode_keep.h"
 #include "red_json_scan.h"
 #include "red_json_tree.h"
 
@@ -79,8 +82,7 @@ static void jv_of(jv_t *v, const red_json_tok_t *k)
         v->p = k->p;
         v->len = k->len;
         v->i = k->i;
-        v->d = 0;
-        v->j = NULL;
+        v->j = NULL; /* d: read from the token, never from here */
 }
 
 static const char *type_name(red_json_type_t t)
@@ -149,9 +151,6 @@ static void jv_from_json(json_t *j, jv_t *v)
 /* the decoder, over either path                                       */
 /* ------------------------------------------------------------------ */
 
-#define KEEP_STACK 2048
-#define KEEP_SLOTS 32
-
 typedef struct dec_s {
         const red_contract_t *c;
         const red_msg_t *msg;
@@ -163,12 +162,7 @@ typedef struct dec_s {
         json_t *root, *payload; /* payload == root when flat */
         /* fast path */
         const red_json_doc_t *doc;
-        json_t *owned; /* array of the JSON values the event keeps */
-        char *keep;    /* unescaped string values, copied at the end */
-        size_t keep_len, keep_cap;
-        int keep_slots[KEEP_SLOTS]; /* values holding offsets into keep */
-        size_t keep_slot_cnt;
-        char keep_stack[KEEP_STACK];
+        red_decode_keep_t keep; /* what the event will own */
 } dec_t;
 
 static red_dlq_code_t bad(dec_t *d, red_dlq_code_t code, const char *fmt, ...)
@@ -241,54 +235,38 @@ static bool lookup(const dec_t *d, const char *name, jv_t *out)
         return got && out->t != RED_JSON_NULL;
 }
 
-/* Room for @p n more bytes of kept strings. */
-static int keep_reserve(dec_t *d, size_t n)
+/* The token a fast-path value was read from. */
+static red_json_tok_t tok_of(const jv_t *v)
 {
-        char *nk;
-        size_t ncap;
+        red_json_tok_t t = {
+                .t = v->t, .esc = v->esc, .p = v->p, .len = v->len, .i = v->i};
 
-        if (d->keep_cap - d->keep_len >= n) {
-                return 0;
-        }
-        ncap = (d->keep_len + n) * 2;
-        if (d->keep == d->keep_stack) {
-                if (!(nk = malloc(ncap))) {
-                        return -1;
-                }
-                memcpy(nk, d->keep, d->keep_len);
-        } else if (!(nk = realloc(d->keep, ncap))) {
-                return -1;
-        }
-        d->keep = nk;
-        d->keep_cap = ncap;
-        return 0;
+        return t;
 }
 
 /*
  * The text of a string value. Tree path: the value itself. Fast path:
  * the span when it has no escapes (borrowed from the message), else the
- * unescaped text appended to the keep buffer (validated by the scanner).
- * -1 on OOM.
+ * unescaped text in the keep buffer. -1 on OOM.
  */
 static int str_text(dec_t *d, const jv_t *v, const char **p, size_t *len)
 {
+        red_json_tok_t t;
+
         if (!d->fast || !v->esc) {
                 *p = v->p;
                 *len = v->len;
                 return 0;
         }
-        if (keep_reserve(d, v->len)) {
-                return -1;
-        }
-        *p = d->keep + d->keep_len;
-        *len = red_json_unescape(v->p, v->len, d->keep + d->keep_len);
-        return 0;
+        t = tok_of(v);
+        return red_decode_keep_text(&d->keep, &t, p, len);
 }
 
 /*
  * Stores a string value: the text in the tree, or in the message (fast
  * path without escapes: the message outlives the event), or the text
- * str_text() unescaped into the keep buffer, which the event will own.
+ * str_text() unescaped, which the event will own. -1: too many such
+ * strings (the tree path copes).
  */
 static int str_keep(dec_t *d, red_value_t *v, int slot, const char *p,
                     size_t len)
@@ -296,58 +274,20 @@ static int str_keep(dec_t *d, red_value_t *v, int slot, const char *p,
         v->type = RED_FT_STRING;
         v->s.len = len;
         v->s.p = p;
-        if (!d->fast || p != d->keep + d->keep_len) {
-                return 0;
-        }
-        if (d->keep_slot_cnt == KEEP_SLOTS) {
-                return -1; /* the tree path copes */
-        }
-        /* an offset until the keep buffer has its final place */
-        v->s.p = (const char *)(uintptr_t)d->keep_len;
-        d->keep_slots[d->keep_slot_cnt++] = slot;
-        d->keep_len += len;
-        return 0;
+        return d->fast ? red_decode_keep_string(&d->keep, v, slot) : 0;
 }
 
-/* A JSON value the event keeps (fast path: built from its span; a new
- * empty object for @p v NULL). */
+/* A JSON value the event keeps: the tree's, or (fast path) built from its
+ * span. */
 static json_t *owned_json(dec_t *d, const jv_t *v)
 {
-        json_t *j;
+        red_json_tok_t t;
 
         if (!d->fast) {
                 return v->j;
         }
-        if (!d->owned && !(d->owned = json_array())) {
-                return NULL;
-        }
-        switch (v ? v->t : RED_JSON_OBJ) {
-        case RED_JSON_NULL:
-                j = json_null();
-                break;
-        case RED_JSON_TRUE:
-                j = json_true();
-                break;
-        case RED_JSON_FALSE:
-                j = json_false();
-                break;
-        case RED_JSON_INT:
-                j = json_integer(v->i);
-                break;
-        case RED_JSON_REAL:
-                j = json_real(red_json_real(v->p, v->len));
-                break;
-        default:
-                /* validated already: this parse cannot fail but for OOM */
-                j = v ? json_loadb(v->p, v->len,
-                                   JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL)
-                      : json_object();
-                break;
-        }
-        if (!j || json_array_append_new(d->owned, j)) {
-                return NULL;
-        }
-        return j;
+        t = tok_of(v);
+        return red_decode_keep_json(&d->keep, &t);
 }
 
 static void set_const(red_value_t *v, const red_const_t *k)
@@ -486,7 +426,8 @@ static bool has_nul(const json_t *j)
                 return false;
         }
         if (json_is_array(j)) {
-                json_array_foreach(j, i, item) {
+                json_array_foreach(j, i, item)
+                {
                         if (has_nul(item)) {
                                 return true;
                         }
@@ -500,8 +441,7 @@ static bool has_nul(const json_t *j)
 static red_dlq_code_t nul_in_json(dec_t *d, const char *name)
 {
         return bad(d, RED_DLQ_WRONG_TYPE,
-                   "%s: contains \\u0000, which PostgreSQL cannot store",
-                   name);
+                   "%s: contains \\u0000, which PostgreSQL cannot store", name);
 }
 
 /*
@@ -510,8 +450,8 @@ static red_dlq_code_t nul_in_json(dec_t *d, const char *name)
  * is in the message; no jansson tree is built. The scanner declined
  * \u0000 and escaped keys already (the tree path handles them).
  */
-static red_dlq_code_t object_text(dec_t *d, const red_field_t *f,
-                                  const jv_t *j, red_value_t *v)
+static red_dlq_code_t object_text(dec_t *d, const red_field_t *f, const jv_t *j,
+                                  red_value_t *v)
 {
         red_json_member_t m[RED_JSON_SCAN_MAX_MEMBERS];
         size_t cnt = 0;
@@ -917,7 +857,7 @@ static red_dlq_code_t fast_finish(dec_t *d)
         red_event_t *ev = d->ev;
         const red_json_member_t *pm = s->sub_object ? s->sub : s->top;
         size_t pn = s->sub_object ? s->sub_cnt : s->top_cnt;
-        json_t *payload = NULL, *meta = NULL, *str;
+        json_t *payload = NULL, *meta = NULL;
         guards_t guards;
         jv_t v;
 
@@ -929,7 +869,6 @@ static red_dlq_code_t fast_finish(dec_t *d)
         /* the last of duplicate keys wins: walk backwards */
         for (size_t i = pn; d->c->fsm && i-- > 0;) {
                 const red_json_member_t *m = &pm[i];
-                jv_t mv;
                 bool is_meta = m->klen == 8 && !memcmp(m->k, "metadata", 8);
                 json_t *j;
 
@@ -938,36 +877,24 @@ static red_dlq_code_t fast_finish(dec_t *d)
                     (payload && json_object_getn(payload, m->k, m->klen))) {
                         continue;
                 }
-                if (!payload && (!(payload = owned_json(d, NULL)))) {
+                if (!payload &&
+                    !(payload = red_decode_keep_json(&d->keep, NULL))) {
                         return DECLINE;
                 }
-                jv_of(&mv, &m->v);
                 if (is_meta && !s->sub_object && meta) {
                         j = meta; /* flat: the envelope's, one object */
-                } else if (!(j = owned_json(d, &mv))) {
+                } else if (!(j = red_decode_keep_json(&d->keep, &m->v))) {
                         return DECLINE;
                 }
                 if (json_object_setn_nocheck(payload, m->k, m->klen, j)) {
                         return DECLINE;
                 }
         }
-        if (d->keep_slot_cnt) {
-                const char *base;
-                if (!(d->owned || (d->owned = json_array())) ||
-                    !(str = json_stringn_nocheck(d->keep, d->keep_len)) ||
-                    json_array_append_new(d->owned, str)) {
-                        return DECLINE;
-                }
-                base = json_string_value(str);
-                for (size_t i = 0; i < d->keep_slot_cnt; i++) {
-                        red_value_t *val = &ev->values[d->keep_slots[i]];
-                        val->s.p = base + (uintptr_t)val->s.p;
-                }
+        if (red_decode_keep_finish(&d->keep, ev)) {
+                return DECLINE;
         }
-        ev->root = d->owned;
         ev->payload = payload;
         ev->metadata = meta;
-        d->owned = NULL;
         return RED_DLQ_NONE;
 }
 
@@ -976,20 +903,12 @@ static red_dlq_code_t decode_fast(dec_t *d, red_time_t now)
         red_dlq_code_t code;
 
         d->fast = true;
-        d->owned = NULL;
-        d->keep = d->keep_stack;
-        d->keep_len = 0;
-        d->keep_cap = sizeof(d->keep_stack);
-        d->keep_slot_cnt = 0;
+        red_decode_keep_init(&d->keep);
         code = decode_event(d, now);
         if (code == RED_DLQ_NONE) {
                 code = fast_finish(d);
         }
-        json_decref(d->owned);
-        d->owned = NULL;
-        if (d->keep != d->keep_stack) {
-                free(d->keep);
-        }
+        red_decode_keep_destroy(&d->keep);
         return code;
 }
 
@@ -1034,9 +953,8 @@ static red_dlq_code_t decode_tree(dec_t *d, red_time_t now)
                 bool nonfinite = strstr(jerr.text, "near 'NaN'") ||
                                  strstr(jerr.text, "near 'Infinity'") ||
                                  strstr(jerr.text, "near '-Infinity'");
-                return bad(d, RED_DLQ_INVALID_JSON,
-                           "%s at line %d column %d%s", jerr.text, jerr.line,
-                           jerr.column,
+                return bad(d, RED_DLQ_INVALID_JSON, "%s at line %d column %d%s",
+                           jerr.text, jerr.line, jerr.column,
                            nonfinite ? " (NaN and Infinity are not JSON "
                                        "numbers; a value must be finite)"
                                      : "");
