@@ -190,7 +190,9 @@ static int scan_string(scan_t *s, red_json_tok_t *v)
 }
 
 /* A number, strictly -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?. */
-static int scan_number(scan_t *s, red_json_tok_t *v)
+/* inlined: the scanners spend their time here and in scan_string */
+static inline __attribute__((always_inline)) int scan_number(scan_t *s,
+                                                             red_json_tok_t *v)
 {
         const unsigned char *p = s->p, *end = s->end, *int_start;
         size_t int_digits, lead_zero;
@@ -292,7 +294,8 @@ static int scan_literal(scan_t *s, const char *word, size_t len)
 }
 
 /* A scalar at s->p (not '{' or '['). */
-static int scan_scalar(scan_t *s, red_json_tok_t *v)
+static inline __attribute__((always_inline)) int scan_scalar(scan_t *s,
+                                                             red_json_tok_t *v)
 {
         if (s->p >= s->end) {
                 return -1;
@@ -436,6 +439,8 @@ static int scan_value(scan_t *s, red_json_tok_t *v, int depth)
                 return -1;
         }
         switch (*s->p) {
+        case '"':
+                return scan_string(s, v); /* the common case first */
         case '{':
                 v->t = RED_JSON_OBJ;
                 r = scan_object(s, NULL, NULL, depth + 1);
@@ -454,21 +459,21 @@ static int scan_value(scan_t *s, red_json_tok_t *v, int depth)
 }
 
 /* A member of the document; its value, when named @p sub_key and an
- * object, with its own members collected into doc->sub. */
-static int scan_doc_member(scan_t *s, red_json_doc_t *doc, const char *sub_key,
-                           size_t sub_len)
+ * object, with its own members collected into doc->sub. 0, 1 when it was
+ * that object, -1. */
+static inline int scan_doc_member(scan_t *s, red_json_doc_t *doc,
+                                  const char *sub_key, size_t sub_len)
 {
         red_json_member_t *m = &doc->top[doc->top_cnt];
         const unsigned char *start;
-        red_json_tok_t key;
 
-        if (doc->top_cnt == RED_JSON_SCAN_MAX_MEMBERS || scan_name(s, &key) ||
-            key.esc) {
+        if (doc->top_cnt == RED_JSON_SCAN_MAX_MEMBERS || scan_name(s, &m->v) ||
+            m->v.esc) {
                 return -1;
         }
-        m->k = key.p;
-        m->klen = key.len;
-        if (key.len != sub_len || memcmp(key.p, sub_key, sub_len) ||
+        m->k = m->v.p;
+        m->klen = m->v.len;
+        if (m->klen != sub_len || memcmp(m->k, sub_key, sub_len) ||
             s->p >= s->end || *s->p != '{') {
                 return scan_value(s, &m->v, 1);
         }
@@ -481,7 +486,7 @@ static int scan_doc_member(scan_t *s, red_json_doc_t *doc, const char *sub_key,
         m->v.esc = false;
         m->v.p = (const char *)start;
         m->v.len = (size_t)(s->p - start);
-        return 0;
+        return 1;
 }
 
 int red_json_scan_doc(red_json_doc_t *doc, const void *data, size_t len,
@@ -502,13 +507,12 @@ int red_json_scan_doc(red_json_doc_t *doc, const void *data, size_t len,
         }
         if (!open_nested(&s, '}')) {
                 do {
-                        const red_json_member_t *m = &doc->top[doc->top_cnt];
+                        int m = scan_doc_member(&s, doc, sub_key, sub_len);
 
-                        if (scan_doc_member(&s, doc, sub_key, sub_len)) {
+                        if (m < 0) {
                                 return -1;
                         }
-                        if (m->klen == sub_len && m->v.t == RED_JSON_OBJ &&
-                            !memcmp(m->k, sub_key, sub_len)) {
+                        if (m) {
                                 sub_at = doc->top_cnt; /* its members: sub */
                         }
                         doc->top_cnt++;
