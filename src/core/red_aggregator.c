@@ -31,6 +31,8 @@ struct red_aggregator_s {
         size_t *last_base; /* per aggregation: its first entry in last */
 };
 
+/* --- lifetime ---------------------------------------------------- */
+
 red_aggregator_t *red_aggregator_new(const red_contract_t *c)
 {
         red_aggregator_t *ag = calloc(1, sizeof(*ag));
@@ -95,6 +97,12 @@ void red_aggregator_destroy(red_aggregator_t *ag)
         free(ag);
 }
 
+/* --- applying events --------------------------------------------- */
+
+/*
+ * The text of dimension @p d for @p ev: a constant, the bucket its number
+ * falls in, or the field's value as text; else the dimension's default.
+ */
 bool red_aggregator_dim_text(const red_dim_t *d, const red_event_t *ev,
                              char *buf, const char **p, size_t *len)
 {
@@ -157,6 +165,11 @@ bool red_aggregator_dim_text(const red_dim_t *d, const red_event_t *ev,
         return false;
 }
 
+/*
+ * One aggregation: each grouping whose dimensions the event has, in each
+ * window type the aggregation keeps. The hash of a grouping's key is made
+ * once, and only when the cell used last for that slot does not match.
+ */
 static int apply_agg(red_aggregator_t *ag, const red_agg_t *a,
                      const red_event_t *ev, const red_time_t *starts)
 {
@@ -249,6 +262,8 @@ int red_aggregator_apply(red_aggregator_t *ag, const red_event_t *ev)
         }
         return 0;
 }
+
+/* --- the batch's cells -------------------------------------------- */
 
 static int cmp_cells(const void *a, const void *b)
 {
