@@ -689,8 +689,17 @@ static void wr_u64le(sketch_writer_t *w, uint64_t v)
 static void wr_varint(sketch_writer_t *w, uint64_t v)
 {
         uint8_t tmp[RED_VARINT_MAX];
-        size_t n = red_varint_encode(v, tmp);
+        size_t n;
 
+        if (w->pos < w->size && w->size - w->pos >= RED_VARINT_MAX) {
+                w->pos += red_varint_encode(v, w->buf + w->pos);
+                return;
+        }
+        if (w->pos >= w->size) {
+                w->pos += red_varint_len(v); /* sizing, or past the end */
+                return;
+        }
+        n = red_varint_encode(v, tmp); /* near the end: byte by byte */
         for (size_t i = 0; i < n; i++) {
                 wr_u8(w, tmp[i]);
         }
