@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "red_test.h"
 #include "red_window.h"
 
 #define H       RED_WINDOW_HOURLY
@@ -14,35 +15,20 @@
 #define HOUR_US RED_TIME_US_PER_HOUR
 #define DAY_US  RED_TIME_US_PER_DAY
 
-static red_time_t ts(const char *s)
-{
-        red_time_t t = 0;
-
-        ck_assert_msg(red_time_parse(s, strlen(s), &t) == 0, "bad literal %s",
-                      s);
-        return t;
-}
-
-static const char *fmt(red_time_t t, char buf[RED_TIME_FMT_SIZE])
-{
-        red_time_format(t, buf, RED_TIME_FMT_SIZE);
-        return buf;
-}
-
 /* start(wt, at) == want_start and end(wt, want_start) == want_end, as text. */
 static void check_win(red_window_type_t wt, const char *at,
                       const char *want_start, const char *want_end)
 {
         char b1[RED_TIME_FMT_SIZE], b2[RED_TIME_FMT_SIZE];
-        red_time_t t = ts(at);
+        red_time_t t = test_ts(at);
         red_time_t start = red_window_start(wt, t);
         red_time_t end = red_window_end(wt, start);
         red_time_t all[RED_WINDOW__CNT];
 
-        ck_assert_msg(strcmp(fmt(start, b1), want_start) == 0,
+        ck_assert_msg(strcmp(test_ts_text(start, b1), want_start) == 0,
                       "%s start of %s: got %s, want %s",
                       red_window_type_name(wt), at, b1, want_start);
-        ck_assert_msg(strcmp(fmt(end, b2), want_end) == 0,
+        ck_assert_msg(strcmp(test_ts_text(end, b2), want_end) == 0,
                       "%s end of %s: got %s, want %s", red_window_type_name(wt),
                       at, b2, want_end);
         /* end() of any instant inside the window is the same boundary */
@@ -146,13 +132,17 @@ START_TEST(test_leap_years)
         check_win(M, "2000-02-29T23:59:59Z", "2000-02-01T00:00:00Z",
                   "2000-03-01T00:00:00Z");
         /* window lengths in days */
-        ck_assert_int_eq(red_window_end(M, ts("2024-02-01")) - ts("2024-02-01"),
+        ck_assert_int_eq(red_window_end(M, test_ts("2024-02-01")) -
+                                 test_ts("2024-02-01"),
                          29 * DAY_US);
-        ck_assert_int_eq(red_window_end(M, ts("2100-02-01")) - ts("2100-02-01"),
+        ck_assert_int_eq(red_window_end(M, test_ts("2100-02-01")) -
+                                 test_ts("2100-02-01"),
                          28 * DAY_US);
-        ck_assert_int_eq(red_window_end(M, ts("2000-02-01")) - ts("2000-02-01"),
+        ck_assert_int_eq(red_window_end(M, test_ts("2000-02-01")) -
+                                 test_ts("2000-02-01"),
                          29 * DAY_US);
-        ck_assert_int_eq(red_window_end(M, ts("2023-02-01")) - ts("2023-02-01"),
+        ck_assert_int_eq(red_window_end(M, test_ts("2023-02-01")) -
+                                 test_ts("2023-02-01"),
                          28 * DAY_US);
 }
 END_TEST
@@ -180,9 +170,9 @@ START_TEST(test_iso_week)
                   "1969-12-29T00:00:00Z");
         /* each day of one week maps to the same Monday */
         for (int i = 0; i < 7; i++) {
-                red_time_t t = ts("2025-11-10T00:00:00Z") + i * DAY_US + 5;
+                red_time_t t = test_ts("2025-11-10T00:00:00Z") + i * DAY_US + 5;
 
-                ck_assert_int_eq(red_window_start(W, t), ts("2025-11-10"));
+                ck_assert_int_eq(red_window_start(W, t), test_ts("2025-11-10"));
         }
 }
 END_TEST
@@ -199,7 +189,7 @@ START_TEST(test_boundaries)
         int wt;
 
         for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
-                red_time_t t = ts(at[i]);
+                red_time_t t = test_ts(at[i]);
 
                 for (wt = 0; wt < RED_WINDOW__CNT; wt++) {
                         red_time_t s = red_window_start(wt, t);
@@ -215,24 +205,25 @@ START_TEST(test_boundaries)
                 }
         }
         /* explicit: the instant on the boundary starts the new window */
-        ck_assert_int_eq(red_window_start(H, ts("2025-11-06T13:00:00Z")),
-                         ts("2025-11-06T13:00:00Z"));
-        ck_assert_int_eq(red_window_start(H, ts("2025-11-06T13:00:00Z") - 1),
-                         ts("2025-11-06T12:00:00Z"));
-        ck_assert_int_eq(red_window_start(D, ts("2025-11-07")),
-                         ts("2025-11-07"));
-        ck_assert_int_eq(red_window_start(D, ts("2025-11-07") - 1),
-                         ts("2025-11-06"));
-        ck_assert_int_eq(red_window_start(W, ts("2025-11-10")),
-                         ts("2025-11-10"));
-        ck_assert_int_eq(red_window_start(W, ts("2025-11-10") - 1),
-                         ts("2025-11-03"));
-        ck_assert_int_eq(red_window_start(M, ts("2025-12-01")),
-                         ts("2025-12-01"));
-        ck_assert_int_eq(red_window_start(M, ts("2025-12-01") - 1),
-                         ts("2025-11-01"));
-        ck_assert_int_eq(red_window_start(M, ts("2026-01-01") - 1),
-                         ts("2025-12-01"));
+        ck_assert_int_eq(red_window_start(H, test_ts("2025-11-06T13:00:00Z")),
+                         test_ts("2025-11-06T13:00:00Z"));
+        ck_assert_int_eq(
+                red_window_start(H, test_ts("2025-11-06T13:00:00Z") - 1),
+                test_ts("2025-11-06T12:00:00Z"));
+        ck_assert_int_eq(red_window_start(D, test_ts("2025-11-07")),
+                         test_ts("2025-11-07"));
+        ck_assert_int_eq(red_window_start(D, test_ts("2025-11-07") - 1),
+                         test_ts("2025-11-06"));
+        ck_assert_int_eq(red_window_start(W, test_ts("2025-11-10")),
+                         test_ts("2025-11-10"));
+        ck_assert_int_eq(red_window_start(W, test_ts("2025-11-10") - 1),
+                         test_ts("2025-11-03"));
+        ck_assert_int_eq(red_window_start(M, test_ts("2025-12-01")),
+                         test_ts("2025-12-01"));
+        ck_assert_int_eq(red_window_start(M, test_ts("2025-12-01") - 1),
+                         test_ts("2025-11-01"));
+        ck_assert_int_eq(red_window_start(M, test_ts("2026-01-01") - 1),
+                         test_ts("2025-12-01"));
         /* before the epoch, floor (not truncation) */
         ck_assert_int_eq(red_window_start(H, -1), -HOUR_US);
         ck_assert_int_eq(red_window_start(D, -1), -DAY_US);
@@ -243,7 +234,7 @@ END_TEST
 
 START_TEST(test_invalid_type)
 {
-        red_time_t t = ts("2025-11-06T12:34:56Z");
+        red_time_t t = test_ts("2025-11-06T12:34:56Z");
 
         ck_assert_int_eq(
             red_window_start((red_window_type_t)RED_WINDOW__CNT, t), t);
@@ -273,7 +264,7 @@ END_TEST
 START_TEST(test_random_instants)
 {
         const red_time_t lo = 0;
-        const red_time_t hi = ts("2100-12-31T23:59:59.999999Z");
+        const red_time_t hi = test_ts("2100-12-31T23:59:59.999999Z");
         uint64_t x = 0x243f6a8885a308d3u;
         int i;
 
