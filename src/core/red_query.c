@@ -824,6 +824,8 @@ static int plan_workflows(planner_t *pl)
                         return -1;
                 }
         }
+        /* one row per state: no pages */
+        q->limit = (int64_t)c->fsm->state_cnt;
         return default_cols(q, pl->pc.err);
 }
 
