@@ -880,3 +880,46 @@ char *itest_urlenc(const char *s)
         *o = '\0';
         return out;
 }
+
+const char *itest_api_data(itest_t *t)
+{
+        const char *codegen = test_path("contracts/codegen_metrics.yaml");
+        const char *agent = test_path("contracts/agent_metrics.yaml");
+        const char *events = itest_generate(t, "codegen.jsonl",
+                                            ITEST_API_EVENTS);
+
+        ck_assert_int_eq(itest_load(t, codegen, events), 20000);
+        ck_assert_int_eq(itest_load(t, agent,
+                                    test_path("tests/data/api/"
+                                              "agent_metrics.jsonl")),
+                         600);
+        return events;
+}
+
+void itest_api_config(itest_t *t, const char *api_lines)
+{
+        FILE *fp;
+
+        snprintf(t->config, sizeof(t->config), "%s/reducerd.yaml", t->dir);
+        ck_assert_ptr_nonnull(fp = fopen(t->config, "w"));
+        fprintf(fp,
+                "postgres:\n  conninfo: \"%s\"\n"
+                "contracts:\n  paths:\n    - \"%s\"\n    - \"%s\"\n"
+                "api:\n  listen: \"127.0.0.1:0\"\n%s",
+                t->conninfo, test_path("contracts/codegen_metrics.yaml"),
+                test_path("contracts/agent_metrics.yaml"),
+                api_lines ? api_lines : "");
+        ck_assert_int_eq(fclose(fp), 0);
+}
+
+char *itest_api_get(itest_t *t, int port, const char *path, int want)
+{
+        char url[8192], *body;
+        int st;
+
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+        st = itest_curl(t, url, NULL, &body, NULL, NULL);
+        ck_assert_msg(st == want, "GET %s: %d, wanted %d: %.400s", path, st,
+                      want, body);
+        return body;
+}

@@ -110,6 +110,23 @@ int itest_api_port(itest_t *t, const char *log_name);
 int itest_curl(itest_t *t, const char *url, const char *const *args,
                char **body, size_t *body_len, char **headers);
 
+/** The data of the read-side suites: the codegen events of
+ * ITEST_API_EVENTS (January to April 2026) and tests/data/api's agent
+ * metrics (March 2026), loaded with itest_load(). Returns the path of the
+ * codegen events (static). */
+#define ITEST_API_EVENTS "--events 20000 --days 100 " \
+                         "--start 2026-01-01T00:00:00Z --seed 11 --partitions 12"
+const char *itest_api_data(itest_t *t);
+
+/** Writes t->config for `reducerd serve` on the test's database with both
+ * shipped contracts, api.listen on a free port and @p api_lines (more
+ * lines of the api section, indented, or NULL). */
+void itest_api_config(itest_t *t, const char *api_lines);
+
+/** GET http://127.0.0.1:PORT@p path with curl; fails the test unless the
+ * status is @p want. Returns the body (malloc'd). */
+char *itest_api_get(itest_t *t, int port, const char *path, int want);
+
 /** Percent-encodes @p s for a query string (malloc'd). */
 char *itest_urlenc(const char *s);
 

@@ -22,35 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CODEGEN_ARGS "--events 20000 --days 100 --start 2026-01-01T00:00:00Z " \
-                     "--seed 11 --partitions 12"
 #define ALPHA 0.01
-
-static const char *codegen(void)
-{
-        return test_path("contracts/codegen_metrics.yaml");
-}
-
-static const char *agent(void)
-{
-        return test_path("contracts/agent_metrics.yaml");
-}
-
-/* A config for `reducerd serve` on this test's database; @p api: more
- * lines of the api section. */
-static void api_config(itest_t *t, const char *api)
-{
-        FILE *fp;
-
-        snprintf(t->config, sizeof(t->config), "%s/reducerd.yaml", t->dir);
-        ck_assert_ptr_nonnull(fp = fopen(t->config, "w"));
-        fprintf(fp,
-                "postgres:\n  conninfo: \"%s\"\n"
-                "contracts:\n  paths:\n    - \"%s\"\n    - \"%s\"\n"
-                "api:\n  listen: \"127.0.0.1:0\"\n%s",
-                t->conninfo, codegen(), agent(), api ? api : "");
-        ck_assert_int_eq(fclose(fp), 0);
-}
 
 typedef struct api_s {
         itest_t t;
@@ -64,13 +36,8 @@ typedef struct api_s {
 static void api_up(api_t *a, const char *name, const char *api_lines)
 {
         itest_init(&a->t, name);
-        a->events = itest_generate(&a->t, "codegen.jsonl", CODEGEN_ARGS);
-        ck_assert_int_eq(itest_load(&a->t, codegen(), a->events), 20000);
-        ck_assert_int_eq(itest_load(&a->t, agent(),
-                                    test_path("tests/data/api/"
-                                              "agent_metrics.jsonl")),
-                         600);
-        api_config(&a->t, api_lines);
+        a->events = itest_api_data(&a->t);
+        itest_api_config(&a->t, api_lines);
         a->pid = itest_serve(&a->t, a->t.config, NULL, 0, &a->port);
 }
 
@@ -80,17 +47,9 @@ static void api_down(api_t *a)
         itest_fini(&a->t);
 }
 
-/* GET /v1/... (path and query); fails unless @p want. Body malloc'd. */
 static char *get(api_t *a, const char *path, int want)
 {
-        char url[8192], *body;
-        int st;
-
-        snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", a->port, path);
-        st = itest_curl(&a->t, url, NULL, &body, NULL, NULL);
-        ck_assert_msg(st == want, "GET %s: %d, wanted %d: %.400s", path, st,
-                      want, body);
-        return body;
+        return itest_api_get(&a->t, a->port, path, want);
 }
 
 static json_t *get_json(api_t *a, const char *path)
@@ -755,7 +714,7 @@ START_TEST(ndjson_million)
                         "'2026-03-01'::timestamptz + i * interval '80 ms' "
                         "FROM generate_series(1, 1000000) i");
         PQfinish(c);
-        api_config(&t, "  max_export_rows: 2000000\n");
+        itest_api_config(&t, "  max_export_rows: 2000000\n");
         pid = itest_serve(&t, t.config, NULL, 0, &port);
         before = peak_kib(pid);
         /* the whole day as one NDJSON stream, counted as it arrives */
