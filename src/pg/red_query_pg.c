@@ -4,6 +4,7 @@
 #include "red_cursor.h"
 #include "red_describe.h"
 #include "red_format.h"
+#include "red_map.h"
 #include "red_pg.h"
 #include "red_summary.h"
 
@@ -456,11 +457,55 @@ static void finish_output(red_qexec_t *x)
         x->done = true;
 }
 
+/*
+ * Summaries run as statements prepared once per connection and shape (the
+ * name is a hash of the SQL text) with generic plans
+ * (red_qexec_session()): planning the OR of a summary's tiles over a
+ * partitioned table costs as much as running it, and run-time partition
+ * pruning keeps the generic plan as selective. Their shapes are few (the
+ * tile layouts of a range, filters as array parameters); row queries,
+ * whose column lists are the caller's, run unprepared.
+ */
+static void statement_name(const sql_t *s, char name[32])
+{
+        snprintf(name, 32, "red_q_%016llx",
+                 (unsigned long long)red_hash_bytes(s->text.data, s->text.len,
+                                                    UINT64_C(0x5eed)));
+}
+
+static bool not_prepared(const PGresult *res)
+{
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+        return state && !strcmp(state, "26000"); /* invalid_sql_statement_name */
+}
+
+static bool prepare(red_qexec_t *x, const sql_t *s, const char *name)
+{
+        PGresult *res = PQprepare(x->conn, name, s->text.data, s->n, NULL);
+        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+        PQclear(res);
+        return ok;
+}
+
 static PGresult *exec_sql(red_qexec_t *x, const sql_t *s, int binary)
 {
         return PQexecParams(x->conn, s->text.data, s->n, NULL,
                             (const char *const *)s->params, NULL, NULL,
                             binary);
+}
+
+/* Sends a prepared statement for single-row reading; false on failure. */
+static bool send_sql(red_qexec_t *x, const sql_t *s, int binary)
+{
+        char name[32];
+
+        statement_name(s, name);
+        return PQsendQueryPrepared(x->conn, name, s->n,
+                                   (const char *const *)s->params, NULL, NULL,
+                                   binary) &&
+               PQsetSingleRowMode(x->conn);
 }
 
 static void meta_range(red_qexec_t *x)
@@ -586,10 +631,12 @@ static int run_summary(red_qexec_t *x, const sql_t *s, int *status,
         const char *keys[16];
         size_t lens[16];
         red_buf_t cur, key;
-        bool started = false, stop = false, failed = false;
+        bool started = false, stop = false, failed = false, retried = false;
+        char name[32];
         PGresult *res;
 
         *status = 500;
+        statement_name(s, name);
         if (!sum || nkeys > 16) {
                 snprintf(errstr, size, "out of memory");
                 red_summary_destroy(sum);
@@ -601,10 +648,7 @@ static int run_summary(red_qexec_t *x, const sql_t *s, int *status,
                 x->typed = true;
                 red_format_begin(x->fmt, &x->pending);
         }
-        if (!PQsendQueryParams(x->conn, s->text.data, s->n, NULL,
-                               (const char *const *)s->params, NULL, NULL,
-                               1) ||
-            !PQsetSingleRowMode(x->conn)) {
+        if (!send_sql(x, s, 1)) {
                 set_error(x, NULL, status, errstr, size);
                 failed = true;
         }
@@ -649,6 +693,20 @@ static int run_summary(red_qexec_t *x, const sql_t *s, int *status,
                                     errstr, size)) {
                                 failed = true;
                         }
+                } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK &&
+                           !failed && !started && not_prepared(res) &&
+                           !retried) {
+                        /* first use of this shape on this connection */
+                        PQclear(res);
+                        while ((res = PQgetResult(x->conn))) {
+                                PQclear(res);
+                        }
+                        retried = true;
+                        if (!prepare(x, s, name) || !send_sql(x, s, 1)) {
+                                set_error(x, NULL, status, errstr, size);
+                                failed = true;
+                        }
+                        continue;
                 } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK &&
                            !failed) {
                         set_error(x, res, status, errstr, size);
@@ -765,6 +823,7 @@ int red_qexec_session(PGconn *conn, long statement_timeout_ms,
                  "SET statement_timeout = %ld; "
                  "SET idle_in_transaction_session_timeout = %ld; "
                  "SET default_transaction_read_only = on; "
+                 "SET plan_cache_mode = force_generic_plan; "
                  "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; "
                  "SET application_name = 'reducerd-api'",
                  statement_timeout_ms, idle_timeout_ms);
