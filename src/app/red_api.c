@@ -2,6 +2,7 @@
 #include "red_api.h"
 
 #include "red_buf.h"
+#include "red_listen.h"
 #include "red_log.h"
 #include "red_openapi.h"
 #include "red_pgpool.h"
@@ -698,30 +699,13 @@ red_api_t *red_api_start(const red_config_t *conf, red_contract_set_t *set,
                          char *errstr, size_t errstr_size)
 {
         const char *listen = conf->api_listen;
-        const char *colon = strrchr(listen, ':');
-        struct addrinfo hints, *ai = NULL;
+        struct addrinfo *ai = red_listen_resolve("api.listen", listen, errstr,
+                                                 errstr_size);
         const union MHD_DaemonInfo *info;
         red_api_t *api;
-        char host[256];
         unsigned flags;
-        int e;
 
-        if (!colon || colon == listen) {
-                snprintf(errstr, errstr_size,
-                         "api.listen \"%s\": expected host:port", listen);
-                return NULL;
-        }
-        snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
-        if (host[0] == '[') {
-                memmove(host, host + 1, strlen(host));
-                host[strcspn(host, "]")] = '\0';
-        }
-        memset(&hints, 0, sizeof(hints));
-        hints.ai_socktype = SOCK_STREAM;
-        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-        if ((e = getaddrinfo(host, colon + 1, &hints, &ai))) {
-                snprintf(errstr, errstr_size, "api.listen \"%s\": %s", listen,
-                         gai_strerror(e));
+        if (!ai) {
                 return NULL;
         }
         if (!(api = calloc(1, sizeof(*api)))) {
@@ -776,7 +760,7 @@ red_api_t *red_api_start(const red_config_t *conf, red_contract_set_t *set,
         api->port = info ? info->port : 0;
         red_log_info("api", "read API on %s://%.*s:%d (%lld threads%s)",
                      api->tls_cert ? "https" : "http",
-                     (int)(colon - listen), listen, api->port,
+                     (int)(strrchr(listen, ':') - listen), listen, api->port,
                      (long long)conf->api_threads,
                      api->token ? ", bearer token required" : "");
         return api;

@@ -49,7 +49,7 @@ void red_qparam_free_strs(char **v, size_t cnt);
 int red_qparam_check_unused(red_qparam_ctx_t *pc, const char *const *filters,
                             size_t filter_cnt);
 
-/** An integer in [lo, hi], @p def when absent. 0, 1 (given) or -1. */
+/** An integer in [lo, hi] into *@p out, @p def when absent. 0 or -1. */
 int red_qparam_int(red_qparam_ctx_t *pc, const char *name, int64_t lo,
                    int64_t hi, int64_t def, int64_t *out);
 /** One of @p choices (NULL-terminated): its index, @p def when absent. */
