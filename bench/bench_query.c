@@ -39,12 +39,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DB "reducerd_bench_query"
+#define DB       "reducerd_bench_query"
 #define CONTRACT RED_SOURCE_ROOT "/contracts/codegen_metrics.yaml"
 /* the year: 2025-06-01 .. 2026-06-01; the queries look at its end */
-#define START "2025-06-01T00:00:00Z"
+#define START        "2025-06-01T00:00:00Z"
 #define SUMMARY_FROM "2026-02-15T07:00:00Z"
-#define SUMMARY_TO "2026-05-16T07:00:00Z"
+#define SUMMARY_TO   "2026-05-16T07:00:00Z"
 /* started + about four stages + completed or failed (gen_events) */
 #define EVENTS_PER_WORKFLOW 7
 
@@ -304,12 +304,12 @@ static lat_t direct_latency(const red_contract_t *c, int n)
         for (int i = 0; i < n + 5; i++) {
                 int64_t t0 = red_time_mono_us();
                 red_query_error_t e;
-                red_query_t *q = red_query_plan(&c, 1, RED_QUERY_SUMMARY,
-                                                "codegen_metrics", p, 4, &lim,
-                                                &e);
+                red_query_t *q =
+                        red_query_plan(&c, 1, RED_QUERY_SUMMARY,
+                                       "codegen_metrics", p, 4, &lim, &e);
                 int status;
-                red_qexec_t *x = q ? red_qexec_start(pg, q, &c, 1, &status,
-                                                     err, sizeof(err))
+                red_qexec_t *x = q ? red_qexec_start(pg, q, &c, 1, &status, err,
+                                                     sizeof(err))
                                    : NULL;
                 if (!x) {
                         die("summary", q ? err : e.message);
@@ -368,9 +368,9 @@ static double throughput(int port, const char *path, int clients,
                 pthread_create(&th[i], NULL, load_main, &ld[i]);
         }
         {
-                struct timespec ts = {(time_t)seconds,
-                                      (long)((seconds - (double)(time_t)seconds) *
-                                             1e9)};
+                struct timespec ts = {
+                        (time_t)seconds,
+                        (long)((seconds - (double)(time_t)seconds) * 1e9)};
                 nanosleep(&ts, NULL);
         }
         stop = 1;
@@ -399,12 +399,24 @@ int main(int argc, char **argv)
 
         while ((opt = getopt(argc, argv, "d:w:n:c:s:t:")) != -1) {
                 switch (opt) {
-                case 't': threads = atoi(optarg); break;
-                case 'd': days = atoi(optarg); break;
-                case 'w': per_hour = atoi(optarg); break;
-                case 'n': n = atoi(optarg); break;
-                case 'c': clients = atoi(optarg); break;
-                case 's': seconds = atof(optarg); break;
+                case 't':
+                        threads = atoi(optarg);
+                        break;
+                case 'd':
+                        days = atoi(optarg);
+                        break;
+                case 'w':
+                        per_hour = atoi(optarg);
+                        break;
+                case 'n':
+                        n = atoi(optarg);
+                        break;
+                case 'c':
+                        clients = atoi(optarg);
+                        break;
+                case 's':
+                        seconds = atof(optarg);
+                        break;
                 default:
                         die("usage: bench_query [-d DAYS] [-w PER_HOUR] [-n "
                             "REQUESTS] [-c CLIENTS] [-s SECONDS] [-t "
@@ -456,23 +468,24 @@ int main(int argc, char **argv)
                            "hourly&from=2026-05-15T07:00:00Z&to="
                            "2026-05-16T07:00:00Z",
                            n);
-        top = http_latency(&cl,
-                           "/v1/aggregations/codegen_metrics/top?grouping="
-                           "domain_grouping&by=duration.p99&n=5&from="
-                           SUMMARY_FROM "&to=" SUMMARY_TO,
-                           n);
+        top = http_latency(
+                &cl,
+                "/v1/aggregations/codegen_metrics/top?grouping="
+                "domain_grouping&by=duration.p99&n=5&from=" SUMMARY_FROM
+                "&to=" SUMMARY_TO,
+                n);
         /* what one writes in SQL without percentiles: sums of hourly rows */
-        bsum = sql_latency(pg,
-                           "SELECT group_key, sum(started_generations), "
-                           "sum(successful_generations), "
-                           "sum(failed_generations), "
-                           "sum((cost_statistics->>'total_tokens')::numeric) "
-                           "FROM codegen_metrics_aggregated WHERE window_type "
-                           "= 'hourly' AND aggregation_type = "
-                           "'node_type_grouping' AND window_start >= '"
-                           SUMMARY_FROM "' AND window_start < '" SUMMARY_TO
-                           "' GROUP BY group_key",
-                           n);
+        bsum = sql_latency(
+                pg,
+                "SELECT group_key, sum(started_generations), "
+                "sum(successful_generations), "
+                "sum(failed_generations), "
+                "sum((cost_statistics->>'total_tokens')::numeric) "
+                "FROM codegen_metrics_aggregated WHERE window_type "
+                "= 'hourly' AND aggregation_type = "
+                "'node_type_grouping' AND window_start >= '" SUMMARY_FROM
+                "' AND window_start < '" SUMMARY_TO "' GROUP BY group_key",
+                n);
         bser = sql_latency(pg,
                            "SELECT aggregation_id, window_type, window_start, "
                            "window_end, aggregation_type, group_key, "
@@ -488,22 +501,23 @@ int main(int argc, char **argv)
                            "'2026-05-16T07:00:00Z' ORDER BY window_start, "
                            "aggregation_type, group_key",
                            n);
-        btop = sql_latency(pg,
-                           "SELECT group_key, sum((duration_statistics->>"
-                           "'avg_seconds')::float8 * successful_generations) "
-                           "/ nullif(sum(successful_generations), 0) avg "
-                           "FROM codegen_metrics_aggregated WHERE window_type "
-                           "= 'hourly' AND aggregation_type = "
-                           "'domain_grouping' AND window_start >= '"
-                           SUMMARY_FROM "' AND window_start < '" SUMMARY_TO
-                           "' GROUP BY group_key ORDER BY avg DESC NULLS LAST "
-                           "LIMIT 5",
-                           n);
+        btop = sql_latency(
+                pg,
+                "SELECT group_key, sum((duration_statistics->>"
+                "'avg_seconds')::float8 * successful_generations) "
+                "/ nullif(sum(successful_generations), 0) avg "
+                "FROM codegen_metrics_aggregated WHERE window_type "
+                "= 'hourly' AND aggregation_type = "
+                "'domain_grouping' AND window_start >= '" SUMMARY_FROM
+                "' AND window_start < '" SUMMARY_TO
+                "' GROUP BY group_key ORDER BY avg DESC NULLS LAST "
+                "LIMIT 5",
+                n);
         client_close(&cl);
         rps = throughput(red_api_port(api), path, clients, seconds);
 
-        printf("%-44s %10s %10s   %s\n", "query (n = each)", "p50 ms",
-               "p99 ms", "plain SQL baseline p50 / p99 ms, ratio of p50");
+        printf("%-44s %10s %10s   %s\n", "query (n = each)", "p50 ms", "p99 ms",
+               "plain SQL baseline p50 / p99 ms, ratio of p50");
         printf("%-44s %10.2f %10.2f   %.2f / %.2f, %.2f\n",
                "90-day summary, p50/p95/p99, node types", sum.p50, sum.p99,
                bsum.p50, bsum.p99, sum.p50 / bsum.p50);

@@ -1,4 +1,5 @@
-/* red_api - GET /v1: routing, auth, formats, gzip and streaming over libmicrohttpd. */
+/* red_api - GET /v1: routing, auth, formats, gzip and streaming over
+ * libmicrohttpd. */
 #include "red_api.h"
 
 #include "red_buf.h"
@@ -40,7 +41,7 @@ struct red_api_s {
         red_pgpool_t *pool;
         pthread_mutex_t lock;
         cset_t *cur;
-        char *token;         /* bearer token or NULL; never logged */
+        char *token; /* bearer token or NULL; never logged */
         long statement_ms;
         int64_t max_rows, max_export_rows;
         int port;
@@ -166,8 +167,8 @@ static void common_headers(struct MHD_Response *res, const char *type)
 
 /* A whole body, compressed when the client takes gzip. */
 static enum MHD_Result send_body(struct MHD_Connection *conn, unsigned status,
-                                 const char *type, const char *body,
-                                 size_t len, const char *next_cursor)
+                                 const char *type, const char *body, size_t len,
+                                 const char *next_cursor)
 {
         struct MHD_Response *res;
         enum MHD_Result r;
@@ -299,8 +300,7 @@ static int stream_more(stream_t *st)
                         }
                         red_buf_append(&st->out, tmp,
                                        sizeof(tmp) - st->z.avail_out);
-                } while (st->z.avail_out == 0 ||
-                         (!more && st->z.avail_in));
+                } while (st->z.avail_out == 0 || (!more && st->z.avail_in));
         }
         st->ended = !more;
         return st->out.failed ? -1 : 0;
@@ -365,8 +365,8 @@ static const char *accepted_format(struct MHD_Connection *conn,
                 {"text/csv", "csv"},
                 {"text/plain", NULL}, /* table, or Prometheus text */
         };
-        const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                         "Accept");
+        const char *accept =
+                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
         const char *p = accept;
 
         while (p && *p) {
@@ -431,7 +431,8 @@ static bool route(const char *url, red_query_kind_t *kind, char *name,
             (size_t)(slash - (rest + 13)) < size) {
                 for (size_t i = 0; i < 3; i++) {
                         if (!strcmp(slash + 1, agg_kinds[i])) {
-                                *kind = (red_query_kind_t)(RED_QUERY_SERIES + i);
+                                *kind = (red_query_kind_t)(RED_QUERY_SERIES +
+                                                           i);
                                 snprintf(name, size, "%.*s",
                                          (int)(slash - (rest + 13)), rest + 13);
                                 return true;
@@ -487,9 +488,9 @@ static enum MHD_Result run(red_api_t *api, struct MHD_Connection *conn,
                         status = 503;
                         break;
                 }
-                x = red_qexec_start(pg, q, (const red_contract_t *const *)
-                                                   cs->set.items,
-                                    cs->set.cnt, &status, err, sizeof(err));
+                x = red_qexec_start(
+                        pg, q, (const red_contract_t *const *)cs->set.items,
+                        cs->set.cnt, &status, err, sizeof(err));
                 if (!x) {
                         bool dead = PQstatus(pg) != CONNECTION_OK;
                         red_pgpool_put(api->pool, pg, !dead);
@@ -519,8 +520,8 @@ static enum MHD_Result run(red_api_t *api, struct MHD_Connection *conn,
                         release(api, cs);
                         return MHD_NO;
                 }
-                *st = (stream_t){.api = api, .cs = cs, .q = q, .pg = pg,
-                                 .x = x};
+                *st = (stream_t){
+                        .api = api, .cs = cs, .q = q, .pg = pg, .x = x};
                 red_buf_init(&st->raw);
                 red_buf_init(&st->out);
                 st->gzip = wants_gzip(conn) &&
@@ -614,8 +615,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         }
         if (!strcmp(url, "/v1/openapi.json")) {
                 return send_body(conn, 200, "application/json",
-                                 red_openapi_json, red_openapi_json_len,
-                                 NULL);
+                                 red_openapi_json, red_openapi_json_len, NULL);
         }
         if (!route(url, &kind, name, sizeof(name))) {
                 return fail(conn, MHD_HTTP_NOT_FOUND,
@@ -660,8 +660,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
         red_log_warn("api", "%s", msg);
 }
 
-static int setup_session(void *opaque, PGconn *conn, char *errstr,
-                         size_t size)
+static int setup_session(void *opaque, PGconn *conn, char *errstr, size_t size)
 {
         red_api_t *api = opaque;
 
@@ -671,8 +670,8 @@ static int setup_session(void *opaque, PGconn *conn, char *errstr,
                                  api->statement_ms + 120000, errstr, size);
 }
 
-static char *read_file(const red_config_t *conf, const char *rel,
-                       char *errstr, size_t size)
+static char *read_file(const red_config_t *conf, const char *rel, char *errstr,
+                       size_t size)
 {
         char *path = red_config_path(conf, rel), *data = NULL;
         FILE *fp = path ? fopen(path, "rb") : NULL;
@@ -699,8 +698,8 @@ red_api_t *red_api_start(const red_config_t *conf, red_contract_set_t *set,
                          char *errstr, size_t errstr_size)
 {
         const char *listen = conf->api_listen;
-        struct addrinfo *ai = red_listen_resolve("api.listen", listen, errstr,
-                                                 errstr_size);
+        struct addrinfo *ai =
+                red_listen_resolve("api.listen", listen, errstr, errstr_size);
         const union MHD_DaemonInfo *info;
         red_api_t *api;
         unsigned flags;
@@ -737,10 +736,10 @@ red_api_t *red_api_start(const red_config_t *conf, red_contract_set_t *set,
                 (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
                 (api->tls_cert ? MHD_USE_TLS : 0);
         api->mhd = MHD_start_daemon(
-                flags, 0, NULL, NULL, handle, api,
-                MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-                MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
-                (unsigned)conf->api_threads, MHD_OPTION_CONNECTION_LIMIT,
+                flags, 0, NULL, NULL, handle, api, MHD_OPTION_EXTERNAL_LOGGER,
+                mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                MHD_OPTION_THREAD_POOL_SIZE, (unsigned)conf->api_threads,
+                MHD_OPTION_CONNECTION_LIMIT,
                 (unsigned)conf->api_max_connections,
                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)conf->api_timeout_s,
                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),

@@ -8,7 +8,7 @@
  *
  * Endpoints: /v1/contracts, /v1/aggregations/{name}/series|summary|top,
  * /v1/raw/{table}, /v1/workflows, /v1/workflows/{id}, /v1/alerts and
- * /v1/openapi.json (docs/openapi.json, built in). Formats by format= or
+ * /v1/openapi.json (src/app/openapi.json, built in). Formats by format= or
  * Accept; gzip when the client accepts it; NDJSON streams.
  */
 #ifndef RED_API_H

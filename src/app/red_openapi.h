@@ -1,6 +1,6 @@
 /*
  * red_openapi - the OpenAPI 3.1 description of the read API
- * (docs/openapi.json), built into the binary and served as
+ * (src/app/openapi.json), built into the binary and served as
  * GET /v1/openapi.json. Generated at build time by embed_file.py.
  */
 #ifndef RED_OPENAPI_H

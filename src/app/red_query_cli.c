@@ -1,4 +1,5 @@
-/* red_query_cli - `reducerd query`: plans and runs a read, prints the result. */
+/* red_query_cli - `reducerd query`: plans and runs a read, prints the result.
+ */
 #include "red_query_cli.h"
 
 #include "red_appconf.h"
@@ -29,7 +30,7 @@ static const char usage_text[] =
         "  alerts                         alerts by time, severity, rule\n"
         "  openapi                        the HTTP API's OpenAPI document\n"
         "\n"
-        "Parameters are those of the HTTP API (docs/query.md): --from,\n"
+        "Parameters are those of the HTTP API (contracts/query.md): --from,\n"
         "--to, --grouping, --window, --quantiles, --columns, --limit,\n"
         "--cursor, filters such as --group_key effect or --tag.strategy\n"
         "smart, and --format table|json|csv|ndjson|prometheus (default\n"
@@ -66,10 +67,10 @@ static int run(const red_config_t *conf, const red_contract_set_t *set,
         int status, more = 1, rc = 1;
 
         red_buf_init(&out);
-        if (!pg || red_qexec_session(pg, (long)conf->api_statement_timeout_ms,
-                                     (long)conf->api_statement_timeout_ms +
-                                             120000,
-                                     err, sizeof(err))) {
+        if (!pg ||
+            red_qexec_session(pg, (long)conf->api_statement_timeout_ms,
+                              (long)conf->api_statement_timeout_ms + 120000,
+                              err, sizeof(err))) {
                 fprintf(stderr, "reducerd query: %s\n", err);
                 goto done;
         }
@@ -83,7 +84,8 @@ static int run(const red_config_t *conf, const red_contract_set_t *set,
         while (more > 0) {
                 red_buf_reset(&out);
                 more = red_qexec_fill(x, &out, 64 * 1024, err, sizeof(err));
-                if (out.len && fwrite(out.data, 1, out.len, stdout) != out.len) {
+                if (out.len &&
+                    fwrite(out.data, 1, out.len, stdout) != out.len) {
                         more = -1;
                         snprintf(err, sizeof(err), "writing the output");
                 }

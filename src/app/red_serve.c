@@ -50,8 +50,9 @@ void red_serve_reload_api(red_api_t *api, const red_config_t *conf)
         char err[2048];
 
         if (red_contract_set_load(&set, conf, err, sizeof(err))) {
-                red_log_error("api", "reload refused, keeping the contracts "
-                                     "served: %s",
+                red_log_error("api",
+                              "reload refused, keeping the contracts "
+                              "served: %s",
                               err);
                 return;
         }
@@ -76,11 +77,15 @@ int red_serve_main(int argc, char **argv)
 
         while ((opt = getopt_long(argc, argv, "c:l:h", opts, NULL)) != -1) {
                 switch (opt) {
-                case 'c': cpath = optarg; break;
-                case 'l': listen = optarg; break;
+                case 'c':
+                        cpath = optarg;
+                        break;
+                case 'l':
+                        listen = optarg;
+                        break;
                 case 'h':
                         printf("usage: reducerd serve %s\n\nServes the read "
-                               "API (GET /v1/..., docs/query.md) on "
+                               "API (GET /v1/..., contracts/query.md) on "
                                "api.listen\n(or --listen) until SIGTERM; "
                                "SIGHUP reloads the contracts.\n",
                                usage);
@@ -131,8 +136,8 @@ int red_serve_main(int argc, char **argv)
                                 red_config_load(cpath, err, sizeof(err));
                         reload_requested = 0;
                         if (!fresh) {
-                                red_log_error("serve",
-                                              "reload refused: %s", err);
+                                red_log_error("serve", "reload refused: %s",
+                                              err);
                                 continue;
                         }
                         red_serve_reload_api(api, fresh);

@@ -10,8 +10,8 @@
 static const char b64[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-void red_cursor_encode(const char *const *vals, const size_t *lens,
-                       size_t cnt, red_buf_t *out)
+void red_cursor_encode(const char *const *vals, const size_t *lens, size_t cnt,
+                       red_buf_t *out)
 {
         red_buf_t raw;
         uint32_t acc = 0;

@@ -17,8 +17,8 @@
 #define RED_CURSOR_MAX 8192
 
 /** Appends the token of @p cnt values (@p lens may be NULL) to @p out. */
-void red_cursor_encode(const char *const *vals, const size_t *lens,
-                       size_t cnt, red_buf_t *out);
+void red_cursor_encode(const char *const *vals, const size_t *lens, size_t cnt,
+                       red_buf_t *out);
 
 /**
  * Decodes a token of exactly @p cnt values into a malloc'd array of
@@ -26,8 +26,8 @@ void red_cursor_encode(const char *const *vals, const size_t *lens,
  * holding NUL bytes are refused. 0, or -EINVAL (not such a token) or
  * -ENOMEM.
  */
-int red_cursor_decode(const char *token, size_t cnt, char ***vals)
-        RED_MUSTCHECK;
+int red_cursor_decode(const char *token, size_t cnt,
+                      char ***vals) RED_MUSTCHECK;
 
 /** Frees what red_cursor_decode() returned; accepts NULL. */
 void red_cursor_free(char **vals, size_t cnt);

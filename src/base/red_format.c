@@ -66,8 +66,8 @@ red_format_t *red_format_new(red_format_kind_t kind, size_t cnt)
 {
         red_format_t *f;
 
-        if ((unsigned)kind >= RED_FORMAT__CNT || kind == RED_FORMAT_PROMETHEUS ||
-            !(f = calloc(1, sizeof(*f)))) {
+        if ((unsigned)kind >= RED_FORMAT__CNT ||
+            kind == RED_FORMAT_PROMETHEUS || !(f = calloc(1, sizeof(*f)))) {
                 return NULL;
         }
         f->kind = kind;
@@ -163,8 +163,7 @@ static int bool_of(const char *s, size_t len)
         if ((len == 1 && s[0] == 't') || (len == 4 && !memcmp(s, "true", 4))) {
                 return 1;
         }
-        if ((len == 1 && s[0] == 'f') ||
-            (len == 5 && !memcmp(s, "false", 5))) {
+        if ((len == 1 && s[0] == 'f') || (len == 5 && !memcmp(s, "false", 5))) {
                 return 0;
         }
         return -1;
@@ -289,8 +288,8 @@ void red_format_begin(red_format_t *f, red_buf_t *out)
                 break;
         case RED_FORMAT_TABLE:
                 for (size_t i = 0; i < f->cnt; i++) {
-                        f->cols[i].width = utf8_width(
-                                f->cols[i].name, strlen(f->cols[i].name));
+                        f->cols[i].width = utf8_width(f->cols[i].name,
+                                                      strlen(f->cols[i].name));
                 }
                 break;
         default:
@@ -348,8 +347,8 @@ static void table_cell(red_format_t *f, size_t i, const char *s, size_t len)
         }
 }
 
-int red_format_row(red_format_t *f, const char *const *vals,
-                   const size_t *lens, red_buf_t *out)
+int red_format_row(red_format_t *f, const char *const *vals, const size_t *lens,
+                   red_buf_t *out)
 {
         char tmp[RED_TIME_FMT_SIZE];
 
@@ -463,8 +462,8 @@ static void table_end(red_format_t *f, red_buf_t *out)
         free(cells);
 }
 
-void red_format_end(red_format_t *f, const char *next_cursor,
-                    const char *meta, red_buf_t *out)
+void red_format_end(red_format_t *f, const char *next_cursor, const char *meta,
+                    red_buf_t *out)
 {
         switch (f->kind) {
         case RED_FORMAT_JSON:

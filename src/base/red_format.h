@@ -81,8 +81,8 @@ void red_format_begin(red_format_t *f, red_buf_t *out);
  * for SQL NULL. @p lens may be NULL for NUL-terminated values. TABLE keeps
  * the row and writes nothing yet. 0 or -ENOMEM.
  */
-int red_format_row(red_format_t *f, const char *const *vals,
-                   const size_t *lens, red_buf_t *out) RED_MUSTCHECK;
+int red_format_row(red_format_t *f, const char *const *vals, const size_t *lens,
+                   red_buf_t *out) RED_MUSTCHECK;
 
 /** Rows written so far. */
 size_t red_format_rows(const red_format_t *f);
@@ -92,8 +92,8 @@ size_t red_format_rows(const red_format_t *f);
  * token of the next page; @p meta (may be NULL) is more JSON members
  * ("\"range\":{...}") added to the JSON envelope; other formats ignore it.
  */
-void red_format_end(red_format_t *f, const char *next_cursor,
-                    const char *meta, red_buf_t *out);
+void red_format_end(red_format_t *f, const char *next_cursor, const char *meta,
+                    red_buf_t *out);
 
 /** Appends one CSV field (quoted when needed) to @p out. */
 void red_format_csv_field(red_buf_t *out, const char *s, size_t len);

@@ -17,8 +17,10 @@ static const char *const measure_kinds[] = {
 };
 
 static const char *const column_kinds[] = {
-        [RED_COL_EXPR] = "number", [RED_COL_OBJECT] = "object",
-        [RED_COL_EACH] = "object per value", [RED_COL_COUNTS] = "counts",
+        [RED_COL_EXPR] = "number",
+        [RED_COL_OBJECT] = "object",
+        [RED_COL_EACH] = "object per value",
+        [RED_COL_COUNTS] = "counts",
 };
 
 int red_describe_columns(red_format_t *fmt)
@@ -80,8 +82,9 @@ static void windows(red_buf_t *b, uint32_t mask)
 /* The names a summary accepts for a measure's outputs. */
 static void outputs(red_buf_t *b, const red_agg_t *agg, size_t mi)
 {
-        static const int codes[] = {RED_OUT_COUNT, RED_OUT_SUM, RED_OUT_AVG,
-                                    RED_OUT_MIN,   RED_OUT_MAX, RED_OUT_Q0 + 5000,
+        static const int codes[] = {RED_OUT_COUNT,     RED_OUT_SUM,
+                                    RED_OUT_AVG,       RED_OUT_MIN,
+                                    RED_OUT_MAX,       RED_OUT_Q0 + 5000,
                                     RED_OUT_Q0 + 9500, RED_OUT_Q0 + 9900};
         bool first = true;
         char name[256];
@@ -317,13 +320,27 @@ int red_describe_contracts(const red_contract_t *const *cs, size_t cnt,
                 for (size_t k = 0; k < RED_DESCRIBE_COLUMNS; k++) {
                         offs[k] = b.len;
                         switch (k) {
-                        case 0: red_buf_puts(&b, c->name); break;
-                        case 1: red_buf_puts(&b, c->version); break;
-                        case 2: red_buf_puts(&b, c->consumer_group); break;
-                        case 3: aggregations(&b, c); break;
-                        case 4: raws(&b, c); break;
-                        case 5: fsm(&b, c->fsm); break;
-                        default: alerts(&b, c); break;
+                        case 0:
+                                red_buf_puts(&b, c->name);
+                                break;
+                        case 1:
+                                red_buf_puts(&b, c->version);
+                                break;
+                        case 2:
+                                red_buf_puts(&b, c->consumer_group);
+                                break;
+                        case 3:
+                                aggregations(&b, c);
+                                break;
+                        case 4:
+                                raws(&b, c);
+                                break;
+                        case 5:
+                                fsm(&b, c->fsm);
+                                break;
+                        default:
+                                alerts(&b, c);
+                                break;
                         }
                         lens[k] = b.len - offs[k];
                 }

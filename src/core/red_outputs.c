@@ -22,8 +22,7 @@ static void percentile_name(int out, char *buf, size_t size)
         }
 }
 
-void red_outputs_name(const red_agg_t *agg, int ref, char *buf,
-                        size_t size)
+void red_outputs_name(const red_agg_t *agg, int ref, char *buf, size_t size)
 {
         const red_measure_t *m = &agg->measures[RED_REF_MEASURE(ref)];
         int out = RED_REF_OUTPUT(ref);
@@ -35,11 +34,21 @@ void red_outputs_name(const red_agg_t *agg, int ref, char *buf,
                 return;
         }
         switch (out) {
-        case RED_OUT_COUNT: snprintf(buf, size, "%s.count", m->name); return;
-        case RED_OUT_SUM: snprintf(buf, size, "%s.sum", m->name); return;
-        case RED_OUT_AVG: snprintf(buf, size, "%s.avg", m->name); return;
-        case RED_OUT_MIN: snprintf(buf, size, "%s.min", m->name); return;
-        case RED_OUT_MAX: snprintf(buf, size, "%s.max", m->name); return;
+        case RED_OUT_COUNT:
+                snprintf(buf, size, "%s.count", m->name);
+                return;
+        case RED_OUT_SUM:
+                snprintf(buf, size, "%s.sum", m->name);
+                return;
+        case RED_OUT_AVG:
+                snprintf(buf, size, "%s.avg", m->name);
+                return;
+        case RED_OUT_MIN:
+                snprintf(buf, size, "%s.min", m->name);
+                return;
+        case RED_OUT_MAX:
+                snprintf(buf, size, "%s.max", m->name);
+                return;
         default:
                 percentile_name(out, p, sizeof(p));
                 snprintf(buf, size, "%s.%s", m->name, p);
@@ -106,8 +115,7 @@ int red_outputs_parse(const red_agg_t *agg, const char *name)
                 }
                 if (!strcmp(dot + 1, "count")) {
                         out = RED_OUT_COUNT;
-                } else if (!strcmp(dot + 1, "sum") &&
-                           m->kind != RED_MEAS_SUM) {
+                } else if (!strcmp(dot + 1, "sum") && m->kind != RED_MEAS_SUM) {
                         out = RED_OUT_SUM;
                 } else if (m->kind == RED_MEAS_SUM) {
                         return -1;
@@ -124,4 +132,3 @@ int red_outputs_parse(const red_agg_t *agg, const char *name)
         }
         return -1;
 }
-

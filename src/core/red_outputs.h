@@ -30,6 +30,6 @@ int red_outputs_parse(const red_agg_t *agg, const char *name);
 int red_outputs_quantile(const char *s);
 
 /** The quantile (0..1) of an output code from red_outputs_quantile(). */
-#define RED_OUTPUTS_Q(code) ((double)((code) - RED_OUT_Q0) / 10000.0)
+#define RED_OUTPUTS_Q(code) ((double)((code)-RED_OUT_Q0) / 10000.0)
 
 #endif

@@ -16,7 +16,7 @@
 /* --- errors ----------------------------------------------------------- */
 
 int red_qparam_fail(red_query_error_t *e, int status, const char *param,
-               const char *fmt, ...)
+                    const char *fmt, ...)
 {
         va_list ap;
 
@@ -41,9 +41,8 @@ void red_qparam_allow(red_query_error_t *e, const char *item)
         red_buf_init(&b);
         red_buf_put_json_str(&b, item, strlen(item));
         if (!b.failed && jlen + b.len + 2 < sizeof(e->allowed_json)) {
-                snprintf(e->allowed_json + jlen,
-                         sizeof(e->allowed_json) - jlen, "%s%s",
-                         jlen ? "," : "", b.data);
+                snprintf(e->allowed_json + jlen, sizeof(e->allowed_json) - jlen,
+                         "%s%s", jlen ? "," : "", b.data);
         }
         red_buf_destroy(&b);
 }
@@ -82,7 +81,8 @@ int red_qparam_get(red_qparam_ctx_t *pc, const char *name, const char **value)
                 }
                 if (found) {
                         return red_qparam_fail(pc->err, 400, name,
-                                   "%s is given more than once", name);
+                                               "%s is given more than once",
+                                               name);
                 }
                 pc->used[i] = true;
                 *value = pc->p[i].value;
@@ -93,7 +93,8 @@ int red_qparam_get(red_qparam_ctx_t *pc, const char *name, const char **value)
 
 /* Every value of @p name (each may also be a comma-separated list when
  * @p commas): a malloc'd array of borrowed strings in *vals. */
-int red_qparam_get_all(red_qparam_ctx_t *pc, const char *name, char ***vals, size_t *cnt)
+int red_qparam_get_all(red_qparam_ctx_t *pc, const char *name, char ***vals,
+                       size_t *cnt)
 {
         *vals = NULL;
         *cnt = 0;
@@ -116,14 +117,14 @@ int red_qparam_get_all(red_qparam_ctx_t *pc, const char *name, char ***vals, siz
 
 /* The first parameter no step took: unknown for this kind. */
 int red_qparam_check_unused(red_qparam_ctx_t *pc, const char *const *filters,
-                        size_t filter_cnt)
+                            size_t filter_cnt)
 {
         for (size_t i = 0; i < pc->cnt; i++) {
                 if (pc->used[i]) {
                         continue;
                 }
-                red_qparam_fail(pc->err, 400, pc->p[i].name, "unknown parameter \"%s\"",
-                    pc->p[i].name);
+                red_qparam_fail(pc->err, 400, pc->p[i].name,
+                                "unknown parameter \"%s\"", pc->p[i].name);
                 for (size_t k = 0; k < pc->known_cnt; k++) {
                         red_qparam_allow(pc->err, pc->known[k]);
                 }
@@ -135,8 +136,8 @@ int red_qparam_check_unused(red_qparam_ctx_t *pc, const char *const *filters,
         return 0;
 }
 
-int red_qparam_int(red_qparam_ctx_t *pc, const char *name, int64_t lo, int64_t hi,
-                     int64_t def, int64_t *out)
+int red_qparam_int(red_qparam_ctx_t *pc, const char *name, int64_t lo,
+                   int64_t hi, int64_t def, int64_t *out)
 {
         const char *v;
         char *end;
@@ -152,8 +153,9 @@ int red_qparam_int(red_qparam_ctx_t *pc, const char *name, int64_t lo, int64_t h
         if (errno || end == v || *end || !isdigit((unsigned char)*v) ||
             n < lo || n > hi) {
                 red_qparam_fail(pc->err, 400, name,
-                    "%s must be an integer from %lld to %lld, not \"%.64s\"",
-                    name, (long long)lo, (long long)hi, v);
+                                "%s must be an integer from %lld to %lld, not "
+                                "\"%.64s\"",
+                                name, (long long)lo, (long long)hi, v);
                 return -1;
         }
         *out = n;
@@ -161,7 +163,7 @@ int red_qparam_int(red_qparam_ctx_t *pc, const char *name, int64_t lo, int64_t h
 }
 
 int red_qparam_choice(red_qparam_ctx_t *pc, const char *name,
-                        const char *const *choices, int def, int *out)
+                      const char *const *choices, int def, int *out)
 {
         const char *v;
         int r = red_qparam_get(pc, name, &v);
@@ -176,7 +178,8 @@ int red_qparam_choice(red_qparam_ctx_t *pc, const char *name,
                         return 0;
                 }
         }
-        red_qparam_fail(pc->err, 400, name, "%s \"%.64s\" is not allowed", name, v);
+        red_qparam_fail(pc->err, 400, name, "%s \"%.64s\" is not allowed", name,
+                        v);
         red_qparam_allow_list(pc->err, choices);
         return -1;
 }
@@ -204,7 +207,7 @@ int red_qparam_time(const char *s, red_time_t now, red_time_t *out)
 }
 
 int red_qparam_range(red_qparam_ctx_t *pc, red_query_t *q, red_time_t now,
-                       bool required_default)
+                     bool required_default)
 {
         static const char *const names[2] = {"from", "to"};
         red_time_t t[2];
@@ -219,11 +222,13 @@ int red_qparam_range(red_qparam_ctx_t *pc, red_query_t *q, red_time_t now,
                 given[i] = r == 1;
                 if (given[i] && red_qparam_time(v, now, &t[i])) {
                         red_qparam_fail(pc->err, 400, names[i],
-                            "%s \"%.64s\" is not a time", names[i], v);
+                                        "%s \"%.64s\" is not a time", names[i],
+                                        v);
                         red_qparam_allow(pc->err, "ISO-8601 (2026-01-01, "
-                                       "2026-01-01T12:00:00Z)");
+                                                  "2026-01-01T12:00:00Z)");
                         red_qparam_allow(pc->err, "now");
-                        red_qparam_allow(pc->err, "now-DURATION (now-24h, now-90d)");
+                        red_qparam_allow(pc->err,
+                                         "now-DURATION (now-24h, now-90d)");
                         return -1;
                 }
         }
@@ -238,7 +243,7 @@ int red_qparam_range(red_qparam_ctx_t *pc, red_query_t *q, red_time_t now,
         }
         if (t[0] >= t[1]) {
                 return red_qparam_fail(pc->err, 400, given[0] ? "from" : "to",
-                           "from must be before to");
+                                       "from must be before to");
         }
         q->has_range = true;
         q->from = t[0];
@@ -258,7 +263,8 @@ static int check_value(red_qparam_ctx_t *pc, const char *param, red_qval_t type,
 
         if (strlen(*v) > 1000) {
                 return red_qparam_fail(pc->err, 400, param,
-                           "%s: a value longer than 1000 bytes", param);
+                                       "%s: a value longer than 1000 bytes",
+                                       param);
         }
         switch (type) {
         case RED_QVAL_BIGINT:
@@ -266,21 +272,23 @@ static int check_value(red_qparam_ctx_t *pc, const char *param, red_qval_t type,
                 (void)strtoll(*v, &end, 10);
                 if (errno || end == *v || *end) {
                         return red_qparam_fail(pc->err, 400, param,
-                                   "%s \"%.64s\" is not an integer", param,
-                                   *v);
+                                               "%s \"%.64s\" is not an integer",
+                                               param, *v);
                 }
                 return 0;
         case RED_QVAL_FLOAT:
                 d = strtod(*v, &end);
                 if (end == *v || *end || !isfinite(d)) {
                         return red_qparam_fail(pc->err, 400, param,
-                                   "%s \"%.64s\" is not a number", param, *v);
+                                               "%s \"%.64s\" is not a number",
+                                               param, *v);
                 }
                 return 0;
         case RED_QVAL_BOOL:
                 if (strcmp(*v, "true") && strcmp(*v, "false")) {
-                        red_qparam_fail(pc->err, 400, param, "%s \"%.64s\" is not allowed",
-                            param, *v);
+                        red_qparam_fail(pc->err, 400, param,
+                                        "%s \"%.64s\" is not allowed", param,
+                                        *v);
                         red_qparam_allow(pc->err, "true");
                         red_qparam_allow(pc->err, "false");
                         return -1;
@@ -289,7 +297,8 @@ static int check_value(red_qparam_ctx_t *pc, const char *param, red_qval_t type,
         case RED_QVAL_UUID:
                 if (red_uuid_parse(*v, strlen(*v), &u)) {
                         return red_qparam_fail(pc->err, 400, param,
-                                   "%s \"%.64s\" is not a UUID", param, *v);
+                                               "%s \"%.64s\" is not a UUID",
+                                               param, *v);
                 }
                 red_uuid_format(&u, canon);
                 if (!(w = strdup(canon))) {
@@ -314,8 +323,8 @@ void red_qparam_free_strs(char **v, size_t cnt)
 
 /* Adds a filter with the values of parameter @p param (all of them). */
 int red_qparam_filter(red_qparam_ctx_t *pc, red_query_t *q, const char *param,
-                        const char *column, const char *json_key,
-                        red_qval_t type, const char *const *choices)
+                      const char *column, const char *json_key, red_qval_t type,
+                      const char *const *choices)
 {
         red_qfilter_t *f;
         char **vals;
@@ -338,8 +347,9 @@ int red_qparam_filter(red_qparam_ctx_t *pc, red_query_t *q, const char *param,
                         ok = !strcmp(choices[k], vals[i]);
                 }
                 if (!ok) {
-                        red_qparam_fail(pc->err, 400, param, "%s \"%.64s\" is not allowed",
-                            param, vals[i]);
+                        red_qparam_fail(pc->err, 400, param,
+                                        "%s \"%.64s\" is not allowed", param,
+                                        vals[i]);
                         red_qparam_allow_list(pc->err, choices);
                         red_qparam_free_strs(vals, cnt);
                         return -1;
@@ -366,11 +376,16 @@ int red_qparam_filter(red_qparam_ctx_t *pc, red_query_t *q, const char *param,
 red_qval_t red_qparam_type_of(red_field_type_t t)
 {
         switch (t) {
-        case RED_FT_INTEGER: return RED_QVAL_BIGINT;
-        case RED_FT_NUMBER: return RED_QVAL_FLOAT;
-        case RED_FT_BOOLEAN: return RED_QVAL_BOOL;
-        case RED_FT_UUID: return RED_QVAL_UUID;
-        default: return RED_QVAL_TEXT;
+        case RED_FT_INTEGER:
+                return RED_QVAL_BIGINT;
+        case RED_FT_NUMBER:
+                return RED_QVAL_FLOAT;
+        case RED_FT_BOOLEAN:
+                return RED_QVAL_BOOL;
+        case RED_FT_UUID:
+                return RED_QVAL_UUID;
+        default:
+                return RED_QVAL_TEXT;
         }
 }
 
@@ -378,8 +393,8 @@ red_qval_t red_qparam_type_of(red_field_type_t t)
  * Filters on a JSON object column: "<prefix><key>=value" for every
  * parameter with that prefix; one filter per key (values OR'd).
  */
-int red_qparam_object_filters(red_qparam_ctx_t *pc, red_query_t *q, const char *prefix,
-                          const char *column)
+int red_qparam_object_filters(red_qparam_ctx_t *pc, red_query_t *q,
+                              const char *prefix, const char *column)
 {
         size_t plen = strlen(prefix);
 
@@ -390,10 +405,11 @@ int red_qparam_object_filters(red_qparam_ctx_t *pc, red_query_t *q, const char *
                         continue;
                 }
                 if (!*key || strlen(key) > 200) {
-                        return red_qparam_fail(pc->err, 400, name,
-                                   "%s: a key of 1 to 200 bytes must follow "
-                                   "\"%s\"",
-                                   name, prefix);
+                        return red_qparam_fail(
+                                pc->err, 400, name,
+                                "%s: a key of 1 to 200 bytes must follow "
+                                "\"%s\"",
+                                name, prefix);
                 }
                 for (size_t k = 0; k < q->filter_cnt && !seen; k++) {
                         seen = q->filters[k].json_key &&
@@ -401,14 +417,15 @@ int red_qparam_object_filters(red_qparam_ctx_t *pc, red_query_t *q, const char *
                                !strcmp(q->filters[k].column, column);
                 }
                 if (!seen && red_qparam_filter(pc, q, name, column, key,
-                                          RED_QVAL_TEXT, NULL)) {
+                                               RED_QVAL_TEXT, NULL)) {
                         return -1;
                 }
         }
         return 0;
 }
 
-int red_qparam_page(red_qparam_ctx_t *pc, red_query_t *q, const red_query_limits_t *lim)
+int red_qparam_page(red_qparam_ctx_t *pc, red_query_t *q,
+                    const red_query_limits_t *lim)
 {
         int64_t max = q->format == RED_FORMAT_NDJSON ? lim->max_export_rows
                                                      : lim->max_rows;
@@ -427,17 +444,19 @@ int red_qparam_page(red_qparam_ctx_t *pc, red_query_t *q, const red_query_limits
                 return 0;
         }
         if (red_cursor_decode(v, want, &q->cursor)) {
-                return red_qparam_fail(pc->err, 400, "cursor",
-                           "cursor is not a next_cursor of this query");
+                return red_qparam_fail(
+                        pc->err, 400, "cursor",
+                        "cursor is not a next_cursor of this query");
         }
         q->cursor_cnt = want;
         if (!q->order_cnt) {
                 char *end;
                 long long off = strtoll(q->cursor[0], &end, 10);
                 if (*end || end == q->cursor[0] || off < 0) {
-                        return red_qparam_fail(pc->err, 400, "cursor",
-                                   "cursor is not a next_cursor of this "
-                                   "query");
+                        return red_qparam_fail(
+                                pc->err, 400, "cursor",
+                                "cursor is not a next_cursor of this "
+                                "query");
                 }
                 q->offset = off;
         }

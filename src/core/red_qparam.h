@@ -19,9 +19,9 @@
 typedef struct red_qparam_ctx_s {
         const red_query_param_t *p;
         size_t cnt;
-        bool *used;             /**< cnt flags */
+        bool *used; /**< cnt flags */
         red_query_error_t *err;
-        const char *known[24];  /**< names asked for, for messages */
+        const char *known[24]; /**< names asked for, for messages */
         size_t known_cnt;
 } red_qparam_ctx_t;
 
@@ -36,8 +36,7 @@ void red_qparam_allow_list(red_query_error_t *e, const char *const *items);
 int red_qparam_oom(red_query_error_t *e);
 
 /** The value of @p name: 1 found, 0 absent, -1 given twice (error set). */
-int red_qparam_get(red_qparam_ctx_t *pc, const char *name,
-                   const char **value);
+int red_qparam_get(red_qparam_ctx_t *pc, const char *name, const char **value);
 /** Every value of @p name, copied into a malloc'd array (free with
  * red_qparam_free_strs()). 0 or -1. */
 int red_qparam_get_all(red_qparam_ctx_t *pc, const char *name, char ***vals,
@@ -60,8 +59,8 @@ int red_qparam_choice(red_qparam_ctx_t *pc, const char *name,
  * Parses a time: ISO-8601 (red_time_parse()), "now", or "now-DURATION"
  * (now-24h, now-90d). 0 or -EINVAL.
  */
-int red_qparam_time(const char *s, red_time_t now, red_time_t *out)
-        RED_MUSTCHECK;
+int red_qparam_time(const char *s, red_time_t now,
+                    red_time_t *out) RED_MUSTCHECK;
 
 /**
  * from and to into q->from/to. Absent, to is now and from 24 hours before
@@ -79,8 +78,8 @@ red_qval_t red_qparam_type_of(red_field_type_t t);
  * not NULL, @p choices. Absent: no filter. 0 or -1.
  */
 int red_qparam_filter(red_qparam_ctx_t *pc, red_query_t *q, const char *param,
-                      const char *column, const char *json_key,
-                      red_qval_t type, const char *const *choices);
+                      const char *column, const char *json_key, red_qval_t type,
+                      const char *const *choices);
 
 /** Filters "<prefix><key>=value" on the JSON object @p column. */
 int red_qparam_object_filters(red_qparam_ctx_t *pc, red_query_t *q,

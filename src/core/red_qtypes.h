@@ -50,10 +50,10 @@ typedef struct red_query_limits_s {
 #define RED_QUERY_MAX_QUANTILES 16
 
 typedef struct red_query_error_s {
-        int status;          /**< 400 or 404 */
-        char param[64];      /**< the parameter at fault, or "" */
+        int status;     /**< 400 or 404 */
+        char param[64]; /**< the parameter at fault, or "" */
         char message[512];
-        char allowed[2048];  /**< allowed values, ", "-separated, or "" */
+        char allowed[2048];      /**< allowed values, ", "-separated, or "" */
         char allowed_json[4096]; /**< the same as a JSON array, or "" */
 } red_query_error_t;
 
@@ -70,7 +70,7 @@ typedef enum {
 } red_qcol_src_t;
 
 typedef struct red_qcol_s {
-        char *name;          /**< output name; for SQL the column's name */
+        char *name; /**< output name; for SQL the column's name */
         red_qcol_src_t src;
         int index;           /**< see red_qcol_src_t */
         red_val_type_t type; /**< SQL columns: set from the result */
@@ -90,10 +90,10 @@ typedef enum {
  * for any of values; or, with metadata, column @> {json_key: value}.
  */
 typedef struct red_qfilter_s {
-        char *column;     /**< stored column name (from the contract) */
-        char *json_key;   /**< object column member, or NULL */
+        char *column;   /**< stored column name (from the contract) */
+        char *json_key; /**< object column member, or NULL */
         red_qval_t type;
-        char **values;    /**< any of these (OR) */
+        char **values; /**< any of these (OR) */
         size_t value_cnt;
 } red_qfilter_t;
 
@@ -106,33 +106,33 @@ typedef struct red_query_s {
         const char *table;              /**< the table read (borrowed) */
         const char *time_column;        /**< series/raw/alerts/workflows */
 
-        int grouping;                   /**< index, or -1: every grouping */
-        red_window_type_t window;       /**< series */
+        int grouping;             /**< index, or -1: every grouping */
+        red_window_type_t window; /**< series */
         bool has_range;
-        red_time_t from, to;            /**< as asked (after defaults) */
+        red_time_t from, to;                 /**< as asked (after defaults) */
         red_time_t covered_from, covered_to; /**< summary, top */
         red_tile_t *tiles;
         size_t tile_cnt;
 
-        red_qcol_t *cols;               /**< the output columns, in order */
+        red_qcol_t *cols; /**< the output columns, in order */
         size_t col_cnt;
         red_qfilter_t *filters;
         size_t filter_cnt;
 
-        double *quantiles;              /**< summary, top */
+        double *quantiles; /**< summary, top */
         size_t quantile_cnt;
-        int top_ref;                    /**< top: measure ref, or -1 */
-        int top_column;                 /**< top: contract column, or -1 */
-        bool desc;                      /**< top: largest first; rows:
-                                             newest first */
-        int64_t limit;                  /**< rows (top: n) */
-        char **cursor;                  /**< decoded cursor values, or NULL */
+        int top_ref;    /**< top: measure ref, or -1 */
+        int top_column; /**< top: contract column, or -1 */
+        bool desc;      /**< top: largest first; rows:
+                             newest first */
+        int64_t limit;  /**< rows (top: n) */
+        char **cursor;  /**< decoded cursor values, or NULL */
         size_t cursor_cnt;
-        char **order_by;                /**< the key columns of the order
-                                             (their values make a cursor) */
+        char **order_by; /**< the key columns of the order
+                              (their values make a cursor) */
         size_t order_cnt;
-        char *workflow_id;              /**< canonical uuid text */
-        int64_t offset;                 /**< raw without unique fields */
+        char *workflow_id; /**< canonical uuid text */
+        int64_t offset;    /**< raw without unique fields */
 } red_query_t;
 
 #endif

@@ -1,4 +1,5 @@
-/* red_query - validates query parameters against the contracts and plans the read. */
+/* red_query - validates query parameters against the contracts and plans the
+ * read. */
 #include "red_query.h"
 
 #include "red_cursor.h"
@@ -15,22 +16,31 @@
 #include <string.h>
 
 static const char *const kind_names[RED_QUERY__CNT] = {
-        [RED_QUERY_CONTRACTS] = "contracts", [RED_QUERY_SERIES] = "series",
-        [RED_QUERY_SUMMARY] = "summary",     [RED_QUERY_TOP] = "top",
-        [RED_QUERY_RAW] = "raw",             [RED_QUERY_WORKFLOW] = "workflow",
-        [RED_QUERY_WORKFLOWS] = "workflows", [RED_QUERY_ALERTS] = "alerts",
+        [RED_QUERY_CONTRACTS] = "contracts",
+        [RED_QUERY_SERIES] = "series",
+        [RED_QUERY_SUMMARY] = "summary",
+        [RED_QUERY_TOP] = "top",
+        [RED_QUERY_RAW] = "raw",
+        [RED_QUERY_WORKFLOW] = "workflow",
+        [RED_QUERY_WORKFLOWS] = "workflows",
+        [RED_QUERY_ALERTS] = "alerts",
 };
 
 /* The fixed columns of the engine's alert and workflow tables (see
  * migrations/ and src/pg/red_sink_alert.c). */
 static const char *const alert_cols[] = {
-        "alert_id",     "rule_id", "severity", "metric_name",
-        "threshold",    "actual_value", "message", "tags",
-        "correlation_id", NULL};
-static const char *const history_cols[] = {
-        "transition_id", "workflow_id", "from_state", "to_state", "event",
-        "transition_timestamp", "guard_conditions_met", "reason", "metadata",
-        NULL};
+        "alert_id",     "rule_id", "severity", "metric_name",    "threshold",
+        "actual_value", "message", "tags",     "correlation_id", NULL};
+static const char *const history_cols[] = {"transition_id",
+                                           "workflow_id",
+                                           "from_state",
+                                           "to_state",
+                                           "event",
+                                           "transition_timestamp",
+                                           "guard_conditions_met",
+                                           "reason",
+                                           "metadata",
+                                           NULL};
 static const char *const severities[] = {"CRITICAL", "WARNING", "INFO", NULL};
 
 const char *red_query_kind_name(red_query_kind_t kind)
@@ -51,8 +61,8 @@ int red_query_kind_parse(const char *s, red_query_kind_t *out)
 
 void red_query_error_json(const red_query_error_t *e, red_buf_t *out)
 {
-        red_buf_printf(out, "{\"error\":{\"status\":%d", e->status ? e->status
-                                                                   : 500);
+        red_buf_printf(out, "{\"error\":{\"status\":%d",
+                       e->status ? e->status : 500);
         if (e->param[0]) {
                 red_buf_puts(out, ",\"parameter\":");
                 red_buf_put_json_str(out, e->param, strlen(e->param));
@@ -120,12 +130,13 @@ static int add_measure_cols(red_query_t *q, red_query_error_t *e)
                         for (size_t k = 0; k < 5; k++) {
                                 refs[n++] = base | stats[k];
                         }
-                        for (size_t k = 0; m->kind == RED_MEAS_SKETCH &&
-                                           k < q->quantile_cnt;
+                        for (size_t k = 0;
+                             m->kind == RED_MEAS_SKETCH && k < q->quantile_cnt;
                              k++) {
-                                refs[n++] = base | (RED_OUT_Q0 +
-                                                    (int)lround(q->quantiles[k] *
-                                                                10000));
+                                refs[n++] =
+                                        base |
+                                        (RED_OUT_Q0 +
+                                         (int)lround(q->quantiles[k] * 10000));
                         }
                         break;
                 default:
@@ -185,8 +196,8 @@ static int default_cols(red_query_t *q, red_query_error_t *e)
                 r = r ? r : add_col(q, e, "to", RED_QCOL_TO, 0, RED_VAL_TIME);
                 r = r ? r : add_measure_cols(q, e);
                 for (size_t i = 0; i < agg->column_cnt && !r; i++) {
-                        r = add_col(q, e, agg->columns[i].name,
-                                    RED_QCOL_COLUMN, (int)i,
+                        r = add_col(q, e, agg->columns[i].name, RED_QCOL_COLUMN,
+                                    (int)i,
                                     red_query_column_type(&agg->columns[i]));
                 }
                 return r;
@@ -213,8 +224,8 @@ static int default_cols(red_query_t *q, red_query_error_t *e)
                 return r;
         case RED_QUERY_WORKFLOWS:
                 r = add_sql_col(q, e, "current_state");
-                return r ? r : add_col(q, e, "count", RED_QCOL_SQL, 0,
-                                       RED_VAL_INT);
+                return r ? r
+                         : add_col(q, e, "count", RED_QCOL_SQL, 0, RED_VAL_INT);
         default:
                 return 0;
         }
@@ -247,13 +258,13 @@ static int select_cols(red_qparam_ctx_t *pc, red_query_t *q)
                 for (i = 0; i < q->col_cnt && strcmp(q->cols[i].name, tok);
                      i++) {
                 }
-                if (i == q->col_cnt &&
-                    (q->kind == RED_QUERY_SUMMARY || q->kind == RED_QUERY_TOP)) {
+                if (i == q->col_cnt && (q->kind == RED_QUERY_SUMMARY ||
+                                        q->kind == RED_QUERY_TOP)) {
                         ref = red_outputs_parse(q->agg, tok);
                 }
                 if (i == q->col_cnt && ref < 0) {
-                        red_qparam_fail(pc->err, 400, "columns", "unknown column \"%.64s\"",
-                            tok);
+                        red_qparam_fail(pc->err, 400, "columns",
+                                        "unknown column \"%.64s\"", tok);
                         for (i = 0; i < q->col_cnt; i++) {
                                 red_qparam_allow(pc->err, q->cols[i].name);
                         }
@@ -261,8 +272,9 @@ static int select_cols(red_qparam_ctx_t *pc, red_query_t *q)
                 }
                 for (size_t k = 0; k < n; k++) {
                         if (!strcmp(sel[k].name, tok)) {
-                                red_qparam_fail(pc->err, 400, "columns",
-                                    "column \"%.64s\" is named twice", tok);
+                                red_qparam_fail(
+                                        pc->err, 400, "columns",
+                                        "column \"%.64s\" is named twice", tok);
                                 goto fail;
                         }
                 }
@@ -276,7 +288,8 @@ static int select_cols(red_qparam_ctx_t *pc, red_query_t *q)
                 n++;
         }
         if (!n) {
-                red_qparam_fail(pc->err, 400, "columns", "columns names no column");
+                red_qparam_fail(pc->err, 400, "columns",
+                                "columns names no column");
                 goto fail;
         }
         for (size_t i = 0; i < q->col_cnt; i++) {
@@ -308,8 +321,8 @@ static int parse_quantiles(red_qparam_ctx_t *pc, red_query_t *q)
                 return -1;
         }
         if (!(copy = strdup(v)) ||
-            !(q->quantiles = calloc(RED_QUERY_MAX_QUANTILES,
-                                    sizeof(*q->quantiles)))) {
+            !(q->quantiles =
+                      calloc(RED_QUERY_MAX_QUANTILES, sizeof(*q->quantiles)))) {
                 free(copy);
                 return red_qparam_oom(pc->err);
         }
@@ -319,10 +332,12 @@ static int parse_quantiles(red_qparam_ctx_t *pc, red_query_t *q)
                 double qv = (double)(code - RED_OUT_Q0) / 10000.0;
                 bool dup = false;
                 if (code < 0) {
-                        red_qparam_fail(pc->err, 400, "quantiles",
-                            "quantiles: \"%.64s\" is not a quantile", tok);
-                        red_qparam_allow(pc->err, "0 to 1 with at most 4 decimals "
-                                       "(0.5, 0.99, 0.999)");
+                        red_qparam_fail(
+                                pc->err, 400, "quantiles",
+                                "quantiles: \"%.64s\" is not a quantile", tok);
+                        red_qparam_allow(pc->err,
+                                         "0 to 1 with at most 4 decimals "
+                                         "(0.5, 0.99, 0.999)");
                         red_qparam_allow(pc->err, "pNN (p50, p99, p99_9)");
                         free(copy);
                         return -1;
@@ -336,8 +351,8 @@ static int parse_quantiles(red_qparam_ctx_t *pc, red_query_t *q)
                 if (q->quantile_cnt == RED_QUERY_MAX_QUANTILES) {
                         free(copy);
                         return red_qparam_fail(pc->err, 400, "quantiles",
-                                   "quantiles: at most %d",
-                                   RED_QUERY_MAX_QUANTILES);
+                                               "quantiles: at most %d",
+                                               RED_QUERY_MAX_QUANTILES);
                 }
                 q->quantiles[q->quantile_cnt++] = qv;
         }
@@ -368,10 +383,11 @@ static int parse_top(red_qparam_ctx_t *pc, red_query_t *q)
         if (v && (q->top_ref = red_outputs_parse(q->agg, v)) >= 0) {
                 return 0;
         }
-        red_qparam_fail(pc->err, 400, "by", v ? "by \"%.64s\" is no measure output or "
-                                    "number column"
-                                  : "by is required%.0s",
-            v ? v : "");
+        red_qparam_fail(pc->err, 400, "by",
+                        v ? "by \"%.64s\" is no measure output or "
+                            "number column"
+                          : "by is required%.0s",
+                        v ? v : "");
         for (size_t i = 0; i < q->col_cnt; i++) {
                 if (q->cols[i].src == RED_QCOL_MEASURE ||
                     (q->cols[i].src == RED_QCOL_COLUMN &&
@@ -414,8 +430,8 @@ typedef struct planner_s {
 
 static void filter_name(planner_t *pl, const char *name)
 {
-        if (pl->filter_cnt < sizeof(pl->filter_names) /
-                                     sizeof(*pl->filter_names)) {
+        if (pl->filter_cnt <
+            sizeof(pl->filter_names) / sizeof(*pl->filter_names)) {
                 pl->filter_names[pl->filter_cnt++] = name;
         }
 }
@@ -434,7 +450,8 @@ static int find_agg(planner_t *pl, const char *name)
                         }
                 }
         }
-        red_qparam_fail(e, 404, NULL, "no aggregation \"%.64s\"", name ? name : "");
+        red_qparam_fail(e, 404, NULL, "no aggregation \"%.64s\"",
+                        name ? name : "");
         for (size_t i = 0; i < pl->cnt; i++) {
                 for (size_t a = 0; a < pl->cs[i]->agg_cnt; a++) {
                         red_qparam_allow(e, pl->cs[i]->aggs[a].name);
@@ -460,12 +477,14 @@ static int find_raw(planner_t *pl, const char *name)
                         }
                 }
         }
-        red_qparam_fail(e, 404, NULL, "no raw table \"%.64s\"", name ? name : "");
+        red_qparam_fail(e, 404, NULL, "no raw table \"%.64s\"",
+                        name ? name : "");
         for (size_t i = 0; i < pl->cnt; i++) {
                 for (size_t r = 0; r < pl->cs[i]->raw_cnt; r++) {
                         for (size_t t = 0; t < pl->cs[i]->raws[r].table_cnt;
                              t++) {
-                                red_qparam_allow(e, pl->cs[i]->raws[r].tables[t]);
+                                red_qparam_allow(e,
+                                                 pl->cs[i]->raws[r].tables[t]);
                         }
                 }
         }
@@ -496,17 +515,19 @@ static int pick_contract(planner_t *pl, bool (*has)(const red_contract_t *),
                 }
         }
         if (!n) {
-                return red_qparam_fail(e, 404, NULL, "no contract declares %s", what);
+                return red_qparam_fail(e, 404, NULL, "no contract declares %s",
+                                       what);
         }
         if (only && (v || n == 1)) {
                 pl->q->contract = only;
                 return 0;
         }
         red_qparam_fail(e, 400, "contract",
-            v ? "contract \"%.64s\" declares no %s" : "%.0scontract is "
-                                                       "required: several "
-                                                       "declare %s",
-            v ? v : "", what);
+                        v ? "contract \"%.64s\" declares no %s"
+                          : "%.0scontract is "
+                            "required: several "
+                            "declare %s",
+                        v ? v : "", what);
         for (size_t i = 0; i < pl->cnt; i++) {
                 if (has(pl->cs[i])) {
                         red_qparam_allow(e, pl->cs[i]->name);
@@ -555,8 +576,8 @@ static int key_filters(planner_t *pl)
         for (size_t i = 0; i < agg->key_cnt; i++) {
                 filter_name(pl, agg->key_columns[i]);
                 if (red_qparam_filter(&pl->pc, pl->q, agg->key_columns[i],
-                                 agg->key_columns[i], NULL, RED_QVAL_TEXT,
-                                 NULL)) {
+                                      agg->key_columns[i], NULL, RED_QVAL_TEXT,
+                                      NULL)) {
                         return -1;
                 }
         }
@@ -579,7 +600,8 @@ static int parse_grouping(planner_t *pl)
                         return 0;
                 }
         }
-        red_qparam_fail(pl->pc.err, 400, "grouping", "unknown grouping \"%.64s\"", v);
+        red_qparam_fail(pl->pc.err, 400, "grouping",
+                        "unknown grouping \"%.64s\"", v);
         for (size_t g = 0; g < q->agg->grouping_cnt; g++) {
                 red_qparam_allow(pl->pc.err, q->agg->groupings[g].name);
         }
@@ -599,7 +621,8 @@ static int plan_series(planner_t *pl)
                 }
         }
         if (red_qparam_choice(&pl->pc, "window", names, 0, &w) < 0 ||
-            parse_grouping(pl) || red_qparam_range(&pl->pc, q, pl->lim->now, true) ||
+            parse_grouping(pl) ||
+            red_qparam_range(&pl->pc, q, pl->lim->now, true) ||
             key_filters(pl) || default_cols(q, pl->pc.err) ||
             select_cols(&pl->pc, q) || red_qparam_order(&pl->pc, q)) {
                 return -1;
@@ -624,7 +647,8 @@ static int plan_summary(planner_t *pl)
         red_query_error_t *e = pl->pc.err;
         int r;
 
-        if (parse_grouping(pl) || red_qparam_range(&pl->pc, q, pl->lim->now, true) ||
+        if (parse_grouping(pl) ||
+            red_qparam_range(&pl->pc, q, pl->lim->now, true) ||
             parse_quantiles(&pl->pc, q) || key_filters(pl) ||
             default_cols(q, e)) {
                 return -1;
@@ -633,8 +657,9 @@ static int plan_summary(planner_t *pl)
                            &q->covered_to, &q->tiles, &q->tile_cnt);
         if (r) {
                 return r == -ENOMEM ? red_qparam_oom(e)
-                                    : red_qparam_fail(e, 400, "from", "cannot tile the "
-                                                          "range");
+                                    : red_qparam_fail(e, 400, "from",
+                                                      "cannot tile the "
+                                                      "range");
         }
         if (q->kind == RED_QUERY_TOP) {
                 if (parse_top(&pl->pc, q) || select_cols(&pl->pc, q)) {
@@ -656,7 +681,7 @@ static int plan_summary(planner_t *pl)
                 if (q->format == RED_FORMAT_PROMETHEUS) {
                         /* one page: the exposition has no cursor */
                         if (red_qparam_int(&pl->pc, "limit", 1, max, max,
-                                      &q->limit) < 0) {
+                                           &q->limit) < 0) {
                                 return -1;
                         }
                 } else if (red_qparam_page(&pl->pc, q, pl->lim)) {
@@ -669,14 +694,17 @@ static int plan_summary(planner_t *pl)
         for (size_t g = 0; g < q->agg->grouping_cnt; g++) {
                 if ((q->grouping < 0 || q->grouping == (int)g) &&
                     !bounded(q->contract, q->agg, (int)g)) {
-                        red_qparam_fail(e, 400, q->grouping < 0 ? "format" : "grouping",
-                            "format=prometheus needs groupings whose values "
-                            "are a declared, bounded set (enum, buckets or "
-                            "constant); %s is not",
-                            q->agg->groupings[g].name);
+                        red_qparam_fail(
+                                e, 400, q->grouping < 0 ? "format" : "grouping",
+                                "format=prometheus needs groupings whose "
+                                "values "
+                                "are a declared, bounded set (enum, buckets or "
+                                "constant); %s is not",
+                                q->agg->groupings[g].name);
                         for (size_t k = 0; k < q->agg->grouping_cnt; k++) {
                                 if (bounded(q->contract, q->agg, (int)k)) {
-                                        red_qparam_allow(e, q->agg->groupings[k].name);
+                                        red_qparam_allow(
+                                                e, q->agg->groupings[k].name);
                                 }
                         }
                         return -1;
@@ -717,7 +745,8 @@ static int plan_raw(planner_t *pl)
                         objcol = col;
                         snprintf(prefix, sizeof(prefix), "%s.", col);
                         filter_name(pl, col);
-                        if (red_qparam_object_filters(&pl->pc, q, prefix, col)) {
+                        if (red_qparam_object_filters(&pl->pc, q, prefix,
+                                                      col)) {
                                 return -1;
                         }
                         continue;
@@ -726,8 +755,8 @@ static int plan_raw(planner_t *pl)
                         continue;
                 }
                 filter_name(pl, col);
-                if (red_qparam_filter(&pl->pc, q, col, col, NULL, red_qparam_type_of(t),
-                                 NULL)) {
+                if (red_qparam_filter(&pl->pc, q, col, col, NULL,
+                                      red_qparam_type_of(t), NULL)) {
                         return -1;
                 }
         }
@@ -766,9 +795,10 @@ static int plan_workflow(planner_t *pl, const char *id)
                 return -1;
         }
         if (!id || red_uuid_parse(id, strlen(id), &u)) {
-                return red_qparam_fail(pl->pc.err, 404, NULL,
-                           "no workflow \"%.64s\": workflow ids are UUIDs",
-                           id ? id : "");
+                return red_qparam_fail(
+                        pl->pc.err, 404, NULL,
+                        "no workflow \"%.64s\": workflow ids are UUIDs",
+                        id ? id : "");
         }
         red_uuid_format(&u, canon);
         if (!(q->workflow_id = strdup(canon))) {
@@ -799,8 +829,8 @@ static int plan_workflows(planner_t *pl)
                 return -1;
         }
         {
-                const char **states = calloc(c->fsm->state_cnt + 1,
-                                             sizeof(*states));
+                const char **states =
+                        calloc(c->fsm->state_cnt + 1, sizeof(*states));
                 int r;
                 if (!states) {
                         return red_qparam_oom(pl->pc.err);
@@ -808,8 +838,8 @@ static int plan_workflows(planner_t *pl)
                 for (size_t i = 0; i < c->fsm->state_cnt; i++) {
                         states[i] = c->fsm->states[i];
                 }
-                r = red_qparam_filter(&pl->pc, q, "state", "current_state", NULL,
-                                 RED_QVAL_TEXT, states);
+                r = red_qparam_filter(&pl->pc, q, "state", "current_state",
+                                      NULL, RED_QVAL_TEXT, states);
                 free(states);
                 if (r) {
                         return -1;
@@ -819,8 +849,8 @@ static int plan_workflows(planner_t *pl)
         for (size_t i = 0; i < c->remember_cnt; i++) {
                 const char *f = c->slot_names[c->remember_slots[i]];
                 filter_name(pl, f);
-                if (red_qparam_filter(&pl->pc, q, f, "metadata", f, RED_QVAL_TEXT,
-                                 NULL)) {
+                if (red_qparam_filter(&pl->pc, q, f, "metadata", f,
+                                      RED_QVAL_TEXT, NULL)) {
                         return -1;
                 }
         }
@@ -851,15 +881,16 @@ static int plan_alerts(planner_t *pl)
         for (size_t i = 0; i < a->rule_cnt; i++) {
                 rules[i] = a->rules[i].id;
         }
-        r = red_qparam_filter(&pl->pc, q, "rule", "rule_id", NULL, RED_QVAL_TEXT,
-                         rules);
+        r = red_qparam_filter(&pl->pc, q, "rule", "rule_id", NULL,
+                              RED_QVAL_TEXT, rules);
         free(rules);
-        if (r || red_qparam_filter(&pl->pc, q, "severity", "severity", NULL,
+        if (r ||
+            red_qparam_filter(&pl->pc, q, "severity", "severity", NULL,
                               RED_QVAL_TEXT, severities) ||
             red_qparam_filter(&pl->pc, q, "metric_name", "metric_name", NULL,
-                         RED_QVAL_TEXT, NULL) ||
-            red_qparam_filter(&pl->pc, q, "correlation_id", "correlation_id", NULL,
-                         RED_QVAL_TEXT, NULL)) {
+                              RED_QVAL_TEXT, NULL) ||
+            red_qparam_filter(&pl->pc, q, "correlation_id", "correlation_id",
+                              NULL, RED_QVAL_TEXT, NULL)) {
                 return -1;
         }
         filter_name(pl, "rule");
@@ -870,7 +901,7 @@ static int plan_alerts(planner_t *pl)
                 const char *s = q->contract->slot_names[a->scope_slot];
                 filter_name(pl, s);
                 if (red_qparam_filter(&pl->pc, q, s, s, NULL, RED_QVAL_TEXT,
-                                 NULL)) {
+                                      NULL)) {
                         return -1;
                 }
         }
@@ -897,7 +928,8 @@ static int plan_contracts(planner_t *pl)
                         return 0;
                 }
         }
-        red_qparam_fail(pl->pc.err, 404, "contract", "no contract \"%.64s\"", v);
+        red_qparam_fail(pl->pc.err, 404, "contract", "no contract \"%.64s\"",
+                        v);
         for (size_t i = 0; i < pl->cnt; i++) {
                 red_qparam_allow(pl->pc.err, pl->cs[i]->name);
         }
@@ -908,15 +940,16 @@ static int plan_contracts(planner_t *pl)
 
 static int parse_format(planner_t *pl)
 {
-        static const char *const all[] = {"json", "ndjson", "csv", "table",
-                                          "prometheus", NULL};
+        static const char *const all[] = {"json",  "ndjson",     "csv",
+                                          "table", "prometheus", NULL};
         static const char *const rows[] = {"json", "ndjson", "csv", "table",
                                            NULL};
         bool prom = pl->q->kind == RED_QUERY_SUMMARY ||
                     pl->q->kind == RED_QUERY_TOP;
         int f;
 
-        if (red_qparam_choice(&pl->pc, "format", prom ? all : rows, 0, &f) < 0) {
+        if (red_qparam_choice(&pl->pc, "format", prom ? all : rows, 0, &f) <
+            0) {
                 return -1;
         }
         pl->q->format = (red_format_kind_t)f;
@@ -948,7 +981,9 @@ red_query_t *red_query_plan(const red_contract_t *const *contracts,
                 goto done;
         }
         switch (kind) {
-        case RED_QUERY_CONTRACTS: r = plan_contracts(&pl); break;
+        case RED_QUERY_CONTRACTS:
+                r = plan_contracts(&pl);
+                break;
         case RED_QUERY_SERIES:
                 r = find_agg(&pl, name) ? -1 : plan_series(&pl);
                 break;
@@ -956,16 +991,25 @@ red_query_t *red_query_plan(const red_contract_t *const *contracts,
         case RED_QUERY_TOP:
                 r = find_agg(&pl, name) ? -1 : plan_summary(&pl);
                 break;
-        case RED_QUERY_RAW: r = find_raw(&pl, name) ? -1 : plan_raw(&pl); break;
-        case RED_QUERY_WORKFLOW: r = plan_workflow(&pl, name); break;
-        case RED_QUERY_WORKFLOWS: r = plan_workflows(&pl); break;
-        case RED_QUERY_ALERTS: r = plan_alerts(&pl); break;
+        case RED_QUERY_RAW:
+                r = find_raw(&pl, name) ? -1 : plan_raw(&pl);
+                break;
+        case RED_QUERY_WORKFLOW:
+                r = plan_workflow(&pl, name);
+                break;
+        case RED_QUERY_WORKFLOWS:
+                r = plan_workflows(&pl);
+                break;
+        case RED_QUERY_ALERTS:
+                r = plan_alerts(&pl);
+                break;
         default:
                 red_qparam_fail(err, 404, NULL, "unknown query");
                 break;
         }
         if (!r) {
-                r = red_qparam_check_unused(&pl.pc, pl.filter_names, pl.filter_cnt);
+                r = red_qparam_check_unused(&pl.pc, pl.filter_names,
+                                            pl.filter_cnt);
         }
 done:
         free(pl.pc.used);
@@ -988,9 +1032,9 @@ void red_query_destroy(red_query_t *q)
         for (size_t i = 0; i < q->filter_cnt; i++) {
                 free(q->filters[i].column);
                 free(q->filters[i].json_key);
-                red_qparam_free_strs(q->filters[i].values, q->filter_cnt ?
-                                                        q->filters[i].value_cnt
-                                                              : 0);
+                red_qparam_free_strs(q->filters[i].values,
+                                     q->filter_cnt ? q->filters[i].value_cnt
+                                                   : 0);
         }
         free(q->filters);
         free(q->tiles);

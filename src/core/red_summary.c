@@ -1,4 +1,5 @@
-/* red_summary - merges stored cells per group; summary, top and Prometheus rows. */
+/* red_summary - merges stored cells per group; summary, top and Prometheus
+ * rows. */
 #include "red_summary.h"
 
 #include "red_cell.h"
@@ -15,16 +16,16 @@ struct red_summary_s {
         const red_query_t *q;
         const red_agg_t *agg;
         red_format_t *fmt;
-        red_cell_t *cur;    /* the group being merged */
-        bool skip;          /* its grouping is unknown: rows ignored */
-        size_t groups;      /* finished */
-        red_cell_t **kept;  /* top: the best so far, best first;
-                               prometheus: all */
+        red_cell_t *cur;   /* the group being merged */
+        bool skip;         /* its grouping is unknown: rows ignored */
+        size_t groups;     /* finished */
+        red_cell_t **kept; /* top: the best so far, best first;
+                              prometheus: all */
         double *kept_val;
         size_t kept_cnt, kept_cap;
-        red_buf_t cursor;   /* of the last row written */
+        red_buf_t cursor; /* of the last row written */
         bool full;
-        red_buf_t vals;     /* scratch for a row's values */
+        red_buf_t vals; /* scratch for a row's values */
         size_t *offs, *lens;
         const char **ptrs;
         char from[RED_TIME_FMT_SIZE], to[RED_TIME_FMT_SIZE];
@@ -126,19 +127,22 @@ static int write_row(red_summary_t *s, const red_cell_t *cell, red_buf_t *out)
                         red_buf_puts(&s->vals, k);
                         break;
                 case RED_QCOL_KEY:
-                        red_buf_append(&s->vals,
-                                       red_cell_key(cell, (size_t)c->index),
-                                       red_cell_key_len(cell,
-                                                        (size_t)c->index));
+                        red_buf_append(
+                                &s->vals, red_cell_key(cell, (size_t)c->index),
+                                red_cell_key_len(cell, (size_t)c->index));
                         break;
-                case RED_QCOL_FROM: red_buf_puts(&s->vals, s->from); break;
-                case RED_QCOL_TO: red_buf_puts(&s->vals, s->to); break;
+                case RED_QCOL_FROM:
+                        red_buf_puts(&s->vals, s->from);
+                        break;
+                case RED_QCOL_TO:
+                        red_buf_puts(&s->vals, s->to);
+                        break;
                 case RED_QCOL_MEASURE:
                         null = !put_ref(&s->vals, cell, c->index);
                         break;
                 case RED_QCOL_COLUMN:
-                        red_cell_render(cell, &agg->columns[c->index],
-                                        &s->vals, &null);
+                        red_cell_render(cell, &agg->columns[c->index], &s->vals,
+                                        &null);
                         break;
                 default:
                         null = true;
@@ -381,9 +385,8 @@ static void prom_labels(red_summary_t *s, const red_cell_t *cell,
 }
 
 /* One sample line per kept group whose output @p ref is not null. */
-static void prom_samples(red_summary_t *s, const char *name,
-                         const char *suffix, int ref, const char *quantile,
-                         red_buf_t *out)
+static void prom_samples(red_summary_t *s, const char *name, const char *suffix,
+                         int ref, const char *quantile, red_buf_t *out)
 {
         for (size_t i = 0; i < s->kept_cnt; i++) {
                 double v;
@@ -403,12 +406,12 @@ static void prom_samples(red_summary_t *s, const char *name,
 }
 
 static void prom_family(red_summary_t *s, const red_measure_t *m,
-                        const char *name, const char *suffix,
-                        const char *type, const char *what, red_buf_t *out)
+                        const char *name, const char *suffix, const char *type,
+                        const char *what, red_buf_t *out)
 {
         const red_contract_t *c = s->q->contract;
-        const char *field = m->kind == RED_MEAS_COUNT ? NULL
-                                                      : c->slot_names[m->slot];
+        const char *field =
+                m->kind == RED_MEAS_COUNT ? NULL : c->slot_names[m->slot];
 
         red_buf_printf(out, "# HELP %s%s %s: %s of %s", name, suffix,
                        s->agg->name, what, m->name);
@@ -442,8 +445,8 @@ static void prom_measure(red_summary_t *s, size_t mi, red_buf_t *out)
                                                          "count"
                                                        : "sum and count",
                             out);
-                for (size_t k = 0; m->kind == RED_MEAS_SKETCH &&
-                                   k < s->q->quantile_cnt;
+                for (size_t k = 0;
+                     m->kind == RED_MEAS_SKETCH && k < s->q->quantile_cnt;
                      k++) {
                         char qs[32];
                         snprintf(qs, sizeof(qs), "%g", s->q->quantiles[k]);
@@ -456,11 +459,9 @@ static void prom_measure(red_summary_t *s, size_t mi, red_buf_t *out)
                 prom_samples(s, name, "_sum", base | RED_OUT_SUM, NULL, out);
                 prom_samples(s, name, "_count", base | RED_OUT_COUNT, NULL,
                              out);
-                prom_family(s, m, name, "_min", "gauge", "smallest value",
-                            out);
+                prom_family(s, m, name, "_min", "gauge", "smallest value", out);
                 prom_samples(s, name, "_min", base | RED_OUT_MIN, NULL, out);
-                prom_family(s, m, name, "_max", "gauge", "largest value",
-                            out);
+                prom_family(s, m, name, "_max", "gauge", "largest value", out);
                 prom_samples(s, name, "_max", base | RED_OUT_MAX, NULL, out);
                 return;
         default:
@@ -512,8 +513,9 @@ void red_summary_meta(const red_query_t *q, red_buf_t *out)
         red_buf_printf(out, "\"range\":{\"from\":\"%s\",\"to\":\"%s\"", a, b);
         red_time_format(q->from, a, sizeof(a));
         red_time_format(q->to, b, sizeof(b));
-        red_buf_printf(out, ",\"requested_from\":\"%s\",\"requested_to\":"
-                            "\"%s\"},\"tiles\":[",
+        red_buf_printf(out,
+                       ",\"requested_from\":\"%s\",\"requested_to\":"
+                       "\"%s\"},\"tiles\":[",
                        a, b);
         for (size_t i = 0; i < q->tile_cnt; i++) {
                 red_time_format(q->tiles[i].from, a, sizeof(a));

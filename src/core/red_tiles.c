@@ -84,8 +84,8 @@ static int tile(tiler_t *t, red_time_t a, red_time_t b)
 }
 
 int red_tiles_plan(uint32_t windows, red_time_t from, red_time_t to,
-                    red_time_t *covered_from, red_time_t *covered_to,
-                    red_tile_t **tiles, size_t *cnt)
+                   red_time_t *covered_from, red_time_t *covered_to,
+                   red_tile_t **tiles, size_t *cnt)
 {
         tiler_t t = {.type_cnt = 0};
         red_time_t len[RED_WINDOW__CNT];
@@ -127,4 +127,3 @@ int red_tiles_plan(uint32_t windows, red_time_t from, red_time_t to,
         *cnt = t.cnt;
         return 0;
 }
-

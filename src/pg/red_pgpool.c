@@ -12,10 +12,10 @@
 
 struct red_pgpool_s {
         pthread_mutex_t lock;
-        pthread_cond_t back;  /* a connection came back or closed */
+        pthread_cond_t back; /* a connection came back or closed */
         char *conninfo;
         size_t max;
-        size_t open;          /* idle + in use */
+        size_t open; /* idle + in use */
         PGconn **idle;
         size_t idle_cnt;
         red_pgpool_setup_cb *setup;

@@ -106,8 +106,7 @@ static void sql_int(sql_t *s, int64_t v)
 }
 
 /* A text array literal {"a","b"} of @p vals. */
-static void sql_array(sql_t *s, char *const *vals, size_t cnt,
-                      const char *cast)
+static void sql_array(sql_t *s, char *const *vals, size_t cnt, const char *cast)
 {
         red_buf_t a;
 
@@ -317,22 +316,22 @@ struct red_qexec_s {
         PGconn *conn;
         const red_query_t *q;
         red_format_t *fmt;
-        red_buf_t pending;  /* output not handed out yet */
-        red_buf_t meta;     /* JSON envelope members */
-        red_buf_t next;     /* the next page's cursor */
-        red_buf_t last;     /* the cursor after the last row written */
-        bool typed;         /* the format's column types are set */
-        bool done;          /* all output is in pending */
-        bool in_tx;         /* an export's transaction is open */
-        bool broken;        /* the connection must not be reused */
+        red_buf_t pending; /* output not handed out yet */
+        red_buf_t meta;    /* JSON envelope members */
+        red_buf_t next;    /* the next page's cursor */
+        red_buf_t last;    /* the cursor after the last row written */
+        bool typed;        /* the format's column types are set */
+        bool done;         /* all output is in pending */
+        bool in_tx;        /* an export's transaction is open */
+        bool broken;       /* the connection must not be reused */
         long rows;
 };
 
 static void set_error(red_qexec_t *x, const PGresult *res, int *status,
                       char *errstr, size_t size)
 {
-        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
-                                : NULL;
+        const char *state =
+                res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
         char msg[512];
 
         red_pg_error(x->conn, res, msg, sizeof(msg));
@@ -362,12 +361,26 @@ static void set_error(red_qexec_t *x, const PGresult *res, int *status,
 static red_val_type_t type_of(Oid oid)
 {
         switch (oid) {
-        case 16: return RED_VAL_BOOL;
-        case 20: case 21: case 23: case 26: return RED_VAL_INT;
-        case 700: case 701: case 1700: return RED_VAL_NUMBER;
-        case 114: case 3802: return RED_VAL_JSON;
-        case 1082: case 1114: case 1184: return RED_VAL_TIME;
-        default: return RED_VAL_TEXT;
+        case 16:
+                return RED_VAL_BOOL;
+        case 20:
+        case 21:
+        case 23:
+        case 26:
+                return RED_VAL_INT;
+        case 700:
+        case 701:
+        case 1700:
+                return RED_VAL_NUMBER;
+        case 114:
+        case 3802:
+                return RED_VAL_JSON;
+        case 1082:
+        case 1114:
+        case 1184:
+                return RED_VAL_TIME;
+        default:
+                return RED_VAL_TEXT;
         }
 }
 
@@ -431,8 +444,8 @@ static int write_rows(red_qexec_t *x, const PGresult *res)
         for (int r = 0; r < nrows; r++) {
                 if (x->rows == q->limit) {
                         red_buf_reset(&x->next);
-                        red_buf_append(&x->next, x->last.data ? x->last.data
-                                                              : "",
+                        red_buf_append(&x->next,
+                                       x->last.data ? x->last.data : "",
                                        x->last.len);
                         return 1;
                 }
@@ -452,8 +465,8 @@ static int write_rows(red_qexec_t *x, const PGresult *res)
 
 static void finish_output(red_qexec_t *x)
 {
-        red_format_end(x->fmt, x->next.len ? x->next.data : NULL,
-                       x->meta.data, &x->pending);
+        red_format_end(x->fmt, x->next.len ? x->next.data : NULL, x->meta.data,
+                       &x->pending);
         x->done = true;
 }
 
@@ -477,7 +490,8 @@ static bool not_prepared(const PGresult *res)
 {
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
-        return state && !strcmp(state, "26000"); /* invalid_sql_statement_name */
+        return state &&
+               !strcmp(state, "26000"); /* invalid_sql_statement_name */
 }
 
 static bool prepare(red_qexec_t *x, const sql_t *s, const char *name)
@@ -492,8 +506,7 @@ static bool prepare(red_qexec_t *x, const sql_t *s, const char *name)
 static PGresult *exec_sql(red_qexec_t *x, const sql_t *s, int binary)
 {
         return PQexecParams(x->conn, s->text.data, s->n, NULL,
-                            (const char *const *)s->params, NULL, NULL,
-                            binary);
+                            (const char *const *)s->params, NULL, NULL, binary);
 }
 
 /* Sends a prepared statement for single-row reading; false on failure. */
@@ -524,8 +537,8 @@ static void meta_range(red_qexec_t *x)
 /* --- kinds ------------------------------------------------------------- */
 
 /* A page (or a whole small result) in one statement. */
-static int run_rows(red_qexec_t *x, const sql_t *s, int *status,
-                    char *errstr, size_t size)
+static int run_rows(red_qexec_t *x, const sql_t *s, int *status, char *errstr,
+                    size_t size)
 {
         PGresult *res = exec_sql(x, s, 0);
         int r;
@@ -567,8 +580,7 @@ static int fetch(red_qexec_t *x, int *status, char *errstr, size_t size)
         PGresult *res;
         int r, n;
 
-        snprintf(sql, sizeof(sql), "FETCH %d FROM red_export",
-                 RED_QEXEC_FETCH);
+        snprintf(sql, sizeof(sql), "FETCH %d FROM red_export", RED_QEXEC_FETCH);
         res = PQexec(x->conn, sql);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
                 set_error(x, res, status, errstr, size);
@@ -595,8 +607,8 @@ static int fetch(red_qexec_t *x, int *status, char *errstr, size_t size)
 
 /* An export: a cursor in a read-only transaction, the first batch now
  * (so that errors still get their status before anything is sent). */
-static int run_export(red_qexec_t *x, const sql_t *s, int *status,
-                      char *errstr, size_t size)
+static int run_export(red_qexec_t *x, const sql_t *s, int *status, char *errstr,
+                      size_t size)
 {
         red_buf_t decl;
         PGresult *res;
@@ -680,10 +692,10 @@ static int run_summary(red_qexec_t *x, const sql_t *s, int *status,
                                 stop = step == RED_SUMMARY_FULL;
                                 if (step == RED_SUMMARY_ERROR) {
                                         failed = true;
-                                        *status = strncmp(errstr, "more than",
-                                                          9)
-                                                          ? 500
-                                                          : 400;
+                                        *status =
+                                                strncmp(errstr, "more than", 9)
+                                                        ? 500
+                                                        : 400;
                                 }
                         }
                         if (!stop && !failed &&
@@ -795,8 +807,8 @@ static int run_current(red_qexec_t *x, int *status, char *errstr, size_t size)
                                 r = red_format_row(one, vals, lens, &x->meta);
                         }
                         /* the line's newline */
-                        if (x->meta.len && x->meta.data[x->meta.len - 1] ==
-                                                   '\n') {
+                        if (x->meta.len &&
+                            x->meta.data[x->meta.len - 1] == '\n') {
                                 x->meta.data[--x->meta.len] = '\0';
                         }
                 }
@@ -852,10 +864,10 @@ red_qexec_t *red_qexec_start(PGconn *conn, const red_query_t *q,
         red_buf_init(&x->next);
         red_buf_init(&x->last);
         sql_init(&s);
-        if (!prom && !(x->fmt = red_format_new(
-                               q->format, q->kind == RED_QUERY_CONTRACTS
-                                                  ? RED_DESCRIBE_COLUMNS
-                                                  : q->col_cnt))) {
+        if (!prom &&
+            !(x->fmt = red_format_new(q->format, q->kind == RED_QUERY_CONTRACTS
+                                                         ? RED_DESCRIBE_COLUMNS
+                                                         : q->col_cnt))) {
                 snprintf(errstr, errstr_size, "out of memory");
                 goto err;
         }
@@ -866,8 +878,8 @@ red_qexec_t *red_qexec_start(PGconn *conn, const red_query_t *q,
                         break;
                 }
                 red_format_begin(x->fmt, &x->pending);
-                r = red_describe_contracts(contracts, contract_cnt,
-                                           q->contract, x->fmt, &x->pending);
+                r = red_describe_contracts(contracts, contract_cnt, q->contract,
+                                           x->fmt, &x->pending);
                 if (r) {
                         snprintf(errstr, errstr_size, "out of memory");
                         break;

@@ -35,8 +35,8 @@ typedef struct red_qexec_s red_qexec_t;
  * 0, or -1 with a message.
  */
 int red_qexec_session(PGconn *conn, long statement_timeout_ms,
-                      long idle_timeout_ms, char *errstr, size_t errstr_size)
-        RED_MUSTCHECK;
+                      long idle_timeout_ms, char *errstr,
+                      size_t errstr_size) RED_MUSTCHECK;
 
 /**
  * Starts plan @p q (borrowed, like @p conn and the contracts, until

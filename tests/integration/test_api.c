@@ -116,10 +116,10 @@ static void truth_read(truth_t *tr, const char *file)
                 pl = json_object_get(root, "payload");
                 pl = json_is_object(pl) ? pl : root;
                 topic = json_string_value(json_object_get(root, "_topic"));
-                ts = json_string_value(json_object_get(root,
-                                                       "event_timestamp"));
-                ts = ts ? ts : json_string_value(json_object_get(root,
-                                                                 "timestamp"));
+                ts = json_string_value(
+                        json_object_get(root, "event_timestamp"));
+                ts = ts ? ts
+                        : json_string_value(json_object_get(root, "timestamp"));
                 ck_assert_msg(ts && !red_time_parse(ts, strlen(ts), &e->t),
                               "%s", line);
                 e->kind = strstr(topic, "generation-started")     ? 0
@@ -183,9 +183,9 @@ static long check_summary_row(const truth_t *tr, json_t *row, red_time_t from,
                          n[1]);
         ck_assert_int_eq(json_integer_value(json_object_get(row, "failed")),
                          n[2]);
-        ck_assert_int_eq((long)json_number_value(
-                                 json_object_get(row, "tokens.sum")),
-                         tokens);
+        ck_assert_int_eq(
+                (long)json_number_value(json_object_get(row, "tokens.sum")),
+                tokens);
         qsort(dur, (size_t)d, sizeof(double), cmp_double);
         for (int k = 0; d && k < 3; k++) {
                 static const double qs[] = {0.5, 0.95, 0.99};
@@ -208,8 +208,8 @@ static long check_summary_row(const truth_t *tr, json_t *row, red_time_t from,
 static char *next_page(json_t *doc)
 {
         json_t *next = json_object_get(doc, "next_cursor");
-        char *cursor = json_is_string(next) ? strdup(json_string_value(next))
-                                            : NULL;
+        char *cursor =
+                json_is_string(next) ? strdup(json_string_value(next)) : NULL;
 
         json_decref(doc);
         return cursor;
@@ -255,9 +255,9 @@ static void check_summaries(api_t *a)
                 red_time_t from = tm("2026-01-01") +
                                   (red_time_t)(rnd(&x) % (70ull * 86400)) *
                                           RED_TIME_US_PER_SEC;
-                red_time_t to = from + (red_time_t)(3600 + rnd(&x) %
-                                                              (60ull * 86400)) *
-                                               RED_TIME_US_PER_SEC;
+                red_time_t to =
+                        from + (red_time_t)(3600 + rnd(&x) % (60ull * 86400)) *
+                                       RED_TIME_US_PER_SEC;
                 char f[RED_TIME_FMT_SIZE], t[RED_TIME_FMT_SIZE], path[512];
                 json_t *doc, *row;
                 long completed = 0;
@@ -284,11 +284,10 @@ static void check_summaries(api_t *a)
                         ck_assert_int_gt(cf, from - RED_TIME_US_PER_HOUR);
                         ck_assert_int_ge(ct, to);
                         ck_assert_int_lt(ct, to + RED_TIME_US_PER_HOUR);
-                        json_array_foreach(json_object_get(doc, "data"), k,
-                                           row)
+                        json_array_foreach(json_object_get(doc, "data"), k, row)
                         {
-                                completed += check_summary_row(&tr, row, cf,
-                                                               ct);
+                                completed +=
+                                        check_summary_row(&tr, row, cf, ct);
                         }
                 }
                 ck_assert_int_gt(completed, 0);
@@ -339,13 +338,13 @@ static void check_series(api_t *a)
                         ck_assert_int_eq(json_integer_value(json_object_get(
                                                  r, "started_generations")),
                                          atol(PQgetvalue(res, row, 2)));
-                        ck_assert(json_number_value(json_object_get(
-                                          r, "success_rate")) ==
+                        ck_assert(json_number_value(
+                                          json_object_get(r, "success_rate")) ==
                                   strtod(PQgetvalue(res, row, 3), NULL));
                         stored = json_loads(PQgetvalue(res, row, 4), 0, NULL);
-                        ck_assert(json_equal(stored,
-                                             json_object_get(
-                                                     r, "duration_statistics")));
+                        ck_assert(json_equal(
+                                stored,
+                                json_object_get(r, "duration_statistics")));
                         json_decref(stored);
                         ck_assert_int_eq(json_integer_value(json_object_get(
                                                  r, "revision")),
@@ -363,10 +362,10 @@ static void check_series(api_t *a)
 
 static int cmp_p99_desc(const void *a, const void *b)
 {
-        double x = json_number_value(json_object_get(*(json_t *const *)a,
-                                                     "duration.p99"));
-        double y = json_number_value(json_object_get(*(json_t *const *)b,
-                                                     "duration.p99"));
+        double x = json_number_value(
+                json_object_get(*(json_t *const *)a, "duration.p99"));
+        double y = json_number_value(
+                json_object_get(*(json_t *const *)b, "duration.p99"));
         return x > y ? -1 : x < y;
 }
 
@@ -393,9 +392,9 @@ static void check_top(api_t *a)
         ck_assert_int_eq(json_array_size(json_object_get(top, "data")), 3);
         for (size_t i = 0; i < 3; i++) {
                 json_t *t = json_array_get(json_object_get(top, "data"), i);
-                ck_assert(json_equal(json_object_get(t, "duration.p99"),
-                                     json_object_get(sorted[i],
-                                                     "duration.p99")));
+                ck_assert(
+                        json_equal(json_object_get(t, "duration.p99"),
+                                   json_object_get(sorted[i], "duration.p99")));
                 if (i + 1 < n &&
                     cmp_p99_desc(&sorted[i], &sorted[i + 1]) != 0) {
                         ck_assert(json_equal(t, sorted[i]));
@@ -412,8 +411,11 @@ static void check_formats(api_t *a)
 {
         char file[4096], *out, *err, *body, *cli;
         const char *py[] = {"/usr/bin/python3",
-                            test_path("tests/tools/csv_check.py"), file,
-                            "group_key", "completed", NULL};
+                            test_path("tests/tools/csv_check.py"),
+                            file,
+                            "group_key",
+                            "completed",
+                            NULL};
         const char *summary = "/v1/aggregations/codegen_metrics/summary?"
                               "grouping=node_type_grouping&from=2026-01-01&"
                               "to=2026-04-01";
@@ -431,16 +433,16 @@ static void check_formats(api_t *a)
         rc = test_run(py, NULL, &out, &err);
         ck_assert_msg(rc == 0, "csv: %s", err);
         red_buf_init(&keys);
-        red_buf_printf(&keys, "%zu ", json_array_size(json_object_get(doc,
-                                                                      "data")));
+        red_buf_printf(&keys, "%zu ",
+                       json_array_size(json_object_get(doc, "data")));
         json_array_foreach(json_object_get(doc, "data"), k, row)
         {
-                red_buf_printf(&keys, "%s%s", k ? "|" : "\ngroup_key=",
-                               json_string_value(json_object_get(row,
-                                                                 "group_key")));
+                red_buf_printf(
+                        &keys, "%s%s", k ? "|" : "\ngroup_key=",
+                        json_string_value(json_object_get(row, "group_key")));
         }
-        ck_assert_ptr_nonnull(strstr(out, keys.data + strcspn(keys.data,
-                                                             "\n")));
+        ck_assert_ptr_nonnull(
+                strstr(out, keys.data + strcspn(keys.data, "\n")));
         ck_assert_int_eq(atol(out),
                          (long)json_array_size(json_object_get(doc, "data")));
         red_buf_destroy(&keys);
@@ -448,8 +450,9 @@ static void check_formats(api_t *a)
         free(err);
         free(body);
         /* the series with JSON columns (commas, quotes) in CSV */
-        body = get(a, "/v1/aggregations/codegen_metrics/series?window=weekly&"
-                      "from=2026-01-01&to=2026-04-12&format=csv&limit=10000",
+        body = get(a,
+                   "/v1/aggregations/codegen_metrics/series?window=weekly&"
+                   "from=2026-01-01&to=2026-04-12&format=csv&limit=10000",
                    200);
         test_write_file(file, body, strlen(body));
         py[3] = "stage_statistics";
@@ -468,8 +471,8 @@ static void check_formats(api_t *a)
         test_write_file(file, body, strlen(body));
         {
                 char cmd[4200];
-                snprintf(cmd, sizeof(cmd),
-                         "promtool check metrics < '%s' 2>&1", file);
+                snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s' 2>&1",
+                         file);
                 const char *sh[] = {"/bin/sh", "-c", cmd, NULL};
                 rc = test_run(sh, NULL, &out, &err);
                 ck_assert_msg(rc == 0, "promtool check metrics: %s", out);
@@ -484,11 +487,14 @@ static void check_formats(api_t *a)
 
         /* reducerd query prints the same JSON */
         {
-                const char *argv[] = {test_bin(), "query", "-c", a->t.config,
-                                      "summary", "codegen_metrics",
+                const char *argv[] = {test_bin(),   "query",
+                                      "-c",         a->t.config,
+                                      "summary",    "codegen_metrics",
                                       "--grouping", "node_type_grouping",
-                                      "--from", "2026-01-01", "--to",
-                                      "2026-04-01", "--format", "json", NULL};
+                                      "--from",     "2026-01-01",
+                                      "--to",       "2026-04-01",
+                                      "--format",   "json",
+                                      NULL};
                 rc = test_run(argv, NULL, &cli, &err);
                 ck_assert_msg(rc == 0, "reducerd query: %s", err);
                 body = get(a, summary, 200);
@@ -499,9 +505,10 @@ static void check_formats(api_t *a)
         }
         /* a bad parameter: exit 2 and the allowed values */
         {
-                const char *argv[] = {test_bin(), "query", "-c", a->t.config,
-                                      "series", "codegen_metrics",
-                                      "--window", "fortnightly", NULL};
+                const char *argv[] = {
+                        test_bin(),  "query",       "-c",
+                        a->t.config, "series",      "codegen_metrics",
+                        "--window",  "fortnightly", NULL};
                 rc = test_run(argv, NULL, &out, &err);
                 ck_assert_int_eq(rc, 2);
                 ck_assert_ptr_nonnull(strstr(err, "--window: window "
@@ -548,9 +555,9 @@ static char *collect(api_t *a, const char *path, const char *column)
                 doc = get_json(a, full);
                 json_array_foreach(json_object_get(doc, "data"), k, r)
                 {
-                        red_buf_printf(&out, "%s\n",
-                                       json_string_value(
-                                               json_object_get(r, column)));
+                        red_buf_printf(
+                                &out, "%s\n",
+                                json_string_value(json_object_get(r, column)));
                 }
                 free(cursor);
                 cursor = next_page(doc);
@@ -571,8 +578,8 @@ static char *sql_lines(PGconn *c, const char *sql)
 
 /* The values of @p column over every page of @p path equal the rows of
  * @p sql (at least @p min of them). */
-static void same_rows(api_t *a, PGconn *c, const char *path,
-                      const char *column, const char *sql, int min)
+static void same_rows(api_t *a, PGconn *c, const char *path, const char *column,
+                      const char *sql, int min)
 {
         char *got = collect(a, path, column), *want = sql_lines(c, sql);
         int rows = 0;
@@ -637,15 +644,15 @@ START_TEST(raw_workflows_alerts)
         json_array_foreach(json_object_get(doc, "data"), k, r)
         {
                 char sql[256], *n;
-                snprintf(sql, sizeof(sql),
-                         "SELECT count(*) FROM workflow_state_current WHERE "
-                         "current_state = '%s'",
-                         json_string_value(json_object_get(r,
-                                                           "current_state")));
+                snprintf(
+                        sql, sizeof(sql),
+                        "SELECT count(*) FROM workflow_state_current WHERE "
+                        "current_state = '%s'",
+                        json_string_value(json_object_get(r, "current_state")));
                 n = test_pg_value(c, sql);
-                ck_assert_int_eq(json_integer_value(json_object_get(r,
-                                                                    "count")),
-                                 atol(n));
+                ck_assert_int_eq(
+                        json_integer_value(json_object_get(r, "count")),
+                        atol(n));
                 total += atol(n);
                 free(n);
         }
@@ -670,10 +677,10 @@ START_TEST(raw_workflows_alerts)
         }
         snprintf(path, sizeof(path), "/v1/workflows/%s", want);
         doc = get_json(&a, path);
-        ck_assert_str_eq(json_string_value(json_object_get(
-                                 json_object_get(doc, "current"),
-                                 "workflow_id")),
-                         want);
+        ck_assert_str_eq(
+                json_string_value(json_object_get(
+                        json_object_get(doc, "current"), "workflow_id")),
+                want);
         json_decref(doc);
         free(got);
         free(want);

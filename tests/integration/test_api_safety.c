@@ -93,10 +93,10 @@ static int status_of(srv_t *s, const char *path)
         /* every error is JSON that says what went wrong */
         if (st >= 400) {
                 json_t *doc = json_loads(body, 0, NULL);
-                ck_assert_msg(doc && json_object_get(json_object_get(doc,
-                                                                     "error"),
-                                                     "message"),
-                              "%s: %d %s", path, st, body);
+                ck_assert_msg(
+                        doc && json_object_get(json_object_get(doc, "error"),
+                                               "message"),
+                        "%s: %d %s", path, st, body);
                 json_decref(doc);
         }
         free(body);
@@ -119,12 +119,30 @@ static const char *const endpoints[] = {
         "/v1/alerts?",
         NULL};
 
-static const char *const params[] = {
-        "format",  "from",     "to",       "window",      "grouping",
-        "columns", "limit",    "cursor",   "quantiles",   "by",
-        "n",       "order",    "group_key", "metric_name", "agent_id",
-        "tag.strategy", "tags.region", "state", "node_type", "severity",
-        "rule",    "contract", "correlation_id", NULL};
+static const char *const params[] = {"format",
+                                     "from",
+                                     "to",
+                                     "window",
+                                     "grouping",
+                                     "columns",
+                                     "limit",
+                                     "cursor",
+                                     "quantiles",
+                                     "by",
+                                     "n",
+                                     "order",
+                                     "group_key",
+                                     "metric_name",
+                                     "agent_id",
+                                     "tag.strategy",
+                                     "tags.region",
+                                     "state",
+                                     "node_type",
+                                     "severity",
+                                     "rule",
+                                     "contract",
+                                     "correlation_id",
+                                     NULL};
 
 static const char *const evil[] = {
         "x'); DROP TABLE codegen_metrics_aggregated; --",
@@ -225,8 +243,8 @@ START_TEST(hostile)
                          200);
         /* 300 parameters */
         {
-                size_t n = (size_t)snprintf(path, sizeof(path),
-                                            "/v1/contracts?");
+                size_t n =
+                        (size_t)snprintf(path, sizeof(path), "/v1/contracts?");
                 for (int i = 0; i < 300; i++) {
                         n += (size_t)snprintf(path + n, sizeof(path) - n,
                                               "p%d=1&", i);
@@ -245,10 +263,9 @@ START_TEST(hostile)
         {
                 char url[256], *body;
                 const char *post[] = {"-X", "POST", NULL};
-                snprintf(url, sizeof(url),
-                         "http://127.0.0.1:%d/v1/contracts", s.port);
-                ck_assert_int_eq(itest_curl(&s.t, url, post, &body, NULL,
-                                            NULL),
+                snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/contracts",
+                         s.port);
+                ck_assert_int_eq(itest_curl(&s.t, url, post, &body, NULL, NULL),
                                  405);
                 free(body);
         }
@@ -289,8 +306,9 @@ START_TEST(token_gzip_tls)
         const char *env[] = {"REDUCERD_API_TOKEN=" TOKEN, NULL};
         const char *bearer[] = {"-H", "Authorization: Bearer " TOKEN, NULL};
         const char *wrong[] = {"-H", "Authorization: Bearer s3cret", NULL};
-        const char *gz[] = {"-H", "Authorization: Bearer " TOKEN, "-H",
-                            "Accept-Encoding: gzip", "--compressed", NULL};
+        const char *gz[] = {"-H",           "Authorization: Bearer " TOKEN,
+                            "-H",           "Accept-Encoding: gzip",
+                            "--compressed", NULL};
         srv_t s;
         char url[512], *plain, *zipped, *head, *log, path[4096];
         int tls_port;
@@ -305,8 +323,7 @@ START_TEST(token_gzip_tls)
         ck_assert_ptr_nonnull(strstr(head, "www-authenticate: bearer"));
         free(plain);
         free(head);
-        ck_assert_int_eq(itest_curl(&s.t, url, wrong, &plain, NULL, NULL),
-                         401);
+        ck_assert_int_eq(itest_curl(&s.t, url, wrong, &plain, NULL, NULL), 401);
         free(plain);
         ck_assert_int_eq(itest_curl(&s.t, url, bearer, &plain, NULL, &head),
                          200);
@@ -359,20 +376,18 @@ START_TEST(token_gzip_tls)
                 {
                         const char *ca[] = {"--cacert", path, NULL};
                         snprintf(url, sizeof(url),
-                                 "https://127.0.0.1:%d/v1/contracts",
-                                 tls_port);
-                        ck_assert_int_eq(itest_curl(&s.t, url, ca, &plain,
-                                                    NULL, NULL),
-                                         200);
+                                 "https://127.0.0.1:%d/v1/contracts", tls_port);
+                        ck_assert_int_eq(
+                                itest_curl(&s.t, url, ca, &plain, NULL, NULL),
+                                200);
                         ck_assert_ptr_nonnull(strstr(plain, "codegen_metrics"));
                         free(plain);
                 }
                 /* plain HTTP to the TLS port gets no answer */
                 snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/contracts",
                          tls_port);
-                ck_assert_int_ne(itest_curl(&s.t, url, NULL, &plain, NULL,
-                                            NULL),
-                                 200);
+                ck_assert_int_ne(
+                        itest_curl(&s.t, url, NULL, &plain, NULL, NULL), 200);
                 free(plain);
                 ck_assert_int_eq(itest_stop(tls_pid, SIGTERM, 10000), 0);
         }
@@ -390,11 +405,11 @@ START_TEST(openapi_examples)
         char base[128], *served, *file, *out, *err;
         const char *argv[] = {"/usr/bin/python3",
                               test_path("tests/tools/openapi_examples.py"),
-                              test_path("docs/openapi.json"), base, NULL};
+                              test_path("src/app/openapi.json"), base, NULL};
 
         srv_up(&s, "api_openapi", NULL, NULL);
         served = itest_api_get(&s.t, s.port, "/v1/openapi.json", 200);
-        file = test_read_file(test_path("docs/openapi.json"), NULL);
+        file = test_read_file(test_path("src/app/openapi.json"), NULL);
         ck_assert_str_eq(served, file);
         free(served);
         free(file);
@@ -419,7 +434,7 @@ START_TEST(openapi_lint)
 {
         const char *mods = getenv("RED_NODE_MODULES");
         char bin[4096], *out, *err;
-        const char *argv[] = {bin, "lint", test_path("docs/openapi.json"),
+        const char *argv[] = {bin, "lint", test_path("src/app/openapi.json"),
                               NULL};
 
         snprintf(bin, sizeof(bin), "%s/.bin/redocly",
@@ -431,9 +446,9 @@ START_TEST(openapi_lint)
                       "RED_NODE_MODULES",
                       bin);
         ck_assert_msg(test_run(argv, NULL, &out, &err) == 0,
-                      "redocly lint docs/openapi.json:\n%s%s", out, err);
-        ck_assert_msg(strstr(out, "valid") || strstr(err, "valid"), "%s%s",
-                      out, err);
+                      "redocly lint src/app/openapi.json:\n%s%s", out, err);
+        ck_assert_msg(strstr(out, "valid") || strstr(err, "valid"), "%s%s", out,
+                      err);
         free(out);
         free(err);
 }
@@ -463,8 +478,7 @@ static pid_t hammer(const char *url)
 
 START_TEST(run_serves_api)
 {
-        const char *cs[] = {test_path("contracts/codegen_metrics.yaml"),
-                            NULL};
+        const char *cs[] = {test_path("contracts/codegen_metrics.yaml"), NULL};
         itest_t t;
         const char *file;
         pid_t pid, load[3];
@@ -501,9 +515,8 @@ START_TEST(run_serves_api)
         for (int i = 0; i < 40; i++) {
                 fds[i] = dial(api_port);
                 ck_assert_int_ge(fds[i], 0);
-                ck_assert_int_eq(send(fds[i], "GET /v1/contr", 13,
-                                      MSG_NOSIGNAL),
-                                 13);
+                ck_assert_int_eq(
+                        send(fds[i], "GET /v1/contr", 13, MSG_NOSIGNAL), 13);
         }
         itest_produce(&t, file, 1, 20000);
         ck_assert_msg(itest_wait_committed(&t, "reducerd.codegen_metrics",
@@ -585,8 +598,7 @@ START_TEST(readme_reading_results)
                                      test_srcdir(), bindir);
                 for (p = line; *p && n < sizeof(cmd) - 16;) {
                         if (!strncmp(p, "127.0.0.1:9465", 14)) {
-                                n += (size_t)snprintf(cmd + n,
-                                                      sizeof(cmd) - n,
+                                n += (size_t)snprintf(cmd + n, sizeof(cmd) - n,
                                                       "127.0.0.1:%s", port);
                                 p += 14;
                         } else {
@@ -624,8 +636,7 @@ static Suite *suite(void)
         test_add_case(s, "openapi_examples", openapi_examples, 300);
         test_add_case(s, "openapi_lint", openapi_lint, 300);
         test_add_case(s, "run_serves_api", run_serves_api, 600);
-        test_add_case(s, "readme_reading_results", readme_reading_results,
-                      300);
+        test_add_case(s, "readme_reading_results", readme_reading_results, 300);
         return s;
 }
 

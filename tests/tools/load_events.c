@@ -77,8 +77,8 @@ static line_t *read_lines(const char *path, const red_contract_t *c,
                         l->key = strdup(json_string_value(v));
                 }
                 if (json_is_integer(v = json_object_get(root, "_partition"))) {
-                        l->msg.partition = (int32_t)(json_integer_value(v) %
-                                                     4096);
+                        l->msg.partition =
+                                (int32_t)(json_integer_value(v) % 4096);
                 }
                 json_decref(root);
                 l->msg.topic = l->topic ? l->topic : c->inputs[0].topic;
@@ -113,9 +113,15 @@ int main(int argc, char **argv)
 
         while ((opt = getopt(argc, argv, "c:b:d:")) != -1) {
                 switch (opt) {
-                case 'c': cpath = optarg; break;
-                case 'b': batch = atol(optarg); break;
-                case 'd': conninfo = optarg; break;
+                case 'c':
+                        cpath = optarg;
+                        break;
+                case 'b':
+                        batch = atol(optarg);
+                        break;
+                case 'd':
+                        conninfo = optarg;
+                        break;
                 default:
                         die("usage: load_events -c CONTRACT [-b BATCH] "
                             "[-d CONNINFO] EVENTS.jsonl",

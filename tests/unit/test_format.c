@@ -57,13 +57,12 @@ START_TEST(json_envelope)
                                  json_array_get(data, 0), "at")),
                          "2026-01-02T03:04:05Z");
         ck_assert(json_is_null(json_object_get(json_array_get(data, 1), "n")));
-        ck_assert(json_is_null(
-                json_object_get(json_array_get(data, 1), "name")));
+        ck_assert(
+                json_is_null(json_object_get(json_array_get(data, 1), "name")));
         ck_assert_str_eq(json_string_value(json_object_get(
                                  json_array_get(data, 1), "at")),
                          "not a time");
-        ck_assert_str_eq(json_string_value(json_object_get(doc,
-                                                           "next_cursor")),
+        ck_assert_str_eq(json_string_value(json_object_get(doc, "next_cursor")),
                          "abc");
         ck_assert_int_eq(json_integer_value(json_object_get(
                                  json_object_get(doc, "meta"), "x")),
@@ -110,9 +109,10 @@ START_TEST(csv_rfc4180)
         red_buf_init(&b);
         rows(f, &b);
         red_format_end(f, "ignored", "\"x\":1", &b);
-        ck_assert_str_eq(b.data, "name,n,at\r\n"
-                                 "\"a,\"\"b\"\"\nc\",1.5,2026-01-02T03:04:05Z\r\n"
-                                 ",NaN,not a time\r\n");
+        ck_assert_str_eq(b.data,
+                         "name,n,at\r\n"
+                         "\"a,\"\"b\"\"\nc\",1.5,2026-01-02T03:04:05Z\r\n"
+                         ",NaN,not a time\r\n");
         red_buf_destroy(&b);
         red_format_destroy(f);
 }
@@ -178,8 +178,7 @@ START_TEST(cursor_round_trip)
         ck_assert_int_eq(red_cursor_decode(b.data, 2, &out), -EINVAL);
         ck_assert_int_eq(red_cursor_decode(b.data, 4, &out), -EINVAL);
         ck_assert_int_eq(red_cursor_decode("abc=", 1, &out), -EINVAL);
-        ck_assert_int_eq(red_cursor_decode("';DROP TABLE x", 1, &out),
-                         -EINVAL);
+        ck_assert_int_eq(red_cursor_decode("';DROP TABLE x", 1, &out), -EINVAL);
         b.data[b.len / 2] = '\0';
         ck_assert_int_eq(red_cursor_decode(b.data, 3, &out), -EINVAL);
         red_buf_destroy(&b);

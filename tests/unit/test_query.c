@@ -26,9 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static red_contract_t *cq;   /* tests/data/contracts/query.yaml */
-static red_contract_t *cg;   /* contracts/codegen_metrics.yaml */
-static red_contract_t *ca;   /* contracts/agent_metrics.yaml */
+static red_contract_t *cq; /* tests/data/contracts/query.yaml */
+static red_contract_t *cg; /* contracts/codegen_metrics.yaml */
+static red_contract_t *ca; /* contracts/agent_metrics.yaml */
 static const red_contract_t *set[3];
 
 static red_contract_t *load(const char *rel)
@@ -66,7 +66,8 @@ static red_time_t tm(const char *s)
 }
 
 static const red_query_limits_t lim = {
-        .max_rows = 5000, .max_export_rows = 2000000,
+        .max_rows = 5000,
+        .max_export_rows = 2000000,
         .now = INT64_C(1780000000000000) /* 2026-05-28T20:26:40Z */};
 
 /* Plans "kind name ?k=v&k=v" (params as a NULL-terminated k, v list). */
@@ -273,7 +274,8 @@ START_TEST(plan_series_defaults)
 {
         red_query_error_t err;
         const char *kv[] = {"grouping", "node_type_grouping", "group_key",
-                            "effect", "group_key", "x' OR '1'='1", NULL};
+                            "effect",   "group_key",          "x' OR '1'='1",
+                            NULL};
         red_query_t *q = plan(RED_QUERY_SERIES, "codegen_metrics", kv, &err);
 
         ck_assert_msg(q != NULL, "%s", err.message);
@@ -316,10 +318,10 @@ START_TEST(plan_bad_parameters)
         json_decref(doc);
         red_buf_destroy(&b);
 
-        e = expect_error(RED_QUERY_SUMMARY, "codegen_metrics",
-                         (const char *[]){"grouping", "x'; DROP TABLE t; --",
-                                          NULL},
-                         400, "grouping");
+        e = expect_error(
+                RED_QUERY_SUMMARY, "codegen_metrics",
+                (const char *[]){"grouping", "x'; DROP TABLE t; --", NULL}, 400,
+                "grouping");
         ck_assert_ptr_nonnull(strstr(e.allowed, "node_type_grouping"));
         expect_error(RED_QUERY_SUMMARY, "codegen_metrics",
                      (const char *[]){"grouping", "time_window", "grouping",
@@ -341,8 +343,7 @@ START_TEST(plan_bad_parameters)
         expect_error(RED_QUERY_SERIES, "codegen_metrics",
                      (const char *[]){"limit", "-1", NULL}, 400, "limit");
         expect_error(RED_QUERY_SERIES, "codegen_metrics",
-                     (const char *[]){"limit", "99999999999999999999999",
-                                      NULL},
+                     (const char *[]){"limit", "99999999999999999999999", NULL},
                      400, "limit");
         expect_error(RED_QUERY_SERIES, "codegen_metrics",
                      (const char *[]){"cursor", "bm90IGEgY3Vyc29y", NULL}, 400,
@@ -391,8 +392,13 @@ END_TEST
 START_TEST(plan_summary_columns)
 {
         red_query_error_t err;
-        const char *kv[] = {"from", "2026-01-01", "to", "2026-04-01",
-                            "quantiles", "0.5,p99_9", "columns",
+        const char *kv[] = {"from",
+                            "2026-01-01",
+                            "to",
+                            "2026-04-01",
+                            "quantiles",
+                            "0.5,p99_9",
+                            "columns",
                             "group_key,duration.p99_9,duration.p75,completed,"
                             "success_rate",
                             NULL};
@@ -442,9 +448,10 @@ END_TEST
 START_TEST(plan_raw_filters)
 {
         red_query_error_t err;
-        const char *kv[] = {"tag.strategy", "smart", "tag.strategy", "fast",
-                            "agent_id",     "a-1",   "order",        "desc",
-                            "format",       "ndjson", NULL};
+        const char *kv[] = {"tag.strategy", "smart",    "tag.strategy",
+                            "fast",         "agent_id", "a-1",
+                            "order",        "desc",     "format",
+                            "ndjson",       NULL};
         red_query_t *q = plan(RED_QUERY_RAW, "agent_routing_metrics", kv, &err);
 
         ck_assert_msg(q != NULL, "%s", err.message);
@@ -615,15 +622,14 @@ static void store(const ev_t *e, int idx)
                         uint64_t h;
                         key.group_hash = red_cell_group_hash(agg, g, &k, &len);
                         h = red_cell_key_hash(&key);
-                        cell = red_map_find(w->cells, h, red_cell_key_eq,
-                                            &key);
+                        cell = red_map_find(w->cells, h, red_cell_key_eq, &key);
                         if (!cell) {
                                 cell = red_cell_new(&key, cq->sketch_alpha);
                                 ck_assert_ptr_nonnull(cell);
                                 ck_assert_int_eq(
                                         red_map_insert(w->cells, h, cell), 0);
-                                w->list = realloc(w->list, (w->cnt + 1) *
-                                                                   sizeof(cell));
+                                w->list = realloc(w->list,
+                                                  (w->cnt + 1) * sizeof(cell));
                                 w->list[w->cnt++] = cell;
                         }
                         ck_assert_int_eq(red_cell_apply(cell, &ev), 0);
@@ -645,8 +651,8 @@ static void world_setup(void)
                 ev_t *e = &w->evs[i];
                 uint64_t r = rnd(&x);
                 /* ~110 days, some hours busy, some empty */
-                e->t = t0 + (red_time_t)(r % (110ull * 86400)) *
-                                    RED_TIME_US_PER_SEC;
+                e->t = t0 +
+                       (red_time_t)(r % (110ull * 86400)) * RED_TIME_US_PER_SEC;
                 e->host = (int)((r >> 40) % 3);
                 e->zone = (int)((r >> 44) % 4);
                 /* spread over four decades: sketch accuracy matters */
@@ -710,8 +716,8 @@ static char *run_summary(const red_query_t *q)
         red_buf_init(&st);
         for (size_t i = 0; i < w->cnt; i++) {
                 const red_cell_t *c = w->list[i];
-                bool wanted = q->grouping < 0 ||
-                              red_cell_grouping(c) == q->grouping;
+                bool wanted =
+                        q->grouping < 0 || red_cell_grouping(c) == q->grouping;
                 if (wanted && in_tiles(q, c)) {
                         rows[n++] = w->list[i];
                 }
@@ -736,12 +742,12 @@ static char *run_summary(const red_query_t *q)
                 }
                 red_buf_reset(&st);
                 ck_assert_int_eq(red_cell_serialize(rows[i], &st), 0);
-                ck_assert_int_eq(red_summary_merge(s, st.data, st.len, err,
-                                                   sizeof(err)),
-                                 0);
+                ck_assert_int_eq(
+                        red_summary_merge(s, st.data, st.len, err, sizeof(err)),
+                        0);
         }
-        ck_assert_msg(red_summary_finish(s, &out, err, sizeof(err)) == 0,
-                      "%s", err);
+        ck_assert_msg(red_summary_finish(s, &out, err, sizeof(err)) == 0, "%s",
+                      err);
         if (fmt) {
                 red_buf_t meta;
                 red_buf_init(&meta);
@@ -788,9 +794,8 @@ static void check_row(json_t *row, int grouping, red_time_t cf, red_time_t ct)
                          failures);
         ck_assert(json_number_value(json_object_get(row, "bytes")) ==
                   (double)bytes);
-        ck_assert_int_eq(json_integer_value(
-                                 json_object_get(row, "latency.count")),
-                         n);
+        ck_assert_int_eq(
+                json_integer_value(json_object_get(row, "latency.count")), n);
         qsort(lat, (size_t)n, sizeof(double), cmp_double);
         ck_assert(json_number_value(json_object_get(row, "latency.min")) ==
                   lat[0]);
@@ -803,10 +808,10 @@ static void check_row(json_t *row, int grouping, red_time_t cf, red_time_t ct)
                 long rank = (long)ceil(qs[k] * (double)n - 1e-9);
                 double truth = lat[(rank < 1 ? 1 : rank) - 1];
                 double got = json_number_value(json_object_get(row, names[k]));
-                ck_assert_msg(fabs(got - truth) <= cq->sketch_alpha * truth +
-                                                           1e-9,
-                              "%s %s: %g, nearest rank %g", key, names[k],
-                              got, truth);
+                ck_assert_msg(fabs(got - truth) <=
+                                      cq->sketch_alpha * truth + 1e-9,
+                              "%s %s: %g, nearest rank %g", key, names[k], got,
+                              truth);
         }
         free(lat);
 }
@@ -817,14 +822,15 @@ START_TEST(summary_random_ranges)
 
         for (int i = 0; i < 40; i++) {
                 red_time_t base = tm("2026-01-08");
-                red_time_t from = base + (red_time_t)(rnd(&x) % (60ull * 86400)) *
-                                                 RED_TIME_US_PER_SEC;
-                red_time_t to = from + (red_time_t)(1 + rnd(&x) %
-                                                            (70ull * 86400)) *
-                                               RED_TIME_US_PER_SEC;
+                red_time_t from =
+                        base + (red_time_t)(rnd(&x) % (60ull * 86400)) *
+                                       RED_TIME_US_PER_SEC;
+                red_time_t to =
+                        from + (red_time_t)(1 + rnd(&x) % (70ull * 86400)) *
+                                       RED_TIME_US_PER_SEC;
                 char f[RED_TIME_FMT_SIZE], t[RED_TIME_FMT_SIZE];
-                const char *g = (const char *[]){"by_host", "by_zone",
-                                                 "total"}[i % 3];
+                const char *g =
+                        (const char *[]){"by_host", "by_zone", "total"}[i % 3];
                 const char *kv[] = {"from", f, "to", t, "grouping", g, NULL};
                 red_query_error_t err;
                 red_query_t *q;
@@ -867,16 +873,18 @@ END_TEST
 /* The merged quantile is the quantile of the union's sketch, exactly. */
 START_TEST(summary_equals_union)
 {
-        const char *kv[] = {"from", "2026-01-20T03:00:00Z", "to",
-                            "2026-04-02T17:00:00Z", "grouping", "total",
-                            "quantiles", "0.5,0.9,0.999", NULL};
+        const char *kv[] = {"from",      "2026-01-20T03:00:00Z",
+                            "to",        "2026-04-02T17:00:00Z",
+                            "grouping",  "total",
+                            "quantiles", "0.5,0.9,0.999",
+                            NULL};
         red_query_error_t err;
         red_query_t *q = plan(RED_QUERY_SUMMARY, "requests", kv, &err);
         const red_agg_t *agg = &cq->aggs[0];
         const char *k = "all";
         size_t len = 3;
-        red_cell_key_t key = {.agg = agg, .grouping = 2, .keys = &k,
-                              .lens = &len};
+        red_cell_key_t key = {
+                .agg = agg, .grouping = 2, .keys = &k, .lens = &len};
         red_cell_t *uni = red_cell_new(&key, cq->sketch_alpha);
         json_t *doc, *row;
         char *out;
@@ -903,9 +911,9 @@ START_TEST(summary_equals_union)
                 int ref = red_outputs_parse(agg, names[i]);
                 double v;
                 ck_assert(red_cell_value(uni, ref, &v));
-                ck_assert_msg(json_number_value(json_object_get(row, names[i])) ==
-                                      v,
-                              "%s", names[i]);
+                ck_assert_msg(
+                        json_number_value(json_object_get(row, names[i])) == v,
+                        "%s", names[i]);
         }
         /* several tile types were merged, not just hours */
         ck_assert_uint_gt(q->tile_cnt, 3);
@@ -918,11 +926,12 @@ END_TEST
 
 START_TEST(summary_top_and_pages)
 {
-        const char *top[] = {"from", "2026-01-10", "to", "2026-05-01",
-                             "grouping", "by_zone", "by", "latency.p99",
-                             "n", "3", "order", "asc", NULL};
-        const char *page[] = {"from", "2026-01-10", "to", "2026-05-01",
-                              "limit", "4", NULL};
+        const char *top[] = {"from",     "2026-01-10", "to",    "2026-05-01",
+                             "grouping", "by_zone",    "by",    "latency.p99",
+                             "n",        "3",          "order", "asc",
+                             NULL};
+        const char *page[] = {"from",  "2026-01-10", "to", "2026-05-01",
+                              "limit", "4",          NULL};
         red_query_error_t err;
         red_query_t *q = plan(RED_QUERY_TOP, "requests", top, &err);
         json_t *doc, *data;
@@ -939,8 +948,8 @@ START_TEST(summary_top_and_pages)
         ck_assert_int_eq(json_array_size(data), 3);
         json_array_foreach(data, i, row)
         {
-                double v = json_number_value(json_object_get(row,
-                                                             "latency.p99"));
+                double v =
+                        json_number_value(json_object_get(row, "latency.p99"));
                 ck_assert(v >= prev);
                 prev = v;
         }
@@ -957,11 +966,11 @@ START_TEST(summary_top_and_pages)
         ck_assert(json_is_string(json_object_get(doc, "next_cursor")));
         {
                 char **c = NULL;
-                ck_assert_int_eq(red_cursor_decode(
-                                         json_string_value(json_object_get(
-                                                 doc, "next_cursor")),
-                                         2, &c),
-                                 0);
+                ck_assert_int_eq(
+                        red_cursor_decode(json_string_value(json_object_get(
+                                                  doc, "next_cursor")),
+                                          2, &c),
+                        0);
                 /* by_host alpha, beta, gamma, then by_zone nowhere */
                 ck_assert_str_eq(c[0], "by_zone");
                 ck_assert_str_eq(c[1], "nowhere");
@@ -975,9 +984,9 @@ END_TEST
 
 START_TEST(summary_prometheus)
 {
-        const char *kv[] = {"from", "2026-01-10", "to", "2026-05-01",
-                            "grouping", "by_host", "format", "prometheus",
-                            NULL};
+        const char *kv[] = {"from",       "2026-01-10", "to",
+                            "2026-05-01", "grouping",   "by_host",
+                            "format",     "prometheus", NULL};
         red_query_error_t err;
         red_query_t *q = plan(RED_QUERY_SUMMARY, "requests", kv, &err);
         char *out;
@@ -989,9 +998,9 @@ START_TEST(summary_prometheus)
         ck_assert_ptr_nonnull(
                 strstr(out, "reducerd_requests_latency{grouping=\"by_host\","
                             "group_key=\"beta\",quantile=\"0.99\"} "));
-        ck_assert_ptr_nonnull(
-                strstr(out, "reducerd_requests_latency_count{grouping="
-                            "\"by_host\",group_key=\"gamma\"} "));
+        ck_assert_ptr_nonnull(strstr(out,
+                                     "reducerd_requests_latency_count{grouping="
+                                     "\"by_host\",group_key=\"gamma\"} "));
         ck_assert_ptr_nonnull(strstr(out, "# TYPE reducerd_requests_requests "
                                           "gauge\n"));
         ck_assert_ptr_nonnull(strstr(out, "# TYPE reducerd_requests_size_max "
