@@ -1,5 +1,4 @@
-/* red_api - GET /v1: routing, auth, formats, gzip and streaming over
- * libmicrohttpd. */
+/* red_api - GET /v1 on libmicrohttpd: routes, auth, formats, gzip, streams. */
 #include "red_api.h"
 
 #include "red_buf.h"

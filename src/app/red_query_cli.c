@@ -1,5 +1,4 @@
-/* red_query_cli - `reducerd query`: plans and runs a read, prints the result.
- */
+/* red_query_cli - `reducerd query`: plans and runs a read, prints it. */
 #include "red_query_cli.h"
 
 #include "red_appconf.h"

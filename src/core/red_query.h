@@ -51,8 +51,4 @@ red_query_t *red_query_plan(const red_contract_t *const *contracts,
 
 void red_query_destroy(red_query_t *q);
 
-/** The red_val_type_t of a contract column: counts and expressions are
- * numbers, objects JSON. */
-red_val_type_t red_query_column_type(const red_column_t *col);
-
 #endif

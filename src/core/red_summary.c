@@ -1,5 +1,4 @@
-/* red_summary - merges stored cells per group; summary, top and Prometheus
- * rows. */
+/* red_summary - merges stored cells per group: summary, top, Prometheus. */
 #include "red_summary.h"
 
 #include "red_cell.h"
