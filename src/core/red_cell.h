@@ -126,6 +126,14 @@ int red_cell_merge_serialized(red_cell_t *cell, const void *data, size_t len,
 void red_cell_render(const red_cell_t *cell, const red_column_t *col,
                      red_buf_t *out, bool *is_null);
 
+/**
+ * Reads output @p ref of a top-level measure ((measure index << 16) | a
+ * RED_OUT_* code, as in red_contract.h; a quantile code is any RED_OUT_Q0
+ * + round(q * 10000)). Returns false for null (no values yet, or a ref
+ * the measure does not have), else sets *@p out.
+ */
+bool red_cell_value(const red_cell_t *cell, int ref, double *out);
+
 /** Number of events that reached the cell (any measure). */
 uint64_t red_cell_events(const red_cell_t *cell);
 
