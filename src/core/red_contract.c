@@ -137,13 +137,29 @@ static int duration_of(loader_t *ld, const red_yaml_node_t *n,
         return 0;
 }
 
-/* Parses a list of strings (a single scalar counts as a one-item list). */
+static void strlist_free(char **items, size_t cnt)
+{
+        for (size_t i = 0; items && i < cnt; i++) {
+                free(items[i]);
+        }
+        free(items);
+}
+
+/*
+ * Parses a list of strings (a single scalar counts as a one-item list).
+ * The list is the caller's only when the whole of it parsed: on error
+ * *out is NULL and *cnt 0, so a caller never frees half a list, nor a
+ * list of an earlier call that its local still points to.
+ */
 static int strlist_of(loader_t *ld, const red_yaml_node_t *n, const char *what,
                       char ***out, size_t *cnt)
 {
         size_t len = red_yaml_kind(n) == RED_YAML_SEQ ? red_yaml_size(n) : 1;
         char **items;
+        int r = 0;
 
+        *out = NULL;
+        *cnt = 0;
         if (red_yaml_kind(n) == RED_YAML_MAP) {
                 return red_yaml_error(ld->errstr, ld->size, n,
                                       "expected a list for %s, got a mapping",
@@ -153,26 +169,20 @@ static int strlist_of(loader_t *ld, const red_yaml_node_t *n, const char *what,
         if (!items) {
                 return -ENOMEM;
         }
-        *out = items;
-        *cnt = len;
         for (size_t i = 0; i < len; i++) {
                 const red_yaml_node_t *it = red_yaml_kind(n) == RED_YAML_SEQ
                                                     ? red_yaml_item(n, i)
                                                     : n;
-                int r = str_of(ld, it, what, &items[i]);
-                if (r) {
-                        return r;
+                if ((r = str_of(ld, it, what, &items[i]))) {
+                        goto err;
                 }
         }
+        *out = items;
+        *cnt = len;
         return 0;
-}
-
-static void strlist_free(char **items, size_t cnt)
-{
-        for (size_t i = 0; items && i < cnt; i++) {
-                free(items[i]);
-        }
-        free(items);
+err:
+        strlist_free(items, len);
+        return r;
 }
 
 static int index_of(char **names, size_t cnt, const char *name)
@@ -1456,7 +1466,6 @@ static int agg_of(loader_t *ld, const red_yaml_node_t *n, red_agg_t *a)
                                       what);
         }
         if ((r = strlist_of(ld, v, what, &names, &cnt))) {
-                strlist_free(names, cnt);
                 return r;
         }
         for (size_t i = 0; i < cnt; i++) {
@@ -1475,6 +1484,7 @@ static int agg_of(loader_t *ld, const red_yaml_node_t *n, red_agg_t *a)
                 a->windows |= 1u << wt;
         }
         strlist_free(names, cnt);
+        names = NULL;
         if (r) {
                 return r;
         }
@@ -1533,7 +1543,6 @@ static int agg_of(loader_t *ld, const red_yaml_node_t *n, red_agg_t *a)
                         return r;
                 }
                 if ((r = strlist_of(ld, gv, what, &names, &dcnt))) {
-                        strlist_free(names, dcnt);
                         return r;
                 }
                 g->dims = calloc(a->key_cnt + 1, sizeof(*g->dims));
@@ -1895,12 +1904,16 @@ static int trigger_of(loader_t *ld, red_fsm_t *fsm, const red_yaml_node_t *n,
                                     ld->size)) {
                         return -EINVAL;
                 }
-                t->set_cnt = red_yaml_size(v);
-                t->set_keys = calloc(t->set_cnt + 1, sizeof(*t->set_keys));
-                t->set_values = calloc(t->set_cnt + 1, sizeof(*t->set_values));
+                t->set_keys = calloc(red_yaml_size(v) + 1,
+                                     sizeof(*t->set_keys));
+                t->set_values = calloc(red_yaml_size(v) + 1,
+                                       sizeof(*t->set_values));
                 if (!t->set_keys || !t->set_values) {
                         return -ENOMEM;
                 }
+                /* counted in once both arrays exist: fsm_free() walks
+                 * both */
+                t->set_cnt = red_yaml_size(v);
                 for (size_t i = 0; i < t->set_cnt; i++) {
                         const red_yaml_node_t *sv = red_yaml_value(v, i);
                         red_field_type_t ty = RED_FT_STRING;
@@ -2199,7 +2212,6 @@ static int raw_of(loader_t *ld, const red_yaml_node_t *n, red_raw_t *r)
                 char **names = NULL;
                 size_t cnt = 0;
                 if ((rc = strlist_of(ld, v, what, &names, &cnt))) {
-                        strlist_free(names, cnt);
                         return rc;
                 }
                 r->unique = calloc(cnt + 1, sizeof(int));

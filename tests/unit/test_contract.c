@@ -82,7 +82,13 @@ START_TEST(codegen_contract_model)
 }
 END_TEST
 
-START_TEST(invalid_examples)
+/*
+ * Calls @p check for every invalid example with its path and the error it
+ * must give: "PATH:" followed by its first line "# expect: LINE:COL: ...".
+ * Returns how many examples there are.
+ */
+static int each_invalid_example(void (*check)(const char *path,
+                                              const char *want))
 {
         const char *dir = test_path("tests/data/contracts/invalid");
         DIR *d = opendir(dir);
@@ -91,8 +97,7 @@ START_TEST(invalid_examples)
 
         ck_assert_ptr_nonnull(d);
         while ((de = readdir(d))) {
-                char path[4096], want[8192], err[2048], *text, *nl;
-                red_contract_t *c;
+                char path[4096], want[8192], *text, *nl;
 
                 if (!strstr(de->d_name, ".yaml")) {
                         continue;
@@ -104,14 +109,49 @@ START_TEST(invalid_examples)
                 nl = strchr(text, '\n');
                 *nl = '\0';
                 snprintf(want, sizeof(want), "%s:%s", path, text + 10);
-                c = red_contract_load(path, err, sizeof(err));
-                ck_assert_msg(c == NULL, "%s loaded", de->d_name);
-                ck_assert_str_eq(err, want);
                 free(text);
+                check(path, want);
                 seen++;
         }
         closedir(d);
-        ck_assert_int_ge(seen, 17);
+        return seen;
+}
+
+/* In-process, so that valgrind sees every error path free what it built
+ * (meson test --setup=valgrind contract). */
+static void load_fails(const char *path, const char *want)
+{
+        char err[2048];
+        red_contract_t *c = red_contract_load(path, err, sizeof(err));
+
+        ck_assert_msg(c == NULL, "%s loaded", path);
+        ck_assert_str_eq(err, want);
+}
+
+START_TEST(invalid_examples)
+{
+        ck_assert_int_ge(each_invalid_example(load_fails), 45);
+}
+END_TEST
+
+/* What a user sees: `reducerd check FILE` prints the one line and exits 1
+ * (an abort in an error path would exit 134). */
+static void check_fails(const char *path, const char *want)
+{
+        const char *argv[] = {test_bin(), "check", path, NULL};
+        char line[8300], *out, *err;
+        int rc = test_run(argv, NULL, &out, &err);
+
+        snprintf(line, sizeof(line), "%s\n", want);
+        ck_assert_msg(rc == 1, "%s: exit %d: %s", path, rc, err);
+        ck_assert_str_eq(err, line);
+        free(out);
+        free(err);
+}
+
+START_TEST(check_rejects_invalid_examples)
+{
+        ck_assert_int_ge(each_invalid_example(check_fails), 45);
 }
 END_TEST
 
@@ -136,6 +176,7 @@ int main(void)
 
         tcase_add_test(tc, codegen_contract_model);
         tcase_add_test(tc, invalid_examples);
+        tcase_add_test(tc, check_rejects_invalid_examples);
         tcase_add_test(tc, minimal_is_valid);
         suite_add_tcase(s, tc);
         return test_main(s);
