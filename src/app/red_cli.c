@@ -91,7 +91,9 @@ int red_cli_check(int argc, char **argv)
                                                  sizeof(err));
                 }
         } else {
-                r = red_contract_set_load(&set, conf, err, sizeof(err));
+                r = red_contract_set_load(&set, conf->contracts_paths.items,
+                                          conf->contracts_paths.cnt,
+                                          conf->base_dir, err, sizeof(err));
         }
         if (r) {
                 fprintf(stderr, "%s\n", err);
@@ -326,7 +328,9 @@ int red_cli_maintain(int argc, char **argv)
         if (!(conf = load_config(cpath))) {
                 return 1;
         }
-        if (red_contract_set_load(&set, conf, err, sizeof(err))) {
+        if (red_contract_set_load(&set, conf->contracts_paths.items,
+                                  conf->contracts_paths.cnt, conf->base_dir,
+                                  err, sizeof(err))) {
                 fprintf(stderr, "%s\n", err);
                 goto done;
         }

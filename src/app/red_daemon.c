@@ -315,7 +315,9 @@ static void reload(daemon_t *d, const red_daemon_opts_t *opts)
                               err);
                 return;
         }
-        if (red_contract_set_load(&set, conf, err, sizeof(err))) {
+        if (red_contract_set_load(&set, conf->contracts_paths.items,
+                                  conf->contracts_paths.cnt, conf->base_dir,
+                                  err, sizeof(err))) {
                 red_log_error("daemon", "reload refused, keeping the running "
                                         "contracts: %s",
                               err);
@@ -378,7 +380,9 @@ int red_daemon_run(const red_daemon_opts_t *opts)
                      d.conf->path ? d.conf->path : "embedded defaults");
         red_failpoint_init();
         install_signals();
-        if (red_contract_set_load(&d.set, d.conf, err, sizeof(err))) {
+        if (red_contract_set_load(&d.set, d.conf->contracts_paths.items,
+                                  d.conf->contracts_paths.cnt,
+                                  d.conf->base_dir, err, sizeof(err))) {
                 red_log_error("daemon", "%s", err);
                 goto done;
         }

@@ -1,7 +1,6 @@
 /* red_contract - loads and validates contract YAML into the contract model. */
 #include "red_contract.h"
 
-#include "red_config.h"
 #include "red_expr.h"
 #include "red_time.h"
 #include "red_yaml.h"
@@ -2921,15 +2920,76 @@ static int cmp_str(const void *a, const void *b)
         return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int red_contract_set_load(red_contract_set_t *set,
-                          const struct red_config_s *conf, char *errstr,
+/* Adds the *.yaml files of directory @p dir, in name order, so that
+ * the set (and which of two clashing contracts is reported) does not
+ * depend on the order readdir() returns. */
+static int set_add_dir(red_contract_set_t *set, const char *dir, char *errstr,
+                       size_t errstr_size)
+{
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        char **files = NULL;
+        size_t cnt = 0;
+        int r = 0;
+
+        while (d && (de = readdir(d))) {
+                size_t len = strlen(de->d_name);
+                char **nf;
+                if (len < 6 || de->d_name[0] == '.' ||
+                    strcmp(de->d_name + len - 5, ".yaml")) {
+                        continue;
+                }
+                nf = realloc(files, (cnt + 1) * sizeof(*nf));
+                if (!nf) {
+                        r = -ENOMEM;
+                        break;
+                }
+                files = nf;
+                if (asprintf(&files[cnt], "%s/%s", dir, de->d_name) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                cnt++;
+        }
+        if (d) {
+                closedir(d);
+        }
+        if (cnt) {
+                qsort(files, cnt, sizeof(*files), cmp_str);
+        }
+        for (size_t f = 0; f < cnt && !r; f++) {
+                r = red_contract_set_add(set, files[f], errstr, errstr_size);
+        }
+        for (size_t f = 0; f < cnt; f++) {
+                free(files[f]);
+        }
+        free(files);
+        return r;
+}
+
+/* @p rel against @p base_dir, as the config resolves its paths. */
+static char *resolve(const char *base_dir, const char *rel)
+{
+        char *out;
+
+        if (rel[0] == '/' || !base_dir || !strcmp(base_dir, ".")) {
+                return strdup(rel);
+        }
+        if (asprintf(&out, "%s/%s", base_dir, rel) < 0) {
+                return NULL;
+        }
+        return out;
+}
+
+int red_contract_set_load(red_contract_set_t *set, char *const *paths,
+                          size_t path_cnt, const char *base_dir, char *errstr,
                           size_t errstr_size)
 {
         int r = 0;
 
         memset(set, 0, sizeof(*set));
-        for (size_t i = 0; i < conf->contracts_paths.cnt && !r; i++) {
-                char *path = red_config_path(conf, conf->contracts_paths.items[i]);
+        for (size_t i = 0; i < path_cnt && !r; i++) {
+                char *path = resolve(base_dir, paths[i]);
                 struct stat st;
 
                 if (!path) {
@@ -2937,45 +2997,11 @@ int red_contract_set_load(red_contract_set_t *set,
                         break;
                 }
                 if (stat(path, &st)) {
-                        snprintf(errstr, errstr_size,
-                                 "contracts.paths: %s: %s", path,
-                                 strerror(errno));
+                        snprintf(errstr, errstr_size, "contracts.paths: %s: %s",
+                                 path, strerror(errno));
                         r = -EINVAL;
                 } else if (S_ISDIR(st.st_mode)) {
-                        DIR *d = opendir(path);
-                        struct dirent *de;
-                        char **files = NULL;
-                        size_t cnt = 0;
-
-                        while (d && (de = readdir(d))) {
-                                size_t len = strlen(de->d_name);
-                                char **nf;
-                                if (len < 6 || de->d_name[0] == '.' ||
-                                    strcmp(de->d_name + len - 5, ".yaml")) {
-                                        continue;
-                                }
-                                nf = realloc(files, (cnt + 1) * sizeof(*nf));
-                                if (!nf) {
-                                        r = -ENOMEM;
-                                        break;
-                                }
-                                files = nf;
-                                if (asprintf(&files[cnt], "%s/%s", path,
-                                             de->d_name) < 0) {
-                                        r = -ENOMEM;
-                                        break;
-                                }
-                                cnt++;
-                        }
-                        if (d) {
-                                closedir(d);
-                        }
-                        qsort(files, cnt, sizeof(*files), cmp_str);
-                        for (size_t f = 0; f < cnt && !r; f++) {
-                                r = red_contract_set_add(set, files[f], errstr,
-                                                         errstr_size);
-                        }
-                        strlist_free(files, cnt);
+                        r = set_add_dir(set, path, errstr, errstr_size);
                 } else {
                         r = red_contract_set_add(set, path, errstr,
                                                  errstr_size);

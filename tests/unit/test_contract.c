@@ -3,8 +3,11 @@
 #include "red_test.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 START_TEST(codegen_contract_model)
 {
@@ -169,6 +172,74 @@ START_TEST(minimal_is_valid)
 }
 END_TEST
 
+/* Directories give their *.yaml files in name order; relative paths
+ * resolve against the base directory, absolute ones do not. */
+START_TEST(set_from_paths)
+{
+        char *paths[] = {"contracts", NULL};
+        red_contract_set_t set;
+        char err[2048], want[4096];
+
+        ck_assert_msg(!red_contract_set_load(&set, paths, 1, test_srcdir(),
+                                             err, sizeof(err)),
+                      "%s", err);
+        ck_assert_uint_eq(set.cnt, 2);
+        ck_assert_str_eq(set.items[0]->name, "agent_metrics");
+        ck_assert_str_eq(set.items[1]->name, "codegen_metrics");
+        snprintf(want, sizeof(want), "%s/contracts/agent_metrics.yaml",
+                 test_srcdir());
+        ck_assert_str_eq(set.items[0]->path, want);
+        red_contract_set_destroy(&set);
+
+        paths[0] = (char *)test_path("tests/data/contracts/minimal.yaml");
+        ck_assert_msg(!red_contract_set_load(&set, paths, 1, "/nonexistent",
+                                             err, sizeof(err)),
+                      "%s", err);
+        ck_assert_uint_eq(set.cnt, 1);
+        ck_assert_str_eq(set.items[0]->path, paths[0]);
+        red_contract_set_destroy(&set);
+}
+END_TEST
+
+/* Each failure leaves the set empty and says why. */
+START_TEST(set_errors)
+{
+        char *twice[] = {"contracts/codegen_metrics.yaml", "contracts"};
+        char *missing[] = {"contracts", "no/such/dir"};
+        char *empty[1];
+        red_contract_set_t set;
+        char err[2048], want[4096];
+
+        ck_assert_int_eq(red_contract_set_load(&set, missing, 2,
+                                               test_srcdir(), err,
+                                               sizeof(err)),
+                         -EINVAL);
+        snprintf(want, sizeof(want),
+                 "contracts.paths: %s/no/such/dir: No such file or directory",
+                 test_srcdir());
+        ck_assert_str_eq(err, want);
+        ck_assert_uint_eq(set.cnt, 0);
+        ck_assert_ptr_null(set.items);
+
+        ck_assert_int_eq(red_contract_set_load(&set, twice, 2, test_srcdir(),
+                                               err, sizeof(err)),
+                         -EINVAL);
+        ck_assert_msg(strstr(err, "contract codegen_metrics (group "
+                                  "reducerd.codegen_metrics) clashes with"),
+                      "%s", err);
+        ck_assert_uint_eq(set.cnt, 0);
+
+        empty[0] = test_tmpdir();
+        ck_assert_int_eq(red_contract_set_load(&set, empty, 1, NULL, err,
+                                               sizeof(err)),
+                         -EINVAL);
+        ck_assert_str_eq(err, "contracts.paths: no contract found");
+        ck_assert_uint_eq(set.cnt, 0);
+        rmdir(empty[0]);
+        free(empty[0]);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("contract");
@@ -178,6 +249,8 @@ int main(void)
         tcase_add_test(tc, invalid_examples);
         tcase_add_test(tc, check_rejects_invalid_examples);
         tcase_add_test(tc, minimal_is_valid);
+        tcase_add_test(tc, set_from_paths);
+        tcase_add_test(tc, set_errors);
         suite_add_tcase(s, tc);
         return test_main(s);
 }
