@@ -23,3 +23,11 @@ red_config_t *red_appconf_load(const char *path)
         red_log_setup((red_log_level_t)conf->log_level, conf->log_json);
         return conf;
 }
+
+int red_appconf_contracts(red_contract_set_t *set, const red_config_t *conf,
+                          char *errstr, size_t errstr_size)
+{
+        return red_contract_set_load(set, conf->contracts_paths.items,
+                                     conf->contracts_paths.cnt, conf->base_dir,
+                                     errstr, errstr_size);
+}

@@ -72,7 +72,7 @@ int red_cli_check(int argc, char **argv)
                                                  sizeof(err));
                 }
         } else {
-                r = red_contract_set_load(&set, conf, err, sizeof(err));
+                r = red_appconf_contracts(&set, conf, err, sizeof(err));
         }
         if (r) {
                 fprintf(stderr, "%s\n", err);
@@ -307,7 +307,7 @@ int red_cli_maintain(int argc, char **argv)
         if (!(conf = red_appconf_load(cpath))) {
                 return 1;
         }
-        if (red_contract_set_load(&set, conf, err, sizeof(err))) {
+        if (red_appconf_contracts(&set, conf, err, sizeof(err))) {
                 fprintf(stderr, "%s\n", err);
                 goto done;
         }

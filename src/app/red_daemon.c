@@ -1,6 +1,8 @@
 /* red_daemon - service start-up, the supervising main loop and shutdown. */
 #include "red_daemon.h"
 
+#include "red_appconf.h"
+
 #include "red_kafka_conf.h"
 #include "red_version.h"
 #include "red_config.h"
@@ -324,7 +326,7 @@ static void reload(daemon_t *d, const red_daemon_opts_t *opts)
                               err);
                 return;
         }
-        if (red_contract_set_load(&set, conf, err, sizeof(err))) {
+        if (red_appconf_contracts(&set, conf, err, sizeof(err))) {
                 red_log_error("daemon", "reload refused, keeping the running "
                                         "contracts: %s",
                               err);
@@ -390,7 +392,7 @@ int red_daemon_run(const red_daemon_opts_t *opts)
                      d.conf->path ? d.conf->path : "embedded defaults");
         red_failpoint_init();
         install_signals();
-        if (red_contract_set_load(&d.set, d.conf, err, sizeof(err))) {
+        if (red_appconf_contracts(&d.set, d.conf, err, sizeof(err))) {
                 red_log_error("daemon", "%s", err);
                 goto done;
         }

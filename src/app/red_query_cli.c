@@ -189,7 +189,7 @@ int red_query_cli_main(int argc, char **argv)
         if (!(conf = red_appconf_load(cpath))) {
                 return 1;
         }
-        if (red_contract_set_load(&set, conf, err, sizeof(err))) {
+        if (red_appconf_contracts(&set, conf, err, sizeof(err))) {
                 fprintf(stderr, "%s\n", err);
                 red_config_destroy(conf);
                 return 1;

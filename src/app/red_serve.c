@@ -33,7 +33,7 @@ red_api_t *red_serve_start_api(const red_config_t *conf)
         red_api_t *api;
         char err[2048];
 
-        if (red_contract_set_load(&set, conf, err, sizeof(err))) {
+        if (red_appconf_contracts(&set, conf, err, sizeof(err))) {
                 red_log_error("api", "%s", err);
                 return NULL;
         }
@@ -49,7 +49,7 @@ void red_serve_reload_api(red_api_t *api, const red_config_t *conf)
         red_contract_set_t set = {0};
         char err[2048];
 
-        if (red_contract_set_load(&set, conf, err, sizeof(err))) {
+        if (red_appconf_contracts(&set, conf, err, sizeof(err))) {
                 red_log_error("api",
                               "reload refused, keeping the contracts "
                               "served: %s",

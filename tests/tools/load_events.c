@@ -99,6 +99,12 @@ static line_t *read_lines(const char *path, const red_contract_t *c,
         return lines;
 }
 
+/* The events applied while Postgres copies (red_sink_work_fn). */
+static int apply_events(void *core)
+{
+        return red_core_process(core);
+}
+
 int main(int argc, char **argv)
 {
         const char *cpath = NULL, *conninfo = "";
@@ -171,7 +177,8 @@ int main(int argc, char **argv)
                 if (red_sink_raw_lookup(sink, core, err, sizeof(err))) {
                         die("looking up raw rows", err);
                 }
-                r = red_sink_write(sink, core, NULL, 0, 0, err, sizeof(err));
+                r = red_sink_write(sink, core, NULL, 0, 0, apply_events, core,
+                                   err, sizeof(err));
                 if (r == RED_SINK_REPLAY || r == RED_SINK_RETRY) {
                         /* the same lines again, as the pipeline does */
                         red_core_rollback(core);
