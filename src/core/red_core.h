@@ -52,7 +52,8 @@ typedef struct red_core_counters_s {
         uint64_t applied;
         uint64_t dead_lettered;
         uint64_t late_dropped;
-        uint64_t late_applied; /**< late but applied (policy update), part of applied */
+        uint64_t late_applied; /**< late but applied (policy update), part of
+                                  applied */
         uint64_t duplicates;   /**< skipped: their raw row was stored already */
         uint64_t dead_by_code[RED_DLQ__CNT];
         uint64_t fsm_results[RED_FSM__CNT]; /**< history rows by result */
@@ -62,8 +63,9 @@ typedef struct red_core_counters_s {
 typedef struct red_position_s {
         const char *topic;
         int32_t partition;
-        int64_t offset;       /**< next offset to consume after a restart */
-        red_time_t watermark; /**< of the events before offset; INT64_MIN none */
+        int64_t offset; /**< next offset to consume after a restart */
+        red_time_t
+                watermark; /**< of the events before offset; INT64_MIN none */
 } red_position_t;
 
 /** Called for every message the core is done with (opaque from add). */
@@ -111,11 +113,11 @@ const red_uuid_t *red_core_missing(red_core_t *core, size_t *cntp);
  */
 typedef struct red_core_raw_key_s {
         const red_raw_t *raw;
-        const char *table;     /**< borrowed from the contract */
+        const char *table; /**< borrowed from the contract */
         const red_event_t *ev;
-        char *ident;           /**< owned by the core */
+        char *ident; /**< owned by the core */
         size_t ident_len;
-        size_t entry;          /**< its event's index for red_core_released_event() */
+        size_t entry; /**< its event's index for red_core_released_event() */
 } red_core_raw_key_t;
 
 /** The raw-row identities of the released events, for the caller to check
@@ -161,8 +163,8 @@ const red_position_t *red_core_positions(red_core_t *core, size_t *cntp);
  * watermark; any buffered state of the partition is dropped.
  */
 int red_core_set_watermark(red_core_t *core, const char *topic,
-                           int32_t partition, red_time_t watermark)
-        RED_MUSTCHECK;
+                           int32_t partition,
+                           red_time_t watermark) RED_MUSTCHECK;
 /** Drops a partition's buffered messages (after a revoke). */
 void red_core_drop_partition(red_core_t *core, const char *topic,
                              int32_t partition);
