@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,6 +58,30 @@ static void install_signals(void)
         sigaction(SIGHUP, &sa, NULL);
         sa.sa_handler = SIG_IGN;
         sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* Clients holding idle HTTP connections, many partitions and brokers all
+ * take descriptors: use what the hard limit allows, as servers commonly
+ * do (the HTTP server sizes its capacity from the result). */
+static void raise_fd_limit(void)
+{
+        struct rlimit rl;
+        rlim_t was;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max) {
+                return;
+        }
+        was = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl)) {
+                red_log_warn("daemon", "cannot raise the open-files limit "
+                                       "from %llu: %s",
+                             (unsigned long long)was, strerror(errno));
+                return;
+        }
+        red_log_debug("daemon", "open-files limit raised from %llu to %llu",
+                      (unsigned long long)was,
+                      (unsigned long long)rl.rlim_cur);
 }
 
 /* Topics the embedded cluster must have: inputs, dead letters, outputs. */
@@ -378,6 +403,7 @@ int red_daemon_run(const red_daemon_opts_t *opts)
                      d.conf->path ? d.conf->path : "embedded defaults");
         red_failpoint_init();
         install_signals();
+        raise_fd_limit();
         if (red_contract_set_load(&d.set, d.conf, err, sizeof(err))) {
                 red_log_error("daemon", "%s", err);
                 goto done;

@@ -77,8 +77,12 @@ long itest_compare_rows(itest_t *t, const char *expected, const char *table,
 /** The HTTP port worker @p n logged ("http: ... on HOST:PORT"), waiting up
  * to 30 s for the line. */
 int itest_http_port(itest_t *t, int n);
-/** GET http://127.0.0.1:PORT/PATH; returns the status, body in *body (malloc'd). */
+/** GET http://127.0.0.1:PORT/PATH; returns the status, body in *body
+ * (malloc'd); -1 when not answered within 30 s. */
 int itest_http_get(int port, const char *path, char **body);
+/** The same with a deadline of @p ms for the connection and the answer,
+ * as a probe has (-1 when it passes). */
+int itest_http_get_within(int port, const char *path, char **body, long ms);
 /** The value of a Prometheus series line ("name{labels}") in @p metrics, or -1. */
 double itest_metric(const char *metrics, const char *series);
 /** The log of worker @p n (malloc'd). */

@@ -6,9 +6,14 @@
  */
 #include "red_itest.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define GROUP "reducerd.codegen_metrics"
@@ -386,6 +391,128 @@ START_TEST(json_logs_without_secrets)
 }
 END_TEST
 
+/* A client holding thousands of idle connections must not starve the
+ * liveness probe (with 64 connections of 10 s each, /healthz waited
+ * behind them and a kubelet would have restarted the pod). */
+#define IDLE_CONNECTIONS 10000
+
+/* Opens @p n connections that never send a byte; returns how many
+ * opened (their sockets in @p fds, -1 for the others). */
+static int open_idle(int port, int *fds, int n)
+{
+        struct sockaddr_in sa = {.sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)port)};
+        int opened = 0;
+
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        for (int i = 0; i < n; i++) {
+                fds[i] = socket(AF_INET,
+                                SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                if (fds[i] < 0) {
+                        continue;
+                }
+                if (connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)) &&
+                    errno != EINPROGRESS) {
+                        close(fds[i]);
+                        fds[i] = -1;
+                        continue;
+                }
+                opened++;
+        }
+        return opened;
+}
+
+START_TEST(healthz_with_idle_connections)
+{
+        itest_t t;
+        const char *cs[] = {contract(), NULL};
+        struct rlimit rl;
+        int *fds, opened, status, port;
+        char *body = NULL;
+        pid_t pid;
+
+        /* the test process holds the connections: raise its own limit */
+        ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+        ck_assert_msg(rl.rlim_max == RLIM_INFINITY ||
+                              rl.rlim_max >= IDLE_CONNECTIONS + 256,
+                      "the hard open-files limit (%llu) is too low for %d "
+                      "connections",
+                      (unsigned long long)rl.rlim_max, IDLE_CONNECTIONS);
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? IDLE_CONNECTIONS + 256
+                                                   : rl.rlim_max;
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+
+        itest_init(&t, "ops_idle");
+        itest_kafka(&t, 1, cs);
+        itest_config(&t, cs, 1000, 200, HTTP);
+        pid = itest_start(&t, NULL, 1);
+        port = itest_http_port(&t, 1);
+        fds = malloc(IDLE_CONNECTIONS * sizeof(*fds));
+        ck_assert_ptr_nonnull(fds);
+
+        /* no assertion until every socket is closed again */
+        opened = open_idle(port, fds, IDLE_CONNECTIONS);
+        status = opened == IDLE_CONNECTIONS
+                         ? itest_http_get_within(port, "/healthz", &body,
+                                                 5000)
+                         : -1;
+        for (int i = 0; i < IDLE_CONNECTIONS; i++) {
+                if (fds[i] >= 0) {
+                        close(fds[i]);
+                }
+        }
+        free(fds);
+
+        ck_assert_int_eq(opened, IDLE_CONNECTIONS);
+        ck_assert_msg(status == 200,
+                      "/healthz answered %d behind %d idle connections", status,
+                      IDLE_CONNECTIONS);
+        ck_assert_str_eq(body, "ok\n");
+        free(body);
+        /* and the server is still whole */
+        ck_assert_int_eq(itest_http_get(port, "/healthz", &body), 200);
+        free(body);
+        ck_assert_int_eq(itest_stop(pid, SIGTERM, 30000), 0);
+        itest_fini(&t);
+}
+END_TEST
+
+/* A taken HTTP port fails the start with the address and the port named
+ * (libmicrohttpd said "Failed to bind to port 0"). */
+START_TEST(busy_port_named)
+{
+        itest_t t;
+        const char *cs[] = {contract(), NULL};
+        struct sockaddr_in sa = {.sin_family = AF_INET};
+        socklen_t len = sizeof(sa);
+        char yaml[256], want[256], *log;
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        pid_t pid;
+
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        ck_assert_int_eq(listen(fd, 1), 0);
+        ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+        itest_init(&t, "ops_busy");
+        itest_kafka(&t, 1, cs);
+        snprintf(yaml, sizeof(yaml), "http:\n  listen: \"127.0.0.1:%d\"\n",
+                 ntohs(sa.sin_port));
+        itest_config(&t, cs, 1000, 200, yaml);
+        pid = itest_start(&t, NULL, 1);
+        ck_assert_int_eq(itest_stop(pid, 0, 60000), 1);
+        close(fd);
+        log = itest_log(&t, 1);
+        snprintf(want, sizeof(want),
+                 "http.listen \"127.0.0.1:%d\": cannot listen on "
+                 "127.0.0.1:%d (bind: Address already in use)",
+                 ntohs(sa.sin_port), ntohs(sa.sin_port));
+        ck_assert_msg(strstr(log, want), "%s", log);
+        ck_assert_msg(!strstr(log, "port 0"), "%s", log);
+        free(log);
+        itest_fini(&t);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("ops");
@@ -394,5 +521,8 @@ int main(void)
         test_add_case(s, "ready", readiness_follows_postgres, 600);
         test_add_case(s, "reload", sighup_reload, 600);
         test_add_case(s, "secrets", json_logs_without_secrets, 600);
+        test_add_case(s, "idle_connections", healthz_with_idle_connections,
+                      300);
+        test_add_case(s, "busy_port", busy_port_named, 300);
         return test_main(s);
 }
