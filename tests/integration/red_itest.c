@@ -149,8 +149,25 @@ void itest_config(itest_t *t, const char *const *contracts, int max_events,
 
 pid_t itest_start(itest_t *t, const char *const *env, int n)
 {
+        return itest_start_args(t, env, n, NULL);
+}
+
+pid_t itest_start_args(itest_t *t, const char *const *env, int n,
+                       const char *const *args)
+{
+        const char *argv[32];
         char log[4096];
+        size_t argc = 0;
         pid_t pid;
+
+        argv[argc++] = test_bin();
+        argv[argc++] = "run";
+        argv[argc++] = "-c";
+        argv[argc++] = t->config;
+        for (size_t i = 0; args && args[i] && argc + 1 < 32; i++) {
+                argv[argc++] = args[i];
+        }
+        argv[argc] = NULL;
 
         snprintf(log, sizeof(log), "%s/reducerd-%d.log", t->dir, n);
         pid = fork();
@@ -166,8 +183,7 @@ pid_t itest_start(itest_t *t, const char *const *env, int n)
                 for (size_t i = 0; env && env[i]; i++) {
                         putenv(strdup(env[i]));
                 }
-                execl(test_bin(), test_bin(), "run", "-c", t->config,
-                      (char *)NULL);
+                execv(argv[0], (char *const *)argv);
                 _exit(127);
         }
         return pid;

@@ -35,6 +35,9 @@ void itest_fini(itest_t *t);
 /** Starts `reducerd run` with the test config; extra "K=V" env (NULL-terminated).
  * stdout/stderr go to DIR/reducerd-N.log. */
 pid_t itest_start(itest_t *t, const char *const *env, int n);
+/** The same with more arguments after `run -c CONFIG` (NULL-terminated). */
+pid_t itest_start_args(itest_t *t, const char *const *env, int n,
+                       const char *const *args);
 /** Sends a signal; waits for the exit up to @p timeout_ms; returns the
  * exit status (128+signal when killed) or -1 on timeout. */
 int itest_stop(pid_t pid, int sig, long timeout_ms);

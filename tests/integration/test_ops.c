@@ -6,7 +6,10 @@
  */
 #include "red_itest.h"
 
+#include "red_contract.h"
+
 #include <arpa/inet.h>
+#include <librdkafka/rdkafka.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -14,6 +17,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define GROUP "reducerd.codegen_metrics"
@@ -513,6 +517,119 @@ START_TEST(busy_port_named)
 }
 END_TEST
 
+/* The embedded Kafka's bootstrap file names a cluster that serves: it
+ * appears once every contract topic is there and a produce request is
+ * acknowledged, only when the start succeeds, and goes when reducerd
+ * stops. */
+static bool file_exists(void *path)
+{
+        return access(path, F_OK) == 0;
+}
+
+START_TEST(bootstrap_file)
+{
+        itest_t t;
+        const char *cs[] = {contract(), NULL};
+        const char *env[] = {"REDUCERD_KAFKA_EMBEDDED_PARTITIONS=2", NULL};
+        char path[4096], *bootstrap, err[512], *log;
+        const char *args[] = {"--bootstrap-file", path, NULL};
+        red_contract_t *c;
+        rd_kafka_conf_t *conf;
+        rd_kafka_t *rk;
+        const rd_kafka_metadata_t *md;
+        int found = 0;
+        pid_t pid;
+
+        itest_init(&t, "ops_bootstrap");
+        itest_config(&t, cs, 1, 50, HTTP); /* brokers: embedded */
+        snprintf(path, sizeof(path), "%s/bootstrap", t.dir);
+        c = red_contract_load(contract(), err, sizeof(err));
+        ck_assert_msg(c != NULL, "%s", err);
+
+        /* a start that fails (no database) leaves no file behind */
+        {
+                const char *bad[] = {"REDUCERD_POSTGRES_CONNINFO=host="
+                                     "127.0.0.1 port=1 dbname=x",
+                                     NULL};
+                pid = itest_start_args(&t, bad, 1, args);
+                ck_assert_int_eq(itest_stop(pid, 0, 60000), 1);
+                ck_assert_msg(access(path, F_OK) != 0,
+                              "a failed start left %s", path);
+        }
+
+        pid = itest_start_args(&t, env, 2, args);
+        ck_assert_msg(test_wait_for(file_exists, path, 60000),
+                      "no bootstrap file");
+        bootstrap = test_read_file(path, NULL);
+        bootstrap[strcspn(bootstrap, "\n")] = '\0';
+        log = itest_log(&t, 2);
+        ck_assert_msg(strstr(log, bootstrap), "the log does not name %s",
+                      bootstrap);
+        free(log);
+
+        /* right away: every input and dead-letter topic with its
+         * partitions, and a produce acknowledged by all replicas */
+        conf = rd_kafka_conf_new();
+        ck_assert_int_eq(rd_kafka_conf_set(conf, "bootstrap.servers",
+                                           bootstrap, err, sizeof(err)),
+                         0);
+        ck_assert_int_eq(rd_kafka_conf_set(conf, "acks", "all", err,
+                                           sizeof(err)),
+                         0);
+        ck_assert_int_eq(rd_kafka_conf_set(conf, "message.timeout.ms",
+                                           "10000", err, sizeof(err)),
+                         0);
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+        ck_assert_msg(rk != NULL, "%s", err);
+        ck_assert_int_eq(rd_kafka_metadata(rk, 1, NULL, &md, 10000), 0);
+        for (int i = 0; i < md->topic_cnt; i++) {
+                bool wanted = !strcmp(md->topics[i].topic,
+                                      c->dead_letter_topic);
+                for (size_t k = 0; k < c->input_cnt; k++) {
+                        wanted |= !strcmp(md->topics[i].topic,
+                                          c->inputs[k].topic);
+                }
+                if (wanted) {
+                        ck_assert_int_eq(md->topics[i].partition_cnt, 2);
+                        found++;
+                }
+        }
+        ck_assert_int_eq(found, (int)c->input_cnt + 1);
+        rd_kafka_metadata_destroy(md);
+        {
+                char value[512], when[32];
+                time_t now = time(NULL);
+                rd_kafka_resp_err_t e;
+
+                strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
+                         gmtime(&now));
+                snprintf(value, sizeof(value),
+                         "{\"event_type\":\"NODE_GENERATION_STARTED\","
+                         "\"workflow_id\":\"5f1c2b8e-0a51-4c36-9d0e-"
+                         "0000000000f1\",\"node_type\":\"effect\","
+                         "\"domain\":\"api\",\"timestamp\":\"%s\"}",
+                         when);
+                e = rd_kafka_producev(
+                        rk, RD_KAFKA_V_TOPIC(c->inputs[0].topic),
+                        RD_KAFKA_V_VALUE(value, strlen(value)),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                        RD_KAFKA_V_END);
+                ck_assert_int_eq(e, 0);
+                ck_assert_int_eq(rd_kafka_flush(rk, 15000), 0);
+                ck_assert_int_eq(rd_kafka_outq_len(rk), 0);
+        }
+        rd_kafka_destroy(rk);
+        ck_assert(itest_wait_committed(&t, GROUP, 1, 60000));
+
+        ck_assert_int_eq(itest_stop(pid, SIGTERM, 30000), 0);
+        ck_assert_msg(access(path, F_OK) != 0,
+                      "the bootstrap file outlived reducerd");
+        free(bootstrap);
+        red_contract_destroy(c);
+        itest_fini(&t);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("ops");
@@ -524,5 +641,6 @@ int main(void)
         test_add_case(s, "idle_connections", healthz_with_idle_connections,
                       300);
         test_add_case(s, "busy_port", busy_port_named, 300);
+        test_add_case(s, "bootstrap_file", bootstrap_file, 300);
         return test_main(s);
 }
