@@ -13,7 +13,7 @@ for f in "$src"/migrations/[0-9][0-9][0-9][0-9]_*.sql; do
 done
 for e in $(cd "$src" && git ls-files 2>/dev/null | cut -d/ -f1 | sort -u); do
         case "$e" in
-        meson.build|src|contracts|migrations|config|tests|bench|deploy|README.md|.ci|dev|.clang-format|.gitignore) ;;
+        meson.build|meson_options.txt|src|contracts|migrations|config|tests|bench|deploy|README.md|.ci|dev|.clang-format|.gitignore) ;;
         *) echo "unexpected top-level entry: $e"; fail=1 ;;
         esac
 done

@@ -112,6 +112,9 @@ static red_yaml_node_t *anchor_find(red_yaml_doc_t *doc,
 }
 
 static int fmt_at(char *errstr, size_t size, const char *name, int line,
+                  int col, const char *fmt, va_list ap) RED_PRINTF(6, 0);
+
+static int fmt_at(char *errstr, size_t size, const char *name, int line,
                   int col, const char *fmt, va_list ap)
 {
         int n = snprintf(errstr, size, "%s:%d:%d: ", name, line, col);
