@@ -517,6 +517,49 @@ START_TEST(busy_port_named)
 }
 END_TEST
 
+/* Produces @p n NODE_GENERATION_STARTED events of now, each its own
+ * workflow, to @p topic; every one acknowledged by all replicas. */
+static void produce_started(const char *bootstrap, const char *topic, int n)
+{
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        char err[512], when[32];
+        time_t now = time(NULL);
+        rd_kafka_t *rk;
+
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+        ck_assert_int_eq(rd_kafka_conf_set(conf, "bootstrap.servers",
+                                           bootstrap, err, sizeof(err)),
+                         0);
+        ck_assert_int_eq(rd_kafka_conf_set(conf, "acks", "all", err,
+                                           sizeof(err)),
+                         0);
+        ck_assert_int_eq(rd_kafka_conf_set(conf, "message.timeout.ms",
+                                           "10000", err, sizeof(err)),
+                         0);
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+        ck_assert_msg(rk != NULL, "%s", err);
+        for (int i = 0; i < n; i++) {
+                char value[512];
+
+                snprintf(value, sizeof(value),
+                         "{\"event_type\":\"NODE_GENERATION_STARTED\","
+                         "\"workflow_id\":\"5f1c2b8e-0a51-4c36-9d0e-%012d\","
+                         "\"node_type\":\"effect\",\"domain\":\"api\","
+                         "\"timestamp\":\"%s\"}",
+                         (int)(getpid() % 100000) * 100 + i, when);
+                ck_assert_int_eq(
+                        rd_kafka_producev(
+                                rk, RD_KAFKA_V_TOPIC(topic),
+                                RD_KAFKA_V_VALUE(value, strlen(value)),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_END),
+                        0);
+        }
+        ck_assert_int_eq(rd_kafka_flush(rk, 15000), 0);
+        ck_assert_int_eq(rd_kafka_outq_len(rk), 0);
+        rd_kafka_destroy(rk);
+}
+
 /* The embedded Kafka's bootstrap file names a cluster that serves: it
  * appears once every contract topic is there and a produce request is
  * acknowledged, only when the start succeeds, and goes when reducerd
@@ -538,6 +581,7 @@ START_TEST(bootstrap_file)
         rd_kafka_t *rk;
         const rd_kafka_metadata_t *md;
         int found = 0;
+
         pid_t pid;
 
         itest_init(&t, "ops_bootstrap");
@@ -573,12 +617,6 @@ START_TEST(bootstrap_file)
         ck_assert_int_eq(rd_kafka_conf_set(conf, "bootstrap.servers",
                                            bootstrap, err, sizeof(err)),
                          0);
-        ck_assert_int_eq(rd_kafka_conf_set(conf, "acks", "all", err,
-                                           sizeof(err)),
-                         0);
-        ck_assert_int_eq(rd_kafka_conf_set(conf, "message.timeout.ms",
-                                           "10000", err, sizeof(err)),
-                         0);
         rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
         ck_assert_msg(rk != NULL, "%s", err);
         ck_assert_int_eq(rd_kafka_metadata(rk, 1, NULL, &md, 10000), 0);
@@ -596,35 +634,87 @@ START_TEST(bootstrap_file)
         }
         ck_assert_int_eq(found, (int)c->input_cnt + 1);
         rd_kafka_metadata_destroy(md);
-        {
-                char value[512], when[32];
-                time_t now = time(NULL);
-                rd_kafka_resp_err_t e;
-
-                strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
-                         gmtime(&now));
-                snprintf(value, sizeof(value),
-                         "{\"event_type\":\"NODE_GENERATION_STARTED\","
-                         "\"workflow_id\":\"5f1c2b8e-0a51-4c36-9d0e-"
-                         "0000000000f1\",\"node_type\":\"effect\","
-                         "\"domain\":\"api\",\"timestamp\":\"%s\"}",
-                         when);
-                e = rd_kafka_producev(
-                        rk, RD_KAFKA_V_TOPIC(c->inputs[0].topic),
-                        RD_KAFKA_V_VALUE(value, strlen(value)),
-                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                        RD_KAFKA_V_END);
-                ck_assert_int_eq(e, 0);
-                ck_assert_int_eq(rd_kafka_flush(rk, 15000), 0);
-                ck_assert_int_eq(rd_kafka_outq_len(rk), 0);
-        }
         rd_kafka_destroy(rk);
+        produce_started(bootstrap, c->inputs[0].topic, 1);
         ck_assert(itest_wait_committed(&t, GROUP, 1, 60000));
 
         ck_assert_int_eq(itest_stop(pid, SIGTERM, 30000), 0);
         ck_assert_msg(access(path, F_OK) != 0,
                       "the bootstrap file outlived reducerd");
         free(bootstrap);
+        red_contract_destroy(c);
+        itest_fini(&t);
+}
+END_TEST
+
+/* The lag of /metrics (and of the progress line, which sums it) counts
+ * messages behind the high watermark: with Postgres refusing the batch,
+ * every message produced is lag until it is committed (deploy/README.md:
+ * "Postgres down: ... lag grows"). Known to fail: src/kafka/red_pipeline.c
+ * refreshes the lag only between batches, not while one waits for
+ * Postgres, so the gauge stays at its last value (0) through the outage;
+ * the fix belongs to the pipeline. */
+static double lag_sum(int port)
+{
+        char *m = scrape(port);
+        double sum = 0;
+        const char *series = "\nreducerd_consumer_lag_messages{contract="
+                             "\"codegen_metrics\"";
+
+        for (const char *p = m; (p = strstr(p, series)); p++) {
+                sum += atof(strchr(p, '}') + 2);
+        }
+        free(m);
+        return sum;
+}
+
+typedef struct lag_wait_s {
+        int port;
+        double want;
+} lag_wait_t;
+
+static bool lag_is(void *opaque)
+{
+        lag_wait_t *w = opaque;
+
+        return lag_sum(w->port) == w->want;
+}
+
+START_TEST(lag_is_behind_high_watermark)
+{
+        itest_t t;
+        const char *cs[] = {contract(), NULL};
+        red_contract_t *c;
+        char err[512];
+        lag_wait_t w;
+        pid_t pid;
+
+        c = red_contract_load(contract(), err, sizeof(err));
+        ck_assert_msg(c != NULL, "%s", err);
+        itest_init(&t, "ops_lag");
+        itest_kafka(&t, 2, cs);
+        itest_config(&t, cs, 1000, 200, HTTP);
+        pid = itest_start(&t, NULL, 1);
+        w.port = itest_http_port(&t, 1);
+        ck_assert_msg(wait_ready(w.port, 200, 60000), "never became ready");
+        w.want = 0;
+        ck_assert_msg(test_wait_for(lag_is, &w, 30000), "lag %g at rest",
+                      lag_sum(w.port));
+
+        allow_connections(&t, false);
+        ck_assert_msg(wait_ready(w.port, 503, 30000),
+                      "still ready without Postgres");
+        produce_started(t.bootstrap, c->inputs[0].topic, 7);
+        w.want = 7;
+        ck_assert_msg(test_wait_for(lag_is, &w, 60000),
+                      "lag %g with 7 messages uncommitted", lag_sum(w.port));
+
+        allow_connections(&t, true);
+        ck_assert(itest_wait_committed(&t, GROUP, 7, 120000));
+        w.want = 0;
+        ck_assert_msg(test_wait_for(lag_is, &w, 60000),
+                      "lag %g after the commit", lag_sum(w.port));
+        ck_assert_int_eq(itest_stop(pid, SIGTERM, 30000), 0);
         red_contract_destroy(c);
         itest_fini(&t);
 }
@@ -642,5 +732,7 @@ int main(void)
                       300);
         test_add_case(s, "busy_port", busy_port_named, 300);
         test_add_case(s, "bootstrap_file", bootstrap_file, 300);
+        test_add_case(s, "lag_while_postgres_down",
+                      lag_is_behind_high_watermark, 600);
         return test_main(s);
 }
