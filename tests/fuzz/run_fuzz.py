@@ -58,9 +58,13 @@ def stat(text, name):
 def failure(text):
     """The first line saying what went wrong, or None."""
     for pattern in (r"^fuzz_\w+: disagreement: .*$",
-                    r"^==\d+==\s*ERROR: .*$", r"^.*runtime error: .*$",
-                    r"^==\d+== ERROR: libFuzzer: .*$",
-                    r"^ERROR: libFuzzer: .*$"):
+                    r"^==\d+==\s*ERROR: AddressSanitizer.*$",
+                    r"^==\d+==\s*ERROR: LeakSanitizer.*$",
+                    r"^.*runtime error: .*$",
+                    r"^==\d+==\s*ERROR: .*$",
+                    r"^ERROR: libFuzzer: .*$",
+                    # glibc's own checks, in the replay without ASan
+                    r"^(free|malloc|realloc|double free|corrupted)\b.*$"):
         m = re.search(pattern, text, re.M)
         if m:
             return m.group(0).strip()
@@ -80,10 +84,12 @@ def main():
                            text=True, errors="replace")
         sys.stderr.write(r.stdout + r.stderr)
         if r.returncode:
-            print(f"summary: fuzz_{target}: replay of {n} seeds FAILED: "
+            print(f"summary: fuzz_{target}: replay of {n} seeds and the "
+                  f"reproducers FAILED: "
                   f"{failure(r.stderr) or 'exit %d' % r.returncode}")
             return 1
-        print(f"summary: fuzz_{target}: {n} seeds replayed")
+        print(f"summary: fuzz_{target}: {n} seeds and the reproducers "
+              f"replayed")
         return 0
 
     seconds = int(os.environ.get("RED_FUZZ_SECONDS", "30"))
