@@ -20,7 +20,8 @@ static void clear_environment(void)
                 char name[256];
                 size_t len = strcspn(environ[i], "=");
 
-                if (strncmp(environ[i], "REDUCERD_", 9) || len >= sizeof(name)) {
+                if (strncmp(environ[i], "REDUCERD_", 9) ||
+                    len >= sizeof(name)) {
                         i++;
                         continue;
                 }

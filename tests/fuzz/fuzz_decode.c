@@ -35,8 +35,8 @@ static void init(void)
 
         for (size_t i = 0; i < CONTRACT_CNT; i++) {
                 char *path = fuzz_src_path(shipped[i]);
-                if (!(contracts[i] = red_contract_load(path, err,
-                                                       sizeof(err)))) {
+                if (!(contracts[i] =
+                              red_contract_load(path, err, sizeof(err)))) {
                         fprintf(stderr, "fuzz_decode: %s\n", err);
                         abort();
                 }
@@ -92,8 +92,8 @@ static void decode_one(const red_contract_t *c, const red_msg_t *msg,
                 snprintf(both, sizeof(both), "fast %s (%s), tree %s (%s)",
                          red_dlq_code_name(code), detail,
                          red_dlq_code_name(tree), tree_detail);
-                disagree("the fast and the tree decoder differ", c, msg,
-                         both, "");
+                disagree("the fast and the tree decoder differ", c, msg, both,
+                         "");
         }
 }
 
@@ -130,8 +130,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                          .value_len = size,
                                          .timestamp = -1,
                                          .header_type = c->kinds[0].types[0],
-                                         .header_type_len = strlen(
-                                                 c->kinds[0].types[0])};
+                                         .header_type_len =
+                                                 strlen(c->kinds[0].types[0])};
                         decode_one(c, &msg, rejects);
                 }
         }

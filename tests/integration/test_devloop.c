@@ -35,10 +35,10 @@ extern char **environ;
 #define STOP_MS  120000
 
 typedef struct devrun_s {
-        char *state;       /* REDUCERD_DEV_STATE of this case */
+        char *state;        /* REDUCERD_DEV_STATE of this case */
         char out[PATH_MAX]; /* what ./dev printed */
-        pid_t pid;         /* ./dev, leader of its own process group */
-        int held;          /* a listening socket the test holds */
+        pid_t pid;          /* ./dev, leader of its own process group */
+        int held;           /* a listening socket the test holds */
         int held_port;
 } devrun_t;
 
@@ -78,8 +78,7 @@ static char **dev_env(const devrun_t *d, const char *const *extra)
                         env[k++] = environ[i];
                 }
         }
-        ck_assert_int_ge(asprintf(&env[k++], "REDUCERD_DEV_STATE=%s",
-                                  d->state),
+        ck_assert_int_ge(asprintf(&env[k++], "REDUCERD_DEV_STATE=%s", d->state),
                          0);
         ck_assert_int_ge(asprintf(&env[k++], "REDUCERD_DEV_BUILD=%s",
                                   getenv("RED_BUILDDIR")),
@@ -224,8 +223,8 @@ static void assert_nothing_left(devrun_t *d)
                 size_t len = strlen(all);
 
                 proc_read(pids[i], "cmdline", cmd, sizeof(cmd));
-                snprintf(all + len, sizeof(all) - len, "%d %s\n",
-                         (int)pids[i], cmd);
+                snprintf(all + len, sizeof(all) - len, "%d %s\n", (int)pids[i],
+                         cmd);
         }
         ck_abort_msg("./dev left processes behind:\n%s", all);
 }
@@ -250,11 +249,9 @@ static void dev_setup(void)
         /* a port that is taken for as long as the case runs */
         sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         d->held = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        ck_assert_int_eq(bind(d->held, (struct sockaddr *)&sa, sizeof(sa)),
-                         0);
+        ck_assert_int_eq(bind(d->held, (struct sockaddr *)&sa, sizeof(sa)), 0);
         ck_assert_int_eq(listen(d->held, 1), 0);
-        ck_assert_int_eq(getsockname(d->held, (struct sockaddr *)&sa, &len),
-                         0);
+        ck_assert_int_eq(getsockname(d->held, (struct sockaddr *)&sa, &len), 0);
         d->held_port = ntohs(sa.sin_port);
 }
 
@@ -319,8 +316,8 @@ static void assert_clean_stop(devrun_t *d, int want_status)
         int st = itest_stop(d->pid, 0, STOP_MS);
         char *out = dev_output(d);
 
-        ck_assert_msg(st == want_status, "./dev run exited %d, not %d:\n%s",
-                      st, want_status, out);
+        ck_assert_msg(st == want_status, "./dev run exited %d, not %d:\n%s", st,
+                      want_status, out);
         ck_assert_msg(strstr(out, "signal 15: finishing the current batches"),
                       "reducerd was not stopped by one SIGTERM:\n%s", out);
         ck_assert_msg(strstr(out, "daemon: stopped"),
@@ -376,7 +373,8 @@ static void progress_pattern(regex_t *re)
 /* The first progress line of codegen_metrics ./dev printed, or NULL. */
 static char *progress_line(const devrun_t *d)
 {
-        char *out = dev_output(d), *p = strstr(out, "pipeline: codegen_metrics: +");
+        char *out = dev_output(d),
+             *p = strstr(out, "pipeline: codegen_metrics: +");
         char *line = NULL;
 
         if (p) {
@@ -425,14 +423,15 @@ static char *run_second_terminal(devrun_t *d)
                 }
         }
         script[k] = '\0';
-        ck_assert_int_lt(snprintf(sub.out, sizeof(sub.out), "%.4000s.second",
-                                  d->state),
-                         (int)sizeof(sub.out));
+        ck_assert_int_lt(
+                snprintf(sub.out, sizeof(sub.out), "%.4000s.second", d->state),
+                (int)sizeof(sub.out));
         dev_start(&sub, args, NULL);
         st = itest_stop(sub.pid, 0, START_MS);
         out = dev_output(&sub);
-        ck_assert_msg(st == 0, "the README's second-terminal block failed "
-                               "(%d):\n%s\n%s",
+        ck_assert_msg(st == 0,
+                      "the README's second-terminal block failed "
+                      "(%d):\n%s\n%s",
                       st, script, out);
         unlink(sub.out);
         free(doc);
@@ -548,8 +547,8 @@ START_TEST(npm_failure_not_fatal)
         dev_start(d, args, extra);
         st = itest_stop(d->pid, 0, START_MS);
         out = dev_output(d);
-        ck_assert_msg(st == 0, "./dev build failed (%d) with npm down:\n%s",
-                      st, out);
+        ck_assert_msg(st == 0, "./dev build failed (%d) with npm down:\n%s", st,
+                      out);
         ck_assert_msg(strstr(out, "npm install kafkajs@2 failed") &&
                               strstr(out, "EAI_AGAIN") &&
                               strstr(out, "the tests that need kafkajs will "

@@ -1,11 +1,11 @@
 /*
  * The README's claims that need no database: every repository path it
- * names exists, every command its shell blocks use is installed by ./dev, every `reducerd ...` it shows is
- * a real subcommand (and the ones that need no services run as written),
- * the test counts of its Tests section are what meson runs, and
- * `./dev fuzz` is documented. (The database-bound claims are checked by
- * the devloop and ops suites: the "Operating it" block, the progress
- * line, the lag.)
+ * names exists, every command its shell blocks use is installed by ./dev,
+ * every `reducerd ...` it shows is a real subcommand (and the ones that
+ * need no services run as written), the test counts of its Tests section
+ * are what meson runs, and `./dev fuzz` is documented. (The claims that
+ * need a database are checked by the devloop and ops suites: the
+ * "Operating it" block, the progress line, the lag.)
  */
 #include "red_test.h"
 
@@ -35,14 +35,13 @@ typedef struct codes_s {
         size_t cnt;
 } codes_t;
 
-static void add_code(codes_t *c, const char *text, size_t len,
-                     const char *lang, int line)
+static void add_code(codes_t *c, const char *text, size_t len, const char *lang,
+                     int line)
 {
         c->items = realloc(c->items, (c->cnt + 1) * sizeof(*c->items));
         ck_assert_ptr_nonnull(c->items);
         c->items[c->cnt].text = strndup(text, len);
-        snprintf(c->items[c->cnt].lang, sizeof(c->items[0].lang), "%s",
-                 lang);
+        snprintf(c->items[c->cnt].lang, sizeof(c->items[0].lang), "%s", lang);
         c->items[c->cnt].line = line;
         c->cnt++;
 }
@@ -63,13 +62,12 @@ static codes_t readme_codes(void)
                         int start = line;
 
                         ck_assert_ptr_nonnull(body);
-                        snprintf(l, sizeof(l), "%.*s",
-                                 (int)(body - lang), lang);
+                        snprintf(l, sizeof(l), "%.*s", (int)(body - lang),
+                                 lang);
                         end = strstr(body + 1, "\n```");
                         ck_assert_msg(end, "%s:%d: unclosed code block",
                                       README_MD, start);
-                        add_code(&c, body + 1, (size_t)(end - body), l,
-                                 start);
+                        add_code(&c, body + 1, (size_t)(end - body), l, start);
                         for (const char *q = p; q < end + 4; q++) {
                                 line += *q == '\n';
                         }
@@ -102,16 +100,15 @@ static void codes_free(codes_t *c)
         free(c->items);
 }
 
-/* --- paths and source files --------------------------------------- */
+/* --- paths -------------------------------------------------------- */
 
-static const char *const top_dirs[] = {"bench/", "config/", "contracts/",
+static const char *const top_dirs[] = {"bench/",  "config/",     "contracts/",
                                        "deploy/", "migrations/", "src/",
-                                       "tests/", NULL};
+                                       "tests/",  NULL};
 
 static bool path_char(char ch)
 {
-        return ch && !isspace((unsigned char)ch) &&
-               !strchr("`)]\"',<>|;", ch);
+        return ch && !isspace((unsigned char)ch) && !strchr("`)]\"',<>|;", ch);
 }
 
 /* Every repository path the README names (in code or in prose, links
@@ -166,11 +163,16 @@ END_TEST
 static const struct {
         const char *cmd, *dev_entry;
 } provided[] = {
-        {"curl", "curl"},         {"kcat", "kcat"},
-        {"psql", "postgresql-client-15"}, {"python3", "python3"},
-        {"node", "node:nodejs"},  {"npm", "npm:npm"},
-        {"jq", "jq"},             {"meson", "meson"},
-        {"ninja", "ninja-build"}, {"clang", "clang-14"},
+        {"curl", "curl"},
+        {"kcat", "kcat"},
+        {"psql", "postgresql-client-15"},
+        {"python3", "python3"},
+        {"node", "node:nodejs"},
+        {"npm", "npm:npm"},
+        {"jq", "jq"},
+        {"meson", "meson"},
+        {"ninja", "ninja-build"},
+        {"clang", "clang-14"},
 };
 
 /* The word at @p p if it is one of the commands above, else -1. */
@@ -323,10 +325,9 @@ START_TEST(reducerd_commands_work)
                                 argv[3] = NULL;
                         }
                         rc = test_run(argv, NULL, &out, &err);
-                        ck_assert_msg(rc == 0,
-                                      "%s:%d: reducerd %s ... exits %d: %s",
-                                      README_MD, c.items[i].line, argv[1], rc,
-                                      err);
+                        ck_assert_msg(
+                                rc == 0, "%s:%d: reducerd %s ... exits %d: %s",
+                                README_MD, c.items[i].line, argv[1], rc, err);
                         free(out);
                         free(err);
                         seen++;
@@ -335,8 +336,8 @@ START_TEST(reducerd_commands_work)
         }
         ck_assert_int_ge(seen, 6);
         ck_assert_int_ge(ran, 2);
-        printf("summary: %d reducerd commands shown, %d run as written\n",
-               seen, ran);
+        printf("summary: %d reducerd commands shown, %d run as written\n", seen,
+               ran);
         codes_free(&c);
 }
 END_TEST
@@ -355,13 +356,13 @@ typedef enum {
  * script), the seed replay of a fuzz target, or a Check unit suite. */
 static kind_t kind_of(json_t *t)
 {
-        static const char *const checks[] = {"symbols", "layers", "tree",
-                                             NULL};
+        static const char *const checks[] = {"symbols", "layers", "tree", NULL};
         const char *name = json_string_value(json_object_get(t, "name"));
         json_t *sv;
         size_t k;
 
-        json_array_foreach(json_object_get(t, "suite"), k, sv) {
+        json_array_foreach(json_object_get(t, "suite"), k, sv)
+        {
                 const char *s = json_string_value(sv);
                 if (s && strstr(s, ":integration")) {
                         return INTEGRATION;
@@ -379,8 +380,8 @@ static kind_t kind_of(json_t *t)
  * this build) and what tests/fuzz builds. */
 START_TEST(test_counts_are_right)
 {
-        char *sec = test_markdown_section(test_path(README_MD), "## Tests",
-                                          NULL);
+        char *sec =
+                test_markdown_section(test_path(README_MD), "## Tests", NULL);
         const char *build = getenv("RED_BUILDDIR");
         char path[4096], flat[8192];
         json_error_t jerr;
@@ -418,7 +419,8 @@ START_TEST(test_counts_are_right)
                 claim[i] = atoi(flat + m[i + 1].rm_so);
         }
         regfree(&re);
-        json_array_foreach(tests, ti, t) {
+        json_array_foreach(tests, ti, t)
+        {
                 kinds[kind_of(t)]++;
         }
         have[0] = (int)json_array_size(tests);
@@ -445,8 +447,8 @@ END_TEST
 /* `./dev fuzz` is in the Tests section and in ./dev's help. */
 START_TEST(fuzzing_documented)
 {
-        char *sec = test_markdown_section(test_path(README_MD), "## Tests",
-                                          NULL);
+        char *sec =
+                test_markdown_section(test_path(README_MD), "## Tests", NULL);
         char dev[4096], *out, *err;
         const char *argv[] = {dev, "help", NULL};
 
