@@ -89,11 +89,16 @@ int red_cli_check(int argc, char **argv)
                 for (size_t k = 0; k < c->raw_cnt; k++) {
                         tables += c->raws[k].table_cnt;
                 }
+                char states[64] = "";
+                if (c->state_cnt) {
+                        snprintf(states, sizeof(states), ", %zu state sinks",
+                                 c->state_cnt);
+                }
                 printf("%s: ok (contract %s %s: %zu event kinds, %zu "
-                       "aggregations, %zu raw tables, %zu alert rules%s)\n",
+                       "aggregations, %zu raw tables, %zu alert rules%s%s)\n",
                        c->path, c->name, c->version, c->kind_cnt, c->agg_cnt,
                        tables, c->alerts ? c->alerts->rule_cnt : 0,
-                       c->fsm ? ", fsm" : "");
+                       c->fsm ? ", fsm" : "", states);
         }
         red_contract_set_destroy(&set);
         red_config_destroy(conf);

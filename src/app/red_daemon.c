@@ -69,7 +69,8 @@ static int create_topics(red_kafka_mock_t *km, const red_contract_set_t *set,
         int r;
 
         for (size_t i = 0; i < set->cnt; i++) {
-                max += set->items[i]->input_cnt + set->items[i]->agg_cnt + 3;
+                max += set->items[i]->input_cnt + set->items[i]->agg_cnt + 3 +
+                       4 * set->items[i]->state_cnt;
         }
         if (!(topics = calloc(max + 1, sizeof(*topics)))) {
                 snprintf(errstr, size, "out of memory");
@@ -97,6 +98,20 @@ static int create_topics(red_kafka_mock_t *km, const red_contract_set_t *set,
                 if (c->fsm && c->fsm->publish.topic) {
                         topics[cnt++] = (red_kafka_mock_topic_t){
                                 c->fsm->publish.topic, partitions};
+                }
+                for (size_t k = 0; k < c->state_cnt; k++) {
+                        const red_state_t *st = &c->states[k];
+                        const red_publish_t *pubs[] = {
+                                &st->on_created, &st->on_deleted,
+                                &st->on_status, &st->on_start};
+                        for (int p = 0; p < 4; p++) {
+                                if (pubs[p]->topic) {
+                                        topics[cnt++] =
+                                                (red_kafka_mock_topic_t){
+                                                        pubs[p]->topic,
+                                                        partitions};
+                                }
+                        }
                 }
         }
         r = red_kafka_mock_topics(km, topics, cnt, errstr, size);

@@ -137,6 +137,7 @@ static const struct {
         {"aggregations", red_load_aggs},
         {"fsm", red_load_fsm},
         {"raw", red_load_raws},
+        {"state", red_load_states},
         {"alerts", red_load_alerts},
 };
 
@@ -156,6 +157,7 @@ static int contract_of(red_loader_t *ld, const red_yaml_node_t *root)
                                            "aggregations",
                                            "fsm",
                                            "raw",
+                                           "state",
                                            "alerts",
                                            NULL};
         static const char *const required[] = {
@@ -255,6 +257,7 @@ void red_contract_destroy(red_contract_t *c)
         red_load_free_aggs(c->aggs, c->agg_cnt);
         red_load_free_fsm(c->fsm);
         red_load_free_raws(c->raws, c->raw_cnt);
+        red_load_free_states(c->states, c->state_cnt);
         red_load_free_alerts(c->alerts);
         free(c->path);
         free(c->name);

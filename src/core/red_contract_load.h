@@ -13,6 +13,8 @@
  *   red_contract_measures.c  an aggregation's measures and columns
  *   red_contract_fsm.c       the workflow state machine
  *   red_contract_sinks.c     raw sinks and alert rules
+ *   red_contract_state.c     state sinks (one row per key; after raw:
+ *                            a state's history is a raw sink of its own)
  *
  * red_contract.c (lookups, contract sets) uses only the public header:
  * including this one would make red_contract and red_contract_load
@@ -164,5 +166,10 @@ int red_load_raws(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
 int red_load_alerts(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
 void red_load_free_raws(red_raw_t *r, size_t cnt);
 void red_load_free_alerts(red_alerts_t *a);
+
+/* red_contract_state.c: state sinks (need raw: their history rows are
+ * appended to c->raws) */
+int red_load_states(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
+void red_load_free_states(red_state_t *s, size_t cnt);
 
 #endif

@@ -47,6 +47,7 @@ struct red_core_s {
         red_aggregator_t *ag;
         red_fsm_rows_t rows;
         red_alert_matches_t alerts;
+        red_state_table_t **states; /* one per state sink */
         red_core_done_cb *done;
         void *done_arg;
         int finest_window; /* smallest window type aggregated, or -1 */
@@ -103,6 +104,22 @@ red_core_t *red_core_new(const red_contract_t *c, size_t max_live_workflows,
                                           c->fsm->terminal, c->remember_cnt);
                 if (!core->wfs ||
                     !(core->fsm = red_fsm_engine_new(c, core->wfs))) {
+                        goto oom;
+                }
+        }
+        if (c->state_cnt &&
+            !(core->states = calloc(c->state_cnt, sizeof(*core->states)))) {
+                goto oom;
+        }
+        for (size_t i = 0; i < c->state_cnt; i++) {
+                size_t max = max_live_workflows < RED_CORE_STATE_ROWS
+                                     ? max_live_workflows
+                                     : RED_CORE_STATE_ROWS;
+                if (max_live_workflows >= SIZE_MAX / 4) {
+                        max = 0; /* `reduce`: every row stays */
+                }
+                if (!(core->states[i] =
+                              red_state_table_new(c, &c->states[i], max))) {
                         goto oom;
                 }
         }
@@ -265,6 +282,10 @@ void red_core_destroy(red_core_t *core)
         }
         red_fsm_rows_destroy(&core->rows);
         free(core->alerts.items);
+        for (size_t i = 0; core->states && i < core->c->state_cnt; i++) {
+                red_state_table_destroy(core->states[i]);
+        }
+        free(core->states);
         red_aggregator_destroy(core->ag);
         red_fsm_engine_destroy(core->fsm);
         red_workflows_destroy(core->wfs);
@@ -658,6 +679,14 @@ long red_core_release(red_core_t *core, red_time_t frontier, size_t max)
         if (note_raw_keys(core, first)) {
                 return -ENOMEM;
         }
+        for (size_t k = 0; k < core->c->state_cnt; k++) {
+                for (size_t i = first; i < core->released_cnt; i++) {
+                        if (red_state_table_note(core->states[k],
+                                                 &core->released[i]->ev)) {
+                                return -ENOMEM;
+                        }
+                }
+        }
         return (long)(core->released_cnt - first);
 }
 
@@ -772,6 +801,12 @@ const red_uuid_t *red_core_missing(red_core_t *core, size_t *cntp)
         return core->missing;
 }
 
+red_state_table_t **red_core_states(red_core_t *core, size_t *cntp)
+{
+        *cntp = core->c->state_cnt;
+        return core->states;
+}
+
 red_workflows_t *red_core_workflows(red_core_t *core)
 {
         return core->wfs;
@@ -802,6 +837,12 @@ int red_core_process(red_core_t *core)
                     (r = red_alert_evaluate(core->c->alerts, &e->ev,
                                             &core->alerts))) {
                         return r;
+                }
+                for (size_t k = 0; k < core->c->state_cnt; k++) {
+                        if ((r = red_state_table_apply(core->states[k],
+                                                       &e->ev))) {
+                                return r;
+                        }
                 }
                 e->counted_applied = true;
                 core->batch.applied++;
@@ -905,6 +946,10 @@ int red_core_set_watermark(red_core_t *core, const char *topic,
                         ? INT64_MIN
                         : watermark + core->c->max_out_of_orderness_us;
         part_clear(core, p);
+        /* another worker may have changed this partition's rows */
+        for (size_t k = 0; k < core->c->state_cnt; k++) {
+                red_state_table_forget(core->states[k]);
+        }
         return 0;
 }
 
@@ -961,6 +1006,9 @@ void red_core_commit(red_core_t *core)
                         newest = p->max_time;
                 }
         }
+        for (size_t k = 0; k < core->c->state_cnt; k++) {
+                red_state_table_commit(core->states[k]);
+        }
         if (core->wfs) {
                 red_workflows_commit(core->wfs);
                 if (newest != INT64_MIN) {
@@ -977,6 +1025,9 @@ void red_core_rollback(red_core_t *core)
         }
         if (core->wfs) {
                 red_workflows_rollback(core->wfs);
+        }
+        for (size_t k = 0; k < core->c->state_cnt; k++) {
+                red_state_table_rollback(core->states[k]);
         }
         batch_clear(core);
 }

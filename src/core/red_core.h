@@ -15,6 +15,7 @@
  *   red_core_add() per message
  *   red_core_release(frontier)
  *   red_core_missing() -> load those workflows (daemon: one SQL query)
+ *   red_state_table_missing() of each red_core_states() -> load those rows
  *   red_core_raw_keys() -> mark the raw rows already stored (duplicates)
  *   red_core_process()
  *   write cells, history rows, dead letters, positions somewhere
@@ -34,6 +35,7 @@
 #include "red_contract.h"
 #include "red_decode.h"
 #include "red_fsm.h"
+#include "red_state.h"
 #include "red_workflows.h"
 
 #include <stddef.h>
@@ -128,6 +130,16 @@ const red_core_raw_key_t *red_core_raw_keys(const red_core_t *core,
 /** Key @p i is stored already: its event is a duplicate and is skipped
  * (counted in duplicates, not applied anywhere). Before process. */
 void red_core_raw_stored(red_core_t *core, size_t i);
+
+/**
+ * The contract's state tables, one per `state:` sink (borrowed): before
+ * process, restore the rows red_state_table_missing() names and call
+ * red_state_table_loaded(); after process, the dirty rows and events are
+ * the batch's. At most RED_CORE_STATE_ROWS rows of each stay in memory
+ * between batches (fewer when max_live_workflows is lower).
+ */
+#define RED_CORE_STATE_ROWS 100000
+red_state_table_t **red_core_states(red_core_t *core, size_t *cntp);
 
 /** The workflow table (for loaders to restore records into). */
 red_workflows_t *red_core_workflows(red_core_t *core);
