@@ -126,6 +126,7 @@ static void batch_clear(red_state_table_t *t)
         red_map_clear(t->missing_set);
         for (size_t i = 0; i < t->dirty_cnt; i++) {
                 t->dirty[i]->dirty = false;
+                t->dirty[i]->list_dirty = false;
         }
         t->dirty_cnt = 0;
         for (size_t i = 0; i < t->event_cnt; i++) {
@@ -521,13 +522,26 @@ static void put_time(red_buf_t *out, red_time_t time)
         red_buf_put_json_str(out, ts, strlen(ts));
 }
 
+void red_state_change_id(const red_contract_t *c, const red_state_t *s,
+                         const char *key, red_state_change_t change,
+                         red_time_t time, const char *detail, red_uuid_t *out)
+{
+        red_buf_t name;
+
+        red_buf_init(&name);
+        red_buf_printf(&name, "%s\n%s\n%s\n%d\n%lld\n%s", c->name, s->name, key,
+                       (int)change, (long long)time, detail ? detail : "");
+        red_uuid_v5(out, &state_ns, name.failed ? key : name.data,
+                    name.failed ? strlen(key) : name.len);
+        red_buf_destroy(&name);
+}
+
 /* Queues an event; @p payload is taken (freed on failure too). */
 static int add_event(red_state_table_t *t, red_state_change_t change,
                      const char *key, red_time_t time, const char *detail,
                      char *payload)
 {
         red_state_event_t *e;
-        red_buf_t name;
 
         if (!payload) {
                 return -ENOMEM;
@@ -549,20 +563,7 @@ static int add_event(red_state_table_t *t, red_state_change_t change,
                 free(payload);
                 return -ENOMEM;
         }
-        /* contract, state, key, change, time and detail: a replay of the
-         * same change gives the same id */
-        red_buf_init(&name);
-        red_buf_printf(&name, "%s\n%s\n%s\n%d\n%lld\n%s", t->c->name,
-                       t->s->name, key, (int)change, (long long)time,
-                       detail ? detail : "");
-        if (name.failed) {
-                red_buf_destroy(&name);
-                free(e->key);
-                free(payload);
-                return -ENOMEM;
-        }
-        red_uuid_v5(&e->id, &state_ns, name.data, name.len);
-        red_buf_destroy(&name);
+        red_state_change_id(t->c, t->s, key, change, time, detail, &e->id);
         t->event_cnt++;
         return 0;
 }
@@ -605,13 +606,38 @@ static int deleted_event(red_state_table_t *t, red_state_row_t *row)
                          red_buf_steal(&b, NULL));
 }
 
+void red_state_status_json(const red_state_t *s, const char *key,
+                           const char *now, const char *prev,
+                           const char *reason, red_time_t clock, red_buf_t *out)
+{
+        const char *col = s->columns[s->stale->status_col].name;
+
+        red_buf_putc(out, '{');
+        red_buf_put_json_str(out, s->key_column, strlen(s->key_column));
+        red_buf_putc(out, ':');
+        red_buf_put_json_str(out, key, strlen(key));
+        red_buf_printf(out, ",\"%s\":", col);
+        if (now) {
+                red_buf_put_json_str(out, now, strlen(now));
+        } else {
+                red_buf_puts(out, "null");
+        }
+        red_buf_printf(out, ",\"previous_%s\":", col);
+        if (prev) {
+                red_buf_put_json_str(out, prev, strlen(prev));
+        } else {
+                red_buf_puts(out, "null");
+        }
+        red_buf_printf(out, ",\"reason\":\"%s\",\"changed_at\":", reason);
+        put_time(out, clock);
+        red_buf_putc(out, '}');
+}
+
 /* The effective status at @p clock moved away from the published one: a
  * status event, and the row remembers what was published. */
 static int status_event(red_state_table_t *t, red_state_row_t *row,
                         const char *now, red_time_t clock, const char *reason)
 {
-        const red_staleness_t *st = t->s->stale;
-        const char *col = t->s->columns[st->status_col].name;
         char *copy = now ? strdup(now) : NULL;
         red_buf_t b;
         int r;
@@ -620,25 +646,8 @@ static int status_event(red_state_table_t *t, red_state_row_t *row,
                 return -ENOMEM;
         }
         red_buf_init(&b);
-        red_buf_putc(&b, '{');
-        red_buf_put_json_str(&b, t->s->key_column, strlen(t->s->key_column));
-        red_buf_putc(&b, ':');
-        red_buf_put_json_str(&b, row->key, strlen(row->key));
-        red_buf_printf(&b, ",\"%s\":", col);
-        if (now) {
-                red_buf_put_json_str(&b, now, strlen(now));
-        } else {
-                red_buf_puts(&b, "null");
-        }
-        red_buf_printf(&b, ",\"previous_%s\":", col);
-        if (row->status) {
-                red_buf_put_json_str(&b, row->status, strlen(row->status));
-        } else {
-                red_buf_puts(&b, "null");
-        }
-        red_buf_printf(&b, ",\"reason\":\"%s\",\"changed_at\":", reason);
-        put_time(&b, clock);
-        red_buf_putc(&b, '}');
+        red_state_status_json(t->s, row->key, now, row->status, reason, clock,
+                              &b);
         if (b.failed) {
                 red_buf_destroy(&b);
                 free(copy);
@@ -676,6 +685,9 @@ static int apply_columns(red_state_table_t *t, red_state_row_t *row,
                 }
                 if ((r = fold(row, i, col, v, ev->time)) < 0) {
                         return r;
+                }
+                for (size_t l = 0; r && l < s->list_cnt; l++) {
+                        row->list_dirty |= s->lists[l].column == (int)i;
                 }
                 changed |= r;
         }

@@ -45,6 +45,7 @@ typedef struct red_state_row_s {
         bool exists;       /**< a row (stored or created in this batch) */
         bool stored;       /**< in the table before this batch */
         bool dirty;        /**< changed in this batch */
+        bool list_dirty;   /**< a column a list is made from changed */
 } red_state_row_t;
 
 typedef enum {
@@ -141,6 +142,25 @@ void red_state_table_rollback(red_state_table_t *t);
 /** Drops every row in memory (after a partition change, or when rows were
  * changed in storage behind the table's back). */
 void red_state_table_forget(red_state_table_t *t);
+
+/**
+ * The id of a change: a UUIDv5 of contract, state, key, change, time and
+ * @p detail (the new status of a status change, else NULL), so that a
+ * change replayed after a crash keeps its id.
+ */
+void red_state_change_id(const red_contract_t *c, const red_state_t *s,
+                         const char *key, red_state_change_t change,
+                         red_time_t time, const char *detail, red_uuid_t *out);
+
+/**
+ * A status event's payload: {key column: key, status column: @p now,
+ * "previous_<status column>": @p prev, "reason": @p reason, "changed_at":
+ * @p clock}. @p now and @p prev may be NULL (null).
+ */
+void red_state_status_json(const red_state_t *s, const char *key,
+                           const char *now, const char *prev,
+                           const char *reason, red_time_t clock,
+                           red_buf_t *out);
 
 /* --- rendering ------------------------------------------------------------ */
 

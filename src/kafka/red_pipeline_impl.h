@@ -80,6 +80,8 @@ struct red_pipeline_s {
         atomic_long dlq_failed;
 
         int64_t last_finalize;
+        int64_t last_sweep; /* the state sinks' staleness sweep */
+        bool start_sent;    /* the state sinks' start events */
         int64_t last_lag;
         int64_t last_flush;
         int64_t last_progress;

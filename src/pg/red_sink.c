@@ -9,6 +9,7 @@
 #include "red_sink_offsets.h"
 #include "red_sink_outbox.h"
 #include "red_sink_raw.h"
+#include "red_sink_state.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@ struct red_sink_s {
         red_sink_fsm_t *fsm;
         red_sink_cells_t *cells;
         red_sink_alert_t *alert;
+        red_sink_state_t *state;
         size_t last_rows;
         /* during red_sink_write() */
         red_core_t *core;
@@ -62,8 +64,9 @@ red_sink_t *red_sink_new(const red_contract_t *c, const char *conninfo,
         s->fsm = red_sink_fsm_new(c);
         s->cells = red_sink_cells_new(c);
         s->alert = red_sink_alert_new(c);
+        s->state = red_sink_state_new(c);
         if (!s->instance || !s->io || !s->out || !s->raw || !s->fsm ||
-            !s->cells || !s->alert) {
+            !s->cells || !s->alert || !s->state) {
                 red_sink_destroy(s);
                 return NULL;
         }
@@ -76,6 +79,7 @@ void red_sink_destroy(red_sink_t *s)
         if (!s) {
                 return;
         }
+        red_sink_state_destroy(s->state);
         red_sink_alert_destroy(s->alert);
         red_sink_cells_destroy(s->cells);
         red_sink_fsm_destroy(s->fsm);
@@ -113,6 +117,7 @@ int red_sink_connect(red_sink_t *s, char *errstr, size_t errstr_size)
             red_sink_cells_prepare(s->cells, s->io, errstr, errstr_size) ||
             red_sink_raw_prepare(s->raw, s->io, errstr, errstr_size) ||
             red_sink_alert_prepare(s->alert, s->io, errstr, errstr_size) ||
+            red_sink_state_prepare(s->state, s->io, errstr, errstr_size) ||
             red_sink_offsets_prepare(s->io, s->c->name, errstr, errstr_size)) {
                 red_sink_io_disconnect(s->io);
                 return -1;
@@ -159,6 +164,48 @@ red_sink_result_t red_sink_raw_lookup(red_sink_t *s, red_core_t *core,
         errstr[0] = '\0';
         return red_sink_raw_mark_stored(s->raw, s->io, core, errstr,
                                         errstr_size);
+}
+
+red_sink_result_t red_sink_load_states(red_sink_t *s, red_core_t *core,
+                                       char *errstr, size_t errstr_size)
+{
+        errstr[0] = '\0';
+        if (!s->c->state_cnt) {
+                return RED_SINK_OK;
+        }
+        if (!red_sink_connected(s)) {
+                return not_connected(errstr, errstr_size);
+        }
+        return red_sink_state_load(s->state, s->io, core, errstr, errstr_size);
+}
+
+red_sink_result_t red_sink_sweep(red_sink_t *s, red_time_t clock,
+                                 const int32_t *partitions, size_t cnt,
+                                 long *changed, char *errstr,
+                                 size_t errstr_size)
+{
+        *changed = 0;
+        if (!s->c->state_cnt) {
+                return RED_SINK_OK;
+        }
+        if (!red_sink_connected(s)) {
+                return not_connected(errstr, errstr_size);
+        }
+        return red_sink_state_sweep(s->state, s->io, s->out, clock, partitions,
+                                    cnt, changed, errstr, errstr_size);
+}
+
+red_sink_result_t red_sink_start_events(red_sink_t *s, char *errstr,
+                                        size_t errstr_size)
+{
+        if (!s->c->state_cnt) {
+                return RED_SINK_OK;
+        }
+        if (!red_sink_connected(s)) {
+                return not_connected(errstr, errstr_size);
+        }
+        return red_sink_state_start(s->state, s->io, s->out, s->instance,
+                                    errstr, errstr_size);
 }
 
 red_sink_result_t red_sink_finalize(red_sink_t *s, long *finalized,
@@ -301,6 +348,10 @@ static red_sink_result_t write_steps(red_sink_t *s,
                 return r;
         }
         red_sink_fsm_outbox(s->fsm, red_core_rows(core), s->out);
+        if ((r = red_sink_state_write(s->state, s->io, core, s->out,
+                                      &s->last_rows, errstr, size))) {
+                return r;
+        }
         if ((r = red_sink_cells_store(s->cells, s->io, &s->last_rows, errstr,
                                       size)) ||
             (r = red_sink_alert_write(s->alert, s->io, red_core_alerts(core),
