@@ -124,7 +124,7 @@ static int identity_of(red_loader_t *ld, const red_yaml_node_t *root)
  * In the order in which sections refer to each other: events define the
  * kinds and fields everything else names; raw tables must be inputs'
  * topics; aggregations group by dimensions; the fsm key must equal the
- * workflows key.
+ * workflows key; metrics label by dimensions and FSM states.
  */
 static const struct {
         const char *key;
@@ -138,6 +138,7 @@ static const struct {
         {"fsm", red_load_fsm},
         {"raw", red_load_raws},
         {"alerts", red_load_alerts},
+        {"metrics", red_load_metrics},
 };
 
 static int contract_of(red_loader_t *ld, const red_yaml_node_t *root)
@@ -157,6 +158,7 @@ static int contract_of(red_loader_t *ld, const red_yaml_node_t *root)
                                            "fsm",
                                            "raw",
                                            "alerts",
+                                           "metrics",
                                            NULL};
         static const char *const required[] = {
                 "contract", "version", "dead_letter_topic",
@@ -256,6 +258,7 @@ void red_contract_destroy(red_contract_t *c)
         red_load_free_fsm(c->fsm);
         red_load_free_raws(c->raws, c->raw_cnt);
         red_load_free_alerts(c->alerts);
+        red_load_free_metrics(c->metrics, c->metric_cnt);
         free(c->path);
         free(c->name);
         free(c->version);

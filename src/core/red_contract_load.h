@@ -13,6 +13,7 @@
  *   red_contract_measures.c  an aggregation's measures and columns
  *   red_contract_fsm.c       the workflow state machine
  *   red_contract_sinks.c     raw sinks and alert rules
+ *   red_contract_metrics.c   domain Prometheus series
  *
  * red_contract.c (lookups, contract sets) uses only the public header:
  * including this one would make red_contract and red_contract_load
@@ -164,5 +165,10 @@ int red_load_raws(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
 int red_load_alerts(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
 void red_load_free_raws(red_raw_t *r, size_t cnt);
 void red_load_free_alerts(red_alerts_t *a);
+
+/* red_contract_metrics.c: domain Prometheus series (need dimensions and
+ * the fsm) */
+int red_load_metrics(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
+void red_load_free_metrics(red_metric_t *m, size_t cnt);
 
 #endif

@@ -2,6 +2,7 @@
  * no I/O. */
 #include "red_core.h"
 
+#include "red_dmetrics.h"
 #include "red_log.h"
 #include "red_map.h"
 #include "red_rows.h"
@@ -47,6 +48,7 @@ struct red_core_s {
         red_aggregator_t *ag;
         red_fsm_rows_t rows;
         red_alert_matches_t alerts;
+        red_dmetrics_t *dm; /* the contract's domain series */
         red_core_done_cb *done;
         void *done_arg;
         int finest_window; /* smallest window type aggregated, or -1 */
@@ -107,6 +109,7 @@ red_core_t *red_core_new(const red_contract_t *c, size_t max_live_workflows,
                 }
         }
         if (!(core->ag = red_aggregator_new(c)) ||
+            !(core->dm = red_dmetrics_new(c)) ||
             !(core->missing_set = red_map_new()) ||
             !(core->key_set = red_map_new())) {
                 goto oom;
@@ -266,6 +269,7 @@ void red_core_destroy(red_core_t *core)
         red_fsm_rows_destroy(&core->rows);
         free(core->alerts.items);
         red_aggregator_destroy(core->ag);
+        red_dmetrics_destroy(core->dm);
         red_fsm_engine_destroy(core->fsm);
         red_workflows_destroy(core->wfs);
         red_map_destroy(core->missing_set);
@@ -803,6 +807,7 @@ int red_core_process(red_core_t *core)
                                             &core->alerts))) {
                         return r;
                 }
+                red_dmetrics_event(core->dm, &e->ev);
                 e->counted_applied = true;
                 core->batch.applied++;
         }
@@ -933,6 +938,8 @@ void red_core_commit(red_core_t *core)
         for (size_t i = 0; i < core->rows.cnt; i++) {
                 core->batch.fsm_results[core->rows.items[i].result]++;
         }
+        red_dmetrics_rows(core->dm, &core->rows);
+        red_dmetrics_commit(core->dm);
         for (size_t i = 0; i < sizeof(core->totals) / sizeof(uint64_t); i++) {
                 tot[i] += add[i];
         }
@@ -978,12 +985,18 @@ void red_core_rollback(red_core_t *core)
         if (core->wfs) {
                 red_workflows_rollback(core->wfs);
         }
+        red_dmetrics_rollback(core->dm);
         batch_clear(core);
 }
 
 const red_core_counters_t *red_core_counters(const red_core_t *core)
 {
         return &core->totals;
+}
+
+const double *red_core_metrics(const red_core_t *core)
+{
+        return red_dmetrics_totals(core->dm);
 }
 
 const red_contract_t *red_core_contract(const red_core_t *core)

@@ -176,6 +176,9 @@ void red_core_commit(red_core_t *core);
 void red_core_rollback(red_core_t *core);
 
 const red_core_counters_t *red_core_counters(const red_core_t *core);
+/** The committed totals of the contract's domain series (red_dmetrics.h;
+ * c->metric_values entries, the workflow gauges NAN). Borrowed. */
+const double *red_core_metrics(const red_core_t *core);
 const red_contract_t *red_core_contract(const red_core_t *core);
 
 #endif

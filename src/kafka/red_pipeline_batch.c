@@ -1,6 +1,7 @@
 /* red_pipeline_batch - release, dead letters, one transaction, or retry. */
 #include "red_pipeline_batch.h"
 
+#include "red_dmetrics.h"
 #include "red_log.h"
 #include "red_pipeline_dlq.h"
 #include "red_pipeline_parts.h"
@@ -155,6 +156,11 @@ static void observe(red_pipeline_t *p, size_t events, double latency_ms)
         }
         p->stats.core = *red_core_counters(p->core);
         p->stats.buffered = red_core_buffered(p->core);
+        memcpy(p->metrics, red_core_metrics(p->core),
+               p->c->metric_values * sizeof(double));
+        if (p->states_known) {
+                red_dmetrics_set_states(p->c, p->metrics, p->state_counts);
+        }
         if (p->c->fsm) {
                 p->stats.live_workflows =
                         red_workflows_count(red_core_workflows(p->core));

@@ -84,10 +84,16 @@ struct red_pipeline_s {
         int64_t last_flush;
         int64_t last_progress;
         int64_t last_probe;
+        int64_t last_states;
         uint64_t last_consumed;
 
         pthread_mutex_t lock;
         red_pipeline_stats_t stats;
+        /* the contract's domain series (red_dmetrics.h): the core's totals
+         * as of the last commit, the workflow gauges from state_counts */
+        double *metrics;
+        int64_t *state_counts; /* per FSM state, once read */
+        bool states_known;
 };
 
 /** Adds one to a counter of p->stats under the lock. */

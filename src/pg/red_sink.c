@@ -153,6 +153,17 @@ int red_sink_load_workflows(void *sink, const red_uuid_t *ids, size_t cnt,
                                  errstr_size);
 }
 
+int red_sink_count_states(red_sink_t *s, int64_t *counts, char *errstr,
+                          size_t errstr_size)
+{
+        if (!red_sink_connected(s)) {
+                not_connected(errstr, errstr_size);
+                return -1;
+        }
+        return red_sink_fsm_count_states(s->fsm, s->io, counts, errstr,
+                                         errstr_size);
+}
+
 red_sink_result_t red_sink_raw_lookup(red_sink_t *s, red_core_t *core,
                                       char *errstr, size_t errstr_size)
 {

@@ -75,6 +75,11 @@ int red_sink_load_workflows(void *sink, const red_uuid_t *ids, size_t cnt,
                             red_workflows_t *t, char *errstr,
                             size_t errstr_size);
 
+/** Workflows per current state (the FSM's state_cnt entries of
+ * @p counts), for the contract's gauges. 0, or -1 with a message. */
+int red_sink_count_states(red_sink_t *s, int64_t *counts, char *errstr,
+                          size_t errstr_size) RED_MUSTCHECK;
+
 /**
  * Marks the released events whose raw rows (with unique fields) are stored
  * already as duplicates (red_core_raw_stored()). After red_core_release(),
