@@ -1870,6 +1870,7 @@ START_TEST(readme_documents_the_kit)
                 "SIGTERM",
                 "co-partitioned",
                 "promtool test rules",
+                "reducerd top",
                 "localhost:3000",
                 NULL};
         char *readme = test_read_file(test_path("deploy/README.md"), NULL);
