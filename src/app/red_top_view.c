@@ -549,32 +549,42 @@ const json_t *red_top_view_first(const red_top_sel_t *sel,
 }
 
 /* One row of the GROUPS table. */
-static void group_row(red_top_frame_t *f, const ctx_t *x, const json_t *row,
-                      const item_t *it, size_t n, size_t kw, const char *mark)
+/* The group's key values but the constant ones ("effect", "routing_ms
+ * agent-1"), into @p buf; returns its length. */
+static size_t row_keys(const red_top_sel_t *sel, const json_t *row, char *buf,
+                       size_t size)
 {
-        const red_top_sel_t *sel = x->sel;
         const red_agg_t *a = sel->agg;
         const red_grouping_t *g = &a->groupings[sel->grouping];
-        int mk = metric_key(sel->c, a, sel->grouping);
-        const char *metric = mk >= 0 ? json_string_value(json_object_get(
-                                               row, a->key_columns[mk]))
-                                     : NULL;
-        red_top_line_t *l = red_top_frame_line(f);
-        char keys[256] = "", b[64];
-        size_t w = x->width, pos = 0;
+        size_t pos = 0;
 
-        for (size_t k = 0; k < a->key_cnt; k++) {
+        buf[0] = '\0';
+        for (size_t k = 0; k < a->key_cnt && pos < size; k++) {
                 const char *v = json_string_value(
                         json_object_get(row, a->key_columns[k]));
                 if (sel->c->dims[g->dims[k]].kind == RED_DIM_CONSTANT) {
                         continue;
                 }
-                pos += (size_t)snprintf(keys + pos, sizeof(keys) - pos, "%s%s",
+                pos += (size_t)snprintf(buf + pos, size - pos, "%s%s",
                                         pos ? " " : "", v ? v : "-");
-                if (pos >= sizeof(keys)) {
-                        break;
-                }
         }
+        return pos < size ? pos : size - 1;
+}
+
+static void group_row(red_top_frame_t *f, const ctx_t *x, const json_t *row,
+                      const item_t *it, size_t n, size_t kw, const char *mark)
+{
+        const red_top_sel_t *sel = x->sel;
+        const red_agg_t *a = sel->agg;
+        int mk = metric_key(sel->c, a, sel->grouping);
+        const char *metric = mk >= 0 ? json_string_value(json_object_get(
+                                               row, a->key_columns[mk]))
+                                     : NULL;
+        red_top_line_t *l = red_top_frame_line(f);
+        char keys[256], b[64];
+        size_t w = x->width;
+
+        row_keys(sel, row, keys, sizeof(keys));
         red_top_frame_putf(l, RED_TOP_DIM, w, "%s", mark);
         red_top_frame_put(l, RED_TOP_PLAIN, keys, w > kw + 2 ? kw + 2 : w);
         red_top_frame_pad(l, kw + 2, w);
@@ -616,12 +626,9 @@ static void groups(red_top_frame_t *f, const ctx_t *x)
                 return;
         }
         for (i = 0; i < rows; i++) {
-                for (size_t k = 0; k < a->key_cnt; k++) {
-                        const char *v = json_string_value(
-                                json_object_get(r[i].row, a->key_columns[k]));
-                        size_t len = v ? strlen(v) : 1;
-                        kw = len > kw && len < 40 ? len : kw;
-                }
+                char keys[256];
+                size_t len = row_keys(sel, r[i].row, keys, sizeof(keys));
+                kw = len > kw ? (len < 48 ? len : 48) : kw;
         }
         l = red_top_frame_line(f);
         red_top_frame_put(l, RED_TOP_TITLE, "GROUPS", w);
