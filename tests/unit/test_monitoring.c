@@ -445,7 +445,9 @@ START_TEST(dashboards_are_well_formed)
                 ck_assert_ptr_nonnull(jstr(d, "title"));
                 check_grid(*f, json_object_get(d, "panels"));
                 if (!pg) {
-                        continue; /* Prometheus: tests/unit/test_deploy.c */
+                        /* Prometheus: tests/unit/test_deploy.c */
+                        json_decref(d);
+                        continue;
                 }
                 /* the data source variable defaults to the provisioned
                  * PostgreSQL data source */
