@@ -307,6 +307,17 @@ static int dead_letter(red_core_t *core, const red_msg_t *msg,
         return 0;
 }
 
+/* A partition's watermark: its newest event time @p max (not INT64_MIN)
+ * minus max_out_of_orderness, never before the first instant stored (a
+ * long max_out_of_orderness could take it to year 0000, which PostgreSQL
+ * refuses). */
+static red_time_t watermark_of(const red_core_t *core, red_time_t max)
+{
+        int64_t ooo = core->c->max_out_of_orderness_us;
+
+        return max < RED_TIME_STORE_MIN + ooo ? RED_TIME_STORE_MIN : max - ooo;
+}
+
 /* The late policy at arrival; *apply false when the event is not applied. */
 static int late_policy(red_core_t *core, entry_t *e, part_t *p, bool *apply)
 {
@@ -319,7 +330,7 @@ static int late_policy(red_core_t *core, entry_t *e, part_t *p, bool *apply)
         if (core->finest_window < 0 || p->max_time == INT64_MIN) {
                 return 0;
         }
-        wm = p->max_time - c->max_out_of_orderness_us;
+        wm = watermark_of(core, p->max_time);
         end = red_window_end(fw, red_window_start(fw, e->ev.time));
         if (end + c->grace_us > wm) {
                 return 0; /* its windows are still open */
@@ -886,9 +897,8 @@ const red_position_t *red_core_positions(red_core_t *core, size_t *cntp)
                 pos->topic = p->topic;
                 pos->partition = p->partition;
                 pos->offset = offset;
-                pos->watermark = max == INT64_MIN
-                                         ? INT64_MIN
-                                         : max - core->c->max_out_of_orderness_us;
+                pos->watermark =
+                        max == INT64_MIN ? INT64_MIN : watermark_of(core, max);
         }
         *cntp = core->position_cnt;
         return core->positions;

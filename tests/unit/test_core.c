@@ -855,6 +855,32 @@ START_TEST(replay_from_position)
 }
 END_TEST
 
+/* The watermark of the earliest accepted time minus a long
+ * max_out_of_orderness is clamped to 0001-01-01, which PostgreSQL stores
+ * (year 0000 it refuses). */
+START_TEST(watermark_clamped)
+{
+        red_contract_t *c = test_contract_with(
+                MINIMAL, "time:\n  max_out_of_orderness: 60d\n");
+        red_core_t *core = core_new(c);
+
+        add(core, done_msg(0, 0, "a", "0001-02-01T00:00:00Z"));
+        release_process(core, INT64_MAX, 1);
+        assert_position(core, TOPIC, 0, 1, RED_TIME_STORE_MIN);
+        red_core_commit(core);
+        /* a later event: the arithmetic again, unclamped */
+        add(core, done_msg(0, 1, "a", "0001-04-01T00:00:00Z"));
+        release_process(core, INT64_MAX, 1);
+        assert_position(core, TOPIC, 0, 2,
+                        test_time("0001-04-01T00:00:00Z") -
+                                60 * RED_TIME_US_PER_DAY);
+        red_core_commit(core);
+        assert_counters(core, 2, 0, 0, 0);
+        red_core_destroy(core);
+        red_contract_destroy(c);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* workflows                                                           */
 /* ------------------------------------------------------------------ */
@@ -1137,6 +1163,7 @@ int main(void)
         tcase_add_test(tl, late_policies);
         tcase_add_test(tl, late_judged_at_arrival);
         tcase_add_test(tl, replay_from_position);
+        tcase_add_test(tl, watermark_clamped);
         tcase_add_test(tw, workflow_in_event_time_order);
         tcase_add_test(tw, rejected_transitions_are_counted);
         tcase_add_test(tx, duplicates_are_skipped);
