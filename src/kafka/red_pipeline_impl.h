@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 typedef struct red_pipeline_s red_pipeline_t;
+typedef struct red_pipeline_dlq_s red_pipeline_dlq_t;
 
 /* An assigned partition: where Postgres says it stands, and the batch. */
 typedef struct red_pipeline_part_s {
@@ -76,8 +77,7 @@ struct red_pipeline_s {
         bool backlog;      /* the last release hit the batch cap */
         int64_t t_frontier, t_release, t_write; /* µs, last batch */
 
-        atomic_long dlq_pending;
-        atomic_long dlq_failed;
+        red_pipeline_dlq_t *dlq_state; /* red_pipeline_dlq.c */
 
         int64_t last_finalize;
         int64_t last_lag;
