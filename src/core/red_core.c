@@ -1,6 +1,7 @@
 /* red_core - decode, late policy, event-time reordering, FSM and aggregation; no I/O. */
 #include "red_core.h"
 
+#include "red_core_keys.h"
 #include "red_log.h"
 #include "red_map.h"
 #include "red_rows.h"
@@ -11,69 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum { E_BUFFERED, E_RELEASED, E_DONE };
-
-/* One added message; per partition in offset order until committed past. */
-typedef struct entry_s {
-        struct entry_s *next;
-        red_msg_t msg;      /* copied view */
-        void *opaque;
-        red_event_t ev;     /* decoded; values are the trailing storage */
-        uint8_t state;
-        bool decoded;
-        bool counted_applied; /* processed: counted in applied or duplicates */
-        bool duplicate;       /* its raw row is stored already: skipped */
-        red_value_t values[];
-} entry_t;
-
-typedef struct part_s {
-        char *topic;
-        int32_t partition;
-        entry_t *head, *tail;
-        size_t buffered;
-        red_time_t max_time;      /* newest event time added (lateness, frontier) */
-        red_time_t committed_max; /* newest event time before the position */
-        int64_t next_offset;      /* last added offset + 1, or -1 */
-        int64_t position;         /* the position at the last commit, or -1 */
-        bool touched;             /* added to since the last commit */
-} part_t;
-
-struct red_core_s {
-        const red_contract_t *c;
-        red_workflows_t *wfs;
-        red_fsm_engine_t *fsm;
-        red_aggregator_t *ag;
-        red_fsm_rows_t rows;
-        red_alert_matches_t alerts;
-        red_core_done_cb *done;
-        void *done_arg;
-        int finest_window; /* smallest window type aggregated, or -1 */
-        size_t entry_size;
-        entry_t *free_list;
-
-        part_t *parts;
-        size_t part_cnt, part_cap, last_part;
-        size_t buffered;
-
-        /* the batch */
-        entry_t **released;
-        size_t released_cnt, released_cap;
-        size_t added;
-        red_dead_letter_t *dead;
-        size_t dead_cnt, dead_cap;
-        red_uuid_t *missing;
-        size_t missing_cnt, missing_cap;
-        red_map_t *missing_set;
-        red_core_raw_key_t *keys; /* raw rows with unique fields */
-        size_t key_cnt, key_cap;
-        red_map_t *key_set;
-        red_position_t *positions;
-        size_t position_cnt;
-        red_core_counters_t batch;
-
-        red_core_counters_t totals;
-};
 
 red_core_t *red_core_new(const red_contract_t *c, size_t max_live_workflows,
                          int64_t terminal_ttl_us, red_core_done_cb *done,
@@ -606,8 +544,6 @@ static red_time_t cap_frontier(red_core_t *core, red_time_t frontier,
         return cut;
 }
 
-static int note_raw_keys(red_core_t *core, size_t first);
-
 long red_core_release(red_core_t *core, red_time_t frontier, size_t max)
 {
         size_t first = core->released_cnt;
@@ -668,101 +604,10 @@ long red_core_release(red_core_t *core, red_time_t frontier, size_t max)
                         }
                 }
         }
-        if (note_raw_keys(core, first)) {
+        if (red_core_keys_note(core, first)) {
                 return -ENOMEM;
         }
         return (long)(core->released_cnt - first);
-}
-
-/* A raw-row identity looked up in key_set (items are key index + 1). */
-typedef struct key_probe_s {
-        const red_core_t *core;
-        const red_core_raw_key_t *k;
-} key_probe_t;
-
-static bool key_eq(const void *item, const void *key)
-{
-        const key_probe_t *pr = key;
-        const red_core_raw_key_t *a = &pr->core->keys[(uintptr_t)item - 1];
-        const red_core_raw_key_t *b = pr->k;
-
-        return a->raw == b->raw && a->table == b->table &&
-               a->ident_len == b->ident_len &&
-               !memcmp(a->ident, b->ident, a->ident_len);
-}
-
-/*
- * The raw rows with unique fields of the events released from @p first
- * on: the first of each identity in the batch becomes a key for the
- * caller to check against what is stored; a later one marks its event a
- * duplicate at once.
- */
-static int note_raw_keys(red_core_t *core, size_t first)
-{
-        const red_contract_t *c = core->c;
-        red_buf_t b;
-        int r = 0;
-
-        red_buf_init(&b);
-        for (size_t i = first; i < core->released_cnt && !r; i++) {
-                entry_t *e = core->released[i];
-
-                for (size_t k = 0; k < c->raw_cnt && !e->duplicate; k++) {
-                        const red_raw_t *raw = &c->raws[k];
-                        red_core_raw_key_t cand = {.raw = raw, .entry = i};
-                        key_probe_t pr = {core, &cand};
-                        uint64_t h;
-
-                        if (!raw->unique_cnt ||
-                            !(raw->on & (UINT64_C(1) << e->ev.kind->index)) ||
-                            !(cand.table = red_raw_table(raw, e->msg.topic))) {
-                                continue;
-                        }
-                        red_buf_reset(&b);
-                        red_rows_raw_ident(raw, &e->ev, &b);
-                        if (b.failed) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        cand.ident = b.data;
-                        cand.ident_len = b.len;
-                        cand.ev = &e->ev;
-                        h = red_hash_bytes(b.data, b.len,
-                                           (uint64_t)(uintptr_t)cand.table);
-                        if (red_map_find(core->key_set, h, key_eq, &pr)) {
-                                e->duplicate = true;
-                                continue;
-                        }
-                        if (core->key_cnt == core->key_cap) {
-                                size_t ncap = core->key_cap ? core->key_cap * 2
-                                                            : 256;
-                                red_core_raw_key_t *nk = realloc(
-                                        core->keys, ncap * sizeof(*nk));
-                                if (!nk) {
-                                        r = -ENOMEM;
-                                        break;
-                                }
-                                core->keys = nk;
-                                core->key_cap = ncap;
-                        }
-                        if (!(cand.ident = malloc(b.len + 1))) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        memcpy(cand.ident, b.data, b.len + 1);
-                        core->keys[core->key_cnt] = cand;
-                        if (red_map_insert(core->key_set, h,
-                                           (void *)(uintptr_t)(core->key_cnt +
-                                                               1))) {
-                                free(cand.ident);
-                                r = -ENOMEM;
-                                break;
-                        }
-                        core->key_cnt++;
-                }
-        }
-        red_buf_destroy(&b);
-        return r;
 }
 
 const red_core_raw_key_t *red_core_raw_keys(const red_core_t *core,

@@ -32,42 +32,13 @@
 #include "red_aggregator.h"
 #include "red_alert.h"
 #include "red_contract.h"
+#include "red_core_types.h"
 #include "red_decode.h"
 #include "red_fsm.h"
 #include "red_workflows.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-typedef struct red_core_s red_core_t;
-
-/**
- * Counters of committed batches. A message counts as consumed once it is
- * done (its batch committed), so consumed = applied + dead_lettered +
- * late_dropped + duplicates holds at every moment; buffered events are not
- * yet counted.
- */
-typedef struct red_core_counters_s {
-        uint64_t consumed;
-        uint64_t applied;
-        uint64_t dead_lettered;
-        uint64_t late_dropped;
-        uint64_t late_applied; /**< late but applied (policy update), part of applied */
-        uint64_t duplicates;   /**< skipped: their raw row was stored already */
-        uint64_t dead_by_code[RED_DLQ__CNT];
-        uint64_t fsm_results[RED_FSM__CNT]; /**< history rows by result */
-} red_core_counters_t;
-
-/** Where a partition stands after the current batch. */
-typedef struct red_position_s {
-        const char *topic;
-        int32_t partition;
-        int64_t offset;       /**< next offset to consume after a restart */
-        red_time_t watermark; /**< of the events before offset; INT64_MIN none */
-} red_position_t;
-
-/** Called for every message the core is done with (opaque from add). */
-typedef void(red_core_done_cb)(void *opaque, void *arg);
 
 /**
  * A core for @p c (borrowed; must outlive the core). @p done (may be NULL)
@@ -104,22 +75,9 @@ long red_core_release(red_core_t *core, red_time_t frontier, size_t max);
 /** Workflow ids the released events need that are not in memory. */
 const red_uuid_t *red_core_missing(red_core_t *core, size_t *cntp);
 
-/**
- * A raw row with unique fields of a released event: the first of its
- * identity (table + red_rows_raw_ident()) in the batch. Later ones of the
- * same identity are duplicates already.
- */
-typedef struct red_core_raw_key_s {
-        const red_raw_t *raw;
-        const char *table;     /**< borrowed from the contract */
-        const red_event_t *ev;
-        char *ident;           /**< owned by the core */
-        size_t ident_len;
-        size_t entry;          /**< its event's index for red_core_released_event() */
-} red_core_raw_key_t;
-
-/** The raw-row identities of the released events, for the caller to check
- * against its storage. Valid until commit/rollback. */
+/** The raw-row identities of the released events (red_core_raw_key_t,
+ * red_core_types.h), for the caller to check against its storage. Valid
+ * until commit/rollback. */
 const red_core_raw_key_t *red_core_raw_keys(const red_core_t *core,
                                             size_t *cntp);
 
