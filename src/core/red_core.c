@@ -47,7 +47,8 @@ red_core_t *red_core_new(const red_contract_t *c, size_t max_live_workflows,
         }
         if (!(core->ag = red_aggregator_new(c)) ||
             !(core->missing_set = red_map_new()) ||
-            !(core->key_set = red_map_new())) {
+            !(core->key_set = red_map_new()) ||
+            !(core->refused = red_refusals_new())) {
                 goto oom;
         }
         return core;
@@ -209,6 +210,7 @@ void red_core_destroy(red_core_t *core)
         red_workflows_destroy(core->wfs);
         red_map_destroy(core->missing_set);
         red_map_destroy(core->key_set);
+        red_refusals_destroy(core->refused);
         free(core->keys);
         free(core->parts);
         free(core->positions);
@@ -307,6 +309,7 @@ int red_core_add(red_core_t *core, const red_msg_t *msg, red_time_t now,
         entry_t *e = entry_new(core);
         part_t *p = part_find(core, msg->topic, msg->partition, true);
         red_dlq_code_t code;
+        const char *refused;
         char detail[512];
         bool apply;
         int r = 0;
@@ -328,6 +331,12 @@ int red_core_add(red_core_t *core, const red_msg_t *msg, red_time_t now,
         p->touched = true;
         core->added++;
 
+        if ((refused = red_refusals_find(core->refused, p->topic,
+                                         msg->partition, msg->offset))) {
+                /* storage refused its event before: red_core_refuse() */
+                return dead_letter(core, &e->msg, RED_DLQ_STORAGE_REJECTED,
+                                   refused);
+        }
         code = red_decode(core->c, &e->msg, now, &e->ev, detail,
                           sizeof(detail));
         if (code != RED_DLQ_NONE) {
@@ -544,42 +553,32 @@ static red_time_t cap_frontier(red_core_t *core, red_time_t frontier,
         return cut;
 }
 
-long red_core_release(red_core_t *core, red_time_t frontier, size_t max)
+static entry_t *first_buffered(const part_t *p);
+
+/* Moves buffered entry @p e of @p p into the batch. 0 or -ENOMEM. */
+static int release_entry(red_core_t *core, part_t *p, entry_t *e)
 {
-        size_t first = core->released_cnt;
-
-        if (max && core->buffered > max) {
-                frontier = cap_frontier(core, frontier, max);
-        }
-
-        for (size_t i = 0; i < core->part_cnt; i++) {
-                part_t *p = &core->parts[i];
-
-                for (entry_t *e = p->head; e && p->buffered; e = e->next) {
-                        if (e->state != E_BUFFERED) {
-                                continue;
-                        }
-                        if (frontier != INT64_MAX && e->ev.time >= frontier) {
-                                break; /* the rest of this partition waits */
-                        }
-                        if (core->released_cnt == core->released_cap) {
-                                size_t ncap = core->released_cap
-                                                      ? core->released_cap * 2
-                                                      : 1024;
-                                entry_t **nr = realloc(core->released,
-                                                       ncap * sizeof(*nr));
-                                if (!nr) {
-                                        return -ENOMEM;
-                                }
-                                core->released = nr;
-                                core->released_cap = ncap;
-                        }
-                        e->state = E_RELEASED;
-                        p->buffered--;
-                        core->buffered--;
-                        core->released[core->released_cnt++] = e;
+        if (core->released_cnt == core->released_cap) {
+                size_t ncap =
+                        core->released_cap ? core->released_cap * 2 : 1024;
+                entry_t **nr = realloc(core->released, ncap * sizeof(*nr));
+                if (!nr) {
+                        return -ENOMEM;
                 }
+                core->released = nr;
+                core->released_cap = ncap;
         }
+        e->state = E_RELEASED;
+        p->buffered--;
+        core->buffered--;
+        core->released[core->released_cnt++] = e;
+        return 0;
+}
+
+/* After entries from @p first on were released: their order, the
+ * workflows they need, their identities. Returns how many, or -ENOMEM. */
+static long release_finish(red_core_t *core, size_t first)
+{
         if (sort_released(core, first)) {
                 return -ENOMEM;
         }
@@ -608,6 +607,58 @@ long red_core_release(red_core_t *core, red_time_t frontier, size_t max)
                 return -ENOMEM;
         }
         return (long)(core->released_cnt - first);
+}
+
+long red_core_release(red_core_t *core, red_time_t frontier, size_t max)
+{
+        size_t first = core->released_cnt;
+
+        if (max && core->buffered > max) {
+                frontier = cap_frontier(core, frontier, max);
+        }
+
+        for (size_t i = 0; i < core->part_cnt; i++) {
+                part_t *p = &core->parts[i];
+
+                for (entry_t *e = p->head; e && p->buffered; e = e->next) {
+                        if (e->state != E_BUFFERED) {
+                                continue;
+                        }
+                        if (frontier != INT64_MAX && e->ev.time >= frontier) {
+                                break; /* the rest of this partition waits */
+                        }
+                        if (release_entry(core, p, e)) {
+                                return -ENOMEM;
+                        }
+                }
+        }
+        return release_finish(core, first);
+}
+
+long red_core_release_one(red_core_t *core, red_time_t frontier)
+{
+        part_t *best = NULL;
+        entry_t *head = NULL;
+
+        for (size_t i = 0; i < core->part_cnt; i++) {
+                part_t *p = &core->parts[i];
+                entry_t *e = first_buffered(p);
+
+                if (!e || (frontier != INT64_MAX && e->ev.time >= frontier)) {
+                        continue;
+                }
+                if (!head || cmp_release(&e, &head) < 0) {
+                        best = p;
+                        head = e;
+                }
+        }
+        if (!head) {
+                return 0;
+        }
+        if (release_entry(core, best, head)) {
+                return -ENOMEM;
+        }
+        return release_finish(core, core->released_cnt - 1);
 }
 
 const red_core_raw_key_t *red_core_raw_keys(const red_core_t *core,
@@ -772,7 +823,16 @@ void red_core_drop_partition(red_core_t *core, const char *topic,
 
         if (p) {
                 part_clear(core, p);
+                red_refusals_forget(core->refused, p->topic, p->partition,
+                                    INT64_MAX);
         }
+}
+
+int red_core_refuse(red_core_t *core, const red_msg_t *msg,
+                    const char *detail)
+{
+        return red_refusals_add(core->refused, msg->topic ? msg->topic : "",
+                                msg->partition, msg->offset, detail);
 }
 
 void red_core_commit(red_core_t *core)
@@ -801,6 +861,8 @@ void red_core_commit(red_core_t *core)
 
                 if (p->next_offset >= 0) {
                         p->position = stop ? stop->msg.offset : p->next_offset;
+                        red_refusals_forget(core->refused, p->topic,
+                                            p->partition, p->position);
                 }
 
                 while (p->head && p->head->state != E_BUFFERED) {

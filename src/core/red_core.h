@@ -72,6 +72,16 @@ size_t red_core_buffered(const red_core_t *core);
  */
 long red_core_release(red_core_t *core, red_time_t frontier, size_t max);
 
+/**
+ * Moves one buffered event into the batch: of the partitions whose first
+ * buffered event is older than @p frontier, the oldest such event (ties
+ * in the usual order). It may leave ahead of older events behind it in its
+ * partition, which a release never lets happen: for narrowing down a
+ * batch that storage refused to the one event it refuses (the pipeline),
+ * never for normal batches. Returns 1, 0 (none releasable) or -ENOMEM.
+ */
+long red_core_release_one(red_core_t *core, red_time_t frontier);
+
 /** Workflow ids the released events need that are not in memory. */
 const red_uuid_t *red_core_missing(red_core_t *core, size_t *cntp);
 
@@ -121,7 +131,18 @@ const red_position_t *red_core_positions(red_core_t *core, size_t *cntp);
 int red_core_set_watermark(red_core_t *core, const char *topic,
                            int32_t partition, red_time_t watermark)
         RED_MUSTCHECK;
-/** Drops a partition's buffered messages (after a revoke). */
+/**
+ * Storage refused the event of @p msg for its data (PostgreSQL's words in
+ * @p detail, copied): after a rollback, when the message at its topic,
+ * partition and offset is added again, it becomes a dead letter with
+ * code storage_rejected and that detail instead of an event. Held until
+ * a commit passes the offset or the partition is dropped. 0 or -ENOMEM.
+ */
+int red_core_refuse(red_core_t *core, const red_msg_t *msg,
+                    const char *detail) RED_MUSTCHECK;
+
+/** Drops a partition's buffered messages (after a revoke) and what storage
+ * refused of it. */
 void red_core_drop_partition(red_core_t *core, const char *topic,
                              int32_t partition);
 

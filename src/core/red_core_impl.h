@@ -15,6 +15,7 @@
 #include "red_core_types.h"
 #include "red_fsm.h"
 #include "red_map.h"
+#include "red_refusals.h"
 #include "red_workflows.h"
 
 #include <stdbool.h>
@@ -82,6 +83,7 @@ struct red_core_s {
         red_core_counters_t batch;
 
         red_core_counters_t totals;
+        red_refusals_t *refused; /* messages storage refused (dead letters) */
 };
 
 #endif

@@ -50,7 +50,7 @@ static const char *const code_names[RED_DLQ__CNT] = {
         "too_large",      "unknown_event_type", "missing_event_type",
         "missing_field",  "wrong_type",        "out_of_range",
         "not_allowed",    "invalid_timestamp", "missing_timestamp",
-        "future_timestamp", "late"};
+        "future_timestamp", "late",         "storage_rejected"};
 /* clang-format on */
 
 const char *red_dlq_code_name(red_dlq_code_t code)

@@ -96,6 +96,11 @@ const char *red_sink_where(const red_sink_t *s)
         return red_sink_io_where(s->io);
 }
 
+const red_msg_t *red_sink_rejected(const red_sink_t *s)
+{
+        return red_sink_raw_rejected(s->raw);
+}
+
 size_t red_sink_last_rows(const red_sink_t *s)
 {
         return s->last_rows;

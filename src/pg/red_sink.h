@@ -18,7 +18,12 @@
  * (rows, aggregates, alerts), not only in its raw table; a raw row that is
  * stored anyway fails the batch (RED_SINK_REPLAY) rather than count twice.
  * The batch's cells and rows are never modified, so a failed write can be
- * retried with the same batch.
+ * retried with the same batch. A failure says what to do next
+ * (red_sink_result_t): retry (the connection, the server's resources),
+ * consume the batch again (a stored raw row, a fenced worker), or set the
+ * data PostgreSQL refused aside (RED_SINK_REJECTED: SQLSTATE class 22 or
+ * 23, with red_sink_rejected() naming the message when the statement
+ * does).
  *
  * The parts, from the bottom: red_sink_io (connection, statements, COPY,
  * failure classes), red_sink_outbox (outbound events), the writers
@@ -113,6 +118,15 @@ red_sink_result_t red_sink_write(red_sink_t *s, red_core_t *core,
  */
 red_sink_result_t red_sink_finalize(red_sink_t *s, long *finalized,
                                     char *errstr, size_t errstr_size);
+
+/**
+ * After RED_SINK_REJECTED from red_sink_write(): the message whose event
+ * PostgreSQL refused (a raw row: the COPY names its line), or NULL when
+ * the statement that failed does not say (the caller narrows the batch
+ * down). The error of the write is the server's: "SQLSTATE nnnnn:
+ * message".
+ */
+const red_msg_t *red_sink_rejected(const red_sink_t *s);
 
 /** Alerts the last write fired, by severity: CRITICAL, WARNING, INFO. */
 const size_t *red_sink_alerts_fired(const red_sink_t *s);

@@ -47,8 +47,9 @@ struct red_sink_raw_s {
         size_t cnt;
         int lookup_credit; /* batches that still look stored rows up */
         plan_t plan;
-        red_map_t *by_ident; /* the batch's keys, during a lookup */
-        red_buf_t buf;       /* COPY data; a stored identity */
+        red_map_t *by_ident;       /* the batch's keys, during a lookup */
+        red_buf_t buf;             /* COPY data; a stored identity */
+        const red_msg_t *rejected; /* whose row PostgreSQL refused */
 };
 
 red_sink_raw_t *red_sink_raw_new(const red_contract_t *c)
@@ -620,6 +621,7 @@ red_sink_result_t red_sink_raw_plan(red_sink_raw_t *w, red_core_t *core,
                                     size_t *tables, char *errstr, size_t size)
 {
         plan_free(&w->plan);
+        w->rejected = NULL;
         *tables = 0;
         if (!w->cnt) {
                 return RED_SINK_OK;
@@ -658,6 +660,11 @@ static red_sink_result_t ensure_partitions(red_sink_io_t *io,
                                  name, sizeof(name), &from, &to);
         }
         return RED_SINK_OK;
+}
+
+const red_msg_t *red_sink_raw_rejected(const red_sink_raw_t *w)
+{
+        return w->rejected;
 }
 
 red_sink_result_t red_sink_raw_write(red_sink_raw_t *w, red_sink_io_t *io,
@@ -700,11 +707,18 @@ red_sink_result_t red_sink_raw_write(red_sink_raw_t *w, red_sink_io_t *io,
         /* a unique violation: a row of the batch was stored after the
          * lookup, or while none ran (its event was applied here too): the
          * batch runs again, and the next batches look their rows up */
-        rc = red_sink_io_copy_end(
-                io, r->unique_cnt ? RED_SINK_REPLAY : RED_SINK_FATAL, errstr,
-                size);
+        rc = red_sink_io_copy_end(io,
+                                  r->unique_cnt ? RED_SINK_REPLAY : RED_SINK_OK,
+                                  errstr, size);
         if (rc == RED_SINK_REPLAY) {
                 w->lookup_credit = LOOKUP_CREDIT;
+        }
+        if (rc == RED_SINK_REJECTED) {
+                /* the line the server names is the row, and the event */
+                long line = red_sink_io_rejected_line(io);
+                w->rejected = line >= 1 && (size_t)line <= cnt
+                                      ? rows[line - 1]->msg
+                                      : NULL;
         }
         return rc;
 }

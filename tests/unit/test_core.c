@@ -561,6 +561,41 @@ START_TEST(release_max_never_stalls)
 }
 END_TEST
 
+/* One event at a time, for narrowing down what storage refused: the
+ * oldest partition head goes first, even ahead of older events behind
+ * it in its partition. */
+START_TEST(release_one_takes_a_head)
+{
+        red_contract_t *c = test_contract(MINIMAL);
+        red_core_t *core = core_new(c);
+
+        add(core, done_msg(0, 0, "a", "2025-11-06T13:05:00Z"));
+        add(core, done_msg(0, 1, "a", "2025-11-06T13:00:00Z"));
+        add(core, done_msg(1, 0, "a", "2025-11-06T13:03:00Z"));
+        /* nothing older than the frontier at a head */
+        ck_assert_int_eq(red_core_release_one(core, test_time(
+                                                            "2025-11-06T13:03:"
+                                                            "00Z")),
+                         0);
+        ck_assert_int_eq(red_core_release_one(core, INT64_MAX), 1);
+        assert_released(core, 0, &msgs[2]);
+        ck_assert_int_eq(red_core_release_one(core, INT64_MAX), 1);
+        assert_released(core, 1, &msgs[0]);
+        ck_assert_uint_eq(red_core_buffered(core), 1);
+        ck_assert_int_eq(red_core_process(core), 0);
+        assert_position(core, TOPIC, 0, 1, test_time("2025-11-06T13:04:00Z"));
+        red_core_commit(core);
+        ck_assert_int_eq(red_core_release_one(core, INT64_MAX), 1);
+        assert_released(core, 0, &msgs[1]);
+        ck_assert_int_eq(red_core_release_one(core, INT64_MAX), 0);
+        ck_assert_int_eq(red_core_process(core), 0);
+        red_core_commit(core);
+        assert_counters(core, 3, 0, 0, 0);
+        red_core_destroy(core);
+        red_contract_destroy(c);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* dead letters                                                        */
 /* ------------------------------------------------------------------ */
@@ -656,6 +691,62 @@ START_TEST(dead_letters_by_code)
                         red_core_counters(core)->dead_by_code[want[i].code], 1);
         }
         assert_done(NULL);
+        red_core_destroy(core);
+        red_contract_destroy(c);
+}
+END_TEST
+
+/* A message whose event storage refused is a dead letter when it comes
+ * again after the rollback, until a commit passes it. */
+START_TEST(refused_message_is_dead_lettered)
+{
+        red_contract_t *c = test_contract(MINIMAL);
+        red_core_t *core = core_new(c);
+        const red_dead_letter_t *dl;
+        tmsg_t *m[3];
+        size_t n;
+
+        m[0] = done_msg(0, 0, "a", "2025-11-06T10:00:00Z");
+        m[1] = done_msg(0, 1, "b", "2025-11-06T10:01:00Z");
+        m[2] = done_msg(1, 0, "a", "2025-11-06T10:02:00Z");
+        for (int i = 0; i < 3; i++) {
+                add(core, m[i]);
+        }
+        release_process(core, INT64_MAX, 3);
+        ck_assert_int_eq(red_core_refuse(core, &m[1]->msg,
+                                         "SQLSTATE 23514: no"),
+                         0);
+        red_core_rollback(core);
+        /* consumed again from the stored positions */
+        for (int i = 0; i < 3; i++) {
+                add(core, m[i]);
+        }
+        dl = red_core_dead_letters(core, &n);
+        ck_assert_uint_eq(n, 1);
+        ck_assert_ptr_eq(dl[0].msg->value, m[1]->text);
+        ck_assert_int_eq(dl[0].code, RED_DLQ_STORAGE_REJECTED);
+        ck_assert_str_eq(dl[0].detail, "SQLSTATE 23514: no");
+        release_process(core, INT64_MAX, 2);
+        red_core_commit(core);
+        assert_counters(core, 2, 1, 0, 0);
+        ck_assert_uint_eq(red_core_counters(core)
+                                  ->dead_by_code[RED_DLQ_STORAGE_REJECTED],
+                          1);
+        ck_assert_str_eq(red_dlq_code_name(RED_DLQ_STORAGE_REJECTED),
+                         "storage_rejected");
+        /* committed past: the same coordinates are an event again (a
+         * recreated topic), and so is a refused one of a dropped
+         * partition */
+        ck_assert_int_eq(red_core_refuse(core, &m[2]->msg, "x"), 0);
+        red_core_drop_partition(core, TOPIC, 1);
+        ck_assert_int_eq(red_core_set_watermark(core, TOPIC, 0, INT64_MIN), 0);
+        add(core, m[1]);
+        add(core, m[2]);
+        red_core_dead_letters(core, &n);
+        ck_assert_uint_eq(n, 0);
+        release_process(core, INT64_MAX, 2);
+        red_core_commit(core);
+        assert_counters(core, 4, 1, 0, 0);
         red_core_destroy(core);
         red_contract_destroy(c);
 }
@@ -1158,8 +1249,10 @@ int main(void)
         tcase_add_test(tr, release_max_bounds_the_batch);
         tcase_add_test(tr, release_max_never_stalls);
         tcase_add_test(tr, release_order_breaks_ties);
+        tcase_add_test(tr, release_one_takes_a_head);
         tcase_add_test(td, dead_letters_by_code);
         tcase_add_test(td, dead_letter_behind_a_buffered_event);
+        tcase_add_test(td, refused_message_is_dead_lettered);
         tcase_add_test(tl, late_policies);
         tcase_add_test(tl, late_judged_at_arrival);
         tcase_add_test(tl, replay_from_position);
