@@ -1,6 +1,7 @@
 /* red_cli - option parsing and orchestration of the reducerd subcommands. */
 #include "red_cli.h"
 
+#include "red_appconf.h"
 #include "red_config.h"
 #include "red_contract.h"
 #include "red_daemon.h"
@@ -11,7 +12,6 @@
 #include "red_reduce.h"
 #include "red_time.h"
 #include "red_version.h"
-#include "red_kafka_conf.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -29,25 +29,6 @@ int red_cli_version(int argc, char **argv)
         red_version_string(v, sizeof(v));
         printf("%s\n", v);
         return 0;
-}
-
-/* Loads the config named by -c (or the defaults) and sets up logging. */
-static red_config_t *load_config(const char *path)
-{
-        char err[2048];
-        red_config_t *conf = red_config_load(path, err, sizeof(err));
-
-        if (!conf) {
-                fprintf(stderr, "%s\n", err);
-                return NULL;
-        }
-        if (red_kafka_conf_check(conf, err, sizeof(err))) {
-                fprintf(stderr, "%s\n", err);
-                red_config_destroy(conf);
-                return NULL;
-        }
-        red_log_setup((red_log_level_t)conf->log_level, conf->log_json);
-        return conf;
 }
 
 static int usage_error(const char *cmd, const char *usage)
@@ -71,17 +52,20 @@ int red_cli_check(int argc, char **argv)
 
         while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
                 switch (opt) {
-                case 'c': cpath = optarg; break;
+                case 'c':
+                        cpath = optarg;
+                        break;
                 case 'h':
                         printf("usage: reducerd check %s\n\nValidates the "
                                "config and the contracts it names (or the "
                                "contract files given).\n",
                                usage);
                         return 0;
-                default: return usage_error("check", usage);
+                default:
+                        return usage_error("check", usage);
                 }
         }
-        if (!(conf = load_config(cpath))) {
+        if (!(conf = red_appconf_load(cpath))) {
                 return 1;
         }
         if (optind < argc) {
@@ -91,7 +75,7 @@ int red_cli_check(int argc, char **argv)
                                                  sizeof(err));
                 }
         } else {
-                r = red_contract_set_load(&set, conf, err, sizeof(err));
+                r = red_appconf_contracts(&set, conf, err, sizeof(err));
         }
         if (r) {
                 fprintf(stderr, "%s\n", err);
@@ -135,18 +119,23 @@ int red_cli_migrate(int argc, char **argv)
 
         while ((opt = getopt_long(argc, argv, "c:d:h", opts, NULL)) != -1) {
                 switch (opt) {
-                case 'c': cpath = optarg; break;
-                case 'd': dir = optarg; break;
+                case 'c':
+                        cpath = optarg;
+                        break;
+                case 'd':
+                        dir = optarg;
+                        break;
                 case 'h':
                         printf("usage: reducerd migrate %s\n\nApplies the "
                                "pending migrations (built in, or from "
                                "--dir).\n",
                                usage);
                         return 0;
-                default: return usage_error("migrate", usage);
+                default:
+                        return usage_error("migrate", usage);
                 }
         }
-        if (!(conf = load_config(cpath))) {
+        if (!(conf = red_appconf_load(cpath))) {
                 return 1;
         }
         if (dir) {
@@ -172,8 +161,7 @@ int red_cli_migrate(int argc, char **argv)
                         printf("%s: applied %d migration%s\n", where, applied,
                                applied == 1 ? "" : "s");
                 } else {
-                        printf("%s: up to date (%zu migrations)\n", where,
-                               cnt);
+                        printf("%s: up to date (%zu migrations)\n", where, cnt);
                 }
                 r = 0;
         }
@@ -205,9 +193,15 @@ int red_cli_reduce(int argc, char **argv)
         while ((opt = getopt_long(argc, argv, "k:i:o:b:n:h", opts, NULL)) !=
                -1) {
                 switch (opt) {
-                case 'k': ro.contract = optarg; break;
-                case 'i': ro.input = optarg; break;
-                case 'o': output = optarg; break;
+                case 'k':
+                        ro.contract = optarg;
+                        break;
+                case 'i':
+                        ro.input = optarg;
+                        break;
+                case 'o':
+                        output = optarg;
+                        break;
                 case 'b':
                         ro.batch = strtoul(optarg, &end, 10);
                         if (*end || !*optarg) {
@@ -233,7 +227,8 @@ int red_cli_reduce(int argc, char **argv)
                                "result is the same); --now fixes the clock.\n",
                                usage);
                         return 0;
-                default: return usage_error("reduce", usage);
+                default:
+                        return usage_error("reduce", usage);
                 }
         }
         if (!ro.contract || !ro.input || optind < argc) {
@@ -269,8 +264,12 @@ int red_cli_run(int argc, char **argv)
 
         while ((opt = getopt_long(argc, argv, "c:b:h", opts, NULL)) != -1) {
                 switch (opt) {
-                case 'c': o.config_path = optarg; break;
-                case 'b': o.bootstrap_file = optarg; break;
+                case 'c':
+                        o.config_path = optarg;
+                        break;
+                case 'b':
+                        o.bootstrap_file = optarg;
+                        break;
                 case 'h':
                         printf("usage: reducerd run %s\n\nRuns the service. "
                                "With kafka.brokers: embedded it starts an "
@@ -278,7 +277,8 @@ int red_cli_run(int argc, char **argv)
                                "address to --bootstrap-file.\n",
                                usage);
                         return 0;
-                default: return usage_error("run", usage);
+                default:
+                        return usage_error("run", usage);
                 }
         }
         if (optind < argc) {
@@ -306,7 +306,9 @@ int red_cli_maintain(int argc, char **argv)
 
         while ((opt = getopt_long(argc, argv, "c:n:h", opts, NULL)) != -1) {
                 switch (opt) {
-                case 'c': cpath = optarg; break;
+                case 'c':
+                        cpath = optarg;
+                        break;
                 case 'n':
                         if (red_time_parse(optarg, strlen(optarg), &now)) {
                                 return usage_error("maintain", usage);
@@ -320,13 +322,14 @@ int red_cli_maintain(int argc, char **argv)
                                "it works from (tests).\n",
                                usage);
                         return 0;
-                default: return usage_error("maintain", usage);
+                default:
+                        return usage_error("maintain", usage);
                 }
         }
-        if (!(conf = load_config(cpath))) {
+        if (!(conf = red_appconf_load(cpath))) {
                 return 1;
         }
-        if (red_contract_set_load(&set, conf, err, sizeof(err))) {
+        if (red_appconf_contracts(&set, conf, err, sizeof(err))) {
                 fprintf(stderr, "%s\n", err);
                 goto done;
         }

@@ -1,6 +1,8 @@
 /* red_daemon - service start-up, the supervising main loop and shutdown. */
 #include "red_daemon.h"
 
+#include "red_appconf.h"
+
 #include "red_kafka_conf.h"
 #include "red_version.h"
 #include "red_config.h"
@@ -16,6 +18,7 @@
 #include "red_pipeline.h"
 #include "red_redact.h"
 #include "red_relay.h"
+#include "red_serve.h"
 #include "red_time.h"
 
 #include <errno.h>
@@ -24,8 +27,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+
+/* How long the embedded Kafka may take to serve its first client. */
+#define EMBEDDED_READY_MS 30000
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -60,42 +67,73 @@ static void install_signals(void)
         sigaction(SIGPIPE, &sa, NULL);
 }
 
-/* Topics the embedded cluster must have: inputs, dead letters, outputs. */
+/* Clients holding idle HTTP connections, many partitions and brokers all
+ * take descriptors: use what the hard limit allows, as servers commonly
+ * do (the HTTP server sizes its capacity from the result). */
+static void raise_fd_limit(void)
+{
+        struct rlimit rl;
+        rlim_t was;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max) {
+                return;
+        }
+        was = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl)) {
+                red_log_warn("daemon",
+                             "cannot raise the open-files limit "
+                             "from %llu: %s",
+                             (unsigned long long)was, strerror(errno));
+                return;
+        }
+        red_log_debug("daemon", "open-files limit raised from %llu to %llu",
+                      (unsigned long long)was, (unsigned long long)rl.rlim_cur);
+}
+
+/* Topics the embedded cluster must have: inputs, dead letters, outputs;
+ * created at once (see red_kafka_mock_topics). */
 static int create_topics(red_kafka_mock_t *km, const red_contract_set_t *set,
                          int partitions, char *errstr, size_t size)
 {
+        red_kafka_mock_topic_t *topics;
+        size_t cnt = 0, max = 0;
+        int r;
+
+        for (size_t i = 0; i < set->cnt; i++) {
+                max += set->items[i]->input_cnt + set->items[i]->agg_cnt + 3;
+        }
+        if (!(topics = calloc(max + 1, sizeof(*topics)))) {
+                snprintf(errstr, size, "out of memory");
+                return -1;
+        }
         for (size_t i = 0; i < set->cnt; i++) {
                 const red_contract_t *c = set->items[i];
 
                 for (size_t t = 0; t < c->input_cnt; t++) {
-                        if (red_kafka_mock_topic(km, c->inputs[t].topic,
-                                                 partitions, errstr, size)) {
-                                return -1;
-                        }
+                        topics[cnt++] = (red_kafka_mock_topic_t){
+                                c->inputs[t].topic, partitions};
                 }
-                if (red_kafka_mock_topic(km, c->dead_letter_topic, partitions,
-                                         errstr, size)) {
-                        return -1;
-                }
+                topics[cnt++] = (red_kafka_mock_topic_t){c->dead_letter_topic,
+                                                         partitions};
                 for (size_t a = 0; a < c->agg_cnt; a++) {
-                        if (c->aggs[a].publish.topic &&
-                            red_kafka_mock_topic(km, c->aggs[a].publish.topic,
-                                                 1, errstr, size)) {
-                                return -1;
+                        if (c->aggs[a].publish.topic) {
+                                topics[cnt++] = (red_kafka_mock_topic_t){
+                                        c->aggs[a].publish.topic, 1};
                         }
                 }
-                if (c->alerts && c->alerts->publish.topic &&
-                    red_kafka_mock_topic(km, c->alerts->publish.topic,
-                                         partitions, errstr, size)) {
-                        return -1;
+                if (c->alerts && c->alerts->publish.topic) {
+                        topics[cnt++] = (red_kafka_mock_topic_t){
+                                c->alerts->publish.topic, partitions};
                 }
-                if (c->fsm && c->fsm->publish.topic &&
-                    red_kafka_mock_topic(km, c->fsm->publish.topic, partitions,
-                                         errstr, size)) {
-                        return -1;
+                if (c->fsm && c->fsm->publish.topic) {
+                        topics[cnt++] = (red_kafka_mock_topic_t){
+                                c->fsm->publish.topic, partitions};
                 }
         }
-        return 0;
+        r = red_kafka_mock_topics(km, topics, cnt, errstr, size);
+        free(topics);
+        return r;
 }
 
 static int write_bootstrap_file(const char *path, const char *bootstrap)
@@ -118,8 +156,8 @@ static int check_database(const red_config_t *conf)
 {
         char err[1024], where[256];
         size_t want;
-        PGconn *conn = red_pg_connect(conf->postgres_conninfo, err,
-                                      sizeof(err));
+        PGconn *conn =
+                red_pg_connect(conf->postgres_conninfo, err, sizeof(err));
         PGresult *res;
         int r = -1;
 
@@ -131,8 +169,8 @@ static int check_database(const red_config_t *conf)
         red_pg_describe(conn, where, sizeof(where));
         res = PQexec(conn, "SELECT count(*) FROM reducerd_schema_migrations");
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                const char *msg = PQresultErrorField(res,
-                                                     PG_DIAG_MESSAGE_PRIMARY);
+                const char *msg =
+                        PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
                 char reason[512];
 
                 msg = msg ? msg : PQerrorMessage(conn);
@@ -161,8 +199,8 @@ static void maintain(const red_config_t *conf, const red_contract_set_t *set)
 {
         char err[1024];
         red_maintain_result_t res;
-        PGconn *conn = red_pg_connect(conf->postgres_conninfo, err,
-                                      sizeof(err));
+        PGconn *conn =
+                red_pg_connect(conf->postgres_conninfo, err, sizeof(err));
 
         if (!conn) {
                 red_log_warn("maintain", "%s", err);
@@ -190,6 +228,7 @@ typedef struct daemon_s {
         red_relay_t *relay;
         red_kafka_mock_t *km;
         const char *brokers;
+        red_api_t *api; /* the read API (http.api), or NULL */
 } daemon_t;
 
 static void on_metrics(void *opaque, red_buf_t *out)
@@ -285,8 +324,8 @@ static int start_workers(daemon_t *d, char *err, size_t size)
                 char perr[1024];
                 pipes[n] = red_pipeline_new(d->set.items[n], d->conf,
                                             d->brokers, perr, sizeof(perr));
-                if (!pipes[n] || red_pipeline_start(pipes[n], perr,
-                                                    sizeof(perr))) {
+                if (!pipes[n] ||
+                    red_pipeline_start(pipes[n], perr, sizeof(perr))) {
                         snprintf(err, size, "%s: %s", d->set.items[n]->name,
                                  perr);
                         break;
@@ -317,14 +356,16 @@ static void reload(daemon_t *d, const red_daemon_opts_t *opts)
         if (!(conf = red_config_load(opts->config_path, err, sizeof(err))) ||
             red_kafka_conf_check(conf, err, sizeof(err))) {
                 red_config_destroy(conf);
-                red_log_error("daemon", "reload refused, keeping the running "
-                                        "configuration: %s",
+                red_log_error("daemon",
+                              "reload refused, keeping the running "
+                              "configuration: %s",
                               err);
                 return;
         }
-        if (red_contract_set_load(&set, conf, err, sizeof(err))) {
-                red_log_error("daemon", "reload refused, keeping the running "
-                                        "contracts: %s",
+        if (red_appconf_contracts(&set, conf, err, sizeof(err))) {
+                red_log_error("daemon",
+                              "reload refused, keeping the running "
+                              "contracts: %s",
                               err);
                 red_config_destroy(conf);
                 return;
@@ -334,9 +375,9 @@ static void reload(daemon_t *d, const red_daemon_opts_t *opts)
                 red_log_warn("daemon", "kafka.brokers and http.listen take "
                                        "effect at the next start");
         }
-        if (d->km && create_topics(d->km, &set,
-                                   (int)conf->kafka_embedded_partitions, err,
-                                   sizeof(err))) {
+        if (d->km &&
+            create_topics(d->km, &set, (int)conf->kafka_embedded_partitions,
+                          err, sizeof(err))) {
                 red_log_error("daemon", "reload refused: %s", err);
                 red_contract_set_destroy(&set);
                 red_config_destroy(conf);
@@ -352,6 +393,9 @@ static void reload(daemon_t *d, const red_daemon_opts_t *opts)
         d->conf = conf;
         pthread_mutex_unlock(&d->lock);
         red_log_setup((red_log_level_t)conf->log_level, conf->log_json);
+        if (d->api) {
+                red_serve_reload_api(d->api, conf);
+        }
         for (size_t i = 0; i < d->set.cnt; i++) {
                 red_log_info("daemon", "contract %s %s from %s",
                              d->set.items[i]->name, d->set.items[i]->version,
@@ -368,6 +412,7 @@ int red_daemon_run(const red_daemon_opts_t *opts)
         red_http_t *http = NULL;
         char err[2048], version[256];
         int64_t last_maintain;
+        bool wrote_bootstrap = false;
         int rc = 1;
 
         memset(&d, 0, sizeof(d));
@@ -385,7 +430,8 @@ int red_daemon_run(const red_daemon_opts_t *opts)
                      d.conf->path ? d.conf->path : "embedded defaults");
         red_failpoint_init();
         install_signals();
-        if (red_contract_set_load(&d.set, d.conf, err, sizeof(err))) {
+        raise_fd_limit();
+        if (red_appconf_contracts(&d.set, d.conf, err, sizeof(err))) {
                 red_log_error("daemon", "%s", err);
                 goto done;
         }
@@ -406,15 +452,16 @@ int red_daemon_run(const red_daemon_opts_t *opts)
                         red_log_error("daemon", "%s", err);
                         goto done;
                 }
+                if (red_kafka_mock_wait_ready(d.km, EMBEDDED_READY_MS, err,
+                                              sizeof(err))) {
+                        red_log_error("daemon", "%s", err);
+                        goto done;
+                }
                 d.brokers = strdup(red_kafka_mock_bootstraps(d.km));
                 red_log_info("daemon",
                              "embedded Kafka (librdkafka mock cluster) "
-                             "listening; bootstrap servers: %s",
+                             "ready; bootstrap servers: %s",
                              d.brokers);
-                if (opts->bootstrap_file &&
-                    write_bootstrap_file(opts->bootstrap_file, d.brokers)) {
-                        goto done;
-                }
         } else {
                 d.brokers = strdup(d.conf->kafka_brokers);
         }
@@ -432,6 +479,18 @@ int red_daemon_run(const red_daemon_opts_t *opts)
                              (int)(strrchr(d.conf->http_listen, ':') -
                                    d.conf->http_listen),
                              d.conf->http_listen, red_http_port(http));
+        }
+        /* the read API: its own server, threads and connections */
+        if (d.conf->http_api && !(d.api = red_serve_start_api(d.conf))) {
+                goto done;
+        }
+        /* written once nothing at start can fail any more, so that the
+         * file always names a cluster that serves (removed at exit) */
+        if (d.km && opts->bootstrap_file) {
+                if (write_bootstrap_file(opts->bootstrap_file, d.brokers)) {
+                        goto done;
+                }
+                wrote_bootstrap = true;
         }
         maintain(d.conf, &d.set);
         last_maintain = red_time_mono_us();
@@ -457,6 +516,10 @@ int red_daemon_run(const red_daemon_opts_t *opts)
                      (int)stop_requested);
         rc = 0;
 done:
+        if (wrote_bootstrap) {
+                unlink(opts->bootstrap_file);
+        }
+        red_api_stop(d.api);
         stop_workers(&d);
         red_http_stop(http);
         red_kafka_mock_destroy(d.km);

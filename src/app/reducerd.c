@@ -1,5 +1,8 @@
-/* reducerd - command-line entry point: run, check, migrate, maintain, reduce, version. */
+/* reducerd - command-line entry point: run, serve, query, check, migrate,
+ * maintain, reduce, version. */
 #include "red_cli.h"
+#include "red_query_cli.h"
+#include "red_serve.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -9,13 +12,19 @@ static const struct {
         int (*fn)(int argc, char **argv);
         const char *help;
 } commands[] = {
-        {"run", red_cli_run, "consume, reduce and write to Postgres (the daemon)"},
+        {"run", red_cli_run,
+         "consume, reduce and write to Postgres (the daemon)"},
+        {"serve", red_serve_main,
+         "serve the read API (GET /v1/...) without consuming"},
+        {"query", red_query_cli_main,
+         "read results: series, summaries, top N, raw rows, workflows"},
         {"check", red_cli_check, "validate the config and the contracts"},
         {"migrate", red_cli_migrate, "apply the database migrations"},
         {"maintain", red_cli_maintain,
          "create partitions ahead and drop expired ones"},
         {"reduce", red_cli_reduce,
-         "run a contract over a JSON-lines file, print rows (no Kafka/Postgres)"},
+         "run a contract over a JSON-lines file, print rows (no "
+         "Kafka/Postgres)"},
         {"version", red_cli_version, "print versions"},
 };
 

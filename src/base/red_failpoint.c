@@ -72,8 +72,9 @@ void red_failpoint(const char *name)
                 roll = (double)(rng >> 11) / 9007199254740992.0;
                 pthread_mutex_unlock(&lock);
                 if (roll < points[i].p) {
-                        red_log_warn("failpoint", "failpoint %s hit: killing "
-                                                  "the process",
+                        red_log_warn("failpoint",
+                                     "failpoint %s hit: killing "
+                                     "the process",
                                      name);
                         kill(getpid(), SIGKILL);
                         _exit(137);

@@ -63,8 +63,7 @@ typedef struct red_civil_s {
  * read and all of them must be consumed. On success stores the time in *out
  * and returns 0; otherwise returns -EINVAL and leaves *out unchanged.
  */
-int red_time_parse(const char *s, size_t len, red_time_t *out)
-    RED_MUSTCHECK;
+int red_time_parse(const char *s, size_t len, red_time_t *out) RED_MUSTCHECK;
 
 /**
  * Canonical text of @p t: "2025-11-06T12:34:56Z", or with ".123456" before
@@ -92,6 +91,13 @@ size_t red_time_format_month_suffix(red_time_t t, char *buf, size_t size);
  * next day, negative values count backwards). The result must fit int64.
  */
 red_time_t red_time_from_civil(const red_civil_t *c);
+/**
+ * Days from 1970-01-01 to @p year-@p month-@p day (proleptic Gregorian;
+ * negative before 1970). @p month must be 1..12; @p day is not checked and
+ * counts linearly (day 0 is the day before the 1st, day 32 runs on into
+ * the next month). Pure integer arithmetic, exact for any int32 year.
+ */
+int64_t red_time_days_from_civil(int64_t year, int month, int day);
 /** Breaks @p t into its UTC civil date and time (floors for t < 0). */
 void red_time_to_civil(red_time_t t, red_civil_t *out);
 /** ISO weekday of the UTC day of @p t: Monday = 1 .. Sunday = 7. */
@@ -118,7 +124,6 @@ int64_t red_time_mono_us(void);
  * microseconds.
  */
 int red_time_parse_duration(const char *s, size_t len, int64_t default_unit_us,
-                            int64_t *out_us)
-    RED_MUSTCHECK;
+                            int64_t *out_us) RED_MUSTCHECK;
 
 #endif

@@ -2,12 +2,16 @@
 #include "red_yaml.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 struct red_yaml_node_s {
@@ -15,10 +19,10 @@ struct red_yaml_node_s {
         int line, col;
         bool quoted;
         const red_yaml_doc_t *doc;
-        char *str;                /* scalar text */
-        size_t len;               /* scalar length */
-        red_yaml_node_t **items;  /* seq items; map keys and values pairwise */
-        size_t cnt, cap;          /* entries used/allocated in items */
+        char *str;               /* scalar text */
+        size_t len;              /* scalar length */
+        red_yaml_node_t **items; /* seq items; map keys and values pairwise */
+        size_t cnt, cap;         /* entries used/allocated in items */
 };
 
 struct red_yaml_doc_s {
@@ -29,7 +33,7 @@ struct red_yaml_doc_s {
         struct anchor {
                 char *name;
                 red_yaml_node_t *node;
-        } *anchors;
+        } * anchors;
         size_t anchor_cnt, anchor_cap;
 };
 
@@ -83,8 +87,8 @@ static int anchor_add(red_yaml_doc_t *doc, const yaml_char_t *name,
         if (!name) {
                 return 0;
         }
-        if (grow((void **)&doc->anchors, &doc->anchor_cap,
-                 doc->anchor_cnt + 1, sizeof(*doc->anchors))) {
+        if (grow((void **)&doc->anchors, &doc->anchor_cap, doc->anchor_cnt + 1,
+                 sizeof(*doc->anchors))) {
                 return -ENOMEM;
         }
         doc->anchors[doc->anchor_cnt].name = strdup((const char *)name);
@@ -108,6 +112,9 @@ static red_yaml_node_t *anchor_find(red_yaml_doc_t *doc,
 }
 
 static int fmt_at(char *errstr, size_t size, const char *name, int line,
+                  int col, const char *fmt, va_list ap) RED_PRINTF(6, 0);
+
+static int fmt_at(char *errstr, size_t size, const char *name, int line,
                   int col, const char *fmt, va_list ap)
 {
         int n = snprintf(errstr, size, "%s:%d:%d: ", name, line, col);
@@ -119,8 +126,7 @@ static int fmt_at(char *errstr, size_t size, const char *name, int line,
 }
 
 static int err_at(char *errstr, size_t size, const char *name, int line,
-                  int col, const char *fmt, ...)
-        RED_PRINTF(6, 7);
+                  int col, const char *fmt, ...) RED_PRINTF(6, 7);
 
 static int err_at(char *errstr, size_t size, const char *name, int line,
                   int col, const char *fmt, ...)
@@ -155,12 +161,12 @@ static int attach(red_yaml_doc_t *doc, red_yaml_node_t *parent,
                 }
                 for (size_t i = 0; i < parent->cnt; i += 2) {
                         if (!strcmp(parent->items[i]->str, child->str)) {
-                                return err_at(
-                                        errstr, size, doc->name, child->line,
-                                        child->col,
-                                        "duplicate key \"%s\" (first at "
-                                        "line %d)",
-                                        child->str, parent->items[i]->line);
+                                return err_at(errstr, size, doc->name,
+                                              child->line, child->col,
+                                              "duplicate key \"%s\" (first at "
+                                              "line %d)",
+                                              child->str,
+                                              parent->items[i]->line);
                         }
                 }
         }
@@ -194,8 +200,7 @@ red_yaml_doc_t *red_yaml_load_string(const char *name, const char *text,
                 red_yaml_doc_destroy(doc);
                 return NULL;
         }
-        yaml_parser_set_input_string(&parser, (const unsigned char *)text,
-                                     len);
+        yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 
         while (!done && r == 0) {
                 red_yaml_node_t *n = NULL, *parent;
@@ -243,8 +248,7 @@ red_yaml_doc_t *red_yaml_load_string(const char *name, const char *text,
                                             YAML_DOUBLE_QUOTED_SCALAR_STYLE;
                         r = anchor_add(doc, ev.data.scalar.anchor, n);
                         if (!r) {
-                                r = attach(doc, parent, n, errstr,
-                                           errstr_size);
+                                r = attach(doc, parent, n, errstr, errstr_size);
                         }
                         break;
                 case YAML_SEQUENCE_START_EVENT:
@@ -272,8 +276,7 @@ red_yaml_doc_t *red_yaml_load_string(const char *name, const char *text,
                                                : ev.data.sequence_start.anchor,
                                        n);
                         if (!r) {
-                                r = attach(doc, parent, n, errstr,
-                                           errstr_size);
+                                r = attach(doc, parent, n, errstr, errstr_size);
                         }
                         stack[depth++] = n;
                         break;
@@ -309,42 +312,146 @@ red_yaml_doc_t *red_yaml_load_string(const char *name, const char *text,
         return doc;
 }
 
-red_yaml_doc_t *red_yaml_load_file(const char *path, char *errstr,
-                                   size_t errstr_size)
+/* --- files -------------------------------------------------------- */
+
+/* The limit of red_yaml_load_file() and the setting that sets it, for
+ * messages. Set once at start-up and on reload, read by whoever loads a
+ * file: atomics, so a reload on one thread never tears a read elsewhere. */
+static atomic_size_t max_file_bytes = RED_YAML_MAX_FILE_BYTES_DEFAULT;
+static _Atomic(const char *) max_file_setting;
+
+void red_yaml_set_max_file_bytes(size_t max, const char *setting)
 {
-        FILE *fp = fopen(path, "rb");
+        atomic_store(&max_file_bytes, max);
+        atomic_store(&max_file_setting, setting);
+}
+
+size_t red_yaml_max_file_bytes(void)
+{
+        return atomic_load(&max_file_bytes);
+}
+
+static const char *file_kind(mode_t mode)
+{
+        if (S_ISDIR(mode)) {
+                return "a directory";
+        }
+        if (S_ISFIFO(mode)) {
+                return "a FIFO";
+        }
+        if (S_ISCHR(mode)) {
+                return "a character device";
+        }
+        if (S_ISBLK(mode)) {
+                return "a block device";
+        }
+        if (S_ISSOCK(mode)) {
+                return "a socket";
+        }
+        return "not a file";
+}
+
+static int too_large(char *errstr, size_t errstr_size, const char *path,
+                     size_t max, const char *setting)
+{
+        snprintf(errstr, errstr_size,
+                 "%s: too large: more than %zu bytes%s%s%s", path, max,
+                 setting ? " (the limit is " : "", setting ? setting : "",
+                 setting ? ")" : "");
+        return -EFBIG;
+}
+
+/* Reads the whole regular file @p fd into a malloc'd buffer of at most
+ * @p max bytes. The size is checked before and while reading: a file may
+ * grow in between, and some report no size at all. */
+static int read_bounded(int fd, const char *path, size_t max,
+                        const char *setting, char **textp, size_t *lenp,
+                        char *errstr, size_t errstr_size)
+{
+        struct stat st;
+        char *text = NULL;
+        size_t len = 0, cap = 0;
+        ssize_t n;
+
+        if (fstat(fd, &st)) {
+                int e = errno;
+                snprintf(errstr, errstr_size, "%s: %s", path, strerror(e));
+                return -e;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                /* a FIFO would block for ever, a device never end */
+                snprintf(errstr, errstr_size, "%s: not a regular file (%s)",
+                         path, file_kind(st.st_mode));
+                return -EINVAL;
+        }
+        if ((uintmax_t)st.st_size > max) {
+                return too_large(errstr, errstr_size, path, max, setting);
+        }
+        do {
+                if (len == cap && grow((void **)&text, &cap, len + 65536, 1)) {
+                        free(text);
+                        snprintf(errstr, errstr_size, "%s: out of memory",
+                                 path);
+                        return -ENOMEM;
+                }
+                n = read(fd, text + len, cap - len);
+                if (n < 0 && errno == EINTR) {
+                        continue;
+                }
+                if (n < 0) {
+                        snprintf(errstr, errstr_size, "%s: read error: %s",
+                                 path, strerror(errno));
+                        free(text);
+                        return -EIO;
+                }
+                len += (size_t)n;
+                if (len > max) {
+                        free(text);
+                        return too_large(errstr, errstr_size, path, max,
+                                         setting);
+                }
+        } while (n > 0);
+        *textp = text;
+        *lenp = len;
+        return 0;
+}
+
+red_yaml_doc_t *red_yaml_load_file_max(const char *path, size_t max,
+                                       const char *setting, char *errstr,
+                                       size_t errstr_size)
+{
+        /* O_NONBLOCK: opening a FIFO for reading would wait for a writer */
+        int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
         red_yaml_doc_t *doc;
         char *text = NULL;
-        size_t len = 0, cap = 0, n;
+        size_t len = 0;
+        int r;
 
-        if (!fp) {
+        if (fd < 0) {
                 snprintf(errstr, errstr_size, "%s: cannot open: %s", path,
                          strerror(errno));
                 return NULL;
         }
-        do {
-                if (grow((void **)&text, &cap, len + 65536, 1)) {
-                        fclose(fp);
-                        free(text);
-                        snprintf(errstr, errstr_size, "%s: out of memory",
-                                 path);
-                        return NULL;
-                }
-                n = fread(text + len, 1, cap - len, fp);
-                len += n;
-        } while (n > 0);
-        if (ferror(fp)) {
-                snprintf(errstr, errstr_size, "%s: read error: %s", path,
-                         strerror(errno));
-                fclose(fp);
-                free(text);
+        r = read_bounded(fd, path, max, setting, &text, &len, errstr,
+                         errstr_size);
+        close(fd);
+        if (r) {
                 return NULL;
         }
-        fclose(fp);
         doc = red_yaml_load_string(path, text, len, errstr, errstr_size);
         free(text);
         return doc;
 }
+
+red_yaml_doc_t *red_yaml_load_file(const char *path, char *errstr,
+                                   size_t errstr_size)
+{
+        return red_yaml_load_file_max(path, red_yaml_max_file_bytes(),
+                                      atomic_load(&max_file_setting), errstr,
+                                      errstr_size);
+}
+
+/* --- documents ---------------------------------------------------- */
 
 void red_yaml_doc_destroy(red_yaml_doc_t *doc)
 {
@@ -383,9 +490,12 @@ red_yaml_kind_t red_yaml_kind(const red_yaml_node_t *n)
 const char *red_yaml_kind_name(red_yaml_kind_t kind)
 {
         switch (kind) {
-        case RED_YAML_MAP: return "a mapping";
-        case RED_YAML_SEQ: return "a list";
-        default: return "a scalar";
+        case RED_YAML_MAP:
+                return "a mapping";
+        case RED_YAML_SEQ:
+                return "a list";
+        default:
+                return "a scalar";
         }
 }
 
@@ -543,8 +653,8 @@ int red_yaml_check_keys(const red_yaml_node_t *n, const char *what,
                 for (const char *const *a = allowed; *a && pos < sizeof(list);
                      a++) {
                         pos += (size_t)snprintf(list + pos, sizeof(list) - pos,
-                                                "%s%s", a == allowed ? "" : ", ",
-                                                *a);
+                                                "%s%s",
+                                                a == allowed ? "" : ", ", *a);
                 }
                 if (near) {
                         return red_yaml_error(
@@ -566,10 +676,10 @@ int red_yaml_expect(const red_yaml_node_t *n, red_yaml_kind_t kind,
         if (n->kind == kind) {
                 return 0;
         }
-        return red_yaml_error(errstr, errstr_size, n, "expected %s for %s, got %s",
-                              red_yaml_kind_name(kind), what,
-                              red_yaml_is_null(n) ? "nothing"
-                                                  : red_yaml_kind_name(n->kind));
+        return red_yaml_error(
+                errstr, errstr_size, n, "expected %s for %s, got %s",
+                red_yaml_kind_name(kind), what,
+                red_yaml_is_null(n) ? "nothing" : red_yaml_kind_name(n->kind));
 }
 
 int red_yaml_to_str(const red_yaml_node_t *n, const char *what,
@@ -586,8 +696,8 @@ int red_yaml_to_str(const red_yaml_node_t *n, const char *what,
         return 0;
 }
 
-int red_yaml_to_int64(const red_yaml_node_t *n, const char *what,
-                      int64_t *out, char *errstr, size_t errstr_size)
+int red_yaml_to_int64(const red_yaml_node_t *n, const char *what, int64_t *out,
+                      char *errstr, size_t errstr_size)
 {
         char *end;
         long long v;
@@ -610,8 +720,8 @@ bad:
                                       : red_yaml_kind_name(n->kind));
 }
 
-int red_yaml_to_double(const red_yaml_node_t *n, const char *what,
-                       double *out, char *errstr, size_t errstr_size)
+int red_yaml_to_double(const red_yaml_node_t *n, const char *what, double *out,
+                       char *errstr, size_t errstr_size)
 {
         char *end;
         double v;
@@ -648,8 +758,7 @@ int red_yaml_to_bool(const red_yaml_node_t *n, const char *what, bool *out,
                 }
         }
         return red_yaml_error(errstr, errstr_size, n,
-                              "expected true or false for %s, got \"%s\"",
-                              what,
+                              "expected true or false for %s, got \"%s\"", what,
                               n->kind == RED_YAML_SCALAR
                                       ? n->str
                                       : red_yaml_kind_name(n->kind));

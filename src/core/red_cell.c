@@ -543,6 +543,18 @@ static bool render_object(const red_column_t *col, const render_ctx_t *rc,
         return any;
 }
 
+bool red_cell_value(const red_cell_t *cell, int ref, double *out)
+{
+        render_ctx_t rc = {cell->m, cell->agg->measures};
+        size_t m = (size_t)RED_REF_MEASURE(ref);
+
+        if (ref < 0 || m >= cell->agg->measure_cnt ||
+            cell->agg->measures[m].kind >= RED_MEAS_COUNT_BY) {
+                return false;
+        }
+        return measure_value(&rc, ref, out);
+}
+
 void red_cell_render(const red_cell_t *cell, const red_column_t *col,
                      red_buf_t *out, bool *is_null)
 {

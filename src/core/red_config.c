@@ -24,12 +24,12 @@ static const char *const log_formats[] = {"text", "json", NULL};
 /* The settings table: every key of config/reducerd.yaml, in file order.
  * The README's configuration reference and a test are checked against it. */
 static const red_setting_t settings[] = {
-        {"kafka.brokers", RED_SETTING_STR, OFF(kafka_brokers), 0, "embedded",
-         0, 0, NULL, false,
+        {"kafka.brokers", RED_SETTING_STR, OFF(kafka_brokers), 0, "embedded", 0,
+         0, NULL, false,
          "Bootstrap servers (host:port,...), or \"embedded\" to start "
          "librdkafka's mock cluster in-process (development and tests only)"},
-        {"kafka.embedded_brokers", RED_SETTING_INT,
-         OFF(kafka_embedded_brokers), 0, "1", 1, 5, NULL, false,
+        {"kafka.embedded_brokers", RED_SETTING_INT, OFF(kafka_embedded_brokers),
+         0, "1", 1, 5, NULL, false,
          "Number of brokers of the embedded mock cluster"},
         {"kafka.embedded_partitions", RED_SETTING_INT,
          OFF(kafka_embedded_partitions), 0, "3", 1, 256, NULL, false,
@@ -38,8 +38,8 @@ static const red_setting_t settings[] = {
          OFF(kafka_property_cnt), NULL, 0, 0, NULL, true,
          "librdkafka properties passed through unchanged (SASL, TLS, "
          "timeouts); each is checked with rd_kafka_conf_set"},
-        {"postgres.conninfo", RED_SETTING_STR, OFF(postgres_conninfo), 0, "",
-         0, 0, NULL, true,
+        {"postgres.conninfo", RED_SETTING_STR, OFF(postgres_conninfo), 0, "", 0,
+         0, NULL, true,
          "libpq connection string or URI; empty means libpq defaults and "
          "the PG* environment variables"},
         {"postgres.retry_max_ms", RED_SETTING_INT, OFF(postgres_retry_max_ms),
@@ -49,11 +49,10 @@ static const red_setting_t settings[] = {
          "contracts", 0, 0, NULL, false,
          "Contract files, or directories whose *.yaml files are all loaded; "
          "relative to this file's directory"},
-        {"batch.max_events", RED_SETTING_INT, OFF(batch_max_events), 0,
-         "20000", 1, 1000000, NULL, false,
-         "A batch closes after this many events"},
-        {"batch.max_ms", RED_SETTING_INT, OFF(batch_max_ms), 0, "500", 1,
-         60000, NULL, false, "A batch closes after this many milliseconds"},
+        {"batch.max_events", RED_SETTING_INT, OFF(batch_max_events), 0, "20000",
+         1, 1000000, NULL, false, "A batch closes after this many events"},
+        {"batch.max_ms", RED_SETTING_INT, OFF(batch_max_ms), 0, "500", 1, 60000,
+         NULL, false, "A batch closes after this many milliseconds"},
         {"batch.max_bytes", RED_SETTING_INT, OFF(batch_max_bytes), 0,
          "67108864", 65536, INT64_C(4294967296), NULL, false,
          "A batch closes after this many bytes of input"},
@@ -62,13 +61,52 @@ static const red_setting_t settings[] = {
          "Workflows kept in memory; older ones are evicted and reloaded "
          "from Postgres on demand"},
         {"workflows.terminal_ttl_s", RED_SETTING_INT,
-         OFF(workflows_terminal_ttl_s), 0, "86400", 0, INT64_C(31536000),
-         NULL, false,
-         "Seconds a completed or failed workflow stays in memory"},
-        {"http.listen", RED_SETTING_STR, OFF(http_listen), 0,
-         "127.0.0.1:9464", 0, 0, NULL, false,
+         OFF(workflows_terminal_ttl_s), 0, "86400", 0, INT64_C(31536000), NULL,
+         false, "Seconds a completed or failed workflow stays in memory"},
+        {"http.listen", RED_SETTING_STR, OFF(http_listen), 0, "127.0.0.1:9464",
+         0, 0, NULL, false,
          "Address of /metrics, /healthz and /readyz (host:port; empty "
          "disables)"},
+        {"http.api", RED_SETTING_BOOL, OFF(http_api), 0, "false", 0, 0, NULL,
+         false,
+         "reducerd run also serves the read API (/v1), on api.listen with "
+         "its own threads and connections"},
+        {"api.listen", RED_SETTING_STR, OFF(api_listen), 0, "127.0.0.1:9465", 0,
+         0, NULL, false,
+         "Address of the read API of reducerd serve (and of run with "
+         "http.api: true), host:port"},
+        {"api.threads", RED_SETTING_INT, OFF(api_threads), 0, "4", 1, 256, NULL,
+         false, "HTTP worker threads of the read API"},
+        {"api.max_connections", RED_SETTING_INT, OFF(api_max_connections), 0,
+         "512", 1, 100000, NULL, false,
+         "Client connections the read API accepts at once"},
+        {"api.timeout_s", RED_SETTING_INT, OFF(api_timeout_s), 0, "30", 1, 3600,
+         NULL, false,
+         "A client connection idle this long (a slow or stalled client) is "
+         "closed"},
+        {"api.statement_timeout_ms", RED_SETTING_INT,
+         OFF(api_statement_timeout_ms), 0, "5000", 10, 600000, NULL, false,
+         "Longest SQL statement of a request (an export: of each fetch of "
+         "2000 rows)"},
+        {"api.max_rows", RED_SETTING_INT, OFF(api_max_rows), 0, "10000", 1,
+         1000000, NULL, false,
+         "Most rows of a json, csv or table page, and groups of a summary "
+         "(the limit parameter's maximum)"},
+        {"api.max_export_rows", RED_SETTING_INT, OFF(api_max_export_rows), 0,
+         "10000000", 1, INT64_C(1000000000), NULL, false,
+         "Most rows of one streamed ndjson export"},
+        {"api.pg_connections", RED_SETTING_INT, OFF(api_pg_connections), 0, "8",
+         1, 1000, NULL, false,
+         "PostgreSQL connections of the read API (separate from ingest)"},
+        {"api.token", RED_SETTING_STR, OFF(api_token), 0, "", 0, 0, NULL, true,
+         "Bearer token the read API requires (Authorization: Bearer ...); "
+         "empty: none. Set it from the environment (REDUCERD_API_TOKEN)"},
+        {"api.tls_cert", RED_SETTING_STR, OFF(api_tls_cert), 0, "", 0, 0, NULL,
+         false,
+         "PEM certificate (chain) file: with api.tls_key the read API speaks "
+         "HTTPS; relative to this file's directory"},
+        {"api.tls_key", RED_SETTING_STR, OFF(api_tls_key), 0, "", 0, 0, NULL,
+         false, "PEM private key file of api.tls_cert"},
         {"log.level", RED_SETTING_ENUM, OFF(log_level), 0, "info", 0, 0,
          log_levels, false, "Lowest level logged"},
         {"log.format", RED_SETTING_ENUM, OFF(log_json), 0, "text", 0, 0,
@@ -83,13 +121,18 @@ static const red_setting_t settings[] = {
          false,
          "Name of this replica in logs and output events; empty means "
          "hostname-pid"},
+        {"config.max_file_bytes", RED_SETTING_INT, OFF(config_max_file_bytes),
+         0, "4194304", 4096, INT64_C(1073741824), NULL, false,
+         "Config and contract files larger than this are refused, and so is "
+         "any path that is not a regular file (a FIFO, a device); the "
+         "config file itself is bounded by the environment or the default"},
 };
 
 #define SETTING_CNT (sizeof(settings) / sizeof(*settings))
 
 /* Managed by reducerd itself; setting them would break exactly-once. */
 static const char *const managed_props[] = {
-        "bootstrap.servers", "metadata.broker.list", "group.id",
+        "bootstrap.servers",  "metadata.broker.list",     "group.id",
         "enable.auto.commit", "enable.auto.offset.store", NULL};
 
 const red_setting_t *red_config_settings(size_t *cntp)
@@ -100,11 +143,11 @@ const red_setting_t *red_config_settings(size_t *cntp)
 
 #define FIELD(conf, s, type) ((type *)((char *)(conf) + (s)->offset))
 
-static int errf(char *errstr, size_t size, const char *origin,
-                const char *fmt, ...) RED_PRINTF(4, 5);
+static int errf(char *errstr, size_t size, const char *origin, const char *fmt,
+                ...) RED_PRINTF(4, 5);
 
-static int errf(char *errstr, size_t size, const char *origin,
-                const char *fmt, ...)
+static int errf(char *errstr, size_t size, const char *origin, const char *fmt,
+                ...)
 {
         va_list ap;
         int n = snprintf(errstr, size, "%s: ", origin);
@@ -130,8 +173,7 @@ static void allowed_text(const red_setting_t *s, char *buf, size_t size)
                 break;
         case RED_SETTING_ENUM:
                 buf[0] = '\0';
-                for (const char *const *a = s->allowed; *a && pos < size;
-                     a++) {
+                for (const char *const *a = s->allowed; *a && pos < size; a++) {
                         pos += (size_t)snprintf(buf + pos, size - pos, "%s%s",
                                                 a == s->allowed ? "" : ", ",
                                                 *a);
@@ -371,7 +413,8 @@ static int set_from_node(red_config_t *conf, const red_setting_t *s,
                     (red_yaml_is_null(n) && s->type != RED_SETTING_STR)) {
                         allowed_text(s, allowed, sizeof(allowed));
                         return red_yaml_error(
-                                errstr, size, n, "%s: expected %s, got %s (allowed: %s)",
+                                errstr, size, n,
+                                "%s: expected %s, got %s (allowed: %s)",
                                 s->name,
                                 s->type == RED_SETTING_INT ? "an integer"
                                                            : "a value",
@@ -407,6 +450,37 @@ static size_t sections(const char **out, size_t max)
         return cnt;
 }
 
+/* The setting that bounds file reads, from its row of the table. */
+#define MAX_FILE_SETTING "config.max_file_bytes"
+
+static const red_setting_t *setting_by_name(const char *name)
+{
+        for (size_t i = 0; i < SETTING_CNT; i++) {
+                if (!strcmp(settings[i].name, name)) {
+                        return &settings[i];
+                }
+        }
+        return NULL;
+}
+
+static void env_name(const char *setting, char *buf, size_t size);
+
+/* The limit for reading the config file itself: the environment's value
+ * or the default, as the file's own cannot apply before it is read. */
+static int early_max_file_bytes(red_config_t *conf, char *errstr, size_t size)
+{
+        const red_setting_t *s = setting_by_name(MAX_FILE_SETTING);
+        char name[128], origin[160];
+        const char *v;
+
+        env_name(s->name, name, sizeof(name));
+        if (!(v = getenv(name))) {
+                return 0;
+        }
+        snprintf(origin, sizeof(origin), "environment %s", name);
+        return set_scalar(conf, s, v, origin, errstr, size);
+}
+
 static int load_file(red_config_t *conf, const char *path, char *errstr,
                      size_t size)
 {
@@ -417,7 +491,8 @@ static int load_file(red_config_t *conf, const char *path, char *errstr,
         size_t nsec;
         int r = 0;
 
-        doc = red_yaml_load_file(path, errstr, size);
+        doc = red_yaml_load_file_max(path, (size_t)conf->config_max_file_bytes,
+                                     MAX_FILE_SETTING, errstr, size);
         if (!doc) {
                 return -EINVAL;
         }
@@ -528,7 +603,8 @@ static int load_env(red_config_t *conf, char *errstr, size_t size)
                 }
                 for (size_t i = 0; i < len; i++) {
                         char c = (*e)[sizeof(prop_prefix) - 1 + i];
-                        prop[i] = c == '_' ? '.' : (char)tolower((unsigned char)c);
+                        prop[i] = c == '_' ? '.'
+                                           : (char)tolower((unsigned char)c);
                 }
                 prop[len] = '\0';
                 snprintf(origin, sizeof(origin), "environment %.*s",
@@ -573,6 +649,17 @@ static int finalize(red_config_t *conf, char *errstr, size_t size)
                             "host:port, or empty to disable)",
                             conf->http_listen);
         }
+        if (!*conf->api_listen || !strrchr(conf->api_listen, ':')) {
+                return errf(errstr, size, conf->path ? conf->path : "config",
+                            "api.listen: \"%s\" has no port (allowed: "
+                            "host:port)",
+                            conf->api_listen);
+        }
+        if (!*conf->api_tls_cert != !*conf->api_tls_key) {
+                return errf(errstr, size, conf->path ? conf->path : "config",
+                            "api.tls_cert and api.tls_key go together (both "
+                            "set: HTTPS; both empty: HTTP)");
+        }
         if (!conf->contracts_paths.cnt) {
                 return errf(errstr, size, conf->path ? conf->path : "config",
                             "contracts.paths is empty (allowed: one or more "
@@ -583,8 +670,8 @@ static int finalize(red_config_t *conf, char *errstr, size_t size)
                 free(conf->instance_id);
                 gethostname(host, sizeof(host) - 1);
                 host[sizeof(host) - 1] = '\0';
-                if (asprintf(&conf->instance_id, "%s-%d", host,
-                             (int)getpid()) < 0) {
+                if (asprintf(&conf->instance_id, "%s-%d", host, (int)getpid()) <
+                    0) {
                         conf->instance_id = NULL;
                         return -ENOMEM;
                 }
@@ -623,7 +710,8 @@ red_config_t *red_config_load(const char *path, char *errstr,
                                        : strdup(".");
                 if (!conf->path || !conf->base_dir) {
                         r = -ENOMEM;
-                } else {
+                } else if (!(r = early_max_file_bytes(conf, errstr,
+                                                      errstr_size))) {
                         r = load_file(conf, path, errstr, errstr_size);
                 }
         } else if (!r) {
@@ -642,6 +730,8 @@ red_config_t *red_config_load(const char *path, char *errstr,
                 red_config_destroy(conf);
                 return NULL;
         }
+        red_yaml_set_max_file_bytes((size_t)conf->config_max_file_bytes,
+                                    MAX_FILE_SETTING);
         return conf;
 }
 

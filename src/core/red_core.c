@@ -1,4 +1,5 @@
-/* red_core - decode, late policy, event-time reordering, FSM and aggregation; no I/O. */
+/* red_core - decode, late policy, event-time reordering, FSM and aggregation;
+ * no I/O. */
 #include "red_core.h"
 
 #include "red_core_keys.h"
@@ -26,9 +27,8 @@ red_core_t *red_core_new(const red_contract_t *c, size_t max_live_workflows,
         core->done = done;
         core->done_arg = done_arg;
         core->finest_window = -1;
-        core->entry_size = sizeof(entry_t) +
-                           (c->slot_cnt ? c->slot_cnt : 1) *
-                                   sizeof(red_value_t);
+        core->entry_size = sizeof(entry_t) + (c->slot_cnt ? c->slot_cnt : 1) *
+                                                     sizeof(red_value_t);
         for (size_t i = 0; i < c->agg_cnt; i++) {
                 int w = __builtin_ctz(c->aggs[i].windows);
                 if (core->finest_window < 0 || w < core->finest_window) {
@@ -36,10 +36,9 @@ red_core_t *red_core_new(const red_contract_t *c, size_t max_live_workflows,
                 }
         }
         if (c->fsm) {
-                core->wfs = red_workflows_new(max_live_workflows,
-                                              terminal_ttl_us,
-                                              c->fsm->terminal,
-                                              c->remember_cnt);
+                core->wfs =
+                        red_workflows_new(max_live_workflows, terminal_ttl_us,
+                                          c->fsm->terminal, c->remember_cnt);
                 if (!core->wfs ||
                     !(core->fsm = red_fsm_engine_new(c, core->wfs))) {
                         goto oom;
@@ -89,8 +88,8 @@ static void entry_done(red_core_t *core, entry_t *e)
         core->free_list = e;
 }
 
-static part_t *part_find(red_core_t *core, const char *topic,
-                         int32_t partition, bool create)
+static part_t *part_find(red_core_t *core, const char *topic, int32_t partition,
+                         bool create)
 {
         const char *t = topic ? topic : "";
         part_t *p;
@@ -227,8 +226,7 @@ static int dead_letter(red_core_t *core, const red_msg_t *msg,
 
         if (core->dead_cnt == core->dead_cap) {
                 size_t ncap = core->dead_cap ? core->dead_cap * 2 : 64;
-                red_dead_letter_t *nd = realloc(core->dead,
-                                                ncap * sizeof(*nd));
+                red_dead_letter_t *nd = realloc(core->dead, ncap * sizeof(*nd));
                 if (!nd) {
                         return -ENOMEM;
                 }
@@ -387,7 +385,8 @@ static int cmp_release(const void *a, const void *b)
         if (x->msg.partition != y->msg.partition) {
                 return x->msg.partition < y->msg.partition ? -1 : 1;
         }
-        return x->msg.offset < y->msg.offset ? -1 : x->msg.offset > y->msg.offset;
+        return x->msg.offset < y->msg.offset ? -1
+                                             : x->msg.offset > y->msg.offset;
 }
 
 /* An entry with its event time beside it: the sort compares times without
@@ -588,15 +587,14 @@ static long release_finish(red_core_t *core, size_t first)
                         red_log_debug("core", "release %s[%d]@%lld %s %lld",
                                       e->msg.topic, (int)e->msg.partition,
                                       (long long)e->msg.offset,
-                                      e->ev.kind->name,
-                                      (long long)e->ev.time);
+                                      e->ev.kind->name, (long long)e->ev.time);
                 }
         }
         if (core->wfs && core->c->workflow_key_slot >= 0) {
                 for (size_t i = first; i < core->released_cnt; i++) {
-                        const red_value_t *v = red_event_value(
-                                &core->released[i]->ev,
-                                core->c->workflow_key_slot);
+                        const red_value_t *v =
+                                red_event_value(&core->released[i]->ev,
+                                                core->c->workflow_key_slot);
                         if (v && v->type == RED_FT_UUID &&
                             note_missing(core, &v->u)) {
                                 return -ENOMEM;
@@ -700,9 +698,8 @@ int red_core_process(red_core_t *core)
                         core->batch.duplicates++;
                         continue;
                 }
-                if (core->fsm &&
-                    (r = red_fsm_engine_apply(core->fsm, &e->ev,
-                                              &core->rows))) {
+                if (core->fsm && (r = red_fsm_engine_apply(core->fsm, &e->ev,
+                                                           &core->rows))) {
                         return r;
                 }
                 if ((r = red_aggregator_apply(core->ag, &e->ev))) {
@@ -808,10 +805,10 @@ int red_core_set_watermark(red_core_t *core, const char *topic,
         if (!p) {
                 return -ENOMEM;
         }
-        p->committed_max = watermark == INT64_MIN
-                                   ? INT64_MIN
-                                   : watermark +
-                                             core->c->max_out_of_orderness_us;
+        p->committed_max =
+                watermark == INT64_MIN
+                        ? INT64_MIN
+                        : watermark + core->c->max_out_of_orderness_us;
         part_clear(core, p);
         return 0;
 }
@@ -828,8 +825,7 @@ void red_core_drop_partition(red_core_t *core, const char *topic,
         }
 }
 
-int red_core_refuse(red_core_t *core, const red_msg_t *msg,
-                    const char *detail)
+int red_core_refuse(red_core_t *core, const red_msg_t *msg, const char *detail)
 {
         return red_refusals_add(core->refused, msg->topic ? msg->topic : "",
                                 msg->partition, msg->offset, detail);
@@ -843,8 +839,7 @@ void red_core_commit(red_core_t *core)
 
         /* a message is consumed once it is done: applied, dead-lettered or
          * dropped (buffered ones are counted when their batch commits) */
-        core->batch.consumed = core->batch.applied +
-                               core->batch.dead_lettered +
+        core->batch.consumed = core->batch.applied + core->batch.dead_lettered +
                                core->batch.late_dropped +
                                core->batch.duplicates;
         /* FSM results count the history rows that were written */

@@ -129,8 +129,8 @@ const red_position_t *red_core_positions(red_core_t *core, size_t *cntp);
  * watermark; any buffered state of the partition is dropped.
  */
 int red_core_set_watermark(red_core_t *core, const char *topic,
-                           int32_t partition, red_time_t watermark)
-        RED_MUSTCHECK;
+                           int32_t partition,
+                           red_time_t watermark) RED_MUSTCHECK;
 /**
  * Storage refused the event of @p msg for its data (PostgreSQL's words in
  * @p detail, copied): after a rollback, when the message at its topic,

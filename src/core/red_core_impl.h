@@ -27,9 +27,9 @@ enum { E_BUFFERED, E_RELEASED, E_DONE };
 /* One added message; per partition in offset order until committed past. */
 typedef struct entry_s {
         struct entry_s *next;
-        red_msg_t msg;      /* copied view */
+        red_msg_t msg; /* copied view */
         void *opaque;
-        red_event_t ev;     /* decoded; values are the trailing storage */
+        red_event_t ev; /* decoded; values are the trailing storage */
         uint8_t state;
         bool decoded;
         bool counted_applied; /* processed: counted in applied or duplicates */
@@ -42,7 +42,7 @@ typedef struct part_s {
         int32_t partition;
         entry_t *head, *tail;
         size_t buffered;
-        red_time_t max_time;      /* newest event time added (lateness, frontier) */
+        red_time_t max_time; /* newest event time added (lateness, frontier) */
         red_time_t committed_max; /* newest event time before the position */
         int64_t next_offset;      /* last added offset + 1, or -1 */
         int64_t position;         /* the position at the last commit, or -1 */

@@ -68,10 +68,10 @@ int red_core_keys_note(red_core_t *core, size_t first)
                                 continue;
                         }
                         if (core->key_cnt == core->key_cap) {
-                                size_t ncap = core->key_cap ? core->key_cap * 2
-                                                            : 256;
-                                red_core_raw_key_t *nk = realloc(
-                                        core->keys, ncap * sizeof(*nk));
+                                size_t ncap =
+                                        core->key_cap ? core->key_cap * 2 : 256;
+                                red_core_raw_key_t *nk =
+                                        realloc(core->keys, ncap * sizeof(*nk));
                                 if (!nk) {
                                         r = -ENOMEM;
                                         break;
@@ -85,9 +85,9 @@ int red_core_keys_note(red_core_t *core, size_t first)
                         }
                         memcpy(cand.ident, b.data, b.len + 1);
                         core->keys[core->key_cnt] = cand;
-                        if (red_map_insert(core->key_set, h,
-                                           (void *)(uintptr_t)(core->key_cnt +
-                                                               1))) {
+                        if (red_map_insert(
+                                    core->key_set, h,
+                                    (void *)(uintptr_t)(core->key_cnt + 1))) {
                                 free(cand.ident);
                                 r = -ENOMEM;
                                 break;

@@ -30,7 +30,8 @@ typedef struct red_core_counters_s {
         uint64_t applied;
         uint64_t dead_lettered;
         uint64_t late_dropped;
-        uint64_t late_applied; /**< late but applied (policy update), part of applied */
+        uint64_t late_applied; /**< late but applied (policy update), part of
+                                  applied */
         uint64_t duplicates;   /**< skipped: their raw row was stored already */
         uint64_t dead_by_code[RED_DLQ__CNT];
         uint64_t fsm_results[RED_FSM__CNT]; /**< history rows by result */
@@ -40,8 +41,9 @@ typedef struct red_core_counters_s {
 typedef struct red_position_s {
         const char *topic;
         int32_t partition;
-        int64_t offset;       /**< next offset to consume after a restart */
-        red_time_t watermark; /**< of the events before offset; INT64_MIN none */
+        int64_t offset; /**< next offset to consume after a restart */
+        red_time_t
+                watermark; /**< of the events before offset; INT64_MIN none */
 } red_position_t;
 
 /** Called for every message the core is done with (opaque from add). */
@@ -54,11 +56,11 @@ typedef void(red_core_done_cb)(void *opaque, void *arg);
  */
 typedef struct red_core_raw_key_s {
         const red_raw_t *raw;
-        const char *table;     /**< borrowed from the contract */
+        const char *table; /**< borrowed from the contract */
         const red_event_t *ev;
-        char *ident;           /**< owned by the core */
+        char *ident; /**< owned by the core */
         size_t ident_len;
-        size_t entry;          /**< its event's index for red_core_released_event() */
+        size_t entry; /**< its event's index for red_core_released_event() */
 } red_core_raw_key_t;
 
 #endif

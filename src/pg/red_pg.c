@@ -48,8 +48,7 @@ PGconn *red_pg_connect(const char *conninfo, char *errstr, size_t errstr_size)
 
 void red_pg_describe(const PGconn *conn, char *buf, size_t size)
 {
-        const char *host = PQhost(conn), *port = PQport(conn),
-                   *db = PQdb(conn);
+        const char *host = PQhost(conn), *port = PQport(conn), *db = PQdb(conn);
 
         snprintf(buf, size, "%s:%s/%s", host && *host ? host : "socket",
                  port ? port : "", db ? db : "");
@@ -67,8 +66,7 @@ void red_pg_error(const PGconn *conn, const PGresult *res, char *errstr,
                    PQpass(conn));
 }
 
-int red_pg_exec(PGconn *conn, const char *sql, char *errstr,
-                size_t errstr_size)
+int red_pg_exec(PGconn *conn, const char *sql, char *errstr, size_t errstr_size)
 {
         PGresult *res = PQexec(conn, sql);
         ExecStatusType st = PQresultStatus(res);

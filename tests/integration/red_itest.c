@@ -1,16 +1,20 @@
-/* Integration test support: mock Kafka process, reducerd processes, table comparison. */
+/* Integration test support: mock Kafka process, reducerd processes, table
+ * comparison. */
 #include "red_itest.h"
 
 #include "red_contract.h"
 #include "red_time.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,8 +76,8 @@ void itest_kafka(itest_t *t, int partitions, const char *const *contracts)
         argv[n++] = parts;
         argv[n] = NULL;
         for (size_t i = 0; contracts && contracts[i]; i++) {
-                red_contract_t *c = red_contract_load(contracts[i], err,
-                                                      sizeof(err));
+                red_contract_t *c =
+                        red_contract_load(contracts[i], err, sizeof(err));
                 ck_assert_msg(c != NULL, "%s", err);
                 cs[ncs++] = c;
                 for (size_t k = 0; k < c->input_cnt; k++) {
@@ -146,8 +150,25 @@ void itest_config(itest_t *t, const char *const *contracts, int max_events,
 
 pid_t itest_start(itest_t *t, const char *const *env, int n)
 {
+        return itest_start_args(t, env, n, NULL);
+}
+
+pid_t itest_start_args(itest_t *t, const char *const *env, int n,
+                       const char *const *args)
+{
+        const char *argv[32];
         char log[4096];
+        size_t argc = 0;
         pid_t pid;
+
+        argv[argc++] = test_bin();
+        argv[argc++] = "run";
+        argv[argc++] = "-c";
+        argv[argc++] = t->config;
+        for (size_t i = 0; args && args[i] && argc + 1 < 32; i++) {
+                argv[argc++] = args[i];
+        }
+        argv[argc] = NULL;
 
         snprintf(log, sizeof(log), "%s/reducerd-%d.log", t->dir, n);
         pid = fork();
@@ -163,8 +184,7 @@ pid_t itest_start(itest_t *t, const char *const *env, int n)
                 for (size_t i = 0; env && env[i]; i++) {
                         putenv(strdup(env[i]));
                 }
-                execl(test_bin(), test_bin(), "run", "-c", t->config,
-                      (char *)NULL);
+                execv(argv[0], (char *const *)argv);
                 _exit(127);
         }
         return pid;
@@ -229,8 +249,14 @@ void itest_fini(itest_t *t)
 void itest_produce(itest_t *t, const char *file, long first, long count)
 {
         char range[64], *out, *err;
-        const char *argv[] = {env_or("RED_PRODUCE", "produce_jsonl"), "-b",
-                              t->bootstrap, "-P", "-n", range, file, NULL};
+        const char *argv[] = {env_or("RED_PRODUCE", "produce_jsonl"),
+                              "-b",
+                              t->bootstrap,
+                              "-P",
+                              "-n",
+                              range,
+                              file,
+                              NULL};
         int rc;
 
         snprintf(range, sizeof(range), "%ld,%ld", first, count);
@@ -308,7 +334,7 @@ bool itest_wait_committed(itest_t *t, const char *group, long want,
 char *itest_reduce(const char *contract, const char *file)
 {
         const char *argv[] = {test_bin(), "reduce", "--contract", contract,
-                              "--input", file, NULL};
+                              "--input",  file,     NULL};
         char *out, *err;
         int rc = test_run(argv, NULL, &out, &err);
 
@@ -327,8 +353,7 @@ static bool both_times(const json_t *a, const json_t *b, red_time_t *ta,
         return json_is_string(a) && json_is_string(b) &&
                !red_time_parse(json_string_value(a), json_string_length(a),
                                ta) &&
-               !red_time_parse(json_string_value(b), json_string_length(b),
-                               tb);
+               !red_time_parse(json_string_value(b), json_string_length(b), tb);
 }
 
 /* Values equal; @p scale >= 0 rounds expected numbers to that scale. */
@@ -341,7 +366,8 @@ static bool same(const json_t *want, const json_t *got, int scale, char *why,
                 double w = json_number_value(want), g = json_number_value(got);
                 if (scale >= 0) {
                         double m = pow(10, scale);
-                        w = round(w * m) / m; /* numeric rounds half away from zero */
+                        w = round(w * m) /
+                            m; /* numeric rounds half away from zero */
                         if (fabs(w - g) <= 0.5 / m) {
                                 return true;
                         }
@@ -356,13 +382,15 @@ static bool same(const json_t *want, const json_t *got, int scale, char *why,
                 const char *k;
                 json_t *v;
                 if (json_object_size(want) != json_object_size(got)) {
-                        snprintf(why, size, "%s: %zu members expected, %zu "
-                                            "found",
+                        snprintf(why, size,
+                                 "%s: %zu members expected, %zu "
+                                 "found",
                                  path, json_object_size(want),
                                  json_object_size(got));
                         return false;
                 }
-                json_object_foreach((json_t *)want, k, v) {
+                json_object_foreach((json_t *)want, k, v)
+                {
                         char sub[512];
                         snprintf(sub, sizeof(sub), "%s.%s", path, k);
                         if (!same(v, json_object_get(got, k), scale, why, size,
@@ -409,11 +437,10 @@ long itest_compare_table(itest_t *t, const char *expected, const char *table,
                 tb = json_object_get(line, "table");
                 if (tb && !strcmp(json_string_value(tb), table)) {
                         json_t *row = json_object_get(line, "row");
-                        json_object_set(
-                                want,
-                                json_string_value(
-                                        json_object_get(row, key_column)),
-                                row);
+                        json_object_set(want,
+                                        json_string_value(json_object_get(
+                                                row, key_column)),
+                                        row);
                 }
                 json_decref(line);
                 p = nl + 1;
@@ -430,31 +457,32 @@ long itest_compare_table(itest_t *t, const char *expected, const char *table,
         }
         PQclear(res);
         test_pg_exec(c, "SET TIME ZONE 'UTC'");
-        snprintf(sql, sizeof(sql),
-                 "SELECT row_to_json(t) FROM %s t", table);
+        snprintf(sql, sizeof(sql), "SELECT row_to_json(t) FROM %s t", table);
         res = PQexec(c, sql);
         ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s",
                       PQresultErrorMessage(res));
         for (int i = 0; i < PQntuples(res); i++) {
                 json_t *got = json_loads(PQgetvalue(res, i, 0), 0, NULL);
-                const char *key = json_string_value(
-                        json_object_get(got, key_column));
+                const char *key =
+                        json_string_value(json_object_get(got, key_column));
                 json_t *w = json_object_get(want, key), *v;
                 const char *col;
 
-                ck_assert_msg(w != NULL, "%s: row %s=%s is not in the "
-                                         "expected output",
+                ck_assert_msg(w != NULL,
+                              "%s: row %s=%s is not in the "
+                              "expected output",
                               table, key_column, key);
-                json_object_foreach(w, col, v) {
+                json_object_foreach(w, col, v)
+                {
                         json_t *sc = json_object_get(scales, col);
                         char path[300];
                         snprintf(path, sizeof(path), "%s[%s].%s", table, key,
                                  col);
-                        ck_assert_msg(same(v, json_object_get(got, col),
-                                           sc ? (int)json_integer_value(sc)
-                                              : -1,
-                                           why, sizeof(why), path),
-                                      "%s", why);
+                        ck_assert_msg(
+                                same(v, json_object_get(got, col),
+                                     sc ? (int)json_integer_value(sc) : -1, why,
+                                     sizeof(why), path),
+                                "%s", why);
                 }
                 json_object_del(want, key);
                 json_decref(got);
@@ -480,7 +508,8 @@ static json_t *canonical(json_t *v, const char *const *ignore)
                 json_t *o = json_object();
                 const char *k;
                 json_t *m;
-                json_object_foreach(v, k, m) {
+                json_object_foreach(v, k, m)
+                {
                         bool skip = false;
                         for (size_t i = 0; ignore && ignore[i]; i++) {
                                 skip |= !strcmp(k, ignore[i]);
@@ -492,8 +521,7 @@ static json_t *canonical(json_t *v, const char *const *ignore)
                 return o;
         }
         if (json_is_string(v) &&
-            !red_time_parse(json_string_value(v), json_string_length(v),
-                            &ts)) {
+            !red_time_parse(json_string_value(v), json_string_length(v), &ts)) {
                 return json_integer(ts);
         }
         if (json_is_number(v)) {
@@ -531,9 +559,10 @@ long itest_compare_rows(itest_t *t, const char *expected, const char *table,
                         char *k = canonical_text(json_object_get(line, "row"),
                                                  ignore);
                         json_t *n = json_object_get(want, k);
-                        json_object_set_new(want, k,
-                                            json_integer(n ? json_integer_value(n) + 1
-                                                           : 1));
+                        json_object_set_new(
+                                want, k,
+                                json_integer(n ? json_integer_value(n) + 1
+                                               : 1));
                         free(k);
                 }
                 json_decref(line);
@@ -711,19 +740,48 @@ int itest_http_port(itest_t *t, int n)
         return w.port;
 }
 
-int itest_http_get(int port, const char *path, char **body)
+/* Connects within @p ms; returns the socket or -1. */
+static int connect_within(int port, long ms)
 {
         struct sockaddr_in sa = {.sin_family = AF_INET,
                                  .sin_port = htons((uint16_t)port)};
-        int fd = socket(AF_INET, SOCK_STREAM, 0), status = -1;
+        struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+        struct pollfd p;
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0),
+            err = 0;
+        socklen_t len = sizeof(err);
+
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ck_assert_int_ge(fd, 0);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
+            errno != EINPROGRESS) {
+                close(fd);
+                return -1;
+        }
+        p.fd = fd;
+        p.events = POLLOUT;
+        if (poll(&p, 1, (int)ms) != 1 ||
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
+                close(fd);
+                return -1;
+        }
+        /* the rest blocks, each read and write at most the deadline */
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        return fd;
+}
+
+int itest_http_get_within(int port, const char *path, char **body, long ms)
+{
+        long long deadline = test_now_ms() + ms;
+        int fd = connect_within(port, ms), status = -1;
         char req[512], *buf = NULL, *p;
         size_t len = 0, cap = 0;
         ssize_t n;
 
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ck_assert_int_ge(fd, 0);
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-                close(fd);
+        *body = NULL;
+        if (fd < 0) {
                 *body = strdup("");
                 return -1;
         }
@@ -731,7 +789,11 @@ int itest_http_get(int port, const char *path, char **body)
                  "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: "
                  "close\r\n\r\n",
                  path);
-        ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+        if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+                close(fd);
+                *body = strdup("");
+                return -1;
+        }
         do {
                 if (len + 65536 > cap) {
                         cap = (len + 65536) * 2;
@@ -739,14 +801,21 @@ int itest_http_get(int port, const char *path, char **body)
                 }
                 n = read(fd, buf + len, cap - len - 1);
                 len += n > 0 ? (size_t)n : 0;
-        } while (n > 0);
+        } while (n > 0 && test_now_ms() < deadline);
         close(fd);
         buf[len] = '\0';
-        sscanf(buf, "HTTP/1.%*d %d", &status);
+        if (n == 0) { /* a whole answer, not one cut by the deadline */
+                sscanf(buf, "HTTP/1.%*d %d", &status);
+        }
         p = strstr(buf, "\r\n\r\n");
         *body = strdup(p ? p + 4 : "");
         free(buf);
         return status;
+}
+
+int itest_http_get(int port, const char *path, char **body)
+{
+        return itest_http_get_within(port, path, body, 30000);
 }
 
 double itest_metric(const char *metrics, const char *series)
@@ -789,4 +858,194 @@ bool itest_wait_metric(int port, const char *series, double want,
         metric_wait_t w = {port, series, want};
 
         return test_wait_every(metric_reached, &w, timeout_ms, 100);
+}
+
+/* ------------------------------------------------------------------ */
+/* the read side                                                       */
+/* ------------------------------------------------------------------ */
+
+long itest_load(itest_t *t, const char *contract, const char *file)
+{
+        const char *argv[] = {env_or("RED_LOAD_EVENTS", "load_events"),
+                              "-c",
+                              contract,
+                              "-d",
+                              t->conninfo,
+                              file,
+                              NULL};
+        char *out, *err;
+        long n = -1;
+        int rc = test_run(argv, NULL, &out, &err);
+
+        ck_assert_msg(rc == 0, "load_events: %s", err);
+        ck_assert_msg(sscanf(out, "loaded %ld events", &n) == 1, "%s", out);
+        ck_assert_msg(strstr(out, " 0 dead letters"), "%s", out);
+        free(out);
+        free(err);
+        return n;
+}
+
+int itest_api_port(itest_t *t, const char *log_name)
+{
+        char path[4096];
+        long long deadline = test_now_ms() + 30000;
+
+        snprintf(path, sizeof(path), "%s/%s", t->dir, log_name);
+        while (test_now_ms() < deadline) {
+                char *log = access(path, R_OK) ? strdup("")
+                                               : test_read_file(path, NULL);
+                char *p = strstr(log, "read API on http");
+                int port = 0;
+
+                if (p && (p = strstr(p, "://")) && (p = strchr(p + 3, ':'))) {
+                        port = atoi(p + 1);
+                }
+                free(log);
+                if (port > 0) {
+                        return port;
+                }
+                usleep(50 * 1000);
+        }
+        ck_abort_msg("%s never logged the read API's port", path);
+        return -1;
+}
+
+pid_t itest_serve(itest_t *t, const char *config, const char *const *env, int n,
+                  int *port)
+{
+        char log[4096], name[64];
+        pid_t pid;
+
+        snprintf(name, sizeof(name), "serve-%d.log", n);
+        snprintf(log, sizeof(log), "%s/%s", t->dir, name);
+        unlink(log);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+                dup2(fd, 1);
+                dup2(fd, 2);
+                for (size_t i = 0; env && env[i]; i++) {
+                        putenv(strdup(env[i]));
+                }
+                execl(test_bin(), test_bin(), "serve", "-c", config,
+                      (char *)NULL);
+                _exit(127);
+        }
+        *port = itest_api_port(t, name);
+        return pid;
+}
+
+int itest_curl(itest_t *t, const char *url, const char *const *args,
+               char **body, size_t *body_len, char **headers)
+{
+        static int seq;
+        char bfile[4096], hfile[4096];
+        const char *argv[64];
+        size_t n = 0;
+        char *out, *err;
+        int status = 0;
+
+        snprintf(bfile, sizeof(bfile), "%s/curl-%d.body", t->dir, seq);
+        snprintf(hfile, sizeof(hfile), "%s/curl-%d.head", t->dir, seq++);
+        argv[n++] = "/usr/bin/curl";
+        argv[n++] = "-sS";
+        argv[n++] = "--max-time";
+        argv[n++] = "120";
+        argv[n++] = "-o";
+        argv[n++] = bfile;
+        argv[n++] = "-D";
+        argv[n++] = hfile;
+        argv[n++] = "-w";
+        argv[n++] = "%{http_code}";
+        for (size_t i = 0; args && args[i] && n < 60; i++) {
+                argv[n++] = args[i];
+        }
+        argv[n++] = url;
+        argv[n] = NULL;
+        test_run(argv, NULL, &out, &err);
+        status = atoi(out);
+        if (body) {
+                *body = access(bfile, R_OK) ? strdup("")
+                                            : test_read_file(bfile, body_len);
+                if (access(bfile, R_OK) && body_len) {
+                        *body_len = 0;
+                }
+        }
+        if (headers) {
+                *headers = access(hfile, R_OK) ? strdup("")
+                                               : test_read_file(hfile, NULL);
+                for (char *p = *headers; *p; p++) {
+                        *p = (char)tolower((unsigned char)*p);
+                }
+        }
+        unlink(bfile);
+        unlink(hfile);
+        free(out);
+        free(err);
+        return status;
+}
+
+char *itest_urlenc(const char *s)
+{
+        static const char hex[] = "0123456789ABCDEF";
+        char *out = malloc(strlen(s) * 3 + 1), *o = out;
+
+        ck_assert_ptr_nonnull(out);
+        for (; *s; s++) {
+                unsigned char c = (unsigned char)*s;
+                if (isalnum(c) || c == '-' || c == '_' || c == '.' ||
+                    c == '~') {
+                        *o++ = (char)c;
+                } else {
+                        *o++ = '%';
+                        *o++ = hex[c >> 4];
+                        *o++ = hex[c & 15];
+                }
+        }
+        *o = '\0';
+        return out;
+}
+
+const char *itest_api_data(itest_t *t)
+{
+        const char *codegen = test_path("contracts/codegen_metrics.yaml");
+        const char *agent = test_path("contracts/agent_metrics.yaml");
+        const char *events =
+                itest_generate(t, "codegen.jsonl", ITEST_API_EVENTS);
+
+        ck_assert_int_eq(itest_load(t, codegen, events), 20000);
+        ck_assert_int_eq(itest_load(t, agent,
+                                    test_path("tests/data/api/"
+                                              "agent_metrics.jsonl")),
+                         600);
+        return events;
+}
+
+void itest_api_config(itest_t *t, const char *api_lines)
+{
+        FILE *fp;
+
+        snprintf(t->config, sizeof(t->config), "%s/reducerd.yaml", t->dir);
+        ck_assert_ptr_nonnull(fp = fopen(t->config, "w"));
+        fprintf(fp,
+                "postgres:\n  conninfo: \"%s\"\n"
+                "contracts:\n  paths:\n    - \"%s\"\n    - \"%s\"\n"
+                "api:\n  listen: \"127.0.0.1:0\"\n%s",
+                t->conninfo, test_path("contracts/codegen_metrics.yaml"),
+                test_path("contracts/agent_metrics.yaml"),
+                api_lines ? api_lines : "");
+        ck_assert_int_eq(fclose(fp), 0);
+}
+
+char *itest_api_get(itest_t *t, int port, const char *path, int want)
+{
+        char url[8192], *body;
+        int st;
+
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+        st = itest_curl(t, url, NULL, &body, NULL, NULL);
+        ck_assert_msg(st == want, "GET %s: %d, wanted %d: %.400s", path, st,
+                      want, body);
+        return body;
 }

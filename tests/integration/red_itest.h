@@ -13,12 +13,12 @@
 #include <sys/types.h>
 
 typedef struct itest_s {
-        char *dir;          /* scratch directory */
-        char *conninfo;     /* the test's own database */
-        char *bootstrap;    /* of the standalone mock cluster */
+        char *dir;       /* scratch directory */
+        char *conninfo;  /* the test's own database */
+        char *bootstrap; /* of the standalone mock cluster */
         pid_t kafka_pid;
-        int kafka_stdin;    /* closing it stops the mock */
-        char config[4096];  /* reducerd.yaml of this test */
+        int kafka_stdin;   /* closing it stops the mock */
+        char config[4096]; /* reducerd.yaml of this test */
 } itest_t;
 
 /** Fresh database (migrated), scratch dir; no Kafka yet. */
@@ -32,16 +32,20 @@ void itest_config(itest_t *t, const char *const *contracts, int max_events,
 /** Stops everything started and removes the scratch data. */
 void itest_fini(itest_t *t);
 
-/** Starts `reducerd run` with the test config; extra "K=V" env (NULL-terminated).
- * stdout/stderr go to DIR/reducerd-N.log. */
+/** Starts `reducerd run` with the test config; extra "K=V" env
+ * (NULL-terminated). stdout/stderr go to DIR/reducerd-N.log. */
 pid_t itest_start(itest_t *t, const char *const *env, int n);
+/** The same with more arguments after `run -c CONFIG` (NULL-terminated). */
+pid_t itest_start_args(itest_t *t, const char *const *env, int n,
+                       const char *const *args);
 /** Sends a signal; waits for the exit up to @p timeout_ms; returns the
  * exit status (128+signal when killed) or -1 on timeout. */
 int itest_stop(pid_t pid, int sig, long timeout_ms);
 /** Non-blocking: -2 still running, else the exit status as above. */
 int itest_poll(pid_t pid);
 
-/** Produces a JSONL file (partition from "_partition"); lines [first, first+count). */
+/** Produces a JSONL file (partition from "_partition"); lines [first,
+ * first+count). */
 void itest_produce(itest_t *t, const char *file, long first, long count);
 /** Runs the event generator into DIR/NAME and returns its path (static). */
 const char *itest_generate(itest_t *t, const char *name, const char *args);
@@ -77,9 +81,14 @@ long itest_compare_rows(itest_t *t, const char *expected, const char *table,
 /** The HTTP port worker @p n logged ("http: ... on HOST:PORT"), waiting up
  * to 30 s for the line. */
 int itest_http_port(itest_t *t, int n);
-/** GET http://127.0.0.1:PORT/PATH; returns the status, body in *body (malloc'd). */
+/** GET http://127.0.0.1:PORT/PATH; returns the status, body in *body
+ * (malloc'd); -1 when not answered within 30 s. */
 int itest_http_get(int port, const char *path, char **body);
-/** The value of a Prometheus series line ("name{labels}") in @p metrics, or -1. */
+/** The same with a deadline of @p ms for the connection and the answer,
+ * as a probe has (-1 when it passes). */
+int itest_http_get_within(int port, const char *path, char **body, long ms);
+/** The value of a Prometheus series line ("name{labels}") in @p metrics, or
+ * -1. */
 double itest_metric(const char *metrics, const char *series);
 /** Scrapes /metrics on @p port every 100 ms until @p series reaches
  * @p want or @p timeout_ms passes; returns whether it did. */
@@ -87,6 +96,53 @@ bool itest_wait_metric(int port, const char *series, double want,
                        long timeout_ms);
 /** The log of worker @p n (malloc'd). */
 char *itest_log(itest_t *t, int n);
+
+/* ------------------------------------------------------------------ */
+/* the read side                                                       */
+/* ------------------------------------------------------------------ */
+
+/** Fills the test database from a JSON-lines file with reducerd's core
+ * and sink (tests/tools/load_events), no Kafka. Returns the events. */
+long itest_load(itest_t *t, const char *contract, const char *file);
+
+/** Starts `reducerd serve -c CONFIG` (log DIR/serve-N.log) with extra
+ * "K=V" environment; waits for its "read API on" line and sets *port. */
+pid_t itest_serve(itest_t *t, const char *config, const char *const *env, int n,
+                  int *port);
+
+/** The port of the read API a process logged in DIR/NAME ("read API on
+ * http(s)://HOST:PORT"), waiting up to 30 s. */
+int itest_api_port(itest_t *t, const char *log_name);
+
+/**
+ * Runs curl on @p url with extra arguments @p args (NULL-terminated, may
+ * be NULL). Returns the HTTP status (0: no answer); the body and the
+ * response headers (lowercase names) are malloc'd into *body / *headers
+ * when not NULL.
+ */
+int itest_curl(itest_t *t, const char *url, const char *const *args,
+               char **body, size_t *body_len, char **headers);
+
+/** The data of the read-side suites: the codegen events of
+ * ITEST_API_EVENTS (January to April 2026) and tests/data/api's agent
+ * metrics (March 2026), loaded with itest_load(). Returns the path of the
+ * codegen events (static). */
+#define ITEST_API_EVENTS                                                       \
+        "--events 20000 --days 100 "                                           \
+        "--start 2026-01-01T00:00:00Z --seed 11 --partitions 12"
+const char *itest_api_data(itest_t *t);
+
+/** Writes t->config for `reducerd serve` on the test's database with both
+ * shipped contracts, api.listen on a free port and @p api_lines (more
+ * lines of the api section, indented, or NULL). */
+void itest_api_config(itest_t *t, const char *api_lines);
+
+/** GET http://127.0.0.1:PORT@p path with curl; fails the test unless the
+ * status is @p want. Returns the body (malloc'd). */
+char *itest_api_get(itest_t *t, int port, const char *path, int want);
+
+/** Percent-encodes @p s for a query string (malloc'd). */
+char *itest_urlenc(const char *s);
 
 /** Consumes a whole topic: one JSON object per message with value (parsed
  * when JSON, else string), key and headers. Caller decrefs. */

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define GROUP "reducerd.codegen_metrics"
+#define GROUP     "reducerd.codegen_metrics"
 #define OUT_TOPIC "dev.omninode-bridge.codegen.metrics-recorded.v1"
 #define DLQ_TOPIC "dev.reducerd.codegen-metrics.dead-letter.v1"
 
@@ -34,9 +34,8 @@ static long lines_of(const char *file)
 
 static void compare_all(itest_t *t, const char *expected)
 {
-        long cells = itest_compare_table(t, expected,
-                                         "codegen_metrics_aggregated",
-                                         "aggregation_id");
+        long cells = itest_compare_table(
+                t, expected, "codegen_metrics_aggregated", "aggregation_id");
         /* transition ids name the source message (topic/partition/offset),
          * which `reduce` numbers by line */
         static const char *const ignore[] = {"transition_id", NULL};
@@ -79,19 +78,20 @@ static void check_published(itest_t *t)
                       "%s outbox rows not published", ow.depth);
         free(ow.depth);
         msgs = itest_consume(t, OUT_TOPIC);
-        json_array_foreach(msgs, i, m) {
-                json_t *pl = json_object_get(json_object_get(m, "value"),
-                                             "payload");
+        json_array_foreach(msgs, i, m)
+        {
+                json_t *pl =
+                        json_object_get(json_object_get(m, "value"), "payload");
                 const char *id = json_string_value(
                         json_object_get(pl, "aggregation_id"));
-                json_int_t rev = json_integer_value(
-                        json_object_get(pl, "revision"));
+                json_int_t rev =
+                        json_integer_value(json_object_get(pl, "revision"));
                 json_t *seen = json_object_get(latest, id);
 
-                ck_assert_str_eq(json_string_value(json_object_get(
-                                         json_object_get(m, "value"),
-                                         "event_type")),
-                                 "GENERATION_METRICS_RECORDED");
+                ck_assert_str_eq(
+                        json_string_value(json_object_get(
+                                json_object_get(m, "value"), "event_type")),
+                        "GENERATION_METRICS_RECORDED");
                 if (!seen || json_integer_value(seen) < rev) {
                         json_object_set_new(latest, id, json_integer(rev));
                 }
@@ -260,10 +260,10 @@ START_TEST(scale_out)
         for (int c = 0; c < 5; c++) {
                 itest_produce(&t, file, 1 + c * chunk,
                               c == 4 ? n - 4 * chunk : chunk);
-                ck_assert_msg(itest_wait_committed(&t, GROUP,
-                                                   c == 4 ? n
-                                                          : (c + 1) * chunk * 9 / 10,
-                                                   120000),
+                ck_assert_msg(itest_wait_committed(
+                                      &t, GROUP,
+                                      c == 4 ? n : (c + 1) * chunk * 9 / 10,
+                                      120000),
                               "chunk %d: %ld committed", c,
                               itest_committed(&t, GROUP));
                 if (c == 1) {
@@ -313,9 +313,9 @@ START_TEST(poison)
                 const char *code = json_string_value(json_object_get(
                         json_object_get(d, "dead_letter"), "error_code"));
                 json_t *c = json_object_get(want, code);
-                json_object_set_new(want, code,
-                                    json_integer(c ? json_integer_value(c) + 1
-                                                   : 1));
+                json_object_set_new(
+                        want, code,
+                        json_integer(c ? json_integer_value(c) + 1 : 1));
                 json_decref(d);
                 dead++;
         }
@@ -325,10 +325,11 @@ START_TEST(poison)
         compare_all(&t, expected);
         dlq = itest_consume(&t, DLQ_TOPIC);
         ck_assert_int_eq(json_array_size(dlq), dead);
-        json_array_foreach(dlq, i, m) {
+        json_array_foreach(dlq, i, m)
+        {
                 json_t *h = json_object_get(m, "headers");
-                const char *code = json_string_value(
-                        json_object_get(h, "error_code"));
+                const char *code =
+                        json_string_value(json_object_get(h, "error_code"));
                 json_t *c = json_object_get(want, code);
 
                 ck_assert_msg(c && json_integer_value(c) > 0,
@@ -337,9 +338,9 @@ START_TEST(poison)
                 ck_assert_ptr_nonnull(json_object_get(h, "error_detail"));
                 ck_assert_ptr_nonnull(json_object_get(h, "source_topic"));
                 ck_assert_ptr_nonnull(json_object_get(h, "source_offset"));
-                ck_assert_str_eq(json_string_value(json_object_get(
-                                         h, "contract")),
-                                 "codegen_metrics");
+                ck_assert_str_eq(
+                        json_string_value(json_object_get(h, "contract")),
+                        "codegen_metrics");
         }
         ck_assert_int_eq(itest_stop(pid, SIGTERM, 30000), 0);
         json_decref(dlq);
@@ -355,8 +356,8 @@ static void block_database(itest_t *t, bool block)
         char sql[512];
         const char *db = strchr(t->conninfo, '=') + 1;
 
-        snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS %s",
-                 db, block ? "false" : "true");
+        snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS %s", db,
+                 block ? "false" : "true");
         test_pg_exec(c, sql);
         if (block) {
                 snprintf(sql, sizeof(sql),

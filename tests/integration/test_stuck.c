@@ -171,13 +171,12 @@ static void check_dead_letters(itest_t *t, const bad_t *bad, size_t cnt)
                         ck_assert_str_eq(json_string_value(json_object_get(
                                                  h, "error_code")),
                                          bad[b].code);
-                        ck_assert_msg(
-                                strstr(json_string_value(json_object_get(
-                                               h, "error_detail")),
-                                       bad[b].detail),
-                                "%s: detail %s", bad[b].id,
-                                json_string_value(
-                                        json_object_get(h, "error_detail")));
+                        ck_assert_msg(strstr(json_string_value(json_object_get(
+                                                     h, "error_detail")),
+                                             bad[b].detail),
+                                      "%s: detail %s", bad[b].id,
+                                      json_string_value(json_object_get(
+                                              h, "error_detail")));
                         ck_assert_ptr_nonnull(
                                 json_object_get(h, "source_offset"));
                         cut = json_string_value(

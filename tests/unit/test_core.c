@@ -573,10 +573,10 @@ START_TEST(release_one_takes_a_head)
         add(core, done_msg(0, 1, "a", "2025-11-06T13:00:00Z"));
         add(core, done_msg(1, 0, "a", "2025-11-06T13:03:00Z"));
         /* nothing older than the frontier at a head */
-        ck_assert_int_eq(red_core_release_one(core, test_time(
-                                                            "2025-11-06T13:03:"
-                                                            "00Z")),
-                         0);
+        ck_assert_int_eq(
+                red_core_release_one(core, test_time("2025-11-06T13:03:"
+                                                     "00Z")),
+                0);
         ck_assert_int_eq(red_core_release_one(core, INT64_MAX), 1);
         assert_released(core, 0, &msgs[2]);
         ck_assert_int_eq(red_core_release_one(core, INT64_MAX), 1);
@@ -713,9 +713,8 @@ START_TEST(refused_message_is_dead_lettered)
                 add(core, m[i]);
         }
         release_process(core, INT64_MAX, 3);
-        ck_assert_int_eq(red_core_refuse(core, &m[1]->msg,
-                                         "SQLSTATE 23514: no"),
-                         0);
+        ck_assert_int_eq(
+                red_core_refuse(core, &m[1]->msg, "SQLSTATE 23514: no"), 0);
         red_core_rollback(core);
         /* consumed again from the stored positions */
         for (int i = 0; i < 3; i++) {
@@ -729,9 +728,9 @@ START_TEST(refused_message_is_dead_lettered)
         release_process(core, INT64_MAX, 2);
         red_core_commit(core);
         assert_counters(core, 2, 1, 0, 0);
-        ck_assert_uint_eq(red_core_counters(core)
-                                  ->dead_by_code[RED_DLQ_STORAGE_REJECTED],
-                          1);
+        ck_assert_uint_eq(
+                red_core_counters(core)->dead_by_code[RED_DLQ_STORAGE_REJECTED],
+                1);
         ck_assert_str_eq(red_dlq_code_name(RED_DLQ_STORAGE_REJECTED),
                          "storage_rejected");
         /* committed past: the same coordinates are an event again (a

@@ -756,8 +756,7 @@ static red_dlq_code_t stage_dur(const char *dur, bool esc)
 {
         char buf[512];
 
-        snprintf(buf, sizeof(buf),
-                 STAGE("\"stage_number\":1,\"%s\":%s"),
+        snprintf(buf, sizeof(buf), STAGE("\"stage_number\":1,\"%s\":%s"),
                  esc ? "duration\\u005fms" : "duration_ms", dur);
         return dec(cg, T_STAGE, buf);
 }
@@ -859,8 +858,7 @@ START_TEST(storable_times)
                          RED_DLQ_OUT_OF_RANGE);
         ck_assert_int_eq(metric_at("0001-01-31T23:59:59.999999Z", NULL),
                          RED_DLQ_OUT_OF_RANGE);
-        ck_assert_int_eq(metric_at("0001-02-01T00:00:00Z", NULL),
-                         RED_DLQ_NONE);
+        ck_assert_int_eq(metric_at("0001-02-01T00:00:00Z", NULL), RED_DLQ_NONE);
         ck_assert_int_eq(ev.time, RED_TIME_ACCEPT_MIN);
         /* an offset can take a time across the bound */
         ck_assert_int_eq(metric_at("0001-02-01T00:00:00+01:00", NULL),
@@ -876,23 +874,23 @@ START_TEST(storable_times)
                                  "outside 0001-02-01..9999-12-01, the times "
                                  "reducerd stores");
         /* a timestamp field likewise */
-        ck_assert_int_eq(metric_at("2025-11-06T10:00:00Z",
-                                   "\"0001-01-01T00:00:00Z\""),
-                         RED_DLQ_OUT_OF_RANGE);
+        ck_assert_int_eq(
+                metric_at("2025-11-06T10:00:00Z", "\"0001-01-01T00:00:00Z\""),
+                RED_DLQ_OUT_OF_RANGE);
         ck_assert_str_eq(detail, "at: 0001-01-01T00:00:00Z is outside "
                                  "0001-02-01..9999-12-01, the times reducerd "
                                  "stores");
-        ck_assert_int_eq(metric_at("2025-11-06T10:00:00Z",
-                                   "\"9999-12-31T23:59:59Z\""),
-                         RED_DLQ_OUT_OF_RANGE);
-        ck_assert_int_eq(metric_at("2025-11-06T10:00:00Z",
-                                   "\"0001-02-01T00:00:00Z\""),
-                         RED_DLQ_NONE);
+        ck_assert_int_eq(
+                metric_at("2025-11-06T10:00:00Z", "\"9999-12-31T23:59:59Z\""),
+                RED_DLQ_OUT_OF_RANGE);
+        ck_assert_int_eq(
+                metric_at("2025-11-06T10:00:00Z", "\"0001-02-01T00:00:00Z\""),
+                RED_DLQ_NONE);
         /* and a Kafka timestamp */
         memset(&msg, 0, sizeof(msg));
         msg.topic = "test.metrics";
-        msg.value = "{\"event_type\":\"metric.recorded\",\"metric_id\":\"" WF
-                    "\"}";
+        msg.value =
+                "{\"event_type\":\"metric.recorded\",\"metric_id\":\"" WF "\"}";
         msg.value_len = strlen(msg.value);
         msg.timestamp = RED_TIME_ACCEPT_END;
         ck_assert_int_eq(decode_msg(dfc, &msg, t_now), RED_DLQ_OUT_OF_RANGE);

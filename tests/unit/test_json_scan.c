@@ -317,9 +317,9 @@ START_TEST(find_members_by_name)
                          0);
         ck_assert(tok_is(&top, RED_JSON_REAL, "0.0"));
         ck_assert_ptr_null(sub.p);
-        ck_assert_int_eq(red_json_scan_find("{\"v\":", 5, 64, NULL, "v", &top,
-                                            &sub),
-                         -1);
+        ck_assert_int_eq(
+                red_json_scan_find("{\"v\":", 5, 64, NULL, "v", &top, &sub),
+                -1);
 }
 END_TEST
 
