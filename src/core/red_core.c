@@ -45,8 +45,7 @@ red_core_t *red_core_new(const red_contract_t *c, size_t max_live_workflows,
                 }
         }
         if (!(core->ag = red_aggregator_new(c)) ||
-            !(core->missing_set = red_map_new()) ||
-            !(core->key_set = red_map_new()) ||
+            !(core->missing_set = red_map_new()) || red_core_keys_init(core) ||
             !(core->refused = red_refusals_new())) {
                 goto oom;
         }
@@ -173,11 +172,7 @@ static void batch_clear(red_core_t *core)
         core->missing_cnt = 0;
         core->position_cnt = 0;
         red_map_clear(core->missing_set);
-        for (size_t i = 0; i < core->key_cnt; i++) {
-                free(core->keys[i].ident);
-        }
-        core->key_cnt = 0;
-        red_map_clear(core->key_set);
+        red_core_keys_clear(core);
         red_fsm_rows_clear(&core->rows);
         red_aggregator_clear(core->ag);
         core->alerts.cnt = 0;
@@ -208,9 +203,8 @@ void red_core_destroy(red_core_t *core)
         red_fsm_engine_destroy(core->fsm);
         red_workflows_destroy(core->wfs);
         red_map_destroy(core->missing_set);
-        red_map_destroy(core->key_set);
+        red_core_keys_destroy(core);
         red_refusals_destroy(core->refused);
-        free(core->keys);
         free(core->parts);
         free(core->positions);
         free(core->released);
@@ -670,6 +664,20 @@ void red_core_raw_stored(red_core_t *core, size_t i)
 {
         if (i < core->key_cnt) {
                 core->released[core->keys[i].entry]->duplicate = true;
+        }
+}
+
+const red_core_dedupe_key_t *red_core_dedupe_keys(const red_core_t *core,
+                                                  size_t *cntp)
+{
+        *cntp = core->dkey_cnt;
+        return core->dkeys;
+}
+
+void red_core_dedupe_seen(red_core_t *core, size_t i)
+{
+        if (i < core->dkey_cnt) {
+                core->released[core->dkeys[i].entry]->duplicate = true;
         }
 }
 

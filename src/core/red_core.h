@@ -15,7 +15,8 @@
  *   red_core_add() per message
  *   red_core_release(frontier)
  *   red_core_missing() -> load those workflows (daemon: one SQL query)
- *   red_core_raw_keys() -> mark the raw rows already stored (duplicates)
+ *   red_core_raw_keys(), red_core_dedupe_keys() -> mark what is stored
+ *                     already (duplicates)
  *   red_core_process()
  *   write cells, history rows, dead letters, positions somewhere
  *   red_core_commit() or red_core_rollback()
@@ -94,6 +95,16 @@ const red_core_raw_key_t *red_core_raw_keys(const red_core_t *core,
 /** Key @p i is stored already: its event is a duplicate and is skipped
  * (counted in duplicates, not applied anywhere). Before process. */
 void red_core_raw_stored(red_core_t *core, size_t i);
+
+/** The dedupe keys of the released events (red_core_dedupe_key_t,
+ * red_core_types.h; none without the contract's `dedupe`), for the
+ * caller to check against what is stored. Valid until commit/rollback. */
+const red_core_dedupe_key_t *red_core_dedupe_keys(const red_core_t *core,
+                                                  size_t *cntp);
+
+/** Dedupe key @p i was stored within the horizon: its event is a
+ * duplicate and is skipped (counted in duplicates). Before process. */
+void red_core_dedupe_seen(red_core_t *core, size_t i);
 
 /** The workflow table (for loaders to restore records into). */
 red_workflows_t *red_core_workflows(red_core_t *core);

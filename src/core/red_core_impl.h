@@ -4,8 +4,8 @@
  *
  *   red_core.c       adding, late policy, release order, the batch's
  *                    life cycle, positions and counters
- *   red_core_keys.c  the batch's identities: raw-row keys (duplicates of
- *                    stored rows)
+ *   red_core_keys.c  the batch's identities: raw-row keys and dedupe
+ *                    keys (duplicates of what is stored)
  */
 #ifndef RED_CORE_IMPL_H
 #define RED_CORE_IMPL_H
@@ -78,6 +78,9 @@ struct red_core_s {
         red_core_raw_key_t *keys; /* raw rows with unique fields */
         size_t key_cnt, key_cap;
         red_map_t *key_set;
+        red_core_dedupe_key_t *dkeys; /* dedupe keys (contract `dedupe`) */
+        size_t dkey_cnt, dkey_cap;
+        red_map_t *dkey_set;
         red_position_t *positions;
         size_t position_cnt;
         red_core_counters_t batch;

@@ -32,7 +32,8 @@ typedef struct red_core_counters_s {
         uint64_t late_dropped;
         uint64_t late_applied; /**< late but applied (policy update), part of
                                   applied */
-        uint64_t duplicates;   /**< skipped: their raw row was stored already */
+        uint64_t duplicates;   /**< skipped: their raw row or their dedupe
+                                  key was stored already */
         uint64_t dead_by_code[RED_DLQ__CNT];
         uint64_t fsm_results[RED_FSM__CNT]; /**< history rows by result */
 } red_core_counters_t;
@@ -62,5 +63,20 @@ typedef struct red_core_raw_key_s {
         size_t ident_len;
         size_t entry; /**< its event's index for red_core_released_event() */
 } red_core_raw_key_t;
+
+/**
+ * The dedupe key (the contract's `dedupe`) of a released event: the first
+ * of its key within the horizon in the batch. Later ones of the same key
+ * are duplicates already; events without a value (or an empty string)
+ * have none.
+ */
+typedef struct red_core_dedupe_key_s {
+        const red_event_t *ev;
+        char *key; /**< its text (integers in decimal, uuids canonical);
+                      owned by the core */
+        size_t len;
+        uint64_t hash; /**< red_hash_bytes() of the text */
+        size_t entry;  /**< its event's index for red_core_released_event() */
+} red_core_dedupe_key_t;
 
 #endif

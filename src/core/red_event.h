@@ -45,10 +45,13 @@
 #define RED_TIME_ACCEPT_END INT64_C(253399622400000000)
 
 /**
- * The earliest instant reducerd writes (0001-01-01T00:00:00Z): a watermark
- * (event time minus max_out_of_orderness) is clamped to it.
+ * The earliest and latest instants reducerd writes (0001-01-01T00:00:00Z,
+ * 9999-12-31T23:59:59.999999Z): a watermark (event time minus
+ * max_out_of_orderness) is clamped to them, and so are the bounds of a
+ * query around an event time.
  */
 #define RED_TIME_STORE_MIN INT64_C(-62135596800000000)
+#define RED_TIME_STORE_MAX INT64_C(253402300799999999)
 
 /** One field value. type RED_FT_NONE means absent. */
 typedef struct red_value_s {

@@ -170,7 +170,8 @@ static void observe(red_pipeline_t *p, size_t events, double latency_ms)
  * after a failed write starts at step 4 with the same events.
  *   1. release_events     the events older than the frontier, in order
  *   2. load_workflows     their workflows that are not in memory
- *   3. find_stored_rows   their raw rows stored already (duplicates)
+ *   3. find_stored_rows   their keys and raw rows stored already
+ *                         (duplicates)
  *   4. only_buffered      nothing to write: the batch ends here
  *   5. red_pipeline_dlq_send   dead letters, delivered before the commit
  *   6. write_batch        one Postgres transaction, positions included
@@ -363,12 +364,16 @@ static step_t load_workflows(red_pipeline_t *p, char *err, size_t size)
         return STEP_NEXT;
 }
 
-/* 3. Marks the released events whose raw rows are stored already: they are
- * duplicates and skipped everywhere. */
+/* 3. Marks the released events whose dedupe keys or raw rows are stored
+ * already: they are duplicates and skipped everywhere. */
 static step_t find_stored_rows(red_pipeline_t *p, char *err, size_t size)
 {
-        red_sink_result_t r = red_sink_raw_lookup(p->sink, p->core, err, size);
+        red_sink_result_t r =
+                red_sink_dedupe_lookup(p->sink, p->core, err, size);
 
+        if (!r) {
+                r = red_sink_raw_lookup(p->sink, p->core, err, size);
+        }
         if (r == RED_SINK_REJECTED) {
                 return batch_rejected(p, err);
         }

@@ -5,7 +5,8 @@
  *  1. advance reducerd_offsets with compare-and-set on the previous offsets
  *     (first, so a zombie worker is fenced before it writes anything);
  *  2. create missing partitions the batch touches;
- *  3. COPY raw rows (skipping stored identities) and the FSM history rows;
+ *  3. COPY the dedupe keys (red_sink_dedupe.h), raw rows (skipping
+ *     stored identities) and the FSM history rows;
  *     upsert the current workflow states;
  *  4. merge cell deltas under row locks: stored state + delta, columns
  *     re-rendered from the merged state, revision bumped;
@@ -27,9 +28,9 @@
  *
  * The parts, from the bottom: red_sink_io (connection, statements, COPY,
  * failure classes), red_sink_outbox (outbound events), the writers
- * red_sink_offsets, red_sink_raw, red_sink_fsm, red_sink_cells and
- * red_sink_alert, and this module, the transaction that runs them in
- * order.
+ * red_sink_offsets, red_sink_dedupe, red_sink_raw, red_sink_fsm,
+ * red_sink_cells and red_sink_alert, and this module, the transaction that
+ * runs them in order.
  */
 #ifndef RED_SINK_H
 #define RED_SINK_H
@@ -93,6 +94,17 @@ int red_sink_load_workflows(void *sink, const red_uuid_t *ids, size_t cnt,
  */
 red_sink_result_t red_sink_raw_lookup(red_sink_t *s, red_core_t *core,
                                       char *errstr, size_t errstr_size);
+
+/**
+ * Marks the released events whose dedupe key (the contract's `dedupe`)
+ * was stored within the horizon as duplicates (red_core_dedupe_seen()):
+ * the in-memory filter judges most keys; the others, and every key for a
+ * while after a batch met one stored meanwhile, are looked up in one
+ * query (red_sink_dedupe.h). After red_core_release(), before
+ * red_core_process(); outside the batch transaction.
+ */
+red_sink_result_t red_sink_dedupe_lookup(red_sink_t *s, red_core_t *core,
+                                         char *errstr, size_t errstr_size);
 
 /**
  * Writes the core's current batch and the offsets in one transaction.

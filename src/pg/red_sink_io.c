@@ -379,3 +379,15 @@ void red_sink_io_put_bytea(red_buf_t *b, const char *data, size_t len)
         }
         b->data[b->len] = '\0';
 }
+
+void red_sink_io_put_array_elem(red_buf_t *b, const char *p, size_t len)
+{
+        red_buf_putc(b, '"');
+        for (size_t i = 0; i < len; i++) {
+                if (p[i] == '"' || p[i] == '\\') {
+                        red_buf_putc(b, '\\');
+                }
+                red_buf_putc(b, p[i]);
+        }
+        red_buf_putc(b, '"');
+}

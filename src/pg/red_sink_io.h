@@ -129,6 +129,9 @@ void red_sink_io_put_time(red_buf_t *b, red_time_t t);
 void red_sink_io_put_uuid(red_buf_t *b, const red_uuid_t *u);
 /** An object value: its text as sent, or jansson's dump. */
 void red_sink_io_put_object(red_buf_t *b, const red_value_t *v);
+/** One element of an array literal ({...}): "text" with " and \\
+ * escaped. */
+void red_sink_io_put_array_elem(red_buf_t *b, const char *p, size_t len);
 /** bytea: \\x and hex. */
 void red_sink_io_put_bytea(red_buf_t *b, const char *data, size_t len);
 

@@ -296,19 +296,6 @@ static bool ident_eq(const void *item, const void *key)
         return k->ident_len == pr->len && !memcmp(k->ident, pr->p, pr->len);
 }
 
-/* One element of a Postgres array literal: "text" with " and \ escaped. */
-static void array_elem(red_buf_t *b, const char *p, size_t len)
-{
-        red_buf_putc(b, '"');
-        for (size_t i = 0; i < len; i++) {
-                if (p[i] == '"' || p[i] == '\\') {
-                        red_buf_putc(b, '\\');
-                }
-                red_buf_putc(b, p[i]);
-        }
-        red_buf_putc(b, '"');
-}
-
 /* A value as an array element (string, integer, uuid: unique fields). */
 static void array_value(red_buf_t *b, const red_value_t *v)
 {
@@ -317,7 +304,7 @@ static void array_value(red_buf_t *b, const red_value_t *v)
         if (!v) {
                 red_buf_puts(b, "NULL");
         } else if (v->type == RED_FT_STRING) {
-                array_elem(b, v->s.p, v->s.len);
+                red_sink_io_put_array_elem(b, v->s.p, v->s.len);
         } else if (v->type == RED_FT_INTEGER) {
                 red_buf_put_i64(b, v->i);
         } else if (v->type == RED_FT_UUID) {

@@ -251,11 +251,243 @@ START_TEST(unstorable_input)
 }
 END_TEST
 
+/* --- re-sent events --------------------------------------------------- */
+
+#define CODEGEN_GROUP "reducerd.codegen_metrics"
+#define HTTP          "http:\n  listen: \"127.0.0.1:0\"\n"
+
+static long count_lines(const char *text)
+{
+        long n = 0;
+
+        for (const char *p = text; *p; p++) {
+                n += *p == '\n';
+        }
+        return n;
+}
+
+static long lines_in(const char *path)
+{
+        char *text = test_read_file(path, NULL);
+        long n = count_lines(text);
+
+        free(text);
+        return n;
+}
+
+/* The lines of @p text (modified in place: split at the newlines). */
+static char **split_lines(char *text, long *cnt)
+{
+        char **lines = calloc((size_t)count_lines(text) + 1, sizeof(*lines));
+        long n = 0;
+
+        ck_assert_ptr_nonnull(lines);
+        for (char *p = text, *nl; (nl = strchr(p, '\n')); p = nl + 1) {
+                *nl = '\0';
+                lines[n++] = p;
+        }
+        *cnt = n;
+        return lines;
+}
+
+/*
+ * The stream with 5 % of its events sent a second time, the same bytes
+ * later in their partition: within a few dozen lines in each half, and,
+ * at the start of the second half, events of the first (they come after
+ * a restart, to a group of two replicas). Writes @p a (first half and
+ * its re-sends) and @p b; returns how many were re-sent.
+ */
+static long write_resent(const char *src, const char *a, const char *b)
+{
+        char *text = test_read_file(src, NULL);
+        long n, resent = 0;
+        char **lines = split_lines(text, &n);
+        FILE *fa = fopen(a, "w"), *fb = fopen(b, "w");
+        long *later = calloc((size_t)n + 64, sizeof(*later));
+        uint64_t x = 11;
+
+        ck_assert_ptr_nonnull(fa);
+        ck_assert_ptr_nonnull(fb);
+        ck_assert_ptr_nonnull(later);
+        /* later[i]: 1 + the line re-sent after line i, or 0 */
+        for (long i = 0; i < n; i++) {
+                x = x * 6364136223846793005ull + 1442695040888963407ull;
+                if ((x >> 33) % 20 == 0) {
+                        long at = i + 5 + (long)((x >> 40) % 40);
+                        if (i < n / 2 && (x >> 50) % 4 == 0) {
+                                at = n / 2; /* after the restart */
+                        }
+                        while (at < n + 63 && later[at]) {
+                                at++;
+                        }
+                        later[at] = i + 1;
+                        resent++;
+                }
+        }
+        for (long i = 0; i < n + 64; i++) {
+                FILE *fp = i < n / 2 ? fa : fb;
+                if (i < n) {
+                        fprintf(fp, "%s\n", lines[i]);
+                }
+                if (later[i]) {
+                        fprintf(fp, "%s\n", lines[later[i] - 1]);
+                }
+        }
+        fclose(fa);
+        fclose(fb);
+        free(later);
+        free(lines);
+        free(text);
+        return resent;
+}
+
+/* The summary of a `reduce` output counts @p dups duplicates. */
+static bool counts_duplicates(const char *out, long dups)
+{
+        const char *sum = strstr(out, "{\"summary\":");
+        char want[64];
+
+        snprintf(want, sizeof(want), "\"duplicates\":%ld,", dups);
+        return sum && strstr(sum, want);
+}
+
+/* The duplicates counter of a worker's /metrics. */
+static double duplicates_of(int port)
+{
+        char *m = NULL;
+        double d;
+
+        ck_assert_int_eq(itest_http_get(port, "/metrics", &m), 200);
+        d = itest_metric(m, "reducerd_events_duplicate_total{contract=\""
+                            "codegen_metrics\"}");
+        free(m);
+        return d;
+}
+
+/* Waits until the workers' duplicates add up to @p want (the counters
+ * move right after each commit). */
+typedef struct dup_wait_s {
+        const int *ports;
+        int cnt;
+        double base, want, got;
+} dup_wait_t;
+
+static bool duplicates_reached(void *opaque)
+{
+        dup_wait_t *w = opaque;
+
+        w->got = w->base;
+        for (int i = 0; i < w->cnt; i++) {
+                w->got += duplicates_of(w->ports[i]);
+        }
+        return w->got >= w->want;
+}
+
+/* 5 % re-sent events (same key and bytes, later in the partition, some
+ * after a restart and a rebalance to two replicas) leave Postgres equal
+ * to the stream without them, and are counted as duplicates. */
+START_TEST(resent_events)
+{
+        const char *cs[] = {test_path("contracts/codegen_metrics.yaml"), NULL};
+        static const char *const ignore[] = {"transition_id", NULL};
+        char a[4200], b[4200], *expected, *dedup;
+        const char *file;
+        long n = 12000, resent, na, nb;
+        dup_wait_t w = {0};
+        int ports[2];
+        pid_t pid[2];
+        itest_t t;
+        PGconn *c;
+
+        itest_init(&t, "stuck_resent");
+        itest_kafka(&t, 6, cs);
+        itest_config(&t, cs, 500, 200, HTTP);
+        file = itest_generate(&t, "events.jsonl",
+                              "--events 12000 --days 1 --partitions 6 "
+                              "--seed 5");
+        snprintf(a, sizeof(a), "%s/a.jsonl", t.dir);
+        snprintf(b, sizeof(b), "%s/b.jsonl", t.dir);
+        resent = write_resent(file, a, b);
+        ck_assert_int_gt(resent, n / 25);
+        expected = itest_reduce(cs[0], file);
+        /* reduce finds the same duplicates (its rows differ only in the
+         * transition ids, which name the lines) */
+        {
+                char both[4200], cmd[13000];
+                snprintf(both, sizeof(both), "%s/both.jsonl", t.dir);
+                snprintf(cmd, sizeof(cmd), "cat '%s' '%s' > '%s'", a, b, both);
+                ck_assert_int_eq(system(cmd), 0);
+                dedup = itest_reduce(cs[0], both);
+                ck_assert_msg(counts_duplicates(dedup, resent),
+                              "reduce counts other duplicates than %ld",
+                              resent);
+                free(dedup);
+        }
+        na = lines_in(a);
+        nb = lines_in(b);
+        ck_assert_int_eq(na + nb, n + resent);
+
+        /* the first half with its re-sends, one worker */
+        itest_produce(&t, a, 1, na);
+        pid[0] = itest_start(&t, NULL, 1);
+        ports[0] = itest_http_port(&t, 1);
+        ck_assert(itest_wait_committed(&t, CODEGEN_GROUP, na, 120000));
+        w.ports = ports;
+        w.cnt = 1;
+        ck_assert(test_wait_for(duplicates_reached, &w, 30000));
+        w.base = w.got;
+        ck_assert_int_eq(itest_stop(pid[0], SIGTERM, 30000), 0);
+
+        /* the rest, re-sends of the first half first, two workers */
+        itest_produce(&t, b, 1, nb);
+        pid[0] = itest_start(&t, NULL, 2);
+        pid[1] = itest_start(&t, NULL, 3);
+        ports[0] = itest_http_port(&t, 2);
+        ports[1] = itest_http_port(&t, 3);
+        ck_assert_msg(itest_wait_committed(&t, CODEGEN_GROUP, na + nb, 180000),
+                      "%ld of %ld committed",
+                      itest_committed(&t, CODEGEN_GROUP), na + nb);
+        w.cnt = 2;
+        w.want = (double)resent;
+        ck_assert_msg(test_wait_for(duplicates_reached, &w, 30000),
+                      "%g duplicates counted, %ld re-sent", w.got, resent);
+        ck_assert_double_eq(w.got, (double)resent);
+
+        ck_assert_int_gt(itest_compare_table(&t, expected,
+                                             "codegen_metrics_aggregated",
+                                             "aggregation_id"),
+                         100);
+        ck_assert_int_gt(itest_compare_rows(&t, expected,
+                                            "workflow_state_history", ignore),
+                         1000);
+        ck_assert_int_gt(itest_compare_table(&t, expected,
+                                             "workflow_state_current",
+                                             "workflow_id"),
+                         100);
+        /* one seen key per event */
+        c = test_pg_connect(t.conninfo);
+        {
+                char *v = test_pg_value(c, "SELECT count(*) FROM "
+                                           "reducerd_dedupe WHERE contract = "
+                                           "'codegen_metrics'");
+                ck_assert_int_eq(atol(v), n);
+                free(v);
+        }
+        PQfinish(c);
+        for (int i = 0; i < 2; i++) {
+                ck_assert_int_eq(itest_stop(pid[i], SIGTERM, 30000), 0);
+        }
+        free(expected);
+        itest_fini(&t);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("stuck");
 
         /* each can be run alone: CK_RUN_CASE=input */
         test_add_case(s, "input", unstorable_input, 600);
+        test_add_case(s, "resent", resent_events, 600);
         return test_main(s);
 }

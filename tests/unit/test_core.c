@@ -8,6 +8,7 @@
  * back through the done callback exactly when the core is done with it.
  */
 #include "red_core.h"
+#include "red_map.h"
 #include "red_rows.h"
 #include "red_test.h"
 
@@ -1226,6 +1227,56 @@ START_TEST(duplicates_are_skipped)
 }
 END_TEST
 
+/* Contract deduplication: the first of a key within the horizon in the
+ * batch is a key for the caller to look up; the rest are duplicates at
+ * once; events without the key are not deduplicated. */
+START_TEST(dedupe_keys)
+{
+        red_contract_t *c = test_contract_with(
+                MINIMAL, "dedupe:\n  key: kind\n  horizon: 1h\n");
+        red_core_t *core = core_new(c);
+        const red_core_dedupe_key_t *k;
+        size_t n, b = SIZE_MAX;
+
+        ck_assert_int_eq(c->dedupe_horizon_us, RED_TIME_US_PER_HOUR);
+        add(core, done_msg(0, 0, "a", "2025-11-06T10:00:00Z"));
+        add(core, done_msg(0, 1, "a", "2025-11-06T10:30:00Z")); /* dup */
+        add(core, done_msg(1, 0, "b", "2025-11-06T10:00:00Z"));
+        add(core, done_msg(1, 1, "a", "2025-11-06T11:00:00Z")); /* dup */
+        /* 90 minutes after the first a: a key of its own */
+        add(core, done_msg(0, 2, "a", "2025-11-06T11:30:00Z"));
+        add(core, msg_new(TOPIC, 1, 2,
+                          "{\"event_type\":\"DONE\",\"event_timestamp\":"
+                          "\"2025-11-06T10:05:00Z\",\"job_id\":\"" JOB "\"}"));
+        ck_assert_int_eq(red_core_release(core, INT64_MAX, 0), 6);
+        k = red_core_dedupe_keys(core, &n);
+        ck_assert_uint_eq(n, 3);
+        for (size_t i = 0; i < n; i++) {
+                ck_assert_ptr_eq(red_core_released_event(core, k[i].entry),
+                                 k[i].ev);
+                ck_assert_uint_eq(k[i].len, 1);
+                ck_assert_uint_eq(k[i].hash,
+                                  red_hash_bytes(k[i].key, k[i].len, 0));
+                if (k[i].key[0] == 'b') {
+                        b = i;
+                }
+        }
+        ck_assert_str_eq(k[0].key, "a");
+        ck_assert_int_eq(k[2].ev->time, test_time("2025-11-06T11:30:00Z"));
+        /* b was stored by an earlier batch (the caller says so) */
+        ck_assert_uint_ne(b, SIZE_MAX);
+        red_core_dedupe_seen(core, b);
+        red_core_dedupe_seen(core, 99); /* out of range: ignored */
+        ck_assert_int_eq(red_core_process(core), 0);
+        red_core_commit(core);
+        assert_counters(core, 3, 0, 0, 3);
+        red_core_dedupe_keys(core, &n);
+        ck_assert_uint_eq(n, 0);
+        red_core_destroy(core);
+        red_contract_destroy(c);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("core");
@@ -1259,5 +1310,6 @@ int main(void)
         tcase_add_test(tw, workflow_in_event_time_order);
         tcase_add_test(tw, rejected_transitions_are_counted);
         tcase_add_test(tx, duplicates_are_skipped);
+        tcase_add_test(tx, dedupe_keys);
         return test_main(s);
 }
