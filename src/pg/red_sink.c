@@ -360,7 +360,8 @@ red_sink_result_t red_sink_write(red_sink_t *s, red_core_t *core,
         red_failpoint("before_commit");
         if ((r = red_sink_io_run(s->io, "COMMIT", errstr, errstr_size))) {
                 /* the outcome is unknown: the offsets CAS decides on the
-                 * next attempt */
+                 * next attempt, and the seen keys are read again */
+                red_sink_dedupe_uncertain(s->dedupe);
                 goto done;
         }
         red_sink_dedupe_committed(s->dedupe);

@@ -27,6 +27,7 @@
 /* A source partition, by the index the filter knows it by. */
 typedef struct source_s {
         char *topic;
+        const char *alias; /* the pointer the topic came as last time */
         int32_t partition;
 } source_t;
 
@@ -91,8 +92,12 @@ static long source_of(red_sink_dedupe_t *d, const char *topic,
         source_t *ns;
 
         for (size_t i = 0; i < d->source_cnt; i++) {
-                if (d->sources[i].partition == partition &&
-                    !strcmp(d->sources[i].topic, topic)) {
+                source_t *src = &d->sources[i];
+                if (src->partition == partition &&
+                    (src->alias == topic || !strcmp(src->topic, topic))) {
+                        /* a message's topic is its client's name: the
+                         * same pointer for every message of the topic */
+                        src->alias = topic;
                         return (long)i;
                 }
         }
@@ -107,6 +112,7 @@ static long source_of(red_sink_dedupe_t *d, const char *topic,
         if (!(d->sources[d->source_cnt].topic = strdup(topic))) {
                 return -1;
         }
+        d->sources[d->source_cnt].alias = topic;
         d->sources[d->source_cnt].partition = partition;
         return (long)d->source_cnt++;
 }
@@ -195,14 +201,11 @@ static red_sink_result_t load(red_sink_dedupe_t *d, red_sink_io_t *io,
                                                    : RED_SINK_OK;
 }
 
-/* The sources of the batch's keys (d->parts); the ones not covered are
- * loaded from the earliest of their keys' times minus the horizon. */
-static red_sink_result_t cover(red_sink_dedupe_t *d, red_sink_io_t *io,
-                               const red_core_dedupe_key_t *keys, size_t cnt,
-                               char *errstr, size_t size)
+/* The sources of the batch's keys, into d->parts. */
+static red_sink_result_t sources(red_sink_dedupe_t *d,
+                                 const red_core_dedupe_key_t *keys, size_t cnt,
+                                 char *errstr, size_t size)
 {
-        red_sink_result_t r;
-
         if (cnt > d->parts_cap) {
                 uint32_t *np = realloc(d->parts, cnt * sizeof(*np));
                 if (!np) {
@@ -218,6 +221,20 @@ static red_sink_result_t cover(red_sink_dedupe_t *d, red_sink_io_t *io,
                         return oom(errstr, size);
                 }
                 d->parts[i] = (uint32_t)s;
+        }
+        return RED_SINK_OK;
+}
+
+/* The sources of the batch's keys (d->parts); the ones not covered are
+ * loaded from the earliest of their keys' times minus the horizon. */
+static red_sink_result_t cover(red_sink_dedupe_t *d, red_sink_io_t *io,
+                               const red_core_dedupe_key_t *keys, size_t cnt,
+                               char *errstr, size_t size)
+{
+        red_sink_result_t r;
+
+        if ((r = sources(d, keys, cnt, errstr, size))) {
+                return r;
         }
         for (size_t i = 0; i < cnt; i++) {
                 red_time_t first = keys[i].ev->time;
@@ -434,14 +451,18 @@ red_sink_result_t red_sink_dedupe_write(red_sink_dedupe_t *d, red_sink_io_t *io,
 {
         const red_core_dedupe_key_t *keys;
         red_sink_result_t r;
-        size_t cnt;
+        size_t cnt, fresh = 0;
 
         d->written_cnt = 0;
         keys = red_core_dedupe_keys(core, &cnt);
-        if (!cnt || !d->seen) {
-                return RED_SINK_OK;
+        for (size_t i = 0; d->seen && i < cnt; i++) {
+                fresh += red_core_released_event(core, keys[i].entry) != NULL;
         }
-        if ((r = partitions(io, keys, cnt, core, errstr, size)) ||
+        if (!fresh) {
+                return RED_SINK_OK; /* no key, or only duplicates */
+        }
+        if ((r = sources(d, keys, cnt, errstr, size)) ||
+            (r = partitions(io, keys, cnt, core, errstr, size)) ||
             (r = red_sink_io_copy_begin(io,
                                         "COPY " TABLE
                                         " (contract, key, event_time, topic, "
@@ -486,6 +507,14 @@ red_sink_result_t red_sink_dedupe_write(red_sink_dedupe_t *d, red_sink_io_t *io,
                 d->lookup_credit = LOOKUP_CREDIT;
         }
         return r;
+}
+
+void red_sink_dedupe_uncertain(red_sink_dedupe_t *d)
+{
+        for (size_t i = 0; d->seen && i < d->written_cnt; i++) {
+                red_seen_uncover(d->seen, d->written[i].part);
+        }
+        d->written_cnt = 0;
 }
 
 void red_sink_dedupe_committed(red_sink_dedupe_t *d)

@@ -68,4 +68,8 @@ red_sink_result_t red_sink_dedupe_write(red_sink_dedupe_t *d, red_sink_io_t *io,
 /** The transaction of the last write committed: its keys are stored. */
 void red_sink_dedupe_committed(red_sink_dedupe_t *d);
 
+/** The COMMIT of the last write failed, so its outcome is unknown: the
+ * partitions of its keys are loaded again before their next batch. */
+void red_sink_dedupe_uncertain(red_sink_dedupe_t *d);
+
 #endif
