@@ -2,6 +2,7 @@
 #include "red_daemon.h"
 
 #include "red_appconf.h"
+#include "red_signals.h"
 
 #include "red_kafka_conf.h"
 #include "red_version.h"
@@ -33,39 +34,6 @@
 
 /* How long the embedded Kafka may take to serve its first client. */
 #define EMBEDDED_READY_MS 30000
-
-static volatile sig_atomic_t stop_requested;
-static volatile sig_atomic_t reload_requested;
-
-static void on_stop(int sig)
-{
-        if (stop_requested) {
-                /* second signal: leave at once */
-                _exit(128 + sig);
-        }
-        stop_requested = sig;
-}
-
-static void on_hup(int sig)
-{
-        (void)sig;
-        reload_requested = 1;
-}
-
-static void install_signals(void)
-{
-        struct sigaction sa;
-
-        memset(&sa, 0, sizeof(sa));
-        sigemptyset(&sa.sa_mask);
-        sa.sa_handler = on_stop;
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGINT, &sa, NULL);
-        sa.sa_handler = on_hup;
-        sigaction(SIGHUP, &sa, NULL);
-        sa.sa_handler = SIG_IGN;
-        sigaction(SIGPIPE, &sa, NULL);
-}
 
 /* Clients holding idle HTTP connections, many partitions and brokers all
  * take descriptors: use what the hard limit allows, as servers commonly
@@ -429,7 +397,7 @@ int red_daemon_run(const red_daemon_opts_t *opts)
                      d.conf->instance_id,
                      d.conf->path ? d.conf->path : "embedded defaults");
         red_failpoint_init();
-        install_signals();
+        red_signals_install();
         raise_fd_limit();
         if (red_appconf_contracts(&d.set, d.conf, err, sizeof(err))) {
                 red_log_error("daemon", "%s", err);
@@ -498,12 +466,11 @@ int red_daemon_run(const red_daemon_opts_t *opts)
                 red_log_error("daemon", "%s", err);
                 goto done;
         }
-        while (!stop_requested) {
+        while (!red_signals_stop()) {
                 struct timespec ts = {0, 100 * 1000000};
 
                 nanosleep(&ts, NULL);
-                if (reload_requested) {
-                        reload_requested = 0;
+                if (red_signals_reload()) {
                         reload(&d, opts);
                 }
                 if (red_time_mono_us() - last_maintain >
@@ -513,7 +480,7 @@ int red_daemon_run(const red_daemon_opts_t *opts)
                 }
         }
         red_log_info("daemon", "signal %d: finishing the current batches",
-                     (int)stop_requested);
+                     red_signals_stop());
         rc = 0;
 done:
         if (wrote_bootstrap) {
