@@ -391,71 +391,6 @@ static red_dlq_code_t check_time(dec_t *d, const char *what, red_time_t t)
                        : RED_DLQ_NONE;
 }
 
-static bool member_type_ok(red_field_type_t want, const json_t *item)
-{
-        switch (want) {
-        case RED_FT_STRING:
-                return json_is_string(item);
-        case RED_FT_NUMBER:
-                return json_is_number(item);
-        case RED_FT_INTEGER:
-                return json_is_integer(item);
-        case RED_FT_BOOLEAN:
-                return json_is_boolean(item);
-        default:
-                return true;
-        }
-}
-
-/* A member value of the fast path has the type of an object field's
- * `values` (as member_type_ok() judges the same value parsed). */
-static bool member_tok_ok(red_field_type_t want, const red_json_tok_t *v)
-{
-        switch (want) {
-        case RED_FT_STRING:
-                return v->t == RED_JSON_STR;
-        case RED_FT_NUMBER:
-                return v->t == RED_JSON_INT || v->t == RED_JSON_REAL;
-        case RED_FT_INTEGER:
-                return v->t == RED_JSON_INT;
-        case RED_FT_BOOLEAN:
-                return v->t == RED_JSON_TRUE || v->t == RED_JSON_FALSE;
-        default:
-                return true;
-        }
-}
-
-/* Any string or member name with \u0000 (jsonb cannot hold it). */
-static bool has_nul(const json_t *j)
-{
-        const char *key;
-        size_t key_len, i;
-        json_t *item;
-
-        if (json_is_string(j)) {
-                return strlen(json_string_value(j)) != json_string_length(j);
-        }
-        if (json_is_object(j)) {
-                /* names too: red_json_tree keeps \u0000 in them */
-                json_object_keylen_foreach((json_t *)j, key, key_len, item)
-                {
-                        if (memchr(key, '\0', key_len) || has_nul(item)) {
-                                return true;
-                        }
-                }
-                return false;
-        }
-        if (json_is_array(j)) {
-                json_array_foreach(j, i, item)
-                {
-                        if (has_nul(item)) {
-                                return true;
-                        }
-                }
-        }
-        return false;
-}
-
 /* The dead letter for JSON the event would store with a \u0000 in a
  * name or a value: the same reason wherever it is. */
 static red_dlq_code_t nul_in_json(dec_t *d, const char *name)
@@ -498,7 +433,7 @@ static red_dlq_code_t object_text(dec_t *d, const red_field_t *f, const jv_t *j,
                                 val = &m[k].v;
                         }
                 }
-                if (!member_tok_ok(f->values, val)) {
+                if (!red_decode_range_member_tok(f->values, val)) {
                         return bad(d, RED_DLQ_WRONG_TYPE,
                                    "%s.%.*s: expected a %s, got %s", f->name,
                                    (int)(m[i].klen < 64 ? m[i].klen : 64),
@@ -641,7 +576,7 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                 if (!(obj = owned_json(d, j))) {
                         return DECLINE;
                 }
-                if (has_nul(obj)) {
+                if (red_decode_range_has_nul(obj)) {
                         return nul_in_json(d, f->name);
                 }
                 if (f->values != RED_FT_NONE) {
@@ -649,7 +584,7 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                         json_t *item;
                         json_object_foreach(obj, key, item)
                         {
-                                if (!member_type_ok(f->values, item)) {
+                                if (!red_decode_range_member(f->values, item)) {
                                         jv_t iv;
                                         jv_from_json(item, &iv);
                                         return bad(
@@ -997,7 +932,8 @@ static red_dlq_code_t decode_tree(dec_t *d, red_time_t now)
         d->payload = json_is_object(payload) ? payload : d->root;
         meta = json_object_get(d->root, "metadata");
         code = decode_event(d, now);
-        if (code == RED_DLQ_NONE && has_nul(stored_metadata(d, meta))) {
+        if (code == RED_DLQ_NONE &&
+            red_decode_range_has_nul(stored_metadata(d, meta))) {
                 code = nul_in_json(d, "metadata");
         }
         if (code != RED_DLQ_NONE) {

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The shortest text that reads back as @p x ("0.1", not
  * "0.10000000000000001"). */
@@ -87,4 +88,72 @@ int red_decode_range_time(const char *what, red_time_t t, char *detail,
                  "reducerd stores",
                  what, s);
         return -1;
+}
+
+/* --- object members and JSON ------------------------------------------- */
+
+bool red_decode_range_member(red_field_type_t want, const json_t *item)
+{
+        switch (want) {
+        case RED_FT_STRING:
+                return json_is_string(item);
+        case RED_FT_NUMBER:
+                return json_is_number(item);
+        case RED_FT_INTEGER:
+                return json_is_integer(item);
+        case RED_FT_BOOLEAN:
+                return json_is_boolean(item);
+        default:
+                return true;
+        }
+}
+
+/* A member value of the fast path has the type of an object field's
+ * `values` (as red_decode_range_member() judges the same value parsed). */
+bool red_decode_range_member_tok(red_field_type_t want, const red_json_tok_t *v)
+{
+        switch (want) {
+        case RED_FT_STRING:
+                return v->t == RED_JSON_STR;
+        case RED_FT_NUMBER:
+                return v->t == RED_JSON_INT || v->t == RED_JSON_REAL;
+        case RED_FT_INTEGER:
+                return v->t == RED_JSON_INT;
+        case RED_FT_BOOLEAN:
+                return v->t == RED_JSON_TRUE || v->t == RED_JSON_FALSE;
+        default:
+                return true;
+        }
+}
+
+/* Any string or member name with \u0000 (jsonb cannot hold it). */
+bool red_decode_range_has_nul(const json_t *j)
+{
+        const char *key;
+        size_t key_len, i;
+        json_t *item;
+
+        if (json_is_string(j)) {
+                return strlen(json_string_value(j)) != json_string_length(j);
+        }
+        if (json_is_object(j)) {
+                /* names too: red_json_tree keeps \u0000 in them */
+                json_object_keylen_foreach((json_t *)j, key, key_len, item)
+                {
+                        if (memchr(key, '\0', key_len) ||
+                            red_decode_range_has_nul(item)) {
+                                return true;
+                        }
+                }
+                return false;
+        }
+        if (json_is_array(j)) {
+                json_array_foreach(j, i, item)
+                {
+                        if (red_decode_range_has_nul(item)) {
+                                return true;
+                        }
+                }
+        }
+        return false;
 }
