@@ -105,7 +105,8 @@ void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes, size_t cnt,
                         names[i], (unsigned long long)st[i].core.late_dropped);
         }
         COUNTER("reducerd_events_duplicate_total",
-                "Events skipped because their raw row was stored already",
+                "Events skipped because their raw row or dedupe key was "
+                "stored already",
                 st[i].core.duplicates)
         head(b, "reducerd_alerts_total", "counter", "Alerts fired by severity");
         for (size_t i = 0; i < cnt; i++) {

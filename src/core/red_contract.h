@@ -369,6 +369,8 @@ typedef struct red_contract_s {
         red_field_type_t *slot_types;
         size_t slot_cnt;
 
+        int dedupe_slot; /**< the `dedupe` key's field; -1 without */
+        int64_t dedupe_horizon_us;
         int workflow_key_slot; /**< -1 without `workflows` */
         int *remember_slots;
         size_t remember_cnt;

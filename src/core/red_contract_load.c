@@ -133,6 +133,7 @@ static const struct {
         {"events", red_load_events},
         {"inputs", red_load_inputs},
         {"workflows", red_load_workflows},
+        {"dedupe", red_load_dedupe},
         {"dimensions", red_load_dims},
         {"aggregations", red_load_aggs},
         {"fsm", red_load_fsm},
@@ -153,6 +154,7 @@ static int contract_of(red_loader_t *ld, const red_yaml_node_t *root)
                                            "inputs",
                                            "events",
                                            "workflows",
+                                           "dedupe",
                                            "dimensions",
                                            "aggregations",
                                            "fsm",
@@ -193,6 +195,7 @@ static int contract_of(red_loader_t *ld, const red_yaml_node_t *root)
                 return r;
         }
         c->workflow_key_slot = -1;
+        c->dedupe_slot = -1;
         for (size_t i = 0; i < sizeof(sections) / sizeof(*sections); i++) {
                 if ((v = red_yaml_get(root, sections[i].key)) &&
                     (r = sections[i].parse(ld, v))) {

@@ -135,6 +135,7 @@ int red_load_events(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
 int red_load_inputs(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
 int red_load_workflows(red_loader_t *ld,
                        const red_yaml_node_t *n) RED_MUSTCHECK;
+int red_load_dedupe(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
 void red_load_free_kinds(red_kind_t *k, size_t cnt);
 void red_load_free_inputs(red_input_t *in, size_t cnt);
 
