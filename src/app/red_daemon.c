@@ -1,6 +1,7 @@
 /* red_daemon - service start-up, the supervising main loop and shutdown. */
 #include "red_daemon.h"
 
+#include "red_api.h"
 #include "red_appconf.h"
 #include "red_signals.h"
 
@@ -212,6 +213,9 @@ typedef struct daemon_s {
         red_kafka_mock_t *km;
         const char *brokers;
         red_api_t *api; /* the read API (http.api), or NULL */
+        /* guards api for /metrics, which reads the registry's counts
+         * from PostgreSQL: not under lock, so that probes never wait */
+        pthread_mutex_t api_lock;
 } daemon_t;
 
 static void on_metrics(void *opaque, red_buf_t *out)
@@ -221,6 +225,9 @@ static void on_metrics(void *opaque, red_buf_t *out)
         pthread_mutex_lock(&d->lock);
         red_metrics_render(out, d->pipes, d->pipe_cnt, d->relay);
         pthread_mutex_unlock(&d->lock);
+        pthread_mutex_lock(&d->api_lock);
+        red_api_registry_metrics(d->api, out);
+        pthread_mutex_unlock(&d->api_lock);
 }
 
 static bool on_ready(void *opaque, char *reason, size_t size)
@@ -393,6 +400,7 @@ int red_daemon_run(const red_daemon_opts_t *opts)
 {
         daemon_t d;
         red_http_t *http = NULL;
+        red_api_t *api = NULL;
         char err[2048], version[256];
         int64_t last_maintain;
         bool wrote_bootstrap = false;
@@ -400,6 +408,7 @@ int red_daemon_run(const red_daemon_opts_t *opts)
 
         memset(&d, 0, sizeof(d));
         pthread_mutex_init(&d.lock, NULL);
+        pthread_mutex_init(&d.api_lock, NULL);
         if (!(d.conf = red_config_load(opts->config_path, err, sizeof(err))) ||
             red_kafka_conf_check(d.conf, err, sizeof(err))) {
                 fprintf(stderr, "%s\n", err);
@@ -464,8 +473,17 @@ int red_daemon_run(const red_daemon_opts_t *opts)
                              d.conf->http_listen, red_http_port(http));
         }
         /* the read API: its own server, threads and connections */
-        if (d.conf->http_api && !(d.api = red_serve_start_api(d.conf))) {
-                goto done;
+        if (d.conf->http_api) {
+                api = red_serve_start_api(d.conf);
+                if (!api) {
+                        goto done;
+                }
+                /* registrations go to the Kafka the pipelines read, the
+                 * embedded one included */
+                red_api_set_brokers(api, d.brokers);
+                pthread_mutex_lock(&d.api_lock);
+                d.api = api;
+                pthread_mutex_unlock(&d.api_lock);
         }
         /* written once nothing at start can fail any more, so that the
          * file always names a cluster that serves (removed at exit) */
@@ -501,7 +519,11 @@ done:
         if (wrote_bootstrap) {
                 unlink(opts->bootstrap_file);
         }
-        red_api_stop(d.api);
+        pthread_mutex_lock(&d.api_lock);
+        api = d.api;
+        d.api = NULL;
+        pthread_mutex_unlock(&d.api_lock);
+        red_api_stop(api);
         stop_workers(&d);
         red_http_stop(http);
         red_kafka_mock_destroy(d.km);
@@ -510,5 +532,6 @@ done:
         red_config_destroy(d.conf);
         free((char *)d.brokers);
         pthread_mutex_destroy(&d.lock);
+        pthread_mutex_destroy(&d.api_lock);
         return rc;
 }
