@@ -9,7 +9,11 @@
  * and a NODE_HEALTH_CHANGED event is published; a heartbeat heals it;
  * deregistration removes it from search; a node without node_name is
  * refused (HTTP 400, or a dead letter) with the reference's reason text.
+ * The tables equal `reducerd reduce` over the reduce golden's reference
+ * data, and after a registration storm with kill -9 (from inside at the
+ * commit's edges, from outside anywhere) and restarts.
  */
+#include "red_buf.h"
 #include "red_itest.h"
 #include "red_time.h"
 
@@ -23,6 +27,7 @@
 #define GROUP      "reducerd.node_registry"
 #define T_INTRO    "dev.omninode-bridge.registry.node-introspection.v1"
 #define T_DEREG    "dev.omninode-bridge.registry.node-deregistration.v1"
+#define T_BEAT     "dev.omninode-bridge.registry.node-heartbeat.v1"
 #define T_DLQ      "dev.omninode-bridge.registry.dead-letter.v1"
 #define T_REG      "dev.omninode-bridge.registry.node-registered.v1"
 #define T_UNREG    "dev.omninode-bridge.registry.node-deregistered.v1"
@@ -629,6 +634,251 @@ START_TEST(fixture_through_http)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* exactly once: Postgres equals `reducerd reduce`                      */
+/* ------------------------------------------------------------------ */
+
+/* The expected rows of `reducerd reduce` over @p file, without the
+ * registered_nodes' state_status: reduce judges staleness at the input's
+ * newest event time, the pipeline at the wall clock (the effective status
+ * is a function of time; the rows' data is not). */
+static char *expected_rows(const char *file)
+{
+        char *out = itest_reduce(test_path(CONTRACT), file), *p = out;
+        red_buf_t b;
+
+        red_buf_init(&b);
+        while (*p) {
+                char *nl = strchr(p, '\n');
+                json_t *line = json_loadb(p, (size_t)(nl - p), 0, NULL);
+                char *text;
+                ck_assert_ptr_nonnull(line);
+                json_object_del(json_object_get(line, "row"), "state_status");
+                text = json_dumps(line, JSON_COMPACT);
+                red_buf_puts(&b, text);
+                red_buf_putc(&b, '\n');
+                free(text);
+                json_decref(line);
+                p = nl + 1;
+        }
+        free(out);
+        return red_buf_steal(&b, NULL);
+}
+
+/* The three tables equal @p expected; returns the live nodes' rows. */
+static long compare_registry(itest_t *t, const char *expected)
+{
+        const char *caps_ignore[] = {"capability_id", "created_at", NULL};
+        const char *beats_ignore[] = {"heartbeat_id", "created_at", NULL};
+        long n =
+                itest_compare_table(t, expected, "registered_nodes", "node_id");
+
+        itest_compare_rows(t, expected, "node_capability_index", caps_ignore);
+        itest_compare_rows(t, expected, "node_heartbeats", beats_ignore);
+        return n;
+}
+
+static long lines_of(const char *file)
+{
+        char *text = test_read_file(file, NULL);
+        long n = 0;
+
+        for (char *p = text; *p; p++) {
+                n += *p == '\n';
+        }
+        free(text);
+        return n;
+}
+
+/* The reference data of the `reduce` golden test (registrations,
+ * heartbeats, a ghost node's heartbeat, deregistrations, a revival, dead
+ * letters), through Kafka. */
+START_TEST(reference_equals_reduce)
+{
+        const char *file = test_path("tests/data/reduce/node_registry/"
+                                     "reference.jsonl");
+        char *expected = expected_rows(file);
+        itest_t t;
+        int port;
+        pid_t pid = start(&t, "registry_reference", &port);
+        long n = lines_of(file);
+
+        itest_produce(&t, file, 1, n);
+        ck_assert(itest_wait_committed(&t, GROUP, n, 120000));
+        ck_assert_int_eq(compare_registry(&t, expected), 20);
+        ck_assert_int_eq(itest_stop(pid, SIGTERM, 30000), 0);
+        free(expected);
+        itest_fini(&t);
+}
+END_TEST
+
+/* A registration storm of @p nodes nodes over the last hour, in time
+ * order: announcements, heartbeats, capability changes, deregistrations
+ * and re-registrations, each node's events in partition node % 3. */
+static void write_storm(const char *path, int nodes)
+{
+        FILE *fp = fopen(path, "w");
+        red_time_t t0 = red_time_now() - 50 * RED_TIME_US_PER_MIN;
+        char ts[RED_TIME_FMT_SIZE];
+
+        ck_assert_ptr_nonnull(fp);
+#define AT(sec, j)                                                             \
+        red_time_format(t0 + (sec)*RED_TIME_US_PER_SEC + (j)*10000, ts,        \
+                        sizeof(ts))
+        /* phase 0: every node announces itself */
+        for (int j = 0; j < nodes; j++) {
+                AT(0, j);
+                fprintf(fp,
+                        "{\"event_type\":\"NODE_INTROSPECTION\",\"timestamp\":"
+                        "\"%s\",\"payload\":{\"node_id\":\"storm-%04d\","
+                        "\"node_name\":\"StormNode%04d\",\"node_type\":\"%s\","
+                        "\"version\":\"1.0.%d\",\"capabilities\":[{\"name\":"
+                        "\"capability_%d\"}],\"health_check\":{"
+                        "\"interval_seconds\":30},\"metadata\":{\"i\":%d}},"
+                        "\"_topic\":\"" T_INTRO "\",\"_key\":\"storm-%04d\","
+                        "\"_partition\":%d}\n",
+                        ts, j, j, types[j % 4], j % 10, j % 5, j, j, j % 3);
+        }
+        for (int phase = 1; phase <= 7; phase++) {
+                for (int j = 0; j < nodes; j++) {
+                        AT(phase * 60, j);
+                        if (phase == 4 && j % 5 == 0) {
+                                /* two capabilities now: the list replaced */
+                                fprintf(fp,
+                                        "{\"event_type\":\"NODE_"
+                                        "INTROSPECTION\","
+                                        "\"timestamp\":\"%s\",\"payload\":{"
+                                        "\"node_id\":\"storm-%04d\","
+                                        "\"node_name\":\"StormNode%04d\","
+                                        "\"node_type\":\"%s\",\"version\":"
+                                        "\"1.1.0\",\"capabilities\":[{\"name\":"
+                                        "\"a\"},{\"name\":\"b\","
+                                        "\"description\":"
+                                        "\"B\"}]},\"_topic\":\"" T_INTRO "\","
+                                        "\"_key\":\"storm-%04d\",\"_"
+                                        "partition\":"
+                                        "%d}\n",
+                                        ts, j, j, types[j % 4], j, j % 3);
+                        } else if (phase == 6 && j % 7 == 0) {
+                                fprintf(fp,
+                                        "{\"event_type\":\"NODE_"
+                                        "DEREGISTRATION\","
+                                        "\"timestamp\":\"%s\",\"payload\":{"
+                                        "\"node_id\":\"storm-%04d\"},"
+                                        "\"_topic\":\"" T_DEREG "\",\"_key\":"
+                                        "\"storm-%04d\",\"_partition\":%d}\n",
+                                        ts, j, j, j % 3);
+                        } else if (phase == 7 && j % 14 == 0) {
+                                fprintf(fp,
+                                        "{\"event_type\":\"NODE_"
+                                        "INTROSPECTION\","
+                                        "\"timestamp\":\"%s\",\"payload\":{"
+                                        "\"node_id\":\"storm-%04d\","
+                                        "\"node_name\":\"StormNode%04d\","
+                                        "\"node_type\":\"%s\",\"version\":"
+                                        "\"2.0.0\"},\"_topic\":\"" T_INTRO "\","
+                                        "\"_key\":\"storm-%04d\",\"_"
+                                        "partition\":"
+                                        "%d}\n",
+                                        ts, j, j, types[j % 4], j, j % 3);
+                        } else if (phase <= 5) {
+                                fprintf(fp,
+                                        "{\"event_type\":\"NODE_HEARTBEAT\","
+                                        "\"timestamp\":\"%s\",\"payload\":{"
+                                        "\"node_id\":\"storm-%04d\","
+                                        "\"health_status\":\"%s\","
+                                        "\"response_time_ms\":%d.5},"
+                                        "\"_topic\":\"" T_BEAT "\",\"_key\":"
+                                        "\"storm-%04d\",\"_partition\":%d}\n",
+                                        ts, j,
+                                        (j + phase) % 4 ? "healthy"
+                                                        : "degraded",
+                                        phase, j, j % 3);
+                        }
+                }
+        }
+#undef AT
+        fclose(fp);
+}
+
+typedef struct round_s {
+        itest_t *t;
+        pid_t pid;
+        int round, st;
+        long n, before;
+} round_t;
+
+static bool round_over(void *opaque)
+{
+        round_t *r = opaque;
+
+        if ((r->st = itest_poll(r->pid)) != -2) {
+                return true;
+        }
+        if (itest_committed(r->t, GROUP) >= r->n) {
+                return true;
+        }
+        if (r->round % 2 == 0 &&
+            itest_committed(r->t, GROUP) > r->before + 200) {
+                /* kill -9 from outside, at whatever point it is */
+                r->st = itest_stop(r->pid, SIGKILL, 30000);
+                return true;
+        }
+        return false;
+}
+
+/* kill -9 during a registration storm, from inside at the commit's edges
+ * and from outside anywhere, restarted until done: the tables equal
+ * `reducerd reduce` (a crash-free run). */
+START_TEST(storm_kill9)
+{
+        itest_t t;
+        const char *cs[] = {test_path(CONTRACT), NULL};
+        char path[4096], seed[64], *expected;
+        const char *env[] = {"REDUCERD_FAILPOINTS=before_commit:0.1,"
+                             "after_commit:0.1",
+                             seed, NULL};
+        int crashes = 0;
+        long n;
+
+        itest_init(&t, "registry_storm");
+        itest_kafka(&t, PARTITIONS, cs);
+        itest_config(&t, cs, 100, 50, NULL);
+        snprintf(path, sizeof(path), "%s/storm.jsonl", t.dir);
+        write_storm(path, 400);
+        n = lines_of(path);
+        expected = expected_rows(path);
+        itest_produce(&t, path, 1, n);
+        for (int round = 1; round <= 40 && itest_committed(&t, GROUP) < n;
+             round++) {
+                round_t r = {.t = &t, .round = round, .n = n, .st = -2};
+                int st;
+
+                r.before = itest_committed(&t, GROUP);
+                snprintf(seed, sizeof(seed), "REDUCERD_FAILPOINT_SEED=%d",
+                         round);
+                r.pid = itest_start(&t, round < 30 ? env : NULL, round);
+                test_wait_every(round_over, &r, 60000, 100);
+                st = r.st;
+                if (st == -2) {
+                        st = itest_stop(r.pid, SIGTERM, 30000);
+                }
+                if (st == 128 + SIGKILL) {
+                        crashes++;
+                } else {
+                        ck_assert_msg(st == 0, "round %d: exit status %d",
+                                      round, st);
+                }
+        }
+        ck_assert_msg(itest_committed(&t, GROUP) == n, "%ld of %ld",
+                      itest_committed(&t, GROUP), n);
+        ck_assert_msg(crashes >= 3, "only %d crashes happened", crashes);
+        ck_assert_int_eq(compare_registry(&t, expected), 400);
+        free(expected);
+        itest_fini(&t);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("registry");
@@ -636,5 +886,7 @@ int main(void)
         /* each can be run alone: CK_RUN_CASE=kafka */
         test_add_case(s, "kafka", fixture_through_kafka, 600);
         test_add_case(s, "http", fixture_through_http, 600);
+        test_add_case(s, "reference", reference_equals_reduce, 600);
+        test_add_case(s, "storm", storm_kill9, 900);
         return test_main(s);
 }
