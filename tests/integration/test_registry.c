@@ -9,7 +9,8 @@
  * and a NODE_HEALTH_CHANGED event is published; a heartbeat heals it;
  * deregistration removes it from search; a node without node_name is
  * refused (HTTP 400, or a dead letter) with the reference's reason text.
- * The tables equal `reducerd reduce` over the reduce golden's reference
+ * `reducerd nodes` searches, reads and writes the same way. The tables
+ * equal `reducerd reduce` over the reduce golden's reference
  * data, and after a registration storm with kill -9 (from inside at the
  * commit's edges, from outside anywhere) and restarts.
  */
@@ -18,6 +19,7 @@
 #include "red_time.h"
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -538,6 +540,89 @@ static void wait_health(itest_t *t, int port, const char *id, const char *want)
                      want ? want : "(gone)");
 }
 
+/* `reducerd nodes -c CONFIG ARGS...` (NULL-terminated); the exit status,
+ * stdout in *out (malloc'd). */
+static int nodes_cli(itest_t *t, char **out, ...)
+{
+        const char *argv[32] = {test_bin(), "nodes", "-c", t->config};
+        size_t n = 4;
+        char *err;
+        va_list ap;
+        int st;
+
+        va_start(ap, out);
+        while (n < 31 && (argv[n] = va_arg(ap, const char *))) {
+                n++;
+        }
+        va_end(ap);
+        argv[n] = NULL;
+        st = test_run(argv, NULL, out, &err);
+        if (st) {
+                fprintf(stderr, "reducerd nodes %s: %s", argv[4], err);
+        }
+        free(err);
+        return st;
+}
+
+/* The same queries and writes through `reducerd nodes`. */
+static void check_cli(itest_t *t, int port)
+{
+        char path[4096], *out, *node;
+        json_t *doc;
+
+        ck_assert_int_eq(nodes_cli(t, &out, "search", "--capability",
+                                   "capability_2", "--page_size", "100", NULL),
+                         0);
+        doc = json_loads(out, 0, NULL);
+        ck_assert_msg(doc != NULL, "%s", out);
+        ck_assert_int_eq(total(doc), 4);
+        json_decref(doc);
+        free(out);
+        ck_assert_int_eq(nodes_cli(t, &out, "search", "--version_min=1.1.0",
+                                   "--sort_by", "name", NULL),
+                         0);
+        doc = json_loads(out, 0, NULL);
+        ck_assert_int_eq(total(doc), 10);
+        json_decref(doc);
+        free(out);
+        ck_assert_int_eq(nodes_cli(t, &out, "get", "search-test-013", NULL), 0);
+        doc = json_loads(out, 0, NULL);
+        ck_assert_msg(doc != NULL, "%s", out);
+        ck_assert_str_eq(json_string_value(json_object_get(doc, "version")),
+                         "1.1.3");
+        json_decref(doc);
+        free(out);
+        ck_assert_int_eq(nodes_cli(t, &out, "get", "no-such-node", NULL), 3);
+        free(out);
+        ck_assert_int_eq(nodes_cli(t, &out, "search", "--page", "0", NULL), 2);
+        free(out);
+        /* writes: registered, reported degraded, deregistered */
+        snprintf(path, sizeof(path), "%s/cli-node.json", t->dir);
+        node = fixture_node(1, 3600);
+        memcpy(strstr(node, "search-test-001"), "cli-node-000001", 15);
+        test_write_file(path, node, strlen(node));
+        free(node);
+        ck_assert_int_eq(nodes_cli(t, &out, "register", path, NULL), 0);
+        ck_assert_ptr_nonnull(strstr(out, "\"registration_source\":\"cli\""));
+        free(out);
+        wait_health(t, port, "cli-node-000001", "healthy");
+        ck_assert_int_eq(nodes_cli(t, &out, "heartbeat", "cli-node-000001",
+                                   "degraded", "--response_time_ms", "3.5",
+                                   NULL),
+                         0);
+        free(out);
+        wait_health(t, port, "cli-node-000001", "degraded");
+        ck_assert_int_eq(nodes_cli(t, &out, "heartbeat", "cli-node-000001",
+                                   "sleepy", NULL),
+                         2);
+        free(out);
+        ck_assert_int_eq(nodes_cli(t, &out, "deregister", "cli-node-000001",
+                                   "--reason", "test over", NULL),
+                         0);
+        free(out);
+        wait_health(t, port, "cli-node-000001", NULL);
+}
+
 START_TEST(fixture_through_http)
 {
         itest_t t;
@@ -613,6 +698,7 @@ START_TEST(fixture_through_http)
                        &body);
         ck_assert_int_eq(st, 400);
         free(body);
+        check_cli(&t, port);
         /* /metrics */
         ck_assert_int_eq(itest_http_get(http_port, "/metrics", &metrics), 200);
         ck_assert_double_eq(itest_metric(metrics, "registrations_total"),
