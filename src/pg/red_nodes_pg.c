@@ -129,7 +129,8 @@ static void node_json(red_buf_t *b)
 /* FROM registered_nodes n WHERE ...: the search's conditions. */
 static int where(stmt_t *st, const red_state_t *sink,
                  const red_nodes_search_t *s, const char *eff,
-                 const char *whole, const char *terms, const char *lq)
+                 const char *whole, const char *terms, const char *lq,
+                 bool fuzzy)
 {
         char table[80];
 
@@ -169,22 +170,31 @@ static int where(stmt_t *st, const red_state_t *sink,
                 param(st, s->version_max, "::text");
                 red_buf_puts(&st->sql, ", '.')::numeric[]");
         }
-        if (s->query) {
+        if (s->query && fuzzy) {
+                /* nothing matched the rules below: names similar by
+                 * trigrams (a typo) */
+                red_buf_puts(&st->sql, " AND lower(n.node_name) % ");
+                param(st, lq, "::text");
+        } else if (s->query) {
                 /* the whole query anywhere in the searched text, a term in
-                 * the name, every word as a full-text token (web-search
+                 * the name, or every word as a full-text token (web-search
                  * syntax: "capability_1" is the phrase capability <-> 1,
-                 * not two words found anywhere), or a name similar enough
-                 * (trigrams: a typo) */
+                 * not two words found anywhere) */
                 red_buf_puts(&st->sql, " AND (lower(n.search_text) LIKE ");
                 param(st, whole, "::text");
-                red_buf_puts(&st->sql, " OR lower(n.node_name) LIKE ANY(");
-                param(st, terms, "::text[]");
-                red_buf_puts(&st->sql, ") OR n.search_tsv @@ "
+                if (strpbrk(s->query, " \t\r\n")) {
+                        /* one term is the whole query, and the name is in
+                         * the search text: only several terms need this
+                         * (and its trigram index scan) */
+                        red_buf_puts(&st->sql,
+                                     " OR lower(n.node_name) LIKE ANY(");
+                        param(st, terms, "::text[]");
+                        red_buf_putc(&st->sql, ')');
+                }
+                red_buf_puts(&st->sql, " OR n.search_tsv @@ "
                                        "websearch_to_tsquery('simple', ");
                 param(st, lq, "::text");
-                red_buf_puts(&st->sql, ") OR lower(n.node_name) % ");
-                param(st, lq, "::text");
-                red_buf_putc(&st->sql, ')');
+                red_buf_puts(&st->sql, "))");
         }
         return 0;
 }
@@ -223,12 +233,71 @@ static PGresult *run(PGconn *conn, stmt_t *st, char *errstr, size_t size)
         return res;
 }
 
+/* The count and the page of search @p s; @p fuzzy: the trigram
+ * fallback instead of the text rules. -1 when the table is not an
+ * identifier. */
+static int build(stmt_t *cnt, stmt_t *page, const red_state_t *sink,
+                 const red_nodes_search_t *s, const char *eff,
+                 const char *whole, const char *terms, const char *lq,
+                 bool fuzzy)
+{
+        char lim[64];
+
+        /* the total */
+        red_buf_puts(&cnt->sql, "SELECT count(*)");
+        if (where(cnt, sink, s, eff, whole, terms, lq, fuzzy)) {
+                return -1;
+        }
+        /* the page: relevance and the effective status computed once per
+         * row in the inner query */
+        red_buf_puts(&page->sql, "SELECT ");
+        node_json(&page->sql);
+        red_buf_puts(&page->sql, ", 'relevance_score', n.rel)::text FROM "
+                                 "(SELECT n.*, ");
+        red_buf_puts(&page->sql, eff);
+        red_buf_puts(&page->sql, " AS eff, ");
+        if (s->query) {
+                red_buf_puts(&page->sql,
+                             "round(GREATEST(registered_nodes_relevance("
+                             "n.node_name, n.capabilities, n.metadata, ");
+                param(page, s->query, "::text");
+                red_buf_puts(&page->sql, "), similarity(lower(n.node_name), ");
+                param(page, lq, "::text");
+                red_buf_puts(&page->sql,
+                             ") / 2, least(ts_rank_cd(n.search_tsv, "
+                             "websearch_to_tsquery('simple', ");
+                param(page, lq, "::text");
+                red_buf_puts(&page->sql, ")), 1) / 4)::numeric, 4)::float8");
+        } else {
+                red_buf_puts(&page->sql, "1.0::float8");
+        }
+        red_buf_puts(&page->sql, " AS rel");
+        if (where(page, sink, s, eff, whole, terms, lq, fuzzy)) {
+                return -1;
+        }
+        red_buf_printf(&page->sql, ") n ORDER BY %s %s%s, n.node_id LIMIT ",
+                       order_column(s->sort), s->desc ? "DESC" : "ASC",
+                       s->sort == RED_NODES_SORT_LAST_HEARTBEAT ||
+                                       s->sort ==
+                                               RED_NODES_SORT_REGISTRATION_TIME
+                               ? " NULLS LAST"
+                               : "");
+        snprintf(lim, sizeof(lim), "%lld", (long long)s->page_size);
+        param(page, lim, "::bigint");
+        red_buf_puts(&page->sql, " OFFSET ");
+        snprintf(lim, sizeof(lim), "%lld",
+                 (long long)((s->page - 1) * s->page_size));
+        param(page, lim, "::bigint");
+
+        return 0;
+}
+
 int red_nodes_pg_search(PGconn *conn, const red_state_t *sink,
                         const red_nodes_search_t *s, red_buf_t *out,
                         char *errstr, size_t size)
 {
         int64_t t0 = red_time_mono_us();
-        char *whole = NULL, *terms = NULL, *lq = NULL, lim[64];
+        char *whole = NULL, *terms = NULL, *lq = NULL;
         red_buf_t eff;
         stmt_t cnt = {0}, page = {0};
         PGresult *rc = NULL, *rp = NULL;
@@ -252,56 +321,32 @@ int red_nodes_pg_search(PGconn *conn, const red_state_t *sink,
                         *c = (char)tolower((unsigned char)*c);
                 }
         }
-        /* the total */
-        red_buf_puts(&cnt.sql, "SELECT count(*)");
-        if (where(&cnt, sink, s, eff.data, whole, terms, lq)) {
-                goto bad_name;
+        /* the text rules first; when they match nothing, names similar
+         * by trigrams (a typo) */
+        for (int fuzzy = 0;; fuzzy++) {
+                if (build(&cnt, &page, sink, s, eff.data, whole, terms, lq,
+                          fuzzy)) {
+                        goto bad_name;
+                }
+                if (!(rc = run(conn, &cnt, errstr, size))) {
+                        goto done;
+                }
+                total = strtoll(PQgetvalue(rc, 0, 0), NULL, 10);
+                if (total || !s->query || fuzzy) {
+                        break;
+                }
+                PQclear(rc);
+                rc = NULL;
+                stmt_free(&cnt);
+                stmt_free(&page);
+                memset(&cnt, 0, sizeof(cnt));
+                memset(&page, 0, sizeof(page));
+                red_buf_init(&cnt.sql);
+                red_buf_init(&page.sql);
         }
-        /* the page: relevance and the effective status computed once per
-         * row in the inner query */
-        red_buf_puts(&page.sql, "SELECT ");
-        node_json(&page.sql);
-        red_buf_puts(&page.sql, ", 'relevance_score', n.rel)::text FROM "
-                                "(SELECT n.*, ");
-        red_buf_puts(&page.sql, eff.data);
-        red_buf_puts(&page.sql, " AS eff, ");
-        if (s->query) {
-                red_buf_puts(&page.sql,
-                             "round(GREATEST(registered_nodes_relevance("
-                             "n.node_name, n.capabilities, n.metadata, ");
-                param(&page, s->query, "::text");
-                red_buf_puts(&page.sql, "), similarity(lower(n.node_name), ");
-                param(&page, lq, "::text");
-                red_buf_puts(&page.sql, ") / 2, least(ts_rank_cd(n.search_tsv, "
-                                        "websearch_to_tsquery('simple', ");
-                param(&page, lq, "::text");
-                red_buf_puts(&page.sql, ")), 1) / 4)::numeric, 4)::float8");
-        } else {
-                red_buf_puts(&page.sql, "1.0::float8");
-        }
-        red_buf_puts(&page.sql, " AS rel");
-        if (where(&page, sink, s, eff.data, whole, terms, lq)) {
-                goto bad_name;
-        }
-        red_buf_printf(&page.sql, ") n ORDER BY %s %s%s, n.node_id LIMIT ",
-                       order_column(s->sort), s->desc ? "DESC" : "ASC",
-                       s->sort == RED_NODES_SORT_LAST_HEARTBEAT ||
-                                       s->sort ==
-                                               RED_NODES_SORT_REGISTRATION_TIME
-                               ? " NULLS LAST"
-                               : "");
-        snprintf(lim, sizeof(lim), "%lld", (long long)s->page_size);
-        param(&page, lim, "::bigint");
-        red_buf_puts(&page.sql, " OFFSET ");
-        snprintf(lim, sizeof(lim), "%lld",
-                 (long long)((s->page - 1) * s->page_size));
-        param(&page, lim, "::bigint");
-
-        if (!(rc = run(conn, &cnt, errstr, size)) ||
-            !(rp = run(conn, &page, errstr, size))) {
+        if (!(rp = run(conn, &page, errstr, size))) {
                 goto done;
         }
-        total = strtoll(PQgetvalue(rc, 0, 0), NULL, 10);
         red_buf_puts(out, "{\"success\":true,\"query\":");
         red_nodes_search_json(s, out);
         red_buf_puts(out, ",\"results\":[");

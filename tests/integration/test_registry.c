@@ -296,6 +296,14 @@ static void check_fixture(itest_t *t, int port)
                         0.5);
         }
         json_decref(doc);
+        /* a typo matches nothing exactly: the names similar by trigrams,
+         * the closest first */
+        doc = search(t, port, "query=SerchTestNode007&page_size=100");
+        ck_assert_int_ge(total(doc), 1);
+        ck_assert_int_eq(
+                index_of(json_array_get(json_object_get(doc, "results"), 0)),
+                7);
+        json_decref(doc);
         /* discovery */
         expect(t, port, "page_size=100&node_type=reducer", reducer);
         body = itest_api_get(t, port,
