@@ -92,11 +92,12 @@ static int column_source(red_loader_t *ld, const red_yaml_node_t *v,
         while ((part = strtok_r(NULL, ".", &save))) {
                 char **np;
                 if (col->type != RED_FT_OBJECT && col->path_cnt == 0) {
-                        r = red_yaml_error(ld->errstr, ld->size, v,
-                                           "%s: %s is a %s field: only object "
-                                           "fields have members",
-                                           what, ld->c->slot_names[col->slot],
-                                           red_field_type_name(col->type));
+                        r = red_yaml_error(
+                                ld->errstr, ld->size, v,
+                                "%s: %s is a %s field: only object "
+                                "fields have members",
+                                what, ld->c->slot_names[col->slot],
+                                red_contract_field_type_name(col->type));
                         goto out;
                 }
                 np = realloc(col->path, (col->path_cnt + 1) * sizeof(*np));
@@ -133,7 +134,8 @@ static int column_of(red_loader_t *ld, const red_state_t *s,
         char what[160];
         int r, found = 0;
 
-        if ((r = red_load_ident(ld, key, "state column", 63, &col->name))) {
+        if ((r = red_contract_load_ident(ld, key, "state column", 63,
+                                         &col->name))) {
                 return r;
         }
         snprintf(what, sizeof(what), "state %s column %s", s->name, col->name);
@@ -174,14 +176,14 @@ static int column_of(red_loader_t *ld, const red_state_t *s,
         if (col->rule == RED_RULE_COUNT) {
                 col->slot = -1;
                 col->type = RED_FT_INTEGER;
-                if ((r = red_load_kinds(ld, v, what, &col->on))) {
+                if ((r = red_contract_load_kinds(ld, v, what, &col->on))) {
                         return r;
                 }
         } else if ((r = column_source(ld, v, what, col))) {
                 return r;
         }
         if ((t = red_yaml_get(n, "on")) &&
-            (r = red_load_kinds(ld, t, what, &col->on))) {
+            (r = red_contract_load_kinds(ld, t, what, &col->on))) {
                 return r;
         }
         if ((t = red_yaml_get(n, "type"))) {
@@ -199,7 +201,7 @@ static int column_of(red_loader_t *ld, const red_state_t *s,
                 }
                 for (int k = RED_FT_STRING; k <= RED_FT_ARRAY && !ok; k++) {
                         if (k != RED_FT_UUID && k != RED_FT_TIMESTAMP &&
-                            !strcmp(ts, red_field_type_name(k))) {
+                            !strcmp(ts, red_contract_field_type_name(k))) {
                                 col->type = (red_field_type_t)k;
                                 ok = true;
                         }
@@ -226,12 +228,13 @@ static int column_of(red_loader_t *ld, const red_state_t *s,
         if (col->rule == RED_RULE_MAX && col->type != RED_FT_INTEGER &&
             col->type != RED_FT_NUMBER && col->type != RED_FT_TIMESTAMP &&
             col->type != RED_FT_STRING) {
-                return red_yaml_error(ld->errstr, ld->size, v,
-                                      "%s: max needs an integer, number, "
-                                      "timestamp or string value, not %s",
-                                      what,
-                                      col->type ? red_field_type_name(col->type)
-                                                : "any JSON");
+                return red_yaml_error(
+                        ld->errstr, ld->size, v,
+                        "%s: max needs an integer, number, "
+                        "timestamp or string value, not %s",
+                        what,
+                        col->type ? red_contract_field_type_name(col->type)
+                                  : "any JSON");
         }
         if (col->rule == RED_RULE_MERGE && col->type != RED_FT_OBJECT) {
                 return red_yaml_error(ld->errstr, ld->size, v,
@@ -277,12 +280,13 @@ static int list_of(red_loader_t *ld, const red_yaml_node_t *n,
 
         snprintf(what, sizeof(what), "state %s lists", s->name);
         if ((r = red_yaml_check_keys(n, what, keys, ld->errstr, ld->size)) ||
-            !(v = red_load_required(ld, n, what, "table", "", &r)) ||
-            (r = red_load_ident(ld, v, what, TABLE_NAME_MAX, &l->table))) {
+            !(v = red_contract_load_required(ld, n, what, "table", "", &r)) ||
+            (r = red_contract_load_ident(ld, v, what, TABLE_NAME_MAX,
+                                         &l->table))) {
                 return r;
         }
-        if (!(v = red_load_required(ld, n, what, "from", " (an array column)",
-                                    &r))) {
+        if (!(v = red_contract_load_required(ld, n, what, "from",
+                                             " (an array column)", &r))) {
                 return r;
         }
         if (red_yaml_to_str(v, what, &from, ld->errstr, ld->size)) {
@@ -295,8 +299,8 @@ static int list_of(red_loader_t *ld, const red_yaml_node_t *n,
                                       "the state",
                                       what, from);
         }
-        if (!(v = red_load_required(ld, n, what, "columns",
-                                    " (column: item member)", &r))) {
+        if (!(v = red_contract_load_required(ld, n, what, "columns",
+                                             " (column: item member)", &r))) {
                 return r;
         }
         if (red_yaml_expect(v, RED_YAML_MAP, what, ld->errstr, ld->size)) {
@@ -314,10 +318,10 @@ static int list_of(red_loader_t *ld, const red_yaml_node_t *n,
         }
         for (size_t i = 0; i < red_yaml_size(v); i++) {
                 l->column_cnt++;
-                if ((r = red_load_ident(ld, red_yaml_key(v, i), what, 63,
-                                        &l->columns[i])) ||
-                    (r = red_load_str(ld, red_yaml_value(v, i), what,
-                                      &l->members[i]))) {
+                if ((r = red_contract_load_ident(ld, red_yaml_key(v, i), what,
+                                                 63, &l->columns[i])) ||
+                    (r = red_contract_load_str(ld, red_yaml_value(v, i), what,
+                                               &l->members[i]))) {
                         return r;
                 }
                 if (!strcmp(l->columns[i], s->key_column)) {
@@ -406,8 +410,8 @@ static int staleness_of(red_loader_t *ld, const red_yaml_node_t *n,
         st->interval_col = -1;
         st->factor = 3;
         st->default_interval_us = 30 * RED_TIME_US_PER_SEC;
-        if (!(v = red_load_required(ld, n, what, "time", " (timestamp columns)",
-                                    &r))) {
+        if (!(v = red_contract_load_required(ld, n, what, "time",
+                                             " (timestamp columns)", &r))) {
                 return r;
         }
         if (red_yaml_kind(v) == RED_YAML_SCALAR) {
@@ -440,7 +444,8 @@ static int staleness_of(red_loader_t *ld, const red_yaml_node_t *n,
                 return r;
         }
         if ((v = red_yaml_get(n, "default_interval")) &&
-            ((r = red_load_duration(ld, v, what, &st->default_interval_us)) ||
+            ((r = red_contract_load_duration(ld, v, what,
+                                             &st->default_interval_us)) ||
              st->default_interval_us <= 0)) {
                 return r ? r
                          : red_yaml_error(ld->errstr, ld->size, v,
@@ -457,8 +462,8 @@ static int staleness_of(red_loader_t *ld, const red_yaml_node_t *n,
                                           "%s: factor must be in (0, 1000]",
                                           what);
         }
-        if (!(v = red_load_required(ld, n, what, "status", " (a string column)",
-                                    &r))) {
+        if (!(v = red_contract_load_required(ld, n, what, "status",
+                                             " (a string column)", &r))) {
                 return r;
         }
         if (red_yaml_to_str(v, what, &name, ld->errstr, ld->size)) {
@@ -471,10 +476,10 @@ static int staleness_of(red_loader_t *ld, const red_yaml_node_t *n,
                                       "the state",
                                       what, name);
         }
-        if (!(v = red_load_required(ld, n, what, "value", "", &r))) {
+        if (!(v = red_contract_load_required(ld, n, what, "value", "", &r))) {
                 return r;
         }
-        return red_load_str(ld, v, what, &st->value);
+        return red_contract_load_str(ld, v, what, &st->value);
 }
 
 /* --- history, delete, publish -------------------------------------------- */
@@ -511,8 +516,8 @@ static int history_of(red_loader_t *ld, const red_yaml_node_t *n,
                 h->name = NULL;
                 return -ENOMEM;
         }
-        if (!(v = red_load_required(ld, n, what, "on", "", &r)) ||
-            (r = red_load_kinds(ld, v, what, &h->on))) {
+        if (!(v = red_contract_load_required(ld, n, what, "on", "", &r)) ||
+            (r = red_contract_load_kinds(ld, v, what, &h->on))) {
                 return r;
         }
         h->topics = calloc(c->input_cnt + 1, sizeof(char *));
@@ -520,7 +525,7 @@ static int history_of(red_loader_t *ld, const red_yaml_node_t *n,
         if (!h->topics || !h->tables) {
                 return -ENOMEM;
         }
-        if (!(v = red_load_required(ld, n, what, "table", "", &r))) {
+        if (!(v = red_contract_load_required(ld, n, what, "table", "", &r))) {
                 return r;
         }
         for (size_t i = 0; i < c->input_cnt; i++) {
@@ -530,8 +535,9 @@ static int history_of(red_loader_t *ld, const red_yaml_node_t *n,
                 h->table_cnt++;
                 if (!(h->topics[h->table_cnt - 1] =
                               strdup(c->inputs[i].topic)) ||
-                    (r = red_load_ident(ld, v, what, TABLE_NAME_MAX,
-                                        &h->tables[h->table_cnt - 1]))) {
+                    (r = red_contract_load_ident(
+                             ld, v, what, TABLE_NAME_MAX,
+                             &h->tables[h->table_cnt - 1]))) {
                         return r ? r : -ENOMEM;
                 }
         }
@@ -541,7 +547,7 @@ static int history_of(red_loader_t *ld, const red_yaml_node_t *n,
                                       what);
         }
         if ((v = red_yaml_get(n, "time_column"))) {
-                r = red_load_ident(ld, v, what, 63, &h->time_column);
+                r = red_contract_load_ident(ld, v, what, 63, &h->time_column);
         } else if (!(h->time_column = strdup("timestamp"))) {
                 r = -ENOMEM;
         }
@@ -550,13 +556,13 @@ static int history_of(red_loader_t *ld, const red_yaml_node_t *n,
         }
         h->partition = RED_PART_DAILY;
         if (((v = red_yaml_get(n, "partition")) &&
-             (r = red_load_partition(ld, v, what, &h->partition))) ||
+             (r = red_contract_load_partition(ld, v, what, &h->partition))) ||
             ((v = red_yaml_get(n, "retention")) &&
-             (r = red_load_duration(ld, v, what, &h->retention_us)))) {
+             (r = red_contract_load_duration(ld, v, what, &h->retention_us)))) {
                 return r;
         }
-        if (!(v = red_load_required(ld, n, what, "columns", " (column: field)",
-                                    &r))) {
+        if (!(v = red_contract_load_required(ld, n, what, "columns",
+                                             " (column: field)", &r))) {
                 return r;
         }
         if (red_yaml_expect(v, RED_YAML_MAP, what, ld->errstr, ld->size)) {
@@ -567,10 +573,10 @@ static int history_of(red_loader_t *ld, const red_yaml_node_t *n,
         }
         for (size_t i = 0; i < red_yaml_size(v); i++) {
                 red_raw_column_t *col = &h->columns[h->column_cnt++];
-                if ((r = red_load_ident(ld, red_yaml_key(v, i), what, 63,
-                                        &col->name)) ||
-                    (r = red_load_slot(ld, red_yaml_value(v, i), what,
-                                       &col->slot))) {
+                if ((r = red_contract_load_ident(ld, red_yaml_key(v, i), what,
+                                                 63, &col->name)) ||
+                    (r = red_contract_load_slot(ld, red_yaml_value(v, i), what,
+                                                &col->slot))) {
                         return r;
                 }
         }
@@ -586,12 +592,13 @@ static int delete_of(red_loader_t *ld, const red_yaml_node_t *n, red_state_t *s)
 
         snprintf(what, sizeof(what), "state %s delete", s->name);
         if ((r = red_yaml_check_keys(n, what, keys, ld->errstr, ld->size)) ||
-            !(v = red_load_required(ld, n, what, "on", "", &r)) ||
-            (r = red_load_kinds(ld, v, what, &s->delete_on))) {
+            !(v = red_contract_load_required(ld, n, what, "on", "", &r)) ||
+            (r = red_contract_load_kinds(ld, v, what, &s->delete_on))) {
                 return r;
         }
         if ((v = red_yaml_get(n, "column"))) {
-                return red_load_ident(ld, v, what, 63, &s->deleted_column);
+                return red_contract_load_ident(ld, v, what, 63,
+                                               &s->deleted_column);
         }
         return (s->deleted_column = strdup("deleted_at")) ? 0 : -ENOMEM;
 }
@@ -612,7 +619,8 @@ static int publish_of(red_loader_t *ld, const red_yaml_node_t *n,
         }
         for (int i = 0; i < 4; i++) {
                 const red_yaml_node_t *v = red_yaml_get(n, keys[i]);
-                if (v && (r = red_load_publish(ld, v, what, outs[i]))) {
+                if (v &&
+                    (r = red_contract_load_publish(ld, v, what, outs[i]))) {
                         return r;
                 }
         }
@@ -634,8 +642,8 @@ static int key_of(red_loader_t *ld, const red_yaml_node_t *v, const char *what,
         red_field_type_t t;
         int r;
 
-        if ((r = red_load_slot(ld, v, what, &s->key_slot)) ||
-            (r = red_load_ident(ld, v, what, 63, &s->key_column))) {
+        if ((r = red_contract_load_slot(ld, v, what, &s->key_slot)) ||
+            (r = red_contract_load_ident(ld, v, what, 63, &s->key_column))) {
                 return r;
         }
         t = c->slot_types[s->key_slot];
@@ -644,7 +652,7 @@ static int key_of(red_loader_t *ld, const red_yaml_node_t *v, const char *what,
                                       "%s: the key %s is a %s (allowed: "
                                       "string, uuid)",
                                       what, s->key_column,
-                                      red_field_type_name(t));
+                                      red_contract_field_type_name(t));
         }
         for (size_t k = 0; k < c->kind_cnt; k++) {
                 const red_kind_t *kind = &c->kinds[k];
@@ -679,22 +687,24 @@ static int state_of(red_loader_t *ld, const red_yaml_node_t *n, red_state_t *s)
         s->key_slot = -1;
         s->history = -1;
         if ((r = red_yaml_check_keys(n, "state", keys, ld->errstr, ld->size)) ||
-            !(v = red_load_required(ld, n, "state", "name", "", &r)) ||
-            (r = red_load_ident(ld, v, "state name", 63, &s->name))) {
+            !(v = red_contract_load_required(ld, n, "state", "name", "", &r)) ||
+            (r = red_contract_load_ident(ld, v, "state name", 63, &s->name))) {
                 return r;
         }
         snprintf(what, sizeof(what), "state %s", s->name);
-        if (!(v = red_load_required(ld, n, what, "table", "", &r)) ||
-            (r = red_load_ident(ld, v, what, TABLE_NAME_MAX, &s->table)) ||
-            !(v = red_load_required(ld, n, what, "on", "", &r)) ||
-            (r = red_load_kinds(ld, v, what, &s->on)) ||
-            !(v = red_load_required(ld, n, what, "key", " (a field)", &r)) ||
+        if (!(v = red_contract_load_required(ld, n, what, "table", "", &r)) ||
+            (r = red_contract_load_ident(ld, v, what, TABLE_NAME_MAX,
+                                         &s->table)) ||
+            !(v = red_contract_load_required(ld, n, what, "on", "", &r)) ||
+            (r = red_contract_load_kinds(ld, v, what, &s->on)) ||
+            !(v = red_contract_load_required(ld, n, what, "key", " (a field)",
+                                             &r)) ||
             (r = key_of(ld, v, what, s))) {
                 return r;
         }
         s->create = s->on;
         if ((v = red_yaml_get(n, "create")) &&
-            (r = red_load_kinds(ld, v, what, &s->create))) {
+            (r = red_contract_load_kinds(ld, v, what, &s->create))) {
                 return r;
         }
         if ((v = red_yaml_get(n, "delete")) && (r = delete_of(ld, v, s))) {
@@ -712,8 +722,9 @@ static int state_of(red_loader_t *ld, const red_yaml_node_t *n, red_state_t *s)
                                       "delete rows",
                                       what);
         }
-        if (!(v = red_load_required(ld, n, what, "columns",
-                                    " (column: {rule: source})", &r)) ||
+        if (!(v = red_contract_load_required(ld, n, what, "columns",
+                                             " (column: {rule: source})",
+                                             &r)) ||
             (r = columns_of(ld, v, s))) {
                 return r;
         }
@@ -727,7 +738,7 @@ static int state_of(red_loader_t *ld, const red_yaml_node_t *n, red_state_t *s)
         return 0;
 }
 
-int red_load_states(red_loader_t *ld, const red_yaml_node_t *n)
+int red_contract_load_states(red_loader_t *ld, const red_yaml_node_t *n)
 {
         red_contract_t *c = ld->c;
 
@@ -760,23 +771,23 @@ int red_load_states(red_loader_t *ld, const red_yaml_node_t *n)
         return 0;
 }
 
-void red_load_free_states(red_state_t *s, size_t cnt)
+void red_contract_load_free_states(red_state_t *s, size_t cnt)
 {
         for (size_t i = 0; s && i < cnt; i++) {
                 red_state_t *x = &s[i];
 
                 for (size_t k = 0; x->columns && k < x->column_cnt; k++) {
                         free(x->columns[k].name);
-                        red_load_strlist_free(x->columns[k].path,
-                                              x->columns[k].path_cnt);
+                        red_contract_load_strlist_free(x->columns[k].path,
+                                                       x->columns[k].path_cnt);
                 }
                 free(x->columns);
                 for (size_t l = 0; x->lists && l < x->list_cnt; l++) {
                         free(x->lists[l].table);
-                        red_load_strlist_free(x->lists[l].columns,
-                                              x->lists[l].column_cnt);
-                        red_load_strlist_free(x->lists[l].members,
-                                              x->lists[l].column_cnt);
+                        red_contract_load_strlist_free(x->lists[l].columns,
+                                                       x->lists[l].column_cnt);
+                        red_contract_load_strlist_free(x->lists[l].members,
+                                                       x->lists[l].column_cnt);
                 }
                 free(x->lists);
                 if (x->stale) {

@@ -37,7 +37,7 @@ static const red_uuid_t state_ns = {{0x6a, 0x1f, 0x0e, 0x5c, 0x93, 0x2b, 0x4d,
 
 static uint64_t key_hash(const char *key)
 {
-        return red_hash_bytes(key, strlen(key), 0x5157);
+        return red_map_hash_bytes(key, strlen(key), 0x5157);
 }
 
 static bool row_eq(const void *item, const void *key)
