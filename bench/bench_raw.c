@@ -23,6 +23,7 @@
 #include "red_log.h"
 #include "red_migrate.h"
 #include "red_partition.h"
+#include "red_schema.h"
 #include "red_sink.h"
 #include "red_time.h"
 
@@ -404,6 +405,17 @@ int main(int argc, char **argv)
         mig = red_migrate_builtin(&mig_cnt);
         if (red_migrate_apply(db, mig, mig_cnt, &applied, err, sizeof(err))) {
                 die("migrate", err);
+        }
+        {
+                /* the contract's tables, as `reducerd migrate` makes them */
+                red_contract_set_t set = {0};
+                size_t statements;
+                if (red_contract_set_add(&set, contract, err, sizeof(err)) ||
+                    red_schema_migrate(db, &set, false, NULL, stderr,
+                                       &statements, err, sizeof(err))) {
+                        die("migrate", err);
+                }
+                red_contract_set_destroy(&set);
         }
         for (int k = 0; k < 5; k++) {
                 /* the data's days exist for both (COPY cannot make them) */

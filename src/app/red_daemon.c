@@ -174,11 +174,14 @@ static void maintain(const red_config_t *conf, const red_contract_set_t *set)
         if (red_maintain_run(conn, set, (int)conf->maintain_days_ahead,
                              red_time_now(), &res, err, sizeof(err))) {
                 red_log_warn("maintain", "%s", err);
-        } else if (res.created || res.dropped || res.workflows_deleted) {
+        } else if (res.created || res.dropped || res.cells_deleted ||
+                   res.workflows_deleted) {
                 red_log_info("maintain",
-                             "partitions created %d, dropped %d; %ld old "
+                             "partitions created %d, dropped %d; %ld cells "
+                             "past their window's retention and %ld old "
                              "workflows deleted",
-                             res.created, res.dropped, res.workflows_deleted);
+                             res.created, res.dropped, res.cells_deleted,
+                             res.workflows_deleted);
         }
         PQfinish(conn);
 }

@@ -355,6 +355,8 @@ static red_sink_result_t agg_lock(red_sink_cells_t *w, red_sink_io_t *io,
         const red_agg_t *a = &w->c->aggs[idx];
         agg_sql_t *q = &w->aggs[idx];
         red_sink_result_t r;
+        red_partition_t gran;
+        char parent[80];
 
         agg_clear(q);
         q->refs = calloc(cnt + 1, sizeof(*q->refs));
@@ -369,10 +371,11 @@ static red_sink_result_t agg_lock(red_sink_cells_t *w, red_sink_io_t *io,
                 if (red_cell_agg(cells[i]) != a) {
                         continue;
                 }
-                if ((r = red_sink_io_partition(io, a->table, a->partition,
-                                               RED_PARTITION_FILLFACTOR_UPDATED,
-                                               red_cell_window_start(cells[i]),
-                                               errstr, size))) {
+                red_agg_partition_parent(a, red_cell_window_type(cells[i]),
+                                         parent, sizeof(parent), &gran);
+                if ((r = red_sink_io_partition(
+                             io, parent, gran, RED_PARTITION_FILLFACTOR_UPDATED,
+                             red_cell_window_start(cells[i]), errstr, size))) {
                         return r;
                 }
                 ref->cell = cells[i];

@@ -135,6 +135,11 @@ static red_sink_result_t finish(red_sink_io_t *io, PGresult *res,
         return r;
 }
 
+PGconn *red_sink_io_conn(red_sink_io_t *io)
+{
+        return io->conn;
+}
+
 red_sink_result_t red_sink_io_exec(red_sink_io_t *io, const char *sql, int n,
                                    const char *const *params, PGresult **resp,
                                    char *errstr, size_t size)

@@ -30,9 +30,9 @@ static const char *env_or(const char *name, const char *def)
 
 void itest_init(itest_t *t, const char *name)
 {
-        char env[512], *out, *err;
+        char env[512], *out, *err, codegen[4096], agent[4096];
         const char *envs[] = {env, NULL};
-        const char *argv[] = {test_bin(), "migrate", NULL};
+        const char *argv[] = {test_bin(), "migrate", codegen, agent, NULL};
         int rc;
 
         memset(t, 0, sizeof(*t));
@@ -41,6 +41,11 @@ void itest_init(itest_t *t, const char *name)
         t->conninfo = test_pg_create_db(name);
         snprintf(env, sizeof(env), "REDUCERD_POSTGRES_CONNINFO=%s",
                  t->conninfo);
+        /* the engine's tables and those of the shipped contracts */
+        snprintf(codegen, sizeof(codegen), "%s",
+                 test_path("contracts/codegen_metrics.yaml"));
+        snprintf(agent, sizeof(agent), "%s",
+                 test_path("contracts/agent_metrics.yaml"));
         rc = test_run(argv, envs, &out, &err);
         ck_assert_msg(rc == 0, "migrate: %s", err);
         free(out);
