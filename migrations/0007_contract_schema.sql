@@ -53,6 +53,7 @@ CREATE TABLE reducerd_backfills (
     range_from   timestamptz,           -- NULL: from the first event
     range_to     timestamptz,           -- NULL: through the last one
     end_offsets  jsonb,                 -- kafka: {"topic/partition": offset}
+    snapshot_at  timestamptz,           -- raw: when the rows were read
     chunks_done  text[]      NOT NULL DEFAULT '{}',
     state        text        NOT NULL CHECK (state IN ('running', 'done')),
     started_at   timestamptz NOT NULL DEFAULT now(),

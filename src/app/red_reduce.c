@@ -5,6 +5,7 @@
 #include "red_core.h"
 #include "red_frontier.h"
 #include "red_map.h"
+#include "red_rawseen.h"
 #include "red_rows.h"
 
 #include <errno.h>
@@ -31,10 +32,10 @@ typedef struct reduce_s {
         red_contract_t *c;
         red_core_t *core;
         red_aggregator_t *result;
-        red_buf_t history;   /* rendered history lines */
-        red_buf_t raw;       /* rendered raw rows, deduplicated */
-        red_buf_t alerts;    /* rendered alerts that fired */
-        red_map_t *raw_seen; /* identities of the raw rows written */
+        red_buf_t history;       /* rendered history lines */
+        red_buf_t raw;           /* rendered raw rows, deduplicated */
+        red_buf_t alerts;        /* rendered alerts that fired */
+        red_rawseen_t *raw_seen; /* identities of the raw rows written */
         size_t raw_rows, alert_cnt;
         red_alert_state_t *cooldowns;
         red_buf_t dead;          /* rendered dead-letter lines */
@@ -235,53 +236,9 @@ static red_time_t frontier(reduce_t *rd, size_t to)
         return f.time;
 }
 
-static bool key_eq(const void *item, const void *key)
-{
-        return !strcmp(item, key);
-}
-
-/* "table\n" + identity: what the table's unique key holds. */
-static int seen_key(const red_core_raw_key_t *k, red_buf_t *out)
-{
-        red_buf_reset(out);
-        red_buf_puts(out, k->table);
-        red_buf_putc(out, '\n');
-        red_buf_append(out, k->ident, k->ident_len);
-        return out->failed ? -ENOMEM : 0;
-}
-
-/* Marks the batch's raw rows that an earlier batch stored (as the
- * tables' unique keys would find them). */
-static int mark_stored(reduce_t *rd)
-{
-        const red_core_raw_key_t *keys;
-        size_t cnt;
-        red_buf_t key;
-        int r = 0;
-
-        red_buf_init(&key);
-        keys = red_core_raw_keys(rd->core, &cnt);
-        for (size_t i = 0; i < cnt && !r; i++) {
-                if ((r = seen_key(&keys[i], &key))) {
-                        break;
-                }
-                if (red_map_find(rd->raw_seen,
-                                 red_hash_bytes(key.data, key.len, 0), key_eq,
-                                 key.data)) {
-                        red_core_raw_stored(rd->core, i);
-                }
-        }
-        red_buf_destroy(&key);
-        return r;
-}
-
 /* The batch's raw rows, and their identities remembered. */
 static int keep_raw(reduce_t *rd)
 {
-        const red_core_raw_key_t *keys;
-        size_t cnt;
-        red_buf_t key;
-
         for (size_t i = 0; i < red_core_released(rd->core); i++) {
                 const red_event_t *ev = red_core_released_event(rd->core, i);
 
@@ -300,26 +257,9 @@ static int keep_raw(reduce_t *rd)
                         red_buf_puts(&rd->raw, "}\n");
                 }
         }
-        red_buf_init(&key);
-        keys = red_core_raw_keys(rd->core, &cnt);
-        for (size_t i = 0; i < cnt; i++) {
-                char *dup;
-
-                if (!red_core_released_event(rd->core, keys[i].entry)) {
-                        continue; /* stored before */
-                }
-                if (seen_key(&keys[i], &key) || !(dup = strdup(key.data))) {
-                        red_buf_destroy(&key);
-                        return -ENOMEM;
-                }
-                if (red_map_insert(rd->raw_seen,
-                                   red_hash_bytes(key.data, key.len, 0), dup)) {
-                        free(dup);
-                        red_buf_destroy(&key);
-                        return -ENOMEM;
-                }
+        if (red_rawseen_keep(rd->raw_seen, rd->core)) {
+                return -ENOMEM;
         }
-        red_buf_destroy(&key);
         return rd->raw.failed ? -ENOMEM : 0;
 }
 
@@ -341,7 +281,8 @@ static int run_batch(reduce_t *rd, size_t from, size_t to)
                 return -ENOMEM;
         }
         /* no database behind `reduce`: missing workflows stay missing */
-        if ((r = mark_stored(rd)) || (r = red_core_process(rd->core))) {
+        if ((r = red_rawseen_mark(rd->raw_seen, rd->core)) ||
+            (r = red_core_process(rd->core))) {
                 return r;
         }
         cells = red_aggregator_cells(red_core_cells(rd->core), &cnt);
@@ -472,7 +413,8 @@ int red_reduce_run(const red_reduce_opts_t *opts, char *errstr,
         if (!(rd.core = red_core_new(rd.c, SIZE_MAX / 2, INT64_MAX / 2,
                                      line_done, NULL, errstr, errstr_size)) ||
             !(rd.result = red_aggregator_new(rd.c)) ||
-            !(rd.state_map = red_map_new()) || !(rd.raw_seen = red_map_new()) ||
+            !(rd.state_map = red_map_new()) ||
+            !(rd.raw_seen = red_rawseen_new()) ||
             !(rd.cooldowns = red_alert_state_new())) {
                 if (!errstr[0]) {
                         snprintf(errstr, errstr_size, "out of memory");
@@ -566,14 +508,7 @@ done:
         red_buf_destroy(&rd.dead);
         red_buf_destroy(&rd.raw);
         red_buf_destroy(&rd.alerts);
-        if (rd.raw_seen) {
-                size_t pos = 0;
-                char *k;
-                while ((k = red_map_next(rd.raw_seen, &pos))) {
-                        free(k);
-                }
-                red_map_destroy(rd.raw_seen);
-        }
+        red_rawseen_destroy(rd.raw_seen);
         red_alert_state_destroy(rd.cooldowns);
         red_aggregator_destroy(rd.result);
         red_core_destroy(rd.core);

@@ -307,9 +307,27 @@ int red_load_table_check(red_loader_t *ld, const red_yaml_node_t *sink,
 
 /* --- per window type ----------------------------------------------------- */
 
+/* Key @p i of mapping @p n as one of the aggregation's window types, or
+ * -EINVAL naming @p key (the setting). */
+static int window_key(red_loader_t *ld, const red_yaml_node_t *n, size_t i,
+                      const char *what, const char *key, uint32_t windows,
+                      red_window_type_t *wt)
+{
+        const char *name = red_yaml_str(red_yaml_key(n, i));
+
+        if (red_window_type_parse(name, wt) || !(windows & (1u << *wt))) {
+                return red_yaml_error(ld->errstr, ld->size, red_yaml_key(n, i),
+                                      "%s: %s: \"%s\" is not one of the "
+                                      "aggregation's windows",
+                                      what, key, name);
+        }
+        return 0;
+}
+
 int red_load_window_retention(red_loader_t *ld, const red_yaml_node_t *n,
                               const char *what, uint32_t windows, int64_t *ret)
 {
+        red_window_type_t wt;
         int r;
 
         if (red_yaml_kind(n) == RED_YAML_SCALAR) {
@@ -329,18 +347,9 @@ int red_load_window_retention(red_loader_t *ld, const red_yaml_node_t *n,
                 ret[w] = 0; /* a window type not named keeps its rows */
         }
         for (size_t i = 0; i < red_yaml_size(n); i++) {
-                red_window_type_t wt;
-                if (red_window_type_parse(red_yaml_str(red_yaml_key(n, i)),
-                                          &wt) ||
-                    !(windows & (1u << wt))) {
-                        return red_yaml_error(
-                                ld->errstr, ld->size, red_yaml_key(n, i),
-                                "%s: retention: \"%s\" is not "
-                                "one of the aggregation's "
-                                "windows",
-                                what, red_yaml_str(red_yaml_key(n, i)));
-                }
-                if ((r = red_load_duration(ld, red_yaml_value(n, i), what,
+                if ((r = window_key(ld, n, i, what, "retention", windows,
+                                    &wt)) ||
+                    (r = red_load_duration(ld, red_yaml_value(n, i), what,
                                            &ret[wt]))) {
                         return r;
                 }
@@ -352,6 +361,7 @@ int red_load_window_partition(red_loader_t *ld, const red_yaml_node_t *n,
                               const char *what, uint32_t windows,
                               red_partition_t *gran)
 {
+        red_window_type_t wt;
         int r;
 
         if (red_yaml_expect(n, RED_YAML_MAP, what, ld->errstr, ld->size)) {
@@ -361,18 +371,9 @@ int red_load_window_partition(red_loader_t *ld, const red_yaml_node_t *n,
                 gran[w] = RED_PART_MONTHLY;
         }
         for (size_t i = 0; i < red_yaml_size(n); i++) {
-                red_window_type_t wt;
-                if (red_window_type_parse(red_yaml_str(red_yaml_key(n, i)),
-                                          &wt) ||
-                    !(windows & (1u << wt))) {
-                        return red_yaml_error(
-                                ld->errstr, ld->size, red_yaml_key(n, i),
-                                "%s: partition: \"%s\" is not "
-                                "one of the aggregation's "
-                                "windows",
-                                what, red_yaml_str(red_yaml_key(n, i)));
-                }
-                if ((r = red_load_partition(ld, red_yaml_value(n, i), what,
+                if ((r = window_key(ld, n, i, what, "partition", windows,
+                                    &wt)) ||
+                    (r = red_load_partition(ld, red_yaml_value(n, i), what,
                                             &gran[wt]))) {
                         return r;
                 }

@@ -26,14 +26,8 @@ static PGresult *query(PGconn *conn, const char *sql, const char *oid,
                        char *errstr, size_t size)
 {
         const char *vals[1] = {oid};
-        PGresult *res = PQexecParams(conn, sql, 1, NULL, vals, NULL, NULL, 0);
 
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                red_pg_error(conn, res, errstr, size);
-                PQclear(res);
-                return NULL;
-        }
-        return res;
+        return red_pg_params(conn, sql, 1, vals, errstr, size);
 }
 
 static int load_columns(PGconn *conn, const char *oid, red_cattable_t *t,

@@ -118,6 +118,20 @@ int red_ddl_index(red_buf_t *b, const red_tabledef_t *t, const red_idxdef_t *ix,
         return b->failed ? -EINVAL : 0;
 }
 
+void red_ddl_comment(red_buf_t *b, const char *table, const char *column,
+                     const char *text, const char *schema)
+{
+        red_buf_printf(b, "COMMENT ON %s ", column ? "COLUMN" : "TABLE");
+        qualified(b, schema, table);
+        if (column) {
+                red_buf_putc(b, '.');
+                red_ddl_ident(b, column);
+        }
+        red_buf_puts(b, " IS ");
+        red_ddl_literal(b, text);
+        red_buf_puts(b, ";\n");
+}
+
 int red_ddl_comments(red_buf_t *b, const red_tabledef_t *t, int gen,
                      const char *schema)
 {
@@ -127,23 +141,13 @@ int red_ddl_comments(red_buf_t *b, const red_tabledef_t *t, int gen,
                 return -EINVAL;
         }
         if (t->comment) {
-                red_buf_puts(b, "COMMENT ON TABLE ");
-                qualified(b, schema, table);
-                red_buf_puts(b, " IS ");
-                red_ddl_literal(b, t->comment);
-                red_buf_puts(b, ";\n");
+                red_ddl_comment(b, table, NULL, t->comment, schema);
         }
         for (size_t i = 0; i < t->col_cnt; i++) {
-                if (!t->cols[i].comment) {
-                        continue;
+                if (t->cols[i].comment) {
+                        red_ddl_comment(b, table, t->cols[i].name,
+                                        t->cols[i].comment, schema);
                 }
-                red_buf_puts(b, "COMMENT ON COLUMN ");
-                qualified(b, schema, table);
-                red_buf_putc(b, '.');
-                red_ddl_ident(b, t->cols[i].name);
-                red_buf_puts(b, " IS ");
-                red_ddl_literal(b, t->cols[i].comment);
-                red_buf_puts(b, ";\n");
         }
         return b->failed ? -EINVAL : 0;
 }

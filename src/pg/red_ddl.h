@@ -52,6 +52,11 @@ void red_ddl_column(red_buf_t *b, const red_coldef_t *col);
 int red_ddl_index(red_buf_t *b, const red_tabledef_t *t, const red_idxdef_t *ix,
                   int gen, const char *schema) RED_MUSTCHECK;
 
+/** "COMMENT ON TABLE table IS 'text';\n", or on table.@p column when not
+ * NULL. */
+void red_ddl_comment(red_buf_t *b, const char *table, const char *column,
+                     const char *text, const char *schema);
+
 /** COMMENT ON TABLE / COLUMN statements of @p t (the text quoted as a
  * literal by the server's rules: single quotes doubled). */
 int red_ddl_comments(red_buf_t *b, const red_tabledef_t *t, int gen,

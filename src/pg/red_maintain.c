@@ -10,13 +10,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Runs a DELETE with two parameters, adding the rows gone to *@p deleted. */
+static int delete_rows(PGconn *conn, const char *sql, const char *const *vals,
+                       long *deleted, char *errstr, size_t size)
+{
+        PGresult *res = red_pg_params(conn, sql, 2, vals, errstr, size);
+
+        if (!res) {
+                return -1;
+        }
+        *deleted += atol(PQcmdTuples(res));
+        PQclear(res);
+        return 0;
+}
+
 static int current_cleanup(PGconn *conn, const red_fsm_t *fsm, long *deleted,
                            char *errstr, size_t size)
 {
         char q[80], sql[512], states[512], secs[32];
         const char *vals[2] = {states, secs};
         size_t pos = 0;
-        PGresult *res;
 
         if (!fsm->history_retention_us ||
             red_pg_ident(fsm->current_table, q, sizeof(q))) {
@@ -38,15 +51,7 @@ static int current_cleanup(PGconn *conn, const red_fsm_t *fsm, long *deleted,
                  "state_entry_time < now() - make_interval(secs => "
                  "$2::float8)",
                  q);
-        res = PQexecParams(conn, sql, 2, NULL, vals, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                red_pg_error(conn, res, errstr, size);
-                PQclear(res);
-                return -1;
-        }
-        *deleted += atol(PQcmdTuples(res));
-        PQclear(res);
-        return 0;
+        return delete_rows(conn, sql, vals, deleted, errstr, size);
 }
 
 /* Cells of window type @p wt whose window ended before now - @p keep_us,
@@ -57,7 +62,6 @@ static int cells_cleanup(PGconn *conn, const red_agg_t *a, red_window_type_t wt,
 {
         char q[80], sql[256], before[RED_TIME_FMT_SIZE];
         const char *vals[2] = {red_window_type_name(wt), before};
-        PGresult *res;
 
         if (red_pg_ident(a->table, q, sizeof(q))) {
                 return 0;
@@ -67,15 +71,7 @@ static int cells_cleanup(PGconn *conn, const red_agg_t *a, red_window_type_t wt,
                  "DELETE FROM %s WHERE window_type = $1 AND window_end <= "
                  "$2::timestamptz",
                  q);
-        res = PQexecParams(conn, sql, 2, NULL, vals, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                red_pg_error(conn, res, errstr, size);
-                PQclear(res);
-                return -1;
-        }
-        *deleted += atol(PQcmdTuples(res));
-        PQclear(res);
-        return 0;
+        return delete_rows(conn, sql, vals, deleted, errstr, size);
 }
 
 /* An aggregation's partitions, and its window types' retention. */

@@ -15,20 +15,6 @@
 /* pg_advisory_lock key of red_migrate: "redumigr" */
 #define MIGRATE_LOCK_KEY "7310597925069711730"
 
-static PGresult *exec_params(PGconn *conn, const char *sql, int n,
-                             const char *const *vals, char *errstr, size_t size)
-{
-        PGresult *res = PQexecParams(conn, sql, n, NULL, vals, NULL, NULL, 0);
-        ExecStatusType st = PQresultStatus(res);
-
-        if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-                red_pg_error(conn, res, errstr, size);
-                PQclear(res);
-                return NULL;
-        }
-        return res;
-}
-
 static const char *const ways_forward =
         "Either keep the old definition, or bump the contract's version (now "
         "%2$s) to build a new generation of the table: `reducerd migrate` "
@@ -48,10 +34,10 @@ static int load_record(PGconn *conn, cplan_t *cp, char *errstr, size_t size)
         const char *vals[1] = {cp->c->name};
         PGresult *res;
 
-        res = exec_params(conn,
-                          "SELECT to_regclass('reducerd_contract_schema') IS "
-                          "NOT NULL",
-                          0, NULL, errstr, size);
+        res = red_pg_params(conn,
+                            "SELECT to_regclass('reducerd_contract_schema') IS "
+                            "NOT NULL",
+                            0, NULL, errstr, size);
         if (!res) {
                 return -1;
         }
@@ -60,10 +46,11 @@ static int load_record(PGconn *conn, cplan_t *cp, char *errstr, size_t size)
         if (!cp->has_state_tables) {
                 return 0;
         }
-        if (!(res = exec_params(conn,
-                                "SELECT version, generation, parts::text FROM "
-                                "reducerd_contract_schema WHERE contract = $1",
-                                1, vals, errstr, size))) {
+        if (!(res = red_pg_params(
+                      conn,
+                      "SELECT version, generation, parts::text FROM "
+                      "reducerd_contract_schema WHERE contract = $1",
+                      1, vals, errstr, size))) {
                 return -1;
         }
         if (PQntuples(res)) {
@@ -86,11 +73,12 @@ static int load_building(PGconn *conn, cplan_t *cp, char *errstr, size_t size)
                 free(parts);
                 return 0;
         }
-        res = exec_params(conn,
-                          "SELECT generation, version, parts = $2::jsonb FROM "
-                          "reducerd_contract_generations WHERE contract = $1 "
-                          "AND status = 'building'",
-                          2, vals, errstr, size);
+        res = red_pg_params(
+                conn,
+                "SELECT generation, version, parts = $2::jsonb FROM "
+                "reducerd_contract_generations WHERE contract = $1 "
+                "AND status = 'building'",
+                2, vals, errstr, size);
         free(parts);
         if (!res) {
                 return -1;
@@ -157,7 +145,7 @@ static int plan_generation(PGconn *conn, cplan_t *cp, char *errstr, size_t size)
                          "reducerd_contract_generations WHERE contract = $1 "
                          "AND generation = %d",
                          cp->building);
-                if (!(res = exec_params(conn, sql, 1, vals, errstr, size))) {
+                if (!(res = red_pg_params(conn, sql, 1, vals, errstr, size))) {
                         return -1;
                 }
                 for (int i = 0; i < PQntuples(res); i++) {
@@ -554,7 +542,7 @@ static int record(PGconn *conn, const cplan_t *cp, char *errstr, size_t size)
         vals[1] = live_version(cp);
         vals[2] = gen;
         vals[3] = live;
-        if (!(res = exec_params(
+        if (!(res = red_pg_params(
                       conn,
                       "INSERT INTO reducerd_contract_schema (contract, "
                       "version, generation, parts, fingerprint) VALUES ($1, "
@@ -589,7 +577,7 @@ static int record(PGconn *conn, const cplan_t *cp, char *errstr, size_t size)
         vals[3] = cp->new_gen ? "building" : "live";
         vals[4] = tables;
         vals[5] = cp->new_gen ? parts : live;
-        if (!(res = exec_params(
+        if (!(res = red_pg_params(
                       conn,
                       "INSERT INTO reducerd_contract_generations (contract, "
                       "generation, version, status, tables, parts, "
@@ -626,10 +614,11 @@ static int apply_contract(PGconn *conn, const cplan_t *cp, char *errstr,
         }
         /* running batches hold the row FOR SHARE: wait for them, and make
          * new ones wait for this */
-        if (!(res = exec_params(conn,
-                                "SELECT 1 FROM reducerd_contract_schema WHERE "
-                                "contract = $1 FOR UPDATE",
-                                1, vals, err, sizeof(err)))) {
+        if (!(res = red_pg_params(
+                      conn,
+                      "SELECT 1 FROM reducerd_contract_schema WHERE "
+                      "contract = $1 FOR UPDATE",
+                      1, vals, err, sizeof(err)))) {
                 goto fail;
         }
         PQclear(res);

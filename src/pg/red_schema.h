@@ -32,6 +32,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 typedef struct red_schema_plan_s red_schema_plan_t;
@@ -90,6 +91,34 @@ int red_schema_migrate(PGconn *conn, const red_contract_set_t *set,
  */
 int red_schema_live(PGconn *conn, const red_contract_t *c, int *generation,
                     char *errstr, size_t errstr_size) RED_MUSTCHECK;
+
+/* --- generations (red_schema_switch.c) ---------------------------------- */
+
+/**
+ * In the caller's open transaction: holds contract @p contract's schema
+ * row FOR UPDATE (batches wait; running ones are waited for) and sets
+ * *@p generation to the live generation (0: no record). 0 or -1.
+ */
+int red_schema_lock(PGconn *conn, const char *contract, int *generation,
+                    char *errstr, size_t errstr_size) RED_MUSTCHECK;
+
+/**
+ * The generation being built for exactly contract @p c (its parts), or 0,
+ * and the aggregations (bit per index) that have tables in it.
+ */
+int red_schema_building(PGconn *conn, const red_contract_t *c, int *generation,
+                        uint64_t *aggs, char *errstr,
+                        size_t errstr_size) RED_MUSTCHECK;
+
+/**
+ * In the caller's transaction, holding red_schema_lock(): makes
+ * generation @p generation of @p c live. Each of its tables T: the live
+ * T (generation @p live) becomes T_g<live> with its partitions and
+ * indexes, T_g<generation> becomes T; the record takes the generation's
+ * version and parts, the old generation is retired. 0 or -1.
+ */
+int red_schema_switch(PGconn *conn, const red_contract_t *c, int generation,
+                      int live, char *errstr, size_t errstr_size) RED_MUSTCHECK;
 
 /**
  * The statement a batch runs first: locks the contract's row FOR SHARE

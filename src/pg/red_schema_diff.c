@@ -65,12 +65,13 @@ char *red_schema_take_sql(red_buf_t *b)
                 red_buf_destroy(b);
                 return NULL;
         }
+        while (b->len && b->data[b->len - 1] == '\n') {
+                b->data[--b->len] = '\0';
+        }
         return red_buf_steal(b, NULL);
 }
 
-
 /* --- what the parts mean ------------------------------------------------ */
-
 
 /* Compares the meanings of table @p t with what was recorded; refusals
  * for what changes stored rows. Returns the number of them (or -ENOMEM). */
@@ -180,15 +181,10 @@ static int columns_diff(cplan_t *cp, const red_tabledef_t *t,
                         red_ddl_ident(&b, t->name);
                         red_buf_puts(&b, " ADD COLUMN ");
                         red_ddl_column(&b, cd);
-                        red_buf_puts(&b, ";");
+                        red_buf_puts(&b, ";\n");
                         if (cd->comment) {
-                                red_buf_puts(&b, "\nCOMMENT ON COLUMN ");
-                                red_ddl_ident(&b, t->name);
-                                red_buf_putc(&b, '.');
-                                red_ddl_ident(&b, cd->name);
-                                red_buf_puts(&b, " IS ");
-                                red_ddl_literal(&b, cd->comment);
-                                red_buf_puts(&b, ";");
+                                red_ddl_comment(&b, t->name, cd->name,
+                                                cd->comment, NULL);
                         }
                         r = red_schema_step(
                                 cp, red_schema_take_sql(&b),
@@ -247,13 +243,8 @@ static int columns_diff(cplan_t *cp, const red_tabledef_t *t,
                 }
                 if (!r && !str_eq(w->comment, h->comment) && cd->comment) {
                         red_buf_init(&b);
-                        red_buf_puts(&b, "COMMENT ON COLUMN ");
-                        red_ddl_ident(&b, t->name);
-                        red_buf_putc(&b, '.');
-                        red_ddl_ident(&b, cd->name);
-                        red_buf_puts(&b, " IS ");
-                        red_ddl_literal(&b, cd->comment);
-                        red_buf_puts(&b, ";");
+                        red_ddl_comment(&b, t->name, cd->name, cd->comment,
+                                        NULL);
                         r = red_schema_step(cp, red_schema_take_sql(&b),
                                             "table %s: comment of column %s",
                                             t->name, w->name);
@@ -411,11 +402,7 @@ int red_schema_table_diff(cplan_t *cp, const red_tabledef_t *t,
         if (!r && !str_eq(want->comment, have->comment) && t->comment) {
                 red_buf_t b;
                 red_buf_init(&b);
-                red_buf_puts(&b, "COMMENT ON TABLE ");
-                red_ddl_ident(&b, t->name);
-                red_buf_puts(&b, " IS ");
-                red_ddl_literal(&b, t->comment);
-                red_buf_puts(&b, ";");
+                red_ddl_comment(&b, t->name, NULL, t->comment, NULL);
                 r = red_schema_step(cp, red_schema_take_sql(&b),
                                     "table %s: its comment", t->name);
         }

@@ -13,38 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* --- helpers --------------------------------------------------------- */
-
-/* `reducerd ARGS...` (NULL-terminated) on the database @p conninfo. */
-static int reducerd(const char *conninfo, const char *const *args, char **out,
-                    char **err)
-{
-        char env[512];
-        const char *envs[] = {env, NULL};
-        const char *argv[32];
-        size_t n = 0;
-
-        argv[n++] = test_bin();
-        for (size_t i = 0; args[i] && n < 31; i++) {
-                argv[n++] = args[i];
-        }
-        argv[n] = NULL;
-        snprintf(env, sizeof(env), "REDUCERD_POSTGRES_CONNINFO=%s", conninfo);
-        return test_run(argv, envs, out, err);
-}
-
-/* Like reducerd(), failing the test unless it exits 0; returns stdout. */
-static char *reducerd_ok(const char *conninfo, const char *const *args)
-{
-        char *out, *err;
-        int rc = reducerd(conninfo, args, &out, &err);
-
-        ck_assert_msg(rc == 0, "reducerd %s %s: exit %d: %s%s", args[0],
-                      args[1] ? args[1] : "", rc, err, out);
-        free(err);
-        return out;
-}
 
 static char *codegen(void)
 {
@@ -138,48 +109,6 @@ static void assert_same_text(const char *a, const char *b, const char *what)
         }
 }
 
-/* A config for maintain/backfill: the database and @p contracts. */
-static const char *write_config(itest_t *t, const char *const *contracts)
-{
-        static char path[4096];
-        FILE *fp;
-
-        snprintf(path, sizeof(path), "%s/maintain.yaml", t->dir);
-        fp = fopen(path, "w");
-        ck_assert_ptr_nonnull(fp);
-        fprintf(fp, "postgres:\n  conninfo: \"%s\"\ncontracts:\n  paths:\n",
-                t->conninfo);
-        for (size_t i = 0; contracts[i]; i++) {
-                fprintf(fp, "    - \"%s\"\n", contracts[i]);
-        }
-        fprintf(fp, "http:\n  listen: \"\"\n");
-        ck_assert_int_eq(fclose(fp), 0);
-        return path;
-}
-
-/* The contract file @p rel with @p from replaced by @p to (each must
- * occur), written to the test's directory as @p name; returns its path. */
-static char *edited(itest_t *t, const char *rel, const char *name,
-                    const char *const *edits)
-{
-        char *text = test_read_file(test_path(rel), NULL), *path;
-
-        for (size_t i = 0; edits[i]; i += 2) {
-                char *at = strstr(text, edits[i]), *n;
-                ck_assert_msg(at != NULL, "%s: no \"%s\"", rel, edits[i]);
-                ck_assert_int_ge(asprintf(&n, "%.*s%s%s", (int)(at - text),
-                                          text, edits[i + 1],
-                                          at + strlen(edits[i])),
-                                 0);
-                free(text);
-                text = n;
-        }
-        ck_assert_int_ge(asprintf(&path, "%s/%s", t->dir, name), 0);
-        test_write_file(path, text, strlen(text));
-        free(text);
-        return path;
-}
-
 /* --- the catalog ----------------------------------------------------- */
 
 /*
@@ -189,23 +118,55 @@ static char *edited(itest_t *t, const char *rel, const char *name,
  * the contracts: tables, columns, types, defaults, keys, partitioning,
  * indexes, fill factors, partitions. The upgrade changes no table.
  */
+/* The numbered migrations of the release before contracts owned their
+ * tables, in a directory of @p t's: the engine's (still in migrations/)
+ * and the retired ones (tests/data/legacy_migrations/). */
+static const char *legacy_dir(itest_t *t)
+{
+        static const char *const files[] = {
+                "migrations/0001_reducerd_core.sql",
+                "migrations/0004_reducerd_alert_state.sql",
+                "tests/data/legacy_migrations/0002_codegen_metrics.sql",
+                "tests/data/legacy_migrations/0003_workflow_state.sql",
+                "tests/data/legacy_migrations/0005_agent_metrics.sql",
+                "tests/data/legacy_migrations/0006_fillfactor.sql"};
+        static char dir[4096];
+
+        snprintf(dir, sizeof(dir), "%s/legacy", t->dir);
+        ck_assert_int_eq(mkdir(dir, 0755), 0);
+        for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++) {
+                char path[4200];
+                size_t len;
+                char *sql = test_read_file(test_path(files[i]), &len);
+
+                snprintf(path, sizeof(path), "%s/%s", dir,
+                         strrchr(files[i], '/') + 1);
+                test_write_file(path, sql, len);
+                free(sql);
+        }
+        return dir;
+}
+
 START_TEST(catalog_equals_the_legacy_migrations)
 {
-        char *old = test_pg_create_db("schema_legacy");
-        char *fresh = test_pg_create_db("schema_fresh");
         char *cg = codegen(), *am = agent(), *out, *plan, *a, *b;
-        const char *legacy[] = {"migrate", "--engine-only", "--dir",
-                                test_path("tests/data/legacy_migrations"),
+        const char *legacy[] = {"migrate", "--engine-only", "--dir", NULL,
                                 NULL};
         const char *mig[] = {"migrate", cg, am, NULL};
         const char *mig_plan[] = {"migrate", "--plan", cg, am, NULL};
-        itest_t t = {0};
         const char *contracts[] = {cg, am, NULL};
         const char *maintain[] = {
                 "maintain", "-c", NULL, "--now", "2026-03-10T12:00:00Z", NULL};
+        itest_t old = {0}, fresh = {0};
 
-        free(reducerd_ok(old, legacy));
-        plan = reducerd_ok(old, mig_plan);
+        old.dir = test_tmpdir();
+        old.conninfo = test_pg_create_db("schema_legacy");
+        fresh.dir = test_tmpdir();
+        fresh.conninfo = test_pg_create_db("schema_fresh");
+        /* an earlier release: its numbered migrations only */
+        legacy[3] = legacy_dir(&old);
+        free(itest_cmd_ok(&old, legacy));
+        plan = itest_cmd_ok(&old, mig_plan);
         /* the contracts' part of the plan: comments and the record */
         a = strstr(plan, "-- contract ");
         ck_assert_ptr_nonnull(a);
@@ -214,20 +175,17 @@ START_TEST(catalog_equals_the_legacy_migrations)
                       "the upgrade changes tables:\n%s", a);
         ck_assert_ptr_nonnull(strstr(a, "not recorded yet"));
         free(plan);
-        free(reducerd_ok(old, mig));
-        out = reducerd_ok(fresh, mig);
+        free(itest_cmd_ok(&old, mig));
+        out = itest_cmd_ok(&fresh, mig);
         ck_assert_ptr_nonnull(strstr(out, "CREATE TABLE \"agent_alerts\""));
         free(out);
         /* the same partitions on both sides */
-        t.dir = test_tmpdir();
-        t.conninfo = old;
-        maintain[2] = write_config(&t, contracts);
-        free(reducerd_ok(old, maintain));
-        t.conninfo = fresh;
-        maintain[2] = write_config(&t, contracts);
-        free(reducerd_ok(fresh, maintain));
-        a = catalog(old);
-        b = catalog(fresh);
+        maintain[2] = itest_db_config(&old, contracts);
+        free(itest_cmd_ok(&old, maintain));
+        maintain[2] = itest_db_config(&fresh, contracts);
+        free(itest_cmd_ok(&fresh, maintain));
+        a = catalog(old.conninfo);
+        b = catalog(fresh.conninfo);
         ck_assert_ptr_nonnull(strstr(a, "codegen_metrics_aggregated_2026_03 "));
         ck_assert_ptr_nonnull(strstr(a, "agent_quorum_metrics_2026_03_10 "));
         ck_assert_ptr_nonnull(strstr(a, "{fillfactor=50}"));
@@ -235,16 +193,15 @@ START_TEST(catalog_equals_the_legacy_migrations)
                          "the catalogs of the legacy and the fresh "
                          "database");
         /* and both are recorded: nothing left to do */
-        out = reducerd_ok(old, mig_plan);
+        out = itest_cmd_ok(&old, mig_plan);
         ck_assert_ptr_nonnull(strstr(out, "would run 0 statements"));
         free(out);
         free(a);
         free(b);
         free(cg);
         free(am);
-        free(old);
-        free(fresh);
-        free(t.dir);
+        itest_fini(&old);
+        itest_fini(&fresh);
 }
 END_TEST
 
@@ -254,8 +211,6 @@ END_TEST
 static char *cells(const char *conninfo, const char *cols)
 {
         char sql[1024];
-        PGconn *c = test_pg_connect(conninfo);
-        char *v;
 
         snprintf(sql, sizeof(sql),
                  "SELECT coalesce(string_agg(concat_ws('|', window_type, "
@@ -263,9 +218,7 @@ static char *cells(const char *conninfo, const char *cols)
                  "ORDER BY window_type, window_start, aggregation_type, "
                  "group_key), '') FROM codegen_metrics_aggregated",
                  cols);
-        v = test_pg_value(c, sql);
-        PQfinish(c);
-        return v;
+        return itest_value(conninfo, sql);
 }
 
 /*
@@ -302,9 +255,9 @@ START_TEST(new_measure_is_added_online)
         before = cells(t.conninfo, old_cols);
         ck_assert_ptr_nonnull(strstr(before, "hourly"));
 
-        v2 = edited(&t, "contracts/codegen_metrics.yaml", "v2.yaml", edits);
+        v2 = itest_edit(&t, "contracts/codegen_metrics.yaml", "v2.yaml", edits);
         mig[1] = v2;
-        out = reducerd_ok(t.conninfo, mig);
+        out = itest_cmd_ok(&t, mig);
         ck_assert_msg(strstr(out, "ADD COLUMN \"stage_failures\" bigint NOT "
                                   "NULL DEFAULT 0"),
                       "%s", out);
@@ -357,10 +310,10 @@ START_TEST(changed_thresholds_are_refused)
         rec_before = test_pg_value(c, "SELECT parts::text FROM "
                                       "reducerd_contract_schema WHERE "
                                       "contract = 'codegen_metrics'");
-        v2 = edited(&t, "contracts/codegen_metrics.yaml", "v2.yaml",
-                    thresholds);
+        v2 = itest_edit(&t, "contracts/codegen_metrics.yaml", "v2.yaml",
+                        thresholds);
         mig[1] = v2;
-        rc = reducerd(t.conninfo, mig, &out, &err);
+        rc = itest_cmd(&t, mig, &out, &err);
         ck_assert_int_eq(rc, 1);
         ck_assert_msg(strstr(err, "table codegen_metrics_aggregated: "
                                   "grouping quality_buckets changed"),
@@ -414,9 +367,9 @@ START_TEST(new_version_builds_a_generation)
 
         itest_init(&t, "schema_gen");
         c = test_pg_connect(t.conninfo);
-        v2 = edited(&t, "contracts/codegen_metrics.yaml", "v2.yaml", edits);
+        v2 = itest_edit(&t, "contracts/codegen_metrics.yaml", "v2.yaml", edits);
         mig[1] = v2;
-        out = reducerd_ok(t.conninfo, mig);
+        out = itest_cmd_ok(&t, mig);
         ck_assert_msg(strstr(out, "CREATE TABLE \"codegen_metrics_"
                                   "aggregated_g2\""),
                       "%s", out);
@@ -433,7 +386,7 @@ START_TEST(new_version_builds_a_generation)
         ck_assert_str_eq(v, "1.1.0 building {codegen_metrics_aggregated}");
         free(v);
         /* again: nothing to do while it is being built */
-        out = reducerd_ok(t.conninfo, mig);
+        out = itest_cmd_ok(&t, mig);
         ck_assert_ptr_nonnull(strstr(out, "generation 2 of version 1.1.0 is "
                                           "being built"));
         ck_assert_ptr_nonnull(strstr(out, "ran 0 statements"));
@@ -454,7 +407,7 @@ START_TEST(new_version_builds_a_generation)
         free(err);
         /* back to the live definition */
         mig[1] = test_path("contracts/codegen_metrics.yaml");
-        out = reducerd_ok(t.conninfo, mig);
+        out = itest_cmd_ok(&t, mig);
         ck_assert_msg(strstr(out, "generation 2 (version 1.1.0) is no longer "
                                   "wanted"),
                       "%s", out);
@@ -503,11 +456,11 @@ START_TEST(retention_tiers_drop_partitions)
         PGconn *c;
 
         itest_init(&t, "schema_tiers");
-        free(reducerd_ok(t.conninfo, mig));
-        maintain[2] = write_config(&t, contracts);
+        free(itest_cmd_ok(&t, mig));
+        maintain[2] = itest_db_config(&t, contracts);
         /* synthetic old partitions: maintenance as of early January */
         maintain[4] = "2026-01-01T00:00:00Z";
-        free(reducerd_ok(t.conninfo, maintain));
+        free(itest_cmd_ok(&t, maintain));
         c = test_pg_connect(t.conninfo);
         v = children(c, "task_tiers_hourly");
         ck_assert_ptr_nonnull(strstr(v, "task_tiers_hourly_2026_01_01"));
@@ -530,7 +483,7 @@ START_TEST(retention_tiers_drop_partitions)
         /* 14 March: hourly past 30 days (before 12 Feb) goes, daily past
          * 90 days (before 14 Dec) stays */
         maintain[4] = "2026-03-14T00:00:00Z";
-        free(reducerd_ok(t.conninfo, maintain));
+        free(itest_cmd_ok(&t, maintain));
         v = children(c, "task_tiers_hourly");
         ck_assert_msg(!strstr(v, "task_tiers_hourly_2026_01_"), "%s", v);
         ck_assert_msg(strstr(v, "task_tiers_hourly_2026_03_01"), "%s", v);

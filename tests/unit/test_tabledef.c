@@ -4,27 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "red_sqltype.h"
 #include "red_tabledef.h"
 #include "red_test.h"
-
-/* Loads a contract from text (through a scratch file). */
-static red_contract_t *load_text(const char *text)
-{
-        char *dir = test_tmpdir(), path[4096], err[2048];
-        red_contract_t *c;
-
-        snprintf(path, sizeof(path), "%s/c.yaml", dir);
-        test_write_file(path, text, strlen(text));
-        c = red_contract_load(path, err, sizeof(err));
-        ck_assert_msg(c != NULL, "%s", err);
-        unlink(path);
-        rmdir(dir);
-        free(dir);
-        return c;
-}
 
 /* A contract like the README's walkthrough, with @p below as its speed
  * bucket threshold and @p extra appended to its aggregation. */
@@ -75,7 +58,7 @@ static red_contract_t *task_contract(const char *below, const char *extra)
                          "%s",
                          below, extra),
                 0);
-        c = load_text(text);
+        c = test_contract_text(text);
         free(text);
         return c;
 }
@@ -302,7 +285,7 @@ START_TEST(bucket_thresholds_change_the_grouping)
 
         ck_assert_ptr_nonnull(at);
         memcpy(at, "below: 0.5", 10);
-        b = load_text(text);
+        b = test_contract_text(text);
         ck_assert_int_eq(red_tabledefs_build(a, &da, err, sizeof(err)), 0);
         ck_assert_int_eq(red_tabledefs_build(b, &db, err, sizeof(err)), 0);
         ck_assert_str_ne(

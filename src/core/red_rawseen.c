@@ -1,0 +1,104 @@
+/* red_rawseen - raw-row identities kept in memory across batches. */
+#include "red_rawseen.h"
+
+#include "red_buf.h"
+#include "red_map.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct red_rawseen_s {
+        red_map_t *keys; /* "table\n" + identity, owned */
+        red_buf_t key;
+};
+
+red_rawseen_t *red_rawseen_new(void)
+{
+        red_rawseen_t *s = calloc(1, sizeof(*s));
+
+        if (s && !(s->keys = red_map_new())) {
+                free(s);
+                return NULL;
+        }
+        if (s) {
+                red_buf_init(&s->key);
+        }
+        return s;
+}
+
+void red_rawseen_destroy(red_rawseen_t *s)
+{
+        size_t pos = 0;
+        char *k;
+
+        if (!s) {
+                return;
+        }
+        while ((k = red_map_next(s->keys, &pos))) {
+                free(k);
+        }
+        red_map_destroy(s->keys);
+        red_buf_destroy(&s->key);
+        free(s);
+}
+
+static bool key_eq(const void *item, const void *key)
+{
+        return !strcmp(item, key);
+}
+
+/* "table\n" + identity: what the table's unique key holds. */
+static int seen_key(const red_core_raw_key_t *k, red_buf_t *out)
+{
+        red_buf_reset(out);
+        red_buf_puts(out, k->table);
+        red_buf_putc(out, '\n');
+        red_buf_append(out, k->ident, k->ident_len);
+        return out->failed ? -ENOMEM : 0;
+}
+
+int red_rawseen_mark(red_rawseen_t *s, red_core_t *core)
+{
+        const red_core_raw_key_t *keys;
+        size_t cnt;
+
+        keys = red_core_raw_keys(core, &cnt);
+        for (size_t i = 0; i < cnt; i++) {
+                if (seen_key(&keys[i], &s->key)) {
+                        return -ENOMEM;
+                }
+                if (red_map_find(s->keys,
+                                 red_hash_bytes(s->key.data, s->key.len, 0),
+                                 key_eq, s->key.data)) {
+                        red_core_raw_stored(core, i);
+                }
+        }
+        return 0;
+}
+
+int red_rawseen_keep(red_rawseen_t *s, red_core_t *core)
+{
+        const red_core_raw_key_t *keys;
+        size_t cnt;
+
+        keys = red_core_raw_keys(core, &cnt);
+        for (size_t i = 0; i < cnt; i++) {
+                char *dup;
+
+                if (!red_core_released_event(core, keys[i].entry)) {
+                        continue; /* stored before */
+                }
+                if (seen_key(&keys[i], &s->key) ||
+                    !(dup = strdup(s->key.data))) {
+                        return -ENOMEM;
+                }
+                if (red_map_insert(s->keys,
+                                   red_hash_bytes(s->key.data, s->key.len, 0),
+                                   dup)) {
+                        free(dup);
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
