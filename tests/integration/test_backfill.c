@@ -375,9 +375,10 @@ static bool log_has(void *opaque)
 /*
  * codegen_metrics keeps no raw rows: its version 1.1.0 with new quality
  * buckets is built by replaying the topics while `reducerd run` (1.0.0)
- * keeps consuming. After the switch the worker writes nothing (it says
- * it must be reloaded), a reload with 1.1.0 carries on, and the cells of
- * all the events equal a fresh run under 1.1.0.
+ * keeps consuming. Before the switch the worker refuses to reload 1.1.0;
+ * after it the worker writes nothing (it says it must be reloaded), a
+ * reload with 1.1.0 carries on, and the cells of all the events equal a
+ * fresh run under 1.1.0.
  */
 START_TEST(kafka_replay_fills_a_new_generation)
 {
@@ -413,9 +414,17 @@ START_TEST(kafka_replay_fills_a_new_generation)
         v2 = itest_edit(&t, "contracts/codegen_metrics.yaml", "v2.yaml", edits);
         mig[1] = v2;
         free(itest_cmd_ok(&t, mig));
-        /* the backfill reads the brokers from a config naming 1.1.0 */
+        /* the backfill reads the brokers from a config naming 1.1.0; the
+         * worker, told to reload it before the switch, keeps 1.0.0 */
         contracts[0] = v2;
         itest_config(&t, contracts, 500, 200, NULL);
+        ck_assert_int_eq(kill(w, SIGHUP), 0);
+        {
+                log_wait_t lw = {&t, "reload refused, keeping the running "
+                                     "contracts: contract codegen_metrics "
+                                     "1.1.0"};
+                ck_assert(test_wait_for(log_has, &lw, 30000));
+        }
         bf[2] = t.config;
         out = itest_cmd_ok(&t, bf);
         ck_assert_msg(strstr(out, "the new generation is live"), "%s", out);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "red_rebuild.h"
 #include "red_sqltype.h"
 #include "red_tabledef.h"
 #include "red_test.h"
@@ -360,6 +361,71 @@ START_TEST(shipped_contracts_tables)
 }
 END_TEST
 
+/* A backfill replaces whole windows: each window type's range grows to
+ * its boundaries, and the events read cover the widest. */
+START_TEST(rebuild_range_is_whole_windows)
+{
+        red_rebuild_range_t rr;
+        uint32_t hd = (1u << RED_WINDOW_HOURLY) | (1u << RED_WINDOW_DAILY) |
+                      (1u << RED_WINDOW_MONTHLY);
+        char a[RED_TIME_FMT_SIZE], b[RED_TIME_FMT_SIZE];
+
+        red_rebuild_range(hd, test_ts("2026-03-10T05:30:00Z"),
+                          test_ts("2026-03-12T00:00:00Z"), &rr);
+        ck_assert_str_eq(test_ts_text(rr.from[RED_WINDOW_HOURLY], a),
+                         "2026-03-10T05:00:00Z");
+        ck_assert_str_eq(test_ts_text(rr.to[RED_WINDOW_HOURLY], b),
+                         "2026-03-12T00:00:00Z");
+        ck_assert_str_eq(test_ts_text(rr.from[RED_WINDOW_DAILY], a),
+                         "2026-03-10T00:00:00Z");
+        ck_assert_str_eq(test_ts_text(rr.from[RED_WINDOW_MONTHLY], a),
+                         "2026-03-01T00:00:00Z");
+        ck_assert_str_eq(test_ts_text(rr.to[RED_WINDOW_MONTHLY], b),
+                         "2026-04-01T00:00:00Z");
+        /* weekly is not among the windows: it does not widen the read */
+        ck_assert_str_eq(test_ts_text(rr.read_from, a), "2026-03-01T00:00:00Z");
+        ck_assert_str_eq(test_ts_text(rr.read_to, b), "2026-04-01T00:00:00Z");
+        ck_assert(red_rebuild_covers(&rr, RED_WINDOW_DAILY,
+                                     test_ts("2026-03-11T00:00:00Z")));
+        ck_assert(!red_rebuild_covers(&rr, RED_WINDOW_DAILY,
+                                      test_ts("2026-03-12T00:00:00Z")));
+        red_rebuild_range(hd, INT64_MIN, INT64_MAX, &rr);
+        ck_assert_int_eq(rr.read_from, INT64_MIN);
+        ck_assert_int_eq(rr.read_to, INT64_MAX);
+}
+END_TEST
+
+/* agent_metrics stores every event it aggregates, with the fields read;
+ * codegen_metrics keeps no raw rows (its cells come back from Kafka). */
+START_TEST(rebuild_sources)
+{
+        red_contract_t *am = test_contract("contracts/agent_metrics.yaml");
+        red_contract_t *cg = test_contract("contracts/codegen_metrics.yaml");
+        red_contract_t *tm = task_contract("1000", "");
+        red_rebuild_src_t *src;
+        size_t cnt;
+        char err[512];
+
+        ck_assert_int_eq(
+                red_rebuild_raw_sources(am, &src, &cnt, err, sizeof(err)), 0);
+        ck_assert_uint_eq(cnt, 5);
+        ck_assert_str_eq(src[0].table, "agent_routing_metrics");
+        ck_assert_str_eq(src[0].kind->name, "metric");
+        free(src);
+        ck_assert_int_ne(
+                red_rebuild_raw_sources(cg, &src, &cnt, err, sizeof(err)), 0);
+        ck_assert_ptr_nonnull(strstr(err, "codegen_metrics stores no raw "
+                                          "rows"));
+        /* no raw sink at all */
+        ck_assert_int_ne(
+                red_rebuild_raw_sources(tm, &src, &cnt, err, sizeof(err)), 0);
+        ck_assert_ptr_nonnull(strstr(err, "stores no raw rows"));
+        red_contract_destroy(am);
+        red_contract_destroy(cg);
+        red_contract_destroy(tm);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("tabledef");
@@ -376,5 +442,8 @@ int main(void)
                       bucket_thresholds_change_the_grouping, 30);
         test_add_case(s, "shipped_contracts_tables", shipped_contracts_tables,
                       30);
+        test_add_case(s, "rebuild_range_is_whole_windows",
+                      rebuild_range_is_whole_windows, 30);
+        test_add_case(s, "rebuild_sources", rebuild_sources, 30);
         return test_main(s);
 }
