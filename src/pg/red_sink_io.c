@@ -265,8 +265,9 @@ int red_sink_io_check_columns(red_sink_io_t *io, const char *contract,
         rows = PQntuples(res);
         if (rows == 0) {
                 snprintf(errstr, size,
-                         "table %s does not exist (contract %s; run "
-                         "reducerd migrate, or add a migration for it)",
+                         "table %s does not exist (contract %s): run "
+                         "reducerd migrate, which creates the contract's "
+                         "tables",
                          table, contract);
                 r = -1;
         }
@@ -279,8 +280,8 @@ int red_sink_io_check_columns(red_sink_io_t *io, const char *contract,
                 if (row == rows) {
                         snprintf(errstr, size,
                                  "table %s has no column %s, which contract "
-                                 "%s writes (run reducerd migrate, or add "
-                                 "it in a migration)",
+                                 "%s writes: run reducerd migrate, which adds "
+                                 "it",
                                  table, cols[i], contract);
                         r = -1;
                 }

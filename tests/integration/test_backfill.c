@@ -383,7 +383,7 @@ static bool log_has(void *opaque)
 START_TEST(kafka_replay_fills_a_new_generation)
 {
         itest_t t, f;
-        const char *shipped = test_path("contracts/codegen_metrics.yaml");
+        char *shipped = strdup(test_path("contracts/codegen_metrics.yaml"));
         const char *const edits[] = {"{key: low, below: 0.6}",
                                      "{key: low, below: 0.5}", "version: 1.0.0",
                                      "version: 1.1.0", NULL};
@@ -462,6 +462,7 @@ START_TEST(kafka_replay_fills_a_new_generation)
         free(v2);
         free(e1);
         free(e2);
+        free(shipped);
         itest_fini(&f);
         itest_fini(&t);
 }
