@@ -49,7 +49,7 @@ red_recompute_t *red_recompute_new(const red_contract_t *c,
                 goto err;
         }
         if (!(rc->cells = red_aggregator_new(c)) ||
-            !(rc->seen = red_rawseen_new())) {
+            !(rc->seen = red_rawseen_new(c))) {
                 snprintf(errstr, size, "out of memory");
                 goto err;
         }

@@ -35,7 +35,7 @@ typedef struct reduce_s {
         red_buf_t history;       /* rendered history lines */
         red_buf_t raw;           /* rendered raw rows, deduplicated */
         red_buf_t alerts;        /* rendered alerts that fired */
-        red_rawseen_t *raw_seen; /* identities of the raw rows written */
+        red_rawseen_t *raw_seen; /* raw rows and dedupe keys stored */
         size_t raw_rows, alert_cnt;
         red_alert_state_t *cooldowns;
         red_buf_t dead;          /* rendered dead-letter lines */
@@ -414,7 +414,7 @@ int red_reduce_run(const red_reduce_opts_t *opts, char *errstr,
                                      line_done, NULL, errstr, errstr_size)) ||
             !(rd.result = red_aggregator_new(rd.c)) ||
             !(rd.state_map = red_map_new()) ||
-            !(rd.raw_seen = red_rawseen_new()) ||
+            !(rd.raw_seen = red_rawseen_new(rd.c)) ||
             !(rd.cooldowns = red_alert_state_new())) {
                 if (!errstr[0]) {
                         snprintf(errstr, errstr_size, "out of memory");

@@ -16,6 +16,7 @@
  *   red_contract_tables.c    what shapes a sink's tables: column_types,
  *                            indexes, retention and partitioning per
  *                            window type
+ *   red_contract_metrics.c   domain Prometheus series
  *
  * red_contract.c (lookups, contract sets) uses only the public header:
  * including this one would make red_contract and red_contract_load
@@ -141,6 +142,7 @@ int red_load_events(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
 int red_load_inputs(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
 int red_load_workflows(red_loader_t *ld,
                        const red_yaml_node_t *n) RED_MUSTCHECK;
+int red_load_dedupe(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
 void red_load_free_kinds(red_kind_t *k, size_t cnt);
 void red_load_free_inputs(red_input_t *in, size_t cnt);
 
@@ -208,5 +210,9 @@ int red_load_window_retention(red_loader_t *ld, const red_yaml_node_t *n,
 int red_load_window_partition(red_loader_t *ld, const red_yaml_node_t *n,
                               const char *what, uint32_t windows,
                               red_partition_t *gran) RED_MUSTCHECK;
+/* red_contract_metrics.c: domain Prometheus series (need dimensions and
+ * the fsm) */
+int red_load_metrics(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
+void red_load_free_metrics(red_metric_t *m, size_t cnt);
 
 #endif

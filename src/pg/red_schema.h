@@ -2,7 +2,7 @@
  * red_schema - contracts own their tables: `reducerd migrate` creates and
  * evolves every table a contract declares (red_tabledef) and records, per
  * contract, its version, table generation and what each table-shaping
- * part means (reducerd_contract_schema, migrations/0007).
+ * part means (reducerd_contract_schema, migrations/0008).
  *
  * A plan compares, for each contract:
  *  - what the parts mean now with what was recorded: a new column,
