@@ -7,7 +7,9 @@
  * a fresh run of the same events under the new version, readers see the
  * old or the new generation and never anything else, the worker still on
  * the old version writes nothing after the switch and, reloaded, carries
- * on. A backfill killed with -9 and run again gives the same cells.
+ * on. A backfill killed with -9 and run again gives the same cells. A
+ * repair of the live tables (a range from raw rows, all of it from Kafka
+ * with the daemon running) replaces spoilt cells, never adds to them.
  */
 #include "red_itest.h"
 #include "red_time.h"
@@ -278,6 +280,74 @@ START_TEST(raw_rows_fill_a_new_generation)
 }
 END_TEST
 
+/* The rollup's cells whose window overlaps [10 Feb, 12 Feb) (@p in) or
+ * not: a subquery for cells(). */
+#define RANGE_FROM "2026-02-10T00:00:00Z"
+#define RANGE_TO   "2026-02-12T00:00:00Z"
+#define ROLLUP_IN                                                              \
+        "(SELECT * FROM agent_metrics_rollup WHERE window_end > "              \
+        "'" RANGE_FROM "' AND window_start < '" RANGE_TO "') r"
+#define ROLLUP_OUT                                                             \
+        "(SELECT * FROM agent_metrics_rollup WHERE NOT (window_end > "         \
+        "'" RANGE_FROM "' AND window_start < '" RANGE_TO "')) r"
+
+/*
+ * A repair of the live tables, for a range: with every stored count
+ * spoilt, `reducerd backfill --from --to` (twice) gives the windows that
+ * overlap the range back their values, replaced and not added to, and
+ * leaves the other windows as they are.
+ */
+START_TEST(range_repair_replaces_cells)
+{
+        itest_t t;
+        char *shipped = strdup(test_path("contracts/agent_metrics.yaml"));
+        const char *contracts[] = {shipped, NULL};
+        const char *bf[] = {"backfill",      "-c",     NULL,       "--contract",
+                            "agent_metrics", "--from", RANGE_FROM, "--to",
+                            RANGE_TO,        NULL};
+        const char *events;
+        char *in, *out_before, *out_spoilt, *got, *out;
+        PGconn *c;
+
+        itest_init(&t, "backfill_range");
+        events = agent_events(&t, "agent.jsonl", 2000);
+        itest_load(&t, shipped, events);
+        in = cells(t.conninfo, ROLLUP_IN, AGENT_COLUMNS);
+        out_before = cells(t.conninfo, ROLLUP_OUT, AGENT_COLUMNS);
+        ck_assert_msg(strstr(in, "|hourly|") && strstr(in, "|daily|"), "%s",
+                      in);
+        ck_assert_ptr_nonnull(strstr(out_before, "|daily|"));
+
+        c = test_pg_connect(t.conninfo);
+        free(test_pg_value(c, "WITH u AS (UPDATE agent_metrics_rollup SET "
+                              "count = count + 1000 RETURNING 1) SELECT "
+                              "count(*) FROM u"));
+        PQfinish(c);
+        out_spoilt = cells(t.conninfo, ROLLUP_OUT, AGENT_COLUMNS);
+        ck_assert_str_ne(out_spoilt, out_before);
+
+        bf[2] = itest_db_config(&t, contracts);
+        for (int i = 0; i < 2; i++) {
+                out = itest_cmd_ok(&t, bf);
+                ck_assert_msg(strstr(out, "the range's cells replaced"), "%s",
+                              out);
+                free(out);
+                got = cells(t.conninfo, ROLLUP_IN, AGENT_COLUMNS);
+                assert_same(got, in, "the repaired and the original cells");
+                free(got);
+                got = cells(t.conninfo, ROLLUP_OUT, AGENT_COLUMNS);
+                assert_same(got, out_spoilt,
+                            "the cells outside the range and the spoilt ones");
+                free(got);
+        }
+        free(in);
+        free(out_before);
+        free(out_spoilt);
+        free(shipped);
+        itest_fini(&t);
+}
+END_TEST
+
 /* `reducerd backfill` with failpoints: @p fp ("name:1") kills it with
  * SIGKILL; returns the exit status. */
 static int backfill_with(itest_t *t, const char *cfg, const char *contract,
@@ -468,6 +538,88 @@ START_TEST(kafka_replay_fills_a_new_generation)
 }
 END_TEST
 
+/*
+ * A repair of the live tables from Kafka (codegen_metrics keeps no raw
+ * rows) while `reducerd run` keeps consuming: with every stored total
+ * spoilt, the backfill replays the topics up to the daemon's offsets and
+ * gives the cells back their values; the daemon then carries on, and the
+ * cells of all the events equal a fresh run.
+ */
+START_TEST(kafka_repair_replaces_cells)
+{
+        itest_t t, f;
+        char *shipped = strdup(test_path("contracts/codegen_metrics.yaml"));
+        const char *contracts[] = {shipped, NULL};
+        const char *loads[] = {NULL, NULL, NULL, NULL, NULL};
+        const char *bf[] = {"backfill",        "-c", NULL, "--contract",
+                            "codegen_metrics", NULL};
+        char *before, *spoilt, *got, *want, *out, *e1, *e2;
+        PGconn *c;
+        pid_t w;
+
+        itest_init(&t, "backfill_kafka_repair");
+        itest_kafka(&t, 2, contracts);
+        itest_config(&t, contracts, 500, 200, NULL);
+        e1 = strdup(itest_generate(&t, "e1.jsonl",
+                                   "--events 800 --days 2 --seed 7 "
+                                   "--partitions 2"));
+        e2 = strdup(itest_generate(&t, "e2.jsonl",
+                                   "--events 200 --days 2 --seed 8 "
+                                   "--partitions 2"));
+        itest_produce(&t, e1, 1, 800);
+        w = itest_start(&t, NULL, 0);
+        ck_assert_msg(itest_wait_committed(&t, CODEGEN_GROUP, 800, 60000),
+                      "committed %ld of 800",
+                      itest_committed(&t, CODEGEN_GROUP));
+        before = cells(t.conninfo, "codegen_metrics_aggregated",
+                       CODEGEN_COLUMNS);
+        ck_assert_ptr_nonnull(strstr(before, "|hourly|"));
+        c = test_pg_connect(t.conninfo);
+        free(test_pg_value(c, "WITH u AS (UPDATE codegen_metrics_aggregated "
+                              "SET total_generations = total_generations + "
+                              "1000 RETURNING 1) SELECT count(*) FROM u"));
+        PQfinish(c);
+        spoilt = cells(t.conninfo, "codegen_metrics_aggregated",
+                       CODEGEN_COLUMNS);
+        ck_assert_str_ne(spoilt, before);
+
+        bf[2] = t.config;
+        out = itest_cmd_ok(&t, bf);
+        /* every event up to the daemon's offsets, none twice */
+        ck_assert_msg(strstr(out, "backfill codegen_metrics: 800 events read; "
+                                  "the range's cells replaced"),
+                      "%s", out);
+        free(out);
+        got = cells(t.conninfo, "codegen_metrics_aggregated", CODEGEN_COLUMNS);
+        assert_same(got, before, "the repaired and the original cells");
+        free(got);
+
+        /* the daemon carries on */
+        itest_produce(&t, e2, 1, 200);
+        ck_assert_msg(itest_wait_committed(&t, CODEGEN_GROUP, 1000, 60000),
+                      "committed %ld of 1000",
+                      itest_committed(&t, CODEGEN_GROUP));
+        ck_assert_int_eq(itest_stop(w, SIGTERM, 30000), 0);
+        loads[0] = shipped;
+        loads[1] = e1;
+        loads[2] = shipped;
+        loads[3] = e2;
+        fresh_run(&f, "backfill_kafka_repair_fresh", contracts, loads);
+        got = cells(t.conninfo, "codegen_metrics_aggregated", CODEGEN_COLUMNS);
+        want = cells(f.conninfo, "codegen_metrics_aggregated", CODEGEN_COLUMNS);
+        assert_same(got, want, "the repaired and the fresh cells");
+        free(got);
+        free(want);
+        free(before);
+        free(spoilt);
+        free(e1);
+        free(e2);
+        free(shipped);
+        itest_fini(&f);
+        itest_fini(&t);
+}
+END_TEST
+
 /* --- the walkthrough ---------------------------------------------------- */
 
 /* The text of the @p nth fenced block of @p lang in @p md (malloc'd). */
@@ -621,10 +773,14 @@ int main(void)
 
         test_add_case(s, "raw_rows_fill_a_new_generation",
                       raw_rows_fill_a_new_generation, 120);
+        test_add_case(s, "range_repair_replaces_cells",
+                      range_repair_replaces_cells, 120);
         test_add_case(s, "killed_backfill_resumes", killed_backfill_resumes,
                       120);
         test_add_case(s, "kafka_replay_fills_a_new_generation",
                       kafka_replay_fills_a_new_generation, 300);
+        test_add_case(s, "kafka_repair_replaces_cells",
+                      kafka_repair_replaces_cells, 300);
         test_add_case(s, "walkthrough_new_contract", walkthrough_new_contract,
                       180);
         return test_main(s);

@@ -440,9 +440,10 @@ static char *children(PGconn *c, const char *parent)
 /*
  * tests/data/contracts/task_tiers.yaml keeps hourly cells 30 days and
  * daily ones 90, in partitions sized to each (daily and monthly): maintain
- * drops exactly the partitions past each tier. Its second aggregation
+ * drops exactly the partitions past each tier (as of 14 March the
+ * hourly ones, as of 10 May the daily ones too). Its second aggregation
  * keeps both in monthly partitions: the hourly cells past 30 days are
- * deleted, the partitions stay.
+ * deleted, a partition goes once past 90 days.
  */
 START_TEST(retention_tiers_drop_partitions)
 {
@@ -509,6 +510,37 @@ START_TEST(retention_tiers_drop_partitions)
         free(v);
         v = children(c, "task_tiers_single");
         ck_assert_msg(strstr(v, "task_tiers_single_2026_01"), "%s", v);
+        free(v);
+        /* 10 May: the daily tier's January partition (past 90 days since
+         * 9 Feb) goes too, March stays; the hourly tier keeps nothing
+         * before 10 April */
+        maintain[4] = "2026-05-10T00:00:00Z";
+        free(itest_cmd_ok(&t, maintain));
+        v = children(c, "task_tiers_daily");
+        ck_assert_msg(!strstr(v, "task_tiers_daily_2026_01"), "%s", v);
+        ck_assert_msg(strstr(v, "task_tiers_daily_2026_03"), "%s", v);
+        free(v);
+        v = children(c, "task_tiers_hourly");
+        ck_assert_msg(!strstr(v, "task_tiers_hourly_2026_03_"), "%s", v);
+        free(v);
+        v = test_pg_value(c, "SELECT string_agg(window_type || ' ' || "
+                             "to_char(m, 'MM'), ',' ORDER BY window_type, m) "
+                             "FROM (SELECT DISTINCT window_type, "
+                             "date_trunc('month', window_start) AS m FROM "
+                             "task_tiers) s");
+        ck_assert_str_eq(v, "daily 03");
+        free(v);
+        /* in the shared partitioning the longest tier decides */
+        v = children(c, "task_tiers_single");
+        ck_assert_msg(!strstr(v, "task_tiers_single_2026_01"), "%s", v);
+        ck_assert_msg(strstr(v, "task_tiers_single_2026_03"), "%s", v);
+        free(v);
+        v = test_pg_value(c, "SELECT string_agg(window_type || ' ' || "
+                             "to_char(m, 'MM'), ',' ORDER BY window_type, m) "
+                             "FROM (SELECT DISTINCT window_type, "
+                             "date_trunc('month', window_start) AS m FROM "
+                             "task_tiers_single) s");
+        ck_assert_str_eq(v, "daily 03");
         free(v);
         PQfinish(c);
         free(tiers);
