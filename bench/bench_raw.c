@@ -172,7 +172,8 @@ static void empty_tables(PGconn *c)
         exec_sql(c, "TRUNCATE agent_routing_metrics, agent_state_metrics, "
                     "agent_coordination_metrics, agent_workflow_metrics, "
                     "agent_quorum_metrics, agent_metrics_rollup, "
-                    "agent_alerts, reducerd_alert_state, reducerd_outbox");
+                    "agent_alerts, reducerd_alert_state, reducerd_outbox, "
+                    "reducerd_dedupe");
         exec_sql(c, "VACUUM ANALYZE");
 }
 
