@@ -19,6 +19,7 @@
 #include "red_pipeline.h"
 #include "red_redact.h"
 #include "red_relay.h"
+#include "red_schema.h"
 #include "red_serve.h"
 #include "red_time.h"
 
@@ -119,6 +120,29 @@ static int write_bootstrap_file(const char *path, const char *bootstrap)
         return 0;
 }
 
+/* Whether every contract of @p set is the one its tables were built for
+ * (red_schema_live()): a new version whose generation is still being
+ * built must not write. 0, or -1 with the first reason in @p err. An
+ * unreachable database is not a reason here (the pipelines wait for it
+ * and check again when they connect). */
+static int check_contracts(const red_config_t *conf,
+                           const red_contract_set_t *set, char *err,
+                           size_t size)
+{
+        PGconn *conn = red_pg_connect(conf->postgres_conninfo, err, size);
+        int gen, r = 0;
+
+        if (!conn) {
+                red_log_warn("daemon", "%s", err);
+                return 0;
+        }
+        for (size_t i = 0; !r && i < set->cnt; i++) {
+                r = red_schema_live(conn, set->items[i], &gen, err, size);
+        }
+        PQfinish(conn);
+        return r;
+}
+
 /* The database must be reachable and migrated before anything starts. */
 static int check_database(const red_config_t *conf)
 {
@@ -177,11 +201,14 @@ static void maintain(const red_config_t *conf, const red_contract_set_t *set)
         if (red_maintain_run(conn, set, (int)conf->maintain_days_ahead,
                              red_time_now(), &res, err, sizeof(err))) {
                 red_log_warn("maintain", "%s", err);
-        } else if (res.created || res.dropped || res.workflows_deleted) {
+        } else if (res.created || res.dropped || res.cells_deleted ||
+                   res.workflows_deleted) {
                 red_log_info("maintain",
-                             "partitions created %d, dropped %d; %ld old "
+                             "partitions created %d, dropped %d; %ld cells "
+                             "past their window's retention and %ld old "
                              "workflows deleted",
-                             res.created, res.dropped, res.workflows_deleted);
+                             res.created, res.dropped, res.cells_deleted,
+                             res.workflows_deleted);
         }
         PQfinish(conn);
 }
@@ -338,6 +365,15 @@ static void reload(daemon_t *d, const red_daemon_opts_t *opts)
                 red_config_destroy(conf);
                 return;
         }
+        if (check_contracts(conf, &set, err, sizeof(err))) {
+                red_log_error("daemon",
+                              "reload refused, keeping the running "
+                              "contracts: %s",
+                              err);
+                red_contract_set_destroy(&set);
+                red_config_destroy(conf);
+                return;
+        }
         if (strcmp(conf->kafka_brokers, d->conf->kafka_brokers) ||
             strcmp(conf->http_listen, d->conf->http_listen)) {
                 red_log_warn("daemon", "kafka.brokers and http.listen take "
@@ -433,7 +469,12 @@ int red_daemon_run(const red_daemon_opts_t *opts)
         } else {
                 d.brokers = strdup(d.conf->kafka_brokers);
         }
-        if (check_database(d.conf)) {
+        err[0] = '\0';
+        if (check_database(d.conf) ||
+            check_contracts(d.conf, &d.set, err, sizeof(err))) {
+                if (err[0]) {
+                        red_log_error("daemon", "%s", err);
+                }
                 goto done;
         }
         if (*d.conf->http_listen) {

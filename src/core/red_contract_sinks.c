@@ -1,6 +1,7 @@
 /* red_contract_sinks - a contract's raw sinks and alert rules. */
 #include "red_contract_load.h"
 
+#include "red_tabledef.h"
 #include "red_time.h"
 
 #include <errno.h>
@@ -164,11 +165,40 @@ static int raw_columns_of(red_loader_t *ld, const red_yaml_node_t *n,
         return 0;
 }
 
+/* column_types and indexes against the columns of the tables. */
+static int raw_table_check(red_loader_t *ld, const red_yaml_node_t *n,
+                           const char *what, red_raw_t *r)
+{
+        size_t cnt = r->column_cnt;
+        const char **cols = calloc(cnt + 1, sizeof(*cols));
+        red_sqlt_class_t *classes = calloc(cnt + 1, sizeof(*classes));
+        bool *integral = calloc(cnt + 1, sizeof(*integral));
+        const char *engine[] = {r->time_column, "created_at"};
+        int rc = -ENOMEM;
+
+        if (cols && classes && integral) {
+                for (size_t i = 0; i < cnt; i++) {
+                        cols[i] = r->columns[i].name;
+                        classes[i] = red_tabledef_field_class(
+                                ld->c->slot_types[r->columns[i].slot]);
+                        integral[i] = classes[i] == RED_SQLT_INTEGER;
+                }
+                rc = red_load_table_check(
+                        ld, n, what, r->coltypes, r->coltype_cnt, r->indexes,
+                        r->index_cnt, cols, classes, integral, cnt, engine, 2);
+        }
+        free(cols);
+        free(classes);
+        free(integral);
+        return rc;
+}
+
 static int raw_of(red_loader_t *ld, const red_yaml_node_t *n, red_raw_t *r)
 {
         static const char *const keys[] = {
-                "name",      "on",     "tables",  "time_column", "partition",
-                "retention", "unique", "columns", NULL};
+                "name",        "description",  "on",        "tables",
+                "time_column", "partition",    "retention", "unique",
+                "columns",     "column_types", "indexes",   NULL};
         const red_yaml_node_t *v;
         char what[128];
         int rc;
@@ -181,6 +211,10 @@ static int raw_of(red_loader_t *ld, const red_yaml_node_t *n, red_raw_t *r)
                 return rc;
         }
         snprintf(what, sizeof(what), "raw %s", r->name);
+        if ((v = red_yaml_get(n, "description")) &&
+            (rc = red_load_str(ld, v, what, &r->description))) {
+                return rc;
+        }
         if (!(v = red_load_required(ld, n, what, "on", "", &rc)) ||
             (rc = red_load_kinds(ld, v, what, &r->on))) {
                 return rc;
@@ -212,10 +246,20 @@ static int raw_of(red_loader_t *ld, const red_yaml_node_t *n, red_raw_t *r)
                 return rc;
         }
         if (!(v = red_load_required(ld, n, what, "columns", " (column: field)",
-                                    &rc))) {
+                                    &rc)) ||
+            (rc = raw_columns_of(ld, n, v, what, r))) {
                 return rc;
         }
-        return raw_columns_of(ld, n, v, what, r);
+        if ((v = red_yaml_get(n, "column_types")) &&
+            (rc = red_load_coltypes(ld, v, what, &r->coltypes,
+                                    &r->coltype_cnt))) {
+                return rc;
+        }
+        if ((v = red_yaml_get(n, "indexes")) &&
+            (rc = red_load_indexes(ld, v, what, &r->indexes, &r->index_cnt))) {
+                return rc;
+        }
+        return raw_table_check(ld, n, what, r);
 }
 
 int red_load_raws(red_loader_t *ld, const red_yaml_node_t *n)
@@ -244,6 +288,9 @@ void red_load_free_raws(red_raw_t *r, size_t cnt)
 {
         for (size_t i = 0; r && i < cnt; i++) {
                 free(r[i].name);
+                free(r[i].description);
+                red_load_free_coltypes(r[i].coltypes, r[i].coltype_cnt);
+                red_load_free_indexes(r[i].indexes, r[i].index_cnt);
                 red_load_strlist_free(r[i].topics, r[i].table_cnt);
                 red_load_strlist_free(r[i].tables, r[i].table_cnt);
                 free(r[i].time_column);

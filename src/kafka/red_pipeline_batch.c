@@ -5,6 +5,7 @@
 #include "red_log.h"
 #include "red_pipeline_dlq.h"
 #include "red_pipeline_parts.h"
+#include "red_replay.h"
 #include "red_time.h"
 
 #include <stdlib.h>
@@ -18,11 +19,6 @@ void red_pipeline_batch_add(red_pipeline_t *p, rd_kafka_message_t *m)
         red_pipeline_part_t *pt =
                 red_pipeline_parts_find(p, topic, m->partition);
         red_msg_t view, *v = &view;
-        rd_kafka_headers_t *hdrs = NULL;
-        rd_kafka_timestamp_type_t tstype;
-        int64_t ts;
-        const void *hv;
-        size_t hlen;
 
         if (!pt || (pt->fetched >= 0 && m->offset < pt->fetched)) {
                 /* not ours, or already read: a leftover of a seek */
@@ -37,21 +33,7 @@ void red_pipeline_batch_add(red_pipeline_t *p, rd_kafka_message_t *m)
                 return;
         }
         /* the view borrows from the message, which the core keeps */
-        memset(v, 0, sizeof(*v));
-        v->topic = topic;
-        v->partition = m->partition;
-        v->offset = m->offset;
-        v->key = m->key;
-        v->key_len = m->key_len;
-        v->value = m->payload;
-        v->value_len = m->len;
-        ts = rd_kafka_message_timestamp(m, &tstype);
-        v->timestamp = ts >= 0 ? ts * 1000 : -1;
-        if (!rd_kafka_message_headers(m, &hdrs) &&
-            !rd_kafka_header_get_last(hdrs, "event_type", &hv, &hlen) && hv) {
-                v->header_type = hv;
-                v->header_type_len = hlen;
-        }
+        red_replay_view(m, v);
         if (!p->msg_cnt) {
                 p->batch_started = red_time_mono_us();
         }

@@ -10,6 +10,7 @@
 #include "red_sink_offsets.h"
 #include "red_sink_outbox.h"
 #include "red_sink_raw.h"
+#include "red_sink_schema.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@ struct red_sink_s {
         red_sink_fsm_t *fsm;
         red_sink_cells_t *cells;
         red_sink_alert_t *alert;
+        int schema_gen; /* the table generation the contract runs on */
         size_t last_rows;
         /* during red_sink_write() */
         red_core_t *core;
@@ -118,6 +120,8 @@ const size_t *red_sink_alerts_fired(const red_sink_t *s)
 int red_sink_connect(red_sink_t *s, char *errstr, size_t errstr_size)
 {
         if (red_sink_io_connect(s->io, errstr, errstr_size) ||
+            red_sink_schema_prepare(s->io, s->c, &s->schema_gen, errstr,
+                                    errstr_size) ||
             red_sink_fsm_prepare(s->fsm, s->io, errstr, errstr_size) ||
             red_sink_cells_prepare(s->cells, s->io, errstr, errstr_size) ||
             red_sink_raw_prepare(s->raw, s->io, errstr, errstr_size) ||
@@ -313,6 +317,12 @@ static red_sink_result_t write_steps(red_sink_t *s,
         red_core_t *core = s->core;
         red_sink_result_t r;
 
+        /* the contract's tables are still those the worker runs for, and
+         * stay so until the commit (red_sink_schema.h) */
+        if ((r = red_sink_schema_check(s->io, s->c, s->schema_gen, errstr,
+                                       size))) {
+                return r;
+        }
         /* the offsets first: a fenced zombie stops before it wrote
          * anything, and its row locks keep the new owner waiting until
          * it is done (red_sink_offsets_advance()) */

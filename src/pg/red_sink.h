@@ -2,6 +2,8 @@
  * red_sink - writes one contract's batches to PostgreSQL, exactly once.
  *
  * One transaction per batch (DESIGN.md "Exactly-once into Postgres"):
+ *  0. hold the contract's table generation (red_sink_schema: its row in
+ *     reducerd_contract_schema FOR SHARE);
  *  1. advance reducerd_offsets with compare-and-set on the previous offsets
  *     (first, so a zombie worker is fenced before it writes anything);
  *  2. create missing partitions the batch touches;
@@ -28,9 +30,9 @@
  *
  * The parts, from the bottom: red_sink_io (connection, statements, COPY,
  * failure classes), red_sink_outbox (outbound events), the writers
- * red_sink_offsets, red_sink_dedupe, red_sink_raw, red_sink_fsm,
- * red_sink_cells and red_sink_alert, and this module, the transaction that
- * runs them in order.
+ * red_sink_schema, red_sink_offsets, red_sink_dedupe, red_sink_raw,
+ * red_sink_fsm, red_sink_cells and red_sink_alert, and this module, the
+ * transaction that runs them in order.
  */
 #ifndef RED_SINK_H
 #define RED_SINK_H

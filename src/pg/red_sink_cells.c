@@ -3,6 +3,7 @@
 
 #include "red_buf.h"
 #include "red_cell.h"
+#include "red_ddl.h"
 #include "red_map.h"
 #include "red_partition.h"
 #include "red_pg.h"
@@ -25,6 +26,7 @@ typedef struct cell_ref_s {
  * between the phases. */
 typedef struct agg_sql_s {
         char table[80];  /* quoted */
+        char name[80];   /* the table written: a generation's own name */
         char *cols;      /* the columns we write, comma-separated */
         char *copy_tmp;  /* COPY red_tmp_N (cols) FROM STDIN */
         char *copy_keys; /* COPY red_tmp_N (key columns) FROM STDIN */
@@ -42,6 +44,9 @@ typedef struct agg_sql_s {
 
 struct red_sink_cells_s {
         const red_contract_t *c;
+        int gen;          /* table generation written (0: the live names) */
+        bool replace;     /* the batch's cells replace the stored ones */
+        uint64_t only;    /* aggregations written (bit per index) */
         agg_sql_t *aggs;  /* c->agg_cnt */
         red_map_t *by_id; /* cell_ref_t by cell id, during a batch */
         red_buf_t json;   /* rendering */
@@ -55,6 +60,7 @@ red_sink_cells_t *red_sink_cells_new(const red_contract_t *c)
                 return NULL;
         }
         w->c = c;
+        w->only = ~UINT64_C(0);
         w->aggs = calloc(c->agg_cnt + 1, sizeof(*w->aggs));
         w->by_id = red_map_new();
         red_buf_init(&w->json);
@@ -83,6 +89,20 @@ static void sql_free(red_sink_cells_t *w)
                 q->cols = q->copy_tmp = q->copy_keys = NULL;
                 q->insert = q->select = q->update = NULL;
         }
+}
+
+void red_sink_cells_target(red_sink_cells_t *w, int gen, bool replace,
+                           uint64_t aggs)
+{
+        w->gen = gen;
+        w->replace = replace;
+        w->only = aggs;
+}
+
+/* Whether aggregation @p i is written (red_sink_cells_target()). */
+static bool written(const red_sink_cells_t *w, size_t i)
+{
+        return i >= 64 || (w->only & (UINT64_C(1) << i));
 }
 
 void red_sink_cells_destroy(red_sink_cells_t *w)
@@ -122,7 +142,8 @@ static int agg_prepare(red_sink_cells_t *w, red_sink_io_t *io, size_t idx,
         red_buf_init(&setl);
         red_buf_init(&setr);
         red_buf_init(&on);
-        if (red_pg_ident(a->table, q->table, sizeof(q->table)) ||
+        if (red_ddl_name(a->table, w->gen, q->name, sizeof(q->name)) ||
+            red_pg_ident(q->name, q->table, sizeof(q->table)) ||
             red_pg_ident(a->grouping_column, grp, sizeof(grp))) {
                 snprintf(errstr, size, "invalid table or column name");
                 goto done;
@@ -166,8 +187,8 @@ static int agg_prepare(red_sink_cells_t *w, red_sink_io_t *io, size_t idx,
         names[n++] = "finalized_at";
         names[n++] = "updated_at";
         red_buf_puts(&cols, ", state, revision, finalized_at");
-        if (red_sink_io_check_columns(io, w->c->name, a->table, names, n,
-                                      errstr, size)) {
+        if (red_sink_io_check_columns(io, w->c->name, q->name, names, n, errstr,
+                                      size)) {
                 goto done;
         }
         q->cols = red_buf_steal(&cols, NULL);
@@ -219,7 +240,7 @@ int red_sink_cells_prepare(red_sink_cells_t *w, red_sink_io_t *io, char *errstr,
         red_sink_cells_clear(w);
         sql_free(w);
         for (size_t i = 0; i < w->c->agg_cnt; i++) {
-                if (agg_prepare(w, io, i, errstr, size)) {
+                if (written(w, i) && agg_prepare(w, io, i, errstr, size)) {
                         return -1;
                 }
         }
@@ -355,6 +376,8 @@ static red_sink_result_t agg_lock(red_sink_cells_t *w, red_sink_io_t *io,
         const red_agg_t *a = &w->c->aggs[idx];
         agg_sql_t *q = &w->aggs[idx];
         red_sink_result_t r;
+        red_partition_t gran;
+        char parent[80], declared[80];
 
         agg_clear(q);
         q->refs = calloc(cnt + 1, sizeof(*q->refs));
@@ -369,10 +392,18 @@ static red_sink_result_t agg_lock(red_sink_cells_t *w, red_sink_io_t *io,
                 if (red_cell_agg(cells[i]) != a) {
                         continue;
                 }
-                if ((r = red_sink_io_partition(io, a->table, a->partition,
-                                               RED_PARTITION_FILLFACTOR_UPDATED,
-                                               red_cell_window_start(cells[i]),
-                                               errstr, size))) {
+                red_agg_partition_parent(a, red_cell_window_type(cells[i]),
+                                         declared, sizeof(declared), &gran);
+                if (red_ddl_rename(a->table, declared, w->gen, parent,
+                                   sizeof(parent))) {
+                        snprintf(errstr, size,
+                                 "table %s: no room for a partition's name",
+                                 declared);
+                        return RED_SINK_FATAL;
+                }
+                if ((r = red_sink_io_partition(
+                             io, parent, gran, RED_PARTITION_FILLFACTOR_UPDATED,
+                             red_cell_window_start(cells[i]), errstr, size))) {
                         return r;
                 }
                 ref->cell = cells[i];
@@ -399,14 +430,23 @@ red_sink_result_t red_sink_cells_lock(red_sink_cells_t *w, red_sink_io_t *io,
                                       red_aggregator_t *ag, char *errstr,
                                       size_t size)
 {
-        red_cell_t **cells;
         size_t cnt;
+        red_cell_t **cells = red_aggregator_cells(ag, &cnt);
+
+        return red_sink_cells_lock_cells(w, io, cells, cnt, errstr, size);
+}
+
+red_sink_result_t red_sink_cells_lock_cells(red_sink_cells_t *w,
+                                            red_sink_io_t *io,
+                                            red_cell_t **cells, size_t cnt,
+                                            char *errstr, size_t size)
+{
         red_sink_result_t r;
 
         red_map_clear(w->by_id);
-        cells = red_aggregator_cells(ag, &cnt);
         for (size_t i = 0; i < w->c->agg_cnt; i++) {
-                if ((r = agg_lock(w, io, i, cells, cnt, errstr, size))) {
+                if (written(w, i) &&
+                    (r = agg_lock(w, io, i, cells, cnt, errstr, size))) {
                         return r;
                 }
         }
@@ -441,7 +481,7 @@ static red_sink_result_t agg_merge(red_sink_cells_t *w, size_t idx,
                         return RED_SINK_FATAL;
                 }
                 cell = ref->cell;
-                if (rev > 0) {
+                if (rev > 0 && !w->replace) {
                         unsigned char *state;
                         size_t slen;
                         red_cell_t *m = red_cell_new_like(ref->cell, NULL,

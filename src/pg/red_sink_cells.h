@@ -20,13 +20,25 @@
 #include "red_sink_io.h"
 #include "red_sink_outbox.h"
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct red_sink_cells_s red_sink_cells_t;
 
 /** For the aggregations of @p c (borrowed). NULL on OOM. */
 red_sink_cells_t *red_sink_cells_new(const red_contract_t *c);
 void red_sink_cells_destroy(red_sink_cells_t *w);
+
+/**
+ * For a backfill, before the prepare: write only the aggregations whose
+ * bit (by index) is set in @p aggs, in generation @p gen of their tables
+ * (red_ddl_name(); 0: the live names), and with @p replace let the
+ * batch's cells replace the stored ones (revision still bumped) instead
+ * of merging into them.
+ */
+void red_sink_cells_target(red_sink_cells_t *w, int gen, bool replace,
+                           uint64_t aggs);
 
 /**
  * On each connection: checks the tables' columns, builds the SQL and the
@@ -39,6 +51,13 @@ int red_sink_cells_prepare(red_sink_cells_t *w, red_sink_io_t *io, char *errstr,
 red_sink_result_t red_sink_cells_lock(red_sink_cells_t *w, red_sink_io_t *io,
                                       red_aggregator_t *ag, char *errstr,
                                       size_t size) RED_MUSTCHECK;
+/** Phase A for @p cnt cells (borrowed until the clear), e.g. one chunk
+ * of a backfill. */
+red_sink_result_t red_sink_cells_lock_cells(red_sink_cells_t *w,
+                                            red_sink_io_t *io,
+                                            red_cell_t **cells, size_t cnt,
+                                            char *errstr,
+                                            size_t size) RED_MUSTCHECK;
 /** Phase B; snapshots of published aggregations go to @p out. */
 red_sink_result_t red_sink_cells_merge(red_sink_cells_t *w,
                                        red_sink_outbox_t *out, char *errstr,

@@ -46,6 +46,9 @@ void red_sink_io_disconnect(red_sink_io_t *io);
 bool red_sink_io_connected(const red_sink_io_t *io);
 /** "host:port/db" of the connection, for logs. */
 const char *red_sink_io_where(const red_sink_io_t *io);
+/** The connection (borrowed; NULL when not connected), for the modules
+ * that read the database's state outside a batch. */
+PGconn *red_sink_io_conn(red_sink_io_t *io);
 
 /**
  * @p fn (with @p arg, borrowed) runs each time the end of a COPY was sent

@@ -32,9 +32,9 @@ static const char *env_or(const char *name, const char *def)
 
 void itest_init(itest_t *t, const char *name)
 {
-        char env[512], *out, *err;
+        char env[512], *out, *err, codegen[4096], agent[4096];
         const char *envs[] = {env, NULL};
-        const char *argv[] = {test_bin(), "migrate", NULL};
+        const char *argv[] = {test_bin(), "migrate", codegen, agent, NULL};
         int rc;
 
         memset(t, 0, sizeof(*t));
@@ -43,10 +43,91 @@ void itest_init(itest_t *t, const char *name)
         t->conninfo = test_pg_create_db(name);
         snprintf(env, sizeof(env), "REDUCERD_POSTGRES_CONNINFO=%s",
                  t->conninfo);
+        /* the engine's tables and those of the shipped contracts */
+        snprintf(codegen, sizeof(codegen), "%s",
+                 test_path("contracts/codegen_metrics.yaml"));
+        snprintf(agent, sizeof(agent), "%s",
+                 test_path("contracts/agent_metrics.yaml"));
         rc = test_run(argv, envs, &out, &err);
         ck_assert_msg(rc == 0, "migrate: %s", err);
         free(out);
         free(err);
+}
+
+int itest_cmd(itest_t *t, const char *const *args, char **out, char **err)
+{
+        char env[512];
+        const char *envs[] = {env, NULL};
+        const char *argv[32];
+        size_t n = 0;
+
+        argv[n++] = test_bin();
+        for (size_t i = 0; args[i] && n < 31; i++) {
+                argv[n++] = args[i];
+        }
+        argv[n] = NULL;
+        snprintf(env, sizeof(env), "REDUCERD_POSTGRES_CONNINFO=%s",
+                 t->conninfo);
+        return test_run(argv, envs, out, err);
+}
+
+char *itest_cmd_ok(itest_t *t, const char *const *args)
+{
+        char *out, *err;
+        int rc = itest_cmd(t, args, &out, &err);
+
+        ck_assert_msg(rc == 0, "reducerd %s %s: exit %d: %s%s", args[0],
+                      args[1] ? args[1] : "", rc, err, out);
+        free(err);
+        return out;
+}
+
+char *itest_edit(itest_t *t, const char *rel, const char *name,
+                 const char *const *edits)
+{
+        char *text = test_read_file(test_path(rel), NULL), *path;
+
+        for (size_t i = 0; edits[i]; i += 2) {
+                char *at = strstr(text, edits[i]), *n;
+                ck_assert_msg(at != NULL, "%s: no \"%s\"", rel, edits[i]);
+                ck_assert_int_ge(asprintf(&n, "%.*s%s%s", (int)(at - text),
+                                          text, edits[i + 1],
+                                          at + strlen(edits[i])),
+                                 0);
+                free(text);
+                text = n;
+        }
+        ck_assert_int_ge(asprintf(&path, "%s/%s", t->dir, name), 0);
+        test_write_file(path, text, strlen(text));
+        free(text);
+        return path;
+}
+
+char *itest_value(const char *conninfo, const char *sql)
+{
+        PGconn *c = test_pg_connect(conninfo);
+        char *v = test_pg_value(c, sql);
+
+        PQfinish(c);
+        return v;
+}
+
+const char *itest_db_config(itest_t *t, const char *const *contracts)
+{
+        static char path[4096];
+        FILE *fp;
+
+        snprintf(path, sizeof(path), "%s/db.yaml", t->dir);
+        fp = fopen(path, "w");
+        ck_assert_ptr_nonnull(fp);
+        fprintf(fp, "postgres:\n  conninfo: \"%s\"\ncontracts:\n  paths:\n",
+                t->conninfo);
+        for (size_t i = 0; contracts[i]; i++) {
+                fprintf(fp, "    - \"%s\"\n", contracts[i]);
+        }
+        fprintf(fp, "http:\n  listen: \"\"\n");
+        ck_assert_int_eq(fclose(fp), 0);
+        return path;
 }
 
 /* Adds a topic to a NULL-terminated list unless present. */

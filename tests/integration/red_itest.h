@@ -56,6 +56,26 @@ long itest_committed(itest_t *t, const char *group);
 bool itest_wait_committed(itest_t *t, const char *group, long want,
                           long timeout_ms);
 
+/** `reducerd ARGS...` (NULL-terminated) on the test's database: the exit
+ * status; stdout and stderr in *@p out, *@p err (malloc'd). */
+int itest_cmd(itest_t *t, const char *const *args, char **out, char **err);
+/** itest_cmd() that must exit 0; returns its stdout (malloc'd). */
+char *itest_cmd_ok(itest_t *t, const char *const *args);
+/**
+ * The file @p rel of the source tree with each @p edits[i] replaced by
+ * @p edits[i + 1] (pairs, NULL-terminated; each must occur), written to
+ * the test's directory as @p name. Returns its path (malloc'd).
+ */
+char *itest_edit(itest_t *t, const char *rel, const char *name,
+                 const char *const *edits);
+/** The one value @p sql selects on database @p conninfo (malloc'd; NULL
+ * for SQL null), or fails the test. */
+char *itest_value(const char *conninfo, const char *sql);
+/** A config with only the test's database and @p contracts (paths,
+ * NULL-terminated), for migrate, maintain and backfill; its path
+ * (static). */
+const char *itest_db_config(itest_t *t, const char *const *contracts);
+
 /** Runs `reducerd reduce` over @p file; returns its rows as JSON lines. */
 char *itest_reduce(const char *contract, const char *file);
 
