@@ -58,9 +58,14 @@ static rd_kafka_error_t *assign(red_pipeline_t *p, rd_kafka_t *rk,
                      p->c->name, parts->cnt, parts->cnt == 1 ? "" : "s",
                      cooperative ? "cooperative" : "eager");
         if (cooperative) {
-                return rd_kafka_incremental_assign(rk, parts);
+                rd_kafka_error_t *kerr = rd_kafka_incremental_assign(rk, parts);
+                if (!kerr) {
+                        red_pipeline_parts_assigned(p, parts);
+                }
+                return kerr;
         }
         rd_kafka_assign(rk, parts);
+        red_pipeline_parts_assigned(p, parts);
         return NULL;
 }
 

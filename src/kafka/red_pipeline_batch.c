@@ -3,6 +3,7 @@
 
 #include "red_log.h"
 #include "red_pipeline_dlq.h"
+#include "red_pipeline_gaps.h"
 #include "red_pipeline_parts.h"
 #include "red_time.h"
 
@@ -35,6 +36,12 @@ void red_pipeline_batch_add(red_pipeline_t *p, rd_kafka_message_t *m)
                 rd_kafka_message_destroy(m);
                 return;
         }
+        if (pt->fetched >= 0 && m->offset > pt->fetched &&
+            !red_pipeline_gaps_accept(p, pt, m->offset)) {
+                /* offsets we never saw: never applied across */
+                rd_kafka_message_destroy(m);
+                return;
+        }
         /* the view borrows from the message, which the core keeps */
         memset(v, 0, sizeof(*v));
         v->topic = topic;
@@ -57,6 +64,7 @@ void red_pipeline_batch_add(red_pipeline_t *p, rd_kafka_message_t *m)
         p->msg_cnt++;
         p->batch_bytes += m->len;
         pt->fetched = m->offset + 1;
+        pt->reseek = -1;
         if (red_core_add(p->core, v, red_time_now(), m)) {
                 red_log_error("pipeline", "%s: out of memory", p->c->name);
                 atomic_store(&p->stop, true);
@@ -80,6 +88,7 @@ void red_pipeline_batch_forget(red_pipeline_t *p)
         batch_reset(p);
         for (size_t i = 0; i < p->part_cnt; i++) {
                 p->parts[i].fetched = p->parts[i].committed;
+                p->parts[i].reseek = -1;
         }
 }
 
@@ -96,7 +105,9 @@ static void drop_batch(red_pipeline_t *p)
         }
         list = red_pipeline_parts_list(p);
         if (red_pipeline_parts_load(p, list)) {
-                kerr = rd_kafka_seek_partitions(p->consumer, list, 10000);
+                /* asynchronous: effective at once for what poll returns
+                 * (librdkafka 2.0.2 also cuts a seek's timeout 1000-fold) */
+                kerr = rd_kafka_seek_partitions(p->consumer, list, 0);
                 if (kerr) {
                         red_log_error("kafka", "%s: seek: %s", p->c->name,
                                       rd_kafka_error_string(kerr));
@@ -393,24 +404,10 @@ static step_t try_write(red_pipeline_t *p, red_sink_offset_t *offs, char *err,
 
 /* --- the flush -------------------------------------------------------- */
 
-/* Pauses every assigned partition while the batch waits for Postgres or
- * Kafka, so memory stays bounded; the list says which to resume. */
-static rd_kafka_topic_partition_list_t *pause_all(red_pipeline_t *p)
-{
-        rd_kafka_topic_partition_list_t *paused = red_pipeline_parts_list(p);
-
-        rd_kafka_pause_partitions(p->consumer, paused);
-        red_log_warn("pipeline",
-                     "%s: paused %d partitions until the batch can be "
-                     "written",
-                     p->c->name, paused->cnt);
-        return paused;
-}
-
 void red_pipeline_batch_flush(red_pipeline_t *p, bool revoking)
 {
         red_sink_offset_t *offs;
-        rd_kafka_topic_partition_list_t *paused = NULL;
+        bool paused = false;
         char err[2048];
 
         if ((!p->msg_cnt && !red_core_buffered(p->core)) || p->flushing) {
@@ -459,17 +456,23 @@ void red_pipeline_batch_flush(red_pipeline_t *p, bool revoking)
                         red_pipeline_batch_forget(p);
                         break;
                 }
-                if (!paused && p->part_cnt) {
-                        paused = pause_all(p);
+                if (!paused) {
+                        /* memory stays bounded while the batch waits */
+                        red_pipeline_parts_pause_all(p);
+                        red_log_warn("pipeline",
+                                     "%s: paused %zu partitions until the "
+                                     "batch can be written",
+                                     p->c->name, p->part_cnt);
+                        paused = true;
                 }
                 red_pipeline_backoff(p);
                 red_pipeline_wait(p, p->backoff_ms);
         }
         p->flushing = false;
         if (paused) {
-                /* partitions held for alignment stay paused */
-                red_pipeline_parts_resume(p, paused);
-                rd_kafka_topic_partition_list_destroy(paused);
+                /* each from the offset it needs next: what the wait polled
+                 * and threw away is read again */
+                red_pipeline_parts_resume_all(p);
                 red_log_info("pipeline", "%s: resumed", p->c->name);
         }
         free(offs);

@@ -63,11 +63,12 @@ void red_pipeline_wait(red_pipeline_t *p, int64_t ms)
                 return;
         }
         while (!atomic_load(&p->stop) && red_time_mono_us() < until) {
-                /* partitions are paused, so only events come back */
+                /* partitions are paused, so mostly events come back */
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(p->consumer, 50);
                 if (m) {
-                        /* fetched before the pause took effect: it will be
-                         * fetched again after the seek/resume */
+                        /* not added: read again from the offset each
+                         * partition needs once the wait is over
+                         * (red_pipeline_parts_resume_all() seeks) */
                         rd_kafka_message_destroy(m);
                 }
         }

@@ -8,6 +8,7 @@
  *                         frontier, pauses for alignment, lag
  *   red_pipeline_batch.c  the batch: add, release, write once, or retry
  *   red_pipeline_dlq.c    the dead-letter producer
+ *   red_pipeline_gaps.c   offsets that were not read as they came
  *   red_pipeline_impl.c   Postgres availability and back-off
  *
  * One thread, the pipeline's, runs all of it: librdkafka calls the
@@ -42,6 +43,7 @@ typedef struct red_pipeline_part_s {
         int64_t lag;
         int64_t dead_through; /* dead letters sent up to here (offset + 1) */
         int64_t queried;      /* monotonic µs of the last watermark query */
+        int64_t reseek;       /* sought back here after a gap, or -1 */
         bool empty;           /* nothing to read at the last query */
         bool held;            /* paused: running ahead of the frontier */
 } red_pipeline_part_t;
@@ -73,6 +75,7 @@ struct red_pipeline_s {
         bool processed;    /* released and prepared: a retry only writes */
         bool flushing;     /* inside flush (rebalances may nest) */
         bool in_rebalance; /* inside the rebalance callback */
+        bool all_paused;   /* a flush holds every partition paused */
         bool backlog;      /* the last release hit the batch cap */
         int64_t t_frontier, t_release, t_write; /* µs, last batch */
 

@@ -61,6 +61,7 @@ static int part_add(red_pipeline_t *p, const char *topic, int32_t partition,
         pt->queried = 0;
         pt->empty = false;
         pt->held = false;
+        pt->reseek = -1;
         return 0;
 }
 
@@ -243,23 +244,127 @@ red_time_t red_pipeline_parts_frontier(red_pipeline_t *p)
         return f.time;
 }
 
+/* --- pause, resume, seek --------------------------------------------- */
+
+/*
+ * librdkafka 2.0.2 cannot be trusted to resume a partition where the
+ * application stopped reading it: a resumed partition continues from its
+ * fetcher's position, and messages polled while it was meant to be paused
+ * (a flush's wait destroys them) count as consumed. So every resume is
+ * followed by a seek to the offset we need next, and a pause is undone
+ * only here, by the code that knows that offset.
+ */
+
+/* The offset a partition must be read from next: the one after the last
+ * message added, else its stored position, else the log's start. */
+static int64_t next_needed(const red_pipeline_part_t *pt)
+{
+        return pt->fetched >= 0 ? pt->fetched : RD_KAFKA_OFFSET_BEGINNING;
+}
+
+/* Seeks every partition of @p list to the offset it needs next. The seek
+ * is asynchronous: it takes effect at once for what poll returns (older
+ * fetches are discarded), the fetch restarts in the background. */
+static void seek_list(red_pipeline_t *p, rd_kafka_topic_partition_list_t *list)
+{
+        rd_kafka_error_t *kerr;
+
+        if (!list->cnt) {
+                return;
+        }
+        for (int i = 0; i < list->cnt; i++) {
+                red_pipeline_part_t *pt = red_pipeline_parts_find(
+                        p, list->elems[i].topic, list->elems[i].partition);
+                list->elems[i].offset = pt ? next_needed(pt)
+                                           : RD_KAFKA_OFFSET_INVALID;
+        }
+        if ((kerr = rd_kafka_seek_partitions(p->consumer, list, 0))) {
+                red_log_error("kafka", "%s: seek: %s", p->c->name,
+                              rd_kafka_error_string(kerr));
+                rd_kafka_error_destroy(kerr);
+        }
+}
+
+void red_pipeline_parts_seek(red_pipeline_t *p, red_pipeline_part_t *pt)
+{
+        rd_kafka_topic_partition_list_t *l =
+                rd_kafka_topic_partition_list_new(1);
+
+        rd_kafka_topic_partition_list_add(l, pt->topic, pt->partition);
+        seek_list(p, l);
+        rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Pauses, or resumes and seeks, the partitions of @p list. */
+static void pause_list(red_pipeline_t *p, rd_kafka_topic_partition_list_t *list,
+                       bool pause)
+{
+        if (!list->cnt) {
+                return;
+        }
+        if (pause) {
+                rd_kafka_pause_partitions(p->consumer, list);
+                return;
+        }
+        rd_kafka_resume_partitions(p->consumer, list);
+        seek_list(p, list);
+}
+
+void red_pipeline_parts_pause_all(red_pipeline_t *p)
+{
+        rd_kafka_topic_partition_list_t *all = red_pipeline_parts_list(p);
+
+        pause_list(p, all, true);
+        rd_kafka_topic_partition_list_destroy(all);
+        p->all_paused = true;
+}
+
+void red_pipeline_parts_resume_all(red_pipeline_t *p)
+{
+        rd_kafka_topic_partition_list_t *l =
+                rd_kafka_topic_partition_list_new((int)p->part_cnt);
+
+        p->all_paused = false;
+        for (size_t i = 0; i < p->part_cnt; i++) {
+                /* held for alignment: resumed by it, sought then */
+                if (!p->parts[i].held) {
+                        rd_kafka_topic_partition_list_add(
+                                l, p->parts[i].topic, p->parts[i].partition);
+                }
+        }
+        pause_list(p, l, false);
+        rd_kafka_topic_partition_list_destroy(l);
+}
+
+void red_pipeline_parts_assigned(red_pipeline_t *p,
+                                 rd_kafka_topic_partition_list_t *parts)
+{
+        /* a partition paused when it was revoked is still paused in
+         * librdkafka when it comes back: clear it, unless a flush holds
+         * everything. No seek: the assignment starts it where we need. */
+        if (p->all_paused) {
+                rd_kafka_pause_partitions(p->consumer, parts);
+        } else {
+                rd_kafka_resume_partitions(p->consumer, parts);
+        }
+}
+
 /* --- alignment -------------------------------------------------------- */
 
-/* Pauses or resumes one partition. */
+/* Holds or releases one partition; while a flush holds every partition,
+ * only the mark changes (the flush's end resumes what is not held). */
 static void hold_partition(red_pipeline_t *p, red_pipeline_part_t *pt,
                            bool hold)
 {
         rd_kafka_topic_partition_list_t *l =
                 rd_kafka_topic_partition_list_new(1);
 
-        rd_kafka_topic_partition_list_add(l, pt->topic, pt->partition);
-        if (hold) {
-                rd_kafka_pause_partitions(p->consumer, l);
-        } else {
-                rd_kafka_resume_partitions(p->consumer, l);
+        pt->held = hold;
+        if (!p->all_paused) {
+                rd_kafka_topic_partition_list_add(l, pt->topic, pt->partition);
+                pause_list(p, l, hold);
         }
         rd_kafka_topic_partition_list_destroy(l);
-        pt->held = hold;
 }
 
 /* True when the partition has read events newer than the frontier. */
@@ -316,24 +421,6 @@ void red_pipeline_parts_align(red_pipeline_t *p, red_time_t f)
                                       p->c->name, held);
                 }
         }
-}
-
-void red_pipeline_parts_resume(red_pipeline_t *p,
-                               const rd_kafka_topic_partition_list_t *paused)
-{
-        rd_kafka_topic_partition_list_t *resume =
-                rd_kafka_topic_partition_list_new(paused->cnt);
-
-        for (int i = 0; i < paused->cnt; i++) {
-                red_pipeline_part_t *pt = red_pipeline_parts_find(
-                        p, paused->elems[i].topic, paused->elems[i].partition);
-                if (pt && !pt->held) {
-                        rd_kafka_topic_partition_list_add(resume, pt->topic,
-                                                          pt->partition);
-                }
-        }
-        rd_kafka_resume_partitions(p->consumer, resume);
-        rd_kafka_topic_partition_list_destroy(resume);
 }
 
 /* --- lag -------------------------------------------------------------- */

@@ -43,12 +43,28 @@ void red_pipeline_parts_publish(red_pipeline_t *p, bool joined);
 red_time_t red_pipeline_parts_frontier(red_pipeline_t *p);
 
 /** Pauses the partitions running ahead of frontier @p f while the reorder
- * buffer is over its limit, resumes them once it has drained. */
+ * buffer is over its limit, resumes (and seeks) them once it has drained.
+ * While every partition is paused (red_pipeline_parts_pause_all()) it
+ * only marks them. */
 void red_pipeline_parts_align(red_pipeline_t *p, red_time_t f);
 
-/** Resumes the partitions of @p paused that alignment does not hold. */
-void red_pipeline_parts_resume(red_pipeline_t *p,
-                               const rd_kafka_topic_partition_list_t *paused);
+/** Seeks @p pt to the offset it needs next (after the last message
+ * added, else its stored position). */
+void red_pipeline_parts_seek(red_pipeline_t *p, red_pipeline_part_t *pt);
+
+/** Pauses every assigned partition (a flush waiting for Postgres or
+ * Kafka); partitions assigned meanwhile are paused as they come. */
+void red_pipeline_parts_pause_all(red_pipeline_t *p);
+
+/** Undoes red_pipeline_parts_pause_all(): resumes every partition that
+ * alignment does not hold and seeks it to the offset it needs next, so
+ * that nothing read and thrown away while paused is skipped. */
+void red_pipeline_parts_resume_all(red_pipeline_t *p);
+
+/** Partitions @p parts were just assigned (librdkafka keeps a pause across
+ * a revoke): resumes them, or pauses them while every partition is. */
+void red_pipeline_parts_assigned(red_pipeline_t *p,
+                                 rd_kafka_topic_partition_list_t *parts);
 
 /** Updates each partition's lag from the cached high watermarks; the
  * caller holds the lock. */

@@ -12,6 +12,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/** Why offsets were not read as they came (red_pipeline_gaps.h). */
+typedef enum red_gap_cause_e {
+        RED_GAP_FETCH,      /**< a fetch skipped offsets: read again */
+        RED_GAP_NO_RECORDS, /**< the log has no records there: accepted */
+        RED_GAP__CNT
+} red_gap_cause_t;
+
+/** Offsets passed without a message, by reason. */
+typedef enum red_skip_reason_e {
+        RED_SKIP_NO_RECORDS, /**< transaction markers, compaction */
+        RED_SKIP__CNT
+} red_skip_reason_t;
+
+/** "fetch", "no_records", ... (the metric labels). */
+const char *red_gap_cause_name(red_gap_cause_t cause);
+const char *red_skip_reason_name(red_skip_reason_t reason);
+
 /** Live numbers of a pipeline (copied out under its lock). */
 typedef struct red_pipeline_stats_s {
         red_core_counters_t core; /**< committed batches */
@@ -22,6 +39,8 @@ typedef struct red_pipeline_stats_s {
         uint64_t pg_errors;
         uint64_t pg_reconnects;
         uint64_t dlq_errors;
+        uint64_t gaps[RED_GAP__CNT];
+        uint64_t offsets_skipped[RED_SKIP__CNT];
         uint64_t live_workflows;
         bool kafka_up;
         bool pg_up;
