@@ -44,6 +44,8 @@ typedef struct red_pipeline_part_s {
         int64_t dead_through; /* dead letters sent up to here (offset + 1) */
         int64_t queried;      /* monotonic µs of the last watermark query */
         int64_t reseek;       /* sought back here after a gap, or -1 */
+        int64_t last_arrival; /* monotonic µs of its last message (or of
+                                 its assignment): idle for the frontier */
         bool empty;           /* nothing to read at the last query */
         bool held;            /* paused: running ahead of the frontier */
 } red_pipeline_part_t;

@@ -62,6 +62,7 @@ static int part_add(red_pipeline_t *p, const char *topic, int32_t partition,
         pt->empty = false;
         pt->held = false;
         pt->reseek = -1;
+        pt->last_arrival = red_time_mono_us();
         return 0;
 }
 
@@ -171,12 +172,17 @@ done:
  * True when the consumer has read everything the partition holds now:
  * the broker may append to it, but nothing older than what was read is
  * waiting in it, so it can only hold the frontier with what producers
- * will send from now on (red_frontier.h, CAUGHT_UP).
+ * will send from now on (red_frontier.h, CAUGHT_UP and IDLE).
  */
 static bool caught_up(red_pipeline_t *p, red_pipeline_part_t *pt)
 {
         int64_t lo, hi, now;
 
+        if (pt->held || p->all_paused) {
+                /* paused: no fetch refreshes the high watermark, which
+                 * says nothing about what waits in the log */
+                return false;
+        }
         /* the high watermark is cached from fetch responses (-1: no
          * response yet) */
         if (rd_kafka_get_watermark_offsets(p->consumer, pt->topic,
@@ -224,8 +230,23 @@ static void log_holder(red_pipeline_t *p, const red_frontier_t *f)
                       (long long)holder->fetched, (long long)hi);
 }
 
+/* What the partition can still deliver (red_frontier.h): caught up and
+ * quiet for idle_wait is IDLE, merely caught up holds like READING (a live
+ * stream of old events is caught up most of the time). */
+static red_frontier_input_t input_of(red_pipeline_t *p, red_pipeline_part_t *pt,
+                                     int64_t mono)
+{
+        if (!caught_up(p, pt)) {
+                return RED_FRONTIER_READING;
+        }
+        return mono - pt->last_arrival >= p->c->idle_wait_us
+                       ? RED_FRONTIER_IDLE
+                       : RED_FRONTIER_CAUGHT_UP;
+}
+
 red_time_t red_pipeline_parts_frontier(red_pipeline_t *p)
 {
+        int64_t mono = red_time_mono_us();
         red_frontier_t f;
 
         red_frontier_init(&f, red_time_now(), p->c->idle_wait_us);
@@ -235,8 +256,7 @@ red_time_t red_pipeline_parts_frontier(red_pipeline_t *p)
                 red_frontier_add(
                         &f, i,
                         red_core_max_time(p->core, pt->topic, pt->partition),
-                        caught_up(p, pt) ? RED_FRONTIER_CAUGHT_UP
-                                         : RED_FRONTIER_READING);
+                        input_of(p, pt, mono));
         }
         if (f.holder != SIZE_MAX && red_log_enabled(RED_LOG_DEBUG)) {
                 log_holder(p, &f);
@@ -308,6 +328,15 @@ static void pause_list(red_pipeline_t *p, rd_kafka_topic_partition_list_t *list,
         }
         rd_kafka_resume_partitions(p->consumer, list);
         seek_list(p, list);
+        for (int i = 0; i < list->cnt; i++) {
+                red_pipeline_part_t *pt = red_pipeline_parts_find(
+                        p, list->elems[i].topic, list->elems[i].partition);
+                if (pt) {
+                        /* quiet while paused is not idle: the clock of
+                         * red_frontier.h's IDLE starts again */
+                        pt->last_arrival = red_time_mono_us();
+                }
+        }
 }
 
 void red_pipeline_parts_pause_all(red_pipeline_t *p)

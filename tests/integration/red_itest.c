@@ -240,6 +240,27 @@ void itest_produce(itest_t *t, const char *file, long first, long count)
         free(err);
 }
 
+pid_t itest_produce_start(itest_t *t, const char *file, const char *topic,
+                          double rate)
+{
+        char r[32];
+        pid_t pid;
+
+        snprintf(r, sizeof(r), "%g", rate);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                const char *prog = env_or("RED_PRODUCE", "produce_jsonl");
+                int fd = open("/dev/null", O_WRONLY);
+
+                dup2(fd, 2); /* its one line of totals */
+                execl(prog, prog, "-b", t->bootstrap, "-P", "-o", topic,
+                      "-r", r, file, (char *)NULL);
+                _exit(127);
+        }
+        return pid;
+}
+
 const char *itest_generate(itest_t *t, const char *name, const char *args)
 {
         static char path[4096];

@@ -43,6 +43,11 @@ int itest_poll(pid_t pid);
 
 /** Produces a JSONL file (partition from "_partition"); lines [first, first+count). */
 void itest_produce(itest_t *t, const char *file, long first, long count);
+/** Starts producing the lines of @p file that go to @p topic in the
+ * background, @p rate a second (0: at once); wait for it with
+ * itest_stop(pid, 0, timeout), which returns 0 once all was delivered. */
+pid_t itest_produce_start(itest_t *t, const char *file, const char *topic,
+                          double rate);
 /** Runs the event generator into DIR/NAME and returns its path (static). */
 const char *itest_generate(itest_t *t, const char *name, const char *args);
 
