@@ -76,7 +76,9 @@ void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes,
         }
 
         COUNTER("reducerd_events_consumed_total",
-                "Messages read and committed", st[i].core.consumed)
+                "Messages read whose position is committed, counted one by "
+                "one (= applied + dead_lettered + late dropped + duplicate)",
+                st[i].core.consumed)
         COUNTER("reducerd_events_applied_total", "Events applied to tables",
                 st[i].core.applied)
         head(b, "reducerd_events_dead_lettered_total", "counter",

@@ -14,6 +14,15 @@
 
 enum { E_BUFFERED, E_RELEASED, E_DONE };
 
+/* What became of a message: counted once its position is committed. */
+enum {
+        O_NONE,      /* not yet (buffered, or released and not processed) */
+        O_APPLIED,   /* processed */
+        O_DUPLICATE, /* processed, skipped: its raw row was stored */
+        O_DEAD,      /* a dead letter (code) */
+        O_DROPPED,   /* late, and the policy drops it */
+};
+
 /* One added message; per partition in offset order until committed past. */
 typedef struct entry_s {
         struct entry_s *next;
@@ -21,9 +30,11 @@ typedef struct entry_s {
         void *opaque;
         red_event_t ev;     /* decoded; values are the trailing storage */
         uint8_t state;
+        uint8_t outcome;    /* O_* */
+        uint8_t code;       /* O_DEAD: its red_dlq_code_t */
         bool decoded;
-        bool counted_applied; /* processed: counted in applied or duplicates */
-        bool duplicate;       /* its raw row is stored already: skipped */
+        bool late;          /* late, applied anyway (policy update) */
+        bool duplicate;     /* its raw row is stored already: skipped */
         red_value_t values[];
 } entry_t;
 
@@ -280,8 +291,9 @@ void red_core_destroy(red_core_t *core)
         free(core);
 }
 
-static int dead_letter(red_core_t *core, const red_msg_t *msg,
-                       red_dlq_code_t code, const char *detail)
+/* @p e goes to the dead-letter topic with @p code and @p detail. */
+static int dead_letter(red_core_t *core, entry_t *e, red_dlq_code_t code,
+                       const char *detail)
 {
         red_dead_letter_t *d;
 
@@ -296,14 +308,14 @@ static int dead_letter(red_core_t *core, const red_msg_t *msg,
                 core->dead_cap = ncap;
         }
         d = &core->dead[core->dead_cnt];
-        d->msg = msg;
+        d->msg = &e->msg;
         d->code = code;
         if (!(d->detail = strdup(detail))) {
                 return -ENOMEM;
         }
         core->dead_cnt++;
-        core->batch.dead_lettered++;
-        core->batch.dead_by_code[code]++;
+        e->outcome = O_DEAD;
+        e->code = (uint8_t)code;
         return 0;
 }
 
@@ -329,11 +341,11 @@ static int late_policy(red_core_t *core, entry_t *e, part_t *p, bool *apply)
         switch (c->late_policy) {
         case RED_LATE_DROP:
                 *apply = false;
-                core->batch.late_dropped++;
+                e->outcome = O_DROPPED;
                 return 0;
         case RED_LATE_UPDATE:
                 if (e->ev.time >= wm - c->allowed_lateness_us) {
-                        core->batch.late_applied++;
+                        e->late = true;
                         return 0;
                 }
                 snprintf(detail, sizeof(detail),
@@ -349,7 +361,7 @@ static int late_policy(red_core_t *core, entry_t *e, part_t *p, bool *apply)
                 break;
         }
         *apply = false;
-        return dead_letter(core, &e->msg, RED_DLQ_LATE, detail);
+        return dead_letter(core, e, RED_DLQ_LATE, detail);
 }
 
 int red_core_add(red_core_t *core, const red_msg_t *msg, red_time_t now,
@@ -382,7 +394,7 @@ int red_core_add(red_core_t *core, const red_msg_t *msg, red_time_t now,
         code = red_decode(core->c, &e->msg, now, &e->ev, detail,
                           sizeof(detail));
         if (code != RED_DLQ_NONE) {
-                return dead_letter(core, &e->msg, code, detail);
+                return dead_letter(core, e, code, detail);
         }
         e->decoded = true;
         if ((r = late_policy(core, e, p, &apply)) || !apply) {
@@ -785,12 +797,11 @@ int red_core_process(red_core_t *core)
                 entry_t *e = core->released[i];
                 int r;
 
-                if (e->counted_applied) {
+                if (e->outcome != O_NONE) {
                         continue; /* processed by an earlier call */
                 }
                 if (e->duplicate) {
-                        e->counted_applied = true;
-                        core->batch.duplicates++;
+                        e->outcome = O_DUPLICATE;
                         continue;
                 }
                 if (core->fsm &&
@@ -806,8 +817,7 @@ int red_core_process(red_core_t *core)
                                             &core->alerts))) {
                         return r;
                 }
-                e->counted_applied = true;
-                core->batch.applied++;
+                e->outcome = O_APPLIED;
         }
         return 0;
 }
@@ -920,26 +930,44 @@ void red_core_drop_partition(red_core_t *core, const char *topic,
         }
 }
 
+/* Counts a message whose position is committed: consumed, and what became
+ * of it. A message with no outcome is consumed and nothing else, so the
+ * counters show it instead of balancing by construction. */
+static void count_done(red_core_counters_t *k, const entry_t *e)
+{
+        k->consumed++;
+        switch (e->outcome) {
+        case O_APPLIED:
+                k->applied++;
+                k->late_applied += e->late;
+                break;
+        case O_DUPLICATE:
+                k->duplicates++;
+                break;
+        case O_DEAD:
+                k->dead_lettered++;
+                k->dead_by_code[e->code]++;
+                break;
+        case O_DROPPED:
+                k->late_dropped++;
+                break;
+        default:
+                break;
+        }
+}
+
 void red_core_commit(red_core_t *core)
 {
         uint64_t *tot = (uint64_t *)&core->totals;
         const uint64_t *add = (const uint64_t *)&core->batch;
         red_time_t newest = INT64_MIN;
 
-        /* a message is consumed once it is done: applied, dead-lettered or
-         * dropped (buffered ones are counted when their batch commits) */
-        core->batch.consumed = core->batch.applied +
-                               core->batch.dead_lettered +
-                               core->batch.late_dropped +
-                               core->batch.duplicates;
         /* FSM results count the history rows that were written */
         for (size_t i = 0; i < core->rows.cnt; i++) {
                 core->batch.fsm_results[core->rows.items[i].result]++;
         }
-        for (size_t i = 0; i < sizeof(core->totals) / sizeof(uint64_t); i++) {
-                tot[i] += add[i];
-        }
-        /* entries before each position are done: hand them back */
+        /* entries before each position are done: count them, each once
+         * whichever replica commits its position, and hand them back */
         for (size_t i = 0; i < core->part_cnt; i++) {
                 part_t *p = &core->parts[i];
                 entry_t *stop = first_buffered(p);
@@ -953,6 +981,7 @@ void red_core_commit(red_core_t *core)
                         if (e->decoded && e->ev.time > p->committed_max) {
                                 p->committed_max = e->ev.time;
                         }
+                        count_done(&core->batch, e);
                         p->head = e->next;
                         entry_done(core, e);
                 }
@@ -963,6 +992,9 @@ void red_core_commit(red_core_t *core)
                 if (p->max_time > newest) {
                         newest = p->max_time;
                 }
+        }
+        for (size_t i = 0; i < sizeof(core->totals) / sizeof(uint64_t); i++) {
+                tot[i] += add[i];
         }
         if (core->wfs) {
                 red_workflows_commit(core->wfs);

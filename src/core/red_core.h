@@ -42,10 +42,14 @@
 typedef struct red_core_s red_core_t;
 
 /**
- * Counters of committed batches. A message counts as consumed once it is
- * done (its batch committed), so consumed = applied + dead_lettered +
- * late_dropped + duplicates holds at every moment; buffered events are not
- * yet counted.
+ * Counters of committed positions. Each message added is counted once the
+ * position after it is committed (red_core_commit()): consumed, and, by
+ * what became of it, applied, dead_lettered, late_dropped or duplicates.
+ * The terms are recorded where they happen and counted per message, not
+ * derived from each other, so consumed = applied + dead_lettered +
+ * late_dropped + duplicates holds only as long as no message goes
+ * unaccounted for. A message behind a buffered one waits with it; a batch
+ * rolled back counts nothing (its messages are consumed again).
  */
 typedef struct red_core_counters_s {
         uint64_t consumed;

@@ -29,6 +29,7 @@ typedef enum {
         RED_DLQ_MISSING_TIMESTAMP,
         RED_DLQ_FUTURE_TIMESTAMP,
         RED_DLQ_LATE,
+        RED_DLQ_EMPTY_VALUE,
         RED_DLQ__CNT
 } red_dlq_code_t;
 

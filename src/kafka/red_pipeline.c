@@ -222,15 +222,28 @@ const red_contract_t *red_pipeline_contract(const red_pipeline_t *p)
 
 /* --- periodic work ---------------------------------------------------- */
 
-/* Every 10 s with news: one line on what was written. */
+/* Every 10 s with news: one line on what was written, and an error when
+ * the counters do not reconcile (each term is counted where it happens,
+ * red_core_counters_t, so a message that went nowhere shows here). */
 static void progress(red_pipeline_t *p, int64_t now)
 {
         const red_core_counters_t *k = red_core_counters(p->core);
-        uint64_t lag = 0;
+        uint64_t lag = 0, accounted;
 
         if (now - p->last_progress < 10000000 ||
             k->consumed == p->last_consumed) {
                 return;
+        }
+        accounted = k->applied + k->dead_lettered + k->late_dropped +
+                    k->duplicates;
+        if (accounted != k->consumed && accounted != p->last_accounted) {
+                red_log_error("pipeline",
+                              "%s: counters do not reconcile: %llu consumed, "
+                              "%llu applied, dead-lettered, dropped or "
+                              "duplicate",
+                              p->c->name, (unsigned long long)k->consumed,
+                              (unsigned long long)accounted);
+                p->last_accounted = accounted;
         }
         for (size_t i = 0; i < p->part_cnt; i++) {
                 lag += p->parts[i].lag > 0 ? (uint64_t)p->parts[i].lag : 0;

@@ -90,6 +90,7 @@ struct red_pipeline_s {
         int64_t last_progress;
         int64_t last_probe;
         uint64_t last_consumed;
+        uint64_t last_accounted; /* of the last reconciliation error */
 
         pthread_mutex_t lock;
         red_pipeline_stats_t stats;

@@ -261,6 +261,32 @@ pid_t itest_produce_start(itest_t *t, const char *file, const char *topic,
         return pid;
 }
 
+void itest_produce_raw(itest_t *t, const char *topic, int32_t partition,
+                       const void *value, size_t len, int count)
+{
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        rd_kafka_t *rk;
+        char err[512];
+
+        ck_assert_int_eq(rd_kafka_conf_set(conf, "bootstrap.servers",
+                                           t->bootstrap, err, sizeof(err)),
+                         RD_KAFKA_CONF_OK);
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+        ck_assert_msg(rk != NULL, "%s", err);
+        for (int i = 0; i < count; i++) {
+                ck_assert_int_eq(
+                        rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
+                                          RD_KAFKA_V_PARTITION(partition),
+                                          RD_KAFKA_V_VALUE((void *)value, len),
+                                          RD_KAFKA_V_MSGFLAGS(
+                                                  RD_KAFKA_MSG_F_COPY),
+                                          RD_KAFKA_V_END),
+                        0);
+        }
+        ck_assert_int_eq(rd_kafka_flush(rk, 30000), 0);
+        rd_kafka_destroy(rk);
+}
+
 const char *itest_generate(itest_t *t, const char *name, const char *args)
 {
         static char path[4096];

@@ -48,6 +48,11 @@ void itest_produce(itest_t *t, const char *file, long first, long count);
  * itest_stop(pid, 0, timeout), which returns 0 once all was delivered. */
 pid_t itest_produce_start(itest_t *t, const char *file, const char *topic,
                           double rate);
+/** Produces @p count messages of value @p value (@p len bytes; NULL: a
+ * tombstone) to @p topic[@p partition] and waits until all are
+ * delivered. */
+void itest_produce_raw(itest_t *t, const char *topic, int32_t partition,
+                       const void *value, size_t len, int count);
 /** Runs the event generator into DIR/NAME and returns its path (static). */
 const char *itest_generate(itest_t *t, const char *name, const char *args);
 
