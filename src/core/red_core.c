@@ -870,6 +870,15 @@ static entry_t *first_buffered(const part_t *p)
         return NULL;
 }
 
+uint64_t red_core_msg_digest(const red_msg_t *msg)
+{
+        uint64_t h = red_hash_mix(0x7265647563657264ULL, /* "reducerd" */
+                                  (uint64_t)msg->timestamp);
+
+        h = red_hash_bytes(msg->key, msg->key ? msg->key_len : 0, h);
+        return red_hash_bytes(msg->value, msg->value ? msg->value_len : 0, h);
+}
+
 const red_position_t *red_core_positions(red_core_t *core, size_t *cntp)
 {
         core->position_cnt = 0;
@@ -878,6 +887,7 @@ const red_position_t *red_core_positions(red_core_t *core, size_t *cntp)
                 entry_t *stop = first_buffered(p);
                 red_time_t max = p->committed_max;
                 red_position_t *pos;
+                const entry_t *last = NULL;
 
                 int64_t offset = stop ? stop->msg.offset : p->next_offset;
 
@@ -891,6 +901,7 @@ const red_position_t *red_core_positions(red_core_t *core, size_t *cntp)
                         if (e->decoded && e->ev.time > max) {
                                 max = e->ev.time;
                         }
+                        last = e;
                 }
                 pos = &core->positions[core->position_cnt++];
                 pos->topic = p->topic;
@@ -899,6 +910,8 @@ const red_position_t *red_core_positions(red_core_t *core, size_t *cntp)
                 pos->watermark = max == INT64_MIN
                                          ? INT64_MIN
                                          : max - core->c->max_out_of_orderness_us;
+                pos->last_offset = last ? last->msg.offset : -1;
+                pos->last_digest = last ? red_core_msg_digest(&last->msg) : 0;
         }
         *cntp = core->position_cnt;
         return core->positions;

@@ -68,7 +68,18 @@ typedef struct red_position_s {
         int32_t partition;
         int64_t offset;       /**< next offset to consume after a restart */
         red_time_t watermark; /**< of the events before offset; INT64_MIN none */
+        int64_t last_offset;  /**< the last message before offset, or -1
+                                   when the batch holds none */
+        uint64_t last_digest; /**< its red_core_msg_digest() */
 } red_position_t;
+
+/**
+ * A message's digest: its Kafka timestamp, key and value hashed. Stored
+ * with a position (red_position_t.last_digest), it tells the log the
+ * position was taken on from another one with a message at that offset
+ * (a topic deleted and recreated).
+ */
+uint64_t red_core_msg_digest(const red_msg_t *msg);
 
 /** Called for every message the core is done with (opaque from add). */
 typedef void(red_core_done_cb)(void *opaque, void *arg);

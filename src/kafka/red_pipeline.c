@@ -6,6 +6,7 @@
 #include "red_log.h"
 #include "red_pipeline_batch.h"
 #include "red_pipeline_dlq.h"
+#include "red_pipeline_gaps.h"
 #include "red_pipeline_impl.h"
 #include "red_pipeline_parts.h"
 #include "red_time.h"
@@ -173,6 +174,12 @@ red_pipeline_t *red_pipeline_new(const red_contract_t *c,
         pthread_mutex_init(&p->lock, NULL);
         p->c = c;
         p->conf = conf;
+        /* the embedded cluster is new at every start: positions stored by
+         * an earlier run can only be reset */
+        p->gap_policy =
+                red_config_kafka_embedded(conf)
+                        ? RED_GAP_POLICY_RESET
+                        : (red_gap_policy_t)conf->kafka_offset_gap_policy;
         p->reorder_limit = (size_t)conf->batch_max_events * 10;
         if (!(p->core = red_core_new(c, (size_t)conf->workflows_max_live,
                                      conf->workflows_terminal_ttl_s *
@@ -211,6 +218,10 @@ void red_pipeline_destroy(red_pipeline_t *p)
         red_pipeline_dlq_close(p);
         red_sink_destroy(p->sink);
         red_pipeline_parts_destroy(p);
+        for (size_t i = 0; i < p->deferred_cnt; i++) {
+                rd_kafka_message_destroy(p->deferred[i]);
+        }
+        free(p->deferred);
         pthread_mutex_destroy(&p->lock);
         free(p);
 }
@@ -234,8 +245,8 @@ static void progress(red_pipeline_t *p, int64_t now)
             k->consumed == p->last_consumed) {
                 return;
         }
-        accounted = k->applied + k->dead_lettered + k->late_dropped +
-                    k->duplicates;
+        accounted =
+                k->applied + k->dead_lettered + k->late_dropped + k->duplicates;
         if (accounted != k->consumed && accounted != p->last_accounted) {
                 red_log_error("pipeline",
                               "%s: counters do not reconcile: %llu consumed, "
@@ -328,6 +339,7 @@ static void periodic(red_pipeline_t *p)
         if (now - p->last_finalize > 2000000 && !p->msg_cnt) {
                 p->last_finalize = now;
                 finalize(p);
+                red_pipeline_gaps_retry(p);
         }
 }
 
@@ -382,12 +394,24 @@ static int poll_timeout(red_pipeline_t *p, int64_t max_us)
         return left < 0 ? 0 : left < 100 ? (int)left : 100;
 }
 
-/* Takes one message or event from the consumer (callbacks run in here). */
+/* Takes one message or event from the consumer (callbacks run in here),
+ * after the offset errors a flush's wait kept. */
 static void poll_once(red_pipeline_t *p, int timeout_ms)
 {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(p->consumer, timeout_ms);
+        rd_kafka_message_t *m;
 
-        if (!m) {
+        for (size_t i = 0; i < p->deferred_cnt; i++) {
+                red_pipeline_gaps_out_of_range(p, p->deferred[i]);
+                rd_kafka_message_destroy(p->deferred[i]);
+        }
+        p->deferred_cnt = 0;
+        if (!(m = rd_kafka_consumer_poll(p->consumer, timeout_ms))) {
+                return;
+        }
+        if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+                /* the offset a partition needs is not in the log */
+                red_pipeline_gaps_out_of_range(p, m);
+                rd_kafka_message_destroy(m);
                 return;
         }
         if (m->err) {

@@ -18,20 +18,24 @@ void red_pipeline_batch_add(red_pipeline_t *p, rd_kafka_message_t *m)
         red_pipeline_part_t *pt =
                 red_pipeline_parts_find(p, topic, m->partition);
         red_msg_t view, *v = &view;
-        rd_kafka_headers_t *hdrs = NULL;
-        rd_kafka_timestamp_type_t tstype;
-        int64_t ts;
-        const void *hv;
-        size_t hlen;
 
-        if (!pt || (pt->fetched >= 0 && m->offset < pt->fetched)) {
+        if (pt && pt->verify >= 0 && !red_pipeline_gaps_verify(p, pt, m)) {
+                /* the message the stored position was taken after: it
+                 * was applied before, it only tells which log this is */
+                rd_kafka_message_destroy(m);
+                return;
+        }
+        if (!pt || pt->stopped ||
+            (pt->fetched >= 0 && m->offset < pt->fetched)) {
                 /* not ours, or already read: a leftover of a seek */
                 red_log_debug("pipeline",
                               "%s: skipping %s[%d]@%lld (%s, read up to "
                               "%lld)",
                               p->c->name, topic, (int)m->partition,
                               (long long)m->offset,
-                              pt ? "already read" : "not assigned",
+                              !pt           ? "not assigned"
+                              : pt->stopped ? "stopped by an offset gap"
+                                            : "already read",
                               pt ? (long long)pt->fetched : -1LL);
                 rd_kafka_message_destroy(m);
                 return;
@@ -43,21 +47,7 @@ void red_pipeline_batch_add(red_pipeline_t *p, rd_kafka_message_t *m)
                 return;
         }
         /* the view borrows from the message, which the core keeps */
-        memset(v, 0, sizeof(*v));
-        v->topic = topic;
-        v->partition = m->partition;
-        v->offset = m->offset;
-        v->key = m->key;
-        v->key_len = m->key_len;
-        v->value = m->payload;
-        v->value_len = m->len;
-        ts = rd_kafka_message_timestamp(m, &tstype);
-        v->timestamp = ts >= 0 ? ts * 1000 : -1;
-        if (!rd_kafka_message_headers(m, &hdrs) &&
-            !rd_kafka_header_get_last(hdrs, "event_type", &hv, &hlen) && hv) {
-                v->header_type = hv;
-                v->header_type_len = hlen;
-        }
+        red_pipeline_msg_view(m, v);
         if (!p->msg_cnt) {
                 p->batch_started = red_time_mono_us();
         }
@@ -136,6 +126,9 @@ static size_t batch_offsets(red_pipeline_t *p, red_sink_offset_t *offs)
                 offs[n].prev = pt->committed;
                 offs[n].next = pos[i].offset;
                 offs[n].watermark = pos[i].watermark;
+                /* which log the position belongs to (red_pipeline_gaps.h) */
+                offs[n].last_offset = pos[i].last_offset;
+                offs[n].last_digest = pos[i].last_digest;
                 n++;
         }
         return n;

@@ -41,13 +41,21 @@ typedef struct red_pipeline_part_s {
         int64_t committed; /* next offset stored in Postgres (-1: beginning) */
         int64_t fetched;   /* last offset added + 1, or -1 */
         int64_t lag;
-        int64_t dead_through; /* dead letters sent up to here (offset + 1) */
-        int64_t queried;      /* monotonic µs of the last watermark query */
-        int64_t reseek;       /* sought back here after a gap, or -1 */
-        int64_t last_arrival; /* monotonic µs of its last message (or of
-                                 its assignment): idle for the frontier */
-        bool empty;           /* nothing to read at the last query */
-        bool held;            /* paused: running ahead of the frontier */
+        int64_t dead_through;   /* dead letters sent up to here (offset + 1) */
+        int64_t queried;        /* monotonic µs of the last watermark query */
+        int64_t reseek;         /* sought back here after a gap, or -1 */
+        int64_t verify;         /* read from here first, the message the
+                                   stored position was taken after, or -1 */
+        uint64_t verify_digest; /* its stored red_core_msg_digest() */
+        int64_t reset_prev;     /* a reset not yet recorded in Postgres: */
+        int64_t reset_next;     /* its arguments (red_pipeline_gaps.c) */
+        int64_t last_arrival;   /* monotonic µs of its last message (or of
+                                   its assignment): idle for the frontier */
+        bool empty;             /* nothing to read at the last query */
+        bool held;              /* paused: running ahead of the frontier */
+        bool stopped;           /* not consumed: an offset gap under
+                                   kafka.offset_gap_policy fail */
+        bool reset_pending;     /* reset_prev/next wait for Postgres */
 } red_pipeline_part_t;
 
 struct red_pipeline_s {
@@ -81,6 +89,11 @@ struct red_pipeline_s {
         bool backlog;      /* the last release hit the batch cap */
         int64_t t_frontier, t_release, t_write; /* µs, last batch */
 
+        red_gap_policy_t gap_policy; /* in effect (embedded: reset) */
+        /* offset errors polled while a flush waited, handled after it */
+        rd_kafka_message_t **deferred;
+        size_t deferred_cnt, deferred_cap;
+
         atomic_long dlq_pending;
         atomic_long dlq_failed;
 
@@ -109,7 +122,12 @@ bool red_pipeline_ensure_pg(red_pipeline_t *p);
 void red_pipeline_backoff(red_pipeline_t *p);
 
 /** Waits @p ms while keeping the consumer's group membership alive (no
- * polling inside the rebalance callback: a plain sleep there). */
+ * polling inside the rebalance callback: a plain sleep there). Messages
+ * polled meanwhile are dropped (read again after the wait), except offset
+ * errors, kept in p->deferred for the loop. */
 void red_pipeline_wait(red_pipeline_t *p, int64_t ms);
+
+/** The core's view of a consumed message (borrows from @p m). */
+void red_pipeline_msg_view(const rd_kafka_message_t *m, red_msg_t *v);
 
 #endif

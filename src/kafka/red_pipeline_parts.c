@@ -6,6 +6,7 @@
 #include "red_time.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,9 +31,10 @@ red_pipeline_parts_find(red_pipeline_t *p, const char *topic, int32_t partition)
         return NULL;
 }
 
-/* Adds a partition, or resets one assigned again, at offset @p committed. */
+/* Adds a partition, or resets one assigned again, at its stored
+ * position @p st. */
 static int part_add(red_pipeline_t *p, const char *topic, int32_t partition,
-                    int64_t committed)
+                    const red_sink_stored_t *st)
 {
         red_pipeline_part_t *pt = red_pipeline_parts_find(p, topic, partition);
 
@@ -55,14 +57,22 @@ static int part_add(red_pipeline_t *p, const char *topic, int32_t partition,
                 pt->dead_through = 0;
                 p->part_cnt++;
         }
-        pt->committed = committed;
-        pt->fetched = committed;
+        pt->committed = st->next;
+        pt->fetched = st->next;
         pt->lag = -1;
         pt->queried = 0;
         pt->empty = false;
         pt->held = false;
         pt->reseek = -1;
         pt->last_arrival = red_time_mono_us();
+        pt->stopped = false;
+        pt->reset_pending = false;
+        /* read the message the position was taken after first: the same
+         * one, or the log is another (red_pipeline_gaps_verify()) */
+        pt->verify = st->last_offset >= 0 && st->last_offset < st->next
+                             ? st->last_offset
+                             : -1;
+        pt->verify_digest = st->last_digest;
         return 0;
 }
 
@@ -75,6 +85,7 @@ void red_pipeline_parts_remove(red_pipeline_t *p, const char *topic,
                 free(pt->topic);
                 *pt = p->parts[--p->part_cnt];
                 p->last_part = 0;
+                red_pipeline_parts_publish_stopped(p);
         }
 }
 
@@ -100,6 +111,29 @@ rd_kafka_topic_partition_list_t *red_pipeline_parts_list(red_pipeline_t *p)
         return list;
 }
 
+void red_pipeline_parts_publish_stopped(red_pipeline_t *p)
+{
+        size_t n = 0;
+        const red_pipeline_part_t *first = NULL;
+
+        for (size_t i = 0; i < p->part_cnt; i++) {
+                if (p->parts[i].stopped) {
+                        first = first ? first : &p->parts[i];
+                        n++;
+                }
+        }
+        pthread_mutex_lock(&p->lock);
+        p->stats.partitions_stopped = n;
+        if (first) {
+                snprintf(p->stats.stopped_partition,
+                         sizeof(p->stats.stopped_partition), "%s[%d]",
+                         first->topic, (int)first->partition);
+        } else {
+                p->stats.stopped_partition[0] = '\0';
+        }
+        pthread_mutex_unlock(&p->lock);
+}
+
 void red_pipeline_parts_publish(red_pipeline_t *p, bool joined)
 {
         pthread_mutex_lock(&p->lock);
@@ -111,18 +145,29 @@ void red_pipeline_parts_publish(red_pipeline_t *p, bool joined)
 
 /* --- positions from Postgres ------------------------------------------ */
 
+/* The offset a partition must be read from next: the message to verify
+ * (red_pipeline_gaps_verify()), else the one after the last message
+ * added, else its stored position, else the log's start. */
+static int64_t next_needed(const red_pipeline_part_t *pt)
+{
+        if (pt->verify >= 0) {
+                return pt->verify;
+        }
+        return pt->fetched >= 0 ? pt->fetched : RD_KAFKA_OFFSET_BEGINNING;
+}
+
+
 bool red_pipeline_parts_load(red_pipeline_t *p,
                              rd_kafka_topic_partition_list_t *list)
 {
         size_t cnt = (size_t)list->cnt;
         const char **topics = calloc(cnt + 1, sizeof(char *));
         int32_t *ids = calloc(cnt + 1, sizeof(int32_t));
-        int64_t *next = calloc(cnt + 1, sizeof(int64_t));
-        red_time_t *wm = calloc(cnt + 1, sizeof(red_time_t));
+        red_sink_stored_t *st = calloc(cnt + 1, sizeof(*st));
         char err[1024];
         bool ok = false;
 
-        if (!topics || !ids || !next || !wm) {
+        if (!topics || !ids || !st) {
                 goto done;
         }
         for (size_t i = 0; i < cnt; i++) {
@@ -133,7 +178,7 @@ bool red_pipeline_parts_load(red_pipeline_t *p,
                 red_sink_result_t r = RED_SINK_RETRY;
                 if (red_pipeline_ensure_pg(p)) {
                         r = red_sink_offsets(p->sink, topics, ids, cnt,
-                                             p->generation, next, wm, err,
+                                             p->generation, st, err,
                                              sizeof(err));
                         if (r) {
                                 red_log_error("postgres",
@@ -150,19 +195,23 @@ bool red_pipeline_parts_load(red_pipeline_t *p,
         }
         p->backoff_ms = 0;
         for (size_t i = 0; ok && i < cnt; i++) {
-                /* no stored offset: the partition is read from its start */
-                list->elems[i].offset =
-                        next[i] >= 0 ? next[i] : RD_KAFKA_OFFSET_BEGINNING;
-                if (part_add(p, topics[i], ids[i], next[i]) ||
-                    red_core_set_watermark(p->core, topics[i], ids[i], wm[i])) {
+                red_pipeline_part_t *pt;
+
+                if (part_add(p, topics[i], ids[i], &st[i]) ||
+                    red_core_set_watermark(p->core, topics[i], ids[i],
+                                           st[i].watermark)) {
                         ok = false;
+                        break;
                 }
+                pt = red_pipeline_parts_find(p, topics[i], ids[i]);
+                /* no stored offset: the partition is read from its start */
+                list->elems[i].offset = next_needed(pt);
         }
+        red_pipeline_parts_publish_stopped(p);
 done:
         free(topics);
         free(ids);
-        free(next);
-        free(wm);
+        free(st);
         return ok;
 }
 
@@ -236,6 +285,11 @@ static void log_holder(red_pipeline_t *p, const red_frontier_t *f)
 static red_frontier_input_t input_of(red_pipeline_t *p, red_pipeline_part_t *pt,
                                      int64_t mono)
 {
+        if (pt->stopped) {
+                /* an offset gap stopped it (kafka.offset_gap_policy fail):
+                 * the others go on without it */
+                return RED_FRONTIER_FINISHED;
+        }
         if (!caught_up(p, pt)) {
                 return RED_FRONTIER_READING;
         }
@@ -275,13 +329,6 @@ red_time_t red_pipeline_parts_frontier(red_pipeline_t *p)
  * only here, by the code that knows that offset.
  */
 
-/* The offset a partition must be read from next: the one after the last
- * message added, else its stored position, else the log's start. */
-static int64_t next_needed(const red_pipeline_part_t *pt)
-{
-        return pt->fetched >= 0 ? pt->fetched : RD_KAFKA_OFFSET_BEGINNING;
-}
-
 /* Seeks every partition of @p list to the offset it needs next. The seek
  * is asynchronous: it takes effect at once for what poll returns (older
  * fetches are discarded), the fetch restarts in the background. */
@@ -295,8 +342,8 @@ static void seek_list(red_pipeline_t *p, rd_kafka_topic_partition_list_t *list)
         for (int i = 0; i < list->cnt; i++) {
                 red_pipeline_part_t *pt = red_pipeline_parts_find(
                         p, list->elems[i].topic, list->elems[i].partition);
-                list->elems[i].offset = pt ? next_needed(pt)
-                                           : RD_KAFKA_OFFSET_INVALID;
+                list->elems[i].offset =
+                        pt ? next_needed(pt) : RD_KAFKA_OFFSET_INVALID;
         }
         if ((kerr = rd_kafka_seek_partitions(p->consumer, list, 0))) {
                 red_log_error("kafka", "%s: seek: %s", p->c->name,
@@ -315,6 +362,40 @@ void red_pipeline_parts_seek(red_pipeline_t *p, red_pipeline_part_t *pt)
         rd_kafka_topic_partition_list_destroy(l);
 }
 
+void red_pipeline_parts_restart(red_pipeline_t *p, red_pipeline_part_t *pt)
+{
+        bool cooperative = !strcmp(rd_kafka_rebalance_protocol(p->consumer),
+                                   "COOPERATIVE");
+        rd_kafka_topic_partition_list_t *l;
+        rd_kafka_error_t *kerr = NULL;
+
+        if (cooperative) {
+                l = rd_kafka_topic_partition_list_new(1);
+                rd_kafka_topic_partition_list_add(l, pt->topic, pt->partition)
+                        ->offset = next_needed(pt);
+                if (!(kerr = rd_kafka_incremental_unassign(p->consumer, l))) {
+                        kerr = rd_kafka_incremental_assign(p->consumer, l);
+                }
+        } else {
+                /* the eager protocol assigns all or nothing: everything
+                 * starts again where we need it */
+                l = red_pipeline_parts_list(p);
+                for (int i = 0; i < l->cnt; i++) {
+                        l->elems[i].offset = next_needed(
+                                red_pipeline_parts_find(p, l->elems[i].topic,
+                                                        l->elems[i].partition));
+                }
+                rd_kafka_assign(p->consumer, l);
+        }
+        if (kerr) {
+                red_log_error("kafka", "%s: %s[%d]: assigning again: %s",
+                              p->c->name, pt->topic, (int)pt->partition,
+                              rd_kafka_error_string(kerr));
+                rd_kafka_error_destroy(kerr);
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+}
+
 /* Pauses, or resumes and seeks, the partitions of @p list. */
 static void pause_list(red_pipeline_t *p, rd_kafka_topic_partition_list_t *list,
                        bool pause)
@@ -325,6 +406,14 @@ static void pause_list(red_pipeline_t *p, rd_kafka_topic_partition_list_t *list,
         if (pause) {
                 rd_kafka_pause_partitions(p->consumer, list);
                 return;
+        }
+        for (int i = list->cnt - 1; i >= 0; i--) {
+                red_pipeline_part_t *pt = red_pipeline_parts_find(
+                        p, list->elems[i].topic, list->elems[i].partition);
+                if (pt && pt->stopped) {
+                        /* an offset gap stopped it: it stays paused */
+                        rd_kafka_topic_partition_list_del_by_idx(list, i);
+                }
         }
         rd_kafka_resume_partitions(p->consumer, list);
         seek_list(p, list);

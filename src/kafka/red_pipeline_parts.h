@@ -34,6 +34,9 @@ rd_kafka_topic_partition_list_t *red_pipeline_parts_list(red_pipeline_t *p);
 bool red_pipeline_parts_load(red_pipeline_t *p,
                              rd_kafka_topic_partition_list_t *list);
 
+/** Publishes the partitions stopped by an offset gap in the stats. */
+void red_pipeline_parts_publish_stopped(red_pipeline_t *p);
+
 /** Publishes the assignment in the stats (@p joined: holds one from the
  * group, maybe empty). */
 void red_pipeline_parts_publish(red_pipeline_t *p, bool joined);
@@ -48,9 +51,15 @@ red_time_t red_pipeline_parts_frontier(red_pipeline_t *p);
  * only marks them. */
 void red_pipeline_parts_align(red_pipeline_t *p, red_time_t f);
 
-/** Seeks @p pt to the offset it needs next (after the last message
- * added, else its stored position). */
+/** Seeks @p pt to the offset it needs next (the message to verify, else
+ * after the last message added, else its stored position). */
 void red_pipeline_parts_seek(red_pipeline_t *p, red_pipeline_part_t *pt);
+
+/** Starts fetching @p pt again at the offset it needs next, also after
+ * librdkafka gave it up (an offset outside the log: no seek restarts
+ * it), by assigning it again; with the eager protocol every partition
+ * starts again, each at the offset it needs. */
+void red_pipeline_parts_restart(red_pipeline_t *p, red_pipeline_part_t *pt);
 
 /** Pauses every assigned partition (a flush waiting for Postgres or
  * Kafka); partitions assigned meanwhile are paused as they come. */

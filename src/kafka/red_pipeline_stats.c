@@ -10,15 +10,15 @@ const double red_pipeline_size_bounds[15] = {
 
 const char *red_gap_cause_name(red_gap_cause_t cause)
 {
-        static const char *const names[RED_GAP__CNT] = {"fetch",
-                                                        "no_records"};
+        static const char *const names[RED_GAP__CNT] = {
+                "fetch", "no_records", "out_of_range", "log_changed"};
 
         return (unsigned)cause < RED_GAP__CNT ? names[cause] : "unknown";
 }
 
 const char *red_skip_reason_name(red_skip_reason_t reason)
 {
-        static const char *const names[RED_SKIP__CNT] = {"no_records"};
+        static const char *const names[RED_SKIP__CNT] = {"no_records", "reset"};
 
         return (unsigned)reason < RED_SKIP__CNT ? names[reason] : "unknown";
 }

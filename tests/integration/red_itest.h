@@ -26,6 +26,11 @@ void itest_init(itest_t *t, const char *name);
 /** Starts the mock cluster with @p partitions for every topic the
  * contracts (NULL-terminated paths) read or write. */
 void itest_kafka(itest_t *t, int partitions, const char *const *contracts);
+/** Stops the mock cluster: what it held is gone (a new one starts empty). */
+void itest_kafka_stop(itest_t *t);
+/** The low and high watermarks of @p topic[@p partition]. */
+void itest_watermarks(itest_t *t, const char *topic, int32_t partition,
+                      int64_t *lo, int64_t *hi);
 /** Writes the config: contracts (NULL-terminated paths), batch settings. */
 void itest_config(itest_t *t, const char *const *contracts, int max_events,
                   int max_ms, const char *extra_yaml);
@@ -61,6 +66,11 @@ long itest_committed(itest_t *t, const char *group);
 /** Waits until the committed total reaches @p want (or the deadline). */
 bool itest_wait_committed(itest_t *t, const char *group, long want,
                           long timeout_ms);
+
+/** Lines of @p file. */
+long itest_lines(const char *file);
+/** Dead letters in `reducerd reduce` output @p reduce_output. */
+long itest_dead_letters(const char *reduce_output);
 
 /** Runs `reducerd reduce` over @p file; returns its rows as JSON lines. */
 char *itest_reduce(const char *contract, const char *file);

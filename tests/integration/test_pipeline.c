@@ -20,18 +20,6 @@ static const char *contract(void)
         return test_path("contracts/codegen_metrics.yaml");
 }
 
-static long lines_of(const char *file)
-{
-        char *text = test_read_file(file, NULL);
-        long n = 0;
-
-        for (char *p = text; *p; p++) {
-                n += *p == '\n';
-        }
-        free(text);
-        return n;
-}
-
 static void compare_all(itest_t *t, const char *expected)
 {
         long cells = itest_compare_table(t, expected,
@@ -127,7 +115,7 @@ START_TEST(ground_truth)
         file = itest_generate(&t, "events.jsonl",
                               "--events 100000 --days 3 --partitions 12 "
                               "--seed 7");
-        n = lines_of(file);
+        n = itest_lines(file);
         ck_assert_int_eq(n, 100000);
         itest_produce(&t, file, 1, n);
         expected = itest_reduce(contract(), file);
@@ -194,7 +182,7 @@ START_TEST(crash_and_restart)
         file = itest_generate(&t, "events.jsonl",
                               "--events 40000 --days 2 --partitions 6 "
                               "--seed 11");
-        n = lines_of(file);
+        n = itest_lines(file);
         itest_produce(&t, file, 1, n);
         expected = itest_reduce(contract(), file);
         for (int round = 1; round <= 40 && itest_committed(&t, GROUP) < n;
@@ -251,7 +239,7 @@ START_TEST(scale_out)
         file = itest_generate(&t, "events.jsonl",
                               "--events 60000 --days 2 --partitions 6 "
                               "--seed 5");
-        n = lines_of(file);
+        n = itest_lines(file);
         chunk = n / 5;
         expected = itest_reduce(contract(), file);
         for (int i = 1; i <= 3; i++) {
@@ -373,7 +361,7 @@ START_TEST(poison)
         file = itest_generate(&t, "events.jsonl",
                               "--events 30000 --days 1 --partitions 6 "
                               "--poison 10 --seed 3");
-        n = lines_of(file);
+        n = itest_lines(file);
         itest_produce(&t, file, 1, n);
         expected = itest_reduce(contract(), file);
         pid = itest_start(&t, NULL, 1);
@@ -424,7 +412,7 @@ START_TEST(postgres_outage)
         file = itest_generate(&t, "events.jsonl",
                               "--events 40000 --days 2 --partitions 6 "
                               "--seed 9");
-        n = lines_of(file);
+        n = itest_lines(file);
         expected = itest_reduce(contract(), file);
         pid = itest_start(&t, NULL, 1);
         itest_produce(&t, file, 1, n / 2);
@@ -478,7 +466,7 @@ START_TEST(outage_under_load)
         file = itest_generate(&t, "events.jsonl",
                               "--events 60000 --days 2 --partitions 12 "
                               "--poison 5 --seed 13");
-        n = lines_of(file);
+        n = itest_lines(file);
         expected = itest_reduce(contract(), file);
         itest_produce(&t, file, 1, n / 2);
         w[1] = itest_start(&t, NULL, 1);
@@ -532,7 +520,7 @@ static void interleave_round(const char *seed, const trickle_t *slow)
         snprintf(args, sizeof(args),
                  "--events 12000 --days 1 --partitions 6 --seed %s", seed);
         file = itest_generate(&t, "events.jsonl", args);
-        n = lines_of(file);
+        n = itest_lines(file);
         expected = itest_reduce(contract(), file);
         w = itest_start(&t, NULL, 1);
         for (int i = 0; topics[i]; i++) {

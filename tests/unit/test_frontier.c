@@ -50,9 +50,9 @@ START_TEST(bound_per_input)
         ck_assert_int_eq(
                 red_frontier_bound(NOW - SEC, RED_FRONTIER_IDLE, NOW, 2 * SEC),
                 NOW - SEC);
-        ck_assert_int_eq(red_frontier_bound(INT64_MIN, RED_FRONTIER_IDLE, NOW,
-                                            2 * SEC),
-                         NOW - 2 * SEC);
+        ck_assert_int_eq(
+                red_frontier_bound(INT64_MIN, RED_FRONTIER_IDLE, NOW, 2 * SEC),
+                NOW - 2 * SEC);
         /* finished: no bound, whatever it read */
         ck_assert_int_eq(
                 red_frontier_bound(T0, RED_FRONTIER_FINISHED, NOW, 2 * SEC),
