@@ -335,6 +335,7 @@ static void periodic(red_pipeline_t *p)
                 pthread_mutex_lock(&p->lock);
                 red_pipeline_parts_update_lag(p);
                 pthread_mutex_unlock(&p->lock);
+                red_pipeline_parts_unstall(p);
         }
         if (now - p->last_finalize > 2000000 && !p->msg_cnt) {
                 p->last_finalize = now;

@@ -151,6 +151,15 @@ static void log_bounds(red_pipeline_t *p, const red_pipeline_part_t *pt,
         }
 }
 
+int64_t red_pipeline_gaps_log_start(red_pipeline_t *p,
+                                    const red_pipeline_part_t *pt)
+{
+        int64_t lo, hi;
+
+        log_bounds(p, pt, &lo, &hi);
+        return lo;
+}
+
 /* --- the log a position belongs to -------------------------------------- */
 
 bool red_pipeline_gaps_verify(red_pipeline_t *p, red_pipeline_part_t *pt,

@@ -33,6 +33,11 @@
 bool red_pipeline_gaps_accept(red_pipeline_t *p, red_pipeline_part_t *pt,
                               int64_t offset);
 
+/** The start of @p pt's log as the broker says now, or -1 when it does
+ * not answer (blocks up to 5 s: once per partition never read). */
+int64_t red_pipeline_gaps_log_start(red_pipeline_t *p,
+                                    const red_pipeline_part_t *pt);
+
 /**
  * @p m arrived on @p pt while it reads the message its stored position
  * was taken after (pt->verify). The same message: verified, drop @p m

@@ -541,6 +541,51 @@ void red_pipeline_parts_align(red_pipeline_t *p, red_time_t f)
         }
 }
 
+/* --- stalls ------------------------------------------------------------ */
+
+void red_pipeline_parts_unstall(red_pipeline_t *p)
+{
+        int64_t now = red_time_mono_us();
+        rd_kafka_topic_partition_list_t *pos;
+
+        if (p->all_paused || !p->part_cnt) {
+                return;
+        }
+        pos = red_pipeline_parts_list(p);
+        if (rd_kafka_position(p->consumer, pos)) {
+                rd_kafka_topic_partition_list_destroy(pos);
+                return;
+        }
+        for (int i = 0; i < pos->cnt; i++) {
+                red_pipeline_part_t *pt = red_pipeline_parts_find(
+                        p, pos->elems[i].topic, pos->elems[i].partition);
+                int64_t handed = pos->elems[i].offset;
+
+                if (!pt || pt->held || pt->stopped || pt->fetched < 0 ||
+                    handed <= pt->fetched ||
+                    now - pt->last_arrival < RED_PIPELINE_STALL_US) {
+                        continue;
+                }
+                /* librdkafka handed over offsets up to handed - 1, which
+                 * never reached the batch, and nothing came after them to
+                 * show the gap (it was the end of what was produced) */
+                red_log_warn("kafka",
+                             "%s: %s[%d]: the consumer stands at offset "
+                             "%lld, but offsets from %lld were not "
+                             "delivered; reading again from %lld",
+                             p->c->name, pt->topic, (int)pt->partition,
+                             (long long)handed, (long long)pt->fetched,
+                             (long long)pt->fetched);
+                pthread_mutex_lock(&p->lock);
+                p->stats.gaps[RED_GAP_FETCH]++;
+                pthread_mutex_unlock(&p->lock);
+                pt->last_arrival = now;
+                pt->reseek = pt->fetched;
+                red_pipeline_parts_seek(p, pt);
+        }
+        rd_kafka_topic_partition_list_destroy(pos);
+}
+
 /* --- lag -------------------------------------------------------------- */
 
 void red_pipeline_parts_update_lag(red_pipeline_t *p)

@@ -75,6 +75,15 @@ void red_pipeline_parts_resume_all(red_pipeline_t *p);
 void red_pipeline_parts_assigned(red_pipeline_t *p,
                                  rd_kafka_topic_partition_list_t *parts);
 
+/** Quiet time after which a partition whose consumer position passed the
+ * offset it needs is read again. */
+#define RED_PIPELINE_STALL_US (1000000)
+
+/** Seeks back the partitions whose consumer position (what librdkafka
+ * handed over) passed the offset they need, with nothing delivered for
+ * RED_PIPELINE_STALL_US (counted as a fetch gap); periodic work. */
+void red_pipeline_parts_unstall(red_pipeline_t *p);
+
 /** Updates each partition's lag from the cached high watermarks; the
  * caller holds the lock. */
 void red_pipeline_parts_update_lag(red_pipeline_t *p);
