@@ -55,6 +55,9 @@ static int part_add(red_pipeline_t *p, const char *topic, int32_t partition,
                 }
                 pt->partition = partition;
                 pt->dead_through = 0;
+                /* a reload (a fenced batch) keeps a partition stopped by
+                 * an offset gap stopped; a new assignment checks again */
+                pt->stopped = false;
                 p->part_cnt++;
         }
         pt->committed = st->next;
@@ -65,7 +68,6 @@ static int part_add(red_pipeline_t *p, const char *topic, int32_t partition,
         pt->held = false;
         pt->reseek = -1;
         pt->last_arrival = red_time_mono_us();
-        pt->stopped = false;
         pt->reset_pending = false;
         /* read the message the position was taken after first: the same
          * one, or the log is another (red_pipeline_gaps_verify()) */
