@@ -23,7 +23,9 @@
  *    full speed) keeps its partitions caught up most of the time. So it
  *    holds the frontier at its newest event, like a partition READING.
  *  - IDLE: caught up, and nothing arrived for idle_wait while it was read
- *    (wall clock, the caller measures it). Holding the frontier at its
+ *    (wall clock, the caller measures it; after a silence of every
+ *    partition, from the moment the stream starts again, so the partitions
+ *    whose messages come a moment later are not overtaken). Holding the frontier at its
  *    newest event would stall every busy partition behind a quiet topic,
  *    yet a producer that starts again stamps events about "now" (a
  *    little behind producers on other topics). So it counts with its

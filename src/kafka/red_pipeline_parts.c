@@ -281,12 +281,20 @@ static void log_holder(red_pipeline_t *p, const red_frontier_t *f)
                       (long long)holder->fetched, (long long)hi);
 }
 
-/* What the partition can still deliver (red_frontier.h): caught up and
+/*
+ * What the partition can still deliver (red_frontier.h): caught up and
  * quiet for idle_wait is IDLE, merely caught up holds like READING (a live
- * stream of old events is caught up most of the time). */
+ * stream of old events is caught up most of the time). Quiet counts from
+ * its last message, and from the moment the whole stream started again
+ * after a silence: the first partitions to deliver then must not overtake
+ * the ones whose messages come a moment later.
+ */
 static red_frontier_input_t input_of(red_pipeline_t *p, red_pipeline_part_t *pt,
                                      int64_t mono)
 {
+        int64_t since = pt->last_arrival > p->resumed_at ? pt->last_arrival
+                                                         : p->resumed_at;
+
         if (pt->stopped) {
                 /* an offset gap stopped it (kafka.offset_gap_policy fail):
                  * the others go on without it */
@@ -295,9 +303,8 @@ static red_frontier_input_t input_of(red_pipeline_t *p, red_pipeline_part_t *pt,
         if (!caught_up(p, pt)) {
                 return RED_FRONTIER_READING;
         }
-        return mono - pt->last_arrival >= p->c->idle_wait_us
-                       ? RED_FRONTIER_IDLE
-                       : RED_FRONTIER_CAUGHT_UP;
+        return mono - since >= p->c->idle_wait_us ? RED_FRONTIER_IDLE
+                                                  : RED_FRONTIER_CAUGHT_UP;
 }
 
 red_time_t red_pipeline_parts_frontier(red_pipeline_t *p)
@@ -323,12 +330,13 @@ red_time_t red_pipeline_parts_frontier(red_pipeline_t *p)
 /* --- pause, resume, seek --------------------------------------------- */
 
 /*
- * librdkafka 2.0.2 cannot be trusted to resume a partition where the
- * application stopped reading it: a resumed partition continues from its
- * fetcher's position, and messages polled while it was meant to be paused
- * (a flush's wait destroys them) count as consumed. So every resume is
- * followed by a seek to the offset we need next, and a pause is undone
- * only here, by the code that knows that offset.
+ * librdkafka 2.0.2 resumes a partition after the last message it handed
+ * over, which is not always the offset we need next: messages polled
+ * while the partition was meant to be paused (a flush's wait destroys
+ * them) count as consumed. So after every resume the consumer's position
+ * is checked and, where it passed the offset we need, the partition is
+ * sought back to it; a pause is undone only here, by the code that knows
+ * that offset.
  */
 
 /* Seeks every partition of @p list to the offset it needs next. The seek
@@ -398,7 +406,39 @@ void red_pipeline_parts_restart(red_pipeline_t *p, red_pipeline_part_t *pt)
         rd_kafka_topic_partition_list_destroy(l);
 }
 
-/* Pauses, or resumes and seeks, the partitions of @p list. */
+/* After a resume: seeks back the partitions of @p list whose consumer
+ * position (what librdkafka handed over, where a resume goes on from)
+ * passed the offset we need. Only those: a seek throws the prefetched
+ * messages away, and alignment resumes partitions all the time. */
+static void seek_passed(red_pipeline_t *p,
+                        const rd_kafka_topic_partition_list_t *list)
+{
+        rd_kafka_topic_partition_list_t *pos =
+                rd_kafka_topic_partition_list_copy(list);
+        rd_kafka_topic_partition_list_t *back =
+                rd_kafka_topic_partition_list_new(list->cnt);
+
+        if (!rd_kafka_position(p->consumer, pos)) {
+                for (int i = 0; i < pos->cnt; i++) {
+                        red_pipeline_part_t *pt = red_pipeline_parts_find(
+                                p, pos->elems[i].topic,
+                                pos->elems[i].partition);
+                        int64_t need = pt ? next_needed(pt) : -1;
+
+                        if (pt && pos->elems[i].offset >= 0 &&
+                            (need < 0 || pos->elems[i].offset > need)) {
+                                rd_kafka_topic_partition_list_add(
+                                        back, pt->topic, pt->partition);
+                        }
+                }
+        }
+        seek_list(p, back);
+        rd_kafka_topic_partition_list_destroy(back);
+        rd_kafka_topic_partition_list_destroy(pos);
+}
+
+/* Pauses, or resumes (and seeks back where needed) the partitions of
+ * @p list. */
 static void pause_list(red_pipeline_t *p, rd_kafka_topic_partition_list_t *list,
                        bool pause)
 {
@@ -418,7 +458,7 @@ static void pause_list(red_pipeline_t *p, rd_kafka_topic_partition_list_t *list,
                 }
         }
         rd_kafka_resume_partitions(p->consumer, list);
-        seek_list(p, list);
+        seek_passed(p, list);
         for (int i = 0; i < list->cnt; i++) {
                 red_pipeline_part_t *pt = red_pipeline_parts_find(
                         p, list->elems[i].topic, list->elems[i].partition);

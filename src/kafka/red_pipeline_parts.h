@@ -46,7 +46,8 @@ void red_pipeline_parts_publish(red_pipeline_t *p, bool joined);
 red_time_t red_pipeline_parts_frontier(red_pipeline_t *p);
 
 /** Pauses the partitions running ahead of frontier @p f while the reorder
- * buffer is over its limit, resumes (and seeks) them once it has drained.
+ * buffer is over its limit, resumes them once it has drained (sought back
+ * where the consumer passed the offset needed).
  * While every partition is paused (red_pipeline_parts_pause_all()) it
  * only marks them. */
 void red_pipeline_parts_align(red_pipeline_t *p, red_time_t f);
@@ -66,8 +67,9 @@ void red_pipeline_parts_restart(red_pipeline_t *p, red_pipeline_part_t *pt);
 void red_pipeline_parts_pause_all(red_pipeline_t *p);
 
 /** Undoes red_pipeline_parts_pause_all(): resumes every partition that
- * alignment does not hold and seeks it to the offset it needs next, so
- * that nothing read and thrown away while paused is skipped. */
+ * alignment does not hold and, where the consumer passed the offset it
+ * needs next, seeks it back there, so that nothing read and thrown away
+ * while paused is skipped. */
 void red_pipeline_parts_resume_all(red_pipeline_t *p);
 
 /** Partitions @p parts were just assigned (librdkafka keeps a pause across
