@@ -272,6 +272,21 @@ char *test_tmpdir(void)
         return strdup(d);
 }
 
+red_time_t test_ts(const char *iso)
+{
+        red_time_t t = 0;
+
+        ck_assert_msg(red_time_parse(iso, strlen(iso), &t) == 0,
+                      "bad time literal %s", iso);
+        return t;
+}
+
+const char *test_ts_text(red_time_t t, char buf[RED_TIME_FMT_SIZE])
+{
+        red_time_format(t, buf, RED_TIME_FMT_SIZE);
+        return buf;
+}
+
 long long test_now_ms(void)
 {
         struct timespec ts;

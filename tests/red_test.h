@@ -68,6 +68,11 @@ void test_write_file(const char *path, const char *data, size_t len);
 /** A fresh temporary directory (malloc'd path). */
 char *test_tmpdir(void);
 
+/** The instant of an ISO-8601 literal (red_time_parse) or fails the test. */
+red_time_t test_ts(const char *iso);
+/** red_time_format() of @p t into @p buf; returns @p buf. */
+const char *test_ts_text(red_time_t t, char buf[RED_TIME_FMT_SIZE]);
+
 /** Monotonic milliseconds. */
 long long test_now_ms(void);
 

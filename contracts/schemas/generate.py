@@ -43,6 +43,9 @@ UUID_PATTERN = f"^(?:{_H}{{8}}-{_H}{{4}}-{_H}{{4}}-{_H}{{4}}-{_H}{{12}}|{_H}{{32
 
 NOT_NULL = {"not": {"type": "null"}}
 INT_LIMIT = 9 * 10**15
+# RED_NUMBER_LIMIT (src/core/red_event.h): the largest magnitude of a number
+# field's value (after its scale), what a cell's exact sum holds
+NUMBER_LIMIT = 10**15
 NULL = {"type": "null"}
 ENVELOPE = "../envelope.schema.json"
 
@@ -232,7 +235,7 @@ def value_schema(f, scale, name, primary):
         s["type"] = t
     elif t == "object":
         s["type"] = "object"
-        # the decoder (jansson) takes no NUL character in a member name
+        # no JSONB column holds a NUL character, in a name as in a value
         s["propertyNames"] = {"pattern": "^[^\\u0000]*$"}
         vt = f.get("values")
         if vt is None:
@@ -252,6 +255,12 @@ def value_schema(f, scale, name, primary):
             s["minimum"] = _num(float(f["min"]) / k)
         if "max" in f:
             s["maximum"] = _num(float(f["max"]) / k)
+    if t == "number":
+        # beyond 1e15 (after scaling) the decoder dead-letters the value,
+        # whatever min and max say
+        lim = NUMBER_LIMIT / k
+        s["minimum"] = _num(max(s.get("minimum", -lim), -lim))
+        s["maximum"] = _num(min(s.get("maximum", lim), lim))
     if t == "integer":
         # 3.0 and 1e3 are integers to the decoder only below 9e15 in
         # magnitude (plain digits go further; the schema keeps to the

@@ -1,6 +1,7 @@
 /* red_cli - option parsing and orchestration of the reducerd subcommands. */
 #include "red_cli.h"
 
+#include "red_appconf.h"
 #include "red_config.h"
 #include "red_contract.h"
 #include "red_daemon.h"
@@ -11,7 +12,6 @@
 #include "red_reduce.h"
 #include "red_time.h"
 #include "red_version.h"
-#include "red_kafka_conf.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -29,25 +29,6 @@ int red_cli_version(int argc, char **argv)
         red_version_string(v, sizeof(v));
         printf("%s\n", v);
         return 0;
-}
-
-/* Loads the config named by -c (or the defaults) and sets up logging. */
-static red_config_t *load_config(const char *path)
-{
-        char err[2048];
-        red_config_t *conf = red_config_load(path, err, sizeof(err));
-
-        if (!conf) {
-                fprintf(stderr, "%s\n", err);
-                return NULL;
-        }
-        if (red_kafka_conf_check(conf, err, sizeof(err))) {
-                fprintf(stderr, "%s\n", err);
-                red_config_destroy(conf);
-                return NULL;
-        }
-        red_log_setup((red_log_level_t)conf->log_level, conf->log_json);
-        return conf;
 }
 
 static int usage_error(const char *cmd, const char *usage)
@@ -81,7 +62,7 @@ int red_cli_check(int argc, char **argv)
                 default: return usage_error("check", usage);
                 }
         }
-        if (!(conf = load_config(cpath))) {
+        if (!(conf = red_appconf_load(cpath))) {
                 return 1;
         }
         if (optind < argc) {
@@ -91,7 +72,7 @@ int red_cli_check(int argc, char **argv)
                                                  sizeof(err));
                 }
         } else {
-                r = red_contract_set_load(&set, conf, err, sizeof(err));
+                r = red_appconf_contracts(&set, conf, err, sizeof(err));
         }
         if (r) {
                 fprintf(stderr, "%s\n", err);
@@ -146,7 +127,7 @@ int red_cli_migrate(int argc, char **argv)
                 default: return usage_error("migrate", usage);
                 }
         }
-        if (!(conf = load_config(cpath))) {
+        if (!(conf = red_appconf_load(cpath))) {
                 return 1;
         }
         if (dir) {
@@ -323,10 +304,10 @@ int red_cli_maintain(int argc, char **argv)
                 default: return usage_error("maintain", usage);
                 }
         }
-        if (!(conf = load_config(cpath))) {
+        if (!(conf = red_appconf_load(cpath))) {
                 return 1;
         }
-        if (red_contract_set_load(&set, conf, err, sizeof(err))) {
+        if (red_appconf_contracts(&set, conf, err, sizeof(err))) {
                 fprintf(stderr, "%s\n", err);
                 goto done;
         }

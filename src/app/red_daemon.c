@@ -1,6 +1,8 @@
 /* red_daemon - service start-up, the supervising main loop and shutdown. */
 #include "red_daemon.h"
 
+#include "red_appconf.h"
+
 #include "red_kafka_conf.h"
 #include "red_version.h"
 #include "red_config.h"
@@ -16,6 +18,7 @@
 #include "red_pipeline.h"
 #include "red_redact.h"
 #include "red_relay.h"
+#include "red_serve.h"
 #include "red_time.h"
 
 #include <errno.h>
@@ -190,6 +193,7 @@ typedef struct daemon_s {
         red_relay_t *relay;
         red_kafka_mock_t *km;
         const char *brokers;
+        red_api_t *api; /* the read API (http.api), or NULL */
 } daemon_t;
 
 static void on_metrics(void *opaque, red_buf_t *out)
@@ -332,7 +336,7 @@ static void reload(daemon_t *d, const red_daemon_opts_t *opts)
                               err);
                 return;
         }
-        if (red_contract_set_load(&set, conf, err, sizeof(err))) {
+        if (red_appconf_contracts(&set, conf, err, sizeof(err))) {
                 red_log_error("daemon", "reload refused, keeping the running "
                                         "contracts: %s",
                               err);
@@ -362,6 +366,9 @@ static void reload(daemon_t *d, const red_daemon_opts_t *opts)
         d->conf = conf;
         pthread_mutex_unlock(&d->lock);
         red_log_setup((red_log_level_t)conf->log_level, conf->log_json);
+        if (d->api) {
+                red_serve_reload_api(d->api, conf);
+        }
         for (size_t i = 0; i < d->set.cnt; i++) {
                 red_log_info("daemon", "contract %s %s from %s",
                              d->set.items[i]->name, d->set.items[i]->version,
@@ -395,7 +402,7 @@ int red_daemon_run(const red_daemon_opts_t *opts)
                      d.conf->path ? d.conf->path : "embedded defaults");
         red_failpoint_init();
         install_signals();
-        if (red_contract_set_load(&d.set, d.conf, err, sizeof(err))) {
+        if (red_appconf_contracts(&d.set, d.conf, err, sizeof(err))) {
                 red_log_error("daemon", "%s", err);
                 goto done;
         }
@@ -448,6 +455,10 @@ int red_daemon_run(const red_daemon_opts_t *opts)
                                    d.conf->http_listen),
                              d.conf->http_listen, red_http_port(http));
         }
+        /* the read API: its own server, threads and connections */
+        if (d.conf->http_api && !(d.api = red_serve_start_api(d.conf))) {
+                goto done;
+        }
         maintain(d.conf, &d.set);
         last_maintain = red_time_mono_us();
         if (start_workers(&d, err, sizeof(err))) {
@@ -472,6 +483,7 @@ int red_daemon_run(const red_daemon_opts_t *opts)
                      (int)stop_requested);
         rc = 0;
 done:
+        red_api_stop(d.api);
         stop_workers(&d);
         red_http_stop(http);
         red_kafka_mock_destroy(d.km);

@@ -1,6 +1,8 @@
 /* red_http - /metrics, /healthz, /readyz over libmicrohttpd. */
 #include "red_http.h"
 
+#include "red_listen.h"
+
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -79,29 +81,12 @@ red_http_t *red_http_start(const char *listen, red_http_metrics_cb *metrics,
                            red_http_ready_cb *ready, void *opaque,
                            char *errstr, size_t errstr_size)
 {
-        const char *colon = strrchr(listen, ':');
-        struct addrinfo hints, *ai = NULL;
-        char host[256];
+        struct addrinfo *ai = red_listen_resolve("http.listen", listen,
+                                                 errstr, errstr_size);
         const union MHD_DaemonInfo *info;
         red_http_t *h;
-        int e;
 
-        if (!colon || colon == listen) {
-                snprintf(errstr, errstr_size,
-                         "http.listen \"%s\": expected host:port", listen);
-                return NULL;
-        }
-        snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
-        if (host[0] == '[') { /* [::1]:9464 */
-                memmove(host, host + 1, strlen(host));
-                host[strcspn(host, "]")] = '\0';
-        }
-        memset(&hints, 0, sizeof(hints));
-        hints.ai_socktype = SOCK_STREAM;
-        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-        if ((e = getaddrinfo(host, colon + 1, &hints, &ai))) {
-                snprintf(errstr, errstr_size, "http.listen \"%s\": %s",
-                         listen, gai_strerror(e));
+        if (!ai) {
                 return NULL;
         }
         if (!(h = calloc(1, sizeof(*h)))) {

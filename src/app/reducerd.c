@@ -1,5 +1,7 @@
-/* reducerd - command-line entry point: run, check, migrate, maintain, reduce, version. */
+/* reducerd - command-line entry point: run, serve, query, check, migrate, maintain, reduce, version. */
 #include "red_cli.h"
+#include "red_query_cli.h"
+#include "red_serve.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +12,10 @@ static const struct {
         const char *help;
 } commands[] = {
         {"run", red_cli_run, "consume, reduce and write to Postgres (the daemon)"},
+        {"serve", red_serve_main,
+         "serve the read API (GET /v1/...) without consuming"},
+        {"query", red_query_cli_main,
+         "read results: series, summaries, top N, raw rows, workflows"},
         {"check", red_cli_check, "validate the config and the contracts"},
         {"migrate", red_cli_migrate, "apply the database migrations"},
         {"maintain", red_cli_maintain,

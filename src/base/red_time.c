@@ -52,7 +52,7 @@ static inline int64_t floor_mod(int64_t a, int64_t b)
 #define EPOCH_SHIFT_DAYS INT64_C(719468)
 #define DAYS_PER_ERA     INT64_C(146097)
 
-static int64_t days_from_civil(int64_t y, int m, int d)
+int64_t red_time_days_from_civil(int64_t y, int m, int d)
 {
         int64_t era, yoe, doy, doe;
         int mp;
@@ -111,7 +111,7 @@ red_time_t red_time_from_civil(const red_civil_t *c)
         int64_t m0 = (int64_t)c->month - 1;
         int64_t y = (int64_t)c->year + floor_div(m0, 12);
         int m = (int)floor_mod(m0, 12) + 1;
-        int64_t days = days_from_civil(y, m, 1) + ((int64_t)c->day - 1);
+        int64_t days = red_time_days_from_civil(y, m, 1) + ((int64_t)c->day - 1);
         int64_t secs =
             ((days * 24 + c->hour) * 60 + c->minute) * 60 + c->second;
 
@@ -280,7 +280,7 @@ int red_time_parse(const char *s, size_t len, red_time_t *out)
         }
 
 done:
-        days = days_from_civil(year, month, day);
+        days = red_time_days_from_civil(year, month, day);
         secs = ((days * 24 + hour) * 60 + minute - off_min) * 60 + second;
         t = secs * RED_TIME_US_PER_SEC + usec;
         if (leap &&

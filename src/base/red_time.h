@@ -92,6 +92,13 @@ size_t red_time_format_month_suffix(red_time_t t, char *buf, size_t size);
  * next day, negative values count backwards). The result must fit int64.
  */
 red_time_t red_time_from_civil(const red_civil_t *c);
+/**
+ * Days from 1970-01-01 to @p year-@p month-@p day (proleptic Gregorian;
+ * negative before 1970). @p month must be 1..12; @p day is not checked and
+ * counts linearly (day 0 is the day before the 1st, day 32 runs on into
+ * the next month). Pure integer arithmetic, exact for any int32 year.
+ */
+int64_t red_time_days_from_civil(int64_t year, int month, int day);
 /** Breaks @p t into its UTC civil date and time (floors for t < 0). */
 void red_time_to_civil(red_time_t t, red_civil_t *out);
 /** ISO weekday of the UTC day of @p t: Monday = 1 .. Sunday = 7. */

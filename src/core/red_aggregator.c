@@ -31,6 +31,8 @@ struct red_aggregator_s {
         size_t *last_base; /* per aggregation: its first entry in last */
 };
 
+/* --- lifetime ---------------------------------------------------- */
+
 red_aggregator_t *red_aggregator_new(const red_contract_t *c)
 {
         red_aggregator_t *ag = calloc(1, sizeof(*ag));
@@ -95,6 +97,12 @@ void red_aggregator_destroy(red_aggregator_t *ag)
         free(ag);
 }
 
+/* --- applying events --------------------------------------------- */
+
+/*
+ * The text of dimension @p d for @p ev: a constant, the bucket its number
+ * falls in, or the field's value as text; else the dimension's default.
+ */
 bool red_aggregator_dim_text(const red_dim_t *d, const red_event_t *ev,
                              char *buf, const char **p, size_t *len)
 {
@@ -157,6 +165,11 @@ bool red_aggregator_dim_text(const red_dim_t *d, const red_event_t *ev,
         return false;
 }
 
+/*
+ * One aggregation: each grouping whose dimensions the event has, in each
+ * window type the aggregation keeps. The hash of a grouping's key is made
+ * once, and only when the cell used last for that slot does not match.
+ */
 static int apply_agg(red_aggregator_t *ag, const red_agg_t *a,
                      const red_event_t *ev, const red_time_t *starts)
 {
@@ -250,6 +263,8 @@ int red_aggregator_apply(red_aggregator_t *ag, const red_event_t *ev)
         return 0;
 }
 
+/* --- the batch's cells -------------------------------------------- */
+
 static int cmp_cells(const void *a, const void *b)
 {
         return red_cell_cmp(*(red_cell_t *const *)a, *(red_cell_t *const *)b);
@@ -272,7 +287,10 @@ red_cell_t **red_aggregator_cells(red_aggregator_t *ag, size_t *cntp)
         while ((cell = red_map_next(ag->cells, &pos))) {
                 ag->sorted[i++] = cell;
         }
-        qsort(ag->sorted, cnt, sizeof(*ag->sorted), cmp_cells);
+        /* no cells: sorted may still be NULL, which qsort must not get */
+        if (cnt > 1) {
+                qsort(ag->sorted, cnt, sizeof(*ag->sorted), cmp_cells);
+        }
         *cntp = cnt;
         return ag->sorted;
 }
@@ -285,24 +303,11 @@ size_t red_aggregator_count(const red_aggregator_t *ag)
 int red_aggregator_merge_cell(red_aggregator_t *ag, const red_cell_t *cell,
                               char *errstr, size_t errstr_size)
 {
-        const red_agg_t *a = red_cell_agg(cell);
-        const char *keys[MAX_KEYS];
-        size_t lens[MAX_KEYS];
         red_cell_key_t key;
         red_cell_t *dst;
         uint64_t h;
 
-        for (size_t k = 0; k < a->key_cnt && k < MAX_KEYS; k++) {
-                keys[k] = red_cell_key(cell, k);
-                lens[k] = red_cell_key_len(cell, k);
-        }
-        key.agg = a;
-        key.wt = red_cell_window_type(cell);
-        key.start = red_cell_window_start(cell);
-        key.grouping = red_cell_grouping(cell);
-        key.keys = keys;
-        key.lens = lens;
-        key.group_hash = red_cell_group_hash(a, key.grouping, keys, lens);
+        red_cell_key_of(cell, &key);
         h = red_cell_key_hash(&key);
         dst = red_map_find(ag->cells, h, red_cell_key_eq, &key);
         if (!dst) {

@@ -20,7 +20,7 @@ typedef struct red_aggregator_s red_aggregator_t;
 red_aggregator_t *red_aggregator_new(const red_contract_t *c);
 void red_aggregator_destroy(red_aggregator_t *ag);
 
-/** Applies @p ev to all its cells. 0 or -ENOMEM. */
+/** Applies @p ev to all its cells. 0, -ENOMEM or -ERANGE (red_cell_apply). */
 int red_aggregator_apply(red_aggregator_t *ag, const red_event_t *ev)
         RED_MUSTCHECK;
 
@@ -34,7 +34,7 @@ size_t red_aggregator_count(const red_aggregator_t *ag);
 
 /**
  * Merges @p cell into the cell with the same key (created when absent).
- * 0, -ENOMEM, or -EINVAL with a message.
+ * 0, -ENOMEM, or -EINVAL / -ERANGE with a message (red_cell_merge).
  */
 int red_aggregator_merge_cell(red_aggregator_t *ag, const red_cell_t *cell,
                               char *errstr, size_t errstr_size)

@@ -44,6 +44,21 @@ typedef struct red_cell_key_s {
 red_cell_t *red_cell_new(const red_cell_key_t *key, double alpha);
 void red_cell_destroy(red_cell_t *cell);
 
+/**
+ * The key of @p cell into @p key, for lookups and red_cell_new(); the key
+ * strings are borrowed from the cell (valid while it lives).
+ */
+void red_cell_key_of(const red_cell_t *cell, red_cell_key_t *key);
+
+/**
+ * A new empty cell with @p cell's key in aggregation @p agg (NULL: the
+ * cell's own; another one must have the same key columns, e.g. the same
+ * aggregation of another contract version). @p alpha is the sketches'
+ * relative accuracy. NULL on OOM. Destroy with red_cell_destroy().
+ */
+red_cell_t *red_cell_new_like(const red_cell_t *cell, const red_agg_t *agg,
+                              double alpha);
+
 /** Hash of (aggregation, grouping, key values): once per grouping. */
 uint64_t red_cell_group_hash(const red_agg_t *agg, int grouping,
                              const char *const *keys, const size_t *lens);
@@ -69,13 +84,19 @@ void red_cell_id(const red_cell_t *cell, red_uuid_t *out);
 /** Output order: aggregation, window type, start, grouping, keys. */
 int red_cell_cmp(const red_cell_t *a, const red_cell_t *b);
 
-/** Applies one event to every measure it feeds. 0 or -ENOMEM. */
+/**
+ * Applies one event to every measure it feeds. 0, -ENOMEM, or -ERANGE when
+ * a sum would leave its range (it never wraps; the measures before it have
+ * taken the event). Decoded events stay within RED_NUMBER_LIMIT, which
+ * makes -ERANGE need 10^14 of the largest values in one cell.
+ */
 int red_cell_apply(red_cell_t *cell, const red_event_t *ev)
         RED_MUSTCHECK;
 
 /**
- * Merges @p src into @p dst (same key). Returns 0, -ENOMEM, or -EINVAL
- * with a message (sketches of different accuracy).
+ * Merges @p src into @p dst (same key). Returns 0, -ENOMEM, or with a
+ * message -EINVAL (sketches of different accuracy) or -ERANGE (a sum would
+ * leave its range: it never wraps).
  */
 int red_cell_merge(red_cell_t *dst, const red_cell_t *src, char *errstr,
                    size_t errstr_size) RED_MUSTCHECK;
@@ -90,7 +111,9 @@ int red_cell_serialize(const red_cell_t *cell, red_buf_t *out)
 /**
  * Merges a serialised state into @p cell. Measures are matched by name and
  * kind, so a contract that adds or drops measures keeps the others;
- * changed precisions are rescaled. 0, -ENOMEM or -EINVAL with a message.
+ * changed precisions are rescaled. 0, -ENOMEM, or with a message -EINVAL
+ * (not a state, truncated, corrupt) or -ERANGE (a sum would leave its
+ * range, also when rescaled to a finer precision).
  */
 int red_cell_merge_serialized(red_cell_t *cell, const void *data, size_t len,
                               char *errstr, size_t errstr_size)
@@ -102,6 +125,14 @@ int red_cell_merge_serialized(red_cell_t *cell, const void *data, size_t len,
  */
 void red_cell_render(const red_cell_t *cell, const red_column_t *col,
                      red_buf_t *out, bool *is_null);
+
+/**
+ * Reads output @p ref of a top-level measure ((measure index << 16) | a
+ * RED_OUT_* code, as in red_contract.h; a quantile code is any RED_OUT_Q0
+ * + round(q * 10000)). Returns false for null (no values yet, or a ref
+ * the measure does not have), else sets *@p out.
+ */
+bool red_cell_value(const red_cell_t *cell, int ref, double *out);
 
 /** Number of events that reached the cell (any measure). */
 uint64_t red_cell_events(const red_cell_t *cell);

@@ -76,6 +76,46 @@ static const red_setting_t settings[] = {
          "127.0.0.1:9464", 0, 0, NULL, false,
          "Address of /metrics, /healthz and /readyz (host:port; empty "
          "disables)"},
+        {"http.api", RED_SETTING_BOOL, OFF(http_api), 0, "false", 0, 0, NULL,
+         false,
+         "reducerd run also serves the read API (/v1), on api.listen with "
+         "its own threads and connections"},
+        {"api.listen", RED_SETTING_STR, OFF(api_listen), 0, "127.0.0.1:9465",
+         0, 0, NULL, false,
+         "Address of the read API of reducerd serve (and of run with "
+         "http.api: true), host:port"},
+        {"api.threads", RED_SETTING_INT, OFF(api_threads), 0, "4", 1, 256,
+         NULL, false, "HTTP worker threads of the read API"},
+        {"api.max_connections", RED_SETTING_INT, OFF(api_max_connections), 0,
+         "512", 1, 100000, NULL, false,
+         "Client connections the read API accepts at once"},
+        {"api.timeout_s", RED_SETTING_INT, OFF(api_timeout_s), 0, "30", 1,
+         3600, NULL, false,
+         "A client connection idle this long (a slow or stalled client) is "
+         "closed"},
+        {"api.statement_timeout_ms", RED_SETTING_INT,
+         OFF(api_statement_timeout_ms), 0, "5000", 10, 600000, NULL, false,
+         "Longest SQL statement of a request (an export: of each fetch of "
+         "2000 rows)"},
+        {"api.max_rows", RED_SETTING_INT, OFF(api_max_rows), 0, "10000", 1,
+         1000000, NULL, false,
+         "Most rows of a json, csv or table page, and groups of a summary "
+         "(the limit parameter's maximum)"},
+        {"api.max_export_rows", RED_SETTING_INT, OFF(api_max_export_rows), 0,
+         "10000000", 1, INT64_C(1000000000), NULL, false,
+         "Most rows of one streamed ndjson export"},
+        {"api.pg_connections", RED_SETTING_INT, OFF(api_pg_connections), 0,
+         "8", 1, 1000, NULL, false,
+         "PostgreSQL connections of the read API (separate from ingest)"},
+        {"api.token", RED_SETTING_STR, OFF(api_token), 0, "", 0, 0, NULL, true,
+         "Bearer token the read API requires (Authorization: Bearer ...); "
+         "empty: none. Set it from the environment (REDUCERD_API_TOKEN)"},
+        {"api.tls_cert", RED_SETTING_STR, OFF(api_tls_cert), 0, "", 0, 0,
+         NULL, false,
+         "PEM certificate (chain) file: with api.tls_key the read API speaks "
+         "HTTPS; relative to this file's directory"},
+        {"api.tls_key", RED_SETTING_STR, OFF(api_tls_key), 0, "", 0, 0, NULL,
+         false, "PEM private key file of api.tls_cert"},
         {"log.level", RED_SETTING_ENUM, OFF(log_level), 0, "info", 0, 0,
          log_levels, false, "Lowest level logged"},
         {"log.format", RED_SETTING_ENUM, OFF(log_json), 0, "text", 0, 0,
@@ -582,6 +622,17 @@ static int finalize(red_config_t *conf, char *errstr, size_t size)
                             "http.listen: \"%s\" has no port (allowed: "
                             "host:port, or empty to disable)",
                             conf->http_listen);
+        }
+        if (!*conf->api_listen || !strrchr(conf->api_listen, ':')) {
+                return errf(errstr, size, conf->path ? conf->path : "config",
+                            "api.listen: \"%s\" has no port (allowed: "
+                            "host:port)",
+                            conf->api_listen);
+        }
+        if (!*conf->api_tls_cert != !*conf->api_tls_key) {
+                return errf(errstr, size, conf->path ? conf->path : "config",
+                            "api.tls_cert and api.tls_key go together (both "
+                            "set: HTTPS; both empty: HTTP)");
         }
         if (!conf->contracts_paths.cnt) {
                 return errf(errstr, size, conf->path ? conf->path : "config",

@@ -54,6 +54,19 @@ typedef struct red_config_s {
         int64_t workflows_terminal_ttl_s;
 
         char *http_listen;
+        bool http_api;
+
+        char *api_listen;
+        int64_t api_threads;
+        int64_t api_max_connections;
+        int64_t api_timeout_s;
+        int64_t api_statement_timeout_ms;
+        int64_t api_max_rows;
+        int64_t api_max_export_rows;
+        int64_t api_pg_connections;
+        char *api_token;
+        char *api_tls_cert;
+        char *api_tls_key;
 
         int64_t log_level; /**< red_log_level_t */
         bool log_json;

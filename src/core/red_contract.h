@@ -370,8 +370,6 @@ int red_fsm_event(const red_fsm_t *fsm, const char *name, size_t len);
 #define RED_REF_OUTPUT(ref)  ((ref) & 0xffff)
 #define RED_REF_QUANTILE(ref) ((double)(RED_REF_OUTPUT(ref) - RED_OUT_Q0) / 10000.0)
 
-struct red_config_s;
-
 /** All contracts a service runs (owned). */
 typedef struct red_contract_set_s {
         red_contract_t **items;
@@ -379,14 +377,18 @@ typedef struct red_contract_set_s {
 } red_contract_set_t;
 
 /**
- * Loads every contract named by the config's contracts.paths (a directory
- * means its *.yaml files, sorted) and checks them against each other
- * (names, consumer groups and tables must be distinct). Returns 0 or
- * -EINVAL with a message; on error @p set is left empty.
+ * Loads every contract named by @p paths (@p path_cnt entries, borrowed):
+ * a file, or a directory meaning its *.yaml files in name order. Relative
+ * paths resolve against @p base_dir (NULL or "." for the working
+ * directory), e.g. the config's contracts.paths and base_dir. Checks the
+ * contracts against each other (names, consumer groups and tables must be
+ * distinct). Returns 0, or -EINVAL / -ENOMEM with a message (path
+ * problems name the setting contracts.paths); on error @p set is left
+ * empty. Caller destroys with red_contract_set_destroy().
  */
-int red_contract_set_load(red_contract_set_t *set,
-                          const struct red_config_s *conf, char *errstr,
-                          size_t errstr_size)
+int red_contract_set_load(red_contract_set_t *set, char *const *paths,
+                          size_t path_cnt, const char *base_dir,
+                          char *errstr, size_t errstr_size)
         RED_MUSTCHECK;
 
 /** Adds one contract file to @p set (used by check and tests). */

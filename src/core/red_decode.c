@@ -3,34 +3,39 @@
 /*
  * Two paths produce the same events, codes and details:
  *
- * - The fast path scans the message once with a strict JSON scanner that
- *   accepts exactly what jansson accepts (RFC 8259 grammar, UTF-8 checked
- *   as jansson checks it, no NaN, no trailing garbage) and keeps the
- *   members of the envelope and of the payload as spans of the message.
- *   Values are converted straight from the spans; jansson values are built
- *   only for what is later read as JSON: the envelope metadata, object
- *   fields, and the payload members the FSM's guards and history rows
- *   read (the guard keys and "metadata"). A decoded event then owns a few
- *   small allocations instead of a complete tree of ~50; with a batch of
- *   thousands of events alive until commit, the trees cost more than the
- *   parse itself (malloc consolidation, page faults).
+ * - The fast path scans the message once with the strict JSON scanner of
+ *   base/red_json_scan (it accepts exactly what jansson accepts) and keeps
+ *   the members of the envelope and of the payload as spans of the
+ *   message. Values are converted straight from the spans; jansson values
+ *   are built only for what is later read as JSON: the envelope metadata,
+ *   object fields, and the payload members the FSM's guards and history
+ *   rows read (the guard keys and "metadata"). A decoded event then owns a
+ *   few small allocations instead of a complete tree of ~50; with a batch
+ *   of thousands of events alive until commit, the trees cost more than
+ *   the parse itself (malloc consolidation, page faults).
  *
- * - The tree path parses with jansson, as the reference. It takes
- *   whatever the scanner declines: every invalid input (so errors read as
- *   jansson words them) and a few rare valid constructs (escaped keys,
- *   \u0000, integers of 19+ digits, numbers near the double range, nesting
- *   deeper than 64, more than 64 members in the envelope or payload).
+ * - The tree path parses with jansson, as the reference (red_json_tree:
+ *   json_loadb, and a tree of its own for member names with \u0000). It
+ *   takes whatever the scanner declines: every invalid input (so errors
+ *   read as jansson words them) and a few rare valid constructs (escaped
+ *   keys, \u0000, integers of 19+ digits, numbers near the double range,
+ *   nesting deeper than 64, more than 64 members in the envelope or
+ *   payload), and whatever the fast path gives up on (out of memory, more
+ *   than RED_DECODE_KEEP_SLOTS unescaped strings).
  *
  * With the fast path, ev->payload holds only the members named above (or
  * is NULL when there are none); string values point into the message (it
  * outlives its event: red_core keeps messages until they are done), into
  * the contract (enum values), or, when unescaped, into a string ev->root
- * owns. A typical event allocates nothing.
+ * owns (red_decode_keep). A typical event allocates nothing.
  */
 #include "red_decode.h"
 
+#include "red_decode_keep.h"
+#include "red_json_scan.h"
+#include "red_json_tree.h"
+
 #include <errno.h>
-#include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -56,58 +61,54 @@ const char *red_dlq_code_name(red_dlq_code_t code)
 /* JSON value views, common to both paths                              */
 /* ------------------------------------------------------------------ */
 
-typedef enum {
-        V_NULL,
-        V_TRUE,
-        V_FALSE,
-        V_INT,
-        V_REAL,
-        V_STR,
-        V_OBJ,
-        V_ARR,
-} vtype_t;
-
-/* A JSON value: a jansson value (tree path) or a span of the message. */
+/* A JSON value: a span of the message (fast path, the scanner's token)
+ * or a jansson value (tree path). */
 typedef struct jv_s {
-        vtype_t t;
+        red_json_type_t t;
         bool esc;      /* fast string: has escapes */
         const char *p; /* fast: the token (strings: between the quotes);
                           tree strings: the value */
         size_t len;
-        int64_t i; /* V_INT */
-        double d;  /* V_REAL, tree path */
+        int64_t i; /* RED_JSON_INT */
+        double d;  /* RED_JSON_REAL, tree path */
         json_t *j; /* tree path: the value */
 } jv_t;
 
-typedef struct member_s {
-        const char *k;
-        size_t klen;
-        jv_t v;
-} member_t;
-
-#define SCAN_MAX_MEMBERS 64
-#define SCAN_MAX_DEPTH   64
-#define SCAN_MAX_NUMBER  300 /* longer number tokens go the tree path */
-
-static const char *jv_type_name(const jv_t *v)
+/* The view of a scanned token. */
+static void jv_of(jv_t *v, const red_json_tok_t *k)
 {
-        switch (v->t) {
-        case V_OBJ:
+        v->t = k->t;
+        v->esc = k->esc;
+        v->p = k->p;
+        v->len = k->len;
+        v->i = k->i;
+        v->j = NULL; /* d: read from the token, never from here */
+}
+
+static const char *type_name(red_json_type_t t)
+{
+        switch (t) {
+        case RED_JSON_OBJ:
                 return "an object";
-        case V_ARR:
+        case RED_JSON_ARR:
                 return "an array";
-        case V_STR:
+        case RED_JSON_STR:
                 return "a string";
-        case V_INT:
+        case RED_JSON_INT:
                 return "an integer";
-        case V_REAL:
+        case RED_JSON_REAL:
                 return "a number";
-        case V_TRUE:
-        case V_FALSE:
+        case RED_JSON_TRUE:
+        case RED_JSON_FALSE:
                 return "a boolean";
         default:
                 return "null";
         }
+}
+
+static const char *jv_type_name(const jv_t *v)
+{
+        return type_name(v->t);
 }
 
 static void jv_from_json(json_t *j, jv_t *v)
@@ -116,601 +117,39 @@ static void jv_from_json(json_t *j, jv_t *v)
         v->j = j;
         switch (json_typeof(j)) {
         case JSON_OBJECT:
-                v->t = V_OBJ;
+                v->t = RED_JSON_OBJ;
                 break;
         case JSON_ARRAY:
-                v->t = V_ARR;
+                v->t = RED_JSON_ARR;
                 break;
         case JSON_STRING:
-                v->t = V_STR;
+                v->t = RED_JSON_STR;
                 v->p = json_string_value(j);
                 v->len = json_string_length(j);
                 break;
         case JSON_INTEGER:
-                v->t = V_INT;
+                v->t = RED_JSON_INT;
                 v->i = (int64_t)json_integer_value(j);
                 break;
         case JSON_REAL:
-                v->t = V_REAL;
+                v->t = RED_JSON_REAL;
                 v->d = json_real_value(j);
                 break;
         case JSON_TRUE:
-                v->t = V_TRUE;
+                v->t = RED_JSON_TRUE;
                 break;
         case JSON_FALSE:
-                v->t = V_FALSE;
+                v->t = RED_JSON_FALSE;
                 break;
         default:
-                v->t = V_NULL;
+                v->t = RED_JSON_NULL;
                 break;
         }
-}
-
-/* ------------------------------------------------------------------ */
-/* the scanner                                                         */
-/* ------------------------------------------------------------------ */
-
-/* Byte classes inside strings: 0 plain ASCII, 1 '"', 2 '\\', 3 control,
- * 4 the lead byte of a multi-byte sequence or invalid. */
-/* clang-format off */
-static const unsigned char str_class[256] = {
-        3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
-        3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
-        0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-        4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-        4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-        4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-        4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-        4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-        4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-        4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-};
-/* clang-format on */
-
-typedef struct scan_s {
-        const unsigned char *p, *end;
-        member_t rm[SCAN_MAX_MEMBERS]; /* the envelope's members */
-        size_t rn;
-        member_t pm[SCAN_MAX_MEMBERS]; /* the last "payload" object's */
-        size_t pn;
-        bool nested; /* the last "payload" member is an object */
-} scan_t;
-
-static inline void skip_ws(scan_t *s)
-{
-        while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' ||
-                                 *s->p == '\r' || *s->p == '\t')) {
-                s->p++;
-        }
-}
-
-static inline int hexval(unsigned char c)
-{
-        if (c >= '0' && c <= '9') {
-                return c - '0';
-        }
-        c |= 0x20;
-        return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Four hex digits at p (bounds checked by the caller), or -1. */
-static int32_t hex4(const unsigned char *p)
-{
-        int32_t v = 0;
-
-        for (int i = 0; i < 4; i++) {
-                int h = hexval(p[i]);
-                if (h < 0) {
-                        return -1;
-                }
-                v = v << 4 | h;
-        }
-        return v;
-}
-
-/* Length of the valid UTF-8 sequence at p (lead byte >= 0x80) as jansson
- * checks it (no overlongs, surrogates or values past U+10FFFF), or 0. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-        unsigned char c = p[0];
-        size_t n;
-        uint32_t v;
-
-        if (c >= 0xc2 && c <= 0xdf) {
-                n = 2;
-                v = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-                n = 3;
-                v = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-                n = 4;
-                v = c & 0x07;
-        } else {
-                return 0;
-        }
-        if ((size_t)(end - p) < n) {
-                return 0;
-        }
-        for (size_t i = 1; i < n; i++) {
-                if ((p[i] & 0xc0) != 0x80) {
-                        return 0;
-                }
-                v = v << 6 | (p[i] & 0x3f);
-        }
-        if ((n == 3 && v < 0x800) || (n == 4 && v < 0x10000) || v > 0x10ffff ||
-            (v >= 0xd800 && v <= 0xdfff)) {
-                return 0;
-        }
-        return n;
-}
-
-/* A string; s->p at the opening quote. */
-static int scan_string(scan_t *s, jv_t *v)
-{
-        const unsigned char *p = s->p + 1, *end = s->end;
-
-        v->t = V_STR;
-        v->esc = false;
-        v->p = (const char *)p;
-        for (;;) {
-                while (p < end && !str_class[*p]) {
-                        p++;
-                }
-                if (p >= end) {
-                        return -1;
-                }
-                switch (str_class[*p]) {
-                case 1:
-                        v->len = (size_t)(p - (const unsigned char *)v->p);
-                        s->p = p + 1;
-                        return 0;
-                case 2:
-                        v->esc = true;
-                        if (end - p < 2) {
-                                return -1;
-                        }
-                        switch (p[1]) {
-                        case '"':
-                        case '\\':
-                        case '/':
-                        case 'b':
-                        case 'f':
-                        case 'n':
-                        case 'r':
-                        case 't':
-                                p += 2;
-                                break;
-                        case 'u': {
-                                int32_t u;
-                                if (end - p < 6 || (u = hex4(p + 2)) <= 0) {
-                                        return -1; /* \u0000: tree path */
-                                }
-                                p += 6;
-                                if (u >= 0xdc00 && u <= 0xdfff) {
-                                        return -1;
-                                }
-                                if (u >= 0xd800 && u <= 0xdbff) {
-                                        int32_t lo;
-                                        if (end - p < 6 || p[0] != '\\' ||
-                                            p[1] != 'u' ||
-                                            (lo = hex4(p + 2)) < 0xdc00 ||
-                                            lo > 0xdfff) {
-                                                return -1;
-                                        }
-                                        p += 6;
-                                }
-                                break;
-                        }
-                        default:
-                                return -1;
-                        }
-                        break;
-                case 3:
-                        return -1;
-                default: {
-                        size_t n = utf8_seq(p, end);
-                        if (!n) {
-                                return -1;
-                        }
-                        p += n;
-                        break;
-                }
-                }
-        }
-}
-
-/* A number, strictly -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?. */
-static int scan_number(scan_t *s, jv_t *v)
-{
-        const unsigned char *p = s->p, *end = s->end, *int_start;
-        size_t int_digits, lead_zero;
-        bool real = false;
-        long exp = 0;
-
-        v->p = (const char *)p;
-        if (*p == '-') {
-                p++;
-        }
-        int_start = p;
-        if (p < end && *p == '0') {
-                p++;
-                if (p < end && *p >= '0' && *p <= '9') {
-                        return -1;
-                }
-        } else if (p < end && *p >= '1' && *p <= '9') {
-                while (p < end && *p >= '0' && *p <= '9') {
-                        p++;
-                }
-        } else {
-                return -1;
-        }
-        int_digits = (size_t)(p - int_start);
-        lead_zero = *int_start == '0';
-        if (p < end && *p == '.') {
-                real = true;
-                p++;
-                if (p >= end || *p < '0' || *p > '9') {
-                        return -1;
-                }
-                while (p < end && *p >= '0' && *p <= '9') {
-                        p++;
-                }
-        }
-        if (p < end && (*p == 'e' || *p == 'E')) {
-                bool neg = false;
-                real = true;
-                p++;
-                if (p < end && (*p == '+' || *p == '-')) {
-                        neg = *p == '-';
-                        p++;
-                }
-                if (p >= end || *p < '0' || *p > '9') {
-                        return -1;
-                }
-                while (p < end && *p >= '0' && *p <= '9') {
-                        if (exp < 100000) {
-                                exp = exp * 10 + (*p - '0');
-                        }
-                        p++;
-                }
-                if (neg) {
-                        exp = -exp;
-                }
-        }
-        v->len = (size_t)(p - (const unsigned char *)v->p);
-        if (v->len > SCAN_MAX_NUMBER) {
-                return -1;
-        }
-        if (real) {
-                /* jansson rejects overflow; leave anything near it to it */
-                if ((long)(int_digits - lead_zero) + exp > 300) {
-                        return -1;
-                }
-                v->t = V_REAL;
-        } else {
-                uint64_t u = 0;
-                if (int_digits > 18) {
-                        return -1; /* jansson decides what overflows */
-                }
-                for (const unsigned char *q = int_start; q < p; q++) {
-                        u = u * 10 + (uint64_t)(*q - '0');
-                }
-                v->t = V_INT;
-                v->i = *v->p == '-' ? -(int64_t)u : (int64_t)u;
-        }
-        s->p = p;
-        return 0;
-}
-
-static int scan_literal(scan_t *s, const char *word, size_t len)
-{
-        if ((size_t)(s->end - s->p) < len || memcmp(s->p, word, len)) {
-                return -1;
-        }
-        s->p += len;
-        /* jansson reads a whole run of letters as one word */
-        if (s->p < s->end && ((*s->p | 0x20) >= 'a' && (*s->p | 0x20) <= 'z')) {
-                return -1;
-        }
-        return 0;
-}
-
-static int scan_value(scan_t *s, jv_t *v, int depth);
-
-/* An object; s->p at '{'. Its members go to @p m (when not NULL). */
-static int scan_object(scan_t *s, member_t *m, size_t *cntp, int depth)
-{
-        if (depth > SCAN_MAX_DEPTH) {
-                return -1;
-        }
-        s->p++;
-        skip_ws(s);
-        if (s->p < s->end && *s->p == '}') {
-                s->p++;
-                return 0;
-        }
-        for (;;) {
-                jv_t key, val;
-
-                if (s->p >= s->end || *s->p != '"' || scan_string(s, &key) ||
-                    key.esc) {
-                        return -1; /* escaped keys: tree path */
-                }
-                skip_ws(s);
-                if (s->p >= s->end || *s->p != ':') {
-                        return -1;
-                }
-                s->p++;
-                skip_ws(s);
-                if (scan_value(s, &val, depth)) {
-                        return -1;
-                }
-                if (m) {
-                        if (*cntp == SCAN_MAX_MEMBERS) {
-                                return -1;
-                        }
-                        m[*cntp].k = key.p;
-                        m[*cntp].klen = key.len;
-                        m[*cntp].v = val;
-                        (*cntp)++;
-                }
-                skip_ws(s);
-                if (s->p >= s->end) {
-                        return -1;
-                }
-                if (*s->p == '}') {
-                        s->p++;
-                        return 0;
-                }
-                if (*s->p != ',') {
-                        return -1;
-                }
-                s->p++;
-                skip_ws(s);
-        }
-}
-
-static int scan_array(scan_t *s, int depth)
-{
-        if (depth > SCAN_MAX_DEPTH) {
-                return -1;
-        }
-        s->p++;
-        skip_ws(s);
-        if (s->p < s->end && *s->p == ']') {
-                s->p++;
-                return 0;
-        }
-        for (;;) {
-                jv_t val;
-
-                if (scan_value(s, &val, depth)) {
-                        return -1;
-                }
-                skip_ws(s);
-                if (s->p >= s->end) {
-                        return -1;
-                }
-                if (*s->p == ']') {
-                        s->p++;
-                        return 0;
-                }
-                if (*s->p != ',') {
-                        return -1;
-                }
-                s->p++;
-                skip_ws(s);
-        }
-}
-
-static int scan_value(scan_t *s, jv_t *v, int depth)
-{
-        const unsigned char *start = s->p;
-        int r;
-
-        if (s->p >= s->end) {
-                return -1;
-        }
-        v->esc = false;
-        switch (*s->p) {
-        case '{':
-                v->t = V_OBJ;
-                r = scan_object(s, NULL, NULL, depth + 1);
-                break;
-        case '[':
-                v->t = V_ARR;
-                r = scan_array(s, depth + 1);
-                break;
-        case '"':
-                return scan_string(s, v);
-        case 't':
-                v->t = V_TRUE;
-                r = scan_literal(s, "true", 4);
-                break;
-        case 'f':
-                v->t = V_FALSE;
-                r = scan_literal(s, "false", 5);
-                break;
-        case 'n':
-                v->t = V_NULL;
-                r = scan_literal(s, "null", 4);
-                break;
-        default:
-                return scan_number(s, v);
-        }
-        v->p = (const char *)start;
-        v->len = (size_t)(s->p - start);
-        return r;
-}
-
-/*
- * Scans a whole message that is one JSON object, keeping the envelope's
- * members and those of its (last) "payload" object. -1: the tree path
- * decides (invalid, not an object, or a construct left to jansson).
- */
-static int scan_message(scan_t *s, const void *data, size_t len)
-{
-        size_t payload_at = SIZE_MAX;
-
-        s->p = data;
-        s->end = s->p + len;
-        s->rn = s->pn = 0;
-        s->nested = false;
-        skip_ws(s);
-        if (s->p >= s->end || *s->p != '{') {
-                return -1;
-        }
-        s->p++;
-        skip_ws(s);
-        if (s->p < s->end && *s->p == '}') {
-                s->p++;
-        } else {
-                for (;;) {
-                        member_t *m;
-
-                        if (s->rn == SCAN_MAX_MEMBERS || s->p >= s->end ||
-                            *s->p != '"') {
-                                return -1;
-                        }
-                        m = &s->rm[s->rn];
-                        if (scan_string(s, &m->v) || m->v.esc) {
-                                return -1;
-                        }
-                        m->k = m->v.p;
-                        m->klen = m->v.len;
-                        skip_ws(s);
-                        if (s->p >= s->end || *s->p != ':') {
-                                return -1;
-                        }
-                        s->p++;
-                        skip_ws(s);
-                        if (m->klen == 7 && !memcmp(m->k, "payload", 7) &&
-                            s->p < s->end && *s->p == '{') {
-                                const unsigned char *start = s->p;
-                                s->pn = 0;
-                                if (scan_object(s, s->pm, &s->pn, 1)) {
-                                        return -1;
-                                }
-                                m->v.t = V_OBJ;
-                                m->v.esc = false;
-                                m->v.p = (const char *)start;
-                                m->v.len = (size_t)(s->p - start);
-                                payload_at = s->rn;
-                        } else if (scan_value(s, &m->v, 1)) {
-                                return -1;
-                        }
-                        s->rn++;
-                        skip_ws(s);
-                        if (s->p >= s->end) {
-                                return -1;
-                        }
-                        if (*s->p == '}') {
-                                s->p++;
-                                break;
-                        }
-                        if (*s->p != ',') {
-                                return -1;
-                        }
-                        s->p++;
-                        skip_ws(s);
-                }
-        }
-        skip_ws(s);
-        if (s->p != s->end) {
-                return -1;
-        }
-        /* duplicate keys: the last one counts, as in jansson */
-        for (size_t i = s->rn; i-- > 0;) {
-                if (s->rm[i].klen == 7 && !memcmp(s->rm[i].k, "payload", 7)) {
-                        s->nested = i == payload_at;
-                        break;
-                }
-        }
-        return 0;
-}
-
-/* The value of a real token, as jansson's strtod gives it. */
-static double scan_real(const jv_t *v)
-{
-        static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,
-                                     1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
-                                     1e18, 1e19, 1e20, 1e21, 1e22};
-        const char *p = v->p, *end = v->p + v->len;
-        bool neg = *p == '-', seen = false;
-        uint64_t m = 0;
-        int digits = 0;
-        long e10 = 0, exp = 0;
-        char buf[SCAN_MAX_NUMBER + 1];
-        const struct lconv *lc;
-
-        /*
-         * Clinger's fast path: at most 15 significant digits and a power
-         * of ten up to 22 are exact doubles, so one IEEE multiplication or
-         * division rounds correctly, like strtod.
-         */
-        if (neg) {
-                p++;
-        }
-        for (; p < end && *p != 'e' && *p != 'E'; p++) {
-                if (*p == '.') {
-                        seen = true;
-                        continue;
-                }
-                if (m || *p != '0') {
-                        if (++digits > 15) {
-                                goto slow;
-                        }
-                        m = m * 10 + (uint64_t)(*p - '0');
-                }
-                if (seen) {
-                        e10--;
-                }
-        }
-        if (p < end) {
-                bool eneg = false;
-                p++;
-                if (*p == '+' || *p == '-') {
-                        eneg = *p++ == '-';
-                }
-                for (; p < end; p++) {
-                        if (exp < 1000) {
-                                exp = exp * 10 + (*p - '0');
-                        }
-                }
-                e10 += eneg ? -exp : exp;
-        }
-        if (e10 >= -22 && e10 <= 22) {
-                double d = (double)m;
-                d = e10 >= 0 ? d * p10[e10] : d / p10[-e10];
-                return neg ? -d : d;
-        }
-slow:
-        memcpy(buf, v->p, v->len);
-        buf[v->len] = '\0';
-        lc = localeconv();
-        if (lc && lc->decimal_point && lc->decimal_point[0] != '.' &&
-            lc->decimal_point[0]) {
-                char *dot = strchr(buf, '.');
-                if (dot) {
-                        *dot = lc->decimal_point[0];
-                }
-        }
-        return strtod(buf, NULL);
 }
 
 /* ------------------------------------------------------------------ */
 /* the decoder, over either path                                       */
 /* ------------------------------------------------------------------ */
-
-#define KEEP_STACK 2048
-#define KEEP_SLOTS 32
 
 typedef struct dec_s {
         const red_contract_t *c;
@@ -722,13 +161,8 @@ typedef struct dec_s {
         /* tree path */
         json_t *root, *payload; /* payload == root when flat */
         /* fast path */
-        scan_t *scan;
-        json_t *owned; /* array of the JSON values the event keeps */
-        char *keep;    /* unescaped string values, copied at the end */
-        size_t keep_len, keep_cap;
-        int keep_slots[KEEP_SLOTS]; /* values holding offsets into keep */
-        size_t keep_slot_cnt;
-        char keep_stack[KEEP_STACK];
+        const red_json_doc_t *doc;
+        red_decode_keep_t keep; /* what the event will own */
 } dec_t;
 
 static red_dlq_code_t bad(dec_t *d, red_dlq_code_t code, const char *fmt, ...)
@@ -744,12 +178,18 @@ static red_dlq_code_t bad(dec_t *d, red_dlq_code_t code, const char *fmt, ...)
         return code;
 }
 
+/* The value of a REAL: read from the token (fast), or jansson's. */
+static double jv_real(const dec_t *d, const jv_t *v)
+{
+        return d->fast ? red_json_real(v->p, v->len) : v->d;
+}
+
 /* Internal: the fast path gives up (out of memory); the tree path retries. */
 #define DECLINE ((red_dlq_code_t)-1)
 
 static bool nested(const dec_t *d)
 {
-        return d->fast ? d->scan->nested : d->payload != d->root;
+        return d->fast ? d->doc->sub_object : d->payload != d->root;
 }
 
 /* Member @p name of the payload (or the envelope). */
@@ -758,15 +198,16 @@ static bool get(const dec_t *d, bool payload, const char *name, jv_t *out)
         size_t len = strlen(name);
 
         if (d->fast) {
-                const member_t *m = d->scan->rm;
-                size_t n = d->scan->rn;
-                if (payload && d->scan->nested) {
-                        m = d->scan->pm;
-                        n = d->scan->pn;
+                const red_json_member_t *m = d->doc->top;
+                size_t n = d->doc->top_cnt;
+                if (payload && d->doc->sub_object) {
+                        m = d->doc->sub;
+                        n = d->doc->sub_cnt;
                 }
+                /* the last of duplicate names counts, as in jansson */
                 for (size_t i = n; i-- > 0;) {
                         if (m[i].klen == len && !memcmp(m[i].k, name, len)) {
-                                *out = m[i].v;
+                                jv_of(out, &m[i].v);
                                 return true;
                         }
                 }
@@ -788,125 +229,44 @@ static bool lookup(const dec_t *d, const char *name, jv_t *out)
 {
         bool got = get(d, true, name, out);
 
-        if ((!got || out->t == V_NULL) && nested(d)) {
+        if ((!got || out->t == RED_JSON_NULL) && nested(d)) {
                 got = get(d, false, name, out);
         }
-        return got && out->t != V_NULL;
+        return got && out->t != RED_JSON_NULL;
 }
 
-/* Room for @p n more bytes of kept strings. */
-static int keep_reserve(dec_t *d, size_t n)
+/* The token a fast-path value was read from. */
+static red_json_tok_t tok_of(const jv_t *v)
 {
-        char *nk;
-        size_t ncap;
+        red_json_tok_t t = {
+                .t = v->t, .esc = v->esc, .p = v->p, .len = v->len, .i = v->i};
 
-        if (d->keep_cap - d->keep_len >= n) {
-                return 0;
-        }
-        ncap = (d->keep_len + n) * 2;
-        if (d->keep == d->keep_stack) {
-                if (!(nk = malloc(ncap))) {
-                        return -1;
-                }
-                memcpy(nk, d->keep, d->keep_len);
-        } else if (!(nk = realloc(d->keep, ncap))) {
-                return -1;
-        }
-        d->keep = nk;
-        d->keep_cap = ncap;
-        return 0;
-}
-
-static char *put_utf8(char *t, uint32_t u)
-{
-        if (u < 0x80) {
-                *t++ = (char)u;
-        } else if (u < 0x800) {
-                *t++ = (char)(0xc0 | u >> 6);
-                *t++ = (char)(0x80 | (u & 0x3f));
-        } else if (u < 0x10000) {
-                *t++ = (char)(0xe0 | u >> 12);
-                *t++ = (char)(0x80 | (u >> 6 & 0x3f));
-                *t++ = (char)(0x80 | (u & 0x3f));
-        } else {
-                *t++ = (char)(0xf0 | u >> 18);
-                *t++ = (char)(0x80 | (u >> 12 & 0x3f));
-                *t++ = (char)(0x80 | (u >> 6 & 0x3f));
-                *t++ = (char)(0x80 | (u & 0x3f));
-        }
         return t;
 }
 
 /*
  * The text of a string value. Tree path: the value itself. Fast path:
  * the span when it has no escapes (borrowed from the message), else the
- * unescaped text appended to the keep buffer (validated by the scanner).
- * -1 on OOM.
+ * unescaped text in the keep buffer. -1 on OOM.
  */
 static int str_text(dec_t *d, const jv_t *v, const char **p, size_t *len)
 {
-        const unsigned char *s, *end;
-        char *t;
+        red_json_tok_t t;
 
         if (!d->fast || !v->esc) {
                 *p = v->p;
                 *len = v->len;
                 return 0;
         }
-        if (keep_reserve(d, v->len)) {
-                return -1;
-        }
-        s = (const unsigned char *)v->p;
-        end = s + v->len;
-        t = d->keep + d->keep_len;
-        while (s < end) {
-                if (*s != '\\') {
-                        *t++ = (char)*s++;
-                        continue;
-                }
-                switch (s[1]) {
-                case 'b':
-                        *t++ = '\b';
-                        break;
-                case 'f':
-                        *t++ = '\f';
-                        break;
-                case 'n':
-                        *t++ = '\n';
-                        break;
-                case 'r':
-                        *t++ = '\r';
-                        break;
-                case 't':
-                        *t++ = '\t';
-                        break;
-                case 'u': {
-                        uint32_t u = (uint32_t)hex4(s + 2);
-                        if (u >= 0xd800 && u <= 0xdbff) {
-                                uint32_t lo = (uint32_t)hex4(s + 8);
-                                u = ((u - 0xd800) << 10) + (lo - 0xdc00) +
-                                    0x10000;
-                                s += 6;
-                        }
-                        t = put_utf8(t, u);
-                        s += 6;
-                        continue;
-                }
-                default:
-                        *t++ = (char)s[1];
-                        break;
-                }
-                s += 2;
-        }
-        *p = d->keep + d->keep_len;
-        *len = (size_t)(t - *p);
-        return 0;
+        t = tok_of(v);
+        return red_decode_keep_text(&d->keep, &t, p, len);
 }
 
 /*
  * Stores a string value: the text in the tree, or in the message (fast
  * path without escapes: the message outlives the event), or the text
- * str_text() unescaped into the keep buffer, which the event will own.
+ * str_text() unescaped, which the event will own. -1: too many such
+ * strings (the tree path copes).
  */
 static int str_keep(dec_t *d, red_value_t *v, int slot, const char *p,
                     size_t len)
@@ -914,58 +274,20 @@ static int str_keep(dec_t *d, red_value_t *v, int slot, const char *p,
         v->type = RED_FT_STRING;
         v->s.len = len;
         v->s.p = p;
-        if (!d->fast || p != d->keep + d->keep_len) {
-                return 0;
-        }
-        if (d->keep_slot_cnt == KEEP_SLOTS) {
-                return -1; /* the tree path copes */
-        }
-        /* an offset until the keep buffer has its final place */
-        v->s.p = (const char *)(uintptr_t)d->keep_len;
-        d->keep_slots[d->keep_slot_cnt++] = slot;
-        d->keep_len += len;
-        return 0;
+        return d->fast ? red_decode_keep_string(&d->keep, v, slot) : 0;
 }
 
-/* A JSON value the event keeps (fast path: built from its span; a new
- * empty object for @p v NULL). */
+/* A JSON value the event keeps: the tree's, or (fast path) built from its
+ * span. */
 static json_t *owned_json(dec_t *d, const jv_t *v)
 {
-        json_t *j;
+        red_json_tok_t t;
 
         if (!d->fast) {
                 return v->j;
         }
-        if (!d->owned && !(d->owned = json_array())) {
-                return NULL;
-        }
-        switch (v ? v->t : V_OBJ) {
-        case V_NULL:
-                j = json_null();
-                break;
-        case V_TRUE:
-                j = json_true();
-                break;
-        case V_FALSE:
-                j = json_false();
-                break;
-        case V_INT:
-                j = json_integer(v->i);
-                break;
-        case V_REAL:
-                j = json_real(scan_real(v));
-                break;
-        default:
-                /* validated already: this parse cannot fail but for OOM */
-                j = v ? json_loadb(v->p, v->len,
-                                   JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL)
-                      : json_object();
-                break;
-        }
-        if (!j || json_array_append_new(d->owned, j)) {
-                return NULL;
-        }
-        return j;
+        t = tok_of(v);
+        return red_decode_keep_json(&d->keep, &t);
 }
 
 static void set_const(red_value_t *v, const red_const_t *k)
@@ -1037,6 +359,15 @@ static red_dlq_code_t check_number(dec_t *d, const red_field_t *f, double x)
                            "%s: %s is above the maximum %s", f->name,
                            num_text(x, a), num_text(f->max, b));
         }
+        /* beyond what a cell's exact sum takes (red_event.h); integers
+         * are int64 and cannot overflow a sum of fewer than 2^64 */
+        if (f->type == RED_FT_NUMBER && fabs(x) > RED_NUMBER_LIMIT) {
+                return bad(d, RED_DLQ_OUT_OF_RANGE,
+                           "%s: %s is outside -%g..%g, the range of numbers "
+                           "that sums hold exactly",
+                           f->name, num_text(x, a), RED_NUMBER_LIMIT,
+                           RED_NUMBER_LIMIT);
+        }
         return RED_DLQ_NONE;
 }
 
@@ -1058,42 +389,45 @@ static bool member_type_ok(red_field_type_t want, const json_t *item)
 
 /* A member value of the fast path has the type of an object field's
  * `values` (as member_type_ok() judges the same value parsed). */
-static bool member_jv_ok(red_field_type_t want, const jv_t *v)
+static bool member_tok_ok(red_field_type_t want, const red_json_tok_t *v)
 {
         switch (want) {
         case RED_FT_STRING:
-                return v->t == V_STR;
+                return v->t == RED_JSON_STR;
         case RED_FT_NUMBER:
-                return v->t == V_INT || v->t == V_REAL;
+                return v->t == RED_JSON_INT || v->t == RED_JSON_REAL;
         case RED_FT_INTEGER:
-                return v->t == V_INT;
+                return v->t == RED_JSON_INT;
         case RED_FT_BOOLEAN:
-                return v->t == V_TRUE || v->t == V_FALSE;
+                return v->t == RED_JSON_TRUE || v->t == RED_JSON_FALSE;
         default:
                 return true;
         }
 }
 
-/* Any string or key with \u0000 (jsonb cannot hold it). */
+/* Any string or member name with \u0000 (jsonb cannot hold it). */
 static bool has_nul(const json_t *j)
 {
         const char *key;
+        size_t key_len, i;
         json_t *item;
-        size_t i;
 
         if (json_is_string(j)) {
                 return strlen(json_string_value(j)) != json_string_length(j);
         }
         if (json_is_object(j)) {
-                json_object_foreach((json_t *)j, key, item) {
-                        if (has_nul(item)) {
+                /* names too: red_json_tree keeps \u0000 in them */
+                json_object_keylen_foreach((json_t *)j, key, key_len, item)
+                {
+                        if (memchr(key, '\0', key_len) || has_nul(item)) {
                                 return true;
                         }
                 }
                 return false;
         }
         if (json_is_array(j)) {
-                json_array_foreach(j, i, item) {
+                json_array_foreach(j, i, item)
+                {
                         if (has_nul(item)) {
                                 return true;
                         }
@@ -1102,28 +436,33 @@ static bool has_nul(const json_t *j)
         return false;
 }
 
+/* The dead letter for JSON the event would store with a \u0000 in a
+ * name or a value: the same reason wherever it is. */
+static red_dlq_code_t nul_in_json(dec_t *d, const char *name)
+{
+        return bad(d, RED_DLQ_WRONG_TYPE,
+                   "%s: contains \\u0000, which PostgreSQL cannot store", name);
+}
+
 /*
  * An object field on the fast path: its members checked on the spans
  * (the last of duplicate keys counts, as in jansson), its text kept as it
  * is in the message; no jansson tree is built. The scanner declined
  * \u0000 and escaped keys already (the tree path handles them).
  */
-static red_dlq_code_t object_text(dec_t *d, const red_field_t *f,
-                                  const jv_t *j, red_value_t *v)
+static red_dlq_code_t object_text(dec_t *d, const red_field_t *f, const jv_t *j,
+                                  red_value_t *v)
 {
-        member_t m[SCAN_MAX_MEMBERS];
+        red_json_member_t m[RED_JSON_SCAN_MAX_MEMBERS];
         size_t cnt = 0;
-        scan_t sc;
 
-        memset(&sc, 0, sizeof(sc));
-        sc.p = (const unsigned char *)j->p;
-        sc.end = sc.p + j->len;
-        if (j->len > UINT32_MAX || scan_object(&sc, m, &cnt, 1)) {
+        if (j->len > UINT32_MAX ||
+            red_json_scan_object(j->p, j->len, m, &cnt)) {
                 return DECLINE;
         }
         /* in the order of first occurrence, with the last value */
         for (size_t i = 0; f->values != RED_FT_NONE && i < cnt; i++) {
-                const jv_t *val = &m[i].v;
+                const red_json_tok_t *val = &m[i].v;
                 bool seen = false;
 
                 for (size_t k = 0; k < i && !seen; k++) {
@@ -1139,12 +478,12 @@ static red_dlq_code_t object_text(dec_t *d, const red_field_t *f,
                                 val = &m[k].v;
                         }
                 }
-                if (!member_jv_ok(f->values, val)) {
+                if (!member_tok_ok(f->values, val)) {
                         return bad(d, RED_DLQ_WRONG_TYPE,
                                    "%s.%.*s: expected a %s, got %s", f->name,
                                    (int)(m[i].klen < 64 ? m[i].klen : 64),
                                    m[i].k, red_field_type_name(f->values),
-                                   jv_type_name(val));
+                                   type_name(val->t));
                 }
         }
         v->type = RED_FT_OBJECT;
@@ -1162,7 +501,7 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
 
         switch (f->type) {
         case RED_FT_STRING:
-                if (j->t != V_STR) {
+                if (j->t != RED_JSON_STR) {
                         break;
                 }
                 if (str_text(d, j, &s, &len)) {
@@ -1209,10 +548,10 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                 }
                 return str_keep(d, v, f->slot, s, len) ? DECLINE : RED_DLQ_NONE;
         case RED_FT_INTEGER: {
-                double x = j->t != V_REAL ? 0.5 : d->fast ? scan_real(j) : j->d;
-                if (j->t == V_INT) {
+                double x = j->t != RED_JSON_REAL ? 0.5 : jv_real(d, j);
+                if (j->t == RED_JSON_INT) {
                         v->i = j->i;
-                } else if (j->t == V_REAL && x == floor(x) &&
+                } else if (j->t == RED_JSON_REAL && x == floor(x) &&
                            fabs(x) < 9.0e15) {
                         v->i = (int64_t)x;
                 } else {
@@ -1222,10 +561,10 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                 return check_number(d, f, (double)v->i);
         }
         case RED_FT_NUMBER:
-                if (j->t == V_INT) {
+                if (j->t == RED_JSON_INT) {
                         v->d = (double)j->i * scale;
-                } else if (j->t == V_REAL) {
-                        v->d = (d->fast ? scan_real(j) : j->d) * scale;
+                } else if (j->t == RED_JSON_REAL) {
+                        v->d = jv_real(d, j) * scale;
                 } else {
                         break;
                 }
@@ -1237,14 +576,14 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                 v->type = RED_FT_NUMBER;
                 return check_number(d, f, v->d);
         case RED_FT_BOOLEAN:
-                if (j->t != V_TRUE && j->t != V_FALSE) {
+                if (j->t != RED_JSON_TRUE && j->t != RED_JSON_FALSE) {
                         break;
                 }
                 v->type = RED_FT_BOOLEAN;
-                v->b = j->t == V_TRUE;
+                v->b = j->t == RED_JSON_TRUE;
                 return RED_DLQ_NONE;
         case RED_FT_UUID:
-                if (j->t != V_STR) {
+                if (j->t != RED_JSON_STR) {
                         break;
                 }
                 if (str_text(d, j, &s, &len)) {
@@ -1258,7 +597,7 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                 v->type = RED_FT_UUID;
                 return RED_DLQ_NONE;
         case RED_FT_TIMESTAMP:
-                if (j->t != V_STR) {
+                if (j->t != RED_JSON_STR) {
                         break;
                 }
                 if (str_text(d, j, &s, &len)) {
@@ -1273,7 +612,7 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                 return RED_DLQ_NONE;
         case RED_FT_OBJECT: {
                 json_t *obj;
-                if (j->t != V_OBJ) {
+                if (j->t != RED_JSON_OBJ) {
                         break;
                 }
                 if (d->fast) {
@@ -1283,10 +622,7 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                         return DECLINE;
                 }
                 if (has_nul(obj)) {
-                        return bad(d, RED_DLQ_WRONG_TYPE,
-                                   "%s: contains \\u0000, which PostgreSQL "
-                                   "cannot store",
-                                   f->name);
+                        return nul_in_json(d, f->name);
                 }
                 if (f->values != RED_FT_NONE) {
                         const char *key;
@@ -1334,7 +670,7 @@ static red_dlq_code_t event_time(dec_t *d, red_time_t now)
                 if (!have && nested(d)) {
                         have = get(d, true, names[i], &ts);
                 }
-                if (have && ts.t == V_NULL) {
+                if (have && ts.t == RED_JSON_NULL) {
                         have = false;
                 }
                 name = names[i];
@@ -1346,7 +682,7 @@ static red_dlq_code_t event_time(dec_t *d, red_time_t now)
                                    "Kafka message timestamp");
                 }
                 ev->time = d->msg->timestamp;
-        } else if (ts.t != V_STR) {
+        } else if (ts.t != RED_JSON_STR) {
                 return bad(d, RED_DLQ_INVALID_TIMESTAMP,
                            "%s: expected an ISO-8601 string, got %s", name,
                            jv_type_name(&ts));
@@ -1388,10 +724,10 @@ static red_dlq_code_t decode_event(dec_t *d, red_time_t now)
         if (!have && nested(d)) {
                 have = get(d, true, "event_type", &type);
         }
-        if (have && type.t != V_NULL) {
+        if (have && type.t != RED_JSON_NULL) {
                 const char *s;
                 size_t len;
-                if (type.t != V_STR) {
+                if (type.t != RED_JSON_STR) {
                         return bad(d, RED_DLQ_WRONG_TYPE,
                                    "event_type: expected a string, got %s",
                                    jv_type_name(&type));
@@ -1517,22 +853,22 @@ static bool is_guard(const guards_t *g, const red_fsm_t *fsm, const char *k,
  */
 static red_dlq_code_t fast_finish(dec_t *d)
 {
-        const scan_t *s = d->scan;
+        const red_json_doc_t *s = d->doc;
         red_event_t *ev = d->ev;
-        const member_t *pm = s->nested ? s->pm : s->rm;
-        size_t pn = s->nested ? s->pn : s->rn;
-        json_t *payload = NULL, *meta = NULL, *str;
+        const red_json_member_t *pm = s->sub_object ? s->sub : s->top;
+        size_t pn = s->sub_object ? s->sub_cnt : s->top_cnt;
+        json_t *payload = NULL, *meta = NULL;
         guards_t guards;
         jv_t v;
 
-        if (get(d, false, "metadata", &v) && v.t == V_OBJ &&
+        if (get(d, false, "metadata", &v) && v.t == RED_JSON_OBJ &&
             !(meta = owned_json(d, &v))) {
                 return DECLINE;
         }
         guards_init(&guards, d->c->fsm);
         /* the last of duplicate keys wins: walk backwards */
         for (size_t i = pn; d->c->fsm && i-- > 0;) {
-                const member_t *m = &pm[i];
+                const red_json_member_t *m = &pm[i];
                 bool is_meta = m->klen == 8 && !memcmp(m->k, "metadata", 8);
                 json_t *j;
 
@@ -1541,35 +877,24 @@ static red_dlq_code_t fast_finish(dec_t *d)
                     (payload && json_object_getn(payload, m->k, m->klen))) {
                         continue;
                 }
-                if (!payload && (!(payload = owned_json(d, NULL)))) {
+                if (!payload &&
+                    !(payload = red_decode_keep_json(&d->keep, NULL))) {
                         return DECLINE;
                 }
-                if (is_meta && !s->nested && meta) {
+                if (is_meta && !s->sub_object && meta) {
                         j = meta; /* flat: the envelope's, one object */
-                } else if (!(j = owned_json(d, &m->v))) {
+                } else if (!(j = red_decode_keep_json(&d->keep, &m->v))) {
                         return DECLINE;
                 }
                 if (json_object_setn_nocheck(payload, m->k, m->klen, j)) {
                         return DECLINE;
                 }
         }
-        if (d->keep_slot_cnt) {
-                const char *base;
-                if (!(d->owned || (d->owned = json_array())) ||
-                    !(str = json_stringn_nocheck(d->keep, d->keep_len)) ||
-                    json_array_append_new(d->owned, str)) {
-                        return DECLINE;
-                }
-                base = json_string_value(str);
-                for (size_t i = 0; i < d->keep_slot_cnt; i++) {
-                        red_value_t *val = &ev->values[d->keep_slots[i]];
-                        val->s.p = base + (uintptr_t)val->s.p;
-                }
+        if (red_decode_keep_finish(&d->keep, ev)) {
+                return DECLINE;
         }
-        ev->root = d->owned;
         ev->payload = payload;
         ev->metadata = meta;
-        d->owned = NULL;
         return RED_DLQ_NONE;
 }
 
@@ -1578,21 +903,36 @@ static red_dlq_code_t decode_fast(dec_t *d, red_time_t now)
         red_dlq_code_t code;
 
         d->fast = true;
-        d->owned = NULL;
-        d->keep = d->keep_stack;
-        d->keep_len = 0;
-        d->keep_cap = sizeof(d->keep_stack);
-        d->keep_slot_cnt = 0;
+        red_decode_keep_init(&d->keep);
         code = decode_event(d, now);
         if (code == RED_DLQ_NONE) {
                 code = fast_finish(d);
         }
-        json_decref(d->owned);
-        d->owned = NULL;
-        if (d->keep != d->keep_stack) {
-                free(d->keep);
-        }
+        red_decode_keep_destroy(&d->keep);
         return code;
+}
+
+/*
+ * The metadata object an FSM history row would store for this event (its
+ * kind triggers the FSM): the payload's "metadata", else the envelope's
+ * @p meta (red_fsm.c picks it so), or NULL. Only the tree path can meet a
+ * \u0000 in it: the scanner declines \u0000 anywhere in a message.
+ */
+static const json_t *stored_metadata(const dec_t *d, const json_t *meta)
+{
+        const red_fsm_t *fsm = d->c->fsm;
+        const json_t *pm;
+        bool triggers = false;
+
+        for (size_t i = 0; fsm && i < fsm->trigger_cnt && !triggers; i++) {
+                triggers = fsm->triggers[i].on &
+                           (UINT64_C(1) << d->ev->kind->index);
+        }
+        if (!triggers) {
+                return NULL;
+        }
+        pm = json_object_get(d->payload, "metadata");
+        return json_is_object(pm) ? pm : json_is_object(meta) ? meta : NULL;
 }
 
 static red_dlq_code_t decode_tree(dec_t *d, red_time_t now)
@@ -1604,17 +944,17 @@ static red_dlq_code_t decode_tree(dec_t *d, red_time_t now)
         red_dlq_code_t code;
 
         d->fast = false;
-        d->root = json_loadb(msg->value, msg->value_len,
-                             JSON_ALLOW_NUL | JSON_DECODE_ANY, &jerr);
+        /* json_loadb, and a tree of our own where it refuses \u0000 in
+         * a name: valid JSON, judged like \u0000 in a value */
+        d->root = red_json_tree_load(msg->value, msg->value_len, &jerr);
         if (!d->root) {
                 /* Python's json.dumps writes float('nan') and float('inf')
                  * as bare words: say so */
                 bool nonfinite = strstr(jerr.text, "near 'NaN'") ||
                                  strstr(jerr.text, "near 'Infinity'") ||
                                  strstr(jerr.text, "near '-Infinity'");
-                return bad(d, RED_DLQ_INVALID_JSON,
-                           "%s at line %d column %d%s", jerr.text, jerr.line,
-                           jerr.column,
+                return bad(d, RED_DLQ_INVALID_JSON, "%s at line %d column %d%s",
+                           jerr.text, jerr.line, jerr.column,
                            nonfinite ? " (NaN and Infinity are not JSON "
                                        "numbers; a value must be finite)"
                                      : "");
@@ -1631,6 +971,9 @@ static red_dlq_code_t decode_tree(dec_t *d, red_time_t now)
         d->payload = json_is_object(payload) ? payload : d->root;
         meta = json_object_get(d->root, "metadata");
         code = decode_event(d, now);
+        if (code == RED_DLQ_NONE && has_nul(stored_metadata(d, meta))) {
+                code = nul_in_json(d, "metadata");
+        }
         if (code != RED_DLQ_NONE) {
                 json_decref(d->root);
                 return code;
@@ -1662,7 +1005,7 @@ static red_dlq_code_t run(const red_contract_t *c, const red_msg_t *msg,
                    .detail = detail,
                    .size = detail_size};
         red_dlq_code_t code;
-        scan_t scan;
+        red_json_doc_t doc;
 
         reset(c, msg, ev, detail);
         if (!msg->value_len) {
@@ -1677,9 +1020,9 @@ static red_dlq_code_t run(const red_contract_t *c, const red_msg_t *msg,
                            "%zu bytes, at most %d are accepted", msg->value_len,
                            RED_DECODE_MAX_BYTES);
         }
-        if (try_fast && msg->value &&
-            !scan_message(&scan, msg->value, msg->value_len)) {
-                d.scan = &scan;
+        if (try_fast &&
+            !red_json_scan_doc(&doc, msg->value, msg->value_len, "payload")) {
+                d.doc = &doc;
                 code = decode_fast(&d, now);
                 if (code != DECLINE) {
                         return code;

@@ -21,6 +21,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/**
+ * The largest magnitude of a number value. The decoder dead-letters a
+ * number field beyond +-RED_NUMBER_LIMIT as out_of_range, whatever the
+ * contract's min and max say: cells sum numbers exactly, as 128-bit
+ * integers of 10^-precision units (precision at most 9), and with this
+ * bound a sum takes at least 10^14 values of the largest magnitude before
+ * it could leave its range (red_cell refuses that rather than wrap).
+ */
+#define RED_NUMBER_LIMIT 1e15
+
 /** One field value. type RED_FT_NONE means absent. */
 typedef struct red_value_s {
         red_field_type_t type;

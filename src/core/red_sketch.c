@@ -1,6 +1,8 @@
 /* red_sketch - DDSketch-style log-bucket quantile sketch with exact merge. */
 #include "red_sketch.h"
 
+#include "red_varint.h"
+
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -686,18 +688,26 @@ static void wr_u64le(sketch_writer_t *w, uint64_t v)
 
 static void wr_varint(sketch_writer_t *w, uint64_t v)
 {
-        while (v >= 0x80) {
-                wr_u8(w, (uint8_t)(v | 0x80));
-                v >>= 7;
+        uint8_t tmp[RED_VARINT_MAX];
+        size_t n;
+
+        if (w->pos < w->size && w->size - w->pos >= RED_VARINT_MAX) {
+                w->pos += red_varint_encode(v, w->buf + w->pos);
+                return;
         }
-        wr_u8(w, (uint8_t)v);
+        if (w->pos >= w->size) {
+                w->pos += red_varint_len(v); /* sizing, or past the end */
+                return;
+        }
+        n = red_varint_encode(v, tmp); /* near the end: byte by byte */
+        for (size_t i = 0; i < n; i++) {
+                wr_u8(w, tmp[i]);
+        }
 }
 
 static void wr_svarint(sketch_writer_t *w, int64_t v)
 {
-        uint64_t u = (uint64_t)v << 1;
-
-        wr_varint(w, v < 0 ? ~u : u);
+        wr_varint(w, red_varint_zigzag(v));
 }
 
 /* Writes a store by ascending bucket index i = key (pos) or -key (neg). */
@@ -744,6 +754,7 @@ typedef struct sketch_reader_s {
         size_t len;
         size_t pos;
         const char *what; /* field being read, for messages */
+        bool bad_varint;  /* the read failed on a malformed varint */
 } sketch_reader_t;
 
 static bool rd_u8(sketch_reader_t *r, uint8_t *v)
@@ -770,29 +781,20 @@ static bool rd_u64le(sketch_reader_t *r, uint64_t *v)
         return true;
 }
 
-/* Canonical LEB128 only: no over-long forms, no bits past 64. */
+/*
+ * A varint as red_varint reads it: shortest forms only. False when the
+ * input ends inside it, or (bad_varint set) when it is malformed.
+ */
 static bool rd_varint(sketch_reader_t *r, uint64_t *v)
 {
-        uint64_t u = 0;
-        uint8_t b;
+        int n = red_varint_decode(r->buf + r->pos, r->len - r->pos, v);
 
-        for (int shift = 0; shift < 64; shift += 7) {
-                if (!rd_u8(r, &b)) {
-                        return false;
-                }
-                if (shift == 63 && b > 1) {
-                        return false;
-                }
-                u |= (uint64_t)(b & 0x7f) << shift;
-                if (!(b & 0x80)) {
-                        if (b == 0 && shift > 0) {
-                                return false;
-                        }
-                        *v = u;
-                        return true;
-                }
+        if (n <= 0) {
+                r->bad_varint = n == RED_VARINT_BAD;
+                return false;
         }
-        return false;
+        r->pos += (size_t)n;
+        return true;
 }
 
 static bool rd_svarint(sketch_reader_t *r, int64_t *v)
@@ -802,8 +804,7 @@ static bool rd_svarint(sketch_reader_t *r, int64_t *v)
         if (!rd_varint(r, &u)) {
                 return false;
         }
-        u = (u & 1) ? ~(u >> 1) : u >> 1;
-        memcpy(v, &u, sizeof(*v));
+        *v = red_varint_unzigzag(u);
         return true;
 }
 
@@ -822,7 +823,7 @@ static const char *rd_store(sketch_reader_t *r, sketch_store_t *st, bool neg,
         *sump = 0;
         r->what = "store offset";
         if (!rd_svarint(r, &offset)) {
-                return NULL; /* reported by the caller as truncation */
+                return NULL; /* the caller reports it (truncated, bad varint) */
         }
         r->what = "store bin count";
         if (!rd_varint(r, &nbins)) {
@@ -978,9 +979,16 @@ red_sketch_t *red_sketch_deserialize(const uint8_t *buf, size_t len,
         return sk;
 
 truncated:
-        sketch_err(errstr, errstr_size,
-                   "sketch: truncated input: %zu bytes end inside %s", len,
-                   r.what);
+        if (r.bad_varint) {
+                sketch_err(errstr, errstr_size,
+                           "sketch: corrupt input at byte %zu: malformed "
+                           "varint in %s (over-long or past 64 bits)",
+                           r.pos, r.what);
+        } else {
+                sketch_err(errstr, errstr_size,
+                           "sketch: truncated input: %zu bytes end inside %s",
+                           len, r.what);
+        }
         red_sketch_destroy(sk);
         return NULL;
 

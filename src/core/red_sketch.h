@@ -23,7 +23,8 @@
  * A sketch is not thread-safe; one thread at a time may use it.
  *
  * Serialised format (version 1), all multi-byte fixed fields little-endian,
- * "varint" = unsigned LEB128 (at most 10 bytes), "svarint" = zigzag LEB128:
+ * "varint" = unsigned LEB128 in its shortest form (at most 10 bytes; over-long
+ * forms are corrupt input, see red_varint.h), "svarint" = zigzag LEB128:
  *
  *     u8       0xd1                  magic (0xd_) and version (1)
  *     u64le    alpha                 IEEE-754 binary64 bits

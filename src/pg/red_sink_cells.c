@@ -307,28 +307,6 @@ static void cell_outbox(red_sink_outbox_t *out, const red_cell_t *cell,
         red_buf_destroy(&payload);
 }
 
-/* A fresh empty cell with @p cell's key. */
-static red_cell_t *cell_like(const red_cell_t *cell, double alpha)
-{
-        const red_agg_t *a = red_cell_agg(cell);
-        const char *keys[16];
-        size_t lens[16];
-        red_cell_key_t key;
-
-        for (size_t k = 0; k < a->key_cnt && k < 16; k++) {
-                keys[k] = red_cell_key(cell, k);
-                lens[k] = red_cell_key_len(cell, k);
-        }
-        key.agg = a;
-        key.wt = red_cell_window_type(cell);
-        key.start = red_cell_window_start(cell);
-        key.grouping = red_cell_grouping(cell);
-        key.keys = keys;
-        key.lens = lens;
-        key.group_hash = red_cell_group_hash(a, key.grouping, keys, lens);
-        return red_cell_new(&key, alpha);
-}
-
 /* --- the three phases ----------------------------------------------- */
 
 static void agg_clear(agg_sql_t *q)
@@ -467,7 +445,7 @@ static red_sink_result_t agg_merge(red_sink_cells_t *w, size_t idx,
                         unsigned char *state;
                         size_t slen;
                         red_cell_t *m =
-                                cell_like(ref->cell, w->c->sketch_alpha);
+                                red_cell_new_like(ref->cell, NULL, w->c->sketch_alpha);
 
                         state = PQunescapeBytea(
                                 (const unsigned char *)PQgetvalue(res, row, 1),

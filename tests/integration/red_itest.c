@@ -5,6 +5,7 @@
 #include "red_time.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -885,4 +886,188 @@ bool itest_wait_metric(int port, const char *series, double want,
         metric_wait_t w = {port, series, want};
 
         return test_wait_every(metric_reached, &w, timeout_ms, 100);
+}
+
+/* ------------------------------------------------------------------ */
+/* the read side                                                       */
+/* ------------------------------------------------------------------ */
+
+long itest_load(itest_t *t, const char *contract, const char *file)
+{
+        const char *argv[] = {env_or("RED_LOAD_EVENTS", "load_events"), "-c",
+                              contract, "-d", t->conninfo, file, NULL};
+        char *out, *err;
+        long n = -1;
+        int rc = test_run(argv, NULL, &out, &err);
+
+        ck_assert_msg(rc == 0, "load_events: %s", err);
+        ck_assert_msg(sscanf(out, "loaded %ld events", &n) == 1, "%s", out);
+        ck_assert_msg(strstr(out, " 0 dead letters"), "%s", out);
+        free(out);
+        free(err);
+        return n;
+}
+
+int itest_api_port(itest_t *t, const char *log_name)
+{
+        char path[4096];
+        long long deadline = test_now_ms() + 30000;
+
+        snprintf(path, sizeof(path), "%s/%s", t->dir, log_name);
+        while (test_now_ms() < deadline) {
+                char *log = access(path, R_OK) ? strdup("")
+                                               : test_read_file(path, NULL);
+                char *p = strstr(log, "read API on http");
+                int port = 0;
+
+                if (p && (p = strstr(p, "://")) && (p = strchr(p + 3, ':'))) {
+                        port = atoi(p + 1);
+                }
+                free(log);
+                if (port > 0) {
+                        return port;
+                }
+                usleep(50 * 1000);
+        }
+        ck_abort_msg("%s never logged the read API's port", path);
+        return -1;
+}
+
+pid_t itest_serve(itest_t *t, const char *config, const char *const *env,
+                  int n, int *port)
+{
+        char log[4096], name[64];
+        pid_t pid;
+
+        snprintf(name, sizeof(name), "serve-%d.log", n);
+        snprintf(log, sizeof(log), "%s/%s", t->dir, name);
+        unlink(log);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+                dup2(fd, 1);
+                dup2(fd, 2);
+                for (size_t i = 0; env && env[i]; i++) {
+                        putenv(strdup(env[i]));
+                }
+                execl(test_bin(), test_bin(), "serve", "-c", config,
+                      (char *)NULL);
+                _exit(127);
+        }
+        *port = itest_api_port(t, name);
+        return pid;
+}
+
+int itest_curl(itest_t *t, const char *url, const char *const *args,
+               char **body, size_t *body_len, char **headers)
+{
+        static int seq;
+        char bfile[4096], hfile[4096];
+        const char *argv[64];
+        size_t n = 0;
+        char *out, *err;
+        int status = 0;
+
+        snprintf(bfile, sizeof(bfile), "%s/curl-%d.body", t->dir, seq);
+        snprintf(hfile, sizeof(hfile), "%s/curl-%d.head", t->dir, seq++);
+        argv[n++] = "/usr/bin/curl";
+        argv[n++] = "-sS";
+        argv[n++] = "--max-time";
+        argv[n++] = "120";
+        argv[n++] = "-o";
+        argv[n++] = bfile;
+        argv[n++] = "-D";
+        argv[n++] = hfile;
+        argv[n++] = "-w";
+        argv[n++] = "%{http_code}";
+        for (size_t i = 0; args && args[i] && n < 60; i++) {
+                argv[n++] = args[i];
+        }
+        argv[n++] = url;
+        argv[n] = NULL;
+        test_run(argv, NULL, &out, &err);
+        status = atoi(out);
+        if (body) {
+                *body = access(bfile, R_OK) ? strdup("")
+                                            : test_read_file(bfile, body_len);
+                if (access(bfile, R_OK) && body_len) {
+                        *body_len = 0;
+                }
+        }
+        if (headers) {
+                *headers = access(hfile, R_OK) ? strdup("")
+                                               : test_read_file(hfile, NULL);
+                for (char *p = *headers; *p; p++) {
+                        *p = (char)tolower((unsigned char)*p);
+                }
+        }
+        unlink(bfile);
+        unlink(hfile);
+        free(out);
+        free(err);
+        return status;
+}
+
+char *itest_urlenc(const char *s)
+{
+        static const char hex[] = "0123456789ABCDEF";
+        char *out = malloc(strlen(s) * 3 + 1), *o = out;
+
+        ck_assert_ptr_nonnull(out);
+        for (; *s; s++) {
+                unsigned char c = (unsigned char)*s;
+                if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+                        *o++ = (char)c;
+                } else {
+                        *o++ = '%';
+                        *o++ = hex[c >> 4];
+                        *o++ = hex[c & 15];
+                }
+        }
+        *o = '\0';
+        return out;
+}
+
+const char *itest_api_data(itest_t *t)
+{
+        const char *codegen = test_path("contracts/codegen_metrics.yaml");
+        const char *agent = test_path("contracts/agent_metrics.yaml");
+        const char *events = itest_generate(t, "codegen.jsonl",
+                                            ITEST_API_EVENTS);
+
+        ck_assert_int_eq(itest_load(t, codegen, events), 20000);
+        ck_assert_int_eq(itest_load(t, agent,
+                                    test_path("tests/data/api/"
+                                              "agent_metrics.jsonl")),
+                         600);
+        return events;
+}
+
+void itest_api_config(itest_t *t, const char *api_lines)
+{
+        FILE *fp;
+
+        snprintf(t->config, sizeof(t->config), "%s/reducerd.yaml", t->dir);
+        ck_assert_ptr_nonnull(fp = fopen(t->config, "w"));
+        fprintf(fp,
+                "postgres:\n  conninfo: \"%s\"\n"
+                "contracts:\n  paths:\n    - \"%s\"\n    - \"%s\"\n"
+                "api:\n  listen: \"127.0.0.1:0\"\n%s",
+                t->conninfo, test_path("contracts/codegen_metrics.yaml"),
+                test_path("contracts/agent_metrics.yaml"),
+                api_lines ? api_lines : "");
+        ck_assert_int_eq(fclose(fp), 0);
+}
+
+char *itest_api_get(itest_t *t, int port, const char *path, int want)
+{
+        char url[8192], *body;
+        int st;
+
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+        st = itest_curl(t, url, NULL, &body, NULL, NULL);
+        ck_assert_msg(st == want, "GET %s: %d, wanted %d: %.400s", path, st,
+                      want, body);
+        return body;
 }

@@ -108,6 +108,52 @@ bool itest_wait_metric(int port, const char *series, double want,
 /** The log of worker @p n (malloc'd). */
 char *itest_log(itest_t *t, int n);
 
+/* ------------------------------------------------------------------ */
+/* the read side                                                       */
+/* ------------------------------------------------------------------ */
+
+/** Fills the test database from a JSON-lines file with reducerd's core
+ * and sink (tests/tools/load_events), no Kafka. Returns the events. */
+long itest_load(itest_t *t, const char *contract, const char *file);
+
+/** Starts `reducerd serve -c CONFIG` (log DIR/serve-N.log) with extra
+ * "K=V" environment; waits for its "read API on" line and sets *port. */
+pid_t itest_serve(itest_t *t, const char *config, const char *const *env,
+                  int n, int *port);
+
+/** The port of the read API a process logged in DIR/NAME ("read API on
+ * http(s)://HOST:PORT"), waiting up to 30 s. */
+int itest_api_port(itest_t *t, const char *log_name);
+
+/**
+ * Runs curl on @p url with extra arguments @p args (NULL-terminated, may
+ * be NULL). Returns the HTTP status (0: no answer); the body and the
+ * response headers (lowercase names) are malloc'd into *body / *headers
+ * when not NULL.
+ */
+int itest_curl(itest_t *t, const char *url, const char *const *args,
+               char **body, size_t *body_len, char **headers);
+
+/** The data of the read-side suites: the codegen events of
+ * ITEST_API_EVENTS (January to April 2026) and tests/data/api's agent
+ * metrics (March 2026), loaded with itest_load(). Returns the path of the
+ * codegen events (static). */
+#define ITEST_API_EVENTS "--events 20000 --days 100 " \
+                         "--start 2026-01-01T00:00:00Z --seed 11 --partitions 12"
+const char *itest_api_data(itest_t *t);
+
+/** Writes t->config for `reducerd serve` on the test's database with both
+ * shipped contracts, api.listen on a free port and @p api_lines (more
+ * lines of the api section, indented, or NULL). */
+void itest_api_config(itest_t *t, const char *api_lines);
+
+/** GET http://127.0.0.1:PORT@p path with curl; fails the test unless the
+ * status is @p want. Returns the body (malloc'd). */
+char *itest_api_get(itest_t *t, int port, const char *path, int want);
+
+/** Percent-encodes @p s for a query string (malloc'd). */
+char *itest_urlenc(const char *s);
+
 /** Consumes a whole topic: one JSON object per message with value (parsed
  * when JSON, else string), key and headers. Caller decrefs. */
 json_t *itest_consume(itest_t *t, const char *topic);

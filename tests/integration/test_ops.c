@@ -282,6 +282,18 @@ START_TEST(sighup_reload)
                       "no refusal logged");
         ck_assert_msg(log_has(&t, "unknown key", 1),
                       "the refusal does not point at the problem");
+        /* a grouping given as a mapping: its error path once freed the
+         * windows list twice and the reload killed the daemon (SIGABRT) */
+        rewrite(contract(), copy, "node_type_grouping: [node_type]",
+                "node_type_grouping: {a: b}");
+        kill(pid, SIGHUP);
+        for (long long until = test_now_ms() + 20000;
+             test_now_ms() < until && !log_has(&t, "reload refused", 2);) {
+                usleep(100 * 1000);
+        }
+        ck_assert_msg(log_has(&t, "got a mapping", 1),
+                      "the second refusal is not logged");
+        ck_assert_int_eq(itest_poll(pid), -2);
         itest_produce(&t, events, 2001, 2000);
         ck_assert(itest_wait_committed(&t, GROUP, 4000, 120000));
         ck_assert_int_eq(itest_poll(pid), -2);

@@ -81,7 +81,8 @@ static void gen_opts_default(gen_opts_t *o)
  * strings must outlive the generator). Returns the name of a kind the
  * contract does not read from a single-kind topic, or NULL when all set.
  */
-static const char *gen_topics_from(gen_opts_t *o, const red_contract_t *c)
+__attribute__((unused)) static const char *
+gen_topics_from(gen_opts_t *o, const red_contract_t *c)
 {
         for (int k = 0; k < GEN_KIND_CNT; k++) {
                 const char *topic = NULL;

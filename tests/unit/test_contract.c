@@ -3,8 +3,11 @@
 #include "red_test.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 START_TEST(codegen_contract_model)
 {
@@ -82,7 +85,13 @@ START_TEST(codegen_contract_model)
 }
 END_TEST
 
-START_TEST(invalid_examples)
+/*
+ * Calls @p check for every invalid example with its path and the error it
+ * must give: "PATH:" followed by its first line "# expect: LINE:COL: ...".
+ * Returns how many examples there are.
+ */
+static int each_invalid_example(void (*check)(const char *path,
+                                              const char *want))
 {
         const char *dir = test_path("tests/data/contracts/invalid");
         DIR *d = opendir(dir);
@@ -91,8 +100,7 @@ START_TEST(invalid_examples)
 
         ck_assert_ptr_nonnull(d);
         while ((de = readdir(d))) {
-                char path[4096], want[8192], err[2048], *text, *nl;
-                red_contract_t *c;
+                char path[4096], want[8192], *text, *nl;
 
                 if (!strstr(de->d_name, ".yaml")) {
                         continue;
@@ -104,14 +112,49 @@ START_TEST(invalid_examples)
                 nl = strchr(text, '\n');
                 *nl = '\0';
                 snprintf(want, sizeof(want), "%s:%s", path, text + 10);
-                c = red_contract_load(path, err, sizeof(err));
-                ck_assert_msg(c == NULL, "%s loaded", de->d_name);
-                ck_assert_str_eq(err, want);
                 free(text);
+                check(path, want);
                 seen++;
         }
         closedir(d);
-        ck_assert_int_ge(seen, 17);
+        return seen;
+}
+
+/* In-process, so that valgrind sees every error path free what it built
+ * (meson test --setup=valgrind contract). */
+static void load_fails(const char *path, const char *want)
+{
+        char err[2048];
+        red_contract_t *c = red_contract_load(path, err, sizeof(err));
+
+        ck_assert_msg(c == NULL, "%s loaded", path);
+        ck_assert_str_eq(err, want);
+}
+
+START_TEST(invalid_examples)
+{
+        ck_assert_int_ge(each_invalid_example(load_fails), 45);
+}
+END_TEST
+
+/* What a user sees: `reducerd check FILE` prints the one line and exits 1
+ * (an abort in an error path would exit 134). */
+static void check_fails(const char *path, const char *want)
+{
+        const char *argv[] = {test_bin(), "check", path, NULL};
+        char line[8300], *out, *err;
+        int rc = test_run(argv, NULL, &out, &err);
+
+        snprintf(line, sizeof(line), "%s\n", want);
+        ck_assert_msg(rc == 1, "%s: exit %d: %s", path, rc, err);
+        ck_assert_str_eq(err, line);
+        free(out);
+        free(err);
+}
+
+START_TEST(check_rejects_invalid_examples)
+{
+        ck_assert_int_ge(each_invalid_example(check_fails), 45);
 }
 END_TEST
 
@@ -129,6 +172,74 @@ START_TEST(minimal_is_valid)
 }
 END_TEST
 
+/* Directories give their *.yaml files in name order; relative paths
+ * resolve against the base directory, absolute ones do not. */
+START_TEST(set_from_paths)
+{
+        char *paths[] = {"contracts", NULL};
+        red_contract_set_t set;
+        char err[2048], want[4096];
+
+        ck_assert_msg(!red_contract_set_load(&set, paths, 1, test_srcdir(),
+                                             err, sizeof(err)),
+                      "%s", err);
+        ck_assert_uint_eq(set.cnt, 2);
+        ck_assert_str_eq(set.items[0]->name, "agent_metrics");
+        ck_assert_str_eq(set.items[1]->name, "codegen_metrics");
+        snprintf(want, sizeof(want), "%s/contracts/agent_metrics.yaml",
+                 test_srcdir());
+        ck_assert_str_eq(set.items[0]->path, want);
+        red_contract_set_destroy(&set);
+
+        paths[0] = (char *)test_path("tests/data/contracts/minimal.yaml");
+        ck_assert_msg(!red_contract_set_load(&set, paths, 1, "/nonexistent",
+                                             err, sizeof(err)),
+                      "%s", err);
+        ck_assert_uint_eq(set.cnt, 1);
+        ck_assert_str_eq(set.items[0]->path, paths[0]);
+        red_contract_set_destroy(&set);
+}
+END_TEST
+
+/* Each failure leaves the set empty and says why. */
+START_TEST(set_errors)
+{
+        char *twice[] = {"contracts/codegen_metrics.yaml", "contracts"};
+        char *missing[] = {"contracts", "no/such/dir"};
+        char *empty[1];
+        red_contract_set_t set;
+        char err[2048], want[4096];
+
+        ck_assert_int_eq(red_contract_set_load(&set, missing, 2,
+                                               test_srcdir(), err,
+                                               sizeof(err)),
+                         -EINVAL);
+        snprintf(want, sizeof(want),
+                 "contracts.paths: %s/no/such/dir: No such file or directory",
+                 test_srcdir());
+        ck_assert_str_eq(err, want);
+        ck_assert_uint_eq(set.cnt, 0);
+        ck_assert_ptr_null(set.items);
+
+        ck_assert_int_eq(red_contract_set_load(&set, twice, 2, test_srcdir(),
+                                               err, sizeof(err)),
+                         -EINVAL);
+        ck_assert_msg(strstr(err, "contract codegen_metrics (group "
+                                  "reducerd.codegen_metrics) clashes with"),
+                      "%s", err);
+        ck_assert_uint_eq(set.cnt, 0);
+
+        empty[0] = test_tmpdir();
+        ck_assert_int_eq(red_contract_set_load(&set, empty, 1, NULL, err,
+                                               sizeof(err)),
+                         -EINVAL);
+        ck_assert_str_eq(err, "contracts.paths: no contract found");
+        ck_assert_uint_eq(set.cnt, 0);
+        rmdir(empty[0]);
+        free(empty[0]);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("contract");
@@ -136,7 +247,10 @@ int main(void)
 
         tcase_add_test(tc, codegen_contract_model);
         tcase_add_test(tc, invalid_examples);
+        tcase_add_test(tc, check_rejects_invalid_examples);
         tcase_add_test(tc, minimal_is_valid);
+        tcase_add_test(tc, set_from_paths);
+        tcase_add_test(tc, set_errors);
         suite_add_tcase(s, tc);
         return test_main(s);
 }

@@ -74,6 +74,41 @@ static json_t *object_of(const red_value_t *v)
         return json_loadb(v->raw, v->raw_len, JSON_ALLOW_NUL, NULL);
 }
 
+/* json_equal(), but member names may hold NULs (json_equal compares
+ * them as C strings). */
+static bool same_json(const json_t *a, const json_t *b)
+{
+        const char *key;
+        size_t key_len, i;
+        json_t *item;
+
+        if (json_is_array(a) && json_is_array(b)) {
+                if (json_array_size(a) != json_array_size(b)) {
+                        return false;
+                }
+                json_array_foreach(a, i, item)
+                {
+                        if (!same_json(item, json_array_get(b, i))) {
+                                return false;
+                        }
+                }
+                return true;
+        }
+        if (!json_is_object(a) || !json_is_object(b)) {
+                return json_equal(a, b);
+        }
+        if (json_object_size(a) != json_object_size(b)) {
+                return false;
+        }
+        json_object_keylen_foreach((json_t *)a, key, key_len, item)
+        {
+                if (!same_json(item, json_object_getn(b, key, key_len))) {
+                        return false;
+                }
+        }
+        return true;
+}
+
 static bool value_eq(const red_value_t *a, const red_value_t *b)
 {
         if (a->type != b->type) {
@@ -97,7 +132,7 @@ static bool value_eq(const red_value_t *a, const red_value_t *b)
                 return !red_uuid_cmp(&a->u, &b->u);
         case RED_FT_OBJECT: {
                 json_t *x = object_of(a), *y = object_of(b);
-                bool eq = x && y && json_equal(x, y);
+                bool eq = x && y && same_json(x, y);
                 json_decref(x);
                 json_decref(y);
                 return eq;
@@ -127,12 +162,12 @@ static void check_fsm_view(const red_contract_t *c, const red_event_t *fast,
                 if (!c->fsm && !strcmp(keys[i], "metadata")) {
                         continue; /* kept only for an FSM */
                 }
-                ck_assert_msg((!a && !b) || (a && b && json_equal(a, b)),
+                ck_assert_msg((!a && !b) || (a && b && same_json(a, b)),
                               "%s: payload member %s differs", what, keys[i]);
         }
         ck_assert_msg((!fast->metadata && !tree->metadata) ||
                               (fast->metadata && tree->metadata &&
-                               json_equal(fast->metadata, tree->metadata)),
+                               same_json(fast->metadata, tree->metadata)),
                       "%s: envelope metadata differs", what);
 }
 
@@ -670,6 +705,50 @@ START_TEST(enum_and_range)
 }
 END_TEST
 
+/* A number field takes -1e15..1e15 (after scaling), whatever its range
+ * says: what a cell's exact sum holds (red_event.h). */
+START_TEST(number_limit)
+{
+        ck_assert_int_eq(dec(cg, T_STAGE,
+                             STAGE("\"stage_number\":1,\"duration_ms\":1e15")),
+                         RED_DLQ_NONE);
+        ck_assert_double_eq(val("duration_ms")->d, 1e15);
+        ck_assert_int_eq(dec(cg, T_STAGE,
+                             STAGE("\"stage_number\":1,"
+                                   "\"duration_ms\":1.0000000000000002e15")),
+                         RED_DLQ_OUT_OF_RANGE);
+        ck_assert_str_eq(detail,
+                         "duration_ms: 1000000000000000.2 is outside "
+                         "-1e+15..1e+15, the range of numbers that sums hold "
+                         "exactly");
+        ck_assert_int_eq(dec(cg, T_STAGE,
+                             STAGE("\"stage_number\":1,\"duration_ms\":1e300")),
+                         RED_DLQ_OUT_OF_RANGE);
+        ck_assert_str_eq(detail,
+                         "duration_ms: 1e+300 is outside -1e+15..1e+15, the "
+                         "range of numbers that sums hold exactly");
+        /* after scaling: 1e12 s is 1e15 ms, 1.5e12 s is too much */
+        ck_assert_int_eq(dec(cg, T_STAGE,
+                             STAGE("\"stage_number\":1,"
+                                   "\"duration_seconds\":1e12")),
+                         RED_DLQ_NONE);
+        ck_assert_int_eq(dec(cg, T_STAGE,
+                             STAGE("\"stage_number\":1,"
+                                   "\"duration_seconds\":1.5e12")),
+                         RED_DLQ_OUT_OF_RANGE);
+        ck_assert_str_eq(detail,
+                         "duration_ms: 1.5e+15 is outside -1e+15..1e+15, the "
+                         "range of numbers that sums hold exactly");
+        /* integers are 64-bit: their sums cannot overflow, no such bound */
+        ck_assert_int_eq(dec(cg, T_COMPLETED,
+                             COMPLETED("\"quality_score\":0.5,"
+                                       "\"total_tokens\":"
+                                       "9000000000000000000")),
+                         RED_DLQ_NONE);
+        ck_assert_int_eq(val("total_tokens")->i, INT64_C(9000000000000000000));
+}
+END_TEST
+
 START_TEST(string_lengths)
 {
         char name[512], buf[1024];
@@ -995,7 +1074,6 @@ START_TEST(invalid_json)
                 "{\"a\":[1 2]}",
                 "{\"a\" 1}",
                 "{\"a\":1,,\"b\":2}",
-                "{\"\\u0000\":1}",
                 "{\"a\":1e999}",
                 "{\"a\":-1e400}",
                 "\xef\xbb\xbf{\"a\":1}",
@@ -1077,6 +1155,109 @@ START_TEST(valid_json_corners)
                              "{" TS ",\"payload\":{\"workflow_id\":\"" WF
                              "\",\"big\":-9223372036854775808}}"),
                          RED_DLQ_NONE);
+}
+END_TEST
+
+/* jansson's words for @p text with its \u0000 escapes spelt \u0001 (what
+ * the decoder reports for an error after a name with \u0000). */
+static void jansson_error(const char *text, char *out, size_t size)
+{
+        char *copy = strdup(text), *p;
+        json_error_t jerr;
+
+        ck_assert_ptr_nonnull(copy);
+        while ((p = strstr(copy, "\\u0000"))) {
+                p[5] = '1';
+        }
+        ck_assert_ptr_null(json_loads(copy, JSON_DECODE_ANY, &jerr));
+        snprintf(out, size, "%s at line %d column %d", jerr.text, jerr.line,
+                 jerr.column);
+        free(copy);
+}
+
+/*
+ * \u0000 is valid JSON in a name as in a value (jansson's parser refuses
+ * it in names: red_json_tree builds those trees). Where the event stores
+ * JSON or text, a NUL is the same field error wherever it is; elsewhere it
+ * is ignored; only invalid JSON is invalid_json.
+ */
+START_TEST(nul_in_names_and_values)
+{
+        red_contract_t *mini = load("tests/data/contracts/minimal.yaml");
+        char want[256];
+
+        /* valid JSON: the fields decide */
+        ck_assert_int_eq(dec(cg, T_STARTED, "{\"\\u0000\":1}"),
+                         RED_DLQ_MISSING_FIELD);
+        ck_assert_str_eq(detail, "workflow_id: required field is missing");
+        /* in names the event does not keep: ignored, like in values */
+        ck_assert_int_eq(dec(cg, T_STARTED,
+                             "{\"event_type\":\"CODEGEN_STARTED\"," TS
+                             ",\"x\\u0000y\":{\"\\u0000\":[\"\\u0000\"]},"
+                             "\"payload\":{\"workflow_id\":\"" WF "\","
+                             "\"n\\u0000\":1,\"n\\u0000\":2}}"),
+                         RED_DLQ_NONE);
+        ck_assert_str_eq(ev.kind->name, "started");
+        ck_assert_ptr_nonnull(json_object_getn(ev.root, "x\0y", 3));
+        /* duplicate names: the last counts, as json_loadb has it */
+        ck_assert_int_eq(
+                json_integer_value(json_object_getn(ev.payload, "n\0", 2)), 2);
+        /* an object field: a NUL in a name is what a NUL in a value is */
+        for (size_t i = 0; i < 2; i++) {
+                char msg_text[512];
+                snprintf(msg_text, sizeof(msg_text),
+                         "{\"event_type\":\"metric.recorded\"," TS
+                         ",\"metric_id\":\"" WF "\",\"tags\":%s}",
+                         i ? "{\"a\\u0000\":\"x\"}" : "{\"a\":\"x\\u0000\"}");
+                ck_assert_int_eq(dec(dfc, "test.metrics", msg_text),
+                                 RED_DLQ_WRONG_TYPE);
+                ck_assert_str_eq(detail, "tags: contains \\u0000, which "
+                                         "PostgreSQL cannot store");
+        }
+        /* the metadata an FSM history row stores: the same */
+        ck_assert_int_eq(dec(cg, T_STARTED,
+                             "{\"event_type\":\"CODEGEN_STARTED\"," TS
+                             ",\"metadata\":{\"k\\u0000\":1},"
+                             "\"payload\":{\"workflow_id\":\"" WF "\"}}"),
+                         RED_DLQ_WRONG_TYPE);
+        ck_assert_str_eq(detail, "metadata: contains \\u0000, which "
+                                 "PostgreSQL cannot store");
+        ck_assert_int_eq(dec(cg, T_STARTED,
+                             "{\"event_type\":\"CODEGEN_STARTED\"," TS
+                             ",\"payload\":{\"workflow_id\":\"" WF "\","
+                             "\"metadata\":{\"k\":[\"\\u0000\"]}}}"),
+                         RED_DLQ_WRONG_TYPE);
+        ck_assert_str_eq(detail, "metadata: contains \\u0000, which "
+                                 "PostgreSQL cannot store");
+        /* the payload's metadata is the one stored: the envelope's is not */
+        ck_assert_int_eq(dec(cg, T_STARTED,
+                             "{\"event_type\":\"CODEGEN_STARTED\"," TS
+                             ",\"metadata\":{\"k\\u0000\":1},"
+                             "\"payload\":{\"workflow_id\":\"" WF "\","
+                             "\"metadata\":{\"k\":1}}}"),
+                         RED_DLQ_NONE);
+        /* no FSM, no history row: metadata is not stored */
+        ck_assert_int_eq(dec(mini, "test.events",
+                             "{\"event_type\":\"DONE\"," TS
+                             ",\"metadata\":{\"k\\u0000\":\"\\u0000\"},"
+                             "\"job_id\":\"" WF "\"}"),
+                         RED_DLQ_NONE);
+
+        /* invalid JSON after such a name: jansson's words and position */
+        static const char *const bad_after[] = {
+                "{\"\\u0000\":1,}",
+                "{\"a\\u0000\":1,\"b\":123456789012345678901234}",
+                "{\"a\\u0000\":[1e999]}",
+                "{\"a\\u0000\":1}\n{}",
+                "{\"a\\u0000\":\"\\ud800\"}",
+        };
+        for (size_t i = 0; i < sizeof(bad_after) / sizeof(*bad_after); i++) {
+                ck_assert_int_eq(dec(cg, T_STARTED, bad_after[i]),
+                                 RED_DLQ_INVALID_JSON);
+                jansson_error(bad_after[i], want, sizeof(want));
+                ck_assert_str_eq(detail, want);
+        }
+        red_contract_destroy(mini);
 }
 END_TEST
 
@@ -1290,8 +1471,8 @@ START_TEST(object_mutations_agree)
                                    "\"ratio\":0.5}",
                                    t);
                 size_t at = gen_below(&rng, (uint32_t)len), l = (size_t)len;
-                const char *ins[] = {"\"", "{", "}", ",", ":", "1", "[",
-                                     "\"\":", "\\u0000", "null", "\\"};
+                const char *ins[] = {"\"", "{",     "}",       ",",    ":", "1",
+                                     "[",  "\"\":", "\\u0000", "null", "\\"};
 
                 memcpy(buf, line, l);
                 switch (round % 4) {
@@ -1345,6 +1526,7 @@ int main(void)
         tcase_add_test(tc, event_type_sources);
         tcase_add_test(tc, both_spellings);
         tcase_add_test(tf, unit_normalisation);
+        tcase_add_test(tf, number_limit);
         tcase_add_test(tf, integers);
         tcase_add_test(tf, nulls_and_defaults);
         tcase_add_test(tf, enum_and_range);
@@ -1357,6 +1539,7 @@ int main(void)
         tcase_add_test(tj, empty_value);
         tcase_add_test(tj, invalid_json);
         tcase_add_test(tj, valid_json_corners);
+        tcase_add_test(tj, nul_in_names_and_values);
         tcase_add_test(tj, not_an_object);
         tcase_add_test(tj, code_names);
         tcase_add_test(tg, generated_streams);

@@ -1,5 +1,6 @@
 /* Unit tests for red_sketch: accuracy, exact merge, format and bounds. */
 #include "red_sketch.h"
+#include "red_varint.h"
 
 #include <check.h>
 #include <errno.h>
@@ -193,21 +194,15 @@ static red_sketch_t *dup_ok(const red_sketch_t *sk)
         return cp;
 }
 
-/* Test-side LEB128 reader for the documented format. */
+/* A varint of the documented format (red_varint has its own suite). */
 static uint64_t parse_varint(const uint8_t *buf, size_t len, size_t *pos)
 {
         uint64_t v = 0;
+        int n = red_varint_decode(buf + *pos, len - *pos, &v);
 
-        for (int shift = 0; *pos < len && shift < 64; shift += 7) {
-                uint8_t b = buf[(*pos)++];
-
-                v |= (uint64_t)(b & 0x7f) << shift;
-                if (!(b & 0x80)) {
-                        return v;
-                }
-        }
-        ck_abort_msg("bad varint in serialised sketch");
-        return 0;
+        ck_assert_msg(n > 0, "bad varint in serialised sketch");
+        *pos += (size_t)n;
+        return v;
 }
 
 /* Number of (trimmed) bins of each store, read from the wire format. */
@@ -1063,6 +1058,28 @@ START_TEST(test_deserialize_rejects)
         ck_assert_ptr_null(
             red_sketch_deserialize(copy, len + 1, errstr, sizeof(errstr)));
         ck_assert_ptr_nonnull(strstr(errstr, "trailing"));
+
+        /* Over-long and 65-bit varints: corrupt, not truncated. */
+        {
+                uint8_t longer[sizeof(golden) + 8];
+
+                memset(longer, 0, sizeof(longer));
+                memcpy(longer, golden, 11);
+                longer[11] = 0x83; /* count 3 in two bytes */
+                longer[12] = 0x00;
+                memcpy(longer + 13, golden + 12, sizeof(golden) - 12);
+                ck_assert_ptr_null(red_sketch_deserialize(
+                    longer, sizeof(golden) + 1, errstr, sizeof(errstr)));
+                ck_assert_str_eq(errstr, "sketch: corrupt input at byte 11: "
+                                         "malformed varint in count "
+                                         "(over-long or past 64 bits)");
+                memset(longer + 11, 0xff, 9);
+                longer[20] = 0x02; /* a tenth byte past bit 63 */
+                memcpy(longer + 21, golden + 12, sizeof(golden) - 12 - 8);
+                ck_assert_ptr_null(red_sketch_deserialize(
+                    longer, sizeof(longer), errstr, sizeof(errstr)));
+                ck_assert_ptr_nonnull(strstr(errstr, "malformed varint"));
+        }
 
         /* Count that does not match the bins. */
         memcpy(copy, golden, sizeof(golden));

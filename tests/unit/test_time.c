@@ -520,6 +520,17 @@ START_TEST(test_leap_helpers)
         ck_assert_int_eq(red_time_days_in_month(2025, 12), 31);
         ck_assert_int_eq(red_time_days_in_month(2025, 0), 0);
         ck_assert_int_eq(red_time_days_in_month(2025, 13), 0);
+        /* day numbers from Python's datetime.date arithmetic */
+        ck_assert_int_eq(red_time_days_from_civil(1970, 1, 1), 0);
+        ck_assert_int_eq(red_time_days_from_civil(1969, 12, 31), -1);
+        ck_assert_int_eq(red_time_days_from_civil(2000, 3, 1), 11017);
+        ck_assert_int_eq(red_time_days_from_civil(2026, 3, 29), 20541);
+        ck_assert_int_eq(red_time_days_from_civil(1, 1, 1), -719162);
+        ck_assert_int_eq(red_time_days_from_civil(9999, 12, 31), 2932896);
+        /* days count linearly past the month's ends */
+        ck_assert_int_eq(red_time_days_from_civil(2024, 3, 0), 19782);
+        ck_assert_int_eq(red_time_days_from_civil(2024, 2, 29), 19782);
+        ck_assert_int_eq(red_time_days_from_civil(2026, 2, 57), 20541);
 }
 END_TEST
 

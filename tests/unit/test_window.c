@@ -1,10 +1,11 @@
-/* Unit tests for red_window: UTC calendar window starts and ends. */
+/* Unit tests for red_window: calendar window starts and ends, UTC and zoned. */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "red_test.h"
 #include "red_window.h"
 
 #define H       RED_WINDOW_HOURLY
@@ -14,35 +15,20 @@
 #define HOUR_US RED_TIME_US_PER_HOUR
 #define DAY_US  RED_TIME_US_PER_DAY
 
-static red_time_t ts(const char *s)
-{
-        red_time_t t = 0;
-
-        ck_assert_msg(red_time_parse(s, strlen(s), &t) == 0, "bad literal %s",
-                      s);
-        return t;
-}
-
-static const char *fmt(red_time_t t, char buf[RED_TIME_FMT_SIZE])
-{
-        red_time_format(t, buf, RED_TIME_FMT_SIZE);
-        return buf;
-}
-
 /* start(wt, at) == want_start and end(wt, want_start) == want_end, as text. */
 static void check_win(red_window_type_t wt, const char *at,
                       const char *want_start, const char *want_end)
 {
         char b1[RED_TIME_FMT_SIZE], b2[RED_TIME_FMT_SIZE];
-        red_time_t t = ts(at);
+        red_time_t t = test_ts(at);
         red_time_t start = red_window_start(wt, t);
         red_time_t end = red_window_end(wt, start);
         red_time_t all[RED_WINDOW__CNT];
 
-        ck_assert_msg(strcmp(fmt(start, b1), want_start) == 0,
+        ck_assert_msg(strcmp(test_ts_text(start, b1), want_start) == 0,
                       "%s start of %s: got %s, want %s",
                       red_window_type_name(wt), at, b1, want_start);
-        ck_assert_msg(strcmp(fmt(end, b2), want_end) == 0,
+        ck_assert_msg(strcmp(test_ts_text(end, b2), want_end) == 0,
                       "%s end of %s: got %s, want %s", red_window_type_name(wt),
                       at, b2, want_end);
         /* end() of any instant inside the window is the same boundary */
@@ -146,13 +132,17 @@ START_TEST(test_leap_years)
         check_win(M, "2000-02-29T23:59:59Z", "2000-02-01T00:00:00Z",
                   "2000-03-01T00:00:00Z");
         /* window lengths in days */
-        ck_assert_int_eq(red_window_end(M, ts("2024-02-01")) - ts("2024-02-01"),
+        ck_assert_int_eq(red_window_end(M, test_ts("2024-02-01")) -
+                                 test_ts("2024-02-01"),
                          29 * DAY_US);
-        ck_assert_int_eq(red_window_end(M, ts("2100-02-01")) - ts("2100-02-01"),
+        ck_assert_int_eq(red_window_end(M, test_ts("2100-02-01")) -
+                                 test_ts("2100-02-01"),
                          28 * DAY_US);
-        ck_assert_int_eq(red_window_end(M, ts("2000-02-01")) - ts("2000-02-01"),
+        ck_assert_int_eq(red_window_end(M, test_ts("2000-02-01")) -
+                                 test_ts("2000-02-01"),
                          29 * DAY_US);
-        ck_assert_int_eq(red_window_end(M, ts("2023-02-01")) - ts("2023-02-01"),
+        ck_assert_int_eq(red_window_end(M, test_ts("2023-02-01")) -
+                                 test_ts("2023-02-01"),
                          28 * DAY_US);
 }
 END_TEST
@@ -180,9 +170,9 @@ START_TEST(test_iso_week)
                   "1969-12-29T00:00:00Z");
         /* each day of one week maps to the same Monday */
         for (int i = 0; i < 7; i++) {
-                red_time_t t = ts("2025-11-10T00:00:00Z") + i * DAY_US + 5;
+                red_time_t t = test_ts("2025-11-10T00:00:00Z") + i * DAY_US + 5;
 
-                ck_assert_int_eq(red_window_start(W, t), ts("2025-11-10"));
+                ck_assert_int_eq(red_window_start(W, t), test_ts("2025-11-10"));
         }
 }
 END_TEST
@@ -199,7 +189,7 @@ START_TEST(test_boundaries)
         int wt;
 
         for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
-                red_time_t t = ts(at[i]);
+                red_time_t t = test_ts(at[i]);
 
                 for (wt = 0; wt < RED_WINDOW__CNT; wt++) {
                         red_time_t s = red_window_start(wt, t);
@@ -215,24 +205,25 @@ START_TEST(test_boundaries)
                 }
         }
         /* explicit: the instant on the boundary starts the new window */
-        ck_assert_int_eq(red_window_start(H, ts("2025-11-06T13:00:00Z")),
-                         ts("2025-11-06T13:00:00Z"));
-        ck_assert_int_eq(red_window_start(H, ts("2025-11-06T13:00:00Z") - 1),
-                         ts("2025-11-06T12:00:00Z"));
-        ck_assert_int_eq(red_window_start(D, ts("2025-11-07")),
-                         ts("2025-11-07"));
-        ck_assert_int_eq(red_window_start(D, ts("2025-11-07") - 1),
-                         ts("2025-11-06"));
-        ck_assert_int_eq(red_window_start(W, ts("2025-11-10")),
-                         ts("2025-11-10"));
-        ck_assert_int_eq(red_window_start(W, ts("2025-11-10") - 1),
-                         ts("2025-11-03"));
-        ck_assert_int_eq(red_window_start(M, ts("2025-12-01")),
-                         ts("2025-12-01"));
-        ck_assert_int_eq(red_window_start(M, ts("2025-12-01") - 1),
-                         ts("2025-11-01"));
-        ck_assert_int_eq(red_window_start(M, ts("2026-01-01") - 1),
-                         ts("2025-12-01"));
+        ck_assert_int_eq(red_window_start(H, test_ts("2025-11-06T13:00:00Z")),
+                         test_ts("2025-11-06T13:00:00Z"));
+        ck_assert_int_eq(
+                red_window_start(H, test_ts("2025-11-06T13:00:00Z") - 1),
+                test_ts("2025-11-06T12:00:00Z"));
+        ck_assert_int_eq(red_window_start(D, test_ts("2025-11-07")),
+                         test_ts("2025-11-07"));
+        ck_assert_int_eq(red_window_start(D, test_ts("2025-11-07") - 1),
+                         test_ts("2025-11-06"));
+        ck_assert_int_eq(red_window_start(W, test_ts("2025-11-10")),
+                         test_ts("2025-11-10"));
+        ck_assert_int_eq(red_window_start(W, test_ts("2025-11-10") - 1),
+                         test_ts("2025-11-03"));
+        ck_assert_int_eq(red_window_start(M, test_ts("2025-12-01")),
+                         test_ts("2025-12-01"));
+        ck_assert_int_eq(red_window_start(M, test_ts("2025-12-01") - 1),
+                         test_ts("2025-11-01"));
+        ck_assert_int_eq(red_window_start(M, test_ts("2026-01-01") - 1),
+                         test_ts("2025-12-01"));
         /* before the epoch, floor (not truncation) */
         ck_assert_int_eq(red_window_start(H, -1), -HOUR_US);
         ck_assert_int_eq(red_window_start(D, -1), -DAY_US);
@@ -243,7 +234,7 @@ END_TEST
 
 START_TEST(test_invalid_type)
 {
-        red_time_t t = ts("2025-11-06T12:34:56Z");
+        red_time_t t = test_ts("2025-11-06T12:34:56Z");
 
         ck_assert_int_eq(
             red_window_start((red_window_type_t)RED_WINDOW__CNT, t), t);
@@ -273,7 +264,7 @@ END_TEST
 START_TEST(test_random_instants)
 {
         const red_time_t lo = 0;
-        const red_time_t hi = ts("2100-12-31T23:59:59.999999Z");
+        const red_time_t hi = test_ts("2100-12-31T23:59:59.999999Z");
         uint64_t x = 0x243f6a8885a308d3u;
         int i;
 
@@ -337,6 +328,321 @@ START_TEST(test_random_instants)
 }
 END_TEST
 
+/* --- windows in a time zone ---------------------------------------------- */
+
+static red_tz_t *load_zone(const char *name)
+{
+        char err[512];
+        red_tz_t *tz;
+
+        unsetenv("TZDIR"); /* the system's tzdata */
+        tz = red_tz_load(name, err, sizeof(err));
+        ck_assert_msg(tz != NULL, "loading %s: %s", name, err);
+        return tz;
+}
+
+/*
+ * The zoned window of @p at is [want_start, want_end), whichever function
+ * is asked, and its neighbours touch it.
+ */
+static void check_win_tz(const red_tz_t *tz, red_window_type_t wt,
+                         const char *at, const char *want_start,
+                         const char *want_end)
+{
+        char b1[RED_TIME_FMT_SIZE], b2[RED_TIME_FMT_SIZE];
+        red_time_t t = test_ts(at);
+        red_time_t start = red_window_start_tz(wt, t, tz);
+        red_time_t end = red_window_end_tz(wt, start, tz);
+        red_time_t all[RED_WINDOW__CNT];
+
+        ck_assert_msg(strcmp(test_ts_text(start, b1), want_start) == 0,
+                      "%s %s start of %s: got %s, want %s", red_tz_name(tz),
+                      red_window_type_name(wt), at, b1, want_start);
+        ck_assert_msg(strcmp(test_ts_text(end, b2), want_end) == 0,
+                      "%s %s end of %s: got %s, want %s", red_tz_name(tz),
+                      red_window_type_name(wt), at, b2, want_end);
+        ck_assert_int_eq(red_window_end_tz(wt, t, tz), end);
+        red_window_starts_tz(t, tz, all);
+        ck_assert_int_eq(all[wt], start);
+        ck_assert_int_eq(red_window_start_tz(wt, start, tz), start);
+        ck_assert_int_eq(red_window_start_tz(wt, end - 1, tz), start);
+        ck_assert_int_eq(red_window_start_tz(wt, end, tz), end);
+        ck_assert_int_eq(red_window_end_tz(wt, start - 1, tz), start);
+}
+
+typedef struct zoned_case_s {
+        const char *zone;
+        red_window_type_t wt;
+        const char *at, *start, *end;
+} zoned_case_t;
+
+/*
+ * Expected windows computed independently by brute force with Python 3.11's
+ * zoneinfo (Debian 12, tzdata 2025b): for every minute around the instant,
+ * the local time floored to the unit is the label; a window starts at the
+ * first minute whose label exceeds every earlier one.
+ */
+static const zoned_case_t zoned_cases[] = {
+        /* a 23-hour and a 25-hour day */
+        {"Europe/Berlin", D, "2026-03-29T12:00:00Z", "2026-03-28T23:00:00Z",
+         "2026-03-29T22:00:00Z"},
+        {"Europe/Berlin", D, "2026-10-25T12:00:00Z", "2026-10-24T22:00:00Z",
+         "2026-10-25T23:00:00Z"},
+        /* ISO weeks and months across the changes */
+        {"Europe/Berlin", W, "2026-03-27T12:00:00Z", "2026-03-22T23:00:00Z",
+         "2026-03-29T22:00:00Z"},
+        {"Europe/Berlin", W, "2026-10-22T12:00:00Z", "2026-10-18T22:00:00Z",
+         "2026-10-25T23:00:00Z"},
+        {"Europe/Berlin", M, "2026-03-15T00:00:00Z", "2026-02-28T23:00:00Z",
+         "2026-03-31T22:00:00Z"},
+        {"Europe/Berlin", M, "2026-10-15T00:00:00Z", "2026-09-30T22:00:00Z",
+         "2026-10-31T23:00:00Z"},
+        /* the repeated hour 02:00-03:00 is one window of two hours */
+        {"Europe/Berlin", H, "2026-10-25T01:30:00Z", "2026-10-25T00:00:00Z",
+         "2026-10-25T02:00:00Z"},
+        {"Europe/Berlin", H, "2026-10-25T00:00:00Z", "2026-10-25T00:00:00Z",
+         "2026-10-25T02:00:00Z"},
+        {"Europe/Berlin", H, "2026-10-25T02:00:00Z", "2026-10-25T02:00:00Z",
+         "2026-10-25T03:00:00Z"},
+        /* the skipped hour 02:00-03:00 has no window */
+        {"Europe/Berlin", H, "2026-03-29T00:30:00Z", "2026-03-29T00:00:00Z",
+         "2026-03-29T01:00:00Z"},
+        {"Europe/Berlin", H, "2026-03-29T01:00:00Z", "2026-03-29T01:00:00Z",
+         "2026-03-29T02:00:00Z"},
+        /* after the tabulated years: the footer rule */
+        {"Europe/Berlin", D, "2100-03-28T12:00:00Z", "2100-03-27T23:00:00Z",
+         "2100-03-28T22:00:00Z"},
+        {"Europe/Berlin", D, "2100-10-31T12:00:00Z", "2100-10-30T22:00:00Z",
+         "2100-10-31T23:00:00Z"},
+        /* +05:45: hours start at :15 UTC, days at 18:15 UTC */
+        {"Asia/Kathmandu", H, "2026-06-01T12:20:00Z", "2026-06-01T12:15:00Z",
+         "2026-06-01T13:15:00Z"},
+        {"Asia/Kathmandu", H, "2026-06-01T12:10:00Z", "2026-06-01T11:15:00Z",
+         "2026-06-01T12:15:00Z"},
+        {"Asia/Kathmandu", D, "2026-06-01T12:00:00Z", "2026-05-31T18:15:00Z",
+         "2026-06-01T18:15:00Z"},
+        {"Asia/Kathmandu", M, "2026-06-01T12:00:00Z", "2026-05-31T18:15:00Z",
+         "2026-06-30T18:15:00Z"},
+        /* Lord Howe's 30-minute changes: a 90-minute and a 30-minute hour */
+        {"Australia/Lord_Howe", H, "2026-04-04T15:10:00Z",
+         "2026-04-04T14:00:00Z", "2026-04-04T15:30:00Z"},
+        {"Australia/Lord_Howe", H, "2026-04-04T14:00:00Z",
+         "2026-04-04T14:00:00Z", "2026-04-04T15:30:00Z"},
+        {"Australia/Lord_Howe", H, "2026-04-04T15:30:00Z",
+         "2026-04-04T15:30:00Z", "2026-04-04T16:30:00Z"},
+        {"Australia/Lord_Howe", H, "2026-10-03T15:00:00Z",
+         "2026-10-03T14:30:00Z", "2026-10-03T15:30:00Z"},
+        {"Australia/Lord_Howe", H, "2026-10-03T15:40:00Z",
+         "2026-10-03T15:30:00Z", "2026-10-03T16:00:00Z"},
+        {"Australia/Lord_Howe", D, "2026-04-04T20:00:00Z",
+         "2026-04-04T13:00:00Z", "2026-04-05T13:30:00Z"},
+        {"Australia/Lord_Howe", D, "2026-10-03T20:00:00Z",
+         "2026-10-03T13:30:00Z", "2026-10-04T13:00:00Z"},
+        /* Santiago: no midnight on 2026-09-06, the day starts at the change */
+        {"America/Santiago", D, "2026-09-06T12:00:00Z", "2026-09-06T04:00:00Z",
+         "2026-09-07T03:00:00Z"},
+        {"America/Santiago", D, "2026-04-04T12:00:00Z", "2026-04-04T03:00:00Z",
+         "2026-04-05T04:00:00Z"},
+        /* Havana: midnight twice on 2026-11-01, the day starts at the first */
+        {"America/Havana", D, "2026-11-01T12:00:00Z", "2026-11-01T04:00:00Z",
+         "2026-11-02T05:00:00Z"},
+        {"America/Havana", D, "2026-03-08T12:00:00Z", "2026-03-08T05:00:00Z",
+         "2026-03-09T04:00:00Z"},
+        {"America/New_York", D, "2026-03-08T12:00:00Z", "2026-03-08T05:00:00Z",
+         "2026-03-09T04:00:00Z"},
+        {"America/New_York", W, "2026-11-04T12:00:00Z", "2026-11-02T05:00:00Z",
+         "2026-11-09T05:00:00Z"},
+        /*
+         * Chatham falls back from 03:45 to 02:45: 02:45-03:00 comes again
+         * after 03:00 was reached and stays in hour 03, two hours long
+         */
+        {"Pacific/Chatham", H, "2026-04-04T14:05:00Z", "2026-04-04T13:15:00Z",
+         "2026-04-04T15:15:00Z"},
+        {"Pacific/Chatham", H, "2026-04-04T13:50:00Z", "2026-04-04T13:15:00Z",
+         "2026-04-04T15:15:00Z"},
+        {"Pacific/Chatham", H, "2026-04-04T15:20:00Z", "2026-04-04T15:15:00Z",
+         "2026-04-04T16:15:00Z"},
+        {"Pacific/Chatham", D, "2026-04-04T14:05:00Z", "2026-04-04T10:15:00Z",
+         "2026-04-05T11:15:00Z"},
+        /* Samoa skipped 2011-12-30: the 29th ends where the 31st starts */
+        {"Pacific/Apia", D, "2011-12-29T12:00:00Z", "2011-12-29T10:00:00Z",
+         "2011-12-30T10:00:00Z"},
+        {"Pacific/Apia", D, "2011-12-30T12:00:00Z", "2011-12-30T10:00:00Z",
+         "2011-12-31T10:00:00Z"},
+};
+
+START_TEST(test_zoned_cases)
+{
+        for (size_t i = 0; i < sizeof(zoned_cases) / sizeof(zoned_cases[0]);
+             i++) {
+                const zoned_case_t *c = &zoned_cases[i];
+                red_tz_t *tz = load_zone(c->zone);
+
+                check_win_tz(tz, c->wt, c->at, c->start, c->end);
+                red_tz_destroy(tz);
+        }
+}
+END_TEST
+
+/* end - start of the zoned window of type @p wt that contains @p at. */
+static red_time_t zoned_len(const red_tz_t *tz, red_window_type_t wt,
+                            const char *at)
+{
+        red_time_t s = red_window_start_tz(wt, test_ts(at), tz);
+
+        return red_window_end_tz(wt, s, tz) - s;
+}
+
+START_TEST(test_zoned_lengths)
+{
+        red_tz_t *berlin = load_zone("Europe/Berlin");
+        red_tz_t *howe = load_zone("Australia/Lord_Howe");
+
+        ck_assert_int_eq(zoned_len(berlin, D, "2026-03-29T12:00Z"),
+                         23 * HOUR_US);
+        ck_assert_int_eq(zoned_len(berlin, D, "2026-10-25T12:00Z"),
+                         25 * HOUR_US);
+        ck_assert_int_eq(zoned_len(berlin, D, "2026-06-01T12:00Z"), DAY_US);
+        ck_assert_int_eq(zoned_len(berlin, W, "2026-03-25T12:00Z"),
+                         7 * DAY_US - HOUR_US);
+        ck_assert_int_eq(zoned_len(berlin, W, "2026-10-21T12:00Z"),
+                         7 * DAY_US + HOUR_US);
+        ck_assert_int_eq(zoned_len(berlin, M, "2026-03-10T12:00Z"),
+                         31 * DAY_US - HOUR_US);
+        ck_assert_int_eq(zoned_len(berlin, M, "2026-10-10T12:00Z"),
+                         31 * DAY_US + HOUR_US);
+        ck_assert_int_eq(zoned_len(berlin, M, "2026-02-10T12:00Z"),
+                         28 * DAY_US);
+        ck_assert_int_eq(zoned_len(berlin, H, "2026-10-25T00:30Z"),
+                         2 * HOUR_US);
+        ck_assert_int_eq(zoned_len(howe, H, "2026-04-04T14:30Z"),
+                         HOUR_US + HOUR_US / 2);
+        ck_assert_int_eq(zoned_len(howe, H, "2026-10-03T15:45Z"), HOUR_US / 2);
+        ck_assert_int_eq(zoned_len(howe, D, "2026-04-05T00:00Z"),
+                         DAY_US + HOUR_US / 2);
+        red_tz_destroy(berlin);
+        red_tz_destroy(howe);
+}
+END_TEST
+
+static uint64_t xorshift(uint64_t *x)
+{
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        return *x;
+}
+
+/* tz == NULL and a loaded "UTC" are exactly the UTC functions. */
+START_TEST(test_zoned_utc_equals_utc)
+{
+        const red_time_t lo = test_ts("1900-01-01T00:00:00Z");
+        const red_time_t hi = test_ts("2200-01-01T00:00:00Z");
+        red_tz_t *utc = load_zone("UTC");
+        uint64_t x = 0x9e3779b97f4a7c15u;
+        int i;
+
+        for (i = 0; i < 300000; i++) {
+                red_time_t t =
+                        lo + (red_time_t)(xorshift(&x) % (uint64_t)(hi - lo));
+                red_time_t all[RED_WINDOW__CNT], a0[RED_WINDOW__CNT],
+                        a1[RED_WINDOW__CNT];
+                int wt;
+
+                if (i % 4 == 0) {
+                        t -= t % HOUR_US;
+                }
+                red_window_starts(t, all);
+                red_window_starts_tz(t, NULL, a0);
+                red_window_starts_tz(t, utc, a1);
+                for (wt = 0; wt < RED_WINDOW__CNT; wt++) {
+                        red_time_t s = red_window_start(wt, t);
+
+                        REQUIRE_EQ(red_window_start_tz(wt, t, NULL), s);
+                        REQUIRE_EQ(red_window_start_tz(wt, t, utc), s);
+                        REQUIRE_EQ(red_window_end_tz(wt, t, NULL),
+                                   red_window_end(wt, t));
+                        REQUIRE_EQ(red_window_end_tz(wt, t, utc),
+                                   red_window_end(wt, t));
+                        REQUIRE_EQ(a0[wt], all[wt]);
+                        REQUIRE_EQ(a1[wt], all[wt]);
+                }
+        }
+        /* an invalid type returns the instant, as in UTC */
+        ck_assert_int_eq(red_window_start_tz(RED_WINDOW__CNT, 12345, utc),
+                         12345);
+        ck_assert_int_eq(red_window_end_tz((red_window_type_t)99, 12345, utc),
+                         12345);
+        red_tz_destroy(utc);
+}
+END_TEST
+
+/*
+ * Random instants from local mean time to the footer years in zones with
+ * odd offsets and changes: windows tile the timeline, nest, and start on a
+ * label boundary unless the clocks jumped over it.
+ */
+START_TEST(test_zoned_random_instants)
+{
+        static const char *const zones[] = {
+                "Europe/Berlin",  "America/New_York", "Australia/Lord_Howe",
+                "Asia/Kathmandu", "America/Santiago", "America/Havana",
+                "Pacific/Apia",   "Pacific/Chatham",
+        };
+        const red_time_t lo = test_ts("1850-01-01T00:00:00Z");
+        const red_time_t hi = test_ts("2200-01-01T00:00:00Z");
+        uint64_t x = 0x243f6a8885a308d3u;
+
+        for (size_t z = 0; z < sizeof(zones) / sizeof(zones[0]); z++) {
+                red_tz_t *tz = load_zone(zones[z]);
+
+                for (int i = 0; i < 40000; i++) {
+                        red_time_t t = lo + (red_time_t)(xorshift(&x) %
+                                                         (uint64_t)(hi - lo));
+                        red_time_t all[RED_WINDOW__CNT];
+                        int wt;
+
+                        if (i % 4 == 0) {
+                                t -= t % HOUR_US;
+                        }
+                        red_window_starts_tz(t, tz, all);
+                        for (wt = 0; wt < RED_WINDOW__CNT; wt++) {
+                                red_time_t s = red_window_start_tz(wt, t, tz);
+                                red_time_t e = red_window_end_tz(wt, s, tz);
+                                red_time_t local =
+                                        s + red_tz_offset(tz, s) *
+                                                    RED_TIME_US_PER_SEC;
+                                red_tz_transition_t tr;
+
+                                REQUIRE_EQ(all[wt], s);
+                                REQUIRE_LE(s, t);
+                                REQUIRE_LT(t, e);
+                                REQUIRE_EQ(red_window_end_tz(wt, t, tz), e);
+                                REQUIRE_EQ(red_window_start_tz(wt, s, tz), s);
+                                REQUIRE_EQ(red_window_start_tz(wt, e, tz), e);
+                                REQUIRE_EQ(red_window_start_tz(wt, e - 1, tz),
+                                           s);
+                                /* nesting: every boundary is an hour's, week
+                                 * and month boundaries are days' */
+                                REQUIRE_EQ(red_window_start_tz(H, s, tz), s);
+                                if (wt == W || wt == M) {
+                                        REQUIRE_EQ(
+                                                red_window_start_tz(D, s, tz),
+                                                s);
+                                }
+                                /* local start on the label, or at a jump */
+                                if (!red_tz_prev_transition(tz, s, &tr) ||
+                                    tr.at != s) {
+                                        REQUIRE_EQ(red_window_start(wt, local),
+                                                   local);
+                                }
+                        }
+                }
+                red_tz_destroy(tz);
+        }
+}
+END_TEST
+
 static Suite *window_suite(void)
 {
         Suite *s = suite_create("red_window");
@@ -352,6 +658,10 @@ static Suite *window_suite(void)
         tcase_add_test(tc, test_boundaries);
         tcase_add_test(tc, test_invalid_type);
         tcase_add_test(tc, test_random_instants);
+        tcase_add_test(tc, test_zoned_cases);
+        tcase_add_test(tc, test_zoned_lengths);
+        tcase_add_test(tc, test_zoned_utc_equals_utc);
+        tcase_add_test(tc, test_zoned_random_instants);
         suite_add_tcase(s, tc);
         return s;
 }
