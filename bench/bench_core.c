@@ -206,9 +206,9 @@ static double run_core(const red_contract_t *c, const corpus_t *cp,
                                 die("red_core_add: out of memory");
                         }
                 }
-                if (red_core_release(core, i < cp->cnt ? frontier(core, cp)
-                                                       : INT64_MAX,
-                                     0) < 0) {
+                if (red_core_release(
+                            core, i < cp->cnt ? frontier(core, cp) : INT64_MAX,
+                            0) < 0) {
                         die("red_core_release: out of memory");
                 }
                 if (red_core_process(core)) {

@@ -6,7 +6,8 @@
  * database write limit). Prints events/s, the ratios and the batch commit
  * latency (first message of a batch to its commit) p50/p99/max.
  *
- *   bench_e2e [-n EVENTS] [-p PARTITIONS] [-b BATCH_MAX_EVENTS] [-m BATCH_MAX_MS]
+ *   bench_e2e [-n EVENTS] [-p PARTITIONS] [-b BATCH_MAX_EVENTS] [-m
+ * BATCH_MAX_MS]
  *
  * Needs PostgreSQL through the PG* variables (./dev pg prints them) and
  * kcat. Uses a database named reducerd_bench_e2e, recreated each run.
@@ -121,7 +122,8 @@ static double copy_rate(PGconn *c, long n)
                                      "%08lx-0000-4000-8000-%012lx\t"
                                      "%08lx-0000-4000-8000-000000000000\t"
                                      "pending\tanalyzing\tstart_analysis\t"
-                                     "2026-11-20T10:%02ld:%02ld.%06ldZ\tt\t\\N\t{}\n",
+                                     "2026-11-20T10:%02ld:%02ld.%"
+                                     "06ldZ\tt\t\\N\t{}\n",
                                      done, done, done / 4, (done / 60) % 60,
                                      done % 60, done % 1000000);
                 }
@@ -162,14 +164,23 @@ int main(int argc, char **argv)
 
         while ((opt = getopt(argc, argv, "n:p:b:m:")) != -1) {
                 switch (opt) {
-                case 'n': n = atol(optarg); break;
-                case 'p': parts = atol(optarg); break;
-                case 'b': batch = atol(optarg); break;
-                case 'm': batch_ms = atol(optarg); break;
+                case 'n':
+                        n = atol(optarg);
+                        break;
+                case 'p':
+                        parts = atol(optarg);
+                        break;
+                case 'b':
+                        batch = atol(optarg);
+                        break;
+                case 'm':
+                        batch_ms = atol(optarg);
+                        break;
                 default:
-                        fprintf(stderr, "usage: %s [-n EVENTS] [-p PARTITIONS] "
-                                        "[-b BATCH_MAX_EVENTS] [-m "
-                                        "BATCH_MAX_MS]\n",
+                        fprintf(stderr,
+                                "usage: %s [-n EVENTS] [-p PARTITIONS] "
+                                "[-b BATCH_MAX_EVENTS] [-m "
+                                "BATCH_MAX_MS]\n",
                                 argv[0]);
                         return 2;
                 }
@@ -354,7 +365,8 @@ int main(int argc, char **argv)
                        lat[(int)((lat_cnt - 1) * 0.99)], lat[lat_cnt - 1],
                        batch_ms + 250);
         }
-        printf("goal >= 50000 events/s: %s\n", e2e >= 50000 ? "met" : "NOT met");
+        printf("goal >= 50000 events/s: %s\n",
+               e2e >= 50000 ? "met" : "NOT met");
         close(mock_in[1]);
         waitpid(mock, NULL, 0);
         PQfinish(c);

@@ -52,8 +52,8 @@ static const char *const names[5][2] = {
 
 typedef struct metric_s {
         int cat;
-        char *json;     /* the message, as the reference collector sends it */
-        char *copy;     /* the same row in COPY text */
+        char *json; /* the message, as the reference collector sends it */
+        char *copy; /* the same row in COPY text */
 } metric_t;
 
 static void die(const char *what, const char *detail)
@@ -124,8 +124,7 @@ static double value_of(const char *name, uint64_t r)
 static metric_t *generate(long n, long span_s)
 {
         metric_t *m = calloc((size_t)n, sizeof(*m));
-        red_time_t start = red_time_now() -
-                           (span_s + 60) * INT64_C(1000000);
+        red_time_t start = red_time_now() - (span_s + 60) * INT64_C(1000000);
         red_time_t step = span_s * INT64_C(1000000) / n;
         uint64_t x = 42;
 
@@ -139,22 +138,23 @@ static metric_t *generate(long n, long span_s)
                 char ts[RED_TIME_FMT_SIZE], agent[32], value[32];
 
                 red_time_format(start + i * step, ts, sizeof(ts));
-                snprintf(agent, sizeof(agent), "agent-%d", (int)((r >> 12) % 50));
-                snprintf(value, sizeof(value), "%.3f",
-                         value_of(name, r >> 24));
+                snprintf(agent, sizeof(agent), "agent-%d",
+                         (int)((r >> 12) % 50));
+                snprintf(value, sizeof(value), "%.3f", value_of(name, r >> 24));
                 m[i].cat = cat;
-                if (asprintf(&m[i].json,
-                             "{\"event_type\":\"metric.recorded\","
-                             "\"event_version\":\"v1\",\"event_id\":\"e-%ld\","
-                             "\"timestamp\":\"%s\",\"source_service\":"
-                             "\"omninode-bridge\",\"correlation_id\":\"c-%ld\","
-                             "\"payload\":{\"metric_id\":\"m-%ld\","
-                             "\"metric_name\":\"%s\",\"metric_type\":\"timing\","
-                             "\"value\":%s,\"unit\":\"ms\",\"tags\":{\"host\":"
-                             "\"h%d\",\"strategy\":\"smart\"},\"agent_id\":"
-                             "\"%s\",\"correlation_id\":\"c-%ld\"}}",
-                             i, ts, i / 10, i, name, value, (int)(r % 8),
-                             agent, i / 10) < 0 ||
+                if (asprintf(
+                            &m[i].json,
+                            "{\"event_type\":\"metric.recorded\","
+                            "\"event_version\":\"v1\",\"event_id\":\"e-%ld\","
+                            "\"timestamp\":\"%s\",\"source_service\":"
+                            "\"omninode-bridge\",\"correlation_id\":\"c-%ld\","
+                            "\"payload\":{\"metric_id\":\"m-%ld\","
+                            "\"metric_name\":\"%s\",\"metric_type\":\"timing\","
+                            "\"value\":%s,\"unit\":\"ms\",\"tags\":{\"host\":"
+                            "\"h%d\",\"strategy\":\"smart\"},\"agent_id\":"
+                            "\"%s\",\"correlation_id\":\"c-%ld\"}}",
+                            i, ts, i / 10, i, name, value, (int)(r % 8), agent,
+                            i / 10) < 0 ||
                     asprintf(&m[i].copy,
                              "m-%ld\t%s\ttiming\t%s\tms\t{\"host\": \"h%d\", "
                              "\"strategy\": \"smart\"}\t%s\tc-%ld\t%s\n",
@@ -175,8 +175,7 @@ static void empty_tables(PGconn *c)
         exec_sql(c, "VACUUM ANALYZE");
 }
 
-static void copy_text(PGconn *c, const char *sql, const char *data,
-                      size_t len)
+static void copy_text(PGconn *c, const char *sql, const char *data, size_t len)
 {
         PGresult *r = PQexec(c, sql);
 
@@ -247,12 +246,12 @@ typedef struct run_s {
 } run_t;
 
 /* reducerd's core and sink over the same messages; rows/s. */
-static run_t reducerd_rate(const red_contract_t *c, const metric_t *m,
-                           long n, long batch)
+static run_t reducerd_rate(const red_contract_t *c, const metric_t *m, long n,
+                           long batch)
 {
         char err[2048];
-        red_core_t *core = red_core_new(c, 1000, 0, NULL, NULL, err,
-                                        sizeof(err));
+        red_core_t *core =
+                red_core_new(c, 1000, 0, NULL, NULL, err, sizeof(err));
         red_sink_t *sink = red_sink_new(c, "dbname=" DB, "bench");
         red_msg_t *msgs = calloc((size_t)batch, sizeof(*msgs));
         int64_t t0, db = 0, lookup = 0;
@@ -365,14 +364,25 @@ int main(int argc, char **argv)
 
         while ((opt = getopt(argc, argv, "n:b:r:c:s:")) != -1) {
                 switch (opt) {
-                case 's': span = atol(optarg); break;
-                case 'c': contract = optarg; break;
-                case 'n': n = atol(optarg); break;
-                case 'b': batch = atol(optarg); break;
-                case 'r': rounds = atol(optarg); break;
+                case 's':
+                        span = atol(optarg);
+                        break;
+                case 'c':
+                        contract = optarg;
+                        break;
+                case 'n':
+                        n = atol(optarg);
+                        break;
+                case 'b':
+                        batch = atol(optarg);
+                        break;
+                case 'r':
+                        rounds = atol(optarg);
+                        break;
                 default:
-                        fprintf(stderr, "usage: %s [-n ROWS] [-b BATCH] [-r "
-                                        "ROUNDS] [-c CONTRACT] [-s SPAN_S]\n",
+                        fprintf(stderr,
+                                "usage: %s [-n ROWS] [-b BATCH] [-r "
+                                "ROUNDS] [-c CONTRACT] [-s SPAN_S]\n",
                                 argv[0]);
                         return 2;
                 }

@@ -1,4 +1,5 @@
-/* Test support: process runner, throwaway databases, condition waits, decoded events. */
+/* Test support: process runner, throwaway databases, condition waits, decoded
+ * events. */
 #include "red_test.h"
 
 #include "red_decode.h"
@@ -92,8 +93,8 @@ int test_run(const char *const argv[], const char *const env_extra[],
         posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
         posix_spawn_file_actions_addclose(&fa, po[0]);
         posix_spawn_file_actions_addclose(&fa, pe[0]);
-        ck_assert_msg(posix_spawn(&pid, argv[0], &fa, NULL,
-                                  (char *const *)argv, env) == 0,
+        ck_assert_msg(posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv,
+                                  env) == 0,
                       "cannot run %s", argv[0]);
         posix_spawn_file_actions_destroy(&fa);
         free(env);
@@ -128,8 +129,7 @@ int test_run(const char *const argv[], const char *const env_extra[],
         } else {
                 free(ebuf);
         }
-        return WIFEXITED(status) ? WEXITSTATUS(status)
-                                 : 128 + WTERMSIG(status);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 PGconn *test_pg_connect(const char *conninfo)
@@ -148,8 +148,8 @@ void test_pg_exec(PGconn *conn, const char *sql)
         PGresult *res = PQexec(conn, sql);
         ExecStatusType st = PQresultStatus(res);
 
-        ck_assert_msg(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK,
-                      "%s: %s", sql, PQresultErrorMessage(res));
+        ck_assert_msg(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s",
+                      sql, PQresultErrorMessage(res));
         PQclear(res);
 }
 
@@ -160,8 +160,7 @@ char *test_pg_value(PGconn *conn, const char *sql)
 
         ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
                       PQresultErrorMessage(res));
-        ck_assert_msg(PQntuples(res) == 1, "%s: %d rows", sql,
-                      PQntuples(res));
+        ck_assert_msg(PQntuples(res) == 1, "%s: %d rows", sql, PQntuples(res));
         if (!PQgetisnull(res, 0, 0)) {
                 v = strdup(PQgetvalue(res, 0, 0));
         }
@@ -236,8 +235,7 @@ char *test_read_file(const char *path, size_t *lenp)
         char *buf;
         long len;
 
-        ck_assert_msg(fp != NULL, "cannot open %s: %s", path,
-                      strerror(errno));
+        ck_assert_msg(fp != NULL, "cannot open %s: %s", path, strerror(errno));
         fseek(fp, 0, SEEK_END);
         len = ftell(fp);
         rewind(fp);
@@ -256,8 +254,7 @@ void test_write_file(const char *path, const char *data, size_t len)
 {
         FILE *fp = fopen(path, "wb");
 
-        ck_assert_msg(fp != NULL, "cannot write %s: %s", path,
-                      strerror(errno));
+        ck_assert_msg(fp != NULL, "cannot write %s: %s", path, strerror(errno));
         ck_assert_int_eq(fwrite(data, 1, len, fp), len);
         ck_assert_int_eq(fclose(fp), 0);
 }
@@ -329,8 +326,7 @@ bool test_wait_for(bool (*cond)(void *opaque), void *opaque, long timeout_ms)
 red_contract_t *test_contract(const char *rel)
 {
         char err[2048];
-        red_contract_t *c = red_contract_load(test_path(rel), err,
-                                              sizeof(err));
+        red_contract_t *c = red_contract_load(test_path(rel), err, sizeof(err));
 
         ck_assert_msg(c != NULL, "%s", err);
         return c;
@@ -379,8 +375,8 @@ test_event_t *test_event(const red_contract_t *c, const char *topic,
         ck_assert_int_ge(vasprintf(&te->text, fmt, ap), 0);
         va_end(ap);
         te->topic = strdup(topic);
-        te->ev.values = calloc(c->slot_cnt ? c->slot_cnt : 1,
-                               sizeof(red_value_t));
+        te->ev.values =
+                calloc(c->slot_cnt ? c->slot_cnt : 1, sizeof(red_value_t));
         ck_assert(te->topic && te->ev.values);
         te->msg.topic = te->topic;
         te->msg.partition = partition;
@@ -431,8 +427,7 @@ red_cell_t *test_cell_find(red_aggregator_t *ag, red_window_type_t wt,
 }
 
 red_cell_t *test_cell(red_aggregator_t *ag, red_window_type_t wt,
-                      const char *start, const char *grouping,
-                      const char *key)
+                      const char *start, const char *grouping, const char *key)
 {
         red_cell_t *cell = test_cell_find(ag, wt, start, grouping, key);
 

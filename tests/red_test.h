@@ -21,7 +21,8 @@
 /** The source tree (RED_SRCDIR) and the reducerd binary (RED_BIN). */
 const char *test_srcdir(void);
 const char *test_bin(void);
-/** A path under the source tree: test_path("tests/data/x") (static buffer rotation of 8). */
+/** A path under the source tree: test_path("tests/data/x") (static buffer
+ * rotation of 8). */
 const char *test_path(const char *rel);
 
 /**
@@ -42,7 +43,8 @@ int test_run(const char *const argv[], const char *const env_extra[],
 char *test_pg_create_db(const char *prefix);
 /** Connects to @p conninfo or fails the test. */
 PGconn *test_pg_connect(const char *conninfo);
-/** Runs a query expected to return one value; returns it malloc'd (NULL for SQL NULL). */
+/** Runs a query expected to return one value; returns it malloc'd (NULL for SQL
+ * NULL). */
 char *test_pg_value(PGconn *conn, const char *sql);
 /** Runs a statement or fails the test. */
 void test_pg_exec(PGconn *conn, const char *sql);
@@ -103,7 +105,7 @@ red_time_t test_time(const char *iso);
 typedef struct test_event_s {
         red_msg_t msg;
         red_event_t ev;
-        char *text;  /**< the message value; the event borrows from it */
+        char *text; /**< the message value; the event borrows from it */
         char *topic;
 } test_event_t;
 
@@ -128,8 +130,7 @@ red_cell_t *test_cell_find(red_aggregator_t *ag, red_window_type_t wt,
                            const char *key);
 /** test_cell_find() that fails the test when there is no such cell. */
 red_cell_t *test_cell(red_aggregator_t *ag, red_window_type_t wt,
-                      const char *start, const char *grouping,
-                      const char *key);
+                      const char *start, const char *grouping, const char *key);
 /** The cell's row (red_rows_cell_json()), parsed; caller decrefs. */
 json_t *test_cell_row(const red_cell_t *cell);
 /** The number at a path of object keys (NULL-terminated) in @p j, NAN

@@ -52,14 +52,17 @@ int red_cli_check(int argc, char **argv)
 
         while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
                 switch (opt) {
-                case 'c': cpath = optarg; break;
+                case 'c':
+                        cpath = optarg;
+                        break;
                 case 'h':
                         printf("usage: reducerd check %s\n\nValidates the "
                                "config and the contracts it names (or the "
                                "contract files given).\n",
                                usage);
                         return 0;
-                default: return usage_error("check", usage);
+                default:
+                        return usage_error("check", usage);
                 }
         }
         if (!(conf = red_appconf_load(cpath))) {
@@ -116,15 +119,20 @@ int red_cli_migrate(int argc, char **argv)
 
         while ((opt = getopt_long(argc, argv, "c:d:h", opts, NULL)) != -1) {
                 switch (opt) {
-                case 'c': cpath = optarg; break;
-                case 'd': dir = optarg; break;
+                case 'c':
+                        cpath = optarg;
+                        break;
+                case 'd':
+                        dir = optarg;
+                        break;
                 case 'h':
                         printf("usage: reducerd migrate %s\n\nApplies the "
                                "pending migrations (built in, or from "
                                "--dir).\n",
                                usage);
                         return 0;
-                default: return usage_error("migrate", usage);
+                default:
+                        return usage_error("migrate", usage);
                 }
         }
         if (!(conf = red_appconf_load(cpath))) {
@@ -153,8 +161,7 @@ int red_cli_migrate(int argc, char **argv)
                         printf("%s: applied %d migration%s\n", where, applied,
                                applied == 1 ? "" : "s");
                 } else {
-                        printf("%s: up to date (%zu migrations)\n", where,
-                               cnt);
+                        printf("%s: up to date (%zu migrations)\n", where, cnt);
                 }
                 r = 0;
         }
@@ -186,9 +193,15 @@ int red_cli_reduce(int argc, char **argv)
         while ((opt = getopt_long(argc, argv, "k:i:o:b:n:h", opts, NULL)) !=
                -1) {
                 switch (opt) {
-                case 'k': ro.contract = optarg; break;
-                case 'i': ro.input = optarg; break;
-                case 'o': output = optarg; break;
+                case 'k':
+                        ro.contract = optarg;
+                        break;
+                case 'i':
+                        ro.input = optarg;
+                        break;
+                case 'o':
+                        output = optarg;
+                        break;
                 case 'b':
                         ro.batch = strtoul(optarg, &end, 10);
                         if (*end || !*optarg) {
@@ -214,7 +227,8 @@ int red_cli_reduce(int argc, char **argv)
                                "result is the same); --now fixes the clock.\n",
                                usage);
                         return 0;
-                default: return usage_error("reduce", usage);
+                default:
+                        return usage_error("reduce", usage);
                 }
         }
         if (!ro.contract || !ro.input || optind < argc) {
@@ -250,8 +264,12 @@ int red_cli_run(int argc, char **argv)
 
         while ((opt = getopt_long(argc, argv, "c:b:h", opts, NULL)) != -1) {
                 switch (opt) {
-                case 'c': o.config_path = optarg; break;
-                case 'b': o.bootstrap_file = optarg; break;
+                case 'c':
+                        o.config_path = optarg;
+                        break;
+                case 'b':
+                        o.bootstrap_file = optarg;
+                        break;
                 case 'h':
                         printf("usage: reducerd run %s\n\nRuns the service. "
                                "With kafka.brokers: embedded it starts an "
@@ -259,7 +277,8 @@ int red_cli_run(int argc, char **argv)
                                "address to --bootstrap-file.\n",
                                usage);
                         return 0;
-                default: return usage_error("run", usage);
+                default:
+                        return usage_error("run", usage);
                 }
         }
         if (optind < argc) {
@@ -287,7 +306,9 @@ int red_cli_maintain(int argc, char **argv)
 
         while ((opt = getopt_long(argc, argv, "c:n:h", opts, NULL)) != -1) {
                 switch (opt) {
-                case 'c': cpath = optarg; break;
+                case 'c':
+                        cpath = optarg;
+                        break;
                 case 'n':
                         if (red_time_parse(optarg, strlen(optarg), &now)) {
                                 return usage_error("maintain", usage);
@@ -301,7 +322,8 @@ int red_cli_maintain(int argc, char **argv)
                                "it works from (tests).\n",
                                usage);
                         return 0;
-                default: return usage_error("maintain", usage);
+                default:
+                        return usage_error("maintain", usage);
                 }
         }
         if (!(conf = red_appconf_load(cpath))) {

@@ -121,8 +121,8 @@ static int check_database(const red_config_t *conf)
 {
         char err[1024], where[256];
         size_t want;
-        PGconn *conn = red_pg_connect(conf->postgres_conninfo, err,
-                                      sizeof(err));
+        PGconn *conn =
+                red_pg_connect(conf->postgres_conninfo, err, sizeof(err));
         PGresult *res;
         int r = -1;
 
@@ -134,8 +134,8 @@ static int check_database(const red_config_t *conf)
         red_pg_describe(conn, where, sizeof(where));
         res = PQexec(conn, "SELECT count(*) FROM reducerd_schema_migrations");
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                const char *msg = PQresultErrorField(res,
-                                                     PG_DIAG_MESSAGE_PRIMARY);
+                const char *msg =
+                        PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
                 char reason[512];
 
                 msg = msg ? msg : PQerrorMessage(conn);
@@ -164,8 +164,8 @@ static void maintain(const red_config_t *conf, const red_contract_set_t *set)
 {
         char err[1024];
         red_maintain_result_t res;
-        PGconn *conn = red_pg_connect(conf->postgres_conninfo, err,
-                                      sizeof(err));
+        PGconn *conn =
+                red_pg_connect(conf->postgres_conninfo, err, sizeof(err));
 
         if (!conn) {
                 red_log_warn("maintain", "%s", err);
@@ -299,8 +299,8 @@ static int start_workers(daemon_t *d, char *err, size_t size)
                 char perr[1024];
                 pipes[n] = red_pipeline_new(d->set.items[n], d->conf,
                                             d->brokers, perr, sizeof(perr));
-                if (!pipes[n] || red_pipeline_start(pipes[n], perr,
-                                                    sizeof(perr))) {
+                if (!pipes[n] ||
+                    red_pipeline_start(pipes[n], perr, sizeof(perr))) {
                         snprintf(err, size, "%s: %s", d->set.items[n]->name,
                                  perr);
                         break;
@@ -331,14 +331,16 @@ static void reload(daemon_t *d, const red_daemon_opts_t *opts)
         if (!(conf = red_config_load(opts->config_path, err, sizeof(err))) ||
             red_kafka_conf_check(conf, err, sizeof(err))) {
                 red_config_destroy(conf);
-                red_log_error("daemon", "reload refused, keeping the running "
-                                        "configuration: %s",
+                red_log_error("daemon",
+                              "reload refused, keeping the running "
+                              "configuration: %s",
                               err);
                 return;
         }
         if (red_appconf_contracts(&set, conf, err, sizeof(err))) {
-                red_log_error("daemon", "reload refused, keeping the running "
-                                        "contracts: %s",
+                red_log_error("daemon",
+                              "reload refused, keeping the running "
+                              "contracts: %s",
                               err);
                 red_config_destroy(conf);
                 return;
@@ -348,9 +350,9 @@ static void reload(daemon_t *d, const red_daemon_opts_t *opts)
                 red_log_warn("daemon", "kafka.brokers and http.listen take "
                                        "effect at the next start");
         }
-        if (d->km && create_topics(d->km, &set,
-                                   (int)conf->kafka_embedded_partitions, err,
-                                   sizeof(err))) {
+        if (d->km &&
+            create_topics(d->km, &set, (int)conf->kafka_embedded_partitions,
+                          err, sizeof(err))) {
                 red_log_error("daemon", "reload refused: %s", err);
                 red_contract_set_destroy(&set);
                 red_config_destroy(conf);

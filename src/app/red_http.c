@@ -66,8 +66,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         }
         if (!strcmp(url, "/readyz")) {
                 if (h->ready(h->opaque, reason, sizeof(reason))) {
-                        return reply(conn, MHD_HTTP_OK, "text/plain",
-                                     "ready\n", 6);
+                        return reply(conn, MHD_HTTP_OK, "text/plain", "ready\n",
+                                     6);
                 }
                 strncat(reason, "\n", sizeof(reason) - strlen(reason) - 1);
                 return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
@@ -78,11 +78,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 }
 
 red_http_t *red_http_start(const char *listen, red_http_metrics_cb *metrics,
-                           red_http_ready_cb *ready, void *opaque,
-                           char *errstr, size_t errstr_size)
+                           red_http_ready_cb *ready, void *opaque, char *errstr,
+                           size_t errstr_size)
 {
-        struct addrinfo *ai = red_listen_resolve("http.listen", listen,
-                                                 errstr, errstr_size);
+        struct addrinfo *ai =
+                red_listen_resolve("http.listen", listen, errstr, errstr_size);
         const union MHD_DaemonInfo *info;
         red_http_t *h;
 

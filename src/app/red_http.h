@@ -23,8 +23,8 @@ typedef bool(red_http_ready_cb)(void *opaque, char *reason, size_t size);
  * NULL with a message. Stop with red_http_stop().
  */
 red_http_t *red_http_start(const char *listen, red_http_metrics_cb *metrics,
-                           red_http_ready_cb *ready, void *opaque,
-                           char *errstr, size_t errstr_size);
+                           red_http_ready_cb *ready, void *opaque, char *errstr,
+                           size_t errstr_size);
 
 /** The port actually bound. */
 int red_http_port(const red_http_t *h);

@@ -30,16 +30,16 @@ static void histogram(red_buf_t *b, const char *name, const char *contract,
                                (unsigned long long)cum);
         }
         cum += buckets[15];
-        red_buf_printf(b, "%s_bucket{contract=\"%s\",le=\"+Inf\"} %llu\n",
-                       name, contract, (unsigned long long)cum);
+        red_buf_printf(b, "%s_bucket{contract=\"%s\",le=\"+Inf\"} %llu\n", name,
+                       contract, (unsigned long long)cum);
         red_buf_printf(b, "%s_sum{contract=\"%s\"} %.6f\n", name, contract,
                        sum * scale);
         red_buf_printf(b, "%s_count{contract=\"%s\"} %llu\n", name, contract,
                        (unsigned long long)cum);
 }
 
-void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes,
-                        size_t cnt, red_relay_t *relay)
+void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes, size_t cnt,
+                        red_relay_t *relay)
 {
         red_pipeline_stats_t *st = calloc(cnt ? cnt : 1, sizeof(*st));
         const char **names = calloc(cnt ? cnt : 1, sizeof(*names));
@@ -62,17 +62,17 @@ void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes,
                        RED_VERSION, rd_kafka_version_str(), pq / 10000,
                        pq % 100);
 
-#define COUNTER(name, help, field)                                           \
-        head(b, name, "counter", help);                                      \
-        for (size_t i = 0; i < cnt; i++) {                                   \
-                red_buf_printf(b, name "{contract=\"%s\"} %llu\n", names[i], \
-                               (unsigned long long)(field));                \
+#define COUNTER(name, help, field)                                             \
+        head(b, name, "counter", help);                                        \
+        for (size_t i = 0; i < cnt; i++) {                                     \
+                red_buf_printf(b, name "{contract=\"%s\"} %llu\n", names[i],   \
+                               (unsigned long long)(field));                   \
         }
-#define GAUGE(name, help, field)                                             \
-        head(b, name, "gauge", help);                                        \
-        for (size_t i = 0; i < cnt; i++) {                                   \
-                red_buf_printf(b, name "{contract=\"%s\"} %llu\n", names[i], \
-                               (unsigned long long)(field));                \
+#define GAUGE(name, help, field)                                               \
+        head(b, name, "gauge", help);                                          \
+        for (size_t i = 0; i < cnt; i++) {                                     \
+                red_buf_printf(b, name "{contract=\"%s\"} %llu\n", names[i],   \
+                               (unsigned long long)(field));                   \
         }
 
         COUNTER("reducerd_events_consumed_total",
@@ -85,26 +85,25 @@ void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes,
              "Dead letters by error code");
         for (size_t i = 0; i < cnt; i++) {
                 for (int c = 1; c < RED_DLQ__CNT; c++) {
-                        red_buf_printf(b,
-                                       "reducerd_events_dead_lettered_total{"
-                                       "contract=\"%s\",reason=\"%s\"} %llu\n",
-                                       names[i], red_dlq_code_name(c),
-                                       (unsigned long long)st[i]
-                                               .core.dead_by_code[c]);
+                        red_buf_printf(
+                                b,
+                                "reducerd_events_dead_lettered_total{"
+                                "contract=\"%s\",reason=\"%s\"} %llu\n",
+                                names[i], red_dlq_code_name(c),
+                                (unsigned long long)st[i].core.dead_by_code[c]);
                 }
         }
         head(b, "reducerd_events_late_total", "counter",
              "Late events by what happened to them");
         for (size_t i = 0; i < cnt; i++) {
-                red_buf_printf(b,
-                               "reducerd_events_late_total{contract=\"%s\","
-                               "policy=\"applied\"} %llu\n"
-                               "reducerd_events_late_total{contract=\"%s\","
-                               "policy=\"dropped\"} %llu\n",
-                               names[i],
-                               (unsigned long long)st[i].core.late_applied,
-                               names[i],
-                               (unsigned long long)st[i].core.late_dropped);
+                red_buf_printf(
+                        b,
+                        "reducerd_events_late_total{contract=\"%s\","
+                        "policy=\"applied\"} %llu\n"
+                        "reducerd_events_late_total{contract=\"%s\","
+                        "policy=\"dropped\"} %llu\n",
+                        names[i], (unsigned long long)st[i].core.late_applied,
+                        names[i], (unsigned long long)st[i].core.late_dropped);
         }
         COUNTER("reducerd_events_duplicate_total",
                 "Events skipped because their raw row was stored already",
@@ -136,8 +135,7 @@ void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes,
                 "Partitions read again from their log's start by "
                 "kafka.offset_gap_policy reset",
                 st[i].offset_resets)
-        head(b, "reducerd_alerts_total", "counter",
-             "Alerts fired by severity");
+        head(b, "reducerd_alerts_total", "counter", "Alerts fired by severity");
         for (size_t i = 0; i < cnt; i++) {
                 static const char *const sev[] = {"CRITICAL", "WARNING",
                                                   "INFO"};
@@ -160,9 +158,8 @@ void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes,
              "From the first message of a batch to its commit");
         for (size_t i = 0; i < cnt; i++) {
                 histogram(b, "reducerd_batch_commit_seconds", names[i],
-                          st[i].latency_buckets,
-                          red_pipeline_latency_bounds_ms, 0.001,
-                          st[i].latency_sum_ms);
+                          st[i].latency_buckets, red_pipeline_latency_bounds_ms,
+                          0.001, st[i].latency_sum_ms);
         }
         COUNTER("reducerd_batches_total", "Committed batches", st[i].batches)
         COUNTER("reducerd_batches_replayed_total",
@@ -197,8 +194,7 @@ void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes,
               "(kafka.offset_gap_policy fail)",
               st[i].partitions_stopped)
         GAUGE("reducerd_reorder_buffered_events",
-              "Events waiting in the event-time reorder buffer",
-              st[i].buffered)
+              "Events waiting in the event-time reorder buffer", st[i].buffered)
         if (relay) {
                 red_relay_stats(relay, &rs);
         }
@@ -218,8 +214,8 @@ void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes,
                 "Failed statements or connections", st[i].pg_errors)
         COUNTER("reducerd_postgres_reconnects_total",
                 "Successful (re)connections", st[i].pg_reconnects)
-        GAUGE("reducerd_postgres_up",
-              "1 when the pipeline's connection works", st[i].pg_up)
+        GAUGE("reducerd_postgres_up", "1 when the pipeline's connection works",
+              st[i].pg_up)
         GAUGE("reducerd_kafka_up", "1 when the consumer reaches a broker",
               st[i].kafka_up)
         GAUGE("reducerd_workflows_live", "Workflows held in memory",
@@ -228,12 +224,12 @@ void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes,
              "History rows by result");
         for (size_t i = 0; i < cnt; i++) {
                 for (int r = 0; r < RED_FSM__CNT; r++) {
-                        red_buf_printf(b,
-                                       "reducerd_fsm_transitions_total{"
-                                       "contract=\"%s\",result=\"%s\"} %llu\n",
-                                       names[i], red_fsm_result_name(r),
-                                       (unsigned long long)st[i]
-                                               .core.fsm_results[r]);
+                        red_buf_printf(
+                                b,
+                                "reducerd_fsm_transitions_total{"
+                                "contract=\"%s\",result=\"%s\"} %llu\n",
+                                names[i], red_fsm_result_name(r),
+                                (unsigned long long)st[i].core.fsm_results[r]);
                 }
         }
 #undef COUNTER

@@ -37,7 +37,7 @@ typedef struct reduce_s {
         red_map_t *raw_seen; /* identities of the raw rows written */
         size_t raw_rows, alert_cnt;
         red_alert_state_t *cooldowns;
-        red_buf_t dead;      /* rendered dead-letter lines */
+        red_buf_t dead;          /* rendered dead-letter lines */
         struct state_s **states; /* last rendered current state per workflow */
         size_t state_cnt, state_cap;
         red_map_t *state_map;
@@ -49,8 +49,8 @@ typedef struct reduce_s {
                  * them, long before the last frontier is computed */
                 char *topic;
                 int32_t partition;
-                size_t last;       /* index of its last line */
-        } *parts;
+                size_t last; /* index of its last line */
+        } * parts;
         size_t part_cnt;
         char *errstr;
         size_t errsize;
@@ -94,8 +94,8 @@ static int index_partitions(reduce_t *rd)
                         }
                 }
                 if (k == rd->part_cnt) {
-                        struct rpart_s *np = realloc(
-                                rd->parts, (k + 1) * sizeof(*np));
+                        struct rpart_s *np =
+                                realloc(rd->parts, (k + 1) * sizeof(*np));
                         if (!np) {
                                 return -ENOMEM;
                         }
@@ -137,8 +137,8 @@ static void line_meta(line_t *l, long lineno)
         }
         if (json_is_string(v = json_object_get(root, "_timestamp"))) {
                 red_time_t t;
-                if (!red_time_parse(json_string_value(v),
-                                    json_string_length(v), &t)) {
+                if (!red_time_parse(json_string_value(v), json_string_length(v),
+                                    &t)) {
                         l->msg.timestamp = t;
                 }
         }
@@ -188,10 +188,10 @@ static int keep_states(reduce_t *rd)
                 st = red_map_find(rd->state_map, h, state_eq, &dirty[i]->id);
                 if (!st) {
                         if (rd->state_cnt == rd->state_cap) {
-                                size_t ncap = rd->state_cap ? rd->state_cap * 2
-                                                            : 64;
-                                state_t **ns = realloc(rd->states,
-                                                       ncap * sizeof(*ns));
+                                size_t ncap =
+                                        rd->state_cap ? rd->state_cap * 2 : 64;
+                                state_t **ns =
+                                        realloc(rd->states, ncap * sizeof(*ns));
                                 if (!ns) {
                                         red_buf_destroy(&b);
                                         return -ENOMEM;
@@ -226,8 +226,7 @@ static red_time_t frontier(reduce_t *rd, size_t to)
         red_frontier_init(&f, rd->opts->now, rd->c->idle_wait_us);
         for (size_t k = 0; k < rd->part_cnt; k++) {
                 red_frontier_add(&f, k,
-                                 red_core_max_time(rd->core,
-                                                   rd->parts[k].topic,
+                                 red_core_max_time(rd->core, rd->parts[k].topic,
                                                    rd->parts[k].partition),
                                  rd->parts[k].last >= to
                                          ? RED_FRONTIER_READING
@@ -309,14 +308,12 @@ static int keep_raw(reduce_t *rd)
                 if (!red_core_released_event(rd->core, keys[i].entry)) {
                         continue; /* stored before */
                 }
-                if (seen_key(&keys[i], &key) ||
-                    !(dup = strdup(key.data))) {
+                if (seen_key(&keys[i], &key) || !(dup = strdup(key.data))) {
                         red_buf_destroy(&key);
                         return -ENOMEM;
                 }
                 if (red_map_insert(rd->raw_seen,
-                                   red_hash_bytes(key.data, key.len, 0),
-                                   dup)) {
+                                   red_hash_bytes(key.data, key.len, 0), dup)) {
                         free(dup);
                         red_buf_destroy(&key);
                         return -ENOMEM;
@@ -381,8 +378,7 @@ static int run_batch(reduce_t *rd, size_t from, size_t to)
                         rd->alert_cnt++;
                         red_buf_printf(&rd->alerts, "{\"%s\":\"%s\",\"row\":",
                                        a->table ? "table" : "topic",
-                                       a->table ? a->table
-                                                : a->publish.topic);
+                                       a->table ? a->table : a->publish.topic);
                         red_alert_json(rd->c, &am->items[i], &rd->alerts);
                         red_buf_puts(&rd->alerts, "}\n");
                 }
@@ -457,8 +453,7 @@ static int print_all(reduce_t *rd)
 int red_reduce_run(const red_reduce_opts_t *opts, char *errstr,
                    size_t errstr_size)
 {
-        reduce_t rd = {.opts = opts, .errstr = errstr,
-                       .errsize = errstr_size};
+        reduce_t rd = {.opts = opts, .errstr = errstr, .errsize = errstr_size};
         FILE *in = NULL;
         char *line = NULL;
         size_t cap = 0;
@@ -475,11 +470,9 @@ int red_reduce_run(const red_reduce_opts_t *opts, char *errstr,
                 return -1;
         }
         if (!(rd.core = red_core_new(rd.c, SIZE_MAX / 2, INT64_MAX / 2,
-                                     line_done, NULL, errstr,
-                                     errstr_size)) ||
+                                     line_done, NULL, errstr, errstr_size)) ||
             !(rd.result = red_aggregator_new(rd.c)) ||
-            !(rd.state_map = red_map_new()) ||
-            !(rd.raw_seen = red_map_new()) ||
+            !(rd.state_map = red_map_new()) || !(rd.raw_seen = red_map_new()) ||
             !(rd.cooldowns = red_alert_state_new())) {
                 if (!errstr[0]) {
                         snprintf(errstr, errstr_size, "out of memory");
@@ -523,8 +516,8 @@ int red_reduce_run(const red_reduce_opts_t *opts, char *errstr,
                 rd.line_cnt++;
         }
         if (ferror(in)) {
-                snprintf(errstr, errstr_size, "%s: read error: %s",
-                         opts->input, strerror(errno));
+                snprintf(errstr, errstr_size, "%s: read error: %s", opts->input,
+                         strerror(errno));
                 goto done;
         }
         if (index_partitions(&rd)) {

@@ -13,7 +13,8 @@
  *   {"table": T, "row": {...}}   cells (sorted), history rows (in order),
  *                                current workflow states (by workflow_id)
  *   {"dead_letter": {...}}       in input order
- *   {"summary": {...}}           consumed = applied + dead_lettered + late_dropped
+ *   {"summary": {...}}           consumed = applied + dead_lettered +
+ * late_dropped
  */
 #ifndef RED_REDUCE_H
 #define RED_REDUCE_H
@@ -26,10 +27,10 @@
 
 typedef struct red_reduce_opts_s {
         const char *contract;
-        const char *input;  /**< path, or "-" for stdin */
+        const char *input; /**< path, or "-" for stdin */
         FILE *out;
-        size_t batch;       /**< events per batch (0: one batch) */
-        red_time_t now;     /**< the clock for future-skew checks */
+        size_t batch;   /**< events per batch (0: one batch) */
+        red_time_t now; /**< the clock for future-skew checks */
 } red_reduce_opts_t;
 
 /** Runs; returns 0, or -1 with a message in @p errstr. */

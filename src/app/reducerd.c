@@ -1,4 +1,5 @@
-/* reducerd - command-line entry point: run, serve, query, check, migrate, maintain, reduce, version. */
+/* reducerd - command-line entry point: run, serve, query, check, migrate,
+ * maintain, reduce, version. */
 #include "red_cli.h"
 #include "red_query_cli.h"
 #include "red_serve.h"
@@ -11,7 +12,8 @@ static const struct {
         int (*fn)(int argc, char **argv);
         const char *help;
 } commands[] = {
-        {"run", red_cli_run, "consume, reduce and write to Postgres (the daemon)"},
+        {"run", red_cli_run,
+         "consume, reduce and write to Postgres (the daemon)"},
         {"serve", red_serve_main,
          "serve the read API (GET /v1/...) without consuming"},
         {"query", red_query_cli_main,
@@ -21,7 +23,8 @@ static const struct {
         {"maintain", red_cli_maintain,
          "create partitions ahead and drop expired ones"},
         {"reduce", red_cli_reduce,
-         "run a contract over a JSON-lines file, print rows (no Kafka/Postgres)"},
+         "run a contract over a JSON-lines file, print rows (no "
+         "Kafka/Postgres)"},
         {"version", red_cli_version, "print versions"},
 };
 

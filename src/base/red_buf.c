@@ -180,11 +180,21 @@ void red_buf_put_json_str(red_buf_t *b, const char *s, size_t len)
                 red_buf_append(b, s + start, i - start);
                 start = i + 1;
                 switch (c) {
-                case '"': esc = "\\\""; break;
-                case '\\': esc = "\\\\"; break;
-                case '\n': esc = "\\n"; break;
-                case '\r': esc = "\\r"; break;
-                case '\t': esc = "\\t"; break;
+                case '"':
+                        esc = "\\\"";
+                        break;
+                case '\\':
+                        esc = "\\\\";
+                        break;
+                case '\n':
+                        esc = "\\n";
+                        break;
+                case '\r':
+                        esc = "\\r";
+                        break;
+                case '\t':
+                        esc = "\\t";
+                        break;
                 default:
                         memcpy(u, "\\u00", 4);
                         u[4] = hex[c >> 4];
@@ -226,11 +236,21 @@ void red_buf_put_copy_str(red_buf_t *b, const char *s, size_t len)
                         }
                 }
                 switch (s[i]) {
-                case '\\': esc = "\\\\"; break;
-                case '\t': esc = "\\t"; break;
-                case '\n': esc = "\\n"; break;
-                case '\r': esc = "\\r"; break;
-                default: i++; continue;
+                case '\\':
+                        esc = "\\\\";
+                        break;
+                case '\t':
+                        esc = "\\t";
+                        break;
+                case '\n':
+                        esc = "\\n";
+                        break;
+                case '\r':
+                        esc = "\\r";
+                        break;
+                default:
+                        i++;
+                        continue;
                 }
                 red_buf_append(b, s + start, i - start);
                 red_buf_append(b, esc, 2);

@@ -26,16 +26,17 @@ void red_buf_init(red_buf_t *b);
 void red_buf_destroy(red_buf_t *b);
 /** Empties the buffer, keeping its allocation. */
 void red_buf_reset(red_buf_t *b);
-/** Makes room for @p extra more bytes. Returns 0 or -ENOMEM (and sets failed). */
+/** Makes room for @p extra more bytes. Returns 0 or -ENOMEM (and sets failed).
+ */
 int red_buf_reserve(red_buf_t *b, size_t extra);
 
 void red_buf_append(red_buf_t *b, const void *data, size_t len);
 void red_buf_puts(red_buf_t *b, const char *s);
 void red_buf_putc(red_buf_t *b, char c);
-void red_buf_printf(red_buf_t *b, const char *fmt, ...)
-        RED_PRINTF(2, 3);
+void red_buf_printf(red_buf_t *b, const char *fmt, ...) RED_PRINTF(2, 3);
 void red_buf_put_i64(red_buf_t *b, int64_t v);
-/** Shortest decimal text that reads back to the same double ("%.17g" trimmed). */
+/** Shortest decimal text that reads back to the same double ("%.17g" trimmed).
+ */
 void red_buf_put_double(red_buf_t *b, double v);
 /** A JSON string literal with quotes and escapes. */
 void red_buf_put_json_str(red_buf_t *b, const char *s, size_t len);

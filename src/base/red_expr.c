@@ -234,8 +234,7 @@ static red_expr_t *parse_sum(parser_t *ps)
 red_expr_t *red_expr_parse(const char *text, red_expr_resolve_cb *resolve,
                            void *opaque, char *errstr, size_t errstr_size)
 {
-        parser_t ps = {text, text, resolve, opaque, errstr, errstr_size,
-                       false};
+        parser_t ps = {text, text, resolve, opaque, errstr, errstr_size, false};
         red_expr_t *e = parse_sum(&ps);
 
         if (e) {
@@ -287,16 +286,23 @@ bool red_expr_eval(const red_expr_t *e, red_expr_value_cb *value, void *opaque,
                 return false;
         }
         switch (e->op) {
-        case OP_ADD: *out = a + b; return true;
-        case OP_SUB: *out = a - b; return true;
-        case OP_MUL: *out = a * b; return true;
+        case OP_ADD:
+                *out = a + b;
+                return true;
+        case OP_SUB:
+                *out = a - b;
+                return true;
+        case OP_MUL:
+                *out = a * b;
+                return true;
         case OP_DIV:
                 if (b == 0) {
                         return false;
                 }
                 *out = a / b;
                 return true;
-        default: return false;
+        default:
+                return false;
         }
 }
 

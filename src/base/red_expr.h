@@ -20,7 +20,7 @@ typedef struct red_expr_s red_expr_t;
  * Returns 0, or -1 with a message in @p errstr.
  */
 typedef int(red_expr_resolve_cb)(void *opaque, const char *name, int *ref,
-                                  char *errstr, size_t errstr_size);
+                                 char *errstr, size_t errstr_size);
 
 /**
  * Reads reference @p ref. Returns false for null.

@@ -46,9 +46,8 @@ static void append_escaped(char *buf, size_t size, size_t *pos, const char *s)
                         buf[(*pos)++] = (char)c;
                 } else if (c < 0x20) {
                         if (log_json) {
-                                *pos += (size_t)snprintf(buf + *pos,
-                                                         size - *pos,
-                                                         "\\u%04x", c);
+                                *pos += (size_t)snprintf(
+                                        buf + *pos, size - *pos, "\\u%04x", c);
                         } else {
                                 buf[(*pos)++] = ' ';
                         }
@@ -58,8 +57,7 @@ static void append_escaped(char *buf, size_t size, size_t *pos, const char *s)
         }
 }
 
-void red_log(red_log_level_t level, const char *component, const char *fmt,
-             ...)
+void red_log(red_log_level_t level, const char *component, const char *fmt, ...)
 {
         char msg[2048], line[4608], ts[40];
         struct timespec now;

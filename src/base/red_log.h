@@ -31,8 +31,8 @@ bool red_log_enabled(red_log_level_t level);
  * Writes one line: time, level, @p component and the formatted message.
  * Newlines in the message are replaced so a line stays a line.
  */
-void red_log(red_log_level_t level, const char *component, const char *fmt,
-             ...) RED_PRINTF(3, 4);
+void red_log(red_log_level_t level, const char *component, const char *fmt, ...)
+        RED_PRINTF(3, 4);
 
 #define red_log_debug(comp, ...) red_log(RED_LOG_DEBUG, comp, __VA_ARGS__)
 #define red_log_info(comp, ...)  red_log(RED_LOG_INFO, comp, __VA_ARGS__)

@@ -1,4 +1,5 @@
-/* red_map - open addressing (linear probing) over caller-hashed item pointers. */
+/* red_map - open addressing (linear probing) over caller-hashed item pointers.
+ */
 #include "red_map.h"
 
 #include <errno.h>

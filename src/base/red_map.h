@@ -25,8 +25,7 @@ void red_map_destroy(red_map_t *m);
 void *red_map_find(const red_map_t *m, uint64_t hash, red_map_eq_cb *eq,
                    const void *key);
 /** Adds @p item (its key must not be present). 0 or -ENOMEM. */
-int red_map_insert(red_map_t *m, uint64_t hash, void *item)
-        RED_MUSTCHECK;
+int red_map_insert(red_map_t *m, uint64_t hash, void *item) RED_MUSTCHECK;
 /** Removes every item (keeps the allocation). */
 void red_map_clear(red_map_t *m);
 size_t red_map_count(const red_map_t *m);

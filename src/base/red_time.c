@@ -111,9 +111,10 @@ red_time_t red_time_from_civil(const red_civil_t *c)
         int64_t m0 = (int64_t)c->month - 1;
         int64_t y = (int64_t)c->year + floor_div(m0, 12);
         int m = (int)floor_mod(m0, 12) + 1;
-        int64_t days = red_time_days_from_civil(y, m, 1) + ((int64_t)c->day - 1);
+        int64_t days =
+                red_time_days_from_civil(y, m, 1) + ((int64_t)c->day - 1);
         int64_t secs =
-            ((days * 24 + c->hour) * 60 + c->minute) * 60 + c->second;
+                ((days * 24 + c->hour) * 60 + c->minute) * 60 + c->second;
 
         return secs * RED_TIME_US_PER_SEC + c->usec;
 }

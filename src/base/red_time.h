@@ -63,8 +63,7 @@ typedef struct red_civil_s {
  * read and all of them must be consumed. On success stores the time in *out
  * and returns 0; otherwise returns -EINVAL and leaves *out unchanged.
  */
-int red_time_parse(const char *s, size_t len, red_time_t *out)
-    RED_MUSTCHECK;
+int red_time_parse(const char *s, size_t len, red_time_t *out) RED_MUSTCHECK;
 
 /**
  * Canonical text of @p t: "2025-11-06T12:34:56Z", or with ".123456" before
@@ -125,7 +124,6 @@ int64_t red_time_mono_us(void);
  * microseconds.
  */
 int red_time_parse_duration(const char *s, size_t len, int64_t default_unit_us,
-                            int64_t *out_us)
-    RED_MUSTCHECK;
+                            int64_t *out_us) RED_MUSTCHECK;
 
 #endif

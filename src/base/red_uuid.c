@@ -159,8 +159,8 @@ static void rng_seed(void)
                 struct timespec ts;
 
                 clock_gettime(CLOCK_REALTIME, &ts);
-                seed[0] ^=
-                    (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+                seed[0] ^= (uint64_t)ts.tv_sec * 1000000000u +
+                           (uint64_t)ts.tv_nsec;
                 clock_gettime(CLOCK_MONOTONIC, &ts);
                 seed[1] ^= (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32);
                 seed[2] ^= (uint64_t)getpid();

@@ -27,8 +27,7 @@ typedef struct red_uuid_s {
  * and nothing else may surround the digits (no braces, no "urn:uuid:").
  * Returns 0 and sets *out, or -EINVAL leaving *out unchanged.
  */
-int red_uuid_parse(const char *s, size_t len, red_uuid_t *out)
-    RED_MUSTCHECK;
+int red_uuid_parse(const char *s, size_t len, red_uuid_t *out) RED_MUSTCHECK;
 
 /** Writes the lowercase canonical form and a NUL into @p out. */
 void red_uuid_format(const red_uuid_t *u, char out[RED_UUID_STR_SIZE]);

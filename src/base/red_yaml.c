@@ -15,10 +15,10 @@ struct red_yaml_node_s {
         int line, col;
         bool quoted;
         const red_yaml_doc_t *doc;
-        char *str;                /* scalar text */
-        size_t len;               /* scalar length */
-        red_yaml_node_t **items;  /* seq items; map keys and values pairwise */
-        size_t cnt, cap;          /* entries used/allocated in items */
+        char *str;               /* scalar text */
+        size_t len;              /* scalar length */
+        red_yaml_node_t **items; /* seq items; map keys and values pairwise */
+        size_t cnt, cap;         /* entries used/allocated in items */
 };
 
 struct red_yaml_doc_s {
@@ -29,7 +29,7 @@ struct red_yaml_doc_s {
         struct anchor {
                 char *name;
                 red_yaml_node_t *node;
-        } *anchors;
+        } * anchors;
         size_t anchor_cnt, anchor_cap;
 };
 
@@ -83,8 +83,8 @@ static int anchor_add(red_yaml_doc_t *doc, const yaml_char_t *name,
         if (!name) {
                 return 0;
         }
-        if (grow((void **)&doc->anchors, &doc->anchor_cap,
-                 doc->anchor_cnt + 1, sizeof(*doc->anchors))) {
+        if (grow((void **)&doc->anchors, &doc->anchor_cap, doc->anchor_cnt + 1,
+                 sizeof(*doc->anchors))) {
                 return -ENOMEM;
         }
         doc->anchors[doc->anchor_cnt].name = strdup((const char *)name);
@@ -119,8 +119,7 @@ static int fmt_at(char *errstr, size_t size, const char *name, int line,
 }
 
 static int err_at(char *errstr, size_t size, const char *name, int line,
-                  int col, const char *fmt, ...)
-        RED_PRINTF(6, 7);
+                  int col, const char *fmt, ...) RED_PRINTF(6, 7);
 
 static int err_at(char *errstr, size_t size, const char *name, int line,
                   int col, const char *fmt, ...)
@@ -155,12 +154,12 @@ static int attach(red_yaml_doc_t *doc, red_yaml_node_t *parent,
                 }
                 for (size_t i = 0; i < parent->cnt; i += 2) {
                         if (!strcmp(parent->items[i]->str, child->str)) {
-                                return err_at(
-                                        errstr, size, doc->name, child->line,
-                                        child->col,
-                                        "duplicate key \"%s\" (first at "
-                                        "line %d)",
-                                        child->str, parent->items[i]->line);
+                                return err_at(errstr, size, doc->name,
+                                              child->line, child->col,
+                                              "duplicate key \"%s\" (first at "
+                                              "line %d)",
+                                              child->str,
+                                              parent->items[i]->line);
                         }
                 }
         }
@@ -194,8 +193,7 @@ red_yaml_doc_t *red_yaml_load_string(const char *name, const char *text,
                 red_yaml_doc_destroy(doc);
                 return NULL;
         }
-        yaml_parser_set_input_string(&parser, (const unsigned char *)text,
-                                     len);
+        yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 
         while (!done && r == 0) {
                 red_yaml_node_t *n = NULL, *parent;
@@ -243,8 +241,7 @@ red_yaml_doc_t *red_yaml_load_string(const char *name, const char *text,
                                             YAML_DOUBLE_QUOTED_SCALAR_STYLE;
                         r = anchor_add(doc, ev.data.scalar.anchor, n);
                         if (!r) {
-                                r = attach(doc, parent, n, errstr,
-                                           errstr_size);
+                                r = attach(doc, parent, n, errstr, errstr_size);
                         }
                         break;
                 case YAML_SEQUENCE_START_EVENT:
@@ -272,8 +269,7 @@ red_yaml_doc_t *red_yaml_load_string(const char *name, const char *text,
                                                : ev.data.sequence_start.anchor,
                                        n);
                         if (!r) {
-                                r = attach(doc, parent, n, errstr,
-                                           errstr_size);
+                                r = attach(doc, parent, n, errstr, errstr_size);
                         }
                         stack[depth++] = n;
                         break;
@@ -383,9 +379,12 @@ red_yaml_kind_t red_yaml_kind(const red_yaml_node_t *n)
 const char *red_yaml_kind_name(red_yaml_kind_t kind)
 {
         switch (kind) {
-        case RED_YAML_MAP: return "a mapping";
-        case RED_YAML_SEQ: return "a list";
-        default: return "a scalar";
+        case RED_YAML_MAP:
+                return "a mapping";
+        case RED_YAML_SEQ:
+                return "a list";
+        default:
+                return "a scalar";
         }
 }
 
@@ -543,8 +542,8 @@ int red_yaml_check_keys(const red_yaml_node_t *n, const char *what,
                 for (const char *const *a = allowed; *a && pos < sizeof(list);
                      a++) {
                         pos += (size_t)snprintf(list + pos, sizeof(list) - pos,
-                                                "%s%s", a == allowed ? "" : ", ",
-                                                *a);
+                                                "%s%s",
+                                                a == allowed ? "" : ", ", *a);
                 }
                 if (near) {
                         return red_yaml_error(
@@ -566,10 +565,10 @@ int red_yaml_expect(const red_yaml_node_t *n, red_yaml_kind_t kind,
         if (n->kind == kind) {
                 return 0;
         }
-        return red_yaml_error(errstr, errstr_size, n, "expected %s for %s, got %s",
-                              red_yaml_kind_name(kind), what,
-                              red_yaml_is_null(n) ? "nothing"
-                                                  : red_yaml_kind_name(n->kind));
+        return red_yaml_error(
+                errstr, errstr_size, n, "expected %s for %s, got %s",
+                red_yaml_kind_name(kind), what,
+                red_yaml_is_null(n) ? "nothing" : red_yaml_kind_name(n->kind));
 }
 
 int red_yaml_to_str(const red_yaml_node_t *n, const char *what,
@@ -586,8 +585,8 @@ int red_yaml_to_str(const red_yaml_node_t *n, const char *what,
         return 0;
 }
 
-int red_yaml_to_int64(const red_yaml_node_t *n, const char *what,
-                      int64_t *out, char *errstr, size_t errstr_size)
+int red_yaml_to_int64(const red_yaml_node_t *n, const char *what, int64_t *out,
+                      char *errstr, size_t errstr_size)
 {
         char *end;
         long long v;
@@ -610,8 +609,8 @@ bad:
                                       : red_yaml_kind_name(n->kind));
 }
 
-int red_yaml_to_double(const red_yaml_node_t *n, const char *what,
-                       double *out, char *errstr, size_t errstr_size)
+int red_yaml_to_double(const red_yaml_node_t *n, const char *what, double *out,
+                       char *errstr, size_t errstr_size)
 {
         char *end;
         double v;
@@ -648,8 +647,7 @@ int red_yaml_to_bool(const red_yaml_node_t *n, const char *what, bool *out,
                 }
         }
         return red_yaml_error(errstr, errstr_size, n,
-                              "expected true or false for %s, got \"%s\"",
-                              what,
+                              "expected true or false for %s, got \"%s\"", what,
                               n->kind == RED_YAML_SCALAR
                                       ? n->str
                                       : red_yaml_kind_name(n->kind));

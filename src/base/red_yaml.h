@@ -68,8 +68,7 @@ const red_yaml_node_t *red_yaml_key(const red_yaml_node_t *n, size_t i);
 const red_yaml_node_t *red_yaml_value(const red_yaml_node_t *n, size_t i);
 const red_yaml_node_t *red_yaml_item(const red_yaml_node_t *n, size_t i);
 /** The value of map key @p key, or NULL (also when @p n is not a map). */
-const red_yaml_node_t *red_yaml_get(const red_yaml_node_t *n,
-                                    const char *key);
+const red_yaml_node_t *red_yaml_get(const red_yaml_node_t *n, const char *key);
 
 /**
  * Formats "name:line:col: " followed by the message into @p errstr.
@@ -87,27 +86,24 @@ int red_yaml_error(char *errstr, size_t errstr_size, const red_yaml_node_t *n,
  */
 int red_yaml_check_keys(const red_yaml_node_t *n, const char *what,
                         const char *const *allowed, char *errstr,
-                        size_t errstr_size)
-        RED_MUSTCHECK;
+                        size_t errstr_size) RED_MUSTCHECK;
 
-/** Checks the node kind; message "expected a mapping for @p what, got a list". */
+/** Checks the node kind; message "expected a mapping for @p what, got a list".
+ */
 int red_yaml_expect(const red_yaml_node_t *n, red_yaml_kind_t kind,
-                    const char *what, char *errstr, size_t errstr_size)
-        RED_MUSTCHECK;
+                    const char *what, char *errstr,
+                    size_t errstr_size) RED_MUSTCHECK;
 
 /** Scalar conversions with input-pointing messages; 0 or -EINVAL. */
-int red_yaml_to_int64(const red_yaml_node_t *n, const char *what,
-                      int64_t *out, char *errstr, size_t errstr_size)
-        RED_MUSTCHECK;
+int red_yaml_to_int64(const red_yaml_node_t *n, const char *what, int64_t *out,
+                      char *errstr, size_t errstr_size) RED_MUSTCHECK;
 int red_yaml_to_double(const red_yaml_node_t *n, const char *what, double *out,
-                       char *errstr, size_t errstr_size)
-        RED_MUSTCHECK;
+                       char *errstr, size_t errstr_size) RED_MUSTCHECK;
 int red_yaml_to_bool(const red_yaml_node_t *n, const char *what, bool *out,
-                     char *errstr, size_t errstr_size)
-        RED_MUSTCHECK;
+                     char *errstr, size_t errstr_size) RED_MUSTCHECK;
 /** A non-null scalar as a string (maps, lists and null are errors). */
 int red_yaml_to_str(const red_yaml_node_t *n, const char *what,
-                    const char **out, char *errstr, size_t errstr_size)
-        RED_MUSTCHECK;
+                    const char **out, char *errstr,
+                    size_t errstr_size) RED_MUSTCHECK;
 
 #endif

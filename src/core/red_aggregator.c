@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DIM_BUF 48
+#define DIM_BUF  48
 #define MAX_KEYS 8
 
 struct red_aggregator_s {
@@ -49,9 +49,9 @@ red_aggregator_t *red_aggregator_new(const red_contract_t *c)
         ag->dim_buf = calloc(n, sizeof(*ag->dim_buf));
         ag->last_base = calloc(c->agg_cnt + 1, sizeof(*ag->last_base));
         for (size_t i = 0; ag->last_base && i < c->agg_cnt; i++) {
-                ag->last_base[i + 1] = ag->last_base[i] +
-                                       c->aggs[i].grouping_cnt *
-                                               RED_WINDOW__CNT;
+                ag->last_base[i + 1] =
+                        ag->last_base[i] +
+                        c->aggs[i].grouping_cnt * RED_WINDOW__CNT;
         }
         ag->last = calloc(ag->last_base ? ag->last_base[c->agg_cnt] + 1 : 1,
                           sizeof(*ag->last));
@@ -116,8 +116,8 @@ bool red_aggregator_dim_text(const red_dim_t *d, const red_event_t *ev,
         case RED_DIM_BUCKETS:
                 v = red_event_value(ev, d->slot);
                 if (v) {
-                        double x = v->type == RED_FT_INTEGER ? (double)v->i
-                                                             : v->d;
+                        double x =
+                                v->type == RED_FT_INTEGER ? (double)v->i : v->d;
                         for (size_t i = 0; i < d->bucket_cnt; i++) {
                                 if (!d->buckets[i].has_below ||
                                     x < d->buckets[i].below) {
@@ -197,8 +197,8 @@ static int apply_agg(red_aggregator_t *ag, const red_agg_t *a,
                 key.lens = lens;
                 key.group_hash = 0;
                 for (int wt = 0; wt < RED_WINDOW__CNT; wt++) {
-                        red_cell_t **lp = &last[g * RED_WINDOW__CNT +
-                                                (size_t)wt];
+                        red_cell_t **lp =
+                                &last[g * RED_WINDOW__CNT + (size_t)wt];
                         red_cell_t *cell;
                         uint64_t h;
 
@@ -249,9 +249,9 @@ int red_aggregator_apply(red_aggregator_t *ag, const red_event_t *ev)
                 return 0;
         }
         for (size_t d = 0; d < c->dim_cnt; d++) {
-                ag->dim_ok[d] = red_aggregator_dim_text(
-                        &c->dims[d], ev, ag->dim_buf[d], &ag->dim_p[d],
-                        &ag->dim_len[d]);
+                ag->dim_ok[d] =
+                        red_aggregator_dim_text(&c->dims[d], ev, ag->dim_buf[d],
+                                                &ag->dim_p[d], &ag->dim_len[d]);
         }
         red_window_starts(ev->time, starts);
         for (size_t i = 0; i < c->agg_cnt; i++) {

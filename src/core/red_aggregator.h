@@ -21,8 +21,8 @@ red_aggregator_t *red_aggregator_new(const red_contract_t *c);
 void red_aggregator_destroy(red_aggregator_t *ag);
 
 /** Applies @p ev to all its cells. 0, -ENOMEM or -ERANGE (red_cell_apply). */
-int red_aggregator_apply(red_aggregator_t *ag, const red_event_t *ev)
-        RED_MUSTCHECK;
+int red_aggregator_apply(red_aggregator_t *ag,
+                         const red_event_t *ev) RED_MUSTCHECK;
 
 /**
  * The cells in output order (aggregation, window type, start, grouping,
@@ -37,8 +37,7 @@ size_t red_aggregator_count(const red_aggregator_t *ag);
  * 0, -ENOMEM, or -EINVAL / -ERANGE with a message (red_cell_merge).
  */
 int red_aggregator_merge_cell(red_aggregator_t *ag, const red_cell_t *cell,
-                              char *errstr, size_t errstr_size)
-        RED_MUSTCHECK;
+                              char *errstr, size_t errstr_size) RED_MUSTCHECK;
 
 /** Drops every cell. */
 void red_aggregator_clear(red_aggregator_t *ag);

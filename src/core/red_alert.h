@@ -36,8 +36,7 @@ typedef struct red_alert_matches_s {
 
 /** Appends the rules @p ev crosses. 0 or -ENOMEM. */
 int red_alert_evaluate(const red_alerts_t *a, const red_event_t *ev,
-                       red_alert_matches_t *out)
-        RED_MUSTCHECK;
+                       red_alert_matches_t *out) RED_MUSTCHECK;
 
 typedef struct red_alert_state_s red_alert_state_t;
 
@@ -47,8 +46,7 @@ void red_alert_state_destroy(red_alert_state_t *st);
 red_time_t red_alert_state_get(const red_alert_state_t *st, const char *rule_id,
                                const char *scope);
 int red_alert_state_set(red_alert_state_t *st, const char *rule_id,
-                        const char *scope, red_time_t t)
-        RED_MUSTCHECK;
+                        const char *scope, red_time_t t) RED_MUSTCHECK;
 
 /**
  * Decides which matches fire (in order): a rule fires when it never fired
@@ -56,8 +54,7 @@ int red_alert_state_set(red_alert_state_t *st, const char *rule_id,
  * @p st. 0 or -ENOMEM.
  */
 int red_alert_cooldown(const red_alerts_t *a, red_alert_match_t *m, size_t cnt,
-                       red_alert_state_t *st)
-        RED_MUSTCHECK;
+                       red_alert_state_t *st) RED_MUSTCHECK;
 
 /** The rule's message with {metric_name} {value} {threshold} {operator}
  * {severity} {agent_id} filled in. */

@@ -33,7 +33,7 @@ typedef struct red_cell_key_s {
         int grouping;
         const char *const *keys; /**< agg->key_cnt values */
         const size_t *lens;
-        uint64_t group_hash;     /**< red_cell_group_hash() of the above */
+        uint64_t group_hash; /**< red_cell_group_hash() of the above */
 } red_cell_key_t;
 
 /**
@@ -90,8 +90,7 @@ int red_cell_cmp(const red_cell_t *a, const red_cell_t *b);
  * taken the event). Decoded events stay within RED_NUMBER_LIMIT, which
  * makes -ERANGE need 10^14 of the largest values in one cell.
  */
-int red_cell_apply(red_cell_t *cell, const red_event_t *ev)
-        RED_MUSTCHECK;
+int red_cell_apply(red_cell_t *cell, const red_event_t *ev) RED_MUSTCHECK;
 
 /**
  * Merges @p src into @p dst (same key). Returns 0, -ENOMEM, or with a
@@ -105,8 +104,7 @@ int red_cell_merge(red_cell_t *dst, const red_cell_t *src, char *errstr,
  * Serialises the measures (names, kinds, states; keyed entries sorted) in
  * a stable binary format for the `state` column.
  */
-int red_cell_serialize(const red_cell_t *cell, red_buf_t *out)
-        RED_MUSTCHECK;
+int red_cell_serialize(const red_cell_t *cell, red_buf_t *out) RED_MUSTCHECK;
 
 /**
  * Merges a serialised state into @p cell. Measures are matched by name and
@@ -116,8 +114,7 @@ int red_cell_serialize(const red_cell_t *cell, red_buf_t *out)
  * range, also when rescaled to a finer precision).
  */
 int red_cell_merge_serialized(red_cell_t *cell, const void *data, size_t len,
-                              char *errstr, size_t errstr_size)
-        RED_MUSTCHECK;
+                              char *errstr, size_t errstr_size) RED_MUSTCHECK;
 
 /**
  * Renders column @p col as JSON text into @p out (a number, an object, or

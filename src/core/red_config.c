@@ -25,12 +25,12 @@ static const char *const gap_policies[] = {"fail", "reset", NULL};
 /* The settings table: every key of config/reducerd.yaml, in file order.
  * The README's configuration reference and a test are checked against it. */
 static const red_setting_t settings[] = {
-        {"kafka.brokers", RED_SETTING_STR, OFF(kafka_brokers), 0, "embedded",
-         0, 0, NULL, false,
+        {"kafka.brokers", RED_SETTING_STR, OFF(kafka_brokers), 0, "embedded", 0,
+         0, NULL, false,
          "Bootstrap servers (host:port,...), or \"embedded\" to start "
          "librdkafka's mock cluster in-process (development and tests only)"},
-        {"kafka.embedded_brokers", RED_SETTING_INT,
-         OFF(kafka_embedded_brokers), 0, "1", 1, 5, NULL, false,
+        {"kafka.embedded_brokers", RED_SETTING_INT, OFF(kafka_embedded_brokers),
+         0, "1", 1, 5, NULL, false,
          "Number of brokers of the embedded mock cluster"},
         {"kafka.embedded_partitions", RED_SETTING_INT,
          OFF(kafka_embedded_partitions), 0, "3", 1, 256, NULL, false,
@@ -45,8 +45,8 @@ static const red_setting_t settings[] = {
          OFF(kafka_property_cnt), NULL, 0, 0, NULL, true,
          "librdkafka properties passed through unchanged (SASL, TLS, "
          "timeouts); each is checked with rd_kafka_conf_set"},
-        {"postgres.conninfo", RED_SETTING_STR, OFF(postgres_conninfo), 0, "",
-         0, 0, NULL, true,
+        {"postgres.conninfo", RED_SETTING_STR, OFF(postgres_conninfo), 0, "", 0,
+         0, NULL, true,
          "libpq connection string or URI; empty means libpq defaults and "
          "the PG* environment variables"},
         {"postgres.retry_max_ms", RED_SETTING_INT, OFF(postgres_retry_max_ms),
@@ -56,11 +56,10 @@ static const red_setting_t settings[] = {
          "contracts", 0, 0, NULL, false,
          "Contract files, or directories whose *.yaml files are all loaded; "
          "relative to this file's directory"},
-        {"batch.max_events", RED_SETTING_INT, OFF(batch_max_events), 0,
-         "20000", 1, 1000000, NULL, false,
-         "A batch closes after this many events"},
-        {"batch.max_ms", RED_SETTING_INT, OFF(batch_max_ms), 0, "500", 1,
-         60000, NULL, false, "A batch closes after this many milliseconds"},
+        {"batch.max_events", RED_SETTING_INT, OFF(batch_max_events), 0, "20000",
+         1, 1000000, NULL, false, "A batch closes after this many events"},
+        {"batch.max_ms", RED_SETTING_INT, OFF(batch_max_ms), 0, "500", 1, 60000,
+         NULL, false, "A batch closes after this many milliseconds"},
         {"batch.max_bytes", RED_SETTING_INT, OFF(batch_max_bytes), 0,
          "67108864", 65536, INT64_C(4294967296), NULL, false,
          "A batch closes after this many bytes of input"},
@@ -69,28 +68,27 @@ static const red_setting_t settings[] = {
          "Workflows kept in memory; older ones are evicted and reloaded "
          "from Postgres on demand"},
         {"workflows.terminal_ttl_s", RED_SETTING_INT,
-         OFF(workflows_terminal_ttl_s), 0, "86400", 0, INT64_C(31536000),
-         NULL, false,
-         "Seconds a completed or failed workflow stays in memory"},
-        {"http.listen", RED_SETTING_STR, OFF(http_listen), 0,
-         "127.0.0.1:9464", 0, 0, NULL, false,
+         OFF(workflows_terminal_ttl_s), 0, "86400", 0, INT64_C(31536000), NULL,
+         false, "Seconds a completed or failed workflow stays in memory"},
+        {"http.listen", RED_SETTING_STR, OFF(http_listen), 0, "127.0.0.1:9464",
+         0, 0, NULL, false,
          "Address of /metrics, /healthz and /readyz (host:port; empty "
          "disables)"},
         {"http.api", RED_SETTING_BOOL, OFF(http_api), 0, "false", 0, 0, NULL,
          false,
          "reducerd run also serves the read API (/v1), on api.listen with "
          "its own threads and connections"},
-        {"api.listen", RED_SETTING_STR, OFF(api_listen), 0, "127.0.0.1:9465",
-         0, 0, NULL, false,
+        {"api.listen", RED_SETTING_STR, OFF(api_listen), 0, "127.0.0.1:9465", 0,
+         0, NULL, false,
          "Address of the read API of reducerd serve (and of run with "
          "http.api: true), host:port"},
-        {"api.threads", RED_SETTING_INT, OFF(api_threads), 0, "4", 1, 256,
-         NULL, false, "HTTP worker threads of the read API"},
+        {"api.threads", RED_SETTING_INT, OFF(api_threads), 0, "4", 1, 256, NULL,
+         false, "HTTP worker threads of the read API"},
         {"api.max_connections", RED_SETTING_INT, OFF(api_max_connections), 0,
          "512", 1, 100000, NULL, false,
          "Client connections the read API accepts at once"},
-        {"api.timeout_s", RED_SETTING_INT, OFF(api_timeout_s), 0, "30", 1,
-         3600, NULL, false,
+        {"api.timeout_s", RED_SETTING_INT, OFF(api_timeout_s), 0, "30", 1, 3600,
+         NULL, false,
          "A client connection idle this long (a slow or stalled client) is "
          "closed"},
         {"api.statement_timeout_ms", RED_SETTING_INT,
@@ -104,14 +102,14 @@ static const red_setting_t settings[] = {
         {"api.max_export_rows", RED_SETTING_INT, OFF(api_max_export_rows), 0,
          "10000000", 1, INT64_C(1000000000), NULL, false,
          "Most rows of one streamed ndjson export"},
-        {"api.pg_connections", RED_SETTING_INT, OFF(api_pg_connections), 0,
-         "8", 1, 1000, NULL, false,
+        {"api.pg_connections", RED_SETTING_INT, OFF(api_pg_connections), 0, "8",
+         1, 1000, NULL, false,
          "PostgreSQL connections of the read API (separate from ingest)"},
         {"api.token", RED_SETTING_STR, OFF(api_token), 0, "", 0, 0, NULL, true,
          "Bearer token the read API requires (Authorization: Bearer ...); "
          "empty: none. Set it from the environment (REDUCERD_API_TOKEN)"},
-        {"api.tls_cert", RED_SETTING_STR, OFF(api_tls_cert), 0, "", 0, 0,
-         NULL, false,
+        {"api.tls_cert", RED_SETTING_STR, OFF(api_tls_cert), 0, "", 0, 0, NULL,
+         false,
          "PEM certificate (chain) file: with api.tls_key the read API speaks "
          "HTTPS; relative to this file's directory"},
         {"api.tls_key", RED_SETTING_STR, OFF(api_tls_key), 0, "", 0, 0, NULL,
@@ -149,11 +147,11 @@ const red_setting_t *red_config_settings(size_t *cntp)
 
 #define FIELD(conf, s, type) ((type *)((char *)(conf) + (s)->offset))
 
-static int errf(char *errstr, size_t size, const char *origin,
-                const char *fmt, ...) RED_PRINTF(4, 5);
+static int errf(char *errstr, size_t size, const char *origin, const char *fmt,
+                ...) RED_PRINTF(4, 5);
 
-static int errf(char *errstr, size_t size, const char *origin,
-                const char *fmt, ...)
+static int errf(char *errstr, size_t size, const char *origin, const char *fmt,
+                ...)
 {
         va_list ap;
         int n = snprintf(errstr, size, "%s: ", origin);
@@ -179,8 +177,7 @@ static void allowed_text(const red_setting_t *s, char *buf, size_t size)
                 break;
         case RED_SETTING_ENUM:
                 buf[0] = '\0';
-                for (const char *const *a = s->allowed; *a && pos < size;
-                     a++) {
+                for (const char *const *a = s->allowed; *a && pos < size; a++) {
                         pos += (size_t)snprintf(buf + pos, size - pos, "%s%s",
                                                 a == s->allowed ? "" : ", ",
                                                 *a);
@@ -420,7 +417,8 @@ static int set_from_node(red_config_t *conf, const red_setting_t *s,
                     (red_yaml_is_null(n) && s->type != RED_SETTING_STR)) {
                         allowed_text(s, allowed, sizeof(allowed));
                         return red_yaml_error(
-                                errstr, size, n, "%s: expected %s, got %s (allowed: %s)",
+                                errstr, size, n,
+                                "%s: expected %s, got %s (allowed: %s)",
                                 s->name,
                                 s->type == RED_SETTING_INT ? "an integer"
                                                            : "a value",
@@ -577,7 +575,8 @@ static int load_env(red_config_t *conf, char *errstr, size_t size)
                 }
                 for (size_t i = 0; i < len; i++) {
                         char c = (*e)[sizeof(prop_prefix) - 1 + i];
-                        prop[i] = c == '_' ? '.' : (char)tolower((unsigned char)c);
+                        prop[i] = c == '_' ? '.'
+                                           : (char)tolower((unsigned char)c);
                 }
                 prop[len] = '\0';
                 snprintf(origin, sizeof(origin), "environment %.*s",
@@ -644,8 +643,8 @@ static int finalize(red_config_t *conf, char *errstr, size_t size)
                 free(conf->instance_id);
                 gethostname(host, sizeof(host) - 1);
                 host[sizeof(host) - 1] = '\0';
-                if (asprintf(&conf->instance_id, "%s-%d", host,
-                             (int)getpid()) < 0) {
+                if (asprintf(&conf->instance_id, "%s-%d", host, (int)getpid()) <
+                    0) {
                         conf->instance_id = NULL;
                         return -ENOMEM;
                 }

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RED_CONTRACT_MAX_KINDS 64
+#define RED_CONTRACT_MAX_KINDS  64
 #define RED_CONTRACT_MAX_STATES 32
 
 typedef enum {
@@ -78,7 +78,7 @@ typedef struct red_kind_s {
 
 typedef struct red_input_s {
         char *topic;
-        uint64_t kinds; /**< mask of kind indexes */
+        uint64_t kinds;   /**< mask of kind indexes */
         int default_kind; /**< the topic's single kind, else -1 */
 } red_input_t;
 
@@ -103,8 +103,8 @@ typedef struct red_bucket_s {
 typedef struct red_dim_s {
         char *name;
         red_dim_kind_t kind;
-        int slot;     /**< FIELD, BUCKETS */
-        char *def;    /**< FIELD: value when absent, or NULL */
+        int slot;  /**< FIELD, BUCKETS */
+        char *def; /**< FIELD: value when absent, or NULL */
         char *constant;
         red_bucket_t *buckets;
         size_t bucket_cnt;
@@ -122,11 +122,11 @@ typedef enum {
 typedef struct red_measure_s {
         char *name;
         red_meas_kind_t kind;
-        uint64_t on;      /**< kinds that contribute (mask) */
+        uint64_t on; /**< kinds that contribute (mask) */
         red_cond_t *where;
         size_t where_cnt;
-        int slot;         /**< the field (all but COUNT) */
-        int precision;    /**< decimal digits kept by exact sums */
+        int slot;                  /**< the field (all but COUNT) */
+        int precision;             /**< decimal digits kept by exact sums */
         struct red_measure_s *sub; /**< BY: the per-value measures */
         size_t sub_cnt;
 } red_measure_t;
@@ -143,11 +143,11 @@ typedef enum {
 typedef struct red_column_s {
         char *name;
         red_col_kind_t kind;
-        struct red_expr_s *expr;     /**< EXPR; EACH with a scalar value */
-        char **keys;                 /**< OBJECT (also EACH's object value) */
+        struct red_expr_s *expr; /**< EXPR; EACH with a scalar value */
+        char **keys;             /**< OBJECT (also EACH's object value) */
         struct red_expr_s **exprs;
         size_t key_cnt;
-        int measure;                 /**< EACH, COUNTS: index in measures */
+        int measure; /**< EACH, COUNTS: index in measures */
 } red_column_t;
 
 typedef struct red_grouping_s {
@@ -156,7 +156,7 @@ typedef struct red_grouping_s {
 } red_grouping_t;
 
 typedef struct red_publish_s {
-        char *topic;      /**< NULL: not published */
+        char *topic; /**< NULL: not published */
         char *event_type;
 } red_publish_t;
 
@@ -235,14 +235,14 @@ typedef struct red_raw_column_s {
 typedef struct red_raw_s {
         char *name;
         int index;
-        uint64_t on;           /**< kinds stored */
-        char **topics;         /**< input topic -> table, pairwise */
+        uint64_t on;   /**< kinds stored */
+        char **topics; /**< input topic -> table, pairwise */
         char **tables;
         size_t table_cnt;
-        char *time_column;     /**< filled with the event time; the partition key */
+        char *time_column; /**< filled with the event time; the partition key */
         red_partition_t partition;
         int64_t retention_us;
-        int *unique;           /**< slots that, with the time, identify a row */
+        int *unique; /**< slots that, with the time, identify a row */
         size_t unique_cnt;
         red_raw_column_t *columns;
         size_t column_cnt;
@@ -257,22 +257,23 @@ typedef enum {
 
 typedef struct red_alert_rule_s {
         char *id;
-        char *metric;          /**< the match field's value this rule addresses */
+        char *metric; /**< the match field's value this rule addresses */
         red_alert_op_t op;
         double threshold;
-        char *severity;        /**< CRITICAL, WARNING or INFO */
-        char *message;         /**< template: {metric_name} {value} {threshold} {operator} {severity} {agent_id} */
+        char *severity; /**< CRITICAL, WARNING or INFO */
+        char *message;  /**< template: {metric_name} {value} {threshold}
+                           {operator} {severity} {agent_id} */
         int64_t cooldown_us;
 } red_alert_rule_t;
 
 /** Threshold rules on one numeric field (alerts:). */
 typedef struct red_alerts_s {
-        uint64_t on;           /**< kinds evaluated */
-        int match_slot;        /**< field naming the metric (e.g. metric_name) */
-        int value_slot;        /**< field compared with the threshold */
-        int scope_slot;        /**< cooldown per rule and this field's value, or -1 */
-        int tags_slot;         /**< object field copied into alerts, or -1 */
-        int correlation_slot;  /**< string field copied into alerts, or -1 */
+        uint64_t on;    /**< kinds evaluated */
+        int match_slot; /**< field naming the metric (e.g. metric_name) */
+        int value_slot; /**< field compared with the threshold */
+        int scope_slot; /**< cooldown per rule and this field's value, or -1 */
+        int tags_slot;  /**< object field copied into alerts, or -1 */
+        int correlation_slot; /**< string field copied into alerts, or -1 */
         char *table;
         red_publish_t publish;
         red_alert_rule_t *rules;
@@ -334,8 +335,7 @@ void red_contract_destroy(red_contract_t *c);
 
 /** The kind whose types include @p event_type, or NULL. */
 const red_kind_t *red_contract_kind_by_type(const red_contract_t *c,
-                                            const char *event_type,
-                                            size_t len);
+                                            const char *event_type, size_t len);
 
 /** The table of raw sink @p r for @p topic, or NULL (not stored). */
 const char *red_raw_table(const red_raw_t *r, const char *topic);
@@ -355,20 +355,20 @@ int red_fsm_state(const red_fsm_t *fsm, const char *name, size_t len);
 int red_fsm_event(const red_fsm_t *fsm, const char *name, size_t len);
 
 
-
 /*
  * Measure output references used by column expressions: (measure index
  * << 16) | output code; quantile codes are 100 + round(q * 10000).
  */
-#define RED_OUT_COUNT 1
-#define RED_OUT_SUM   2
-#define RED_OUT_AVG   3
-#define RED_OUT_MIN   4
-#define RED_OUT_MAX   5
-#define RED_OUT_Q0    100
+#define RED_OUT_COUNT        1
+#define RED_OUT_SUM          2
+#define RED_OUT_AVG          3
+#define RED_OUT_MIN          4
+#define RED_OUT_MAX          5
+#define RED_OUT_Q0           100
 #define RED_REF_MEASURE(ref) ((ref) >> 16)
-#define RED_REF_OUTPUT(ref)  ((ref) & 0xffff)
-#define RED_REF_QUANTILE(ref) ((double)(RED_REF_OUTPUT(ref) - RED_OUT_Q0) / 10000.0)
+#define RED_REF_OUTPUT(ref)  ((ref)&0xffff)
+#define RED_REF_QUANTILE(ref)                                                  \
+        ((double)(RED_REF_OUTPUT(ref) - RED_OUT_Q0) / 10000.0)
 
 /** All contracts a service runs (owned). */
 typedef struct red_contract_set_s {
@@ -387,14 +387,12 @@ typedef struct red_contract_set_s {
  * empty. Caller destroys with red_contract_set_destroy().
  */
 int red_contract_set_load(red_contract_set_t *set, char *const *paths,
-                          size_t path_cnt, const char *base_dir,
-                          char *errstr, size_t errstr_size)
-        RED_MUSTCHECK;
+                          size_t path_cnt, const char *base_dir, char *errstr,
+                          size_t errstr_size) RED_MUSTCHECK;
 
 /** Adds one contract file to @p set (used by check and tests). */
 int red_contract_set_add(red_contract_set_t *set, const char *path,
-                         char *errstr, size_t errstr_size)
-        RED_MUSTCHECK;
+                         char *errstr, size_t errstr_size) RED_MUSTCHECK;
 
 /** Frees the contracts; @p set itself may be reused. */
 void red_contract_set_destroy(red_contract_set_t *set);

@@ -191,9 +191,10 @@ static int trigger_set_of(red_loader_t *ld, const red_yaml_node_t *v,
 static int trigger_of(red_loader_t *ld, red_fsm_t *fsm,
                       const red_yaml_node_t *n, red_trigger_t *t)
 {
-        static const char *const keys[] = {"on", "when", "initialize",
-                                           "state_from", "event", "event_from",
-                                           "to_state_from", "set", NULL};
+        static const char *const keys[] = {
+                "on",    "when",       "initialize",    "state_from",
+                "event", "event_from", "to_state_from", "set",
+                NULL};
         const red_yaml_node_t *v;
         const char *what = "fsm trigger";
         char buf[1024];
@@ -295,8 +296,7 @@ static int fsm_key_of(red_loader_t *ld, const red_yaml_node_t *v,
 
 /* states, initial, terminal. States become SQL values and event names
  * (at most 50 bytes); a state mask has 32 bits. */
-static int states_of(red_loader_t *ld, const red_yaml_node_t *n,
-                     red_fsm_t *fsm)
+static int states_of(red_loader_t *ld, const red_yaml_node_t *n, red_fsm_t *fsm)
 {
         const red_yaml_node_t *v = red_yaml_get(n, "states");
         int r;
@@ -338,8 +338,8 @@ static int transitions_of(red_loader_t *ld, const red_yaml_node_t *v,
                             ld->size)) {
                 return -EINVAL;
         }
-        fsm->transitions = calloc(red_yaml_size(v) + 1,
-                                  sizeof(*fsm->transitions));
+        fsm->transitions =
+                calloc(red_yaml_size(v) + 1, sizeof(*fsm->transitions));
         if (!fsm->transitions) {
                 return -ENOMEM;
         }
@@ -379,10 +379,18 @@ static int triggers_of(red_loader_t *ld, const red_yaml_node_t *v,
 int red_load_fsm(red_loader_t *ld, const red_yaml_node_t *n)
 {
         /* the first 8 are required */
-        static const char *const keys[] = {
-                "key", "states", "initial", "terminal", "transitions",
-                "triggers", "history_table", "current_table",
-                "history_partition", "history_retention", "publish", NULL};
+        static const char *const keys[] = {"key",
+                                           "states",
+                                           "initial",
+                                           "terminal",
+                                           "transitions",
+                                           "triggers",
+                                           "history_table",
+                                           "current_table",
+                                           "history_partition",
+                                           "history_retention",
+                                           "publish",
+                                           NULL};
         red_fsm_t *fsm;
         const red_yaml_node_t *v;
         int r;
@@ -417,8 +425,7 @@ int red_load_fsm(red_loader_t *ld, const red_yaml_node_t *n)
                 return r;
         }
         if ((v = red_yaml_get(n, "history_retention")) &&
-            (r = red_load_duration(ld, v, "fsm",
-                                   &fsm->history_retention_us))) {
+            (r = red_load_duration(ld, v, "fsm", &fsm->history_retention_us))) {
                 return r;
         }
         if ((v = red_yaml_get(n, "publish")) &&

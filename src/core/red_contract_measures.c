@@ -393,8 +393,8 @@ static int each_of(red_loader_t *ld, const red_agg_t *a,
  * expression; a mapping is an object of expressions, or each: over a by
  * measure. */
 int red_load_column(red_loader_t *ld, const red_agg_t *a,
-                    const red_yaml_node_t *key,
-                    const red_yaml_node_t *n, red_column_t *col)
+                    const red_yaml_node_t *key, const red_yaml_node_t *n,
+                    red_column_t *col)
 {
         resolve_ctx_t rc = {a->measures, a->measure_cnt};
         const red_yaml_node_t *v;

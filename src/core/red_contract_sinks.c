@@ -372,8 +372,7 @@ static int alert_fields_of(red_loader_t *ld, const red_yaml_node_t *n,
                                         &a->correlation_slot)))) {
                 return rc;
         }
-        if (a->tags_slot >= 0 &&
-            c->slot_types[a->tags_slot] != RED_FT_OBJECT) {
+        if (a->tags_slot >= 0 && c->slot_types[a->tags_slot] != RED_FT_OBJECT) {
                 return red_yaml_error(ld->errstr, ld->size,
                                       red_yaml_get(n, "tags"),
                                       "alerts.tags: field %s must be an "
@@ -420,7 +419,7 @@ int red_load_alerts(red_loader_t *ld, const red_yaml_node_t *n)
 {
         /* the first 3 are required */
         static const char *const keys[] = {
-                "on", "match", "value", "scope", "tags", "correlation",
+                "on",    "match",   "value",    "scope", "tags", "correlation",
                 "table", "publish", "cooldown", "rules", NULL};
         red_alerts_t *a;
         const red_yaml_node_t *v;

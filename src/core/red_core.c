@@ -1,4 +1,5 @@
-/* red_core - decode, late policy, event-time reordering, FSM and aggregation; no I/O. */
+/* red_core - decode, late policy, event-time reordering, FSM and aggregation;
+ * no I/O. */
 #include "red_core.h"
 
 #include "red_log.h"
@@ -26,15 +27,15 @@ enum {
 /* One added message; per partition in offset order until committed past. */
 typedef struct entry_s {
         struct entry_s *next;
-        red_msg_t msg;      /* copied view */
+        red_msg_t msg; /* copied view */
         void *opaque;
-        red_event_t ev;     /* decoded; values are the trailing storage */
+        red_event_t ev; /* decoded; values are the trailing storage */
         uint8_t state;
-        uint8_t outcome;    /* O_* */
-        uint8_t code;       /* O_DEAD: its red_dlq_code_t */
+        uint8_t outcome; /* O_* */
+        uint8_t code;    /* O_DEAD: its red_dlq_code_t */
         bool decoded;
-        bool late;          /* late, applied anyway (policy update) */
-        bool duplicate;     /* its raw row is stored already: skipped */
+        bool late;      /* late, applied anyway (policy update) */
+        bool duplicate; /* its raw row is stored already: skipped */
         red_value_t values[];
 } entry_t;
 
@@ -43,7 +44,7 @@ typedef struct part_s {
         int32_t partition;
         entry_t *head, *tail;
         size_t buffered;
-        red_time_t max_time;      /* newest event time added (lateness, frontier) */
+        red_time_t max_time; /* newest event time added (lateness, frontier) */
         red_time_t committed_max; /* newest event time before the position */
         int64_t next_offset;      /* last added offset + 1, or -1 */
         int64_t position;         /* the position at the last commit, or -1 */
@@ -99,9 +100,8 @@ red_core_t *red_core_new(const red_contract_t *c, size_t max_live_workflows,
         core->done = done;
         core->done_arg = done_arg;
         core->finest_window = -1;
-        core->entry_size = sizeof(entry_t) +
-                           (c->slot_cnt ? c->slot_cnt : 1) *
-                                   sizeof(red_value_t);
+        core->entry_size = sizeof(entry_t) + (c->slot_cnt ? c->slot_cnt : 1) *
+                                                     sizeof(red_value_t);
         for (size_t i = 0; i < c->agg_cnt; i++) {
                 int w = __builtin_ctz(c->aggs[i].windows);
                 if (core->finest_window < 0 || w < core->finest_window) {
@@ -109,10 +109,9 @@ red_core_t *red_core_new(const red_contract_t *c, size_t max_live_workflows,
                 }
         }
         if (c->fsm) {
-                core->wfs = red_workflows_new(max_live_workflows,
-                                              terminal_ttl_us,
-                                              c->fsm->terminal,
-                                              c->remember_cnt);
+                core->wfs =
+                        red_workflows_new(max_live_workflows, terminal_ttl_us,
+                                          c->fsm->terminal, c->remember_cnt);
                 if (!core->wfs ||
                     !(core->fsm = red_fsm_engine_new(c, core->wfs))) {
                         goto oom;
@@ -161,8 +160,8 @@ static void entry_done(red_core_t *core, entry_t *e)
         core->free_list = e;
 }
 
-static part_t *part_find(red_core_t *core, const char *topic,
-                         int32_t partition, bool create)
+static part_t *part_find(red_core_t *core, const char *topic, int32_t partition,
+                         bool create)
 {
         const char *t = topic ? topic : "";
         part_t *p;
@@ -299,8 +298,7 @@ static int dead_letter(red_core_t *core, entry_t *e, red_dlq_code_t code,
 
         if (core->dead_cnt == core->dead_cap) {
                 size_t ncap = core->dead_cap ? core->dead_cap * 2 : 64;
-                red_dead_letter_t *nd = realloc(core->dead,
-                                                ncap * sizeof(*nd));
+                red_dead_letter_t *nd = realloc(core->dead, ncap * sizeof(*nd));
                 if (!nd) {
                         return -ENOMEM;
                 }
@@ -441,7 +439,8 @@ static int cmp_release(const void *a, const void *b)
         if (x->msg.partition != y->msg.partition) {
                 return x->msg.partition < y->msg.partition ? -1 : 1;
         }
-        return x->msg.offset < y->msg.offset ? -1 : x->msg.offset > y->msg.offset;
+        return x->msg.offset < y->msg.offset ? -1
+                                             : x->msg.offset > y->msg.offset;
 }
 
 /* An entry with its event time beside it: the sort compares times without
@@ -654,15 +653,14 @@ long red_core_release(red_core_t *core, red_time_t frontier, size_t max)
                         red_log_debug("core", "release %s[%d]@%lld %s %lld",
                                       e->msg.topic, (int)e->msg.partition,
                                       (long long)e->msg.offset,
-                                      e->ev.kind->name,
-                                      (long long)e->ev.time);
+                                      e->ev.kind->name, (long long)e->ev.time);
                 }
         }
         if (core->wfs && core->c->workflow_key_slot >= 0) {
                 for (size_t i = first; i < core->released_cnt; i++) {
-                        const red_value_t *v = red_event_value(
-                                &core->released[i]->ev,
-                                core->c->workflow_key_slot);
+                        const red_value_t *v =
+                                red_event_value(&core->released[i]->ev,
+                                                core->c->workflow_key_slot);
                         if (v && v->type == RED_FT_UUID &&
                             note_missing(core, &v->u)) {
                                 return -ENOMEM;
@@ -735,10 +733,10 @@ static int note_raw_keys(red_core_t *core, size_t first)
                                 continue;
                         }
                         if (core->key_cnt == core->key_cap) {
-                                size_t ncap = core->key_cap ? core->key_cap * 2
-                                                            : 256;
-                                red_core_raw_key_t *nk = realloc(
-                                        core->keys, ncap * sizeof(*nk));
+                                size_t ncap =
+                                        core->key_cap ? core->key_cap * 2 : 256;
+                                red_core_raw_key_t *nk =
+                                        realloc(core->keys, ncap * sizeof(*nk));
                                 if (!nk) {
                                         r = -ENOMEM;
                                         break;
@@ -752,9 +750,9 @@ static int note_raw_keys(red_core_t *core, size_t first)
                         }
                         memcpy(cand.ident, b.data, b.len + 1);
                         core->keys[core->key_cnt] = cand;
-                        if (red_map_insert(core->key_set, h,
-                                           (void *)(uintptr_t)(core->key_cnt +
-                                                               1))) {
+                        if (red_map_insert(
+                                    core->key_set, h,
+                                    (void *)(uintptr_t)(core->key_cnt + 1))) {
                                 free(cand.ident);
                                 r = -ENOMEM;
                                 break;
@@ -804,9 +802,8 @@ int red_core_process(red_core_t *core)
                         e->outcome = O_DUPLICATE;
                         continue;
                 }
-                if (core->fsm &&
-                    (r = red_fsm_engine_apply(core->fsm, &e->ev,
-                                              &core->rows))) {
+                if (core->fsm && (r = red_fsm_engine_apply(core->fsm, &e->ev,
+                                                           &core->rows))) {
                         return r;
                 }
                 if ((r = red_aggregator_apply(core->ag, &e->ev))) {
@@ -907,9 +904,10 @@ const red_position_t *red_core_positions(red_core_t *core, size_t *cntp)
                 pos->topic = p->topic;
                 pos->partition = p->partition;
                 pos->offset = offset;
-                pos->watermark = max == INT64_MIN
-                                         ? INT64_MIN
-                                         : max - core->c->max_out_of_orderness_us;
+                pos->watermark =
+                        max == INT64_MIN
+                                ? INT64_MIN
+                                : max - core->c->max_out_of_orderness_us;
                 pos->last_offset = last ? last->msg.offset : -1;
                 pos->last_digest = last ? red_core_msg_digest(&last->msg) : 0;
         }
@@ -925,10 +923,10 @@ int red_core_set_watermark(red_core_t *core, const char *topic,
         if (!p) {
                 return -ENOMEM;
         }
-        p->committed_max = watermark == INT64_MIN
-                                   ? INT64_MIN
-                                   : watermark +
-                                             core->c->max_out_of_orderness_us;
+        p->committed_max =
+                watermark == INT64_MIN
+                        ? INT64_MIN
+                        : watermark + core->c->max_out_of_orderness_us;
         part_clear(core, p);
         return 0;
 }

@@ -56,7 +56,8 @@ typedef struct red_core_counters_s {
         uint64_t applied;
         uint64_t dead_lettered;
         uint64_t late_dropped;
-        uint64_t late_applied; /**< late but applied (policy update), part of applied */
+        uint64_t late_applied; /**< late but applied (policy update), part of
+                                  applied */
         uint64_t duplicates;   /**< skipped: their raw row was stored already */
         uint64_t dead_by_code[RED_DLQ__CNT];
         uint64_t fsm_results[RED_FSM__CNT]; /**< history rows by result */
@@ -66,10 +67,11 @@ typedef struct red_core_counters_s {
 typedef struct red_position_s {
         const char *topic;
         int32_t partition;
-        int64_t offset;       /**< next offset to consume after a restart */
-        red_time_t watermark; /**< of the events before offset; INT64_MIN none */
-        int64_t last_offset;  /**< the last message before offset, or -1
-                                   when the batch holds none */
+        int64_t offset; /**< next offset to consume after a restart */
+        red_time_t
+                watermark;   /**< of the events before offset; INT64_MIN none */
+        int64_t last_offset; /**< the last message before offset, or -1
+                                  when the batch holds none */
         uint64_t last_digest; /**< its red_core_msg_digest() */
 } red_position_t;
 
@@ -126,11 +128,11 @@ const red_uuid_t *red_core_missing(red_core_t *core, size_t *cntp);
  */
 typedef struct red_core_raw_key_s {
         const red_raw_t *raw;
-        const char *table;     /**< borrowed from the contract */
+        const char *table; /**< borrowed from the contract */
         const red_event_t *ev;
-        char *ident;           /**< owned by the core */
+        char *ident; /**< owned by the core */
         size_t ident_len;
-        size_t entry;          /**< its event's index for red_core_released_event() */
+        size_t entry; /**< its event's index for red_core_released_event() */
 } red_core_raw_key_t;
 
 /** The raw-row identities of the released events, for the caller to check
@@ -176,8 +178,8 @@ const red_position_t *red_core_positions(red_core_t *core, size_t *cntp);
  * watermark; any buffered state of the partition is dropped.
  */
 int red_core_set_watermark(red_core_t *core, const char *topic,
-                           int32_t partition, red_time_t watermark)
-        RED_MUSTCHECK;
+                           int32_t partition,
+                           red_time_t watermark) RED_MUSTCHECK;
 /** Drops a partition's buffered messages (after a revoke). */
 void red_core_drop_partition(red_core_t *core, const char *topic,
                              int32_t partition);

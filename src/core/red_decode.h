@@ -37,7 +37,7 @@ typedef enum {
 typedef struct red_dead_letter_s {
         const red_msg_t *msg; /**< owned by the core until commit */
         red_dlq_code_t code;
-        char *detail;         /**< owned by the core */
+        char *detail; /**< owned by the core */
 } red_dead_letter_t;
 
 /** "invalid_json", "missing_field", ... (also the metric label). */

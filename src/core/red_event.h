@@ -34,7 +34,7 @@
 /** One field value. type RED_FT_NONE means absent. */
 typedef struct red_value_s {
         red_field_type_t type;
-        uint32_t raw_len;     /**< length of raw or num */
+        uint32_t raw_len; /**< length of raw or num */
         union {
                 int64_t i;    /**< INTEGER */
                 bool b;       /**< BOOLEAN */
@@ -43,9 +43,9 @@ typedef struct red_value_s {
                 struct {
                         const char *p;
                         size_t len;
-                } s;          /**< STRING (not NUL-terminated in general) */
+                } s; /**< STRING (not NUL-terminated in general) */
                 struct {
-                        double d;        /**< NUMBER (after unit scaling) */
+                        double d; /**< NUMBER (after unit scaling) */
                         /** NUMBER: its text in the message when it was
                          * taken unscaled, else NULL (an exact rendering
                          * that costs no formatting) */
@@ -70,19 +70,20 @@ typedef struct red_msg_s {
         size_t key_len;
         const void *value;
         size_t value_len;
-        red_time_t timestamp;     /**< Kafka message timestamp, or -1 */
-        const char *header_type;  /**< Kafka header event_type, or NULL */
+        red_time_t timestamp;    /**< Kafka message timestamp, or -1 */
+        const char *header_type; /**< Kafka header event_type, or NULL */
         size_t header_type_len;
 } red_msg_t;
 
 typedef struct red_event_s {
         const red_kind_t *kind;
-        red_time_t time;       /**< event time, UTC µs */
-        red_value_t *values;   /**< contract->slot_cnt entries (owned by the caller) */
-        json_t *root;          /**< the parsed message (owned: one reference) */
-        json_t *payload;       /**< borrowed from root (root itself when flat) */
-        json_t *metadata;      /**< envelope metadata object, or NULL (borrowed) */
-        const red_msg_t *msg;  /**< the source message (borrowed) */
+        red_time_t time; /**< event time, UTC µs */
+        red_value_t *
+                values; /**< contract->slot_cnt entries (owned by the caller) */
+        json_t *root;   /**< the parsed message (owned: one reference) */
+        json_t *payload;  /**< borrowed from root (root itself when flat) */
+        json_t *metadata; /**< envelope metadata object, or NULL (borrowed) */
+        const red_msg_t *msg; /**< the source message (borrowed) */
 } red_event_t;
 
 /** The value of slot @p slot, or NULL when absent. */

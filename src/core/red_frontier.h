@@ -25,13 +25,12 @@
  *  - IDLE: caught up, and nothing arrived for idle_wait while it was read
  *    (wall clock, the caller measures it; after a silence of every
  *    partition, from the moment the stream starts again, so the partitions
- *    whose messages come a moment later are not overtaken). Holding the frontier at its
- *    newest event would stall every busy partition behind a quiet topic,
- *    yet a producer that starts again stamps events about "now" (a
- *    little behind producers on other topics). So it counts with its
- *    newest event or now - idle_wait, whichever is later: a quiet topic
- *    delays the others by about idle_wait, and old data (a backfill) is
- *    not held back by it.
+ *    whose messages come a moment later are not overtaken). Holding the
+ * frontier at its newest event would stall every busy partition behind a quiet
+ * topic, yet a producer that starts again stamps events about "now" (a little
+ * behind producers on other topics). So it counts with its newest event or now
+ * - idle_wait, whichever is later: a quiet topic delays the others by about
+ * idle_wait, and old data (a backfill) is not held back by it.
  *  - FINISHED: it will deliver nothing more (the end of `reduce`'s input):
  *    no bound.
  *

@@ -112,8 +112,7 @@ void red_fsm_engine_destroy(red_fsm_engine_t *e);
  * -ENOMEM the batch must be rolled back (red_workflows_rollback()).
  */
 int red_fsm_engine_apply(red_fsm_engine_t *e, red_event_t *ev,
-                         red_fsm_rows_t *rows)
-        RED_MUSTCHECK;
+                         red_fsm_rows_t *rows) RED_MUSTCHECK;
 
 /**
  * RED_FSM__CNT counters, indexed by red_fsm_result_t, since the engine was

@@ -169,8 +169,7 @@ void red_rows_current_json(const red_contract_t *c, const red_wf_t *wf,
                   wf->state == RED_WF_NONE ? -1 : wf->state);
         red_buf_putc(out, ',');
         put_state(out, "previous_state", fsm,
-                  wf->previous_state == RED_WF_NONE ? -1
-                                                    : wf->previous_state);
+                  wf->previous_state == RED_WF_NONE ? -1 : wf->previous_state);
         red_buf_putc(out, ',');
         put_time(out, "state_entry_time", wf->state_entry_time);
         red_buf_putc(out, ',');
@@ -214,8 +213,7 @@ void red_rows_dead_letter_json(const red_contract_t *c,
 void red_rows_object_json(const red_value_t *v, red_buf_t *out)
 {
         json_t *o = v->j ? json_incref(v->j)
-                         : json_loadb(v->raw, v->raw_len, JSON_ALLOW_NUL,
-                                      NULL);
+                         : json_loadb(v->raw, v->raw_len, JSON_ALLOW_NUL, NULL);
         char *j = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 
         red_buf_puts(out, j ? j : "{}");

@@ -24,7 +24,8 @@ void red_rows_cell_json(const red_cell_t *cell, const char *extra,
 void red_rows_history_json(const red_fsm_t *fsm, const red_fsm_row_t *row,
                            red_buf_t *out);
 
-/** The metadata object of a current-state row (remembered fields, partition). */
+/** The metadata object of a current-state row (remembered fields, partition).
+ */
 void red_rows_workflow_metadata(const red_contract_t *c, const red_wf_t *wf,
                                 red_buf_t *out);
 

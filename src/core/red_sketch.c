@@ -81,7 +81,7 @@ struct red_sketch_s {
  */
 
 static void sketch_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    RED_PRINTF(3, 4);
+        RED_PRINTF(3, 4);
 
 static void sketch_err(char *errstr, size_t errstr_size, const char *fmt, ...)
 {
@@ -246,8 +246,8 @@ static int store_fit(sketch_store_t *st, int64_t req_lo, int64_t req_hi,
         if (r) {
                 return r;
         }
-        bottom =
-            store_plan(st, req_lo, req_hi, max_bins, &need, &had, &dlo, &dhi);
+        bottom = store_plan(st, req_lo, req_hi, max_bins, &need, &had, &dlo,
+                            &dhi);
         *bottomp = bottom;
 
         /* Keep the window if it already covers [bottom, hi], else center. */

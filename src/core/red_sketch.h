@@ -73,16 +73,15 @@ typedef struct red_sketch_s red_sketch_t;
  * Returns NULL and writes a message to @p errstr on a bad alpha or OOM.
  * Caller destroys with red_sketch_destroy().
  */
-red_sketch_t *red_sketch_new(double alpha, char *errstr, size_t errstr_size)
-    RED_MUSTCHECK;
+red_sketch_t *red_sketch_new(double alpha, char *errstr,
+                             size_t errstr_size) RED_MUSTCHECK;
 
 /**
  * Like red_sketch_new() with at most @p max_bins buckets per store
  * (1 .. RED_SKETCH_MAX_BINS_LIMIT). Caller destroys with red_sketch_destroy().
  */
 red_sketch_t *red_sketch_new_bounded(double alpha, int max_bins, char *errstr,
-                                     size_t errstr_size)
-    RED_MUSTCHECK;
+                                     size_t errstr_size) RED_MUSTCHECK;
 
 /** Frees the sketch and everything it owns; accepts NULL. */
 void red_sketch_destroy(red_sketch_t *sk);
@@ -91,8 +90,7 @@ void red_sketch_destroy(red_sketch_t *sk);
  * Returns an independent deep copy of @p sk (borrowed), or NULL on OOM.
  * Caller destroys the copy with red_sketch_destroy().
  */
-red_sketch_t *red_sketch_dup(const red_sketch_t *sk)
-    RED_MUSTCHECK;
+red_sketch_t *red_sketch_dup(const red_sketch_t *sk) RED_MUSTCHECK;
 
 /** Empties the sketch (alpha and max_bins are kept, memory is kept). */
 void red_sketch_clear(red_sketch_t *sk);
@@ -103,24 +101,21 @@ void red_sketch_clear(red_sketch_t *sk);
  * wrap (the sketch is unchanged).
  * Allocates only when a store grows; -0.0 is stored as 0.0.
  */
-int red_sketch_add(red_sketch_t *sk, double value)
-    RED_MUSTCHECK;
+int red_sketch_add(red_sketch_t *sk, double value) RED_MUSTCHECK;
 
 /**
  * Adds @p value @p n times (n == 0 is a no-op). Returns 0, -EINVAL for NaN or
  * +-Inf, -ENOMEM, or -EOVERFLOW when the total count would wrap; on error the
  * sketch is unchanged.
  */
-int red_sketch_add_n(red_sketch_t *sk, double value, uint64_t n)
-    RED_MUSTCHECK;
+int red_sketch_add_n(red_sketch_t *sk, double value, uint64_t n) RED_MUSTCHECK;
 
 /**
  * Adds every value of @p src (borrowed, unchanged; may be @p dst) to @p dst.
  * Returns 0, -EINVAL when the alphas differ, -ENOMEM or -EOVERFLOW; on error
  * @p dst is unchanged. When max_bins differ, @p dst's bound applies.
  */
-int red_sketch_merge(red_sketch_t *dst, const red_sketch_t *src)
-    RED_MUSTCHECK;
+int red_sketch_merge(red_sketch_t *dst, const red_sketch_t *src) RED_MUSTCHECK;
 
 /**
  * The nearest-rank quantile: the value of rank r = max(1, ceil(q * n)) within
@@ -164,7 +159,7 @@ size_t red_sketch_serialize(const red_sketch_t *sk, uint8_t *buf, size_t size);
  * red_sketch_destroy().
  */
 red_sketch_t *red_sketch_deserialize(const uint8_t *buf, size_t len,
-                                     char *errstr, size_t errstr_size)
-    RED_MUSTCHECK;
+                                     char *errstr,
+                                     size_t errstr_size) RED_MUSTCHECK;
 
 #endif

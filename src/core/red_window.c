@@ -5,10 +5,10 @@
 #include <string.h>
 
 static const char *const window_names[RED_WINDOW__CNT] = {
-    [RED_WINDOW_HOURLY] = "hourly",
-    [RED_WINDOW_DAILY] = "daily",
-    [RED_WINDOW_WEEKLY] = "weekly",
-    [RED_WINDOW_MONTHLY] = "monthly",
+        [RED_WINDOW_HOURLY] = "hourly",
+        [RED_WINDOW_DAILY] = "daily",
+        [RED_WINDOW_WEEKLY] = "weekly",
+        [RED_WINDOW_MONTHLY] = "monthly",
 };
 
 /* Division rounding towards minus infinity (b > 0): times before 1970 are
@@ -116,7 +116,7 @@ void red_window_starts(red_time_t t, red_time_t starts[RED_WINDOW__CNT])
         starts[RED_WINDOW_HOURLY] = day_start + c.hour * RED_TIME_US_PER_HOUR;
         starts[RED_WINDOW_DAILY] = day_start;
         starts[RED_WINDOW_WEEKLY] =
-            (days - days_since_monday(days)) * RED_TIME_US_PER_DAY;
+                (days - days_since_monday(days)) * RED_TIME_US_PER_DAY;
         starts[RED_WINDOW_MONTHLY] = (days - (c.day - 1)) * RED_TIME_US_PER_DAY;
 }
 
@@ -202,10 +202,9 @@ static red_time_t zoned_first(const zoned_t *z, red_time_t label)
 }
 
 /* @p bound (red_window_start or red_window_end) of @p t in zone @p tz. */
-static red_time_t zoned_bound(red_time_t (*bound)(red_window_type_t,
-                                                  red_time_t),
-                              red_window_type_t wt, red_time_t t,
-                              const red_tz_t *tz)
+static red_time_t
+zoned_bound(red_time_t (*bound)(red_window_type_t, red_time_t),
+            red_window_type_t wt, red_time_t t, const red_tz_t *tz)
 {
         zoned_t z;
 

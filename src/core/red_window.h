@@ -31,8 +31,7 @@ const char *red_window_type_name(red_window_type_t wt);
  * Parses an exact lowercase window type name (NUL-terminated, borrowed).
  * Returns 0 and sets *out, or -EINVAL for NULL or an unknown name.
  */
-int red_window_type_parse(const char *s, red_window_type_t *out)
-    RED_MUSTCHECK;
+int red_window_type_parse(const char *s, red_window_type_t *out) RED_MUSTCHECK;
 
 /**
  * Start of the window of type @p wt that contains @p t: the hour floor;

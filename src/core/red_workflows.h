@@ -97,8 +97,7 @@ red_wf_t *red_workflows_create(red_workflows_t *t, const red_uuid_t *id);
  * Call it after every change to a record. Returns 0 or -ENOMEM (the record
  * is then not in the dirty set and the batch must be rolled back).
  */
-int red_workflows_touch(red_workflows_t *t, red_wf_t *wf)
-        RED_MUSTCHECK;
+int red_workflows_touch(red_workflows_t *t, red_wf_t *wf) RED_MUSTCHECK;
 
 /**
  * Sets remembered field @p idx of @p wf to the @p len bytes at @p s
@@ -107,8 +106,7 @@ int red_workflows_touch(red_workflows_t *t, red_wf_t *wf)
  * value. Returns 0, -EINVAL for idx >= remember_cnt, or -ENOMEM.
  */
 int red_workflows_remember(red_workflows_t *t, red_wf_t *wf, size_t idx,
-                           const char *s, size_t len)
-        RED_MUSTCHECK;
+                           const char *s, size_t len) RED_MUSTCHECK;
 
 /**
  * The records changed since the last commit/rollback, in first-touch order.

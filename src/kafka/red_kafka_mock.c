@@ -1,4 +1,5 @@
-/* red_kafka_mock - librdkafka's in-process mock cluster as the embedded Kafka. */
+/* red_kafka_mock - librdkafka's in-process mock cluster as the embedded Kafka.
+ */
 #include "red_kafka_mock.h"
 
 #include "red_kafka_conf.h"

@@ -21,8 +21,8 @@ red_kafka_mock_t *red_kafka_mock_new(int brokers, char *errstr,
 
 /** Creates @p topic with @p partitions partitions; an existing one is kept. */
 int red_kafka_mock_topic(red_kafka_mock_t *km, const char *topic,
-                         int partitions, char *errstr, size_t errstr_size)
-        RED_MUSTCHECK;
+                         int partitions, char *errstr,
+                         size_t errstr_size) RED_MUSTCHECK;
 
 /** The bootstrap list ("127.0.0.1:port,...", borrowed). */
 const char *red_kafka_mock_bootstraps(const red_kafka_mock_t *km);

@@ -1,4 +1,5 @@
-/* red_relay - the transactional outbox relay: Postgres rows to Kafka, at least once. */
+/* red_relay - the transactional outbox relay: Postgres rows to Kafka, at least
+ * once. */
 #include "red_relay.h"
 
 #include "red_buf.h"
@@ -21,7 +22,7 @@
 
 /* pg_try_advisory_xact_lock key: "redurely" */
 #define RELAY_LOCK_KEY "7310597925069219705"
-#define RELAY_BATCH 5000
+#define RELAY_BATCH    5000
 
 struct red_relay_s {
         const red_config_t *conf;
@@ -197,17 +198,17 @@ static long pass(red_relay_t *r)
         memset(r->delivered, 0, RELAY_BATCH);
         for (int i = 0; i < rows; i++) {
                 rd_kafka_resp_err_t e;
-                const char *key = PQgetisnull(res, i, 2) ? NULL
-                                                          : PQgetvalue(res, i, 2);
+                const char *key =
+                        PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2);
 
                 atomic_fetch_add(&r->pending, 1);
                 do {
                         e = rd_kafka_producev(
                                 r->rk, RD_KAFKA_V_TOPIC(PQgetvalue(res, i, 1)),
                                 RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
-                                RD_KAFKA_V_VALUE(PQgetvalue(res, i, 3),
-                                                 (size_t)PQgetlength(res, i,
-                                                                     3)),
+                                RD_KAFKA_V_VALUE(
+                                        PQgetvalue(res, i, 3),
+                                        (size_t)PQgetlength(res, i, 3)),
                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                 RD_KAFKA_V_OPAQUE((void *)(uintptr_t)i),
                                 RD_KAFKA_V_END);

@@ -27,8 +27,8 @@ typedef struct red_relay_stats_s {
 
 red_relay_t *red_relay_new(const red_config_t *conf, const char *brokers,
                            char *errstr, size_t errstr_size);
-int red_relay_start(red_relay_t *r, char *errstr, size_t errstr_size)
-        RED_MUSTCHECK;
+int red_relay_start(red_relay_t *r, char *errstr,
+                    size_t errstr_size) RED_MUSTCHECK;
 /** Stops after a last pass over the outbox. */
 void red_relay_stop(red_relay_t *r);
 void red_relay_join(red_relay_t *r);

@@ -1,4 +1,5 @@
-/* red_maintain - partitions ahead, retention by dropping partitions, old workflows. */
+/* red_maintain - partitions ahead, retention by dropping partitions, old
+ * workflows. */
 #include "red_maintain.h"
 
 #include "red_partition.h"
@@ -23,10 +24,9 @@ static int current_cleanup(PGconn *conn, const red_fsm_t *fsm, long *deleted,
         states[pos++] = '{';
         for (size_t i = 0; i < fsm->state_cnt; i++) {
                 if (fsm->terminal & (1u << i)) {
-                        pos += (size_t)snprintf(states + pos,
-                                                sizeof(states) - pos, "%s\"%s\"",
-                                                pos > 1 ? "," : "",
-                                                fsm->states[i]);
+                        pos += (size_t)snprintf(
+                                states + pos, sizeof(states) - pos, "%s\"%s\"",
+                                pos > 1 ? "," : "", fsm->states[i]);
                 }
         }
         snprintf(states + pos, sizeof(states) - pos, "}");
@@ -49,9 +49,8 @@ static int current_cleanup(PGconn *conn, const red_fsm_t *fsm, long *deleted,
 }
 
 int red_maintain_run(PGconn *conn, const red_contract_set_t *set,
-                     int days_ahead, red_time_t now,
-                     red_maintain_result_t *out, char *errstr,
-                     size_t errstr_size)
+                     int days_ahead, red_time_t now, red_maintain_result_t *out,
+                     char *errstr, size_t errstr_size)
 {
         memset(out, 0, sizeof(*out));
         for (size_t i = 0; i < set->cnt; i++) {
@@ -74,10 +73,9 @@ int red_maintain_run(PGconn *conn, const red_contract_set_t *set,
                                 if (red_partition_maintain(
                                             conn, raw->tables[t],
                                             raw->partition, 0,
-                                            raw->retention_us,
-                                            now, days_ahead, &out->created,
-                                            &out->dropped, errstr,
-                                            errstr_size)) {
+                                            raw->retention_us, now, days_ahead,
+                                            &out->created, &out->dropped,
+                                            errstr, errstr_size)) {
                                         return -1;
                                 }
                         }

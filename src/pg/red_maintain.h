@@ -21,8 +21,7 @@ typedef struct red_maintain_result_s {
 } red_maintain_result_t;
 
 int red_maintain_run(PGconn *conn, const red_contract_set_t *set,
-                     int days_ahead, red_time_t now,
-                     red_maintain_result_t *out, char *errstr,
-                     size_t errstr_size) RED_MUSTCHECK;
+                     int days_ahead, red_time_t now, red_maintain_result_t *out,
+                     char *errstr, size_t errstr_size) RED_MUSTCHECK;
 
 #endif

@@ -53,8 +53,8 @@ void red_migrate_free(red_migration_t *m, size_t cnt)
         free(m);
 }
 
-int red_migrate_read_dir(const char *dir, red_migration_t **out,
-                         size_t *cntp, char *errstr, size_t errstr_size)
+int red_migrate_read_dir(const char *dir, red_migration_t **out, size_t *cntp,
+                         char *errstr, size_t errstr_size)
 {
         DIR *d = opendir(dir);
         struct dirent *de;
@@ -131,9 +131,9 @@ static int checksum(PGconn *conn, const red_migration_t *m, char *out,
 {
         const char *vals[1] = {m->sql};
         int lens[1] = {(int)m->len}, fmts[1] = {1};
-        PGresult *res = PQexecParams(
-                conn, "SELECT encode(sha256($1::bytea), 'hex')", 1, NULL,
-                vals, lens, fmts, 0);
+        PGresult *res =
+                PQexecParams(conn, "SELECT encode(sha256($1::bytea), 'hex')", 1,
+                             NULL, vals, lens, fmts, 0);
         int r = 0;
 
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -201,8 +201,8 @@ int red_migrate_apply(PGconn *conn, const red_migration_t *m, size_t cnt,
         *applied = 0;
         for (size_t i = 0; i < cnt; i++) {
                 if (version_of(m[i].name) < 0 ||
-                    (i > 0 && version_of(m[i].name) ==
-                                      version_of(m[i - 1].name))) {
+                    (i > 0 &&
+                     version_of(m[i].name) == version_of(m[i - 1].name))) {
                         snprintf(errstr, errstr_size,
                                  "migration %s: names must be NNNN_name.sql "
                                  "with unique numbers",
@@ -214,14 +214,15 @@ int red_migrate_apply(PGconn *conn, const red_migration_t *m, size_t cnt,
                         errstr, errstr_size)) {
                 return -1;
         }
-        if (red_pg_exec(conn,
-                        "SET client_min_messages = warning;"
-                        "CREATE TABLE IF NOT EXISTS reducerd_schema_migrations ("
-                        " version integer PRIMARY KEY,"
-                        " name text NOT NULL,"
-                        " checksum text NOT NULL,"
-                        " applied_at timestamptz NOT NULL DEFAULT now())",
-                        errstr, errstr_size)) {
+        if (red_pg_exec(
+                    conn,
+                    "SET client_min_messages = warning;"
+                    "CREATE TABLE IF NOT EXISTS reducerd_schema_migrations ("
+                    " version integer PRIMARY KEY,"
+                    " name text NOT NULL,"
+                    " checksum text NOT NULL,"
+                    " applied_at timestamptz NOT NULL DEFAULT now())",
+                    errstr, errstr_size)) {
                 goto done;
         }
         res = PQexec(conn, "SELECT version, name, checksum FROM "

@@ -27,9 +27,8 @@ const red_migration_t *red_migrate_builtin(size_t *cntp);
  * Reads every NNNN_*.sql file of @p dir, sorted. Returns 0 or -1 with a
  * message; free the result with red_migrate_free().
  */
-int red_migrate_read_dir(const char *dir, red_migration_t **out,
-                         size_t *cntp, char *errstr, size_t errstr_size)
-        RED_MUSTCHECK;
+int red_migrate_read_dir(const char *dir, red_migration_t **out, size_t *cntp,
+                         char *errstr, size_t errstr_size) RED_MUSTCHECK;
 void red_migrate_free(red_migration_t *m, size_t cnt);
 
 /**
@@ -38,7 +37,7 @@ void red_migrate_free(red_migration_t *m, size_t cnt);
  * message (nothing of the failing migration is left behind).
  */
 int red_migrate_apply(PGconn *conn, const red_migration_t *m, size_t cnt,
-                      int *applied, char *errstr, size_t errstr_size)
-        RED_MUSTCHECK;
+                      int *applied, char *errstr,
+                      size_t errstr_size) RED_MUSTCHECK;
 
 #endif

@@ -1,4 +1,5 @@
-/* red_partition - create-on-demand, create-ahead and retention of range partitions. */
+/* red_partition - create-on-demand, create-ahead and retention of range
+ * partitions. */
 #include "red_partition.h"
 
 #include "red_log.h"
@@ -15,8 +16,7 @@ struct red_partition_cache_s {
 };
 
 void red_partition_of(const char *table, red_partition_t gran, red_time_t t,
-                      char *name, size_t size, red_time_t *from,
-                      red_time_t *to)
+                      char *name, size_t size, red_time_t *from, red_time_t *to)
 {
         char suffix[16];
 
@@ -135,9 +135,9 @@ int red_partition_ensure(PGconn *conn, red_partition_cache_t *pc,
 
 int red_partition_maintain(PGconn *conn, const char *table,
                            red_partition_t gran, int fillfactor,
-                           int64_t retention_us,
-                           red_time_t now, int days_ahead, int *created,
-                           int *dropped, char *errstr, size_t errstr_size)
+                           int64_t retention_us, red_time_t now, int days_ahead,
+                           int *created, int *dropped, char *errstr,
+                           size_t errstr_size)
 {
         const char *vals[1] = {table};
         PGresult *res;
@@ -213,8 +213,7 @@ int red_partition_maintain(PGconn *conn, const char *table,
                 if (sfx[n]) {
                         continue;
                 }
-                snprintf(iso, sizeof(iso), "%04d-%02d-%02dT00:00:00Z", y, m,
-                         d);
+                snprintf(iso, sizeof(iso), "%04d-%02d-%02dT00:00:00Z", y, m, d);
                 if (red_time_parse(iso, strlen(iso), &start)) {
                         continue;
                 }
@@ -222,8 +221,8 @@ int red_partition_maintain(PGconn *conn, const char *table,
                                              ? RED_WINDOW_DAILY
                                              : RED_WINDOW_MONTHLY,
                                      start);
-                if (end > now - retention_us || red_pg_ident(child, qn,
-                                                             sizeof(qn))) {
+                if (end > now - retention_us ||
+                    red_pg_ident(child, qn, sizeof(qn))) {
                         continue;
                 }
                 snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS %s", qn);
@@ -231,8 +230,9 @@ int red_partition_maintain(PGconn *conn, const char *table,
                         PQclear(res);
                         return -1;
                 }
-                red_log_info("maintain", "dropped partition %s (past "
-                                         "retention)",
+                red_log_info("maintain",
+                             "dropped partition %s (past "
+                             "retention)",
                              child);
                 (*dropped)++;
         }

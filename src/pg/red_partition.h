@@ -44,8 +44,7 @@ void red_partition_cache_clear(red_partition_cache_t *pc);
 int red_partition_ensure(PGconn *conn, red_partition_cache_t *pc,
                          const char *table, red_partition_t gran,
                          int fillfactor, red_time_t t, char *errstr,
-                         size_t errstr_size)
-        RED_MUSTCHECK;
+                         size_t errstr_size) RED_MUSTCHECK;
 
 /**
  * Creates the partitions from now through @p days_ahead days and drops the
@@ -55,9 +54,8 @@ int red_partition_ensure(PGconn *conn, red_partition_cache_t *pc,
  */
 int red_partition_maintain(PGconn *conn, const char *table,
                            red_partition_t gran, int fillfactor,
-                           int64_t retention_us,
-                           red_time_t now, int days_ahead, int *created,
-                           int *dropped, char *errstr, size_t errstr_size)
-        RED_MUSTCHECK;
+                           int64_t retention_us, red_time_t now, int days_ahead,
+                           int *created, int *dropped, char *errstr,
+                           size_t errstr_size) RED_MUSTCHECK;
 
 #endif

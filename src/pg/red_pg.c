@@ -48,8 +48,7 @@ PGconn *red_pg_connect(const char *conninfo, char *errstr, size_t errstr_size)
 
 void red_pg_describe(const PGconn *conn, char *buf, size_t size)
 {
-        const char *host = PQhost(conn), *port = PQport(conn),
-                   *db = PQdb(conn);
+        const char *host = PQhost(conn), *port = PQport(conn), *db = PQdb(conn);
 
         snprintf(buf, size, "%s:%s/%s", host && *host ? host : "socket",
                  port ? port : "", db ? db : "");
@@ -67,8 +66,7 @@ void red_pg_error(const PGconn *conn, const PGresult *res, char *errstr,
                    PQpass(conn));
 }
 
-int red_pg_exec(PGconn *conn, const char *sql, char *errstr,
-                size_t errstr_size)
+int red_pg_exec(PGconn *conn, const char *sql, char *errstr, size_t errstr_size)
 {
         PGresult *res = PQexec(conn, sql);
         ExecStatusType st = PQresultStatus(res);
@@ -97,13 +95,13 @@ bool red_pg_retriable(const PGconn *conn, const PGresult *res)
                 /* No SQLSTATE: the client side failed (lost connection). */
                 return PQresultStatus(res) == PGRES_FATAL_ERROR;
         }
-        return !strcmp(state, "40001") ||         /* serialization_failure */
-               !strcmp(state, "40P01") ||         /* deadlock_detected */
-               !strncmp(state, "08", 2) ||        /* connection exceptions */
-               !strcmp(state, "57P01") ||         /* admin_shutdown */
-               !strcmp(state, "57P02") ||         /* crash_shutdown */
-               !strcmp(state, "57P03") ||         /* cannot_connect_now */
-               !strcmp(state, "53300");           /* too_many_connections */
+        return !strcmp(state, "40001") ||  /* serialization_failure */
+               !strcmp(state, "40P01") ||  /* deadlock_detected */
+               !strncmp(state, "08", 2) || /* connection exceptions */
+               !strcmp(state, "57P01") ||  /* admin_shutdown */
+               !strcmp(state, "57P02") ||  /* crash_shutdown */
+               !strcmp(state, "57P03") ||  /* cannot_connect_now */
+               !strcmp(state, "53300");    /* too_many_connections */
 }
 
 int red_pg_ident(const char *name, char *buf, size_t size)

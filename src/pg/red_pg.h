@@ -49,7 +49,6 @@ void red_pg_error(const PGconn *conn, const PGresult *res, char *errstr,
  * (at most 63 bytes of [a-z0-9_], starting with a letter or underscore).
  * Returns 0 or -EINVAL.
  */
-int red_pg_ident(const char *name, char *buf, size_t size)
-        RED_MUSTCHECK;
+int red_pg_ident(const char *name, char *buf, size_t size) RED_MUSTCHECK;
 
 #endif

@@ -444,8 +444,8 @@ static red_sink_result_t agg_merge(red_sink_cells_t *w, size_t idx,
                 if (rev > 0) {
                         unsigned char *state;
                         size_t slen;
-                        red_cell_t *m =
-                                red_cell_new_like(ref->cell, NULL, w->c->sketch_alpha);
+                        red_cell_t *m = red_cell_new_like(ref->cell, NULL,
+                                                          w->c->sketch_alpha);
 
                         state = PQunescapeBytea(
                                 (const unsigned char *)PQgetvalue(res, row, 1),

@@ -1,4 +1,5 @@
-/* Integration test support: mock Kafka process, reducerd processes, table comparison. */
+/* Integration test support: mock Kafka process, reducerd processes, table
+ * comparison. */
 #include "red_itest.h"
 
 #include "red_contract.h"
@@ -73,8 +74,8 @@ void itest_kafka(itest_t *t, int partitions, const char *const *contracts)
         argv[n++] = parts;
         argv[n] = NULL;
         for (size_t i = 0; contracts && contracts[i]; i++) {
-                red_contract_t *c = red_contract_load(contracts[i], err,
-                                                      sizeof(err));
+                red_contract_t *c =
+                        red_contract_load(contracts[i], err, sizeof(err));
                 ck_assert_msg(c != NULL, "%s", err);
                 cs[ncs++] = c;
                 for (size_t k = 0; k < c->input_cnt; k++) {
@@ -263,8 +264,14 @@ void itest_fini(itest_t *t)
 void itest_produce(itest_t *t, const char *file, long first, long count)
 {
         char range[64], *out, *err;
-        const char *argv[] = {env_or("RED_PRODUCE", "produce_jsonl"), "-b",
-                              t->bootstrap, "-P", "-n", range, file, NULL};
+        const char *argv[] = {env_or("RED_PRODUCE", "produce_jsonl"),
+                              "-b",
+                              t->bootstrap,
+                              "-P",
+                              "-n",
+                              range,
+                              file,
+                              NULL};
         int rc;
 
         snprintf(range, sizeof(range), "%ld,%ld", first, count);
@@ -288,8 +295,8 @@ pid_t itest_produce_start(itest_t *t, const char *file, const char *topic,
                 int fd = open("/dev/null", O_WRONLY);
 
                 dup2(fd, 2); /* its one line of totals */
-                execl(prog, prog, "-b", t->bootstrap, "-P", "-o", topic,
-                      "-r", r, file, (char *)NULL);
+                execl(prog, prog, "-b", t->bootstrap, "-P", "-o", topic, "-r",
+                      r, file, (char *)NULL);
                 _exit(127);
         }
         return pid;
@@ -302,12 +309,12 @@ void itest_produce_raw(itest_t *t, const char *topic, int32_t partition,
 
         for (int i = 0; i < count; i++) {
                 ck_assert_int_eq(
-                        rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
-                                          RD_KAFKA_V_PARTITION(partition),
-                                          RD_KAFKA_V_VALUE((void *)value, len),
-                                          RD_KAFKA_V_MSGFLAGS(
-                                                  RD_KAFKA_MSG_F_COPY),
-                                          RD_KAFKA_V_END),
+                        rd_kafka_producev(
+                                rk, RD_KAFKA_V_TOPIC(topic),
+                                RD_KAFKA_V_PARTITION(partition),
+                                RD_KAFKA_V_VALUE((void *)value, len),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_END),
                         0);
         }
         ck_assert_int_eq(rd_kafka_flush(rk, 30000), 0);
@@ -395,8 +402,8 @@ long itest_dead_letters(const char *reduce_output)
 {
         long n = 0;
 
-        for (const char *p = reduce_output;
-             (p = strstr(p, "{\"dead_letter\"")); p++) {
+        for (const char *p = reduce_output; (p = strstr(p, "{\"dead_letter\""));
+             p++) {
                 n++;
         }
         return n;
@@ -405,7 +412,7 @@ long itest_dead_letters(const char *reduce_output)
 char *itest_reduce(const char *contract, const char *file)
 {
         const char *argv[] = {test_bin(), "reduce", "--contract", contract,
-                              "--input", file, NULL};
+                              "--input",  file,     NULL};
         char *out, *err;
         int rc = test_run(argv, NULL, &out, &err);
 
@@ -424,8 +431,7 @@ static bool both_times(const json_t *a, const json_t *b, red_time_t *ta,
         return json_is_string(a) && json_is_string(b) &&
                !red_time_parse(json_string_value(a), json_string_length(a),
                                ta) &&
-               !red_time_parse(json_string_value(b), json_string_length(b),
-                               tb);
+               !red_time_parse(json_string_value(b), json_string_length(b), tb);
 }
 
 /* Values equal; @p scale >= 0 rounds expected numbers to that scale. */
@@ -438,7 +444,8 @@ static bool same(const json_t *want, const json_t *got, int scale, char *why,
                 double w = json_number_value(want), g = json_number_value(got);
                 if (scale >= 0) {
                         double m = pow(10, scale);
-                        w = round(w * m) / m; /* numeric rounds half away from zero */
+                        w = round(w * m) /
+                            m; /* numeric rounds half away from zero */
                         if (fabs(w - g) <= 0.5 / m) {
                                 return true;
                         }
@@ -453,13 +460,15 @@ static bool same(const json_t *want, const json_t *got, int scale, char *why,
                 const char *k;
                 json_t *v;
                 if (json_object_size(want) != json_object_size(got)) {
-                        snprintf(why, size, "%s: %zu members expected, %zu "
-                                            "found",
+                        snprintf(why, size,
+                                 "%s: %zu members expected, %zu "
+                                 "found",
                                  path, json_object_size(want),
                                  json_object_size(got));
                         return false;
                 }
-                json_object_foreach((json_t *)want, k, v) {
+                json_object_foreach((json_t *)want, k, v)
+                {
                         char sub[512];
                         snprintf(sub, sizeof(sub), "%s.%s", path, k);
                         if (!same(v, json_object_get(got, k), scale, why, size,
@@ -506,11 +515,10 @@ long itest_compare_table(itest_t *t, const char *expected, const char *table,
                 tb = json_object_get(line, "table");
                 if (tb && !strcmp(json_string_value(tb), table)) {
                         json_t *row = json_object_get(line, "row");
-                        json_object_set(
-                                want,
-                                json_string_value(
-                                        json_object_get(row, key_column)),
-                                row);
+                        json_object_set(want,
+                                        json_string_value(json_object_get(
+                                                row, key_column)),
+                                        row);
                 }
                 json_decref(line);
                 p = nl + 1;
@@ -527,31 +535,32 @@ long itest_compare_table(itest_t *t, const char *expected, const char *table,
         }
         PQclear(res);
         test_pg_exec(c, "SET TIME ZONE 'UTC'");
-        snprintf(sql, sizeof(sql),
-                 "SELECT row_to_json(t) FROM %s t", table);
+        snprintf(sql, sizeof(sql), "SELECT row_to_json(t) FROM %s t", table);
         res = PQexec(c, sql);
         ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s",
                       PQresultErrorMessage(res));
         for (int i = 0; i < PQntuples(res); i++) {
                 json_t *got = json_loads(PQgetvalue(res, i, 0), 0, NULL);
-                const char *key = json_string_value(
-                        json_object_get(got, key_column));
+                const char *key =
+                        json_string_value(json_object_get(got, key_column));
                 json_t *w = json_object_get(want, key), *v;
                 const char *col;
 
-                ck_assert_msg(w != NULL, "%s: row %s=%s is not in the "
-                                         "expected output",
+                ck_assert_msg(w != NULL,
+                              "%s: row %s=%s is not in the "
+                              "expected output",
                               table, key_column, key);
-                json_object_foreach(w, col, v) {
+                json_object_foreach(w, col, v)
+                {
                         json_t *sc = json_object_get(scales, col);
                         char path[300];
                         snprintf(path, sizeof(path), "%s[%s].%s", table, key,
                                  col);
-                        ck_assert_msg(same(v, json_object_get(got, col),
-                                           sc ? (int)json_integer_value(sc)
-                                              : -1,
-                                           why, sizeof(why), path),
-                                      "%s", why);
+                        ck_assert_msg(
+                                same(v, json_object_get(got, col),
+                                     sc ? (int)json_integer_value(sc) : -1, why,
+                                     sizeof(why), path),
+                                "%s", why);
                 }
                 json_object_del(want, key);
                 json_decref(got);
@@ -577,7 +586,8 @@ static json_t *canonical(json_t *v, const char *const *ignore)
                 json_t *o = json_object();
                 const char *k;
                 json_t *m;
-                json_object_foreach(v, k, m) {
+                json_object_foreach(v, k, m)
+                {
                         bool skip = false;
                         for (size_t i = 0; ignore && ignore[i]; i++) {
                                 skip |= !strcmp(k, ignore[i]);
@@ -589,8 +599,7 @@ static json_t *canonical(json_t *v, const char *const *ignore)
                 return o;
         }
         if (json_is_string(v) &&
-            !red_time_parse(json_string_value(v), json_string_length(v),
-                            &ts)) {
+            !red_time_parse(json_string_value(v), json_string_length(v), &ts)) {
                 return json_integer(ts);
         }
         if (json_is_number(v)) {
@@ -628,9 +637,10 @@ long itest_compare_rows(itest_t *t, const char *expected, const char *table,
                         char *k = canonical_text(json_object_get(line, "row"),
                                                  ignore);
                         json_t *n = json_object_get(want, k);
-                        json_object_set_new(want, k,
-                                            json_integer(n ? json_integer_value(n) + 1
-                                                           : 1));
+                        json_object_set_new(
+                                want, k,
+                                json_integer(n ? json_integer_value(n) + 1
+                                               : 1));
                         free(k);
                 }
                 json_decref(line);
@@ -894,8 +904,13 @@ bool itest_wait_metric(int port, const char *series, double want,
 
 long itest_load(itest_t *t, const char *contract, const char *file)
 {
-        const char *argv[] = {env_or("RED_LOAD_EVENTS", "load_events"), "-c",
-                              contract, "-d", t->conninfo, file, NULL};
+        const char *argv[] = {env_or("RED_LOAD_EVENTS", "load_events"),
+                              "-c",
+                              contract,
+                              "-d",
+                              t->conninfo,
+                              file,
+                              NULL};
         char *out, *err;
         long n = -1;
         int rc = test_run(argv, NULL, &out, &err);
@@ -933,8 +948,8 @@ int itest_api_port(itest_t *t, const char *log_name)
         return -1;
 }
 
-pid_t itest_serve(itest_t *t, const char *config, const char *const *env,
-                  int n, int *port)
+pid_t itest_serve(itest_t *t, const char *config, const char *const *env, int n,
+                  int *port)
 {
         char log[4096], name[64];
         pid_t pid;
@@ -1017,7 +1032,8 @@ char *itest_urlenc(const char *s)
         ck_assert_ptr_nonnull(out);
         for (; *s; s++) {
                 unsigned char c = (unsigned char)*s;
-                if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+                if (isalnum(c) || c == '-' || c == '_' || c == '.' ||
+                    c == '~') {
                         *o++ = (char)c;
                 } else {
                         *o++ = '%';
@@ -1033,8 +1049,8 @@ const char *itest_api_data(itest_t *t)
 {
         const char *codegen = test_path("contracts/codegen_metrics.yaml");
         const char *agent = test_path("contracts/agent_metrics.yaml");
-        const char *events = itest_generate(t, "codegen.jsonl",
-                                            ITEST_API_EVENTS);
+        const char *events =
+                itest_generate(t, "codegen.jsonl", ITEST_API_EVENTS);
 
         ck_assert_int_eq(itest_load(t, codegen, events), 20000);
         ck_assert_int_eq(itest_load(t, agent,

@@ -13,12 +13,12 @@
 #include <sys/types.h>
 
 typedef struct itest_s {
-        char *dir;          /* scratch directory */
-        char *conninfo;     /* the test's own database */
-        char *bootstrap;    /* of the standalone mock cluster */
+        char *dir;       /* scratch directory */
+        char *conninfo;  /* the test's own database */
+        char *bootstrap; /* of the standalone mock cluster */
         pid_t kafka_pid;
-        int kafka_stdin;    /* closing it stops the mock */
-        char config[4096];  /* reducerd.yaml of this test */
+        int kafka_stdin;   /* closing it stops the mock */
+        char config[4096]; /* reducerd.yaml of this test */
 } itest_t;
 
 /** Fresh database (migrated), scratch dir; no Kafka yet. */
@@ -37,8 +37,8 @@ void itest_config(itest_t *t, const char *const *contracts, int max_events,
 /** Stops everything started and removes the scratch data. */
 void itest_fini(itest_t *t);
 
-/** Starts `reducerd run` with the test config; extra "K=V" env (NULL-terminated).
- * stdout/stderr go to DIR/reducerd-N.log. */
+/** Starts `reducerd run` with the test config; extra "K=V" env
+ * (NULL-terminated). stdout/stderr go to DIR/reducerd-N.log. */
 pid_t itest_start(itest_t *t, const char *const *env, int n);
 /** Sends a signal; waits for the exit up to @p timeout_ms; returns the
  * exit status (128+signal when killed) or -1 on timeout. */
@@ -46,7 +46,8 @@ int itest_stop(pid_t pid, int sig, long timeout_ms);
 /** Non-blocking: -2 still running, else the exit status as above. */
 int itest_poll(pid_t pid);
 
-/** Produces a JSONL file (partition from "_partition"); lines [first, first+count). */
+/** Produces a JSONL file (partition from "_partition"); lines [first,
+ * first+count). */
 void itest_produce(itest_t *t, const char *file, long first, long count);
 /** Starts producing the lines of @p file that go to @p topic in the
  * background, @p rate a second (0: at once); wait for it with
@@ -97,9 +98,11 @@ long itest_compare_rows(itest_t *t, const char *expected, const char *table,
 /** The HTTP port worker @p n logged ("http: ... on HOST:PORT"), waiting up
  * to 30 s for the line. */
 int itest_http_port(itest_t *t, int n);
-/** GET http://127.0.0.1:PORT/PATH; returns the status, body in *body (malloc'd). */
+/** GET http://127.0.0.1:PORT/PATH; returns the status, body in *body
+ * (malloc'd). */
 int itest_http_get(int port, const char *path, char **body);
-/** The value of a Prometheus series line ("name{labels}") in @p metrics, or -1. */
+/** The value of a Prometheus series line ("name{labels}") in @p metrics, or -1.
+ */
 double itest_metric(const char *metrics, const char *series);
 /** Scrapes /metrics on @p port every 100 ms until @p series reaches
  * @p want or @p timeout_ms passes; returns whether it did. */
@@ -118,8 +121,8 @@ long itest_load(itest_t *t, const char *contract, const char *file);
 
 /** Starts `reducerd serve -c CONFIG` (log DIR/serve-N.log) with extra
  * "K=V" environment; waits for its "read API on" line and sets *port. */
-pid_t itest_serve(itest_t *t, const char *config, const char *const *env,
-                  int n, int *port);
+pid_t itest_serve(itest_t *t, const char *config, const char *const *env, int n,
+                  int *port);
 
 /** The port of the read API a process logged in DIR/NAME ("read API on
  * http(s)://HOST:PORT"), waiting up to 30 s. */
@@ -138,8 +141,9 @@ int itest_curl(itest_t *t, const char *url, const char *const *args,
  * ITEST_API_EVENTS (January to April 2026) and tests/data/api's agent
  * metrics (March 2026), loaded with itest_load(). Returns the path of the
  * codegen events (static). */
-#define ITEST_API_EVENTS "--events 20000 --days 100 " \
-                         "--start 2026-01-01T00:00:00Z --seed 11 --partitions 12"
+#define ITEST_API_EVENTS                                                       \
+        "--events 20000 --days 100 "                                           \
+        "--start 2026-01-01T00:00:00Z --seed 11 --partitions 12"
 const char *itest_api_data(itest_t *t);
 
 /** Writes t->config for `reducerd serve` on the test's database with both

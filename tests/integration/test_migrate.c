@@ -12,8 +12,8 @@ static int migrate(const char *conninfo, const char *dir, char **out,
 {
         char env[512];
         const char *envs[] = {env, NULL};
-        const char *argv[] = {test_bin(), "migrate", dir ? "--dir" : NULL,
-                              dir, NULL};
+        const char *argv[] = {test_bin(), "migrate", dir ? "--dir" : NULL, dir,
+                              NULL};
 
         snprintf(env, sizeof(env), "REDUCERD_POSTGRES_CONNINFO=%s", conninfo);
         return test_run(argv, envs, out, err);
@@ -168,8 +168,7 @@ START_TEST(malformed_conninfo_hides_the_password)
                 {"postgresql://u:S3cret@[::1", "IPv6 host address"},
                 {"postgresql://u:S3cret%zz@host/db", "percent-encoded"},
                 {"postgresql://u:S3%63ret@[::1/db", "IPv6 host address"},
-                {"postgresql://u@host/db?password=S3cret&bogus=1",
-                 "bogus"},
+                {"postgresql://u@host/db?password=S3cret&bogus=1", "bogus"},
                 {"host=127.0.0.1 password='S3cret x' bogus=1", "bogus"},
         };
 
@@ -178,8 +177,8 @@ START_TEST(malformed_conninfo_hides_the_password)
                 int rc = migrate(cases[i].conninfo, NULL, &out, &err);
 
                 ck_assert_int_eq(rc, 1);
-                ck_assert_msg(strstr(err, "cannot connect to PostgreSQL"),
-                              "%s", err);
+                ck_assert_msg(strstr(err, "cannot connect to PostgreSQL"), "%s",
+                              err);
                 ck_assert_msg(strstr(err, cases[i].reason), "%s: %s",
                               cases[i].conninfo, err);
                 ck_assert_msg(!strstr(err, "S3cret") && !strstr(err, "S3%63"),

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #define GROUP "reducerd.codegen_metrics"
-#define HTTP "http:\n  listen: \"127.0.0.1:0\"\n"
+#define HTTP  "http:\n  listen: \"127.0.0.1:0\"\n"
 
 static const char *contract(void)
 {
@@ -101,8 +101,8 @@ static void allow_connections(itest_t *t, bool allow)
         const char *db = strchr(t->conninfo, '=') + 1;
         char sql[512];
 
-        snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS %s",
-                 db, allow ? "true" : "false");
+        snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS %s", db,
+                 allow ? "true" : "false");
         test_pg_exec(c, sql);
         if (!allow) {
                 snprintf(sql, sizeof(sql),
@@ -260,7 +260,8 @@ START_TEST(sighup_reload)
                                 char *c;
                                 while ((c = strstr(p, "\"compute\""))) {
                                         memcpy(c, "\"adapte\"", 8);
-                                        memmove(c + 8, c + 9, strlen(c + 9) + 1);
+                                        memmove(c + 8, c + 9,
+                                                strlen(c + 9) + 1);
                                 }
                         }
                         fprintf(fp, "%s\n", p);
@@ -333,8 +334,7 @@ START_TEST(json_logs_without_secrets)
         itest_kafka(&t, 1, cs);
         /* a password in the conninfo (ignored by trust auth) and a SASL
          * password in the Kafka properties */
-        snprintf(yaml, sizeof(yaml),
-                 HTTP "log:\n  format: json\n");
+        snprintf(yaml, sizeof(yaml), HTTP "log:\n  format: json\n");
         itest_config(&t, cs, 1000, 200, yaml);
         {
                 char *conf = test_read_file(t.config, NULL), *p;
@@ -343,8 +343,8 @@ START_TEST(json_logs_without_secrets)
                 ck_assert_ptr_nonnull(p);
                 p += strlen("conninfo: \"");
                 snprintf(fixed, sizeof(fixed),
-                         "%.*spassword=S3cretPgPassword %s",
-                         (int)(p - conf), conf, p);
+                         "%.*spassword=S3cretPgPassword %s", (int)(p - conf),
+                         conf, p);
                 p = strstr(fixed, "    heartbeat.interval.ms");
                 memmove(p + strlen("    sasl.password: S3cretKafkaPass\n"), p,
                         strlen(p) + 1);
@@ -382,8 +382,7 @@ START_TEST(json_logs_without_secrets)
         {
                 char env[256];
                 const char *envs[] = {env, NULL};
-                const char *argv[] = {test_bin(), "run", "-c", t.config,
-                                      NULL};
+                const char *argv[] = {test_bin(), "run", "-c", t.config, NULL};
                 char *out, *err;
                 snprintf(env, sizeof(env),
                          "REDUCERD_POSTGRES_CONNINFO=host=127.0.0.1 port=1 "

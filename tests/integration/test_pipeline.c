@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define GROUP "reducerd.codegen_metrics"
+#define GROUP     "reducerd.codegen_metrics"
 #define OUT_TOPIC "dev.omninode-bridge.codegen.metrics-recorded.v1"
 #define DLQ_TOPIC "dev.reducerd.codegen-metrics.dead-letter.v1"
 
@@ -22,9 +22,8 @@ static const char *contract(void)
 
 static void compare_all(itest_t *t, const char *expected)
 {
-        long cells = itest_compare_table(t, expected,
-                                         "codegen_metrics_aggregated",
-                                         "aggregation_id");
+        long cells = itest_compare_table(
+                t, expected, "codegen_metrics_aggregated", "aggregation_id");
         /* transition ids name the source message (topic/partition/offset),
          * which `reduce` numbers by line */
         static const char *const ignore[] = {"transition_id", NULL};
@@ -67,19 +66,20 @@ static void check_published(itest_t *t)
                       "%s outbox rows not published", ow.depth);
         free(ow.depth);
         msgs = itest_consume(t, OUT_TOPIC);
-        json_array_foreach(msgs, i, m) {
-                json_t *pl = json_object_get(json_object_get(m, "value"),
-                                             "payload");
+        json_array_foreach(msgs, i, m)
+        {
+                json_t *pl =
+                        json_object_get(json_object_get(m, "value"), "payload");
                 const char *id = json_string_value(
                         json_object_get(pl, "aggregation_id"));
-                json_int_t rev = json_integer_value(
-                        json_object_get(pl, "revision"));
+                json_int_t rev =
+                        json_integer_value(json_object_get(pl, "revision"));
                 json_t *seen = json_object_get(latest, id);
 
-                ck_assert_str_eq(json_string_value(json_object_get(
-                                         json_object_get(m, "value"),
-                                         "event_type")),
-                                 "GENERATION_METRICS_RECORDED");
+                ck_assert_str_eq(
+                        json_string_value(json_object_get(
+                                json_object_get(m, "value"), "event_type")),
+                        "GENERATION_METRICS_RECORDED");
                 if (!seen || json_integer_value(seen) < rev) {
                         json_object_set_new(latest, id, json_integer(rev));
                 }
@@ -248,10 +248,10 @@ START_TEST(scale_out)
         for (int c = 0; c < 5; c++) {
                 itest_produce(&t, file, 1 + c * chunk,
                               c == 4 ? n - 4 * chunk : chunk);
-                ck_assert_msg(itest_wait_committed(&t, GROUP,
-                                                   c == 4 ? n
-                                                          : (c + 1) * chunk * 9 / 10,
-                                                   120000),
+                ck_assert_msg(itest_wait_committed(
+                                      &t, GROUP,
+                                      c == 4 ? n : (c + 1) * chunk * 9 / 10,
+                                      120000),
                               "chunk %d: %ld committed", c,
                               itest_committed(&t, GROUP));
                 if (c == 1) {
@@ -285,9 +285,9 @@ static size_t dead_letters_by_code(const char *expected, json_t *by_code)
                 const char *code = json_string_value(json_object_get(
                         json_object_get(d, "dead_letter"), "error_code"));
                 json_t *c = json_object_get(by_code, code);
-                json_object_set_new(by_code, code,
-                                    json_integer(c ? json_integer_value(c) + 1
-                                                   : 1));
+                json_object_set_new(
+                        by_code, code,
+                        json_integer(c ? json_integer_value(c) + 1 : 1));
                 json_decref(d);
                 dead++;
         }
@@ -306,25 +306,26 @@ static size_t check_dead_letters(itest_t *t, const char *expected,
         size_t i, dead = dead_letters_by_code(expected, want);
 
         dlq = itest_consume(t, DLQ_TOPIC);
-        json_array_foreach(dlq, i, m) {
+        json_array_foreach(dlq, i, m)
+        {
                 json_t *h = json_object_get(m, "headers");
-                const char *code = json_string_value(
-                        json_object_get(h, "error_code"));
+                const char *code =
+                        json_string_value(json_object_get(h, "error_code"));
                 json_t *c = json_object_get(want, code);
                 char src[512];
 
                 ck_assert_ptr_nonnull(json_object_get(h, "error_detail"));
                 ck_assert_ptr_nonnull(json_object_get(h, "source_topic"));
                 ck_assert_ptr_nonnull(json_object_get(h, "source_offset"));
-                ck_assert_str_eq(json_string_value(json_object_get(
-                                         h, "contract")),
-                                 "codegen_metrics");
-                snprintf(src, sizeof(src), "%s[%s]@%s",
-                         json_string_value(json_object_get(h, "source_topic")),
-                         json_string_value(
-                                 json_object_get(h, "source_partition")),
-                         json_string_value(
-                                 json_object_get(h, "source_offset")));
+                ck_assert_str_eq(
+                        json_string_value(json_object_get(h, "contract")),
+                        "codegen_metrics");
+                snprintf(
+                        src, sizeof(src), "%s[%s]@%s",
+                        json_string_value(json_object_get(h, "source_topic")),
+                        json_string_value(
+                                json_object_get(h, "source_partition")),
+                        json_string_value(json_object_get(h, "source_offset")));
                 if (json_object_get(seen, src)) {
                         ck_assert_msg(at_least_once, "%s dead-lettered twice",
                                       src);
@@ -380,8 +381,8 @@ static void block_database(itest_t *t, bool block)
         char sql[512];
         const char *db = strchr(t->conninfo, '=') + 1;
 
-        snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS %s",
-                 db, block ? "false" : "true");
+        snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS %s", db,
+                 block ? "false" : "true");
         test_pg_exec(c, sql);
         if (block) {
                 snprintf(sql, sizeof(sql),
@@ -577,10 +578,10 @@ typedef struct trickle_s {
         double rate; /* messages a second; the other topics at once */
 } trickle_t;
 
-#define STARTED_TOPIC "dev.omninode-bridge.codegen.generation-started.v1"
-#define STAGE_TOPIC "dev.omninode-bridge.codegen.stage-completed.v1"
+#define STARTED_TOPIC   "dev.omninode-bridge.codegen.generation-started.v1"
+#define STAGE_TOPIC     "dev.omninode-bridge.codegen.stage-completed.v1"
 #define COMPLETED_TOPIC "dev.omninode-bridge.codegen.generation-completed.v1"
-#define FAILED_TOPIC "dev.omninode-bridge.codegen.generation-failed.v1"
+#define FAILED_TOPIC    "dev.omninode-bridge.codegen.generation-failed.v1"
 
 /* Produces @p file live while one worker runs, one producer per topic:
  * the topics of @p slow (NULL-terminated) trickle in at their rates, the
@@ -638,9 +639,8 @@ START_TEST(live_interleaving)
 {
         const trickle_t started_late[] = {{STARTED_TOPIC, 120}, {NULL, 0}};
         const trickle_t stages_late[] = {{STAGE_TOPIC, 700}, {NULL, 0}};
-        const trickle_t both_late[] = {{STARTED_TOPIC, 150},
-                                       {COMPLETED_TOPIC, 100},
-                                       {NULL, 0}};
+        const trickle_t both_late[] = {
+                {STARTED_TOPIC, 150}, {COMPLETED_TOPIC, 100}, {NULL, 0}};
 
         interleave_round("21", started_late);
         interleave_round("22", stages_late);

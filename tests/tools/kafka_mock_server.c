@@ -30,8 +30,12 @@ int main(int argc, char **argv)
 
         while ((opt = getopt(argc, argv, "p:b:")) != -1) {
                 switch (opt) {
-                case 'p': partitions = atoi(optarg); break;
-                case 'b': brokers = atoi(optarg); break;
+                case 'p':
+                        partitions = atoi(optarg);
+                        break;
+                case 'b':
+                        brokers = atoi(optarg);
+                        break;
                 default:
                         fprintf(stderr, "usage: %s [-p N] [-b N] TOPIC...\n",
                                 argv[0]);

@@ -115,23 +115,35 @@ int main(int argc, char **argv)
 
         while ((opt = getopt(argc, argv, "b:t:Pn:o:r:")) != -1) {
                 switch (opt) {
-                case 'b': brokers = optarg; break;
-                case 't': topic = optarg; break;
-                case 'o': only = optarg; break;
-                case 'r': rate = atof(optarg); break;
-                case 'P': use_partition = true; break;
+                case 'b':
+                        brokers = optarg;
+                        break;
+                case 't':
+                        topic = optarg;
+                        break;
+                case 'o':
+                        only = optarg;
+                        break;
+                case 'r':
+                        rate = atof(optarg);
+                        break;
+                case 'P':
+                        use_partition = true;
+                        break;
                 case 'n':
                         if (sscanf(optarg, "%ld,%ld", &first, &count) != 2) {
                                 return 2;
                         }
                         break;
-                default: return 2;
+                default:
+                        return 2;
                 }
         }
         if (!brokers || optind + 1 != argc) {
-                fprintf(stderr, "usage: %s -b BOOTSTRAP [-t TOPIC] [-P] "
-                                "[-n FIRST,COUNT] [-o TOPIC] [-r RATE] "
-                                "FILE\n",
+                fprintf(stderr,
+                        "usage: %s -b BOOTSTRAP [-t TOPIC] [-P] "
+                        "[-n FIRST,COUNT] [-o TOPIC] [-r RATE] "
+                        "FILE\n",
                         argv[0]);
                 return 2;
         }
@@ -190,15 +202,16 @@ int main(int argc, char **argv)
                                 part = (int32_t)atoi(rp);
                         }
                 } else {
-                        if (json_is_string(v = json_object_get(root, "_topic"))) {
+                        if (json_is_string(
+                                    v = json_object_get(root, "_topic"))) {
                                 t = json_string_value(v);
                         }
                         if (json_is_string(v = json_object_get(root, "_key"))) {
                                 key = json_string_value(v);
                         }
                         if (use_partition &&
-                            json_is_integer(v = json_object_get(root,
-                                                                "_partition"))) {
+                            json_is_integer(
+                                    v = json_object_get(root, "_partition"))) {
                                 part = (int32_t)json_integer_value(v);
                         }
                 }

@@ -32,11 +32,11 @@ END_TEST
 
 START_TEST(doubles_round_trip)
 {
-        const double vals[] = {0.1, 1.0 / 3, 12.0, -2.5, 1e-7, 123456.789,
-                               1e20, 0.6, 0.8};
-        const char *want[] = {"0.1", "0.3333333333333333", "12", "-2.5",
-                              "1e-07", "123456.789", "1e+20",
-                              "0.6", "0.8"};
+        const double vals[] = {0.1,        1.0 / 3, 12.0, -2.5, 1e-7,
+                               123456.789, 1e20,    0.6,  0.8};
+        const char *want[] = {"0.1",   "0.3333333333333333", "12",    "-2.5",
+                              "1e-07", "123456.789",         "1e+20", "0.6",
+                              "0.8"};
         red_buf_t b;
 
         red_buf_init(&b);
@@ -127,11 +127,20 @@ static void copy_reference(red_buf_t *b, const unsigned char *s, size_t len)
 {
         for (size_t i = 0; i < len; i++) {
                 switch (s[i]) {
-                case '\\': red_buf_puts(b, "\\\\"); break;
-                case '\t': red_buf_puts(b, "\\t"); break;
-                case '\n': red_buf_puts(b, "\\n"); break;
-                case '\r': red_buf_puts(b, "\\r"); break;
-                default: red_buf_putc(b, (char)s[i]);
+                case '\\':
+                        red_buf_puts(b, "\\\\");
+                        break;
+                case '\t':
+                        red_buf_puts(b, "\\t");
+                        break;
+                case '\n':
+                        red_buf_puts(b, "\\n");
+                        break;
+                case '\r':
+                        red_buf_puts(b, "\\r");
+                        break;
+                default:
+                        red_buf_putc(b, (char)s[i]);
                 }
         }
 }
@@ -139,9 +148,9 @@ static void copy_reference(red_buf_t *b, const unsigned char *s, size_t len)
 START_TEST(copy_escapes_match_the_reference)
 {
         /* bytes near the boundaries of the word test, at every offset */
-        static const unsigned char pool[] = {'a', '\\', '\t', '\n', '\r', 0x01,
-                                             0x1f, 0x20, 0x5b, 0x5d, 0x7f,
-                                             0x80, 0xc3, 0xdc, 0xff, '"'};
+        static const unsigned char pool[] = {'a',  '\\', '\t', '\n', '\r', 0x01,
+                                             0x1f, 0x20, 0x5b, 0x5d, 0x7f, 0x80,
+                                             0xc3, 0xdc, 0xff, '"'};
         unsigned char s[64];
         red_buf_t got, want;
 

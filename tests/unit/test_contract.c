@@ -1,4 +1,5 @@
-/* Tests for red_contract: the shipped contract's model, every invalid example. */
+/* Tests for red_contract: the shipped contract's model, every invalid example.
+ */
 #include "red_contract.h"
 #include "red_test.h"
 
@@ -31,10 +32,11 @@ START_TEST(codegen_contract_model)
         k = red_contract_kind_by_type(c, "CODEGEN_COMPLETED", 17);
         ck_assert_ptr_nonnull(k);
         ck_assert_str_eq(k->name, "completed");
-        ck_assert_ptr_eq(red_contract_kind_by_type(c, "NODE_GENERATION_COMPLETED",
-                                                   25),
-                         k);
-        ck_assert_ptr_null(red_contract_kind_by_type(c, "CODEGEN_COMPLETE", 16));
+        ck_assert_ptr_eq(
+                red_contract_kind_by_type(c, "NODE_GENERATION_COMPLETED", 25),
+                k);
+        ck_assert_ptr_null(
+                red_contract_kind_by_type(c, "CODEGEN_COMPLETE", 16));
         /* stage duration normalisation: ms, or seconds x 1000 */
         k = red_contract_kind_by_type(c, "CODEGEN_STAGE_COMPLETED", 23);
         ck_assert_str_eq(k->fields[3].name, "duration_ms");
@@ -180,8 +182,8 @@ START_TEST(set_from_paths)
         red_contract_set_t set;
         char err[2048], want[4096];
 
-        ck_assert_msg(!red_contract_set_load(&set, paths, 1, test_srcdir(),
-                                             err, sizeof(err)),
+        ck_assert_msg(!red_contract_set_load(&set, paths, 1, test_srcdir(), err,
+                                             sizeof(err)),
                       "%s", err);
         ck_assert_uint_eq(set.cnt, 2);
         ck_assert_str_eq(set.items[0]->name, "agent_metrics");
@@ -210,9 +212,8 @@ START_TEST(set_errors)
         red_contract_set_t set;
         char err[2048], want[4096];
 
-        ck_assert_int_eq(red_contract_set_load(&set, missing, 2,
-                                               test_srcdir(), err,
-                                               sizeof(err)),
+        ck_assert_int_eq(red_contract_set_load(&set, missing, 2, test_srcdir(),
+                                               err, sizeof(err)),
                          -EINVAL);
         snprintf(want, sizeof(want),
                  "contracts.paths: %s/no/such/dir: No such file or directory",
@@ -230,9 +231,9 @@ START_TEST(set_errors)
         ck_assert_uint_eq(set.cnt, 0);
 
         empty[0] = test_tmpdir();
-        ck_assert_int_eq(red_contract_set_load(&set, empty, 1, NULL, err,
-                                               sizeof(err)),
-                         -EINVAL);
+        ck_assert_int_eq(
+                red_contract_set_load(&set, empty, 1, NULL, err, sizeof(err)),
+                -EINVAL);
         ck_assert_str_eq(err, "contracts.paths: no contract found");
         ck_assert_uint_eq(set.cnt, 0);
         rmdir(empty[0]);

@@ -1031,8 +1031,7 @@ START_TEST(empty_value)
 {
         ck_assert_int_eq(dec(cg, T_STARTED, ""), RED_DLQ_EMPTY_VALUE);
         ck_assert_str_eq(detail, "the message value is empty");
-        ck_assert_str_eq(red_dlq_code_name(RED_DLQ_EMPTY_VALUE),
-                         "empty_value");
+        ck_assert_str_eq(red_dlq_code_name(RED_DLQ_EMPTY_VALUE), "empty_value");
 }
 END_TEST
 

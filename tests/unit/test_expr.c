@@ -64,8 +64,8 @@ START_TEST(nulls)
 {
         double v;
 
-        ck_assert(!eval("a / c", &v));        /* division by zero */
-        ck_assert(!eval("d + 1", &v));        /* null propagates */
+        ck_assert(!eval("a / c", &v)); /* division by zero */
+        ck_assert(!eval("d + 1", &v)); /* null propagates */
         ck_assert(eval("coalesce(d, a / c, 7)", &v));
         ck_assert_double_eq(v, 7);
         ck_assert(eval("coalesce(a, 7)", &v));
@@ -77,14 +77,14 @@ START_TEST(errors)
 {
         char err[256];
 
-        ck_assert_ptr_null(red_expr_parse("a +", resolve, NULL, err,
-                                          sizeof(err)));
+        ck_assert_ptr_null(
+                red_expr_parse("a +", resolve, NULL, err, sizeof(err)));
         ck_assert_str_eq(err, "column 4: unexpected end of expression");
-        ck_assert_ptr_null(red_expr_parse("a b", resolve, NULL, err,
-                                          sizeof(err)));
+        ck_assert_ptr_null(
+                red_expr_parse("a b", resolve, NULL, err, sizeof(err)));
         ck_assert_str_eq(err, "column 3: unexpected text after the expression");
-        ck_assert_ptr_null(red_expr_parse("zz * 2", resolve, NULL, err,
-                                          sizeof(err)));
+        ck_assert_ptr_null(
+                red_expr_parse("zz * 2", resolve, NULL, err, sizeof(err)));
         ck_assert_str_eq(err, "unknown measure \"zz\"");
         ck_assert_ptr_null(red_expr_parse("coalesce(a, b", resolve, NULL, err,
                                           sizeof(err)));

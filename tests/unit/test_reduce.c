@@ -49,8 +49,8 @@ static bool sanitized(void)
  * happens to be right: a freed string that still compares equal is the
  * typical case. A sanitizer build runs as it is and fails by itself.
  */
-static char *reduce(const char *contract, const char *input,
-                    const char *batch, bool memcheck)
+static char *reduce(const char *contract, const char *input, const char *batch,
+                    bool memcheck)
 {
         const char *argv[16];
         char *out, *err;
@@ -83,8 +83,8 @@ static char *reduce(const char *contract, const char *input,
         argv[n] = NULL;
         rc = test_run(argv, NULL, &out, &err);
         /* Check cannot carry a whole valgrind report: its start is enough */
-        ck_assert_msg(rc == 0, "reduce %s (batch %s): exit %d: %.3000s",
-                      input, batch ? batch : "all", rc, err);
+        ck_assert_msg(rc == 0, "reduce %s (batch %s): exit %d: %.3000s", input,
+                      batch ? batch : "all", rc, err);
         free(err);
         return out;
 }
@@ -131,7 +131,8 @@ static void check_goldens(const char *const *batches, size_t batch_cnt,
                                 ck_assert_msg(!strcmp(got, want),
                                               "%s (batch %s) differs from "
                                               "%s",
-                                              in, batches[b] ? batches[b] : "all",
+                                              in,
+                                              batches[b] ? batches[b] : "all",
                                               exp);
                                 free(got);
                         }
@@ -192,8 +193,10 @@ static json_t *find_cell(json_t *rows, const char *wt, const char *agg,
         size_t i;
         json_t *r;
 
-        json_array_foreach(rows, i, r) {
-                if (!strcmp(json_string_value(json_object_get(r, "window_type")),
+        json_array_foreach(rows, i, r)
+        {
+                if (!strcmp(json_string_value(
+                                    json_object_get(r, "window_type")),
                             wt) &&
                     !strcmp(json_string_value(
                                     json_object_get(r, "aggregation_type")),
@@ -272,21 +275,18 @@ START_TEST(reference_semantics)
                 ck_assert_int_eq(num(a, "started_generations"), 4);
                 ck_assert_int_eq(num(a, "total_generations"), 4);
                 ck_assert_double_eq(dbl(a, "success_rate", NULL), 0.75);
-                ck_assert_double_eq(dbl(a, "duration_statistics",
-                                        "avg_seconds"),
-                                    45);
-                ck_assert_double_eq(dbl(a, "duration_statistics",
-                                        "min_seconds"),
-                                    30);
+                ck_assert_double_eq(
+                        dbl(a, "duration_statistics", "avg_seconds"), 45);
+                ck_assert_double_eq(
+                        dbl(a, "duration_statistics", "min_seconds"), 30);
                 /* p50 of {30, 45, 60} is 45, within the sketch's 1 % */
-                ck_assert_double_eq_tol(dbl(a, "duration_statistics",
-                                            "p50_seconds"),
-                                        45, 0.45);
+                ck_assert_double_eq_tol(
+                        dbl(a, "duration_statistics", "p50_seconds"), 45, 0.45);
                 ck_assert_double_eq(dbl(a, "cost_statistics", "total_tokens"),
                                     3000);
-                ck_assert_double_eq_tol(dbl(a, "cost_statistics",
-                                            "total_cost_usd"),
-                                        0.03, 1e-12);
+                ck_assert_double_eq_tol(
+                        dbl(a, "cost_statistics", "total_cost_usd"), 0.03,
+                        1e-12);
         }
         c = find_cell(cells, "weekly", "time_window", "all");
         ck_assert_str_eq(json_string_value(json_object_get(c, "window_start")),
@@ -335,10 +335,11 @@ START_TEST(too_large_and_reconcile)
             "\"a0000000-0000-4000-8000-00000000000a\",\"prompt\":\"";
         strcpy(big, p);
         memset(big + strlen(p), 'x', n);
-        strcpy(big + strlen(p) + n, "\"}}\n{\"event_type\":\"NODE_GENERATION_"
-                                    "STARTED\",\"timestamp\":\"2025-11-06T10:00:"
-                                    "00Z\",\"payload\":{\"workflow_id\":\"a0000000-"
-                                    "0000-4000-8000-00000000000b\"}}\n");
+        strcpy(big + strlen(p) + n,
+               "\"}}\n{\"event_type\":\"NODE_GENERATION_"
+               "STARTED\",\"timestamp\":\"2025-11-06T10:00:"
+               "00Z\",\"payload\":{\"workflow_id\":\"a0000000-"
+               "0000-4000-8000-00000000000b\"}}\n");
         test_write_file(path, big, strlen(big));
         out = reduce(test_path("contracts/codegen_metrics.yaml"), path, NULL,
                      false);
@@ -365,10 +366,10 @@ START_TEST(malformed_reasons)
                            test_path("tests/data/reduce/codegen_metrics/"
                                      "malformed.jsonl"),
                            NULL, false);
-        const char *codes[] = {"invalid_json", "missing_field", "out_of_range",
-                               "unknown_event_type", "wrong_type",
-                               "future_timestamp", "not_an_object",
-                               "not_allowed", "invalid_timestamp"};
+        const char *codes[] = {
+                "invalid_json",       "missing_field", "out_of_range",
+                "unknown_event_type", "wrong_type",    "future_timestamp",
+                "not_an_object",      "not_allowed",   "invalid_timestamp"};
         const char *details[] = {"workflow_id: required field is missing",
                                  "quality_score: 1.7 is above the maximum 1",
                                  "stage_number: 0 is below the minimum 1",
@@ -383,8 +384,7 @@ START_TEST(malformed_reasons)
                 ck_assert_msg(strstr(out, pat), "no %s dead letter", codes[i]);
         }
         for (size_t i = 0; i < sizeof(details) / sizeof(*details); i++) {
-                ck_assert_msg(strstr(out, details[i]), "no \"%s\"",
-                              details[i]);
+                ck_assert_msg(strstr(out, details[i]), "no \"%s\"", details[i]);
         }
         p = strstr(out, "{\"summary\":");
         root = json_loads(p, 0, NULL);

@@ -72,9 +72,9 @@ enum {
 };
 
 static const char *dist_names[DIST_COUNT] = {
-    "uniform(0,1000)",    "exponential(mean 50)", "lognormal(0,3)",
-    "pareto(1,1.16)",     "normal(0,100)",        "constant(42.42)",
-    "bimodal with zeros",
+        "uniform(0,1000)",    "exponential(mean 50)", "lognormal(0,3)",
+        "pareto(1,1.16)",     "normal(0,100)",        "constant(42.42)",
+        "bimodal with zeros",
 };
 
 static double dist_sample(int dist, rng_t *rng)
@@ -395,9 +395,9 @@ START_TEST(test_order_independent)
                                 double q = quantiles_pm[k] / 1000.0;
 
                                 assert_within(
-                                    red_sketch_quantile(up, q),
-                                    exact_quantile(v, n, quantiles_pm[k]), 0.01,
-                                    "ascending insert", q);
+                                        red_sketch_quantile(up, q),
+                                        exact_quantile(v, n, quantiles_pm[k]),
+                                        0.01, "ascending insert", q);
                         }
                 }
                 red_sketch_destroy(shuffled);
@@ -676,11 +676,11 @@ START_TEST(test_reject_bad_params)
         }
         errstr[0] = '\0';
         ck_assert_ptr_null(
-            red_sketch_new_bounded(0.01, 0, errstr, sizeof(errstr)));
+                red_sketch_new_bounded(0.01, 0, errstr, sizeof(errstr)));
         ck_assert_ptr_nonnull(strstr(errstr, "max_bins"));
         ck_assert_ptr_null(red_sketch_new_bounded(0.01, -5, NULL, 0));
         ck_assert_ptr_null(red_sketch_new_bounded(
-            0.01, RED_SKETCH_MAX_BINS_LIMIT + 1, NULL, 0));
+                0.01, RED_SKETCH_MAX_BINS_LIMIT + 1, NULL, 0));
 }
 END_TEST
 
@@ -927,15 +927,15 @@ END_TEST
 
 /* alpha 0.01, values 1, -2, 0: the documented layout byte for byte. */
 static const uint8_t golden[] = {
-    0xd1,                                           /* version */
-    0x7b, 0x14, 0xae, 0x47, 0xe1, 0x7a, 0x84, 0x3f, /* alpha 0.01 */
-    0x80, 0x10,                                     /* max_bins 2048 */
-    0x03,                                           /* count */
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, /* min -2 */
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf0, 0x3f, /* max 1 */
-    0x01,                                           /* zero count */
-    0x00, 0x01, 0x01, /* positive: offset 0, 1 bin, count 1 */
-    0x46, 0x01, 0x01, /* negative: offset 35 (index of 2), 1 bin */
+        0xd1,                                           /* version */
+        0x7b, 0x14, 0xae, 0x47, 0xe1, 0x7a, 0x84, 0x3f, /* alpha 0.01 */
+        0x80, 0x10,                                     /* max_bins 2048 */
+        0x03,                                           /* count */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, /* min -2 */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf0, 0x3f, /* max 1 */
+        0x01,                                           /* zero count */
+        0x00, 0x01, 0x01, /* positive: offset 0, 1 bin, count 1 */
+        0x46, 0x01, 0x01, /* negative: offset 35 (index of 2), 1 bin */
 };
 
 START_TEST(test_serialize_golden)
@@ -1004,7 +1004,7 @@ START_TEST(test_serialize_round_trip)
                 ck_assert_msg(back != NULL, "case %d: %s", c, errstr);
                 assert_identical(cases[c], back, "round trip");
                 ck_assert(red_sketch_quantile(back, 0.9) ==
-                              red_sketch_quantile(cases[c], 0.9) ||
+                                  red_sketch_quantile(cases[c], 0.9) ||
                           red_sketch_count(back) == 0);
                 /* The decoded sketch keeps working. */
                 ck_assert_int_eq(red_sketch_add(back, 12.5), 0);
@@ -1033,8 +1033,8 @@ START_TEST(test_deserialize_rejects)
                 ck_assert_ptr_nonnull(copy);
                 memcpy(copy, buf, cut);
                 errstr[0] = '\0';
-                back =
-                    red_sketch_deserialize(copy, cut, errstr, sizeof(errstr));
+                back = red_sketch_deserialize(copy, cut, errstr,
+                                              sizeof(errstr));
                 ck_assert_msg(back == NULL, "prefix of %zu/%zu accepted", cut,
                               len);
                 ck_assert_msg(strstr(errstr, "sketch: ") == errstr,
@@ -1049,14 +1049,14 @@ START_TEST(test_deserialize_rejects)
         memcpy(copy, buf, len);
         copy[0] = 0xd2;
         ck_assert_ptr_null(
-            red_sketch_deserialize(copy, len, errstr, sizeof(errstr)));
+                red_sketch_deserialize(copy, len, errstr, sizeof(errstr)));
         ck_assert_ptr_nonnull(strstr(errstr, "version 0xd2"));
 
         /* A trailing byte. */
         memcpy(copy, buf, len);
         copy[len] = 0;
         ck_assert_ptr_null(
-            red_sketch_deserialize(copy, len + 1, errstr, sizeof(errstr)));
+                red_sketch_deserialize(copy, len + 1, errstr, sizeof(errstr)));
         ck_assert_ptr_nonnull(strstr(errstr, "trailing"));
 
         /* Over-long and 65-bit varints: corrupt, not truncated. */
@@ -1069,7 +1069,7 @@ START_TEST(test_deserialize_rejects)
                 longer[12] = 0x00;
                 memcpy(longer + 13, golden + 12, sizeof(golden) - 12);
                 ck_assert_ptr_null(red_sketch_deserialize(
-                    longer, sizeof(golden) + 1, errstr, sizeof(errstr)));
+                        longer, sizeof(golden) + 1, errstr, sizeof(errstr)));
                 ck_assert_str_eq(errstr, "sketch: corrupt input at byte 11: "
                                          "malformed varint in count "
                                          "(over-long or past 64 bits)");
@@ -1077,7 +1077,7 @@ START_TEST(test_deserialize_rejects)
                 longer[20] = 0x02; /* a tenth byte past bit 63 */
                 memcpy(longer + 21, golden + 12, sizeof(golden) - 12 - 8);
                 ck_assert_ptr_null(red_sketch_deserialize(
-                    longer, sizeof(longer), errstr, sizeof(errstr)));
+                        longer, sizeof(longer), errstr, sizeof(errstr)));
                 ck_assert_ptr_nonnull(strstr(errstr, "malformed varint"));
         }
 
@@ -1099,7 +1099,7 @@ START_TEST(test_deserialize_rejects)
                 untrimmed[32] = 0x00;
                 memcpy(untrimmed + 33, golden + 32, 3);
                 ck_assert_ptr_null(red_sketch_deserialize(
-                    untrimmed, sizeof(untrimmed), errstr, sizeof(errstr)));
+                        untrimmed, sizeof(untrimmed), errstr, sizeof(errstr)));
                 ck_assert_ptr_nonnull(strstr(errstr, "untrimmed"));
         }
 

@@ -58,25 +58,28 @@ START_TEST(test_parse_format)
         red_uuid_t u, v;
 
         ck_assert_int_eq(
-            red_uuid_parse("886313e1-3b8a-5372-9b90-0c9aee199e5d", 36, &u), 0);
+                red_uuid_parse("886313e1-3b8a-5372-9b90-0c9aee199e5d", 36, &u),
+                0);
         ck_assert_mem_eq(u.b, want, 16);
         check_text(&u, "886313e1-3b8a-5372-9b90-0c9aee199e5d");
 
         /* upper and mixed case read the same, format is lowercase */
         ck_assert_int_eq(
-            red_uuid_parse("886313E1-3B8A-5372-9B90-0C9AEE199E5D", 36, &v), 0);
+                red_uuid_parse("886313E1-3B8A-5372-9B90-0C9AEE199E5D", 36, &v),
+                0);
         ck_assert_mem_eq(v.b, want, 16);
         ck_assert_int_eq(
-            red_uuid_parse("886313e1-3B8a-5372-9b90-0C9aEE199e5D", 36, &v), 0);
+                red_uuid_parse("886313e1-3B8a-5372-9b90-0C9aEE199e5D", 36, &v),
+                0);
         ck_assert_mem_eq(v.b, want, 16);
         check_text(&v, "886313e1-3b8a-5372-9b90-0c9aee199e5d");
 
         /* 32 hex digits without hyphens */
         ck_assert_int_eq(
-            red_uuid_parse("886313e13b8a53729b900c9aee199e5d", 32, &v), 0);
+                red_uuid_parse("886313e13b8a53729b900c9aee199e5d", 32, &v), 0);
         ck_assert_mem_eq(v.b, want, 16);
         ck_assert_int_eq(
-            red_uuid_parse("886313E13B8A53729B900C9AEE199E5D", 32, &v), 0);
+                red_uuid_parse("886313E13B8A53729B900C9AEE199E5D", 32, &v), 0);
         ck_assert_mem_eq(v.b, want, 16);
 
         /* extremes */
@@ -93,8 +96,9 @@ START_TEST(test_parse_format)
 
         /* only len bytes are read */
         ck_assert_int_eq(
-            red_uuid_parse("886313e1-3b8a-5372-9b90-0c9aee199e5dXYZ", 36, &v),
-            0);
+                red_uuid_parse("886313e1-3b8a-5372-9b90-0c9aee199e5dXYZ", 36,
+                               &v),
+                0);
         ck_assert_mem_eq(v.b, want, 16);
 }
 END_TEST
@@ -102,31 +106,31 @@ END_TEST
 START_TEST(test_parse_invalid)
 {
         static const char *const bad[] = {
-            "",
-            "886313e1-3b8a-5372-9b90-0c9aee199e5",   /* 35 */
-            "886313e1-3b8a-5372-9b90-0c9aee199e5dd", /* 37 */
-            "886313e13b8a53729b900c9aee199e5",       /* 31 */
-            "886313e13b8a53729b900c9aee199e5dd",     /* 33 */
-            "886313e1-3b8a-5372-9b90-0c9aee199e5g",  /* bad digit */
-            "886313e1-3b8a-5372-9b90-0c9aee199e5 ",
-            "886313e1-3b8a-5372-9b90-0c9aee199e:d",
-            "886313e1-3b8a-5372-9b90-0c9aee199e@d", /* '@' | 0x20 == '`' */
-            "886313e1-3b8a-5372-9b90-0c9aee199e`d",
-            "g86313e13b8a53729b900c9aee199e5d",
-            "886313e13b8a53729b900c9aee199e-d",     /* hyphen in 32 form */
-            "886313e-13b8a-5372-9b90-0c9aee199e5d", /* misplaced hyphens */
-            "886313e13-b8a-5372-9b90-0c9aee199e5d",
-            "886313e1-3b8a5-372-9b90-0c9aee199e5d",
-            "886313e1-3b8a-5372-9b900-c9aee199e5d",
-            "886313e1_3b8a_5372_9b90_0c9aee199e5d",
-            "886313e1-3b8a-5372-9b90-0c9aee199e5-",
-            "-886313e1-3b8a-5372-9b90-0c9aee199e5",
-            "886313e1--3b8a5372-9b90-0c9aee199e5d",
-            "{886313e1-3b8a-5372-9b90-0c9aee199e5d}",
-            "urn:uuid:886313e1-3b8a-5372-9b90-0c9aee199e5d",
-            "------------------------------------",
-            " 886313e1-3b8a-5372-9b90-0c9aee199e5",
-            "0x886313e13b8a53729b900c9aee199e",
+                "",
+                "886313e1-3b8a-5372-9b90-0c9aee199e5",   /* 35 */
+                "886313e1-3b8a-5372-9b90-0c9aee199e5dd", /* 37 */
+                "886313e13b8a53729b900c9aee199e5",       /* 31 */
+                "886313e13b8a53729b900c9aee199e5dd",     /* 33 */
+                "886313e1-3b8a-5372-9b90-0c9aee199e5g",  /* bad digit */
+                "886313e1-3b8a-5372-9b90-0c9aee199e5 ",
+                "886313e1-3b8a-5372-9b90-0c9aee199e:d",
+                "886313e1-3b8a-5372-9b90-0c9aee199e@d", /* '@' | 0x20 == '`' */
+                "886313e1-3b8a-5372-9b90-0c9aee199e`d",
+                "g86313e13b8a53729b900c9aee199e5d",
+                "886313e13b8a53729b900c9aee199e-d",     /* hyphen in 32 form */
+                "886313e-13b8a-5372-9b90-0c9aee199e5d", /* misplaced hyphens */
+                "886313e13-b8a-5372-9b90-0c9aee199e5d",
+                "886313e1-3b8a5-372-9b90-0c9aee199e5d",
+                "886313e1-3b8a-5372-9b900-c9aee199e5d",
+                "886313e1_3b8a_5372_9b90_0c9aee199e5d",
+                "886313e1-3b8a-5372-9b90-0c9aee199e5-",
+                "-886313e1-3b8a-5372-9b90-0c9aee199e5",
+                "886313e1--3b8a5372-9b90-0c9aee199e5d",
+                "{886313e1-3b8a-5372-9b90-0c9aee199e5d}",
+                "urn:uuid:886313e1-3b8a-5372-9b90-0c9aee199e5d",
+                "------------------------------------",
+                " 886313e1-3b8a-5372-9b90-0c9aee199e5",
+                "0x886313e13b8a53729b900c9aee199e",
         };
         const char nul[] = "886313e1-3b8a-5372-9b90-0c9aee19\0e5d";
         red_uuid_t u;
@@ -138,8 +142,8 @@ START_TEST(test_parse_invalid)
         check_bad(nul, sizeof(nul) - 1);
         ck_assert_int_eq(red_uuid_parse(NULL, 36, &u), -EINVAL);
         ck_assert_int_eq(
-            red_uuid_parse("886313e13b8a53729b900c9aee199e5d", 32, NULL),
-            -EINVAL);
+                red_uuid_parse("886313e13b8a53729b900c9aee199e5d", 32, NULL),
+                -EINVAL);
 }
 END_TEST
 
@@ -209,9 +213,9 @@ START_TEST(test_v4_threads)
         int i;
 
         for (i = 0; i < T; i++) {
-                ck_assert_int_eq(
-                    pthread_create(&th[i], NULL, thread_draw, &all[i * PER]),
-                    0);
+                ck_assert_int_eq(pthread_create(&th[i], NULL, thread_draw,
+                                                &all[i * PER]),
+                                 0);
         }
         for (i = 0; i < T; i++) {
                 ck_assert_int_eq(pthread_join(th[i], NULL), 0);
@@ -302,21 +306,21 @@ START_TEST(test_v5_padding)
                 size_t n;
                 const char *want;
         } vec[] = {
-            {0, "e21b5c55-306d-5836-8f85-c5da0f0eed75"},
-            {1, "f780f924-906c-5892-90bd-e24a62d94a9c"},
-            {39, "f293b744-5373-5090-8f4c-ab35d7c49ffc"},
-            {40, "bab11367-73ac-53c1-b20b-aa9846d6b779"},
-            {47, "52972f41-74f8-5a85-9b35-e3e8389c7841"},
-            {48, "4ebcf663-99dd-5381-aa23-d3e349619b2e"},
-            {55, "9734c3d2-7e54-52bb-9f0f-66de53931477"},
-            {56, "f077daa3-b526-5d96-84b1-9e55261999bc"},
-            {63, "b5710c97-b93c-5949-9a63-83b7db47159d"},
-            {64, "51a7a269-b156-57bf-8e26-0f7b8ac2d105"},
-            {65, "054b9a05-2171-5f30-a6d2-27fda11c8185"},
-            {119, "389ccda6-2449-5394-963b-bbbc96a614c3"},
-            {120, "9f8003b7-1248-5a5f-aa96-a47f58fe4f99"},
-            {200, "bcb70721-a684-52d1-b317-7a1c75372b28"},
-            {300, "414fffa2-f64a-5311-a12e-bdb22f1f0933"},
+                {0, "e21b5c55-306d-5836-8f85-c5da0f0eed75"},
+                {1, "f780f924-906c-5892-90bd-e24a62d94a9c"},
+                {39, "f293b744-5373-5090-8f4c-ab35d7c49ffc"},
+                {40, "bab11367-73ac-53c1-b20b-aa9846d6b779"},
+                {47, "52972f41-74f8-5a85-9b35-e3e8389c7841"},
+                {48, "4ebcf663-99dd-5381-aa23-d3e349619b2e"},
+                {55, "9734c3d2-7e54-52bb-9f0f-66de53931477"},
+                {56, "f077daa3-b526-5d96-84b1-9e55261999bc"},
+                {63, "b5710c97-b93c-5949-9a63-83b7db47159d"},
+                {64, "51a7a269-b156-57bf-8e26-0f7b8ac2d105"},
+                {65, "054b9a05-2171-5f30-a6d2-27fda11c8185"},
+                {119, "389ccda6-2449-5394-963b-bbbc96a614c3"},
+                {120, "9f8003b7-1248-5a5f-aa96-a47f58fe4f99"},
+                {200, "bcb70721-a684-52d1-b317-7a1c75372b28"},
+                {300, "414fffa2-f64a-5311-a12e-bdb22f1f0933"},
         };
         char name[361];
         size_t i;
@@ -383,7 +387,7 @@ START_TEST(test_hash)
                 b.b[bit / 8] ^= (uint8_t)(1u << (bit % 8));
                 d = red_uuid_hash(&b) ^ h;
                 ck_assert_msg(__builtin_popcountll(d) >= 12 &&
-                                  __builtin_popcountll(d) <= 52,
+                                      __builtin_popcountll(d) <= 52,
                               "bit %d: %d output bits changed", bit,
                               __builtin_popcountll(d));
         }

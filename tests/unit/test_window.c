@@ -53,9 +53,10 @@ START_TEST(test_type_names)
         ck_assert_int_eq(wt, W);
         for (i = 0; i < RED_WINDOW__CNT; i++) {
                 ck_assert_int_eq(
-                    red_window_type_parse(
-                        red_window_type_name((red_window_type_t)i), &wt),
-                    0);
+                        red_window_type_parse(
+                                red_window_type_name((red_window_type_t)i),
+                                &wt),
+                        0);
                 ck_assert_int_eq(wt, i);
         }
         wt = H;
@@ -180,10 +181,10 @@ END_TEST
 START_TEST(test_boundaries)
 {
         static const char *const at[] = {
-            "2025-11-06T12:00:00Z", "2025-11-06T00:00:00Z",
-            "2025-11-03T00:00:00Z", "2025-11-01T00:00:00Z",
-            "2026-01-01T00:00:00Z", "1970-01-01T00:00:00Z",
-            "1969-12-01T00:00:00Z", "2024-03-01T00:00:00Z",
+                "2025-11-06T12:00:00Z", "2025-11-06T00:00:00Z",
+                "2025-11-03T00:00:00Z", "2025-11-01T00:00:00Z",
+                "2026-01-01T00:00:00Z", "1970-01-01T00:00:00Z",
+                "1969-12-01T00:00:00Z", "2024-03-01T00:00:00Z",
         };
         size_t i;
         int wt;
@@ -237,7 +238,7 @@ START_TEST(test_invalid_type)
         red_time_t t = test_ts("2025-11-06T12:34:56Z");
 
         ck_assert_int_eq(
-            red_window_start((red_window_type_t)RED_WINDOW__CNT, t), t);
+                red_window_start((red_window_type_t)RED_WINDOW__CNT, t), t);
         ck_assert_int_eq(red_window_end((red_window_type_t)99, t), t);
 }
 END_TEST
@@ -316,7 +317,7 @@ START_TEST(test_random_instants)
                         case RED_WINDOW_MONTHLY:
                                 REQUIRE_EQ(e - s,
                                            DAY_US * red_time_days_in_month(
-                                                        c.year, c.month));
+                                                            c.year, c.month));
                                 REQUIRE_EQ(sc.hour, 0);
                                 REQUIRE_EQ(sc.day, 1);
                                 REQUIRE_EQ(sc.month, c.month);

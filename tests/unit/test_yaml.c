@@ -12,8 +12,8 @@ static red_yaml_doc_t *load(const char *text, char *err, size_t size)
 START_TEST(tree_and_marks)
 {
         char err[512];
-        red_yaml_doc_t *d = load("a: 1\nb:\n  - x\n  - 'y'\nc: {d: ~}\n", err,
-                                 sizeof(err));
+        red_yaml_doc_t *d =
+                load("a: 1\nb:\n  - x\n  - 'y'\nc: {d: ~}\n", err, sizeof(err));
         const red_yaml_node_t *r, *b, *c;
 
         ck_assert_msg(d != NULL, "%s", err);
@@ -36,8 +36,8 @@ END_TEST
 START_TEST(anchors_are_shared)
 {
         char err[512];
-        red_yaml_doc_t *d = load("base: &b {x: 1}\nuse: *b\n", err,
-                                 sizeof(err));
+        red_yaml_doc_t *d =
+                load("base: &b {x: 1}\nuse: *b\n", err, sizeof(err));
 
         ck_assert_msg(d != NULL, "%s", err);
         ck_assert_ptr_eq(red_yaml_get(red_yaml_doc_root(d), "base"),
@@ -54,7 +54,8 @@ START_TEST(errors_point_at_input)
         static const char *const allowed[] = {"windows", "group_by", NULL};
 
         ck_assert_ptr_null(load("a: 1\na: 2\n", err, sizeof(err)));
-        ck_assert_str_eq(err, "t.yaml:2:1: duplicate key \"a\" (first at line 1)");
+        ck_assert_str_eq(err,
+                         "t.yaml:2:1: duplicate key \"a\" (first at line 1)");
         ck_assert_ptr_null(load("a: *nope\n", err, sizeof(err)));
         ck_assert_str_eq(err, "t.yaml:1:4: unknown alias *nope");
         ck_assert_ptr_null(load("<<: {a: 1}\n", err, sizeof(err)));
@@ -65,22 +66,21 @@ START_TEST(errors_point_at_input)
 
         d = load("agg:\n  windw: 1\n  n: '5'\n", err, sizeof(err));
         ck_assert_ptr_nonnull(d);
-        ck_assert_int_ne(red_yaml_check_keys(red_yaml_get(red_yaml_doc_root(d),
-                                                          "agg"),
-                                             "aggregation", allowed, err,
-                                             sizeof(err)),
-                         0);
+        ck_assert_int_ne(
+                red_yaml_check_keys(red_yaml_get(red_yaml_doc_root(d), "agg"),
+                                    "aggregation", allowed, err, sizeof(err)),
+                0);
         ck_assert_str_eq(err, "t.yaml:2:3: unknown key \"windw\" in "
                               "aggregation (allowed: windows, group_by); did "
                               "you mean \"windows\"?");
         ck_assert_int_ne(
-                red_yaml_to_int64(red_yaml_get(red_yaml_get(
-                                                       red_yaml_doc_root(d),
-                                                       "agg"),
-                                               "n"),
-                                  "n", &i, err, sizeof(err)),
+                red_yaml_to_int64(
+                        red_yaml_get(red_yaml_get(red_yaml_doc_root(d), "agg"),
+                                     "n"),
+                        "n", &i, err, sizeof(err)),
                 0);
-        ck_assert_str_eq(err, "t.yaml:3:6: expected an integer for n, got \"5\"");
+        ck_assert_str_eq(err,
+                         "t.yaml:3:6: expected an integer for n, got \"5\"");
         red_yaml_doc_destroy(d);
 }
 END_TEST
