@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 typedef struct red_pipeline_s red_pipeline_t;
+typedef struct red_pipeline_dlq_s red_pipeline_dlq_t;
 
 /* An assigned partition: where Postgres says it stands, and the batch. */
 typedef struct red_pipeline_part_s {
@@ -91,25 +92,34 @@ struct red_pipeline_s {
         int64_t resumed_at;       /* ... of the first after idle_wait of silence
                                      on every partition (red_frontier.h IDLE) */
         int64_t t_frontier, t_release, t_write; /* µs, last batch */
+        /* data PostgreSQL refused, being narrowed down (batch.c) */
+        size_t isolate_max; /* batch limit while narrowing, 0: not */
+        long isolate_left;  /* events of the refused batch still to pass */
+        bool isolate_rows;  /* one event at a time (red_core_release_one) */
 
         red_gap_policy_t gap_policy; /* in effect (embedded: reset) */
         /* offset errors polled while a flush waited, handled after it */
         rd_kafka_message_t **deferred;
         size_t deferred_cnt, deferred_cap;
 
-        atomic_long dlq_pending;
-        atomic_long dlq_failed;
+        red_pipeline_dlq_t *dlq_state; /* red_pipeline_dlq.c */
 
         int64_t last_finalize;
         int64_t last_lag;
         int64_t last_flush;
         int64_t last_progress;
         int64_t last_probe;
+        int64_t last_states;
         uint64_t last_consumed;
         uint64_t last_accounted; /* of the last reconciliation error */
 
         pthread_mutex_t lock;
         red_pipeline_stats_t stats;
+        /* the contract's domain series (red_dmetrics.h): the core's totals
+         * as of the last commit, the workflow gauges from state_counts */
+        double *metrics;
+        int64_t *state_counts; /* per FSM state, once read */
+        bool states_known;
 };
 
 /** Adds one to a counter of p->stats under the lock. */
