@@ -330,8 +330,7 @@ int red_core_add(red_core_t *core, const red_msg_t *msg, red_time_t now,
         if ((refused = red_refusals_find(core->refused, p->topic,
                                          msg->partition, msg->offset))) {
                 /* storage refused its event before: red_core_refuse() */
-                return dead_letter(core, &e->msg, RED_DLQ_STORAGE_REJECTED,
-                                   refused);
+                return dead_letter(core, e, RED_DLQ_STORAGE_REJECTED, refused);
         }
         code = red_decode(core->c, &e->msg, now, &e->ev, detail,
                           sizeof(detail));
