@@ -647,6 +647,8 @@ void red_pipeline_batch_flush(red_pipeline_t *p, bool revoking)
                 }
                 red_pipeline_backoff(p);
                 red_pipeline_wait(p, p->backoff_ms);
+                /* what piles up meanwhile shows as lag */
+                red_pipeline_parts_query_lag(p, 500);
         }
         p->flushing = false;
         if (paused) {

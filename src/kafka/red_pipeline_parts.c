@@ -630,22 +630,51 @@ void red_pipeline_parts_unstall(red_pipeline_t *p)
 
 /* --- lag -------------------------------------------------------------- */
 
+/* Sets @p pt's lag from its log's watermarks @p lo, @p hi (hi < 0:
+ * unknown). */
+static void set_lag(red_pipeline_part_t *pt, int64_t lo, int64_t hi)
+{
+        if (hi < 0) {
+                pt->lag = -1;
+                return;
+        }
+        /* behind what Postgres holds, not what was read: a batch in memory
+         * is not done */
+        pt->lag = hi - (pt->committed >= 0 ? pt->committed : lo);
+        if (pt->lag < 0) {
+                pt->lag = 0;
+        }
+}
+
 void red_pipeline_parts_update_lag(red_pipeline_t *p)
 {
         for (size_t i = 0; i < p->part_cnt; i++) {
                 int64_t lo, hi;
                 red_pipeline_part_t *pt = &p->parts[i];
+
                 if (rd_kafka_get_watermark_offsets(p->consumer, pt->topic,
-                                                   pt->partition, &lo, &hi) ||
-                    hi < 0) {
-                        pt->lag = -1;
-                        continue;
+                                                   pt->partition, &lo, &hi)) {
+                        hi = -1;
                 }
-                /* behind what Postgres holds, not what was read: a batch
-                 * in memory is not done */
-                pt->lag = hi - (pt->committed >= 0 ? pt->committed : lo);
-                if (pt->lag < 0) {
-                        pt->lag = 0;
+                set_lag(pt, lo, hi);
+        }
+}
+
+void red_pipeline_parts_query_lag(red_pipeline_t *p, int timeout_ms)
+{
+        for (size_t i = 0; i < p->part_cnt; i++) {
+                int64_t lo, hi;
+                red_pipeline_part_t *pt = &p->parts[i];
+
+                /* a broker round trip: outside the lock, which the HTTP
+                 * threads take to read the lag */
+                if (rd_kafka_query_watermark_offsets(p->consumer, pt->topic,
+                                                     pt->partition, &lo, &hi,
+                                                     timeout_ms)) {
+                        continue; /* keep what is known */
                 }
+                pthread_mutex_lock(&p->lock);
+                set_lag(pt, lo, hi);
+                pthread_mutex_unlock(&p->lock);
         }
 }

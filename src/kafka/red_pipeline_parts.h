@@ -90,4 +90,10 @@ void red_pipeline_parts_unstall(red_pipeline_t *p);
  * caller holds the lock. */
 void red_pipeline_parts_update_lag(red_pipeline_t *p);
 
+/** Updates each partition's lag from high watermarks asked of the broker
+ * (at most @p timeout_ms each): paused partitions fetch nothing, so the
+ * cached ones stand still while a batch waits for Postgres. Takes the
+ * lock itself. */
+void red_pipeline_parts_query_lag(red_pipeline_t *p, int timeout_ms);
+
 #endif
