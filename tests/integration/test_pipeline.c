@@ -440,7 +440,7 @@ START_TEST(postgres_outage)
 END_TEST
 
 /*
- * Postgres refuses connections for RED_TEST_OUTAGE_S seconds (default 12)
+ * Postgres refuses connections for RED_TEST_OUTAGE_S seconds (default 60)
  * while the stream flows at full speed, poison included, and one of two
  * workers is killed meanwhile: the other gets its partitions while it
  * waits for Postgres with its batch. Afterwards
@@ -457,7 +457,7 @@ START_TEST(outage_under_load)
         const char *cs[] = {contract(), NULL};
         const char *file, *len = getenv("RED_TEST_OUTAGE_S");
         char *expected;
-        int outage_s = len ? atoi(len) : 12;
+        int outage_s = len ? atoi(len) : 60;
         pid_t w[3];
         long n;
 
