@@ -63,11 +63,13 @@ static rd_kafka_error_t *assign(red_pipeline_t *p, rd_kafka_t *rk,
                 rd_kafka_error_t *kerr = rd_kafka_incremental_assign(rk, parts);
                 if (!kerr) {
                         red_pipeline_parts_assigned(p, parts);
+                        red_pipeline_gaps_log_starts(p);
                 }
                 return kerr;
         }
         rd_kafka_assign(rk, parts);
         red_pipeline_parts_assigned(p, parts);
+        red_pipeline_gaps_log_starts(p);
         return NULL;
 }
 

@@ -28,9 +28,14 @@ void red_pipeline_batch_add(red_pipeline_t *p, rd_kafka_message_t *m)
                 return;
         }
         if (pt && pt->fetched < 0) {
-                /* nothing read yet and no stored position: the first
-                 * offset needed is the log's start */
+                /* nothing read yet and no stored position, and the log's
+                 * start unknown since the assignment
+                 * (red_pipeline_gaps_log_starts()): ask for it, or, when
+                 * the broker does not answer, begin with this one */
                 pt->fetched = red_pipeline_gaps_log_start(p, pt);
+                if (pt->fetched < 0) {
+                        pt->fetched = m->offset;
+                }
         }
         if (!pt || pt->stopped ||
             (pt->fetched >= 0 && m->offset < pt->fetched)) {
@@ -69,12 +74,6 @@ void red_pipeline_batch_add(red_pipeline_t *p, rd_kafka_message_t *m)
         pt->fetched = m->offset + 1;
         pt->reseek = -1;
         pt->last_arrival = red_time_mono_us();
-        if (pt->last_arrival - p->last_any_arrival >= p->c->idle_wait_us) {
-                /* the stream starts again after a silence: every
-                 * partition gets idle_wait to show its part of it */
-                p->resumed_at = pt->last_arrival;
-        }
-        p->last_any_arrival = pt->last_arrival;
         if (red_core_add(p->core, v, red_time_now(), m)) {
                 red_log_error("pipeline", "%s: out of memory", p->c->name);
                 atomic_store(&p->stop, true);

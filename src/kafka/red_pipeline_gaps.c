@@ -160,6 +160,33 @@ int64_t red_pipeline_gaps_log_start(red_pipeline_t *p,
         return lo;
 }
 
+void red_pipeline_gaps_log_starts(red_pipeline_t *p)
+{
+        rd_kafka_topic_partition_list_t *l =
+                rd_kafka_topic_partition_list_new((int)p->part_cnt);
+
+        for (size_t i = 0; i < p->part_cnt; i++) {
+                if (p->parts[i].fetched < 0) {
+                        /* a "timestamp" of -2 asks for the earliest offset */
+                        rd_kafka_topic_partition_list_add(l, p->parts[i].topic,
+                                                          p->parts[i].partition)
+                                ->offset = RD_KAFKA_OFFSET_BEGINNING;
+                }
+        }
+        if (l->cnt && !rd_kafka_offsets_for_times(p->consumer, l, 5000)) {
+                for (int i = 0; i < l->cnt; i++) {
+                        red_pipeline_part_t *pt = red_pipeline_parts_find(
+                                p, l->elems[i].topic, l->elems[i].partition);
+
+                        if (pt && pt->fetched < 0 && !l->elems[i].err &&
+                            l->elems[i].offset >= 0) {
+                                pt->fetched = l->elems[i].offset;
+                        }
+                }
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+}
+
 /* --- the log a position belongs to -------------------------------------- */
 
 bool red_pipeline_gaps_verify(red_pipeline_t *p, red_pipeline_part_t *pt,

@@ -33,6 +33,14 @@
 bool red_pipeline_gaps_accept(red_pipeline_t *p, red_pipeline_part_t *pt,
                               int64_t offset);
 
+/** Where the logs of the partitions never read (no stored position) start,
+ * asked of the brokers in one request per broker (partitions are assigned
+ * by the dozen, and a round trip per partition queues behind the fetches):
+ * each such partition's fetched offset becomes its log's start, so a first
+ * offset skipped shows as a gap. Those the brokers do not answer stay
+ * unknown (red_pipeline_gaps_log_start() then asks for one). */
+void red_pipeline_gaps_log_starts(red_pipeline_t *p);
+
 /** The start of @p pt's log as the broker says now, or -1 when it does
  * not answer (blocks up to 5 s: once per partition never read). */
 int64_t red_pipeline_gaps_log_start(red_pipeline_t *p,

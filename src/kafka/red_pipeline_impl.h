@@ -88,9 +88,6 @@ struct red_pipeline_s {
         bool in_rebalance; /* inside the rebalance callback */
         bool all_paused;   /* a flush holds every partition paused */
         bool backlog;      /* the last release hit the batch cap */
-        int64_t last_any_arrival; /* monotonic µs of the last message */
-        int64_t resumed_at;       /* ... of the first after idle_wait of silence
-                                     on every partition (red_frontier.h IDLE) */
         int64_t t_frontier, t_release, t_write; /* µs, last batch */
         /* data PostgreSQL refused, being narrowed down (batch.c) */
         size_t isolate_max; /* batch limit while narrowing, 0: not */

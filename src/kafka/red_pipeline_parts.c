@@ -285,16 +285,11 @@ static void log_holder(red_pipeline_t *p, const red_frontier_t *f)
  * What the partition can still deliver (red_frontier.h): caught up and
  * quiet for idle_wait is IDLE, merely caught up holds like READING (a live
  * stream of old events is caught up most of the time). Quiet counts from
- * its last message, and from the moment the whole stream started again
- * after a silence: the first partitions to deliver then must not overtake
- * the ones whose messages come a moment later.
+ * its last message (or its last resume).
  */
 static red_frontier_input_t input_of(red_pipeline_t *p, red_pipeline_part_t *pt,
                                      int64_t mono)
 {
-        int64_t since = pt->last_arrival > p->resumed_at ? pt->last_arrival
-                                                         : p->resumed_at;
-
         if (pt->stopped) {
                 /* an offset gap stopped it (kafka.offset_gap_policy fail):
                  * the others go on without it */
@@ -303,8 +298,9 @@ static red_frontier_input_t input_of(red_pipeline_t *p, red_pipeline_part_t *pt,
         if (!caught_up(p, pt)) {
                 return RED_FRONTIER_READING;
         }
-        return mono - since >= p->c->idle_wait_us ? RED_FRONTIER_IDLE
-                                                  : RED_FRONTIER_CAUGHT_UP;
+        return mono - pt->last_arrival >= p->c->idle_wait_us
+                       ? RED_FRONTIER_IDLE
+                       : RED_FRONTIER_CAUGHT_UP;
 }
 
 red_time_t red_pipeline_parts_frontier(red_pipeline_t *p)
