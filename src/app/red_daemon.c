@@ -260,6 +260,16 @@ static bool on_ready(void *opaque, char *reason, size_t size)
                                  "yet",
                                  name);
                         ok = false;
+                } else if (st.partitions_stopped) {
+                        snprintf(reason, size,
+                                 "%s: %zu partition%s not consumed after an "
+                                 "offset gap (%s%s; kafka.offset_gap_policy "
+                                 "fail)",
+                                 name, st.partitions_stopped,
+                                 st.partitions_stopped == 1 ? "" : "s",
+                                 st.stopped_partition,
+                                 st.partitions_stopped > 1 ? ", ..." : "");
+                        ok = false;
                 }
         }
         pthread_mutex_unlock(&d->lock);
@@ -466,6 +476,11 @@ int red_daemon_run(const red_daemon_opts_t *opts)
                              "embedded Kafka (librdkafka mock cluster) "
                              "ready; bootstrap servers: %s",
                              d.brokers);
+                red_log_info("daemon",
+                             "the embedded Kafka starts empty: partitions "
+                             "whose offsets in PostgreSQL come from an "
+                             "earlier run are read from the new log's start "
+                             "(kafka.offset_gap_policy reset)");
         } else {
                 d.brokers = strdup(d.conf->kafka_brokers);
         }

@@ -76,7 +76,9 @@ void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes, size_t cnt,
                                (unsigned long long)(field));                   \
         }
 
-        COUNTER("reducerd_events_consumed_total", "Messages read and committed",
+        COUNTER("reducerd_events_consumed_total",
+                "Messages read whose position is committed, counted one by "
+                "one (= applied + dead_lettered + late dropped + duplicate)",
                 st[i].core.consumed)
         COUNTER("reducerd_events_applied_total", "Events applied to tables",
                 st[i].core.applied)
@@ -108,6 +110,33 @@ void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes, size_t cnt,
                 "Events skipped because their raw row or dedupe key was "
                 "stored already",
                 st[i].core.duplicates)
+        head(b, "reducerd_offset_gaps_total", "counter",
+             "Offsets not read as they came, by cause");
+        for (size_t i = 0; i < cnt; i++) {
+                for (int c = 0; c < RED_GAP__CNT; c++) {
+                        red_buf_printf(b,
+                                       "reducerd_offset_gaps_total{contract="
+                                       "\"%s\",cause=\"%s\"} %llu\n",
+                                       names[i], red_gap_cause_name(c),
+                                       (unsigned long long)st[i].gaps[c]);
+                }
+        }
+        head(b, "reducerd_offsets_skipped_total", "counter",
+             "Offsets passed without a message, by reason");
+        for (size_t i = 0; i < cnt; i++) {
+                for (int r = 0; r < RED_SKIP__CNT; r++) {
+                        red_buf_printf(
+                                b,
+                                "reducerd_offsets_skipped_total{contract="
+                                "\"%s\",reason=\"%s\"} %llu\n",
+                                names[i], red_skip_reason_name(r),
+                                (unsigned long long)st[i].offsets_skipped[r]);
+                }
+        }
+        COUNTER("reducerd_offset_resets_total",
+                "Partitions read again from their log's start by "
+                "kafka.offset_gap_policy reset",
+                st[i].offset_resets)
         head(b, "reducerd_alerts_total", "counter", "Alerts fired by severity");
         for (size_t i = 0; i < cnt; i++) {
                 static const char *const sev[] = {"CRITICAL", "WARNING",
@@ -162,6 +191,10 @@ void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes, size_t cnt,
         }
         GAUGE("reducerd_partitions_assigned", "Partitions this replica owns",
               st[i].partitions)
+        GAUGE("reducerd_partitions_stopped",
+              "Partitions not consumed after an offset gap "
+              "(kafka.offset_gap_policy fail)",
+              st[i].partitions_stopped)
         GAUGE("reducerd_reorder_buffered_events",
               "Events waiting in the event-time reorder buffer", st[i].buffered)
         if (relay) {

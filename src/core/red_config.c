@@ -18,6 +18,7 @@
 static const char *const log_levels[] = {"debug", "info", "warn", "error",
                                          NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
+static const char *const gap_policies[] = {"fail", "reset", NULL};
 
 #define OFF(f) offsetof(red_config_t, f)
 
@@ -34,6 +35,12 @@ static const red_setting_t settings[] = {
         {"kafka.embedded_partitions", RED_SETTING_INT,
          OFF(kafka_embedded_partitions), 0, "3", 1, 256, NULL, false,
          "Partitions of each topic the embedded cluster creates"},
+        {"kafka.offset_gap_policy", RED_SETTING_ENUM,
+         OFF(kafka_offset_gap_policy), 0, "fail", 0, 0, gap_policies, false,
+         "A stored offset outside the broker's log (retention, a recreated "
+         "topic) or on another log: fail stops that partition and makes "
+         "/readyz fail, reset reads it from the log's start; both log and "
+         "count it (the embedded cluster always resets)"},
         {"kafka.properties", RED_SETTING_MAP, OFF(kafka_properties),
          OFF(kafka_property_cnt), NULL, 0, 0, NULL, true,
          "librdkafka properties passed through unchanged (SASL, TLS, "
@@ -132,8 +139,10 @@ static const red_setting_t settings[] = {
 
 /* Managed by reducerd itself; setting them would break exactly-once. */
 static const char *const managed_props[] = {
-        "bootstrap.servers",  "metadata.broker.list",     "group.id",
-        "enable.auto.commit", "enable.auto.offset.store", NULL};
+        "bootstrap.servers", "metadata.broker.list", "group.id",
+        "enable.auto.commit", "enable.auto.offset.store",
+        /* kafka.offset_gap_policy decides instead */
+        "auto.offset.reset", NULL};
 
 const red_setting_t *red_config_settings(size_t *cntp)
 {
@@ -632,8 +641,9 @@ static int finalize(red_config_t *conf, char *errstr, size_t size)
                                 return errf(errstr, size, kv->origin,
                                             "kafka.properties: \"%s\" is set "
                                             "by reducerd itself (use "
-                                            "kafka.brokers or the contract's "
-                                            "consumer_group)",
+                                            "kafka.brokers, the contract's "
+                                            "consumer_group or "
+                                            "kafka.offset_gap_policy)",
                                             kv->key);
                         }
                 }

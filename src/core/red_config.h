@@ -37,6 +37,7 @@ typedef struct red_config_s {
         char *kafka_brokers;
         int64_t kafka_embedded_partitions;
         int64_t kafka_embedded_brokers;
+        int64_t kafka_offset_gap_policy; /**< red_gap_policy_t */
         red_kv_t *kafka_properties;
         size_t kafka_property_cnt;
 
@@ -77,6 +78,13 @@ typedef struct red_config_s {
 
         int64_t config_max_file_bytes;
 } red_config_t;
+
+/** What a pipeline does with a partition whose stored offset no longer
+ * fits the broker's log (kafka.offset_gap_policy). */
+typedef enum {
+        RED_GAP_POLICY_FAIL,  /**< stop that partition, readyz false */
+        RED_GAP_POLICY_RESET, /**< go on from the log's start, counted */
+} red_gap_policy_t;
 
 typedef enum {
         RED_SETTING_STR,

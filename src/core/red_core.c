@@ -216,8 +216,9 @@ void red_core_destroy(red_core_t *core)
         free(core);
 }
 
-static int dead_letter(red_core_t *core, const red_msg_t *msg,
-                       red_dlq_code_t code, const char *detail)
+/* @p e goes to the dead-letter topic with @p code and @p detail. */
+static int dead_letter(red_core_t *core, entry_t *e, red_dlq_code_t code,
+                       const char *detail)
 {
         red_dead_letter_t *d;
 
@@ -231,14 +232,14 @@ static int dead_letter(red_core_t *core, const red_msg_t *msg,
                 core->dead_cap = ncap;
         }
         d = &core->dead[core->dead_cnt];
-        d->msg = msg;
+        d->msg = &e->msg;
         d->code = code;
         if (!(d->detail = strdup(detail))) {
                 return -ENOMEM;
         }
         core->dead_cnt++;
-        core->batch.dead_lettered++;
-        core->batch.dead_by_code[code]++;
+        e->outcome = O_DEAD;
+        e->code = (uint8_t)code;
         return 0;
 }
 
@@ -275,11 +276,11 @@ static int late_policy(red_core_t *core, entry_t *e, part_t *p, bool *apply)
         switch (c->late_policy) {
         case RED_LATE_DROP:
                 *apply = false;
-                core->batch.late_dropped++;
+                e->outcome = O_DROPPED;
                 return 0;
         case RED_LATE_UPDATE:
                 if (e->ev.time >= wm - c->allowed_lateness_us) {
-                        core->batch.late_applied++;
+                        e->late = true;
                         return 0;
                 }
                 snprintf(detail, sizeof(detail),
@@ -295,7 +296,7 @@ static int late_policy(red_core_t *core, entry_t *e, part_t *p, bool *apply)
                 break;
         }
         *apply = false;
-        return dead_letter(core, &e->msg, RED_DLQ_LATE, detail);
+        return dead_letter(core, e, RED_DLQ_LATE, detail);
 }
 
 int red_core_add(red_core_t *core, const red_msg_t *msg, red_time_t now,
@@ -329,13 +330,12 @@ int red_core_add(red_core_t *core, const red_msg_t *msg, red_time_t now,
         if ((refused = red_refusals_find(core->refused, p->topic,
                                          msg->partition, msg->offset))) {
                 /* storage refused its event before: red_core_refuse() */
-                return dead_letter(core, &e->msg, RED_DLQ_STORAGE_REJECTED,
-                                   refused);
+                return dead_letter(core, e, RED_DLQ_STORAGE_REJECTED, refused);
         }
         code = red_decode(core->c, &e->msg, now, &e->ev, detail,
                           sizeof(detail));
         if (code != RED_DLQ_NONE) {
-                return dead_letter(core, &e->msg, code, detail);
+                return dead_letter(core, e, code, detail);
         }
         e->decoded = true;
         if ((r = late_policy(core, e, p, &apply)) || !apply) {
@@ -701,12 +701,11 @@ int red_core_process(red_core_t *core)
                 entry_t *e = core->released[i];
                 int r;
 
-                if (e->counted_applied) {
+                if (e->outcome != O_NONE) {
                         continue; /* processed by an earlier call */
                 }
                 if (e->duplicate) {
-                        e->counted_applied = true;
-                        core->batch.duplicates++;
+                        e->outcome = O_DUPLICATE;
                         continue;
                 }
                 if (core->fsm && (r = red_fsm_engine_apply(core->fsm, &e->ev,
@@ -722,8 +721,7 @@ int red_core_process(red_core_t *core)
                         return r;
                 }
                 red_dmetrics_event(core->dm, &e->ev);
-                e->counted_applied = true;
-                core->batch.applied++;
+                e->outcome = O_APPLIED;
         }
         return 0;
 }
@@ -776,6 +774,15 @@ static entry_t *first_buffered(const part_t *p)
         return NULL;
 }
 
+uint64_t red_core_msg_digest(const red_msg_t *msg)
+{
+        uint64_t h = red_hash_mix(0x7265647563657264ULL, /* "reducerd" */
+                                  (uint64_t)msg->timestamp);
+
+        h = red_hash_bytes(msg->key, msg->key ? msg->key_len : 0, h);
+        return red_hash_bytes(msg->value, msg->value ? msg->value_len : 0, h);
+}
+
 const red_position_t *red_core_positions(red_core_t *core, size_t *cntp)
 {
         core->position_cnt = 0;
@@ -784,6 +791,7 @@ const red_position_t *red_core_positions(red_core_t *core, size_t *cntp)
                 entry_t *stop = first_buffered(p);
                 red_time_t max = p->committed_max;
                 red_position_t *pos;
+                const entry_t *last = NULL;
 
                 int64_t offset = stop ? stop->msg.offset : p->next_offset;
 
@@ -797,6 +805,7 @@ const red_position_t *red_core_positions(red_core_t *core, size_t *cntp)
                         if (e->decoded && e->ev.time > max) {
                                 max = e->ev.time;
                         }
+                        last = e;
                 }
                 pos = &core->positions[core->position_cnt++];
                 pos->topic = p->topic;
@@ -804,6 +813,8 @@ const red_position_t *red_core_positions(red_core_t *core, size_t *cntp)
                 pos->offset = offset;
                 pos->watermark =
                         max == INT64_MIN ? INT64_MIN : watermark_of(core, max);
+                pos->last_offset = last ? last->msg.offset : -1;
+                pos->last_digest = last ? red_core_msg_digest(&last->msg) : 0;
         }
         *cntp = core->position_cnt;
         return core->positions;
@@ -837,6 +848,32 @@ void red_core_drop_partition(red_core_t *core, const char *topic,
         }
 }
 
+/* Counts a message whose position is committed: consumed, and what became
+ * of it. A message with no outcome is consumed and nothing else, so the
+ * counters show it instead of balancing by construction. */
+static void count_done(red_core_counters_t *k, const entry_t *e)
+{
+        k->consumed++;
+        switch (e->outcome) {
+        case O_APPLIED:
+                k->applied++;
+                k->late_applied += e->late;
+                break;
+        case O_DUPLICATE:
+                k->duplicates++;
+                break;
+        case O_DEAD:
+                k->dead_lettered++;
+                k->dead_by_code[e->code]++;
+                break;
+        case O_DROPPED:
+                k->late_dropped++;
+                break;
+        default:
+                break;
+        }
+}
+
 int red_core_refuse(red_core_t *core, const red_msg_t *msg, const char *detail)
 {
         return red_refusals_add(core->refused, msg->topic ? msg->topic : "",
@@ -849,21 +886,14 @@ void red_core_commit(red_core_t *core)
         const uint64_t *add = (const uint64_t *)&core->batch;
         red_time_t newest = INT64_MIN;
 
-        /* a message is consumed once it is done: applied, dead-lettered or
-         * dropped (buffered ones are counted when their batch commits) */
-        core->batch.consumed = core->batch.applied + core->batch.dead_lettered +
-                               core->batch.late_dropped +
-                               core->batch.duplicates;
         /* FSM results count the history rows that were written */
         for (size_t i = 0; i < core->rows.cnt; i++) {
                 core->batch.fsm_results[core->rows.items[i].result]++;
         }
         red_dmetrics_rows(core->dm, &core->rows);
         red_dmetrics_commit(core->dm);
-        for (size_t i = 0; i < sizeof(core->totals) / sizeof(uint64_t); i++) {
-                tot[i] += add[i];
-        }
-        /* entries before each position are done: hand them back */
+        /* entries before each position are done: count them, each once
+         * whichever replica commits its position, and hand them back */
         for (size_t i = 0; i < core->part_cnt; i++) {
                 part_t *p = &core->parts[i];
                 entry_t *stop = first_buffered(p);
@@ -879,6 +909,7 @@ void red_core_commit(red_core_t *core)
                         if (e->decoded && e->ev.time > p->committed_max) {
                                 p->committed_max = e->ev.time;
                         }
+                        count_done(&core->batch, e);
                         p->head = e->next;
                         entry_done(core, e);
                 }
@@ -889,6 +920,9 @@ void red_core_commit(red_core_t *core)
                 if (p->max_time > newest) {
                         newest = p->max_time;
                 }
+        }
+        for (size_t i = 0; i < sizeof(core->totals) / sizeof(uint64_t); i++) {
+                tot[i] += add[i];
         }
         if (core->wfs) {
                 red_workflows_commit(core->wfs);

@@ -42,6 +42,14 @@
 #include <stdint.h>
 
 /**
+ * A message's digest: its Kafka timestamp, key and value hashed. Stored
+ * with a position (red_position_t.last_digest), it tells the log the
+ * position was taken on from another one with a message at that offset
+ * (a topic deleted and recreated).
+ */
+uint64_t red_core_msg_digest(const red_msg_t *msg);
+
+/**
  * A core for @p c (borrowed; must outlive the core). @p done (may be NULL)
  * releases the caller's message handles. Returns NULL with a message.
  */

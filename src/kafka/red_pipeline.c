@@ -7,6 +7,7 @@
 #include "red_log.h"
 #include "red_pipeline_batch.h"
 #include "red_pipeline_dlq.h"
+#include "red_pipeline_gaps.h"
 #include "red_pipeline_impl.h"
 #include "red_pipeline_parts.h"
 #include "red_time.h"
@@ -59,9 +60,16 @@ static rd_kafka_error_t *assign(red_pipeline_t *p, rd_kafka_t *rk,
                      p->c->name, parts->cnt, parts->cnt == 1 ? "" : "s",
                      cooperative ? "cooperative" : "eager");
         if (cooperative) {
-                return rd_kafka_incremental_assign(rk, parts);
+                rd_kafka_error_t *kerr = rd_kafka_incremental_assign(rk, parts);
+                if (!kerr) {
+                        red_pipeline_parts_assigned(p, parts);
+                        red_pipeline_gaps_log_starts(p);
+                }
+                return kerr;
         }
         rd_kafka_assign(rk, parts);
+        red_pipeline_parts_assigned(p, parts);
+        red_pipeline_gaps_log_starts(p);
         return NULL;
 }
 
@@ -169,6 +177,12 @@ red_pipeline_t *red_pipeline_new(const red_contract_t *c,
         pthread_mutex_init(&p->lock, NULL);
         p->c = c;
         p->conf = conf;
+        /* the embedded cluster is new at every start: positions stored by
+         * an earlier run can only be reset */
+        p->gap_policy =
+                red_config_kafka_embedded(conf)
+                        ? RED_GAP_POLICY_RESET
+                        : (red_gap_policy_t)conf->kafka_offset_gap_policy;
         p->reorder_limit = (size_t)conf->batch_max_events * 10;
         if (!(p->core = red_core_new(c, (size_t)conf->workflows_max_live,
                                      conf->workflows_terminal_ttl_s *
@@ -216,6 +230,10 @@ void red_pipeline_destroy(red_pipeline_t *p)
         red_pipeline_dlq_close(p);
         red_sink_destroy(p->sink);
         red_pipeline_parts_destroy(p);
+        for (size_t i = 0; i < p->deferred_cnt; i++) {
+                rd_kafka_message_destroy(p->deferred[i]);
+        }
+        free(p->deferred);
         pthread_mutex_destroy(&p->lock);
         free(p->metrics);
         free(p->state_counts);
@@ -229,15 +247,28 @@ const red_contract_t *red_pipeline_contract(const red_pipeline_t *p)
 
 /* --- periodic work ---------------------------------------------------- */
 
-/* Every 10 s with news: one line on what was written. */
+/* Every 10 s with news: one line on what was written, and an error when
+ * the counters do not reconcile (each term is counted where it happens,
+ * red_core_counters_t, so a message that went nowhere shows here). */
 static void progress(red_pipeline_t *p, int64_t now)
 {
         const red_core_counters_t *k = red_core_counters(p->core);
-        uint64_t lag = 0;
+        uint64_t lag = 0, accounted;
 
         if (now - p->last_progress < 10000000 ||
             k->consumed == p->last_consumed) {
                 return;
+        }
+        accounted =
+                k->applied + k->dead_lettered + k->late_dropped + k->duplicates;
+        if (accounted != k->consumed && accounted != p->last_accounted) {
+                red_log_error("pipeline",
+                              "%s: counters do not reconcile: %llu consumed, "
+                              "%llu applied, dead-lettered, dropped or "
+                              "duplicate",
+                              p->c->name, (unsigned long long)k->consumed,
+                              (unsigned long long)accounted);
+                p->last_accounted = accounted;
         }
         for (size_t i = 0; i < p->part_cnt; i++) {
                 lag += p->parts[i].lag > 0 ? (uint64_t)p->parts[i].lag : 0;
@@ -345,10 +376,12 @@ static void periodic(red_pipeline_t *p)
                 pthread_mutex_lock(&p->lock);
                 red_pipeline_parts_update_lag(p);
                 pthread_mutex_unlock(&p->lock);
+                red_pipeline_parts_unstall(p);
         }
         if (now - p->last_finalize > 2000000 && !p->msg_cnt) {
                 p->last_finalize = now;
                 finalize(p);
+                red_pipeline_gaps_retry(p);
         }
         if (!p->msg_cnt) {
                 count_states(p, now);
@@ -406,12 +439,24 @@ static int poll_timeout(red_pipeline_t *p, int64_t max_us)
         return left < 0 ? 0 : left < 100 ? (int)left : 100;
 }
 
-/* Takes one message or event from the consumer (callbacks run in here). */
+/* Takes one message or event from the consumer (callbacks run in here),
+ * after the offset errors a flush's wait kept. */
 static void poll_once(red_pipeline_t *p, int timeout_ms)
 {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(p->consumer, timeout_ms);
+        rd_kafka_message_t *m;
 
-        if (!m) {
+        for (size_t i = 0; i < p->deferred_cnt; i++) {
+                red_pipeline_gaps_out_of_range(p, p->deferred[i]);
+                rd_kafka_message_destroy(p->deferred[i]);
+        }
+        p->deferred_cnt = 0;
+        if (!(m = rd_kafka_consumer_poll(p->consumer, timeout_ms))) {
+                return;
+        }
+        if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+                /* the offset a partition needs is not in the log */
+                red_pipeline_gaps_out_of_range(p, m);
+                rd_kafka_message_destroy(m);
                 return;
         }
         if (m->err) {

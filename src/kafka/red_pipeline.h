@@ -5,9 +5,13 @@
  * poll -> core (decode, late policy, FSM, aggregate) -> dead letters
  * produced and flushed -> one Postgres transaction (offsets CAS) -> Kafka
  * offsets committed for lag tools. Offsets live in Postgres: on assignment
- * each partition is sought to its stored offset. While Postgres is down
- * the partitions are paused and the batch is retried with back-off; a
- * fenced batch is dropped and the partitions re-sought.
+ * each partition is sought to its stored offset (after checking the
+ * message stored with it: the same log?). While Postgres is down the
+ * partitions are paused and the batch is retried with back-off; every
+ * resume seeks to the offset needed next. A fenced batch is dropped and
+ * the partitions re-sought. Offsets are read without a hole; a stored
+ * offset the broker's log does not hold follows kafka.offset_gap_policy
+ * (red_pipeline_gaps.h).
  */
 #ifndef RED_PIPELINE_H
 #define RED_PIPELINE_H

@@ -4,6 +4,8 @@
 #include "red_log.h"
 #include "red_time.h"
 
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 void red_pipeline_count(red_pipeline_t *p, uint64_t *counter)
@@ -52,6 +54,25 @@ void red_pipeline_backoff(red_pipeline_t *p)
         }
 }
 
+/* Keeps an offset error for the loop: the partition stopped fetching and
+ * waits for the gap policy. False when out of memory (it is dropped, and
+ * the partition is found by its lag). */
+static bool defer(red_pipeline_t *p, rd_kafka_message_t *m)
+{
+        if (p->deferred_cnt == p->deferred_cap) {
+                size_t ncap = p->deferred_cap ? p->deferred_cap * 2 : 8;
+                rd_kafka_message_t **n =
+                        realloc(p->deferred, ncap * sizeof(*n));
+                if (!n) {
+                        return false;
+                }
+                p->deferred = n;
+                p->deferred_cap = ncap;
+        }
+        p->deferred[p->deferred_cnt++] = m;
+        return true;
+}
+
 void red_pipeline_wait(red_pipeline_t *p, int64_t ms)
 {
         int64_t until = red_time_mono_us() + ms * 1000;
@@ -63,11 +84,16 @@ void red_pipeline_wait(red_pipeline_t *p, int64_t ms)
                 return;
         }
         while (!atomic_load(&p->stop) && red_time_mono_us() < until) {
-                /* partitions are paused, so only events come back */
+                /* partitions are paused, so mostly events come back */
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(p->consumer, 50);
+                if (m && m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET &&
+                    defer(p, m)) {
+                        continue;
+                }
                 if (m) {
-                        /* fetched before the pause took effect: it will be
-                         * fetched again after the seek/resume */
+                        /* not added: read again from the offset each
+                         * partition needs once the wait is over
+                         * (red_pipeline_parts_resume_all() seeks) */
                         rd_kafka_message_destroy(m);
                 }
         }

@@ -143,14 +143,26 @@ static red_sink_result_t not_connected(char *errstr, size_t size)
 
 red_sink_result_t red_sink_offsets(red_sink_t *s, const char *const *topics,
                                    const int32_t *partitions, size_t cnt,
-                                   int generation, int64_t *next,
-                                   red_time_t *watermark, char *errstr,
-                                   size_t errstr_size)
+                                   int generation, red_sink_stored_t *out,
+                                   char *errstr, size_t errstr_size)
 {
         red_sink_dedupe_assigned(s->dedupe, topics, partitions, cnt);
         return red_sink_offsets_load(s->io, s->c->consumer_group, s->instance,
-                                     topics, partitions, cnt, generation, next,
-                                     watermark, errstr, errstr_size);
+                                     topics, partitions, cnt, generation, out,
+                                     errstr, errstr_size);
+}
+
+red_sink_result_t red_sink_offsets_reset(red_sink_t *s, const char *topic,
+                                         int32_t partition, int64_t prev,
+                                         int64_t next, int64_t *stored,
+                                         char *errstr, size_t errstr_size)
+{
+        if (!red_sink_connected(s)) {
+                return not_connected(errstr, errstr_size);
+        }
+        return red_sink_offsets_reset_row(s->io, s->c->consumer_group,
+                                          s->instance, topic, partition, prev,
+                                          next, stored, errstr, errstr_size);
 }
 
 int red_sink_load_workflows(void *sink, const red_uuid_t *ids, size_t cnt,

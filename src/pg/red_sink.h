@@ -69,14 +69,23 @@ const char *red_sink_where(const red_sink_t *s);
 
 /**
  * On assignment: makes sure reducerd_offsets has rows for the partitions
- * and returns their next offsets (-1: from the beginning) and watermarks
- * (INT64_MIN: none).
+ * and returns their stored positions in @p out (@p cnt entries).
  */
 red_sink_result_t red_sink_offsets(red_sink_t *s, const char *const *topics,
                                    const int32_t *partitions, size_t cnt,
-                                   int generation, int64_t *next,
-                                   red_time_t *watermark, char *errstr,
-                                   size_t errstr_size);
+                                   int generation, red_sink_stored_t *out,
+                                   char *errstr, size_t errstr_size);
+
+/**
+ * A partition reset by kafka.offset_gap_policy: counts it in its row
+ * (epoch, reset_at) and moves its position to @p next (>= 0; -1: leave it
+ * to the next batch) if it is still @p prev. *@p stored gets the position
+ * stored afterwards. Outside the batch transaction.
+ */
+red_sink_result_t red_sink_offsets_reset(red_sink_t *s, const char *topic,
+                                         int32_t partition, int64_t prev,
+                                         int64_t next, int64_t *stored,
+                                         char *errstr, size_t errstr_size);
 
 /** Loads workflows from the current-state table (red_workflows_load_cb). */
 int red_sink_load_workflows(void *sink, const red_uuid_t *ids, size_t cnt,

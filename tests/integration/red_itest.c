@@ -203,6 +203,45 @@ void itest_kafka(itest_t *t, int partitions, const char *const *contracts)
         }
 }
 
+void itest_kafka_stop(itest_t *t)
+{
+        if (t->kafka_pid > 0) {
+                close(t->kafka_stdin);
+                if (itest_stop(t->kafka_pid, 0, 5000) < 0) {
+                        itest_stop(t->kafka_pid, SIGKILL, 5000);
+                }
+                t->kafka_pid = -1;
+        }
+        free(t->bootstrap);
+        t->bootstrap = NULL;
+}
+
+/* A producer on the test's cluster (destroy with rd_kafka_destroy()). */
+static rd_kafka_t *producer_of(itest_t *t)
+{
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        rd_kafka_t *rk;
+        char err[512];
+
+        ck_assert_int_eq(rd_kafka_conf_set(conf, "bootstrap.servers",
+                                           t->bootstrap, err, sizeof(err)),
+                         RD_KAFKA_CONF_OK);
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+        ck_assert_msg(rk != NULL, "%s", err);
+        return rk;
+}
+
+void itest_watermarks(itest_t *t, const char *topic, int32_t partition,
+                      int64_t *lo, int64_t *hi)
+{
+        rd_kafka_t *rk = producer_of(t);
+
+        ck_assert_int_eq(rd_kafka_query_watermark_offsets(rk, topic, partition,
+                                                          lo, hi, 10000),
+                         0);
+        rd_kafka_destroy(rk);
+}
+
 void itest_config(itest_t *t, const char *const *contracts, int max_events,
                   int max_ms, const char *extra_yaml)
 {
@@ -309,12 +348,7 @@ int itest_stop(pid_t pid, int sig, long timeout_ms)
 
 void itest_fini(itest_t *t)
 {
-        if (t->kafka_pid > 0) {
-                close(t->kafka_stdin);
-                if (itest_stop(t->kafka_pid, 0, 5000) < 0) {
-                        itest_stop(t->kafka_pid, SIGKILL, 5000);
-                }
-        }
+        itest_kafka_stop(t);
         if (!getenv("RED_KEEP_TEST_DIRS")) {
                 char cmd[4200];
                 snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
@@ -324,7 +358,6 @@ void itest_fini(itest_t *t)
         }
         free(t->dir);
         free(t->conninfo);
-        free(t->bootstrap);
 }
 
 void itest_produce(itest_t *t, const char *file, long first, long count)
@@ -345,6 +378,46 @@ void itest_produce(itest_t *t, const char *file, long first, long count)
         ck_assert_msg(rc == 0, "produce: %s", err);
         free(out);
         free(err);
+}
+
+pid_t itest_produce_start(itest_t *t, const char *file, const char *topic,
+                          double rate)
+{
+        char r[32];
+        pid_t pid;
+
+        snprintf(r, sizeof(r), "%g", rate);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                const char *prog = env_or("RED_PRODUCE", "produce_jsonl");
+                int fd = open("/dev/null", O_WRONLY);
+
+                dup2(fd, 2); /* its one line of totals */
+                execl(prog, prog, "-b", t->bootstrap, "-P", "-o", topic, "-r",
+                      r, file, (char *)NULL);
+                _exit(127);
+        }
+        return pid;
+}
+
+void itest_produce_raw(itest_t *t, const char *topic, int32_t partition,
+                       const void *value, size_t len, int count)
+{
+        rd_kafka_t *rk = producer_of(t);
+
+        for (int i = 0; i < count; i++) {
+                ck_assert_int_eq(
+                        rd_kafka_producev(
+                                rk, RD_KAFKA_V_TOPIC(topic),
+                                RD_KAFKA_V_PARTITION(partition),
+                                RD_KAFKA_V_VALUE((void *)value, len),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_END),
+                        0);
+        }
+        ck_assert_int_eq(rd_kafka_flush(rk, 30000), 0);
+        rd_kafka_destroy(rk);
 }
 
 const char *itest_generate(itest_t *t, const char *name, const char *args)
@@ -410,6 +483,29 @@ bool itest_wait_committed(itest_t *t, const char *group, long want,
 
         /* each look opens a connection: five a second is plenty */
         return test_wait_every(committed_reached, &w, timeout_ms, 200);
+}
+
+long itest_lines(const char *file)
+{
+        char *text = test_read_file(file, NULL);
+        long n = 0;
+
+        for (char *p = text; *p; p++) {
+                n += *p == '\n';
+        }
+        free(text);
+        return n;
+}
+
+long itest_dead_letters(const char *reduce_output)
+{
+        long n = 0;
+
+        for (const char *p = reduce_output; (p = strstr(p, "{\"dead_letter\""));
+             p++) {
+                n++;
+        }
+        return n;
 }
 
 char *itest_reduce(const char *contract, const char *file)
