@@ -10,17 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool crosses(const red_alert_rule_t *r, double v)
+bool red_alert_crosses(red_alert_op_t op, double v, double threshold)
 {
-        switch (r->op) {
+        switch (op) {
         case RED_OP_GT:
-                return v > r->threshold;
+                return v > threshold;
         case RED_OP_LT:
-                return v < r->threshold;
+                return v < threshold;
         case RED_OP_GTE:
-                return v >= r->threshold;
+                return v >= threshold;
         case RED_OP_LTE:
-                return v <= r->threshold;
+                return v <= threshold;
         }
         return false;
 }
@@ -56,6 +56,29 @@ static size_t text_of(const red_value_t *v, char *buf, size_t size)
         return 0;
 }
 
+bool red_alert_critical(const red_alerts_t *a, const red_event_t *ev)
+{
+        const red_value_t *name, *val;
+        double v;
+
+        if (!(a->on & (UINT64_C(1) << ev->kind->index)) ||
+            !(name = red_event_value(ev, a->match_slot)) ||
+            !(val = red_event_value(ev, a->value_slot))) {
+                return false;
+        }
+        v = val->type == RED_FT_INTEGER ? (double)val->i : val->d;
+        for (size_t i = 0; i < a->rule_cnt; i++) {
+                const red_alert_rule_t *r = &a->rules[i];
+
+                if (r->severity[0] == 'C' && strlen(r->metric) == name->s.len &&
+                    !memcmp(r->metric, name->s.p, name->s.len) &&
+                    red_alert_crosses(r->op, v, r->threshold)) {
+                        return true;
+                }
+        }
+        return false;
+}
+
 int red_alert_evaluate(const red_alerts_t *a, const red_event_t *ev,
                        red_alert_matches_t *out)
 {
@@ -74,7 +97,7 @@ int red_alert_evaluate(const red_alerts_t *a, const red_event_t *ev,
 
                 if (strlen(r->metric) != name->s.len ||
                     memcmp(r->metric, name->s.p, name->s.len) ||
-                    !crosses(r, v)) {
+                    !red_alert_crosses(r->op, v, r->threshold)) {
                         continue;
                 }
                 if (out->cnt == out->cap) {

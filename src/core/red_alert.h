@@ -34,6 +34,12 @@ typedef struct red_alert_matches_s {
         size_t cnt, cap;
 } red_alert_matches_t;
 
+/** @p v compared with @p threshold by @p op. */
+bool red_alert_crosses(red_alert_op_t op, double v, double threshold);
+
+/** True when @p ev crosses a CRITICAL rule (cooldowns aside). */
+bool red_alert_critical(const red_alerts_t *a, const red_event_t *ev);
+
 /** Appends the rules @p ev crosses. 0 or -ENOMEM. */
 int red_alert_evaluate(const red_alerts_t *a, const red_event_t *ev,
                        red_alert_matches_t *out) RED_MUSTCHECK;

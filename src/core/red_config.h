@@ -74,6 +74,18 @@ typedef struct red_config_s {
         int64_t maintain_days_ahead;
 
         char *instance_id;
+
+        red_strlist_t alerting_alertmanager_urls;
+        red_kv_t *alerting_webhooks; /**< name -> URL */
+        size_t alerting_webhook_cnt;
+        red_kv_t *alerting_webhook_secret_files; /**< name -> file */
+        size_t alerting_webhook_secret_file_cnt;
+        red_kv_t *alerting_webhook_timeouts_ms; /**< name -> ms */
+        size_t alerting_webhook_timeout_cnt;
+        int64_t alerting_timeout_ms;
+        int64_t alerting_retry_max_ms;
+        int64_t alerting_resend_interval_s;
+        char *alerting_generator_url;
 } red_config_t;
 
 typedef enum {
@@ -118,6 +130,9 @@ void red_config_destroy(red_config_t *conf);
  * Returns a malloc'd string the caller frees.
  */
 char *red_config_path(const red_config_t *conf, const char *rel);
+
+/** True when alerts have somewhere to go (Alertmanager or a webhook). */
+bool red_config_alert_delivery(const red_config_t *conf);
 
 /** True when kafka.brokers is "embedded" (librdkafka's mock cluster). */
 bool red_config_kafka_embedded(const red_config_t *conf);

@@ -25,6 +25,7 @@ typedef struct entry_s {
         bool decoded;
         bool counted_applied; /* processed: counted in applied or duplicates */
         bool duplicate;       /* its raw row is stored already: skipped */
+        bool urgent;          /* buffered, and crosses a CRITICAL rule */
         red_value_t values[];
 } entry_t;
 
@@ -56,6 +57,8 @@ struct red_core_s {
         part_t *parts;
         size_t part_cnt, part_cap, last_part;
         size_t buffered;
+        size_t urgent_cnt;     /* buffered urgent entries */
+        red_time_t urgent_min; /* the oldest one's event time */
 
         /* the batch */
         entry_t **released;
@@ -200,6 +203,19 @@ static part_t *part_find(red_core_t *core, const char *topic, int32_t partition,
 }
 
 /* Drops every entry of @p p (they will be consumed again). */
+/* The oldest buffered urgent event, after some of them went. */
+static void urgent_recompute(red_core_t *core)
+{
+        core->urgent_min = INT64_MAX;
+        for (size_t i = 0; core->urgent_cnt && i < core->part_cnt; i++) {
+                for (entry_t *e = core->parts[i].head; e; e = e->next) {
+                        if (e->urgent && e->ev.time < core->urgent_min) {
+                                core->urgent_min = e->ev.time;
+                        }
+                }
+        }
+}
+
 static void part_clear(red_core_t *core, part_t *p)
 {
         entry_t *e = p->head, *next;
@@ -208,6 +224,10 @@ static void part_clear(red_core_t *core, part_t *p)
                 next = e->next;
                 if (e->state == E_BUFFERED) {
                         core->buffered--;
+                }
+                if (e->urgent) {
+                        e->urgent = false;
+                        core->urgent_cnt--;
                 }
                 entry_done(core, e);
         }
@@ -392,7 +412,19 @@ int red_core_add(red_core_t *core, const red_msg_t *msg, red_time_t now,
         e->state = E_BUFFERED;
         p->buffered++;
         core->buffered++;
+        if (core->c->alerts && red_alert_critical(core->c->alerts, &e->ev)) {
+                /* the pipeline writes it as soon as the frontier lets */
+                e->urgent = true;
+                if (!core->urgent_cnt++ || e->ev.time < core->urgent_min) {
+                        core->urgent_min = e->ev.time;
+                }
+        }
         return 0;
+}
+
+red_time_t red_core_urgent(const red_core_t *core)
+{
+        return core->urgent_cnt ? core->urgent_min : INT64_MAX;
 }
 
 red_time_t red_core_max_time(const red_core_t *core, const char *topic,
@@ -599,6 +631,7 @@ static int note_raw_keys(red_core_t *core, size_t first);
 long red_core_release(red_core_t *core, red_time_t frontier, size_t max)
 {
         size_t first = core->released_cnt;
+        bool urgent_gone = false;
 
         if (max && core->buffered > max) {
                 frontier = cap_frontier(core, frontier, max);
@@ -630,7 +663,15 @@ long red_core_release(red_core_t *core, red_time_t frontier, size_t max)
                         p->buffered--;
                         core->buffered--;
                         core->released[core->released_cnt++] = e;
+                        if (e->urgent) {
+                                e->urgent = false;
+                                core->urgent_cnt--;
+                                urgent_gone = true;
+                        }
                 }
+        }
+        if (urgent_gone) {
+                urgent_recompute(core);
         }
         if (sort_released(core, first)) {
                 return -ENOMEM;
@@ -905,6 +946,7 @@ int red_core_set_watermark(red_core_t *core, const char *topic,
                         ? INT64_MIN
                         : watermark + core->c->max_out_of_orderness_us;
         part_clear(core, p);
+        urgent_recompute(core);
         return 0;
 }
 
@@ -915,6 +957,7 @@ void red_core_drop_partition(red_core_t *core, const char *topic,
 
         if (p) {
                 part_clear(core, p);
+                urgent_recompute(core);
         }
 }
 
@@ -975,6 +1018,7 @@ void red_core_rollback(red_core_t *core)
         for (size_t i = 0; i < core->part_cnt; i++) {
                 part_clear(core, &core->parts[i]);
         }
+        urgent_recompute(core);
         if (core->wfs) {
                 red_workflows_rollback(core->wfs);
         }
