@@ -381,13 +381,14 @@ static int poll_timeout(red_pipeline_t *p, int64_t max_us)
         return left < 0 ? 0 : left < 100 ? (int)left : 100;
 }
 
-/* Takes one message or event from the consumer (callbacks run in here). */
-static void poll_once(red_pipeline_t *p, int timeout_ms)
+/* Takes one message or event from the consumer (callbacks run in here);
+ * false when nothing came (the consumer is idle). */
+static bool poll_once(red_pipeline_t *p, int timeout_ms)
 {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(p->consumer, timeout_ms);
 
         if (!m) {
-                return;
+                return false;
         }
         if (m->err) {
                 if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -395,13 +396,14 @@ static void poll_once(red_pipeline_t *p, int timeout_ms)
                                      rd_kafka_message_errstr(m));
                 }
                 rd_kafka_message_destroy(m);
-                return;
+                return true;
         }
         pthread_mutex_lock(&p->lock);
         p->stats.kafka_up = true;
         pthread_mutex_unlock(&p->lock);
         p->last_probe = red_time_mono_us();
         red_pipeline_batch_add(p, m);
+        return true;
 }
 
 /*
@@ -411,15 +413,18 @@ static void poll_once(red_pipeline_t *p, int timeout_ms)
  * events that only wait in the reorder buffer are looked at again every
  * batch.max_ms (the frontier may have moved with the clock).
  */
-static bool flush_due(red_pipeline_t *p, int64_t max_us)
+static bool flush_due(red_pipeline_t *p, int64_t max_us, bool idle)
 {
         int64_t now = red_time_mono_us();
         red_time_t urgent = red_core_urgent(p->core);
 
         /* a CRITICAL alert waits only for the event-time order: as soon as
          * the frontier passes it, it is written, whatever the batch size
-         * (README "Alert delivery") */
-        if (urgent != INT64_MAX && red_pipeline_parts_frontier(p) > urgent) {
+         * (README "Alert delivery"). Looked at while the consumer is idle:
+         * while messages stream in, the partitions still reading hold the
+         * frontier anyway, and the batch goes at batch.max_ms. */
+        if (urgent != INT64_MAX && idle &&
+            red_pipeline_parts_frontier(p) > urgent) {
                 return true;
         }
         if (p->msg_cnt) {
@@ -443,8 +448,9 @@ static void *run(void *arg)
         }
         p->last_progress = red_time_mono_us();
         while (!atomic_load(&p->stop)) {
-                poll_once(p, poll_timeout(p, max_us));
-                if (flush_due(p, max_us)) {
+                bool idle = !poll_once(p, poll_timeout(p, max_us));
+
+                if (flush_due(p, max_us, idle)) {
                         red_pipeline_batch_flush(p, false);
                         p->last_flush = red_time_mono_us();
                 }
