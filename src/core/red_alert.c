@@ -234,16 +234,12 @@ int red_alert_cooldown(const red_alerts_t *a, red_alert_match_t *m, size_t cnt,
 /* rendering                                                           */
 /* ------------------------------------------------------------------ */
 
-void red_alert_message(const red_contract_t *c, const red_alert_match_t *m,
-                       red_buf_t *out)
+void red_alert_template(const char *tpl, red_alert_fill_fn *fill,
+                        const void *ctx, red_buf_t *out)
 {
-        const red_alerts_t *a = c->alerts;
-        const red_alert_rule_t *r = &a->rules[m->rule];
-        int agent = red_contract_slot(c, "agent_id");
-
-        for (const char *p = r->message; *p;) {
+        for (const char *p = tpl; *p;) {
                 const char *close;
-                char name[32], val[256];
+                char name[64];
                 size_t len;
 
                 if (*p != '{' || !(close = strchr(p, '}')) ||
@@ -253,25 +249,53 @@ void red_alert_message(const red_contract_t *c, const red_alert_match_t *m,
                 }
                 memcpy(name, p + 1, len);
                 name[len] = '\0';
-                if (!strcmp(name, "metric_name")) {
-                        red_buf_puts(out, r->metric);
-                } else if (!strcmp(name, "value")) {
-                        red_buf_put_double(out, m->value);
-                } else if (!strcmp(name, "threshold")) {
-                        red_buf_put_double(out, r->threshold);
-                } else if (!strcmp(name, "operator")) {
-                        red_buf_puts(out, red_alert_op_name(r->op));
-                } else if (!strcmp(name, "severity")) {
-                        red_buf_puts(out, r->severity);
-                } else if (!strcmp(name, "agent_id") && agent >= 0) {
-                        text_of(red_event_value(m->ev, agent), val,
-                                sizeof(val));
-                        red_buf_puts(out, val);
-                } else {
+                if (!fill(ctx, name, out)) {
                         red_buf_append(out, p, len + 2);
                 }
                 p = close + 1;
         }
+}
+
+/* What a per-event rule's placeholders stand for. */
+typedef struct match_ctx_s {
+        const red_contract_t *c;
+        const red_alert_match_t *m;
+} match_ctx_t;
+
+static bool fill_match(const void *ctx, const char *name, red_buf_t *out)
+{
+        const match_ctx_t *mc = ctx;
+        const red_alert_rule_t *r = &mc->c->alerts->rules[mc->m->rule];
+        int agent;
+        char val[256];
+
+        if (!strcmp(name, "metric_name")) {
+                red_buf_puts(out, r->metric);
+        } else if (!strcmp(name, "value")) {
+                red_buf_put_double(out, mc->m->value);
+        } else if (!strcmp(name, "threshold")) {
+                red_buf_put_double(out, r->threshold);
+        } else if (!strcmp(name, "operator")) {
+                red_buf_puts(out, red_alert_op_name(r->op));
+        } else if (!strcmp(name, "severity")) {
+                red_buf_puts(out, r->severity);
+        } else if (!strcmp(name, "agent_id") &&
+                   (agent = red_contract_slot(mc->c, "agent_id")) >= 0) {
+                text_of(red_event_value(mc->m->ev, agent), val, sizeof(val));
+                red_buf_puts(out, val);
+        } else {
+                return false;
+        }
+        return true;
+}
+
+void red_alert_message(const red_contract_t *c, const red_alert_match_t *m,
+                       red_buf_t *out)
+{
+        match_ctx_t mc = {c, m};
+
+        red_alert_template(c->alerts->rules[m->rule].message, fill_match, &mc,
+                           out);
 }
 
 void red_alert_id(const red_contract_t *c, const red_alert_match_t *m,

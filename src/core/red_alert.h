@@ -62,6 +62,16 @@ int red_alert_state_set(red_alert_state_t *st, const char *rule_id,
 int red_alert_cooldown(const red_alerts_t *a, red_alert_match_t *m, size_t cnt,
                        red_alert_state_t *st) RED_MUSTCHECK;
 
+/** Appends the text of placeholder @p name (e.g. "value") and returns
+ * true, or returns false for a name it does not know. */
+typedef bool red_alert_fill_fn(const void *ctx, const char *name,
+                               red_buf_t *out);
+
+/** Renders message template @p tpl: each {name} that @p fill knows is
+ * replaced, anything else stays as written. */
+void red_alert_template(const char *tpl, red_alert_fill_fn *fill,
+                        const void *ctx, red_buf_t *out);
+
 /** The rule's message with {metric_name} {value} {threshold} {operator}
  * {severity} {agent_id} filled in. */
 void red_alert_message(const red_contract_t *c, const red_alert_match_t *m,

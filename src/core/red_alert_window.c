@@ -217,55 +217,58 @@ void red_alert_window_id(const red_contract_t *c, const red_wa_eval_t *e,
                                                : sizeof(name) - 1);
 }
 
+/* What a window rule's placeholders stand for. */
+typedef struct eval_ctx_s {
+        const red_contract_t *c;
+        const red_wa_eval_t *e;
+} eval_ctx_t;
+
+static bool fill_eval(const void *ctx, const char *name, red_buf_t *out)
+{
+        const eval_ctx_t *ec = ctx;
+        const red_wa_eval_t *e = ec->e;
+        const red_window_rule_t *r = &ec->c->alerts->window_rules[e->rule];
+        const red_agg_t *a = &ec->c->aggs[r->agg];
+        char ts[RED_TIME_FMT_SIZE];
+        int k;
+
+        if (!strcmp(name, "value")) {
+                red_buf_put_double(out, e->value);
+        } else if (!strcmp(name, "threshold")) {
+                red_buf_put_double(out, r->threshold);
+        } else if (!strcmp(name, "operator")) {
+                red_buf_puts(out, red_alert_op_name(r->op));
+        } else if (!strcmp(name, "severity")) {
+                red_buf_puts(out, r->severity);
+        } else if (!strcmp(name, "rule")) {
+                red_buf_puts(out, r->id);
+        } else if (!strcmp(name, "window")) {
+                red_buf_puts(out, red_window_type_name(e->wt));
+        } else if (!strcmp(name, "window_start") ||
+                   !strcmp(name, "window_end")) {
+                red_time_format(name[7] == 's' ? e->window_start
+                                               : e->window_end,
+                                ts, sizeof(ts));
+                red_buf_puts(out, ts);
+        } else if (!strcmp(name, "grouping")) {
+                red_buf_puts(out, a->groupings[e->grouping].name);
+        } else if (!strcmp(name, "group")) {
+                red_buf_puts(out, e->group);
+        } else if ((k = key_index(a, name)) >= 0) {
+                red_buf_puts(out, red_wa_key(e, (size_t)k));
+        } else {
+                return false;
+        }
+        return true;
+}
+
 void red_alert_window_message(const red_contract_t *c, const red_wa_eval_t *e,
                               red_buf_t *out)
 {
-        const red_window_rule_t *r = &c->alerts->window_rules[e->rule];
-        const red_agg_t *a = &c->aggs[r->agg];
-        char ts[RED_TIME_FMT_SIZE];
+        eval_ctx_t ec = {c, e};
 
-        for (const char *p = r->message; *p;) {
-                const char *close;
-                char name[64];
-                size_t len;
-                int k;
-
-                if (*p != '{' || !(close = strchr(p, '}')) ||
-                    (len = (size_t)(close - p - 1)) >= sizeof(name)) {
-                        red_buf_putc(out, *p++);
-                        continue;
-                }
-                memcpy(name, p + 1, len);
-                name[len] = '\0';
-                if (!strcmp(name, "value")) {
-                        red_buf_put_double(out, e->value);
-                } else if (!strcmp(name, "threshold")) {
-                        red_buf_put_double(out, r->threshold);
-                } else if (!strcmp(name, "operator")) {
-                        red_buf_puts(out, red_alert_op_name(r->op));
-                } else if (!strcmp(name, "severity")) {
-                        red_buf_puts(out, r->severity);
-                } else if (!strcmp(name, "rule")) {
-                        red_buf_puts(out, r->id);
-                } else if (!strcmp(name, "window")) {
-                        red_buf_puts(out, red_window_type_name(e->wt));
-                } else if (!strcmp(name, "window_start") ||
-                           !strcmp(name, "window_end")) {
-                        red_time_format(name[7] == 's' ? e->window_start
-                                                       : e->window_end,
-                                        ts, sizeof(ts));
-                        red_buf_puts(out, ts);
-                } else if (!strcmp(name, "grouping")) {
-                        red_buf_puts(out, a->groupings[e->grouping].name);
-                } else if (!strcmp(name, "group")) {
-                        red_buf_puts(out, e->group);
-                } else if ((k = key_index(a, name)) >= 0) {
-                        red_buf_puts(out, red_wa_key(e, (size_t)k));
-                } else {
-                        red_buf_append(out, p, len + 2);
-                }
-                p = close + 1;
-        }
+        red_alert_template(c->alerts->window_rules[e->rule].message, fill_eval,
+                           &ec, out);
 }
 
 void red_alert_window_labels(const red_contract_t *c, const red_wa_eval_t *e,

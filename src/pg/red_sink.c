@@ -291,6 +291,7 @@ red_sink_result_t red_sink_finalize(red_sink_t *s, long *finalized,
                 return r;
         }
         count_alerts(s);
+        red_sink_walert_log(s->walert);
         red_sink_walert_clear(s->walert);
         return RED_SINK_OK;
 }
@@ -471,6 +472,7 @@ red_sink_result_t red_sink_write(red_sink_t *s, red_core_t *core,
         }
         red_failpoint("after_commit");
         count_alerts(s);
+        red_sink_walert_log(s->walert);
         red_sink_alert_log(s->alert, red_core_alerts(core));
 done:
         /* the work is done even when the write failed before it: the

@@ -145,20 +145,13 @@ static red_sink_result_t lock_state(red_sink_alert_t *w, red_sink_io_t *io,
                                     red_alert_state_t *st, char *errstr,
                                     size_t size)
 {
-        const char *vals[2];
         red_sink_result_t r;
         PGresult *res;
 
         red_buf_reset(&w->json);
         keys_json(w->a, am->items, am->cnt, NULL, &w->json);
-        if (w->json.failed) {
-                snprintf(errstr, size, "out of memory");
-                return RED_SINK_RETRY;
-        }
-        vals[0] = w->c->name;
-        vals[1] = w->json.data;
         /* in key order, like the cells, so replicas cannot deadlock */
-        if ((r = red_sink_io_exec(
+        if ((r = red_sink_io_exec_json(
                      io,
                      "INSERT INTO reducerd_alert_state AS st (contract, "
                      "rule_id, scope) SELECT DISTINCT $1, v.r, v.s FROM "
@@ -167,7 +160,7 @@ static red_sink_result_t lock_state(red_sink_alert_t *w, red_sink_io_t *io,
                      "UPDATE SET updated_at = now() RETURNING st.rule_id, "
                      "st.scope, (extract(epoch FROM st.last_fired) * "
                      "1000000)::bigint",
-                     2, vals, &res, errstr, size))) {
+                     w->c->name, &w->json, &res, errstr, size))) {
                 return r;
         }
         for (int row = 0; row < PQntuples(res) && !r; row++) {
@@ -315,7 +308,6 @@ static red_sink_result_t store_fired(red_sink_alert_t *w, red_sink_io_t *io,
                                      const red_alert_state_t *st, char *errstr,
                                      size_t size)
 {
-        const char *vals[2];
         red_sink_result_t r;
 
         if (w->copy && (w->buf.len || w->buf.failed) &&
@@ -328,20 +320,14 @@ static red_sink_result_t store_fired(red_sink_alert_t *w, red_sink_io_t *io,
         }
         red_buf_reset(&w->json);
         keys_json(w->a, am->items, am->cnt, st, &w->json);
-        if (w->json.failed) {
-                snprintf(errstr, size, "out of memory");
-                return RED_SINK_RETRY;
-        }
-        vals[0] = w->c->name;
-        vals[1] = w->json.data;
-        return red_sink_io_exec(
+        return red_sink_io_exec_json(
                 io,
                 "UPDATE reducerd_alert_state st SET last_fired = v.t, "
                 "updated_at = now() FROM (SELECT DISTINCT * FROM "
                 "jsonb_to_recordset($2::jsonb) AS v(r text, s text, t "
                 "timestamptz)) v WHERE st.contract = $1 AND st.rule_id = v.r "
                 "AND st.scope = v.s",
-                2, vals, NULL, errstr, size);
+                w->c->name, &w->json, NULL, errstr, size);
 }
 
 void red_sink_alert_reset(red_sink_alert_t *w)

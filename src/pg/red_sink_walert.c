@@ -3,6 +3,7 @@
 
 #include "red_alert_notify.h"
 #include "red_buf.h"
+#include "red_log.h"
 #include "red_map.h"
 #include "red_time.h"
 
@@ -22,6 +23,15 @@ typedef struct inst_s {
         const red_wa_eval_t *last; /* the last judgement applied */
 } inst_t;
 
+/* Lines logged per write; the rest is summed up in one more line. */
+#define WALERT_LOG_LINES 10
+
+typedef struct log_line_s {
+        int rule;
+        bool resolved;
+        char msg[256];
+} log_line_t;
+
 struct red_sink_walert_s {
         const red_contract_t *c;
         const red_alerts_t *a; /* NULL: no window rules */
@@ -34,6 +44,8 @@ struct red_sink_walert_s {
         red_buf_t json;
         size_t fired_by[3], resolved_by[3];
         size_t *rule_fired, *rule_resolved;
+        log_line_t log[WALERT_LOG_LINES]; /* of the last write */
+        size_t log_cnt, log_rest;
 };
 
 red_sink_walert_t *red_sink_walert_new(const red_contract_t *c)
@@ -68,6 +80,48 @@ void red_sink_walert_clear(red_sink_walert_t *w)
         w->inst_cnt = 0;
         red_map_clear(w->by_key);
         w->cnt = 0;
+}
+
+/* One more log line (or one more for the summary). */
+static void note(red_sink_walert_t *w, const red_wa_eval_t *e, bool resolved)
+{
+        log_line_t *l;
+        red_buf_t msg;
+
+        if (w->log_cnt == WALERT_LOG_LINES) {
+                w->log_rest++;
+                return;
+        }
+        l = &w->log[w->log_cnt++];
+        l->rule = e->rule;
+        l->resolved = resolved;
+        red_buf_init(&msg);
+        red_alert_window_message(w->c, e, &msg);
+        snprintf(l->msg, sizeof(l->msg), "%s", msg.data ? msg.data : "");
+        red_buf_destroy(&msg);
+}
+
+void red_sink_walert_log(const red_sink_walert_t *w)
+{
+        for (size_t i = 0; i < w->log_cnt; i++) {
+                const red_window_rule_t *r =
+                        &w->a->window_rules[w->log[i].rule];
+                red_log_level_t level =
+                        w->log[i].resolved                 ? RED_LOG_INFO
+                        : !strcmp(r->severity, "CRITICAL") ? RED_LOG_ERROR
+                        : !strcmp(r->severity, "WARNING")  ? RED_LOG_WARN
+                                                           : RED_LOG_INFO;
+
+                red_log(level, "alert", "%s %s %s: %s", r->severity, r->id,
+                        w->log[i].resolved ? "resolved" : "fired",
+                        w->log[i].msg);
+        }
+        if (w->log_rest) {
+                red_log_info("alert",
+                             "%s: %zu more window alerts fired or resolved "
+                             "(reducerd_alert_instances has their state)",
+                             w->c->name, w->log_rest);
+        }
 }
 
 void red_sink_walert_destroy(red_sink_walert_t *w)
@@ -224,7 +278,6 @@ static red_time_t time_col(PGresult *res, int row, int col)
 static red_sink_result_t lock_insts(red_sink_walert_t *w, red_sink_io_t *io,
                                     char *errstr, size_t size)
 {
-        const char *vals[2];
         red_sink_result_t r;
         PGresult *res;
 
@@ -241,13 +294,7 @@ static red_sink_result_t lock_insts(red_sink_walert_t *w, red_sink_io_t *io,
                 red_buf_putc(&w->json, '}');
         }
         red_buf_putc(&w->json, ']');
-        if (w->json.failed) {
-                snprintf(errstr, size, "out of memory");
-                return RED_SINK_RETRY;
-        }
-        vals[0] = w->c->name;
-        vals[1] = w->json.data;
-        if ((r = red_sink_io_exec(
+        if ((r = red_sink_io_exec_json(
                      io,
                      "INSERT INTO reducerd_alert_instances AS i (contract, "
                      "rule_id, scope) SELECT $1, v.r, v.s FROM "
@@ -258,7 +305,7 @@ static red_sink_result_t lock_insts(red_sink_walert_t *w, red_sink_io_t *io,
                      "1000000)::bigint, (extract(epoch FROM i.since) * "
                      "1000000)::bigint, (extract(epoch FROM i.resolved_at) * "
                      "1000000)::bigint, i.alert_id",
-                     2, vals, &res, errstr, size))) {
+                     w->c->name, &w->json, &res, errstr, size))) {
                 return r;
         }
         for (int row = 0; row < PQntuples(res); row++) {
@@ -311,6 +358,7 @@ static void emit(red_sink_walert_t *w, inst_t *in, const red_wa_eval_t *e,
         red_buf_init(&notes);
         red_buf_init(&gen);
         red_buf_init(&msg);
+        note(w, e, resolved);
         red_alert_window_json(c, e, &in->alert_id, resolved, &payload);
         red_alert_window_labels(c, e, &labels);
         red_alert_notify_window_annotations(c, e, &in->alert_id, &notes);
@@ -474,8 +522,6 @@ static void inst_json(red_sink_walert_t *w, const inst_t *in, red_buf_t *b)
 static red_sink_result_t store_insts(red_sink_walert_t *w, red_sink_io_t *io,
                                      char *errstr, size_t size)
 {
-        const char *vals[2];
-
         red_buf_reset(&w->json);
         red_buf_putc(&w->json, '[');
         for (size_t i = 0; i < w->inst_cnt; i++) {
@@ -485,13 +531,7 @@ static red_sink_result_t store_insts(red_sink_walert_t *w, red_sink_io_t *io,
                 inst_json(w, &w->insts[i], &w->json);
         }
         red_buf_putc(&w->json, ']');
-        if (w->json.failed) {
-                snprintf(errstr, size, "out of memory");
-                return RED_SINK_RETRY;
-        }
-        vals[0] = w->c->name;
-        vals[1] = w->json.data;
-        return red_sink_io_exec(
+        return red_sink_io_exec_json(
                 io,
                 "UPDATE reducerd_alert_instances i SET state = v.st, "
                 "window_start = v.ws, since = v.si, resolved_at = v.ra, "
@@ -501,7 +541,7 @@ static red_sink_result_t store_insts(red_sink_walert_t *w, red_sink_io_t *io,
                 "text, ws timestamptz, si timestamptz, ra timestamptz, id "
                 "uuid, v float8, l jsonb, a jsonb, g text) WHERE i.contract = "
                 "$1 AND i.rule_id = v.r AND i.scope = v.s",
-                2, vals, NULL, errstr, size);
+                w->c->name, &w->json, NULL, errstr, size);
 }
 
 red_sink_result_t red_sink_walert_write(red_sink_walert_t *w, red_sink_io_t *io,
@@ -514,6 +554,7 @@ red_sink_result_t red_sink_walert_write(red_sink_walert_t *w, red_sink_io_t *io,
 
         memset(w->fired_by, 0, sizeof(w->fired_by));
         memset(w->resolved_by, 0, sizeof(w->resolved_by));
+        w->log_cnt = w->log_rest = 0;
         if (w->a) {
                 memset(w->rule_fired, 0,
                        w->a->window_rule_cnt * sizeof(size_t));

@@ -55,6 +55,10 @@ red_sink_result_t red_sink_walert_write(red_sink_walert_t *w, red_sink_io_t *io,
                                         red_sink_alertq_t *q, char *errstr,
                                         size_t size) RED_MUSTCHECK;
 
+/** Logs the alerts the last write fired or resolved (after its commit):
+ * 10 lines at most, and one line for the rest. */
+void red_sink_walert_log(const red_sink_walert_t *w);
+
 /** Window alerts the last write fired and resolved, by severity
  * (CRITICAL, WARNING, INFO), and per window rule (arrays of
  * window_rule_cnt). */
