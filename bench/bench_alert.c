@@ -16,19 +16,23 @@
  * /usr/bin/prometheus-alertmanager. Uses a database named
  * reducerd_bench_alert, recreated each run.
  */
+#include "hook_server.h"
 #include "red_time.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 #include <limits.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -84,50 +88,13 @@ static void arrived(const char *url, const char *body)
         pthread_mutex_unlock(&lock);
 }
 
-typedef struct upload_s {
-        char *data;
-        size_t len;
-} upload_t;
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
-                                  const char *url, const char *method,
-                                  const char *version, const char *data,
-                                  size_t *size, void **state)
+static unsigned on_hook(void *arg, const char *url, struct MHD_Connection *c,
+                        const char *body)
 {
-        upload_t *u = *state;
-        struct MHD_Response *resp;
-        enum MHD_Result r;
-
-        (void)cls;
-        (void)method;
-        (void)version;
-        if (!u) {
-                *state = calloc(1, sizeof(upload_t));
-                return *state ? MHD_YES : MHD_NO;
-        }
-        if (*size) {
-                char *n = realloc(u->data, u->len + *size + 1);
-                if (!n) {
-                        return MHD_NO;
-                }
-                memcpy(n + u->len, data, *size);
-                u->data = n;
-                u->len += *size;
-                u->data[u->len] = '\0';
-                *size = 0;
-                return MHD_YES;
-        }
-        if (u->data) {
-                arrived(url, u->data);
-        }
-        free(u->data);
-        free(u);
-        *state = NULL;
-        resp = MHD_create_response_from_buffer(0, (void *)"",
-                                               MHD_RESPMEM_PERSISTENT);
-        r = MHD_queue_response(c, 200, resp);
-        MHD_destroy_response(resp);
-        return r;
+        (void)arg;
+        (void)c;
+        arrived(url, body);
+        return 200;
 }
 
 /* --- processes ------------------------------------------------------- */
@@ -161,17 +128,24 @@ static void stop(pid_t pid)
         }
 }
 
+/* A port the kernel has free now (bound, read, released). */
 static int free_port(void)
 {
-        /* the webhook daemon picks one; ask it for a second time */
-        struct MHD_Daemon *d =
-                MHD_start_daemon(MHD_USE_NO_LISTEN_SOCKET * 0, 0, NULL, NULL,
-                                 on_request, NULL, MHD_OPTION_END);
-        int port =
-                d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port : 0;
+        struct sockaddr_in a = {0};
+        socklen_t len = sizeof(a);
+        int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
 
-        if (d) {
-                MHD_stop_daemon(d);
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a)) &&
+            !getsockname(fd, (struct sockaddr *)&a, &len)) {
+                port = ntohs(a.sin_port);
+        }
+        if (fd >= 0) {
+                close(fd);
+        }
+        if (!port) {
+                die("no free port");
         }
         return port;
 }
@@ -331,12 +305,9 @@ int main(int argc, char **argv)
         PQfinish(c);
 
         /* the receiver, Alertmanager, reducerd */
-        hooks = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
-                                 on_request, NULL, MHD_OPTION_END);
-        if (!hooks) {
+        if (!(hooks = hook_server_start(on_hook, NULL, &hook_port))) {
                 die("webhook server");
         }
-        hook_port = MHD_get_daemon_info(hooks, MHD_DAEMON_INFO_BIND_PORT)->port;
         am_port = free_port();
         http_port = free_port();
         snprintf(path, sizeof(path), "%s/alertmanager.yml", workdir);

@@ -256,6 +256,24 @@ void red_alert_template(const char *tpl, red_alert_fill_fn *fill,
         }
 }
 
+bool red_alert_fill_rule(const char *name, double value, double threshold,
+                         red_alert_op_t op, const char *severity,
+                         red_buf_t *out)
+{
+        if (!strcmp(name, "value")) {
+                red_buf_put_double(out, value);
+        } else if (!strcmp(name, "threshold")) {
+                red_buf_put_double(out, threshold);
+        } else if (!strcmp(name, "operator")) {
+                red_buf_puts(out, red_alert_op_name(op));
+        } else if (!strcmp(name, "severity")) {
+                red_buf_puts(out, severity);
+        } else {
+                return false;
+        }
+        return true;
+}
+
 /* What a per-event rule's placeholders stand for. */
 typedef struct match_ctx_s {
         const red_contract_t *c;
@@ -269,16 +287,12 @@ static bool fill_match(const void *ctx, const char *name, red_buf_t *out)
         int agent;
         char val[256];
 
+        if (red_alert_fill_rule(name, mc->m->value, r->threshold, r->op,
+                                r->severity, out)) {
+                return true;
+        }
         if (!strcmp(name, "metric_name")) {
                 red_buf_puts(out, r->metric);
-        } else if (!strcmp(name, "value")) {
-                red_buf_put_double(out, mc->m->value);
-        } else if (!strcmp(name, "threshold")) {
-                red_buf_put_double(out, r->threshold);
-        } else if (!strcmp(name, "operator")) {
-                red_buf_puts(out, red_alert_op_name(r->op));
-        } else if (!strcmp(name, "severity")) {
-                red_buf_puts(out, r->severity);
         } else if (!strcmp(name, "agent_id") &&
                    (agent = red_contract_slot(mc->c, "agent_id")) >= 0) {
                 text_of(red_event_value(mc->m->ev, agent), val, sizeof(val));

@@ -72,6 +72,12 @@ typedef bool red_alert_fill_fn(const void *ctx, const char *name,
 void red_alert_template(const char *tpl, red_alert_fill_fn *fill,
                         const void *ctx, red_buf_t *out);
 
+/** The placeholders every rule has: {value}, {threshold}, {operator},
+ * {severity} (a red_alert_fill_fn's common part). */
+bool red_alert_fill_rule(const char *name, double value, double threshold,
+                         red_alert_op_t op, const char *severity,
+                         red_buf_t *out);
+
 /** The rule's message with {metric_name} {value} {threshold} {operator}
  * {severity} {agent_id} filled in. */
 void red_alert_message(const red_contract_t *c, const red_alert_match_t *m,

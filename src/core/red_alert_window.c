@@ -232,15 +232,11 @@ static bool fill_eval(const void *ctx, const char *name, red_buf_t *out)
         char ts[RED_TIME_FMT_SIZE];
         int k;
 
-        if (!strcmp(name, "value")) {
-                red_buf_put_double(out, e->value);
-        } else if (!strcmp(name, "threshold")) {
-                red_buf_put_double(out, r->threshold);
-        } else if (!strcmp(name, "operator")) {
-                red_buf_puts(out, red_alert_op_name(r->op));
-        } else if (!strcmp(name, "severity")) {
-                red_buf_puts(out, r->severity);
-        } else if (!strcmp(name, "rule")) {
+        if (red_alert_fill_rule(name, e->value, r->threshold, r->op,
+                                r->severity, out)) {
+                return true;
+        }
+        if (!strcmp(name, "rule")) {
                 red_buf_puts(out, r->id);
         } else if (!strcmp(name, "window")) {
                 red_buf_puts(out, red_window_type_name(e->wt));

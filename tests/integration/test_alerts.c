@@ -18,13 +18,13 @@
  *  5. the webhook answers 500 once: the alert is retried and delivered,
  *     once more at most.
  */
+#include "hook_server.h"
 #include "red_hmac.h"
 #include "red_itest.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -50,47 +50,15 @@ static json_t *requests;  /* [{path, status, alert_id, ts, sig, body}] */
 static json_t *am_alerts; /* the alerts of Alertmanager's notifications */
 static int fail_direct;   /* answer 500 to this many /direct requests */
 
-typedef struct upload_s {
-        char *data;
-        size_t len;
-} upload_t;
-
-static const char *header(struct MHD_Connection *c, const char *name)
+/* Records a request (and Alertmanager's alerts); /direct answers 500
+ * while fail_direct says so. */
+static unsigned on_hook(void *arg, const char *url, struct MHD_Connection *c,
+                        const char *data)
 {
-        const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
-        return v ? v : "";
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
-                                  const char *url, const char *method,
-                                  const char *version, const char *data,
-                                  size_t *size, void **state)
-{
-        upload_t *u = *state;
-        struct MHD_Response *resp;
         unsigned status = 200;
-        enum MHD_Result r;
-        json_t *body;
+        json_t *body = json_loads(data, 0, NULL);
 
-        (void)cls;
-        (void)version;
-        if (!u) {
-                *state = calloc(1, sizeof(upload_t));
-                return *state ? MHD_YES : MHD_NO;
-        }
-        if (*size) {
-                char *n = realloc(u->data, u->len + *size + 1);
-                if (!n) {
-                        return MHD_NO;
-                }
-                memcpy(n + u->len, data, *size);
-                u->data = n;
-                u->len += *size;
-                u->data[u->len] = '\0';
-                *size = 0;
-                return MHD_YES;
-        }
-        body = json_loads(u->data ? u->data : "null", 0, NULL);
+        (void)arg;
         pthread_mutex_lock(&lock);
         if (!strcmp(url, "/direct") && fail_direct > 0) {
                 fail_direct--;
@@ -98,12 +66,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         }
         json_array_append_new(
                 requests,
-                json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:s}", "path", url,
-                          "status", status, "method", method, "alert_id",
-                          header(c, "X-Reducerd-Alert-Id"), "ts",
-                          header(c, "X-Reducerd-Timestamp"), "sig",
-                          header(c, "X-Reducerd-Signature"), "body",
-                          u->data ? u->data : ""));
+                json_pack("{s:s,s:i,s:s,s:s,s:s,s:s}", "path", url, "status",
+                          status, "alert_id",
+                          hook_header(c, "X-Reducerd-Alert-Id"), "ts",
+                          hook_header(c, "X-Reducerd-Timestamp"), "sig",
+                          hook_header(c, "X-Reducerd-Signature"), "body",
+                          data));
         if (!strcmp(url, "/am") && body) {
                 size_t i;
                 json_t *a;
@@ -114,27 +82,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         }
         pthread_mutex_unlock(&lock);
         json_decref(body);
-        free(u->data);
-        free(u);
-        *state = NULL;
-        resp = MHD_create_response_from_buffer(2, (void *)"ok",
-                                               MHD_RESPMEM_PERSISTENT);
-        r = MHD_queue_response(c, status, resp);
-        MHD_destroy_response(resp);
-        return r;
-}
-
-static struct MHD_Daemon *hooks_start(int *port)
-{
-        struct MHD_Daemon *d = MHD_start_daemon(
-                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
-                NULL, on_request, NULL, MHD_OPTION_END);
-        const union MHD_DaemonInfo *info;
-
-        ck_assert_ptr_nonnull(d);
-        info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-        *port = info->port;
-        return d;
+        return status;
 }
 
 /* --- Alertmanager -------------------------------------------------------- */
@@ -398,7 +346,8 @@ START_TEST(alerts_reach_people)
         am_alerts = json_array();
         itest_init(&t, "alerts");
         itest_kafka(&t, 3, cs);
-        hooks = hooks_start(&hook_port);
+        hooks = hook_server_start(on_hook, NULL, &hook_port);
+        ck_assert_ptr_nonnull(hooks);
         am_start(&t, am_port, hook_port);
         snprintf(secret, sizeof(secret), "%s/hook.secret", t.dir);
         test_write_file(secret, SECRET "\n", strlen(SECRET) + 1);
