@@ -91,11 +91,11 @@ int red_cli_check(int argc, char **argv)
                 }
                 printf("%s: ok (contract %s %s: %zu event kinds, %zu "
                        "aggregations, %zu raw tables, %zu alert rules, %zu "
-                       "window alert rules%s)\n",
+                       "window alert rules, %zu metrics%s)\n",
                        c->path, c->name, c->version, c->kind_cnt, c->agg_cnt,
                        tables, c->alerts ? c->alerts->rule_cnt : 0,
                        c->alerts ? c->alerts->window_rule_cnt : 0,
-                       c->fsm ? ", fsm" : "");
+                       c->metric_cnt, c->fsm ? ", fsm" : "");
         }
         red_contract_set_destroy(&set);
         red_config_destroy(conf);

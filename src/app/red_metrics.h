@@ -1,7 +1,8 @@
 /*
  * red_metrics - the Prometheus text of /metrics, rendered from the
  * pipelines', the relay's and the alert delivery's counters (series listed in
- * deploy/METRICS.md).
+ * deploy/METRICS.md), then the domain series the contracts declare
+ * (metrics:).
  */
 #ifndef RED_METRICS_H
 #define RED_METRICS_H
