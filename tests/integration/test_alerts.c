@@ -10,8 +10,9 @@
  *     HMAC-SHA256 signature verifies;
  *  2. the workflow success rate of an hour drops below 80 % (a window
  *     rule): the alert fires; the rate recovers: it resolves (endsAt);
- *  3. Alertmanager is stopped for 30 s while an alert is raised, then
- *     started again: the alert arrives;
+ *  3. Alertmanager is stopped for 30 s while two alerts are raised, then
+ *     started again: both arrive; /metrics counts the alerts by rule and
+ *     severity, the deliveries by outcome, their latency, an empty queue;
  *  4. reducerd is killed (SIGKILL, failpoint before_delivery) after the
  *     batch committed and before it delivered: the alert is in
  *     reducerd_alert_outbox and arrives after a restart;
@@ -317,6 +318,97 @@ static bool outbox_empty(void *opaque)
         return !outbox_nonempty(opaque);
 }
 
+/* /metrics of worker 1 once its queue is empty and every alert so far
+ * was delivered: @p body (malloc'd). */
+typedef struct settled_s {
+        int port;
+        char *body;
+} settled_t;
+
+static bool metrics_settled(void *opaque)
+{
+        settled_t *s = opaque;
+
+        free(s->body);
+        s->body = NULL;
+        ck_assert_int_eq(itest_http_get(s->port, "/metrics", &s->body), 200);
+        return itest_metric(s->body, "reducerd_alert_queue_depth") == 0;
+}
+
+/* The alert series after steps 1 to 3 (worker 1: counters since it
+ * started; deploy/METRICS.md). */
+static void assert_alert_metrics(int port)
+{
+        static const char *const exact[][2] = {
+                {"reducerd_alert_rule_events_total{contract=\"agent_metrics\","
+                 "rule=\"routing_decision_critical\",severity=\"CRITICAL\","
+                 "event=\"fired\"}",
+                 "3"},
+                /* the per-event rule on the same 10 events: once per
+                 * agent within its cooldown */
+                {"reducerd_alert_rule_events_total{contract=\"agent_metrics\","
+                 "rule=\"workflow_success_rate_critical\",severity="
+                 "\"CRITICAL\",event=\"fired\"}",
+                 "1"},
+                {"reducerd_alert_rule_events_total{contract=\"agent_metrics\","
+                 "rule=\"workflow_success_rate_hourly\",severity="
+                 "\"CRITICAL\",event=\"fired\"}",
+                 "1"},
+                {"reducerd_alert_rule_events_total{contract=\"agent_metrics\","
+                 "rule=\"workflow_success_rate_hourly\",severity="
+                 "\"CRITICAL\",event=\"resolved\"}",
+                 "1"},
+                {"reducerd_alert_rule_events_total{contract=\"agent_metrics\","
+                 "rule=\"routing_cache_hit_rate_hourly\",severity="
+                 "\"WARNING\",event=\"resolved\"}",
+                 "0"},
+                {"reducerd_alerts_total{contract=\"agent_metrics\",severity="
+                 "\"CRITICAL\"}",
+                 "5"},
+                {"reducerd_alerts_resolved_total{contract=\"agent_metrics\","
+                 "severity=\"CRITICAL\"}",
+                 "1"},
+                {"reducerd_alert_queue_depth", "0"},
+        };
+        /* at least: 6 alerts (3 of routing_decision_critical, one of
+         * workflow_success_rate_critical, a window alert and its
+         * resolution) to each destination; Alertmanager refused while
+         * down */
+        static const char *const least[][2] = {
+                {"reducerd_alert_deliveries_total{destination="
+                 "\"alertmanager\",outcome=\"delivered\"}",
+                 "6"},
+                {"reducerd_alert_deliveries_total{destination="
+                 "\"webhook\",outcome=\"delivered\"}",
+                 "6"},
+                {"reducerd_alert_deliveries_total{destination="
+                 "\"alertmanager\",outcome=\"failed\"}",
+                 "1"},
+                {"reducerd_alert_delivery_seconds_count", "6"},
+        };
+        settled_t st = {port, NULL};
+
+        ck_assert(test_wait_for(metrics_settled, &st, 30000));
+        for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++) {
+                ck_assert_msg(itest_metric(st.body, exact[i][0]) ==
+                                      atof(exact[i][1]),
+                              "%s is %g, not %s", exact[i][0],
+                              itest_metric(st.body, exact[i][0]), exact[i][1]);
+        }
+        for (size_t i = 0; i < sizeof(least) / sizeof(least[0]); i++) {
+                ck_assert_msg(itest_metric(st.body, least[i][0]) >=
+                                      atof(least[i][1]),
+                              "%s is %g, under %s", least[i][0],
+                              itest_metric(st.body, least[i][0]), least[i][1]);
+        }
+        /* the outage's alerts waited over 30 s: above the 10 s bucket */
+        ck_assert_double_lt(
+                itest_metric(st.body, "reducerd_alert_delivery_seconds_bucket"
+                                      "{le=\"10\"}"),
+                itest_metric(st.body, "reducerd_alert_delivery_seconds_count"));
+        free(st.body);
+}
+
 /* --- the scenario ------------------------------------------------------------
  */
 
@@ -352,7 +444,8 @@ START_TEST(alerts_reach_people)
         snprintf(secret, sizeof(secret), "%s/hook.secret", t.dir);
         test_write_file(secret, SECRET "\n", strlen(SECRET) + 1);
         snprintf(extra, sizeof(extra),
-                 "http:\n  listen: \"\"\nalerting:\n  alertmanager_urls: "
+                 "http:\n  listen: \"127.0.0.1:0\"\nalerting:\n  "
+                 "alertmanager_urls: "
                  "[\"http://127.0.0.1:%d\"]\n  webhooks:\n    direct: "
                  "\"http://127.0.0.1:%d/direct\"\n  webhook_secret_files:\n"
                  "    direct: \"%s\"\n  webhook_timeouts_ms:\n    direct: "
@@ -452,15 +545,21 @@ START_TEST(alerts_reach_people)
                         json_object_get(a, "annotations"), "value"))),
                 80);
 
-        /* 3. Alertmanager down for 30 s: the alert waits in Postgres */
+        /* 3. Alertmanager down for 30 s: the alerts wait in Postgres */
         am_stop();
         produce(&t, ROUTING, "routing_decision_time_ms", 150, "agent-8", now_ts,
+                1);
+        produce(&t, ROUTING, "routing_decision_time_ms", 170, "agent-6", now_ts,
                 1);
         {
                 outbox_wait_t w = {c, "rule_id = 'routing_decision_critical' "
                                       "AND labels->>'agent_id' = 'agent-8' "
                                       "AND attempts > 0"};
+                outbox_wait_t w6 = {c, "rule_id = 'routing_decision_critical' "
+                                       "AND labels->>'agent_id' = 'agent-6' "
+                                       "AND attempts > 0"};
                 ck_assert(test_wait_for(outbox_nonempty, &w, 30000));
+                ck_assert(test_wait_for(outbox_nonempty, &w6, 30000));
         }
         t0 = test_now_ms();
         while (test_now_ms() - t0 < 30000) {
@@ -469,18 +568,25 @@ START_TEST(alerts_reach_people)
                 usleep(200000);
         }
         ck_assert_int_eq(outbox_rows(c,
-                                     "labels->>'agent_id' = 'agent-8' AND "
+                                     "labels->>'agent_id' IN ('agent-8', "
+                                     "'agent-6') AND "
                                      "rule_id = 'routing_decision_critical'"),
-                         1);
+                         2);
         am_start(&t, am_port, hook_port);
         wait_am("routing_decision_critical", "firing", "agent_id", "agent-8",
                 60000);
+        a = wait_am("routing_decision_critical", "firing", "agent_id",
+                    "agent-6", 60000);
+        ck_assert_str_eq(json_string_value(json_object_get(
+                                 json_object_get(a, "annotations"), "value")),
+                         "170");
 
         /* 4. killed between the commit and the delivery */
         {
                 outbox_wait_t w = {c, "true"};
                 ck_assert(test_wait_for(outbox_empty, &w, 30000));
         }
+        assert_alert_metrics(itest_http_port(&t, 1));
         ck_assert_int_eq(itest_stop(pid, SIGTERM, 30000), 0);
         pid = itest_start(&t, fail_env, 2);
         produce(&t, ROUTING, "routing_decision_time_ms", 150, "agent-9", now_ts,
@@ -510,11 +616,15 @@ START_TEST(alerts_reach_people)
         ck_assert_int_eq(d.failed, 1);
         ck_assert_int_eq(d.ok, 1);
         assert_signed(d.last_ok);
-        /* taken by both destinations: out of the table */
+        /* taken by both destinations: out of the table, and nothing is
+         * sent again once it is: one success in all */
         {
                 outbox_wait_t w = {c, "true"};
                 ck_assert(test_wait_for(outbox_empty, &w, 30000));
         }
+        direct_count(&d);
+        ck_assert_int_eq(d.failed, 1);
+        ck_assert_int_eq(d.ok, 1);
 
         ck_assert_int_eq(itest_stop(pid, SIGTERM, 30000), 0);
         am_stop();
