@@ -7,7 +7,10 @@
  *
  *  1. a CRITICAL per-event alert reaches Alertmanager's receiver and the
  *     webhook with its labels, annotations and event time; the webhook's
- *     HMAC-SHA256 signature verifies;
+ *     HMAC-SHA256 signature verifies; a window rule judged only on final
+ *     cells (`evaluate: final`, added to the shipped contract here) fires
+ *     once the events at `now` make an hour three hours back final, at
+ *     that hour's end;
  *  2. the workflow success rate of an hour drops below 80 % (a window
  *     rule): the alert fires; the rate recovers: it resolves (endsAt);
  *  3. Alertmanager is stopped for 30 s while two alerts are raised, then
@@ -20,6 +23,7 @@
  *     once more at most.
  */
 #include "hook_server.h"
+#include "red_buf.h"
 #include "red_hmac.h"
 #include "red_itest.h"
 
@@ -360,8 +364,12 @@ static void assert_alert_metrics(int port)
                  "1"},
                 {"reducerd_alert_rule_events_total{contract=\"agent_metrics\","
                  "rule=\"routing_cache_hit_rate_hourly\",severity="
-                 "\"WARNING\",event=\"resolved\"}",
+                 "\"WARNING\",event=\"fired\"}",
                  "0"},
+                {"reducerd_alert_rule_events_total{contract=\"agent_metrics\","
+                 "rule=\"routing_cache_hit_rate_final\",severity="
+                 "\"WARNING\",event=\"fired\"}",
+                 "1"},
                 {"reducerd_alerts_total{contract=\"agent_metrics\",severity="
                  "\"CRITICAL\"}",
                  "5"},
@@ -409,16 +417,55 @@ static void assert_alert_metrics(int port)
         free(st.body);
 }
 
+/*
+ * The shipped agent contract plus one window rule judged on final cells
+ * only, in the test's directory (the shipped rules judge every change;
+ * the hours they watch do not become final while the test runs). Returns
+ * the path (static).
+ */
+static const char *with_final_rule(itest_t *t)
+{
+        static const char rule[] =
+                "    - {id: routing_cache_hit_rate_final, aggregation: "
+                "agent_metrics_rollup,\n"
+                "       grouping: per_metric, windows: hourly, where: "
+                "{metric_name: routing_cache_hit_rate},\n"
+                "       value: avg, op: lt, threshold: 60, severity: WARNING, "
+                "evaluate: final,\n"
+                "       message: \"Cache hit rate {value}% in the final hour "
+                "from {window_start}\"}\n";
+        static char path[4200];
+        char *text =
+                test_read_file(test_path("contracts/agent_metrics.yaml"), NULL);
+        char *at = strstr(text, "\n  window_rules:\n");
+        red_buf_t b;
+
+        /* the rule goes first in the list */
+        ck_assert_ptr_nonnull(at);
+        at += strlen("\n  window_rules:\n");
+        red_buf_init(&b);
+        red_buf_append(&b, text, (size_t)(at - text));
+        red_buf_puts(&b, rule);
+        red_buf_puts(&b, at);
+        ck_assert(!b.failed);
+        snprintf(path, sizeof(path), "%s/agent_metrics.yaml", t->dir);
+        test_write_file(path, b.data, b.len);
+        red_buf_destroy(&b);
+        free(text);
+        return path;
+}
+
 /* --- the scenario ------------------------------------------------------------
  */
 
 START_TEST(alerts_reach_people)
 {
-        const char *cs[] = {test_path("contracts/agent_metrics.yaml"), NULL};
+        const char *cs[] = {NULL, NULL};
         const char *fail_env[] = {"REDUCERD_FAILPOINTS=before_delivery:1",
                                   NULL};
         char extra[8192], secret[4200], now_ts[RED_TIME_FMT_SIZE];
         char hour_ts[RED_TIME_FMT_SIZE], later_ts[RED_TIME_FMT_SIZE];
+        char old_ts[RED_TIME_FMT_SIZE];
         struct MHD_Daemon *hooks;
         int hook_port, am_port = free_port(), status;
         red_time_t now = red_time_now() / 1000 * 1000, hour;
@@ -437,6 +484,7 @@ START_TEST(alerts_reach_people)
         requests = json_array();
         am_alerts = json_array();
         itest_init(&t, "alerts");
+        cs[0] = with_final_rule(&t);
         itest_kafka(&t, 3, cs);
         hooks = hook_server_start(on_hook, NULL, &hook_port);
         ck_assert_ptr_nonnull(hooks);
@@ -456,10 +504,21 @@ START_TEST(alerts_reach_people)
         c = test_pg_connect(t.conninfo);
         pid = itest_start(&t, NULL, 1);
 
-        /* 1. a CRITICAL per-event alert */
+        /* 1. a CRITICAL per-event alert; before it, 5 cache hit rates of
+         * 40 % in the hour three hours back (too few for the shipped
+         * hourly rule's min_events), and with it a metric at now on each
+         * partition of the topic, so that the watermark of every partition
+         * leaves that hour (and its 5 minutes of grace) behind */
+        hour = now / RED_TIME_US_PER_HOUR * RED_TIME_US_PER_HOUR;
+        red_time_format(hour - 3 * RED_TIME_US_PER_HOUR +
+                                10 * RED_TIME_US_PER_MIN,
+                        old_ts, sizeof(old_ts));
+        produce(&t, ROUTING, "routing_cache_hit_rate", 40, "agent-2", old_ts,
+                5);
         red_time_format(now, now_ts, sizeof(now_ts));
         produce(&t, ROUTING, "routing_decision_time_ms", 150, "agent-7", now_ts,
                 1);
+        produce(&t, ROUTING, "queue_depth", 1, "agent-0", now_ts, 3);
         a = wait_am("routing_decision_critical", "firing", "agent_id",
                     "agent-7", 60000);
         {
@@ -495,9 +554,30 @@ START_TEST(alerts_reach_people)
         d.agent = "agent-7";
         ck_assert(test_wait_for(direct_count, &d, 30000));
         assert_signed(d.last_ok);
+        /* the final hour's judgement, at the hour's end */
+        a = wait_am("routing_cache_hit_rate_final", "firing", "window",
+                    "hourly", 60000);
+        {
+                json_t *n = json_object_get(a, "annotations");
+                char hs[RED_TIME_FMT_SIZE];
+
+                red_time_format(hour - 3 * RED_TIME_US_PER_HOUR, hs,
+                                sizeof(hs));
+                ck_assert_str_eq(
+                        json_string_value(json_object_get(
+                                json_object_get(a, "labels"), "severity")),
+                        "WARNING");
+                ck_assert_str_eq(json_string_value(json_object_get(n, "value")),
+                                 "40");
+                ck_assert_str_eq(
+                        json_string_value(json_object_get(n, "window_start")),
+                        hs);
+                ck_assert_int_eq(test_time(json_string_value(
+                                         json_object_get(a, "startsAt"))),
+                                 hour - 2 * RED_TIME_US_PER_HOUR);
+        }
 
         /* 2. the hour's workflow success rate under 80 %, then over it */
-        hour = now / RED_TIME_US_PER_HOUR * RED_TIME_US_PER_HOUR;
         red_time_format(hour + 1000000, hour_ts, sizeof(hour_ts));
         red_time_format(hour + 2000000, later_ts, sizeof(later_ts));
         produce(&t, "dev.agent.metrics.workflow.v1", "workflow_success_rate",
