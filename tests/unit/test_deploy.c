@@ -1844,6 +1844,7 @@ START_TEST(alertmanager_in_the_kit)
         red_yaml_doc_t *svc =
                 load_yaml("deploy/kubernetes/alertmanager-service.yaml");
         red_yaml_doc_t *env = load_yaml("deploy/kubernetes/configmap-env.yaml");
+        red_yaml_doc_t *prom = load_yaml("deploy/prometheus/prometheus.yml");
         const red_yaml_node_t *root = red_yaml_doc_root(am), *spec;
         char *amtool, *vols, *m;
         const char *s;
@@ -1852,6 +1853,12 @@ START_TEST(alertmanager_in_the_kit)
         ck_assert(routes_to(root, "CRITICAL", "slack_configs"));
         ck_assert(routes_to(root, "WARNING", "slack_configs"));
         ck_assert(!routes_to(root, "WARNING", "pagerduty_configs"));
+        /* a CRITICAL silences only the WARNING of its own scope */
+        m = yjoin(ypath(root, "inhibit_rules/0/equal"));
+        ck_assert_msg(strstr(m, "metric_name") && strstr(m, "agent_id") &&
+                              strstr(m, "group"),
+                      "alertmanager.yml: inhibit_rules equal: %s", m);
+        free(m);
         no_inline_secret(root, "deploy/alertmanager/alertmanager.yml");
         /* the Debian package's amtool validates it offline */
         if ((amtool = which("amtool"))) {
@@ -1882,6 +1889,28 @@ START_TEST(alertmanager_in_the_kit)
                                          "REDUCERD_ALERTING_ALERTMANAGER_URLS");
         ck_assert_msg(s && !strcmp(s, "http://alertmanager:9093"),
                       "compose.yaml: reducerd does not post to alertmanager");
+        /* compose's Prometheus sends its alerts there too, in the
+         * severities the routes name */
+        s = ystr(red_yaml_doc_root(prom),
+                 "alerting/alertmanagers/0/static_configs/0/targets/0");
+        ck_assert_msg(s && !strcmp(s, "alertmanager:9093"),
+                      "prometheus.yml: alerts go to %s", s);
+        for (int i = 0; i < 2; i++) {
+                static const char *const from[] = {"critical", "warning"};
+                static const char *const to[] = {"CRITICAL", "WARNING"};
+                char path[64];
+                const char *r, *v;
+
+                snprintf(path, sizeof(path),
+                         "alerting/alert_relabel_configs/%d/regex", i);
+                r = ystr(red_yaml_doc_root(prom), path);
+                snprintf(path, sizeof(path),
+                         "alerting/alert_relabel_configs/%d/replacement", i);
+                v = ystr(red_yaml_doc_root(prom), path);
+                ck_assert_msg(r && v && !strcmp(r, from[i]) &&
+                                      !strcmp(v, to[i]),
+                              "prometheus.yml: severity %s becomes %s", r, v);
+        }
         /* Kubernetes: the ConfigMap, the pod's mounts, the Service, env */
         check_configmap("deploy/kubernetes/configmap-alertmanager.yaml",
                         "reducerd-alertmanager", key, file, 1);
@@ -1916,6 +1945,7 @@ START_TEST(alertmanager_in_the_kit)
         red_yaml_doc_destroy(sts);
         red_yaml_doc_destroy(svc);
         red_yaml_doc_destroy(env);
+        red_yaml_doc_destroy(prom);
 }
 END_TEST
 
