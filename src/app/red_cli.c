@@ -194,9 +194,10 @@ int red_cli_check(int argc, char **argv)
                 }
                 printf("%s: ok (contract %s %s: %zu event kinds, %zu "
                        "aggregations, %zu raw tables, %zu alert rules, %zu "
-                       "metrics%s)\n",
+                       "window alert rules, %zu metrics%s)\n",
                        c->path, c->name, c->version, c->kind_cnt, c->agg_cnt,
                        tables, c->alerts ? c->alerts->rule_cnt : 0,
+                       c->alerts ? c->alerts->window_rule_cnt : 0,
                        c->metric_cnt, c->fsm ? ", fsm" : "");
         }
         r = check_tables(&set);

@@ -18,6 +18,7 @@
 #include "red_pg.h"
 #include "red_pipeline.h"
 #include "red_redact.h"
+#include "red_deliver.h"
 #include "red_relay.h"
 #include "red_schema.h"
 #include "red_serve.h"
@@ -221,6 +222,7 @@ typedef struct daemon_s {
         red_pipeline_t **pipes;
         size_t pipe_cnt;
         red_relay_t *relay;
+        red_deliver_t *deliver; /* alert delivery, or NULL: no destination */
         red_kafka_mock_t *km;
         const char *brokers;
         red_api_t *api; /* the read API (http.api), or NULL */
@@ -231,7 +233,7 @@ static void on_metrics(void *opaque, red_buf_t *out)
         daemon_t *d = opaque;
 
         pthread_mutex_lock(&d->lock);
-        red_metrics_render(out, d->pipes, d->pipe_cnt, d->relay);
+        red_metrics_render(out, d->pipes, d->pipe_cnt, d->relay, d->deliver);
         pthread_mutex_unlock(&d->lock);
 }
 
@@ -281,14 +283,17 @@ static void stop_workers(daemon_t *d)
         red_pipeline_t **pipes;
         size_t cnt;
         red_relay_t *relay;
+        red_deliver_t *deliver;
 
         pthread_mutex_lock(&d->lock);
         pipes = d->pipes;
         cnt = d->pipe_cnt;
         relay = d->relay;
+        deliver = d->deliver;
         d->pipes = NULL;
         d->pipe_cnt = 0;
         d->relay = NULL;
+        d->deliver = NULL;
         pthread_mutex_unlock(&d->lock);
         for (size_t i = 0; i < cnt; i++) {
                 if (pipes[i]) {
@@ -307,12 +312,18 @@ static void stop_workers(daemon_t *d)
                 red_relay_join(relay);
                 red_relay_destroy(relay);
         }
+        if (deliver) {
+                red_deliver_stop(deliver);
+                red_deliver_join(deliver);
+                red_deliver_destroy(deliver);
+        }
 }
 
 static int start_workers(daemon_t *d, char *err, size_t size)
 {
         red_pipeline_t **pipes = calloc(d->set.cnt + 1, sizeof(*pipes));
         red_relay_t *relay;
+        red_deliver_t *deliver = NULL;
         size_t n = 0;
 
         if (!pipes) {
@@ -324,6 +335,26 @@ static int start_workers(daemon_t *d, char *err, size_t size)
                 red_relay_destroy(relay);
                 free(pipes);
                 return -1;
+        }
+        if (red_config_alert_delivery(d->conf) &&
+            (!(deliver = red_deliver_new(d->conf, err, size)) ||
+             red_deliver_start(deliver, err, size))) {
+                red_deliver_destroy(deliver);
+                red_relay_stop(relay);
+                red_relay_join(relay);
+                red_relay_destroy(relay);
+                free(pipes);
+                return -1;
+        }
+        if (deliver) {
+                red_log_info("daemon",
+                             "delivering alerts to %zu Alertmanager%s and %zu "
+                             "webhook%s",
+                             d->conf->alerting_alertmanager_urls.cnt,
+                             d->conf->alerting_alertmanager_urls.cnt == 1 ? ""
+                                                                          : "s",
+                             d->conf->alerting_webhook_cnt,
+                             d->conf->alerting_webhook_cnt == 1 ? "" : "s");
         }
         for (; n < d->set.cnt; n++) {
                 char perr[1024];
@@ -340,6 +371,7 @@ static int start_workers(daemon_t *d, char *err, size_t size)
         d->pipes = pipes;
         d->pipe_cnt = n < d->set.cnt && pipes[n] ? n + 1 : n;
         d->relay = relay;
+        d->deliver = deliver;
         pthread_mutex_unlock(&d->lock);
         if (n < d->set.cnt) {
                 return -1;

@@ -312,9 +312,42 @@ typedef struct red_alert_rule_s {
         int64_t cooldown_us;
 } red_alert_rule_t;
 
-/** Threshold rules on one numeric field (alerts:). */
+/**
+ * A rule over an aggregation's cells (alerts.window_rules): a column or an
+ * expression over the measures of each matching cell compared with a
+ * threshold, per window; it fires, resolves, and holds state per (rule,
+ * window type, group) (red_alert_window.h).
+ */
+typedef struct red_window_rule_s {
+        char *id;
+        int agg;          /**< index in contract->aggs */
+        int grouping;     /**< index in the aggregation's groupings, -1: any */
+        uint32_t windows; /**< mask of red_window_type_t */
+        int *where_keys;  /**< key column indexes ... */
+        char **where_values; /**< ... and the values they must equal */
+        size_t where_cnt;
+        char *value_text;        /**< the value as written */
+        char *metric;            /**< what alert rows call the value
+                                    (metric_name); default value_text */
+        int column;              /**< a scalar column of the aggregation, or
+                                    -1 ... */
+        struct red_expr_s *expr; /**< ... an expression over its measures */
+        red_alert_op_t op;
+        double threshold;
+        char *severity;      /**< CRITICAL, WARNING or INFO */
+        char *message;       /**< template: {value} {threshold} {operator}
+                                {severity} {rule} {window} {window_start}
+                                {grouping} and the key columns */
+        int64_t for_us;      /**< the condition must hold this long */
+        int64_t cooldown_us; /**< from a resolution to the next firing */
+        uint64_t min_events; /**< cells with fewer events are not judged */
+        bool final_only;     /**< judged only once the cell is final */
+} red_window_rule_t;
+
+/** Threshold rules on one numeric field (alerts:), and rules over the
+ * aggregations' windows. */
 typedef struct red_alerts_s {
-        uint64_t on;    /**< kinds evaluated */
+        uint64_t on;    /**< kinds evaluated (0: no per-event rules) */
         int match_slot; /**< field naming the metric (e.g. metric_name) */
         int value_slot; /**< field compared with the threshold */
         int scope_slot; /**< cooldown per rule and this field's value, or -1 */
@@ -322,8 +355,10 @@ typedef struct red_alerts_s {
         int correlation_slot; /**< string field copied into alerts, or -1 */
         char *table;
         red_publish_t publish;
-        red_alert_rule_t *rules;
+        red_alert_rule_t *rules; /**< per event */
         size_t rule_cnt;
+        red_window_rule_t *window_rules;
+        size_t window_rule_cnt;
 } red_alerts_t;
 
 /*

@@ -193,8 +193,8 @@ static int dim_index(const red_contract_t *c, const char *name)
 }
 
 /* windows: [hourly, daily, weekly, monthly] as a mask of window types. */
-static int windows_of(red_loader_t *ld, const red_yaml_node_t *v,
-                      const char *what, uint32_t *mask)
+int red_load_windows(red_loader_t *ld, const red_yaml_node_t *v,
+                     const char *what, uint32_t *mask)
 {
         char **names = NULL;
         size_t cnt = 0;
@@ -489,7 +489,7 @@ static int agg_of(red_loader_t *ld, const red_yaml_node_t *n, red_agg_t *a)
                                     " (allowed: hourly, daily, weekly, "
                                     "monthly)",
                                     &r)) ||
-            (r = windows_of(ld, v, what, &a->windows)) ||
+            (r = red_load_windows(ld, v, what, &a->windows)) ||
             (r = agg_storage(ld, n, what, a))) {
                 return r;
         }

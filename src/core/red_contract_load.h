@@ -16,6 +16,8 @@
  *   red_contract_tables.c    what shapes a sink's tables: column_types,
  *                            indexes, retention and partitioning per
  *                            window type
+ *   red_contract_sinks.c     raw sinks
+ *   red_contract_alerts.c    alert rules (per event, over windows)
  *   red_contract_metrics.c   domain Prometheus series
  *
  * red_contract.c (lookups, contract sets) uses only the public header:
@@ -150,6 +152,9 @@ void red_load_free_inputs(red_input_t *in, size_t cnt);
 int red_load_dims(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
 int red_load_aggs(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
 void red_load_free_dims(red_dim_t *d, size_t cnt);
+/* [hourly, daily, weekly, monthly] (or one name) as a mask, not empty. */
+int red_load_windows(red_loader_t *ld, const red_yaml_node_t *v,
+                     const char *what, uint32_t *mask) RED_MUSTCHECK;
 void red_load_free_aggs(red_agg_t *a, size_t cnt);
 
 /* red_contract_measures.c: a map of measures (an aggregation's, or a by
@@ -162,16 +167,25 @@ int red_load_column(red_loader_t *ld, const red_agg_t *a,
                     const red_yaml_node_t *key, const red_yaml_node_t *n,
                     red_column_t *col) RED_MUSTCHECK;
 void red_load_free_measures(red_measure_t *m, size_t cnt);
+/* An alert rule's value over aggregation @p a: the name of one of its
+ * scalar columns (*column set, *expr untouched), or an expression over its
+ * measures (*column -1, *expr owned by the caller). */
+int red_load_agg_value(red_loader_t *ld, const red_agg_t *a,
+                       const red_yaml_node_t *n, const char *what, int *column,
+                       struct red_expr_s **expr) RED_MUSTCHECK;
 void red_load_free_column(red_column_t *col);
 
 /* red_contract_fsm.c: the workflow state machine (needs workflows) */
 int red_load_fsm(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
 void red_load_free_fsm(red_fsm_t *fsm);
 
-/* red_contract_sinks.c: raw sinks (need inputs), alert rules */
+/* red_contract_sinks.c: raw sinks (need inputs) */
 int red_load_raws(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
-int red_load_alerts(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
 void red_load_free_raws(red_raw_t *r, size_t cnt);
+
+/* red_contract_alerts.c: alert rules per event and over windows (need
+ * aggregations) */
+int red_load_alerts(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
 void red_load_free_alerts(red_alerts_t *a);
 
 /* red_contract_tables.c: column_types: {column: TYPE or {type, not_null,

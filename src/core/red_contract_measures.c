@@ -388,6 +388,27 @@ static int each_of(red_loader_t *ld, const red_agg_t *a,
         return expr_of(ld, v, what, &rc, &col->expr);
 }
 
+/* --- alert values ------------------------------------------------------- */
+
+int red_load_agg_value(red_loader_t *ld, const red_agg_t *a,
+                       const red_yaml_node_t *n, const char *what, int *column,
+                       struct red_expr_s **expr)
+{
+        resolve_ctx_t rc = {a->measures, a->measure_cnt};
+
+        *column = -1;
+        if (red_yaml_kind(n) == RED_YAML_SCALAR && !red_yaml_is_null(n)) {
+                for (size_t i = 0; i < a->column_cnt; i++) {
+                        if (a->columns[i].kind == RED_COL_EXPR &&
+                            !strcmp(a->columns[i].name, red_yaml_str(n))) {
+                                *column = (int)i;
+                                return 0;
+                        }
+                }
+        }
+        return expr_of(ld, n, what, &rc, expr);
+}
+
 /* --- columns ------------------------------------------------------------- */
 
 /* The definition as written, on one line: what the column means. */

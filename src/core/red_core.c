@@ -139,6 +139,19 @@ static part_t *part_find(red_core_t *core, const char *topic, int32_t partition,
         return p;
 }
 
+/* The oldest buffered urgent event, after some of them went. */
+static void urgent_recompute(red_core_t *core)
+{
+        core->urgent_min = INT64_MAX;
+        for (size_t i = 0; core->urgent_cnt && i < core->part_cnt; i++) {
+                for (entry_t *e = core->parts[i].head; e; e = e->next) {
+                        if (e->urgent && e->ev.time < core->urgent_min) {
+                                core->urgent_min = e->ev.time;
+                        }
+                }
+        }
+}
+
 /* Drops every entry of @p p (they will be consumed again). */
 static void part_clear(red_core_t *core, part_t *p)
 {
@@ -148,6 +161,10 @@ static void part_clear(red_core_t *core, part_t *p)
                 next = e->next;
                 if (e->state == E_BUFFERED) {
                         core->buffered--;
+                }
+                if (e->urgent) {
+                        e->urgent = false;
+                        core->urgent_cnt--;
                 }
                 entry_done(core, e);
         }
@@ -347,7 +364,19 @@ int red_core_add(red_core_t *core, const red_msg_t *msg, red_time_t now,
         e->state = E_BUFFERED;
         p->buffered++;
         core->buffered++;
+        if (core->c->alerts && red_alert_critical(core->c->alerts, &e->ev)) {
+                /* the pipeline writes it as soon as the frontier lets */
+                e->urgent = true;
+                if (!core->urgent_cnt++ || e->ev.time < core->urgent_min) {
+                        core->urgent_min = e->ev.time;
+                }
+        }
         return 0;
+}
+
+red_time_t red_core_urgent(const red_core_t *core)
+{
+        return core->urgent_cnt ? core->urgent_min : INT64_MAX;
 }
 
 red_time_t red_core_max_time(const red_core_t *core, const char *topic,
@@ -568,13 +597,20 @@ static int release_entry(red_core_t *core, part_t *p, entry_t *e)
         p->buffered--;
         core->buffered--;
         core->released[core->released_cnt++] = e;
+        if (e->urgent) {
+                e->urgent = false;
+                core->urgent_cnt--;
+        }
         return 0;
 }
 
 /* After entries from @p first on were released: their order, the
  * workflows they need, their identities. Returns how many, or -ENOMEM. */
-static long release_finish(red_core_t *core, size_t first)
+static long release_finish(red_core_t *core, size_t first, size_t urgent_before)
 {
+        if (core->urgent_cnt != urgent_before) {
+                urgent_recompute(core);
+        }
         if (sort_released(core, first)) {
                 return -ENOMEM;
         }
@@ -607,6 +643,7 @@ static long release_finish(red_core_t *core, size_t first)
 long red_core_release(red_core_t *core, red_time_t frontier, size_t max)
 {
         size_t first = core->released_cnt;
+        size_t urgent_before = core->urgent_cnt;
 
         if (max && core->buffered > max) {
                 frontier = cap_frontier(core, frontier, max);
@@ -627,13 +664,14 @@ long red_core_release(red_core_t *core, red_time_t frontier, size_t max)
                         }
                 }
         }
-        return release_finish(core, first);
+        return release_finish(core, first, urgent_before);
 }
 
 long red_core_release_one(red_core_t *core, red_time_t frontier)
 {
         part_t *best = NULL;
         entry_t *head = NULL;
+        size_t urgent_before = core->urgent_cnt;
 
         for (size_t i = 0; i < core->part_cnt; i++) {
                 part_t *p = &core->parts[i];
@@ -653,7 +691,7 @@ long red_core_release_one(red_core_t *core, red_time_t frontier)
         if (release_entry(core, best, head)) {
                 return -ENOMEM;
         }
-        return release_finish(core, core->released_cnt - 1);
+        return release_finish(core, core->released_cnt - 1, urgent_before);
 }
 
 const red_core_raw_key_t *red_core_raw_keys(const red_core_t *core,
@@ -833,6 +871,7 @@ int red_core_set_watermark(red_core_t *core, const char *topic,
                         ? INT64_MIN
                         : watermark + core->c->max_out_of_orderness_us;
         part_clear(core, p);
+        urgent_recompute(core);
         return 0;
 }
 
@@ -843,6 +882,7 @@ void red_core_drop_partition(red_core_t *core, const char *topic,
 
         if (p) {
                 part_clear(core, p);
+                urgent_recompute(core);
                 red_refusals_forget(core->refused, p->topic, p->partition,
                                     INT64_MAX);
         }
@@ -938,6 +978,7 @@ void red_core_rollback(red_core_t *core)
         for (size_t i = 0; i < core->part_cnt; i++) {
                 part_clear(core, &core->parts[i]);
         }
+        urgent_recompute(core);
         if (core->wfs) {
                 red_workflows_rollback(core->wfs);
         }

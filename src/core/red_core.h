@@ -72,6 +72,13 @@ red_time_t red_core_max_time(const red_core_t *core, const char *topic,
 size_t red_core_buffered(const red_core_t *core);
 
 /**
+ * The event time of the oldest buffered event that crosses a CRITICAL
+ * alert rule (INT64_MAX: none): the caller writes a batch as soon as the
+ * frontier passes it, without waiting for the batch to fill.
+ */
+red_time_t red_core_urgent(const red_core_t *core);
+
+/**
  * Moves the buffered events older than @p frontier (per partition, a
  * prefix) into the batch in event-time order; INT64_MAX releases all.
  * With @p max > 0 the frontier is lowered to the time of the max-th

@@ -47,6 +47,7 @@ typedef struct entry_s {
         bool decoded;
         bool late;      /* late, applied anyway (policy update) */
         bool duplicate; /* its raw row is stored already: skipped */
+        bool urgent;    /* buffered, and crosses a CRITICAL rule */
         red_value_t values[];
 } entry_t;
 
@@ -79,6 +80,8 @@ struct red_core_s {
         part_t *parts;
         size_t part_cnt, part_cap, last_part;
         size_t buffered;
+        size_t urgent_cnt;     /* buffered urgent entries */
+        red_time_t urgent_min; /* the oldest one's event time */
 
         /* the batch */
         entry_t **released;

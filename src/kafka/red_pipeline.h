@@ -60,6 +60,14 @@ void red_pipeline_metrics(red_pipeline_t *p, double *out);
  * @p out, returns how many. */
 size_t red_pipeline_lag(red_pipeline_t *p, red_pipeline_lag_t *out, size_t max);
 
+/**
+ * Alerts fired and resolved so far by rule: the contract's per-event
+ * rules, then its window rules, @p max at most into each array. Returns
+ * the number of rules.
+ */
+size_t red_pipeline_alert_rules(red_pipeline_t *p, uint64_t *fired,
+                                uint64_t *resolved, size_t max);
+
 const red_contract_t *red_pipeline_contract(const red_pipeline_t *p);
 
 #endif

@@ -172,11 +172,9 @@ static void commit_kafka(red_pipeline_t *p, const red_sink_offset_t *offs,
 /* The numbers of a committed batch, for /metrics. */
 static void observe(red_pipeline_t *p, size_t events, double latency_ms)
 {
+        red_pipeline_count_alerts(p);
         pthread_mutex_lock(&p->lock);
         red_pipeline_stats_observe(&p->stats, events, latency_ms);
-        for (int i = 0; i < 3; i++) {
-                p->stats.alerts[i] += red_sink_alerts_fired(p->sink)[i];
-        }
         p->stats.core = *red_core_counters(p->core);
         p->stats.buffered = red_core_buffered(p->core);
         memcpy(p->metrics, red_core_metrics(p->core),

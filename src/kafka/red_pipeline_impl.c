@@ -98,3 +98,22 @@ void red_pipeline_wait(red_pipeline_t *p, int64_t ms)
                 }
         }
 }
+
+void red_pipeline_count_alerts(red_pipeline_t *p)
+{
+        const size_t *f = red_sink_alerts_fired(p->sink);
+        const size_t *r = red_sink_alerts_resolved(p->sink);
+        const size_t *rf = red_sink_alert_rules_fired(p->sink);
+        const size_t *rr = red_sink_alert_rules_resolved(p->sink);
+
+        pthread_mutex_lock(&p->lock);
+        for (int i = 0; i < 3; i++) {
+                p->stats.alerts[i] += f[i];
+                p->stats.alerts_resolved[i] += r[i];
+        }
+        for (size_t i = 0; i < red_sink_alert_rule_cnt(p->sink); i++) {
+                p->rule_fired[i] += rf[i];
+                p->rule_resolved[i] += rr[i];
+        }
+        pthread_mutex_unlock(&p->lock);
+}

@@ -112,12 +112,19 @@ struct red_pipeline_s {
 
         pthread_mutex_t lock;
         red_pipeline_stats_t stats;
+        /* alerts fired and resolved by rule (red_sink_alert_rule_cnt():
+         * the per-event rules, then the window rules), under the lock */
+        uint64_t *rule_fired, *rule_resolved;
         /* the contract's domain series (red_dmetrics.h): the core's totals
          * as of the last commit, the workflow gauges from state_counts */
         double *metrics;
         int64_t *state_counts; /* per FSM state, once read */
         bool states_known;
 };
+
+/** Adds the alerts the sink's last write or finalisation fired and
+ * resolved to the stats (under the lock). */
+void red_pipeline_count_alerts(red_pipeline_t *p);
 
 /** Adds one to a counter of p->stats under the lock. */
 void red_pipeline_count(red_pipeline_t *p, uint64_t *counter);

@@ -41,6 +41,7 @@ typedef struct red_pipeline_stats_s {
         uint64_t fenced;
         uint64_t replayed;  /**< batches consumed again (a raw row race) */
         uint64_t alerts[3]; /**< alerts fired: CRITICAL, WARNING, INFO */
+        uint64_t alerts_resolved[3]; /**< window alerts resolved, ditto */
         uint64_t pg_errors;
         uint64_t pg_reconnects;
         uint64_t dlq_errors;

@@ -529,7 +529,8 @@ static red_sink_result_t chunk_write(red_backfill_db_t *db, chunk_t *ch,
         red_sink_outbox_reset(db->out);
         if ((r = red_sink_cells_lock_cells(db->cells, db->io, ch->cells,
                                            ch->cnt, errstr, size)) ||
-            (r = red_sink_cells_merge(db->cells, db->out, errstr, size)) ||
+            (r = red_sink_cells_merge(db->cells, db->out, NULL, errstr,
+                                      size)) ||
             (r = red_sink_cells_store(db->cells, db->io, &rows, errstr,
                                       size)) ||
             (r = chunk_tidy(db, ch, rr, errstr, size))) {
@@ -617,7 +618,7 @@ int red_backfill_db_merge(red_backfill_db_t *db, red_aggregator_t *cells,
         red_sink_cells_target(db->cells, db->gen, false, db->aggs);
         red_sink_outbox_reset(db->out);
         if (red_sink_cells_lock_cells(db->cells, db->io, in, n, errstr, size) ||
-            red_sink_cells_merge(db->cells, db->out, errstr, size) ||
+            red_sink_cells_merge(db->cells, db->out, NULL, errstr, size) ||
             red_sink_cells_store(db->cells, db->io, &rows, errstr, size)) {
                 r = -1;
         }

@@ -12,9 +12,11 @@
  *     upsert the current workflow states;
  *  4. merge cell deltas under row locks: stored state + delta, columns
  *     re-rendered from the merged state, revision bumped;
- *  5. decide the alerts under row locks on the rules' cooldown state;
- *     COPY the alert rows;
- *  6. COPY outbox rows (cell snapshots, state changes, alerts) and NOTIFY;
+ *  5. judge the merged cells by the rules over windows under row locks on
+ *     their instances; decide the per-event alerts under row locks on the
+ *     rules' cooldown state; COPY the alert rows;
+ *  6. COPY outbox rows (cell snapshots, state changes, alerts) and the
+ *     alerts to deliver (reducerd_alert_outbox), and NOTIFY;
  *  7. COMMIT.
  * Before the batch is applied, red_sink_raw_lookup() tells the core which
  * raw rows are stored already, so a re-sent event is skipped everywhere
@@ -142,10 +144,18 @@ red_sink_result_t red_sink_write(red_sink_t *s, red_core_t *core,
 
 /**
  * Marks the cells whose window_end + grace the minimum watermark passed
- * as final and queues their final snapshot. Sets *@p finalized.
+ * as final and queues their final snapshot; with rules over windows, in
+ * one transaction that also judges the final cells. Sets *@p finalized.
  */
 red_sink_result_t red_sink_finalize(red_sink_t *s, long *finalized,
                                     char *errstr, size_t errstr_size);
+
+/**
+ * Queue alerts for delivery (reducerd_alert_outbox; off by default: with
+ * no destination nobody would take them out); firing window alerts ask
+ * Alertmanager to hold them @p hold_us unless sent again.
+ */
+void red_sink_set_alert_delivery(red_sink_t *s, bool on, int64_t hold_us);
 
 /**
  * After RED_SINK_REJECTED from red_sink_write(): the message whose event
@@ -156,8 +166,15 @@ red_sink_result_t red_sink_finalize(red_sink_t *s, long *finalized,
  */
 const red_msg_t *red_sink_rejected(const red_sink_t *s);
 
-/** Alerts the last write fired, by severity: CRITICAL, WARNING, INFO. */
+/** Alerts the last write or finalisation fired and resolved, by severity:
+ * CRITICAL, WARNING, INFO. */
 const size_t *red_sink_alerts_fired(const red_sink_t *s);
+const size_t *red_sink_alerts_resolved(const red_sink_t *s);
+/** ... by rule: the per-event rules, then the window rules (arrays of
+ * red_sink_alert_rule_cnt()). */
+size_t red_sink_alert_rule_cnt(const red_sink_t *s);
+const size_t *red_sink_alert_rules_fired(const red_sink_t *s);
+const size_t *red_sink_alert_rules_resolved(const red_sink_t *s);
 
 /** Rows the last write stored (all tables), for metrics and logs. */
 size_t red_sink_last_rows(const red_sink_t *s);

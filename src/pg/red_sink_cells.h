@@ -19,6 +19,7 @@
 #include "red_contract.h"
 #include "red_sink_io.h"
 #include "red_sink_outbox.h"
+#include "red_sink_walert.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -58,9 +59,11 @@ red_sink_result_t red_sink_cells_lock_cells(red_sink_cells_t *w,
                                             red_cell_t **cells, size_t cnt,
                                             char *errstr,
                                             size_t size) RED_MUSTCHECK;
-/** Phase B; snapshots of published aggregations go to @p out. */
+/** Phase B; snapshots of published aggregations go to @p out, the merged
+ * cells to @p judge (the rules over windows; NULL judges none). */
 red_sink_result_t red_sink_cells_merge(red_sink_cells_t *w,
-                                       red_sink_outbox_t *out, char *errstr,
+                                       red_sink_outbox_t *out,
+                                       red_sink_walert_t *judge, char *errstr,
                                        size_t size) RED_MUSTCHECK;
 /** Phase C; adds the rows written to *@p rows. */
 red_sink_result_t red_sink_cells_store(red_sink_cells_t *w, red_sink_io_t *io,
@@ -72,12 +75,14 @@ void red_sink_cells_clear(red_sink_cells_t *w);
 /**
  * Marks the cells whose window_end + grace the minimum watermark of
  * @p group passed as final, and queues the final snapshot of published
- * aggregations (events from @p instance). Sets *@p finalized.
+ * aggregations (events from @p instance). The final cells of aggregations
+ * with window rules go to @p judge. Sets *@p finalized.
  */
 red_sink_result_t red_sink_cells_finalize(red_sink_cells_t *w,
                                           red_sink_io_t *io,
-                                          const char *instance, long *finalized,
-                                          char *errstr,
+                                          const char *instance,
+                                          red_sink_walert_t *judge,
+                                          long *finalized, char *errstr,
                                           size_t size) RED_MUSTCHECK;
 
 #endif

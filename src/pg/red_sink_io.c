@@ -190,6 +190,20 @@ red_sink_result_t red_sink_io_exec(red_sink_io_t *io, const char *sql, int n,
                       size);
 }
 
+red_sink_result_t red_sink_io_exec_json(red_sink_io_t *io, const char *sql,
+                                        const char *contract,
+                                        const red_buf_t *json, PGresult **resp,
+                                        char *errstr, size_t size)
+{
+        const char *vals[2] = {contract, json->data};
+
+        if (json->failed || !json->data) {
+                snprintf(errstr, size, "out of memory");
+                return RED_SINK_RETRY;
+        }
+        return red_sink_io_exec(io, sql, 2, vals, resp, errstr, size);
+}
+
 red_sink_result_t red_sink_io_run(red_sink_io_t *io, const char *sql,
                                   char *errstr, size_t size)
 {

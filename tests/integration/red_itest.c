@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <fcntl.h>
@@ -21,6 +22,17 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* In a child the test forked: dies with the test process (SIGKILL when it
+ * exits, also on a failed assertion), so no server outlives a test.
+ * @p parent is the test's pid from before the fork. */
+static void die_with(pid_t parent)
+{
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) {
+                _exit(127); /* it is gone already */
+        }
+}
 
 extern char **environ;
 
@@ -149,6 +161,7 @@ void itest_kafka(itest_t *t, int partitions, const char *const *contracts)
         char parts[16], line[512], err[2048];
         int in[2], out[2];
         size_t n = 0, ncs = 0;
+        pid_t parent;
         FILE *fp;
 
         snprintf(parts, sizeof(parts), "%d", partitions);
@@ -179,9 +192,11 @@ void itest_kafka(itest_t *t, int partitions, const char *const *contracts)
         }
         ck_assert_int_eq(pipe(in), 0);
         ck_assert_int_eq(pipe(out), 0);
+        parent = getpid();
         t->kafka_pid = fork();
         ck_assert_int_ge(t->kafka_pid, 0);
         if (t->kafka_pid == 0) {
+                die_with(parent);
                 dup2(in[0], 0);
                 dup2(out[1], 1);
                 close(in[1]);
@@ -279,7 +294,7 @@ pid_t itest_start_args(itest_t *t, const char *const *env, int n,
         const char *argv[32];
         char log[4096];
         size_t argc = 0;
-        pid_t pid;
+        pid_t pid, parent;
 
         argv[argc++] = test_bin();
         argv[argc++] = "run";
@@ -291,12 +306,14 @@ pid_t itest_start_args(itest_t *t, const char *const *env, int n,
         argv[argc] = NULL;
 
         snprintf(log, sizeof(log), "%s/reducerd-%d.log", t->dir, n);
+        parent = getpid();
         pid = fork();
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
                 int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
                 char id[64];
 
+                die_with(parent);
                 dup2(fd, 1);
                 dup2(fd, 2);
                 snprintf(id, sizeof(id), "REDUCERD_INSTANCE_ID=worker-%d", n);
@@ -1091,15 +1108,18 @@ pid_t itest_serve(itest_t *t, const char *config, const char *const *env, int n,
                   int *port)
 {
         char log[4096], name[64];
-        pid_t pid;
+        pid_t pid, parent;
 
         snprintf(name, sizeof(name), "serve-%d.log", n);
         snprintf(log, sizeof(log), "%s/%s", t->dir, name);
         unlink(log);
+        parent = getpid();
         pid = fork();
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
                 int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+                die_with(parent);
                 dup2(fd, 1);
                 dup2(fd, 2);
                 for (size_t i = 0; env && env[i]; i++) {

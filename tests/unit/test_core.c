@@ -1283,6 +1283,38 @@ START_TEST(duplicates_are_skipped)
 }
 END_TEST
 
+/* A CRITICAL crossing is urgent while it waits in the reorder buffer:
+ * the pipeline writes it as soon as the frontier passes it. */
+START_TEST(critical_alerts_are_urgent)
+{
+        red_contract_t *am = test_contract("contracts/agent_metrics.yaml");
+        red_core_t *core = core_new(am);
+
+        ck_assert_int_eq(red_core_urgent(core), INT64_MAX);
+        /* WARNING only (> 50, < 100): not urgent */
+        add(core, metric_msg(T_ROUTING, 0, "m1", "routing_decision_time_ms", 70,
+                             "2025-11-06T10:00:00Z"));
+        ck_assert_int_eq(red_core_urgent(core), INT64_MAX);
+        add(core, metric_msg(T_ROUTING, 1, "m2", "routing_decision_time_ms",
+                             150, "2025-11-06T10:00:05Z"));
+        add(core, metric_msg(T_ROUTING, 2, "m3", "routing_decision_time_ms",
+                             150, "2025-11-06T10:00:09Z"));
+        ck_assert_int_eq(red_core_urgent(core),
+                         test_time("2025-11-06T10:00:05Z"));
+        /* the first urgent one released: the next one is the oldest */
+        ck_assert_int_eq(
+                red_core_release(core, test_time("2025-11-06T10:00:06Z"), 0),
+                2);
+        ck_assert_int_eq(red_core_urgent(core),
+                         test_time("2025-11-06T10:00:09Z"));
+        /* a rollback drops what is buffered, urgent ones too */
+        red_core_rollback(core);
+        ck_assert_int_eq(red_core_urgent(core), INT64_MAX);
+        red_core_destroy(core);
+        red_contract_destroy(am);
+}
+END_TEST
+
 /* Contract deduplication: the first of a key within the horizon in the
  * batch is a key for the caller to look up; the rest are duplicates at
  * once; events without the key are not deduplicated. */
@@ -1368,6 +1400,7 @@ int main(void)
         tcase_add_test(tw, workflow_in_event_time_order);
         tcase_add_test(tw, rejected_transitions_are_counted);
         tcase_add_test(tx, duplicates_are_skipped);
+        tcase_add_test(tx, critical_alerts_are_urgent);
         tcase_add_test(tx, dedupe_keys);
         return test_main(s);
 }
