@@ -63,24 +63,25 @@ static int check_tables(const red_contract_set_t *set)
         int bad = 0;
 
         for (size_t i = 0; i < set->cnt; i++) {
-                red_tabledefs_t defs;
+                red_tabledef_set_t defs;
                 char err[1024];
 
-                if (red_tabledefs_build(set->items[i], &defs, err,
-                                        sizeof(err))) {
+                if (red_tabledef_set_build(set->items[i], &defs, err,
+                                           sizeof(err))) {
                         fprintf(stderr, "%s: %s\n", set->items[i]->path, err);
                         bad = 1;
                         continue;
                 }
                 for (size_t k = 0; k < defs.cnt; k++) {
                         for (size_t j = 0; j < i; j++) {
-                                red_tabledefs_t other;
-                                if (red_tabledefs_build(set->items[j], &other,
-                                                        err, sizeof(err))) {
+                                red_tabledef_set_t other;
+                                if (red_tabledef_set_build(set->items[j],
+                                                           &other, err,
+                                                           sizeof(err))) {
                                         continue;
                                 }
-                                if (red_tabledefs_find(&other,
-                                                       defs.items[k].name)) {
+                                if (red_tabledef_set_find(&other,
+                                                          defs.items[k].name)) {
                                         fprintf(stderr,
                                                 "%s: table %s is declared by "
                                                 "contract %s too\n",
@@ -89,10 +90,10 @@ static int check_tables(const red_contract_set_t *set)
                                                 set->items[j]->name);
                                         bad = 1;
                                 }
-                                red_tabledefs_destroy(&other);
+                                red_tabledef_set_destroy(&other);
                         }
                 }
-                red_tabledefs_destroy(&defs);
+                red_tabledef_set_destroy(&defs);
         }
         return bad;
 }

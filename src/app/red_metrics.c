@@ -190,7 +190,7 @@ void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes, size_t cnt,
                                 b,
                                 "reducerd_events_dead_lettered_total{"
                                 "contract=\"%s\",reason=\"%s\"} %llu\n",
-                                names[i], red_dlq_code_name(c),
+                                names[i], red_decode_dlq_code_name(c),
                                 (unsigned long long)st[i].core.dead_by_code[c]);
                 }
         }
@@ -217,7 +217,7 @@ void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes, size_t cnt,
                         red_buf_printf(b,
                                        "reducerd_offset_gaps_total{contract="
                                        "\"%s\",cause=\"%s\"} %llu\n",
-                                       names[i], red_gap_cause_name(c),
+                                       names[i], red_pipeline_gap_cause_name(c),
                                        (unsigned long long)st[i].gaps[c]);
                 }
         }
@@ -229,7 +229,7 @@ void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes, size_t cnt,
                                 b,
                                 "reducerd_offsets_skipped_total{contract="
                                 "\"%s\",reason=\"%s\"} %llu\n",
-                                names[i], red_skip_reason_name(r),
+                                names[i], red_pipeline_skip_reason_name(r),
                                 (unsigned long long)st[i].offsets_skipped[r]);
                 }
         }

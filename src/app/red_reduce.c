@@ -244,7 +244,8 @@ static int keep_raw(reduce_t *rd)
 
                 for (size_t k = 0; ev && k < rd->c->raw_cnt; k++) {
                         const red_raw_t *r = &rd->c->raws[k];
-                        const char *table = red_raw_table(r, ev->msg->topic);
+                        const char *table =
+                                red_contract_raw_table(r, ev->msg->topic);
 
                         if (!table ||
                             !(r->on & (UINT64_C(1) << ev->kind->index))) {

@@ -169,7 +169,7 @@ void red_alert_notify_annotations(const red_contract_t *c,
 }
 
 void red_alert_notify_window_annotations(const red_contract_t *c,
-                                         const red_wa_eval_t *e,
+                                         const red_alert_window_eval_t *e,
                                          const red_uuid_t *id, red_buf_t *out)
 {
         const red_window_rule_t *r = &c->alerts->window_rules[e->rule];
@@ -208,7 +208,8 @@ void red_alert_notify_generator(const red_contract_t *c,
 }
 
 void red_alert_notify_window_generator(const red_contract_t *c,
-                                       const red_wa_eval_t *e, red_buf_t *out)
+                                       const red_alert_window_eval_t *e,
+                                       red_buf_t *out)
 {
         const red_window_rule_t *r = &c->alerts->window_rules[e->rule];
         const red_agg_t *a = &c->aggs[r->agg];

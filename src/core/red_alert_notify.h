@@ -67,7 +67,7 @@ void red_alert_notify_annotations(const red_contract_t *c,
 /** Annotations of a window alert: summary, value, threshold,
  * window_start, window_end, alert_id. */
 void red_alert_notify_window_annotations(const red_contract_t *c,
-                                         const red_wa_eval_t *e,
+                                         const red_alert_window_eval_t *e,
                                          const red_uuid_t *id, red_buf_t *out);
 
 /** The read API path that shows what a per-event alert is about (the
@@ -77,6 +77,7 @@ void red_alert_notify_generator(const red_contract_t *c,
 
 /** The read API path of a window alert's series (its window). */
 void red_alert_notify_window_generator(const red_contract_t *c,
-                                       const red_wa_eval_t *e, red_buf_t *out);
+                                       const red_alert_window_eval_t *e,
+                                       red_buf_t *out);
 
 #endif

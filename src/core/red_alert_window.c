@@ -21,12 +21,12 @@ static int key_index(const red_agg_t *a, const char *name)
 
 static const char *const state_names[] = {"inactive", "pending", "firing"};
 
-const char *red_wa_state_name(red_wa_state_t s)
+const char *red_alert_window_state_name(red_alert_window_state_t s)
 {
         return (unsigned)s < 3 ? state_names[s] : "inactive";
 }
 
-int red_wa_state_parse(const char *s)
+int red_alert_window_state_parse(const char *s)
 {
         for (int i = 0; i < 3; i++) {
                 if (!strcmp(s, state_names[i])) {
@@ -36,7 +36,7 @@ int red_wa_state_parse(const char *s)
         return -1;
 }
 
-void red_wa_init(red_wa_t *st)
+void red_alert_window_init(red_alert_window_t *st)
 {
         st->state = RED_WA_INACTIVE;
         st->window_start = INT64_MIN;
@@ -67,7 +67,7 @@ static bool looks_at(const red_contract_t *c, const red_window_rule_t *r,
         return true;
 }
 
-const char *red_wa_key(const red_wa_eval_t *e, size_t k)
+const char *red_alert_window_key(const red_alert_window_eval_t *e, size_t k)
 {
         return k < 8 && e->key_off[k] < sizeof(e->keys)
                        ? e->keys + e->key_off[k]
@@ -76,7 +76,7 @@ const char *red_wa_key(const red_wa_eval_t *e, size_t k)
 
 /* The key values into e->keys (cut to fit; "" past the eighth). */
 static void keys_of(const red_agg_t *a, const red_cell_t *cell,
-                    red_wa_eval_t *out)
+                    red_alert_window_eval_t *out)
 {
         size_t pos = 0;
 
@@ -101,7 +101,7 @@ static void keys_of(const red_agg_t *a, const red_cell_t *cell,
 
 /* scope: ["window", "grouping", "key", ...]; group: "key/key". */
 static void scope_of(const red_agg_t *a, const red_cell_t *cell,
-                     red_wa_eval_t *out)
+                     red_alert_window_eval_t *out)
 {
         red_buf_t b;
         size_t pos = 0;
@@ -130,7 +130,7 @@ static void scope_of(const red_agg_t *a, const red_cell_t *cell,
 
 bool red_alert_window_judge(const red_contract_t *c, int rule,
                             const red_cell_t *cell, bool final,
-                            red_wa_eval_t *out)
+                            red_alert_window_eval_t *out)
 {
         const red_window_rule_t *r = &c->alerts->window_rules[rule];
         const red_agg_t *a = &c->aggs[r->agg];
@@ -163,8 +163,9 @@ bool red_alert_window_judge(const red_contract_t *c, int rule,
 /* --- the state machine ------------------------------------------------------
  */
 
-red_wa_event_t red_alert_window_step(const red_window_rule_t *r, red_wa_t *st,
-                                     const red_wa_eval_t *e)
+red_alert_window_event_t red_alert_window_step(const red_window_rule_t *r,
+                                               red_alert_window_t *st,
+                                               const red_alert_window_eval_t *e)
 {
         if (st->window_start != INT64_MIN &&
             e->window_start < st->window_start) {
@@ -172,7 +173,7 @@ red_wa_event_t red_alert_window_step(const red_window_rule_t *r, red_wa_t *st,
         }
         st->window_start = e->window_start;
         if (!e->holds) {
-                red_wa_state_t was = st->state;
+                red_alert_window_state_t was = st->state;
 
                 st->state = RED_WA_INACTIVE;
                 if (was == RED_WA_FIRING) {
@@ -203,8 +204,9 @@ red_wa_event_t red_alert_window_step(const red_window_rule_t *r, red_wa_t *st,
 /* --- rendering ---------------------------------------------------------------
  */
 
-void red_alert_window_id(const red_contract_t *c, const red_wa_eval_t *e,
-                         red_time_t fired, red_uuid_t *out)
+void red_alert_window_id(const red_contract_t *c,
+                         const red_alert_window_eval_t *e, red_time_t fired,
+                         red_uuid_t *out)
 {
         char name[1024];
         int n = snprintf(name, sizeof(name), "%s/%s/%s/%lld", c->name,
@@ -220,13 +222,13 @@ void red_alert_window_id(const red_contract_t *c, const red_wa_eval_t *e,
 /* What a window rule's placeholders stand for. */
 typedef struct eval_ctx_s {
         const red_contract_t *c;
-        const red_wa_eval_t *e;
+        const red_alert_window_eval_t *e;
 } eval_ctx_t;
 
 static bool fill_eval(const void *ctx, const char *name, red_buf_t *out)
 {
         const eval_ctx_t *ec = ctx;
-        const red_wa_eval_t *e = ec->e;
+        const red_alert_window_eval_t *e = ec->e;
         const red_window_rule_t *r = &ec->c->alerts->window_rules[e->rule];
         const red_agg_t *a = &ec->c->aggs[r->agg];
         char ts[RED_TIME_FMT_SIZE];
@@ -251,15 +253,15 @@ static bool fill_eval(const void *ctx, const char *name, red_buf_t *out)
         } else if (!strcmp(name, "group")) {
                 red_buf_puts(out, e->group);
         } else if ((k = key_index(a, name)) >= 0) {
-                red_buf_puts(out, red_wa_key(e, (size_t)k));
+                red_buf_puts(out, red_alert_window_key(e, (size_t)k));
         } else {
                 return false;
         }
         return true;
 }
 
-void red_alert_window_message(const red_contract_t *c, const red_wa_eval_t *e,
-                              red_buf_t *out)
+void red_alert_window_message(const red_contract_t *c,
+                              const red_alert_window_eval_t *e, red_buf_t *out)
 {
         eval_ctx_t ec = {c, e};
 
@@ -267,8 +269,8 @@ void red_alert_window_message(const red_contract_t *c, const red_wa_eval_t *e,
                            &ec, out);
 }
 
-void red_alert_window_labels(const red_contract_t *c, const red_wa_eval_t *e,
-                             red_buf_t *out)
+void red_alert_window_labels(const red_contract_t *c,
+                             const red_alert_window_eval_t *e, red_buf_t *out)
 {
         const red_window_rule_t *r = &c->alerts->window_rules[e->rule];
         const red_agg_t *a = &c->aggs[r->agg];
@@ -286,7 +288,7 @@ void red_alert_window_labels(const red_contract_t *c, const red_wa_eval_t *e,
                        red_window_type_name(e->wt));
         red_buf_put_json_str(out, e->group, strlen(e->group));
         for (size_t k = 0; k < a->key_cnt && k < 8; k++) {
-                const char *v = red_wa_key(e, k);
+                const char *v = red_alert_window_key(e, k);
 
                 /* a key column named like a fixed label would replace it */
                 if (!strcmp(a->key_columns[k], "alertname") ||
@@ -303,7 +305,8 @@ void red_alert_window_labels(const red_contract_t *c, const red_wa_eval_t *e,
         red_buf_puts(out, ",\"source\":\"reducerd\"}");
 }
 
-void red_alert_window_json(const red_contract_t *c, const red_wa_eval_t *e,
+void red_alert_window_json(const red_contract_t *c,
+                           const red_alert_window_eval_t *e,
                            const red_uuid_t *id, bool resolved, red_buf_t *out)
 {
         const red_window_rule_t *r = &c->alerts->window_rules[e->rule];

@@ -37,26 +37,26 @@ typedef enum {
         RED_WA_INACTIVE = 0,
         RED_WA_PENDING,
         RED_WA_FIRING,
-} red_wa_state_t;
+} red_alert_window_state_t;
 
 /** "inactive", "pending", "firing"; and back (-1: unknown). */
-const char *red_wa_state_name(red_wa_state_t s);
-int red_wa_state_parse(const char *s);
+const char *red_alert_window_state_name(red_alert_window_state_t s);
+int red_alert_window_state_parse(const char *s);
 
 /** An alert instance's state. */
-typedef struct red_wa_s {
-        red_wa_state_t state;
+typedef struct red_alert_window_s {
+        red_alert_window_state_t state;
         red_time_t window_start; /**< newest window judged, INT64_MIN none */
         red_time_t since;        /**< pending or firing since */
         red_time_t resolved;     /**< last resolution (cooldown), or
                                       INT64_MIN */
-} red_wa_t;
+} red_alert_window_t;
 
 /** A fresh instance (inactive, nothing judged). */
-void red_wa_init(red_wa_t *st);
+void red_alert_window_init(red_alert_window_t *st);
 
 /** The judgement of one cell by one rule. */
-typedef struct red_wa_eval_s {
+typedef struct red_alert_window_eval_s {
         int rule; /**< index in alerts->window_rules */
         red_window_type_t wt;
         red_time_t window_start, window_end;
@@ -69,10 +69,10 @@ typedef struct red_wa_eval_s {
         char group[256]; /**< the key values joined by "/" */
         char keys[512];  /**< the key values, each NUL-terminated ... */
         unsigned short key_off[8]; /**< ... starting here (8 at most) */
-} red_wa_eval_t;
+} red_alert_window_eval_t;
 
 /** Key value @p k of a judgement ("" past the eighth or when cut). */
-const char *red_wa_key(const red_wa_eval_t *e, size_t k);
+const char *red_alert_window_key(const red_alert_window_eval_t *e, size_t k);
 
 /**
  * Judges @p cell by window rule @p rule of @p c: false when the rule does
@@ -82,34 +82,36 @@ const char *red_wa_key(const red_wa_eval_t *e, size_t k);
  */
 bool red_alert_window_judge(const red_contract_t *c, int rule,
                             const red_cell_t *cell, bool final,
-                            red_wa_eval_t *out);
+                            red_alert_window_eval_t *out);
 
 typedef enum {
         RED_WA_NONE = 0,
         RED_WA_FIRED,
         RED_WA_RESOLVED,
-} red_wa_event_t;
+} red_alert_window_event_t;
 
 /** Moves instance @p st by judgement @p e (see the file comment). */
-red_wa_event_t red_alert_window_step(const red_window_rule_t *r, red_wa_t *st,
-                                     const red_wa_eval_t *e);
+red_alert_window_event_t
+red_alert_window_step(const red_window_rule_t *r, red_alert_window_t *st,
+                      const red_alert_window_eval_t *e);
 
 /** uuid5 of contract, rule, scope and the time it fired: stable across
  * replays; a resolution carries the id of the firing it ends. */
-void red_alert_window_id(const red_contract_t *c, const red_wa_eval_t *e,
-                         red_time_t fired, red_uuid_t *out);
+void red_alert_window_id(const red_contract_t *c,
+                         const red_alert_window_eval_t *e, red_time_t fired,
+                         red_uuid_t *out);
 
 /** The rule's message for @p e (red_window_rule_t.message). */
-void red_alert_window_message(const red_contract_t *c, const red_wa_eval_t *e,
-                              red_buf_t *out);
+void red_alert_window_message(const red_contract_t *c,
+                              const red_alert_window_eval_t *e, red_buf_t *out);
 
 /**
  * Alertmanager labels of the instance (a JSON object): alertname (the
  * rule id), severity, contract, aggregation, grouping, window, group and
  * each key column, source "reducerd".
  */
-void red_alert_window_labels(const red_contract_t *c, const red_wa_eval_t *e,
-                             red_buf_t *out);
+void red_alert_window_labels(const red_contract_t *c,
+                             const red_alert_window_eval_t *e, red_buf_t *out);
 
 /**
  * The alert as a JSON object for the contract's topic and the webhooks:
@@ -118,7 +120,8 @@ void red_alert_window_labels(const red_contract_t *c, const red_wa_eval_t *e,
  * tags (the labels), window, window_start, window_end, group,
  * triggered_at (or resolved_at).
  */
-void red_alert_window_json(const red_contract_t *c, const red_wa_eval_t *e,
+void red_alert_window_json(const red_contract_t *c,
+                           const red_alert_window_eval_t *e,
                            const red_uuid_t *id, bool resolved, red_buf_t *out);
 
 #endif

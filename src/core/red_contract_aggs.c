@@ -48,7 +48,7 @@ static int buckets_of(red_loader_t *ld, const red_yaml_node_t *v,
                                               "required",
                                               what);
                 }
-                if ((r = red_load_str(ld, bv, what, &b->key))) {
+                if ((r = red_contract_load_str(ld, bv, what, &b->key))) {
                         return r;
                 }
                 if ((bv = red_yaml_get(it, "below"))) {
@@ -84,7 +84,7 @@ static int dim_of(red_loader_t *ld, const red_yaml_node_t *key,
         char what[128];
         int r;
 
-        if ((r = red_load_ident(ld, key, "dimension", 63, &d->name))) {
+        if ((r = red_contract_load_ident(ld, key, "dimension", 63, &d->name))) {
                 return r;
         }
         snprintf(what, sizeof(what), "dimension %s", d->name);
@@ -99,7 +99,7 @@ static int dim_of(red_loader_t *ld, const red_yaml_node_t *key,
                                               what);
                 }
                 d->kind = RED_DIM_CONSTANT;
-                return red_load_str(ld, v, what, &d->constant);
+                return red_contract_load_str(ld, v, what, &d->constant);
         }
         if (!(v = red_yaml_get(n, "field"))) {
                 return red_yaml_error(ld->errstr, ld->size, n,
@@ -107,11 +107,11 @@ static int dim_of(red_loader_t *ld, const red_yaml_node_t *key,
                                       "required",
                                       what);
         }
-        if ((r = red_load_slot(ld, v, what, &d->slot))) {
+        if ((r = red_contract_load_slot(ld, v, what, &d->slot))) {
                 return r;
         }
         if ((v = red_yaml_get(n, "default")) &&
-            (r = red_load_str(ld, v, what, &d->def))) {
+            (r = red_contract_load_str(ld, v, what, &d->def))) {
                 return r;
         }
         t = ld->c->slot_types[d->slot];
@@ -125,7 +125,7 @@ static int dim_of(red_loader_t *ld, const red_yaml_node_t *key,
                                 "%s: a %s field cannot be a dimension "
                                 "(allowed: string, integer, boolean, uuid; "
                                 "use buckets for numbers)",
-                                what, red_field_type_name(t));
+                                what, red_contract_field_type_name(t));
                 }
                 return 0;
         }
@@ -137,7 +137,7 @@ static int dim_of(red_loader_t *ld, const red_yaml_node_t *key,
         return buckets_of(ld, v, what, d);
 }
 
-int red_load_dims(red_loader_t *ld, const red_yaml_node_t *n)
+int red_contract_load_dims(red_loader_t *ld, const red_yaml_node_t *n)
 {
         red_contract_t *c = ld->c;
 
@@ -160,7 +160,7 @@ int red_load_dims(red_loader_t *ld, const red_yaml_node_t *n)
         return 0;
 }
 
-void red_load_free_dims(red_dim_t *d, size_t cnt)
+void red_contract_load_free_dims(red_dim_t *d, size_t cnt)
 {
         for (size_t i = 0; d && i < cnt; i++) {
                 free(d[i].name);
@@ -193,14 +193,14 @@ static int dim_index(const red_contract_t *c, const char *name)
 }
 
 /* windows: [hourly, daily, weekly, monthly] as a mask of window types. */
-int red_load_windows(red_loader_t *ld, const red_yaml_node_t *v,
-                     const char *what, uint32_t *mask)
+int red_contract_load_windows(red_loader_t *ld, const red_yaml_node_t *v,
+                              const char *what, uint32_t *mask)
 {
         char **names = NULL;
         size_t cnt = 0;
         int r;
 
-        if ((r = red_load_strlist(ld, v, what, &names, &cnt))) {
+        if ((r = red_contract_load_strlist(ld, v, what, &names, &cnt))) {
                 return r;
         }
         for (size_t i = 0; i < cnt; i++) {
@@ -223,7 +223,7 @@ int red_load_windows(red_loader_t *ld, const red_yaml_node_t *v,
                                    "%s: at least one window is needed", what);
         }
 done:
-        red_load_strlist_free(names, cnt);
+        red_contract_load_strlist_free(names, cnt);
         return r;
 }
 
@@ -233,7 +233,8 @@ static int key_columns_of(red_loader_t *ld, const red_yaml_node_t *v,
 {
         int r;
 
-        if ((r = red_load_strlist(ld, v, what, &a->key_columns, &a->key_cnt))) {
+        if ((r = red_contract_load_strlist(ld, v, what, &a->key_columns,
+                                           &a->key_cnt))) {
                 return r;
         }
         if (a->key_cnt < 1 || a->key_cnt > 8) {
@@ -243,7 +244,7 @@ static int key_columns_of(red_loader_t *ld, const red_yaml_node_t *v,
                                       what);
         }
         for (size_t i = 0; i < a->key_cnt; i++) {
-                if (!red_load_is_ident(a->key_columns[i], 63)) {
+                if (!red_contract_load_is_ident(a->key_columns[i], 63)) {
                         return red_yaml_error(ld->errstr, ld->size, v,
                                               "%s: key column \"%s\" is not "
                                               "a valid name",
@@ -263,8 +264,8 @@ static int grouping_of(red_loader_t *ld, const red_agg_t *a,
         size_t cnt = 0;
         int r;
 
-        if ((r = red_load_str(ld, key, what, &g->name)) ||
-            (r = red_load_strlist(ld, gv, what, &names, &cnt))) {
+        if ((r = red_contract_load_str(ld, key, what, &g->name)) ||
+            (r = red_contract_load_strlist(ld, gv, what, &names, &cnt))) {
                 return r;
         }
         g->dims = calloc(a->key_cnt + 1, sizeof(*g->dims));
@@ -297,7 +298,7 @@ static int grouping_of(red_loader_t *ld, const red_agg_t *a,
                 }
         }
 done:
-        red_load_strlist_free(names, cnt);
+        red_contract_load_strlist_free(names, cnt);
         return r;
 }
 
@@ -360,8 +361,8 @@ static int columns_of(red_loader_t *ld, const red_yaml_node_t *v,
                                               "the engine itself",
                                               what, name);
                 }
-                if ((r = red_load_column(ld, a, red_yaml_key(v, i),
-                                         red_yaml_value(v, i), col))) {
+                if ((r = red_contract_load_column(ld, a, red_yaml_key(v, i),
+                                                  red_yaml_value(v, i), col))) {
                         return r;
                 }
         }
@@ -391,7 +392,7 @@ static int agg_table_check(red_loader_t *ld, const red_yaml_node_t *n,
                                                             &integral[k]);
                         k++;
                 }
-                r = red_load_table_check(
+                r = red_contract_load_table_check(
                         ld, n, what, a->coltypes, a->coltype_cnt, a->indexes,
                         a->index_cnt, cols, classes, integral, cnt,
                         engine_columns,
@@ -417,18 +418,19 @@ static int agg_storage(red_loader_t *ld, const red_yaml_node_t *n,
         if ((v = red_yaml_get(n, "partition"))) {
                 if (red_yaml_kind(v) == RED_YAML_MAP) {
                         a->partition_by_window = true;
-                        r = red_load_window_partition(ld, v, what, a->windows,
-                                                      a->window_partition);
+                        r = red_contract_load_window_partition(
+                                ld, v, what, a->windows, a->window_partition);
                 } else {
-                        r = red_load_partition(ld, v, what, &a->partition);
+                        r = red_contract_load_partition(ld, v, what,
+                                                        &a->partition);
                 }
                 if (r) {
                         return r;
                 }
         }
         if ((v = red_yaml_get(n, "retention")) &&
-            (r = red_load_window_retention(ld, v, what, a->windows,
-                                           a->window_retention_us))) {
+            (r = red_contract_load_window_retention(ld, v, what, a->windows,
+                                                    a->window_retention_us))) {
                 return r;
         }
         a->retention_us = 0;
@@ -472,70 +474,79 @@ static int agg_of(red_loader_t *ld, const red_yaml_node_t *n, red_agg_t *a)
                                      ld->size))) {
                 return r;
         }
-        if (!(v = red_load_required(ld, n, "aggregation", "name", "", &r)) ||
-            (r = red_load_ident(ld, v, "aggregation name", 63, &a->name))) {
+        if (!(v = red_contract_load_required(ld, n, "aggregation", "name", "",
+                                             &r)) ||
+            (r = red_contract_load_ident(ld, v, "aggregation name", 63,
+                                         &a->name))) {
                 return r;
         }
         snprintf(what, sizeof(what), "aggregation %s", a->name);
-        if (!(v = red_load_required(ld, n, what, "table", "", &r)) ||
-            (r = red_load_ident(ld, v, what, AGG_TABLE_NAME_MAX, &a->table))) {
+        if (!(v = red_contract_load_required(ld, n, what, "table", "", &r)) ||
+            (r = red_contract_load_ident(ld, v, what, AGG_TABLE_NAME_MAX,
+                                         &a->table))) {
                 return r;
         }
         if ((v = red_yaml_get(n, "description")) &&
-            (r = red_load_str(ld, v, what, &a->description))) {
+            (r = red_contract_load_str(ld, v, what, &a->description))) {
                 return r;
         }
-        if (!(v = red_load_required(ld, n, what, "windows",
-                                    " (allowed: hourly, daily, weekly, "
-                                    "monthly)",
-                                    &r)) ||
-            (r = red_load_windows(ld, v, what, &a->windows)) ||
+        if (!(v = red_contract_load_required(
+                      ld, n, what, "windows",
+                      " (allowed: hourly, daily, weekly, "
+                      "monthly)",
+                      &r)) ||
+            (r = red_contract_load_windows(ld, v, what, &a->windows)) ||
             (r = agg_storage(ld, n, what, a))) {
                 return r;
         }
         /* the seed's name; with one grouping nobody needs to pick one */
         if ((v = red_yaml_get(n, "grouping_column"))) {
-                r = red_load_ident(ld, v, what, 63, &a->grouping_column);
+                r = red_contract_load_ident(ld, v, what, 63,
+                                            &a->grouping_column);
         } else if (!(a->grouping_column = strdup("aggregation_type"))) {
                 r = -ENOMEM;
         }
         if (r) {
                 return r;
         }
-        if (!(v = red_load_required(ld, n, what, "key_columns", "", &r)) ||
+        if (!(v = red_contract_load_required(ld, n, what, "key_columns", "",
+                                             &r)) ||
             (r = key_columns_of(ld, v, what, a))) {
                 return r;
         }
-        if (!(v = red_load_required(ld, n, what, "groupings", "", &r)) ||
+        if (!(v = red_contract_load_required(ld, n, what, "groupings", "",
+                                             &r)) ||
             (r = groupings_of(ld, v, what, a))) {
                 return r;
         }
-        if (!(v = red_load_required(ld, n, what, "measures", "", &r)) ||
-            (r = red_load_measures(ld, v, what, false, &a->measures,
-                                   &a->measure_cnt))) {
+        if (!(v = red_contract_load_required(ld, n, what, "measures", "",
+                                             &r)) ||
+            (r = red_contract_load_measures(ld, v, what, false, &a->measures,
+                                            &a->measure_cnt))) {
                 return r;
         }
-        if (!(v = red_load_required(ld, n, what, "columns", "", &r)) ||
+        if (!(v = red_contract_load_required(ld, n, what, "columns", "", &r)) ||
             (r = columns_of(ld, v, what, a))) {
                 return r;
         }
         if ((v = red_yaml_get(n, "publish")) &&
-            (r = red_load_publish(ld, v, what, &a->publish))) {
+            (r = red_contract_load_publish(ld, v, what, &a->publish))) {
                 return r;
         }
         if ((v = red_yaml_get(n, "column_types")) &&
-            (r = red_load_coltypes(ld, v, what, &a->coltypes,
-                                   &a->coltype_cnt))) {
+            (r = red_contract_load_coltypes(ld, v, what, &a->coltypes,
+                                            &a->coltype_cnt))) {
                 return r;
         }
         if ((v = red_yaml_get(n, "indexes")) &&
-            (r = red_load_indexes(ld, v, what, &a->indexes, &a->index_cnt))) {
+            (r = red_contract_load_indexes(ld, v, what, &a->indexes,
+                                           &a->index_cnt))) {
                 return r;
         }
         return agg_table_check(ld, n, what, a);
 }
 
-int red_load_aggs(red_loader_t *ld, const red_yaml_node_t *n)
+int red_contract_load_aggs(red_loader_t *ld, const red_yaml_node_t *n)
 {
         red_contract_t *c = ld->c;
 
@@ -569,25 +580,27 @@ int red_load_aggs(red_loader_t *ld, const red_yaml_node_t *n)
         return 0;
 }
 
-void red_load_free_aggs(red_agg_t *a, size_t cnt)
+void red_contract_load_free_aggs(red_agg_t *a, size_t cnt)
 {
         for (size_t i = 0; a && i < cnt; i++) {
                 free(a[i].name);
                 free(a[i].table);
                 free(a[i].description);
                 free(a[i].grouping_column);
-                red_load_free_coltypes(a[i].coltypes, a[i].coltype_cnt);
-                red_load_free_indexes(a[i].indexes, a[i].index_cnt);
-                red_load_strlist_free(a[i].key_columns, a[i].key_cnt);
+                red_contract_load_free_coltypes(a[i].coltypes,
+                                                a[i].coltype_cnt);
+                red_contract_load_free_indexes(a[i].indexes, a[i].index_cnt);
+                red_contract_load_strlist_free(a[i].key_columns, a[i].key_cnt);
                 for (size_t g = 0; a[i].groupings && g < a[i].grouping_cnt;
                      g++) {
                         free(a[i].groupings[g].name);
                         free(a[i].groupings[g].dims);
                 }
                 free(a[i].groupings);
-                red_load_free_measures(a[i].measures, a[i].measure_cnt);
+                red_contract_load_free_measures(a[i].measures,
+                                                a[i].measure_cnt);
                 for (size_t k = 0; a[i].columns && k < a[i].column_cnt; k++) {
-                        red_load_free_column(&a[i].columns[k]);
+                        red_contract_load_free_column(&a[i].columns[k]);
                 }
                 free(a[i].columns);
                 free(a[i].publish.topic);

@@ -22,7 +22,7 @@ static int op_of(red_loader_t *ld, const red_yaml_node_t *v, const char *what,
                 return rc;
         }
         for (int i = 0; i < 4; i++) {
-                if (!strcmp(s, red_alert_op_name((red_alert_op_t)i))) {
+                if (!strcmp(s, red_contract_alert_op_name((red_alert_op_t)i))) {
                         *op = (red_alert_op_t)i;
                         return 0;
                 }
@@ -39,7 +39,7 @@ static int severity_of(red_loader_t *ld, const red_yaml_node_t *v,
 {
         int rc;
 
-        if ((rc = red_load_str(ld, v, what, out))) {
+        if ((rc = red_contract_load_str(ld, v, what, out))) {
                 return rc;
         }
         if (strcmp(*out, "CRITICAL") && strcmp(*out, "WARNING") &&
@@ -59,7 +59,7 @@ static int message_of(red_loader_t *ld, const red_yaml_node_t *n,
         const red_yaml_node_t *v = red_yaml_get(n, "message");
 
         if (v) {
-                return red_load_str(ld, v, what, out);
+                return red_contract_load_str(ld, v, what, out);
         }
         return (*out = strdup(def)) ? 0 : -ENOMEM;
 }
@@ -105,17 +105,18 @@ static int rule_of(red_loader_t *ld, const red_yaml_node_t *n,
                 return rc;
         }
         for (const char *const *k = keys; k < keys + 5; k++) {
-                if (!red_load_required(ld, n, "alert rule", *k, "", &rc)) {
+                if (!red_contract_load_required(ld, n, "alert rule", *k, "",
+                                                &rc)) {
                         return rc;
                 }
         }
-        if ((rc = red_load_ident(ld, red_yaml_get(n, "id"), what, 100,
-                                 &r->id))) {
+        if ((rc = red_contract_load_ident(ld, red_yaml_get(n, "id"), what, 100,
+                                          &r->id))) {
                 return rc;
         }
         snprintf(what, sizeof(what), "alert rule %s", r->id);
-        if ((rc = red_load_str(ld, red_yaml_get(n, "metric"), what,
-                               &r->metric)) ||
+        if ((rc = red_contract_load_str(ld, red_yaml_get(n, "metric"), what,
+                                        &r->metric)) ||
             (rc = red_yaml_to_double(red_yaml_get(n, "threshold"), what,
                                      &r->threshold, ld->errstr, ld->size)) ||
             (rc = op_of(ld, red_yaml_get(n, "op"), what, &r->op)) ||
@@ -129,7 +130,7 @@ static int rule_of(red_loader_t *ld, const red_yaml_node_t *n,
         }
         r->cooldown_us = default_cooldown;
         if ((v = red_yaml_get(n, "cooldown")) &&
-            (rc = red_load_duration(ld, v, what, &r->cooldown_us))) {
+            (rc = red_contract_load_duration(ld, v, what, &r->cooldown_us))) {
                 return rc;
         }
         return 0;
@@ -148,17 +149,18 @@ static int alert_fields_of(red_loader_t *ld, const red_yaml_node_t *n,
         for (const char *const *k =
                      (const char *const[]){"on", "match", "value", NULL};
              *k; k++) {
-                if (!red_load_required(ld, n, "alerts (with rules)", *k, "",
-                                       &rc)) {
+                if (!red_contract_load_required(ld, n, "alerts (with rules)",
+                                                *k, "", &rc)) {
                         return rc;
                 }
         }
-        if ((rc = red_load_kinds(ld, red_yaml_get(n, "on"), "alerts",
-                                 &a->on)) ||
-            (rc = red_load_string_slot(ld, red_yaml_get(n, "match"),
-                                       "alerts.match", &a->match_slot)) ||
-            (rc = red_load_slot(ld, red_yaml_get(n, "value"), "alerts.value",
-                                &a->value_slot))) {
+        if ((rc = red_contract_load_kinds(ld, red_yaml_get(n, "on"), "alerts",
+                                          &a->on)) ||
+            (rc = red_contract_load_string_slot(ld, red_yaml_get(n, "match"),
+                                                "alerts.match",
+                                                &a->match_slot)) ||
+            (rc = red_contract_load_slot(ld, red_yaml_get(n, "value"),
+                                         "alerts.value", &a->value_slot))) {
                 return rc;
         }
         if (c->slot_types[a->value_slot] != RED_FT_NUMBER &&
@@ -170,12 +172,14 @@ static int alert_fields_of(red_loader_t *ld, const red_yaml_node_t *n,
                                       c->slot_names[a->value_slot]);
         }
         if (((v = red_yaml_get(n, "scope")) &&
-             (rc = red_load_slot(ld, v, "alerts.scope", &a->scope_slot))) ||
+             (rc = red_contract_load_slot(ld, v, "alerts.scope",
+                                          &a->scope_slot))) ||
             ((v = red_yaml_get(n, "tags")) &&
-             (rc = red_load_slot(ld, v, "alerts.tags", &a->tags_slot))) ||
+             (rc = red_contract_load_slot(ld, v, "alerts.tags",
+                                          &a->tags_slot))) ||
             ((v = red_yaml_get(n, "correlation")) &&
-             (rc = red_load_string_slot(ld, v, "alerts.correlation",
-                                        &a->correlation_slot)))) {
+             (rc = red_contract_load_string_slot(ld, v, "alerts.correlation",
+                                                 &a->correlation_slot)))) {
                 return rc;
         }
         if (a->tags_slot >= 0 && c->slot_types[a->tags_slot] != RED_FT_OBJECT) {
@@ -261,7 +265,8 @@ static int cells_of(red_loader_t *ld, const red_yaml_node_t *n,
         r->windows = a->windows;
         if ((v = red_yaml_get(n, "windows"))) {
                 r->windows = 0;
-                if ((rc = red_load_windows(ld, v, what, &r->windows))) {
+                if ((rc = red_contract_load_windows(ld, v, what,
+                                                    &r->windows))) {
                         return rc;
                 }
                 if (r->windows & ~a->windows) {
@@ -292,7 +297,8 @@ static int where_of(red_loader_t *ld, const red_yaml_node_t *v,
         }
         for (size_t i = 0; i < cnt; i++) {
                 const char *col = red_yaml_str(red_yaml_key(v, i));
-                int k = red_load_index(a->key_columns, a->key_cnt, col);
+                int k = red_contract_load_index(a->key_columns, a->key_cnt,
+                                                col);
 
                 if (k < 0) {
                         char allowed[256];
@@ -301,13 +307,14 @@ static int where_of(red_loader_t *ld, const red_yaml_node_t *v,
                                 "%s: where: \"%s\" is not a key column of "
                                 "aggregation %s (allowed: %s)",
                                 what, col, a->name,
-                                red_load_join(a->key_columns, a->key_cnt,
-                                              allowed, sizeof(allowed)));
+                                red_contract_load_join(a->key_columns,
+                                                       a->key_cnt, allowed,
+                                                       sizeof(allowed)));
                 }
                 r->where_keys[i] = k;
                 r->where_cnt++;
-                if ((rc = red_load_str(ld, red_yaml_value(v, i), what,
-                                       &r->where_values[i]))) {
+                if ((rc = red_contract_load_str(ld, red_yaml_value(v, i), what,
+                                                &r->where_values[i]))) {
                         return rc;
                 }
         }
@@ -326,9 +333,9 @@ static int timing_of(red_loader_t *ld, const red_yaml_node_t *n,
 
         r->cooldown_us = default_cooldown;
         if (((v = red_yaml_get(n, "for")) &&
-             (rc = red_load_duration(ld, v, what, &r->for_us))) ||
+             (rc = red_contract_load_duration(ld, v, what, &r->for_us))) ||
             ((v = red_yaml_get(n, "cooldown")) &&
-             (rc = red_load_duration(ld, v, what, &r->cooldown_us)))) {
+             (rc = red_contract_load_duration(ld, v, what, &r->cooldown_us)))) {
                 return rc;
         }
         if ((v = red_yaml_get(n, "min_events"))) {
@@ -381,29 +388,29 @@ static int window_rule_of(red_loader_t *ld, const red_yaml_node_t *n,
                 return rc;
         }
         for (const char *const *k = keys; k < keys + 6; k++) {
-                if (!red_load_required(ld, n, what, *k, "", &rc)) {
+                if (!red_contract_load_required(ld, n, what, *k, "", &rc)) {
                         return rc;
                 }
         }
         r->column = -1;
-        if ((rc = red_load_ident(ld, red_yaml_get(n, "id"), what, 100,
-                                 &r->id))) {
+        if ((rc = red_contract_load_ident(ld, red_yaml_get(n, "id"), what, 100,
+                                          &r->id))) {
                 return rc;
         }
         snprintf(what, sizeof(what), "alert window rule %s", r->id);
         if ((rc = cells_of(ld, n, what, r)) ||
             ((v = red_yaml_get(n, "where")) &&
              (rc = where_of(ld, v, what, r))) ||
-            (rc = red_load_str(ld, red_yaml_get(n, "value"), what,
-                               &r->value_text)) ||
-            (rc = red_load_str(ld,
-                               red_yaml_get(n, "metric")
-                                       ? red_yaml_get(n, "metric")
-                                       : red_yaml_get(n, "value"),
-                               what, &r->metric)) ||
-            (rc = red_load_agg_value(ld, &ld->c->aggs[r->agg],
-                                     red_yaml_get(n, "value"), what, &r->column,
-                                     &r->expr)) ||
+            (rc = red_contract_load_str(ld, red_yaml_get(n, "value"), what,
+                                        &r->value_text)) ||
+            (rc = red_contract_load_str(ld,
+                                        red_yaml_get(n, "metric")
+                                                ? red_yaml_get(n, "metric")
+                                                : red_yaml_get(n, "value"),
+                                        what, &r->metric)) ||
+            (rc = red_contract_load_agg_value(ld, &ld->c->aggs[r->agg],
+                                              red_yaml_get(n, "value"), what,
+                                              &r->column, &r->expr)) ||
             (rc = red_yaml_to_double(red_yaml_get(n, "threshold"), what,
                                      &r->threshold, ld->errstr, ld->size)) ||
             (rc = op_of(ld, red_yaml_get(n, "op"), what, &r->op)) ||
@@ -451,7 +458,7 @@ static int window_rules_of(red_loader_t *ld, const red_yaml_node_t *v,
 /* --- the section
  * -------------------------------------------------------------- */
 
-int red_load_alerts(red_loader_t *ld, const red_yaml_node_t *n)
+int red_contract_load_alerts(red_loader_t *ld, const red_yaml_node_t *n)
 {
         static const char *const keys[] = {
                 "on",       "match",       "value",        "scope",
@@ -483,16 +490,17 @@ int red_load_alerts(red_loader_t *ld, const red_yaml_node_t *n)
                 return rc;
         }
         if ((v = red_yaml_get(n, "table")) &&
-            (rc = red_load_ident(ld, v, "alerts.table", TABLE_NAME_MAX,
-                                 &a->table))) {
+            (rc = red_contract_load_ident(ld, v, "alerts.table", TABLE_NAME_MAX,
+                                          &a->table))) {
                 return rc;
         }
         if ((v = red_yaml_get(n, "publish")) &&
-            (rc = red_load_publish(ld, v, "alerts", &a->publish))) {
+            (rc = red_contract_load_publish(ld, v, "alerts", &a->publish))) {
                 return rc;
         }
         if ((v = red_yaml_get(n, "cooldown")) &&
-            (rc = red_load_duration(ld, v, "alerts.cooldown", &cooldown))) {
+            (rc = red_contract_load_duration(ld, v, "alerts.cooldown",
+                                             &cooldown))) {
                 return rc;
         }
         /* an alert nobody can see is a configuration mistake */
@@ -507,7 +515,7 @@ int red_load_alerts(red_loader_t *ld, const red_yaml_node_t *n)
         return wrules ? window_rules_of(ld, wrules, cooldown, a) : 0;
 }
 
-void red_load_free_alerts(red_alerts_t *a)
+void red_contract_load_free_alerts(red_alerts_t *a)
 {
         if (!a) {
                 return;
@@ -523,7 +531,7 @@ void red_load_free_alerts(red_alerts_t *a)
 
                 free(r->id);
                 free(r->where_keys);
-                red_load_strlist_free(r->where_values, r->where_cnt);
+                red_contract_load_strlist_free(r->where_values, r->where_cnt);
                 free(r->value_text);
                 free(r->metric);
                 red_expr_destroy(r->expr);

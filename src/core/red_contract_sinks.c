@@ -24,7 +24,7 @@ static int unique_field_check(red_loader_t *ld, const red_yaml_node_t *at,
                                       "%s: unique field %s is a %s (allowed: "
                                       "string, integer, uuid)",
                                       what, c->slot_names[slot],
-                                      red_field_type_name(t));
+                                      red_contract_field_type_name(t));
         }
         for (size_t k = 0; k < c->kind_cnt; k++) {
                 const red_kind_t *kind = &c->kinds[k];
@@ -65,10 +65,11 @@ static int raw_tables_of(red_loader_t *ld, const red_yaml_node_t *v,
         }
         for (size_t i = 0; i < red_yaml_size(v); i++) {
                 r->table_cnt++;
-                if ((rc = red_load_topic(ld, red_yaml_key(v, i), what,
-                                         &r->topics[i])) ||
-                    (rc = red_load_ident(ld, red_yaml_value(v, i), what,
-                                         TABLE_NAME_MAX, &r->tables[i]))) {
+                if ((rc = red_contract_load_topic(ld, red_yaml_key(v, i), what,
+                                                  &r->topics[i])) ||
+                    (rc = red_contract_load_ident(ld, red_yaml_value(v, i),
+                                                  what, TABLE_NAME_MAX,
+                                                  &r->tables[i]))) {
                         return rc;
                 }
                 if (!red_contract_input(ld->c, r->topics[i])) {
@@ -91,7 +92,7 @@ static int unique_of(red_loader_t *ld, const red_yaml_node_t *v,
         size_t cnt = 0;
         int rc;
 
-        if ((rc = red_load_strlist(ld, v, what, &names, &cnt))) {
+        if ((rc = red_contract_load_strlist(ld, v, what, &names, &cnt))) {
                 return rc;
         }
         if (!(r->unique = calloc(cnt + 1, sizeof(int)))) {
@@ -113,7 +114,7 @@ static int unique_of(red_loader_t *ld, const red_yaml_node_t *v,
                 r->unique[r->unique_cnt++] = slot;
         }
 err:
-        red_load_strlist_free(names, cnt);
+        red_contract_load_strlist_free(names, cnt);
         return rc;
 }
 
@@ -133,10 +134,10 @@ static int raw_columns_of(red_loader_t *ld, const red_yaml_node_t *n,
         }
         for (size_t i = 0; i < red_yaml_size(v); i++) {
                 red_raw_column_t *col = &r->columns[r->column_cnt++];
-                if ((rc = red_load_ident(ld, red_yaml_key(v, i), what, 63,
-                                         &col->name)) ||
-                    (rc = red_load_slot(ld, red_yaml_value(v, i), what,
-                                        &col->slot))) {
+                if ((rc = red_contract_load_ident(ld, red_yaml_key(v, i), what,
+                                                  63, &col->name)) ||
+                    (rc = red_contract_load_slot(ld, red_yaml_value(v, i), what,
+                                                 &col->slot))) {
                         return rc;
                 }
                 if (!strcmp(col->name, r->time_column) ||
@@ -183,7 +184,7 @@ static int raw_table_check(red_loader_t *ld, const red_yaml_node_t *n,
                                 ld->c->slot_types[r->columns[i].slot]);
                         integral[i] = classes[i] == RED_SQLT_INTEGER;
                 }
-                rc = red_load_table_check(
+                rc = red_contract_load_table_check(
                         ld, n, what, r->coltypes, r->coltype_cnt, r->indexes,
                         r->index_cnt, cols, classes, integral, cnt, engine, 2);
         }
@@ -206,26 +207,26 @@ static int raw_of(red_loader_t *ld, const red_yaml_node_t *n, red_raw_t *r)
         if ((rc = red_yaml_check_keys(n, "raw", keys, ld->errstr, ld->size))) {
                 return rc;
         }
-        if (!(v = red_load_required(ld, n, "raw", "name", "", &rc)) ||
-            (rc = red_load_ident(ld, v, "raw name", 63, &r->name))) {
+        if (!(v = red_contract_load_required(ld, n, "raw", "name", "", &rc)) ||
+            (rc = red_contract_load_ident(ld, v, "raw name", 63, &r->name))) {
                 return rc;
         }
         snprintf(what, sizeof(what), "raw %s", r->name);
         if ((v = red_yaml_get(n, "description")) &&
-            (rc = red_load_str(ld, v, what, &r->description))) {
+            (rc = red_contract_load_str(ld, v, what, &r->description))) {
                 return rc;
         }
-        if (!(v = red_load_required(ld, n, what, "on", "", &rc)) ||
-            (rc = red_load_kinds(ld, v, what, &r->on))) {
+        if (!(v = red_contract_load_required(ld, n, what, "on", "", &rc)) ||
+            (rc = red_contract_load_kinds(ld, v, what, &r->on))) {
                 return rc;
         }
-        if (!(v = red_load_required(ld, n, what, "tables",
-                                    " (input topic: table)", &rc)) ||
+        if (!(v = red_contract_load_required(ld, n, what, "tables",
+                                             " (input topic: table)", &rc)) ||
             (rc = raw_tables_of(ld, v, what, r))) {
                 return rc;
         }
         if ((v = red_yaml_get(n, "time_column"))) {
-                rc = red_load_ident(ld, v, what, 63, &r->time_column);
+                rc = red_contract_load_ident(ld, v, what, 63, &r->time_column);
         } else if (!(r->time_column = strdup("timestamp"))) {
                 rc = -ENOMEM;
         }
@@ -234,35 +235,36 @@ static int raw_of(red_loader_t *ld, const red_yaml_node_t *n, red_raw_t *r)
         }
         r->partition = RED_PART_DAILY;
         if ((v = red_yaml_get(n, "partition")) &&
-            (rc = red_load_partition(ld, v, what, &r->partition))) {
+            (rc = red_contract_load_partition(ld, v, what, &r->partition))) {
                 return rc;
         }
         if ((v = red_yaml_get(n, "retention")) &&
-            (rc = red_load_duration(ld, v, what, &r->retention_us))) {
+            (rc = red_contract_load_duration(ld, v, what, &r->retention_us))) {
                 return rc;
         }
         if ((v = red_yaml_get(n, "unique")) &&
             (rc = unique_of(ld, v, what, r))) {
                 return rc;
         }
-        if (!(v = red_load_required(ld, n, what, "columns", " (column: field)",
-                                    &rc)) ||
+        if (!(v = red_contract_load_required(ld, n, what, "columns",
+                                             " (column: field)", &rc)) ||
             (rc = raw_columns_of(ld, n, v, what, r))) {
                 return rc;
         }
         if ((v = red_yaml_get(n, "column_types")) &&
-            (rc = red_load_coltypes(ld, v, what, &r->coltypes,
-                                    &r->coltype_cnt))) {
+            (rc = red_contract_load_coltypes(ld, v, what, &r->coltypes,
+                                             &r->coltype_cnt))) {
                 return rc;
         }
         if ((v = red_yaml_get(n, "indexes")) &&
-            (rc = red_load_indexes(ld, v, what, &r->indexes, &r->index_cnt))) {
+            (rc = red_contract_load_indexes(ld, v, what, &r->indexes,
+                                            &r->index_cnt))) {
                 return rc;
         }
         return raw_table_check(ld, n, what, r);
 }
 
-int red_load_raws(red_loader_t *ld, const red_yaml_node_t *n)
+int red_contract_load_raws(red_loader_t *ld, const red_yaml_node_t *n)
 {
         red_contract_t *c = ld->c;
 
@@ -284,15 +286,16 @@ int red_load_raws(red_loader_t *ld, const red_yaml_node_t *n)
         return 0;
 }
 
-void red_load_free_raws(red_raw_t *r, size_t cnt)
+void red_contract_load_free_raws(red_raw_t *r, size_t cnt)
 {
         for (size_t i = 0; r && i < cnt; i++) {
                 free(r[i].name);
                 free(r[i].description);
-                red_load_free_coltypes(r[i].coltypes, r[i].coltype_cnt);
-                red_load_free_indexes(r[i].indexes, r[i].index_cnt);
-                red_load_strlist_free(r[i].topics, r[i].table_cnt);
-                red_load_strlist_free(r[i].tables, r[i].table_cnt);
+                red_contract_load_free_coltypes(r[i].coltypes,
+                                                r[i].coltype_cnt);
+                red_contract_load_free_indexes(r[i].indexes, r[i].index_cnt);
+                red_contract_load_strlist_free(r[i].topics, r[i].table_cnt);
+                red_contract_load_strlist_free(r[i].tables, r[i].table_cnt);
                 free(r[i].time_column);
                 free(r[i].unique);
                 for (size_t k = 0; r[i].columns && k < r[i].column_cnt; k++) {

@@ -30,7 +30,7 @@ static int coltype_of(red_loader_t *ld, const red_yaml_node_t *key,
         int r;
 
         ct->not_null = -1;
-        if ((r = red_load_ident(ld, key, what, 63, &ct->column))) {
+        if ((r = red_contract_load_ident(ld, key, what, 63, &ct->column))) {
                 return r;
         }
         if (red_yaml_kind(v) == RED_YAML_MAP) {
@@ -67,7 +67,7 @@ static int coltype_of(red_loader_t *ld, const red_yaml_node_t *key,
         if (red_yaml_kind(v) == RED_YAML_MAP &&
             (dv = red_yaml_get(v, "default"))) {
                 /* the literal is checked against the column's type once
-                 * the type is known (red_load_table_check) */
+                 * the type is known (red_contract_load_table_check) */
                 if (red_yaml_kind(dv) == RED_YAML_MAP && !red_yaml_size(dv)) {
                         ct->def = strdup("{}");
                 } else if (red_yaml_kind(dv) != RED_YAML_SCALAR ||
@@ -87,8 +87,9 @@ static int coltype_of(red_loader_t *ld, const red_yaml_node_t *key,
         return 0;
 }
 
-int red_load_coltypes(red_loader_t *ld, const red_yaml_node_t *n,
-                      const char *what, red_coltype_t **out, size_t *cnt)
+int red_contract_load_coltypes(red_loader_t *ld, const red_yaml_node_t *n,
+                               const char *what, red_coltype_t **out,
+                               size_t *cnt)
 {
         int r;
 
@@ -108,7 +109,7 @@ int red_load_coltypes(red_loader_t *ld, const red_yaml_node_t *n,
         return 0;
 }
 
-void red_load_free_coltypes(red_coltype_t *ct, size_t cnt)
+void red_contract_load_free_coltypes(red_coltype_t *ct, size_t cnt)
 {
         for (size_t i = 0; ct && i < cnt; i++) {
                 free(ct[i].column);
@@ -134,13 +135,13 @@ static int index_of(red_loader_t *ld, const red_yaml_node_t *n,
         if ((r = red_yaml_check_keys(n, what, keys, ld->errstr, ld->size))) {
                 return r;
         }
-        if (!(v = red_load_required(ld, n, what, "name", "", &r)) ||
-            (r = red_load_ident(ld, v, what, 20, &ix->name))) {
+        if (!(v = red_contract_load_required(ld, n, what, "name", "", &r)) ||
+            (r = red_contract_load_ident(ld, v, what, 20, &ix->name))) {
                 return r;
         }
-        if (!(v = red_load_required(ld, n, what, "columns", "", &r)) ||
-            (r = red_load_strlist(ld, v, what, &ix->columns,
-                                  &ix->column_cnt))) {
+        if (!(v = red_contract_load_required(ld, n, what, "columns", "", &r)) ||
+            (r = red_contract_load_strlist(ld, v, what, &ix->columns,
+                                           &ix->column_cnt))) {
                 return r;
         }
         if (!ix->column_cnt || ix->column_cnt > 8) {
@@ -149,7 +150,7 @@ static int index_of(red_loader_t *ld, const red_yaml_node_t *n,
                                       what, ix->name);
         }
         if ((v = red_yaml_get(n, "using"))) {
-                if ((r = red_load_str(ld, v, what, &ix->method))) {
+                if ((r = red_contract_load_str(ld, v, what, &ix->method))) {
                         return r;
                 }
                 for (r = 0; methods[r] && strcmp(methods[r], ix->method); r++) {
@@ -181,8 +182,8 @@ static int index_of(red_loader_t *ld, const red_yaml_node_t *n,
         return 0;
 }
 
-int red_load_indexes(red_loader_t *ld, const red_yaml_node_t *n,
-                     const char *what, red_index_t **out, size_t *cnt)
+int red_contract_load_indexes(red_loader_t *ld, const red_yaml_node_t *n,
+                              const char *what, red_index_t **out, size_t *cnt)
 {
         int r;
 
@@ -210,11 +211,11 @@ int red_load_indexes(red_loader_t *ld, const red_yaml_node_t *n,
         return 0;
 }
 
-void red_load_free_indexes(red_index_t *ix, size_t cnt)
+void red_contract_load_free_indexes(red_index_t *ix, size_t cnt)
 {
         for (size_t i = 0; ix && i < cnt; i++) {
                 free(ix[i].name);
-                red_load_strlist_free(ix[i].columns, ix[i].column_cnt);
+                red_contract_load_strlist_free(ix[i].columns, ix[i].column_cnt);
                 free(ix[i].method);
         }
         free(ix);
@@ -232,13 +233,13 @@ static bool in_list(const char *const *names, size_t cnt, const char *name)
         return false;
 }
 
-int red_load_table_check(red_loader_t *ld, const red_yaml_node_t *sink,
-                         const char *what, red_coltype_t *ct, size_t ct_cnt,
-                         const red_index_t *ix, size_t ix_cnt,
-                         const char *const *cols,
-                         const red_sqlt_class_t *classes, const bool *integral,
-                         size_t cnt, const char *const *engine,
-                         size_t engine_cnt)
+int red_contract_load_table_check(red_loader_t *ld, const red_yaml_node_t *sink,
+                                  const char *what, red_coltype_t *ct,
+                                  size_t ct_cnt, const red_index_t *ix,
+                                  size_t ix_cnt, const char *const *cols,
+                                  const red_sqlt_class_t *classes,
+                                  const bool *integral, size_t cnt,
+                                  const char *const *engine, size_t engine_cnt)
 {
         const red_yaml_node_t *at = red_yaml_get(sink, "column_types");
 
@@ -324,15 +325,17 @@ static int window_key(red_loader_t *ld, const red_yaml_node_t *n, size_t i,
         return 0;
 }
 
-int red_load_window_retention(red_loader_t *ld, const red_yaml_node_t *n,
-                              const char *what, uint32_t windows, int64_t *ret)
+int red_contract_load_window_retention(red_loader_t *ld,
+                                       const red_yaml_node_t *n,
+                                       const char *what, uint32_t windows,
+                                       int64_t *ret)
 {
         red_window_type_t wt;
         int r;
 
         if (red_yaml_kind(n) == RED_YAML_SCALAR) {
                 int64_t us;
-                if ((r = red_load_duration(ld, n, what, &us))) {
+                if ((r = red_contract_load_duration(ld, n, what, &us))) {
                         return r;
                 }
                 for (int w = 0; w < RED_WINDOW__CNT; w++) {
@@ -349,17 +352,18 @@ int red_load_window_retention(red_loader_t *ld, const red_yaml_node_t *n,
         for (size_t i = 0; i < red_yaml_size(n); i++) {
                 if ((r = window_key(ld, n, i, what, "retention", windows,
                                     &wt)) ||
-                    (r = red_load_duration(ld, red_yaml_value(n, i), what,
-                                           &ret[wt]))) {
+                    (r = red_contract_load_duration(ld, red_yaml_value(n, i),
+                                                    what, &ret[wt]))) {
                         return r;
                 }
         }
         return 0;
 }
 
-int red_load_window_partition(red_loader_t *ld, const red_yaml_node_t *n,
-                              const char *what, uint32_t windows,
-                              red_partition_t *gran)
+int red_contract_load_window_partition(red_loader_t *ld,
+                                       const red_yaml_node_t *n,
+                                       const char *what, uint32_t windows,
+                                       red_partition_t *gran)
 {
         red_window_type_t wt;
         int r;
@@ -373,8 +377,8 @@ int red_load_window_partition(red_loader_t *ld, const red_yaml_node_t *n,
         for (size_t i = 0; i < red_yaml_size(n); i++) {
                 if ((r = window_key(ld, n, i, what, "partition", windows,
                                     &wt)) ||
-                    (r = red_load_partition(ld, red_yaml_value(n, i), what,
-                                            &gran[wt]))) {
+                    (r = red_contract_load_partition(ld, red_yaml_value(n, i),
+                                                     what, &gran[wt]))) {
                         return r;
                 }
         }

@@ -814,11 +814,12 @@ static entry_t *first_buffered(const part_t *p)
 
 uint64_t red_core_msg_digest(const red_msg_t *msg)
 {
-        uint64_t h = red_hash_mix(0x7265647563657264ULL, /* "reducerd" */
-                                  (uint64_t)msg->timestamp);
+        uint64_t h = red_map_hash_mix(0x7265647563657264ULL, /* "reducerd" */
+                                      (uint64_t)msg->timestamp);
 
-        h = red_hash_bytes(msg->key, msg->key ? msg->key_len : 0, h);
-        return red_hash_bytes(msg->value, msg->value ? msg->value_len : 0, h);
+        h = red_map_hash_bytes(msg->key, msg->key ? msg->key_len : 0, h);
+        return red_map_hash_bytes(msg->value, msg->value ? msg->value_len : 0,
+                                  h);
 }
 
 const red_position_t *red_core_positions(red_core_t *core, size_t *cntp)

@@ -89,7 +89,7 @@ int red_rawseen_mark(red_rawseen_t *s, red_core_t *core)
                         return -ENOMEM;
                 }
                 if (red_map_find(s->keys,
-                                 red_hash_bytes(s->key.data, s->key.len, 0),
+                                 red_map_hash_bytes(s->key.data, s->key.len, 0),
                                  key_eq, s->key.data)) {
                         red_core_raw_stored(core, i);
                 }
@@ -121,9 +121,10 @@ int red_rawseen_keep(red_rawseen_t *s, red_core_t *core)
                     !(dup = strdup(s->key.data))) {
                         return -ENOMEM;
                 }
-                if (red_map_insert(s->keys,
-                                   red_hash_bytes(s->key.data, s->key.len, 0),
-                                   dup)) {
+                if (red_map_insert(
+                            s->keys,
+                            red_map_hash_bytes(s->key.data, s->key.len, 0),
+                            dup)) {
                         free(dup);
                         return -ENOMEM;
                 }

@@ -103,7 +103,7 @@ int red_rebuild_raw_sources(const red_contract_t *c, red_rebuild_src_t **out,
 
                 for (size_t k = 0; k < c->raw_cnt && !s->table; k++) {
                         const char *table =
-                                red_raw_table(&c->raws[k], in->topic);
+                                red_contract_raw_table(&c->raws[k], in->topic);
                         const red_kind_t *kind =
                                 table ? stored_kind(c, &c->raws[k], in) : NULL;
                         if (kind &&

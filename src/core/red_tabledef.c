@@ -44,7 +44,7 @@ static void tabledef_free(red_tabledef_t *t)
         free(t->meanings);
 }
 
-void red_tabledefs_destroy(red_tabledefs_t *defs)
+void red_tabledef_set_destroy(red_tabledef_set_t *defs)
 {
         for (size_t i = 0; defs && i < defs->cnt; i++) {
                 tabledef_free(&defs->items[i]);
@@ -56,8 +56,8 @@ void red_tabledefs_destroy(red_tabledefs_t *defs)
         }
 }
 
-const red_tabledef_t *red_tabledefs_find(const red_tabledefs_t *defs,
-                                         const char *name)
+const red_tabledef_t *red_tabledef_set_find(const red_tabledef_set_t *defs,
+                                            const char *name)
 {
         for (size_t i = 0; i < defs->cnt; i++) {
                 if (!strcmp(defs->items[i].name, name)) {

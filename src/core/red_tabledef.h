@@ -90,23 +90,23 @@ typedef struct red_tabledef_s {
 } red_tabledef_t;
 
 /** The tables of one contract (owned). */
-typedef struct red_tabledefs_s {
+typedef struct red_tabledef_set_s {
         red_tabledef_t *items;
         size_t cnt;
-} red_tabledefs_t;
+} red_tabledef_set_t;
 
 /**
  * The tables contract @p c (borrowed) declares, in the order of its
  * sections. Returns 0, or -ENOMEM / -EINVAL with a message; on error
- * @p out is left empty. Free with red_tabledefs_destroy().
+ * @p out is left empty. Free with red_tabledef_set_destroy().
  */
-int red_tabledefs_build(const red_contract_t *c, red_tabledefs_t *out,
-                        char *errstr, size_t errstr_size) RED_MUSTCHECK;
-void red_tabledefs_destroy(red_tabledefs_t *defs);
+int red_tabledef_set_build(const red_contract_t *c, red_tabledef_set_t *out,
+                           char *errstr, size_t errstr_size) RED_MUSTCHECK;
+void red_tabledef_set_destroy(red_tabledef_set_t *defs);
 
 /** The table named @p name, or NULL. */
-const red_tabledef_t *red_tabledefs_find(const red_tabledefs_t *defs,
-                                         const char *name);
+const red_tabledef_t *red_tabledef_set_find(const red_tabledef_set_t *defs,
+                                            const char *name);
 /** The column named @p name of @p t, or NULL. */
 const red_coldef_t *red_tabledef_col(const red_tabledef_t *t, const char *name);
 /** The meaning part named @p name of @p t, or NULL. */

@@ -29,7 +29,7 @@ static void const_text(red_buf_t *d, const red_const_t *v)
                 red_buf_printf(d, "%lld", (long long)v->i);
                 break;
         case RED_FT_NUMBER:
-                red_tdb_put_num(d, v->d);
+                red_tabledef_build_put_num(d, v->d);
                 break;
         case RED_FT_BOOLEAN:
                 red_buf_puts(d, v->b ? "true" : "false");
@@ -50,7 +50,7 @@ static void measure_text(red_buf_t *d, const red_contract_t *c,
         red_buf_printf(d, "%s: %s", m->name, kinds[m->kind]);
         if (m->slot >= 0) {
                 red_buf_putc(d, ' ');
-                red_tdb_field_text(d, c, m->slot);
+                red_tabledef_build_field_text(d, c, m->slot);
         }
         red_buf_puts(d, " on ");
         kinds_text(d, c, m->on);
@@ -65,7 +65,7 @@ static void measure_text(red_buf_t *d, const red_contract_t *c,
         }
         if (m->kind == RED_MEAS_SKETCH) {
                 red_buf_puts(d, " accuracy ");
-                red_tdb_put_num(d, c->sketch_alpha);
+                red_tabledef_build_put_num(d, c->sketch_alpha);
         }
         if (m->sub_cnt) {
                 red_buf_puts(d, " {");
@@ -138,19 +138,22 @@ static void agg_column(build_t *b, red_tabledef_t *t, const red_agg_t *a,
         red_buf_t d;
 
         if (cls == RED_SQLT_INTEGER) {
-                cd = red_tdb_col(b, t, col->name, "bigint", true, "0", NULL);
+                cd = red_tabledef_build_col(b, t, col->name, "bigint", true,
+                                            "0", NULL);
         } else {
-                cd = red_tdb_col(b, t, col->name,
-                                 cls == RED_SQLT_JSON      ? "jsonb"
-                                 : cls == RED_SQLT_DECIMAL ? "numeric"
-                                                           : "double precision",
-                                 false, NULL, NULL);
+                cd = red_tabledef_build_col(b, t, col->name,
+                                            cls == RED_SQLT_JSON ? "jsonb"
+                                            : cls == RED_SQLT_DECIMAL
+                                                    ? "numeric"
+                                                    : "double precision",
+                                            false, NULL, NULL);
         }
-        red_tdb_col_override(
+        red_tabledef_build_col_override(
                 b, cd,
-                red_coltype_find(a->coltypes, a->coltype_cnt, col->name));
+                red_contract_coltype_find(a->coltypes, a->coltype_cnt,
+                                          col->name));
         if (cd) {
-                cd->comment = red_tdb_fmt(b, "%s", col->source);
+                cd->comment = red_tabledef_build_fmt(b, "%s", col->source);
         }
         /* each: reads the by measure's own measures (in its text) */
         for (size_t k = 0; col->kind != RED_COL_EACH && k < col->key_cnt; k++) {
@@ -176,9 +179,10 @@ static void agg_column(build_t *b, red_tabledef_t *t, const red_agg_t *a,
         if (d.failed) {
                 b->oom = true;
         }
-        red_tdb_meaning(b, t, RED_MEANING_COLUMN,
-                        red_tdb_fmt(b, "column %s", col->name),
-                        red_buf_steal(&d, NULL));
+        red_tabledef_build_meaning(
+                b, t, RED_MEANING_COLUMN,
+                red_tabledef_build_fmt(b, "column %s", col->name),
+                red_buf_steal(&d, NULL));
 }
 
 /* The dimension filling a key column: text of at most how many
@@ -197,7 +201,7 @@ static int64_t dim_max_len(const red_contract_t *c, const red_dim_t *dim)
                 }
                 return max;
         default:
-                max = red_tdb_field_max_len(c, dim->slot);
+                max = red_tabledef_build_field_max_len(c, dim->slot);
                 if (max >= 0 && dim->def && (int64_t)strlen(dim->def) > max) {
                         max = (int64_t)strlen(dim->def);
                 }
@@ -220,7 +224,7 @@ static void dim_text(red_buf_t *d, const red_contract_t *c,
                         red_buf_printf(d, " %s", bk->key);
                         if (bk->has_below) {
                                 red_buf_puts(d, " < ");
-                                red_tdb_put_num(d, bk->below);
+                                red_tabledef_build_put_num(d, bk->below);
                                 red_buf_putc(d, ',');
                         }
                 }
@@ -245,29 +249,33 @@ static void agg_table(build_t *b, const red_agg_t *a)
         red_tabledef_t *t;
 
         snprintf(owner, sizeof(owner), "aggregation %s", a->name);
-        if (!(t = red_tdb_table(b, a->table, "aggregation", owner))) {
+        if (!(t = red_tabledef_build_table(b, a->table, "aggregation",
+                                           owner))) {
                 return;
         }
         t->agg = a->index;
-        t->comment = a->description ? red_tdb_fmt(b, "%s", a->description)
-                                    : red_tdb_fmt(b,
-                                                  "Cells of aggregation %s of "
-                                                  "contract %s (reducerd).",
-                                                  a->name, c->name);
-        red_tdb_col(b, t, "aggregation_id", "uuid", true, NULL,
-                    "uuid v5 of the cell key (stable)");
-        red_tdb_col(b, t, "window_type", "character varying(50)", true, NULL,
-                    "hourly, daily, weekly or monthly");
-        red_tdb_col(b, t, "window_start", "timestamp with time zone", true,
-                    NULL, "start of the calendar window");
-        red_tdb_col(b, t, "window_end", "timestamp with time zone", true, NULL,
-                    "end of the window (exclusive)");
-        red_tdb_col_override(b,
-                             red_tdb_col(b, t, a->grouping_column,
-                                         "character varying(50)", true, NULL,
-                                         "the grouping of the cell"),
-                             red_coltype_find(a->coltypes, a->coltype_cnt,
-                                              a->grouping_column));
+        t->comment =
+                a->description
+                        ? red_tabledef_build_fmt(b, "%s", a->description)
+                        : red_tabledef_build_fmt(b,
+                                                 "Cells of aggregation %s of "
+                                                 "contract %s (reducerd).",
+                                                 a->name, c->name);
+        red_tabledef_build_col(b, t, "aggregation_id", "uuid", true, NULL,
+                               "uuid v5 of the cell key (stable)");
+        red_tabledef_build_col(b, t, "window_type", "character varying(50)",
+                               true, NULL, "hourly, daily, weekly or monthly");
+        red_tabledef_build_col(b, t, "window_start", "timestamp with time zone",
+                               true, NULL, "start of the calendar window");
+        red_tabledef_build_col(b, t, "window_end", "timestamp with time zone",
+                               true, NULL, "end of the window (exclusive)");
+        red_tabledef_build_col_override(
+                b,
+                red_tabledef_build_col(b, t, a->grouping_column,
+                                       "character varying(50)", true, NULL,
+                                       "the grouping of the cell"),
+                red_contract_coltype_find(a->coltypes, a->coltype_cnt,
+                                          a->grouping_column));
         for (size_t k = 0; k < a->key_cnt; k++) {
                 int64_t max = 0;
                 red_buf_t d;
@@ -282,34 +290,36 @@ static void agg_table(build_t *b, const red_agg_t *a)
                         red_buf_printf(&d, " %s: %s;", a->groupings[g].name,
                                        dim->name);
                 }
-                red_tdb_text_type(max, type, sizeof(type));
+                red_tabledef_build_text_type(max, type, sizeof(type));
                 if (d.failed) {
                         b->oom = true;
                 }
-                red_tdb_col_override(b,
-                                     red_tdb_col(b, t, a->key_columns[k], type,
-                                                 true, NULL, d.data),
-                                     red_coltype_find(a->coltypes,
-                                                      a->coltype_cnt,
-                                                      a->key_columns[k]));
+                red_tabledef_build_col_override(
+                        b,
+                        red_tabledef_build_col(b, t, a->key_columns[k], type,
+                                               true, NULL, d.data),
+                        red_contract_coltype_find(a->coltypes, a->coltype_cnt,
+                                                  a->key_columns[k]));
                 red_buf_destroy(&d);
         }
         for (size_t k = 0; k < a->column_cnt; k++) {
                 agg_column(b, t, a, &a->columns[k]);
         }
-        red_tdb_col(b, t, "state", "bytea", true, NULL,
-                    "the mergeable state: counts, exact sums, sketches");
-        red_tdb_col(b, t, "revision", "bigint", true, "0",
-                    "bumped on every change of the cell");
-        red_tdb_col(b, t, "finalized_at", "timestamp with time zone", false,
-                    NULL, "when the watermark passed window_end + grace");
-        red_tdb_col(b, t, "updated_at", "timestamp with time zone", true,
-                    "now()", NULL);
-        red_tdb_pkey(b, t, "window_type");
-        red_tdb_pkey(b, t, "window_start");
-        red_tdb_pkey(b, t, a->grouping_column);
+        red_tabledef_build_col(
+                b, t, "state", "bytea", true, NULL,
+                "the mergeable state: counts, exact sums, sketches");
+        red_tabledef_build_col(b, t, "revision", "bigint", true, "0",
+                               "bumped on every change of the cell");
+        red_tabledef_build_col(b, t, "finalized_at", "timestamp with time zone",
+                               false, NULL,
+                               "when the watermark passed window_end + grace");
+        red_tabledef_build_col(b, t, "updated_at", "timestamp with time zone",
+                               true, "now()", NULL);
+        red_tabledef_build_pkey(b, t, "window_type");
+        red_tabledef_build_pkey(b, t, "window_start");
+        red_tabledef_build_pkey(b, t, a->grouping_column);
         for (size_t k = 0; k < a->key_cnt; k++) {
-                red_tdb_pkey(b, t, a->key_columns[k]);
+                red_tabledef_build_pkey(b, t, a->key_columns[k]);
         }
         if (a->partition_by_window) {
                 t->part = RED_TPART_WINDOWS;
@@ -320,20 +330,22 @@ static void agg_table(build_t *b, const red_agg_t *a)
                 t->part = RED_TPART_RANGE;
                 t->gran = a->partition;
         }
-        t->part_column = red_tdb_fmt(b, "window_start");
+        t->part_column = red_tabledef_build_fmt(b, "window_start");
         t->fillfactor = RED_TABLEDEF_FILLFACTOR_UPDATED;
-        red_tdb_idx(b, t, "id", NULL, NULL, id_cols);
+        red_tabledef_build_idx(b, t, "id", NULL, NULL, id_cols);
         /* the finaliser looks for open cells whose window has passed */
-        red_tdb_idx(b, t, "open", NULL, "finalized_at IS NULL", open_cols);
-        red_tdb_idx_contract(b, t, a->indexes, a->index_cnt);
+        red_tabledef_build_idx(b, t, "open", NULL, "finalized_at IS NULL",
+                               open_cols);
+        red_tabledef_build_idx_contract(b, t, a->indexes, a->index_cnt);
         for (int w = 0; w < RED_WINDOW__CNT; w++) {
                 if (a->windows & (1u << w)) {
                         const char *wn =
                                 red_window_type_name((red_window_type_t)w);
-                        red_tdb_meaning(
+                        red_tabledef_build_meaning(
                                 b, t, RED_MEANING_WINDOW,
-                                red_tdb_fmt(b, "window %s", wn),
-                                red_tdb_fmt(b, "%s windows in UTC", wn));
+                                red_tabledef_build_fmt(b, "window %s", wn),
+                                red_tabledef_build_fmt(b, "%s windows in UTC",
+                                                       wn));
                 }
         }
         for (size_t g = 0; g < a->grouping_cnt; g++) {
@@ -348,15 +360,16 @@ static void agg_table(build_t *b, const red_agg_t *a)
                 if (d.failed) {
                         b->oom = true;
                 }
-                red_tdb_meaning(
+                red_tabledef_build_meaning(
                         b, t, RED_MEANING_GROUPING,
-                        red_tdb_fmt(b, "grouping %s", a->groupings[g].name),
+                        red_tabledef_build_fmt(b, "grouping %s",
+                                               a->groupings[g].name),
                         red_buf_steal(&d, NULL));
         }
-        red_tdb_meanings_common(b, t);
+        red_tabledef_build_meanings_common(b, t);
 }
 
-int red_tdb_aggregations(build_t *b)
+int red_tabledef_build_aggregations(build_t *b)
 {
         for (size_t i = 0; i < b->c->agg_cnt; i++) {
                 agg_table(b, &b->c->aggs[i]);

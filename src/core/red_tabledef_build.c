@@ -16,13 +16,13 @@
  * fill factors are those, and a contract's column_types: keeps the few
  * seed types that differ from the engine's own choice.
  *
- * Every builder appends tables with red_tdb_table() and fills them with the
- * helpers of red_tabledef_build; a failed allocation is remembered in the
- * builder state and reported once at the end, so the builders read as
+ * Every builder appends tables with red_tabledef_build_table() and fills them
+ * with the helpers of red_tabledef_build; a failed allocation is remembered in
+ * the builder state and reported once at the end, so the builders read as
  * declarations.
  */
 
-char *red_tdb_dup(build_t *b, const char *s)
+char *red_tabledef_build_dup(build_t *b, const char *s)
 {
         char *d;
 
@@ -35,7 +35,7 @@ char *red_tdb_dup(build_t *b, const char *s)
         return d;
 }
 
-char *red_tdb_fmt(build_t *b, const char *f, ...)
+char *red_tabledef_build_fmt(build_t *b, const char *f, ...)
 {
         va_list ap;
         char *s;
@@ -63,8 +63,8 @@ static void *grow(build_t *b, void **arr, size_t *cnt, size_t elem)
         return n + (*cnt)++ * elem;
 }
 
-red_tabledef_t *red_tdb_table(build_t *b, const char *name, const char *sink,
-                              const char *owner)
+red_tabledef_t *red_tabledef_build_table(build_t *b, const char *name,
+                                         const char *sink, const char *owner)
 {
         red_tabledef_t *t =
                 grow(b, (void **)&b->out->items, &b->out->cnt, sizeof(*t));
@@ -72,16 +72,17 @@ red_tabledef_t *red_tdb_table(build_t *b, const char *name, const char *sink,
         if (!t) {
                 return NULL;
         }
-        t->name = red_tdb_dup(b, name);
+        t->name = red_tabledef_build_dup(b, name);
         t->sink = sink;
-        t->owner = red_tdb_dup(b, owner);
+        t->owner = red_tabledef_build_dup(b, owner);
         t->agg = -1;
         return t;
 }
 
-red_coldef_t *red_tdb_col(build_t *b, red_tabledef_t *t, const char *name,
-                          const char *type, bool not_null, const char *def,
-                          const char *comment)
+red_coldef_t *red_tabledef_build_col(build_t *b, red_tabledef_t *t,
+                                     const char *name, const char *type,
+                                     bool not_null, const char *def,
+                                     const char *comment)
 {
         red_coldef_t *col =
                 grow(b, (void **)&t->cols, &t->col_cnt, sizeof(*col));
@@ -89,68 +90,68 @@ red_coldef_t *red_tdb_col(build_t *b, red_tabledef_t *t, const char *name,
         if (!col) {
                 return NULL;
         }
-        col->name = red_tdb_dup(b, name);
-        col->type = red_tdb_dup(b, type);
+        col->name = red_tabledef_build_dup(b, name);
+        col->type = red_tabledef_build_dup(b, type);
         col->not_null = not_null;
-        col->def = red_tdb_dup(b, def);
-        col->comment = red_tdb_dup(b, comment);
+        col->def = red_tabledef_build_dup(b, def);
+        col->comment = red_tabledef_build_dup(b, comment);
         return col;
 }
 
 /* Applies the contract's column_types: entry of a column, if any. */
-void red_tdb_col_override(build_t *b, red_coldef_t *col,
-                          const red_coltype_t *ct)
+void red_tabledef_build_col_override(build_t *b, red_coldef_t *col,
+                                     const red_coltype_t *ct)
 {
         if (!col || !ct) {
                 return;
         }
         if (ct->type) {
                 free(col->type);
-                col->type = red_tdb_dup(b, ct->type);
+                col->type = red_tabledef_build_dup(b, ct->type);
         }
         if (ct->not_null >= 0) {
                 col->not_null = ct->not_null;
         }
         if (ct->def) {
                 free(col->def);
-                col->def = red_tdb_dup(b, ct->def);
+                col->def = red_tabledef_build_dup(b, ct->def);
         }
 }
 
-void red_tdb_pkey(build_t *b, red_tabledef_t *t, const char *col)
+void red_tabledef_build_pkey(build_t *b, red_tabledef_t *t, const char *col)
 {
         char **p = grow(b, (void **)&t->pkey, &t->pkey_cnt, sizeof(*p));
 
         if (p) {
-                *p = red_tdb_dup(b, col);
+                *p = red_tabledef_build_dup(b, col);
         }
 }
 
 /* An index <table>_<suffix> on @p cols (a NULL-terminated list). */
-red_idxdef_t *red_tdb_idx(build_t *b, red_tabledef_t *t, const char *suffix,
-                          const char *method, const char *where,
-                          const char *const *cols)
+red_idxdef_t *red_tabledef_build_idx(build_t *b, red_tabledef_t *t,
+                                     const char *suffix, const char *method,
+                                     const char *where, const char *const *cols)
 {
         red_idxdef_t *ix = grow(b, (void **)&t->idx, &t->idx_cnt, sizeof(*ix));
 
         if (!ix) {
                 return NULL;
         }
-        ix->name = red_tdb_fmt(b, "%s_%s", t->name, suffix);
-        ix->method = red_tdb_dup(b, method ? method : "btree");
-        ix->where = red_tdb_dup(b, where);
+        ix->name = red_tabledef_build_fmt(b, "%s_%s", t->name, suffix);
+        ix->method = red_tabledef_build_dup(b, method ? method : "btree");
+        ix->where = red_tabledef_build_dup(b, where);
         for (size_t i = 0; cols[i]; i++) {
                 char **c = grow(b, (void **)&ix->columns, &ix->column_cnt,
                                 sizeof(*c));
                 if (c) {
-                        *c = red_tdb_dup(b, cols[i]);
+                        *c = red_tabledef_build_dup(b, cols[i]);
                 }
         }
         return ix;
 }
 
-void red_tdb_meaning(build_t *b, red_tabledef_t *t, red_meaning_kind_t kind,
-                     char *name, char *text)
+void red_tabledef_build_meaning(build_t *b, red_tabledef_t *t,
+                                red_meaning_kind_t kind, char *name, char *text)
 {
         red_meaning_t *m =
                 grow(b, (void **)&t->meanings, &t->meaning_cnt, sizeof(*m));
@@ -167,7 +168,7 @@ void red_tdb_meaning(build_t *b, red_tabledef_t *t, red_meaning_kind_t kind,
 
 /* The meanings every table has: its columns' types, its layout and its
  * indexes (added after the columns and indexes are final). */
-void red_tdb_meanings_common(build_t *b, red_tabledef_t *t)
+void red_tabledef_build_meanings_common(build_t *b, red_tabledef_t *t)
 {
         red_buf_t lay;
 
@@ -184,11 +185,12 @@ void red_tdb_meanings_common(build_t *b, red_tabledef_t *t)
                 }
                 if (!m) {
                         /* an engine column: its type says it all */
-                        red_tdb_meaning(
+                        red_tabledef_build_meaning(
                                 b, t, RED_MEANING_COLUMN,
-                                red_tdb_fmt(b, "%s", name),
-                                red_tdb_fmt(b, "%s%s", col->type,
-                                            col->not_null ? " not null" : ""));
+                                red_tabledef_build_fmt(b, "%s", name),
+                                red_tabledef_build_fmt(
+                                        b, "%s%s", col->type,
+                                        col->not_null ? " not null" : ""));
                 }
         }
         red_buf_init(&lay);
@@ -220,8 +222,9 @@ void red_tdb_meanings_common(build_t *b, red_tabledef_t *t)
         if (lay.failed) {
                 b->oom = true;
         }
-        red_tdb_meaning(b, t, RED_MEANING_LAYOUT, red_tdb_fmt(b, "layout"),
-                        red_buf_steal(&lay, NULL));
+        red_tabledef_build_meaning(b, t, RED_MEANING_LAYOUT,
+                                   red_tabledef_build_fmt(b, "layout"),
+                                   red_buf_steal(&lay, NULL));
         for (size_t i = 0; i < t->idx_cnt; i++) {
                 const red_idxdef_t *ix = &t->idx[i];
                 red_buf_t d;
@@ -237,15 +240,16 @@ void red_tdb_meanings_common(build_t *b, red_tabledef_t *t)
                 if (d.failed) {
                         b->oom = true;
                 }
-                red_tdb_meaning(b, t, RED_MEANING_INDEX,
-                                red_tdb_fmt(b, "index %s", ix->name),
-                                red_buf_steal(&d, NULL));
+                red_tabledef_build_meaning(
+                        b, t, RED_MEANING_INDEX,
+                        red_tabledef_build_fmt(b, "index %s", ix->name),
+                        red_buf_steal(&d, NULL));
         }
 }
 
 /* The indexes a contract asks for (indexes:). */
-void red_tdb_idx_contract(build_t *b, red_tabledef_t *t, const red_index_t *ix,
-                          size_t cnt)
+void red_tabledef_build_idx_contract(build_t *b, red_tabledef_t *t,
+                                     const red_index_t *ix, size_t cnt)
 {
         for (size_t i = 0; i < cnt; i++) {
                 const char *cols[16] = {NULL};
@@ -262,15 +266,16 @@ void red_tdb_idx_contract(build_t *b, red_tabledef_t *t, const red_index_t *ix,
                 if (where.failed) {
                         b->oom = true;
                 }
-                red_tdb_idx(b, t, ix[i].name, ix[i].method,
-                            ix[i].not_null ? where.data : NULL, cols);
+                red_tabledef_build_idx(b, t, ix[i].name, ix[i].method,
+                                       ix[i].not_null ? where.data : NULL,
+                                       cols);
                 red_buf_destroy(&where);
         }
 }
 
 /* varchar(n) for text of at most @p max characters, text when unbounded
  * (@p max < 0). */
-void red_tdb_text_type(int64_t max, char *out, size_t size)
+void red_tabledef_build_text_type(int64_t max, char *out, size_t size)
 {
         if (max < 0) {
                 snprintf(out, size, "text");
@@ -282,7 +287,7 @@ void red_tdb_text_type(int64_t max, char *out, size_t size)
 
 /* The longest text of a field's values: its max_length, the length of a
  * uuid, integer or boolean; -1 when unbounded. */
-int64_t red_tdb_field_max_len(const red_contract_t *c, int slot)
+int64_t red_tabledef_build_field_max_len(const red_contract_t *c, int slot)
 {
         int64_t max = -1;
 
@@ -334,8 +339,8 @@ red_sqlt_class_t red_tabledef_field_class(red_field_type_t t)
 }
 
 /* The SQL type of a field's values in a raw column. */
-void red_tdb_field_type(const red_contract_t *c, int slot, char *out,
-                        size_t size)
+void red_tabledef_build_field_type(const red_contract_t *c, int slot, char *out,
+                                   size_t size)
 {
         static const char *const names[] = {
                 [RED_SQLT_INTEGER] = "bigint",
@@ -348,7 +353,8 @@ void red_tdb_field_type(const red_contract_t *c, int slot, char *out,
         red_sqlt_class_t cls = red_tabledef_field_class(c->slot_types[slot]);
 
         if (cls == RED_SQLT_TEXT) {
-                red_tdb_text_type(red_tdb_field_max_len(c, slot), out, size);
+                red_tabledef_build_text_type(
+                        red_tabledef_build_field_max_len(c, slot), out, size);
         } else {
                 snprintf(out, size, "%s", names[cls]);
         }
@@ -356,7 +362,7 @@ void red_tdb_field_type(const red_contract_t *c, int slot, char *out,
 
 /* The shortest text that reads back as @p d (0.6, not
  * 0.59999999999999998), as the contract wrote it. */
-void red_tdb_put_num(red_buf_t *d, double v)
+void red_tabledef_build_put_num(red_buf_t *d, double v)
 {
         char buf[40];
 
@@ -375,10 +381,11 @@ void red_tdb_put_num(red_buf_t *d, double v)
 
 /* What a field means to the rows it fills: its name, type and where its
  * value comes from (a changed scale changes every stored value). */
-void red_tdb_field_text(red_buf_t *d, const red_contract_t *c, int slot)
+void red_tabledef_build_field_text(red_buf_t *d, const red_contract_t *c,
+                                   int slot)
 {
         red_buf_printf(d, "field %s (%s", c->slot_names[slot],
-                       red_field_type_name(c->slot_types[slot]));
+                       red_contract_field_type_name(c->slot_types[slot]));
         for (size_t k = 0; k < c->kind_cnt; k++) {
                 for (size_t f = 0; f < c->kinds[k].field_cnt; f++) {
                         const red_field_t *fd = &c->kinds[k].fields[f];
@@ -390,7 +397,8 @@ void red_tdb_field_text(red_buf_t *d, const red_contract_t *c, int slot)
                                 red_buf_printf(d, " %s", fd->from[s].name);
                                 if (fd->from[s].scale != 1) {
                                         red_buf_putc(d, '*');
-                                        red_tdb_put_num(d, fd->from[s].scale);
+                                        red_tabledef_build_put_num(
+                                                d, fd->from[s].scale);
                                 }
                         }
                 }
@@ -405,14 +413,14 @@ static const struct {
         const char *sink;
         int (*build)(build_t *b);
 } builders[] = {
-        {"aggregation", red_tdb_aggregations},
-        {"raw", red_tdb_raws},
-        {"fsm", red_tdb_fsm},
-        {"alerts", red_tdb_alerts},
+        {"aggregation", red_tabledef_build_aggregations},
+        {"raw", red_tabledef_build_raws},
+        {"fsm", red_tabledef_build_fsm},
+        {"alerts", red_tabledef_build_alerts},
 };
 
-int red_tabledefs_build(const red_contract_t *c, red_tabledefs_t *out,
-                        char *errstr, size_t errstr_size)
+int red_tabledef_set_build(const red_contract_t *c, red_tabledef_set_t *out,
+                           char *errstr, size_t errstr_size)
 {
         build_t b = {c, out, false, errstr, errstr_size};
         int r = 0;
@@ -440,7 +448,7 @@ int red_tabledefs_build(const red_contract_t *c, red_tabledefs_t *out,
                 r = -ENOMEM;
         }
         if (r) {
-                red_tabledefs_destroy(out);
+                red_tabledef_set_destroy(out);
         }
         return r;
 }

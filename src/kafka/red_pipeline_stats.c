@@ -8,7 +8,7 @@ const double red_pipeline_size_bounds[15] = {
         1,     10,    50,    100,    500,    1000,   2500,   5000,
         10000, 20000, 50000, 100000, 250000, 500000, 1000000};
 
-const char *red_gap_cause_name(red_gap_cause_t cause)
+const char *red_pipeline_gap_cause_name(red_gap_cause_t cause)
 {
         static const char *const names[RED_GAP__CNT] = {
                 "fetch", "no_records", "out_of_range", "log_changed"};
@@ -16,7 +16,7 @@ const char *red_gap_cause_name(red_gap_cause_t cause)
         return (unsigned)cause < RED_GAP__CNT ? names[cause] : "unknown";
 }
 
-const char *red_skip_reason_name(red_skip_reason_t reason)
+const char *red_pipeline_skip_reason_name(red_skip_reason_t reason)
 {
         static const char *const names[RED_SKIP__CNT] = {"no_records", "reset"};
 

@@ -31,8 +31,8 @@ typedef enum red_skip_reason_e {
 } red_skip_reason_t;
 
 /** "fetch", "no_records", ... (the metric labels). */
-const char *red_gap_cause_name(red_gap_cause_t cause);
-const char *red_skip_reason_name(red_skip_reason_t reason);
+const char *red_pipeline_gap_cause_name(red_gap_cause_t cause);
+const char *red_pipeline_skip_reason_name(red_skip_reason_t reason);
 
 /** Live numbers of a pipeline (copied out under its lock). */
 typedef struct red_pipeline_stats_s {

@@ -239,7 +239,8 @@ static int partition_of(const red_backfill_db_t *db, const red_agg_t *a,
         char declared[80], parent[80];
         red_partition_t gran;
 
-        red_agg_partition_parent(a, wt, declared, sizeof(declared), &gran);
+        red_contract_agg_partition_parent(a, wt, declared, sizeof(declared),
+                                          &gran);
         if (red_ddl_rename(a->table, declared, db->gen, parent,
                            sizeof(parent))) {
                 return -EINVAL;

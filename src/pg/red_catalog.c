@@ -30,7 +30,7 @@ static PGresult *query(PGconn *conn, const char *sql, const char *oid,
         return red_pg_params(conn, sql, 1, vals, errstr, size);
 }
 
-static int load_columns(PGconn *conn, const char *oid, red_cattable_t *t,
+static int load_columns(PGconn *conn, const char *oid, red_catalog_table_t *t,
                         char *errstr, size_t size)
 {
         PGresult *res = query(
@@ -63,7 +63,7 @@ static int load_columns(PGconn *conn, const char *oid, red_cattable_t *t,
         return 0;
 }
 
-static int load_indexes(PGconn *conn, const char *oid, red_cattable_t *t,
+static int load_indexes(PGconn *conn, const char *oid, red_catalog_table_t *t,
                         char *errstr, size_t size)
 {
         PGresult *res = query(
@@ -97,7 +97,7 @@ static int load_indexes(PGconn *conn, const char *oid, red_cattable_t *t,
         return 0;
 }
 
-static int load_children(PGconn *conn, const char *oid, red_cattable_t *t,
+static int load_children(PGconn *conn, const char *oid, red_catalog_table_t *t,
                          char *errstr, size_t size)
 {
         PGresult *res = query(conn,
@@ -127,7 +127,7 @@ static int load_children(PGconn *conn, const char *oid, red_cattable_t *t,
 }
 
 int red_catalog_table(PGconn *conn, bool temp, const char *name,
-                      red_cattable_t *out, char *errstr, size_t size)
+                      red_catalog_table_t *out, char *errstr, size_t size)
 {
         char sql[1024], oid[32];
         const char *vals[1] = {name};
@@ -177,7 +177,7 @@ int red_catalog_table(PGconn *conn, bool temp, const char *name,
         return 0;
 }
 
-void red_cattable_free(red_cattable_t *t)
+void red_catalog_table_free(red_catalog_table_t *t)
 {
         if (!t) {
                 return;
@@ -207,7 +207,8 @@ void red_cattable_free(red_cattable_t *t)
         memset(t, 0, sizeof(*t));
 }
 
-const red_catcol_t *red_cattable_col(const red_cattable_t *t, const char *name)
+const red_catcol_t *red_catalog_table_col(const red_catalog_table_t *t,
+                                          const char *name)
 {
         for (size_t i = 0; i < t->col_cnt; i++) {
                 if (t->cols[i].name && !strcmp(t->cols[i].name, name)) {
@@ -217,7 +218,8 @@ const red_catcol_t *red_cattable_col(const red_cattable_t *t, const char *name)
         return NULL;
 }
 
-const red_catidx_t *red_cattable_idx(const red_cattable_t *t, const char *name)
+const red_catidx_t *red_catalog_table_idx(const red_catalog_table_t *t,
+                                          const char *name)
 {
         for (size_t i = 0; i < t->idx_cnt; i++) {
                 if (t->idx[i].name && !strcmp(t->idx[i].name, name)) {
@@ -227,8 +229,8 @@ const red_catidx_t *red_cattable_idx(const red_cattable_t *t, const char *name)
         return NULL;
 }
 
-const red_catchild_t *red_cattable_child(const red_cattable_t *t,
-                                         const char *name)
+const red_catchild_t *red_catalog_table_child(const red_catalog_table_t *t,
+                                              const char *name)
 {
         for (size_t i = 0; i < t->child_cnt; i++) {
                 if (t->children[i].name && !strcmp(t->children[i].name, name)) {

@@ -36,7 +36,7 @@ typedef struct red_catchild_s {
         char *partkey; /**< e.g. "RANGE (window_start)" */
 } red_catchild_t;
 
-typedef struct red_cattable_s {
+typedef struct red_catalog_table_s {
         char *name;
         bool exists;
         red_catcol_t *cols;
@@ -49,22 +49,24 @@ typedef struct red_cattable_s {
         size_t idx_cnt;
         int fillfactor; /**< 0: not set */
         char *comment;
-} red_cattable_t;
+} red_catalog_table_t;
 
 /**
  * Reads table @p name of the current schema, or of this session's
  * temporary schema when @p temp. A missing table gives exists = false.
  * Returns 0, or -1 with the server's message. Free with
- * red_cattable_free() either way.
+ * red_catalog_table_free() either way.
  */
 int red_catalog_table(PGconn *conn, bool temp, const char *name,
-                      red_cattable_t *out, char *errstr,
+                      red_catalog_table_t *out, char *errstr,
                       size_t errstr_size) RED_MUSTCHECK;
-void red_cattable_free(red_cattable_t *t);
+void red_catalog_table_free(red_catalog_table_t *t);
 
-const red_catcol_t *red_cattable_col(const red_cattable_t *t, const char *name);
-const red_catidx_t *red_cattable_idx(const red_cattable_t *t, const char *name);
-const red_catchild_t *red_cattable_child(const red_cattable_t *t,
-                                         const char *name);
+const red_catcol_t *red_catalog_table_col(const red_catalog_table_t *t,
+                                          const char *name);
+const red_catidx_t *red_catalog_table_idx(const red_catalog_table_t *t,
+                                          const char *name);
+const red_catchild_t *red_catalog_table_child(const red_catalog_table_t *t,
+                                              const char *name);
 
 #endif

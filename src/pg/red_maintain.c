@@ -89,8 +89,8 @@ static int agg_maintain(PGconn *conn, const red_agg_t *a, int days_ahead,
                         continue;
                 }
                 if (a->partition_by_window) {
-                        red_agg_partition_parent(a, wt, parent, sizeof(parent),
-                                                 &gran);
+                        red_contract_agg_partition_parent(
+                                a, wt, parent, sizeof(parent), &gran);
                         if (red_partition_maintain(
                                     conn, parent, gran,
                                     RED_PARTITION_FILLFACTOR_UPDATED, keep, now,

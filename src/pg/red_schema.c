@@ -93,7 +93,7 @@ static int load_building(PGconn *conn, cplan_t *cp, char *errstr, size_t size)
 }
 
 /* {table: {part: meaning}} of the contract's tables. */
-static json_t *parts_of(const red_tabledefs_t *defs)
+static json_t *parts_of(const red_tabledef_set_t *defs)
 {
         json_t *all = json_object();
 
@@ -199,11 +199,11 @@ static int plan_generation(PGconn *conn, cplan_t *cp, char *errstr, size_t size)
 
 static int plan_contract(PGconn *conn, cplan_t *cp, char *errstr, size_t size)
 {
-        red_cattable_t *want = NULL, *have = NULL;
+        red_catalog_table_t *want = NULL, *have = NULL;
         size_t meaning_refused = 0;
         int r = -1;
 
-        if (red_tabledefs_build(cp->c, &cp->defs, errstr, size) ||
+        if (red_tabledef_set_build(cp->c, &cp->defs, errstr, size) ||
             load_record(conn, cp, errstr, size)) {
                 return -1;
         }
@@ -369,8 +369,8 @@ oom:
         snprintf(errstr, size, "out of memory");
 done:
         for (size_t i = 0; want && have && i < cp->defs.cnt; i++) {
-                red_cattable_free(&want[i]);
-                red_cattable_free(&have[i]);
+                red_catalog_table_free(&want[i]);
+                red_catalog_table_free(&have[i]);
         }
         free(want);
         free(have);
@@ -381,7 +381,7 @@ done:
 
 static void cplan_free(cplan_t *cp)
 {
-        red_tabledefs_destroy(&cp->defs);
+        red_tabledef_set_destroy(&cp->defs);
         json_decref(cp->recorded);
         json_decref(cp->parts);
         json_decref(cp->live);
@@ -710,7 +710,7 @@ int red_schema_live(PGconn *conn, const red_contract_t *c, int *generation,
 
         *generation = 0;
         cp.c = c;
-        if (red_tabledefs_build(c, &cp.defs, errstr, size) ||
+        if (red_tabledef_set_build(c, &cp.defs, errstr, size) ||
             load_record(conn, &cp, errstr, size)) {
                 goto done;
         }

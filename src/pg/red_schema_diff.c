@@ -162,13 +162,14 @@ static char *sql_alter(const char *table, const char *action, ...)
 /* Columns of an existing table: missing ones added, defaults, nullness
  * and comments set; other types refused. */
 static int columns_diff(cplan_t *cp, const red_tabledef_t *t,
-                        const red_cattable_t *want, const red_cattable_t *have)
+                        const red_catalog_table_t *want,
+                        const red_catalog_table_t *have)
 {
         int r = 0;
 
         for (size_t i = 0; !r && i < want->col_cnt; i++) {
                 const red_catcol_t *w = &want->cols[i];
-                const red_catcol_t *h = red_cattable_col(have, w->name);
+                const red_catcol_t *h = red_catalog_table_col(have, w->name);
                 const red_coldef_t *cd = red_tabledef_col(t, w->name);
                 red_buf_t b;
 
@@ -251,7 +252,7 @@ static int columns_diff(cplan_t *cp, const red_tabledef_t *t,
                 }
         }
         for (size_t i = 0; !r && i < have->col_cnt; i++) {
-                if (!red_cattable_col(want, have->cols[i].name) &&
+                if (!red_catalog_table_col(want, have->cols[i].name) &&
                     !red_tabledef_col(t, have->cols[i].name)) {
                         r = red_schema_step(
                                 cp, NULL,
@@ -264,7 +265,8 @@ static int columns_diff(cplan_t *cp, const red_tabledef_t *t,
 }
 
 static int indexes_diff(cplan_t *cp, const red_tabledef_t *t,
-                        const red_cattable_t *want, const red_cattable_t *have)
+                        const red_catalog_table_t *want,
+                        const red_catalog_table_t *have)
 {
         json_t *rec =
                 cp->recorded ? json_object_get(cp->recorded, t->name) : NULL;
@@ -272,8 +274,8 @@ static int indexes_diff(cplan_t *cp, const red_tabledef_t *t,
 
         for (size_t i = 0; !r && i < t->idx_cnt; i++) {
                 const red_idxdef_t *ix = &t->idx[i];
-                const red_catidx_t *w = red_cattable_idx(want, ix->name);
-                const red_catidx_t *h = red_cattable_idx(have, ix->name);
+                const red_catidx_t *w = red_catalog_table_idx(want, ix->name);
+                const red_catidx_t *h = red_catalog_table_idx(have, ix->name);
                 red_buf_t b;
 
                 if (h && w && str_eq(w->def, h->def)) {
@@ -309,7 +311,7 @@ static int indexes_diff(cplan_t *cp, const red_tabledef_t *t,
                 red_buf_t b;
 
                 snprintf(part, sizeof(part), "index %s", have->idx[i].name);
-                if (red_cattable_idx(want, have->idx[i].name) ||
+                if (red_catalog_table_idx(want, have->idx[i].name) ||
                     !json_object_get(rec, part)) {
                         continue; /* not ours: left alone */
                 }
@@ -327,7 +329,8 @@ static int indexes_diff(cplan_t *cp, const red_tabledef_t *t,
 
 /* Child tables per window type: a new window type gets its child. */
 static int children_diff(cplan_t *cp, const red_tabledef_t *t,
-                         const red_cattable_t *want, const red_cattable_t *have)
+                         const red_catalog_table_t *want,
+                         const red_catalog_table_t *have)
 {
         int r = 0;
 
@@ -335,7 +338,7 @@ static int children_diff(cplan_t *cp, const red_tabledef_t *t,
                 const red_catchild_t *w = &want->children[i];
                 red_buf_t b;
 
-                if (red_cattable_child(have, w->name)) {
+                if (red_catalog_table_child(have, w->name)) {
                         continue;
                 }
                 red_buf_init(&b);
@@ -356,8 +359,8 @@ static int children_diff(cplan_t *cp, const red_tabledef_t *t,
 
 /* An existing table against the one the contract wants. */
 int red_schema_table_diff(cplan_t *cp, const red_tabledef_t *t,
-                          const red_cattable_t *want,
-                          const red_cattable_t *have)
+                          const red_catalog_table_t *want,
+                          const red_catalog_table_t *have)
 {
         int r;
 
@@ -411,8 +414,8 @@ int red_schema_table_diff(cplan_t *cp, const red_tabledef_t *t,
 
 /* What the server makes of the contract's tables: created as temporary
  * tables in a transaction that is rolled back, and read back. */
-int red_schema_wanted(PGconn *conn, const red_tabledefs_t *defs,
-                      red_cattable_t *out, char *errstr, size_t size)
+int red_schema_wanted(PGconn *conn, const red_tabledef_set_t *defs,
+                      red_catalog_table_t *out, char *errstr, size_t size)
 {
         char ignore[256];
         red_buf_t b;

@@ -26,7 +26,7 @@ typedef struct step_s {
 
 typedef struct cplan_s {
         const red_contract_t *c;
-        red_tabledefs_t defs;
+        red_tabledef_set_t defs;
         json_t *recorded;  /* parts recorded for the live generation */
         char *rec_version; /* NULL: no record */
         int rec_gen;
@@ -64,13 +64,13 @@ int red_schema_meaning_diff(cplan_t *cp, const red_tabledef_t *t);
  * contract's table as the server spells it) is, and refusals for what
  * cannot change in place. 0 or -ENOMEM / -EINVAL. */
 int red_schema_table_diff(cplan_t *cp, const red_tabledef_t *t,
-                          const red_cattable_t *want,
-                          const red_cattable_t *have);
+                          const red_catalog_table_t *want,
+                          const red_catalog_table_t *have);
 
 /* The contract's tables as the server makes them: created as temporary
  * tables in a transaction that is rolled back, read into @p out (one per
  * definition). 0, or -1 with a message. */
-int red_schema_wanted(PGconn *conn, const red_tabledefs_t *defs,
-                      red_cattable_t *out, char *errstr, size_t size);
+int red_schema_wanted(PGconn *conn, const red_tabledef_set_t *defs,
+                      red_catalog_table_t *out, char *errstr, size_t size);
 
 #endif

@@ -42,7 +42,7 @@ int red_schema_lock(PGconn *conn, const char *contract, int *generation,
 int red_schema_building(PGconn *conn, const red_contract_t *c, int *generation,
                         uint64_t *aggs, char *errstr, size_t size)
 {
-        red_tabledefs_t defs;
+        red_tabledef_set_t defs;
         json_t *parts = json_object();
         char *text = NULL;
         const char *vals[2];
@@ -51,7 +51,7 @@ int red_schema_building(PGconn *conn, const red_contract_t *c, int *generation,
 
         *generation = 0;
         *aggs = 0;
-        if (!parts || red_tabledefs_build(c, &defs, errstr, size)) {
+        if (!parts || red_tabledef_set_build(c, &defs, errstr, size)) {
                 json_decref(parts);
                 return -1;
         }
@@ -80,7 +80,7 @@ int red_schema_building(PGconn *conn, const red_contract_t *c, int *generation,
         }
         for (int row = 0; row < PQntuples(res); row++) {
                 const red_tabledef_t *t =
-                        red_tabledefs_find(&defs, PQgetvalue(res, row, 1));
+                        red_tabledef_set_find(&defs, PQgetvalue(res, row, 1));
                 *generation = atoi(PQgetvalue(res, row, 0));
                 if (t && t->agg >= 0 && t->agg < 64) {
                         *aggs |= UINT64_C(1) << t->agg;
@@ -91,7 +91,7 @@ done:
         PQclear(res);
         free(text);
         json_decref(parts);
-        red_tabledefs_destroy(&defs);
+        red_tabledef_set_destroy(&defs);
         return r;
 }
 

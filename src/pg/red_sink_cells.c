@@ -393,8 +393,9 @@ static red_sink_result_t agg_lock(red_sink_cells_t *w, red_sink_io_t *io,
                 if (red_cell_agg(cells[i]) != a) {
                         continue;
                 }
-                red_agg_partition_parent(a, red_cell_window_type(cells[i]),
-                                         declared, sizeof(declared), &gran);
+                red_contract_agg_partition_parent(
+                        a, red_cell_window_type(cells[i]), declared,
+                        sizeof(declared), &gran);
                 if (red_ddl_rename(a->table, declared, w->gen, parent,
                                    sizeof(parent))) {
                         snprintf(errstr, size,

@@ -17,10 +17,10 @@ typedef struct inst_s {
         char *key; /* "rule\x1fscope" */
         int rule;
         const char *scope; /* borrowed from a judgement */
-        red_wa_t st;
+        red_alert_window_t st;
         red_uuid_t alert_id; /* of the current or last firing */
         bool has_id;
-        const red_wa_eval_t *last; /* the last judgement applied */
+        const red_alert_window_eval_t *last; /* the last judgement applied */
 } inst_t;
 
 /* Lines logged per write; the rest is summed up in one more line. */
@@ -36,7 +36,7 @@ struct red_sink_walert_s {
         const red_contract_t *c;
         const red_alerts_t *a; /* NULL: no window rules */
         int64_t hold_us;
-        red_wa_eval_t *evals;
+        red_alert_window_eval_t *evals;
         size_t cnt, cap;
         inst_t *insts;
         size_t inst_cnt;
@@ -83,7 +83,8 @@ void red_sink_walert_clear(red_sink_walert_t *w)
 }
 
 /* One more log line (or one more for the summary). */
-static void note(red_sink_walert_t *w, const red_wa_eval_t *e, bool resolved)
+static void note(red_sink_walert_t *w, const red_alert_window_eval_t *e,
+                 bool resolved)
 {
         log_line_t *l;
         red_buf_t msg;
@@ -185,7 +186,8 @@ int red_sink_walert_observe(red_sink_walert_t *w, const red_cell_t *cell,
         for (size_t r = 0; r < w->a->window_rule_cnt; r++) {
                 if (w->cnt == w->cap) {
                         size_t ncap = w->cap ? w->cap * 2 : 64;
-                        red_wa_eval_t *n = realloc(w->evals, ncap * sizeof(*n));
+                        red_alert_window_eval_t *n =
+                                realloc(w->evals, ncap * sizeof(*n));
                         if (!n) {
                                 return -ENOMEM;
                         }
@@ -207,7 +209,7 @@ int red_sink_walert_observe(red_sink_walert_t *w, const red_cell_t *cell,
  * judgement. */
 static int cmp_eval(const void *x, const void *y)
 {
-        const red_wa_eval_t *a = x, *b = y;
+        const red_alert_window_eval_t *a = x, *b = y;
         int r;
 
         if (a->rule != b->rule) {
@@ -241,7 +243,7 @@ static int collect(red_sink_walert_t *w)
                 return -ENOMEM;
         }
         for (size_t i = 0; i < w->cnt; i++) {
-                const red_wa_eval_t *e = &w->evals[i];
+                const red_alert_window_eval_t *e = &w->evals[i];
                 inst_t *in;
 
                 if (i && e->rule == w->evals[i - 1].rule &&
@@ -251,12 +253,13 @@ static int collect(red_sink_walert_t *w)
                 in = &w->insts[w->inst_cnt];
                 in->rule = e->rule;
                 in->scope = e->scope;
-                red_wa_init(&in->st);
+                red_alert_window_init(&in->st);
                 if (!(in->key = inst_key(w->a->window_rules[e->rule].id,
                                          e->scope)) ||
-                    red_map_insert(w->by_key,
-                                   red_hash_bytes(in->key, strlen(in->key), 0),
-                                   in)) {
+                    red_map_insert(
+                            w->by_key,
+                            red_map_hash_bytes(in->key, strlen(in->key), 0),
+                            in)) {
                         free(in->key);
                         in->key = NULL;
                         return -ENOMEM;
@@ -311,12 +314,13 @@ static red_sink_result_t lock_insts(red_sink_walert_t *w, red_sink_io_t *io,
         for (int row = 0; row < PQntuples(res); row++) {
                 char *key = inst_key(PQgetvalue(res, row, 0),
                                      PQgetvalue(res, row, 1));
-                inst_t *in =
-                        key ? red_map_find(w->by_key,
-                                           red_hash_bytes(key, strlen(key), 0),
-                                           inst_eq, key)
-                            : NULL;
-                int state = red_wa_state_parse(PQgetvalue(res, row, 2));
+                inst_t *in = key ? red_map_find(w->by_key,
+                                                red_map_hash_bytes(
+                                                        key, strlen(key), 0),
+                                                inst_eq, key)
+                                 : NULL;
+                int state =
+                        red_alert_window_state_parse(PQgetvalue(res, row, 2));
 
                 free(key);
                 if (!in || state < 0) {
@@ -328,7 +332,7 @@ static red_sink_result_t lock_insts(red_sink_walert_t *w, red_sink_io_t *io,
                         PQclear(res);
                         return RED_SINK_FATAL;
                 }
-                in->st.state = (red_wa_state_t)state;
+                in->st.state = (red_alert_window_state_t)state;
                 in->st.window_start = time_col(res, row, 3);
                 in->st.since = time_col(res, row, 4);
                 in->st.resolved = time_col(res, row, 5);
@@ -343,8 +347,9 @@ static red_sink_result_t lock_insts(red_sink_walert_t *w, red_sink_io_t *io,
 /* --- what a transition produces --------------------------------------- */
 
 /* A fired or resolved alert: row, topic event, delivery. */
-static void emit(red_sink_walert_t *w, inst_t *in, const red_wa_eval_t *e,
-                 bool resolved, red_time_t started, red_sink_alert_t *rows,
+static void emit(red_sink_walert_t *w, inst_t *in,
+                 const red_alert_window_eval_t *e, bool resolved,
+                 red_time_t started, red_sink_alert_t *rows,
                  red_sink_outbox_t *out, red_sink_alertq_t *q)
 {
         const red_contract_t *c = w->c;
@@ -374,7 +379,7 @@ static void emit(red_sink_walert_t *w, inst_t *in, const red_wa_eval_t *e,
                      a->scope_slot >= 0 && k < agg->key_cnt && k < 8; k++) {
                         if (!strcmp(agg->key_columns[k],
                                     c->slot_names[a->scope_slot])) {
-                                scope = red_wa_key(e, k);
+                                scope = red_alert_window_key(e, k);
                         }
                 }
                 red_alert_window_message(c, e, &msg);
@@ -432,10 +437,10 @@ static void apply(red_sink_walert_t *w, red_sink_alert_t *rows,
         inst_t *in = NULL;
 
         for (size_t i = 0; i < w->cnt; i++) {
-                const red_wa_eval_t *e = &w->evals[i];
+                const red_alert_window_eval_t *e = &w->evals[i];
                 const red_window_rule_t *r = &w->a->window_rules[e->rule];
                 red_time_t started = in ? in->st.since : INT64_MIN;
-                red_wa_event_t ev;
+                red_alert_window_event_t ev;
 
                 if (!in || in->rule != e->rule || strcmp(in->scope, e->scope)) {
                         in = in ? in + 1 : w->insts;
@@ -488,7 +493,8 @@ static void inst_json(red_sink_walert_t *w, const inst_t *in, red_buf_t *b)
         red_buf_put_json_str(b, id, strlen(id));
         red_buf_puts(b, ",\"s\":");
         red_buf_put_json_str(b, in->scope, strlen(in->scope));
-        red_buf_printf(b, ",\"st\":\"%s\"", red_wa_state_name(in->st.state));
+        red_buf_printf(b, ",\"st\":\"%s\"",
+                       red_alert_window_state_name(in->st.state));
         put_time_or_null(b, "ws", in->st.window_start);
         put_time_or_null(b, "si", in->st.since);
         put_time_or_null(b, "ra", in->st.resolved);

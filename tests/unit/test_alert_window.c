@@ -139,7 +139,7 @@ START_TEST(judging_cells)
         red_cell_t *agent =
                 rollup_cell(RED_WINDOW_HOURLY, "2025-11-07T10:00:00Z",
                             "per_agent", "workflow_success_rate", 10, 50);
-        red_wa_eval_t e;
+        red_alert_window_eval_t e;
 
         ck_assert(red_alert_window_judge(am, rule, low, false, &e));
         ck_assert(e.holds);
@@ -148,8 +148,8 @@ START_TEST(judging_cells)
         ck_assert_str_eq(e.scope, "[\"hourly\",\"per_metric\","
                                   "\"workflow_success_rate\",\"*\"]");
         ck_assert_str_eq(e.group, "workflow_success_rate/*");
-        ck_assert_str_eq(red_wa_key(&e, 0), "workflow_success_rate");
-        ck_assert_str_eq(red_wa_key(&e, 1), "*");
+        ck_assert_str_eq(red_alert_window_key(&e, 0), "workflow_success_rate");
+        ck_assert_str_eq(red_alert_window_key(&e, 1), "*");
         /* a change counts at the newest event time of the cell */
         ck_assert_int_eq(e.time, test_time("2025-11-07T10:00:09Z"));
         ck_assert_int_eq(e.window_end, test_time("2025-11-07T11:00:00Z"));
@@ -177,9 +177,10 @@ START_TEST(judging_cells)
 END_TEST
 
 /* A judgement of window @p ws (ISO) at @p t (ISO). */
-static red_wa_eval_t judgement(const char *ws, const char *t, bool holds)
+static red_alert_window_eval_t judgement(const char *ws, const char *t,
+                                         bool holds)
 {
-        red_wa_eval_t e;
+        red_alert_window_eval_t e;
 
         memset(&e, 0, sizeof(e));
         e.window_start = test_time(ws);
@@ -192,11 +193,11 @@ static red_wa_eval_t judgement(const char *ws, const char *t, bool holds)
 START_TEST(instance_states)
 {
         red_window_rule_t r = {0};
-        red_wa_t st;
-        red_wa_eval_t e;
+        red_alert_window_t st;
+        red_alert_window_eval_t e;
 
         r.cooldown_us = 10 * RED_TIME_US_PER_MIN;
-        red_wa_init(&st);
+        red_alert_window_init(&st);
         /* no for: fires at once, stays, resolves */
         e = judgement("2025-11-07T10:00:00Z", "2025-11-07T10:05:00Z", true);
         ck_assert_int_eq(red_alert_window_step(&r, &st, &e), RED_WA_FIRED);
@@ -223,7 +224,7 @@ START_TEST(instance_states)
 
         /* for: 10 minutes of holding in event time */
         r.for_us = 10 * RED_TIME_US_PER_MIN;
-        red_wa_init(&st);
+        red_alert_window_init(&st);
         e = judgement("2025-11-07T10:00:00Z", "2025-11-07T10:01:00Z", true);
         ck_assert_int_eq(red_alert_window_step(&r, &st, &e), RED_WA_NONE);
         ck_assert_int_eq(st.state, RED_WA_PENDING);
@@ -232,15 +233,16 @@ START_TEST(instance_states)
         e = judgement("2025-11-07T10:00:00Z", "2025-11-07T10:11:00Z", true);
         ck_assert_int_eq(red_alert_window_step(&r, &st, &e), RED_WA_FIRED);
         /* pending that clears never fired: nothing to resolve */
-        red_wa_init(&st);
+        red_alert_window_init(&st);
         e = judgement("2025-11-07T10:00:00Z", "2025-11-07T10:01:00Z", true);
         ck_assert_int_eq(red_alert_window_step(&r, &st, &e), RED_WA_NONE);
         e = judgement("2025-11-07T10:00:00Z", "2025-11-07T10:02:00Z", false);
         ck_assert_int_eq(red_alert_window_step(&r, &st, &e), RED_WA_NONE);
         ck_assert_int_eq(st.state, RED_WA_INACTIVE);
-        ck_assert_str_eq(red_wa_state_name(RED_WA_FIRING), "firing");
-        ck_assert_int_eq(red_wa_state_parse("pending"), RED_WA_PENDING);
-        ck_assert_int_eq(red_wa_state_parse("gone"), -1);
+        ck_assert_str_eq(red_alert_window_state_name(RED_WA_FIRING), "firing");
+        ck_assert_int_eq(red_alert_window_state_parse("pending"),
+                         RED_WA_PENDING);
+        ck_assert_int_eq(red_alert_window_state_parse("gone"), -1);
 }
 END_TEST
 
@@ -250,7 +252,7 @@ START_TEST(window_alert_rendering)
         red_cell_t *low =
                 rollup_cell(RED_WINDOW_HOURLY, "2025-11-07T10:00:00Z",
                             "per_metric", "workflow_success_rate", 10, 50);
-        red_wa_eval_t e;
+        red_alert_window_eval_t e;
         red_uuid_t id, id2;
         red_buf_t b;
         json_t *j;

@@ -125,13 +125,13 @@ static const red_coldef_t *col(const red_tabledef_t *t, const char *name)
 START_TEST(aggregation_columns_from_what_is_written)
 {
         red_contract_t *c = task_contract("1000", "");
-        red_tabledefs_t defs;
+        red_tabledef_set_t defs;
         const red_tabledef_t *t;
         char err[512];
 
-        ck_assert_int_eq(red_tabledefs_build(c, &defs, err, sizeof(err)), 0);
+        ck_assert_int_eq(red_tabledef_set_build(c, &defs, err, sizeof(err)), 0);
         ck_assert_uint_eq(defs.cnt, 1);
-        t = red_tabledefs_find(&defs, "task_metrics_by_agent");
+        t = red_tabledef_set_find(&defs, "task_metrics_by_agent");
         ck_assert_ptr_nonnull(t);
         /* grouping_column defaults to the seed's name */
         ck_assert_str_eq(col(t, "aggregation_type")->type,
@@ -161,7 +161,7 @@ START_TEST(aggregation_columns_from_what_is_written)
         ck_assert_ptr_nonnull(
                 strstr(red_tabledef_meaning(t, "column success_rate")->text,
                        "ok: count on [task] where success = true"));
-        red_tabledefs_destroy(&defs);
+        red_tabledef_set_destroy(&defs);
         red_contract_destroy(c);
 }
 END_TEST
@@ -177,11 +177,11 @@ START_TEST(column_types_override)
                         "    indexes:\n"
                         "      - {name: slow, columns: [p95_ms, window_start], "
                         "where: not_null}\n");
-        red_tabledefs_t defs;
+        red_tabledef_set_t defs;
         const red_tabledef_t *t;
         char err[512];
 
-        ck_assert_int_eq(red_tabledefs_build(c, &defs, err, sizeof(err)), 0);
+        ck_assert_int_eq(red_tabledef_set_build(c, &defs, err, sizeof(err)), 0);
         t = &defs.items[0];
         ck_assert_str_eq(col(t, "success_rate")->type, "numeric(5,4)");
         ck_assert_str_eq(col(t, "success_rate")->def, "0.0");
@@ -192,7 +192,7 @@ START_TEST(column_types_override)
         ck_assert_str_eq(t->idx[2].name, "task_metrics_by_agent_slow");
         ck_assert_str_eq(t->idx[2].where,
                          "p95_ms IS NOT NULL AND window_start IS NOT NULL");
-        red_tabledefs_destroy(&defs);
+        red_tabledef_set_destroy(&defs);
         red_contract_destroy(c);
 }
 END_TEST
@@ -203,7 +203,7 @@ START_TEST(retention_and_partitions_per_window)
                 "1000", "    retention: {hourly: 30d, daily: 90d}\n"
                         "    partition: {hourly: daily, daily: monthly}\n");
         const red_agg_t *a = &c->aggs[0];
-        red_tabledefs_t defs;
+        red_tabledef_set_t defs;
         red_partition_t gran;
         char err[512], parent[64];
 
@@ -214,17 +214,17 @@ START_TEST(retention_and_partitions_per_window)
                          90 * RED_TIME_US_PER_DAY);
         /* whole partitions of the table go at the longest retention */
         ck_assert_int_eq(a->retention_us, 90 * RED_TIME_US_PER_DAY);
-        red_agg_partition_parent(a, RED_WINDOW_HOURLY, parent, sizeof(parent),
-                                 &gran);
+        red_contract_agg_partition_parent(a, RED_WINDOW_HOURLY, parent,
+                                          sizeof(parent), &gran);
         ck_assert_str_eq(parent, "task_metrics_by_agent_hourly");
         ck_assert_int_eq(gran, RED_PART_DAILY);
-        ck_assert_int_eq(red_tabledefs_build(c, &defs, err, sizeof(err)), 0);
+        ck_assert_int_eq(red_tabledef_set_build(c, &defs, err, sizeof(err)), 0);
         ck_assert_int_eq(defs.items[0].part, RED_TPART_WINDOWS);
         ck_assert_uint_eq(defs.items[0].windows,
                           (1u << RED_WINDOW_HOURLY) | (1u << RED_WINDOW_DAILY));
         ck_assert_int_eq(defs.items[0].window_gran[RED_WINDOW_DAILY],
                          RED_PART_MONTHLY);
-        red_tabledefs_destroy(&defs);
+        red_tabledef_set_destroy(&defs);
         red_contract_destroy(c);
 
         /* a window type the map does not name keeps its rows */
@@ -243,14 +243,14 @@ START_TEST(meanings_follow_definitions)
         red_contract_t *b = task_contract("500", "");
         red_contract_t *c2 =
                 task_contract("1000", "      p99_ms: duration.p99\n");
-        red_tabledefs_t da, db, dc;
+        red_tabledef_set_t da, db, dc;
         const red_meaning_t *ma, *mb;
         char err[512];
         size_t same = 0;
 
-        ck_assert_int_eq(red_tabledefs_build(a, &da, err, sizeof(err)), 0);
-        ck_assert_int_eq(red_tabledefs_build(b, &db, err, sizeof(err)), 0);
-        ck_assert_int_eq(red_tabledefs_build(c2, &dc, err, sizeof(err)), 0);
+        ck_assert_int_eq(red_tabledef_set_build(a, &da, err, sizeof(err)), 0);
+        ck_assert_int_eq(red_tabledef_set_build(b, &db, err, sizeof(err)), 0);
+        ck_assert_int_eq(red_tabledef_set_build(c2, &dc, err, sizeof(err)), 0);
         /* buckets are not used by a grouping: nothing changes */
         for (size_t i = 0; i < da.items[0].meaning_cnt; i++) {
                 ma = &da.items[0].meanings[i];
@@ -265,9 +265,9 @@ START_TEST(meanings_follow_definitions)
         ck_assert_str_eq(
                 red_tabledef_meaning(&da.items[0], "window hourly")->text,
                 "hourly windows in UTC");
-        red_tabledefs_destroy(&da);
-        red_tabledefs_destroy(&db);
-        red_tabledefs_destroy(&dc);
+        red_tabledef_set_destroy(&da);
+        red_tabledef_set_destroy(&db);
+        red_tabledef_set_destroy(&dc);
         red_contract_destroy(a);
         red_contract_destroy(b);
         red_contract_destroy(c2);
@@ -280,15 +280,15 @@ START_TEST(bucket_thresholds_change_the_grouping)
         char *text = test_read_file(test_path("contracts/codegen_metrics.yaml"),
                                     NULL);
         char *at = strstr(text, "below: 0.6");
-        red_tabledefs_t da, db;
+        red_tabledef_set_t da, db;
         red_contract_t *b;
         char err[512];
 
         ck_assert_ptr_nonnull(at);
         memcpy(at, "below: 0.5", 10);
         b = test_contract_text(text);
-        ck_assert_int_eq(red_tabledefs_build(a, &da, err, sizeof(err)), 0);
-        ck_assert_int_eq(red_tabledefs_build(b, &db, err, sizeof(err)), 0);
+        ck_assert_int_eq(red_tabledef_set_build(a, &da, err, sizeof(err)), 0);
+        ck_assert_int_eq(red_tabledef_set_build(b, &db, err, sizeof(err)), 0);
         ck_assert_str_ne(
                 red_tabledef_meaning(&da.items[0], "grouping quality_buckets")
                         ->text,
@@ -304,8 +304,8 @@ START_TEST(bucket_thresholds_change_the_grouping)
                 red_tabledef_meaning(&db.items[0], "grouping quality_buckets")
                         ->text,
                 "low < 0.5"));
-        red_tabledefs_destroy(&da);
-        red_tabledefs_destroy(&db);
+        red_tabledef_set_destroy(&da);
+        red_tabledef_set_destroy(&db);
         red_contract_destroy(a);
         red_contract_destroy(b);
         free(text);
@@ -320,11 +320,11 @@ START_TEST(shipped_contracts_tables)
                                               "workflow_state_history"};
         red_contract_t *c = test_contract("contracts/codegen_metrics.yaml");
         red_contract_t *am = test_contract("contracts/agent_metrics.yaml");
-        red_tabledefs_t defs;
+        red_tabledef_set_t defs;
         const red_tabledef_t *t;
         char err[512];
 
-        ck_assert_int_eq(red_tabledefs_build(c, &defs, err, sizeof(err)), 0);
+        ck_assert_int_eq(red_tabledef_set_build(c, &defs, err, sizeof(err)), 0);
         ck_assert_uint_eq(defs.cnt, 3);
         for (size_t i = 0; i < 3; i++) {
                 ck_assert_str_eq(defs.items[i].name, codegen[i]);
@@ -337,11 +337,12 @@ START_TEST(shipped_contracts_tables)
         ck_assert_str_eq(col(t, "stage_statistics")->type, "jsonb");
         ck_assert_int_eq(defs.items[1].fillfactor, 50);
         ck_assert_int_eq(defs.items[2].gran, RED_PART_DAILY);
-        red_tabledefs_destroy(&defs);
+        red_tabledef_set_destroy(&defs);
 
-        ck_assert_int_eq(red_tabledefs_build(am, &defs, err, sizeof(err)), 0);
+        ck_assert_int_eq(red_tabledef_set_build(am, &defs, err, sizeof(err)),
+                         0);
         ck_assert_uint_eq(defs.cnt, 7); /* rollup, 5 raw, alerts */
-        t = red_tabledefs_find(&defs, "agent_routing_metrics");
+        t = red_tabledef_set_find(&defs, "agent_routing_metrics");
         ck_assert_ptr_nonnull(t);
         ck_assert_str_eq(col(t, "metric_id")->type, "character varying(50)");
         ck_assert_str_eq(col(t, "metric_type")->type, "character varying(20)");
@@ -352,10 +353,10 @@ START_TEST(shipped_contracts_tables)
         ck_assert_uint_eq(t->pkey_cnt, 2);
         ck_assert_str_eq(t->pkey[1], "timestamp");
         ck_assert_uint_eq(t->idx_cnt, 4);
-        t = red_tabledefs_find(&defs, "agent_alerts");
+        t = red_tabledef_set_find(&defs, "agent_alerts");
         ck_assert_ptr_nonnull(t);
         ck_assert_str_eq(col(t, "agent_id")->type, "character varying(100)");
-        red_tabledefs_destroy(&defs);
+        red_tabledef_set_destroy(&defs);
         red_contract_destroy(c);
         red_contract_destroy(am);
 }
