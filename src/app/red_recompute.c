@@ -127,15 +127,3 @@ red_aggregator_t *red_recompute_cells(red_recompute_t *rc)
 {
         return rc->cells;
 }
-
-uint64_t red_recompute_applied(const red_recompute_t *rc)
-{
-        return red_core_counters(rc->core)->applied;
-}
-
-uint64_t red_recompute_rejected(const red_recompute_t *rc)
-{
-        const red_core_counters_t *k = red_core_counters(rc->core);
-
-        return k->dead_lettered + k->late_dropped + k->duplicates;
-}

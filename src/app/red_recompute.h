@@ -52,8 +52,4 @@ int red_recompute_flush(red_recompute_t *rc, red_time_t frontier, char *errstr,
 /** The cells so far (borrowed). */
 red_aggregator_t *red_recompute_cells(red_recompute_t *rc);
 
-/** Events applied so far, and dead-lettered or dropped ones. */
-uint64_t red_recompute_applied(const red_recompute_t *rc);
-uint64_t red_recompute_rejected(const red_recompute_t *rc);
-
 #endif

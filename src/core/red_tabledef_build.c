@@ -22,7 +22,7 @@
  * declarations.
  */
 
-char *red_tabledef_build_dup(build_t *b, const char *s)
+static char *red_tabledef_build_dup(build_t *b, const char *s)
 {
         char *d;
 

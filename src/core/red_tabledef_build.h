@@ -32,7 +32,6 @@ typedef struct build_s {
 /* --- building blocks (red_tabledef_build.c) ------------------------------- */
 
 /* A copy of @p s (NULL stays NULL). */
-char *red_tabledef_build_dup(build_t *b, const char *s);
 /* A formatted string (malloc'd). */
 char *red_tabledef_build_fmt(build_t *b, const char *f, ...) RED_PRINTF(2, 3);
 /* A new table of @p sink (a static name) declared by @p owner. */

@@ -14,6 +14,8 @@ typedef struct prop_s {
 } prop_t;
 
 /* Every member of a consumer group. */
+static bool red_kafka_conf_consumer_only(const char *prop);
+
 static const prop_t consumer_defaults[] = {
         /* offsets live in Postgres, with the batch: librdkafka neither
          * commits nor stores them (we commit a copy for lag tools) */
@@ -155,7 +157,9 @@ int red_kafka_conf_check(const red_config_t *conf, char *errstr,
         return r;
 }
 
-bool red_kafka_conf_consumer_only(const char *prop)
+/* True for librdkafka properties that only consumers take (producers
+ * built from the same kafka.properties skip them). */
+static bool red_kafka_conf_consumer_only(const char *prop)
 {
         static const char *const prefixes[] = {"partition.assignment.strategy",
                                                "session.timeout.ms",

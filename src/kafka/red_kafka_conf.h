@@ -55,8 +55,4 @@ int red_kafka_conf_check(const red_config_t *conf, char *errstr,
  * The configurations above do it already. */
 void red_kafka_conf_route_logs(rd_kafka_conf_t *kc);
 
-/** True for librdkafka properties that only consumers take (producers
- * built from the same kafka.properties skip them). */
-bool red_kafka_conf_consumer_only(const char *prop);
-
 #endif

@@ -180,8 +180,10 @@ int red_kafka_mock_topics(red_kafka_mock_t *km,
         return 0;
 }
 
-int red_kafka_mock_topic(red_kafka_mock_t *km, const char *topic,
-                         int partitions, char *errstr, size_t errstr_size)
+/* Creates @p topic with @p partitions partitions; an existing one is kept. */
+static int red_kafka_mock_topic(red_kafka_mock_t *km, const char *topic,
+                                int partitions, char *errstr,
+                                size_t errstr_size)
 {
         red_kafka_mock_topic_t t = {topic, partitions};
 

@@ -132,8 +132,10 @@ void red_ddl_comment(red_buf_t *b, const char *table, const char *column,
         red_buf_puts(b, ";\n");
 }
 
-int red_ddl_comments(red_buf_t *b, const red_tabledef_t *t, int gen,
-                     const char *schema)
+/* COMMENT ON TABLE / COLUMN statements of @p t (the text quoted as a
+ * literal by the server's rules: single quotes doubled). */
+static int red_ddl_comments(red_buf_t *b, const red_tabledef_t *t, int gen,
+                            const char *schema)
 {
         char table[80];
 

@@ -57,11 +57,6 @@ int red_ddl_index(red_buf_t *b, const red_tabledef_t *t, const red_idxdef_t *ix,
 void red_ddl_comment(red_buf_t *b, const char *table, const char *column,
                      const char *text, const char *schema);
 
-/** COMMENT ON TABLE / COLUMN statements of @p t (the text quoted as a
- * literal by the server's rules: single quotes doubled). */
-int red_ddl_comments(red_buf_t *b, const red_tabledef_t *t, int gen,
-                     const char *schema) RED_MUSTCHECK;
-
 /** Appends @p s as a standard-conforming string literal ('..', quotes
  * doubled; no backslash escapes are involved). */
 void red_ddl_literal(red_buf_t *b, const char *s);

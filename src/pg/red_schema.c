@@ -648,8 +648,14 @@ rollback:
         return -1;
 }
 
-int red_schema_apply(PGconn *conn, const red_schema_plan_t *p, char *errstr,
-                     size_t size)
+/*
+ * Applies a plan with no refusals: per contract one transaction that
+ * holds the contract's row, runs the statements and records the new
+ * state. The caller holds the migration lock (red_schema_migrate() does
+ * all of it). Returns 0 or -1 with a message.
+ */
+static int red_schema_apply(PGconn *conn, const red_schema_plan_t *p,
+                            char *errstr, size_t size)
 {
         if (red_schema_plan_refused(p)) {
                 snprintf(errstr, size, "the plan has refused changes");

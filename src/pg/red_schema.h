@@ -61,15 +61,6 @@ void red_schema_plan_print(const red_schema_plan_t *p, FILE *fp);
 void red_schema_plan_print_refused(const red_schema_plan_t *p, FILE *fp);
 
 /**
- * Applies a plan with no refusals: per contract one transaction that
- * holds the contract's row, runs the statements and records the new
- * state. The caller holds the migration lock (red_schema_migrate() does
- * all of it). Returns 0 or -1 with a message.
- */
-int red_schema_apply(PGconn *conn, const red_schema_plan_t *p, char *errstr,
-                     size_t errstr_size) RED_MUSTCHECK;
-
-/**
  * The whole of `reducerd migrate` for the contracts: under the migration
  * advisory lock, plans and, unless @p dry_run or something is refused,
  * applies. The plan is printed to @p out (NULL: not printed). Sets
