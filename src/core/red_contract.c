@@ -28,7 +28,7 @@ const char *red_contract_field_type_name(red_field_type_t t)
 static const char *const rule_names[] = {"latest", "first", "max", "count",
                                          "merge"};
 
-const char *red_rule_name(red_rule_t r)
+const char *red_contract_rule_name(red_rule_t r)
 {
         return (unsigned)r < 5 ? rule_names[r] : "?";
 }
@@ -97,6 +97,31 @@ int red_contract_slot(const red_contract_t *c, const char *name)
                 }
         }
         return -1;
+}
+
+const red_coltype_t *red_contract_coltype_find(const red_coltype_t *ct,
+                                               size_t cnt, const char *column)
+{
+        for (size_t i = 0; i < cnt; i++) {
+                if (!strcmp(ct[i].column, column)) {
+                        return &ct[i];
+                }
+        }
+        return NULL;
+}
+
+void red_contract_agg_partition_parent(const red_agg_t *a, red_window_type_t wt,
+                                       char *parent, size_t size,
+                                       red_partition_t *gran)
+{
+        if (a->partition_by_window) {
+                snprintf(parent, size, "%s_%s", a->table,
+                         red_window_type_name(wt));
+                *gran = a->window_partition[wt];
+        } else {
+                snprintf(parent, size, "%s", a->table);
+                *gran = a->partition;
+        }
 }
 
 int red_contract_fsm_state(const red_fsm_t *fsm, const char *name, size_t len)

@@ -37,10 +37,6 @@ int red_qparam_oom(red_query_error_t *e);
 
 /** The value of @p name: 1 found, 0 absent, -1 given twice (error set). */
 int red_qparam_get(red_qparam_ctx_t *pc, const char *name, const char **value);
-/** Every value of @p name, copied into a malloc'd array (free with
- * red_qparam_free_strs()). 0 or -1. */
-int red_qparam_get_all(red_qparam_ctx_t *pc, const char *name, char ***vals,
-                       size_t *cnt);
 void red_qparam_free_strs(char **v, size_t cnt);
 
 /** Fails on the first parameter no step took, listing the names asked for

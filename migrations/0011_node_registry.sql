@@ -2,9 +2,11 @@
 -- registered_nodes, node_heartbeats and node_capability_index, plus what
 -- the engine and the search need.
 --
--- A migration, not a table generated from the contract: contract-owned
--- tables (issue 16) had not landed when the registry was built. The
--- columns are the ones the contract writes; reducerd checks them at start.
+-- A migration, not tables generated from the contract (a stopgap): the
+-- contract-owned tables of `reducerd migrate` (src/pg/red_schema.c) do not
+-- cover state sinks yet, nor the generated search columns, functions and
+-- views below. The columns are the ones the contract writes; reducerd
+-- checks them at start.
 
 -- Trigram similarity for the search (PostgreSQL's contrib, shipped with the
 -- postgresql-15 package; a trusted extension, so the database owner may
