@@ -226,11 +226,18 @@ def value_schema(f, scale, name, primary):
             s["enum"] = [str(e) for e in f["enum"]]
         if "min_length" in f:
             s["minLength"] = int(f["min_length"])
+        if "missing_detail" in f and _truthy(f.get("required")):
+            # the decoder takes "" for missing there, as the reference does
+            s["minLength"] = max(s.get("minLength", 0), 1)
         if "max_length" in f:
             s["maxLength"] = int(f["max_length"])
         if "enum" not in f:
             # valid JSON, but no text column can hold it
             s["pattern"] = "^[^\\u0000]*$"
+        if "pattern" in f:
+            # POSIX extended, where \d is [0-9] (Python's \d takes any
+            # Unicode digit)
+            s["allOf"] = [{"pattern": str(f["pattern"]).replace("\\d", "[0-9]")}]
     elif t in ("integer", "number", "boolean"):
         s["type"] = t
     elif t == "object":
@@ -247,6 +254,25 @@ def value_schema(f, scale, name, primary):
             s["additionalProperties"] = {"type": vt}
         else:
             raise SystemExit(f"{name}: unknown values type {vt!r}")
+    elif t == "array":
+        s["type"] = "array"
+        it = f.get("items")
+        if it is None:
+            pass
+        elif it in ("integer", "number", "boolean", "object"):
+            s["items"] = {"type": it}
+        elif it == "string":
+            s["items"] = {"type": "string", "pattern": "^[^\\u0000]*$"}
+        else:
+            raise SystemExit(f"{name}: unknown items type {it!r}")
+        if it == "object":
+            # no JSONB column holds a NUL character, in a name as in a value
+            s["items"]["propertyNames"] = {"pattern": "^[^\\u0000]*$"}
+            req = [str(m) for m in f.get("item_required") or []]
+            if req:
+                s["items"]["required"] = req
+                s["items"]["properties"] = {
+                    m: {"type": "string", "minLength": 1} for m in req}
     else:
         raise SystemExit(f"unknown field type {t!r}")
     if t in ("integer", "number"):

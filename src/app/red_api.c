@@ -1,6 +1,8 @@
 /* red_api - GET /v1 on libmicrohttpd: routes, auth, formats, gzip, streams. */
 #include "red_api.h"
 
+#include "red_api_impl.h"
+#include "red_api_nodes.h"
 #include "red_buf.h"
 #include "red_listen.h"
 #include "red_log.h"
@@ -46,6 +48,7 @@ struct red_api_s {
         int64_t max_rows, max_export_rows;
         int port;
         char *tls_cert, *tls_key;
+        red_api_nodes_t *nodes; /* the node registry's routes */
 };
 
 /* --- contracts --------------------------------------------------------- */
@@ -237,6 +240,43 @@ static enum MHD_Result fail(struct MHD_Connection *conn, int status,
         vsnprintf(e.message, sizeof(e.message), fmt, ap);
         va_end(ap);
         return send_error(conn, &e);
+}
+
+/* --- for the other handlers (red_api_impl.h) ---------------------------- */
+
+enum MHD_Result red_api_reply(struct MHD_Connection *conn, unsigned status,
+                              const char *body, size_t len)
+{
+        return send_body(conn, status, "application/json", body, len, NULL);
+}
+
+enum MHD_Result red_api_reply_error(struct MHD_Connection *conn,
+                                    const red_query_error_t *e)
+{
+        return send_error(conn, e);
+}
+
+PGconn *red_api_pg(red_api_t *api, char *errstr, size_t size)
+{
+        return red_pgpool_get(api->pool, POOL_WAIT_MS, errstr, size);
+}
+
+void red_api_pg_done(red_api_t *api, PGconn *conn, bool reusable)
+{
+        red_pgpool_put(api->pool, conn, reusable);
+}
+
+const red_contract_set_t *red_api_contracts(red_api_t *api, void **hold)
+{
+        cset_t *c = acquire(api);
+
+        *hold = c;
+        return &c->set;
+}
+
+void red_api_contracts_done(red_api_t *api, void *hold)
+{
+        release(api, hold);
 }
 
 /* --- streaming ---------------------------------------------------------- */
@@ -470,7 +510,10 @@ static const char index_body[] =
         "{\"endpoints\":[\"/v1/contracts\",\"/v1/aggregations/{name}/series\","
         "\"/v1/aggregations/{name}/summary\",\"/v1/aggregations/{name}/top\","
         "\"/v1/raw/{table}\",\"/v1/workflows\",\"/v1/workflows/{id}\","
-        "\"/v1/alerts\",\"/v1/openapi.json\"]}\n";
+        "\"/v1/alerts\",\"/v1/nodes/search\",\"/v1/nodes/{id}\","
+        "\"/v1/nodes/discover/capability/{name}\","
+        "\"/v1/nodes/discover/type/{type}\",\"/v1/nodes/healthy/{type}\","
+        "\"/v1/openapi.json\"]}\n";
 
 /* Runs a plan: a whole body, or a stream for an export. */
 static enum MHD_Result run(red_api_t *api, struct MHD_Connection *conn,
@@ -589,6 +632,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         red_query_t *q;
 
         (void)version;
+        if (red_api_nodes_route(url)) {
+                /* the registry's routes read bodies and write */
+                if (!*con_cls && !authorized(api, conn)) {
+                        *con_cls = &seen;
+                        return fail(conn, MHD_HTTP_UNAUTHORIZED,
+                                    "missing or wrong bearer token "
+                                    "(Authorization: Bearer ...)");
+                }
+                if (*con_cls == &seen) {
+                        return MHD_YES; /* the refused request's body */
+                }
+                return red_api_nodes_handle(api, api->nodes, conn, url, method,
+                                            upload, upload_size, con_cls);
+        }
         (void)upload;
         if (!*con_cls) {
                 /* headers only so far */
@@ -603,7 +660,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         if (strcmp(method, MHD_HTTP_METHOD_GET) &&
             strcmp(method, MHD_HTTP_METHOD_HEAD)) {
                 return fail(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
-                            "the API is read-only: GET or HEAD");
+                            "the API is read-only but for /v1/nodes: GET or "
+                            "HEAD");
         }
         if (!authorized(api, conn)) {
                 return fail(conn, MHD_HTTP_UNAUTHORIZED,
@@ -650,6 +708,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 }
 
 /* --- the server ---------------------------------------------------------- */
+
+/* A request is over: what the registry's routes kept for it goes. */
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+        (void)cls;
+        (void)conn;
+        (void)toe;
+        red_api_nodes_completed(*con_cls);
+        *con_cls = NULL;
+}
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -729,14 +798,16 @@ red_api_t *red_api_start(const red_config_t *conf, red_contract_set_t *set,
         if (!(api->cur = cset_take(set)) ||
             !(api->pool = red_pgpool_new(conf->postgres_conninfo,
                                          (size_t)conf->api_pg_connections,
-                                         setup_session, api))) {
+                                         setup_session, api)) ||
+            !(api->nodes = red_api_nodes_new(conf))) {
                 goto oom;
         }
         flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
                 (api->tls_cert ? MHD_USE_TLS : 0);
         api->mhd = MHD_start_daemon(
                 flags, 0, NULL, NULL, handle, api, MHD_OPTION_EXTERNAL_LOGGER,
-                mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+                mhd_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+                MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned)conf->api_threads,
                 MHD_OPTION_CONNECTION_LIMIT,
                 (unsigned)conf->api_max_connections,
@@ -775,6 +846,7 @@ err:
                 api->cur = NULL;
         }
         red_pgpool_destroy(api->pool);
+        red_api_nodes_destroy(api->nodes);
         free(api->token);
         free(api->tls_cert);
         free(api->tls_key);
@@ -788,12 +860,25 @@ int red_api_port(const red_api_t *api)
         return api->port;
 }
 
+void red_api_set_brokers(red_api_t *api, const char *brokers)
+{
+        red_api_nodes_set_brokers(api->nodes, brokers);
+}
+
+void red_api_registry_metrics(red_api_t *api, red_buf_t *out)
+{
+        if (api) {
+                red_api_nodes_metrics(api, api->nodes, out);
+        }
+}
+
 void red_api_stop(red_api_t *api)
 {
         if (!api) {
                 return;
         }
         MHD_stop_daemon(api->mhd);
+        red_api_nodes_destroy(api->nodes);
         red_pgpool_destroy(api->pool);
         release(api, api->cur);
         if (api->token) {

@@ -14,6 +14,7 @@
 #ifndef RED_API_H
 #define RED_API_H
 
+#include "red_buf.h"
 #include "red_config.h"
 #include "red_contract.h"
 
@@ -33,6 +34,19 @@ red_api_t *red_api_start(const red_config_t *conf, red_contract_set_t *set,
 /** Serves the contracts of @p set from now on (taken); requests in flight
  * finish with the old ones. */
 void red_api_reload(red_api_t *api, red_contract_set_t *set);
+
+/**
+ * Where the node registry's writes go (POST/PUT/DELETE /v1/nodes): the
+ * bootstrap servers of the Kafka the pipelines read (`run` passes the
+ * embedded cluster's address). Without it, kafka.brokers, unless that is
+ * "embedded" (`serve` cannot reach the embedded cluster of another
+ * process: the writes then answer 503 saying so).
+ */
+void red_api_set_brokers(red_api_t *api, const char *brokers);
+
+/** Appends the registry API's series (Prometheus text) to @p out;
+ * accepts NULL. */
+void red_api_registry_metrics(red_api_t *api, red_buf_t *out);
 
 /** The port actually bound (api.listen may say 0). */
 int red_api_port(const red_api_t *api);

@@ -193,13 +193,18 @@ int red_cli_check(int argc, char **argv)
                 for (size_t k = 0; k < c->raw_cnt; k++) {
                         tables += c->raws[k].table_cnt;
                 }
+                char states[64] = "";
+                if (c->state_cnt) {
+                        snprintf(states, sizeof(states), ", %zu state sinks",
+                                 c->state_cnt);
+                }
                 printf("%s: ok (contract %s %s: %zu event kinds, %zu "
                        "aggregations, %zu raw tables, %zu alert rules, %zu "
-                       "window alert rules, %zu metrics%s)\n",
+                       "window alert rules, %zu metrics%s%s)\n",
                        c->path, c->name, c->version, c->kind_cnt, c->agg_cnt,
                        tables, c->alerts ? c->alerts->rule_cnt : 0,
                        c->alerts ? c->alerts->window_rule_cnt : 0,
-                       c->metric_cnt, c->fsm ? ", fsm" : "");
+                       c->metric_cnt, c->fsm ? ", fsm" : "", states);
         }
         r = check_tables(&set);
         if (!r && postgres) {

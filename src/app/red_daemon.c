@@ -1,6 +1,7 @@
 /* red_daemon - service start-up, the supervising main loop and shutdown. */
 #include "red_daemon.h"
 
+#include "red_api.h"
 #include "red_appconf.h"
 #include "red_signals.h"
 
@@ -71,7 +72,8 @@ static int create_topics(red_kafka_mock_t *km, const red_contract_set_t *set,
         int r;
 
         for (size_t i = 0; i < set->cnt; i++) {
-                max += set->items[i]->input_cnt + set->items[i]->agg_cnt + 3;
+                max += set->items[i]->input_cnt + set->items[i]->agg_cnt + 3 +
+                       4 * set->items[i]->state_cnt;
         }
         if (!(topics = calloc(max + 1, sizeof(*topics)))) {
                 snprintf(errstr, size, "out of memory");
@@ -99,6 +101,20 @@ static int create_topics(red_kafka_mock_t *km, const red_contract_set_t *set,
                 if (c->fsm && c->fsm->publish.topic) {
                         topics[cnt++] = (red_kafka_mock_topic_t){
                                 c->fsm->publish.topic, partitions};
+                }
+                for (size_t k = 0; k < c->state_cnt; k++) {
+                        const red_state_t *st = &c->states[k];
+                        const red_publish_t *pubs[] = {
+                                &st->on_created, &st->on_deleted,
+                                &st->on_status, &st->on_start};
+                        for (int p = 0; p < 4; p++) {
+                                if (pubs[p]->topic) {
+                                        topics[cnt++] =
+                                                (red_kafka_mock_topic_t){
+                                                        pubs[p]->topic,
+                                                        partitions};
+                                }
+                        }
                 }
         }
         r = red_kafka_mock_topics(km, topics, cnt, errstr, size);
@@ -226,6 +242,9 @@ typedef struct daemon_s {
         red_kafka_mock_t *km;
         const char *brokers;
         red_api_t *api; /* the read API (http.api), or NULL */
+        /* guards api for /metrics, which reads the registry's counts
+         * from PostgreSQL: not under lock, so that probes never wait */
+        pthread_mutex_t api_lock;
 } daemon_t;
 
 static void on_metrics(void *opaque, red_buf_t *out)
@@ -235,6 +254,9 @@ static void on_metrics(void *opaque, red_buf_t *out)
         pthread_mutex_lock(&d->lock);
         red_metrics_render(out, d->pipes, d->pipe_cnt, d->relay, d->deliver);
         pthread_mutex_unlock(&d->lock);
+        pthread_mutex_lock(&d->api_lock);
+        red_api_registry_metrics(d->api, out);
+        pthread_mutex_unlock(&d->api_lock);
 }
 
 static bool on_ready(void *opaque, char *reason, size_t size)
@@ -456,6 +478,7 @@ int red_daemon_run(const red_daemon_opts_t *opts)
 {
         daemon_t d;
         red_http_t *http = NULL;
+        red_api_t *api = NULL;
         char err[2048], version[256];
         int64_t last_maintain;
         bool wrote_bootstrap = false;
@@ -463,6 +486,7 @@ int red_daemon_run(const red_daemon_opts_t *opts)
 
         memset(&d, 0, sizeof(d));
         pthread_mutex_init(&d.lock, NULL);
+        pthread_mutex_init(&d.api_lock, NULL);
         if (!(d.conf = red_config_load(opts->config_path, err, sizeof(err))) ||
             red_kafka_conf_check(d.conf, err, sizeof(err))) {
                 fprintf(stderr, "%s\n", err);
@@ -537,8 +561,17 @@ int red_daemon_run(const red_daemon_opts_t *opts)
                              d.conf->http_listen, red_http_port(http));
         }
         /* the read API: its own server, threads and connections */
-        if (d.conf->http_api && !(d.api = red_serve_start_api(d.conf))) {
-                goto done;
+        if (d.conf->http_api) {
+                api = red_serve_start_api(d.conf);
+                if (!api) {
+                        goto done;
+                }
+                /* registrations go to the Kafka the pipelines read, the
+                 * embedded one included */
+                red_api_set_brokers(api, d.brokers);
+                pthread_mutex_lock(&d.api_lock);
+                d.api = api;
+                pthread_mutex_unlock(&d.api_lock);
         }
         /* written once nothing at start can fail any more, so that the
          * file always names a cluster that serves (removed at exit) */
@@ -574,7 +607,11 @@ done:
         if (wrote_bootstrap) {
                 unlink(opts->bootstrap_file);
         }
-        red_api_stop(d.api);
+        pthread_mutex_lock(&d.api_lock);
+        api = d.api;
+        d.api = NULL;
+        pthread_mutex_unlock(&d.api_lock);
+        red_api_stop(api);
         stop_workers(&d);
         red_http_stop(http);
         red_kafka_mock_destroy(d.km);
@@ -583,5 +620,6 @@ done:
         red_config_destroy(d.conf);
         free((char *)d.brokers);
         pthread_mutex_destroy(&d.lock);
+        pthread_mutex_destroy(&d.api_lock);
         return rc;
 }

@@ -1,7 +1,8 @@
-/* reducerd - command-line entry point: run, serve, query, top, check,
+/* reducerd - command-line entry point: run, serve, query, nodes, top, check,
  * migrate, backfill, maintain, reduce, version. */
 #include "red_backfill.h"
 #include "red_cli.h"
+#include "red_nodes_cli.h"
 #include "red_query_cli.h"
 #include "red_serve.h"
 #include "red_top.h"
@@ -20,6 +21,8 @@ static const struct {
          "serve the read API (GET /v1/...) without consuming"},
         {"query", red_query_cli_main,
          "read results: series, summaries, top N, raw rows, workflows"},
+        {"nodes", red_nodes_cli_main,
+         "the node registry: search, get, register, heartbeat, deregister"},
         {"top", red_top_main,
          "live terminal dashboard of a contract (--once: one frame)"},
         {"check", red_cli_check, "validate the config and the contracts"},

@@ -15,13 +15,22 @@
 /* in the order of red_field_type_t */
 static const char *const type_names[] = {"none",      "string",  "integer",
                                          "number",    "boolean", "uuid",
-                                         "timestamp", "object"};
+                                         "timestamp", "object",  "array"};
 
 const char *red_contract_field_type_name(red_field_type_t t)
 {
         return (size_t)t < sizeof(type_names) / sizeof(*type_names)
                        ? type_names[t]
                        : "?";
+}
+
+/* in the order of red_rule_t */
+static const char *const rule_names[] = {"latest", "first", "max", "count",
+                                         "merge"};
+
+const char *red_contract_rule_name(red_rule_t r)
+{
+        return (unsigned)r < 5 ? rule_names[r] : "?";
 }
 
 /* in the order of red_alert_op_t */
@@ -39,6 +48,17 @@ const char *red_contract_raw_table(const red_raw_t *r, const char *topic)
         for (size_t i = 0; topic && i < r->table_cnt; i++) {
                 if (!strcmp(r->topics[i], topic)) {
                         return r->tables[i];
+                }
+        }
+        return NULL;
+}
+
+const red_state_t *red_contract_state(const red_contract_t *c,
+                                      const char *table)
+{
+        for (size_t i = 0; table && i < c->state_cnt; i++) {
+                if (!strcmp(c->states[i].table, table)) {
+                        return &c->states[i];
                 }
         }
         return NULL;
@@ -173,6 +193,12 @@ static size_t contract_tables(const red_contract_t *c, const char **out,
         }
         if (c->alerts && c->alerts->table && n < max) {
                 out[n++] = c->alerts->table;
+        }
+        for (size_t i = 0; i < c->state_cnt && n < max; i++) {
+                out[n++] = c->states[i].table;
+                for (size_t l = 0; l < c->states[i].list_cnt && n < max; l++) {
+                        out[n++] = c->states[i].lists[l].table;
+                }
         }
         return n;
 }

@@ -30,6 +30,7 @@ typedef enum {
         RED_FT_UUID,
         RED_FT_TIMESTAMP,
         RED_FT_OBJECT,
+        RED_FT_ARRAY, /**< a JSON array (stored as JSONB) */
 } red_field_type_t;
 
 /** "string", "integer", ... */
@@ -64,7 +65,15 @@ typedef struct red_field_s {
         red_const_t def;
         red_field_src_t *from; /**< at least one: the field's own name */
         size_t from_cnt;
-        red_field_type_t values; /**< object: type of every value, or NONE */
+        red_field_type_t values; /**< object: type of every value; array: of
+                                    every item; or NONE */
+        char **item_required;    /**< array of objects: members every item
+                                    must hold as a non-empty string */
+        size_t item_required_cnt;
+        char *pattern; /**< string: POSIX extended regex (\\d is [0-9]) */
+        void *regex;   /**< its compiled form (regex_t, owned) */
+        char *missing_detail; /**< dead-letter detail when a required field
+                                 is missing, or NULL for the default */
 } red_field_t;
 
 typedef struct red_kind_s {
@@ -361,6 +370,75 @@ typedef struct red_alerts_s {
         size_t window_rule_cnt;
 } red_alerts_t;
 
+/** How a state column folds the values of the events that carry it. */
+typedef enum {
+        RED_RULE_LATEST, /**< the value of the newest event (event time) */
+        RED_RULE_FIRST,  /**< the value of the oldest event */
+        RED_RULE_MAX,    /**< the largest value */
+        RED_RULE_COUNT,  /**< how many events */
+        RED_RULE_MERGE,  /**< JSON objects merged member by member, the
+                            newer event's members win */
+} red_rule_t;
+
+/** Column source: the event time instead of a field. */
+#define RED_STATE_TIME (-2)
+
+/** One column of a state table and the rule that fills it. */
+typedef struct red_state_col_s {
+        char *name;
+        red_rule_t rule;
+        uint64_t on; /**< kinds that contribute */
+        int slot;    /**< the field, RED_STATE_TIME, or -1 (count) */
+        char **path; /**< members inside an object field, or NULL */
+        size_t path_cnt;
+        red_field_type_t type; /**< of the stored value: the field's (or the
+                                  member's declared type), timestamp for the
+                                  time, integer for a count */
+} red_state_col_t;
+
+/** A child table with one row per item of an array column. */
+typedef struct red_state_list_s {
+        char *table;
+        int column;        /**< the array column's index in the state */
+        char **columns;    /**< the child table's columns ... */
+        char **members;    /**< ... and the item members that fill them */
+        size_t column_cnt; /**< the first column identifies an item */
+} red_state_list_t;
+
+/** When a row counts as stale, and what its status then reads. */
+typedef struct red_staleness_s {
+        int *time_cols; /**< the newest of these timestamp columns ... */
+        size_t time_cnt;
+        int interval_col; /**< ... plus factor x this column's seconds
+                             (or default_interval) is older than the clock */
+        int64_t default_interval_us;
+        double factor;
+        int status_col; /**< the status column the rule overrides */
+        char *value;    /**< what the status reads when stale */
+} red_staleness_t;
+
+/** One row per key, folded from events (state:). */
+typedef struct red_state_s {
+        char *name;
+        int index;
+        char *table;
+        char *key_column;
+        int key_slot;         /**< a required string or uuid field */
+        uint64_t on;          /**< kinds applied */
+        uint64_t create;      /**< kinds that create (or revive) a row */
+        uint64_t delete_on;   /**< kinds that soft-delete a row */
+        char *deleted_column; /**< NULL without soft delete */
+        red_state_col_t *columns;
+        size_t column_cnt;
+        red_state_list_t *lists;
+        size_t list_cnt;
+        red_staleness_t *stale;   /**< NULL: no staleness rule */
+        red_publish_t on_created; /**< a row created or revived */
+        red_publish_t on_deleted; /**< a row soft-deleted */
+        red_publish_t on_status;  /**< the effective status changed */
+        red_publish_t on_start;   /**< once when a worker starts */
+        int history;              /**< index of its history raw sink, or -1 */
+} red_state_t;
 /*
  * Domain Prometheus series (metrics:), exported on /metrics next to
  * reducerd's own. Each label has a bounded set of values fixed at load
@@ -467,6 +545,8 @@ typedef struct red_contract_s {
         red_metric_t *metrics; /**< domain series (metrics:) */
         size_t metric_cnt;
         size_t metric_values; /**< values of all of them (red_dmetrics.h) */
+        red_state_t *states;
+        size_t state_cnt;
 } red_contract_t;
 
 /**
@@ -486,6 +566,13 @@ const red_kind_t *red_contract_kind_by_type(const red_contract_t *c,
 
 /** The table of raw sink @p r for @p topic, or NULL (not stored). */
 const char *red_contract_raw_table(const red_raw_t *r, const char *topic);
+
+/** The state sink writing @p table, or NULL. */
+const red_state_t *red_contract_state(const red_contract_t *c,
+                                      const char *table);
+
+/** "latest", "first", "max", "count", "merge". */
+const char *red_contract_rule_name(red_rule_t r);
 
 /** "gt", "lt", "gte", "lte". */
 const char *red_contract_alert_op_name(red_alert_op_t op);

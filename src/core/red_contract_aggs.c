@@ -118,8 +118,8 @@ static int dim_of(red_loader_t *ld, const red_yaml_node_t *key,
         if (!(v = red_yaml_get(n, "buckets"))) {
                 d->kind = RED_DIM_FIELD;
                 /* a key is a short exact text: no objects, no floats */
-                if (t == RED_FT_OBJECT || t == RED_FT_NUMBER ||
-                    t == RED_FT_TIMESTAMP) {
+                if (t == RED_FT_OBJECT || t == RED_FT_ARRAY ||
+                    t == RED_FT_NUMBER || t == RED_FT_TIMESTAMP) {
                         return red_yaml_error(
                                 ld->errstr, ld->size, red_yaml_get(n, "field"),
                                 "%s: a %s field cannot be a dimension "

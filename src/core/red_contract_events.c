@@ -1,9 +1,11 @@
 /* red_contract_events - a contract's events, inputs and workflows. */
 #include "red_contract_load.h"
 
+#include "red_buf.h"
 #include "red_time.h"
 
 #include <errno.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +27,7 @@ static int field_type_of(red_loader_t *ld, const red_yaml_node_t *n,
         if (red_yaml_to_str(n, what, &s, ld->errstr, ld->size)) {
                 return -EINVAL;
         }
-        for (int t = RED_FT_STRING; t <= RED_FT_OBJECT; t++) {
+        for (int t = RED_FT_STRING; t <= RED_FT_ARRAY; t++) {
                 if (!strcmp(s, red_contract_field_type_name(
                                        (red_field_type_t)t))) {
                         *out = (red_field_type_t)t;
@@ -35,7 +37,7 @@ static int field_type_of(red_loader_t *ld, const red_yaml_node_t *n,
         return red_yaml_error(ld->errstr, ld->size, n,
                               "%s: unknown type \"%s\" (allowed: string, "
                               "integer, number, boolean, uuid, timestamp, "
-                              "object)",
+                              "object, array)",
                               what, s);
 }
 
@@ -218,14 +220,96 @@ static int field_sources(red_loader_t *ld, const red_yaml_node_t *n,
         return 0;
 }
 
+/*
+ * pattern: a POSIX extended regular expression a string must match. The
+ * reference writes its version rule as ^\d+\.\d+\.\d+$, so \d (outside
+ * brackets) reads as [0-9]; everything else is POSIX ERE.
+ */
+static int field_pattern(red_loader_t *ld, const red_yaml_node_t *v,
+                         const char *what, red_field_t *f)
+{
+        red_buf_t b;
+        regex_t *re;
+        int rc;
+
+        if (f->type != RED_FT_STRING) {
+                return red_yaml_error(ld->errstr, ld->size, v,
+                                      "%s: pattern applies to string fields",
+                                      what);
+        }
+        if ((rc = red_contract_load_str(ld, v, what, &f->pattern))) {
+                return rc;
+        }
+        red_buf_init(&b);
+        for (const char *p = f->pattern; *p; p++) {
+                if (p[0] == '\\' && p[1] == 'd') {
+                        red_buf_puts(&b, "[0-9]");
+                        p++;
+                } else if (p[0] == '\\' && p[1]) {
+                        red_buf_append(&b, p, 2);
+                        p++;
+                } else {
+                        red_buf_putc(&b, *p);
+                }
+        }
+        if (b.failed || !(re = calloc(1, sizeof(*re)))) {
+                red_buf_destroy(&b);
+                return -ENOMEM;
+        }
+        rc = regcomp(re, b.data ? b.data : "", REG_EXTENDED | REG_NOSUB);
+        red_buf_destroy(&b);
+        if (rc) {
+                free(re);
+                return red_yaml_error(ld->errstr, ld->size, v,
+                                      "%s: pattern \"%s\" is not a valid "
+                                      "POSIX extended regular expression",
+                                      what, f->pattern);
+        }
+        f->regex = re;
+        return 0;
+}
+
+/* items (an array's item type) and item_required (members every object
+ * item holds as a non-empty string). */
+static int field_items(red_loader_t *ld, const red_yaml_node_t *n,
+                       const char *what, red_field_t *f)
+{
+        const red_yaml_node_t *v;
+        int r;
+
+        if ((v = red_yaml_get(n, "items"))) {
+                if (f->type != RED_FT_ARRAY) {
+                        return red_yaml_error(ld->errstr, ld->size, v,
+                                              "%s: items applies to array "
+                                              "fields",
+                                              what);
+                }
+                if ((r = field_type_of(ld, v, what, &f->values))) {
+                        return r;
+                }
+        }
+        if (!(v = red_yaml_get(n, "item_required"))) {
+                return 0;
+        }
+        if (f->type != RED_FT_ARRAY || f->values != RED_FT_OBJECT) {
+                return red_yaml_error(ld->errstr, ld->size, v,
+                                      "%s: item_required applies to arrays "
+                                      "of objects (items: object)",
+                                      what);
+        }
+        return red_contract_load_strlist(ld, v, what, &f->item_required,
+                                         &f->item_required_cnt);
+}
+
 static int field_of(red_loader_t *ld, const char *kind,
                     const red_yaml_node_t *key, const red_yaml_node_t *n,
                     red_field_t *f)
 {
         static const char *const keys[] = {
-                "type",   "required",   "default",     "min",
-                "max",    "min_length", "max_length",  "enum",
-                "values", "from",       "description", NULL};
+                "type",          "required",   "default",        "min",
+                "max",           "min_length", "max_length",     "enum",
+                "values",        "from",       "description",    "items",
+                "item_required", "pattern",    "missing_detail", NULL};
         const red_yaml_node_t *v;
         char what[256];
         int r;
@@ -242,7 +326,8 @@ static int field_of(red_loader_t *ld, const char *kind,
         if (!(v = red_contract_load_required(
                       ld, n, what, "type",
                       " (allowed: string, integer, number, "
-                      "boolean, uuid, timestamp, object)",
+                      "boolean, uuid, timestamp, object, "
+                      "array)",
                       &r)) ||
             (r = field_type_of(ld, v, what, &f->type)) ||
             (r = slot_add(ld, key, f->name, f->type, &f->slot))) {
@@ -279,6 +364,15 @@ static int field_of(red_loader_t *ld, const char *kind,
                         return r;
                 }
         }
+        if ((r = field_items(ld, n, what, f)) ||
+            ((v = red_yaml_get(n, "pattern")) &&
+             (r = field_pattern(ld, v, what, f)))) {
+                return r;
+        }
+        if ((v = red_yaml_get(n, "missing_detail")) &&
+            (r = red_contract_load_str(ld, v, what, &f->missing_detail))) {
+                return r;
+        }
         if ((v = red_yaml_get(n, "default"))) {
                 f->has_default = true;
                 if ((r = red_contract_load_const(ld, v, what, f->type,
@@ -307,6 +401,14 @@ static void fields_free(red_field_t *f, size_t cnt)
                         free(f[i].from[s].name);
                 }
                 free(f[i].from);
+                red_contract_load_strlist_free(f[i].item_required,
+                                               f[i].item_required_cnt);
+                free(f[i].pattern);
+                free(f[i].missing_detail);
+                if (f[i].regex) {
+                        regfree(f[i].regex);
+                        free(f[i].regex);
+                }
         }
         free(f);
 }

@@ -140,6 +140,7 @@ static const struct {
         {"aggregations", red_contract_load_aggs},
         {"fsm", red_contract_load_fsm},
         {"raw", red_contract_load_raws},
+        {"state", red_contract_load_states},
         {"alerts", red_contract_load_alerts},
         {"metrics", red_contract_load_metrics},
 };
@@ -161,6 +162,7 @@ static int contract_of(red_loader_t *ld, const red_yaml_node_t *root)
                                            "aggregations",
                                            "fsm",
                                            "raw",
+                                           "state",
                                            "alerts",
                                            "metrics",
                                            NULL};
@@ -262,6 +264,7 @@ void red_contract_destroy(red_contract_t *c)
         red_contract_load_free_aggs(c->aggs, c->agg_cnt);
         red_contract_load_free_fsm(c->fsm);
         red_contract_load_free_raws(c->raws, c->raw_cnt);
+        red_contract_load_free_states(c->states, c->state_cnt);
         red_contract_load_free_alerts(c->alerts);
         red_contract_load_free_metrics(c->metrics, c->metric_cnt);
         free(c->path);

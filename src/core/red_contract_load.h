@@ -19,6 +19,8 @@
  *   red_contract_sinks.c     raw sinks
  *   red_contract_alerts.c    alert rules (per event, over windows)
  *   red_contract_metrics.c   domain Prometheus series
+ *   red_contract_state.c     state sinks (one row per key; after raw:
+ *                            a state's history is a raw sink of its own)
  *
  * red_contract.c (lookups, contract sets) uses only the public header:
  * including this one would make red_contract and red_contract_load
@@ -252,5 +254,10 @@ int red_contract_load_window_partition(red_loader_t *ld,
 int red_contract_load_metrics(red_loader_t *ld,
                               const red_yaml_node_t *n) RED_MUSTCHECK;
 void red_contract_load_free_metrics(red_metric_t *m, size_t cnt);
+/* red_contract_state.c: state sinks (need raw: their history rows are
+ * appended to c->raws) */
+int red_contract_load_states(red_loader_t *ld,
+                             const red_yaml_node_t *n) RED_MUSTCHECK;
+void red_contract_load_free_states(red_state_t *s, size_t cnt);
 
 #endif

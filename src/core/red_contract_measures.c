@@ -129,7 +129,7 @@ static int measure_of(red_loader_t *ld, const red_yaml_node_t *key,
                 }
                 if (m->kind >= RED_MEAS_COUNT_BY &&
                     (t == RED_FT_NUMBER || t == RED_FT_OBJECT ||
-                     t == RED_FT_TIMESTAMP)) {
+                     t == RED_FT_ARRAY || t == RED_FT_TIMESTAMP)) {
                         return red_yaml_error(ld->errstr, ld->size, v,
                                               "%s: cannot group by a %s "
                                               "field",

@@ -45,6 +45,22 @@ red_core_t *red_core_new(const red_contract_t *c, size_t max_live_workflows,
                         goto oom;
                 }
         }
+        if (c->state_cnt &&
+            !(core->states = calloc(c->state_cnt, sizeof(*core->states)))) {
+                goto oom;
+        }
+        for (size_t i = 0; i < c->state_cnt; i++) {
+                size_t max = max_live_workflows < RED_CORE_STATE_ROWS
+                                     ? max_live_workflows
+                                     : RED_CORE_STATE_ROWS;
+                if (max_live_workflows >= SIZE_MAX / 4) {
+                        max = 0; /* `reduce`: every row stays */
+                }
+                if (!(core->states[i] =
+                              red_state_table_new(c, &c->states[i], max))) {
+                        goto oom;
+                }
+        }
         if (!(core->ag = red_aggregator_new(c)) ||
             !(core->dm = red_dmetrics_new(c)) ||
             !(core->missing_set = red_map_new()) || red_core_keys_init(core) ||
@@ -218,6 +234,10 @@ void red_core_destroy(red_core_t *core)
         }
         red_fsm_rows_destroy(&core->rows);
         free(core->alerts.items);
+        for (size_t i = 0; core->states && i < core->c->state_cnt; i++) {
+                red_state_table_destroy(core->states[i]);
+        }
+        free(core->states);
         red_aggregator_destroy(core->ag);
         red_dmetrics_destroy(core->dm);
         red_fsm_engine_destroy(core->fsm);
@@ -637,6 +657,14 @@ static long release_finish(red_core_t *core, size_t first, size_t urgent_before)
         if (red_core_keys_note(core, first)) {
                 return -ENOMEM;
         }
+        for (size_t k = 0; k < core->c->state_cnt; k++) {
+                for (size_t i = first; i < core->released_cnt; i++) {
+                        if (red_state_table_note(core->states[k],
+                                                 &core->released[i]->ev)) {
+                                return -ENOMEM;
+                        }
+                }
+        }
         return (long)(core->released_cnt - first);
 }
 
@@ -728,6 +756,12 @@ const red_uuid_t *red_core_missing(red_core_t *core, size_t *cntp)
         return core->missing;
 }
 
+red_state_table_t **red_core_states(red_core_t *core, size_t *cntp)
+{
+        *cntp = core->c->state_cnt;
+        return core->states;
+}
+
 red_workflows_t *red_core_workflows(red_core_t *core)
 {
         return core->wfs;
@@ -757,6 +791,12 @@ int red_core_process(red_core_t *core)
                     (r = red_alert_evaluate(core->c->alerts, &e->ev,
                                             &core->alerts))) {
                         return r;
+                }
+                for (size_t k = 0; k < core->c->state_cnt; k++) {
+                        if ((r = red_state_table_apply(core->states[k],
+                                                       &e->ev))) {
+                                return r;
+                        }
                 }
                 red_dmetrics_event(core->dm, &e->ev);
                 e->outcome = O_APPLIED;
@@ -873,6 +913,10 @@ int red_core_set_watermark(red_core_t *core, const char *topic,
                         : watermark + core->c->max_out_of_orderness_us;
         part_clear(core, p);
         urgent_recompute(core);
+        /* another worker may have changed this partition's rows */
+        for (size_t k = 0; k < core->c->state_cnt; k++) {
+                red_state_table_forget(core->states[k]);
+        }
         return 0;
 }
 
@@ -965,6 +1009,9 @@ void red_core_commit(red_core_t *core)
         for (size_t i = 0; i < sizeof(core->totals) / sizeof(uint64_t); i++) {
                 tot[i] += add[i];
         }
+        for (size_t k = 0; k < core->c->state_cnt; k++) {
+                red_state_table_commit(core->states[k]);
+        }
         if (core->wfs) {
                 red_workflows_commit(core->wfs);
                 if (newest != INT64_MIN) {
@@ -982,6 +1029,9 @@ void red_core_rollback(red_core_t *core)
         urgent_recompute(core);
         if (core->wfs) {
                 red_workflows_rollback(core->wfs);
+        }
+        for (size_t k = 0; k < core->c->state_cnt; k++) {
+                red_state_table_rollback(core->states[k]);
         }
         red_dmetrics_rollback(core->dm);
         batch_clear(core);

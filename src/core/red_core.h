@@ -15,6 +15,7 @@
  *   red_core_add() per message
  *   red_core_release(frontier)
  *   red_core_missing() -> load those workflows (daemon: one SQL query)
+ *   red_state_table_missing() of each red_core_states() -> load those rows
  *   red_core_raw_keys(), red_core_dedupe_keys() -> mark what is stored
  *                     already (duplicates)
  *   red_core_process()
@@ -36,6 +37,7 @@
 #include "red_core_types.h"
 #include "red_decode.h"
 #include "red_fsm.h"
+#include "red_state.h"
 #include "red_workflows.h"
 
 #include <stddef.h>
@@ -111,6 +113,15 @@ const red_core_raw_key_t *red_core_raw_keys(const red_core_t *core,
  * (counted in duplicates, not applied anywhere). Before process. */
 void red_core_raw_stored(red_core_t *core, size_t i);
 
+/**
+ * The contract's state tables, one per `state:` sink (borrowed): before
+ * process, restore the rows red_state_table_missing() names and call
+ * red_state_table_loaded(); after process, the dirty rows and events are
+ * the batch's. At most RED_CORE_STATE_ROWS rows of each stay in memory
+ * between batches (fewer when max_live_workflows is lower).
+ */
+#define RED_CORE_STATE_ROWS 100000
+red_state_table_t **red_core_states(red_core_t *core, size_t *cntp);
 /** The dedupe keys of the released events (red_core_dedupe_key_t,
  * red_core_types.h; none without the contract's `dedupe`), for the
  * caller to check against what is stored. Valid until commit/rollback. */

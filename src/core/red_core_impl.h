@@ -17,6 +17,7 @@
 #include "red_fsm.h"
 #include "red_map.h"
 #include "red_refusals.h"
+#include "red_state.h"
 #include "red_workflows.h"
 
 #include <stdbool.h>
@@ -71,6 +72,7 @@ struct red_core_s {
         red_dmetrics_t *dm; /* the contract's domain series */
         red_fsm_rows_t rows;
         red_alert_matches_t alerts;
+        red_state_table_t **states; /* one per state sink */
         red_core_done_cb *done;
         void *done_arg;
         int finest_window; /* smallest window type aggregated, or -1 */

@@ -38,6 +38,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -450,6 +451,60 @@ static red_dlq_code_t object_text(dec_t *d, const red_field_t *f, const jv_t *j,
         return RED_DLQ_NONE;
 }
 
+/* A string matches its field's pattern (regexec needs a C string). */
+static bool pattern_ok(const red_field_t *f, const char *s, size_t len)
+{
+        char small[256], *p = len < sizeof(small) ? small : malloc(len + 1);
+        bool ok;
+
+        if (!p) {
+                return false;
+        }
+        memcpy(p, s, len);
+        p[len] = '\0';
+        ok = !regexec(f->regex, p, 0, NULL, 0);
+        if (p != small) {
+                free(p);
+        }
+        return ok;
+}
+
+/* An array field: every item of the declared type; object items hold the
+ * item_required members as non-empty strings. */
+static red_dlq_code_t array_items(dec_t *d, const red_field_t *f, json_t *arr)
+{
+        size_t i;
+        json_t *item;
+
+        json_array_foreach(arr, i, item)
+        {
+                if (f->values != RED_FT_NONE &&
+                    !red_decode_range_member(f->values, item)) {
+                        jv_t iv;
+                        jv_from_json(item, &iv);
+                        return bad(d, RED_DLQ_WRONG_TYPE,
+                                   "%s[%zu]: expected %s %s, got %s", f->name,
+                                   i,
+                                   f->values == RED_FT_INTEGER ||
+                                                   f->values == RED_FT_OBJECT
+                                           ? "an"
+                                           : "a",
+                                   red_contract_field_type_name(f->values),
+                                   jv_type_name(&iv));
+                }
+                for (size_t k = 0; k < f->item_required_cnt; k++) {
+                        json_t *m = json_object_get(item, f->item_required[k]);
+                        if (!json_is_string(m) || !json_string_length(m)) {
+                                return bad(d, RED_DLQ_MISSING_FIELD,
+                                           "%s[%zu].%s: required, a "
+                                           "non-empty string",
+                                           f->name, i, f->item_required[k]);
+                        }
+                }
+        }
+        return RED_DLQ_NONE;
+}
+
 static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                             double scale, red_value_t *v)
 {
@@ -471,6 +526,11 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                                    "(\\u0000)",
                                    f->name);
                 }
+                if (!len && f->required && f->missing_detail) {
+                        /* the reference treats "" as missing too */
+                        return bad(d, RED_DLQ_MISSING_FIELD, "%s",
+                                   f->missing_detail);
+                }
                 if (f->min_length >= 0 || f->max_length >= 0) {
                         size_t chars = utf8_len(s, len);
                         if ((f->min_length >= 0 &&
@@ -486,6 +546,12 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                                                                : f->min_length),
                                            (long long)f->max_length);
                         }
+                }
+                if (f->regex && !pattern_ok(f, s, len)) {
+                        return bad(d, RED_DLQ_NOT_ALLOWED,
+                                   "%s: \"%.*s\" does not match the pattern "
+                                   "%s",
+                                   f->name, clip(len), s, f->pattern);
                 }
                 if (f->enum_cnt) {
                         for (size_t k = 0; k < f->enum_cnt; k++) {
@@ -603,12 +669,34 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                 v->j = obj;
                 return RED_DLQ_NONE;
         }
+        case RED_FT_ARRAY: {
+                json_t *arr;
+                red_dlq_code_t code;
+                if (j->t != RED_JSON_ARR) {
+                        break;
+                }
+                if (!(arr = owned_json(d, j))) {
+                        return DECLINE;
+                }
+                if (red_decode_range_has_nul(arr)) {
+                        return nul_in_json(d, f->name);
+                }
+                if ((code = array_items(d, f, arr))) {
+                        return code;
+                }
+                v->type = RED_FT_ARRAY;
+                v->j = arr;
+                v->raw = NULL;
+                return RED_DLQ_NONE;
+        }
         default:
                 break;
         }
         return bad(d, RED_DLQ_WRONG_TYPE, "%s: expected %s %s, got %s", f->name,
-                   f->type == RED_FT_INTEGER || f->type == RED_FT_OBJECT ? "an"
-                                                                         : "a",
+                   f->type == RED_FT_INTEGER || f->type == RED_FT_OBJECT ||
+                                   f->type == RED_FT_ARRAY
+                           ? "an"
+                           : "a",
                    red_contract_field_type_name(f->type), jv_type_name(j));
 }
 
@@ -742,6 +830,10 @@ static red_dlq_code_t decode_event(dec_t *d, red_time_t now)
                         if (f->has_default) {
                                 set_const(v, &f->def);
                                 continue;
+                        }
+                        if (f->required && f->missing_detail) {
+                                return bad(d, RED_DLQ_MISSING_FIELD, "%s",
+                                           f->missing_detail);
                         }
                         if (f->required) {
                                 return bad(d, RED_DLQ_MISSING_FIELD,

@@ -103,6 +103,8 @@ bool red_decode_range_member(red_field_type_t want, const json_t *item)
                 return json_is_integer(item);
         case RED_FT_BOOLEAN:
                 return json_is_boolean(item);
+        case RED_FT_OBJECT:
+                return json_is_object(item);
         default:
                 return true;
         }

@@ -48,8 +48,7 @@ void red_qparam_allow(red_query_error_t *e, const char *item)
 }
 
 /* Appends every value of a NULL-terminated list. */
-static void red_qparam_allow_list(red_query_error_t *e,
-                                  const char *const *items)
+void red_qparam_allow_list(red_query_error_t *e, const char *const *items)
 {
         for (; *items; items++) {
                 red_qparam_allow(e, *items);

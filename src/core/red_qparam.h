@@ -30,6 +30,8 @@ int red_qparam_fail(red_query_error_t *e, int status, const char *param,
                     const char *fmt, ...) RED_PRINTF(4, 5);
 /** Appends an allowed value to @p e. */
 void red_qparam_allow(red_query_error_t *e, const char *item);
+/** Appends every value of a NULL-terminated list. */
+void red_qparam_allow_list(red_query_error_t *e, const char *const *items);
 /** "out of memory" (status 0); returns -1. */
 int red_qparam_oom(red_query_error_t *e);
 

@@ -253,6 +253,7 @@ static void red_rows_value_json(const red_value_t *v, red_buf_t *out)
                 put_str(out, NULL, tmp);
                 break;
         case RED_FT_OBJECT:
+        case RED_FT_ARRAY:
                 red_rows_object_json(v, out);
                 break;
         default:

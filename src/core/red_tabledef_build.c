@@ -332,6 +332,7 @@ red_sqlt_class_t red_tabledef_field_class(red_field_type_t t)
         case RED_FT_TIMESTAMP:
                 return RED_SQLT_TIME;
         case RED_FT_OBJECT:
+        case RED_FT_ARRAY:
                 return RED_SQLT_JSON;
         default:
                 return RED_SQLT_TEXT;

@@ -110,10 +110,26 @@ static void raw_table(build_t *b, const red_raw_t *r, const char *name,
         red_tabledef_build_meanings_common(b, t);
 }
 
+/* Whether raw sink @p i is the history of a state sink: the state sinks'
+ * tables (and so their history) come from migration 0011 for now, not
+ * from the contract (contracts/README.md "state"). */
+static bool state_history(const red_contract_t *c, size_t i)
+{
+        for (size_t k = 0; k < c->state_cnt; k++) {
+                if (c->states[k].history == (int)i) {
+                        return true;
+                }
+        }
+        return false;
+}
+
 int red_tabledef_build_raws(build_t *b)
 {
         for (size_t i = 0; i < b->c->raw_cnt; i++) {
                 const red_raw_t *r = &b->c->raws[i];
+                if (state_history(b->c, i)) {
+                        continue;
+                }
                 for (size_t k = 0; k < r->table_cnt; k++) {
                         raw_table(b, r, r->tables[k], r->topics[k]);
                 }

@@ -350,6 +350,75 @@ static void finalize(red_pipeline_t *p)
         }
 }
 
+/*
+ * Every second while no batch is open: the state sinks' staleness sweep.
+ * Its clock is the event-time frontier (where every assigned partition is
+ * caught up, the wall clock less idle_wait), never ahead of the wall
+ * clock: a worker that lags behind its partitions does not declare a
+ * node stale whose heartbeat it has not read yet. Only the rows of the
+ * partitions this worker owns are judged.
+ */
+static void sweep(red_pipeline_t *p)
+{
+        red_time_t clock = red_pipeline_parts_frontier(p), now = red_time_now();
+        int32_t *parts;
+        size_t cnt = 0;
+        char err[1024];
+        long changed = 0;
+
+        if (!p->c->state_cnt || !p->part_cnt || clock == INT64_MIN ||
+            !red_sink_connected(p->sink)) {
+                return;
+        }
+        if (clock > now) {
+                clock = now;
+        }
+        if (!(parts = calloc(p->part_cnt, sizeof(*parts)))) {
+                return;
+        }
+        for (size_t i = 0; i < p->part_cnt; i++) {
+                bool seen = false;
+                for (size_t k = 0; k < cnt; k++) {
+                        seen |= parts[k] == p->parts[i].partition;
+                }
+                if (!seen) {
+                        parts[cnt++] = p->parts[i].partition;
+                }
+        }
+        if (red_sink_sweep(p->sink, clock, parts, cnt, &changed, err,
+                           sizeof(err))) {
+                red_log_warn("postgres", "%s: staleness sweep: %s", p->c->name,
+                             err);
+        } else if (changed) {
+                size_t tcnt;
+                red_state_table_t **ts = red_core_states(p->core, &tcnt);
+                /* the rows changed behind the core's back */
+                for (size_t k = 0; k < tcnt; k++) {
+                        red_state_table_forget(ts[k]);
+                }
+                red_log_info("pipeline", "%s: %ld state rows changed status",
+                             p->c->name, changed);
+        }
+        free(parts);
+}
+
+/* Once, when the worker first reaches Postgres: the state sinks' start
+ * events (e.g. the registry asks running nodes to announce themselves). */
+static void start_events(red_pipeline_t *p)
+{
+        char err[1024];
+
+        if (p->start_sent || !p->c->state_cnt || !red_sink_connected(p->sink)) {
+                return;
+        }
+        if (red_sink_start_events(p->sink, err, sizeof(err))) {
+                red_log_warn("postgres", "%s: start events: %s", p->c->name,
+                             err);
+                return;
+        }
+        p->start_sent = true;
+}
+
 /* Every 15 s while no batch is open, for the contract's gauges of
  * workflows per state (metrics: with source workflows): the counts of the
  * current-state table. Every replica reads the same table. */
@@ -397,6 +466,12 @@ static void periodic(red_pipeline_t *p)
         }
         if (!p->msg_cnt) {
                 count_states(p, now);
+        }
+        if (now - p->last_sweep > 1000000 && !p->msg_cnt &&
+            !red_core_buffered(p->core)) {
+                p->last_sweep = now;
+                start_events(p);
+                sweep(p);
         }
 }
 

@@ -196,7 +196,8 @@ static void observe(red_pipeline_t *p, size_t events, double latency_ms)
  * Kafka fails (STEP_RETRY). Steps 1-3 prepare the batch once; a retry
  * after a failed write starts at step 4 with the same events.
  *   1. release_events     the events older than the frontier, in order
- *   2. load_workflows     their workflows that are not in memory
+ *   2. load_workflows     their workflows that are not in memory, and
+ *                         load_states their state rows
  *   3. find_stored_rows   their keys and raw rows stored already
  *                         (duplicates)
  *   4. only_buffered      nothing to write: the batch ends here
@@ -391,6 +392,18 @@ static step_t load_workflows(red_pipeline_t *p, char *err, size_t size)
         return STEP_NEXT;
 }
 
+/* 2b. Restores the state rows the released events need (the core keeps
+ * a bounded number in memory). */
+static step_t load_states(red_pipeline_t *p, char *err, size_t size)
+{
+        if (red_sink_load_states(p->sink, p->core, err, size)) {
+                red_log_error("postgres", "%s: loading state rows: %s",
+                              p->c->name, err);
+                return STEP_RETRY;
+        }
+        return STEP_NEXT;
+}
+
 /* 3. Marks the released events whose dedupe keys or raw rows are stored
  * already: they are duplicates and skipped everywhere. */
 static step_t find_stored_rows(red_pipeline_t *p, char *err, size_t size)
@@ -424,6 +437,7 @@ static step_t prepare(red_pipeline_t *p, char *err, size_t size)
         }
         if ((s = release_events(p)) != STEP_NEXT ||
             (s = load_workflows(p, err, size)) != STEP_NEXT ||
+            (s = load_states(p, err, size)) != STEP_NEXT ||
             (s = find_stored_rows(p, err, size)) != STEP_NEXT) {
                 return s;
         }

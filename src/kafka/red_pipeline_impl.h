@@ -102,6 +102,8 @@ struct red_pipeline_s {
         red_pipeline_dlq_t *dlq_state; /* red_pipeline_dlq.c */
 
         int64_t last_finalize;
+        int64_t last_sweep; /* the state sinks' staleness sweep */
+        bool start_sent;    /* the state sinks' start events */
         int64_t last_lag;
         int64_t last_flush;
         int64_t last_progress;

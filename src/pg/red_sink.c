@@ -12,6 +12,7 @@
 #include "red_sink_outbox.h"
 #include "red_sink_raw.h"
 #include "red_sink_schema.h"
+#include "red_sink_state.h"
 #include "red_sink_walert.h"
 
 #include <errno.h>
@@ -38,6 +39,7 @@ struct red_sink_s {
         red_sink_fsm_t *fsm;
         red_sink_cells_t *cells;
         red_sink_alert_t *alert;
+        red_sink_state_t *state;
         int schema_gen; /* the table generation the contract runs on */
         red_sink_walert_t *walert;
         red_sink_alertq_t *alertq;
@@ -74,6 +76,7 @@ red_sink_t *red_sink_new(const red_contract_t *c, const char *conninfo,
         s->fsm = red_sink_fsm_new(c);
         s->cells = red_sink_cells_new(c);
         s->alert = red_sink_alert_new(c);
+        s->state = red_sink_state_new(c);
         s->walert = red_sink_walert_new(c);
         s->alertq = red_sink_alertq_new(c->name);
         s->rule_fired = calloc(red_sink_alert_rule_cnt(s) + 1, sizeof(size_t));
@@ -81,7 +84,7 @@ red_sink_t *red_sink_new(const red_contract_t *c, const char *conninfo,
                 calloc(red_sink_alert_rule_cnt(s) + 1, sizeof(size_t));
         if (!s->instance || !s->io || !s->out || !s->raw || !s->dedupe ||
             !s->fsm || !s->cells || !s->alert || !s->walert || !s->alertq ||
-            !s->rule_fired || !s->rule_resolved) {
+            !s->rule_fired || !s->rule_resolved || !s->state) {
                 red_sink_destroy(s);
                 return NULL;
         }
@@ -94,6 +97,7 @@ void red_sink_destroy(red_sink_t *s)
         if (!s) {
                 return;
         }
+        red_sink_state_destroy(s->state);
         red_sink_alert_destroy(s->alert);
         red_sink_walert_destroy(s->walert);
         red_sink_alertq_destroy(s->alertq);
@@ -208,6 +212,7 @@ int red_sink_connect(red_sink_t *s, char *errstr, size_t errstr_size)
             red_sink_cells_prepare(s->cells, s->io, errstr, errstr_size) ||
             red_sink_raw_prepare(s->raw, s->io, errstr, errstr_size) ||
             red_sink_alert_prepare(s->alert, s->io, errstr, errstr_size) ||
+            red_sink_state_prepare(s->state, s->io, errstr, errstr_size) ||
             red_sink_offsets_prepare(s->io, s->c->name, errstr, errstr_size)) {
                 red_sink_io_disconnect(s->io);
                 return -1;
@@ -278,6 +283,48 @@ red_sink_result_t red_sink_raw_lookup(red_sink_t *s, red_core_t *core,
         errstr[0] = '\0';
         return red_sink_raw_mark_stored(s->raw, s->io, core, errstr,
                                         errstr_size);
+}
+
+red_sink_result_t red_sink_load_states(red_sink_t *s, red_core_t *core,
+                                       char *errstr, size_t errstr_size)
+{
+        errstr[0] = '\0';
+        if (!s->c->state_cnt) {
+                return RED_SINK_OK;
+        }
+        if (!red_sink_connected(s)) {
+                return not_connected(errstr, errstr_size);
+        }
+        return red_sink_state_load(s->state, s->io, core, errstr, errstr_size);
+}
+
+red_sink_result_t red_sink_sweep(red_sink_t *s, red_time_t clock,
+                                 const int32_t *partitions, size_t cnt,
+                                 long *changed, char *errstr,
+                                 size_t errstr_size)
+{
+        *changed = 0;
+        if (!s->c->state_cnt) {
+                return RED_SINK_OK;
+        }
+        if (!red_sink_connected(s)) {
+                return not_connected(errstr, errstr_size);
+        }
+        return red_sink_state_sweep(s->state, s->io, s->out, clock, partitions,
+                                    cnt, changed, errstr, errstr_size);
+}
+
+red_sink_result_t red_sink_start_events(red_sink_t *s, char *errstr,
+                                        size_t errstr_size)
+{
+        if (!s->c->state_cnt) {
+                return RED_SINK_OK;
+        }
+        if (!red_sink_connected(s)) {
+                return not_connected(errstr, errstr_size);
+        }
+        return red_sink_state_start(s->state, s->io, s->out, s->instance,
+                                    errstr, errstr_size);
 }
 
 red_sink_result_t red_sink_dedupe_lookup(red_sink_t *s, red_core_t *core,
@@ -473,6 +520,10 @@ static red_sink_result_t write_steps(red_sink_t *s,
                 return r;
         }
         red_sink_fsm_outbox(s->fsm, red_core_rows(core), s->out);
+        if ((r = red_sink_state_write(s->state, s->io, core, s->out,
+                                      &s->last_rows, errstr, size))) {
+                return r;
+        }
         if ((r = red_sink_cells_store(s->cells, s->io, &s->last_rows, errstr,
                                       size)) ||
             (r = red_sink_walert_write(s->walert, s->io, s->alert, s->out,

@@ -14,7 +14,8 @@
  *     re-rendered from the merged state, revision bumped;
  *  5. judge the merged cells by the rules over windows under row locks on
  *     their instances; decide the per-event alerts under row locks on the
- *     rules' cooldown state; COPY the alert rows;
+ *     rules' cooldown state; COPY the alert rows; upsert the changed state
+ *     rows (red_sink_state) and replace their list rows;
  *  6. COPY outbox rows (cell snapshots, state changes, alerts) and the
  *     alerts to deliver (reducerd_alert_outbox), and NOTIFY;
  *  7. COMMIT.
@@ -141,6 +142,32 @@ red_sink_result_t red_sink_write(red_sink_t *s, red_core_t *core,
                                  int generation, red_sink_work_fn *work,
                                  void *work_arg, char *errstr,
                                  size_t errstr_size);
+
+/**
+ * Restores the state rows the released events need and the core does not
+ * hold (red_core_states()). After red_core_release(), before the batch is
+ * applied; outside the batch transaction.
+ */
+red_sink_result_t red_sink_load_states(red_sink_t *s, red_core_t *core,
+                                       char *errstr,
+                                       size_t errstr_size) RED_MUSTCHECK;
+
+/**
+ * The staleness sweep of the state sinks, in a transaction of its own:
+ * live rows of the Kafka @p partitions (@p cnt) whose effective status at
+ * @p clock differs from the one last published get it and a status event.
+ * *@p changed counts them; when it is not 0, the caller's core must drop
+ * its state rows (red_state_table_forget()).
+ */
+red_sink_result_t red_sink_sweep(red_sink_t *s, red_time_t clock,
+                                 const int32_t *partitions, size_t cnt,
+                                 long *changed, char *errstr,
+                                 size_t errstr_size) RED_MUSTCHECK;
+
+/** The state sinks' start events (e.g. REGISTRY_REQUEST_INTROSPECTION),
+ * through the outbox. */
+red_sink_result_t red_sink_start_events(red_sink_t *s, char *errstr,
+                                        size_t errstr_size) RED_MUSTCHECK;
 
 /**
  * Marks the cells whose window_end + grace the minimum watermark passed

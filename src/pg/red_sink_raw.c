@@ -498,6 +498,7 @@ static void copy_value(red_buf_t *b, const red_value_t *v)
                 red_sink_io_put_time(b, v->t);
                 break;
         case RED_FT_OBJECT:
+        case RED_FT_ARRAY:
                 red_sink_io_put_object(b, v);
                 break;
         default:

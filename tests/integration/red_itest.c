@@ -189,6 +189,17 @@ void itest_kafka(itest_t *t, int partitions, const char *const *contracts)
                 if (c->alerts && c->alerts->publish.topic) {
                         add_topic(argv, &n, c->alerts->publish.topic);
                 }
+                for (size_t s = 0; s < c->state_cnt; s++) {
+                        const red_state_t *st = &c->states[s];
+                        const red_publish_t *pub[] = {
+                                &st->on_created, &st->on_deleted,
+                                &st->on_status, &st->on_start};
+                        for (size_t k = 0; k < 4; k++) {
+                                if (pub[k]->topic) {
+                                        add_topic(argv, &n, pub[k]->topic);
+                                }
+                        }
+                }
         }
         ck_assert_int_eq(pipe(in), 0);
         ck_assert_int_eq(pipe(out), 0);

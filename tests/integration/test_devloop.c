@@ -595,7 +595,7 @@ START_TEST(readme_operating_block)
                                 "%s 2>\"$log\" &\n"
                                 "pid=$!\n"
                                 "for i in $(seq 600); do\n"
-                                "  grep -q 'running 2 pipelines' \"$log\" "
+                                "  grep -q 'running 3 pipelines' \"$log\" "
                                 "&& break\n"
                                 "  kill -0 $pid || break\n"
                                 "  sleep 0.1\n"
@@ -619,7 +619,7 @@ START_TEST(readme_operating_block)
         ck_assert_msg(st == 0, "the README block failed (%d):\n%s\n%s", st,
                       script, out);
         ck_assert_msg(strstr(out, "config/reducerd.yaml: ok"), "%s", out);
-        ck_assert_msg(strstr(out, "daemon: running 2 pipelines") &&
+        ck_assert_msg(strstr(out, "daemon: running 3 pipelines") &&
                               strstr(out, "daemon: stopped"),
                       "%s", out);
         ck_assert_msg(strstr(out, "{\"table\":\"agent_metrics_rollup\""),

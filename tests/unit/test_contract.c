@@ -214,9 +214,10 @@ START_TEST(set_from_paths)
         ck_assert_msg(!red_contract_set_load(&set, paths, 1, test_srcdir(), err,
                                              sizeof(err)),
                       "%s", err);
-        ck_assert_uint_eq(set.cnt, 2);
+        ck_assert_uint_eq(set.cnt, 3);
         ck_assert_str_eq(set.items[0]->name, "agent_metrics");
         ck_assert_str_eq(set.items[1]->name, "codegen_metrics");
+        ck_assert_str_eq(set.items[2]->name, "node_registry");
         snprintf(want, sizeof(want), "%s/contracts/agent_metrics.yaml",
                  test_srcdir());
         ck_assert_str_eq(set.items[0]->path, want);

@@ -46,6 +46,7 @@ typedef struct shipped_s {
 static const shipped_t shipped[] = {
         {"codegen_metrics", "tests/data/producers/samples.jsonl", 6},
         {"agent_metrics", "tests/data/producers/agent_samples.jsonl", 3},
+        {"node_registry", "tests/data/producers/registry_samples.jsonl", 1},
 };
 #define SHIPPED_CNT (sizeof(shipped) / sizeof(shipped[0]))
 
@@ -485,11 +486,15 @@ static unsigned bound_bits(const red_field_t *f, json_t *v, double scale)
         return b;
 }
 
-/* Does a dead letter's detail name field @p f ("f: ..." or "f.member: ")? */
+/* Does a dead letter's detail name field @p f ("f: ..." or "f.member: "),
+ * or is it the field's own missing_detail? */
 static bool names_field(const char *detail, const red_field_t *f)
 {
         size_t n = strlen(f->name);
 
+        if (detail && f->missing_detail && !strcmp(detail, f->missing_detail)) {
+                return true;
+        }
         return detail && !strncmp(detail, f->name, n) &&
                (detail[n] == ':' || detail[n] == '.');
 }
