@@ -1,6 +1,6 @@
 /*
  * red_deliver - the alert delivery worker of `reducerd run`: posts the
- * rows of reducerd_alert_outbox (queued by the batches, migrations/0008)
+ * rows of reducerd_alert_outbox (queued by the batches, migrations/0010)
  * to Alertmanager's v2 API and to the generic webhooks with libcurl.
  *
  * At least once and in order: rows are taken in id order by one replica

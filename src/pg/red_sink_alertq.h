@@ -1,6 +1,6 @@
 /*
  * red_sink_alertq - the batch's alerts for delivery: COPYed into
- * reducerd_alert_outbox in the batch transaction (migrations/0008), with
+ * reducerd_alert_outbox in the batch transaction (migrations/0010), with
  * a NOTIFY that wakes the delivery worker of `reducerd run` once the
  * batch commits. Off (adds nothing) while no destination is configured.
  */
