@@ -128,7 +128,10 @@ uint64_t red_map_hash_bytes(const void *data, size_t len, uint64_t seed)
                 h ^= h >> 32;
         }
         w = 0;
-        memcpy(&w, p, n);
+        if (n) {
+                /* (data may be NULL when len is 0) */
+                memcpy(&w, p, n);
+        }
         h = (h ^ w) * 0x9fb21c651e98df25ULL;
         return red_map_hash_mix(h, len);
 }

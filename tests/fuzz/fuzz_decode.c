@@ -7,7 +7,8 @@
  * documented difference: a NUL (\u0000) in a member name is valid JSON
  * to red_decode, while jansson refuses it; so jansson judges a copy in
  * which every \u0000 reads \u0001 (a NUL in a value is allowed by
- * JSON_ALLOW_NUL anyway, and the swap changes no other verdict). The
+ * JSON_ALLOW_NUL anyway, and the swap changes no other verdict). Another:
+ * an empty value (or none, a tombstone) is empty_value. The
  * tree decoder (red_decode_tree) must reach the same verdict as the fast
  * one. Any disagreement aborts, so libFuzzer keeps the input.
  */
@@ -79,7 +80,14 @@ static void decode_one(const red_contract_t *c, const red_msg_t *msg,
         if (code == RED_DLQ_NONE) {
                 red_decode_release(&ev);
         }
-        if ((code == RED_DLQ_INVALID_JSON) != jansson_rejects) {
+        if (!msg->value || !msg->value_len) {
+                /* the other documented difference: an empty value (or a
+                 * tombstone) is empty_value, whatever jansson says */
+                if (code != RED_DLQ_EMPTY_VALUE) {
+                        disagree("an empty value is not empty_value", c, msg,
+                                 red_decode_dlq_code_name(code), detail);
+                }
+        } else if ((code == RED_DLQ_INVALID_JSON) != jansson_rejects) {
                 disagree(jansson_rejects ? "jansson rejects, red_decode "
                                            "accepts as JSON"
                                          : "jansson accepts, red_decode "
