@@ -175,7 +175,7 @@ red_time_t red_cell_window_start(const red_cell_t *cell)
 
 red_time_t red_cell_window_end(const red_cell_t *cell)
 {
-        return red_window_end(cell->wt, cell->start);
+        return red_window_end_tz(cell->wt, cell->start, cell->agg->tz);
 }
 
 int red_cell_grouping(const red_cell_t *cell)

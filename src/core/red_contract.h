@@ -172,6 +172,7 @@ typedef struct red_agg_s {
         red_partition_t partition;
         int64_t retention_us; /**< 0: keep forever */
         uint32_t windows;     /**< mask of red_window_type_t */
+        red_tz_t *tz;         /**< time_zone: (owned); NULL = UTC */
         char *grouping_column;
         char **key_columns;
         size_t key_cnt;

@@ -225,6 +225,30 @@ done:
         return r;
 }
 
+/*
+ * time_zone: an IANA zone name read from the system's tzdata (red_tz);
+ * "UTC" (the default) stays NULL, the windows' fast path.
+ */
+static int time_zone_of(red_loader_t *ld, const red_yaml_node_t *v,
+                        const char *what, red_tz_t **out)
+{
+        const char *name;
+        char err[256];
+        int r;
+
+        if ((r = red_yaml_to_str(v, what, &name, ld->errstr, ld->size))) {
+                return r;
+        }
+        if (!strcmp(name, "UTC")) {
+                return 0;
+        }
+        if (!(*out = red_tz_load(name, err, sizeof(err)))) {
+                return red_yaml_error(ld->errstr, ld->size, v,
+                                      "%s: time_zone: %s", what, err);
+        }
+        return 0;
+}
+
 /* key_columns: the names of the columns a grouping's dimensions fill. */
 static int key_columns_of(red_loader_t *ld, const red_yaml_node_t *v,
                           const char *what, red_agg_t *a)
@@ -369,9 +393,10 @@ static int columns_of(red_loader_t *ld, const red_yaml_node_t *v,
 static int agg_of(red_loader_t *ld, const red_yaml_node_t *n, red_agg_t *a)
 {
         static const char *const keys[] = {
-                "name",     "table",           "partition",   "retention",
-                "windows",  "grouping_column", "key_columns", "groupings",
-                "measures", "columns",         "publish",     NULL};
+                "name",      "table",     "partition",       "retention",
+                "windows",   "time_zone", "grouping_column", "key_columns",
+                "groupings", "measures",  "columns",         "publish",
+                NULL};
         const red_yaml_node_t *v;
         char what[128];
         int r;
@@ -403,6 +428,10 @@ static int agg_of(red_loader_t *ld, const red_yaml_node_t *n, red_agg_t *a)
                                     "monthly)",
                                     &r)) ||
             (r = windows_of(ld, v, what, &a->windows))) {
+                return r;
+        }
+        if ((v = red_yaml_get(n, "time_zone")) &&
+            (r = time_zone_of(ld, v, what, &a->tz))) {
                 return r;
         }
         if (!(v = red_load_required(ld, n, what, "grouping_column", "", &r)) ||
@@ -472,6 +501,7 @@ void red_load_free_aggs(red_agg_t *a, size_t cnt)
         for (size_t i = 0; a && i < cnt; i++) {
                 free(a[i].name);
                 free(a[i].table);
+                red_tz_destroy(a[i].tz);
                 free(a[i].grouping_column);
                 red_load_strlist_free(a[i].key_columns, a[i].key_cnt);
                 for (size_t g = 0; a[i].groupings && g < a[i].grouping_cnt;

@@ -141,6 +141,8 @@ static void aggregations(red_buf_t *b, const red_contract_t *c)
                 str(b, agg->table);
                 key(b, "windows", false);
                 windows(b, agg->windows);
+                key(b, "time_zone", false);
+                str(b, red_tz_name(agg->tz));
                 key(b, "grouping_column", false);
                 str(b, agg->grouping_column);
                 key(b, "key_columns", false);

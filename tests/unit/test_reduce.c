@@ -109,8 +109,14 @@ static void check_goldens(const char *const *batches, size_t batch_cnt,
                         continue;
                 }
                 snprintf(dir, sizeof(dir), "%s/%s", root, cd->d_name);
+                /* a shipped contract, else a test contract of that name */
                 snprintf(contract, sizeof(contract), "%s/contracts/%s.yaml",
                          test_srcdir(), cd->d_name);
+                if (access(contract, R_OK)) {
+                        snprintf(contract, sizeof(contract),
+                                 "%s/tests/data/contracts/%s.yaml",
+                                 test_srcdir(), cd->d_name);
+                }
                 ck_assert_ptr_nonnull(inner = opendir(dir));
                 while ((fe = readdir(inner))) {
                         char in[4200], exp[4300];
@@ -320,6 +326,78 @@ START_TEST(reference_semantics)
 }
 END_TEST
 
+/*
+ * Windows in Europe/Berlin across the 2026 changes, against values worked
+ * out by hand from the zone's rules (CET +01:00, CEST +02:00 from
+ * 2026-03-29 01:00 UTC to 2026-10-25 01:00 UTC). The values are powers of
+ * two, so a window's sum names the events in it.
+ */
+START_TEST(berlin_windows)
+{
+        char *out = reduce(test_path("tests/data/contracts/tz_berlin.yaml"),
+                           test_path("tests/data/reduce/tz_berlin/"
+                                     "dst_2026.jsonl"),
+                           NULL, false);
+        json_t *rows = rows_of(out, "tz_ticks");
+        static const struct {
+                const char *wt, *start, *end;
+                long long ticks, sum;
+        } want[] = {
+                /* Sunday 03-29 starts at local midnight (23:00 UTC the day
+                 * before) and lasts 23 hours: 02:00-03:00 does not exist */
+                {"daily", "2026-03-27T23:00:00Z", "2026-03-28T23:00:00Z", 1, 1},
+                {"daily", "2026-03-28T23:00:00Z", "2026-03-29T22:00:00Z", 4,
+                 2 + 4 + 8 + 16},
+                {"daily", "2026-03-29T22:00:00Z", "2026-03-30T22:00:00Z", 1,
+                 32},
+                /* local hour 01 (CET), then 03 (CEST): both one hour */
+                {"hourly", "2026-03-29T00:00:00Z", "2026-03-29T01:00:00Z", 1,
+                 4},
+                {"hourly", "2026-03-29T01:00:00Z", "2026-03-29T02:00:00Z", 1,
+                 8},
+                /* the ISO week of Monday 03-23 ends at Monday 03-30 00:00
+                 * CEST: 167 hours */
+                {"weekly", "2026-03-22T23:00:00Z", "2026-03-29T22:00:00Z", 5,
+                 31},
+                {"monthly", "2026-02-28T23:00:00Z", "2026-03-31T22:00:00Z", 6,
+                 63},
+                /* Sunday 10-25 lasts 25 hours; its 02:00 hour two */
+                {"daily", "2026-10-24T22:00:00Z", "2026-10-25T23:00:00Z", 4,
+                 256 + 512 + 1024 + 2048},
+                {"hourly", "2026-10-25T00:00:00Z", "2026-10-25T02:00:00Z", 2,
+                 512 + 1024},
+                {"monthly", "2026-09-30T22:00:00Z", "2026-10-31T23:00:00Z", 6,
+                 8064},
+        };
+
+        ck_assert_int_eq(json_array_size(rows), 26);
+        for (size_t i = 0; i < sizeof(want) / sizeof(*want); i++) {
+                json_t *r, *hit = NULL;
+                size_t k;
+                json_array_foreach(rows, k, r)
+                {
+                        if (!strcmp(json_string_value(
+                                            json_object_get(r, "window_type")),
+                                    want[i].wt) &&
+                            !strcmp(json_string_value(
+                                            json_object_get(r, "window_start")),
+                                    want[i].start)) {
+                                hit = r;
+                        }
+                }
+                ck_assert_msg(hit, "no %s window at %s", want[i].wt,
+                              want[i].start);
+                ck_assert_str_eq(
+                        json_string_value(json_object_get(hit, "window_end")),
+                        want[i].end);
+                ck_assert_int_eq(num(hit, "ticks"), want[i].ticks);
+                ck_assert_int_eq(num(hit, "value_sum"), want[i].sum);
+        }
+        json_decref(rows);
+        free(out);
+}
+END_TEST
+
 /* A 1 MB payload is dead-lettered as too_large and the counts reconcile. */
 START_TEST(too_large_and_reconcile)
 {
@@ -407,6 +485,7 @@ int main(void)
         tcase_add_test(tc, golden_files);
         tcase_add_test(tc, golden_batches_memcheck);
         tcase_add_test(tc, reference_semantics);
+        tcase_add_test(tc, berlin_windows);
         tcase_add_test(tc, too_large_and_reconcile);
         tcase_add_test(tc, malformed_reasons);
         suite_add_tcase(s, tc);
