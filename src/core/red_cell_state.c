@@ -185,6 +185,15 @@ void red_cell_state_keyed_sort(red_keyed_t *k)
 
 /* --- merge -------------------------------------------------------- */
 
+static int weight_range(const red_measure_t *ms, char *errstr, size_t size)
+{
+        snprintf(errstr, size,
+                 "measure %s: the merged weighted count leaves its range "
+                 "(2^64 weight units)",
+                 ms->name);
+        return -ERANGE;
+}
+
 /*
  * Merge is what makes cells deltas: counts and sums add, min/max fold,
  * sketches add their buckets, keyed entries merge by value. All of it is
@@ -194,6 +203,7 @@ static int merge_one(red_mstate_t *d, const red_mstate_t *s,
                      const red_measure_t *ms, char *errstr, size_t size)
 {
         red_i128_t sum;
+        uint64_t w;
         int r;
 
         /* a sum never wraps: the merge that would leave its range fails */
@@ -204,7 +214,14 @@ static int merge_one(red_mstate_t *d, const red_mstate_t *s,
                          ms->name, ms->precision);
                 return -ERANGE;
         }
+        if (__builtin_add_overflow(d->w, s->w, &w)) {
+                return weight_range(ms, errstr, size);
+        }
         d->n += s->n;
+        d->w = w;
+        if (s->wmin && (!d->wmin || s->wmin < d->wmin)) {
+                d->wmin = s->wmin;
+        }
         d->sum = sum;
         if (s->min < d->min) {
                 d->min = s->min;
@@ -218,6 +235,13 @@ static int merge_one(red_mstate_t *d, const red_mstate_t *s,
                                 return -ENOMEM;
                         }
                 } else if ((r = red_sketch_merge(d->sk, s->sk))) {
+                        if (r == -EOVERFLOW) {
+                                snprintf(errstr, size,
+                                         "measure %s: the merged sketch's "
+                                         "count leaves its range",
+                                         ms->name);
+                                return -ERANGE;
+                        }
                         if (r == -EINVAL) {
                                 snprintf(errstr, size,
                                          "measure %s: sketches of relative "
@@ -239,6 +263,10 @@ static int merge_one(red_mstate_t *d, const red_mstate_t *s,
                         if (!de) {
                                 return -ENOMEM;
                         }
+                        if (__builtin_add_overflow(de->w, se->w, &w)) {
+                                return weight_range(ms, errstr, size);
+                        }
+                        de->w = w;
                         de->count += se->count;
                         if (se->sub && (r = red_cell_state_merge(
                                                 de->sub, se->sub, ms->sub,

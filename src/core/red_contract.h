@@ -183,6 +183,7 @@ typedef struct red_agg_s {
         red_column_t *columns;
         size_t column_cnt;
         red_publish_t publish;
+        bool weighted; /**< counts, sums, sketches weigh events (weight:) */
 } red_agg_t;
 
 typedef struct red_transition_s {
@@ -281,6 +282,12 @@ typedef struct red_alerts_s {
         size_t rule_cnt;
 } red_alerts_t;
 
+/** The event weight (weight:): a field's value, or its inverse. */
+typedef struct red_weight_s {
+        int slot;     /**< a number or integer field */
+        bool inverse; /**< weight = 1 / value (a sample rate) */
+} red_weight_t;
+
 typedef enum {
         RED_LATE_UPDATE,
         RED_LATE_DEAD_LETTER,
@@ -321,6 +328,7 @@ typedef struct red_contract_s {
         red_raw_t *raws;
         size_t raw_cnt;
         red_alerts_t *alerts; /**< NULL without `alerts` */
+        red_weight_t *weight; /**< NULL: every event weighs 1 */
 } red_contract_t;
 
 /**
@@ -365,6 +373,7 @@ int red_fsm_event(const red_fsm_t *fsm, const char *name, size_t len);
 #define RED_OUT_AVG          3
 #define RED_OUT_MIN          4
 #define RED_OUT_MAX          5
+#define RED_OUT_EVENTS       6 /**< the unweighted count (weight:) */
 #define RED_OUT_Q0           100
 #define RED_REF_MEASURE(ref) ((ref) >> 16)
 #define RED_REF_OUTPUT(ref)  ((ref)&0xffff)

@@ -477,6 +477,7 @@ int red_load_aggs(red_loader_t *ld, const red_yaml_node_t *n)
         for (size_t i = 0; i < red_yaml_size(n); i++) {
                 int r;
                 c->aggs[i].index = (int)i;
+                c->aggs[i].weighted = c->weight != NULL;
                 c->agg_cnt++;
                 if ((r = agg_of(ld, red_yaml_item(n, i), &c->aggs[i]))) {
                         return r;

@@ -551,3 +551,55 @@ int red_load_workflows(red_loader_t *ld, const red_yaml_node_t *n)
         }
         return 0;
 }
+
+/*
+ * weight: the field an event's weight comes from: a name (the weight
+ * itself) or {from: field, as: value | inverse}, inverse for a sample
+ * rate. The field is a number or an integer; kinds without it weigh 1.
+ */
+int red_load_weight(red_loader_t *ld, const red_yaml_node_t *n)
+{
+        static const char *const keys[] = {"from", "as", NULL};
+        red_contract_t *c = ld->c;
+        const red_yaml_node_t *v = n, *as;
+        const char *s;
+        red_field_type_t t;
+        int r;
+
+        if (!(c->weight = calloc(1, sizeof(*c->weight)))) {
+                return -ENOMEM;
+        }
+        if (red_yaml_kind(n) == RED_YAML_MAP) {
+                if ((r = red_yaml_check_keys(n, "weight", keys, ld->errstr,
+                                             ld->size)) ||
+                    !(v = red_load_required(ld, n, "weight", "from", "", &r))) {
+                        return r;
+                }
+                if ((as = red_yaml_get(n, "as"))) {
+                        if ((r = red_yaml_to_str(as, "weight.as", &s,
+                                                 ld->errstr, ld->size))) {
+                                return r;
+                        }
+                        if (strcmp(s, "value") && strcmp(s, "inverse")) {
+                                return red_yaml_error(
+                                        ld->errstr, ld->size, as,
+                                        "weight.as: \"%s\" is not valid "
+                                        "(allowed: value, inverse)",
+                                        s);
+                        }
+                        c->weight->inverse = !strcmp(s, "inverse");
+                }
+        }
+        if ((r = red_load_slot(ld, v, "weight", &c->weight->slot))) {
+                return r;
+        }
+        t = c->slot_types[c->weight->slot];
+        if (t != RED_FT_NUMBER && t != RED_FT_INTEGER) {
+                return red_yaml_error(ld->errstr, ld->size, v,
+                                      "weight: field %s is a %s; a weight "
+                                      "needs a number",
+                                      c->slot_names[c->weight->slot],
+                                      red_field_type_name(t));
+        }
+        return 0;
+}

@@ -123,8 +123,8 @@ static int identity_of(red_loader_t *ld, const red_yaml_node_t *root)
 /*
  * In the order in which sections refer to each other: events define the
  * kinds and fields everything else names; raw tables must be inputs'
- * topics; aggregations group by dimensions; the fsm key must equal the
- * workflows key.
+ * topics; aggregations group by dimensions and are weighted by weight;
+ * the fsm key must equal the workflows key.
  */
 static const struct {
         const char *key;
@@ -133,6 +133,7 @@ static const struct {
         {"events", red_load_events},
         {"inputs", red_load_inputs},
         {"workflows", red_load_workflows},
+        {"weight", red_load_weight},
         {"dimensions", red_load_dims},
         {"aggregations", red_load_aggs},
         {"fsm", red_load_fsm},
@@ -152,6 +153,7 @@ static int contract_of(red_loader_t *ld, const red_yaml_node_t *root)
                                            "inputs",
                                            "events",
                                            "workflows",
+                                           "weight",
                                            "dimensions",
                                            "aggregations",
                                            "fsm",
@@ -256,6 +258,7 @@ void red_contract_destroy(red_contract_t *c)
         red_load_free_fsm(c->fsm);
         red_load_free_raws(c->raws, c->raw_cnt);
         red_load_free_alerts(c->alerts);
+        free(c->weight);
         free(c->path);
         free(c->name);
         free(c->version);

@@ -252,9 +252,13 @@ static int resolve_ref(void *opaque, const char *name, int *ref, char *errstr,
                                                            : "");
                         return -1;
                 }
+        } else if (!strcmp(dot + 1, "events")) {
+                out = RED_OUT_EVENTS; /* unweighted: how many were sampled */
         } else if (m->kind == RED_MEAS_COUNT) {
-                snprintf(errstr, size, "measure %s is a count; use it as %s",
-                         m->name, m->name);
+                snprintf(errstr, size,
+                         "measure %s is a count; use it as %s (or %s.events, "
+                         "its unweighted count)",
+                         m->name, m->name, m->name);
                 return -1;
         } else if (!strcmp(dot + 1, "count")) {
                 out = RED_OUT_COUNT;
@@ -263,8 +267,9 @@ static int resolve_ref(void *opaque, const char *name, int *ref, char *errstr,
         } else if (m->kind == RED_MEAS_SUM) {
                 snprintf(errstr, size,
                          "measure %s is a sum (allowed: %s, "
-                         "%s.count, %s.sum); use stats for min/max/avg",
-                         m->name, m->name, m->name, m->name);
+                         "%s.count, %s.sum, %s.events); use stats for "
+                         "min/max/avg",
+                         m->name, m->name, m->name, m->name, m->name);
                 return -1;
         } else if (!strcmp(dot + 1, "avg")) {
                 out = RED_OUT_AVG;
@@ -294,7 +299,7 @@ static int resolve_ref(void *opaque, const char *name, int *ref, char *errstr,
         } else {
                 snprintf(errstr, size,
                          "measure %s has no output \"%s\" (allowed: count, "
-                         "sum, avg, min, max%s)",
+                         "sum, avg, min, max, events%s)",
                          m->name, dot + 1,
                          m->kind == RED_MEAS_SKETCH ? ", pNN" : "");
                 return -1;

@@ -34,6 +34,7 @@
 #include "red_decode_keep.h"
 #include "red_json_scan.h"
 #include "red_json_tree.h"
+#include "red_weight.h"
 
 #include <errno.h>
 #include <math.h>
@@ -791,6 +792,9 @@ static red_dlq_code_t decode_event(dec_t *d, red_time_t now)
                         return code;
                 }
         }
+        if (red_weight_of(c, ev, d->detail, d->size)) {
+                return RED_DLQ_OUT_OF_RANGE;
+        }
         return event_time(d, now);
 }
 
@@ -992,6 +996,7 @@ static void reset(const red_contract_t *c, const red_msg_t *msg,
         ev->root = ev->payload = ev->metadata = NULL;
         ev->msg = msg;
         ev->time = 0;
+        ev->weight = RED_WEIGHT_ONE;
         detail[0] = '\0';
 }
 
