@@ -258,6 +258,11 @@ int red_aggregator_apply(red_aggregator_t *ag, const red_event_t *ev)
         for (size_t i = 0; i < c->agg_cnt; i++) {
                 const red_agg_t *a = &c->aggs[i];
                 int r;
+                /* a cell exists only where a measure moved: a workflow
+                 * event that no measure takes makes no empty cells */
+                if (!red_cell_moves(a, ev)) {
+                        continue;
+                }
                 if (a->tz) {
                         red_window_starts_tz(ev->time, a->tz, zoned);
                 }

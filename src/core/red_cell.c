@@ -311,6 +311,20 @@ static bool value_text(const red_value_t *v, char *buf, size_t size,
         return true;
 }
 
+/* @p len cut to RED_RECENT_MAX_LEN bytes at a UTF-8 character boundary
+ * (a recent measure keeps messages, not documents). */
+static size_t utf8_cut(const char *p, size_t len)
+{
+        if (len <= RED_RECENT_MAX_LEN) {
+                return len;
+        }
+        len = RED_RECENT_MAX_LEN;
+        while (len && ((unsigned char)p[len] & 0xc0) == 0x80) {
+                len--; /* p[len] continues a character: cut before it */
+        }
+        return len;
+}
+
 /*
  * @p v in 10^-@p precision units, rounded to the nearest, into *@p out;
  * -ERANGE when no 128-bit integer holds it (the decoder bounds numbers,
@@ -325,6 +339,33 @@ static int scaled(double v, int precision, red_i128_t *out)
         }
         *out = (red_i128_t)s;
         return 0;
+}
+
+bool red_cell_moves(const red_agg_t *agg, const red_event_t *ev)
+{
+        char buf[48];
+        const char *p;
+        size_t len;
+
+        for (size_t i = 0; i < agg->measure_cnt; i++) {
+                const red_measure_t *ms = &agg->measures[i];
+                const red_value_t *v;
+                if (!measure_takes(ms, ev)) {
+                        continue;
+                }
+                if (ms->kind == RED_MEAS_COUNT) {
+                        return true;
+                }
+                if (!(v = red_event_value(ev, ms->slot))) {
+                        continue;
+                }
+                /* keyed measures need a value they can key by */
+                if (ms->kind < RED_MEAS_COUNT_BY ||
+                    value_text(v, buf, sizeof(buf), &p, &len)) {
+                        return true;
+                }
+        }
+        return false;
 }
 
 /* What applying one event needs besides the states. */
@@ -440,6 +481,12 @@ static int apply_one(red_mstate_t *st, const red_measure_t *ms,
                         return count_one(&e->count, &e->w, ac->weight);
                 }
                 return apply_measures(e->sub, ms->sub, ms->sub_cnt, ac);
+        case RED_MEAS_RECENT:
+                if (!value_text(v, buf, sizeof(buf), &p, &len)) {
+                        return 0;
+                }
+                return red_cell_state_recent_note(
+                        &st->keyed, ms, p, utf8_cut(p, len), ac->ev->time);
         default:
                 return 0;
         }
@@ -616,6 +663,27 @@ static bool render_object(const red_column_t *col, const render_ctx_t *rc,
         return any;
 }
 
+/* A recent measure's values, newest first, as a JSON array; false (and
+ * nothing written) when it has none. */
+static bool render_recent(const red_keyed_t *k, red_buf_t *out)
+{
+        const red_keyed_entry_t *e[RED_RECENT_MAX_KEEP + 1];
+        size_t n = red_cell_state_recent_order(k, e);
+
+        if (!n) {
+                return false;
+        }
+        red_buf_putc(out, '[');
+        for (size_t i = 0; i < n; i++) {
+                if (i) {
+                        red_buf_putc(out, ',');
+                }
+                red_buf_put_json_str(out, e[i]->key, e[i]->len);
+        }
+        red_buf_putc(out, ']');
+        return true;
+}
+
 bool red_cell_value(const red_cell_t *cell, int ref, double *out)
 {
         render_ctx_t rc = {cell->m, cell->agg->measures, cell->agg->weighted};
@@ -642,6 +710,9 @@ void red_cell_render(const red_cell_t *cell, const red_column_t *col,
         case RED_COL_OBJECT:
                 *is_null = !render_object(col, &rc, out);
                 return;
+        case RED_COL_RECENT:
+                *is_null = !render_recent(cell->m[col->measure].keyed, out);
+                return;
         case RED_COL_COUNTS:
         case RED_COL_EACH:
                 k = cell->m[col->measure].keyed;
@@ -664,6 +735,11 @@ void red_cell_render(const red_cell_t *cell, const red_column_t *col,
                                 red_buf_put_i64(
                                         out,
                                         llround(count_of(&rc, e->count, e->w)));
+                        } else if (col->sub >= 0) {
+                                if (!render_recent(e->sub[col->sub].keyed,
+                                                   out)) {
+                                        red_buf_puts(out, "null");
+                                }
                         } else if (col->expr) {
                                 if (!render_expr(col->expr, &sub, out)) {
                                         red_buf_puts(out, "null");

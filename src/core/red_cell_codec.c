@@ -22,6 +22,8 @@
  *     COUNT_BY  varint entries, each key (varint length + bytes) + varint
  *               count, sorted by key
  *     BY        varint entries, each key + varint measures + measures
+ *     RECENT    varint entries, each key + zigzag varint event time (µs),
+ *               sorted by key (kind 6: read by versions that know it)
  *
  * Version 2 is the state of a weighted aggregation: "RC" 2, a byte with
  * the weight digits d (weights are integers of 10^-d), then as version 1
@@ -133,11 +135,15 @@ static int write_one(const red_mstate_t *st, const red_measure_t *ms, int wd,
                 return 0;
         case RED_MEAS_COUNT_BY:
         case RED_MEAS_BY:
+        case RED_MEAS_RECENT:
                 put_varint(b, k ? k->cnt : 0);
                 red_cell_state_keyed_sort(k);
                 for (size_t i = 0; k && i < k->cnt; i++) {
                         put_bytes(b, k->items[i]->key, k->items[i]->len);
-                        if (ms->kind == RED_MEAS_COUNT_BY) {
+                        if (ms->kind == RED_MEAS_RECENT) {
+                                put_varint(b, red_varint_zigzag(
+                                                      k->items[i]->time));
+                        } else if (ms->kind == RED_MEAS_COUNT_BY) {
                                 put_count(b, k->items[i]->count, k->items[i]->w,
                                           wd);
                         } else {
@@ -369,7 +375,7 @@ static int read_stats(red_mstate_t *tmp, const red_measure_t *ms, int kind,
         return 0;
 }
 
-/* The entries of a COUNT_BY or BY record into @p tmp. */
+/* The entries of a COUNT_BY, BY or RECENT record into @p tmp. */
 static int read_keyed(red_mstate_t *tmp, const red_measure_t *ms, int kind,
                       reader_t *r, char *errstr, size_t size)
 {
@@ -383,6 +389,15 @@ static int read_keyed(red_mstate_t *tmp, const red_measure_t *ms, int kind,
 
                 if (!k) {
                         break;
+                }
+                if (kind == RED_MEAS_RECENT) {
+                        red_time_t t = red_varint_unzigzag(get_varint(r));
+                        if (ms && red_cell_state_recent_note(&tmp->keyed, ms,
+                                                             (const char *)k,
+                                                             len, t)) {
+                                return -ENOMEM;
+                        }
+                        continue;
                 }
                 if (ms && !(e = red_cell_state_keyed_get(
                                     &tmp->keyed, ms, (const char *)k, len))) {
@@ -431,6 +446,7 @@ static int read_one(red_mstate_t *st, const red_measure_t *ms, int kind,
                 break;
         case RED_MEAS_COUNT_BY:
         case RED_MEAS_BY:
+        case RED_MEAS_RECENT:
                 rc = read_keyed(&tmp, ms, kind, r, errstr, size);
                 break;
         default:

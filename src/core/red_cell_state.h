@@ -5,7 +5,8 @@
  *
  * One red_mstate_t per measure; which members a measure uses depends on
  * its kind. COUNT_BY and BY measures keep one entry per distinct value
- * (a BY entry holds one state per sub-measure).
+ * (a BY entry holds one state per sub-measure), RECENT ones an entry for
+ * each of their last few values (at most keep + 1, so never hashed).
  */
 #ifndef RED_CELL_STATE_H
 #define RED_CELL_STATE_H
@@ -49,6 +50,7 @@ typedef struct red_keyed_entry_s {
         uint64_t hash;
         uint64_t count;    /**< COUNT_BY */
         uint64_t w;        /**< COUNT_BY, weighted: in weight units */
+        red_time_t time;   /**< RECENT: the newest event time with it */
         red_mstate_t *sub; /**< BY: one state per sub-measure, owned */
 } red_keyed_entry_t;
 
@@ -89,6 +91,22 @@ red_keyed_entry_t *red_cell_state_keyed_get(red_keyed_t **kp,
 /** Sorts the entries by value, bytewise (the array is reordered in
  * place); accepts NULL. */
 void red_cell_state_keyed_sort(red_keyed_t *k);
+
+/**
+ * RECENT: entry (@p p, @p len) seen at @p time (created when absent; an
+ * older time does not move it back), then the oldest entries dropped
+ * until @p ms->keep remain (oldest: smallest time, then largest value, so
+ * the result does not depend on the order of events or merges). 0 or
+ * -ENOMEM.
+ */
+int red_cell_state_recent_note(red_keyed_t **kp, const red_measure_t *ms,
+                               const char *p, size_t len,
+                               red_time_t time) RED_MUSTCHECK;
+
+/** RECENT: the entries newest first (time descending, then value
+ * ascending) into @p out (room for RED_RECENT_MAX_KEEP + 1); their count. */
+size_t red_cell_state_recent_order(const red_keyed_t *k,
+                                   const red_keyed_entry_t **out);
 
 /**
  * Merges @p cnt states @p src into @p dst (measures @p ms; both weighed in

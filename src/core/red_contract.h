@@ -20,6 +20,7 @@
 
 #define RED_CONTRACT_MAX_KINDS  64
 #define RED_CONTRACT_MAX_STATES 32
+#define RED_CONTRACT_MAX_TOTALS 4 /**< workflows.totals */
 
 typedef enum {
         RED_FT_NONE = 0, /**< value absent */
@@ -117,7 +118,12 @@ typedef enum {
         RED_MEAS_SKETCH,
         RED_MEAS_COUNT_BY,
         RED_MEAS_BY,
+        RED_MEAS_RECENT, /**< the last few distinct values, by event time */
 } red_meas_kind_t;
+
+/** Most values a recent measure keeps (keep:), and the bytes kept of each. */
+#define RED_RECENT_MAX_KEEP 10
+#define RED_RECENT_MAX_LEN  200
 
 typedef struct red_measure_s {
         char *name;
@@ -129,6 +135,7 @@ typedef struct red_measure_s {
         int precision;             /**< decimal digits kept by exact sums */
         struct red_measure_s *sub; /**< BY: the per-value measures */
         size_t sub_cnt;
+        int keep; /**< RECENT: how many distinct values */
 } red_measure_t;
 
 struct red_expr_s; /* red_expr.h */
@@ -138,6 +145,7 @@ typedef enum {
         RED_COL_OBJECT, /**< JSON object of key -> expression */
         RED_COL_EACH,   /**< JSON object per value of a BY measure */
         RED_COL_COUNTS, /**< a COUNT_BY measure's JSON object */
+        RED_COL_RECENT, /**< a RECENT measure's JSON array, newest first */
 } red_col_kind_t;
 
 typedef struct red_column_s {
@@ -147,7 +155,8 @@ typedef struct red_column_s {
         char **keys;             /**< OBJECT (also EACH's object value) */
         struct red_expr_s **exprs;
         size_t key_cnt;
-        int measure; /**< EACH, COUNTS: index in measures */
+        int measure; /**< EACH, COUNTS, RECENT: index in measures */
+        int sub;     /**< EACH of a RECENT sub-measure: its index, else -1 */
 } red_column_t;
 
 typedef struct red_grouping_s {
@@ -319,6 +328,10 @@ typedef struct red_contract_s {
         int workflow_key_slot; /**< -1 without `workflows` */
         int *remember_slots;
         size_t remember_cnt;
+        /** workflows.totals: target field <- the workflow's sum of source */
+        int *total_targets;
+        int *total_sources;
+        size_t total_cnt;
 
         red_dim_t *dims;
         size_t dim_cnt;

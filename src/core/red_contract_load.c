@@ -253,6 +253,8 @@ void red_contract_destroy(red_contract_t *c)
         red_load_strlist_free(c->slot_names, c->slot_cnt);
         free(c->slot_types);
         free(c->remember_slots);
+        free(c->total_targets);
+        free(c->total_sources);
         red_load_free_dims(c->dims, c->dim_cnt);
         red_load_free_aggs(c->aggs, c->agg_cnt);
         red_load_free_fsm(c->fsm);

@@ -14,13 +14,13 @@ static const char *const measure_kinds[] = {
         [RED_MEAS_COUNT] = "count",       [RED_MEAS_SUM] = "sum",
         [RED_MEAS_STATS] = "stats",       [RED_MEAS_SKETCH] = "sketch",
         [RED_MEAS_COUNT_BY] = "count_by", [RED_MEAS_BY] = "by",
+        [RED_MEAS_RECENT] = "recent",
 };
 
 static const char *const column_kinds[] = {
-        [RED_COL_EXPR] = "number",
-        [RED_COL_OBJECT] = "object",
-        [RED_COL_EACH] = "object per value",
-        [RED_COL_COUNTS] = "counts",
+        [RED_COL_EXPR] = "number",           [RED_COL_OBJECT] = "object",
+        [RED_COL_EACH] = "object per value", [RED_COL_COUNTS] = "counts",
+        [RED_COL_RECENT] = "recent values",
 };
 
 int red_describe_columns(red_format_t *fmt)

@@ -105,7 +105,7 @@ int red_outputs_parse(const red_agg_t *agg, const char *name)
                 if (strlen(m->name) != len || strncmp(m->name, name, len)) {
                         continue;
                 }
-                if (m->kind == RED_MEAS_COUNT_BY || m->kind == RED_MEAS_BY) {
+                if (m->kind >= RED_MEAS_COUNT_BY) {
                         return -1;
                 }
                 if (!dot) {

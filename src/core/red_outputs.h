@@ -21,7 +21,7 @@ void red_outputs_name(const red_agg_t *agg, int ref, char *buf, size_t size);
 
 /**
  * The ref of output @p name of @p agg: any quantile of a sketch measure;
- * -1 for no such output (count_by and by measures have none).
+ * -1 for no such output (count_by, by and recent measures have none).
  */
 int red_outputs_parse(const red_agg_t *agg, const char *name);
 

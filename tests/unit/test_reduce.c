@@ -398,6 +398,116 @@ START_TEST(berlin_windows)
 }
 END_TEST
 
+/* The hourly codegen cell of grouping @p agg and key @p key in @p cells. */
+static json_t *hourly(json_t *cells, const char *agg, const char *key)
+{
+        return find_cell(cells, "hourly", agg, key);
+}
+
+/*
+ * What the codegen events carry that cells used to drop
+ * (tests/data/reduce/codegen_metrics/audit.jsonl): stage tokens and cost
+ * per stage, and in cost_statistics for a Completed event without its
+ * own totals; the last five distinct error messages per failed stage,
+ * newest first; the guard values a trigger set in the history rows'
+ * metadata; and no cell from events that move no measure.
+ */
+START_TEST(audit_items)
+{
+        char *out = reduce(test_path("contracts/codegen_metrics.yaml"),
+                           test_path("tests/data/reduce/codegen_metrics/"
+                                     "audit.jsonl"),
+                           NULL, false);
+        json_t *cells = rows_of(out, "codegen_metrics_aggregated");
+        json_t *hist = rows_of(out, "workflow_state_history");
+        json_t *c, *h, *m, *errs, *want;
+        size_t i;
+
+        /* E's stages: 100 + 250 tokens, 0.002 + 0.003 USD; its Completed
+         * has no totals and takes theirs */
+        c = hourly(cells, "node_type_grouping", "compute");
+        ck_assert_double_eq(dbl(c, "cost_statistics", "total_tokens"), 350);
+        ck_assert_double_eq_tol(dbl(c, "cost_statistics", "total_cost_usd"),
+                                0.005, 1e-12);
+        ck_assert_double_eq(dbl(json_object_get(c, "stage_statistics"),
+                                "intelligence_gathering", "total_tokens"),
+                            250);
+        ck_assert_double_eq_tol(dbl(json_object_get(c, "stage_statistics"),
+                                    "prompt_parsing", "total_cost_usd"),
+                                0.002, 1e-12);
+
+        /* seven failures at code_generation, six distinct messages: the
+         * newest five, newest first ("rate limited" is the oldest) */
+        c = hourly(cells, "node_type_grouping", "effect");
+        errs = json_object_get(json_object_get(c, "failed_stage_errors"),
+                               "code_generation");
+        want = json_pack("[sssss]", "model unavailable", "quota exceeded",
+                         "out of memory", "syntax error in template",
+                         "LLM timeout");
+        ck_assert_msg(json_equal(errs, want), "%s",
+                      json_dumps(errs, JSON_COMPACT));
+        json_decref(want);
+
+        /* history rows keep the guard values their trigger set */
+        h = json_array_get(hist, 0);
+        ck_assert_str_eq(json_string_value(json_object_get(h, "event")),
+                         "start_analysis");
+        m = json_object_get(h, "metadata");
+        ck_assert(json_is_true(json_object_get(m, "has_requirements")));
+
+        /* W has only WORKFLOW_* events: a history row with its envelope
+         * metadata, and no cell anywhere (six keys x four windows are
+         * E's and the failures') */
+        json_array_foreach(hist, i, h)
+        {
+                if (!strcmp(json_string_value(json_object_get(h, "workflow_"
+                                                                 "id")),
+                            "a1000000-0000-4000-8000-000000000001")) {
+                        m = json_object_get(h, "metadata");
+                        ck_assert_str_eq(json_string_value(json_object_get(
+                                                 m, "requested_by")),
+                                         "ops");
+                }
+        }
+        ck_assert_int_eq(json_array_size(cells), 24);
+        json_array_foreach(cells, i, c)
+        {
+                ck_assert_int_gt(num(c, "started_generations") +
+                                         num(c, "total_generations"),
+                                 0);
+        }
+        json_decref(cells);
+        json_decref(hist);
+        free(out);
+}
+END_TEST
+
+/* Workflow events alone make history rows and no cell at all. */
+START_TEST(workflow_events_make_no_cells)
+{
+        char *dir = test_tmpdir(), path[4096], *out;
+        const char *lines =
+                "{\"event_type\":\"WORKFLOW_INITIALIZED\",\"timestamp\":"
+                "\"2025-11-06T10:00:00Z\",\"workflow_id\":\"a2000000-0000-"
+                "4000-8000-000000000002\",\"node_type\":\"effect\","
+                "\"_topic\":\"dev.omninode-bridge.codegen.workflow.v1\"}\n"
+                "{\"event_type\":\"WORKFLOW_TRANSITION_REQUESTED\","
+                "\"timestamp\":\"2025-11-06T10:00:01Z\",\"workflow_id\":"
+                "\"a2000000-0000-4000-8000-000000000002\",\"event\":"
+                "\"fail_workflow\",\"_topic\":\"dev.omninode-bridge.codegen."
+                "workflow.v1\"}\n";
+
+        snprintf(path, sizeof(path), "%s/wf.jsonl", dir);
+        test_write_file(path, lines, strlen(lines));
+        out = reduce(test_path("contracts/codegen_metrics.yaml"), path, NULL,
+                     false);
+        ck_assert_msg(!strstr(out, "codegen_metrics_aggregated"), "%s", out);
+        ck_assert_msg(strstr(out, "\"cells\":0,\"transitions\":1"), "%s", out);
+        free(out);
+        free(dir);
+}
+END_TEST
+
 /* A 1 MB payload is dead-lettered as too_large and the counts reconcile. */
 START_TEST(too_large_and_reconcile)
 {
@@ -486,6 +596,8 @@ int main(void)
         tcase_add_test(tc, golden_batches_memcheck);
         tcase_add_test(tc, reference_semantics);
         tcase_add_test(tc, berlin_windows);
+        tcase_add_test(tc, audit_items);
+        tcase_add_test(tc, workflow_events_make_no_cells);
         tcase_add_test(tc, too_large_and_reconcile);
         tcase_add_test(tc, malformed_reasons);
         suite_add_tcase(s, tc);
