@@ -7,7 +7,8 @@ Usage: check_layers.py SRCDIR [LIB ...]
   of a layer below it (base < core < pg < kafka < app);
 - no include circle between modules (red_x.c and red_x.h are one module);
 - the base and core libraries reference no librdkafka, libpq or
-  libmicrohttpd symbol, and core no pthread symbol (nm -u on the LIBs).
+  libmicrohttpd symbol, and core no pthread symbol (nm -u on the LIBs);
+- src/README.md lists every module under its layer, and nothing else.
 """
 import os
 import re
@@ -77,6 +78,25 @@ def main():
     for n in sorted(graph):
         if n not in state:
             visit(n)
+
+    # src/README.md: "## <layer>/ ..." headings, "- `red_x` — ..." lines
+    listed, layer_of = {}, None
+    with open(os.path.join(src, "README.md"), encoding="utf-8") as f:
+        for line in f:
+            h = re.match(r"^## (\w+)/", line)
+            if h:
+                layer_of = h.group(1)
+            m = re.match(r"^- `(red_\w+)`", line)
+            if m and layer_of:
+                listed[m.group(1)] = layer_of
+    actual = {module(name): layer for layer, name in files
+              if name.startswith("red_")}
+    for m, layer in sorted(actual.items()):
+        if listed.get(m) != layer:
+            problems.append(f"src/README.md: module {m} of src/{layer} is "
+                            "not listed under its layer")
+    for m in sorted(set(listed) - set(actual)):
+        problems.append(f"src/README.md lists {m}, which is no module")
 
     for lib in sys.argv[2:]:
         layer = re.sub(r"^libred_(\w+)\.a$", r"\1", os.path.basename(lib))

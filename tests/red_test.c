@@ -186,14 +186,15 @@ char *test_pg_create_db(const char *prefix)
         return ci;
 }
 
-void test_add_case(Suite *s, const char *name, const TTest *test,
-                   double timeout_s)
+TCase *test_add_case(Suite *s, const char *name, const TTest *test,
+                     double timeout_s)
 {
         TCase *tc = tcase_create(name);
 
         tcase_set_timeout(tc, timeout_s);
         tcase_add_test(tc, test);
         suite_add_tcase(s, tc);
+        return tc;
 }
 
 char *test_markdown_section(const char *path, const char *heading,

@@ -50,9 +50,10 @@ char *test_pg_value(PGconn *conn, const char *sql);
 void test_pg_exec(PGconn *conn, const char *sql);
 
 /** Adds @p test as its own case @p name (run alone with CK_RUN_CASE=name)
- * with a timeout of @p timeout_s seconds. */
-void test_add_case(Suite *s, const char *name, const TTest *test,
-                   double timeout_s);
+ * with a timeout of @p timeout_s seconds; returns the case (e.g. for an
+ * unchecked fixture, whose teardown runs even when the test fails). */
+TCase *test_add_case(Suite *s, const char *name, const TTest *test,
+                     double timeout_s);
 
 /** Reads a whole file (malloc'd) or fails the test. */
 char *test_read_file(const char *path, size_t *lenp);

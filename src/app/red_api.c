@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 /* How long a request waits for a free PostgreSQL connection. */
@@ -697,17 +698,16 @@ red_api_t *red_api_start(const red_config_t *conf, red_contract_set_t *set,
                          char *errstr, size_t errstr_size)
 {
         const char *listen = conf->api_listen;
-        struct addrinfo *ai =
-                red_listen_resolve("api.listen", listen, errstr, errstr_size);
+        int fd = red_listen_socket("api.listen", listen, errstr, errstr_size);
         const union MHD_DaemonInfo *info;
         red_api_t *api;
         unsigned flags;
 
-        if (!ai) {
+        if (fd < 0) {
                 return NULL;
         }
         if (!(api = calloc(1, sizeof(*api)))) {
-                freeaddrinfo(ai);
+                close(fd);
                 snprintf(errstr, errstr_size, "out of memory");
                 return NULL;
         }
@@ -732,11 +732,10 @@ red_api_t *red_api_start(const red_config_t *conf, red_contract_set_t *set,
                 goto oom;
         }
         flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
-                (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
                 (api->tls_cert ? MHD_USE_TLS : 0);
         api->mhd = MHD_start_daemon(
                 flags, 0, NULL, NULL, handle, api, MHD_OPTION_EXTERNAL_LOGGER,
-                mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned)conf->api_threads,
                 MHD_OPTION_CONNECTION_LIMIT,
                 (unsigned)conf->api_max_connections,
@@ -748,12 +747,12 @@ red_api_t *red_api_start(const red_config_t *conf, red_contract_set_t *set,
                 MHD_OPTION_END);
         if (!api->mhd) {
                 snprintf(errstr, errstr_size,
-                         "api.listen \"%s\": cannot listen (address in use, "
-                         "not local, or a bad TLS certificate or key?)",
+                         "api.listen \"%s\": cannot start the API server "
+                         "(a bad TLS certificate or key?)",
                          listen);
                 goto err;
         }
-        freeaddrinfo(ai);
+        fd = -1; /* the server's now */
         info = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_BIND_PORT);
         api->port = info ? info->port : 0;
         red_log_info("api", "read API on %s://%.*s:%d (%lld threads%s)",
@@ -765,7 +764,9 @@ red_api_t *red_api_start(const red_config_t *conf, red_contract_set_t *set,
 oom:
         snprintf(errstr, errstr_size, "out of memory");
 err:
-        freeaddrinfo(ai);
+        if (fd >= 0) {
+                close(fd);
+        }
         if (api->cur) {
                 /* give the contracts back to the caller */
                 *set = api->cur->set;

@@ -2,6 +2,7 @@
 #include "red_daemon.h"
 
 #include "red_appconf.h"
+#include "red_signals.h"
 
 #include "red_kafka_conf.h"
 #include "red_version.h"
@@ -27,78 +28,80 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop_requested;
-static volatile sig_atomic_t reload_requested;
+/* How long the embedded Kafka may take to serve its first client. */
+#define EMBEDDED_READY_MS 30000
 
-static void on_stop(int sig)
+/* Clients holding idle HTTP connections, many partitions and brokers all
+ * take descriptors: use what the hard limit allows, as servers commonly
+ * do (the HTTP server sizes its capacity from the result). */
+static void raise_fd_limit(void)
 {
-        if (stop_requested) {
-                /* second signal: leave at once */
-                _exit(128 + sig);
+        struct rlimit rl;
+        rlim_t was;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max) {
+                return;
         }
-        stop_requested = sig;
+        was = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl)) {
+                red_log_warn("daemon",
+                             "cannot raise the open-files limit "
+                             "from %llu: %s",
+                             (unsigned long long)was, strerror(errno));
+                return;
+        }
+        red_log_debug("daemon", "open-files limit raised from %llu to %llu",
+                      (unsigned long long)was, (unsigned long long)rl.rlim_cur);
 }
 
-static void on_hup(int sig)
-{
-        (void)sig;
-        reload_requested = 1;
-}
-
-static void install_signals(void)
-{
-        struct sigaction sa;
-
-        memset(&sa, 0, sizeof(sa));
-        sigemptyset(&sa.sa_mask);
-        sa.sa_handler = on_stop;
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGINT, &sa, NULL);
-        sa.sa_handler = on_hup;
-        sigaction(SIGHUP, &sa, NULL);
-        sa.sa_handler = SIG_IGN;
-        sigaction(SIGPIPE, &sa, NULL);
-}
-
-/* Topics the embedded cluster must have: inputs, dead letters, outputs. */
+/* Topics the embedded cluster must have: inputs, dead letters, outputs;
+ * created at once (see red_kafka_mock_topics). */
 static int create_topics(red_kafka_mock_t *km, const red_contract_set_t *set,
                          int partitions, char *errstr, size_t size)
 {
+        red_kafka_mock_topic_t *topics;
+        size_t cnt = 0, max = 0;
+        int r;
+
+        for (size_t i = 0; i < set->cnt; i++) {
+                max += set->items[i]->input_cnt + set->items[i]->agg_cnt + 3;
+        }
+        if (!(topics = calloc(max + 1, sizeof(*topics)))) {
+                snprintf(errstr, size, "out of memory");
+                return -1;
+        }
         for (size_t i = 0; i < set->cnt; i++) {
                 const red_contract_t *c = set->items[i];
 
                 for (size_t t = 0; t < c->input_cnt; t++) {
-                        if (red_kafka_mock_topic(km, c->inputs[t].topic,
-                                                 partitions, errstr, size)) {
-                                return -1;
-                        }
+                        topics[cnt++] = (red_kafka_mock_topic_t){
+                                c->inputs[t].topic, partitions};
                 }
-                if (red_kafka_mock_topic(km, c->dead_letter_topic, partitions,
-                                         errstr, size)) {
-                        return -1;
-                }
+                topics[cnt++] = (red_kafka_mock_topic_t){c->dead_letter_topic,
+                                                         partitions};
                 for (size_t a = 0; a < c->agg_cnt; a++) {
-                        if (c->aggs[a].publish.topic &&
-                            red_kafka_mock_topic(km, c->aggs[a].publish.topic,
-                                                 1, errstr, size)) {
-                                return -1;
+                        if (c->aggs[a].publish.topic) {
+                                topics[cnt++] = (red_kafka_mock_topic_t){
+                                        c->aggs[a].publish.topic, 1};
                         }
                 }
-                if (c->alerts && c->alerts->publish.topic &&
-                    red_kafka_mock_topic(km, c->alerts->publish.topic,
-                                         partitions, errstr, size)) {
-                        return -1;
+                if (c->alerts && c->alerts->publish.topic) {
+                        topics[cnt++] = (red_kafka_mock_topic_t){
+                                c->alerts->publish.topic, partitions};
                 }
-                if (c->fsm && c->fsm->publish.topic &&
-                    red_kafka_mock_topic(km, c->fsm->publish.topic, partitions,
-                                         errstr, size)) {
-                        return -1;
+                if (c->fsm && c->fsm->publish.topic) {
+                        topics[cnt++] = (red_kafka_mock_topic_t){
+                                c->fsm->publish.topic, partitions};
                 }
         }
-        return 0;
+        r = red_kafka_mock_topics(km, topics, cnt, errstr, size);
+        free(topics);
+        return r;
 }
 
 static int write_bootstrap_file(const char *path, const char *bootstrap)
@@ -377,6 +380,7 @@ int red_daemon_run(const red_daemon_opts_t *opts)
         red_http_t *http = NULL;
         char err[2048], version[256];
         int64_t last_maintain;
+        bool wrote_bootstrap = false;
         int rc = 1;
 
         memset(&d, 0, sizeof(d));
@@ -393,7 +397,8 @@ int red_daemon_run(const red_daemon_opts_t *opts)
                      d.conf->instance_id,
                      d.conf->path ? d.conf->path : "embedded defaults");
         red_failpoint_init();
-        install_signals();
+        red_signals_install();
+        raise_fd_limit();
         if (red_appconf_contracts(&d.set, d.conf, err, sizeof(err))) {
                 red_log_error("daemon", "%s", err);
                 goto done;
@@ -415,15 +420,16 @@ int red_daemon_run(const red_daemon_opts_t *opts)
                         red_log_error("daemon", "%s", err);
                         goto done;
                 }
+                if (red_kafka_mock_wait_ready(d.km, EMBEDDED_READY_MS, err,
+                                              sizeof(err))) {
+                        red_log_error("daemon", "%s", err);
+                        goto done;
+                }
                 d.brokers = strdup(red_kafka_mock_bootstraps(d.km));
                 red_log_info("daemon",
                              "embedded Kafka (librdkafka mock cluster) "
-                             "listening; bootstrap servers: %s",
+                             "ready; bootstrap servers: %s",
                              d.brokers);
-                if (opts->bootstrap_file &&
-                    write_bootstrap_file(opts->bootstrap_file, d.brokers)) {
-                        goto done;
-                }
         } else {
                 d.brokers = strdup(d.conf->kafka_brokers);
         }
@@ -446,18 +452,25 @@ int red_daemon_run(const red_daemon_opts_t *opts)
         if (d.conf->http_api && !(d.api = red_serve_start_api(d.conf))) {
                 goto done;
         }
+        /* written once nothing at start can fail any more, so that the
+         * file always names a cluster that serves (removed at exit) */
+        if (d.km && opts->bootstrap_file) {
+                if (write_bootstrap_file(opts->bootstrap_file, d.brokers)) {
+                        goto done;
+                }
+                wrote_bootstrap = true;
+        }
         maintain(d.conf, &d.set);
         last_maintain = red_time_mono_us();
         if (start_workers(&d, err, sizeof(err))) {
                 red_log_error("daemon", "%s", err);
                 goto done;
         }
-        while (!stop_requested) {
+        while (!red_signals_stop()) {
                 struct timespec ts = {0, 100 * 1000000};
 
                 nanosleep(&ts, NULL);
-                if (reload_requested) {
-                        reload_requested = 0;
+                if (red_signals_reload()) {
                         reload(&d, opts);
                 }
                 if (red_time_mono_us() - last_maintain >
@@ -467,9 +480,12 @@ int red_daemon_run(const red_daemon_opts_t *opts)
                 }
         }
         red_log_info("daemon", "signal %d: finishing the current batches",
-                     (int)stop_requested);
+                     red_signals_stop());
         rc = 0;
 done:
+        if (wrote_bootstrap) {
+                unlink(opts->bootstrap_file);
+        }
         red_api_stop(d.api);
         stop_workers(&d);
         red_http_stop(http);

@@ -20,7 +20,14 @@ typedef bool(red_http_ready_cb)(void *opaque, char *reason, size_t size);
 
 /**
  * Listens on @p listen ("host:port"; port 0 picks a free one). Returns
- * NULL with a message. Stop with red_http_stop().
+ * NULL with a message naming the address and port ("http.listen
+ * \"127.0.0.1:9464\": cannot listen on 127.0.0.1:9464 (bind: Address
+ * already in use)"). Stop with red_http_stop().
+ *
+ * Probes keep their capacity: the server takes as many connections as the
+ * open-files limit allows (less a reserve for Kafka and Postgres), one
+ * address never more than 15/16 of them, and idle connections close after
+ * 5 s; so clients holding idle connections do not starve /healthz.
  */
 red_http_t *red_http_start(const char *listen, red_http_metrics_cb *metrics,
                            red_http_ready_cb *ready, void *opaque, char *errstr,

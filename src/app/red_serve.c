@@ -1,6 +1,8 @@
 /* red_serve - `reducerd serve`: the read API on its own, reloaded by SIGHUP. */
 #include "red_serve.h"
 
+#include "red_signals.h"
+
 #include "red_appconf.h"
 #include "red_contract.h"
 #include "red_log.h"
@@ -12,20 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static volatile sig_atomic_t stop_requested;
-static volatile sig_atomic_t reload_requested;
-
-static void on_stop(int sig)
-{
-        stop_requested = sig;
-}
-
-static void on_hup(int sig)
-{
-        (void)sig;
-        reload_requested = 1;
-}
 
 red_api_t *red_serve_start_api(const red_config_t *conf)
 {
@@ -69,7 +57,6 @@ int red_serve_main(int argc, char **argv)
                 {NULL, 0, NULL, 0}};
         static const char usage[] = "[-c CONFIG] [--listen HOST:PORT]";
         const char *cpath = NULL, *listen = NULL;
-        struct sigaction sa;
         red_config_t *conf;
         red_api_t *api;
         char version[256];
@@ -111,15 +98,7 @@ int red_serve_main(int argc, char **argv)
                 free(conf->api_listen);
                 conf->api_listen = dup;
         }
-        memset(&sa, 0, sizeof(sa));
-        sigemptyset(&sa.sa_mask);
-        sa.sa_handler = on_stop;
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGINT, &sa, NULL);
-        sa.sa_handler = on_hup;
-        sigaction(SIGHUP, &sa, NULL);
-        sa.sa_handler = SIG_IGN;
-        sigaction(SIGPIPE, &sa, NULL);
+        red_signals_install();
         red_version_string(version, sizeof(version));
         red_log_info("serve", "%s serving the read API (config %s)", version,
                      conf->path ? conf->path : "embedded defaults");
@@ -127,14 +106,13 @@ int red_serve_main(int argc, char **argv)
                 red_config_destroy(conf);
                 return 1;
         }
-        while (!stop_requested) {
+        while (!red_signals_stop()) {
                 struct timespec ts = {0, 100 * 1000000};
                 nanosleep(&ts, NULL);
-                if (reload_requested) {
+                if (red_signals_reload()) {
                         char err[2048];
                         red_config_t *fresh =
                                 red_config_load(cpath, err, sizeof(err));
-                        reload_requested = 0;
                         if (!fresh) {
                                 red_log_error("serve", "reload refused: %s",
                                               err);
@@ -144,7 +122,7 @@ int red_serve_main(int argc, char **argv)
                         red_config_destroy(fresh);
                 }
         }
-        red_log_info("serve", "signal %d: stopping", (int)stop_requested);
+        red_log_info("serve", "signal %d: stopping", red_signals_stop());
         red_api_stop(api);
         red_config_destroy(conf);
         return 0;

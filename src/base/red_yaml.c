@@ -2,12 +2,16 @@
 #include "red_yaml.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 struct red_yaml_node_s {
@@ -106,6 +110,9 @@ static red_yaml_node_t *anchor_find(red_yaml_doc_t *doc,
         }
         return NULL;
 }
+
+static int fmt_at(char *errstr, size_t size, const char *name, int line,
+                  int col, const char *fmt, va_list ap) RED_PRINTF(6, 0);
 
 static int fmt_at(char *errstr, size_t size, const char *name, int line,
                   int col, const char *fmt, va_list ap)
@@ -305,42 +312,146 @@ red_yaml_doc_t *red_yaml_load_string(const char *name, const char *text,
         return doc;
 }
 
-red_yaml_doc_t *red_yaml_load_file(const char *path, char *errstr,
-                                   size_t errstr_size)
+/* --- files -------------------------------------------------------- */
+
+/* The limit of red_yaml_load_file() and the setting that sets it, for
+ * messages. Set once at start-up and on reload, read by whoever loads a
+ * file: atomics, so a reload on one thread never tears a read elsewhere. */
+static atomic_size_t max_file_bytes = RED_YAML_MAX_FILE_BYTES_DEFAULT;
+static _Atomic(const char *) max_file_setting;
+
+void red_yaml_set_max_file_bytes(size_t max, const char *setting)
 {
-        FILE *fp = fopen(path, "rb");
+        atomic_store(&max_file_bytes, max);
+        atomic_store(&max_file_setting, setting);
+}
+
+size_t red_yaml_max_file_bytes(void)
+{
+        return atomic_load(&max_file_bytes);
+}
+
+static const char *file_kind(mode_t mode)
+{
+        if (S_ISDIR(mode)) {
+                return "a directory";
+        }
+        if (S_ISFIFO(mode)) {
+                return "a FIFO";
+        }
+        if (S_ISCHR(mode)) {
+                return "a character device";
+        }
+        if (S_ISBLK(mode)) {
+                return "a block device";
+        }
+        if (S_ISSOCK(mode)) {
+                return "a socket";
+        }
+        return "not a file";
+}
+
+static int too_large(char *errstr, size_t errstr_size, const char *path,
+                     size_t max, const char *setting)
+{
+        snprintf(errstr, errstr_size,
+                 "%s: too large: more than %zu bytes%s%s%s", path, max,
+                 setting ? " (the limit is " : "", setting ? setting : "",
+                 setting ? ")" : "");
+        return -EFBIG;
+}
+
+/* Reads the whole regular file @p fd into a malloc'd buffer of at most
+ * @p max bytes. The size is checked before and while reading: a file may
+ * grow in between, and some report no size at all. */
+static int read_bounded(int fd, const char *path, size_t max,
+                        const char *setting, char **textp, size_t *lenp,
+                        char *errstr, size_t errstr_size)
+{
+        struct stat st;
+        char *text = NULL;
+        size_t len = 0, cap = 0;
+        ssize_t n;
+
+        if (fstat(fd, &st)) {
+                int e = errno;
+                snprintf(errstr, errstr_size, "%s: %s", path, strerror(e));
+                return -e;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                /* a FIFO would block for ever, a device never end */
+                snprintf(errstr, errstr_size, "%s: not a regular file (%s)",
+                         path, file_kind(st.st_mode));
+                return -EINVAL;
+        }
+        if ((uintmax_t)st.st_size > max) {
+                return too_large(errstr, errstr_size, path, max, setting);
+        }
+        do {
+                if (len == cap && grow((void **)&text, &cap, len + 65536, 1)) {
+                        free(text);
+                        snprintf(errstr, errstr_size, "%s: out of memory",
+                                 path);
+                        return -ENOMEM;
+                }
+                n = read(fd, text + len, cap - len);
+                if (n < 0 && errno == EINTR) {
+                        continue;
+                }
+                if (n < 0) {
+                        snprintf(errstr, errstr_size, "%s: read error: %s",
+                                 path, strerror(errno));
+                        free(text);
+                        return -EIO;
+                }
+                len += (size_t)n;
+                if (len > max) {
+                        free(text);
+                        return too_large(errstr, errstr_size, path, max,
+                                         setting);
+                }
+        } while (n > 0);
+        *textp = text;
+        *lenp = len;
+        return 0;
+}
+
+red_yaml_doc_t *red_yaml_load_file_max(const char *path, size_t max,
+                                       const char *setting, char *errstr,
+                                       size_t errstr_size)
+{
+        /* O_NONBLOCK: opening a FIFO for reading would wait for a writer */
+        int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
         red_yaml_doc_t *doc;
         char *text = NULL;
-        size_t len = 0, cap = 0, n;
+        size_t len = 0;
+        int r;
 
-        if (!fp) {
+        if (fd < 0) {
                 snprintf(errstr, errstr_size, "%s: cannot open: %s", path,
                          strerror(errno));
                 return NULL;
         }
-        do {
-                if (grow((void **)&text, &cap, len + 65536, 1)) {
-                        fclose(fp);
-                        free(text);
-                        snprintf(errstr, errstr_size, "%s: out of memory",
-                                 path);
-                        return NULL;
-                }
-                n = fread(text + len, 1, cap - len, fp);
-                len += n;
-        } while (n > 0);
-        if (ferror(fp)) {
-                snprintf(errstr, errstr_size, "%s: read error: %s", path,
-                         strerror(errno));
-                fclose(fp);
-                free(text);
+        r = read_bounded(fd, path, max, setting, &text, &len, errstr,
+                         errstr_size);
+        close(fd);
+        if (r) {
                 return NULL;
         }
-        fclose(fp);
         doc = red_yaml_load_string(path, text, len, errstr, errstr_size);
         free(text);
         return doc;
 }
+
+red_yaml_doc_t *red_yaml_load_file(const char *path, char *errstr,
+                                   size_t errstr_size)
+{
+        return red_yaml_load_file_max(path, red_yaml_max_file_bytes(),
+                                      atomic_load(&max_file_setting), errstr,
+                                      errstr_size);
+}
+
+/* --- documents ---------------------------------------------------- */
 
 void red_yaml_doc_destroy(red_yaml_doc_t *doc)
 {

@@ -24,13 +24,38 @@ typedef enum {
         RED_YAML_SEQ,
 } red_yaml_kind_t;
 
+/** The size limit of red_yaml_load_file() until one is set: 4 MiB. */
+#define RED_YAML_MAX_FILE_BYTES_DEFAULT ((size_t)4 * 1024 * 1024)
+
 /**
  * Parses the file at @p path. Returns NULL and fills @p errstr
- * ("path:line:col: problem") on I/O or syntax errors.
+ * ("path:line:col: problem") on I/O or syntax errors, and without reading
+ * it when it is not a regular file ("path: not a regular file (a FIFO)":
+ * a FIFO would block, a device never end) or holds more than the limit
+ * set by red_yaml_set_max_file_bytes() ("path: too large: ...").
  * Caller destroys with red_yaml_doc_destroy().
  */
 red_yaml_doc_t *red_yaml_load_file(const char *path, char *errstr,
                                    size_t errstr_size);
+
+/**
+ * red_yaml_load_file() with its own limit of @p max bytes; @p setting
+ * (may be NULL, borrowed) names what sets the limit in the message.
+ */
+red_yaml_doc_t *red_yaml_load_file_max(const char *path, size_t max,
+                                       const char *setting, char *errstr,
+                                       size_t errstr_size);
+
+/**
+ * Sets the size limit of every later red_yaml_load_file() in the process
+ * (config and contract files: bounded, so that a wrong path never fills
+ * the memory). @p setting (a string that outlives every load, e.g. a
+ * literal; may be NULL) names the setting in messages.
+ */
+void red_yaml_set_max_file_bytes(size_t max, const char *setting);
+
+/** The current limit of red_yaml_load_file(). */
+size_t red_yaml_max_file_bytes(void);
 
 /** Parses @p len bytes of @p text; @p name is used in messages. */
 red_yaml_doc_t *red_yaml_load_string(const char *name, const char *text,

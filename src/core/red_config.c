@@ -121,6 +121,11 @@ static const red_setting_t settings[] = {
          false,
          "Name of this replica in logs and output events; empty means "
          "hostname-pid"},
+        {"config.max_file_bytes", RED_SETTING_INT, OFF(config_max_file_bytes),
+         0, "4194304", 4096, INT64_C(1073741824), NULL, false,
+         "Config and contract files larger than this are refused, and so is "
+         "any path that is not a regular file (a FIFO, a device); the "
+         "config file itself is bounded by the environment or the default"},
 };
 
 #define SETTING_CNT (sizeof(settings) / sizeof(*settings))
@@ -445,6 +450,37 @@ static size_t sections(const char **out, size_t max)
         return cnt;
 }
 
+/* The setting that bounds file reads, from its row of the table. */
+#define MAX_FILE_SETTING "config.max_file_bytes"
+
+static const red_setting_t *setting_by_name(const char *name)
+{
+        for (size_t i = 0; i < SETTING_CNT; i++) {
+                if (!strcmp(settings[i].name, name)) {
+                        return &settings[i];
+                }
+        }
+        return NULL;
+}
+
+static void env_name(const char *setting, char *buf, size_t size);
+
+/* The limit for reading the config file itself: the environment's value
+ * or the default, as the file's own cannot apply before it is read. */
+static int early_max_file_bytes(red_config_t *conf, char *errstr, size_t size)
+{
+        const red_setting_t *s = setting_by_name(MAX_FILE_SETTING);
+        char name[128], origin[160];
+        const char *v;
+
+        env_name(s->name, name, sizeof(name));
+        if (!(v = getenv(name))) {
+                return 0;
+        }
+        snprintf(origin, sizeof(origin), "environment %s", name);
+        return set_scalar(conf, s, v, origin, errstr, size);
+}
+
 static int load_file(red_config_t *conf, const char *path, char *errstr,
                      size_t size)
 {
@@ -455,7 +491,8 @@ static int load_file(red_config_t *conf, const char *path, char *errstr,
         size_t nsec;
         int r = 0;
 
-        doc = red_yaml_load_file(path, errstr, size);
+        doc = red_yaml_load_file_max(path, (size_t)conf->config_max_file_bytes,
+                                     MAX_FILE_SETTING, errstr, size);
         if (!doc) {
                 return -EINVAL;
         }
@@ -673,7 +710,8 @@ red_config_t *red_config_load(const char *path, char *errstr,
                                        : strdup(".");
                 if (!conf->path || !conf->base_dir) {
                         r = -ENOMEM;
-                } else {
+                } else if (!(r = early_max_file_bytes(conf, errstr,
+                                                      errstr_size))) {
                         r = load_file(conf, path, errstr, errstr_size);
                 }
         } else if (!r) {
@@ -692,6 +730,8 @@ red_config_t *red_config_load(const char *path, char *errstr,
                 red_config_destroy(conf);
                 return NULL;
         }
+        red_yaml_set_max_file_bytes((size_t)conf->config_max_file_bytes,
+                                    MAX_FILE_SETTING);
         return conf;
 }
 

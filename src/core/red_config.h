@@ -74,6 +74,8 @@ typedef struct red_config_s {
         int64_t maintain_days_ahead;
 
         char *instance_id;
+
+        int64_t config_max_file_bytes;
 } red_config_t;
 
 typedef enum {
@@ -105,6 +107,12 @@ const red_setting_t *red_config_settings(size_t *cntp);
  * Loads @p path (NULL: embedded defaults only), applies environment
  * overrides and checks everything. Returns NULL and fills @p errstr with
  * "path:line:col: problem (allowed: ...)" on error.
+ *
+ * The file itself is read only when it is a regular file of at most
+ * config.max_file_bytes as set by the environment or the default (its
+ * own value cannot apply before it is read). On success the loaded
+ * config.max_file_bytes becomes the limit of every later YAML file read
+ * in the process (red_yaml_set_max_file_bytes): the contracts.
  * Caller destroys with red_config_destroy().
  */
 red_config_t *red_config_load(const char *path, char *errstr,

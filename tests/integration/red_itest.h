@@ -35,6 +35,9 @@ void itest_fini(itest_t *t);
 /** Starts `reducerd run` with the test config; extra "K=V" env
  * (NULL-terminated). stdout/stderr go to DIR/reducerd-N.log. */
 pid_t itest_start(itest_t *t, const char *const *env, int n);
+/** The same with more arguments after `run -c CONFIG` (NULL-terminated). */
+pid_t itest_start_args(itest_t *t, const char *const *env, int n,
+                       const char *const *args);
 /** Sends a signal; waits for the exit up to @p timeout_ms; returns the
  * exit status (128+signal when killed) or -1 on timeout. */
 int itest_stop(pid_t pid, int sig, long timeout_ms);
@@ -79,10 +82,13 @@ long itest_compare_rows(itest_t *t, const char *expected, const char *table,
  * to 30 s for the line. */
 int itest_http_port(itest_t *t, int n);
 /** GET http://127.0.0.1:PORT/PATH; returns the status, body in *body
- * (malloc'd). */
+ * (malloc'd); -1 when not answered within 30 s. */
 int itest_http_get(int port, const char *path, char **body);
-/** The value of a Prometheus series line ("name{labels}") in @p metrics, or -1.
- */
+/** The same with a deadline of @p ms for the connection and the answer,
+ * as a probe has (-1 when it passes). */
+int itest_http_get_within(int port, const char *path, char **body, long ms);
+/** The value of a Prometheus series line ("name{labels}") in @p metrics, or
+ * -1. */
 double itest_metric(const char *metrics, const char *series);
 /** Scrapes /metrics on @p port every 100 ms until @p series reaches
  * @p want or @p timeout_ms passes; returns whether it did. */

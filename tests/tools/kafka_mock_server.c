@@ -1,8 +1,8 @@
 /*
  * kafka_mock_server - a test helper: librdkafka's mock cluster in its own
  * process, so that it outlives the reducerd processes a fault test kills.
- * Prints the bootstrap address on stdout and runs until SIGTERM/SIGINT or
- * until stdin reaches end of file.
+ * Prints the bootstrap address on stdout once the topics are served and
+ * runs until SIGTERM/SIGINT or until stdin reaches end of file.
  *
  *   kafka_mock_server [-p PARTITIONS] [-b BROKERS] TOPIC...
  */
@@ -25,6 +25,7 @@ static void on_signal(int sig)
 int main(int argc, char **argv)
 {
         int partitions = 3, brokers = 1, opt;
+        red_kafka_mock_topic_t *topics;
         red_kafka_mock_t *km;
         char err[512];
 
@@ -49,14 +50,22 @@ int main(int argc, char **argv)
                 fprintf(stderr, "%s\n", err);
                 return 1;
         }
-        for (int i = optind; i < argc; i++) {
-                if (red_kafka_mock_topic(km, argv[i], partitions, err,
-                                         sizeof(err))) {
-                        fprintf(stderr, "%s\n", err);
-                        red_kafka_mock_destroy(km);
-                        return 1;
-                }
+        topics = calloc((size_t)argc + 1, sizeof(*topics));
+        for (int i = optind; topics && i < argc; i++) {
+                topics[i - optind] =
+                        (red_kafka_mock_topic_t){argv[i], partitions};
         }
+        /* the address is printed once clients can use every topic */
+        if (!topics ||
+            red_kafka_mock_topics(km, topics, (size_t)(argc - optind), err,
+                                  sizeof(err)) ||
+            red_kafka_mock_wait_ready(km, 30000, err, sizeof(err))) {
+                fprintf(stderr, "%s\n", topics ? err : "out of memory");
+                free(topics);
+                red_kafka_mock_destroy(km);
+                return 1;
+        }
+        free(topics);
         printf("%s\n", red_kafka_mock_bootstraps(km));
         fflush(stdout);
         while (!stop) {

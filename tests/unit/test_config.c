@@ -4,8 +4,11 @@
 #include "red_yaml.h"
 
 #include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 START_TEST(defaults_without_file)
 {
@@ -169,6 +172,132 @@ START_TEST(settings_documented)
 }
 END_TEST
 
+/* `reducerd check -c` on what is not a regular file answers at once: a
+ * FIFO used to block for ever, /dev/zero to grow by ~300 MB/s (run under
+ * a 1 GB address-space limit so that a regression fails, not the host). */
+/* Built with -Db_sanitize (RED_SANITIZE from meson, "none" otherwise). */
+static bool sanitized(void)
+{
+        const char *s = getenv("RED_SANITIZE");
+
+        return s && *s && strcmp(s, "none");
+}
+
+START_TEST(check_refuses_special_files)
+{
+        char *dir = test_tmpdir(), fifo[4096], want[4200], *out, *err;
+        const char *argv[] = {test_bin(), "check", "-c", fifo, NULL};
+        char sh[4200];
+        const char *zero[] = {"/bin/sh", "-c", sh, NULL};
+
+        snprintf(fifo, sizeof(fifo), "%s/reducerd.yaml", dir);
+        ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+        ck_assert_int_eq(test_run(argv, NULL, &out, &err), 1);
+        snprintf(want, sizeof(want), "%s: not a regular file (a FIFO)\n", fifo);
+        ck_assert_str_eq(err, want);
+        free(out);
+        free(err);
+        /* the memory cap shows a read that never ends; a sanitizer build
+         * reserves terabytes of shadow memory and cannot start under it */
+        snprintf(sh, sizeof(sh), "%s exec '%s' check -c /dev/zero",
+                 sanitized() ? "" : "ulimit -v 1000000;", test_bin());
+        ck_assert_int_eq(test_run(zero, NULL, &out, &err), 1);
+        ck_assert_str_eq(err, "/dev/zero: not a regular file (a character "
+                              "device)\n");
+        free(out);
+        free(err);
+        unlink(fifo);
+        rmdir(dir);
+        free(dir);
+}
+END_TEST
+
+/* config.max_file_bytes bounds the contracts the config names, and a
+ * contract path that is not a regular file is refused like the config. */
+START_TEST(contract_files_bounded)
+{
+        char *dir = test_tmpdir(), conf[4096], yaml[8192], fifo[4096];
+        char *out, *err;
+        const char *argv[] = {test_bin(), "check", "-c", conf, NULL};
+
+        snprintf(conf, sizeof(conf), "%s/reducerd.yaml", dir);
+        snprintf(yaml, sizeof(yaml),
+                 "contracts:\n  paths: [\"%s\"]\nconfig:\n  "
+                 "max_file_bytes: 4096\n",
+                 test_path("contracts/codegen_metrics.yaml"));
+        test_write_file(conf, yaml, strlen(yaml));
+        ck_assert_int_eq(test_run(argv, NULL, &out, &err), 1);
+        ck_assert_msg(strstr(err, "codegen_metrics.yaml: too large: more "
+                                  "than 4096 bytes (the limit is "
+                                  "config.max_file_bytes)"),
+                      "%s", err);
+        free(out);
+        free(err);
+
+        /* a FIFO among the *.yaml files of a contracts directory */
+        snprintf(fifo, sizeof(fifo), "%s/contracts", dir);
+        ck_assert_int_eq(mkdir(fifo, 0755), 0);
+        snprintf(fifo, sizeof(fifo), "%s/contracts/fifo.yaml", dir);
+        ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+        snprintf(yaml, sizeof(yaml), "contracts:\n  paths: [contracts]\n");
+        test_write_file(conf, yaml, strlen(yaml));
+        ck_assert_int_eq(test_run(argv, NULL, &out, &err), 1);
+        ck_assert_msg(strstr(err, "contracts/fifo.yaml: not a regular file "
+                                  "(a FIFO)"),
+                      "%s", err);
+        free(out);
+        free(err);
+        unlink(fifo);
+        snprintf(fifo, sizeof(fifo), "%s/contracts", dir);
+        rmdir(fifo);
+        unlink(conf);
+        rmdir(dir);
+        free(dir);
+}
+END_TEST
+
+/* The config file itself is bounded by the environment or the default;
+ * a loaded config sets the limit for the files read after it. */
+START_TEST(config_file_bounded)
+{
+        char *dir = test_tmpdir(), path[4096], text[6000], err[1024];
+        red_config_t *c;
+
+        snprintf(path, sizeof(path), "%s/reducerd.yaml", dir);
+        memset(text, '#', sizeof(text));
+        memcpy(text, "batch:\n  max_events: 5\n", 23);
+        text[sizeof(text) - 1] = '\n';
+        test_write_file(path, text, sizeof(text));
+        c = red_config_load(path, err, sizeof(err));
+        ck_assert_msg(c != NULL, "%s", err);
+        ck_assert_int_eq(c->config_max_file_bytes, 4194304);
+        ck_assert_uint_eq(red_yaml_max_file_bytes(), 4194304);
+        red_config_destroy(c);
+
+        setenv("REDUCERD_CONFIG_MAX_FILE_BYTES", "5000", 1);
+        ck_assert_ptr_null(red_config_load(path, err, sizeof(err)));
+        ck_assert_ptr_nonnull(strstr(err, "/reducerd.yaml: too large: more "
+                                          "than 5000 bytes (the limit is "
+                                          "config.max_file_bytes)"));
+        setenv("REDUCERD_CONFIG_MAX_FILE_BYTES", "100", 1);
+        ck_assert_ptr_null(red_config_load(path, err, sizeof(err)));
+        ck_assert_str_eq(err, "environment REDUCERD_CONFIG_MAX_FILE_BYTES: "
+                              "config.max_file_bytes: 100 is out of range "
+                              "(allowed: 4096..1073741824)");
+        setenv("REDUCERD_CONFIG_MAX_FILE_BYTES", "8192", 1);
+        c = red_config_load(path, err, sizeof(err));
+        ck_assert_msg(c != NULL, "%s", err);
+        ck_assert_int_eq(c->batch_max_events, 5);
+        ck_assert_uint_eq(red_yaml_max_file_bytes(), 8192);
+        red_config_destroy(c);
+        unsetenv("REDUCERD_CONFIG_MAX_FILE_BYTES");
+        red_yaml_set_max_file_bytes(RED_YAML_MAX_FILE_BYTES_DEFAULT, NULL);
+        unlink(path);
+        rmdir(dir);
+        free(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("config");
@@ -181,6 +310,9 @@ static Suite *suite(void)
         tcase_add_test(tc, check_rejects_invalid_examples);
         tcase_add_test(tc, check_accepts_example);
         tcase_add_test(tc, settings_documented);
+        tcase_add_test(tc, check_refuses_special_files);
+        tcase_add_test(tc, contract_files_bounded);
+        tcase_add_test(tc, config_file_bounded);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -35,7 +35,9 @@ typedef struct bytes_s {
 static void put(bytes_t *o, const void *p, size_t len)
 {
         ck_assert_uint_le(o->n + len, sizeof(o->b));
-        memcpy(o->b + o->n, p, len);
+        if (len) { /* p may be NULL then */
+                memcpy(o->b + o->n, p, len);
+        }
         o->n += len;
 }
 

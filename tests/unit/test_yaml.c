@@ -1,8 +1,12 @@
-/* Tests for red_yaml: marks, anchors, errors. */
+/* Tests for red_yaml: marks, anchors, errors, bounded file reads. */
 #include "red_test.h"
 #include "red_yaml.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static red_yaml_doc_t *load(const char *text, char *err, size_t size)
 {
@@ -85,6 +89,68 @@ START_TEST(errors_point_at_input)
 }
 END_TEST
 
+/* Only regular files are read: a FIFO would block for ever (before the
+ * check this test hung until its timeout), a device never end. */
+START_TEST(only_regular_files)
+{
+        char *dir = test_tmpdir(), fifo[4096], err[512];
+
+        snprintf(fifo, sizeof(fifo), "%s/config.yaml", dir);
+        ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+        ck_assert_ptr_null(red_yaml_load_file(fifo, err, sizeof(err)));
+        ck_assert_ptr_nonnull(strstr(err, ": not a regular file (a FIFO)"));
+        ck_assert_ptr_null(red_yaml_load_file("/dev/zero", err, sizeof(err)));
+        ck_assert_str_eq(err, "/dev/zero: not a regular file (a character "
+                              "device)");
+        ck_assert_ptr_null(red_yaml_load_file(dir, err, sizeof(err)));
+        ck_assert_ptr_nonnull(strstr(err, ": not a regular file (a "
+                                          "directory)"));
+        ck_assert_int_eq(unlink(fifo), 0);
+        ck_assert_ptr_null(red_yaml_load_file(fifo, err, sizeof(err)));
+        ck_assert_ptr_nonnull(strstr(err, ": cannot open: No such file"));
+        ck_assert_int_eq(rmdir(dir), 0);
+        free(dir);
+}
+END_TEST
+
+/* The size limit: up to it a file loads, one byte more and it is refused
+ * with the setting that sets the limit. */
+START_TEST(size_is_bounded)
+{
+        char *dir = test_tmpdir(), path[4096], err[512], text[200];
+        red_yaml_doc_t *d;
+
+        ck_assert_uint_eq(red_yaml_max_file_bytes(),
+                          RED_YAML_MAX_FILE_BYTES_DEFAULT);
+        snprintf(path, sizeof(path), "%s/x.yaml", dir);
+        memset(text, '#', sizeof(text));
+        memcpy(text, "a: 1\n", 5);
+        test_write_file(path, text, 100);
+        red_yaml_set_max_file_bytes(100, "test.limit");
+        d = red_yaml_load_file(path, err, sizeof(err));
+        ck_assert_msg(d != NULL, "%s", err);
+        ck_assert_str_eq(red_yaml_str(red_yaml_get(red_yaml_doc_root(d), "a")),
+                         "1");
+        red_yaml_doc_destroy(d);
+        test_write_file(path, text, 101);
+        ck_assert_ptr_null(red_yaml_load_file(path, err, sizeof(err)));
+        ck_assert_ptr_nonnull(strstr(err, "/x.yaml: too large: more than 100 "
+                                          "bytes (the limit is test.limit)"));
+        /* an explicit limit wins over the process-wide one */
+        d = red_yaml_load_file_max(path, 200, NULL, err, sizeof(err));
+        ck_assert_msg(d != NULL, "%s", err);
+        red_yaml_doc_destroy(d);
+        ck_assert_ptr_null(
+                red_yaml_load_file_max(path, 50, NULL, err, sizeof(err)));
+        ck_assert_ptr_nonnull(strstr(err, "too large: more than 50 bytes"));
+        ck_assert_ptr_null(strstr(err, "limit is"));
+        red_yaml_set_max_file_bytes(RED_YAML_MAX_FILE_BYTES_DEFAULT, NULL);
+        ck_assert_int_eq(unlink(path), 0);
+        ck_assert_int_eq(rmdir(dir), 0);
+        free(dir);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("yaml");
@@ -93,6 +159,8 @@ int main(void)
         tcase_add_test(tc, tree_and_marks);
         tcase_add_test(tc, anchors_are_shared);
         tcase_add_test(tc, errors_point_at_input);
+        tcase_add_test(tc, only_regular_files);
+        tcase_add_test(tc, size_is_bounded);
         suite_add_tcase(s, tc);
         return test_main(s);
 }
