@@ -1,4 +1,5 @@
-/* red_contract_events - a contract's events, inputs and workflows. */
+/* red_contract_events - a contract's events, inputs, workflows and event
+ * weight. */
 #include "red_contract_load.h"
 
 #include <errno.h>
