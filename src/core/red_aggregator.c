@@ -201,6 +201,7 @@ static int apply_agg(red_aggregator_t *ag, const red_agg_t *a,
                                 &last[g * RED_WINDOW__CNT + (size_t)wt];
                         red_cell_t *cell;
                         uint64_t h;
+                        int r;
 
                         if (!(a->windows & (1u << wt))) {
                                 continue;
@@ -208,8 +209,8 @@ static int apply_agg(red_aggregator_t *ag, const red_agg_t *a,
                         key.wt = (red_window_type_t)wt;
                         key.start = starts[wt];
                         if (*lp && red_cell_key_eq(*lp, &key)) {
-                                if (red_cell_apply(*lp, ev)) {
-                                        return -ENOMEM;
+                                if ((r = red_cell_apply(*lp, ev))) {
+                                        return r;
                                 }
                                 continue;
                         }
@@ -232,8 +233,8 @@ static int apply_agg(red_aggregator_t *ag, const red_agg_t *a,
                                 }
                         }
                         *lp = cell;
-                        if (red_cell_apply(cell, ev)) {
-                                return -ENOMEM;
+                        if ((r = red_cell_apply(cell, ev))) {
+                                return r; /* -ENOMEM or -ERANGE */
                         }
                 }
         }

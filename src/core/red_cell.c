@@ -433,8 +433,10 @@ static int apply_value(red_mstate_t *st, const red_measure_t *ms,
             (r = red_sketch_add_n(st->sk, d, ac->weight ? ac->weight : 1))) {
                 return r == -ENOMEM ? -ENOMEM : -ERANGE;
         }
+        /* a weighted count past 2^64 units fails the event (a sketch's
+         * count, in the same units, fails the same event first) */
         if (count_one(&st->n, &st->w, ac->weight)) {
-                return -ERANGE; /* not reached before the sketch's count */
+                return -ERANGE;
         }
         st->sum = term;
         if (ac->weight && (!st->wmin || ac->weight < st->wmin)) {

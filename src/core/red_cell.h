@@ -93,9 +93,10 @@ bool red_cell_moves(const red_agg_t *agg, const red_event_t *ev);
 
 /**
  * Applies one event to every measure it feeds. 0, -ENOMEM, or -ERANGE when
- * a sum would leave its range (it never wraps; the measures before it have
- * taken the event). Decoded events stay within RED_NUMBER_LIMIT, which
- * makes -ERANGE need 10^14 of the largest values in one cell.
+ * a sum or a weighted count would leave its range (it never wraps; the
+ * measures before it have taken the event). Decoded events stay within
+ * RED_NUMBER_LIMIT, which makes -ERANGE need 10^14 of the largest values in one
+ * cell.
  */
 int red_cell_apply(red_cell_t *cell, const red_event_t *ev) RED_MUSTCHECK;
 
