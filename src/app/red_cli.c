@@ -90,10 +90,11 @@ int red_cli_check(int argc, char **argv)
                         tables += c->raws[k].table_cnt;
                 }
                 printf("%s: ok (contract %s %s: %zu event kinds, %zu "
-                       "aggregations, %zu raw tables, %zu alert rules%s)\n",
+                       "aggregations, %zu raw tables, %zu alert rules, %zu "
+                       "metrics%s)\n",
                        c->path, c->name, c->version, c->kind_cnt, c->agg_cnt,
                        tables, c->alerts ? c->alerts->rule_cnt : 0,
-                       c->fsm ? ", fsm" : "");
+                       c->metric_cnt, c->fsm ? ", fsm" : "");
         }
         red_contract_set_destroy(&set);
         red_config_destroy(conf);

@@ -2,6 +2,7 @@
 #include "red_metrics.h"
 
 #include "red_decode.h"
+#include "red_dmetrics.h"
 #include "red_fsm.h"
 
 #include <librdkafka/rdkafka.h>
@@ -104,7 +105,8 @@ void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes, size_t cnt,
                         names[i], (unsigned long long)st[i].core.late_dropped);
         }
         COUNTER("reducerd_events_duplicate_total",
-                "Events skipped because their raw row was stored already",
+                "Events skipped because their raw row or dedupe key was "
+                "stored already",
                 st[i].core.duplicates)
         head(b, "reducerd_alerts_total", "counter", "Alerts fired by severity");
         for (size_t i = 0; i < cnt; i++) {
@@ -201,6 +203,19 @@ void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes, size_t cnt,
         }
 #undef COUNTER
 #undef GAUGE
+        /* the contracts' own series (metrics:), after reducerd's */
+        for (size_t i = 0; i < cnt; i++) {
+                const red_contract_t *c = red_pipeline_contract(pipes[i]);
+                double *vals;
+
+                if (!c->metric_cnt ||
+                    !(vals = calloc(c->metric_values, sizeof(*vals)))) {
+                        continue;
+                }
+                red_pipeline_metrics(pipes[i], vals);
+                red_dmetrics_render(c, vals, b);
+                free(vals);
+        }
         free(st);
         free(names);
 }

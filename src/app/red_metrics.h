@@ -1,6 +1,7 @@
 /*
  * red_metrics - the Prometheus text of /metrics, rendered from the
- * pipelines' and the relay's counters (series listed in deploy/METRICS.md).
+ * pipelines' and the relay's counters (series listed in deploy/METRICS.md),
+ * then the domain series the contracts declare (metrics:).
  */
 #ifndef RED_METRICS_H
 #define RED_METRICS_H

@@ -6,6 +6,7 @@
 #include "red_frontier.h"
 #include "red_map.h"
 #include "red_rows.h"
+#include "red_seen.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -35,6 +36,7 @@ typedef struct reduce_s {
         red_buf_t raw;       /* rendered raw rows, deduplicated */
         red_buf_t alerts;    /* rendered alerts that fired */
         red_map_t *raw_seen; /* identities of the raw rows written */
+        red_seen_t *seen;    /* dedupe keys applied (contract `dedupe`) */
         size_t raw_rows, alert_cnt;
         red_alert_state_t *cooldowns;
         red_buf_t dead;          /* rendered dead-letter lines */
@@ -275,6 +277,42 @@ static int mark_stored(reduce_t *rd)
         return r;
 }
 
+/*
+ * Contract deduplication as the daemon's seen-keys table would judge it:
+ * every key applied is remembered (one source, always covered: nothing is
+ * stored elsewhere), and a key remembered within the horizon marks its
+ * event a duplicate.
+ */
+static void mark_seen(reduce_t *rd)
+{
+        const red_core_dedupe_key_t *keys;
+        size_t cnt;
+
+        keys = red_core_dedupe_keys(rd->core, &cnt);
+        for (size_t i = 0; rd->seen && i < cnt; i++) {
+                if (red_seen_check(rd->seen, 0, keys[i].hash,
+                                   keys[i].ev->time) == RED_SEEN_DUP) {
+                        red_core_dedupe_seen(rd->core, i);
+                }
+        }
+}
+
+/* The batch's dedupe keys of applied events, remembered. */
+static int keep_seen(reduce_t *rd)
+{
+        const red_core_dedupe_key_t *keys;
+        size_t cnt;
+
+        keys = red_core_dedupe_keys(rd->core, &cnt);
+        for (size_t i = 0; rd->seen && i < cnt; i++) {
+                if (red_core_released_event(rd->core, keys[i].entry) &&
+                    red_seen_add(rd->seen, 0, keys[i].hash, keys[i].ev->time)) {
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
 /* The batch's raw rows, and their identities remembered. */
 static int keep_raw(reduce_t *rd)
 {
@@ -341,7 +379,9 @@ static int run_batch(reduce_t *rd, size_t from, size_t to)
                 return -ENOMEM;
         }
         /* no database behind `reduce`: missing workflows stay missing */
-        if ((r = mark_stored(rd)) || (r = red_core_process(rd->core))) {
+        mark_seen(rd);
+        if ((r = mark_stored(rd)) || (r = red_core_process(rd->core)) ||
+            (r = keep_seen(rd))) {
                 return r;
         }
         cells = red_aggregator_cells(red_core_cells(rd->core), &cnt);
@@ -473,7 +513,11 @@ int red_reduce_run(const red_reduce_opts_t *opts, char *errstr,
                                      line_done, NULL, errstr, errstr_size)) ||
             !(rd.result = red_aggregator_new(rd.c)) ||
             !(rd.state_map = red_map_new()) || !(rd.raw_seen = red_map_new()) ||
-            !(rd.cooldowns = red_alert_state_new())) {
+            !(rd.cooldowns = red_alert_state_new()) ||
+            (rd.c->dedupe_slot >= 0 &&
+             (!(rd.seen =
+                        red_seen_new(SIZE_MAX / 64, rd.c->dedupe_horizon_us)) ||
+              red_seen_cover(rd.seen, 0, INT64_MIN)))) {
                 if (!errstr[0]) {
                         snprintf(errstr, errstr_size, "out of memory");
                 }
@@ -574,6 +618,7 @@ done:
                 }
                 red_map_destroy(rd.raw_seen);
         }
+        red_seen_destroy(rd.seen);
         red_alert_state_destroy(rd.cooldowns);
         red_aggregator_destroy(rd.result);
         red_core_destroy(rd.core);

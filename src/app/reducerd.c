@@ -1,8 +1,9 @@
-/* reducerd - command-line entry point: run, serve, query, check, migrate,
- * maintain, reduce, version. */
+/* reducerd - command-line entry point: run, serve, query, top, check,
+ * migrate, maintain, reduce, version. */
 #include "red_cli.h"
 #include "red_query_cli.h"
 #include "red_serve.h"
+#include "red_top.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,8 @@ static const struct {
          "serve the read API (GET /v1/...) without consuming"},
         {"query", red_query_cli_main,
          "read results: series, summaries, top N, raw rows, workflows"},
+        {"top", red_top_main,
+         "live terminal dashboard of a contract (--once: one frame)"},
         {"check", red_cli_check, "validate the config and the contracts"},
         {"migrate", red_cli_migrate, "apply the database migrations"},
         {"maintain", red_cli_maintain,

@@ -766,3 +766,107 @@ int red_json_scan_walk(const void *data, size_t len, int max_depth,
         skip_ws(&s);
         return s.p == s.end ? 0 : -1;
 }
+
+/* --- finding members ---------------------------------------------- */
+
+/* Member names longer than this (escaped) are never the one looked for. */
+#define FIND_NAME_MAX 256
+
+typedef struct find_s {
+        const char *sub_key, *name;
+        int depth;     /* objects and arrays open */
+        bool cur_name; /* the pending value is a member named name */
+        bool cur_sub;  /* ... the top's member named sub_key */
+        bool in_sub;   /* inside the top's sub_key object */
+        red_json_tok_t *top, *sub;
+} find_t;
+
+static bool name_is(const red_json_tok_t *k, const char *want)
+{
+        char buf[FIND_NAME_MAX];
+        size_t len;
+
+        if (!k->esc) {
+                return strlen(want) == k->len && !memcmp(k->p, want, k->len);
+        }
+        if (k->len > sizeof(buf)) {
+                return false;
+        }
+        len = red_json_unescape(k->p, k->len, buf);
+        return strlen(want) == len && !memcmp(buf, want, len);
+}
+
+static void tok_absent(red_json_tok_t *t)
+{
+        memset(t, 0, sizeof(*t));
+        t->t = RED_JSON_NULL;
+}
+
+static int find_begin(void *opaque, red_json_type_t t)
+{
+        find_t *f = opaque;
+
+        /* a later member of the same name supersedes an earlier one */
+        if (f->depth == 1 && f->cur_name) {
+                tok_absent(f->top);
+        }
+        if (f->depth == 1 && f->cur_sub) {
+                tok_absent(f->sub);
+                f->in_sub = t == RED_JSON_OBJ;
+        }
+        if (f->depth == 2 && f->in_sub && f->cur_name) {
+                tok_absent(f->sub);
+        }
+        f->cur_name = f->cur_sub = false;
+        f->depth++;
+        return 0;
+}
+
+static int find_key(void *opaque, const red_json_tok_t *name)
+{
+        find_t *f = opaque;
+
+        f->cur_name = (f->depth == 1 || (f->depth == 2 && f->in_sub)) &&
+                      name_is(name, f->name);
+        f->cur_sub = f->depth == 1 && f->sub_key && name_is(name, f->sub_key);
+        return 0;
+}
+
+static int find_scalar(void *opaque, const red_json_tok_t *v)
+{
+        find_t *f = opaque;
+
+        if (f->depth == 1 && f->cur_name) {
+                *f->top = *v;
+        }
+        if (f->depth == 1 && f->cur_sub) {
+                tok_absent(f->sub); /* not an object: no sub members */
+        }
+        if (f->depth == 2 && f->in_sub && f->cur_name) {
+                *f->sub = *v;
+        }
+        f->cur_name = f->cur_sub = false;
+        return 0;
+}
+
+static int find_end(void *opaque)
+{
+        find_t *f = opaque;
+
+        if (--f->depth == 1) {
+                f->in_sub = false;
+        }
+        return 0;
+}
+
+int red_json_scan_find(const void *data, size_t len, int max_depth,
+                       const char *sub_key, const char *name,
+                       red_json_tok_t *top, red_json_tok_t *sub)
+{
+        find_t f = {.sub_key = sub_key, .name = name, .top = top, .sub = sub};
+        red_json_walk_t w = {find_begin, find_key, find_scalar, find_end, &f};
+
+        tok_absent(top);
+        tok_absent(sub);
+        return red_json_scan_walk(data, len, max_depth, &w) ? -1 : 0;
+}

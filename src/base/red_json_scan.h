@@ -139,4 +139,19 @@ typedef struct red_json_walk_s {
 int red_json_scan_walk(const void *data, size_t len, int max_depth,
                        const red_json_walk_t *w) RED_MUSTCHECK;
 
+/**
+ * Finds the scalar members named @p name of the JSON object @p data
+ * (@p len bytes): the object's own in *@p top and, when its member
+ * @p sub_key (may be NULL) is an object, that object's in *@p sub. The
+ * last of duplicate names counts, as in jansson, and names are compared
+ * unescaped. An absent member, or one whose value is an object or array,
+ * comes back as a RED_JSON_NULL token with p NULL. For callers that hold a
+ * jansson tree and need a number's text (jansson keeps only its double).
+ * Takes what red_json_scan_walk() takes, nesting up to @p max_depth.
+ * 0, or -1 for invalid JSON.
+ */
+int red_json_scan_find(const void *data, size_t len, int max_depth,
+                       const char *sub_key, const char *name,
+                       red_json_tok_t *top, red_json_tok_t *sub) RED_MUSTCHECK;
+
 #endif

@@ -101,6 +101,30 @@ int red_fsm_event(const red_fsm_t *fsm, const char *name, size_t len)
         return -1;
 }
 
+/* Whether series of histogram @p h (name, name_bucket, _sum, _count)
+ * include @p name. */
+static bool histogram_owns(const red_metric_t *h, const char *name)
+{
+        static const char *const parts[] = {"_bucket", "_sum", "_count"};
+        size_t len = strlen(h->name);
+
+        if (h->type != RED_METRIC_HISTOGRAM || strncmp(h->name, name, len)) {
+                return false;
+        }
+        for (int i = 0; i < 3; i++) {
+                if (!strcmp(name + len, parts[i])) {
+                        return true;
+                }
+        }
+        return false;
+}
+
+bool red_metric_names_clash(const red_metric_t *a, const red_metric_t *b)
+{
+        return !strcmp(a->name, b->name) || histogram_owns(a, b->name) ||
+               histogram_owns(b, a->name);
+}
+
 /* --- contract sets ------------------------------------------------------ */
 
 /* The tables @p c writes (at most @p max). */
@@ -127,9 +151,10 @@ static size_t contract_tables(const red_contract_t *c, const char **out,
         return n;
 }
 
-/* Contracts share one database and one Kafka cluster: two with the same
- * name, consumer group or table would take each other's partitions and
- * overwrite each other's rows. */
+/* Contracts share one database, one Kafka cluster and one /metrics: two
+ * with the same name, consumer group or table would take each other's
+ * partitions and overwrite each other's rows, two declaring the same
+ * metric would export one series twice. */
 static int set_check(const red_contract_set_t *set, const red_contract_t *c,
                      char *errstr, size_t size)
 {
@@ -147,6 +172,19 @@ static int set_check(const red_contract_set_t *set, const red_contract_t *c,
                                  c->path, c->name, c->consumer_group, o->path,
                                  o->name, o->consumer_group);
                         return -EINVAL;
+                }
+                for (size_t a = 0; a < c->metric_cnt; a++) {
+                        for (size_t b = 0; b < o->metric_cnt; b++) {
+                                if (red_metric_names_clash(&c->metrics[a],
+                                                           &o->metrics[b])) {
+                                        snprintf(errstr, size,
+                                                 "%s: metric %s clashes with "
+                                                 "%s of %s",
+                                                 c->path, c->metrics[a].name,
+                                                 o->metrics[b].name, o->path);
+                                        return -EINVAL;
+                                }
+                        }
                 }
                 n = contract_tables(c, mine, 64);
                 m = contract_tables(o, theirs, 64);

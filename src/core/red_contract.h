@@ -297,6 +297,67 @@ typedef struct red_weight_s {
         bool inverse; /**< weight = 1 / value (a sample rate) */
 } red_weight_t;
 
+/*
+ * Domain Prometheus series (metrics:), exported on /metrics next to
+ * reducerd's own. Each label has a bounded set of values fixed at load
+ * time, so a metric has series_cnt = the product of its labels' value
+ * counts series, all exported from the start.
+ */
+typedef enum {
+        RED_METRIC_COUNTER,
+        RED_METRIC_HISTOGRAM,
+        RED_METRIC_GAUGE,
+} red_metric_type_t;
+
+typedef enum {
+        RED_MSRC_EVENTS,      /**< applied events of the kinds `on` */
+        RED_MSRC_TRANSITIONS, /**< the FSM's history rows */
+        RED_MSRC_WORKFLOWS,   /**< workflows per current state (gauge, read
+                                   from the FSM's current table) */
+} red_metric_source_t;
+
+typedef enum {
+        RED_MLABEL_DIM,        /**< EVENTS: a dimension's value */
+        RED_MLABEL_FROM_STATE, /**< TRANSITIONS */
+        RED_MLABEL_TO_STATE,   /**< TRANSITIONS */
+        RED_MLABEL_RESULT,     /**< TRANSITIONS: red_fsm_result_name() */
+        RED_MLABEL_STATE,      /**< WORKFLOWS */
+} red_mlabel_kind_t;
+
+/** Most labels of one metric. */
+#define RED_METRIC_MAX_LABELS 8
+
+/** Value of a state label for "no state" (a row of an unknown workflow). */
+#define RED_METRIC_NO_STATE "none"
+
+typedef struct red_metric_label_s {
+        char *name;
+        red_mlabel_kind_t kind;
+        int dim;       /**< RED_MLABEL_DIM: the dimension index */
+        char **values; /**< the bounded set, in declaration order */
+        size_t value_cnt;
+} red_metric_label_t;
+
+typedef struct red_metric_s {
+        char *name;
+        char *help;
+        red_metric_type_t type;
+        red_metric_source_t source;
+        uint64_t on;     /**< EVENTS: kinds counted */
+        int value_slot;  /**< EVENTS: number added (counter) or observed
+                              (histogram), or -1: one per event */
+        double *buckets; /**< HISTOGRAM: upper bounds, increasing */
+        size_t bucket_cnt;
+        uint32_t states; /**< WORKFLOWS: mask of states counted */
+        red_metric_label_t *labels;
+        size_t label_cnt;
+        size_t series_cnt; /**< product of the labels' value counts */
+        size_t width;      /**< values per series: 1; histograms
+                                bucket_cnt + 2 (buckets, +Inf, sum) */
+        size_t offset;     /**< its first value in the contract's array
+                                (red_dmetrics.h) */
+} red_metric_t;
+
 typedef enum {
         RED_LATE_UPDATE,
         RED_LATE_DEAD_LETTER,
@@ -325,6 +386,8 @@ typedef struct red_contract_s {
         red_field_type_t *slot_types;
         size_t slot_cnt;
 
+        int dedupe_slot; /**< the `dedupe` key's field; -1 without */
+        int64_t dedupe_horizon_us;
         int workflow_key_slot; /**< -1 without `workflows` */
         int *remember_slots;
         size_t remember_cnt;
@@ -340,8 +403,11 @@ typedef struct red_contract_s {
         red_fsm_t *fsm; /**< NULL without `fsm` */
         red_raw_t *raws;
         size_t raw_cnt;
-        red_alerts_t *alerts; /**< NULL without `alerts` */
-        red_weight_t *weight; /**< NULL: every event weighs 1 */
+        red_alerts_t *alerts;  /**< NULL without `alerts` */
+        red_weight_t *weight;  /**< NULL: every event weighs 1 */
+        red_metric_t *metrics; /**< domain series (metrics:) */
+        size_t metric_cnt;
+        size_t metric_values; /**< values of all of them (red_dmetrics.h) */
 } red_contract_t;
 
 /**
@@ -364,6 +430,10 @@ const char *red_raw_table(const red_raw_t *r, const char *topic);
 
 /** "gt", "lt", "gte", "lte". */
 const char *red_alert_op_name(red_alert_op_t op);
+
+/** Whether two metrics would export a series of the same name (equal
+ * names, or one is a histogram's _bucket, _sum or _count). */
+bool red_metric_names_clash(const red_metric_t *a, const red_metric_t *b);
 
 /** The input declaring @p topic, or NULL. */
 const red_input_t *red_contract_input(const red_contract_t *c,

@@ -2,6 +2,8 @@
  * weight. */
 #include "red_contract_load.h"
 
+#include "red_time.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -620,6 +622,8 @@ int red_load_workflows(red_loader_t *ld, const red_yaml_node_t *n)
         return 0;
 }
 
+/* --- weight -------------------------------------------------------------- */
+
 /*
  * weight: the field an event's weight comes from: a name (the weight
  * itself) or {from: field, as: value | inverse}, inverse for a sample
@@ -668,6 +672,55 @@ int red_load_weight(red_loader_t *ld, const red_yaml_node_t *n)
                                       "needs a number",
                                       c->slot_names[c->weight->slot],
                                       red_field_type_name(t));
+        }
+        return 0;
+}
+
+/* --- dedupe -------------------------------------------------------------- */
+
+/*
+ * dedupe: {key, horizon}: an event whose key was seen within the horizon
+ * is a duplicate. The key is a field, a string, integer or uuid one (an
+ * identity); events whose kind lacks it, or that lack a value, are not
+ * deduplicated.
+ */
+int red_load_dedupe(red_loader_t *ld, const red_yaml_node_t *n)
+{
+        static const char *const keys[] = {"key", "horizon", NULL};
+        red_contract_t *c = ld->c;
+        const red_yaml_node_t *v;
+        red_field_type_t t;
+        int r;
+
+        if ((r = red_yaml_check_keys(n, "dedupe", keys, ld->errstr,
+                                     ld->size))) {
+                return r;
+        }
+        if (!(v = red_load_required(ld, n, "dedupe", "key", " (a field)",
+                                    &r)) ||
+            (r = red_load_slot(ld, v, "dedupe.key", &c->dedupe_slot))) {
+                return r;
+        }
+        t = c->slot_types[c->dedupe_slot];
+        if (t != RED_FT_STRING && t != RED_FT_INTEGER && t != RED_FT_UUID) {
+                r = red_yaml_error(ld->errstr, ld->size, v,
+                                   "dedupe.key: field %s is a %s (allowed: "
+                                   "a string, integer or uuid field)",
+                                   c->slot_names[c->dedupe_slot],
+                                   red_field_type_name(t));
+                c->dedupe_slot = -1;
+                return r;
+        }
+        c->dedupe_horizon_us = 7 * RED_TIME_US_PER_DAY;
+        if ((v = red_yaml_get(n, "horizon")) &&
+            ((r = red_load_duration(ld, v, "dedupe.horizon",
+                                    &c->dedupe_horizon_us)) ||
+             c->dedupe_horizon_us < RED_TIME_US_PER_SEC ||
+             c->dedupe_horizon_us > 3650 * RED_TIME_US_PER_DAY)) {
+                return r ? r
+                         : red_yaml_error(ld->errstr, ld->size, v,
+                                          "dedupe.horizon: out of range "
+                                          "(allowed: 1s..3650d)");
         }
         return 0;
 }

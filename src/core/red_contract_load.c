@@ -124,7 +124,8 @@ static int identity_of(red_loader_t *ld, const red_yaml_node_t *root)
  * In the order in which sections refer to each other: events define the
  * kinds and fields everything else names; raw tables must be inputs'
  * topics; aggregations group by dimensions and are weighted by weight;
- * the fsm key must equal the workflows key.
+ * the fsm key must equal the workflows key; metrics label by dimensions
+ * and FSM states.
  */
 static const struct {
         const char *key;
@@ -134,11 +135,13 @@ static const struct {
         {"inputs", red_load_inputs},
         {"workflows", red_load_workflows},
         {"weight", red_load_weight},
+        {"dedupe", red_load_dedupe},
         {"dimensions", red_load_dims},
         {"aggregations", red_load_aggs},
         {"fsm", red_load_fsm},
         {"raw", red_load_raws},
         {"alerts", red_load_alerts},
+        {"metrics", red_load_metrics},
 };
 
 static int contract_of(red_loader_t *ld, const red_yaml_node_t *root)
@@ -154,11 +157,13 @@ static int contract_of(red_loader_t *ld, const red_yaml_node_t *root)
                                            "events",
                                            "workflows",
                                            "weight",
+                                           "dedupe",
                                            "dimensions",
                                            "aggregations",
                                            "fsm",
                                            "raw",
                                            "alerts",
+                                           "metrics",
                                            NULL};
         static const char *const required[] = {
                 "contract", "version", "dead_letter_topic",
@@ -193,6 +198,7 @@ static int contract_of(red_loader_t *ld, const red_yaml_node_t *root)
                 return r;
         }
         c->workflow_key_slot = -1;
+        c->dedupe_slot = -1;
         for (size_t i = 0; i < sizeof(sections) / sizeof(*sections); i++) {
                 if ((v = red_yaml_get(root, sections[i].key)) &&
                     (r = sections[i].parse(ld, v))) {
@@ -261,6 +267,7 @@ void red_contract_destroy(red_contract_t *c)
         red_load_free_raws(c->raws, c->raw_cnt);
         red_load_free_alerts(c->alerts);
         free(c->weight);
+        red_load_free_metrics(c->metrics, c->metric_cnt);
         free(c->path);
         free(c->name);
         free(c->version);

@@ -14,6 +14,7 @@
  *   red_contract_measures.c  an aggregation's measures and columns
  *   red_contract_fsm.c       the workflow state machine
  *   red_contract_sinks.c     raw sinks and alert rules
+ *   red_contract_metrics.c   domain Prometheus series
  *
  * red_contract.c (lookups, contract sets) uses only the public header:
  * including this one would make red_contract and red_contract_load
@@ -137,6 +138,7 @@ int red_load_inputs(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
 int red_load_workflows(red_loader_t *ld,
                        const red_yaml_node_t *n) RED_MUSTCHECK;
 int red_load_weight(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
+int red_load_dedupe(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
 void red_load_free_kinds(red_kind_t *k, size_t cnt);
 void red_load_free_inputs(red_input_t *in, size_t cnt);
 
@@ -167,5 +169,10 @@ int red_load_raws(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
 int red_load_alerts(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
 void red_load_free_raws(red_raw_t *r, size_t cnt);
 void red_load_free_alerts(red_alerts_t *a);
+
+/* red_contract_metrics.c: domain Prometheus series (need dimensions and
+ * the fsm) */
+int red_load_metrics(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
+void red_load_free_metrics(red_metric_t *m, size_t cnt);
 
 #endif

@@ -2,6 +2,8 @@
  * no I/O. */
 #include "red_core.h"
 
+#include "red_core_keys.h"
+#include "red_dmetrics.h"
 #include "red_log.h"
 #include "red_map.h"
 #include "red_rows.h"
@@ -12,68 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum { E_BUFFERED, E_RELEASED, E_DONE };
-
-/* One added message; per partition in offset order until committed past. */
-typedef struct entry_s {
-        struct entry_s *next;
-        red_msg_t msg; /* copied view */
-        void *opaque;
-        red_event_t ev; /* decoded; values are the trailing storage */
-        uint8_t state;
-        bool decoded;
-        bool counted_applied; /* processed: counted in applied or duplicates */
-        bool duplicate;       /* its raw row is stored already: skipped */
-        red_value_t values[];
-} entry_t;
-
-typedef struct part_s {
-        char *topic;
-        int32_t partition;
-        entry_t *head, *tail;
-        size_t buffered;
-        red_time_t max_time; /* newest event time added (lateness, frontier) */
-        red_time_t committed_max; /* newest event time before the position */
-        int64_t next_offset;      /* last added offset + 1, or -1 */
-        int64_t position;         /* the position at the last commit, or -1 */
-        bool touched;             /* added to since the last commit */
-} part_t;
-
-struct red_core_s {
-        const red_contract_t *c;
-        red_workflows_t *wfs;
-        red_fsm_engine_t *fsm;
-        red_aggregator_t *ag;
-        red_fsm_rows_t rows;
-        red_alert_matches_t alerts;
-        red_core_done_cb *done;
-        void *done_arg;
-        size_t entry_size;
-        entry_t *free_list;
-
-        part_t *parts;
-        size_t part_cnt, part_cap, last_part;
-        size_t buffered;
-
-        /* the batch */
-        entry_t **released;
-        size_t released_cnt, released_cap;
-        size_t added;
-        red_dead_letter_t *dead;
-        size_t dead_cnt, dead_cap;
-        red_uuid_t *missing;
-        size_t missing_cnt, missing_cap;
-        red_map_t *missing_set;
-        red_core_raw_key_t *keys; /* raw rows with unique fields */
-        size_t key_cnt, key_cap;
-        red_map_t *key_set;
-        red_position_t *positions;
-        size_t position_cnt;
-        red_core_counters_t batch;
-
-        red_core_counters_t totals;
-};
 
 red_core_t *red_core_new(const red_contract_t *c, size_t max_live_workflows,
                          int64_t terminal_ttl_us, red_core_done_cb *done,
@@ -99,8 +39,9 @@ red_core_t *red_core_new(const red_contract_t *c, size_t max_live_workflows,
                 }
         }
         if (!(core->ag = red_aggregator_new(c)) ||
-            !(core->missing_set = red_map_new()) ||
-            !(core->key_set = red_map_new())) {
+            !(core->dm = red_dmetrics_new(c)) ||
+            !(core->missing_set = red_map_new()) || red_core_keys_init(core) ||
+            !(core->refused = red_refusals_new())) {
                 goto oom;
         }
         return core;
@@ -226,11 +167,7 @@ static void batch_clear(red_core_t *core)
         core->missing_cnt = 0;
         core->position_cnt = 0;
         red_map_clear(core->missing_set);
-        for (size_t i = 0; i < core->key_cnt; i++) {
-                free(core->keys[i].ident);
-        }
-        core->key_cnt = 0;
-        red_map_clear(core->key_set);
+        red_core_keys_clear(core);
         red_fsm_rows_clear(&core->rows);
         red_aggregator_clear(core->ag);
         core->alerts.cnt = 0;
@@ -258,11 +195,12 @@ void red_core_destroy(red_core_t *core)
         red_fsm_rows_destroy(&core->rows);
         free(core->alerts.items);
         red_aggregator_destroy(core->ag);
+        red_dmetrics_destroy(core->dm);
         red_fsm_engine_destroy(core->fsm);
         red_workflows_destroy(core->wfs);
         red_map_destroy(core->missing_set);
-        red_map_destroy(core->key_set);
-        free(core->keys);
+        red_core_keys_destroy(core);
+        red_refusals_destroy(core->refused);
         free(core->parts);
         free(core->positions);
         free(core->released);
@@ -319,6 +257,17 @@ static red_time_t first_window_end(const red_contract_t *c, red_time_t t)
         return first;
 }
 
+/* A partition's watermark: its newest event time @p max (not INT64_MIN)
+ * minus max_out_of_orderness, never before the first instant stored (a
+ * long max_out_of_orderness could take it to year 0000, which PostgreSQL
+ * refuses). */
+static red_time_t watermark_of(const red_core_t *core, red_time_t max)
+{
+        int64_t ooo = core->c->max_out_of_orderness_us;
+
+        return max < RED_TIME_STORE_MIN + ooo ? RED_TIME_STORE_MIN : max - ooo;
+}
+
 /* The late policy at arrival; *apply false when the event is not applied. */
 static int late_policy(red_core_t *core, entry_t *e, part_t *p, bool *apply)
 {
@@ -330,7 +279,7 @@ static int late_policy(red_core_t *core, entry_t *e, part_t *p, bool *apply)
         if (!c->agg_cnt || p->max_time == INT64_MIN) {
                 return 0;
         }
-        wm = p->max_time - c->max_out_of_orderness_us;
+        wm = watermark_of(core, p->max_time);
         end = first_window_end(c, e->ev.time);
         if (end + c->grace_us > wm) {
                 return 0; /* its windows are still open */
@@ -369,6 +318,7 @@ int red_core_add(red_core_t *core, const red_msg_t *msg, red_time_t now,
         entry_t *e = entry_new(core);
         part_t *p = part_find(core, msg->topic, msg->partition, true);
         red_dlq_code_t code;
+        const char *refused;
         char detail[512];
         bool apply;
         int r = 0;
@@ -390,6 +340,12 @@ int red_core_add(red_core_t *core, const red_msg_t *msg, red_time_t now,
         p->touched = true;
         core->added++;
 
+        if ((refused = red_refusals_find(core->refused, p->topic,
+                                         msg->partition, msg->offset))) {
+                /* storage refused its event before: red_core_refuse() */
+                return dead_letter(core, &e->msg, RED_DLQ_STORAGE_REJECTED,
+                                   refused);
+        }
         code = red_decode(core->c, &e->msg, now, &e->ev, detail,
                           sizeof(detail));
         if (code != RED_DLQ_NONE) {
@@ -607,44 +563,32 @@ static red_time_t cap_frontier(red_core_t *core, red_time_t frontier,
         return cut;
 }
 
-static int note_raw_keys(red_core_t *core, size_t first);
+static entry_t *first_buffered(const part_t *p);
 
-long red_core_release(red_core_t *core, red_time_t frontier, size_t max)
+/* Moves buffered entry @p e of @p p into the batch. 0 or -ENOMEM. */
+static int release_entry(red_core_t *core, part_t *p, entry_t *e)
 {
-        size_t first = core->released_cnt;
-
-        if (max && core->buffered > max) {
-                frontier = cap_frontier(core, frontier, max);
-        }
-
-        for (size_t i = 0; i < core->part_cnt; i++) {
-                part_t *p = &core->parts[i];
-
-                for (entry_t *e = p->head; e && p->buffered; e = e->next) {
-                        if (e->state != E_BUFFERED) {
-                                continue;
-                        }
-                        if (frontier != INT64_MAX && e->ev.time >= frontier) {
-                                break; /* the rest of this partition waits */
-                        }
-                        if (core->released_cnt == core->released_cap) {
-                                size_t ncap = core->released_cap
-                                                      ? core->released_cap * 2
-                                                      : 1024;
-                                entry_t **nr = realloc(core->released,
-                                                       ncap * sizeof(*nr));
-                                if (!nr) {
-                                        return -ENOMEM;
-                                }
-                                core->released = nr;
-                                core->released_cap = ncap;
-                        }
-                        e->state = E_RELEASED;
-                        p->buffered--;
-                        core->buffered--;
-                        core->released[core->released_cnt++] = e;
+        if (core->released_cnt == core->released_cap) {
+                size_t ncap =
+                        core->released_cap ? core->released_cap * 2 : 1024;
+                entry_t **nr = realloc(core->released, ncap * sizeof(*nr));
+                if (!nr) {
+                        return -ENOMEM;
                 }
+                core->released = nr;
+                core->released_cap = ncap;
         }
+        e->state = E_RELEASED;
+        p->buffered--;
+        core->buffered--;
+        core->released[core->released_cnt++] = e;
+        return 0;
+}
+
+/* After entries from @p first on were released: their order, the
+ * workflows they need, their identities. Returns how many, or -ENOMEM. */
+static long release_finish(red_core_t *core, size_t first)
+{
         if (sort_released(core, first)) {
                 return -ENOMEM;
         }
@@ -668,101 +612,62 @@ long red_core_release(red_core_t *core, red_time_t frontier, size_t max)
                         }
                 }
         }
-        if (note_raw_keys(core, first)) {
+        if (red_core_keys_note(core, first)) {
                 return -ENOMEM;
         }
         return (long)(core->released_cnt - first);
 }
 
-/* A raw-row identity looked up in key_set (items are key index + 1). */
-typedef struct key_probe_s {
-        const red_core_t *core;
-        const red_core_raw_key_t *k;
-} key_probe_t;
-
-static bool key_eq(const void *item, const void *key)
+long red_core_release(red_core_t *core, red_time_t frontier, size_t max)
 {
-        const key_probe_t *pr = key;
-        const red_core_raw_key_t *a = &pr->core->keys[(uintptr_t)item - 1];
-        const red_core_raw_key_t *b = pr->k;
+        size_t first = core->released_cnt;
 
-        return a->raw == b->raw && a->table == b->table &&
-               a->ident_len == b->ident_len &&
-               !memcmp(a->ident, b->ident, a->ident_len);
-}
+        if (max && core->buffered > max) {
+                frontier = cap_frontier(core, frontier, max);
+        }
 
-/*
- * The raw rows with unique fields of the events released from @p first
- * on: the first of each identity in the batch becomes a key for the
- * caller to check against what is stored; a later one marks its event a
- * duplicate at once.
- */
-static int note_raw_keys(red_core_t *core, size_t first)
-{
-        const red_contract_t *c = core->c;
-        red_buf_t b;
-        int r = 0;
+        for (size_t i = 0; i < core->part_cnt; i++) {
+                part_t *p = &core->parts[i];
 
-        red_buf_init(&b);
-        for (size_t i = first; i < core->released_cnt && !r; i++) {
-                entry_t *e = core->released[i];
-
-                for (size_t k = 0; k < c->raw_cnt && !e->duplicate; k++) {
-                        const red_raw_t *raw = &c->raws[k];
-                        red_core_raw_key_t cand = {.raw = raw, .entry = i};
-                        key_probe_t pr = {core, &cand};
-                        uint64_t h;
-
-                        if (!raw->unique_cnt ||
-                            !(raw->on & (UINT64_C(1) << e->ev.kind->index)) ||
-                            !(cand.table = red_raw_table(raw, e->msg.topic))) {
+                for (entry_t *e = p->head; e && p->buffered; e = e->next) {
+                        if (e->state != E_BUFFERED) {
                                 continue;
                         }
-                        red_buf_reset(&b);
-                        red_rows_raw_ident(raw, &e->ev, &b);
-                        if (b.failed) {
-                                r = -ENOMEM;
-                                break;
+                        if (frontier != INT64_MAX && e->ev.time >= frontier) {
+                                break; /* the rest of this partition waits */
                         }
-                        cand.ident = b.data;
-                        cand.ident_len = b.len;
-                        cand.ev = &e->ev;
-                        h = red_hash_bytes(b.data, b.len,
-                                           (uint64_t)(uintptr_t)cand.table);
-                        if (red_map_find(core->key_set, h, key_eq, &pr)) {
-                                e->duplicate = true;
-                                continue;
+                        if (release_entry(core, p, e)) {
+                                return -ENOMEM;
                         }
-                        if (core->key_cnt == core->key_cap) {
-                                size_t ncap =
-                                        core->key_cap ? core->key_cap * 2 : 256;
-                                red_core_raw_key_t *nk =
-                                        realloc(core->keys, ncap * sizeof(*nk));
-                                if (!nk) {
-                                        r = -ENOMEM;
-                                        break;
-                                }
-                                core->keys = nk;
-                                core->key_cap = ncap;
-                        }
-                        if (!(cand.ident = malloc(b.len + 1))) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        memcpy(cand.ident, b.data, b.len + 1);
-                        core->keys[core->key_cnt] = cand;
-                        if (red_map_insert(
-                                    core->key_set, h,
-                                    (void *)(uintptr_t)(core->key_cnt + 1))) {
-                                free(cand.ident);
-                                r = -ENOMEM;
-                                break;
-                        }
-                        core->key_cnt++;
                 }
         }
-        red_buf_destroy(&b);
-        return r;
+        return release_finish(core, first);
+}
+
+long red_core_release_one(red_core_t *core, red_time_t frontier)
+{
+        part_t *best = NULL;
+        entry_t *head = NULL;
+
+        for (size_t i = 0; i < core->part_cnt; i++) {
+                part_t *p = &core->parts[i];
+                entry_t *e = first_buffered(p);
+
+                if (!e || (frontier != INT64_MAX && e->ev.time >= frontier)) {
+                        continue;
+                }
+                if (!head || cmp_release(&e, &head) < 0) {
+                        best = p;
+                        head = e;
+                }
+        }
+        if (!head) {
+                return 0;
+        }
+        if (release_entry(core, best, head)) {
+                return -ENOMEM;
+        }
+        return release_finish(core, core->released_cnt - 1);
 }
 
 const red_core_raw_key_t *red_core_raw_keys(const red_core_t *core,
@@ -776,6 +681,20 @@ void red_core_raw_stored(red_core_t *core, size_t i)
 {
         if (i < core->key_cnt) {
                 core->released[core->keys[i].entry]->duplicate = true;
+        }
+}
+
+const red_core_dedupe_key_t *red_core_dedupe_keys(const red_core_t *core,
+                                                  size_t *cntp)
+{
+        *cntp = core->dkey_cnt;
+        return core->dkeys;
+}
+
+void red_core_dedupe_seen(red_core_t *core, size_t i)
+{
+        if (i < core->dkey_cnt) {
+                core->released[core->dkeys[i].entry]->duplicate = true;
         }
 }
 
@@ -816,6 +735,7 @@ int red_core_process(red_core_t *core)
                                             &core->alerts))) {
                         return r;
                 }
+                red_dmetrics_event(core->dm, &e->ev);
                 e->counted_applied = true;
                 core->batch.applied++;
         }
@@ -897,9 +817,7 @@ const red_position_t *red_core_positions(red_core_t *core, size_t *cntp)
                 pos->partition = p->partition;
                 pos->offset = offset;
                 pos->watermark =
-                        max == INT64_MIN
-                                ? INT64_MIN
-                                : max - core->c->max_out_of_orderness_us;
+                        max == INT64_MIN ? INT64_MIN : watermark_of(core, max);
         }
         *cntp = core->position_cnt;
         return core->positions;
@@ -928,7 +846,15 @@ void red_core_drop_partition(red_core_t *core, const char *topic,
 
         if (p) {
                 part_clear(core, p);
+                red_refusals_forget(core->refused, p->topic, p->partition,
+                                    INT64_MAX);
         }
+}
+
+int red_core_refuse(red_core_t *core, const red_msg_t *msg, const char *detail)
+{
+        return red_refusals_add(core->refused, msg->topic ? msg->topic : "",
+                                msg->partition, msg->offset, detail);
 }
 
 void red_core_commit(red_core_t *core)
@@ -946,6 +872,8 @@ void red_core_commit(red_core_t *core)
         for (size_t i = 0; i < core->rows.cnt; i++) {
                 core->batch.fsm_results[core->rows.items[i].result]++;
         }
+        red_dmetrics_rows(core->dm, &core->rows);
+        red_dmetrics_commit(core->dm);
         for (size_t i = 0; i < sizeof(core->totals) / sizeof(uint64_t); i++) {
                 tot[i] += add[i];
         }
@@ -956,6 +884,8 @@ void red_core_commit(red_core_t *core)
 
                 if (p->next_offset >= 0) {
                         p->position = stop ? stop->msg.offset : p->next_offset;
+                        red_refusals_forget(core->refused, p->topic,
+                                            p->partition, p->position);
                 }
 
                 while (p->head && p->head->state != E_BUFFERED) {
@@ -991,12 +921,18 @@ void red_core_rollback(red_core_t *core)
         if (core->wfs) {
                 red_workflows_rollback(core->wfs);
         }
+        red_dmetrics_rollback(core->dm);
         batch_clear(core);
 }
 
 const red_core_counters_t *red_core_counters(const red_core_t *core)
 {
         return &core->totals;
+}
+
+const double *red_core_metrics(const red_core_t *core)
+{
+        return red_dmetrics_totals(core->dm);
 }
 
 const red_contract_t *red_core_contract(const red_core_t *core)

@@ -15,7 +15,8 @@
  *   red_core_add() per message
  *   red_core_release(frontier)
  *   red_core_missing() -> load those workflows (daemon: one SQL query)
- *   red_core_raw_keys() -> mark the raw rows already stored (duplicates)
+ *   red_core_raw_keys(), red_core_dedupe_keys() -> mark what is stored
+ *                     already (duplicates)
  *   red_core_process()
  *   write cells, history rows, dead letters, positions somewhere
  *   red_core_commit() or red_core_rollback()
@@ -32,44 +33,13 @@
 #include "red_aggregator.h"
 #include "red_alert.h"
 #include "red_contract.h"
+#include "red_core_types.h"
 #include "red_decode.h"
 #include "red_fsm.h"
 #include "red_workflows.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-typedef struct red_core_s red_core_t;
-
-/**
- * Counters of committed batches. A message counts as consumed once it is
- * done (its batch committed), so consumed = applied + dead_lettered +
- * late_dropped + duplicates holds at every moment; buffered events are not
- * yet counted.
- */
-typedef struct red_core_counters_s {
-        uint64_t consumed;
-        uint64_t applied;
-        uint64_t dead_lettered;
-        uint64_t late_dropped;
-        uint64_t late_applied; /**< late but applied (policy update), part of
-                                  applied */
-        uint64_t duplicates;   /**< skipped: their raw row was stored already */
-        uint64_t dead_by_code[RED_DLQ__CNT];
-        uint64_t fsm_results[RED_FSM__CNT]; /**< history rows by result */
-} red_core_counters_t;
-
-/** Where a partition stands after the current batch. */
-typedef struct red_position_s {
-        const char *topic;
-        int32_t partition;
-        int64_t offset; /**< next offset to consume after a restart */
-        red_time_t
-                watermark; /**< of the events before offset; INT64_MIN none */
-} red_position_t;
-
-/** Called for every message the core is done with (opaque from add). */
-typedef void(red_core_done_cb)(void *opaque, void *arg);
 
 /**
  * A core for @p c (borrowed; must outlive the core). @p done (may be NULL)
@@ -103,31 +73,38 @@ size_t red_core_buffered(const red_core_t *core);
  */
 long red_core_release(red_core_t *core, red_time_t frontier, size_t max);
 
+/**
+ * Moves one buffered event into the batch: of the partitions whose first
+ * buffered event is older than @p frontier, the oldest such event (ties
+ * in the usual order). It may leave ahead of older events behind it in its
+ * partition, which a release never lets happen: for narrowing down a
+ * batch that storage refused to the one event it refuses (the pipeline),
+ * never for normal batches. Returns 1, 0 (none releasable) or -ENOMEM.
+ */
+long red_core_release_one(red_core_t *core, red_time_t frontier);
+
 /** Workflow ids the released events need that are not in memory. */
 const red_uuid_t *red_core_missing(red_core_t *core, size_t *cntp);
 
-/**
- * A raw row with unique fields of a released event: the first of its
- * identity (table + red_rows_raw_ident()) in the batch. Later ones of the
- * same identity are duplicates already.
- */
-typedef struct red_core_raw_key_s {
-        const red_raw_t *raw;
-        const char *table; /**< borrowed from the contract */
-        const red_event_t *ev;
-        char *ident; /**< owned by the core */
-        size_t ident_len;
-        size_t entry; /**< its event's index for red_core_released_event() */
-} red_core_raw_key_t;
-
-/** The raw-row identities of the released events, for the caller to check
- * against its storage. Valid until commit/rollback. */
+/** The raw-row identities of the released events (red_core_raw_key_t,
+ * red_core_types.h), for the caller to check against its storage. Valid
+ * until commit/rollback. */
 const red_core_raw_key_t *red_core_raw_keys(const red_core_t *core,
                                             size_t *cntp);
 
 /** Key @p i is stored already: its event is a duplicate and is skipped
  * (counted in duplicates, not applied anywhere). Before process. */
 void red_core_raw_stored(red_core_t *core, size_t i);
+
+/** The dedupe keys of the released events (red_core_dedupe_key_t,
+ * red_core_types.h; none without the contract's `dedupe`), for the
+ * caller to check against what is stored. Valid until commit/rollback. */
+const red_core_dedupe_key_t *red_core_dedupe_keys(const red_core_t *core,
+                                                  size_t *cntp);
+
+/** Dedupe key @p i was stored within the horizon: its event is a
+ * duplicate and is skipped (counted in duplicates). Before process. */
+void red_core_dedupe_seen(red_core_t *core, size_t i);
 
 /** The workflow table (for loaders to restore records into). */
 red_workflows_t *red_core_workflows(red_core_t *core);
@@ -166,7 +143,18 @@ const red_position_t *red_core_positions(red_core_t *core, size_t *cntp);
 int red_core_set_watermark(red_core_t *core, const char *topic,
                            int32_t partition,
                            red_time_t watermark) RED_MUSTCHECK;
-/** Drops a partition's buffered messages (after a revoke). */
+/**
+ * Storage refused the event of @p msg for its data (PostgreSQL's words in
+ * @p detail, copied): after a rollback, when the message at its topic,
+ * partition and offset is added again, it becomes a dead letter with
+ * code storage_rejected and that detail instead of an event. Held until
+ * a commit passes the offset or the partition is dropped. 0 or -ENOMEM.
+ */
+int red_core_refuse(red_core_t *core, const red_msg_t *msg,
+                    const char *detail) RED_MUSTCHECK;
+
+/** Drops a partition's buffered messages (after a revoke) and what storage
+ * refused of it. */
 void red_core_drop_partition(red_core_t *core, const char *topic,
                              int32_t partition);
 
@@ -177,6 +165,9 @@ void red_core_commit(red_core_t *core);
 void red_core_rollback(red_core_t *core);
 
 const red_core_counters_t *red_core_counters(const red_core_t *core);
+/** The committed totals of the contract's domain series (red_dmetrics.h;
+ * c->metric_values entries, the workflow gauges NAN). Borrowed. */
+const double *red_core_metrics(const red_core_t *core);
 const red_contract_t *red_core_contract(const red_core_t *core);
 
 #endif

@@ -32,6 +32,7 @@
 #include "red_decode.h"
 
 #include "red_decode_keep.h"
+#include "red_decode_range.h"
 #include "red_json_scan.h"
 #include "red_json_tree.h"
 #include "red_weight.h"
@@ -50,7 +51,7 @@ static const char *const code_names[RED_DLQ__CNT] = {
         "too_large",      "unknown_event_type", "missing_event_type",
         "missing_field",  "wrong_type",        "out_of_range",
         "not_allowed",    "invalid_timestamp", "missing_timestamp",
-        "future_timestamp", "late"};
+        "future_timestamp", "late",         "storage_rejected"};
 /* clang-format on */
 
 const char *red_dlq_code_name(red_dlq_code_t code)
@@ -159,6 +160,7 @@ typedef struct dec_s {
         char *detail;
         size_t size;
         bool fast;
+        const char *member; /* the name the field being read was found as */
         /* tree path */
         json_t *root, *payload; /* payload == root when flat */
         /* fast path */
@@ -329,112 +331,65 @@ static int clip(size_t len)
         return len > 64 ? 64 : (int)len;
 }
 
-/* The shortest text that reads back as @p x ("0.1", not "0.10000000000000001").
+/*
+ * The text of a JSON real, for the underflow check: its token (fast path)
+ * or, as jansson keeps only the double, found again in the message (tree
+ * path: only for a value that read as 0). False when unknown.
  */
-static const char *num_text(double x, char buf[32])
+static bool real_text(const dec_t *d, const jv_t *j, const char **p,
+                      size_t *len)
 {
-        for (int prec = 15; prec <= 17; prec++) {
-                snprintf(buf, 32, "%.*g", prec, x);
-                if (strtod(buf, NULL) == x) {
-                        break;
-                }
-        }
-        return buf;
-}
+        red_json_tok_t top, sub, *t;
+        bool in_sub;
 
-static red_dlq_code_t check_number(dec_t *d, const red_field_t *f, double x)
-{
-        char a[32], b[32];
-
-        if (!isfinite(x)) {
-                return bad(d, RED_DLQ_OUT_OF_RANGE, "%s: not a finite number",
-                           f->name);
-        }
-        if (f->has_min && x < f->min) {
-                return bad(d, RED_DLQ_OUT_OF_RANGE,
-                           "%s: %s is below the minimum %s", f->name,
-                           num_text(x, a), num_text(f->min, b));
-        }
-        if (f->has_max && x > f->max) {
-                return bad(d, RED_DLQ_OUT_OF_RANGE,
-                           "%s: %s is above the maximum %s", f->name,
-                           num_text(x, a), num_text(f->max, b));
-        }
-        /* beyond what a cell's exact sum takes (red_event.h); integers
-         * are int64 and cannot overflow a sum of fewer than 2^64 */
-        if (f->type == RED_FT_NUMBER && fabs(x) > RED_NUMBER_LIMIT) {
-                return bad(d, RED_DLQ_OUT_OF_RANGE,
-                           "%s: %s is outside -%g..%g, the range of numbers "
-                           "that sums hold exactly",
-                           f->name, num_text(x, a), RED_NUMBER_LIMIT,
-                           RED_NUMBER_LIMIT);
-        }
-        return RED_DLQ_NONE;
-}
-
-static bool member_type_ok(red_field_type_t want, const json_t *item)
-{
-        switch (want) {
-        case RED_FT_STRING:
-                return json_is_string(item);
-        case RED_FT_NUMBER:
-                return json_is_number(item);
-        case RED_FT_INTEGER:
-                return json_is_integer(item);
-        case RED_FT_BOOLEAN:
-                return json_is_boolean(item);
-        default:
-                return true;
-        }
-}
-
-/* A member value of the fast path has the type of an object field's
- * `values` (as member_type_ok() judges the same value parsed). */
-static bool member_tok_ok(red_field_type_t want, const red_json_tok_t *v)
-{
-        switch (want) {
-        case RED_FT_STRING:
-                return v->t == RED_JSON_STR;
-        case RED_FT_NUMBER:
-                return v->t == RED_JSON_INT || v->t == RED_JSON_REAL;
-        case RED_FT_INTEGER:
-                return v->t == RED_JSON_INT;
-        case RED_FT_BOOLEAN:
-                return v->t == RED_JSON_TRUE || v->t == RED_JSON_FALSE;
-        default:
-                return true;
-        }
-}
-
-/* Any string or member name with \u0000 (jsonb cannot hold it). */
-static bool has_nul(const json_t *j)
-{
-        const char *key;
-        size_t key_len, i;
-        json_t *item;
-
-        if (json_is_string(j)) {
-                return strlen(json_string_value(j)) != json_string_length(j);
-        }
-        if (json_is_object(j)) {
-                /* names too: red_json_tree keeps \u0000 in them */
-                json_object_keylen_foreach((json_t *)j, key, key_len, item)
-                {
-                        if (memchr(key, '\0', key_len) || has_nul(item)) {
-                                return true;
-                        }
-                }
+        if (j->t != RED_JSON_REAL) {
                 return false;
         }
-        if (json_is_array(j)) {
-                json_array_foreach(j, i, item)
-                {
-                        if (has_nul(item)) {
-                                return true;
-                        }
-                }
+        if (d->fast) {
+                *p = j->p;
+                *len = j->len;
+                return true;
         }
-        return false;
+        if (jv_real(d, j) != 0 || !d->member) {
+                return false;
+        }
+        in_sub = d->payload != d->root &&
+                 json_object_get(d->payload, d->member) == j->j;
+        if (red_json_scan_find(d->msg->value, d->msg->value_len,
+                               JSON_PARSER_MAX_DEPTH, "payload", d->member,
+                               &top, &sub)) {
+                return false;
+        }
+        t = in_sub ? &sub : &top;
+        if (t->t != RED_JSON_REAL) {
+                return false;
+        }
+        *p = t->p;
+        *len = t->len;
+        return true;
+}
+
+/* The number (or integer) @p x of field @p f, read from @p j, in range. */
+static red_dlq_code_t check_number(dec_t *d, const red_field_t *f, double x,
+                                   const jv_t *j)
+{
+        const char *p = NULL;
+        size_t len = 0;
+
+        if (!real_text(d, j, &p, &len)) {
+                p = NULL;
+        }
+        return red_decode_range_number(f, x, p, len, d->detail, d->size)
+                       ? RED_DLQ_OUT_OF_RANGE
+                       : RED_DLQ_NONE;
+}
+
+/* Time @p t of @p what within the times reducerd stores. */
+static red_dlq_code_t check_time(dec_t *d, const char *what, red_time_t t)
+{
+        return red_decode_range_time(what, t, d->detail, d->size)
+                       ? RED_DLQ_OUT_OF_RANGE
+                       : RED_DLQ_NONE;
 }
 
 /* The dead letter for JSON the event would store with a \u0000 in a
@@ -479,7 +434,7 @@ static red_dlq_code_t object_text(dec_t *d, const red_field_t *f, const jv_t *j,
                                 val = &m[k].v;
                         }
                 }
-                if (!member_tok_ok(f->values, val)) {
+                if (!red_decode_range_member_tok(f->values, val)) {
                         return bad(d, RED_DLQ_WRONG_TYPE,
                                    "%s.%.*s: expected a %s, got %s", f->name,
                                    (int)(m[i].klen < 64 ? m[i].klen : 64),
@@ -559,7 +514,7 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                         break;
                 }
                 v->type = RED_FT_INTEGER;
-                return check_number(d, f, (double)v->i);
+                return check_number(d, f, (double)v->i, j);
         }
         case RED_FT_NUMBER:
                 if (j->t == RED_JSON_INT) {
@@ -575,7 +530,7 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                         v->raw_len = (uint32_t)j->len;
                 }
                 v->type = RED_FT_NUMBER;
-                return check_number(d, f, v->d);
+                return check_number(d, f, v->d, j);
         case RED_FT_BOOLEAN:
                 if (j->t != RED_JSON_TRUE && j->t != RED_JSON_FALSE) {
                         break;
@@ -610,7 +565,7 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                                    f->name, clip(len), s);
                 }
                 v->type = RED_FT_TIMESTAMP;
-                return RED_DLQ_NONE;
+                return check_time(d, f->name, v->t);
         case RED_FT_OBJECT: {
                 json_t *obj;
                 if (j->t != RED_JSON_OBJ) {
@@ -622,7 +577,7 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                 if (!(obj = owned_json(d, j))) {
                         return DECLINE;
                 }
-                if (has_nul(obj)) {
+                if (red_decode_range_has_nul(obj)) {
                         return nul_in_json(d, f->name);
                 }
                 if (f->values != RED_FT_NONE) {
@@ -630,7 +585,7 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                         json_t *item;
                         json_object_foreach(obj, key, item)
                         {
-                                if (!member_type_ok(f->values, item)) {
+                                if (!red_decode_range_member(f->values, item)) {
                                         jv_t iv;
                                         jv_from_json(item, &iv);
                                         return bad(
@@ -662,6 +617,7 @@ static red_dlq_code_t event_time(dec_t *d, red_time_t now)
         const red_contract_t *c = d->c;
         red_event_t *ev = d->ev;
         const char *name = NULL, *s;
+        red_dlq_code_t code;
         bool have = false;
         size_t len;
         jv_t ts;
@@ -696,6 +652,10 @@ static red_dlq_code_t event_time(dec_t *d, red_time_t now)
                                    "%s: \"%.*s\" is not an ISO-8601 time", name,
                                    clip(len), s);
                 }
+        }
+        if ((code = check_time(d, have ? name : "Kafka message timestamp",
+                               ev->time))) {
+                return code;
         }
         if (ev->time > now + c->max_future_skew_us) {
                 char t[RED_TIME_FMT_SIZE];
@@ -775,6 +735,7 @@ static red_dlq_code_t decode_event(dec_t *d, red_time_t now)
                 for (size_t s = 0; s < f->from_cnt && !found; s++) {
                         found = lookup(d, f->from[s].name, &j);
                         scale = f->from[s].scale;
+                        d->member = f->from[s].name;
                 }
                 if (!found) {
                         if (f->has_default) {
@@ -975,7 +936,8 @@ static red_dlq_code_t decode_tree(dec_t *d, red_time_t now)
         d->payload = json_is_object(payload) ? payload : d->root;
         meta = json_object_get(d->root, "metadata");
         code = decode_event(d, now);
-        if (code == RED_DLQ_NONE && has_nul(stored_metadata(d, meta))) {
+        if (code == RED_DLQ_NONE &&
+            red_decode_range_has_nul(stored_metadata(d, meta))) {
                 code = nul_in_json(d, "metadata");
         }
         if (code != RED_DLQ_NONE) {

@@ -31,6 +31,28 @@
  */
 #define RED_NUMBER_LIMIT 1e15
 
+/**
+ * The instants the decoder accepts as an event time or a timestamp value:
+ * from 0001-02-01T00:00:00Z up to, not including, 9999-12-01T00:00:00Z;
+ * beyond them a time is out_of_range. PostgreSQL stores the years
+ * 0001..9999 in the ISO form both sides read (it refuses year 0000, and
+ * red_time_format() writes later years in an expanded form it refuses).
+ * The month kept on either side holds everything derived from an accepted
+ * time: its windows (a calendar month at most), their partitions, a time
+ * zone's offset.
+ */
+#define RED_TIME_ACCEPT_MIN INT64_C(-62132918400000000)
+#define RED_TIME_ACCEPT_END INT64_C(253399622400000000)
+
+/**
+ * The earliest and latest instants reducerd writes (0001-01-01T00:00:00Z,
+ * 9999-12-31T23:59:59.999999Z): a watermark (event time minus
+ * max_out_of_orderness) is clamped to them, and so are the bounds of a
+ * query around an event time.
+ */
+#define RED_TIME_STORE_MIN INT64_C(-62135596800000000)
+#define RED_TIME_STORE_MAX INT64_C(253402300799999999)
+
 /** One field value. type RED_FT_NONE means absent. */
 typedef struct red_value_s {
         red_field_type_t type;

@@ -1,6 +1,7 @@
 /* red_pipeline - one contract's consumer loop: poll, reduce, write once. */
 #include "red_pipeline.h"
 
+#include "red_dmetrics.h"
 #include "red_failpoint.h"
 #include "red_kafka_conf.h"
 #include "red_log.h"
@@ -186,6 +187,15 @@ red_pipeline_t *red_pipeline_new(const red_contract_t *c,
                 goto err;
         }
         p->stats.kafka_up = true;
+        if (!(p->metrics = calloc(c->metric_values ? c->metric_values : 1,
+                                  sizeof(double))) ||
+            !(p->state_counts = calloc(c->fsm ? c->fsm->state_cnt : 1,
+                                       sizeof(int64_t)))) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto err;
+        }
+        memcpy(p->metrics, red_core_metrics(p->core),
+               c->metric_values * sizeof(double));
         return p;
 err:
         red_pipeline_destroy(p);
@@ -207,6 +217,8 @@ void red_pipeline_destroy(red_pipeline_t *p)
         red_sink_destroy(p->sink);
         red_pipeline_parts_destroy(p);
         pthread_mutex_destroy(&p->lock);
+        free(p->metrics);
+        free(p->state_counts);
         free(p);
 }
 
@@ -295,6 +307,33 @@ static void finalize(red_pipeline_t *p)
         }
 }
 
+/* Every 15 s while no batch is open, for the contract's gauges of
+ * workflows per state (metrics: with source workflows): the counts of the
+ * current-state table. Every replica reads the same table. */
+static void count_states(red_pipeline_t *p, int64_t now)
+{
+        const red_contract_t *c = p->c;
+        int64_t counts[RED_CONTRACT_MAX_STATES];
+        char err[1024];
+
+        if (now - p->last_states < 15000000 || !red_dmetrics_has_states(c) ||
+            !red_sink_connected(p->sink)) {
+                return;
+        }
+        p->last_states = now;
+        if (red_sink_count_states(p->sink, counts, err, sizeof(err))) {
+                red_log_warn("postgres", "%s: counting workflows by state: %s",
+                             c->name, err);
+                red_pipeline_set_pg_up(p, red_sink_connected(p->sink));
+                return;
+        }
+        pthread_mutex_lock(&p->lock);
+        memcpy(p->state_counts, counts, c->fsm->state_cnt * sizeof(*counts));
+        p->states_known = true;
+        red_dmetrics_set_states(c, p->metrics, p->state_counts);
+        pthread_mutex_unlock(&p->lock);
+}
+
 static void periodic(red_pipeline_t *p)
 {
         int64_t now = red_time_mono_us();
@@ -310,6 +349,9 @@ static void periodic(red_pipeline_t *p)
         if (now - p->last_finalize > 2000000 && !p->msg_cnt) {
                 p->last_finalize = now;
                 finalize(p);
+        }
+        if (!p->msg_cnt) {
+                count_states(p, now);
         }
 }
 
@@ -464,6 +506,13 @@ void red_pipeline_stats(red_pipeline_t *p, red_pipeline_stats_t *out)
 {
         pthread_mutex_lock(&p->lock);
         *out = p->stats;
+        pthread_mutex_unlock(&p->lock);
+}
+
+void red_pipeline_metrics(red_pipeline_t *p, double *out)
+{
+        pthread_mutex_lock(&p->lock);
+        memcpy(out, p->metrics, p->c->metric_values * sizeof(double));
         pthread_mutex_unlock(&p->lock);
 }
 

@@ -48,6 +48,10 @@ void red_pipeline_destroy(red_pipeline_t *p);
 /** A snapshot of the pipeline's numbers. */
 void red_pipeline_stats(red_pipeline_t *p, red_pipeline_stats_t *out);
 
+/** The contract's domain series (red_dmetrics.h): copies its
+ * c->metric_values values into @p out. */
+void red_pipeline_metrics(red_pipeline_t *p, double *out);
+
 /** Per-partition consumer lag for metrics: fills up to @p max entries of
  * @p out, returns how many. */
 size_t red_pipeline_lag(red_pipeline_t *p, red_pipeline_lag_t *out, size_t max);

@@ -1,6 +1,7 @@
 /* red_pipeline_batch - release, dead letters, one transaction, or retry. */
 #include "red_pipeline_batch.h"
 
+#include "red_dmetrics.h"
 #include "red_log.h"
 #include "red_pipeline_dlq.h"
 #include "red_pipeline_parts.h"
@@ -155,6 +156,11 @@ static void observe(red_pipeline_t *p, size_t events, double latency_ms)
         }
         p->stats.core = *red_core_counters(p->core);
         p->stats.buffered = red_core_buffered(p->core);
+        memcpy(p->metrics, red_core_metrics(p->core),
+               p->c->metric_values * sizeof(double));
+        if (p->states_known) {
+                red_dmetrics_set_states(p->c, p->metrics, p->state_counts);
+        }
         if (p->c->fsm) {
                 p->stats.live_workflows =
                         red_workflows_count(red_core_workflows(p->core));
@@ -170,11 +176,12 @@ static void observe(red_pipeline_t *p, size_t events, double latency_ms)
  * after a failed write starts at step 4 with the same events.
  *   1. release_events     the events older than the frontier, in order
  *   2. load_workflows     their workflows that are not in memory
- *   3. find_stored_rows   their raw rows stored already (duplicates)
+ *   3. find_stored_rows   their keys and raw rows stored already
+ *                         (duplicates)
  *   4. only_buffered      nothing to write: the batch ends here
  *   5. red_pipeline_dlq_send   dead letters, delivered before the commit
  *   6. write_batch        one Postgres transaction, positions included
- *   7. batch_committed / batch_refused
+ *   7. batch_committed / batch_refused / batch_rejected (the data)
  */
 typedef enum step_e {
         STEP_NEXT,  /* go on with the next step */
@@ -183,24 +190,164 @@ typedef enum step_e {
         STEP_OOM,   /* out of memory: stop the pipeline */
 } step_t;
 
+/* --- data PostgreSQL refused ------------------------------------------ */
+
+/*
+ * PostgreSQL refused the batch for its data (SQLSTATE class 22 or 23: a
+ * value a column type or a constraint does not take). Writing the same
+ * batch again fails the same way for ever, so the guilty events become
+ * dead letters (storage_rejected, with the server's words) and the rest
+ * is committed; the batch is consumed again from the stored positions
+ * (red_core_refuse() holds the verdicts across the rollback):
+ * - when the failed statement names the row (a raw table's COPY line), its
+ *   message is refused at once;
+ * - else the batch is narrowed down: consumed again in batches of half its
+ *   events (isolate_max), halved while they fail, doubled while they
+ *   commit, until as many events as it had are through (isolate_left).
+ *   A release keeps a partition's events in order, so the smallest such
+ *   batch may still hold several; if it fails, the events go one at a
+ *   time (isolate_rows, red_core_release_one()), and the one that fails
+ *   alone is refused.
+ * Each verdict and each narrowing costs one replay of the batch.
+ */
+
+/* Refuses message @p m for the reason @p err. False on OOM. */
+static bool refuse(red_pipeline_t *p, const red_msg_t *m, const char *err)
+{
+        red_log_warn("pipeline",
+                     "%s: PostgreSQL refused the event of %s[%d]@%lld; it "
+                     "goes to the dead-letter topic: %s",
+                     p->c->name, m->topic, (int)m->partition,
+                     (long long)m->offset, err);
+        if (red_core_refuse(p->core, m, err)) {
+                red_log_error("pipeline", "%s: out of memory", p->c->name);
+                atomic_store(&p->stop, true);
+                return false;
+        }
+        return true;
+}
+
+/* Refuses every event of the batch (one, at most a few); false when there
+ * is none (the data refused is no event's: retried as a failure). */
+static bool refuse_all(red_pipeline_t *p, const char *err)
+{
+        size_t n = red_core_released(p->core), refused = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                const red_event_t *ev = red_core_released_event(p->core, i);
+
+                if (ev && !refuse(p, ev->msg, err)) {
+                        return false;
+                }
+                refused += ev != NULL;
+        }
+        return refused > 0;
+}
+
+/* Back to batches of batch.max_events. */
+static void narrowing_done(red_pipeline_t *p)
+{
+        if (p->isolate_max) {
+                red_log_info("pipeline", "%s: the refused batch is through",
+                             p->c->name);
+        }
+        p->isolate_max = 0;
+        p->isolate_left = 0;
+        p->isolate_rows = false;
+}
+
+/* STEP_DONE: the batch goes again with a verdict or a smaller limit;
+ * STEP_RETRY: nothing to narrow down (no event in the batch). */
+static step_t batch_rejected(red_pipeline_t *p, const char *err)
+{
+        const red_msg_t *m = red_sink_rejected(p->sink);
+        size_t n = red_core_released(p->core);
+
+        red_pipeline_count(p, &p->stats.pg_errors);
+        if ((long)n > p->isolate_left) {
+                p->isolate_left = (long)n;
+        }
+        if (m || n <= 1 || p->isolate_rows) {
+                /* the event named, or the batch's only one */
+                if (m ? !refuse(p, m, err) : !refuse_all(p, err)) {
+                        if (!atomic_load(&p->stop)) {
+                                red_log_error("postgres",
+                                              "%s: batch not written, and no "
+                                              "event of it to blame: %s",
+                                              p->c->name, err);
+                        }
+                        return STEP_RETRY;
+                }
+                if (p->isolate_rows) {
+                        narrowing_done(p);
+                }
+        } else if (p->isolate_max == 1) {
+                p->isolate_rows = true;
+                red_log_warn("pipeline",
+                             "%s: PostgreSQL refused the data of %zu events "
+                             "released together (%s); consuming them again "
+                             "one at a time",
+                             p->c->name, n, err);
+        } else {
+                size_t half = n / 2;
+                p->isolate_max = p->isolate_max && p->isolate_max / 2 < half
+                                         ? p->isolate_max / 2
+                                         : half;
+                red_log_warn("pipeline",
+                             "%s: PostgreSQL refused the data of a batch of "
+                             "%zu events (%s); consuming it again in batches "
+                             "of %zu to find the event",
+                             p->c->name, n, err, p->isolate_max);
+        }
+        red_pipeline_count(p, &p->stats.replayed);
+        drop_batch(p);
+        return STEP_DONE;
+}
+
+/* A batch committed while narrowing down: the limit doubles (not one
+ * event at a time), and returns to batch.max_events once the refused
+ * batch's events are through. */
+static void narrowing_passed(red_pipeline_t *p, size_t events)
+{
+        if (!p->isolate_max && !p->isolate_rows) {
+                return;
+        }
+        p->isolate_left -= (long)events;
+        if (p->isolate_left <= 0) {
+                narrowing_done(p);
+        } else if (!p->isolate_rows &&
+                   p->isolate_max < (size_t)p->conf->batch_max_events / 2) {
+                p->isolate_max *= 2;
+        }
+}
+
+/* How many events a batch releases: batch.max_events, or fewer while
+ * data PostgreSQL refused is narrowed down (batch_rejected()). */
+static size_t batch_limit(const red_pipeline_t *p)
+{
+        return p->isolate_max ? p->isolate_max
+                              : (size_t)p->conf->batch_max_events;
+}
+
 /* 1. Moves the buffered events older than the frontier into the batch,
- * batch.max_events at most, and pauses the partitions running ahead if
- * the reorder buffer is too full. */
+ * batch_limit() at most, and pauses the partitions running ahead if the
+ * reorder buffer is too full. */
 static step_t release_events(red_pipeline_t *p)
 {
         int64_t t0 = red_time_mono_us();
         red_time_t f = red_pipeline_parts_frontier(p);
+        size_t limit = batch_limit(p);
         long got;
 
         p->t_frontier = red_time_mono_us() - t0;
         t0 = red_time_mono_us();
-        got = red_core_release(p->core, f, (size_t)p->conf->batch_max_events);
+        got = p->isolate_rows ? red_core_release_one(p->core, f)
+                              : red_core_release(p->core, f, limit);
         if (got < 0) {
                 return STEP_OOM;
         }
         /* more is ready: the next batch follows at once */
-        p->backlog = got >= p->conf->batch_max_events &&
-                     red_core_buffered(p->core) > 0;
+        p->backlog = (size_t)got >= limit && red_core_buffered(p->core) > 0;
         red_pipeline_parts_align(p, f);
         p->t_release = red_time_mono_us() - t0;
         return STEP_NEXT;
@@ -223,11 +370,20 @@ static step_t load_workflows(red_pipeline_t *p, char *err, size_t size)
         return STEP_NEXT;
 }
 
-/* 3. Marks the released events whose raw rows are stored already: they are
- * duplicates and skipped everywhere. */
+/* 3. Marks the released events whose dedupe keys or raw rows are stored
+ * already: they are duplicates and skipped everywhere. */
 static step_t find_stored_rows(red_pipeline_t *p, char *err, size_t size)
 {
-        if (red_sink_raw_lookup(p->sink, p->core, err, size)) {
+        red_sink_result_t r =
+                red_sink_dedupe_lookup(p->sink, p->core, err, size);
+
+        if (!r) {
+                r = red_sink_raw_lookup(p->sink, p->core, err, size);
+        }
+        if (r == RED_SINK_REJECTED) {
+                return batch_rejected(p, err);
+        }
+        if (r) {
                 red_log_error("postgres", "%s: looking up stored rows: %s",
                               p->c->name, err);
                 return STEP_RETRY;
@@ -315,6 +471,7 @@ static void batch_committed(red_pipeline_t *p, const red_sink_offset_t *offs,
                         ->committed = offs[i].next;
         }
         commit_kafka(p, offs, n);
+        narrowing_passed(p, red_core_released(p->core));
         red_core_commit(p->core);
         batch_reset(p);
         observe(p, events, latency);
@@ -383,6 +540,17 @@ static step_t try_write(red_pipeline_t *p, red_sink_offset_t *offs, char *err,
         case RED_SINK_FENCED:
                 batch_refused(p, r, err);
                 return STEP_DONE;
+        case RED_SINK_REJECTED:
+                return batch_rejected(p, err);
+        case RED_SINK_FATAL:
+                /* not the data, not the connection: the schema or the
+                 * permissions, which an operator fixes; nothing to skip */
+                red_log_error("postgres",
+                              "%s: batch not written, until an operator "
+                              "fixes this: %s",
+                              p->c->name, err);
+                red_pipeline_count(p, &p->stats.pg_errors);
+                return STEP_RETRY;
         default:
                 red_log_error("postgres", "%s: batch not written: %s",
                               p->c->name, err);

@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 typedef struct red_pipeline_s red_pipeline_t;
+typedef struct red_pipeline_dlq_s red_pipeline_dlq_t;
 
 /* An assigned partition: where Postgres says it stands, and the batch. */
 typedef struct red_pipeline_part_s {
@@ -75,19 +76,28 @@ struct red_pipeline_s {
         bool in_rebalance; /* inside the rebalance callback */
         bool backlog;      /* the last release hit the batch cap */
         int64_t t_frontier, t_release, t_write; /* µs, last batch */
+        /* data PostgreSQL refused, being narrowed down (batch.c) */
+        size_t isolate_max; /* batch limit while narrowing, 0: not */
+        long isolate_left;  /* events of the refused batch still to pass */
+        bool isolate_rows;  /* one event at a time (red_core_release_one) */
 
-        atomic_long dlq_pending;
-        atomic_long dlq_failed;
+        red_pipeline_dlq_t *dlq_state; /* red_pipeline_dlq.c */
 
         int64_t last_finalize;
         int64_t last_lag;
         int64_t last_flush;
         int64_t last_progress;
         int64_t last_probe;
+        int64_t last_states;
         uint64_t last_consumed;
 
         pthread_mutex_t lock;
         red_pipeline_stats_t stats;
+        /* the contract's domain series (red_dmetrics.h): the core's totals
+         * as of the last commit, the workflow gauges from state_counts */
+        double *metrics;
+        int64_t *state_counts; /* per FSM state, once read */
+        bool states_known;
 };
 
 /** Adds one to a counter of p->stats under the lock. */

@@ -48,11 +48,44 @@ static int current_cleanup(PGconn *conn, const red_fsm_t *fsm, long *deleted,
         return 0;
 }
 
+/*
+ * reducerd_dedupe, the seen keys of every contract with a `dedupe`: one
+ * table, so it keeps the longest horizon, plus the allowed lateness (a
+ * late event still finds the keys within its horizon) and a day.
+ */
+static int dedupe_maintain(PGconn *conn, const red_contract_set_t *set,
+                           int days_ahead, red_time_t now,
+                           red_maintain_result_t *out, char *errstr,
+                           size_t errstr_size)
+{
+        int64_t keep = 0;
+
+        for (size_t i = 0; i < set->cnt; i++) {
+                const red_contract_t *c = set->items[i];
+                int64_t k = c->dedupe_horizon_us + c->allowed_lateness_us +
+                            RED_TIME_US_PER_DAY;
+
+                if (c->dedupe_slot >= 0 && k > keep) {
+                        keep = k;
+                }
+        }
+        if (!keep) {
+                return 0; /* no contract deduplicates */
+        }
+        return red_partition_maintain(conn, "reducerd_dedupe", RED_PART_DAILY,
+                                      0, keep, now, days_ahead, &out->created,
+                                      &out->dropped, errstr, errstr_size);
+}
+
 int red_maintain_run(PGconn *conn, const red_contract_set_t *set,
                      int days_ahead, red_time_t now, red_maintain_result_t *out,
                      char *errstr, size_t errstr_size)
 {
         memset(out, 0, sizeof(*out));
+        if (dedupe_maintain(conn, set, days_ahead, now, out, errstr,
+                            errstr_size)) {
+                return -1;
+        }
         for (size_t i = 0; i < set->cnt; i++) {
                 const red_contract_t *c = set->items[i];
 

@@ -2,8 +2,9 @@
  * red_maintain - table upkeep for every contract: partitions created ahead
  * (maintain.days_ahead), partitions past the contract's retention dropped,
  * terminal workflows older than the history retention deleted from the
- * current-state table. Run by `reducerd maintain` and periodically by the
- * daemon.
+ * current-state table, and the seen dedupe keys (reducerd_dedupe) kept for
+ * the longest horizon plus the allowed lateness. Run by `reducerd
+ * maintain` and periodically by the daemon.
  */
 #ifndef RED_MAINTAIN_H
 #define RED_MAINTAIN_H

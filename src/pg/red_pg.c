@@ -95,13 +95,14 @@ bool red_pg_retriable(const PGconn *conn, const PGresult *res)
                 /* No SQLSTATE: the client side failed (lost connection). */
                 return PQresultStatus(res) == PGRES_FATAL_ERROR;
         }
-        return !strcmp(state, "40001") ||  /* serialization_failure */
-               !strcmp(state, "40P01") ||  /* deadlock_detected */
-               !strncmp(state, "08", 2) || /* connection exceptions */
-               !strcmp(state, "57P01") ||  /* admin_shutdown */
-               !strcmp(state, "57P02") ||  /* crash_shutdown */
-               !strcmp(state, "57P03") ||  /* cannot_connect_now */
-               !strcmp(state, "53300");    /* too_many_connections */
+        /* the connection and the server's resources: what passes; never
+         * the data (22, 23) nor the schema (42), which a retry repeats */
+        return !strncmp(state, "08", 2) || /* connection exceptions */
+               !strncmp(state, "40", 2) || /* serialization, deadlock */
+               !strncmp(state, "53", 2) || /* disk full, memory, slots */
+               !strncmp(state, "57", 2) || /* shutdown, cancel, restart */
+               !strncmp(state, "58", 2) || /* I/O errors */
+               !strcmp(state, "55P03");    /* lock_not_available */
 }
 
 int red_pg_ident(const char *name, char *buf, size_t size)

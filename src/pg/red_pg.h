@@ -32,8 +32,11 @@ int red_pg_exec(PGconn *conn, const char *sql, char *errstr,
 
 /**
  * True when an error is worth retrying on a fresh transaction or
- * connection: connection loss, serialization failure, deadlock, admin
- * shutdown, too many connections. @p res may be NULL (connection error).
+ * connection: connection loss (class 08), serialization failure and
+ * deadlock (40), insufficient resources (53: disk full, out of memory, too
+ * many connections), operator intervention (57: shutdown, cancel), system
+ * errors (58), a lock not available. Never a data error (22, 23) or a
+ * schema one (42). @p res may be NULL (connection error).
  */
 bool red_pg_retriable(const PGconn *conn, const PGresult *res);
 

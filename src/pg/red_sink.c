@@ -4,6 +4,7 @@
 #include "red_failpoint.h"
 #include "red_sink_alert.h"
 #include "red_sink_cells.h"
+#include "red_sink_dedupe.h"
 #include "red_sink_fsm.h"
 #include "red_sink_io.h"
 #include "red_sink_offsets.h"
@@ -30,6 +31,7 @@ struct red_sink_s {
         red_sink_io_t *io;
         red_sink_outbox_t *out;
         red_sink_raw_t *raw;
+        red_sink_dedupe_t *dedupe;
         red_sink_fsm_t *fsm;
         red_sink_cells_t *cells;
         red_sink_alert_t *alert;
@@ -59,11 +61,12 @@ red_sink_t *red_sink_new(const red_contract_t *c, const char *conninfo,
         s->io = red_sink_io_new(conninfo);
         s->out = red_sink_outbox_new(instance);
         s->raw = red_sink_raw_new(c);
+        s->dedupe = red_sink_dedupe_new(c);
         s->fsm = red_sink_fsm_new(c);
         s->cells = red_sink_cells_new(c);
         s->alert = red_sink_alert_new(c);
-        if (!s->instance || !s->io || !s->out || !s->raw || !s->fsm ||
-            !s->cells || !s->alert) {
+        if (!s->instance || !s->io || !s->out || !s->raw || !s->dedupe ||
+            !s->fsm || !s->cells || !s->alert) {
                 red_sink_destroy(s);
                 return NULL;
         }
@@ -80,6 +83,7 @@ void red_sink_destroy(red_sink_t *s)
         red_sink_cells_destroy(s->cells);
         red_sink_fsm_destroy(s->fsm);
         red_sink_raw_destroy(s->raw);
+        red_sink_dedupe_destroy(s->dedupe);
         red_sink_outbox_destroy(s->out);
         red_sink_io_destroy(s->io);
         free(s->instance);
@@ -94,6 +98,11 @@ bool red_sink_connected(const red_sink_t *s)
 const char *red_sink_where(const red_sink_t *s)
 {
         return red_sink_io_where(s->io);
+}
+
+const red_msg_t *red_sink_rejected(const red_sink_t *s)
+{
+        return red_sink_raw_rejected(s->raw);
 }
 
 size_t red_sink_last_rows(const red_sink_t *s)
@@ -134,6 +143,7 @@ red_sink_result_t red_sink_offsets(red_sink_t *s, const char *const *topics,
                                    red_time_t *watermark, char *errstr,
                                    size_t errstr_size)
 {
+        red_sink_dedupe_assigned(s->dedupe, topics, partitions, cnt);
         return red_sink_offsets_load(s->io, s->c->consumer_group, s->instance,
                                      topics, partitions, cnt, generation, next,
                                      watermark, errstr, errstr_size);
@@ -153,12 +163,31 @@ int red_sink_load_workflows(void *sink, const red_uuid_t *ids, size_t cnt,
                                  errstr_size);
 }
 
+int red_sink_count_states(red_sink_t *s, int64_t *counts, char *errstr,
+                          size_t errstr_size)
+{
+        if (!red_sink_connected(s)) {
+                not_connected(errstr, errstr_size);
+                return -1;
+        }
+        return red_sink_fsm_count_states(s->fsm, s->io, counts, errstr,
+                                         errstr_size);
+}
+
 red_sink_result_t red_sink_raw_lookup(red_sink_t *s, red_core_t *core,
                                       char *errstr, size_t errstr_size)
 {
         errstr[0] = '\0';
         return red_sink_raw_mark_stored(s->raw, s->io, core, errstr,
                                         errstr_size);
+}
+
+red_sink_result_t red_sink_dedupe_lookup(red_sink_t *s, red_core_t *core,
+                                         char *errstr, size_t errstr_size)
+{
+        errstr[0] = '\0';
+        return red_sink_dedupe_mark(s->dedupe, s->io, core, errstr,
+                                    errstr_size);
 }
 
 red_sink_result_t red_sink_finalize(red_sink_t *s, long *finalized,
@@ -292,7 +321,9 @@ static red_sink_result_t write_steps(red_sink_t *s,
                                                  generation, errstr, size))) {
                 return r;
         }
-        if ((r = write_raw(s, errstr, size)) ||
+        if ((r = red_sink_dedupe_write(s->dedupe, s->io, core, &s->last_rows,
+                                       errstr, size)) ||
+            (r = write_raw(s, errstr, size)) ||
             (r = lock_cells(s, errstr, size)) ||
             (r = step_finish(s, errstr, size)) ||
             (r = red_sink_fsm_write(s->fsm, s->io, red_core_rows(core),
@@ -340,9 +371,11 @@ red_sink_result_t red_sink_write(red_sink_t *s, red_core_t *core,
         red_failpoint("before_commit");
         if ((r = red_sink_io_run(s->io, "COMMIT", errstr, errstr_size))) {
                 /* the outcome is unknown: the offsets CAS decides on the
-                 * next attempt */
+                 * next attempt, and the seen keys are read again */
+                red_sink_dedupe_uncertain(s->dedupe);
                 goto done;
         }
+        red_sink_dedupe_committed(s->dedupe);
         red_failpoint("after_commit");
         red_sink_alert_log(s->alert, red_core_alerts(core));
 done:

@@ -5,7 +5,8 @@
  *  1. advance reducerd_offsets with compare-and-set on the previous offsets
  *     (first, so a zombie worker is fenced before it writes anything);
  *  2. create missing partitions the batch touches;
- *  3. COPY raw rows (skipping stored identities) and the FSM history rows;
+ *  3. COPY the dedupe keys (red_sink_dedupe.h), raw rows (skipping
+ *     stored identities) and the FSM history rows;
  *     upsert the current workflow states;
  *  4. merge cell deltas under row locks: stored state + delta, columns
  *     re-rendered from the merged state, revision bumped;
@@ -18,13 +19,18 @@
  * (rows, aggregates, alerts), not only in its raw table; a raw row that is
  * stored anyway fails the batch (RED_SINK_REPLAY) rather than count twice.
  * The batch's cells and rows are never modified, so a failed write can be
- * retried with the same batch.
+ * retried with the same batch. A failure says what to do next
+ * (red_sink_result_t): retry (the connection, the server's resources),
+ * consume the batch again (a stored raw row, a fenced worker), or set the
+ * data PostgreSQL refused aside (RED_SINK_REJECTED: SQLSTATE class 22 or
+ * 23, with red_sink_rejected() naming the message when the statement
+ * does).
  *
  * The parts, from the bottom: red_sink_io (connection, statements, COPY,
  * failure classes), red_sink_outbox (outbound events), the writers
- * red_sink_offsets, red_sink_raw, red_sink_fsm, red_sink_cells and
- * red_sink_alert, and this module, the transaction that runs them in
- * order.
+ * red_sink_offsets, red_sink_dedupe, red_sink_raw, red_sink_fsm,
+ * red_sink_cells and red_sink_alert, and this module, the transaction that
+ * runs them in order.
  */
 #ifndef RED_SINK_H
 #define RED_SINK_H
@@ -75,6 +81,11 @@ int red_sink_load_workflows(void *sink, const red_uuid_t *ids, size_t cnt,
                             red_workflows_t *t, char *errstr,
                             size_t errstr_size);
 
+/** Workflows per current state (the FSM's state_cnt entries of
+ * @p counts), for the contract's gauges. 0, or -1 with a message. */
+int red_sink_count_states(red_sink_t *s, int64_t *counts, char *errstr,
+                          size_t errstr_size) RED_MUSTCHECK;
+
 /**
  * Marks the released events whose raw rows (with unique fields) are stored
  * already as duplicates (red_core_raw_stored()). After red_core_release(),
@@ -88,6 +99,17 @@ int red_sink_load_workflows(void *sink, const red_uuid_t *ids, size_t cnt,
  */
 red_sink_result_t red_sink_raw_lookup(red_sink_t *s, red_core_t *core,
                                       char *errstr, size_t errstr_size);
+
+/**
+ * Marks the released events whose dedupe key (the contract's `dedupe`)
+ * was stored within the horizon as duplicates (red_core_dedupe_seen()):
+ * the in-memory filter judges most keys; the others, and every key for a
+ * while after a batch met one stored meanwhile, are looked up in one
+ * query (red_sink_dedupe.h). After red_core_release(), before
+ * red_core_process(); outside the batch transaction.
+ */
+red_sink_result_t red_sink_dedupe_lookup(red_sink_t *s, red_core_t *core,
+                                         char *errstr, size_t errstr_size);
 
 /**
  * Writes the core's current batch and the offsets in one transaction.
@@ -113,6 +135,15 @@ red_sink_result_t red_sink_write(red_sink_t *s, red_core_t *core,
  */
 red_sink_result_t red_sink_finalize(red_sink_t *s, long *finalized,
                                     char *errstr, size_t errstr_size);
+
+/**
+ * After RED_SINK_REJECTED from red_sink_write(): the message whose event
+ * PostgreSQL refused (a raw row: the COPY names its line), or NULL when
+ * the statement that failed does not say (the caller narrows the batch
+ * down). The error of the write is the server's: "SQLSTATE nnnnn:
+ * message".
+ */
+const red_msg_t *red_sink_rejected(const red_sink_t *s);
 
 /** Alerts the last write fired, by severity: CRITICAL, WARNING, INFO. */
 const size_t *red_sink_alerts_fired(const red_sink_t *s);

@@ -186,6 +186,38 @@ int red_sink_fsm_load(red_sink_fsm_t *w, red_sink_io_t *io,
         return 0;
 }
 
+/*
+ * Workflows per current state, for the contract's gauges: one GROUP BY
+ * over the current-state table (its index on current_state serves it).
+ * States the contract no longer has are left out.
+ */
+int red_sink_fsm_count_states(red_sink_fsm_t *w, red_sink_io_t *io,
+                              int64_t *counts, char *errstr, size_t size)
+{
+        char sql[256];
+        PGresult *res;
+
+        if (!w->fsm) {
+                return 0;
+        }
+        memset(counts, 0, w->fsm->state_cnt * sizeof(*counts));
+        snprintf(sql, sizeof(sql),
+                 "SELECT current_state, count(*) FROM %s GROUP BY 1",
+                 w->current);
+        if (red_sink_io_exec(io, sql, 0, NULL, &res, errstr, size)) {
+                return -1;
+        }
+        for (int row = 0; row < PQntuples(res); row++) {
+                int st = red_fsm_state(w->fsm, PQgetvalue(res, row, 0),
+                                       (size_t)PQgetlength(res, row, 0));
+                if (st >= 0) {
+                        counts[st] = strtoll(PQgetvalue(res, row, 1), NULL, 10);
+                }
+        }
+        PQclear(res);
+        return 0;
+}
+
 /* --- the batch's rows ----------------------------------------------- */
 
 /* One history row in COPY text. */

@@ -1,7 +1,8 @@
 /*
  * red_sink_fsm - the workflow FSM's tables: history rows by COPY, current
  * states upserted through a temp table, state-change events; and the
- * current states read back for workflows the core no longer holds.
+ * current states read back for workflows the core no longer holds, and
+ * counted per state for the contract's gauges.
  */
 #ifndef RED_SINK_FSM_H
 #define RED_SINK_FSM_H
@@ -14,6 +15,7 @@
 #include "red_workflows.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct red_sink_fsm_s red_sink_fsm_t;
 
@@ -34,6 +36,14 @@ int red_sink_fsm_prepare(red_sink_fsm_t *w, red_sink_io_t *io, char *errstr,
 int red_sink_fsm_load(red_sink_fsm_t *w, red_sink_io_t *io,
                       const red_uuid_t *ids, size_t cnt, red_workflows_t *t,
                       char *errstr, size_t size) RED_MUSTCHECK;
+
+/**
+ * Counts the workflows per current state into @p counts (the FSM's
+ * state_cnt entries). Outside a transaction. 0, or -1 with a message.
+ */
+int red_sink_fsm_count_states(red_sink_fsm_t *w, red_sink_io_t *io,
+                              int64_t *counts, char *errstr,
+                              size_t size) RED_MUSTCHECK;
 
 /**
  * In the batch transaction: COPYs @p rows into the history table and

@@ -17,6 +17,7 @@ struct red_sink_io_s {
         red_partition_cache_t *parts; /* partitions known to exist */
         red_sink_io_idle_fn *idle;
         void *idle_arg;
+        long rejected_line; /* of the COPY whose data was refused, or 0 */
 };
 
 red_sink_io_t *red_sink_io_new(const char *conninfo)
@@ -82,6 +83,11 @@ const char *red_sink_io_where(const red_sink_io_t *io)
         return io->where;
 }
 
+long red_sink_io_rejected_line(const red_sink_io_t *io)
+{
+        return io->rejected_line;
+}
+
 void red_sink_io_on_idle(red_sink_io_t *io, red_sink_io_idle_fn *fn, void *arg)
 {
         io->idle = fn;
@@ -89,6 +95,32 @@ void red_sink_io_on_idle(red_sink_io_t *io, red_sink_io_idle_fn *fn, void *arg)
 }
 
 /* --- statements ----------------------------------------------------- */
+
+/* The input line a COPY's error context names ("COPY t, line 3, column
+ * v: ..."), or 0. */
+static long copy_line(const PGresult *res)
+{
+        const char *ctx = PQresultErrorField(res, PG_DIAG_CONTEXT);
+        const char *at;
+
+        if (!ctx || strncmp(ctx, "COPY ", 5) ||
+            !(at = strstr(ctx, ", line "))) {
+                return 0;
+        }
+        return strtol(at + 7, NULL, 10);
+}
+
+/* A data error (SQLSTATE class 22 or 23): the server's words for the dead
+ * letter, "SQLSTATE 22003: ..." with the primary message only. */
+static red_sink_result_t rejected(red_sink_io_t *io, const PGresult *res,
+                                  const char *state, char *errstr, size_t size)
+{
+        const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+        io->rejected_line = copy_line(res);
+        snprintf(errstr, size, "SQLSTATE %s: %s", state, msg ? msg : "");
+        return RED_SINK_REJECTED;
+}
 
 /* What a failed statement means for the batch, from its SQLSTATE. */
 static red_sink_result_t classify(red_sink_io_t *io, const PGresult *res,
@@ -99,7 +131,7 @@ static red_sink_result_t classify(red_sink_io_t *io, const PGresult *res,
                 res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
         red_pg_error(io->conn, res, errstr, size);
-        if (state && !strcmp(state, "23505")) {
+        if (state && !strcmp(state, "23505") && on_unique != RED_SINK_OK) {
                 return on_unique;
         }
         if (state && !strcmp(state, "23514") &&
@@ -107,6 +139,9 @@ static red_sink_result_t classify(red_sink_io_t *io, const PGresult *res,
                 /* a partition we believed in was dropped */
                 red_partition_cache_clear(io->parts);
                 return RED_SINK_RETRY;
+        }
+        if (state && (!strncmp(state, "22", 2) || !strncmp(state, "23", 2))) {
+                return rejected(io, res, state, errstr, size);
         }
         return red_pg_retriable(io->conn, res) ? RED_SINK_RETRY
                                                : RED_SINK_FATAL;
@@ -146,7 +181,7 @@ red_sink_result_t red_sink_io_exec(red_sink_io_t *io, const char *sql, int n,
         if (resp) {
                 *resp = NULL;
         }
-        return finish(io, res, PGRES_COMMAND_OK, RED_SINK_FATAL, resp, errstr,
+        return finish(io, res, PGRES_COMMAND_OK, RED_SINK_OK, resp, errstr,
                       size);
 }
 
@@ -172,7 +207,7 @@ void red_sink_io_rollback(red_sink_io_t *io)
 red_sink_result_t red_sink_io_copy_begin(red_sink_io_t *io, const char *sql,
                                          char *errstr, size_t size)
 {
-        return finish(io, PQexec(io->conn, sql), PGRES_COPY_IN, RED_SINK_FATAL,
+        return finish(io, PQexec(io->conn, sql), PGRES_COPY_IN, RED_SINK_OK,
                       NULL, errstr, size);
 }
 
@@ -199,6 +234,7 @@ red_sink_result_t red_sink_io_copy_end(red_sink_io_t *io,
         red_sink_result_t r = RED_SINK_OK;
         PGresult *res;
 
+        io->rejected_line = 0;
         if (PQputCopyEnd(io->conn, NULL) != 1) {
                 red_pg_error(io->conn, NULL, errstr, size);
                 return RED_SINK_RETRY;
@@ -237,7 +273,7 @@ red_sink_result_t red_sink_io_copy_in(red_sink_io_t *io, const char *sql,
                 red_pg_error(io->conn, NULL, errstr, size);
                 return RED_SINK_RETRY;
         }
-        return red_sink_io_copy_end(io, RED_SINK_FATAL, errstr, size);
+        return red_sink_io_copy_end(io, RED_SINK_OK, errstr, size);
 }
 
 /* --- schema and partitions ------------------------------------------ */
@@ -342,4 +378,16 @@ void red_sink_io_put_bytea(red_buf_t *b, const char *data, size_t len)
                 b->data[b->len++] = hex[(unsigned char)data[i] & 15];
         }
         b->data[b->len] = '\0';
+}
+
+void red_sink_io_put_array_elem(red_buf_t *b, const char *p, size_t len)
+{
+        red_buf_putc(b, '"');
+        for (size_t i = 0; i < len; i++) {
+                if (p[i] == '"' || p[i] == '\\') {
+                        red_buf_putc(b, '\\');
+                }
+                red_buf_putc(b, p[i]);
+        }
+        red_buf_putc(b, '"');
 }

@@ -4,8 +4,13 @@
  * COPY text format, and what a failure means for the batch.
  *
  * Every statement goes through red_sink_io_exec() or the COPY functions,
- * which check the result, classify a failure by its SQLSTATE (retry,
- * fatal, unique violation) and clear what the caller does not keep.
+ * which check the result, classify a failure by its SQLSTATE and clear
+ * what the caller does not keep. The classes: the connection and the
+ * server's resources (RED_SINK_RETRY: red_pg_retriable()); the data
+ * (SQLSTATE class 22 or 23: RED_SINK_REJECTED, with "SQLSTATE nnnnn:
+ * message" as the error, and for a COPY the input line refused); a
+ * unique violation the caller handles (RED_SINK_REPLAY for raw rows);
+ * anything else (schema, permissions: RED_SINK_FATAL).
  */
 #ifndef RED_SINK_IO_H
 #define RED_SINK_IO_H
@@ -53,8 +58,9 @@ void red_sink_io_on_idle(red_sink_io_t *io, red_sink_io_idle_fn *fn, void *arg);
  * statements allowed) and expects a command or rows. On success hands the
  * result to *@p resp (the caller PQclear()s it) or, with @p resp NULL,
  * clears it. On failure returns what it means for the batch (see
- * red_sink_io_copy_end(); a unique violation is fatal here) with the
- * message in @p errstr, and sets *@p resp to NULL.
+ * red_sink_io_copy_end(); a unique violation is data here:
+ * RED_SINK_REJECTED) with the message in @p errstr, and sets *@p resp to
+ * NULL.
  */
 red_sink_result_t red_sink_io_exec(red_sink_io_t *io, const char *sql, int n,
                                    const char *const *params, PGresult **resp,
@@ -79,14 +85,20 @@ red_sink_result_t red_sink_io_copy_send(red_sink_io_t *io, red_buf_t *data,
 /**
  * Ends the COPY; runs the idle work while Postgres inserts the rest.
  * A unique violation returns @p on_unique: RED_SINK_REPLAY where the batch
- * can be looked up and run again (raw rows), else RED_SINK_FATAL. Other
- * failures: RED_SINK_RETRY when retrying can help (connection, deadlock,
- * serialization, a dropped partition), else RED_SINK_FATAL.
+ * can be looked up and run again (raw rows); RED_SINK_OK leaves it to the
+ * rule for data. Other failures: RED_SINK_RETRY when retrying can help
+ * (connection, resources, deadlock, serialization, a dropped partition),
+ * RED_SINK_REJECTED for the data (red_sink_io_rejected_line() says which
+ * line, when the server does), else RED_SINK_FATAL.
  */
 red_sink_result_t red_sink_io_copy_end(red_sink_io_t *io,
                                        red_sink_result_t on_unique,
                                        char *errstr, size_t size) RED_MUSTCHECK;
-/** The whole of @p data in one COPY (a unique violation is fatal). */
+/** After RED_SINK_REJECTED from red_sink_io_copy_end(): the line of the
+ * COPY's data (from 1) that PostgreSQL refused, or 0 when it does not
+ * say. */
+long red_sink_io_rejected_line(const red_sink_io_t *io);
+/** The whole of @p data in one COPY (a unique violation is data). */
 red_sink_result_t red_sink_io_copy_in(red_sink_io_t *io, const char *sql,
                                       const red_buf_t *data, char *errstr,
                                       size_t size) RED_MUSTCHECK;
@@ -117,6 +129,9 @@ void red_sink_io_put_time(red_buf_t *b, red_time_t t);
 void red_sink_io_put_uuid(red_buf_t *b, const red_uuid_t *u);
 /** An object value: its text as sent, or jansson's dump. */
 void red_sink_io_put_object(red_buf_t *b, const red_value_t *v);
+/** One element of an array literal ({...}): "text" with " and \\
+ * escaped. */
+void red_sink_io_put_array_elem(red_buf_t *b, const char *p, size_t len);
 /** bytea: \\x and hex. */
 void red_sink_io_put_bytea(red_buf_t *b, const char *data, size_t len);
 

@@ -47,8 +47,9 @@ struct red_sink_raw_s {
         size_t cnt;
         int lookup_credit; /* batches that still look stored rows up */
         plan_t plan;
-        red_map_t *by_ident; /* the batch's keys, during a lookup */
-        red_buf_t buf;       /* COPY data; a stored identity */
+        red_map_t *by_ident;       /* the batch's keys, during a lookup */
+        red_buf_t buf;             /* COPY data; a stored identity */
+        const red_msg_t *rejected; /* whose row PostgreSQL refused */
 };
 
 red_sink_raw_t *red_sink_raw_new(const red_contract_t *c)
@@ -295,19 +296,6 @@ static bool ident_eq(const void *item, const void *key)
         return k->ident_len == pr->len && !memcmp(k->ident, pr->p, pr->len);
 }
 
-/* One element of a Postgres array literal: "text" with " and \ escaped. */
-static void array_elem(red_buf_t *b, const char *p, size_t len)
-{
-        red_buf_putc(b, '"');
-        for (size_t i = 0; i < len; i++) {
-                if (p[i] == '"' || p[i] == '\\') {
-                        red_buf_putc(b, '\\');
-                }
-                red_buf_putc(b, p[i]);
-        }
-        red_buf_putc(b, '"');
-}
-
 /* A value as an array element (string, integer, uuid: unique fields). */
 static void array_value(red_buf_t *b, const red_value_t *v)
 {
@@ -316,7 +304,7 @@ static void array_value(red_buf_t *b, const red_value_t *v)
         if (!v) {
                 red_buf_puts(b, "NULL");
         } else if (v->type == RED_FT_STRING) {
-                array_elem(b, v->s.p, v->s.len);
+                red_sink_io_put_array_elem(b, v->s.p, v->s.len);
         } else if (v->type == RED_FT_INTEGER) {
                 red_buf_put_i64(b, v->i);
         } else if (v->type == RED_FT_UUID) {
@@ -620,6 +608,7 @@ red_sink_result_t red_sink_raw_plan(red_sink_raw_t *w, red_core_t *core,
                                     size_t *tables, char *errstr, size_t size)
 {
         plan_free(&w->plan);
+        w->rejected = NULL;
         *tables = 0;
         if (!w->cnt) {
                 return RED_SINK_OK;
@@ -658,6 +647,11 @@ static red_sink_result_t ensure_partitions(red_sink_io_t *io,
                                  name, sizeof(name), &from, &to);
         }
         return RED_SINK_OK;
+}
+
+const red_msg_t *red_sink_raw_rejected(const red_sink_raw_t *w)
+{
+        return w->rejected;
 }
 
 red_sink_result_t red_sink_raw_write(red_sink_raw_t *w, red_sink_io_t *io,
@@ -700,11 +694,18 @@ red_sink_result_t red_sink_raw_write(red_sink_raw_t *w, red_sink_io_t *io,
         /* a unique violation: a row of the batch was stored after the
          * lookup, or while none ran (its event was applied here too): the
          * batch runs again, and the next batches look their rows up */
-        rc = red_sink_io_copy_end(
-                io, r->unique_cnt ? RED_SINK_REPLAY : RED_SINK_FATAL, errstr,
-                size);
+        rc = red_sink_io_copy_end(io,
+                                  r->unique_cnt ? RED_SINK_REPLAY : RED_SINK_OK,
+                                  errstr, size);
         if (rc == RED_SINK_REPLAY) {
                 w->lookup_credit = LOOKUP_CREDIT;
+        }
+        if (rc == RED_SINK_REJECTED) {
+                /* the line the server names is the row, and the event */
+                long line = red_sink_io_rejected_line(io);
+                w->rejected = line >= 1 && (size_t)line <= cnt
+                                      ? rows[line - 1]->msg
+                                      : NULL;
         }
         return rc;
 }

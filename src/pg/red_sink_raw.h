@@ -52,10 +52,17 @@ red_sink_result_t red_sink_raw_plan(red_sink_raw_t *w, red_core_t *core,
 /**
  * COPYs the rows of the @p i-th table of the plan (partitions first),
  * streamed in pieces. Adds the rows written to *@p n. RED_SINK_REPLAY on
- * a unique violation (the next batches look their rows up).
+ * a unique violation (the next batches look their rows up);
+ * RED_SINK_REJECTED when PostgreSQL refuses a row's data (see
+ * red_sink_raw_rejected()).
  */
 red_sink_result_t red_sink_raw_write(red_sink_raw_t *w, red_sink_io_t *io,
                                      size_t i, size_t *n, char *errstr,
                                      size_t size) RED_MUSTCHECK;
+
+/** After RED_SINK_REJECTED from red_sink_raw_write(): the message whose
+ * row PostgreSQL refused, or NULL when it did not say which. Reset by
+ * red_sink_raw_plan(). */
+const red_msg_t *red_sink_raw_rejected(const red_sink_raw_t *w);
 
 #endif

@@ -17,10 +17,16 @@ typedef enum {
         RED_SINK_OK = 0,
         RED_SINK_RETRY,  /**< transient (connection, serialization, deadlock) */
         RED_SINK_FENCED, /**< another worker owns a partition now */
-        RED_SINK_FATAL,  /**< needs an operator (schema, constraint) */
+        RED_SINK_FATAL,  /**< needs an operator (schema, permissions):
+                              neither the data nor the connection */
         RED_SINK_REPLAY, /**< rolled back: consume the batch again from the
                               stored positions (a raw row of it was stored
                               already: see red_sink_raw_lookup()) */
+        RED_SINK_REJECTED, /**< PostgreSQL refused the batch's data
+                                (SQLSTATE class 22 or 23): retrying the
+                                same batch fails the same way; the error
+                                is "SQLSTATE nnnnn: message", and
+                                red_sink_rejected() may name the message */
 } red_sink_result_t;
 
 /** One partition's advance in a batch. */

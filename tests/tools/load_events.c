@@ -174,7 +174,8 @@ int main(int argc, char **argv)
                                             sizeof(err))) {
                         die("loading workflows", err);
                 }
-                if (red_sink_raw_lookup(sink, core, err, sizeof(err))) {
+                if (red_sink_dedupe_lookup(sink, core, err, sizeof(err)) ||
+                    red_sink_raw_lookup(sink, core, err, sizeof(err))) {
                         die("looking up raw rows", err);
                 }
                 r = red_sink_write(sink, core, NULL, 0, 0, apply_events, core,

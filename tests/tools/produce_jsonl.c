@@ -119,7 +119,9 @@ int main(int argc, char **argv)
             set(conf, "enable.idempotence", "true") ||
             set(conf, "linger.ms", "20") ||
             set(conf, "batch.num.messages", "10000") ||
-            set(conf, "queue.buffering.max.messages", "1000000")) {
+            set(conf, "queue.buffering.max.messages", "1000000") ||
+            /* the tests send messages of 1 MB and more */
+            set(conf, "message.max.bytes", "4000000")) {
                 return 1;
         }
         rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);

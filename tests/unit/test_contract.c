@@ -177,7 +177,36 @@ START_TEST(minimal_is_valid)
         ck_assert_msg(c != NULL, "%s", err);
         ck_assert_str_eq(c->consumer_group, "reducerd.minimal");
         ck_assert_ptr_null(c->fsm);
+        ck_assert_int_eq(c->dedupe_slot, -1);
         red_contract_destroy(c);
+}
+END_TEST
+
+/* `dedupe`: the key's field and the horizon (7 days unless given); the
+ * shipped contracts deduplicate on the envelope's event_id. */
+START_TEST(dedupe_key)
+{
+        red_contract_t *c =
+                test_contract_with("tests/data/contracts/minimal.yaml",
+                                   "dedupe:\n  key: job_id\n");
+
+        ck_assert_int_eq(c->dedupe_slot, red_contract_slot(c, "job_id"));
+        ck_assert_int_eq(c->dedupe_horizon_us, 7 * RED_TIME_US_PER_DAY);
+        red_contract_destroy(c);
+        c = test_contract_with("tests/data/contracts/minimal.yaml",
+                               "dedupe: {key: kind, horizon: 90m}\n");
+        ck_assert_int_eq(c->dedupe_slot, red_contract_slot(c, "kind"));
+        ck_assert_int_eq(c->dedupe_horizon_us, 90 * RED_TIME_US_PER_MIN);
+        red_contract_destroy(c);
+        for (int i = 0; i < 2; i++) {
+                c = test_contract(i ? "contracts/agent_metrics.yaml"
+                                    : "contracts/codegen_metrics.yaml");
+                ck_assert_int_eq(c->dedupe_slot,
+                                 red_contract_slot(c, "event_id"));
+                ck_assert_int_eq(c->slot_types[c->dedupe_slot], RED_FT_STRING);
+                ck_assert_int_eq(c->dedupe_horizon_us, 7 * RED_TIME_US_PER_DAY);
+                red_contract_destroy(c);
+        }
 }
 END_TEST
 
@@ -257,6 +286,7 @@ int main(void)
         tcase_add_test(tc, invalid_examples);
         tcase_add_test(tc, check_rejects_invalid_examples);
         tcase_add_test(tc, minimal_is_valid);
+        tcase_add_test(tc, dedupe_key);
         tcase_add_test(tc, set_from_paths);
         tcase_add_test(tc, set_errors);
         suite_add_tcase(s, tc);

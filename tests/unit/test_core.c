@@ -8,6 +8,7 @@
  * back through the done callback exactly when the core is done with it.
  */
 #include "red_core.h"
+#include "red_map.h"
 #include "red_rows.h"
 #include "red_test.h"
 
@@ -561,6 +562,41 @@ START_TEST(release_max_never_stalls)
 }
 END_TEST
 
+/* One event at a time, for narrowing down what storage refused: the
+ * oldest partition head goes first, even ahead of older events behind
+ * it in its partition. */
+START_TEST(release_one_takes_a_head)
+{
+        red_contract_t *c = test_contract(MINIMAL);
+        red_core_t *core = core_new(c);
+
+        add(core, done_msg(0, 0, "a", "2025-11-06T13:05:00Z"));
+        add(core, done_msg(0, 1, "a", "2025-11-06T13:00:00Z"));
+        add(core, done_msg(1, 0, "a", "2025-11-06T13:03:00Z"));
+        /* nothing older than the frontier at a head */
+        ck_assert_int_eq(
+                red_core_release_one(core, test_time("2025-11-06T13:03:"
+                                                     "00Z")),
+                0);
+        ck_assert_int_eq(red_core_release_one(core, INT64_MAX), 1);
+        assert_released(core, 0, &msgs[2]);
+        ck_assert_int_eq(red_core_release_one(core, INT64_MAX), 1);
+        assert_released(core, 1, &msgs[0]);
+        ck_assert_uint_eq(red_core_buffered(core), 1);
+        ck_assert_int_eq(red_core_process(core), 0);
+        assert_position(core, TOPIC, 0, 1, test_time("2025-11-06T13:04:00Z"));
+        red_core_commit(core);
+        ck_assert_int_eq(red_core_release_one(core, INT64_MAX), 1);
+        assert_released(core, 0, &msgs[1]);
+        ck_assert_int_eq(red_core_release_one(core, INT64_MAX), 0);
+        ck_assert_int_eq(red_core_process(core), 0);
+        red_core_commit(core);
+        assert_counters(core, 3, 0, 0, 0);
+        red_core_destroy(core);
+        red_contract_destroy(c);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* dead letters                                                        */
 /* ------------------------------------------------------------------ */
@@ -656,6 +692,61 @@ START_TEST(dead_letters_by_code)
                         red_core_counters(core)->dead_by_code[want[i].code], 1);
         }
         assert_done(NULL);
+        red_core_destroy(core);
+        red_contract_destroy(c);
+}
+END_TEST
+
+/* A message whose event storage refused is a dead letter when it comes
+ * again after the rollback, until a commit passes it. */
+START_TEST(refused_message_is_dead_lettered)
+{
+        red_contract_t *c = test_contract(MINIMAL);
+        red_core_t *core = core_new(c);
+        const red_dead_letter_t *dl;
+        tmsg_t *m[3];
+        size_t n;
+
+        m[0] = done_msg(0, 0, "a", "2025-11-06T10:00:00Z");
+        m[1] = done_msg(0, 1, "b", "2025-11-06T10:01:00Z");
+        m[2] = done_msg(1, 0, "a", "2025-11-06T10:02:00Z");
+        for (int i = 0; i < 3; i++) {
+                add(core, m[i]);
+        }
+        release_process(core, INT64_MAX, 3);
+        ck_assert_int_eq(
+                red_core_refuse(core, &m[1]->msg, "SQLSTATE 23514: no"), 0);
+        red_core_rollback(core);
+        /* consumed again from the stored positions */
+        for (int i = 0; i < 3; i++) {
+                add(core, m[i]);
+        }
+        dl = red_core_dead_letters(core, &n);
+        ck_assert_uint_eq(n, 1);
+        ck_assert_ptr_eq(dl[0].msg->value, m[1]->text);
+        ck_assert_int_eq(dl[0].code, RED_DLQ_STORAGE_REJECTED);
+        ck_assert_str_eq(dl[0].detail, "SQLSTATE 23514: no");
+        release_process(core, INT64_MAX, 2);
+        red_core_commit(core);
+        assert_counters(core, 2, 1, 0, 0);
+        ck_assert_uint_eq(
+                red_core_counters(core)->dead_by_code[RED_DLQ_STORAGE_REJECTED],
+                1);
+        ck_assert_str_eq(red_dlq_code_name(RED_DLQ_STORAGE_REJECTED),
+                         "storage_rejected");
+        /* committed past: the same coordinates are an event again (a
+         * recreated topic), and so is a refused one of a dropped
+         * partition */
+        ck_assert_int_eq(red_core_refuse(core, &m[2]->msg, "x"), 0);
+        red_core_drop_partition(core, TOPIC, 1);
+        ck_assert_int_eq(red_core_set_watermark(core, TOPIC, 0, INT64_MIN), 0);
+        add(core, m[1]);
+        add(core, m[2]);
+        red_core_dead_letters(core, &n);
+        ck_assert_uint_eq(n, 0);
+        release_process(core, INT64_MAX, 2);
+        red_core_commit(core);
+        assert_counters(core, 4, 1, 0, 0);
         red_core_destroy(core);
         red_contract_destroy(c);
 }
@@ -877,6 +968,32 @@ START_TEST(replay_from_position)
         red_core_destroy(one);
         red_core_destroy(two);
         red_core_destroy(three);
+        red_contract_destroy(c);
+}
+END_TEST
+
+/* The watermark of the earliest accepted time minus a long
+ * max_out_of_orderness is clamped to 0001-01-01, which PostgreSQL stores
+ * (year 0000 it refuses). */
+START_TEST(watermark_clamped)
+{
+        red_contract_t *c = test_contract_with(
+                MINIMAL, "time:\n  max_out_of_orderness: 60d\n");
+        red_core_t *core = core_new(c);
+
+        add(core, done_msg(0, 0, "a", "0001-02-01T00:00:00Z"));
+        release_process(core, INT64_MAX, 1);
+        assert_position(core, TOPIC, 0, 1, RED_TIME_STORE_MIN);
+        red_core_commit(core);
+        /* a later event: the arithmetic again, unclamped */
+        add(core, done_msg(0, 1, "a", "0001-04-01T00:00:00Z"));
+        release_process(core, INT64_MAX, 1);
+        assert_position(core, TOPIC, 0, 2,
+                        test_time("0001-04-01T00:00:00Z") -
+                                60 * RED_TIME_US_PER_DAY);
+        red_core_commit(core);
+        assert_counters(core, 2, 0, 0, 0);
+        red_core_destroy(core);
         red_contract_destroy(c);
 }
 END_TEST
@@ -1136,6 +1253,56 @@ START_TEST(duplicates_are_skipped)
 }
 END_TEST
 
+/* Contract deduplication: the first of a key within the horizon in the
+ * batch is a key for the caller to look up; the rest are duplicates at
+ * once; events without the key are not deduplicated. */
+START_TEST(dedupe_keys)
+{
+        red_contract_t *c = test_contract_with(
+                MINIMAL, "dedupe:\n  key: kind\n  horizon: 1h\n");
+        red_core_t *core = core_new(c);
+        const red_core_dedupe_key_t *k;
+        size_t n, b = SIZE_MAX;
+
+        ck_assert_int_eq(c->dedupe_horizon_us, RED_TIME_US_PER_HOUR);
+        add(core, done_msg(0, 0, "a", "2025-11-06T10:00:00Z"));
+        add(core, done_msg(0, 1, "a", "2025-11-06T10:30:00Z")); /* dup */
+        add(core, done_msg(1, 0, "b", "2025-11-06T10:00:00Z"));
+        add(core, done_msg(1, 1, "a", "2025-11-06T11:00:00Z")); /* dup */
+        /* 90 minutes after the first a: a key of its own */
+        add(core, done_msg(0, 2, "a", "2025-11-06T11:30:00Z"));
+        add(core, msg_new(TOPIC, 1, 2,
+                          "{\"event_type\":\"DONE\",\"event_timestamp\":"
+                          "\"2025-11-06T10:05:00Z\",\"job_id\":\"" JOB "\"}"));
+        ck_assert_int_eq(red_core_release(core, INT64_MAX, 0), 6);
+        k = red_core_dedupe_keys(core, &n);
+        ck_assert_uint_eq(n, 3);
+        for (size_t i = 0; i < n; i++) {
+                ck_assert_ptr_eq(red_core_released_event(core, k[i].entry),
+                                 k[i].ev);
+                ck_assert_uint_eq(k[i].len, 1);
+                ck_assert_uint_eq(k[i].hash,
+                                  red_hash_bytes(k[i].key, k[i].len, 0));
+                if (k[i].key[0] == 'b') {
+                        b = i;
+                }
+        }
+        ck_assert_str_eq(k[0].key, "a");
+        ck_assert_int_eq(k[2].ev->time, test_time("2025-11-06T11:30:00Z"));
+        /* b was stored by an earlier batch (the caller says so) */
+        ck_assert_uint_ne(b, SIZE_MAX);
+        red_core_dedupe_seen(core, b);
+        red_core_dedupe_seen(core, 99); /* out of range: ignored */
+        ck_assert_int_eq(red_core_process(core), 0);
+        red_core_commit(core);
+        assert_counters(core, 3, 0, 0, 3);
+        red_core_dedupe_keys(core, &n);
+        ck_assert_uint_eq(n, 0);
+        red_core_destroy(core);
+        red_contract_destroy(c);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("core");
@@ -1158,14 +1325,18 @@ int main(void)
         tcase_add_test(tr, release_max_bounds_the_batch);
         tcase_add_test(tr, release_max_never_stalls);
         tcase_add_test(tr, release_order_breaks_ties);
+        tcase_add_test(tr, release_one_takes_a_head);
         tcase_add_test(td, dead_letters_by_code);
         tcase_add_test(td, dead_letter_behind_a_buffered_event);
+        tcase_add_test(td, refused_message_is_dead_lettered);
         tcase_add_test(tl, late_policies);
         tcase_add_test(tl, late_in_time_zone);
         tcase_add_test(tl, late_judged_at_arrival);
         tcase_add_test(tl, replay_from_position);
+        tcase_add_test(tl, watermark_clamped);
         tcase_add_test(tw, workflow_in_event_time_order);
         tcase_add_test(tw, rejected_transitions_are_counted);
         tcase_add_test(tx, duplicates_are_skipped);
+        tcase_add_test(tx, dedupe_keys);
         return test_main(s);
 }

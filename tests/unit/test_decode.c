@@ -11,6 +11,7 @@
 #include "red_decode.h"
 #include "red_test.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -760,6 +761,167 @@ START_TEST(number_limit)
                                        "9000000000000000000")),
                          RED_DLQ_NONE);
         ck_assert_int_eq(val("total_tokens")->i, INT64_C(9000000000000000000));
+}
+END_TEST
+
+/* A stage event with duration @p dur (its JSON text); "esc" spells a
+ * member name with an escape, which sends the fast path to jansson. */
+static red_dlq_code_t stage_dur(const char *dur, bool esc)
+{
+        char buf[512];
+
+        snprintf(buf, sizeof(buf), STAGE("\"stage_number\":1,\"%s\":%s"),
+                 esc ? "duration\\u005fms" : "duration_ms", dur);
+        return dec(cg, T_STAGE, buf);
+}
+
+/* Every number accepted can be stored: PostgreSQL's double precision
+ * refuses what underflows to 0 ("1e-400"), takes denormals and -0. Both
+ * paths judge alike (dec() holds them to it), also when jansson reads the
+ * message and keeps only the double. */
+START_TEST(storable_numbers)
+{
+        for (int esc = 0; esc < 2; esc++) {
+                ck_assert_int_eq(stage_dur("1e-400", esc),
+                                 RED_DLQ_OUT_OF_RANGE);
+                ck_assert_str_eq(detail,
+                                 "duration_ms: 1e-400 is closer to zero than "
+                                 "a double can hold (underflow)");
+                ck_assert_int_eq(stage_dur("0.00000000000000000000000000000"
+                                           "00001e-300",
+                                           esc),
+                                 RED_DLQ_OUT_OF_RANGE);
+                /* zeros with any exponent are zero */
+                ck_assert_int_eq(stage_dur("0e-400", esc), RED_DLQ_NONE);
+                ck_assert_double_eq(val("duration_ms")->d, 0);
+                ck_assert_int_eq(stage_dur("0.000e5", esc), RED_DLQ_NONE);
+                /* a denormal is a double, and PostgreSQL takes it */
+                ck_assert_int_eq(stage_dur("5e-324", esc), RED_DLQ_NONE);
+                ck_assert_double_gt(val("duration_ms")->d, 0);
+                ck_assert_int_eq(stage_dur("2.2250738585072014e-308", esc),
+                                 RED_DLQ_NONE);
+                /* -0 stays -0 */
+                ck_assert_int_eq(stage_dur("-0.0", esc), RED_DLQ_NONE);
+                ck_assert(signbit(val("duration_ms")->d));
+        }
+        /* min 0 on duration_ms: a negative denormal is below it */
+        ck_assert_int_eq(stage_dur("-5e-324", false), RED_DLQ_OUT_OF_RANGE);
+        /* an integer field: the real that underflows is no 0 either */
+        ck_assert_int_eq(dec(cg, T_STAGE,
+                             STAGE("\"stage_number\":1,\"duration_ms\":1,"
+                                   "\"tokens_consumed\":1e-400")),
+                         RED_DLQ_OUT_OF_RANGE);
+        ck_assert_str_eq(detail, "tokens_consumed: 1e-400 is closer to zero "
+                                 "than a double can hold (underflow)");
+        ck_assert_int_eq(dec(cg, T_STAGE,
+                             STAGE("\"stage_number\":1,\"duration_ms\":1,"
+                                   "\"tokens_consumed\":0e-400")),
+                         RED_DLQ_NONE);
+        /* the extremes of int64 are integers; past them is no JSON jansson
+         * reads (integers), or beyond the sums' range (reals) */
+        ck_assert_int_eq(dec(cg, T_STAGE,
+                             STAGE("\"stage_number\":1,\"duration_ms\":1,"
+                                   "\"tokens_consumed\":-9223372036854775808")),
+                         RED_DLQ_OUT_OF_RANGE); /* min: 0 */
+        ck_assert_int_eq(dec(cg, T_COMPLETED,
+                             COMPLETED("\"quality_score\":0.5,"
+                                       "\"total_tokens\":"
+                                       "9223372036854775807")),
+                         RED_DLQ_NONE);
+        ck_assert_int_eq(val("total_tokens")->i, INT64_MAX);
+        ck_assert_int_eq(dec(cg, T_COMPLETED,
+                             COMPLETED("\"quality_score\":0.5,"
+                                       "\"total_tokens\":"
+                                       "9223372036854775808")),
+                         RED_DLQ_INVALID_JSON);
+        ck_assert_int_eq(stage_dur("-1e15", false), RED_DLQ_OUT_OF_RANGE);
+        ck_assert_int_eq(stage_dur("1.7976931348623157e308", false),
+                         RED_DLQ_OUT_OF_RANGE);
+        ck_assert_int_eq(dec(dfc, "test.metrics",
+                             "{\"event_type\":\"metric.recorded\"," TS
+                             ",\"metric_id\":\"" WF "\",\"ratio\":-1e15}"),
+                         RED_DLQ_OUT_OF_RANGE);
+}
+END_TEST
+
+/* A metric of decode_fields.yaml with event time @p ts and field "at"
+ * @p at (JSON text, or NULL). */
+static red_dlq_code_t metric_at(const char *ts, const char *at)
+{
+        char buf[512];
+
+        snprintf(buf, sizeof(buf),
+                 "{\"event_type\":\"metric.recorded\",\"timestamp\":\"%s\","
+                 "\"metric_id\":\"" WF "\"%s%s}",
+                 ts, at ? ",\"at\":" : "", at ? at : "");
+        return dec(dfc, "test.metrics", buf);
+}
+
+/* Every time accepted can be stored, and so can its windows, partitions
+ * and watermark: 0001-02-01..9999-12-01 (red_event.h). */
+START_TEST(storable_times)
+{
+        /* the top end is far in the future: a clock that allows it */
+        dfc->max_future_skew_us = INT64_MAX / 2;
+        ck_assert_int_eq(metric_at("0001-01-01T00:00:00Z", NULL),
+                         RED_DLQ_OUT_OF_RANGE);
+        ck_assert_str_eq(detail, "timestamp: 0001-01-01T00:00:00Z is outside "
+                                 "0001-02-01..9999-12-01, the times reducerd "
+                                 "stores");
+        ck_assert_int_eq(metric_at("0000-06-01T00:00:00Z", NULL),
+                         RED_DLQ_OUT_OF_RANGE);
+        ck_assert_int_eq(metric_at("0001-01-31T23:59:59.999999Z", NULL),
+                         RED_DLQ_OUT_OF_RANGE);
+        ck_assert_int_eq(metric_at("0001-02-01T00:00:00Z", NULL), RED_DLQ_NONE);
+        ck_assert_int_eq(ev.time, RED_TIME_ACCEPT_MIN);
+        /* an offset can take a time across the bound */
+        ck_assert_int_eq(metric_at("0001-02-01T00:00:00+01:00", NULL),
+                         RED_DLQ_OUT_OF_RANGE);
+        ck_assert_int_eq(metric_at("9999-11-30T23:59:59.999999Z", NULL),
+                         RED_DLQ_NONE);
+        ck_assert_int_eq(ev.time + 1, RED_TIME_ACCEPT_END);
+        ck_assert_int_eq(metric_at("9999-12-01T00:00:00Z", NULL),
+                         RED_DLQ_OUT_OF_RANGE);
+        ck_assert_int_eq(metric_at("9999-12-31T23:59:00-18:00", NULL),
+                         RED_DLQ_OUT_OF_RANGE);
+        ck_assert_str_eq(detail, "timestamp: +010000-01-01T17:59:00Z is "
+                                 "outside 0001-02-01..9999-12-01, the times "
+                                 "reducerd stores");
+        /* a timestamp field likewise */
+        ck_assert_int_eq(
+                metric_at("2025-11-06T10:00:00Z", "\"0001-01-01T00:00:00Z\""),
+                RED_DLQ_OUT_OF_RANGE);
+        ck_assert_str_eq(detail, "at: 0001-01-01T00:00:00Z is outside "
+                                 "0001-02-01..9999-12-01, the times reducerd "
+                                 "stores");
+        ck_assert_int_eq(
+                metric_at("2025-11-06T10:00:00Z", "\"9999-12-31T23:59:59Z\""),
+                RED_DLQ_OUT_OF_RANGE);
+        ck_assert_int_eq(
+                metric_at("2025-11-06T10:00:00Z", "\"0001-02-01T00:00:00Z\""),
+                RED_DLQ_NONE);
+        /* and a Kafka timestamp */
+        memset(&msg, 0, sizeof(msg));
+        msg.topic = "test.metrics";
+        msg.value =
+                "{\"event_type\":\"metric.recorded\",\"metric_id\":\"" WF "\"}";
+        msg.value_len = strlen(msg.value);
+        msg.timestamp = RED_TIME_ACCEPT_END;
+        ck_assert_int_eq(decode_msg(dfc, &msg, t_now), RED_DLQ_OUT_OF_RANGE);
+        ck_assert_str_eq(detail, "Kafka message timestamp: "
+                                 "9999-12-01T00:00:00Z is outside "
+                                 "0001-02-01..9999-12-01, the times reducerd "
+                                 "stores");
+        /* the bounds are the instants named */
+        {
+                red_civil_t lo = {.year = 1, .month = 2, .day = 1};
+                red_civil_t hi = {.year = 9999, .month = 12, .day = 1};
+                red_civil_t first = {.year = 1, .month = 1, .day = 1};
+                ck_assert_int_eq(red_time_from_civil(&lo), RED_TIME_ACCEPT_MIN);
+                ck_assert_int_eq(red_time_from_civil(&hi), RED_TIME_ACCEPT_END);
+                ck_assert_int_eq(red_time_from_civil(&first),
+                                 RED_TIME_STORE_MIN);
+        }
 }
 END_TEST
 
@@ -1531,6 +1693,8 @@ int main(void)
         tcase_add_test(tc, both_spellings);
         tcase_add_test(tf, unit_normalisation);
         tcase_add_test(tf, number_limit);
+        tcase_add_test(tf, storable_numbers);
+        tcase_add_test(tf, storable_times);
         tcase_add_test(tf, integers);
         tcase_add_test(tf, nulls_and_defaults);
         tcase_add_test(tf, enum_and_range);

@@ -218,6 +218,14 @@ START_TEST(kit_complete)
                 "deploy/kubernetes/make-configmap.sh",
                 "deploy/systemd/reducerd.service",
                 "deploy/grafana/reducerd-dashboard.json",
+                "deploy/grafana/codegen-dashboard.json",
+                "deploy/grafana/agent-metrics-dashboard.json",
+                "deploy/grafana/reader.sql",
+                "deploy/grafana/provisioning/datasources/reducerd.yaml",
+                "deploy/grafana/provisioning/dashboards/reducerd.yaml",
+                "deploy/prometheus/prometheus.yml",
+                "deploy/prometheus/reducerd-rules.yaml",
+                "deploy/prometheus/reducerd-rules.test.yaml",
                 "deploy/METRICS.md",
                 "deploy/README.md",
                 NULL};
@@ -1864,6 +1872,9 @@ START_TEST(readme_documents_the_kit)
                 "reducerd migrate",
                 "SIGTERM",
                 "co-partitioned",
+                "promtool test rules",
+                "reducerd top",
+                "localhost:3000",
                 NULL};
         char *readme = test_read_file(test_path("deploy/README.md"), NULL);
 

@@ -281,6 +281,48 @@ START_TEST(walk_takes_everything_valid)
 }
 END_TEST
 
+/* The span of a found member, as text. */
+static bool tok_is(const red_json_tok_t *t, red_json_type_t type,
+                   const char *text)
+{
+        return t->t == type && t->p && t->len == strlen(text) &&
+               !memcmp(t->p, text, t->len);
+}
+
+START_TEST(find_members_by_name)
+{
+        red_json_tok_t top, sub;
+        const char *doc;
+
+        doc = "{\"v\":1e-400,\"payload\":{\"v\":2.5,\"x\":{\"v\":9}}}";
+        ck_assert_int_eq(red_json_scan_find(doc, strlen(doc), 64, "payload",
+                                            "v", &top, &sub),
+                         0);
+        ck_assert(tok_is(&top, RED_JSON_REAL, "1e-400"));
+        ck_assert(tok_is(&sub, RED_JSON_REAL, "2.5"));
+        /* the last of duplicates counts, names compare unescaped, and a
+         * nested value is no scalar member */
+        doc = "{\"\\u0076\":1,\"v\":[1],\"payload\":{\"v\":3,\"v\":4},"
+              "\"payload\":{\"\\u0076\":5e-999}}";
+        ck_assert_int_eq(red_json_scan_find(doc, strlen(doc), 64, "payload",
+                                            "v", &top, &sub),
+                         0);
+        ck_assert_int_eq(top.t, RED_JSON_NULL);
+        ck_assert_ptr_null(top.p);
+        ck_assert(tok_is(&sub, RED_JSON_REAL, "5e-999"));
+        /* a payload that is not an object has no members */
+        doc = "{\"payload\":{\"v\":1},\"payload\":7,\"v\":0.0}";
+        ck_assert_int_eq(red_json_scan_find(doc, strlen(doc), 64, "payload",
+                                            "v", &top, &sub),
+                         0);
+        ck_assert(tok_is(&top, RED_JSON_REAL, "0.0"));
+        ck_assert_ptr_null(sub.p);
+        ck_assert_int_eq(
+                red_json_scan_find("{\"v\":", 5, 64, NULL, "v", &top, &sub),
+                -1);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("json_scan");
@@ -290,6 +332,7 @@ int main(void)
         tcase_add_test(tc, invalid_and_left_to_jansson);
         tcase_add_test(tc, numbers_and_escapes_as_jansson_reads_them);
         tcase_add_test(tc, walk_takes_everything_valid);
+        tcase_add_test(tc, find_members_by_name);
         suite_add_tcase(s, tc);
         return test_main(s);
 }

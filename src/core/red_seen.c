@@ -1,0 +1,234 @@
+/* red_seen - stored dedupe keys in memory, bounded, with coverage. */
+#include "red_seen.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A stored key: its hash, the time of its event, its partition. */
+typedef struct pair_s {
+        uint64_t hash;
+        red_time_t time;
+        uint32_t part;
+} pair_t;
+
+/*
+ * The pairs live in a ring in the order added (the oldest is evicted
+ * first); an open-addressing index of ring positions + 1 (0: empty),
+ * probed linearly from the hash, finds them. Removal shifts the run
+ * back, so a probe stops at the first empty slot. Several pairs may share
+ * a hash (one key stored at times further apart than the horizon).
+ */
+struct red_seen_s {
+        size_t capacity;
+        int64_t horizon;
+        pair_t *ring;
+        size_t ring_cap, head, cnt; /* ring[head] is the oldest */
+        uint32_t *index;
+        size_t index_mask;
+        red_time_t *cover; /* per partition; INT64_MAX: nothing covered */
+        size_t cover_cnt;
+};
+
+red_seen_t *red_seen_new(size_t capacity, int64_t horizon_us)
+{
+        red_seen_t *s = calloc(1, sizeof(*s));
+
+        if (!s) {
+                return NULL;
+        }
+        s->capacity = capacity ? capacity : 1;
+        s->horizon = horizon_us < 0 ? 0 : horizon_us;
+        return s;
+}
+
+void red_seen_destroy(red_seen_t *s)
+{
+        if (!s) {
+                return;
+        }
+        free(s->ring);
+        free(s->index);
+        free(s->cover);
+        free(s);
+}
+
+size_t red_seen_count(const red_seen_t *s)
+{
+        return s->cnt;
+}
+
+/* --- coverage ------------------------------------------------------- */
+
+static int cover_room(red_seen_t *s, uint32_t part)
+{
+        red_time_t *nc;
+        size_t ncnt;
+
+        if (part < s->cover_cnt) {
+                return 0;
+        }
+        ncnt = (size_t)part + 16;
+        if (!(nc = realloc(s->cover, ncnt * sizeof(*nc)))) {
+                return -ENOMEM;
+        }
+        for (size_t i = s->cover_cnt; i < ncnt; i++) {
+                nc[i] = INT64_MAX;
+        }
+        s->cover = nc;
+        s->cover_cnt = ncnt;
+        return 0;
+}
+
+int red_seen_cover(red_seen_t *s, uint32_t part, red_time_t from)
+{
+        if (cover_room(s, part)) {
+                return -ENOMEM;
+        }
+        s->cover[part] = from;
+        return 0;
+}
+
+void red_seen_uncover(red_seen_t *s, uint32_t part)
+{
+        if (part < s->cover_cnt) {
+                s->cover[part] = INT64_MAX;
+        }
+}
+
+bool red_seen_covered(const red_seen_t *s, uint32_t part)
+{
+        return part < s->cover_cnt && s->cover[part] != INT64_MAX;
+}
+
+/* --- the index ------------------------------------------------------ */
+
+static size_t slot_of(const red_seen_t *s, uint64_t hash)
+{
+        /* the hash's high bits: callers' hashes are well mixed */
+        return (size_t)(hash >> 17) & s->index_mask;
+}
+
+static void index_put(red_seen_t *s, size_t pos)
+{
+        size_t i = slot_of(s, s->ring[pos].hash);
+
+        while (s->index[i]) {
+                i = (i + 1) & s->index_mask;
+        }
+        s->index[i] = (uint32_t)(pos + 1);
+}
+
+/* Takes ring position @p pos out of the index (backward-shift removal). */
+static void index_remove(red_seen_t *s, size_t pos)
+{
+        size_t i = slot_of(s, s->ring[pos].hash), j;
+
+        while (s->index[i] != pos + 1) {
+                i = (i + 1) & s->index_mask;
+        }
+        s->index[i] = 0;
+        for (j = (i + 1) & s->index_mask; s->index[j];
+             j = (j + 1) & s->index_mask) {
+                size_t home = slot_of(s, s->ring[s->index[j] - 1].hash);
+                /* an item moves back unless its home lies in (i, j] */
+                bool stays = i <= j ? (home > i && home <= j)
+                                    : (home > i || home <= j);
+                if (!stays) {
+                        s->index[i] = s->index[j];
+                        s->index[j] = 0;
+                        i = j;
+                }
+        }
+}
+
+/* Room for one more pair before the ring is full: the ring doubles (it
+ * has not wrapped yet) and the index is rebuilt twice its size. */
+static int grow(red_seen_t *s)
+{
+        size_t ncap, isize = 16;
+        pair_t *nr;
+        uint32_t *ni;
+
+        if (s->cnt < s->ring_cap) {
+                return 0;
+        }
+        ncap = s->ring_cap ? s->ring_cap * 2 : 1024;
+        if (ncap > s->capacity) {
+                ncap = s->capacity;
+        }
+        while (isize < 2 * ncap) {
+                isize *= 2;
+        }
+        if (!(nr = realloc(s->ring, ncap * sizeof(*nr)))) {
+                return -ENOMEM;
+        }
+        s->ring = nr;
+        if (!(ni = calloc(isize, sizeof(*ni)))) {
+                return -ENOMEM;
+        }
+        free(s->index);
+        s->index = ni;
+        s->index_mask = isize - 1;
+        s->ring_cap = ncap;
+        for (size_t p = 0; p < s->cnt; p++) {
+                index_put(s, p);
+        }
+        return 0;
+}
+
+/* --- adding and checking -------------------------------------------- */
+
+/* Evicts the oldest pair: its partition is covered only past its time. */
+static void evict(red_seen_t *s)
+{
+        const pair_t *old = &s->ring[s->head];
+
+        if (old->part < s->cover_cnt && s->cover[old->part] != INT64_MAX &&
+            s->cover[old->part] <= old->time) {
+                s->cover[old->part] = old->time + 1;
+        }
+        index_remove(s, s->head);
+        s->head = (s->head + 1) % s->ring_cap;
+        s->cnt--;
+}
+
+int red_seen_add(red_seen_t *s, uint32_t part, uint64_t hash, red_time_t t)
+{
+        size_t pos;
+
+        if (s->cnt == s->capacity) {
+                evict(s);
+        } else if (grow(s)) {
+                return -ENOMEM;
+        }
+        pos = (s->head + s->cnt) % s->ring_cap;
+        s->ring[pos].hash = hash;
+        s->ring[pos].time = t;
+        s->ring[pos].part = part;
+        s->cnt++;
+        index_put(s, pos);
+        return 0;
+}
+
+red_seen_verdict_t red_seen_check(const red_seen_t *s, uint32_t part,
+                                  uint64_t hash, red_time_t t)
+{
+        if (s->cnt) {
+                for (size_t i = slot_of(s, hash); s->index[i];
+                     i = (i + 1) & s->index_mask) {
+                        const pair_t *p = &s->ring[s->index[i] - 1];
+                        if (p->hash == hash &&
+                            (p->time > t ? p->time - t : t - p->time) <=
+                                    s->horizon) {
+                                return RED_SEEN_DUP;
+                        }
+                }
+        }
+        if (part < s->cover_cnt && s->cover[part] != INT64_MAX &&
+            (s->cover[part] == INT64_MIN || t - s->horizon >= s->cover[part])) {
+                return RED_SEEN_NEW;
+        }
+        return RED_SEEN_ASK;
+}

@@ -1,0 +1,531 @@
+/* red_sink_dedupe - seen dedupe keys: the filter, the table, the COPY. */
+#include "red_sink_dedupe.h"
+
+#include "red_buf.h"
+#include "red_map.h"
+#include "red_partition.h"
+#include "red_seen.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TABLE "reducerd_dedupe"
+
+/* After a batch met a key stored meanwhile (a unique violation), this many
+ * batches look every key up, not only those the filter cannot judge. */
+#define LOOKUP_CREDIT 32
+
+/* Keys loaded for one partition at most (the newest): a partition with
+ * more within the horizon is covered from the oldest loaded on. */
+#define LOAD_MAX (RED_SINK_DEDUPE_FILTER_KEYS / 4)
+
+/* Bytes of COPY data sent at a time. */
+#define COPY_PIECE (128 * 1024)
+
+/* A source partition, by the index the filter knows it by. */
+typedef struct source_s {
+        char *topic;
+        const char *alias; /* the pointer the topic came as last time */
+        int32_t partition;
+} source_t;
+
+/* A key written by the batch transaction, for the filter once committed. */
+typedef struct written_s {
+        uint32_t part;
+        uint64_t hash;
+        red_time_t time;
+} written_t;
+
+struct red_sink_dedupe_s {
+        const red_contract_t *c;
+        red_seen_t *seen;
+        source_t *sources;
+        size_t source_cnt, source_cap;
+        int lookup_credit;
+        uint32_t *parts; /* per key of the batch: its source */
+        size_t parts_cap;
+        written_t *written;
+        size_t written_cnt, written_cap;
+        red_buf_t buf;
+};
+
+red_sink_dedupe_t *red_sink_dedupe_new(const red_contract_t *c)
+{
+        red_sink_dedupe_t *d = calloc(1, sizeof(*d));
+
+        if (!d) {
+                return NULL;
+        }
+        d->c = c;
+        red_buf_init(&d->buf);
+        if (c->dedupe_slot >= 0 &&
+            !(d->seen = red_seen_new(RED_SINK_DEDUPE_FILTER_KEYS,
+                                     c->dedupe_horizon_us))) {
+                red_sink_dedupe_destroy(d);
+                return NULL;
+        }
+        return d;
+}
+
+void red_sink_dedupe_destroy(red_sink_dedupe_t *d)
+{
+        if (!d) {
+                return;
+        }
+        for (size_t i = 0; i < d->source_cnt; i++) {
+                free(d->sources[i].topic);
+        }
+        free(d->sources);
+        free(d->parts);
+        free(d->written);
+        red_seen_destroy(d->seen);
+        red_buf_destroy(&d->buf);
+        free(d);
+}
+
+/* The filter's index of @p topic[@p partition], added when new; -1 OOM. */
+static long source_of(red_sink_dedupe_t *d, const char *topic,
+                      int32_t partition)
+{
+        source_t *ns;
+
+        for (size_t i = 0; i < d->source_cnt; i++) {
+                source_t *src = &d->sources[i];
+                if (src->partition == partition &&
+                    (src->alias == topic || !strcmp(src->topic, topic))) {
+                        /* a message's topic is its client's name: the
+                         * same pointer for every message of the topic */
+                        src->alias = topic;
+                        return (long)i;
+                }
+        }
+        if (d->source_cnt == d->source_cap) {
+                size_t ncap = d->source_cap ? d->source_cap * 2 : 16;
+                if (!(ns = realloc(d->sources, ncap * sizeof(*ns)))) {
+                        return -1;
+                }
+                d->sources = ns;
+                d->source_cap = ncap;
+        }
+        if (!(d->sources[d->source_cnt].topic = strdup(topic))) {
+                return -1;
+        }
+        d->sources[d->source_cnt].alias = topic;
+        d->sources[d->source_cnt].partition = partition;
+        return (long)d->source_cnt++;
+}
+
+void red_sink_dedupe_assigned(red_sink_dedupe_t *d, const char *const *topics,
+                              const int32_t *partitions, size_t cnt)
+{
+        if (!d->seen) {
+                return;
+        }
+        for (size_t i = 0; i < cnt; i++) {
+                for (size_t s = 0; s < d->source_cnt; s++) {
+                        if (d->sources[s].partition == partitions[i] &&
+                            !strcmp(d->sources[s].topic, topics[i])) {
+                                red_seen_uncover(d->seen, (uint32_t)s);
+                        }
+                }
+        }
+}
+
+/* @p t within the instants PostgreSQL takes. */
+static red_time_t storable(red_time_t t)
+{
+        return t < RED_TIME_STORE_MIN   ? RED_TIME_STORE_MIN
+               : t > RED_TIME_STORE_MAX ? RED_TIME_STORE_MAX
+                                        : t;
+}
+
+static red_sink_result_t oom(char *errstr, size_t size)
+{
+        snprintf(errstr, size, "out of memory");
+        return RED_SINK_RETRY;
+}
+
+/* --- before the batch: the verdicts ------------------------------------ */
+
+/*
+ * Loads the keys stored from source @p part with a time from @p from on
+ * (the newest LOAD_MAX) into the filter, which then covers the source
+ * from there.
+ */
+static red_sink_result_t load(red_sink_dedupe_t *d, red_sink_io_t *io,
+                              uint32_t part, red_time_t from, char *errstr,
+                              size_t size)
+{
+        char ts[RED_TIME_FMT_SIZE], pn[16], lim[24];
+        const char *vals[5] = {d->c->name, d->sources[part].topic, pn, ts, lim};
+        red_sink_result_t r;
+        red_time_t oldest = INT64_MAX;
+        PGresult *res;
+        int rows;
+
+        red_time_format(storable(from), ts, sizeof(ts));
+        snprintf(pn, sizeof(pn), "%d", (int)d->sources[part].partition);
+        snprintf(lim, sizeof(lim), "%d", LOAD_MAX);
+        if ((r = red_sink_io_exec(
+                     io,
+                     "SELECT key, (extract(epoch FROM event_time) * "
+                     "1000000)::bigint FROM " TABLE
+                     " WHERE contract = $1 AND topic = $2 AND partition = "
+                     "$3 AND event_time >= $4 ORDER BY event_time DESC "
+                     "LIMIT $5",
+                     5, vals, &res, errstr, size))) {
+                return r;
+        }
+        rows = PQntuples(res);
+        for (int i = 0; i < rows; i++) {
+                red_time_t t = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+                if (red_seen_add(d->seen, part,
+                                 red_hash_bytes(PQgetvalue(res, i, 0),
+                                                (size_t)PQgetlength(res, i, 0),
+                                                0),
+                                 t)) {
+                        PQclear(res);
+                        return oom(errstr, size);
+                }
+                oldest = t < oldest ? t : oldest;
+        }
+        PQclear(res);
+        /* cut at LOAD_MAX: what is older than the oldest loaded, and that
+         * time itself, may be missing */
+        if (rows == LOAD_MAX) {
+                from = oldest + 1;
+        }
+        return red_seen_cover(d->seen, part, from) ? oom(errstr, size)
+                                                   : RED_SINK_OK;
+}
+
+/* The sources of the batch's keys, into d->parts. */
+static red_sink_result_t sources(red_sink_dedupe_t *d,
+                                 const red_core_dedupe_key_t *keys, size_t cnt,
+                                 char *errstr, size_t size)
+{
+        if (cnt > d->parts_cap) {
+                uint32_t *np = realloc(d->parts, cnt * sizeof(*np));
+                if (!np) {
+                        return oom(errstr, size);
+                }
+                d->parts = np;
+                d->parts_cap = cnt;
+        }
+        for (size_t i = 0; i < cnt; i++) {
+                const red_msg_t *m = keys[i].ev->msg;
+                long s = source_of(d, m->topic ? m->topic : "", m->partition);
+                if (s < 0) {
+                        return oom(errstr, size);
+                }
+                d->parts[i] = (uint32_t)s;
+        }
+        return RED_SINK_OK;
+}
+
+/* The sources of the batch's keys (d->parts); the ones not covered are
+ * loaded from the earliest of their keys' times minus the horizon. */
+static red_sink_result_t cover(red_sink_dedupe_t *d, red_sink_io_t *io,
+                               const red_core_dedupe_key_t *keys, size_t cnt,
+                               char *errstr, size_t size)
+{
+        red_sink_result_t r;
+
+        if ((r = sources(d, keys, cnt, errstr, size))) {
+                return r;
+        }
+        for (size_t i = 0; i < cnt; i++) {
+                red_time_t first = keys[i].ev->time;
+
+                if (red_seen_covered(d->seen, d->parts[i])) {
+                        continue;
+                }
+                for (size_t k = i + 1; k < cnt; k++) {
+                        if (d->parts[k] == d->parts[i] &&
+                            keys[k].ev->time < first) {
+                                first = keys[k].ev->time;
+                        }
+                }
+                if ((r = load(d, io, d->parts[i],
+                              first - d->c->dedupe_horizon_us, errstr, size))) {
+                        return r;
+                }
+        }
+        return RED_SINK_OK;
+}
+
+/* The lookup of the keys @p ask[0..n) (indices into @p keys): those
+ * stored within the horizon of their event are duplicates (and go into
+ * the filter). */
+static red_sink_result_t lookup(red_sink_dedupe_t *d, red_sink_io_t *io,
+                                red_core_t *core,
+                                const red_core_dedupe_key_t *keys,
+                                const size_t *ask, size_t n, size_t *found,
+                                char *errstr, size_t size)
+{
+        red_time_t lo = INT64_MAX, hi = INT64_MIN;
+        char tlo[RED_TIME_FMT_SIZE], thi[RED_TIME_FMT_SIZE], hor[24];
+        const char *vals[6];
+        red_buf_t karr, tarr;
+        red_sink_result_t r = RED_SINK_OK;
+        PGresult *res;
+
+        red_buf_init(&karr);
+        red_buf_init(&tarr);
+        red_buf_putc(&karr, '{');
+        red_buf_putc(&tarr, '{');
+        for (size_t a = 0; a < n; a++) {
+                const red_core_dedupe_key_t *k = &keys[ask[a]];
+                char ts[RED_TIME_FMT_SIZE];
+
+                red_buf_puts(&karr, a ? "," : "");
+                red_sink_io_put_array_elem(&karr, k->key, k->len);
+                red_time_format(k->ev->time, ts, sizeof(ts));
+                red_buf_printf(&tarr, "%s%s", a ? "," : "", ts);
+                lo = k->ev->time < lo ? k->ev->time : lo;
+                hi = k->ev->time > hi ? k->ev->time : hi;
+        }
+        red_buf_putc(&karr, '}');
+        red_buf_putc(&tarr, '}');
+        if (karr.failed || tarr.failed) {
+                r = oom(errstr, size);
+                goto done;
+        }
+        red_time_format(storable(lo - d->c->dedupe_horizon_us), tlo,
+                        sizeof(tlo));
+        red_time_format(storable(hi + d->c->dedupe_horizon_us), thi,
+                        sizeof(thi));
+        snprintf(hor, sizeof(hor), "%lld", (long long)d->c->dedupe_horizon_us);
+        vals[0] = d->c->name;
+        vals[1] = karr.data;
+        vals[2] = tarr.data;
+        vals[3] = hor;
+        vals[4] = tlo;
+        vals[5] = thi;
+        /* the batch's range first (it prunes the partitions), then each
+         * key's own horizon */
+        if ((r = red_sink_io_exec(
+                     io,
+                     "SELECT k.i, (extract(epoch FROM min(s.event_time)) * "
+                     "1000000)::bigint FROM unnest($2::text[], "
+                     "$3::timestamptz[]) WITH ORDINALITY AS k(key, t, i) "
+                     "JOIN " TABLE " s ON s.contract = $1 AND s.key = k.key "
+                     "AND s.event_time >= $5 AND s.event_time <= $6 AND "
+                     "s.event_time BETWEEN k.t - $4::bigint * interval "
+                     "'1 microsecond' AND k.t + $4::bigint * interval "
+                     "'1 microsecond' GROUP BY k.i",
+                     6, vals, &res, errstr, size))) {
+                goto done;
+        }
+        /* k.i numbers the asked keys from 1, in order */
+        for (int row = 0; row < PQntuples(res); row++) {
+                size_t a = (size_t)strtoull(PQgetvalue(res, row, 0), NULL, 10);
+                red_time_t t = strtoll(PQgetvalue(res, row, 1), NULL, 10);
+
+                if (a < 1 || a > n) {
+                        continue;
+                }
+                red_core_dedupe_seen(core, ask[a - 1]);
+                (*found)++;
+                if (red_seen_add(d->seen, d->parts[ask[a - 1]],
+                                 keys[ask[a - 1]].hash, t)) {
+                        PQclear(res);
+                        r = oom(errstr, size);
+                        goto done;
+                }
+        }
+        PQclear(res);
+done:
+        red_buf_destroy(&karr);
+        red_buf_destroy(&tarr);
+        return r;
+}
+
+red_sink_result_t red_sink_dedupe_mark(red_sink_dedupe_t *d, red_sink_io_t *io,
+                                       red_core_t *core, char *errstr,
+                                       size_t size)
+{
+        const red_core_dedupe_key_t *keys;
+        size_t cnt, asked = 0, found = 0;
+        red_sink_result_t r = RED_SINK_OK;
+        size_t *ask;
+
+        keys = red_core_dedupe_keys(core, &cnt);
+        if (!cnt || !d->seen) {
+                return RED_SINK_OK;
+        }
+        if (!red_sink_io_connected(io)) {
+                snprintf(errstr, size, "not connected to PostgreSQL");
+                return RED_SINK_RETRY;
+        }
+        if ((r = cover(d, io, keys, cnt, errstr, size))) {
+                return r;
+        }
+        if (!(ask = malloc(cnt * sizeof(*ask)))) {
+                return oom(errstr, size);
+        }
+        for (size_t i = 0; i < cnt; i++) {
+                switch (red_seen_check(d->seen, d->parts[i], keys[i].hash,
+                                       keys[i].ev->time)) {
+                case RED_SEEN_DUP:
+                        red_core_dedupe_seen(core, i);
+                        break;
+                case RED_SEEN_ASK:
+                        ask[asked++] = i;
+                        break;
+                default:
+                        /* stored from another partition at all? the
+                         * primary key says so at the COPY; after it did,
+                         * ask for a while */
+                        if (d->lookup_credit > 0) {
+                                ask[asked++] = i;
+                        }
+                        break;
+                }
+        }
+        if (asked) {
+                r = lookup(d, io, core, keys, ask, asked, &found, errstr, size);
+        }
+        free(ask);
+        if (d->lookup_credit > 0) {
+                d->lookup_credit = found ? LOOKUP_CREDIT : d->lookup_credit - 1;
+        }
+        return r;
+}
+
+/* --- in the batch: the new keys ---------------------------------------- */
+
+/* Remembers a key written, for the filter once committed. */
+static int note_written(red_sink_dedupe_t *d, uint32_t part, uint64_t hash,
+                        red_time_t t)
+{
+        if (d->written_cnt == d->written_cap) {
+                size_t ncap = d->written_cap ? d->written_cap * 2 : 256;
+                written_t *nw = realloc(d->written, ncap * sizeof(*nw));
+                if (!nw) {
+                        return -ENOMEM;
+                }
+                d->written = nw;
+                d->written_cap = ncap;
+        }
+        d->written[d->written_cnt].part = part;
+        d->written[d->written_cnt].hash = hash;
+        d->written[d->written_cnt].time = t;
+        d->written_cnt++;
+        return 0;
+}
+
+/* The partitions the keys to write fall into (consecutive keys mostly
+ * share a day: the last range is kept). */
+static red_sink_result_t partitions(red_sink_io_t *io,
+                                    const red_core_dedupe_key_t *keys,
+                                    size_t cnt, red_core_t *core, char *errstr,
+                                    size_t size)
+{
+        red_time_t from = 0, to = 0;
+        red_sink_result_t r;
+
+        for (size_t i = 0; i < cnt; i++) {
+                red_time_t t = keys[i].ev->time;
+                char name[128];
+
+                if (!red_core_released_event(core, keys[i].entry) ||
+                    (t >= from && t < to)) {
+                        continue;
+                }
+                if ((r = red_sink_io_partition(io, TABLE, RED_PART_DAILY, 0, t,
+                                               errstr, size))) {
+                        return r;
+                }
+                red_partition_of(TABLE, RED_PART_DAILY, t, name, sizeof(name),
+                                 &from, &to);
+        }
+        return RED_SINK_OK;
+}
+
+red_sink_result_t red_sink_dedupe_write(red_sink_dedupe_t *d, red_sink_io_t *io,
+                                        red_core_t *core, size_t *n,
+                                        char *errstr, size_t size)
+{
+        const red_core_dedupe_key_t *keys;
+        red_sink_result_t r;
+        size_t cnt, fresh = 0;
+
+        d->written_cnt = 0;
+        keys = red_core_dedupe_keys(core, &cnt);
+        for (size_t i = 0; d->seen && i < cnt; i++) {
+                fresh += red_core_released_event(core, keys[i].entry) != NULL;
+        }
+        if (!fresh) {
+                return RED_SINK_OK; /* no key, or only duplicates */
+        }
+        if ((r = sources(d, keys, cnt, errstr, size)) ||
+            (r = partitions(io, keys, cnt, core, errstr, size)) ||
+            (r = red_sink_io_copy_begin(io,
+                                        "COPY " TABLE
+                                        " (contract, key, event_time, topic, "
+                                        "partition, \"offset\") FROM STDIN",
+                                        errstr, size))) {
+                return r;
+        }
+        red_buf_reset(&d->buf);
+        for (size_t i = 0; i < cnt; i++) {
+                const red_event_t *ev = keys[i].ev;
+                const char *topic = ev->msg->topic ? ev->msg->topic : "";
+
+                /* a duplicate found since the keys were noted (raw rows) */
+                if (!red_core_released_event(core, keys[i].entry)) {
+                        continue;
+                }
+                red_buf_put_copy_str(&d->buf, d->c->name, strlen(d->c->name));
+                red_buf_putc(&d->buf, '\t');
+                red_buf_put_copy_str(&d->buf, keys[i].key, keys[i].len);
+                red_buf_putc(&d->buf, '\t');
+                red_sink_io_put_time(&d->buf, ev->time);
+                red_buf_putc(&d->buf, '\t');
+                red_buf_put_copy_str(&d->buf, topic, strlen(topic));
+                red_buf_printf(&d->buf, "\t%d\t%lld\n", (int)ev->msg->partition,
+                               (long long)ev->msg->offset);
+                if (note_written(d, d->parts[i], keys[i].hash, ev->time)) {
+                        d->buf.failed = true;
+                }
+                if (d->buf.len >= COPY_PIECE &&
+                    (r = red_sink_io_copy_send(io, &d->buf, errstr, size))) {
+                        return r;
+                }
+        }
+        if ((r = red_sink_io_copy_send(io, &d->buf, errstr, size))) {
+                return r;
+        }
+        *n += d->written_cnt;
+        r = red_sink_io_copy_end(io, RED_SINK_REPLAY, errstr, size);
+        if (r == RED_SINK_REPLAY) {
+                /* stored meanwhile from elsewhere: consumed again, and the
+                 * next batches look every key up */
+                d->lookup_credit = LOOKUP_CREDIT;
+        }
+        return r;
+}
+
+void red_sink_dedupe_uncertain(red_sink_dedupe_t *d)
+{
+        for (size_t i = 0; d->seen && i < d->written_cnt; i++) {
+                red_seen_uncover(d->seen, d->written[i].part);
+        }
+        d->written_cnt = 0;
+}
+
+void red_sink_dedupe_committed(red_sink_dedupe_t *d)
+{
+        for (size_t i = 0; d->seen && i < d->written_cnt; i++) {
+                const written_t *w = &d->written[i];
+                if (red_seen_add(d->seen, w->part, w->hash, w->time)) {
+                        /* the filter lost a key it should hold: asking the
+                         * table again is safe */
+                        red_seen_uncover(d->seen, w->part);
+                }
+        }
+        d->written_cnt = 0;
+}
