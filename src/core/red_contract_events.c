@@ -495,9 +495,6 @@ void red_load_free_inputs(red_input_t *in, size_t cnt)
 
 /* --- workflows ----------------------------------------------------------- */
 
-/* The key that identifies a workflow and the string fields the engine
- * remembers from its first event (e.g. node_type, for events that lack
- * it). */
 /* A number or integer field for workflows.totals, by name. */
 static int total_slot(red_loader_t *ld, const red_yaml_node_t *n, int *slot)
 {
@@ -562,6 +559,9 @@ static int totals_of(red_loader_t *ld, const red_yaml_node_t *v)
         return 0;
 }
 
+/* The key that identifies a workflow and the string fields the engine
+ * remembers from its first event (e.g. node_type, for events that lack
+ * it), and the totals summed per workflow. */
 int red_load_workflows(red_loader_t *ld, const red_yaml_node_t *n)
 {
         static const char *const keys[] = {"key", "remember", "totals", NULL};
