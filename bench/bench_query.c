@@ -298,7 +298,7 @@ static lat_t direct_latency(const red_contract_t *c, int n)
         lat_t l;
 
         red_buf_init(&out);
-        if (red_qexec_session(pg, 5000, 60000, err, sizeof(err))) {
+        if (red_query_pg_session(pg, 5000, 60000, err, sizeof(err))) {
                 die("session", err);
         }
         for (int i = 0; i < n + 5; i++) {
@@ -308,17 +308,19 @@ static lat_t direct_latency(const red_contract_t *c, int n)
                         red_query_plan(&c, 1, RED_QUERY_SUMMARY,
                                        "codegen_metrics", p, 4, &lim, &e);
                 int status;
-                red_qexec_t *x = q ? red_qexec_start(pg, q, &c, 1, &status, err,
-                                                     sizeof(err))
-                                   : NULL;
+                red_query_pg_t *x =
+                        q ? red_query_pg_start(pg, q, &c, 1, &status, err,
+                                               sizeof(err))
+                          : NULL;
                 if (!x) {
                         die("summary", q ? err : e.message);
                 }
                 red_buf_reset(&out);
-                if (red_qexec_fill(x, &out, SIZE_MAX, err, sizeof(err)) < 0) {
+                if (red_query_pg_fill(x, &out, SIZE_MAX, err, sizeof(err)) <
+                    0) {
                         die("summary", err);
                 }
-                red_qexec_destroy(x);
+                red_query_pg_destroy(x);
                 red_query_destroy(q);
                 if (i >= 5) {
                         us[i - 5] = red_time_mono_us() - t0;

@@ -248,7 +248,7 @@ typedef struct stream_s {
         cset_t *cs;
         red_query_t *q;
         PGconn *pg;
-        red_qexec_t *x;
+        red_query_pg_t *x;
         bool gzip;
         z_stream z;
         red_buf_t raw, out;
@@ -259,7 +259,7 @@ typedef struct stream_s {
 static void stream_free(void *cls)
 {
         stream_t *st = cls;
-        bool clean = red_qexec_destroy(st->x);
+        bool clean = red_query_pg_destroy(st->x);
 
         red_pgpool_put(st->api->pool, st->pg, clean);
         red_query_destroy(st->q);
@@ -279,7 +279,8 @@ static int stream_more(stream_t *st)
         int more;
 
         red_buf_reset(&st->raw);
-        more = red_qexec_fill(st->x, &st->raw, STREAM_CHUNK, err, sizeof(err));
+        more = red_query_pg_fill(st->x, &st->raw, STREAM_CHUNK, err,
+                                 sizeof(err));
         if (more < 0) {
                 red_log_warn("api", "export ended early: %s", err);
                 return -1;
@@ -478,7 +479,7 @@ static enum MHD_Result run(red_api_t *api, struct MHD_Connection *conn,
         char err[1024];
         int status = 500;
         PGconn *pg = NULL;
-        red_qexec_t *x = NULL;
+        red_query_pg_t *x = NULL;
         enum MHD_Result r;
         red_buf_t body;
 
@@ -488,7 +489,7 @@ static enum MHD_Result run(red_api_t *api, struct MHD_Connection *conn,
                         status = 503;
                         break;
                 }
-                x = red_qexec_start(
+                x = red_query_pg_start(
                         pg, q, (const red_contract_t *const *)cs->set.items,
                         cs->set.cnt, &status, err, sizeof(err));
                 if (!x) {
@@ -514,7 +515,7 @@ static enum MHD_Result run(red_api_t *api, struct MHD_Connection *conn,
                 stream_t *st = calloc(1, sizeof(*st));
                 struct MHD_Response *res;
                 if (!st) {
-                        red_qexec_destroy(x);
+                        red_query_pg_destroy(x);
                         red_pgpool_put(api->pool, pg, false);
                         red_query_destroy(q);
                         release(api, cs);
@@ -544,15 +545,15 @@ static enum MHD_Result run(red_api_t *api, struct MHD_Connection *conn,
                 return r;
         }
         red_buf_init(&body);
-        if (red_qexec_fill(x, &body, SIZE_MAX, err, sizeof(err)) < 0) {
+        if (red_query_pg_fill(x, &body, SIZE_MAX, err, sizeof(err)) < 0) {
                 status = 500;
         } else {
                 status = 200;
         }
         {
-                const char *next = red_qexec_next_cursor(x);
+                const char *next = red_query_pg_next_cursor(x);
                 char *next_copy = next ? strdup(next) : NULL;
-                bool clean = red_qexec_destroy(x);
+                bool clean = red_query_pg_destroy(x);
                 red_pgpool_put(api->pool, pg, clean);
                 r = status == 200
                             ? send_body(conn, 200,
@@ -666,8 +667,8 @@ static int setup_session(void *opaque, PGconn *conn, char *errstr, size_t size)
 
         /* an export's transaction may wait for a slow client between two
          * fetches, but not forever */
-        return red_qexec_session(conn, api->statement_ms,
-                                 api->statement_ms + 120000, errstr, size);
+        return red_query_pg_session(conn, api->statement_ms,
+                                    api->statement_ms + 120000, errstr, size);
 }
 
 static char *read_file(const red_config_t *conf, const char *rel, char *errstr,

@@ -61,28 +61,28 @@ static int run(const red_config_t *conf, const red_contract_set_t *set,
 {
         char err[2048];
         PGconn *pg = red_pg_connect(conf->postgres_conninfo, err, sizeof(err));
-        red_qexec_t *x = NULL;
+        red_query_pg_t *x = NULL;
         red_buf_t out;
         int status, more = 1, rc = 1;
 
         red_buf_init(&out);
         if (!pg ||
-            red_qexec_session(pg, (long)conf->api_statement_timeout_ms,
-                              (long)conf->api_statement_timeout_ms + 120000,
-                              err, sizeof(err))) {
+            red_query_pg_session(pg, (long)conf->api_statement_timeout_ms,
+                                 (long)conf->api_statement_timeout_ms + 120000,
+                                 err, sizeof(err))) {
                 fprintf(stderr, "reducerd query: %s\n", err);
                 goto done;
         }
-        if (!(x = red_qexec_start(pg, q,
-                                  (const red_contract_t *const *)set->items,
-                                  set->cnt, &status, err, sizeof(err)))) {
+        if (!(x = red_query_pg_start(pg, q,
+                                     (const red_contract_t *const *)set->items,
+                                     set->cnt, &status, err, sizeof(err)))) {
                 fprintf(stderr, "reducerd query: %s\n", err);
                 rc = status == 404 ? 2 : 1;
                 goto done;
         }
         while (more > 0) {
                 red_buf_reset(&out);
-                more = red_qexec_fill(x, &out, 64 * 1024, err, sizeof(err));
+                more = red_query_pg_fill(x, &out, 64 * 1024, err, sizeof(err));
                 if (out.len &&
                     fwrite(out.data, 1, out.len, stdout) != out.len) {
                         more = -1;
@@ -94,13 +94,13 @@ static int run(const red_config_t *conf, const red_contract_set_t *set,
                 goto done;
         }
         if (q->format != RED_FORMAT_JSON && q->format != RED_FORMAT_NDJSON &&
-            red_qexec_next_cursor(x)) {
+            red_query_pg_next_cursor(x)) {
                 fprintf(stderr, "more rows: add --cursor %s\n",
-                        red_qexec_next_cursor(x));
+                        red_query_pg_next_cursor(x));
         }
         rc = fflush(stdout) ? 1 : 0;
 done:
-        red_qexec_destroy(x);
+        red_query_pg_destroy(x);
         if (pg) {
                 PQfinish(pg);
         }

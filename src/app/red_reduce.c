@@ -268,8 +268,8 @@ static int mark_stored(reduce_t *rd)
                         break;
                 }
                 if (red_map_find(rd->raw_seen,
-                                 red_hash_bytes(key.data, key.len, 0), key_eq,
-                                 key.data)) {
+                                 red_map_hash_bytes(key.data, key.len, 0),
+                                 key_eq, key.data)) {
                         red_core_raw_stored(rd->core, i);
                 }
         }
@@ -325,7 +325,8 @@ static int keep_raw(reduce_t *rd)
 
                 for (size_t k = 0; ev && k < rd->c->raw_cnt; k++) {
                         const red_raw_t *r = &rd->c->raws[k];
-                        const char *table = red_raw_table(r, ev->msg->topic);
+                        const char *table =
+                                red_contract_raw_table(r, ev->msg->topic);
 
                         if (!table ||
                             !(r->on & (UINT64_C(1) << ev->kind->index))) {
@@ -351,7 +352,8 @@ static int keep_raw(reduce_t *rd)
                         return -ENOMEM;
                 }
                 if (red_map_insert(rd->raw_seen,
-                                   red_hash_bytes(key.data, key.len, 0), dup)) {
+                                   red_map_hash_bytes(key.data, key.len, 0),
+                                   dup)) {
                         free(dup);
                         red_buf_destroy(&key);
                         return -ENOMEM;

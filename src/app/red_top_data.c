@@ -158,7 +158,7 @@ static bool pg_ready(red_top_src_t *src, char *err, size_t size)
         }
         src->pg = red_pg_connect(src->conf->postgres_conninfo, err, size);
         if (src->pg &&
-            red_qexec_session(
+            red_query_pg_session(
                     src->pg, (long)src->conf->api_statement_timeout_ms,
                     (long)src->conf->api_statement_timeout_ms + 120000, err,
                     size)) {
@@ -182,7 +182,7 @@ static json_t *run(red_top_src_t *src, red_query_kind_t kind, const char *name,
         red_query_limits_t lim = {src->conf->api_max_rows,
                                   src->conf->api_max_export_rows, now};
         red_query_error_t qe;
-        red_qexec_t *x = NULL;
+        red_query_pg_t *x = NULL;
         red_query_t *q;
         json_t *root = NULL, *rows = NULL;
         red_buf_t out;
@@ -199,10 +199,10 @@ static json_t *run(red_top_src_t *src, red_query_kind_t kind, const char *name,
         }
         red_buf_init(&out);
         if (pg_ready(src, err, size) &&
-            (x = red_qexec_start(src->pg, q, cs, src->set->cnt, &status, err,
-                                 size))) {
+            (x = red_query_pg_start(src->pg, q, cs, src->set->cnt, &status, err,
+                                    size))) {
                 while (more > 0) {
-                        more = red_qexec_fill(x, &out, 1 << 16, err, size);
+                        more = red_query_pg_fill(x, &out, 1 << 16, err, size);
                 }
                 if (!more) {
                         red_buf_putc(&out, '\0');
@@ -210,7 +210,7 @@ static json_t *run(red_top_src_t *src, red_query_kind_t kind, const char *name,
                         rows = json_incref(json_object_get(root, "data"));
                 }
         }
-        if (!red_qexec_destroy(x) ||
+        if (!red_query_pg_destroy(x) ||
             (src->pg && PQstatus(src->pg) != CONNECTION_OK)) {
                 PQfinish(src->pg);
                 src->pg = NULL;

@@ -114,7 +114,7 @@ void *red_map_next(const red_map_t *m, size_t *pos)
         return NULL;
 }
 
-uint64_t red_hash_bytes(const void *data, size_t len, uint64_t seed)
+uint64_t red_map_hash_bytes(const void *data, size_t len, uint64_t seed)
 {
         const unsigned char *p = data;
         uint64_t h = 0xcbf29ce484222325ULL ^ seed, w;
@@ -130,10 +130,10 @@ uint64_t red_hash_bytes(const void *data, size_t len, uint64_t seed)
         w = 0;
         memcpy(&w, p, n);
         h = (h ^ w) * 0x9fb21c651e98df25ULL;
-        return red_hash_mix(h, len);
+        return red_map_hash_mix(h, len);
 }
 
-uint64_t red_hash_mix(uint64_t h, uint64_t v)
+uint64_t red_map_hash_mix(uint64_t h, uint64_t v)
 {
         /* splitmix64 finaliser over the combination */
         h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);

@@ -36,8 +36,8 @@ size_t red_map_count(const red_map_t *m);
 void *red_map_next(const red_map_t *m, size_t *pos);
 
 /** 64-bit hash of bytes (FNV-1a with a final avalanche). */
-uint64_t red_hash_bytes(const void *data, size_t len, uint64_t seed);
+uint64_t red_map_hash_bytes(const void *data, size_t len, uint64_t seed);
 /** Mixes a 64-bit value into a hash. */
-uint64_t red_hash_mix(uint64_t h, uint64_t v);
+uint64_t red_map_hash_mix(uint64_t h, uint64_t v);
 
 #endif

@@ -159,8 +159,8 @@ red_time_t red_alert_state_get(const red_alert_state_t *st, const char *rule_id,
         slot_t *s;
 
         state_key(rule_id, scope, key, sizeof(key));
-        s = red_map_find(st->map, red_hash_bytes(key, strlen(key), 0), slot_eq,
-                         key);
+        s = red_map_find(st->map, red_map_hash_bytes(key, strlen(key), 0),
+                         slot_eq, key);
         return s ? s->last : INT64_MIN;
 }
 
@@ -172,7 +172,7 @@ int red_alert_state_set(red_alert_state_t *st, const char *rule_id,
         slot_t *s;
 
         state_key(rule_id, scope, key, sizeof(key));
-        h = red_hash_bytes(key, strlen(key), 0);
+        h = red_map_hash_bytes(key, strlen(key), 0);
         if ((s = red_map_find(st->map, h, slot_eq, key))) {
                 s->last = t;
                 return 0;
@@ -237,7 +237,7 @@ void red_alert_message(const red_contract_t *c, const red_alert_match_t *m,
                 } else if (!strcmp(name, "threshold")) {
                         red_buf_put_double(out, r->threshold);
                 } else if (!strcmp(name, "operator")) {
-                        red_buf_puts(out, red_alert_op_name(r->op));
+                        red_buf_puts(out, red_contract_alert_op_name(r->op));
                 } else if (!strcmp(name, "severity")) {
                         red_buf_puts(out, r->severity);
                 } else if (!strcmp(name, "agent_id") && agent >= 0) {

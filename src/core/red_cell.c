@@ -49,18 +49,19 @@ static char *dup_bytes(const char *p, size_t len)
 uint64_t red_cell_group_hash(const red_agg_t *agg, int grouping,
                              const char *const *keys, const size_t *lens)
 {
-        uint64_t h = red_hash_mix((uint64_t)agg->index, (uint64_t)grouping);
+        uint64_t h = red_map_hash_mix((uint64_t)agg->index, (uint64_t)grouping);
 
         for (size_t i = 0; i < agg->key_cnt; i++) {
-                h = red_hash_mix(h, red_hash_bytes(keys[i], lens[i], i));
+                h = red_map_hash_mix(h,
+                                     red_map_hash_bytes(keys[i], lens[i], i));
         }
         return h;
 }
 
 uint64_t red_cell_key_hash(const red_cell_key_t *key)
 {
-        return red_hash_mix(key->group_hash ^ (uint64_t)key->wt,
-                            (uint64_t)key->start);
+        return red_map_hash_mix(key->group_hash ^ (uint64_t)key->wt,
+                                (uint64_t)key->start);
 }
 
 bool red_cell_key_eq(const void *item, const void *k)

@@ -78,7 +78,7 @@ static int keyed_index(red_keyed_t *k)
         }
         for (size_t i = 0; i < k->cnt; i++) {
                 red_keyed_entry_t *e = k->items[i];
-                e->hash = red_hash_bytes(e->key, e->len, 0);
+                e->hash = red_map_hash_bytes(e->key, e->len, 0);
                 if (red_map_insert(k->map, e->hash, e)) {
                         red_map_destroy(k->map);
                         k->map = NULL;
@@ -140,7 +140,7 @@ red_keyed_entry_t *red_cell_state_keyed_get(red_keyed_t **kp,
                 }
         }
         if (k->map) {
-                h = red_hash_bytes(p, len, 0);
+                h = red_map_hash_bytes(p, len, 0);
                 if ((e = red_map_find(k->map, h, entry_eq, &key))) {
                         return e;
                 }

@@ -17,7 +17,7 @@ static const char *const type_names[] = {"none",      "string",  "integer",
                                          "number",    "boolean", "uuid",
                                          "timestamp", "object"};
 
-const char *red_field_type_name(red_field_type_t t)
+const char *red_contract_field_type_name(red_field_type_t t)
 {
         return (size_t)t < sizeof(type_names) / sizeof(*type_names)
                        ? type_names[t]
@@ -27,14 +27,14 @@ const char *red_field_type_name(red_field_type_t t)
 /* in the order of red_alert_op_t */
 static const char *const op_names[] = {"gt", "lt", "gte", "lte"};
 
-const char *red_alert_op_name(red_alert_op_t op)
+const char *red_contract_alert_op_name(red_alert_op_t op)
 {
         return (unsigned)op < 4 ? op_names[op] : "?";
 }
 
 /* --- lookups ------------------------------------------------------------- */
 
-const char *red_raw_table(const red_raw_t *r, const char *topic)
+const char *red_contract_raw_table(const red_raw_t *r, const char *topic)
 {
         for (size_t i = 0; topic && i < r->table_cnt; i++) {
                 if (!strcmp(r->topics[i], topic)) {
@@ -79,7 +79,7 @@ int red_contract_slot(const red_contract_t *c, const char *name)
         return -1;
 }
 
-int red_fsm_state(const red_fsm_t *fsm, const char *name, size_t len)
+int red_contract_fsm_state(const red_fsm_t *fsm, const char *name, size_t len)
 {
         for (size_t i = 0; i < fsm->state_cnt; i++) {
                 if (!strncmp(fsm->states[i], name, len) &&
@@ -90,7 +90,7 @@ int red_fsm_state(const red_fsm_t *fsm, const char *name, size_t len)
         return -1;
 }
 
-int red_fsm_event(const red_fsm_t *fsm, const char *name, size_t len)
+int red_contract_fsm_event(const red_fsm_t *fsm, const char *name, size_t len)
 {
         for (size_t i = 0; i < fsm->event_cnt; i++) {
                 if (!strncmp(fsm->events[i], name, len) &&
@@ -119,7 +119,8 @@ static bool histogram_owns(const red_metric_t *h, const char *name)
         return false;
 }
 
-bool red_metric_names_clash(const red_metric_t *a, const red_metric_t *b)
+bool red_contract_metric_names_clash(const red_metric_t *a,
+                                     const red_metric_t *b)
 {
         return !strcmp(a->name, b->name) || histogram_owns(a, b->name) ||
                histogram_owns(b, a->name);
@@ -175,8 +176,8 @@ static int set_check(const red_contract_set_t *set, const red_contract_t *c,
                 }
                 for (size_t a = 0; a < c->metric_cnt; a++) {
                         for (size_t b = 0; b < o->metric_cnt; b++) {
-                                if (red_metric_names_clash(&c->metrics[a],
-                                                           &o->metrics[b])) {
+                                if (red_contract_metric_names_clash(
+                                            &c->metrics[a], &o->metrics[b])) {
                                         snprintf(errstr, size,
                                                  "%s: metric %s clashes with "
                                                  "%s of %s",

@@ -34,7 +34,7 @@ typedef enum {
 } red_field_type_t;
 
 /** "string", "integer", ... */
-const char *red_field_type_name(red_field_type_t t);
+const char *red_contract_field_type_name(red_field_type_t t);
 
 /** A constant typed value from the contract (defaults, where, set). */
 typedef struct red_const_s {
@@ -426,14 +426,15 @@ const red_kind_t *red_contract_kind_by_type(const red_contract_t *c,
                                             const char *event_type, size_t len);
 
 /** The table of raw sink @p r for @p topic, or NULL (not stored). */
-const char *red_raw_table(const red_raw_t *r, const char *topic);
+const char *red_contract_raw_table(const red_raw_t *r, const char *topic);
 
 /** "gt", "lt", "gte", "lte". */
-const char *red_alert_op_name(red_alert_op_t op);
+const char *red_contract_alert_op_name(red_alert_op_t op);
 
 /** Whether two metrics would export a series of the same name (equal
  * names, or one is a histogram's _bucket, _sum or _count). */
-bool red_metric_names_clash(const red_metric_t *a, const red_metric_t *b);
+bool red_contract_metric_names_clash(const red_metric_t *a,
+                                     const red_metric_t *b);
 
 /** The input declaring @p topic, or NULL. */
 const red_input_t *red_contract_input(const red_contract_t *c,
@@ -443,8 +444,8 @@ const red_input_t *red_contract_input(const red_contract_t *c,
 int red_contract_slot(const red_contract_t *c, const char *name);
 
 /** FSM state / event index by name, or -1. */
-int red_fsm_state(const red_fsm_t *fsm, const char *name, size_t len);
-int red_fsm_event(const red_fsm_t *fsm, const char *name, size_t len);
+int red_contract_fsm_state(const red_fsm_t *fsm, const char *name, size_t len);
+int red_contract_fsm_event(const red_fsm_t *fsm, const char *name, size_t len);
 
 
 /*

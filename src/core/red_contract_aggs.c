@@ -46,7 +46,7 @@ static int buckets_of(red_loader_t *ld, const red_yaml_node_t *v,
                                               "required",
                                               what);
                 }
-                if ((r = red_load_str(ld, bv, what, &b->key))) {
+                if ((r = red_contract_load_str(ld, bv, what, &b->key))) {
                         return r;
                 }
                 if ((bv = red_yaml_get(it, "below"))) {
@@ -82,7 +82,7 @@ static int dim_of(red_loader_t *ld, const red_yaml_node_t *key,
         char what[128];
         int r;
 
-        if ((r = red_load_ident(ld, key, "dimension", 63, &d->name))) {
+        if ((r = red_contract_load_ident(ld, key, "dimension", 63, &d->name))) {
                 return r;
         }
         snprintf(what, sizeof(what), "dimension %s", d->name);
@@ -97,7 +97,7 @@ static int dim_of(red_loader_t *ld, const red_yaml_node_t *key,
                                               what);
                 }
                 d->kind = RED_DIM_CONSTANT;
-                return red_load_str(ld, v, what, &d->constant);
+                return red_contract_load_str(ld, v, what, &d->constant);
         }
         if (!(v = red_yaml_get(n, "field"))) {
                 return red_yaml_error(ld->errstr, ld->size, n,
@@ -105,11 +105,11 @@ static int dim_of(red_loader_t *ld, const red_yaml_node_t *key,
                                       "required",
                                       what);
         }
-        if ((r = red_load_slot(ld, v, what, &d->slot))) {
+        if ((r = red_contract_load_slot(ld, v, what, &d->slot))) {
                 return r;
         }
         if ((v = red_yaml_get(n, "default")) &&
-            (r = red_load_str(ld, v, what, &d->def))) {
+            (r = red_contract_load_str(ld, v, what, &d->def))) {
                 return r;
         }
         t = ld->c->slot_types[d->slot];
@@ -123,7 +123,7 @@ static int dim_of(red_loader_t *ld, const red_yaml_node_t *key,
                                 "%s: a %s field cannot be a dimension "
                                 "(allowed: string, integer, boolean, uuid; "
                                 "use buckets for numbers)",
-                                what, red_field_type_name(t));
+                                what, red_contract_field_type_name(t));
                 }
                 return 0;
         }
@@ -135,7 +135,7 @@ static int dim_of(red_loader_t *ld, const red_yaml_node_t *key,
         return buckets_of(ld, v, what, d);
 }
 
-int red_load_dims(red_loader_t *ld, const red_yaml_node_t *n)
+int red_contract_load_dims(red_loader_t *ld, const red_yaml_node_t *n)
 {
         red_contract_t *c = ld->c;
 
@@ -158,7 +158,7 @@ int red_load_dims(red_loader_t *ld, const red_yaml_node_t *n)
         return 0;
 }
 
-void red_load_free_dims(red_dim_t *d, size_t cnt)
+void red_contract_load_free_dims(red_dim_t *d, size_t cnt)
 {
         for (size_t i = 0; d && i < cnt; i++) {
                 free(d[i].name);
@@ -198,7 +198,7 @@ static int windows_of(red_loader_t *ld, const red_yaml_node_t *v,
         size_t cnt = 0;
         int r;
 
-        if ((r = red_load_strlist(ld, v, what, &names, &cnt))) {
+        if ((r = red_contract_load_strlist(ld, v, what, &names, &cnt))) {
                 return r;
         }
         for (size_t i = 0; i < cnt; i++) {
@@ -221,7 +221,7 @@ static int windows_of(red_loader_t *ld, const red_yaml_node_t *v,
                                    "%s: at least one window is needed", what);
         }
 done:
-        red_load_strlist_free(names, cnt);
+        red_contract_load_strlist_free(names, cnt);
         return r;
 }
 
@@ -255,7 +255,8 @@ static int key_columns_of(red_loader_t *ld, const red_yaml_node_t *v,
 {
         int r;
 
-        if ((r = red_load_strlist(ld, v, what, &a->key_columns, &a->key_cnt))) {
+        if ((r = red_contract_load_strlist(ld, v, what, &a->key_columns,
+                                           &a->key_cnt))) {
                 return r;
         }
         if (a->key_cnt < 1 || a->key_cnt > 8) {
@@ -265,7 +266,7 @@ static int key_columns_of(red_loader_t *ld, const red_yaml_node_t *v,
                                       what);
         }
         for (size_t i = 0; i < a->key_cnt; i++) {
-                if (!red_load_is_ident(a->key_columns[i], 63)) {
+                if (!red_contract_load_is_ident(a->key_columns[i], 63)) {
                         return red_yaml_error(ld->errstr, ld->size, v,
                                               "%s: key column \"%s\" is not "
                                               "a valid name",
@@ -285,8 +286,8 @@ static int grouping_of(red_loader_t *ld, const red_agg_t *a,
         size_t cnt = 0;
         int r;
 
-        if ((r = red_load_str(ld, key, what, &g->name)) ||
-            (r = red_load_strlist(ld, gv, what, &names, &cnt))) {
+        if ((r = red_contract_load_str(ld, key, what, &g->name)) ||
+            (r = red_contract_load_strlist(ld, gv, what, &names, &cnt))) {
                 return r;
         }
         g->dims = calloc(a->key_cnt + 1, sizeof(*g->dims));
@@ -319,7 +320,7 @@ static int grouping_of(red_loader_t *ld, const red_agg_t *a,
                 }
         }
 done:
-        red_load_strlist_free(names, cnt);
+        red_contract_load_strlist_free(names, cnt);
         return r;
 }
 
@@ -382,8 +383,8 @@ static int columns_of(red_loader_t *ld, const red_yaml_node_t *v,
                                               "the engine itself",
                                               what, name);
                 }
-                if ((r = red_load_column(ld, a, red_yaml_key(v, i),
-                                         red_yaml_value(v, i), col))) {
+                if ((r = red_contract_load_column(ld, a, red_yaml_key(v, i),
+                                                  red_yaml_value(v, i), col))) {
                         return r;
                 }
         }
@@ -405,28 +406,32 @@ static int agg_of(red_loader_t *ld, const red_yaml_node_t *n, red_agg_t *a)
                                      ld->size))) {
                 return r;
         }
-        if (!(v = red_load_required(ld, n, "aggregation", "name", "", &r)) ||
-            (r = red_load_ident(ld, v, "aggregation name", 63, &a->name))) {
+        if (!(v = red_contract_load_required(ld, n, "aggregation", "name", "",
+                                             &r)) ||
+            (r = red_contract_load_ident(ld, v, "aggregation name", 63,
+                                         &a->name))) {
                 return r;
         }
         snprintf(what, sizeof(what), "aggregation %s", a->name);
-        if (!(v = red_load_required(ld, n, what, "table", "", &r)) ||
-            (r = red_load_ident(ld, v, what, TABLE_NAME_MAX, &a->table))) {
+        if (!(v = red_contract_load_required(ld, n, what, "table", "", &r)) ||
+            (r = red_contract_load_ident(ld, v, what, TABLE_NAME_MAX,
+                                         &a->table))) {
                 return r;
         }
         a->partition = RED_PART_MONTHLY;
         if ((v = red_yaml_get(n, "partition")) &&
-            (r = red_load_partition(ld, v, what, &a->partition))) {
+            (r = red_contract_load_partition(ld, v, what, &a->partition))) {
                 return r;
         }
         if ((v = red_yaml_get(n, "retention")) &&
-            (r = red_load_duration(ld, v, what, &a->retention_us))) {
+            (r = red_contract_load_duration(ld, v, what, &a->retention_us))) {
                 return r;
         }
-        if (!(v = red_load_required(ld, n, what, "windows",
-                                    " (allowed: hourly, daily, weekly, "
-                                    "monthly)",
-                                    &r)) ||
+        if (!(v = red_contract_load_required(
+                      ld, n, what, "windows",
+                      " (allowed: hourly, daily, weekly, "
+                      "monthly)",
+                      &r)) ||
             (r = windows_of(ld, v, what, &a->windows))) {
                 return r;
         }
@@ -434,35 +439,40 @@ static int agg_of(red_loader_t *ld, const red_yaml_node_t *n, red_agg_t *a)
             (r = time_zone_of(ld, v, what, &a->tz))) {
                 return r;
         }
-        if (!(v = red_load_required(ld, n, what, "grouping_column", "", &r)) ||
-            (r = red_load_ident(ld, v, what, 63, &a->grouping_column))) {
+        if (!(v = red_contract_load_required(ld, n, what, "grouping_column", "",
+                                             &r)) ||
+            (r = red_contract_load_ident(ld, v, what, 63,
+                                         &a->grouping_column))) {
                 return r;
         }
-        if (!(v = red_load_required(ld, n, what, "key_columns", "", &r)) ||
+        if (!(v = red_contract_load_required(ld, n, what, "key_columns", "",
+                                             &r)) ||
             (r = key_columns_of(ld, v, what, a))) {
                 return r;
         }
-        if (!(v = red_load_required(ld, n, what, "groupings", "", &r)) ||
+        if (!(v = red_contract_load_required(ld, n, what, "groupings", "",
+                                             &r)) ||
             (r = groupings_of(ld, v, what, a))) {
                 return r;
         }
-        if (!(v = red_load_required(ld, n, what, "measures", "", &r)) ||
-            (r = red_load_measures(ld, v, what, false, &a->measures,
-                                   &a->measure_cnt))) {
+        if (!(v = red_contract_load_required(ld, n, what, "measures", "",
+                                             &r)) ||
+            (r = red_contract_load_measures(ld, v, what, false, &a->measures,
+                                            &a->measure_cnt))) {
                 return r;
         }
-        if (!(v = red_load_required(ld, n, what, "columns", "", &r)) ||
+        if (!(v = red_contract_load_required(ld, n, what, "columns", "", &r)) ||
             (r = columns_of(ld, v, what, a))) {
                 return r;
         }
         if ((v = red_yaml_get(n, "publish")) &&
-            (r = red_load_publish(ld, v, what, &a->publish))) {
+            (r = red_contract_load_publish(ld, v, what, &a->publish))) {
                 return r;
         }
         return 0;
 }
 
-int red_load_aggs(red_loader_t *ld, const red_yaml_node_t *n)
+int red_contract_load_aggs(red_loader_t *ld, const red_yaml_node_t *n)
 {
         red_contract_t *c = ld->c;
 
@@ -497,23 +507,24 @@ int red_load_aggs(red_loader_t *ld, const red_yaml_node_t *n)
         return 0;
 }
 
-void red_load_free_aggs(red_agg_t *a, size_t cnt)
+void red_contract_load_free_aggs(red_agg_t *a, size_t cnt)
 {
         for (size_t i = 0; a && i < cnt; i++) {
                 free(a[i].name);
                 free(a[i].table);
                 red_tz_destroy(a[i].tz);
                 free(a[i].grouping_column);
-                red_load_strlist_free(a[i].key_columns, a[i].key_cnt);
+                red_contract_load_strlist_free(a[i].key_columns, a[i].key_cnt);
                 for (size_t g = 0; a[i].groupings && g < a[i].grouping_cnt;
                      g++) {
                         free(a[i].groupings[g].name);
                         free(a[i].groupings[g].dims);
                 }
                 free(a[i].groupings);
-                red_load_free_measures(a[i].measures, a[i].measure_cnt);
+                red_contract_load_free_measures(a[i].measures,
+                                                a[i].measure_cnt);
                 for (size_t k = 0; a[i].columns && k < a[i].column_cnt; k++) {
-                        red_load_free_column(&a[i].columns[k]);
+                        red_contract_load_free_column(&a[i].columns[k]);
                 }
                 free(a[i].columns);
                 free(a[i].publish.topic);

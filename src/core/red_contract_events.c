@@ -27,7 +27,8 @@ static int field_type_of(red_loader_t *ld, const red_yaml_node_t *n,
                 return -EINVAL;
         }
         for (int t = RED_FT_STRING; t <= RED_FT_OBJECT; t++) {
-                if (!strcmp(s, red_field_type_name((red_field_type_t)t))) {
+                if (!strcmp(s, red_contract_field_type_name(
+                                       (red_field_type_t)t))) {
                         *out = (red_field_type_t)t;
                         return 0;
                 }
@@ -56,8 +57,8 @@ static int slot_add(red_loader_t *ld, const red_yaml_node_t *at,
                                 "field %s is a %s here but a %s in another "
                                 "event kind; a field name must have one type "
                                 "in a contract",
-                                name, red_field_type_name(type),
-                                red_field_type_name(c->slot_types[s]));
+                                name, red_contract_field_type_name(type),
+                                red_contract_field_type_name(c->slot_types[s]));
                 }
                 *slot = s;
                 return 0;
@@ -156,13 +157,13 @@ static int field_source(red_loader_t *ld, const red_yaml_node_t *it,
 
         src->scale = 1.0;
         if (red_yaml_kind(it) == RED_YAML_SCALAR) {
-                return red_load_str(ld, it, what, &src->name);
+                return red_contract_load_str(ld, it, what, &src->name);
         }
         if ((r = red_yaml_check_keys(it, what, keys, ld->errstr, ld->size))) {
                 return r;
         }
-        if (!(v = red_load_required(ld, it, what, "field", "", &r)) ||
-            (r = red_load_str(ld, v, what, &src->name)) ||
+        if (!(v = red_contract_load_required(ld, it, what, "field", "", &r)) ||
+            (r = red_contract_load_str(ld, v, what, &src->name)) ||
             !(v = red_yaml_get(it, "scale"))) {
                 return r;
         }
@@ -231,17 +232,19 @@ static int field_of(red_loader_t *ld, const char *kind,
         int r;
 
         f->min_length = f->max_length = -1;
-        if ((r = red_load_ident(ld, key, "field name", 63, &f->name))) {
+        if ((r = red_contract_load_ident(ld, key, "field name", 63,
+                                         &f->name))) {
                 return r;
         }
         snprintf(what, sizeof(what), "field %s of event %s", f->name, kind);
         if ((r = red_yaml_check_keys(n, what, keys, ld->errstr, ld->size))) {
                 return r;
         }
-        if (!(v = red_load_required(ld, n, what, "type",
-                                    " (allowed: string, integer, number, "
-                                    "boolean, uuid, timestamp, object)",
-                                    &r)) ||
+        if (!(v = red_contract_load_required(
+                      ld, n, what, "type",
+                      " (allowed: string, integer, number, "
+                      "boolean, uuid, timestamp, object)",
+                      &r)) ||
             (r = field_type_of(ld, v, what, &f->type)) ||
             (r = slot_add(ld, key, f->name, f->type, &f->slot))) {
                 return r;
@@ -261,8 +264,8 @@ static int field_of(red_loader_t *ld, const char *kind,
                                               "fields",
                                               what);
                 }
-                if ((r = red_load_strlist(ld, v, what, &f->enum_values,
-                                          &f->enum_cnt))) {
+                if ((r = red_contract_load_strlist(ld, v, what, &f->enum_values,
+                                                   &f->enum_cnt))) {
                         return r;
                 }
         }
@@ -279,11 +282,13 @@ static int field_of(red_loader_t *ld, const char *kind,
         }
         if ((v = red_yaml_get(n, "default"))) {
                 f->has_default = true;
-                if ((r = red_load_const(ld, v, what, f->type, &f->def))) {
+                if ((r = red_contract_load_const(ld, v, what, f->type,
+                                                 &f->def))) {
                         return r;
                 }
                 if (f->def.s && f->enum_cnt &&
-                    red_load_index(f->enum_values, f->enum_cnt, f->def.s) < 0) {
+                    red_contract_load_index(f->enum_values, f->enum_cnt,
+                                            f->def.s) < 0) {
                         return red_yaml_error(ld->errstr, ld->size, v,
                                               "%s: the default is not one of "
                                               "the enum values",
@@ -297,8 +302,8 @@ static void fields_free(red_field_t *f, size_t cnt)
 {
         for (size_t i = 0; f && i < cnt; i++) {
                 free(f[i].name);
-                red_load_strlist_free(f[i].enum_values, f[i].enum_cnt);
-                red_load_const_free(&f[i].def);
+                red_contract_load_strlist_free(f[i].enum_values, f[i].enum_cnt);
+                red_contract_load_const_free(&f[i].def);
                 for (size_t s = 0; f[i].from && s < f[i].from_cnt; s++) {
                         free(f[i].from[s].name);
                 }
@@ -317,13 +322,14 @@ static int kind_types(red_loader_t *ld, const red_yaml_node_t *v,
         const red_contract_t *c = ld->c;
         int r;
 
-        if ((r = red_load_strlist(ld, v, what, &k->types, &k->type_cnt))) {
+        if ((r = red_contract_load_strlist(ld, v, what, &k->types,
+                                           &k->type_cnt))) {
                 return r;
         }
         for (size_t t = 0; t < k->type_cnt; t++) {
                 for (const red_kind_t *o = c->kinds; o < k; o++) {
-                        if (red_load_index(o->types, o->type_cnt,
-                                           k->types[t]) >= 0) {
+                        if (red_contract_load_index(o->types, o->type_cnt,
+                                                    k->types[t]) >= 0) {
                                 return red_yaml_error(
                                         ld->errstr, ld->size, v,
                                         "%s: type %s is already used by "
@@ -344,14 +350,16 @@ static int kind_of(red_loader_t *ld, const red_yaml_node_t *key,
         char what[128];
         int r;
 
-        if ((r = red_load_ident(ld, key, "event kind", 63, &k->name))) {
+        if ((r = red_contract_load_ident(ld, key, "event kind", 63,
+                                         &k->name))) {
                 return r;
         }
         snprintf(what, sizeof(what), "event %s", k->name);
         if ((r = red_yaml_check_keys(body, what, keys, ld->errstr, ld->size))) {
                 return r;
         }
-        if (!(v = red_load_required(ld, body, what, "types", "", &r)) ||
+        if (!(v = red_contract_load_required(ld, body, what, "types", "",
+                                             &r)) ||
             (r = kind_types(ld, v, what, k))) {
                 return r;
         }
@@ -375,7 +383,7 @@ static int kind_of(red_loader_t *ld, const red_yaml_node_t *key,
         return 0;
 }
 
-int red_load_events(red_loader_t *ld, const red_yaml_node_t *n)
+int red_contract_load_events(red_loader_t *ld, const red_yaml_node_t *n)
 {
         red_contract_t *c = ld->c;
         int r;
@@ -407,11 +415,11 @@ int red_load_events(red_loader_t *ld, const red_yaml_node_t *n)
         return 0;
 }
 
-void red_load_free_kinds(red_kind_t *k, size_t cnt)
+void red_contract_load_free_kinds(red_kind_t *k, size_t cnt)
 {
         for (size_t i = 0; k && i < cnt; i++) {
                 free(k[i].name);
-                red_load_strlist_free(k[i].types, k[i].type_cnt);
+                red_contract_load_strlist_free(k[i].types, k[i].type_cnt);
                 fields_free(k[i].fields, k[i].field_cnt);
         }
         free(k);
@@ -433,8 +441,9 @@ static int input_of(red_loader_t *ld, const red_yaml_node_t *it,
                                      ld->size))) {
                 return r;
         }
-        if (!(v = red_load_required(ld, it, "input", "topic", "", &r)) ||
-            (r = red_load_topic(ld, v, "input", &in->topic))) {
+        if (!(v = red_contract_load_required(ld, it, "input", "topic", "",
+                                             &r)) ||
+            (r = red_contract_load_topic(ld, v, "input", &in->topic))) {
                 return r;
         }
         for (const red_input_t *o = c->inputs; o < in; o++) {
@@ -450,7 +459,7 @@ static int input_of(red_loader_t *ld, const red_yaml_node_t *it,
                                       "input %s: \"events\" is required",
                                       in->topic);
         }
-        if ((r = red_load_kinds(ld, v, "input", &in->kinds))) {
+        if ((r = red_contract_load_kinds(ld, v, "input", &in->kinds))) {
                 return r;
         }
         /* events of a one-kind topic need not name their type */
@@ -460,7 +469,7 @@ static int input_of(red_loader_t *ld, const red_yaml_node_t *it,
         return 0;
 }
 
-int red_load_inputs(red_loader_t *ld, const red_yaml_node_t *n)
+int red_contract_load_inputs(red_loader_t *ld, const red_yaml_node_t *n)
 {
         red_contract_t *c = ld->c;
         int r;
@@ -485,7 +494,7 @@ int red_load_inputs(red_loader_t *ld, const red_yaml_node_t *n)
         return 0;
 }
 
-void red_load_free_inputs(red_input_t *in, size_t cnt)
+void red_contract_load_free_inputs(red_input_t *in, size_t cnt)
 {
         for (size_t i = 0; in && i < cnt; i++) {
                 free(in[i].topic);
@@ -501,7 +510,7 @@ static int total_slot(red_loader_t *ld, const red_yaml_node_t *n, int *slot)
         red_field_type_t t;
         int r;
 
-        if ((r = red_load_slot(ld, n, "workflows.totals", slot))) {
+        if ((r = red_contract_load_slot(ld, n, "workflows.totals", slot))) {
                 return r;
         }
         t = ld->c->slot_types[*slot];
@@ -510,7 +519,7 @@ static int total_slot(red_loader_t *ld, const red_yaml_node_t *n, int *slot)
                                       "workflows.totals: field %s is a %s; "
                                       "totals need numbers",
                                       ld->c->slot_names[*slot],
-                                      red_field_type_name(t));
+                                      red_contract_field_type_name(t));
         }
         return 0;
 }
@@ -562,7 +571,7 @@ static int totals_of(red_loader_t *ld, const red_yaml_node_t *v)
 /* The key that identifies a workflow and the string fields the engine
  * remembers from its first event (e.g. node_type, for events that lack
  * it), and the totals summed per workflow. */
-int red_load_workflows(red_loader_t *ld, const red_yaml_node_t *n)
+int red_contract_load_workflows(red_loader_t *ld, const red_yaml_node_t *n)
 {
         static const char *const keys[] = {"key", "remember", "totals", NULL};
         red_contract_t *c = ld->c;
@@ -573,9 +582,10 @@ int red_load_workflows(red_loader_t *ld, const red_yaml_node_t *n)
                                      ld->size))) {
                 return r;
         }
-        if (!(v = red_load_required(ld, n, "workflows", "key", "", &r)) ||
-            (r = red_load_slot(ld, v, "workflows.key",
-                               &c->workflow_key_slot))) {
+        if (!(v = red_contract_load_required(ld, n, "workflows", "key", "",
+                                             &r)) ||
+            (r = red_contract_load_slot(ld, v, "workflows.key",
+                                        &c->workflow_key_slot))) {
                 return r;
         }
         if (c->slot_types[c->workflow_key_slot] != RED_FT_UUID) {
@@ -606,8 +616,8 @@ int red_load_workflows(red_loader_t *ld, const red_yaml_node_t *n)
         }
         for (size_t i = 0; i < red_yaml_size(v); i++) {
                 int s;
-                if ((r = red_load_slot(ld, red_yaml_item(v, i),
-                                       "workflows.remember", &s))) {
+                if ((r = red_contract_load_slot(ld, red_yaml_item(v, i),
+                                                "workflows.remember", &s))) {
                         return r;
                 }
                 if (c->slot_types[s] != RED_FT_STRING) {
@@ -629,7 +639,7 @@ int red_load_workflows(red_loader_t *ld, const red_yaml_node_t *n)
  * itself) or {from: field, as: value | inverse}, inverse for a sample
  * rate. The field is a number or an integer; kinds without it weigh 1.
  */
-int red_load_weight(red_loader_t *ld, const red_yaml_node_t *n)
+int red_contract_load_weight(red_loader_t *ld, const red_yaml_node_t *n)
 {
         static const char *const keys[] = {"from", "as", NULL};
         red_contract_t *c = ld->c;
@@ -644,7 +654,8 @@ int red_load_weight(red_loader_t *ld, const red_yaml_node_t *n)
         if (red_yaml_kind(n) == RED_YAML_MAP) {
                 if ((r = red_yaml_check_keys(n, "weight", keys, ld->errstr,
                                              ld->size)) ||
-                    !(v = red_load_required(ld, n, "weight", "from", "", &r))) {
+                    !(v = red_contract_load_required(ld, n, "weight", "from",
+                                                     "", &r))) {
                         return r;
                 }
                 if ((as = red_yaml_get(n, "as"))) {
@@ -662,7 +673,7 @@ int red_load_weight(red_loader_t *ld, const red_yaml_node_t *n)
                         c->weight->inverse = !strcmp(s, "inverse");
                 }
         }
-        if ((r = red_load_slot(ld, v, "weight", &c->weight->slot))) {
+        if ((r = red_contract_load_slot(ld, v, "weight", &c->weight->slot))) {
                 return r;
         }
         t = c->slot_types[c->weight->slot];
@@ -671,7 +682,7 @@ int red_load_weight(red_loader_t *ld, const red_yaml_node_t *n)
                                       "weight: field %s is a %s; a weight "
                                       "needs a number",
                                       c->slot_names[c->weight->slot],
-                                      red_field_type_name(t));
+                                      red_contract_field_type_name(t));
         }
         return 0;
 }
@@ -684,7 +695,7 @@ int red_load_weight(red_loader_t *ld, const red_yaml_node_t *n)
  * identity); events whose kind lacks it, or that lack a value, are not
  * deduplicated.
  */
-int red_load_dedupe(red_loader_t *ld, const red_yaml_node_t *n)
+int red_contract_load_dedupe(red_loader_t *ld, const red_yaml_node_t *n)
 {
         static const char *const keys[] = {"key", "horizon", NULL};
         red_contract_t *c = ld->c;
@@ -696,9 +707,10 @@ int red_load_dedupe(red_loader_t *ld, const red_yaml_node_t *n)
                                      ld->size))) {
                 return r;
         }
-        if (!(v = red_load_required(ld, n, "dedupe", "key", " (a field)",
-                                    &r)) ||
-            (r = red_load_slot(ld, v, "dedupe.key", &c->dedupe_slot))) {
+        if (!(v = red_contract_load_required(ld, n, "dedupe", "key",
+                                             " (a field)", &r)) ||
+            (r = red_contract_load_slot(ld, v, "dedupe.key",
+                                        &c->dedupe_slot))) {
                 return r;
         }
         t = c->slot_types[c->dedupe_slot];
@@ -707,14 +719,14 @@ int red_load_dedupe(red_loader_t *ld, const red_yaml_node_t *n)
                                    "dedupe.key: field %s is a %s (allowed: "
                                    "a string, integer or uuid field)",
                                    c->slot_names[c->dedupe_slot],
-                                   red_field_type_name(t));
+                                   red_contract_field_type_name(t));
                 c->dedupe_slot = -1;
                 return r;
         }
         c->dedupe_horizon_us = 7 * RED_TIME_US_PER_DAY;
         if ((v = red_yaml_get(n, "horizon")) &&
-            ((r = red_load_duration(ld, v, "dedupe.horizon",
-                                    &c->dedupe_horizon_us)) ||
+            ((r = red_contract_load_duration(ld, v, "dedupe.horizon",
+                                             &c->dedupe_horizon_us)) ||
              c->dedupe_horizon_us < RED_TIME_US_PER_SEC ||
              c->dedupe_horizon_us > 3650 * RED_TIME_US_PER_DAY)) {
                 return r ? r

@@ -22,24 +22,25 @@ static int state_mask_of(red_loader_t *ld, const red_fsm_t *fsm,
 {
         char **names = NULL, buf[1024];
         size_t cnt = 0;
-        int r = red_load_strlist(ld, n, what, &names, &cnt);
+        int r = red_contract_load_strlist(ld, n, what, &names, &cnt);
 
         *mask = 0;
         for (size_t i = 0; !r && i < cnt; i++) {
-                int s = red_load_index(fsm->states, fsm->state_cnt, names[i]);
+                int s = red_contract_load_index(fsm->states, fsm->state_cnt,
+                                                names[i]);
                 if (s < 0) {
                         r = red_yaml_error(ld->errstr, ld->size, n,
                                            "%s: unknown state \"%s\" "
                                            "(allowed: %s)",
                                            what, names[i],
-                                           red_load_join(fsm->states,
-                                                         fsm->state_cnt, buf,
-                                                         sizeof(buf)));
+                                           red_contract_load_join(
+                                                   fsm->states, fsm->state_cnt,
+                                                   buf, sizeof(buf)));
                 } else {
                         *mask |= 1u << s;
                 }
         }
-        red_load_strlist_free(names, cnt);
+        red_contract_load_strlist_free(names, cnt);
         return r;
 }
 
@@ -77,7 +78,8 @@ static int transition_of(red_loader_t *ld, red_fsm_t *fsm,
                 return r;
         }
         for (const char *const *k = keys; k < keys + 3; k++) {
-                if (!red_load_required(ld, n, "fsm transition", *k, "", &r)) {
+                if (!red_contract_load_required(ld, n, "fsm transition", *k, "",
+                                                &r)) {
                         return r;
                 }
         }
@@ -85,14 +87,14 @@ static int transition_of(red_loader_t *ld, red_fsm_t *fsm,
                                "fsm transition from", &t->from)) ||
             (r = state_of(ld, fsm, red_yaml_get(n, "to"), "fsm transition to",
                           &t->to)) ||
-            (r = red_load_ident(ld, red_yaml_get(n, "event"),
-                                "fsm transition event", 50, &ev))) {
+            (r = red_contract_load_ident(ld, red_yaml_get(n, "event"),
+                                         "fsm transition event", 50, &ev))) {
                 free(ev);
                 return r;
         }
         /* the machine's events are the distinct transition event names: a
          * new name moves into fsm->events, a known one is freed */
-        t->event = red_load_index(fsm->events, fsm->event_cnt, ev);
+        t->event = red_contract_load_index(fsm->events, fsm->event_cnt, ev);
         if (t->event < 0) {
                 char **ne = realloc(fsm->events,
                                     (fsm->event_cnt + 1) * sizeof(*ne));
@@ -107,8 +109,8 @@ static int transition_of(red_loader_t *ld, red_fsm_t *fsm,
                 free(ev);
         }
         if ((v = red_yaml_get(n, "guards")) &&
-            (r = red_load_strlist(ld, v, "fsm transition guards", &t->guards,
-                                  &t->guard_cnt))) {
+            (r = red_contract_load_strlist(ld, v, "fsm transition guards",
+                                           &t->guards, &t->guard_cnt))) {
                 return r;
         }
         /* One target per (from, event) keeps "the transition from the
@@ -164,8 +166,8 @@ static int trigger_set_of(red_loader_t *ld, const red_yaml_node_t *v,
                 int64_t iv;
                 char err[8];
 
-                if ((r = red_load_str(ld, red_yaml_key(v, i), what,
-                                      &t->set_keys[i]))) {
+                if ((r = red_contract_load_str(ld, red_yaml_key(v, i), what,
+                                               &t->set_keys[i]))) {
                         return r;
                 }
                 if (!red_yaml_to_bool(sv, what, &b, err, sizeof(err))) {
@@ -174,7 +176,8 @@ static int trigger_set_of(red_loader_t *ld, const red_yaml_node_t *v,
                                               sizeof(err))) {
                         ty = RED_FT_INTEGER;
                 }
-                if ((r = red_load_const(ld, sv, what, ty, &t->set_values[i]))) {
+                if ((r = red_contract_load_const(ld, sv, what, ty,
+                                                 &t->set_values[i]))) {
                         return r;
                 }
         }
@@ -204,12 +207,13 @@ static int trigger_of(red_loader_t *ld, red_fsm_t *fsm,
         if ((r = red_yaml_check_keys(n, what, keys, ld->errstr, ld->size))) {
                 return r;
         }
-        if (!(v = red_load_required(ld, n, what, "on", "", &r)) ||
-            (r = red_load_kinds(ld, v, what, &t->on))) {
+        if (!(v = red_contract_load_required(ld, n, what, "on", "", &r)) ||
+            (r = red_contract_load_kinds(ld, v, what, &t->on))) {
                 return r;
         }
         if ((v = red_yaml_get(n, "when")) &&
-            (r = red_load_conds(ld, v, what, &t->when, &t->when_cnt))) {
+            (r = red_contract_load_conds(ld, v, what, &t->when,
+                                         &t->when_cnt))) {
                 return r;
         }
         if ((v = red_yaml_get(n, "initialize"))) {
@@ -220,7 +224,7 @@ static int trigger_of(red_loader_t *ld, red_fsm_t *fsm,
                 actions += t->initialize;
         }
         if ((v = red_yaml_get(n, "state_from")) &&
-            (r = red_load_string_slot(ld, v, what, &t->state_from))) {
+            (r = red_contract_load_string_slot(ld, v, what, &t->state_from))) {
                 return r;
         }
         if ((v = red_yaml_get(n, "event"))) {
@@ -229,24 +233,28 @@ static int trigger_of(red_loader_t *ld, red_fsm_t *fsm,
                 if ((r = red_yaml_to_str(v, what, &ev, ld->errstr, ld->size))) {
                         return r;
                 }
-                t->event = red_load_index(fsm->events, fsm->event_cnt, ev);
+                t->event = red_contract_load_index(fsm->events, fsm->event_cnt,
+                                                   ev);
                 if (t->event < 0) {
                         return red_yaml_error(
                                 ld->errstr, ld->size, v,
                                 "%s: unknown event \"%s\" (allowed: %s)", what,
                                 ev,
-                                red_load_join(fsm->events, fsm->event_cnt, buf,
-                                              sizeof(buf)));
+                                red_contract_load_join(fsm->events,
+                                                       fsm->event_cnt, buf,
+                                                       sizeof(buf)));
                 }
         }
         if ((v = red_yaml_get(n, "event_from"))) {
                 actions++;
-                if ((r = red_load_string_slot(ld, v, what, &t->event_from))) {
+                if ((r = red_contract_load_string_slot(ld, v, what,
+                                                       &t->event_from))) {
                         return r;
                 }
         }
         if ((v = red_yaml_get(n, "to_state_from")) &&
-            (r = red_load_string_slot(ld, v, what, &t->to_state_from))) {
+            (r = red_contract_load_string_slot(ld, v, what,
+                                               &t->to_state_from))) {
                 return r;
         }
         if (actions != 1) {
@@ -277,7 +285,7 @@ static int fsm_key_of(red_loader_t *ld, const red_yaml_node_t *v,
         red_contract_t *c = ld->c;
         int r;
 
-        if ((r = red_load_slot(ld, v, "fsm.key", &fsm->key_slot))) {
+        if ((r = red_contract_load_slot(ld, v, "fsm.key", &fsm->key_slot))) {
                 return r;
         }
         if (c->slot_types[fsm->key_slot] != RED_FT_UUID) {
@@ -301,8 +309,8 @@ static int states_of(red_loader_t *ld, const red_yaml_node_t *n, red_fsm_t *fsm)
         const red_yaml_node_t *v = red_yaml_get(n, "states");
         int r;
 
-        if ((r = red_load_strlist(ld, v, "fsm.states", &fsm->states,
-                                  &fsm->state_cnt))) {
+        if ((r = red_contract_load_strlist(ld, v, "fsm.states", &fsm->states,
+                                           &fsm->state_cnt))) {
                 return r;
         }
         if (fsm->state_cnt < 2 || fsm->state_cnt > RED_CONTRACT_MAX_STATES) {
@@ -312,8 +320,9 @@ static int states_of(red_loader_t *ld, const red_yaml_node_t *n, red_fsm_t *fsm)
                                       RED_CONTRACT_MAX_STATES);
         }
         for (size_t i = 0; i < fsm->state_cnt; i++) {
-                if (!red_load_is_ident(fsm->states[i], 50) ||
-                    red_load_index(fsm->states, i, fsm->states[i]) >= 0) {
+                if (!red_contract_load_is_ident(fsm->states[i], 50) ||
+                    red_contract_load_index(fsm->states, i, fsm->states[i]) >=
+                            0) {
                         return red_yaml_error(ld->errstr, ld->size, v,
                                               "fsm.states: \"%s\" is "
                                               "repeated or not a valid name",
@@ -376,7 +385,7 @@ static int triggers_of(red_loader_t *ld, const red_yaml_node_t *v,
         return 0;
 }
 
-int red_load_fsm(red_loader_t *ld, const red_yaml_node_t *n)
+int red_contract_load_fsm(red_loader_t *ld, const red_yaml_node_t *n)
 {
         /* the first 8 are required */
         static const char *const keys[] = {"key",
@@ -402,7 +411,7 @@ int red_load_fsm(red_loader_t *ld, const red_yaml_node_t *n)
                 return -ENOMEM;
         }
         for (const char *const *k = keys; k < keys + 8; k++) {
-                if (!red_load_required(ld, n, "fsm", *k, "", &r)) {
+                if (!red_contract_load_required(ld, n, "fsm", *k, "", &r)) {
                         return r;
                 }
         }
@@ -413,46 +422,50 @@ int red_load_fsm(red_loader_t *ld, const red_yaml_node_t *n)
             (r = triggers_of(ld, red_yaml_get(n, "triggers"), fsm))) {
                 return r;
         }
-        if ((r = red_load_ident(ld, red_yaml_get(n, "history_table"), "fsm",
-                                TABLE_NAME_MAX, &fsm->history_table)) ||
-            (r = red_load_ident(ld, red_yaml_get(n, "current_table"), "fsm",
-                                TABLE_NAME_MAX, &fsm->current_table))) {
+        if ((r = red_contract_load_ident(ld, red_yaml_get(n, "history_table"),
+                                         "fsm", TABLE_NAME_MAX,
+                                         &fsm->history_table)) ||
+            (r = red_contract_load_ident(ld, red_yaml_get(n, "current_table"),
+                                         "fsm", TABLE_NAME_MAX,
+                                         &fsm->current_table))) {
                 return r;
         }
         fsm->history_partition = RED_PART_DAILY;
         if ((v = red_yaml_get(n, "history_partition")) &&
-            (r = red_load_partition(ld, v, "fsm", &fsm->history_partition))) {
+            (r = red_contract_load_partition(ld, v, "fsm",
+                                             &fsm->history_partition))) {
                 return r;
         }
         if ((v = red_yaml_get(n, "history_retention")) &&
-            (r = red_load_duration(ld, v, "fsm", &fsm->history_retention_us))) {
+            (r = red_contract_load_duration(ld, v, "fsm",
+                                            &fsm->history_retention_us))) {
                 return r;
         }
         if ((v = red_yaml_get(n, "publish")) &&
-            (r = red_load_publish(ld, v, "fsm", &fsm->publish))) {
+            (r = red_contract_load_publish(ld, v, "fsm", &fsm->publish))) {
                 return r;
         }
         return 0;
 }
 
-void red_load_free_fsm(red_fsm_t *fsm)
+void red_contract_load_free_fsm(red_fsm_t *fsm)
 {
         if (!fsm) {
                 return;
         }
-        red_load_strlist_free(fsm->states, fsm->state_cnt);
-        red_load_strlist_free(fsm->events, fsm->event_cnt);
+        red_contract_load_strlist_free(fsm->states, fsm->state_cnt);
+        red_contract_load_strlist_free(fsm->events, fsm->event_cnt);
         for (size_t i = 0; fsm->transitions && i < fsm->transition_cnt; i++) {
-                red_load_strlist_free(fsm->transitions[i].guards,
-                                      fsm->transitions[i].guard_cnt);
+                red_contract_load_strlist_free(fsm->transitions[i].guards,
+                                               fsm->transitions[i].guard_cnt);
         }
         free(fsm->transitions);
         for (size_t i = 0; fsm->triggers && i < fsm->trigger_cnt; i++) {
                 red_trigger_t *t = &fsm->triggers[i];
-                red_load_conds_free(t->when, t->when_cnt);
+                red_contract_load_conds_free(t->when, t->when_cnt);
                 for (size_t k = 0; t->set_keys && k < t->set_cnt; k++) {
                         free(t->set_keys[k]);
-                        red_load_const_free(&t->set_values[k]);
+                        red_contract_load_const_free(&t->set_values[k]);
                 }
                 free(t->set_keys);
                 free(t->set_values);

@@ -31,19 +31,20 @@ static int time_of(red_loader_t *ld, const red_yaml_node_t *n)
                 return r;
         }
         if (((v = red_yaml_get(n, "max_out_of_orderness")) &&
-             (r = red_load_duration(ld, v, "time.max_out_of_orderness",
-                                    &c->max_out_of_orderness_us))) ||
+             (r = red_contract_load_duration(ld, v, "time.max_out_of_orderness",
+                                             &c->max_out_of_orderness_us))) ||
             ((v = red_yaml_get(n, "grace")) &&
-             (r = red_load_duration(ld, v, "time.grace", &c->grace_us))) ||
+             (r = red_contract_load_duration(ld, v, "time.grace",
+                                             &c->grace_us))) ||
             ((v = red_yaml_get(n, "allowed_lateness")) &&
-             (r = red_load_duration(ld, v, "time.allowed_lateness",
-                                    &c->allowed_lateness_us))) ||
+             (r = red_contract_load_duration(ld, v, "time.allowed_lateness",
+                                             &c->allowed_lateness_us))) ||
             ((v = red_yaml_get(n, "max_future_skew")) &&
-             (r = red_load_duration(ld, v, "time.max_future_skew",
-                                    &c->max_future_skew_us))) ||
+             (r = red_contract_load_duration(ld, v, "time.max_future_skew",
+                                             &c->max_future_skew_us))) ||
             ((v = red_yaml_get(n, "idle_wait")) &&
-             (r = red_load_duration(ld, v, "time.idle_wait",
-                                    &c->idle_wait_us)))) {
+             (r = red_contract_load_duration(ld, v, "time.idle_wait",
+                                             &c->idle_wait_us)))) {
                 return r;
         }
         if (!(v = red_yaml_get(n, "late_policy"))) {
@@ -98,17 +99,18 @@ static int identity_of(red_loader_t *ld, const red_yaml_node_t *root)
         const red_yaml_node_t *v;
         int r;
 
-        if ((r = red_load_ident(ld, red_yaml_get(root, "contract"), "contract",
-                                40, &c->name)) ||
-            (r = red_load_str(ld, red_yaml_get(root, "version"), "version",
-                              &c->version)) ||
-            (r = red_load_topic(ld, red_yaml_get(root, "dead_letter_topic"),
-                                "dead_letter_topic", &c->dead_letter_topic))) {
+        if ((r = red_contract_load_ident(ld, red_yaml_get(root, "contract"),
+                                         "contract", 40, &c->name)) ||
+            (r = red_contract_load_str(ld, red_yaml_get(root, "version"),
+                                       "version", &c->version)) ||
+            (r = red_contract_load_topic(
+                     ld, red_yaml_get(root, "dead_letter_topic"),
+                     "dead_letter_topic", &c->dead_letter_topic))) {
                 return r;
         }
         if ((v = red_yaml_get(root, "consumer_group"))) {
-                return red_load_str(ld, v, "consumer_group",
-                                    &c->consumer_group);
+                return red_contract_load_str(ld, v, "consumer_group",
+                                             &c->consumer_group);
         }
         if (asprintf(&c->consumer_group, "reducerd.%s", c->name) < 0) {
                 /* asprintf leaves the pointer undefined on failure */
@@ -131,17 +133,17 @@ static const struct {
         const char *key;
         int (*parse)(red_loader_t *ld, const red_yaml_node_t *n);
 } sections[] = {
-        {"events", red_load_events},
-        {"inputs", red_load_inputs},
-        {"workflows", red_load_workflows},
-        {"weight", red_load_weight},
-        {"dedupe", red_load_dedupe},
-        {"dimensions", red_load_dims},
-        {"aggregations", red_load_aggs},
-        {"fsm", red_load_fsm},
-        {"raw", red_load_raws},
-        {"alerts", red_load_alerts},
-        {"metrics", red_load_metrics},
+        {"events", red_contract_load_events},
+        {"inputs", red_contract_load_inputs},
+        {"workflows", red_contract_load_workflows},
+        {"weight", red_contract_load_weight},
+        {"dedupe", red_contract_load_dedupe},
+        {"dimensions", red_contract_load_dims},
+        {"aggregations", red_contract_load_aggs},
+        {"fsm", red_contract_load_fsm},
+        {"raw", red_contract_load_raws},
+        {"alerts", red_contract_load_alerts},
+        {"metrics", red_contract_load_metrics},
 };
 
 static int contract_of(red_loader_t *ld, const red_yaml_node_t *root)
@@ -254,20 +256,20 @@ void red_contract_destroy(red_contract_t *c)
         if (!c) {
                 return;
         }
-        red_load_free_kinds(c->kinds, c->kind_cnt);
-        red_load_free_inputs(c->inputs, c->input_cnt);
-        red_load_strlist_free(c->slot_names, c->slot_cnt);
+        red_contract_load_free_kinds(c->kinds, c->kind_cnt);
+        red_contract_load_free_inputs(c->inputs, c->input_cnt);
+        red_contract_load_strlist_free(c->slot_names, c->slot_cnt);
         free(c->slot_types);
         free(c->remember_slots);
         free(c->total_targets);
         free(c->total_sources);
-        red_load_free_dims(c->dims, c->dim_cnt);
-        red_load_free_aggs(c->aggs, c->agg_cnt);
-        red_load_free_fsm(c->fsm);
-        red_load_free_raws(c->raws, c->raw_cnt);
-        red_load_free_alerts(c->alerts);
+        red_contract_load_free_dims(c->dims, c->dim_cnt);
+        red_contract_load_free_aggs(c->aggs, c->agg_cnt);
+        red_contract_load_free_fsm(c->fsm);
+        red_contract_load_free_raws(c->raws, c->raw_cnt);
+        red_contract_load_free_alerts(c->alerts);
         free(c->weight);
-        red_load_free_metrics(c->metrics, c->metric_cnt);
+        red_contract_load_free_metrics(c->metrics, c->metric_cnt);
         free(c->path);
         free(c->name);
         free(c->version);

@@ -28,7 +28,7 @@
  * - What a parser allocates for the contract it stores there at once, and
  *   it counts an element in (cnt++) before it fills it; arrays are
  *   calloc'ed, so members not reached yet are NULL or 0. E.g.
- *   red_load_aggs() stores c->aggs, then per aggregation does
+ *   red_contract_load_aggs() stores c->aggs, then per aggregation does
  *   c->agg_cnt++ before parsing it; if its third grouping fails, the
  *   aggregation holds two whole groupings and a third with what it got.
  * - On error a parser returns at once and frees nothing it stored in the
@@ -38,7 +38,7 @@
  * - What a parser keeps in locals (a list of names it looks up, say) it
  *   frees itself, once, on every path, and never keeps a pointer to it
  *   afterwards: a later error path must not free it again. A list parser
- *   that fails leaves nothing to free (red_load_strlist()).
+ *   that fails leaves nothing to free (red_contract_load_strlist()).
  */
 #ifndef RED_CONTRACT_LOAD_H
 #define RED_CONTRACT_LOAD_H
@@ -64,64 +64,74 @@ typedef struct red_loader_s {
 
 /* The value of @p key of map @p n; if absent NULL, and -EINVAL in *r with
  * "what: \"key\" is required" and @p hint ("" or " (allowed: ...)"). */
-const red_yaml_node_t *red_load_required(red_loader_t *ld,
-                                         const red_yaml_node_t *n,
-                                         const char *what, const char *key,
-                                         const char *hint, int *r);
+const red_yaml_node_t *red_contract_load_required(red_loader_t *ld,
+                                                  const red_yaml_node_t *n,
+                                                  const char *what,
+                                                  const char *key,
+                                                  const char *hint, int *r);
 /* A scalar as a string into *out (a previous *out is freed). */
-int red_load_str(red_loader_t *ld, const red_yaml_node_t *n, const char *what,
-                 char **out) RED_MUSTCHECK;
+int red_contract_load_str(red_loader_t *ld, const red_yaml_node_t *n,
+                          const char *what, char **out) RED_MUSTCHECK;
 /* [a-z_][a-z0-9_]*, at most @p max bytes: safe as an SQL identifier. */
-bool red_load_is_ident(const char *s, size_t max);
-/* A name (red_load_is_ident()); on error *out may hold the bad name. */
-int red_load_ident(red_loader_t *ld, const red_yaml_node_t *n, const char *what,
-                   size_t max, char **out) RED_MUSTCHECK;
+bool red_contract_load_is_ident(const char *s, size_t max);
+/* A name (red_contract_load_is_ident()); on error *out may hold the bad name.
+ */
+int red_contract_load_ident(red_loader_t *ld, const red_yaml_node_t *n,
+                            const char *what, size_t max,
+                            char **out) RED_MUSTCHECK;
 /* A Kafka topic name; on error *out may hold the bad name. */
-int red_load_topic(red_loader_t *ld, const red_yaml_node_t *n, const char *what,
-                   char **out) RED_MUSTCHECK;
+int red_contract_load_topic(red_loader_t *ld, const red_yaml_node_t *n,
+                            const char *what, char **out) RED_MUSTCHECK;
 /* "250ms", "30s", "5m", "2h", "7d" in microseconds, >= 0. */
-int red_load_duration(red_loader_t *ld, const red_yaml_node_t *n,
-                      const char *what, int64_t *out) RED_MUSTCHECK;
+int red_contract_load_duration(red_loader_t *ld, const red_yaml_node_t *n,
+                               const char *what, int64_t *out) RED_MUSTCHECK;
 /*
  * A list of strings (a single scalar counts as a one-item list) into a
- * new array; the caller frees it with red_load_strlist_free(). On error
- * *out is NULL and *cnt 0: nothing to free.
+ * new array; the caller frees it with red_contract_load_strlist_free(). On
+ * error *out is NULL and *cnt 0: nothing to free.
  */
-int red_load_strlist(red_loader_t *ld, const red_yaml_node_t *n,
-                     const char *what, char ***out, size_t *cnt) RED_MUSTCHECK;
+int red_contract_load_strlist(red_loader_t *ld, const red_yaml_node_t *n,
+                              const char *what, char ***out,
+                              size_t *cnt) RED_MUSTCHECK;
 /* Frees @p cnt strings and the array; accepts NULL. */
-void red_load_strlist_free(char **items, size_t cnt);
+void red_contract_load_strlist_free(char **items, size_t cnt);
 /* The index of @p name in @p names, or -1. */
-int red_load_index(char **names, size_t cnt, const char *name);
+int red_contract_load_index(char **names, size_t cnt, const char *name);
 /* "a, b, c" of a name list into @p buf, for (allowed: ...) texts. */
-const char *red_load_join(char **names, size_t cnt, char *buf, size_t size);
+const char *red_contract_load_join(char **names, size_t cnt, char *buf,
+                                   size_t size);
 /* An event kind name or a list of them, as a mask (at least one kind). */
-int red_load_kinds(red_loader_t *ld, const red_yaml_node_t *n, const char *what,
-                   uint64_t *mask) RED_MUSTCHECK;
+int red_contract_load_kinds(red_loader_t *ld, const red_yaml_node_t *n,
+                            const char *what, uint64_t *mask) RED_MUSTCHECK;
 /* A field name, resolved to its slot. */
-int red_load_slot(red_loader_t *ld, const red_yaml_node_t *n, const char *what,
-                  int *slot) RED_MUSTCHECK;
+int red_contract_load_slot(red_loader_t *ld, const red_yaml_node_t *n,
+                           const char *what, int *slot) RED_MUSTCHECK;
 /* A field name whose field is a string, resolved to its slot. */
-int red_load_string_slot(red_loader_t *ld, const red_yaml_node_t *n,
-                         const char *what, int *slot) RED_MUSTCHECK;
-/* A constant of @p type into *out (which it owns; red_load_const_free()). */
-int red_load_const(red_loader_t *ld, const red_yaml_node_t *n, const char *what,
-                   red_field_type_t type, red_const_t *out) RED_MUSTCHECK;
-void red_load_const_free(red_const_t *v);
+int red_contract_load_string_slot(red_loader_t *ld, const red_yaml_node_t *n,
+                                  const char *what, int *slot) RED_MUSTCHECK;
+/* A constant of @p type into *out (which it owns;
+ * red_contract_load_const_free()). */
+int red_contract_load_const(red_loader_t *ld, const red_yaml_node_t *n,
+                            const char *what, red_field_type_t type,
+                            red_const_t *out) RED_MUSTCHECK;
+void red_contract_load_const_free(red_const_t *v);
 /*
  * {field: value, ...}: equality conditions into a new array of *cnt
- * entries (set before they are filled); free with red_load_conds_free()
- * on success and failure alike.
+ * entries (set before they are filled); free with
+ * red_contract_load_conds_free() on success and failure alike.
  */
-int red_load_conds(red_loader_t *ld, const red_yaml_node_t *n, const char *what,
-                   red_cond_t **out, size_t *cnt) RED_MUSTCHECK;
-void red_load_conds_free(red_cond_t *cd, size_t cnt);
+int red_contract_load_conds(red_loader_t *ld, const red_yaml_node_t *n,
+                            const char *what, red_cond_t **out,
+                            size_t *cnt) RED_MUSTCHECK;
+void red_contract_load_conds_free(red_cond_t *cd, size_t cnt);
 /* {topic, event_type}: where results are republished. */
-int red_load_publish(red_loader_t *ld, const red_yaml_node_t *n,
-                     const char *what, red_publish_t *out) RED_MUSTCHECK;
+int red_contract_load_publish(red_loader_t *ld, const red_yaml_node_t *n,
+                              const char *what,
+                              red_publish_t *out) RED_MUSTCHECK;
 /* "daily" or "monthly". */
-int red_load_partition(red_loader_t *ld, const red_yaml_node_t *n,
-                       const char *what, red_partition_t *out) RED_MUSTCHECK;
+int red_contract_load_partition(red_loader_t *ld, const red_yaml_node_t *n,
+                                const char *what,
+                                red_partition_t *out) RED_MUSTCHECK;
 
 /* --- sections ------------------------------------------------------------ */
 /*
@@ -133,46 +143,57 @@ int red_load_partition(red_loader_t *ld, const red_yaml_node_t *n,
 /* red_contract_events.c: events (before everything else: they define
  * the kinds and field slots), inputs, workflows, weight (before
  * aggregations: they are weighted with it) */
-int red_load_events(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
-int red_load_inputs(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
-int red_load_workflows(red_loader_t *ld,
-                       const red_yaml_node_t *n) RED_MUSTCHECK;
-int red_load_weight(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
-int red_load_dedupe(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
-void red_load_free_kinds(red_kind_t *k, size_t cnt);
-void red_load_free_inputs(red_input_t *in, size_t cnt);
+int red_contract_load_events(red_loader_t *ld,
+                             const red_yaml_node_t *n) RED_MUSTCHECK;
+int red_contract_load_inputs(red_loader_t *ld,
+                             const red_yaml_node_t *n) RED_MUSTCHECK;
+int red_contract_load_workflows(red_loader_t *ld,
+                                const red_yaml_node_t *n) RED_MUSTCHECK;
+int red_contract_load_weight(red_loader_t *ld,
+                             const red_yaml_node_t *n) RED_MUSTCHECK;
+int red_contract_load_dedupe(red_loader_t *ld,
+                             const red_yaml_node_t *n) RED_MUSTCHECK;
+void red_contract_load_free_kinds(red_kind_t *k, size_t cnt);
+void red_contract_load_free_inputs(red_input_t *in, size_t cnt);
 
 /* red_contract_aggs.c: dimensions, aggregations (need dimensions) */
-int red_load_dims(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
-int red_load_aggs(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
-void red_load_free_dims(red_dim_t *d, size_t cnt);
-void red_load_free_aggs(red_agg_t *a, size_t cnt);
+int red_contract_load_dims(red_loader_t *ld,
+                           const red_yaml_node_t *n) RED_MUSTCHECK;
+int red_contract_load_aggs(red_loader_t *ld,
+                           const red_yaml_node_t *n) RED_MUSTCHECK;
+void red_contract_load_free_dims(red_dim_t *d, size_t cnt);
+void red_contract_load_free_aggs(red_agg_t *a, size_t cnt);
 
 /* red_contract_measures.c: a map of measures (an aggregation's, or a by
  * measure's when @p nested) into *out, allocated at once, *cnt counting
  * each before it is parsed; one column of aggregation @p a */
-int red_load_measures(red_loader_t *ld, const red_yaml_node_t *n,
-                      const char *what, bool nested, red_measure_t **out,
-                      size_t *cnt) RED_MUSTCHECK;
-int red_load_column(red_loader_t *ld, const red_agg_t *a,
-                    const red_yaml_node_t *key, const red_yaml_node_t *n,
-                    red_column_t *col) RED_MUSTCHECK;
-void red_load_free_measures(red_measure_t *m, size_t cnt);
-void red_load_free_column(red_column_t *col);
+int red_contract_load_measures(red_loader_t *ld, const red_yaml_node_t *n,
+                               const char *what, bool nested,
+                               red_measure_t **out, size_t *cnt) RED_MUSTCHECK;
+int red_contract_load_column(red_loader_t *ld, const red_agg_t *a,
+                             const red_yaml_node_t *key,
+                             const red_yaml_node_t *n,
+                             red_column_t *col) RED_MUSTCHECK;
+void red_contract_load_free_measures(red_measure_t *m, size_t cnt);
+void red_contract_load_free_column(red_column_t *col);
 
 /* red_contract_fsm.c: the workflow state machine (needs workflows) */
-int red_load_fsm(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
-void red_load_free_fsm(red_fsm_t *fsm);
+int red_contract_load_fsm(red_loader_t *ld,
+                          const red_yaml_node_t *n) RED_MUSTCHECK;
+void red_contract_load_free_fsm(red_fsm_t *fsm);
 
 /* red_contract_sinks.c: raw sinks (need inputs), alert rules */
-int red_load_raws(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
-int red_load_alerts(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
-void red_load_free_raws(red_raw_t *r, size_t cnt);
-void red_load_free_alerts(red_alerts_t *a);
+int red_contract_load_raws(red_loader_t *ld,
+                           const red_yaml_node_t *n) RED_MUSTCHECK;
+int red_contract_load_alerts(red_loader_t *ld,
+                             const red_yaml_node_t *n) RED_MUSTCHECK;
+void red_contract_load_free_raws(red_raw_t *r, size_t cnt);
+void red_contract_load_free_alerts(red_alerts_t *a);
 
 /* red_contract_metrics.c: domain Prometheus series (need dimensions and
  * the fsm) */
-int red_load_metrics(red_loader_t *ld, const red_yaml_node_t *n) RED_MUSTCHECK;
-void red_load_free_metrics(red_metric_t *m, size_t cnt);
+int red_contract_load_metrics(red_loader_t *ld,
+                              const red_yaml_node_t *n) RED_MUSTCHECK;
+void red_contract_load_free_metrics(red_metric_t *m, size_t cnt);
 
 #endif

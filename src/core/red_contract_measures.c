@@ -28,9 +28,9 @@ static int measure_of(red_loader_t *ld, const red_yaml_node_t *key,
                       const red_yaml_node_t *n, const char *owner, bool nested,
                       red_measure_t *m);
 
-int red_load_measures(red_loader_t *ld, const red_yaml_node_t *n,
-                      const char *what, bool nested, red_measure_t **out,
-                      size_t *cnt)
+int red_contract_load_measures(red_loader_t *ld, const red_yaml_node_t *n,
+                               const char *what, bool nested,
+                               red_measure_t **out, size_t *cnt)
 {
         if (red_yaml_expect(n, RED_YAML_MAP, what, ld->errstr, ld->size)) {
                 return -EINVAL;
@@ -111,7 +111,7 @@ static int measure_of(red_loader_t *ld, const red_yaml_node_t *key,
         char what[256];
         int r, found = 0;
 
-        if ((r = red_load_ident(ld, key, "measure", 63, &m->name))) {
+        if ((r = red_contract_load_ident(ld, key, "measure", 63, &m->name))) {
                 return r;
         }
         snprintf(what, sizeof(what), "%s measure %s", owner, m->name);
@@ -139,12 +139,12 @@ static int measure_of(red_loader_t *ld, const red_yaml_node_t *key,
         m->slot = -1;
         m->on = ~UINT64_C(0) >> (64 - ld->c->kind_cnt);
         if (m->kind == RED_MEAS_COUNT) {
-                if ((r = red_load_kinds(ld, v, what, &m->on))) {
+                if ((r = red_contract_load_kinds(ld, v, what, &m->on))) {
                         return r;
                 }
         } else {
                 red_field_type_t t;
-                if ((r = red_load_slot(ld, v, what, &m->slot))) {
+                if ((r = red_contract_load_slot(ld, v, what, &m->slot))) {
                         return r;
                 }
                 t = ld->c->slot_types[m->slot];
@@ -154,7 +154,7 @@ static int measure_of(red_loader_t *ld, const red_yaml_node_t *key,
                                               "%s: field %s is a %s; this "
                                               "measure needs a number",
                                               what, ld->c->slot_names[m->slot],
-                                              red_field_type_name(t));
+                                              red_contract_field_type_name(t));
                 }
                 if (m->kind >= RED_MEAS_COUNT_BY &&
                     (t == RED_FT_NUMBER || t == RED_FT_OBJECT ||
@@ -162,19 +162,21 @@ static int measure_of(red_loader_t *ld, const red_yaml_node_t *key,
                         return red_yaml_error(ld->errstr, ld->size, v,
                                               "%s: cannot group by a %s "
                                               "field",
-                                              what, red_field_type_name(t));
+                                              what,
+                                              red_contract_field_type_name(t));
                 }
                 m->precision = t == RED_FT_NUMBER ? 6 : 0;
         }
         if ((kv = red_yaml_get(n, "on"))) {
                 uint64_t on;
-                if ((r = red_load_kinds(ld, kv, what, &on))) {
+                if ((r = red_contract_load_kinds(ld, kv, what, &on))) {
                         return r;
                 }
                 m->on &= on;
         }
         if ((kv = red_yaml_get(n, "where")) &&
-            (r = red_load_conds(ld, kv, what, &m->where, &m->where_cnt))) {
+            (r = red_contract_load_conds(ld, kv, what, &m->where,
+                                         &m->where_cnt))) {
                 return r;
         }
         if ((kv = red_yaml_get(n, "precision"))) {
@@ -204,8 +206,8 @@ static int measure_of(red_loader_t *ld, const red_yaml_node_t *key,
                                               "\"measures\"",
                                               what);
                 }
-                return red_load_measures(ld, kv, what, true, &m->sub,
-                                         &m->sub_cnt);
+                return red_contract_load_measures(ld, kv, what, true, &m->sub,
+                                                  &m->sub_cnt);
         }
         if (kv) {
                 return red_yaml_error(ld->errstr, ld->size, kv,
@@ -216,12 +218,12 @@ static int measure_of(red_loader_t *ld, const red_yaml_node_t *key,
         return 0;
 }
 
-void red_load_free_measures(red_measure_t *m, size_t cnt)
+void red_contract_load_free_measures(red_measure_t *m, size_t cnt)
 {
         for (size_t i = 0; m && i < cnt; i++) {
                 free(m[i].name);
-                red_load_conds_free(m[i].where, m[i].where_cnt);
-                red_load_free_measures(m[i].sub, m[i].sub_cnt);
+                red_contract_load_conds_free(m[i].where, m[i].where_cnt);
+                red_contract_load_free_measures(m[i].sub, m[i].sub_cnt);
         }
         free(m);
 }
@@ -377,8 +379,8 @@ static int object_of(red_loader_t *ld, const red_yaml_node_t *n,
         }
         for (size_t i = 0; i < cnt; i++) {
                 col->key_cnt++;
-                if ((r = red_load_str(ld, red_yaml_key(n, i), what,
-                                      &col->keys[i])) ||
+                if ((r = red_contract_load_str(ld, red_yaml_key(n, i), what,
+                                               &col->keys[i])) ||
                     (r = expr_of(ld, red_yaml_value(n, i), what, rc,
                                  &col->exprs[i]))) {
                         return r;
@@ -418,7 +420,7 @@ static int each_of(red_loader_t *ld, const red_agg_t *a,
         }
         rc.measures = m->sub;
         rc.cnt = m->sub_cnt;
-        if (!(v = red_load_required(ld, n, what, "value", "", &r))) {
+        if (!(v = red_contract_load_required(ld, n, what, "value", "", &r))) {
                 return r;
         }
         if (red_yaml_kind(v) == RED_YAML_MAP) {
@@ -441,16 +443,16 @@ static int each_of(red_loader_t *ld, const red_agg_t *a,
 /* A scalar names a count_by measure (its counts as a JSON object), a
  * recent measure (its values as a JSON array) or is an expression; a
  * mapping is an object of expressions, or each: over a by measure. */
-int red_load_column(red_loader_t *ld, const red_agg_t *a,
-                    const red_yaml_node_t *key, const red_yaml_node_t *n,
-                    red_column_t *col)
+int red_contract_load_column(red_loader_t *ld, const red_agg_t *a,
+                             const red_yaml_node_t *key,
+                             const red_yaml_node_t *n, red_column_t *col)
 {
         resolve_ctx_t rc = {a->measures, a->measure_cnt};
         const red_yaml_node_t *v;
         char what[256];
         int r;
 
-        if ((r = red_load_ident(ld, key, "column", 63, &col->name))) {
+        if ((r = red_contract_load_ident(ld, key, "column", 63, &col->name))) {
                 return r;
         }
         snprintf(what, sizeof(what), "aggregation %s column %s", a->name,
@@ -482,7 +484,7 @@ int red_load_column(red_loader_t *ld, const red_agg_t *a,
         return each_of(ld, a, n, v, what, col);
 }
 
-void red_load_free_column(red_column_t *col)
+void red_contract_load_free_column(red_column_t *col)
 {
         free(col->name);
         red_expr_destroy(col->expr);

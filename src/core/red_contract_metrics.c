@@ -65,7 +65,7 @@ static int name_of(red_loader_t *ld, const red_yaml_node_t *key,
 {
         int r;
 
-        if ((r = red_load_str(ld, key, "metrics", &m->name))) {
+        if ((r = red_contract_load_str(ld, key, "metrics", &m->name))) {
                 return r;
         }
         if (!is_metric_name(m->name)) {
@@ -133,7 +133,7 @@ static int enum_of(red_loader_t *ld, const red_yaml_node_t *n, const char *what,
         return red_yaml_error(
                 ld->errstr, ld->size, n,
                 "%s: \"%s\" is not valid (allowed: %s)", what, s,
-                red_load_join((char **)names, cnt, buf, sizeof(buf)));
+                red_contract_load_join((char **)names, cnt, buf, sizeof(buf)));
 }
 
 /* --- label values ------------------------------------------------------- */
@@ -143,7 +143,7 @@ static int add_value(red_metric_label_t *l, const char *v)
 {
         char **nv;
 
-        if (red_load_index(l->values, l->value_cnt, v) >= 0) {
+        if (red_contract_load_index(l->values, l->value_cnt, v) >= 0) {
                 return 0;
         }
         if (!(nv = realloc(l->values, (l->value_cnt + 1) * sizeof(*nv)))) {
@@ -268,7 +268,7 @@ static const char *bounded_dims(const red_contract_t *c, char *buf, size_t size)
                                                 pos ? ", " : "",
                                                 c->dims[i].name);
                 }
-                red_load_strlist_free(tmp.values, tmp.value_cnt);
+                red_contract_load_strlist_free(tmp.values, tmp.value_cnt);
         }
         return buf;
 }
@@ -367,19 +367,19 @@ static int labels_of(red_loader_t *ld, const red_yaml_node_t *n,
 {
         char **names = NULL;
         size_t cnt = 0;
-        int r = red_load_strlist(ld, n, what, &names, &cnt);
+        int r = red_contract_load_strlist(ld, n, what, &names, &cnt);
 
         if (r) {
                 return r;
         }
         if (cnt > RED_METRIC_MAX_LABELS) {
-                red_load_strlist_free(names, cnt);
+                red_contract_load_strlist_free(names, cnt);
                 return red_yaml_error(ld->errstr, ld->size, n,
                                       "%s: %zu labels (at most %d)", what, cnt,
                                       RED_METRIC_MAX_LABELS);
         }
         if (!(m->labels = calloc(cnt ? cnt : 1, sizeof(*m->labels)))) {
-                red_load_strlist_free(names, cnt);
+                red_contract_load_strlist_free(names, cnt);
                 return -ENOMEM;
         }
         for (size_t i = 0; i < cnt && !r; i++) {
@@ -391,7 +391,7 @@ static int labels_of(red_loader_t *ld, const red_yaml_node_t *n,
                 /* the label owns the name from here on; names[0..i] still
                  * point at the earlier ones for the duplicate check */
                 l->name = names[i];
-                if (red_load_index(names, i, l->name) >= 0) {
+                if (red_contract_load_index(names, i, l->name) >= 0) {
                         r = red_yaml_error(ld->errstr, ld->size, at,
                                            "%s: label %s is named twice", what,
                                            l->name);
@@ -472,7 +472,7 @@ static int value_of(red_loader_t *ld, const red_yaml_node_t *n,
         red_field_type_t t;
         int r;
 
-        if ((r = red_load_slot(ld, n, what, &m->value_slot))) {
+        if ((r = red_contract_load_slot(ld, n, what, &m->value_slot))) {
                 return r;
         }
         t = c->slot_types[m->value_slot];
@@ -481,7 +481,7 @@ static int value_of(red_loader_t *ld, const red_yaml_node_t *n,
                                       "%s: field %s is a %s; value needs a "
                                       "number",
                                       what, c->slot_names[m->value_slot],
-                                      red_field_type_name(t));
+                                      red_contract_field_type_name(t));
         }
         if ((k = kind_lacking(c, m->on, m->value_slot))) {
                 return red_yaml_error(ld->errstr, ld->size, n,
@@ -500,22 +500,23 @@ static int states_of(red_loader_t *ld, const red_yaml_node_t *n,
         const red_fsm_t *fsm = ld->c->fsm;
         char **names = NULL, buf[1024];
         size_t cnt = 0;
-        int r = red_load_strlist(ld, n, what, &names, &cnt);
+        int r = red_contract_load_strlist(ld, n, what, &names, &cnt);
 
         m->states = 0;
         for (size_t i = 0; !r && i < cnt; i++) {
-                int s = red_fsm_state(fsm, names[i], strlen(names[i]));
+                int s = red_contract_fsm_state(fsm, names[i], strlen(names[i]));
                 if (s < 0) {
                         r = red_yaml_error(
                                 ld->errstr, ld->size, n,
                                 "%s: unknown state \"%s\" (allowed: %s)", what,
                                 names[i],
-                                red_load_join(fsm->states, fsm->state_cnt, buf,
-                                              sizeof(buf)));
+                                red_contract_load_join(fsm->states,
+                                                       fsm->state_cnt, buf,
+                                                       sizeof(buf)));
                 }
                 m->states |= s >= 0 ? UINT32_C(1) << s : 0;
         }
-        red_load_strlist_free(names, cnt);
+        red_contract_load_strlist_free(names, cnt);
         return r;
 }
 
@@ -625,9 +626,9 @@ static int metric_of(red_loader_t *ld, const red_yaml_node_t *key,
         if ((r = red_yaml_check_keys(n, what, keys, ld->errstr, ld->size))) {
                 return r;
         }
-        if (!(v = red_load_required(ld, n, what, "type",
-                                    " (allowed: counter, histogram, gauge)",
-                                    &r)) ||
+        if (!(v = red_contract_load_required(
+                      ld, n, what, "type",
+                      " (allowed: counter, histogram, gauge)", &r)) ||
             (r = enum_of(ld, v, what, type_names, &i))) {
                 return r;
         }
@@ -643,8 +644,9 @@ static int metric_of(red_loader_t *ld, const red_yaml_node_t *key,
                 return r;
         }
         if (m->source == RED_MSRC_EVENTS) {
-                if (!(v = red_load_required(ld, n, what, "on", "", &r)) ||
-                    (r = red_load_kinds(ld, v, what, &m->on))) {
+                if (!(v = red_contract_load_required(ld, n, what, "on", "",
+                                                     &r)) ||
+                    (r = red_contract_load_kinds(ld, v, what, &m->on))) {
                         return r;
                 }
                 if ((v = red_yaml_get(n, "value")) &&
@@ -652,9 +654,9 @@ static int metric_of(red_loader_t *ld, const red_yaml_node_t *key,
                         return r;
                 }
                 if (m->type == RED_METRIC_HISTOGRAM &&
-                    !red_load_required(ld, n, what, "value",
-                                       " (the number a histogram observes)",
-                                       &r)) {
+                    !red_contract_load_required(
+                            ld, n, what, "value",
+                            " (the number a histogram observes)", &r)) {
                         return r;
                 }
                 if ((v = red_yaml_get(n, "buckets")) &&
@@ -675,12 +677,12 @@ static int metric_of(red_loader_t *ld, const red_yaml_node_t *key,
         }
         m->width = m->type == RED_METRIC_HISTOGRAM ? m->bucket_cnt + 2 : 1;
         if ((v = red_yaml_get(n, "help"))) {
-                return red_load_str(ld, v, what, &m->help);
+                return red_contract_load_str(ld, v, what, &m->help);
         }
         return default_help(ld->c, m);
 }
 
-int red_load_metrics(red_loader_t *ld, const red_yaml_node_t *n)
+int red_contract_load_metrics(red_loader_t *ld, const red_yaml_node_t *n)
 {
         red_contract_t *c = ld->c;
         size_t cnt;
@@ -701,7 +703,8 @@ int red_load_metrics(red_loader_t *ld, const red_yaml_node_t *n)
                         return r;
                 }
                 for (size_t j = 0; j + 1 < c->metric_cnt; j++) {
-                        if (red_metric_names_clash(&c->metrics[j], m)) {
+                        if (red_contract_metric_names_clash(&c->metrics[j],
+                                                            m)) {
                                 return red_yaml_error(
                                         ld->errstr, ld->size,
                                         red_yaml_key(n, i),
@@ -717,13 +720,14 @@ int red_load_metrics(red_loader_t *ld, const red_yaml_node_t *n)
         return 0;
 }
 
-void red_load_free_metrics(red_metric_t *m, size_t cnt)
+void red_contract_load_free_metrics(red_metric_t *m, size_t cnt)
 {
         for (size_t i = 0; m && i < cnt; i++) {
                 for (size_t l = 0; l < m[i].label_cnt; l++) {
                         free(m[i].labels[l].name);
-                        red_load_strlist_free(m[i].labels[l].values,
-                                              m[i].labels[l].value_cnt);
+                        red_contract_load_strlist_free(
+                                m[i].labels[l].values,
+                                m[i].labels[l].value_cnt);
                 }
                 free(m[i].labels);
                 free(m[i].buckets);

@@ -23,7 +23,7 @@ static int unique_field_check(red_loader_t *ld, const red_yaml_node_t *at,
                                       "%s: unique field %s is a %s (allowed: "
                                       "string, integer, uuid)",
                                       what, c->slot_names[slot],
-                                      red_field_type_name(t));
+                                      red_contract_field_type_name(t));
         }
         for (size_t k = 0; k < c->kind_cnt; k++) {
                 const red_kind_t *kind = &c->kinds[k];
@@ -64,10 +64,11 @@ static int raw_tables_of(red_loader_t *ld, const red_yaml_node_t *v,
         }
         for (size_t i = 0; i < red_yaml_size(v); i++) {
                 r->table_cnt++;
-                if ((rc = red_load_topic(ld, red_yaml_key(v, i), what,
-                                         &r->topics[i])) ||
-                    (rc = red_load_ident(ld, red_yaml_value(v, i), what,
-                                         TABLE_NAME_MAX, &r->tables[i]))) {
+                if ((rc = red_contract_load_topic(ld, red_yaml_key(v, i), what,
+                                                  &r->topics[i])) ||
+                    (rc = red_contract_load_ident(ld, red_yaml_value(v, i),
+                                                  what, TABLE_NAME_MAX,
+                                                  &r->tables[i]))) {
                         return rc;
                 }
                 if (!red_contract_input(ld->c, r->topics[i])) {
@@ -90,7 +91,7 @@ static int unique_of(red_loader_t *ld, const red_yaml_node_t *v,
         size_t cnt = 0;
         int rc;
 
-        if ((rc = red_load_strlist(ld, v, what, &names, &cnt))) {
+        if ((rc = red_contract_load_strlist(ld, v, what, &names, &cnt))) {
                 return rc;
         }
         if (!(r->unique = calloc(cnt + 1, sizeof(int)))) {
@@ -112,7 +113,7 @@ static int unique_of(red_loader_t *ld, const red_yaml_node_t *v,
                 r->unique[r->unique_cnt++] = slot;
         }
 err:
-        red_load_strlist_free(names, cnt);
+        red_contract_load_strlist_free(names, cnt);
         return rc;
 }
 
@@ -132,10 +133,10 @@ static int raw_columns_of(red_loader_t *ld, const red_yaml_node_t *n,
         }
         for (size_t i = 0; i < red_yaml_size(v); i++) {
                 red_raw_column_t *col = &r->columns[r->column_cnt++];
-                if ((rc = red_load_ident(ld, red_yaml_key(v, i), what, 63,
-                                         &col->name)) ||
-                    (rc = red_load_slot(ld, red_yaml_value(v, i), what,
-                                        &col->slot))) {
+                if ((rc = red_contract_load_ident(ld, red_yaml_key(v, i), what,
+                                                  63, &col->name)) ||
+                    (rc = red_contract_load_slot(ld, red_yaml_value(v, i), what,
+                                                 &col->slot))) {
                         return rc;
                 }
                 if (!strcmp(col->name, r->time_column) ||
@@ -176,22 +177,22 @@ static int raw_of(red_loader_t *ld, const red_yaml_node_t *n, red_raw_t *r)
         if ((rc = red_yaml_check_keys(n, "raw", keys, ld->errstr, ld->size))) {
                 return rc;
         }
-        if (!(v = red_load_required(ld, n, "raw", "name", "", &rc)) ||
-            (rc = red_load_ident(ld, v, "raw name", 63, &r->name))) {
+        if (!(v = red_contract_load_required(ld, n, "raw", "name", "", &rc)) ||
+            (rc = red_contract_load_ident(ld, v, "raw name", 63, &r->name))) {
                 return rc;
         }
         snprintf(what, sizeof(what), "raw %s", r->name);
-        if (!(v = red_load_required(ld, n, what, "on", "", &rc)) ||
-            (rc = red_load_kinds(ld, v, what, &r->on))) {
+        if (!(v = red_contract_load_required(ld, n, what, "on", "", &rc)) ||
+            (rc = red_contract_load_kinds(ld, v, what, &r->on))) {
                 return rc;
         }
-        if (!(v = red_load_required(ld, n, what, "tables",
-                                    " (input topic: table)", &rc)) ||
+        if (!(v = red_contract_load_required(ld, n, what, "tables",
+                                             " (input topic: table)", &rc)) ||
             (rc = raw_tables_of(ld, v, what, r))) {
                 return rc;
         }
         if ((v = red_yaml_get(n, "time_column"))) {
-                rc = red_load_ident(ld, v, what, 63, &r->time_column);
+                rc = red_contract_load_ident(ld, v, what, 63, &r->time_column);
         } else if (!(r->time_column = strdup("timestamp"))) {
                 rc = -ENOMEM;
         }
@@ -200,25 +201,25 @@ static int raw_of(red_loader_t *ld, const red_yaml_node_t *n, red_raw_t *r)
         }
         r->partition = RED_PART_DAILY;
         if ((v = red_yaml_get(n, "partition")) &&
-            (rc = red_load_partition(ld, v, what, &r->partition))) {
+            (rc = red_contract_load_partition(ld, v, what, &r->partition))) {
                 return rc;
         }
         if ((v = red_yaml_get(n, "retention")) &&
-            (rc = red_load_duration(ld, v, what, &r->retention_us))) {
+            (rc = red_contract_load_duration(ld, v, what, &r->retention_us))) {
                 return rc;
         }
         if ((v = red_yaml_get(n, "unique")) &&
             (rc = unique_of(ld, v, what, r))) {
                 return rc;
         }
-        if (!(v = red_load_required(ld, n, what, "columns", " (column: field)",
-                                    &rc))) {
+        if (!(v = red_contract_load_required(ld, n, what, "columns",
+                                             " (column: field)", &rc))) {
                 return rc;
         }
         return raw_columns_of(ld, n, v, what, r);
 }
 
-int red_load_raws(red_loader_t *ld, const red_yaml_node_t *n)
+int red_contract_load_raws(red_loader_t *ld, const red_yaml_node_t *n)
 {
         red_contract_t *c = ld->c;
 
@@ -240,12 +241,12 @@ int red_load_raws(red_loader_t *ld, const red_yaml_node_t *n)
         return 0;
 }
 
-void red_load_free_raws(red_raw_t *r, size_t cnt)
+void red_contract_load_free_raws(red_raw_t *r, size_t cnt)
 {
         for (size_t i = 0; r && i < cnt; i++) {
                 free(r[i].name);
-                red_load_strlist_free(r[i].topics, r[i].table_cnt);
-                red_load_strlist_free(r[i].tables, r[i].table_cnt);
+                red_contract_load_strlist_free(r[i].topics, r[i].table_cnt);
+                red_contract_load_strlist_free(r[i].tables, r[i].table_cnt);
                 free(r[i].time_column);
                 free(r[i].unique);
                 for (size_t k = 0; r[i].columns && k < r[i].column_cnt; k++) {
@@ -277,17 +278,18 @@ static int rule_of(red_loader_t *ld, const red_yaml_node_t *n,
                 return rc;
         }
         for (const char *const *k = keys; k < keys + 5; k++) {
-                if (!red_load_required(ld, n, "alert rule", *k, "", &rc)) {
+                if (!red_contract_load_required(ld, n, "alert rule", *k, "",
+                                                &rc)) {
                         return rc;
                 }
         }
-        if ((rc = red_load_ident(ld, red_yaml_get(n, "id"), what, 100,
-                                 &r->id))) {
+        if ((rc = red_contract_load_ident(ld, red_yaml_get(n, "id"), what, 100,
+                                          &r->id))) {
                 return rc;
         }
         snprintf(what, sizeof(what), "alert rule %s", r->id);
-        if ((rc = red_load_str(ld, red_yaml_get(n, "metric"), what,
-                               &r->metric)) ||
+        if ((rc = red_contract_load_str(ld, red_yaml_get(n, "metric"), what,
+                                        &r->metric)) ||
             (rc = red_yaml_to_double(red_yaml_get(n, "threshold"), what,
                                      &r->threshold, ld->errstr, ld->size))) {
                 return rc;
@@ -298,7 +300,7 @@ static int rule_of(red_loader_t *ld, const red_yaml_node_t *n,
         }
         r->op = (red_alert_op_t)-1;
         for (int i = 0; i < 4; i++) {
-                if (!strcmp(s, red_alert_op_name((red_alert_op_t)i))) {
+                if (!strcmp(s, red_contract_alert_op_name((red_alert_op_t)i))) {
                         r->op = (red_alert_op_t)i;
                 }
         }
@@ -309,7 +311,7 @@ static int rule_of(red_loader_t *ld, const red_yaml_node_t *n,
                                       what, s);
         }
         v = red_yaml_get(n, "severity");
-        if ((rc = red_load_str(ld, v, what, &r->severity))) {
+        if ((rc = red_contract_load_str(ld, v, what, &r->severity))) {
                 return rc;
         }
         if (strcmp(r->severity, severities[0]) &&
@@ -321,7 +323,7 @@ static int rule_of(red_loader_t *ld, const red_yaml_node_t *n,
                                       what, r->severity);
         }
         if ((v = red_yaml_get(n, "message"))) {
-                rc = red_load_str(ld, v, what, &r->message);
+                rc = red_contract_load_str(ld, v, what, &r->message);
         } else if (!(r->message = strdup("{metric_name} {operator} "
                                          "{threshold}: actual={value}"))) {
                 rc = -ENOMEM;
@@ -331,7 +333,7 @@ static int rule_of(red_loader_t *ld, const red_yaml_node_t *n,
         }
         r->cooldown_us = default_cooldown;
         if ((v = red_yaml_get(n, "cooldown")) &&
-            (rc = red_load_duration(ld, v, what, &r->cooldown_us))) {
+            (rc = red_contract_load_duration(ld, v, what, &r->cooldown_us))) {
                 return rc;
         }
         return 0;
@@ -347,12 +349,13 @@ static int alert_fields_of(red_loader_t *ld, const red_yaml_node_t *n,
         const red_yaml_node_t *v;
         int rc;
 
-        if ((rc = red_load_kinds(ld, red_yaml_get(n, "on"), "alerts",
-                                 &a->on)) ||
-            (rc = red_load_string_slot(ld, red_yaml_get(n, "match"),
-                                       "alerts.match", &a->match_slot)) ||
-            (rc = red_load_slot(ld, red_yaml_get(n, "value"), "alerts.value",
-                                &a->value_slot))) {
+        if ((rc = red_contract_load_kinds(ld, red_yaml_get(n, "on"), "alerts",
+                                          &a->on)) ||
+            (rc = red_contract_load_string_slot(ld, red_yaml_get(n, "match"),
+                                                "alerts.match",
+                                                &a->match_slot)) ||
+            (rc = red_contract_load_slot(ld, red_yaml_get(n, "value"),
+                                         "alerts.value", &a->value_slot))) {
                 return rc;
         }
         if (c->slot_types[a->value_slot] != RED_FT_NUMBER &&
@@ -364,12 +367,14 @@ static int alert_fields_of(red_loader_t *ld, const red_yaml_node_t *n,
                                       c->slot_names[a->value_slot]);
         }
         if (((v = red_yaml_get(n, "scope")) &&
-             (rc = red_load_slot(ld, v, "alerts.scope", &a->scope_slot))) ||
+             (rc = red_contract_load_slot(ld, v, "alerts.scope",
+                                          &a->scope_slot))) ||
             ((v = red_yaml_get(n, "tags")) &&
-             (rc = red_load_slot(ld, v, "alerts.tags", &a->tags_slot))) ||
+             (rc = red_contract_load_slot(ld, v, "alerts.tags",
+                                          &a->tags_slot))) ||
             ((v = red_yaml_get(n, "correlation")) &&
-             (rc = red_load_string_slot(ld, v, "alerts.correlation",
-                                        &a->correlation_slot)))) {
+             (rc = red_contract_load_string_slot(ld, v, "alerts.correlation",
+                                                 &a->correlation_slot)))) {
                 return rc;
         }
         if (a->tags_slot >= 0 && c->slot_types[a->tags_slot] != RED_FT_OBJECT) {
@@ -415,7 +420,7 @@ static int rules_of(red_loader_t *ld, const red_yaml_node_t *v,
         return 0;
 }
 
-int red_load_alerts(red_loader_t *ld, const red_yaml_node_t *n)
+int red_contract_load_alerts(red_loader_t *ld, const red_yaml_node_t *n)
 {
         /* the first 3 are required */
         static const char *const keys[] = {
@@ -435,7 +440,7 @@ int red_load_alerts(red_loader_t *ld, const red_yaml_node_t *n)
         }
         a->scope_slot = a->tags_slot = a->correlation_slot = -1;
         for (const char *const *k = keys; k < keys + 3; k++) {
-                if (!red_load_required(ld, n, "alerts", *k, "", &rc)) {
+                if (!red_contract_load_required(ld, n, "alerts", *k, "", &rc)) {
                         return rc;
                 }
         }
@@ -443,16 +448,17 @@ int red_load_alerts(red_loader_t *ld, const red_yaml_node_t *n)
                 return rc;
         }
         if ((v = red_yaml_get(n, "table")) &&
-            (rc = red_load_ident(ld, v, "alerts.table", TABLE_NAME_MAX,
-                                 &a->table))) {
+            (rc = red_contract_load_ident(ld, v, "alerts.table", TABLE_NAME_MAX,
+                                          &a->table))) {
                 return rc;
         }
         if ((v = red_yaml_get(n, "publish")) &&
-            (rc = red_load_publish(ld, v, "alerts", &a->publish))) {
+            (rc = red_contract_load_publish(ld, v, "alerts", &a->publish))) {
                 return rc;
         }
         if ((v = red_yaml_get(n, "cooldown")) &&
-            (rc = red_load_duration(ld, v, "alerts.cooldown", &cooldown))) {
+            (rc = red_contract_load_duration(ld, v, "alerts.cooldown",
+                                             &cooldown))) {
                 return rc;
         }
         /* an alert nobody can see is a configuration mistake */
@@ -461,13 +467,14 @@ int red_load_alerts(red_loader_t *ld, const red_yaml_node_t *n)
                                       "alerts: give a \"table\", a "
                                       "\"publish\" topic or both");
         }
-        if (!(v = red_load_required(ld, n, "alerts", "rules", "", &rc))) {
+        if (!(v = red_contract_load_required(ld, n, "alerts", "rules", "",
+                                             &rc))) {
                 return rc;
         }
         return rules_of(ld, v, cooldown, a);
 }
 
-void red_load_free_alerts(red_alerts_t *a)
+void red_contract_load_free_alerts(red_alerts_t *a)
 {
         if (!a) {
                 return;

@@ -17,10 +17,11 @@
 
 /* --- keys and scalars --------------------------------------------------- */
 
-const red_yaml_node_t *red_load_required(red_loader_t *ld,
-                                         const red_yaml_node_t *n,
-                                         const char *what, const char *key,
-                                         const char *hint, int *r)
+const red_yaml_node_t *red_contract_load_required(red_loader_t *ld,
+                                                  const red_yaml_node_t *n,
+                                                  const char *what,
+                                                  const char *key,
+                                                  const char *hint, int *r)
 {
         const red_yaml_node_t *v = red_yaml_get(n, key);
 
@@ -32,8 +33,8 @@ const red_yaml_node_t *red_load_required(red_loader_t *ld,
         return v;
 }
 
-int red_load_str(red_loader_t *ld, const red_yaml_node_t *n, const char *what,
-                 char **out)
+int red_contract_load_str(red_loader_t *ld, const red_yaml_node_t *n,
+                          const char *what, char **out)
 {
         const char *s;
 
@@ -47,7 +48,7 @@ int red_load_str(red_loader_t *ld, const red_yaml_node_t *n, const char *what,
         return 0;
 }
 
-bool red_load_is_ident(const char *s, size_t max)
+bool red_contract_load_is_ident(const char *s, size_t max)
 {
         size_t len = strlen(s);
 
@@ -66,15 +67,15 @@ bool red_load_is_ident(const char *s, size_t max)
 
 /* Names become SQL identifiers and JSON keys: only the characters that
  * need no quoting anywhere, and short enough for Postgres' 63 bytes. */
-int red_load_ident(red_loader_t *ld, const red_yaml_node_t *n, const char *what,
-                   size_t max, char **out)
+int red_contract_load_ident(red_loader_t *ld, const red_yaml_node_t *n,
+                            const char *what, size_t max, char **out)
 {
-        int r = red_load_str(ld, n, what, out);
+        int r = red_contract_load_str(ld, n, what, out);
 
         if (r) {
                 return r;
         }
-        if (!red_load_is_ident(*out, max)) {
+        if (!red_contract_load_is_ident(*out, max)) {
                 return red_yaml_error(ld->errstr, ld->size, n,
                                       "%s: \"%s\" is not a valid name "
                                       "(allowed: lowercase letters, digits "
@@ -102,10 +103,10 @@ static bool is_topic(const char *s)
         return true;
 }
 
-int red_load_topic(red_loader_t *ld, const red_yaml_node_t *n, const char *what,
-                   char **out)
+int red_contract_load_topic(red_loader_t *ld, const red_yaml_node_t *n,
+                            const char *what, char **out)
 {
-        int r = red_load_str(ld, n, what, out);
+        int r = red_contract_load_str(ld, n, what, out);
 
         if (!r && !is_topic(*out)) {
                 return red_yaml_error(ld->errstr, ld->size, n,
@@ -117,8 +118,8 @@ int red_load_topic(red_loader_t *ld, const red_yaml_node_t *n, const char *what,
         return r;
 }
 
-int red_load_duration(red_loader_t *ld, const red_yaml_node_t *n,
-                      const char *what, int64_t *out)
+int red_contract_load_duration(red_loader_t *ld, const red_yaml_node_t *n,
+                               const char *what, int64_t *out)
 {
         const char *s;
 
@@ -142,8 +143,8 @@ int red_load_duration(red_loader_t *ld, const red_yaml_node_t *n,
  * that keeps it in a local then has one thing to free, whatever failed,
  * and one that stores it in the contract never stores half a list.
  */
-int red_load_strlist(red_loader_t *ld, const red_yaml_node_t *n,
-                     const char *what, char ***out, size_t *cnt)
+int red_contract_load_strlist(red_loader_t *ld, const red_yaml_node_t *n,
+                              const char *what, char ***out, size_t *cnt)
 {
         size_t len = red_yaml_kind(n) == RED_YAML_SEQ ? red_yaml_size(n) : 1;
         char **items;
@@ -164,7 +165,7 @@ int red_load_strlist(red_loader_t *ld, const red_yaml_node_t *n,
                 const red_yaml_node_t *it = red_yaml_kind(n) == RED_YAML_SEQ
                                                     ? red_yaml_item(n, i)
                                                     : n;
-                if ((r = red_load_str(ld, it, what, &items[i]))) {
+                if ((r = red_contract_load_str(ld, it, what, &items[i]))) {
                         goto err;
                 }
         }
@@ -172,11 +173,11 @@ int red_load_strlist(red_loader_t *ld, const red_yaml_node_t *n,
         *cnt = len;
         return 0;
 err:
-        red_load_strlist_free(items, len);
+        red_contract_load_strlist_free(items, len);
         return r;
 }
 
-void red_load_strlist_free(char **items, size_t cnt)
+void red_contract_load_strlist_free(char **items, size_t cnt)
 {
         for (size_t i = 0; items && i < cnt; i++) {
                 free(items[i]);
@@ -184,7 +185,7 @@ void red_load_strlist_free(char **items, size_t cnt)
         free(items);
 }
 
-int red_load_index(char **names, size_t cnt, const char *name)
+int red_contract_load_index(char **names, size_t cnt, const char *name)
 {
         for (size_t i = 0; i < cnt; i++) {
                 if (!strcmp(names[i], name)) {
@@ -195,7 +196,8 @@ int red_load_index(char **names, size_t cnt, const char *name)
 }
 
 /* Truncated at @p size: the list only illustrates the message. */
-const char *red_load_join(char **names, size_t cnt, char *buf, size_t size)
+const char *red_contract_load_join(char **names, size_t cnt, char *buf,
+                                   size_t size)
 {
         size_t pos = 0;
 
@@ -231,12 +233,12 @@ static int kind_index(const red_contract_t *c, const char *name)
         return -1;
 }
 
-int red_load_kinds(red_loader_t *ld, const red_yaml_node_t *n, const char *what,
-                   uint64_t *mask)
+int red_contract_load_kinds(red_loader_t *ld, const red_yaml_node_t *n,
+                            const char *what, uint64_t *mask)
 {
         char **names = NULL, buf[1024];
         size_t cnt = 0;
-        int r = red_load_strlist(ld, n, what, &names, &cnt);
+        int r = red_contract_load_strlist(ld, n, what, &names, &cnt);
 
         *mask = 0;
         for (size_t i = 0; !r && i < cnt; i++) {
@@ -255,7 +257,7 @@ int red_load_kinds(red_loader_t *ld, const red_yaml_node_t *n, const char *what,
                         *mask |= UINT64_C(1) << k;
                 }
         }
-        red_load_strlist_free(names, cnt);
+        red_contract_load_strlist_free(names, cnt);
         if (!r && !*mask) {
                 r = red_yaml_error(ld->errstr, ld->size, n,
                                    "%s: at least one event kind is needed",
@@ -264,8 +266,8 @@ int red_load_kinds(red_loader_t *ld, const red_yaml_node_t *n, const char *what,
         return r;
 }
 
-int red_load_slot(red_loader_t *ld, const red_yaml_node_t *n, const char *what,
-                  int *slot)
+int red_contract_load_slot(red_loader_t *ld, const red_yaml_node_t *n,
+                           const char *what, int *slot)
 {
         const char *s;
         char buf[2048];
@@ -275,19 +277,20 @@ int red_load_slot(red_loader_t *ld, const red_yaml_node_t *n, const char *what,
         }
         *slot = red_contract_slot(ld->c, s);
         if (*slot < 0) {
-                return red_yaml_error(
-                        ld->errstr, ld->size, n,
-                        "%s: unknown field \"%s\" (allowed: %s)", what, s,
-                        red_load_join(ld->c->slot_names, ld->c->slot_cnt, buf,
-                                      sizeof(buf)));
+                return red_yaml_error(ld->errstr, ld->size, n,
+                                      "%s: unknown field \"%s\" (allowed: %s)",
+                                      what, s,
+                                      red_contract_load_join(ld->c->slot_names,
+                                                             ld->c->slot_cnt,
+                                                             buf, sizeof(buf)));
         }
         return 0;
 }
 
-int red_load_string_slot(red_loader_t *ld, const red_yaml_node_t *n,
-                         const char *what, int *slot)
+int red_contract_load_string_slot(red_loader_t *ld, const red_yaml_node_t *n,
+                                  const char *what, int *slot)
 {
-        int r = red_load_slot(ld, n, what, slot);
+        int r = red_contract_load_slot(ld, n, what, slot);
 
         if (!r && ld->c->slot_types[*slot] != RED_FT_STRING) {
                 return red_yaml_error(ld->errstr, ld->size, n,
@@ -299,14 +302,15 @@ int red_load_string_slot(red_loader_t *ld, const red_yaml_node_t *n,
 
 /* --- constants and conditions -------------------------------------------- */
 
-void red_load_const_free(red_const_t *v)
+void red_contract_load_const_free(red_const_t *v)
 {
         free(v->s);
         v->s = NULL;
 }
 
-int red_load_const(red_loader_t *ld, const red_yaml_node_t *n, const char *what,
-                   red_field_type_t type, red_const_t *out)
+int red_contract_load_const(red_loader_t *ld, const red_yaml_node_t *n,
+                            const char *what, red_field_type_t type,
+                            red_const_t *out)
 {
         int r;
 
@@ -326,18 +330,18 @@ int red_load_const(red_loader_t *ld, const red_yaml_node_t *n, const char *what,
         case RED_FT_STRING:
         case RED_FT_UUID:
         case RED_FT_TIMESTAMP:
-                return red_load_str(ld, n, what, &out->s);
+                return red_contract_load_str(ld, n, what, &out->s);
         default:
                 return red_yaml_error(ld->errstr, ld->size, n,
                                       "%s: a %s field cannot have a constant "
                                       "(allowed: string, integer, number, "
                                       "boolean)",
-                                      what, red_field_type_name(type));
+                                      what, red_contract_field_type_name(type));
         }
 }
 
-int red_load_conds(red_loader_t *ld, const red_yaml_node_t *n, const char *what,
-                   red_cond_t **out, size_t *cnt)
+int red_contract_load_conds(red_loader_t *ld, const red_yaml_node_t *n,
+                            const char *what, red_cond_t **out, size_t *cnt)
 {
         if (red_yaml_expect(n, RED_YAML_MAP, what, ld->errstr, ld->size)) {
                 return -EINVAL;
@@ -352,8 +356,8 @@ int red_load_conds(red_loader_t *ld, const red_yaml_node_t *n, const char *what,
                 red_field_type_t t;
                 int r;
 
-                if ((r = red_load_slot(ld, red_yaml_key(n, i), what,
-                                       &cd->slot))) {
+                if ((r = red_contract_load_slot(ld, red_yaml_key(n, i), what,
+                                                &cd->slot))) {
                         return r;
                 }
                 t = ld->c->slot_types[cd->slot];
@@ -364,28 +368,28 @@ int red_load_conds(red_loader_t *ld, const red_yaml_node_t *n, const char *what,
                                 "%s: field %s is a %s; conditions compare "
                                 "booleans, integers, numbers or strings",
                                 what, ld->c->slot_names[cd->slot],
-                                red_field_type_name(t));
+                                red_contract_field_type_name(t));
                 }
-                if ((r = red_load_const(ld, red_yaml_value(n, i), what, t,
-                                        &cd->value))) {
+                if ((r = red_contract_load_const(ld, red_yaml_value(n, i), what,
+                                                 t, &cd->value))) {
                         return r;
                 }
         }
         return 0;
 }
 
-void red_load_conds_free(red_cond_t *cd, size_t cnt)
+void red_contract_load_conds_free(red_cond_t *cd, size_t cnt)
 {
         for (size_t i = 0; cd && i < cnt; i++) {
-                red_load_const_free(&cd[i].value);
+                red_contract_load_const_free(&cd[i].value);
         }
         free(cd);
 }
 
 /* --- outputs ------------------------------------------------------------- */
 
-int red_load_publish(red_loader_t *ld, const red_yaml_node_t *n,
-                     const char *what, red_publish_t *out)
+int red_contract_load_publish(red_loader_t *ld, const red_yaml_node_t *n,
+                              const char *what, red_publish_t *out)
 {
         static const char *const keys[] = {"topic", "event_type", NULL};
         const red_yaml_node_t *v;
@@ -398,18 +402,18 @@ int red_load_publish(red_loader_t *ld, const red_yaml_node_t *n,
                 return red_yaml_error(ld->errstr, ld->size, n,
                                       "%s: \"topic\" is required", what);
         }
-        if ((r = red_load_topic(ld, v, what, &out->topic))) {
+        if ((r = red_contract_load_topic(ld, v, what, &out->topic))) {
                 return r;
         }
         if (!(v = red_yaml_get(n, "event_type"))) {
                 return red_yaml_error(ld->errstr, ld->size, n,
                                       "%s: \"event_type\" is required", what);
         }
-        return red_load_str(ld, v, what, &out->event_type);
+        return red_contract_load_str(ld, v, what, &out->event_type);
 }
 
-int red_load_partition(red_loader_t *ld, const red_yaml_node_t *n,
-                       const char *what, red_partition_t *out)
+int red_contract_load_partition(red_loader_t *ld, const red_yaml_node_t *n,
+                                const char *what, red_partition_t *out)
 {
         const char *s;
 

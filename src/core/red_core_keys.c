@@ -50,7 +50,8 @@ static int note_raw_keys(red_core_t *core, size_t first)
 
                         if (!raw->unique_cnt ||
                             !(raw->on & (UINT64_C(1) << e->ev.kind->index)) ||
-                            !(cand.table = red_raw_table(raw, e->msg.topic))) {
+                            !(cand.table = red_contract_raw_table(
+                                      raw, e->msg.topic))) {
                                 continue;
                         }
                         red_buf_reset(&b);
@@ -62,8 +63,8 @@ static int note_raw_keys(red_core_t *core, size_t first)
                         cand.ident = b.data;
                         cand.ident_len = b.len;
                         cand.ev = &e->ev;
-                        h = red_hash_bytes(b.data, b.len,
-                                           (uint64_t)(uintptr_t)cand.table);
+                        h = red_map_hash_bytes(b.data, b.len,
+                                               (uint64_t)(uintptr_t)cand.table);
                         if (red_map_find(core->key_set, h, key_eq, &pr)) {
                                 e->duplicate = true;
                                 continue;
@@ -208,7 +209,7 @@ static int note_dedupe_keys(red_core_t *core, size_t first)
                 k.key = b.data;
                 pr.key = b.data;
                 k.len = pr.len = b.len;
-                k.hash = red_hash_bytes(b.data, b.len, 0);
+                k.hash = red_map_hash_bytes(b.data, b.len, 0);
                 item = red_map_find(core->dkey_set, k.hash, dkey_eq, &pr);
                 seen = item ? &core->dkeys[(uintptr_t)item - 1] : NULL;
                 if (seen && (seen->ev->time > e->ev.time

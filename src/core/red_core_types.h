@@ -75,7 +75,7 @@ typedef struct red_core_dedupe_key_s {
         char *key; /**< its text (integers in decimal, uuids canonical);
                       owned by the core */
         size_t len;
-        uint64_t hash; /**< red_hash_bytes() of the text */
+        uint64_t hash; /**< red_map_hash_bytes() of the text */
         size_t entry;  /**< its event's index for red_core_released_event() */
 } red_core_dedupe_key_t;
 

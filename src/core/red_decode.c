@@ -54,7 +54,7 @@ static const char *const code_names[RED_DLQ__CNT] = {
         "future_timestamp", "late",         "storage_rejected"};
 /* clang-format on */
 
-const char *red_dlq_code_name(red_dlq_code_t code)
+const char *red_decode_dlq_code_name(red_dlq_code_t code)
 {
         return (unsigned)code < RED_DLQ__CNT ? code_names[code] : "unknown";
 }
@@ -438,7 +438,8 @@ static red_dlq_code_t object_text(dec_t *d, const red_field_t *f, const jv_t *j,
                         return bad(d, RED_DLQ_WRONG_TYPE,
                                    "%s.%.*s: expected a %s, got %s", f->name,
                                    (int)(m[i].klen < 64 ? m[i].klen : 64),
-                                   m[i].k, red_field_type_name(f->values),
+                                   m[i].k,
+                                   red_contract_field_type_name(f->values),
                                    type_name(val->t));
                 }
         }
@@ -588,13 +589,13 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                                 if (!red_decode_range_member(f->values, item)) {
                                         jv_t iv;
                                         jv_from_json(item, &iv);
-                                        return bad(
-                                                d, RED_DLQ_WRONG_TYPE,
-                                                "%s.%.64s: expected a %s, "
-                                                "got %s",
-                                                f->name, key,
-                                                red_field_type_name(f->values),
-                                                jv_type_name(&iv));
+                                        return bad(d, RED_DLQ_WRONG_TYPE,
+                                                   "%s.%.64s: expected a %s, "
+                                                   "got %s",
+                                                   f->name, key,
+                                                   red_contract_field_type_name(
+                                                           f->values),
+                                                   jv_type_name(&iv));
                                 }
                         }
                 }
@@ -608,7 +609,7 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
         return bad(d, RED_DLQ_WRONG_TYPE, "%s: expected %s %s, got %s", f->name,
                    f->type == RED_FT_INTEGER || f->type == RED_FT_OBJECT ? "an"
                                                                          : "a",
-                   red_field_type_name(f->type), jv_type_name(j));
+                   red_contract_field_type_name(f->type), jv_type_name(j));
 }
 
 static red_dlq_code_t event_time(dec_t *d, red_time_t now)

@@ -42,7 +42,7 @@ typedef struct red_dead_letter_s {
 } red_dead_letter_t;
 
 /** "invalid_json", "missing_field", ... (also the metric label). */
-const char *red_dlq_code_name(red_dlq_code_t code);
+const char *red_decode_dlq_code_name(red_dlq_code_t code);
 
 /** Messages larger than this are dead-lettered as too_large. */
 #define RED_DECODE_MAX_BYTES (1024 * 1024)

@@ -295,7 +295,7 @@ static void alerts(red_buf_t *b, const red_contract_t *c)
                 key(b, "metric", false);
                 str(b, rl->metric);
                 key(b, "op", false);
-                str(b, red_alert_op_name(rl->op));
+                str(b, red_contract_alert_op_name(rl->op));
                 key(b, "threshold", false);
                 red_buf_put_double(b, rl->threshold);
                 key(b, "severity", false);

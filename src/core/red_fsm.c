@@ -340,7 +340,7 @@ static int do_initialize(red_fsm_engine_t *e, const red_trigger_t *t,
                 return 0;
         }
         if ((v = value_of(ev, t->state_from)) && v->type == RED_FT_STRING) {
-                state = red_fsm_state(fsm, v->s.p, v->s.len);
+                state = red_contract_fsm_state(fsm, v->s.p, v->s.len);
                 if (state < 0) {
                         e->counters[RED_FSM_INVALID_STATE]++;
                         return 0;
@@ -472,7 +472,7 @@ static int do_transition(red_fsm_engine_t *e, const red_trigger_t *t,
                 }
                 evname = v->s.p;
                 evlen = v->s.len;
-                evi = red_fsm_event(fsm, evname, evlen);
+                evi = red_contract_fsm_event(fsm, evname, evlen);
         }
         if (wf && wf->state < sc) {
                 from = wf->state;
@@ -480,7 +480,7 @@ static int do_transition(red_fsm_engine_t *e, const red_trigger_t *t,
 
         /* the target: to_state field, else by event from here, else any */
         if ((v = value_of(ev, t->to_state_from)) && v->type == RED_FT_STRING) {
-                to = red_fsm_state(fsm, v->s.p, v->s.len);
+                to = red_contract_fsm_state(fsm, v->s.p, v->s.len);
                 toname = v->s.p;
                 tolen = v->s.len;
         } else {

@@ -119,7 +119,7 @@ int red_partition_ensure(PGconn *conn, red_partition_cache_t *pc,
         uint64_t h;
 
         red_partition_of(table, gran, t, name, sizeof(name), &from, &to);
-        h = red_hash_bytes(name, strlen(name), 0);
+        h = red_map_hash_bytes(name, strlen(name), 0);
         if (red_map_find(pc->names, h, name_eq, name)) {
                 return 0;
         }

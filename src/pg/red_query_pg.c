@@ -312,7 +312,7 @@ static void build_counts(sql_t *s, const red_query_t *q)
 
 /* --- the executor ------------------------------------------------------ */
 
-struct red_qexec_s {
+struct red_query_pg_s {
         PGconn *conn;
         const red_query_t *q;
         red_format_t *fmt;
@@ -327,7 +327,7 @@ struct red_qexec_s {
         long rows;
 };
 
-static void set_error(red_qexec_t *x, const PGresult *res, int *status,
+static void set_error(red_query_pg_t *x, const PGresult *res, int *status,
                       char *errstr, size_t size)
 {
         const char *state =
@@ -385,7 +385,7 @@ static red_val_type_t type_of(Oid oid)
 }
 
 /* Names and types the format's columns from a result, once. */
-static int type_columns(red_qexec_t *x, const PGresult *res)
+static int type_columns(red_query_pg_t *x, const PGresult *res)
 {
         if (x->typed) {
                 return 0;
@@ -402,7 +402,7 @@ static int type_columns(red_qexec_t *x, const PGresult *res)
 }
 
 /* The order values of row @p r as a cursor into @p out. */
-static void row_cursor(red_qexec_t *x, const PGresult *res, int r,
+static void row_cursor(red_query_pg_t *x, const PGresult *res, int r,
                        red_buf_t *out)
 {
         const red_query_t *q = x->q;
@@ -431,7 +431,7 @@ static void row_cursor(red_qexec_t *x, const PGresult *res, int r,
  * written row's (x->last keeps it across FETCH batches). Returns 1 when
  * the limit was passed, 0, or -ENOMEM.
  */
-static int write_rows(red_qexec_t *x, const PGresult *res)
+static int write_rows(red_query_pg_t *x, const PGresult *res)
 {
         const red_query_t *q = x->q;
         int nrows = PQntuples(res), ncols = (int)q->col_cnt;
@@ -463,7 +463,7 @@ static int write_rows(red_qexec_t *x, const PGresult *res)
         return x->pending.failed || x->last.failed ? -ENOMEM : 0;
 }
 
-static void finish_output(red_qexec_t *x)
+static void finish_output(red_query_pg_t *x)
 {
         red_format_end(x->fmt, x->next.len ? x->next.data : NULL, x->meta.data,
                        &x->pending);
@@ -473,7 +473,7 @@ static void finish_output(red_qexec_t *x)
 /*
  * Summaries run as statements prepared once per connection and shape (the
  * name is a hash of the SQL text) with generic plans
- * (red_qexec_session()): planning the OR of a summary's tiles over a
+ * (red_query_pg_session()): planning the OR of a summary's tiles over a
  * partitioned table costs as much as running it, and run-time partition
  * pruning keeps the generic plan as selective. Their shapes are few (the
  * tile layouts of a range, filters as array parameters); row queries,
@@ -482,8 +482,8 @@ static void finish_output(red_qexec_t *x)
 static void statement_name(const sql_t *s, char name[32])
 {
         snprintf(name, 32, "red_q_%016llx",
-                 (unsigned long long)red_hash_bytes(s->text.data, s->text.len,
-                                                    UINT64_C(0x5eed)));
+                 (unsigned long long)red_map_hash_bytes(
+                         s->text.data, s->text.len, UINT64_C(0x5eed)));
 }
 
 static bool not_prepared(const PGresult *res)
@@ -494,7 +494,7 @@ static bool not_prepared(const PGresult *res)
                !strcmp(state, "26000"); /* invalid_sql_statement_name */
 }
 
-static bool prepare(red_qexec_t *x, const sql_t *s, const char *name)
+static bool prepare(red_query_pg_t *x, const sql_t *s, const char *name)
 {
         PGresult *res = PQprepare(x->conn, name, s->text.data, s->n, NULL);
         bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
@@ -503,14 +503,14 @@ static bool prepare(red_qexec_t *x, const sql_t *s, const char *name)
         return ok;
 }
 
-static PGresult *exec_sql(red_qexec_t *x, const sql_t *s, int binary)
+static PGresult *exec_sql(red_query_pg_t *x, const sql_t *s, int binary)
 {
         return PQexecParams(x->conn, s->text.data, s->n, NULL,
                             (const char *const *)s->params, NULL, NULL, binary);
 }
 
 /* Sends a prepared statement for single-row reading; false on failure. */
-static bool send_sql(red_qexec_t *x, const sql_t *s, int binary)
+static bool send_sql(red_query_pg_t *x, const sql_t *s, int binary)
 {
         char name[32];
 
@@ -521,7 +521,7 @@ static bool send_sql(red_qexec_t *x, const sql_t *s, int binary)
                PQsetSingleRowMode(x->conn);
 }
 
-static void meta_range(red_qexec_t *x)
+static void meta_range(red_query_pg_t *x)
 {
         char a[RED_TIME_FMT_SIZE], b[RED_TIME_FMT_SIZE];
 
@@ -537,8 +537,8 @@ static void meta_range(red_qexec_t *x)
 /* --- kinds ------------------------------------------------------------- */
 
 /* A page (or a whole small result) in one statement. */
-static int run_rows(red_qexec_t *x, const sql_t *s, int *status, char *errstr,
-                    size_t size)
+static int run_rows(red_query_pg_t *x, const sql_t *s, int *status,
+                    char *errstr, size_t size)
 {
         PGresult *res = exec_sql(x, s, 0);
         int r;
@@ -559,8 +559,8 @@ static int run_rows(red_qexec_t *x, const sql_t *s, int *status, char *errstr,
         return 0;
 }
 
-static int command(red_qexec_t *x, const char *sql, int *status, char *errstr,
-                   size_t size)
+static int command(red_query_pg_t *x, const char *sql, int *status,
+                   char *errstr, size_t size)
 {
         PGresult *res = PQexec(x->conn, sql);
         int r = 0;
@@ -574,7 +574,7 @@ static int command(red_qexec_t *x, const char *sql, int *status, char *errstr,
 }
 
 /* One FETCH of an export; ends the output after the last. */
-static int fetch(red_qexec_t *x, int *status, char *errstr, size_t size)
+static int fetch(red_query_pg_t *x, int *status, char *errstr, size_t size)
 {
         char sql[64];
         PGresult *res;
@@ -607,8 +607,8 @@ static int fetch(red_qexec_t *x, int *status, char *errstr, size_t size)
 
 /* An export: a cursor in a read-only transaction, the first batch now
  * (so that errors still get their status before anything is sent). */
-static int run_export(red_qexec_t *x, const sql_t *s, int *status, char *errstr,
-                      size_t size)
+static int run_export(red_query_pg_t *x, const sql_t *s, int *status,
+                      char *errstr, size_t size)
 {
         red_buf_t decl;
         PGresult *res;
@@ -634,7 +634,7 @@ static int run_export(red_qexec_t *x, const sql_t *s, int *status, char *errstr,
 
 /* Summary and top: the tiles' cells in group order, row by row; a group
  * starts where the grouping or a key value changes. */
-static int run_summary(red_qexec_t *x, const sql_t *s, int *status,
+static int run_summary(red_query_pg_t *x, const sql_t *s, int *status,
                        char *errstr, size_t size)
 {
         const red_query_t *q = x->q;
@@ -752,7 +752,8 @@ static int run_summary(red_qexec_t *x, const sql_t *s, int *status,
 }
 
 /* A workflow's current-state row as a JSON object into the meta. */
-static int run_current(red_qexec_t *x, int *status, char *errstr, size_t size)
+static int run_current(red_query_pg_t *x, int *status, char *errstr,
+                       size_t size)
 {
         const red_query_t *q = x->q;
         sql_t s;
@@ -826,8 +827,8 @@ static int run_current(red_qexec_t *x, int *status, char *errstr, size_t size)
 
 /* --- the public side --------------------------------------------------- */
 
-int red_qexec_session(PGconn *conn, long statement_timeout_ms,
-                      long idle_timeout_ms, char *errstr, size_t errstr_size)
+int red_query_pg_session(PGconn *conn, long statement_timeout_ms,
+                         long idle_timeout_ms, char *errstr, size_t errstr_size)
 {
         char sql[512];
 
@@ -842,12 +843,12 @@ int red_qexec_session(PGconn *conn, long statement_timeout_ms,
         return red_pg_exec(conn, sql, errstr, errstr_size);
 }
 
-red_qexec_t *red_qexec_start(PGconn *conn, const red_query_t *q,
-                             const red_contract_t *const *contracts,
-                             size_t contract_cnt, int *status, char *errstr,
-                             size_t errstr_size)
+red_query_pg_t *red_query_pg_start(PGconn *conn, const red_query_t *q,
+                                   const red_contract_t *const *contracts,
+                                   size_t contract_cnt, int *status,
+                                   char *errstr, size_t errstr_size)
 {
-        red_qexec_t *x = calloc(1, sizeof(*x));
+        red_query_pg_t *x = calloc(1, sizeof(*x));
         bool prom = q->format == RED_FORMAT_PROMETHEUS;
         sql_t s;
         int r = 0;
@@ -933,12 +934,12 @@ red_qexec_t *red_qexec_start(PGconn *conn, const red_query_t *q,
         return x;
 err:
         sql_free(&s);
-        red_qexec_destroy(x);
+        red_query_pg_destroy(x);
         return NULL;
 }
 
-int red_qexec_fill(red_qexec_t *x, red_buf_t *out, size_t want, char *errstr,
-                   size_t errstr_size)
+int red_query_pg_fill(red_query_pg_t *x, red_buf_t *out, size_t want,
+                      char *errstr, size_t errstr_size)
 {
         size_t start = out->len;
         int status;
@@ -964,17 +965,17 @@ int red_qexec_fill(red_qexec_t *x, red_buf_t *out, size_t want, char *errstr,
         }
 }
 
-const char *red_qexec_next_cursor(const red_qexec_t *x)
+const char *red_query_pg_next_cursor(const red_query_pg_t *x)
 {
         return x->done && x->next.len ? x->next.data : NULL;
 }
 
-long red_qexec_rows(const red_qexec_t *x)
+long red_query_pg_rows(const red_query_pg_t *x)
 {
         return x->rows;
 }
 
-bool red_qexec_destroy(red_qexec_t *x)
+bool red_query_pg_destroy(red_query_pg_t *x)
 {
         bool clean;
 

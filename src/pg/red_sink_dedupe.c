@@ -182,9 +182,9 @@ static red_sink_result_t load(red_sink_dedupe_t *d, red_sink_io_t *io,
         for (int i = 0; i < rows; i++) {
                 red_time_t t = strtoll(PQgetvalue(res, i, 1), NULL, 10);
                 if (red_seen_add(d->seen, part,
-                                 red_hash_bytes(PQgetvalue(res, i, 0),
-                                                (size_t)PQgetlength(res, i, 0),
-                                                0),
+                                 red_map_hash_bytes(
+                                         PQgetvalue(res, i, 0),
+                                         (size_t)PQgetlength(res, i, 0), 0),
                                  t)) {
                         PQclear(res);
                         return oom(errstr, size);

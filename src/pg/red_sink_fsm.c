@@ -94,12 +94,13 @@ static int restore(red_sink_fsm_t *w, const PGresult *res, int row,
         const red_contract_t *c = w->c;
         const red_fsm_t *fsm = w->fsm;
         const char *rem[RED_WF_MAX_REMEMBER] = {NULL};
-        int st = red_fsm_state(fsm, PQgetvalue(res, row, 1),
-                               (size_t)PQgetlength(res, row, 1));
+        int st = red_contract_fsm_state(fsm, PQgetvalue(res, row, 1),
+                                        (size_t)PQgetlength(res, row, 1));
         int prev = PQgetisnull(res, row, 2)
                            ? -1
-                           : red_fsm_state(fsm, PQgetvalue(res, row, 2),
-                                           (size_t)PQgetlength(res, row, 2));
+                           : red_contract_fsm_state(
+                                     fsm, PQgetvalue(res, row, 2),
+                                     (size_t)PQgetlength(res, row, 2));
         json_t *meta;
         int32_t part = -1;
         red_uuid_t id;
@@ -208,8 +209,9 @@ int red_sink_fsm_count_states(red_sink_fsm_t *w, red_sink_io_t *io,
                 return -1;
         }
         for (int row = 0; row < PQntuples(res); row++) {
-                int st = red_fsm_state(w->fsm, PQgetvalue(res, row, 0),
-                                       (size_t)PQgetlength(res, row, 0));
+                int st = red_contract_fsm_state(
+                        w->fsm, PQgetvalue(res, row, 0),
+                        (size_t)PQgetlength(res, row, 0));
                 if (st >= 0) {
                         counts[st] = strtoll(PQgetvalue(res, row, 1), NULL, 10);
                 }

@@ -332,8 +332,9 @@ static void mark_found(red_sink_raw_t *w, const PGresult *res, red_core_t *core,
                 red_buf_puts(&w->buf, PQgetvalue(res, row, nf - 1));
                 pr.p = w->buf.data;
                 pr.len = w->buf.len;
-                k = red_map_find(w->by_ident, red_hash_bytes(pr.p, pr.len, 0),
-                                 ident_eq, &pr);
+                k = red_map_find(w->by_ident,
+                                 red_map_hash_bytes(pr.p, pr.len, 0), ident_eq,
+                                 &pr);
                 if (k) {
                         red_core_raw_stored(core, (size_t)(k - keys));
                 }
@@ -382,9 +383,10 @@ static red_sink_result_t lookup_one(red_sink_raw_t *w, red_sink_io_t *io,
                 red_buf_puts(&arr[kn - 1], ts);
                 lo = k->ev->time < lo ? k->ev->time : lo;
                 hi = k->ev->time > hi ? k->ev->time : hi;
-                if (red_map_insert(w->by_ident,
-                                   red_hash_bytes(k->ident, k->ident_len, 0),
-                                   (void *)k)) {
+                if (red_map_insert(
+                            w->by_ident,
+                            red_map_hash_bytes(k->ident, k->ident_len, 0),
+                            (void *)k)) {
                         arr[0].failed = true;
                 }
                 n++;
@@ -512,7 +514,7 @@ static int target(const red_sink_raw_t *w, size_t k, const red_event_t *ev)
         const char *table;
 
         if (!(r->on & (UINT64_C(1) << ev->kind->index)) ||
-            !(table = red_raw_table(r, ev->msg->topic))) {
+            !(table = red_contract_raw_table(r, ev->msg->topic))) {
                 return -1;
         }
         for (size_t i = 0; i < w->cnt; i++) {

@@ -84,7 +84,7 @@ static void decode_one(const red_contract_t *c, const red_msg_t *msg,
                                            "accepts as JSON"
                                          : "jansson accepts, red_decode "
                                            "says invalid_json",
-                         c, msg, red_dlq_code_name(code), detail);
+                         c, msg, red_decode_dlq_code_name(code), detail);
         }
         tree = red_decode_tree(c, msg, NOW, &ev, tree_detail,
                                sizeof(tree_detail));
@@ -94,8 +94,8 @@ static void decode_one(const red_contract_t *c, const red_msg_t *msg,
         if (tree != code) {
                 char both[2100];
                 snprintf(both, sizeof(both), "fast %s (%s), tree %s (%s)",
-                         red_dlq_code_name(code), detail,
-                         red_dlq_code_name(tree), tree_detail);
+                         red_decode_dlq_code_name(code), detail,
+                         red_decode_dlq_code_name(tree), tree_detail);
                 disagree("the fast and the tree decoder differ", c, msg, both,
                          "");
         }

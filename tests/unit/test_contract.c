@@ -88,7 +88,7 @@ START_TEST(codegen_contract_model)
         ck_assert_str_eq(f->transitions[0].guards[0], "has_requirements");
         ck_assert_uint_eq(f->trigger_cnt, 8);
         ck_assert(f->triggers[2].initialize);
-        ck_assert_int_eq(red_fsm_event(f, "retry_workflow", 14),
+        ck_assert_int_eq(red_contract_fsm_event(f, "retry_workflow", 14),
                          f->transitions[5].event);
         red_contract_destroy(c);
 }

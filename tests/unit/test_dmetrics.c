@@ -368,11 +368,11 @@ START_TEST(names_clash)
                           .type = RED_METRIC_COUNTER},
                      same = {.name = "job_seconds", .type = RED_METRIC_GAUGE};
 
-        ck_assert(red_metric_names_clash(&h, &g));
-        ck_assert(red_metric_names_clash(&g, &h));
-        ck_assert(red_metric_names_clash(&h, &same));
-        ck_assert(!red_metric_names_clash(&h, &k));
-        ck_assert(!red_metric_names_clash(&g, &k));
+        ck_assert(red_contract_metric_names_clash(&h, &g));
+        ck_assert(red_contract_metric_names_clash(&g, &h));
+        ck_assert(red_contract_metric_names_clash(&h, &same));
+        ck_assert(!red_contract_metric_names_clash(&h, &k));
+        ck_assert(!red_contract_metric_names_clash(&g, &k));
 }
 END_TEST
 

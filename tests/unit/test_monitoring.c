@@ -623,12 +623,13 @@ START_TEST(agent_thresholds_follow_the_rules)
                                                        rule->op == RED_OP_GTE
                                                ? rule->threshold + eps
                                                : rule->threshold - eps);
-                        ck_assert_msg(
-                                got && !strcmp(got, want),
-                                "%s: past rule %s (%s %g) the stat is "
-                                "%s, want %s",
-                                metric, rule->id, red_alert_op_name(rule->op),
-                                rule->threshold, got ? got : "none", want);
+                        ck_assert_msg(got && !strcmp(got, want),
+                                      "%s: past rule %s (%s %g) the stat is "
+                                      "%s, want %s",
+                                      metric, rule->id,
+                                      red_contract_alert_op_name(rule->op),
+                                      rule->threshold, got ? got : "none",
+                                      want);
                         checked++;
                 }
         }
