@@ -277,8 +277,9 @@ int main(int argc, char **argv)
         exec_sql(admin, "CREATE DATABASE " DB);
         snprintf(cmd, sizeof(cmd),
                  "REDUCERD_POSTGRES_CONNINFO=dbname=" DB
-                 " %s/src/reducerd migrate >/dev/null",
-                 bindir);
+                 " %s/src/reducerd migrate "
+                 "%s/contracts/codegen_metrics.yaml >/dev/null",
+                 bindir, RED_SOURCE_ROOT);
         run(cmd);
         c = connect_db(DB);
 

@@ -23,6 +23,7 @@
 #include "red_log.h"
 #include "red_migrate.h"
 #include "red_pg.h"
+#include "red_schema.h"
 #include "red_query.h"
 #include "red_query_pg.h"
 #include "red_time.h"
@@ -122,6 +123,17 @@ static void prepare(int days, int per_hour)
         mig = red_migrate_builtin(&cnt);
         if (red_migrate_apply(c, mig, cnt, &applied, err, sizeof(err))) {
                 die("migrate", err);
+        }
+        {
+                /* the contract's tables, as `reducerd migrate` makes them */
+                red_contract_set_t set = {0};
+                size_t statements;
+                if (red_contract_set_add(&set, CONTRACT, err, sizeof(err)) ||
+                    red_schema_migrate(c, &set, false, NULL, stderr,
+                                       &statements, err, sizeof(err))) {
+                        die("migrate", err);
+                }
+                red_contract_set_destroy(&set);
         }
         printf("data: generating and loading %d days at %d workflows/h "
                "(once)...\n",

@@ -23,6 +23,7 @@
 #include "red_log.h"
 #include "red_migrate.h"
 #include "red_partition.h"
+#include "red_schema.h"
 #include "red_sink.h"
 #include "red_time.h"
 
@@ -171,7 +172,8 @@ static void empty_tables(PGconn *c)
         exec_sql(c, "TRUNCATE agent_routing_metrics, agent_state_metrics, "
                     "agent_coordination_metrics, agent_workflow_metrics, "
                     "agent_quorum_metrics, agent_metrics_rollup, "
-                    "agent_alerts, reducerd_alert_state, reducerd_outbox");
+                    "agent_alerts, reducerd_alert_state, reducerd_outbox, "
+                    "reducerd_dedupe");
         exec_sql(c, "VACUUM ANALYZE");
 }
 
@@ -404,6 +406,17 @@ int main(int argc, char **argv)
         mig = red_migrate_builtin(&mig_cnt);
         if (red_migrate_apply(db, mig, mig_cnt, &applied, err, sizeof(err))) {
                 die("migrate", err);
+        }
+        {
+                /* the contract's tables, as `reducerd migrate` makes them */
+                red_contract_set_t set = {0};
+                size_t statements;
+                if (red_contract_set_add(&set, contract, err, sizeof(err)) ||
+                    red_schema_migrate(db, &set, false, NULL, stderr,
+                                       &statements, err, sizeof(err))) {
+                        die("migrate", err);
+                }
+                red_contract_set_destroy(&set);
         }
         for (int k = 0; k < 5; k++) {
                 /* the data's days exist for both (COPY cannot make them) */

@@ -347,21 +347,28 @@ red_contract_t *test_contract(const char *rel)
         return c;
 }
 
-red_contract_t *test_contract_with(const char *rel, const char *more)
+red_contract_t *test_contract_text(const char *text)
 {
-        char *base = test_read_file(test_path(rel), NULL), *dir, *text;
-        char path[4096], err[2048];
+        char *dir = test_tmpdir(), path[4096], err[2048];
         red_contract_t *c;
 
-        dir = test_tmpdir();
         snprintf(path, sizeof(path), "%s/contract.yaml", dir);
-        ck_assert_int_ge(asprintf(&text, "%s%s", base, more), 0);
         test_write_file(path, text, strlen(text));
         c = red_contract_load(path, err, sizeof(err));
         ck_assert_msg(c != NULL, "%s", err);
         unlink(path);
         rmdir(dir);
         free(dir);
+        return c;
+}
+
+red_contract_t *test_contract_with(const char *rel, const char *more)
+{
+        char *base = test_read_file(test_path(rel), NULL), *text;
+        red_contract_t *c;
+
+        ck_assert_int_ge(asprintf(&text, "%s%s", base, more), 0);
+        c = test_contract_text(text);
         free(text);
         free(base);
         return c;

@@ -102,6 +102,9 @@ bool test_wait_for(bool (*cond)(void *opaque), void *opaque, long timeout_ms);
 /** Loads the contract at @p rel under the source tree, or fails the test
  * with the loader's message. Caller destroys with red_contract_destroy(). */
 red_contract_t *test_contract(const char *rel);
+/** A contract loaded from @p text (through a scratch file), or fails the
+ * test. Caller destroys it. */
+red_contract_t *test_contract_text(const char *text);
 /** test_contract() of the file @p rel with @p more (YAML text, e.g. a
  * top-level "time:" section) appended, loaded from a scratch copy. */
 red_contract_t *test_contract_with(const char *rel, const char *more);

@@ -5,6 +5,9 @@
 #                             reducerd.yaml (mounted at /etc/reducerd/reducerd.yaml)
 #   configmap-contracts.yaml  reducerd-contracts: every contracts/*.yaml,
 #                             keyed by file name (mounted at /etc/reducerd/contracts)
+#   configmap-alertmanager.yaml
+#                             reducerd-alertmanager: deploy/alertmanager/
+#                             alertmanager.yml (mounted into Alertmanager)
 #
 # Run it after changing a contract or deploy/reducerd.yaml and commit the
 # output; tests/unit/test_deploy.c fails while they differ. The contents are
@@ -65,7 +68,7 @@ EOF
 }
 
 mkdir -p "$out"
-trap 'rm -f "$out/.configmap-config.yaml.tmp" "$out/.configmap-contracts.yaml.tmp"' EXIT
+trap 'rm -f "$out/.configmap-config.yaml.tmp" "$out/.configmap-contracts.yaml.tmp" "$out/.configmap-alertmanager.yaml.tmp"' EXIT
 
 tmp="$out/.configmap-config.yaml.tmp"
 {
@@ -91,5 +94,12 @@ tmp="$out/.configmap-contracts.yaml.tmp"
 } >"$tmp"
 mv "$tmp" "$out/configmap-contracts.yaml"
 
-printf 'wrote %s/configmap-config.yaml and %s/configmap-contracts.yaml\n' \
-        "$out" "$out"
+tmp="$out/.configmap-alertmanager.yaml.tmp"
+{
+        header reducerd-alertmanager deploy/alertmanager/alertmanager.yml
+        emit_value alertmanager.yml "$top/deploy/alertmanager/alertmanager.yml"
+} >"$tmp"
+mv "$tmp" "$out/configmap-alertmanager.yaml"
+
+printf 'wrote %s/configmap-config.yaml, %s/configmap-contracts.yaml and %s/configmap-alertmanager.yaml\n' \
+        "$out" "$out" "$out"

@@ -18,7 +18,9 @@
 #include "red_pg.h"
 #include "red_pipeline.h"
 #include "red_redact.h"
+#include "red_deliver.h"
 #include "red_relay.h"
+#include "red_schema.h"
 #include "red_serve.h"
 #include "red_time.h"
 
@@ -119,6 +121,29 @@ static int write_bootstrap_file(const char *path, const char *bootstrap)
         return 0;
 }
 
+/* Whether every contract of @p set is the one its tables were built for
+ * (red_schema_live()): a new version whose generation is still being
+ * built must not write. 0, or -1 with the first reason in @p err. An
+ * unreachable database is not a reason here (the pipelines wait for it
+ * and check again when they connect). */
+static int check_contracts(const red_config_t *conf,
+                           const red_contract_set_t *set, char *err,
+                           size_t size)
+{
+        PGconn *conn = red_pg_connect(conf->postgres_conninfo, err, size);
+        int gen, r = 0;
+
+        if (!conn) {
+                red_log_warn("daemon", "%s", err);
+                return 0;
+        }
+        for (size_t i = 0; !r && i < set->cnt; i++) {
+                r = red_schema_live(conn, set->items[i], &gen, err, size);
+        }
+        PQfinish(conn);
+        return r;
+}
+
 /* The database must be reachable and migrated before anything starts. */
 static int check_database(const red_config_t *conf)
 {
@@ -177,11 +202,14 @@ static void maintain(const red_config_t *conf, const red_contract_set_t *set)
         if (red_maintain_run(conn, set, (int)conf->maintain_days_ahead,
                              red_time_now(), &res, err, sizeof(err))) {
                 red_log_warn("maintain", "%s", err);
-        } else if (res.created || res.dropped || res.workflows_deleted) {
+        } else if (res.created || res.dropped || res.cells_deleted ||
+                   res.workflows_deleted) {
                 red_log_info("maintain",
-                             "partitions created %d, dropped %d; %ld old "
+                             "partitions created %d, dropped %d; %ld cells "
+                             "past their window's retention and %ld old "
                              "workflows deleted",
-                             res.created, res.dropped, res.workflows_deleted);
+                             res.created, res.dropped, res.cells_deleted,
+                             res.workflows_deleted);
         }
         PQfinish(conn);
 }
@@ -194,6 +222,7 @@ typedef struct daemon_s {
         red_pipeline_t **pipes;
         size_t pipe_cnt;
         red_relay_t *relay;
+        red_deliver_t *deliver; /* alert delivery, or NULL: no destination */
         red_kafka_mock_t *km;
         const char *brokers;
         red_api_t *api; /* the read API (http.api), or NULL */
@@ -204,7 +233,7 @@ static void on_metrics(void *opaque, red_buf_t *out)
         daemon_t *d = opaque;
 
         pthread_mutex_lock(&d->lock);
-        red_metrics_render(out, d->pipes, d->pipe_cnt, d->relay);
+        red_metrics_render(out, d->pipes, d->pipe_cnt, d->relay, d->deliver);
         pthread_mutex_unlock(&d->lock);
 }
 
@@ -233,6 +262,16 @@ static bool on_ready(void *opaque, char *reason, size_t size)
                                  "yet",
                                  name);
                         ok = false;
+                } else if (st.partitions_stopped) {
+                        snprintf(reason, size,
+                                 "%s: %zu partition%s not consumed after an "
+                                 "offset gap (%s%s; kafka.offset_gap_policy "
+                                 "fail)",
+                                 name, st.partitions_stopped,
+                                 st.partitions_stopped == 1 ? "" : "s",
+                                 st.stopped_partition,
+                                 st.partitions_stopped > 1 ? ", ..." : "");
+                        ok = false;
                 }
         }
         pthread_mutex_unlock(&d->lock);
@@ -244,14 +283,17 @@ static void stop_workers(daemon_t *d)
         red_pipeline_t **pipes;
         size_t cnt;
         red_relay_t *relay;
+        red_deliver_t *deliver;
 
         pthread_mutex_lock(&d->lock);
         pipes = d->pipes;
         cnt = d->pipe_cnt;
         relay = d->relay;
+        deliver = d->deliver;
         d->pipes = NULL;
         d->pipe_cnt = 0;
         d->relay = NULL;
+        d->deliver = NULL;
         pthread_mutex_unlock(&d->lock);
         for (size_t i = 0; i < cnt; i++) {
                 if (pipes[i]) {
@@ -270,12 +312,18 @@ static void stop_workers(daemon_t *d)
                 red_relay_join(relay);
                 red_relay_destroy(relay);
         }
+        if (deliver) {
+                red_deliver_stop(deliver);
+                red_deliver_join(deliver);
+                red_deliver_destroy(deliver);
+        }
 }
 
 static int start_workers(daemon_t *d, char *err, size_t size)
 {
         red_pipeline_t **pipes = calloc(d->set.cnt + 1, sizeof(*pipes));
         red_relay_t *relay;
+        red_deliver_t *deliver = NULL;
         size_t n = 0;
 
         if (!pipes) {
@@ -287,6 +335,26 @@ static int start_workers(daemon_t *d, char *err, size_t size)
                 red_relay_destroy(relay);
                 free(pipes);
                 return -1;
+        }
+        if (red_config_alert_delivery(d->conf) &&
+            (!(deliver = red_deliver_new(d->conf, err, size)) ||
+             red_deliver_start(deliver, err, size))) {
+                red_deliver_destroy(deliver);
+                red_relay_stop(relay);
+                red_relay_join(relay);
+                red_relay_destroy(relay);
+                free(pipes);
+                return -1;
+        }
+        if (deliver) {
+                red_log_info("daemon",
+                             "delivering alerts to %zu Alertmanager%s and %zu "
+                             "webhook%s",
+                             d->conf->alerting_alertmanager_urls.cnt,
+                             d->conf->alerting_alertmanager_urls.cnt == 1 ? ""
+                                                                          : "s",
+                             d->conf->alerting_webhook_cnt,
+                             d->conf->alerting_webhook_cnt == 1 ? "" : "s");
         }
         for (; n < d->set.cnt; n++) {
                 char perr[1024];
@@ -303,6 +371,7 @@ static int start_workers(daemon_t *d, char *err, size_t size)
         d->pipes = pipes;
         d->pipe_cnt = n < d->set.cnt && pipes[n] ? n + 1 : n;
         d->relay = relay;
+        d->deliver = deliver;
         pthread_mutex_unlock(&d->lock);
         if (n < d->set.cnt) {
                 return -1;
@@ -335,6 +404,15 @@ static void reload(daemon_t *d, const red_daemon_opts_t *opts)
                               "reload refused, keeping the running "
                               "contracts: %s",
                               err);
+                red_config_destroy(conf);
+                return;
+        }
+        if (check_contracts(conf, &set, err, sizeof(err))) {
+                red_log_error("daemon",
+                              "reload refused, keeping the running "
+                              "contracts: %s",
+                              err);
+                red_contract_set_destroy(&set);
                 red_config_destroy(conf);
                 return;
         }
@@ -430,10 +508,20 @@ int red_daemon_run(const red_daemon_opts_t *opts)
                              "embedded Kafka (librdkafka mock cluster) "
                              "ready; bootstrap servers: %s",
                              d.brokers);
+                red_log_info("daemon",
+                             "the embedded Kafka starts empty: partitions "
+                             "whose offsets in PostgreSQL come from an "
+                             "earlier run are read from the new log's start "
+                             "(kafka.offset_gap_policy reset)");
         } else {
                 d.brokers = strdup(d.conf->kafka_brokers);
         }
-        if (check_database(d.conf)) {
+        err[0] = '\0';
+        if (check_database(d.conf) ||
+            check_contracts(d.conf, &d.set, err, sizeof(err))) {
+                if (err[0]) {
+                        red_log_error("daemon", "%s", err);
+                }
                 goto done;
         }
         if (*d.conf->http_listen) {

@@ -9,8 +9,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-struct addrinfo *red_listen_resolve(const char *setting, const char *listen,
-                                    char *errstr, size_t errstr_size)
+/*
+ * Resolves @p listen, the value of setting @p setting (named in errors).
+ * Returns the first address (caller frees with freeaddrinfo()), or NULL
+ * with "setting \"value\": problem" in @p errstr.
+ */
+static struct addrinfo *red_listen_resolve(const char *setting,
+                                           const char *listen, char *errstr,
+                                           size_t errstr_size)
 {
         const char *colon = strrchr(listen, ':');
         struct addrinfo hints, *ai = NULL;

@@ -11,14 +11,6 @@
 #include <stddef.h>
 
 /**
- * Resolves @p listen, the value of setting @p setting (named in errors).
- * Returns the first address (caller frees with freeaddrinfo()), or NULL
- * with "setting \"value\": problem" in @p errstr.
- */
-struct addrinfo *red_listen_resolve(const char *setting, const char *listen,
-                                    char *errstr, size_t errstr_size);
-
-/**
  * Resolves @p listen and binds and listens on it (non-blocking,
  * close-on-exec, SO_REUSEADDR). Returns the socket (the caller owns it) or
  * -1 with e.g. "http.listen \"127.0.0.1:9464\": cannot listen on

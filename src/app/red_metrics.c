@@ -39,8 +39,108 @@ static void histogram(red_buf_t *b, const char *name, const char *contract,
                        (unsigned long long)cum);
 }
 
+/* Alerts by rule and what happened to them on the way to people. */
+static void alert_metrics(red_buf_t *b, red_pipeline_t *const *pipes,
+                          const red_pipeline_stats_t *st, const char **names,
+                          size_t cnt, red_deliver_t *deliver)
+{
+        static const char *const sev[] = {"CRITICAL", "WARNING", "INFO"};
+        static const char *const kinds[] = {"alertmanager", "webhook"};
+        red_deliver_stats_t ds = {0};
+        uint64_t cum = 0;
+
+        head(b, "reducerd_alerts_resolved_total", "counter",
+             "Window alerts resolved by severity");
+        for (size_t i = 0; i < cnt; i++) {
+                for (int k = 0; k < 3; k++) {
+                        red_buf_printf(
+                                b,
+                                "reducerd_alerts_resolved_total{"
+                                "contract=\"%s\",severity=\"%s\"} "
+                                "%llu\n",
+                                names[i], sev[k],
+                                (unsigned long long)st[i].alerts_resolved[k]);
+                }
+        }
+        head(b, "reducerd_alert_rule_events_total", "counter",
+             "Alerts fired and resolved by rule");
+        for (size_t i = 0; i < cnt; i++) {
+                const red_alerts_t *a = red_pipeline_contract(pipes[i])->alerts;
+                uint64_t f[256], r[256];
+                size_t n = red_pipeline_alert_rules(pipes[i], f, r, 256);
+
+                for (size_t k = 0; a && k < n; k++) {
+                        bool w = k >= a->rule_cnt;
+                        const char *id = w ? a->window_rules[k - a->rule_cnt].id
+                                           : a->rules[k].id;
+                        const char *s =
+                                w ? a->window_rules[k - a->rule_cnt].severity
+                                  : a->rules[k].severity;
+
+                        red_buf_printf(b,
+                                       "reducerd_alert_rule_events_total{"
+                                       "contract=\"%s\",rule=\"%s\","
+                                       "severity=\"%s\",event=\"fired\"} "
+                                       "%llu\n",
+                                       names[i], id, s,
+                                       (unsigned long long)f[k]);
+                        if (w) {
+                                red_buf_printf(
+                                        b,
+                                        "reducerd_alert_rule_events_total{"
+                                        "contract=\"%s\",rule=\"%s\","
+                                        "severity=\"%s\",event="
+                                        "\"resolved\"} %llu\n",
+                                        names[i], id, s,
+                                        (unsigned long long)r[k]);
+                        }
+                }
+        }
+        if (!deliver) {
+                return;
+        }
+        red_deliver_stats(deliver, &ds);
+        head(b, "reducerd_alert_deliveries_total", "counter",
+             "Alerts delivered, and failed delivery requests, by "
+             "destination kind");
+        for (int k = 0; k < RED_DELIVER__KINDS; k++) {
+                red_buf_printf(b,
+                               "reducerd_alert_deliveries_total{destination="
+                               "\"%s\",outcome=\"delivered\"} %llu\n"
+                               "reducerd_alert_deliveries_total{destination="
+                               "\"%s\",outcome=\"failed\"} %llu\n",
+                               kinds[k], (unsigned long long)ds.delivered[k],
+                               kinds[k], (unsigned long long)ds.failed[k]);
+        }
+        head(b, "reducerd_alert_resent_total", "counter",
+             "Firing window alerts sent to Alertmanager again");
+        red_buf_printf(b, "reducerd_alert_resent_total %llu\n",
+                       (unsigned long long)ds.resent);
+        head(b, "reducerd_alert_queue_depth", "gauge",
+             "Alerts waiting in reducerd_alert_outbox");
+        red_buf_printf(b, "reducerd_alert_queue_depth %lld\n",
+                       (long long)(ds.depth < 0 ? 0 : ds.depth));
+        head(b, "reducerd_alert_delivery_seconds", "histogram",
+             "From the commit that queued an alert to its last destination");
+        for (int i = 0; i < 11; i++) {
+                cum += ds.latency_buckets[i];
+                red_buf_printf(b,
+                               "reducerd_alert_delivery_seconds_bucket{le="
+                               "\"%g\"} %llu\n",
+                               red_deliver_latency_bounds[i],
+                               (unsigned long long)cum);
+        }
+        cum += ds.latency_buckets[11];
+        red_buf_printf(b,
+                       "reducerd_alert_delivery_seconds_bucket{le=\"+Inf\"} "
+                       "%llu\nreducerd_alert_delivery_seconds_sum %.6f\n"
+                       "reducerd_alert_delivery_seconds_count %llu\n",
+                       (unsigned long long)cum, ds.latency_sum,
+                       (unsigned long long)cum);
+}
+
 void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes, size_t cnt,
-                        red_relay_t *relay)
+                        red_relay_t *relay, red_deliver_t *deliver)
 {
         red_pipeline_stats_t *st = calloc(cnt ? cnt : 1, sizeof(*st));
         const char **names = calloc(cnt ? cnt : 1, sizeof(*names));
@@ -76,7 +176,9 @@ void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes, size_t cnt,
                                (unsigned long long)(field));                   \
         }
 
-        COUNTER("reducerd_events_consumed_total", "Messages read and committed",
+        COUNTER("reducerd_events_consumed_total",
+                "Messages read whose position is committed, counted one by "
+                "one (= applied + dead_lettered + late dropped + duplicate)",
                 st[i].core.consumed)
         COUNTER("reducerd_events_applied_total", "Events applied to tables",
                 st[i].core.applied)
@@ -108,6 +210,33 @@ void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes, size_t cnt,
                 "Events skipped because their raw row or dedupe key was "
                 "stored already",
                 st[i].core.duplicates)
+        head(b, "reducerd_offset_gaps_total", "counter",
+             "Offsets not read as they came, by cause");
+        for (size_t i = 0; i < cnt; i++) {
+                for (int c = 0; c < RED_GAP__CNT; c++) {
+                        red_buf_printf(b,
+                                       "reducerd_offset_gaps_total{contract="
+                                       "\"%s\",cause=\"%s\"} %llu\n",
+                                       names[i], red_pipeline_gap_cause_name(c),
+                                       (unsigned long long)st[i].gaps[c]);
+                }
+        }
+        head(b, "reducerd_offsets_skipped_total", "counter",
+             "Offsets passed without a message, by reason");
+        for (size_t i = 0; i < cnt; i++) {
+                for (int r = 0; r < RED_SKIP__CNT; r++) {
+                        red_buf_printf(
+                                b,
+                                "reducerd_offsets_skipped_total{contract="
+                                "\"%s\",reason=\"%s\"} %llu\n",
+                                names[i], red_pipeline_skip_reason_name(r),
+                                (unsigned long long)st[i].offsets_skipped[r]);
+                }
+        }
+        COUNTER("reducerd_offset_resets_total",
+                "Partitions read again from their log's start by "
+                "kafka.offset_gap_policy reset",
+                st[i].offset_resets)
         head(b, "reducerd_alerts_total", "counter", "Alerts fired by severity");
         for (size_t i = 0; i < cnt; i++) {
                 static const char *const sev[] = {"CRITICAL", "WARNING",
@@ -120,6 +249,7 @@ void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes, size_t cnt,
                                        (unsigned long long)st[i].alerts[k]);
                 }
         }
+        alert_metrics(b, pipes, st, names, cnt, deliver);
         head(b, "reducerd_batch_size_events", "histogram",
              "Events per committed batch");
         for (size_t i = 0; i < cnt; i++) {
@@ -162,6 +292,10 @@ void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes, size_t cnt,
         }
         GAUGE("reducerd_partitions_assigned", "Partitions this replica owns",
               st[i].partitions)
+        GAUGE("reducerd_partitions_stopped",
+              "Partitions not consumed after an offset gap "
+              "(kafka.offset_gap_policy fail)",
+              st[i].partitions_stopped)
         GAUGE("reducerd_reorder_buffered_events",
               "Events waiting in the event-time reorder buffer", st[i].buffered)
         if (relay) {

@@ -5,8 +5,8 @@
 #include "red_core.h"
 #include "red_frontier.h"
 #include "red_map.h"
+#include "red_rawseen.h"
 #include "red_rows.h"
-#include "red_seen.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -32,11 +32,10 @@ typedef struct reduce_s {
         red_contract_t *c;
         red_core_t *core;
         red_aggregator_t *result;
-        red_buf_t history;   /* rendered history lines */
-        red_buf_t raw;       /* rendered raw rows, deduplicated */
-        red_buf_t alerts;    /* rendered alerts that fired */
-        red_map_t *raw_seen; /* identities of the raw rows written */
-        red_seen_t *seen;    /* dedupe keys applied (contract `dedupe`) */
+        red_buf_t history;       /* rendered history lines */
+        red_buf_t raw;           /* rendered raw rows, deduplicated */
+        red_buf_t alerts;        /* rendered alerts that fired */
+        red_rawseen_t *raw_seen; /* raw rows and dedupe keys stored */
         size_t raw_rows, alert_cnt;
         red_alert_state_t *cooldowns;
         red_buf_t dead;          /* rendered dead-letter lines */
@@ -237,89 +236,9 @@ static red_time_t frontier(reduce_t *rd, size_t to)
         return f.time;
 }
 
-static bool key_eq(const void *item, const void *key)
-{
-        return !strcmp(item, key);
-}
-
-/* "table\n" + identity: what the table's unique key holds. */
-static int seen_key(const red_core_raw_key_t *k, red_buf_t *out)
-{
-        red_buf_reset(out);
-        red_buf_puts(out, k->table);
-        red_buf_putc(out, '\n');
-        red_buf_append(out, k->ident, k->ident_len);
-        return out->failed ? -ENOMEM : 0;
-}
-
-/* Marks the batch's raw rows that an earlier batch stored (as the
- * tables' unique keys would find them). */
-static int mark_stored(reduce_t *rd)
-{
-        const red_core_raw_key_t *keys;
-        size_t cnt;
-        red_buf_t key;
-        int r = 0;
-
-        red_buf_init(&key);
-        keys = red_core_raw_keys(rd->core, &cnt);
-        for (size_t i = 0; i < cnt && !r; i++) {
-                if ((r = seen_key(&keys[i], &key))) {
-                        break;
-                }
-                if (red_map_find(rd->raw_seen,
-                                 red_map_hash_bytes(key.data, key.len, 0),
-                                 key_eq, key.data)) {
-                        red_core_raw_stored(rd->core, i);
-                }
-        }
-        red_buf_destroy(&key);
-        return r;
-}
-
-/*
- * Contract deduplication as the daemon's seen-keys table would judge it:
- * every key applied is remembered (one source, always covered: nothing is
- * stored elsewhere), and a key remembered within the horizon marks its
- * event a duplicate.
- */
-static void mark_seen(reduce_t *rd)
-{
-        const red_core_dedupe_key_t *keys;
-        size_t cnt;
-
-        keys = red_core_dedupe_keys(rd->core, &cnt);
-        for (size_t i = 0; rd->seen && i < cnt; i++) {
-                if (red_seen_check(rd->seen, 0, keys[i].hash,
-                                   keys[i].ev->time) == RED_SEEN_DUP) {
-                        red_core_dedupe_seen(rd->core, i);
-                }
-        }
-}
-
-/* The batch's dedupe keys of applied events, remembered. */
-static int keep_seen(reduce_t *rd)
-{
-        const red_core_dedupe_key_t *keys;
-        size_t cnt;
-
-        keys = red_core_dedupe_keys(rd->core, &cnt);
-        for (size_t i = 0; rd->seen && i < cnt; i++) {
-                if (red_core_released_event(rd->core, keys[i].entry) &&
-                    red_seen_add(rd->seen, 0, keys[i].hash, keys[i].ev->time)) {
-                        return -ENOMEM;
-                }
-        }
-        return 0;
-}
-
 /* The batch's raw rows, and their identities remembered. */
 static int keep_raw(reduce_t *rd)
 {
-        const red_core_raw_key_t *keys;
-        size_t cnt;
-        red_buf_t key;
-
         for (size_t i = 0; i < red_core_released(rd->core); i++) {
                 const red_event_t *ev = red_core_released_event(rd->core, i);
 
@@ -339,27 +258,9 @@ static int keep_raw(reduce_t *rd)
                         red_buf_puts(&rd->raw, "}\n");
                 }
         }
-        red_buf_init(&key);
-        keys = red_core_raw_keys(rd->core, &cnt);
-        for (size_t i = 0; i < cnt; i++) {
-                char *dup;
-
-                if (!red_core_released_event(rd->core, keys[i].entry)) {
-                        continue; /* stored before */
-                }
-                if (seen_key(&keys[i], &key) || !(dup = strdup(key.data))) {
-                        red_buf_destroy(&key);
-                        return -ENOMEM;
-                }
-                if (red_map_insert(rd->raw_seen,
-                                   red_map_hash_bytes(key.data, key.len, 0),
-                                   dup)) {
-                        free(dup);
-                        red_buf_destroy(&key);
-                        return -ENOMEM;
-                }
+        if (red_rawseen_keep(rd->raw_seen, rd->core)) {
+                return -ENOMEM;
         }
-        red_buf_destroy(&key);
         return rd->raw.failed ? -ENOMEM : 0;
 }
 
@@ -381,9 +282,8 @@ static int run_batch(reduce_t *rd, size_t from, size_t to)
                 return -ENOMEM;
         }
         /* no database behind `reduce`: missing workflows stay missing */
-        mark_seen(rd);
-        if ((r = mark_stored(rd)) || (r = red_core_process(rd->core)) ||
-            (r = keep_seen(rd))) {
+        if ((r = red_rawseen_mark(rd->raw_seen, rd->core)) ||
+            (r = red_core_process(rd->core))) {
                 return r;
         }
         cells = red_aggregator_cells(red_core_cells(rd->core), &cnt);
@@ -514,12 +414,9 @@ int red_reduce_run(const red_reduce_opts_t *opts, char *errstr,
         if (!(rd.core = red_core_new(rd.c, SIZE_MAX / 2, INT64_MAX / 2,
                                      line_done, NULL, errstr, errstr_size)) ||
             !(rd.result = red_aggregator_new(rd.c)) ||
-            !(rd.state_map = red_map_new()) || !(rd.raw_seen = red_map_new()) ||
-            !(rd.cooldowns = red_alert_state_new()) ||
-            (rd.c->dedupe_slot >= 0 &&
-             (!(rd.seen =
-                        red_seen_new(SIZE_MAX / 64, rd.c->dedupe_horizon_us)) ||
-              red_seen_cover(rd.seen, 0, INT64_MIN)))) {
+            !(rd.state_map = red_map_new()) ||
+            !(rd.raw_seen = red_rawseen_new(rd.c)) ||
+            !(rd.cooldowns = red_alert_state_new())) {
                 if (!errstr[0]) {
                         snprintf(errstr, errstr_size, "out of memory");
                 }
@@ -612,15 +509,7 @@ done:
         red_buf_destroy(&rd.dead);
         red_buf_destroy(&rd.raw);
         red_buf_destroy(&rd.alerts);
-        if (rd.raw_seen) {
-                size_t pos = 0;
-                char *k;
-                while ((k = red_map_next(rd.raw_seen, &pos))) {
-                        free(k);
-                }
-                red_map_destroy(rd.raw_seen);
-        }
-        red_seen_destroy(rd.seen);
+        red_rawseen_destroy(rd.raw_seen);
         red_alert_state_destroy(rd.cooldowns);
         red_aggregator_destroy(rd.result);
         red_core_destroy(rd.core);

@@ -1,5 +1,6 @@
 /* reducerd - command-line entry point: run, serve, query, top, check,
- * migrate, maintain, reduce, version. */
+ * migrate, backfill, maintain, reduce, version. */
+#include "red_backfill.h"
 #include "red_cli.h"
 #include "red_query_cli.h"
 #include "red_serve.h"
@@ -22,7 +23,10 @@ static const struct {
         {"top", red_top_main,
          "live terminal dashboard of a contract (--once: one frame)"},
         {"check", red_cli_check, "validate the config and the contracts"},
-        {"migrate", red_cli_migrate, "apply the database migrations"},
+        {"migrate", red_cli_migrate,
+         "create and evolve the tables (engine's and contracts')"},
+        {"backfill", red_backfill_main,
+         "recompute a contract's cells for a range; fill a new generation"},
         {"maintain", red_cli_maintain,
          "create partitions ahead and drop expired ones"},
         {"reduce", red_cli_reduce,

@@ -314,3 +314,35 @@ bool red_expr_is_ref(const red_expr_t *e, int *ref)
         *ref = e->ref;
         return true;
 }
+
+void red_expr_refs(const red_expr_t *e, void (*cb)(void *opaque, int ref),
+                   void *opaque)
+{
+        if (e->op == OP_REF) {
+                cb(opaque, e->ref);
+        }
+        for (size_t i = 0; i < e->arg_cnt; i++) {
+                red_expr_refs(e->args[i], cb, opaque);
+        }
+}
+
+bool red_expr_integral(const red_expr_t *e,
+                       bool (*integral)(void *opaque, int ref), void *opaque)
+{
+        switch (e->op) {
+        case OP_NUM:
+                return e->num == (double)(long long)e->num;
+        case OP_REF:
+                return integral(opaque, e->ref);
+        case OP_DIV:
+                return false;
+        default:
+                break;
+        }
+        for (size_t i = 0; i < e->arg_cnt; i++) {
+                if (!red_expr_integral(e->args[i], integral, opaque)) {
+                        return false;
+                }
+        }
+        return true;
+}

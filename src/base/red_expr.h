@@ -44,4 +44,16 @@ bool red_expr_eval(const red_expr_t *e, red_expr_value_cb *value, void *opaque,
 /** True when the expression is a single reference (sets *@p ref). */
 bool red_expr_is_ref(const red_expr_t *e, int *ref);
 
+/** Calls @p cb with every reference of @p e, left to right. */
+void red_expr_refs(const red_expr_t *e, void (*cb)(void *opaque, int ref),
+                   void *opaque);
+
+/**
+ * True when @p e only adds, subtracts and multiplies (or coalesces)
+ * integral constants and references for which @p integral says true: its
+ * value is then an integer whenever it is not null. Division never is.
+ */
+bool red_expr_integral(const red_expr_t *e,
+                       bool (*integral)(void *opaque, int ref), void *opaque);
+
 #endif

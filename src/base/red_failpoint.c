@@ -55,10 +55,10 @@ void red_failpoint_init(void)
         red_log_warn("failpoint", "fault injection armed: %s", spec);
 }
 
-void red_failpoint(const char *name)
+bool red_failpoint_hit(const char *name)
 {
         if (!point_cnt) {
-                return;
+                return false;
         }
         for (int i = 0; i < point_cnt; i++) {
                 double roll;
@@ -72,12 +72,20 @@ void red_failpoint(const char *name)
                 roll = (double)(rng >> 11) / 9007199254740992.0;
                 pthread_mutex_unlock(&lock);
                 if (roll < points[i].p) {
-                        red_log_warn("failpoint",
-                                     "failpoint %s hit: killing "
-                                     "the process",
-                                     name);
-                        kill(getpid(), SIGKILL);
-                        _exit(137);
+                        return true;
                 }
+        }
+        return false;
+}
+
+void red_failpoint(const char *name)
+{
+        if (red_failpoint_hit(name)) {
+                red_log_warn("failpoint",
+                             "failpoint %s hit: killing the "
+                             "process",
+                             name);
+                kill(getpid(), SIGKILL);
+                _exit(137);
         }
 }

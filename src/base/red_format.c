@@ -107,11 +107,6 @@ int red_format_column(red_format_t *f, size_t i, const char *name,
         return 0;
 }
 
-size_t red_format_columns(const red_format_t *f)
-{
-        return f->cnt;
-}
-
 size_t red_format_rows(const red_format_t *f)
 {
         return f->rows;
@@ -226,7 +221,8 @@ static void put_json_value(red_buf_t *out, red_val_type_t type, const char *s,
         }
 }
 
-void red_format_csv_field(red_buf_t *out, const char *s, size_t len)
+/* Appends one CSV field (quoted when needed) to @p out. */
+static void red_format_csv_field(red_buf_t *out, const char *s, size_t len)
 {
         if (!memchr(s, '"', len) && !memchr(s, ',', len) &&
             !memchr(s, '\n', len) && !memchr(s, '\r', len)) {

@@ -71,8 +71,6 @@ void red_format_destroy(red_format_t *f);
 int red_format_column(red_format_t *f, size_t i, const char *name,
                       red_val_type_t type) RED_MUSTCHECK;
 
-size_t red_format_columns(const red_format_t *f);
-
 /** Writes what comes before the rows (JSON's opening, CSV's header). */
 void red_format_begin(red_format_t *f, red_buf_t *out);
 
@@ -94,8 +92,5 @@ size_t red_format_rows(const red_format_t *f);
  */
 void red_format_end(red_format_t *f, const char *next_cursor, const char *meta,
                     red_buf_t *out);
-
-/** Appends one CSV field (quoted when needed) to @p out. */
-void red_format_csv_field(red_buf_t *out, const char *s, size_t len);
 
 #endif

@@ -19,17 +19,6 @@ void red_log_setup(red_log_level_t level, bool json)
         log_json = json;
 }
 
-int red_log_level_parse(const char *s, red_log_level_t *out)
-{
-        for (int i = 0; i < 4; i++) {
-                if (!strcmp(s, level_names[i])) {
-                        *out = (red_log_level_t)i;
-                        return 0;
-                }
-        }
-        return -EINVAL;
-}
-
 bool red_log_enabled(red_log_level_t level)
 {
         return level >= log_level;

@@ -21,9 +21,6 @@ typedef enum {
 /** Sets the threshold and the format (json=true: one JSON object a line). */
 void red_log_setup(red_log_level_t level, bool json);
 
-/** Parses "debug", "info", "warn" or "error". Returns 0 or -EINVAL. */
-int red_log_level_parse(const char *s, red_log_level_t *out);
-
 /** True when a message at @p level would be written. */
 bool red_log_enabled(red_log_level_t level);
 

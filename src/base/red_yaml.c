@@ -477,11 +477,6 @@ const red_yaml_node_t *red_yaml_doc_root(const red_yaml_doc_t *doc)
         return doc->root;
 }
 
-const char *red_yaml_doc_name(const red_yaml_doc_t *doc)
-{
-        return doc->name;
-}
-
 red_yaml_kind_t red_yaml_kind(const red_yaml_node_t *n)
 {
         return n->kind;

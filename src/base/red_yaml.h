@@ -68,9 +68,6 @@ void red_yaml_doc_destroy(red_yaml_doc_t *doc);
 /** The root node (borrowed), or NULL for an empty document. */
 const red_yaml_node_t *red_yaml_doc_root(const red_yaml_doc_t *doc);
 
-/** The name the document was loaded under (borrowed). */
-const char *red_yaml_doc_name(const red_yaml_doc_t *doc);
-
 red_yaml_kind_t red_yaml_kind(const red_yaml_node_t *n);
 /** "a mapping", "a list" or "a scalar", for messages. */
 const char *red_yaml_kind_name(red_yaml_kind_t kind);

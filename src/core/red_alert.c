@@ -10,17 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool crosses(const red_alert_rule_t *r, double v)
+bool red_alert_crosses(red_alert_op_t op, double v, double threshold)
 {
-        switch (r->op) {
+        switch (op) {
         case RED_OP_GT:
-                return v > r->threshold;
+                return v > threshold;
         case RED_OP_LT:
-                return v < r->threshold;
+                return v < threshold;
         case RED_OP_GTE:
-                return v >= r->threshold;
+                return v >= threshold;
         case RED_OP_LTE:
-                return v <= r->threshold;
+                return v <= threshold;
         }
         return false;
 }
@@ -56,6 +56,29 @@ static size_t text_of(const red_value_t *v, char *buf, size_t size)
         return 0;
 }
 
+bool red_alert_critical(const red_alerts_t *a, const red_event_t *ev)
+{
+        const red_value_t *name, *val;
+        double v;
+
+        if (!(a->on & (UINT64_C(1) << ev->kind->index)) ||
+            !(name = red_event_value(ev, a->match_slot)) ||
+            !(val = red_event_value(ev, a->value_slot))) {
+                return false;
+        }
+        v = val->type == RED_FT_INTEGER ? (double)val->i : val->d;
+        for (size_t i = 0; i < a->rule_cnt; i++) {
+                const red_alert_rule_t *r = &a->rules[i];
+
+                if (r->severity[0] == 'C' && strlen(r->metric) == name->s.len &&
+                    !memcmp(r->metric, name->s.p, name->s.len) &&
+                    red_alert_crosses(r->op, v, r->threshold)) {
+                        return true;
+                }
+        }
+        return false;
+}
+
 int red_alert_evaluate(const red_alerts_t *a, const red_event_t *ev,
                        red_alert_matches_t *out)
 {
@@ -74,7 +97,7 @@ int red_alert_evaluate(const red_alerts_t *a, const red_event_t *ev,
 
                 if (strlen(r->metric) != name->s.len ||
                     memcmp(r->metric, name->s.p, name->s.len) ||
-                    !crosses(r, v)) {
+                    !red_alert_crosses(r->op, v, r->threshold)) {
                         continue;
                 }
                 if (out->cnt == out->cap) {
@@ -211,16 +234,12 @@ int red_alert_cooldown(const red_alerts_t *a, red_alert_match_t *m, size_t cnt,
 /* rendering                                                           */
 /* ------------------------------------------------------------------ */
 
-void red_alert_message(const red_contract_t *c, const red_alert_match_t *m,
-                       red_buf_t *out)
+void red_alert_template(const char *tpl, red_alert_fill_fn *fill,
+                        const void *ctx, red_buf_t *out)
 {
-        const red_alerts_t *a = c->alerts;
-        const red_alert_rule_t *r = &a->rules[m->rule];
-        int agent = red_contract_slot(c, "agent_id");
-
-        for (const char *p = r->message; *p;) {
+        for (const char *p = tpl; *p;) {
                 const char *close;
-                char name[32], val[256];
+                char name[64];
                 size_t len;
 
                 if (*p != '{' || !(close = strchr(p, '}')) ||
@@ -230,25 +249,67 @@ void red_alert_message(const red_contract_t *c, const red_alert_match_t *m,
                 }
                 memcpy(name, p + 1, len);
                 name[len] = '\0';
-                if (!strcmp(name, "metric_name")) {
-                        red_buf_puts(out, r->metric);
-                } else if (!strcmp(name, "value")) {
-                        red_buf_put_double(out, m->value);
-                } else if (!strcmp(name, "threshold")) {
-                        red_buf_put_double(out, r->threshold);
-                } else if (!strcmp(name, "operator")) {
-                        red_buf_puts(out, red_contract_alert_op_name(r->op));
-                } else if (!strcmp(name, "severity")) {
-                        red_buf_puts(out, r->severity);
-                } else if (!strcmp(name, "agent_id") && agent >= 0) {
-                        text_of(red_event_value(m->ev, agent), val,
-                                sizeof(val));
-                        red_buf_puts(out, val);
-                } else {
+                if (!fill(ctx, name, out)) {
                         red_buf_append(out, p, len + 2);
                 }
                 p = close + 1;
         }
+}
+
+bool red_alert_fill_rule(const char *name, double value, double threshold,
+                         red_alert_op_t op, const char *severity,
+                         red_buf_t *out)
+{
+        if (!strcmp(name, "value")) {
+                red_buf_put_double(out, value);
+        } else if (!strcmp(name, "threshold")) {
+                red_buf_put_double(out, threshold);
+        } else if (!strcmp(name, "operator")) {
+                red_buf_puts(out, red_contract_alert_op_name(op));
+        } else if (!strcmp(name, "severity")) {
+                red_buf_puts(out, severity);
+        } else {
+                return false;
+        }
+        return true;
+}
+
+/* What a per-event rule's placeholders stand for. */
+typedef struct match_ctx_s {
+        const red_contract_t *c;
+        const red_alert_match_t *m;
+} match_ctx_t;
+
+static bool fill_match(const void *ctx, const char *name, red_buf_t *out)
+{
+        const match_ctx_t *mc = ctx;
+        const red_alert_rule_t *r = &mc->c->alerts->rules[mc->m->rule];
+        int agent;
+        char val[256];
+
+        if (red_alert_fill_rule(name, mc->m->value, r->threshold, r->op,
+                                r->severity, out)) {
+                return true;
+        }
+        if (!strcmp(name, "metric_name")) {
+                red_buf_puts(out, r->metric);
+        } else if (!strcmp(name, "agent_id") &&
+                   (agent = red_contract_slot(mc->c, "agent_id")) >= 0) {
+                text_of(red_event_value(mc->m->ev, agent), val, sizeof(val));
+                red_buf_puts(out, val);
+        } else {
+                return false;
+        }
+        return true;
+}
+
+void red_alert_message(const red_contract_t *c, const red_alert_match_t *m,
+                       red_buf_t *out)
+{
+        match_ctx_t mc = {c, m};
+
+        red_alert_template(c->alerts->rules[m->rule].message, fill_match, &mc,
+                           out);
 }
 
 void red_alert_id(const red_contract_t *c, const red_alert_match_t *m,

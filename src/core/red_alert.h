@@ -34,6 +34,12 @@ typedef struct red_alert_matches_s {
         size_t cnt, cap;
 } red_alert_matches_t;
 
+/** @p v compared with @p threshold by @p op. */
+bool red_alert_crosses(red_alert_op_t op, double v, double threshold);
+
+/** True when @p ev crosses a CRITICAL rule (cooldowns aside). */
+bool red_alert_critical(const red_alerts_t *a, const red_event_t *ev);
+
 /** Appends the rules @p ev crosses. 0 or -ENOMEM. */
 int red_alert_evaluate(const red_alerts_t *a, const red_event_t *ev,
                        red_alert_matches_t *out) RED_MUSTCHECK;
@@ -55,6 +61,22 @@ int red_alert_state_set(red_alert_state_t *st, const char *rule_id,
  */
 int red_alert_cooldown(const red_alerts_t *a, red_alert_match_t *m, size_t cnt,
                        red_alert_state_t *st) RED_MUSTCHECK;
+
+/** Appends the text of placeholder @p name (e.g. "value") and returns
+ * true, or returns false for a name it does not know. */
+typedef bool red_alert_fill_fn(const void *ctx, const char *name,
+                               red_buf_t *out);
+
+/** Renders message template @p tpl: each {name} that @p fill knows is
+ * replaced, anything else stays as written. */
+void red_alert_template(const char *tpl, red_alert_fill_fn *fill,
+                        const void *ctx, red_buf_t *out);
+
+/** The placeholders every rule has: {value}, {threshold}, {operator},
+ * {severity} (a red_alert_fill_fn's common part). */
+bool red_alert_fill_rule(const char *name, double value, double threshold,
+                         red_alert_op_t op, const char *severity,
+                         red_buf_t *out);
 
 /** The rule's message with {metric_name} {value} {threshold} {operator}
  * {severity} {agent_id} filled in. */

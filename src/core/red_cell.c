@@ -22,6 +22,8 @@ struct red_cell_s {
         uint64_t hash;
         double alpha;
         uint64_t events;
+        red_time_t latest; /* newest event time applied or merged (not
+                              stored: a stored state merged in adds none) */
         char **keys;
         size_t *lens;
         red_mstate_t m[];
@@ -97,6 +99,7 @@ red_cell_t *red_cell_new(const red_cell_key_t *key, double alpha)
                 return NULL;
         }
         cell->agg = a;
+        cell->latest = INT64_MIN;
         cell->wt = key->wt;
         cell->start = key->start;
         cell->grouping = key->grouping;
@@ -199,6 +202,11 @@ size_t red_cell_key_len(const red_cell_t *cell, size_t i)
 uint64_t red_cell_events(const red_cell_t *cell)
 {
         return cell->events;
+}
+
+red_time_t red_cell_latest(const red_cell_t *cell)
+{
+        return cell->latest;
 }
 
 void red_cell_id(const red_cell_t *cell, red_uuid_t *out)
@@ -514,6 +522,9 @@ int red_cell_apply(red_cell_t *cell, const red_event_t *ev)
                           cell->agg->weighted ? (uint64_t)ev->weight : 0};
 
         cell->events++;
+        if (ev->time > cell->latest) {
+                cell->latest = ev->time;
+        }
         return apply_measures(cell->m, cell->agg->measures,
                               cell->agg->measure_cnt, &ac);
 }
@@ -526,6 +537,9 @@ int red_cell_merge(red_cell_t *dst, const red_cell_t *src, char *errstr,
                    size_t errstr_size)
 {
         dst->events += src->events;
+        if (src->latest > dst->latest) {
+                dst->latest = src->latest;
+        }
         return red_cell_state_merge(dst->m, src->m, dst->agg->measures,
                                     dst->agg->measure_cnt, errstr, errstr_size);
 }
@@ -697,6 +711,13 @@ bool red_cell_value(const red_cell_t *cell, int ref, double *out)
                 return false;
         }
         return measure_value(&rc, ref, out);
+}
+
+bool red_cell_eval(const red_cell_t *cell, const red_expr_t *e, double *out)
+{
+        render_ctx_t rc = {cell->m, cell->agg->measures};
+
+        return red_expr_eval(e, measure_value, &rc, out);
 }
 
 void red_cell_render(const red_cell_t *cell, const red_column_t *col,

@@ -142,4 +142,14 @@ bool red_cell_value(const red_cell_t *cell, int ref, double *out);
 /** Number of events that reached the cell (any measure). */
 uint64_t red_cell_events(const red_cell_t *cell);
 
+/** The newest event time applied to the cell or to a cell merged into it
+ * (a serialised state carries none), INT64_MIN if none. */
+red_time_t red_cell_latest(const red_cell_t *cell);
+
+struct red_expr_s;
+/** Evaluates an expression over the cell's measures (references as
+ * resolved by the contract loader); false for null. */
+bool red_cell_eval(const red_cell_t *cell, const struct red_expr_s *e,
+                   double *out);
+
 #endif

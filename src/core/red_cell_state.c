@@ -18,7 +18,11 @@ void red_cell_state_init(red_mstate_t *m, size_t cnt)
         }
 }
 
-red_mstate_t *red_cell_state_new(size_t cnt)
+static void red_cell_state_keyed_free(red_keyed_t *k, const red_measure_t *ms);
+
+/* @p cnt empty states (at least one allocated), or NULL on OOM. Free
+ * with red_cell_state_free() and free(). */
+static red_mstate_t *red_cell_state_new(size_t cnt)
 {
         red_mstate_t *m = malloc((cnt ? cnt : 1) * sizeof(*m));
 
@@ -38,7 +42,7 @@ void red_cell_state_free(red_mstate_t *m, const red_measure_t *ms, size_t cnt)
 
 /* --- keyed entries ------------------------------------------------ */
 
-void red_cell_state_keyed_free(red_keyed_t *k, const red_measure_t *ms)
+static void red_cell_state_keyed_free(red_keyed_t *k, const red_measure_t *ms)
 {
         if (!k) {
                 return;

@@ -69,16 +69,9 @@ struct red_keyed_s {
 /** Sets @p cnt states to empty (they own nothing yet). */
 void red_cell_state_init(red_mstate_t *m, size_t cnt);
 
-/** @p cnt empty states (at least one allocated), or NULL on OOM. Free
- * with red_cell_state_free() and free(). */
-red_mstate_t *red_cell_state_new(size_t cnt);
-
 /** Frees what @p cnt states own (not the array itself); @p ms their
  * measures. */
 void red_cell_state_free(red_mstate_t *m, const red_measure_t *ms, size_t cnt);
-
-/** Frees a keyed set and its entries; accepts NULL. */
-void red_cell_state_keyed_free(red_keyed_t *k, const red_measure_t *ms);
 
 /**
  * The entry for the value (@p p, @p len) of measure @p ms, created (empty)

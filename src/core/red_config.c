@@ -18,6 +18,7 @@
 static const char *const log_levels[] = {"debug", "info", "warn", "error",
                                          NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
+static const char *const gap_policies[] = {"fail", "reset", NULL};
 
 #define OFF(f) offsetof(red_config_t, f)
 
@@ -34,6 +35,12 @@ static const red_setting_t settings[] = {
         {"kafka.embedded_partitions", RED_SETTING_INT,
          OFF(kafka_embedded_partitions), 0, "3", 1, 256, NULL, false,
          "Partitions of each topic the embedded cluster creates"},
+        {"kafka.offset_gap_policy", RED_SETTING_ENUM,
+         OFF(kafka_offset_gap_policy), 0, "fail", 0, 0, gap_policies, false,
+         "A stored offset outside the broker's log (retention, a recreated "
+         "topic) or on another log: fail stops that partition and makes "
+         "/readyz fail, reset reads it from the log's start; both log and "
+         "count it (the embedded cluster always resets)"},
         {"kafka.properties", RED_SETTING_MAP, OFF(kafka_properties),
          OFF(kafka_property_cnt), NULL, 0, 0, NULL, true,
          "librdkafka properties passed through unchanged (SASL, TLS, "
@@ -126,14 +133,52 @@ static const red_setting_t settings[] = {
          "Config and contract files larger than this are refused, and so is "
          "any path that is not a regular file (a FIFO, a device); the "
          "config file itself is bounded by the environment or the default"},
+        {"alerting.alertmanager_urls", RED_SETTING_LIST,
+         OFF(alerting_alertmanager_urls), 0, "", 0, 0, NULL, false,
+         "Alertmanager base URLs (http://host:9093); every alert is posted "
+         "to each one's /api/v2/alerts (an HA pair deduplicates). Empty: "
+         "none"},
+        {"alerting.webhooks", RED_SETTING_MAP, OFF(alerting_webhooks),
+         OFF(alerting_webhook_cnt), NULL, 0, 0, NULL, true,
+         "Generic webhooks, name: URL; each alert is posted as JSON, signed "
+         "with HMAC-SHA256 when the webhook has a secret"},
+        {"alerting.webhook_secret_files", RED_SETTING_MAP,
+         OFF(alerting_webhook_secret_files),
+         OFF(alerting_webhook_secret_file_cnt), NULL, 0, 0, NULL, false,
+         "name: file holding the webhook's HMAC key (its first line); "
+         "relative to this file's directory"},
+        {"alerting.webhook_timeouts_ms", RED_SETTING_MAP,
+         OFF(alerting_webhook_timeouts_ms), OFF(alerting_webhook_timeout_cnt),
+         NULL, 0, 0, NULL, false,
+         "name: milliseconds, a webhook's own request timeout (default "
+         "alerting.timeout_ms)"},
+        {"alerting.timeout_ms", RED_SETTING_INT, OFF(alerting_timeout_ms), 0,
+         "5000", 100, 600000, NULL, false,
+         "Timeout of one delivery request (connect and response)"},
+        {"alerting.retry_max_ms", RED_SETTING_INT, OFF(alerting_retry_max_ms),
+         0, "30000", 100, 3600000, NULL, false,
+         "Longest back-off between delivery attempts to a failing "
+         "destination"},
+        {"alerting.resend_interval_s", RED_SETTING_INT,
+         OFF(alerting_resend_interval_s), 0, "60", 5, 3600, NULL, false,
+         "Firing window alerts are sent to Alertmanager again this often "
+         "(it forgets alerts not sent for 4 intervals, and all on a "
+         "restart)"},
+        {"alerting.generator_url", RED_SETTING_STR, OFF(alerting_generator_url),
+         0, "", 0, 0, NULL, false,
+         "Base URL of the read API (reducerd serve) as alert receivers reach "
+         "it: alerts link to their data there (generatorURL). Empty: no "
+         "link"},
 };
 
 #define SETTING_CNT (sizeof(settings) / sizeof(*settings))
 
 /* Managed by reducerd itself; setting them would break exactly-once. */
 static const char *const managed_props[] = {
-        "bootstrap.servers",  "metadata.broker.list",     "group.id",
-        "enable.auto.commit", "enable.auto.offset.store", NULL};
+        "bootstrap.servers", "metadata.broker.list", "group.id",
+        "enable.auto.commit", "enable.auto.offset.store",
+        /* kafka.offset_gap_policy decides instead */
+        "auto.offset.reset", NULL};
 
 const red_setting_t *red_config_settings(size_t *cntp)
 {
@@ -561,6 +606,59 @@ static void env_name(const char *setting, char *buf, size_t size)
         buf[pos] = '\0';
 }
 
+static size_t map_index(const char *name)
+{
+        size_t i = 0;
+
+        while (i + 1 < SETTING_CNT && strcmp(settings[i].name, name)) {
+                i++;
+        }
+        return i;
+}
+
+/* The other maps: REDUCERD_<SECTION>_<KEY>_<NAME>=value sets entry
+ * "name" (lowercased), e.g. REDUCERD_ALERTING_WEBHOOKS_ONCALL. */
+static int load_env_maps(red_config_t *conf)
+{
+        extern char **environ;
+        char prefix[128], key[128], origin[160];
+        int r;
+
+        for (size_t i = 0; i < SETTING_CNT; i++) {
+                const red_setting_t *s = &settings[i];
+                size_t plen;
+
+                if (s->type != RED_SETTING_MAP ||
+                    !strcmp(s->name, "kafka.properties")) {
+                        continue;
+                }
+                env_name(s->name, prefix, sizeof(prefix) - 1);
+                strcat(prefix, "_");
+                plen = strlen(prefix);
+                for (char **e = environ; *e; e++) {
+                        const char *eq = strchr(*e, '=');
+                        size_t len;
+
+                        if (!eq || strncmp(*e, prefix, plen) ||
+                            (len = (size_t)(eq - *e) - plen) == 0 ||
+                            len >= sizeof(key)) {
+                                continue;
+                        }
+                        for (size_t k = 0; k < len; k++) {
+                                key[k] = (char)tolower(
+                                        (unsigned char)(*e)[plen + k]);
+                        }
+                        key[len] = '\0';
+                        snprintf(origin, sizeof(origin), "environment %.*s",
+                                 (int)(eq - *e), *e);
+                        if ((r = kv_set(conf, s, key, eq + 1, origin))) {
+                                return r;
+                        }
+                }
+        }
+        return 0;
+}
+
 static int load_env(red_config_t *conf, char *errstr, size_t size)
 {
         static const char prop_prefix[] = "REDUCERD_KAFKA_PROPERTY_";
@@ -609,21 +707,96 @@ static int load_env(red_config_t *conf, char *errstr, size_t size)
                 prop[len] = '\0';
                 snprintf(origin, sizeof(origin), "environment %.*s",
                          (int)(eq - *e), *e);
-                for (size_t i = 0; i < SETTING_CNT; i++) {
-                        if (settings[i].type == RED_SETTING_MAP &&
-                            (r = kv_set(conf, &settings[i], prop, eq + 1,
-                                        origin))) {
-                                return r;
+                if ((r = kv_set(conf, &settings[map_index("kafka.properties")],
+                                prop, eq + 1, origin))) {
+                        return r;
+                }
+        }
+        return load_env_maps(conf);
+}
+
+/* URLs are http(s); the per-webhook maps name webhooks; timeouts are
+ * numbers of milliseconds. */
+static int alerting_check(red_config_t *conf, char *errstr, size_t size)
+{
+        const red_strlist_t *am = &conf->alerting_alertmanager_urls;
+
+        for (size_t i = 0; i < am->cnt; i++) {
+                if (strncmp(am->items[i], "http://", 7) &&
+                    strncmp(am->items[i], "https://", 8)) {
+                        return errf(errstr, size,
+                                    conf->path ? conf->path : "config",
+                                    "alerting.alertmanager_urls: \"%s\" is "
+                                    "not a URL (allowed: http://host:port, "
+                                    "https://...)",
+                                    am->items[i]);
+                }
+        }
+        for (size_t i = 0; i < conf->alerting_webhook_cnt; i++) {
+                const red_kv_t *kv = &conf->alerting_webhooks[i];
+
+                /* the URL may hold a token: not quoted */
+                if (strncmp(kv->value, "http://", 7) &&
+                    strncmp(kv->value, "https://", 8)) {
+                        return errf(errstr, size, kv->origin,
+                                    "alerting.webhooks.%s is not a URL "
+                                    "(allowed: http://..., https://...)",
+                                    kv->key);
+                }
+        }
+        for (int m = 0; m < 2; m++) {
+                const red_kv_t *kvs = m ? conf->alerting_webhook_timeouts_ms
+                                        : conf->alerting_webhook_secret_files;
+                size_t cnt = m ? conf->alerting_webhook_timeout_cnt
+                               : conf->alerting_webhook_secret_file_cnt;
+
+                for (size_t i = 0; i < cnt; i++) {
+                        bool known = false;
+                        char *end;
+                        long long v;
+
+                        for (size_t w = 0; w < conf->alerting_webhook_cnt;
+                             w++) {
+                                known |= !strcmp(conf->alerting_webhooks[w].key,
+                                                 kvs[i].key);
+                        }
+                        if (!known) {
+                                return errf(errstr, size, kvs[i].origin,
+                                            "alerting.%s.%s: no webhook is "
+                                            "named \"%s\" (alerting.webhooks)",
+                                            m ? "webhook_timeouts_ms"
+                                              : "webhook_secret_files",
+                                            kvs[i].key, kvs[i].key);
+                        }
+                        if (!m) {
+                                continue;
+                        }
+                        v = strtoll(kvs[i].value, &end, 10);
+                        if (*end || end == kvs[i].value || v < 100 ||
+                            v > 600000) {
+                                return errf(errstr, size, kvs[i].origin,
+                                            "alerting.webhook_timeouts_ms.%s: "
+                                            "\"%s\" is out of range "
+                                            "(allowed: 100..600000)",
+                                            kvs[i].key, kvs[i].value);
                         }
                 }
         }
         return 0;
 }
 
+bool red_config_alert_delivery(const red_config_t *conf)
+{
+        return conf->alerting_alertmanager_urls.cnt ||
+               conf->alerting_webhook_cnt;
+}
+
 /* Cross-setting rules. The values of kafka.properties are checked by the
  * Kafka layer (red_kafka_conf_check), which owns librdkafka. */
 static int finalize(red_config_t *conf, char *errstr, size_t size)
 {
+        int r;
+
         for (size_t i = 0; i < conf->kafka_property_cnt; i++) {
                 const red_kv_t *kv = &conf->kafka_properties[i];
 
@@ -632,8 +805,9 @@ static int finalize(red_config_t *conf, char *errstr, size_t size)
                                 return errf(errstr, size, kv->origin,
                                             "kafka.properties: \"%s\" is set "
                                             "by reducerd itself (use "
-                                            "kafka.brokers or the contract's "
-                                            "consumer_group)",
+                                            "kafka.brokers, the contract's "
+                                            "consumer_group or "
+                                            "kafka.offset_gap_policy)",
                                             kv->key);
                         }
                 }
@@ -664,6 +838,9 @@ static int finalize(red_config_t *conf, char *errstr, size_t size)
                 return errf(errstr, size, conf->path ? conf->path : "config",
                             "contracts.paths is empty (allowed: one or more "
                             "files or directories)");
+        }
+        if ((r = alerting_check(conf, errstr, size))) {
+                return r;
         }
         if (!*conf->instance_id) {
                 char host[256] = "reducerd";

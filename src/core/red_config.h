@@ -37,6 +37,7 @@ typedef struct red_config_s {
         char *kafka_brokers;
         int64_t kafka_embedded_partitions;
         int64_t kafka_embedded_brokers;
+        int64_t kafka_offset_gap_policy; /**< red_gap_policy_t */
         red_kv_t *kafka_properties;
         size_t kafka_property_cnt;
 
@@ -76,7 +77,25 @@ typedef struct red_config_s {
         char *instance_id;
 
         int64_t config_max_file_bytes;
+        red_strlist_t alerting_alertmanager_urls;
+        red_kv_t *alerting_webhooks; /**< name -> URL */
+        size_t alerting_webhook_cnt;
+        red_kv_t *alerting_webhook_secret_files; /**< name -> file */
+        size_t alerting_webhook_secret_file_cnt;
+        red_kv_t *alerting_webhook_timeouts_ms; /**< name -> ms */
+        size_t alerting_webhook_timeout_cnt;
+        int64_t alerting_timeout_ms;
+        int64_t alerting_retry_max_ms;
+        int64_t alerting_resend_interval_s;
+        char *alerting_generator_url;
 } red_config_t;
+
+/** What a pipeline does with a partition whose stored offset no longer
+ * fits the broker's log (kafka.offset_gap_policy). */
+typedef enum {
+        RED_GAP_POLICY_FAIL,  /**< stop that partition, readyz false */
+        RED_GAP_POLICY_RESET, /**< go on from the log's start, counted */
+} red_gap_policy_t;
 
 typedef enum {
         RED_SETTING_STR,
@@ -126,6 +145,9 @@ void red_config_destroy(red_config_t *conf);
  * Returns a malloc'd string the caller frees.
  */
 char *red_config_path(const red_config_t *conf, const char *rel);
+
+/** True when alerts have somewhere to go (Alertmanager or a webhook). */
+bool red_config_alert_delivery(const red_config_t *conf);
 
 /** True when kafka.brokers is "embedded" (librdkafka's mock cluster). */
 bool red_config_kafka_embedded(const red_config_t *conf);

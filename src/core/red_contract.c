@@ -79,6 +79,31 @@ int red_contract_slot(const red_contract_t *c, const char *name)
         return -1;
 }
 
+const red_coltype_t *red_contract_coltype_find(const red_coltype_t *ct,
+                                               size_t cnt, const char *column)
+{
+        for (size_t i = 0; i < cnt; i++) {
+                if (!strcmp(ct[i].column, column)) {
+                        return &ct[i];
+                }
+        }
+        return NULL;
+}
+
+void red_contract_agg_partition_parent(const red_agg_t *a, red_window_type_t wt,
+                                       char *parent, size_t size,
+                                       red_partition_t *gran)
+{
+        if (a->partition_by_window) {
+                snprintf(parent, size, "%s_%s", a->table,
+                         red_window_type_name(wt));
+                *gran = a->window_partition[wt];
+        } else {
+                snprintf(parent, size, "%s", a->table);
+                *gran = a->partition;
+        }
+}
+
 int red_contract_fsm_state(const red_fsm_t *fsm, const char *name, size_t len)
 {
         for (size_t i = 0; i < fsm->state_cnt; i++) {

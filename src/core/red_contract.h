@@ -150,6 +150,8 @@ typedef enum {
 
 typedef struct red_column_s {
         char *name;
+        char *source; /**< the definition as written, in one line (what the
+                         column means: schema fingerprints, comments) */
         red_col_kind_t kind;
         struct red_expr_s *expr; /**< EXPR; EACH with a scalar value */
         char **keys;             /**< OBJECT (also EACH's object value) */
@@ -174,15 +176,50 @@ typedef enum {
         RED_PART_MONTHLY,
 } red_partition_t;
 
+/**
+ * How a table column is declared in SQL where the contract overrides the
+ * engine's choice (column_types:), e.g. to keep a seed schema's types.
+ */
+typedef struct red_coltype_s {
+        char *column;
+        char *type;   /**< SQL type (validated), or NULL: the engine's */
+        int not_null; /**< -1: the engine's, else 0 or 1 */
+        char *def;    /**< the default as an SQL literal (validated, quoted),
+                         or NULL: none */
+} red_coltype_t;
+
+/** An index a contract asks for on one of its tables (indexes:). */
+typedef struct red_index_s {
+        char *name; /**< the index is <table>_<name> */
+        char **columns;
+        size_t column_cnt;
+        char *method;  /**< btree, gin, brin or hash */
+        bool not_null; /**< partial: WHERE each column IS NOT NULL */
+} red_index_t;
+
 typedef struct red_agg_s {
         char *name;
         int index;
         char *table;
+        char *description; /**< the table's comment, or NULL */
         red_partition_t partition;
-        int64_t retention_us; /**< 0: keep forever */
-        uint32_t windows;     /**< mask of red_window_type_t */
-        red_tz_t *tz;         /**< time_zone: (owned); NULL = UTC */
-        char *grouping_column;
+        /**
+         * partition: {window: daily|monthly}: the table is partitioned by
+         * window type first (a child table <table>_<window> per window
+         * type), each child by range of window_start in its own size, so
+         * each window type's retention drops whole partitions.
+         */
+        bool partition_by_window;
+        red_partition_t window_partition[RED_WINDOW__CNT];
+        /** Whole partitions older than this are dropped (0: kept): with one
+         * partitioning the longest of the window retentions, or 0 when one
+         * of them keeps its rows forever. */
+        int64_t retention_us;
+        /** Per window type (retention: {hourly: 30d, ...}); 0: forever. */
+        int64_t window_retention_us[RED_WINDOW__CNT];
+        uint32_t windows;      /**< mask of red_window_type_t */
+        red_tz_t *tz;          /**< time_zone: (owned); NULL = UTC */
+        char *grouping_column; /**< default aggregation_type */
         char **key_columns;
         size_t key_cnt;
         red_grouping_t *groupings;
@@ -193,6 +230,10 @@ typedef struct red_agg_s {
         size_t column_cnt;
         red_publish_t publish;
         bool weighted; /**< counts, sums, sketches weigh events (weight:) */
+        red_coltype_t *coltypes;
+        size_t coltype_cnt;
+        red_index_t *indexes;
+        size_t index_cnt;
 } red_agg_t;
 
 typedef struct red_transition_s {
@@ -246,8 +287,9 @@ typedef struct red_raw_column_s {
 typedef struct red_raw_s {
         char *name;
         int index;
-        uint64_t on;   /**< kinds stored */
-        char **topics; /**< input topic -> table, pairwise */
+        char *description; /**< the tables' comment, or NULL */
+        uint64_t on;       /**< kinds stored */
+        char **topics;     /**< input topic -> table, pairwise */
         char **tables;
         size_t table_cnt;
         char *time_column; /**< filled with the event time; the partition key */
@@ -257,6 +299,10 @@ typedef struct red_raw_s {
         size_t unique_cnt;
         red_raw_column_t *columns;
         size_t column_cnt;
+        red_coltype_t *coltypes;
+        size_t coltype_cnt;
+        red_index_t *indexes;
+        size_t index_cnt;
 } red_raw_t;
 
 typedef enum {
@@ -277,9 +323,42 @@ typedef struct red_alert_rule_s {
         int64_t cooldown_us;
 } red_alert_rule_t;
 
-/** Threshold rules on one numeric field (alerts:). */
+/**
+ * A rule over an aggregation's cells (alerts.window_rules): a column or an
+ * expression over the measures of each matching cell compared with a
+ * threshold, per window; it fires, resolves, and holds state per (rule,
+ * window type, group) (red_alert_window.h).
+ */
+typedef struct red_window_rule_s {
+        char *id;
+        int agg;          /**< index in contract->aggs */
+        int grouping;     /**< index in the aggregation's groupings, -1: any */
+        uint32_t windows; /**< mask of red_window_type_t */
+        int *where_keys;  /**< key column indexes ... */
+        char **where_values; /**< ... and the values they must equal */
+        size_t where_cnt;
+        char *value_text;        /**< the value as written */
+        char *metric;            /**< what alert rows call the value
+                                    (metric_name); default value_text */
+        int column;              /**< a scalar column of the aggregation, or
+                                    -1 ... */
+        struct red_expr_s *expr; /**< ... an expression over its measures */
+        red_alert_op_t op;
+        double threshold;
+        char *severity;      /**< CRITICAL, WARNING or INFO */
+        char *message;       /**< template: {value} {threshold} {operator}
+                                {severity} {rule} {window} {window_start}
+                                {grouping} and the key columns */
+        int64_t for_us;      /**< the condition must hold this long */
+        int64_t cooldown_us; /**< from a resolution to the next firing */
+        uint64_t min_events; /**< cells with fewer events are not judged */
+        bool final_only;     /**< judged only once the cell is final */
+} red_window_rule_t;
+
+/** Threshold rules on one numeric field (alerts:), and rules over the
+ * aggregations' windows. */
 typedef struct red_alerts_s {
-        uint64_t on;    /**< kinds evaluated */
+        uint64_t on;    /**< kinds evaluated (0: no per-event rules) */
         int match_slot; /**< field naming the metric (e.g. metric_name) */
         int value_slot; /**< field compared with the threshold */
         int scope_slot; /**< cooldown per rule and this field's value, or -1 */
@@ -287,8 +366,10 @@ typedef struct red_alerts_s {
         int correlation_slot; /**< string field copied into alerts, or -1 */
         char *table;
         red_publish_t publish;
-        red_alert_rule_t *rules;
+        red_alert_rule_t *rules; /**< per event */
         size_t rule_cnt;
+        red_window_rule_t *window_rules;
+        size_t window_rule_cnt;
 } red_alerts_t;
 
 /** The event weight (weight:): a field's value, or its inverse. */
@@ -442,6 +523,20 @@ const red_input_t *red_contract_input(const red_contract_t *c,
 
 /** The slot of field @p name, or -1. */
 int red_contract_slot(const red_contract_t *c, const char *name);
+
+/** The column_types: entry of @p column in @p ct, or NULL. */
+const red_coltype_t *red_contract_coltype_find(const red_coltype_t *ct,
+                                               size_t cnt, const char *column);
+
+/**
+ * The table holding aggregation @p a's cells of window type @p wt as
+ * partitions: the aggregation's table, or with partition_by_window its
+ * child <table>_<window>; and the size of those partitions. @p parent
+ * gets the name (64 bytes suffice).
+ */
+void red_contract_agg_partition_parent(const red_agg_t *a, red_window_type_t wt,
+                                       char *parent, size_t size,
+                                       red_partition_t *gran);
 
 /** FSM state / event index by name, or -1. */
 int red_contract_fsm_state(const red_fsm_t *fsm, const char *name, size_t len);

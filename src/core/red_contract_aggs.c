@@ -1,6 +1,8 @@
 /* red_contract_aggs - the dimensions and aggregations of a contract. */
 #include "red_contract_load.h"
 
+#include "red_tabledef.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,8 +193,8 @@ static int dim_index(const red_contract_t *c, const char *name)
 }
 
 /* windows: [hourly, daily, weekly, monthly] as a mask of window types. */
-static int windows_of(red_loader_t *ld, const red_yaml_node_t *v,
-                      const char *what, uint32_t *mask)
+int red_contract_load_windows(red_loader_t *ld, const red_yaml_node_t *v,
+                              const char *what, uint32_t *mask)
 {
         char **names = NULL;
         size_t cnt = 0;
@@ -391,13 +393,93 @@ static int columns_of(red_loader_t *ld, const red_yaml_node_t *v,
         return 0;
 }
 
+/* column_types and indexes against the columns of the table. */
+static int agg_table_check(red_loader_t *ld, const red_yaml_node_t *n,
+                           const char *what, red_agg_t *a)
+{
+        size_t cnt = 1 + a->key_cnt + a->column_cnt, k = 0;
+        const char **cols = calloc(cnt, sizeof(*cols));
+        red_sqlt_class_t *classes = calloc(cnt, sizeof(*classes));
+        bool *integral = calloc(cnt, sizeof(*integral));
+        int r = -ENOMEM;
+
+        if (cols && classes && integral) {
+                cols[k] = a->grouping_column;
+                classes[k++] = RED_SQLT_TEXT;
+                for (size_t i = 0; i < a->key_cnt; i++) {
+                        cols[k] = a->key_columns[i];
+                        classes[k++] = RED_SQLT_TEXT;
+                }
+                for (size_t i = 0; i < a->column_cnt; i++) {
+                        cols[k] = a->columns[i].name;
+                        classes[k] = red_tabledef_agg_class(a, &a->columns[i],
+                                                            &integral[k]);
+                        k++;
+                }
+                r = red_contract_load_table_check(
+                        ld, n, what, a->coltypes, a->coltype_cnt, a->indexes,
+                        a->index_cnt, cols, classes, integral, cnt,
+                        engine_columns,
+                        sizeof(engine_columns) / sizeof(*engine_columns) - 1);
+        }
+        free(cols);
+        free(classes);
+        free(integral);
+        return r;
+}
+
+/* retention: and partition:, after windows:. With one partitioning for
+ * all window types a partition can only go when every window type in it
+ * is past its retention: the longest retention, or never when one of
+ * them keeps its rows. */
+static int agg_storage(red_loader_t *ld, const red_yaml_node_t *n,
+                       const char *what, red_agg_t *a)
+{
+        const red_yaml_node_t *v;
+        int r;
+
+        a->partition = RED_PART_MONTHLY;
+        if ((v = red_yaml_get(n, "partition"))) {
+                if (red_yaml_kind(v) == RED_YAML_MAP) {
+                        a->partition_by_window = true;
+                        r = red_contract_load_window_partition(
+                                ld, v, what, a->windows, a->window_partition);
+                } else {
+                        r = red_contract_load_partition(ld, v, what,
+                                                        &a->partition);
+                }
+                if (r) {
+                        return r;
+                }
+        }
+        if ((v = red_yaml_get(n, "retention")) &&
+            (r = red_contract_load_window_retention(ld, v, what, a->windows,
+                                                    a->window_retention_us))) {
+                return r;
+        }
+        a->retention_us = 0;
+        for (int w = 0; w < RED_WINDOW__CNT; w++) {
+                if (!(a->windows & (1u << w))) {
+                        continue;
+                }
+                if (!a->window_retention_us[w]) {
+                        a->retention_us = 0;
+                        break;
+                }
+                if (a->window_retention_us[w] > a->retention_us) {
+                        a->retention_us = a->window_retention_us[w];
+                }
+        }
+        return 0;
+}
+
 static int agg_of(red_loader_t *ld, const red_yaml_node_t *n, red_agg_t *a)
 {
         static const char *const keys[] = {
-                "name",      "table",     "partition",       "retention",
-                "windows",   "time_zone", "grouping_column", "key_columns",
-                "groupings", "measures",  "columns",         "publish",
-                NULL};
+                "name",        "table",        "description", "partition",
+                "retention",   "windows",      "time_zone",   "grouping_column",
+                "key_columns", "groupings",    "measures",    "columns",
+                "publish",     "column_types", "indexes",     NULL};
         const red_yaml_node_t *v;
         char what[128];
         int r;
@@ -414,17 +496,12 @@ static int agg_of(red_loader_t *ld, const red_yaml_node_t *n, red_agg_t *a)
         }
         snprintf(what, sizeof(what), "aggregation %s", a->name);
         if (!(v = red_contract_load_required(ld, n, what, "table", "", &r)) ||
-            (r = red_contract_load_ident(ld, v, what, TABLE_NAME_MAX,
+            (r = red_contract_load_ident(ld, v, what, AGG_TABLE_NAME_MAX,
                                          &a->table))) {
                 return r;
         }
-        a->partition = RED_PART_MONTHLY;
-        if ((v = red_yaml_get(n, "partition")) &&
-            (r = red_contract_load_partition(ld, v, what, &a->partition))) {
-                return r;
-        }
-        if ((v = red_yaml_get(n, "retention")) &&
-            (r = red_contract_load_duration(ld, v, what, &a->retention_us))) {
+        if ((v = red_yaml_get(n, "description")) &&
+            (r = red_contract_load_str(ld, v, what, &a->description))) {
                 return r;
         }
         if (!(v = red_contract_load_required(
@@ -432,17 +509,22 @@ static int agg_of(red_loader_t *ld, const red_yaml_node_t *n, red_agg_t *a)
                       " (allowed: hourly, daily, weekly, "
                       "monthly)",
                       &r)) ||
-            (r = windows_of(ld, v, what, &a->windows))) {
+            (r = red_contract_load_windows(ld, v, what, &a->windows)) ||
+            (r = agg_storage(ld, n, what, a))) {
                 return r;
         }
         if ((v = red_yaml_get(n, "time_zone")) &&
             (r = time_zone_of(ld, v, what, &a->tz))) {
                 return r;
         }
-        if (!(v = red_contract_load_required(ld, n, what, "grouping_column", "",
-                                             &r)) ||
-            (r = red_contract_load_ident(ld, v, what, 63,
-                                         &a->grouping_column))) {
+        /* the seed's name; with one grouping nobody needs to pick one */
+        if ((v = red_yaml_get(n, "grouping_column"))) {
+                r = red_contract_load_ident(ld, v, what, 63,
+                                            &a->grouping_column);
+        } else if (!(a->grouping_column = strdup("aggregation_type"))) {
+                r = -ENOMEM;
+        }
+        if (r) {
                 return r;
         }
         if (!(v = red_contract_load_required(ld, n, what, "key_columns", "",
@@ -469,7 +551,17 @@ static int agg_of(red_loader_t *ld, const red_yaml_node_t *n, red_agg_t *a)
             (r = red_contract_load_publish(ld, v, what, &a->publish))) {
                 return r;
         }
-        return 0;
+        if ((v = red_yaml_get(n, "column_types")) &&
+            (r = red_contract_load_coltypes(ld, v, what, &a->coltypes,
+                                            &a->coltype_cnt))) {
+                return r;
+        }
+        if ((v = red_yaml_get(n, "indexes")) &&
+            (r = red_contract_load_indexes(ld, v, what, &a->indexes,
+                                           &a->index_cnt))) {
+                return r;
+        }
+        return agg_table_check(ld, n, what, a);
 }
 
 int red_contract_load_aggs(red_loader_t *ld, const red_yaml_node_t *n)
@@ -512,8 +604,12 @@ void red_contract_load_free_aggs(red_agg_t *a, size_t cnt)
         for (size_t i = 0; a && i < cnt; i++) {
                 free(a[i].name);
                 free(a[i].table);
+                free(a[i].description);
                 red_tz_destroy(a[i].tz);
                 free(a[i].grouping_column);
+                red_contract_load_free_coltypes(a[i].coltypes,
+                                                a[i].coltype_cnt);
+                red_contract_load_free_indexes(a[i].indexes, a[i].index_cnt);
                 red_contract_load_strlist_free(a[i].key_columns, a[i].key_cnt);
                 for (size_t g = 0; a[i].groupings && g < a[i].grouping_cnt;
                      g++) {

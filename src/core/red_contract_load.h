@@ -14,6 +14,11 @@
  *   red_contract_measures.c  an aggregation's measures and columns
  *   red_contract_fsm.c       the workflow state machine
  *   red_contract_sinks.c     raw sinks and alert rules
+ *   red_contract_tables.c    what shapes a sink's tables: column_types,
+ *                            indexes, retention and partitioning per
+ *                            window type
+ *   red_contract_sinks.c     raw sinks
+ *   red_contract_alerts.c    alert rules (per event, over windows)
  *   red_contract_metrics.c   domain Prometheus series
  *
  * red_contract.c (lookups, contract sets) uses only the public header:
@@ -44,6 +49,7 @@
 #define RED_CONTRACT_LOAD_H
 
 #include "red_contract.h"
+#include "red_sqltype.h"
 #include "red_yaml.h"
 
 #include <stdbool.h>
@@ -59,6 +65,9 @@ typedef struct red_loader_s {
 
 /* Table names leave room for the "_YYYY_MM_DD" partition suffix. */
 #define TABLE_NAME_MAX 52
+/* Aggregation tables also for a window type ("_monthly") and a table
+ * generation ("_g999", red_schema) before that suffix. */
+#define AGG_TABLE_NAME_MAX 39
 
 /* --- values (red_contract_values.c) ------------------------------------ */
 
@@ -162,6 +171,9 @@ int red_contract_load_dims(red_loader_t *ld,
 int red_contract_load_aggs(red_loader_t *ld,
                            const red_yaml_node_t *n) RED_MUSTCHECK;
 void red_contract_load_free_dims(red_dim_t *d, size_t cnt);
+/* [hourly, daily, weekly, monthly] (or one name) as a mask, not empty. */
+int red_contract_load_windows(red_loader_t *ld, const red_yaml_node_t *v,
+                              const char *what, uint32_t *mask) RED_MUSTCHECK;
 void red_contract_load_free_aggs(red_agg_t *a, size_t cnt);
 
 /* red_contract_measures.c: a map of measures (an aggregation's, or a by
@@ -175,6 +187,13 @@ int red_contract_load_column(red_loader_t *ld, const red_agg_t *a,
                              const red_yaml_node_t *n,
                              red_column_t *col) RED_MUSTCHECK;
 void red_contract_load_free_measures(red_measure_t *m, size_t cnt);
+/* An alert rule's value over aggregation @p a: the name of one of its
+ * scalar columns (*column set, *expr untouched), or an expression over its
+ * measures (*column -1, *expr owned by the caller). */
+int red_contract_load_agg_value(red_loader_t *ld, const red_agg_t *a,
+                                const red_yaml_node_t *n, const char *what,
+                                int *column,
+                                struct red_expr_s **expr) RED_MUSTCHECK;
 void red_contract_load_free_column(red_column_t *col);
 
 /* red_contract_fsm.c: the workflow state machine (needs workflows) */
@@ -182,14 +201,56 @@ int red_contract_load_fsm(red_loader_t *ld,
                           const red_yaml_node_t *n) RED_MUSTCHECK;
 void red_contract_load_free_fsm(red_fsm_t *fsm);
 
-/* red_contract_sinks.c: raw sinks (need inputs), alert rules */
+/* red_contract_sinks.c: raw sinks (need inputs) */
 int red_contract_load_raws(red_loader_t *ld,
                            const red_yaml_node_t *n) RED_MUSTCHECK;
+void red_contract_load_free_raws(red_raw_t *r, size_t cnt);
+
+/* red_contract_alerts.c: alert rules per event and over windows (need
+ * aggregations) */
 int red_contract_load_alerts(red_loader_t *ld,
                              const red_yaml_node_t *n) RED_MUSTCHECK;
-void red_contract_load_free_raws(red_raw_t *r, size_t cnt);
 void red_contract_load_free_alerts(red_alerts_t *a);
 
+/* red_contract_tables.c: column_types: {column: TYPE or {type, not_null,
+ * default}} and indexes: [{name, columns, using, where}] of a sink (its
+ * arrays allocated at once, *cnt counting each before it is parsed);
+ * retention: and partition: per window type. */
+int red_contract_load_coltypes(red_loader_t *ld, const red_yaml_node_t *n,
+                               const char *what, red_coltype_t **out,
+                               size_t *cnt) RED_MUSTCHECK;
+void red_contract_load_free_coltypes(red_coltype_t *ct, size_t cnt);
+int red_contract_load_indexes(red_loader_t *ld, const red_yaml_node_t *n,
+                              const char *what, red_index_t **out,
+                              size_t *cnt) RED_MUSTCHECK;
+void red_contract_load_free_indexes(red_index_t *ix, size_t cnt);
+/*
+ * Checks a sink's column_types and indexes against its table: @p cols
+ * (@p cnt, the columns the contract defines, each holding values of
+ * @p classes; @p integral: only integers) and @p engine (the engine's
+ * own columns, which indexes may name too). Turns each default into its
+ * SQL literal. @p sink is the sink's node, for the error position.
+ */
+int red_contract_load_table_check(red_loader_t *ld, const red_yaml_node_t *sink,
+                                  const char *what, red_coltype_t *ct,
+                                  size_t ct_cnt, const red_index_t *ix,
+                                  size_t ix_cnt, const char *const *cols,
+                                  const red_sqlt_class_t *classes,
+                                  const bool *integral, size_t cnt,
+                                  const char *const *engine,
+                                  size_t engine_cnt) RED_MUSTCHECK;
+/* retention: a duration, or {window: duration} (windows not named keep
+ * their rows: 0) into @p ret[RED_WINDOW__CNT]. */
+int red_contract_load_window_retention(red_loader_t *ld,
+                                       const red_yaml_node_t *n,
+                                       const char *what, uint32_t windows,
+                                       int64_t *ret) RED_MUSTCHECK;
+/* partition: {window: daily|monthly} into @p gran[RED_WINDOW__CNT]
+ * (windows not named: monthly). */
+int red_contract_load_window_partition(red_loader_t *ld,
+                                       const red_yaml_node_t *n,
+                                       const char *what, uint32_t windows,
+                                       red_partition_t *gran) RED_MUSTCHECK;
 /* red_contract_metrics.c: domain Prometheus series (need dimensions and
  * the fsm) */
 int red_contract_load_metrics(red_loader_t *ld,

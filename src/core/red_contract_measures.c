@@ -1,6 +1,7 @@
 /* red_contract_measures - an aggregation's measures and columns. */
 #include "red_contract_load.h"
 
+#include "red_buf.h"
 #include "red_expr.h"
 
 #include <ctype.h>
@@ -438,7 +439,49 @@ static int each_of(red_loader_t *ld, const red_agg_t *a,
         return expr_of(ld, v, what, &rc, &col->expr);
 }
 
+/* --- alert values ------------------------------------------------------- */
+
+int red_contract_load_agg_value(red_loader_t *ld, const red_agg_t *a,
+                                const red_yaml_node_t *n, const char *what,
+                                int *column, struct red_expr_s **expr)
+{
+        resolve_ctx_t rc = {a->measures, a->measure_cnt};
+
+        *column = -1;
+        if (red_yaml_kind(n) == RED_YAML_SCALAR && !red_yaml_is_null(n)) {
+                for (size_t i = 0; i < a->column_cnt; i++) {
+                        if (a->columns[i].kind == RED_COL_EXPR &&
+                            !strcmp(a->columns[i].name, red_yaml_str(n))) {
+                                *column = (int)i;
+                                return 0;
+                        }
+                }
+        }
+        return expr_of(ld, n, what, &rc, expr);
+}
+
 /* --- columns ------------------------------------------------------------- */
+
+/* The definition as written, on one line: what the column means. */
+static void source_of(red_buf_t *b, const red_yaml_node_t *n)
+{
+        if (red_yaml_kind(n) == RED_YAML_SCALAR) {
+                red_buf_puts(b, red_yaml_str(n));
+                return;
+        }
+        red_buf_putc(b, red_yaml_kind(n) == RED_YAML_MAP ? '{' : '[');
+        for (size_t i = 0; i < red_yaml_size(n); i++) {
+                red_buf_puts(b, i ? ", " : "");
+                if (red_yaml_kind(n) == RED_YAML_MAP) {
+                        red_buf_printf(
+                                b, "%s: ", red_yaml_str(red_yaml_key(n, i)));
+                        source_of(b, red_yaml_value(n, i));
+                } else {
+                        source_of(b, red_yaml_item(n, i));
+                }
+        }
+        red_buf_putc(b, red_yaml_kind(n) == RED_YAML_MAP ? '}' : ']');
+}
 
 /* A scalar names a count_by measure (its counts as a JSON object), a
  * recent measure (its values as a JSON array) or is an expression; a
@@ -459,6 +502,15 @@ int red_contract_load_column(red_loader_t *ld, const red_agg_t *a,
                  col->name);
         col->measure = -1;
         col->sub = -1;
+        {
+                red_buf_t src;
+                red_buf_init(&src);
+                source_of(&src, n);
+                if (src.failed || !(col->source = red_buf_steal(&src, NULL))) {
+                        red_buf_destroy(&src);
+                        return -ENOMEM;
+                }
+        }
         if (red_yaml_kind(n) == RED_YAML_SCALAR) {
                 for (size_t i = 0; i < a->measure_cnt; i++) {
                         red_meas_kind_t k = a->measures[i].kind;
@@ -487,6 +539,7 @@ int red_contract_load_column(red_loader_t *ld, const red_agg_t *a,
 void red_contract_load_free_column(red_column_t *col)
 {
         free(col->name);
+        free(col->source);
         red_expr_destroy(col->expr);
         for (size_t i = 0; i < col->key_cnt; i++) {
                 free(col->keys[i]);

@@ -1,6 +1,7 @@
-/* red_contract_sinks - a contract's raw sinks and alert rules. */
+/* red_contract_sinks - a contract's raw sinks. */
 #include "red_contract_load.h"
 
+#include "red_tabledef.h"
 #include "red_time.h"
 
 #include <errno.h>
@@ -165,11 +166,40 @@ static int raw_columns_of(red_loader_t *ld, const red_yaml_node_t *n,
         return 0;
 }
 
+/* column_types and indexes against the columns of the tables. */
+static int raw_table_check(red_loader_t *ld, const red_yaml_node_t *n,
+                           const char *what, red_raw_t *r)
+{
+        size_t cnt = r->column_cnt;
+        const char **cols = calloc(cnt + 1, sizeof(*cols));
+        red_sqlt_class_t *classes = calloc(cnt + 1, sizeof(*classes));
+        bool *integral = calloc(cnt + 1, sizeof(*integral));
+        const char *engine[] = {r->time_column, "created_at"};
+        int rc = -ENOMEM;
+
+        if (cols && classes && integral) {
+                for (size_t i = 0; i < cnt; i++) {
+                        cols[i] = r->columns[i].name;
+                        classes[i] = red_tabledef_field_class(
+                                ld->c->slot_types[r->columns[i].slot]);
+                        integral[i] = classes[i] == RED_SQLT_INTEGER;
+                }
+                rc = red_contract_load_table_check(
+                        ld, n, what, r->coltypes, r->coltype_cnt, r->indexes,
+                        r->index_cnt, cols, classes, integral, cnt, engine, 2);
+        }
+        free(cols);
+        free(classes);
+        free(integral);
+        return rc;
+}
+
 static int raw_of(red_loader_t *ld, const red_yaml_node_t *n, red_raw_t *r)
 {
         static const char *const keys[] = {
-                "name",      "on",     "tables",  "time_column", "partition",
-                "retention", "unique", "columns", NULL};
+                "name",        "description",  "on",        "tables",
+                "time_column", "partition",    "retention", "unique",
+                "columns",     "column_types", "indexes",   NULL};
         const red_yaml_node_t *v;
         char what[128];
         int rc;
@@ -182,6 +212,10 @@ static int raw_of(red_loader_t *ld, const red_yaml_node_t *n, red_raw_t *r)
                 return rc;
         }
         snprintf(what, sizeof(what), "raw %s", r->name);
+        if ((v = red_yaml_get(n, "description")) &&
+            (rc = red_contract_load_str(ld, v, what, &r->description))) {
+                return rc;
+        }
         if (!(v = red_contract_load_required(ld, n, what, "on", "", &rc)) ||
             (rc = red_contract_load_kinds(ld, v, what, &r->on))) {
                 return rc;
@@ -213,10 +247,21 @@ static int raw_of(red_loader_t *ld, const red_yaml_node_t *n, red_raw_t *r)
                 return rc;
         }
         if (!(v = red_contract_load_required(ld, n, what, "columns",
-                                             " (column: field)", &rc))) {
+                                             " (column: field)", &rc)) ||
+            (rc = raw_columns_of(ld, n, v, what, r))) {
                 return rc;
         }
-        return raw_columns_of(ld, n, v, what, r);
+        if ((v = red_yaml_get(n, "column_types")) &&
+            (rc = red_contract_load_coltypes(ld, v, what, &r->coltypes,
+                                             &r->coltype_cnt))) {
+                return rc;
+        }
+        if ((v = red_yaml_get(n, "indexes")) &&
+            (rc = red_contract_load_indexes(ld, v, what, &r->indexes,
+                                            &r->index_cnt))) {
+                return rc;
+        }
+        return raw_table_check(ld, n, what, r);
 }
 
 int red_contract_load_raws(red_loader_t *ld, const red_yaml_node_t *n)
@@ -245,6 +290,10 @@ void red_contract_load_free_raws(red_raw_t *r, size_t cnt)
 {
         for (size_t i = 0; r && i < cnt; i++) {
                 free(r[i].name);
+                free(r[i].description);
+                red_contract_load_free_coltypes(r[i].coltypes,
+                                                r[i].coltype_cnt);
+                red_contract_load_free_indexes(r[i].indexes, r[i].index_cnt);
                 red_contract_load_strlist_free(r[i].topics, r[i].table_cnt);
                 red_contract_load_strlist_free(r[i].tables, r[i].table_cnt);
                 free(r[i].time_column);
@@ -255,239 +304,4 @@ void red_contract_load_free_raws(red_raw_t *r, size_t cnt)
                 free(r[i].columns);
         }
         free(r);
-}
-
-/* --- alert rules -------------------------------------------------------- */
-
-/* {id, metric, op, threshold, severity, message, cooldown}: a rule fires
- * when the value of an event whose match field equals metric compares
- * with the threshold. */
-static int rule_of(red_loader_t *ld, const red_yaml_node_t *n,
-                   int64_t default_cooldown, red_alert_rule_t *r)
-{
-        static const char *const keys[] = {"id",        "metric",   "op",
-                                           "threshold", "severity", "message",
-                                           "cooldown",  NULL};
-        static const char *const severities[] = {"CRITICAL", "WARNING", "INFO"};
-        const red_yaml_node_t *v;
-        const char *s;
-        char what[128] = "alert rule";
-        int rc;
-
-        if ((rc = red_yaml_check_keys(n, what, keys, ld->errstr, ld->size))) {
-                return rc;
-        }
-        for (const char *const *k = keys; k < keys + 5; k++) {
-                if (!red_contract_load_required(ld, n, "alert rule", *k, "",
-                                                &rc)) {
-                        return rc;
-                }
-        }
-        if ((rc = red_contract_load_ident(ld, red_yaml_get(n, "id"), what, 100,
-                                          &r->id))) {
-                return rc;
-        }
-        snprintf(what, sizeof(what), "alert rule %s", r->id);
-        if ((rc = red_contract_load_str(ld, red_yaml_get(n, "metric"), what,
-                                        &r->metric)) ||
-            (rc = red_yaml_to_double(red_yaml_get(n, "threshold"), what,
-                                     &r->threshold, ld->errstr, ld->size))) {
-                return rc;
-        }
-        v = red_yaml_get(n, "op");
-        if ((rc = red_yaml_to_str(v, what, &s, ld->errstr, ld->size))) {
-                return rc;
-        }
-        r->op = (red_alert_op_t)-1;
-        for (int i = 0; i < 4; i++) {
-                if (!strcmp(s, red_contract_alert_op_name((red_alert_op_t)i))) {
-                        r->op = (red_alert_op_t)i;
-                }
-        }
-        if ((int)r->op < 0) {
-                return red_yaml_error(ld->errstr, ld->size, v,
-                                      "%s: operator \"%s\" is not valid "
-                                      "(allowed: gt, lt, gte, lte)",
-                                      what, s);
-        }
-        v = red_yaml_get(n, "severity");
-        if ((rc = red_contract_load_str(ld, v, what, &r->severity))) {
-                return rc;
-        }
-        if (strcmp(r->severity, severities[0]) &&
-            strcmp(r->severity, severities[1]) &&
-            strcmp(r->severity, severities[2])) {
-                return red_yaml_error(ld->errstr, ld->size, v,
-                                      "%s: severity \"%s\" is not valid "
-                                      "(allowed: CRITICAL, WARNING, INFO)",
-                                      what, r->severity);
-        }
-        if ((v = red_yaml_get(n, "message"))) {
-                rc = red_contract_load_str(ld, v, what, &r->message);
-        } else if (!(r->message = strdup("{metric_name} {operator} "
-                                         "{threshold}: actual={value}"))) {
-                rc = -ENOMEM;
-        }
-        if (rc) {
-                return rc;
-        }
-        r->cooldown_us = default_cooldown;
-        if ((v = red_yaml_get(n, "cooldown")) &&
-            (rc = red_contract_load_duration(ld, v, what, &r->cooldown_us))) {
-                return rc;
-        }
-        return 0;
-}
-
-/* on, match, value, scope, tags, correlation: which events are checked,
- * the field naming the metric, the field compared, and what an alert
- * copies from the event. */
-static int alert_fields_of(red_loader_t *ld, const red_yaml_node_t *n,
-                           red_alerts_t *a)
-{
-        const red_contract_t *c = ld->c;
-        const red_yaml_node_t *v;
-        int rc;
-
-        if ((rc = red_contract_load_kinds(ld, red_yaml_get(n, "on"), "alerts",
-                                          &a->on)) ||
-            (rc = red_contract_load_string_slot(ld, red_yaml_get(n, "match"),
-                                                "alerts.match",
-                                                &a->match_slot)) ||
-            (rc = red_contract_load_slot(ld, red_yaml_get(n, "value"),
-                                         "alerts.value", &a->value_slot))) {
-                return rc;
-        }
-        if (c->slot_types[a->value_slot] != RED_FT_NUMBER &&
-            c->slot_types[a->value_slot] != RED_FT_INTEGER) {
-                return red_yaml_error(ld->errstr, ld->size,
-                                      red_yaml_get(n, "value"),
-                                      "alerts.value: field %s must be a "
-                                      "number",
-                                      c->slot_names[a->value_slot]);
-        }
-        if (((v = red_yaml_get(n, "scope")) &&
-             (rc = red_contract_load_slot(ld, v, "alerts.scope",
-                                          &a->scope_slot))) ||
-            ((v = red_yaml_get(n, "tags")) &&
-             (rc = red_contract_load_slot(ld, v, "alerts.tags",
-                                          &a->tags_slot))) ||
-            ((v = red_yaml_get(n, "correlation")) &&
-             (rc = red_contract_load_string_slot(ld, v, "alerts.correlation",
-                                                 &a->correlation_slot)))) {
-                return rc;
-        }
-        if (a->tags_slot >= 0 && c->slot_types[a->tags_slot] != RED_FT_OBJECT) {
-                return red_yaml_error(ld->errstr, ld->size,
-                                      red_yaml_get(n, "tags"),
-                                      "alerts.tags: field %s must be an "
-                                      "object",
-                                      c->slot_names[a->tags_slot]);
-        }
-        return 0;
-}
-
-/* rules: a list of rules with distinct ids; @p cooldown is the default. */
-static int rules_of(red_loader_t *ld, const red_yaml_node_t *v,
-                    int64_t cooldown, red_alerts_t *a)
-{
-        int rc;
-
-        if (red_yaml_expect(v, RED_YAML_SEQ, "alerts.rules", ld->errstr,
-                            ld->size)) {
-                return -EINVAL;
-        }
-        a->rules = calloc(red_yaml_size(v) + 1, sizeof(*a->rules));
-        if (!a->rules) {
-                return -ENOMEM;
-        }
-        for (size_t i = 0; i < red_yaml_size(v); i++) {
-                a->rule_cnt++;
-                if ((rc = rule_of(ld, red_yaml_item(v, i), cooldown,
-                                  &a->rules[i]))) {
-                        return rc;
-                }
-                for (size_t j = 0; j < i; j++) {
-                        if (!strcmp(a->rules[j].id, a->rules[i].id)) {
-                                return red_yaml_error(
-                                        ld->errstr, ld->size,
-                                        red_yaml_item(v, i),
-                                        "alert rule %s is defined twice",
-                                        a->rules[i].id);
-                        }
-                }
-        }
-        return 0;
-}
-
-int red_contract_load_alerts(red_loader_t *ld, const red_yaml_node_t *n)
-{
-        /* the first 3 are required */
-        static const char *const keys[] = {
-                "on",    "match",   "value",    "scope", "tags", "correlation",
-                "table", "publish", "cooldown", "rules", NULL};
-        red_alerts_t *a;
-        const red_yaml_node_t *v;
-        int64_t cooldown = 5 * RED_TIME_US_PER_MIN;
-        int rc;
-
-        if ((rc = red_yaml_check_keys(n, "alerts", keys, ld->errstr,
-                                      ld->size))) {
-                return rc;
-        }
-        if (!(a = ld->c->alerts = calloc(1, sizeof(*a)))) {
-                return -ENOMEM;
-        }
-        a->scope_slot = a->tags_slot = a->correlation_slot = -1;
-        for (const char *const *k = keys; k < keys + 3; k++) {
-                if (!red_contract_load_required(ld, n, "alerts", *k, "", &rc)) {
-                        return rc;
-                }
-        }
-        if ((rc = alert_fields_of(ld, n, a))) {
-                return rc;
-        }
-        if ((v = red_yaml_get(n, "table")) &&
-            (rc = red_contract_load_ident(ld, v, "alerts.table", TABLE_NAME_MAX,
-                                          &a->table))) {
-                return rc;
-        }
-        if ((v = red_yaml_get(n, "publish")) &&
-            (rc = red_contract_load_publish(ld, v, "alerts", &a->publish))) {
-                return rc;
-        }
-        if ((v = red_yaml_get(n, "cooldown")) &&
-            (rc = red_contract_load_duration(ld, v, "alerts.cooldown",
-                                             &cooldown))) {
-                return rc;
-        }
-        /* an alert nobody can see is a configuration mistake */
-        if (!a->table && !a->publish.topic) {
-                return red_yaml_error(ld->errstr, ld->size, n,
-                                      "alerts: give a \"table\", a "
-                                      "\"publish\" topic or both");
-        }
-        if (!(v = red_contract_load_required(ld, n, "alerts", "rules", "",
-                                             &rc))) {
-                return rc;
-        }
-        return rules_of(ld, v, cooldown, a);
-}
-
-void red_contract_load_free_alerts(red_alerts_t *a)
-{
-        if (!a) {
-                return;
-        }
-        for (size_t i = 0; a->rules && i < a->rule_cnt; i++) {
-                free(a->rules[i].id);
-                free(a->rules[i].metric);
-                free(a->rules[i].severity);
-                free(a->rules[i].message);
-        }
-        free(a->rules);
-        free(a->table);
-        free(a->publish.topic);
-        free(a->publish.event_type);
-        free(a);
 }

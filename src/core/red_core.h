@@ -42,6 +42,14 @@
 #include <stdint.h>
 
 /**
+ * A message's digest: its Kafka timestamp, key and value hashed. Stored
+ * with a position (red_position_t.last_digest), it tells the log the
+ * position was taken on from another one with a message at that offset
+ * (a topic deleted and recreated).
+ */
+uint64_t red_core_msg_digest(const red_msg_t *msg);
+
+/**
  * A core for @p c (borrowed; must outlive the core). @p done (may be NULL)
  * releases the caller's message handles. Returns NULL with a message.
  */
@@ -62,6 +70,13 @@ red_time_t red_core_max_time(const red_core_t *core, const char *topic,
                              int32_t partition);
 /** Events waiting in the reorder buffer. */
 size_t red_core_buffered(const red_core_t *core);
+
+/**
+ * The event time of the oldest buffered event that crosses a CRITICAL
+ * alert rule (INT64_MAX: none): the caller writes a batch as soon as the
+ * frontier passes it, without waiting for the batch to fill.
+ */
+red_time_t red_core_urgent(const red_core_t *core);
 
 /**
  * Moves the buffered events older than @p frontier (per partition, a

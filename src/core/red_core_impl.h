@@ -25,6 +25,16 @@
 
 enum { E_BUFFERED, E_RELEASED, E_DONE };
 
+/* What became of a message: counted once its position is committed. */
+enum {
+        O_NONE,      /* not yet (buffered, or released and not processed) */
+        O_APPLIED,   /* processed */
+        O_DUPLICATE, /* processed, skipped: its raw row or dedupe key was
+                        stored */
+        O_DEAD,      /* a dead letter (code) */
+        O_DROPPED,   /* late, and the policy drops it */
+};
+
 /* One added message; per partition in offset order until committed past. */
 typedef struct entry_s {
         struct entry_s *next;
@@ -32,9 +42,12 @@ typedef struct entry_s {
         void *opaque;
         red_event_t ev; /* decoded; values are the trailing storage */
         uint8_t state;
+        uint8_t outcome; /* O_* */
+        uint8_t code;    /* O_DEAD: its red_dlq_code_t */
         bool decoded;
-        bool counted_applied; /* processed: counted in applied or duplicates */
-        bool duplicate;       /* its raw row is stored already: skipped */
+        bool late;      /* late, applied anyway (policy update) */
+        bool duplicate; /* its raw row is stored already: skipped */
+        bool urgent;    /* buffered, and crosses a CRITICAL rule */
         red_value_t values[];
 } entry_t;
 
@@ -66,6 +79,8 @@ struct red_core_s {
         part_t *parts;
         size_t part_cnt, part_cap, last_part;
         size_t buffered;
+        size_t urgent_cnt;     /* buffered urgent entries */
+        red_time_t urgent_min; /* the oldest one's event time */
 
         /* the batch */
         entry_t **released;

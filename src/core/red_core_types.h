@@ -20,10 +20,14 @@
 typedef struct red_core_s red_core_t;
 
 /**
- * Counters of committed batches. A message counts as consumed once it is
- * done (its batch committed), so consumed = applied + dead_lettered +
- * late_dropped + duplicates holds at every moment; buffered events are not
- * yet counted.
+ * Counters of committed positions. Each message added is counted once the
+ * position after it is committed (red_core_commit()): consumed, and, by
+ * what became of it, applied, dead_lettered, late_dropped or duplicates.
+ * The terms are recorded where they happen and counted per message, not
+ * derived from each other, so consumed = applied + dead_lettered +
+ * late_dropped + duplicates holds only as long as no message goes
+ * unaccounted for. A message behind a buffered one waits with it; a batch
+ * rolled back counts nothing (its messages are consumed again).
  */
 typedef struct red_core_counters_s {
         uint64_t consumed;
@@ -44,7 +48,10 @@ typedef struct red_position_s {
         int32_t partition;
         int64_t offset; /**< next offset to consume after a restart */
         red_time_t
-                watermark; /**< of the events before offset; INT64_MIN none */
+                watermark;   /**< of the events before offset; INT64_MIN none */
+        int64_t last_offset; /**< the last message before offset, or -1
+                                  when the batch holds none */
+        uint64_t last_digest; /**< its red_core_msg_digest() */
 } red_position_t;
 
 /** Called for every message the core is done with (opaque from add). */

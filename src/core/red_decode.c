@@ -51,7 +51,8 @@ static const char *const code_names[RED_DLQ__CNT] = {
         "too_large",      "unknown_event_type", "missing_event_type",
         "missing_field",  "wrong_type",        "out_of_range",
         "not_allowed",    "invalid_timestamp", "missing_timestamp",
-        "future_timestamp", "late",         "storage_rejected"};
+        "future_timestamp", "late",          "empty_value",
+        "storage_rejected"};
 /* clang-format on */
 
 const char *red_decode_dlq_code_name(red_dlq_code_t code)
@@ -976,6 +977,13 @@ static red_dlq_code_t run(const red_contract_t *c, const red_msg_t *msg,
         red_json_doc_t doc;
 
         reset(c, msg, ev, detail);
+        if (!msg->value_len) {
+                /* consumed like any other message, so accounted for */
+                return bad(&d, RED_DLQ_EMPTY_VALUE, "%s",
+                           msg->value ? "the message value is empty"
+                                      : "the message has no value (a "
+                                        "tombstone)");
+        }
         if (msg->value_len > RED_DECODE_MAX_BYTES) {
                 return bad(&d, RED_DLQ_TOO_LARGE,
                            "%zu bytes, at most %d are accepted", msg->value_len,

@@ -29,6 +29,7 @@ typedef enum {
         RED_DLQ_MISSING_TIMESTAMP,
         RED_DLQ_FUTURE_TIMESTAMP,
         RED_DLQ_LATE,
+        RED_DLQ_EMPTY_VALUE,
         /** applied, but PostgreSQL refused to store it (red_core_refuse) */
         RED_DLQ_STORAGE_REJECTED,
         RED_DLQ__CNT

@@ -280,9 +280,9 @@ static void alerts(red_buf_t *b, const red_contract_t *c)
         key(b, "table", true);
         str(b, a->table);
         key(b, "match", false);
-        str(b, c->slot_names[a->match_slot]);
+        str(b, a->match_slot >= 0 ? c->slot_names[a->match_slot] : NULL);
         key(b, "value", false);
-        str(b, c->slot_names[a->value_slot]);
+        str(b, a->value_slot >= 0 ? c->slot_names[a->value_slot] : NULL);
         key(b, "scope", false);
         str(b, a->scope_slot >= 0 ? c->slot_names[a->scope_slot] : NULL);
         key(b, "rules", false);
@@ -302,6 +302,33 @@ static void alerts(red_buf_t *b, const red_contract_t *c)
                 str(b, rl->severity);
                 key(b, "cooldown_s", false);
                 red_buf_put_i64(b, rl->cooldown_us / RED_TIME_US_PER_SEC);
+                red_buf_putc(b, '}');
+        }
+        red_buf_puts(b, "]");
+        key(b, "window_rules", false);
+        red_buf_putc(b, '[');
+        for (size_t r = 0; r < a->window_rule_cnt; r++) {
+                const red_window_rule_t *w = &a->window_rules[r];
+                const red_agg_t *agg = &c->aggs[w->agg];
+
+                red_buf_puts(b, r ? ",{" : "{");
+                key(b, "id", true);
+                str(b, w->id);
+                key(b, "aggregation", false);
+                str(b, agg->name);
+                key(b, "grouping", false);
+                str(b,
+                    w->grouping >= 0 ? agg->groupings[w->grouping].name : NULL);
+                key(b, "value", false);
+                str(b, w->value_text);
+                key(b, "op", false);
+                str(b, red_contract_alert_op_name(w->op));
+                key(b, "threshold", false);
+                red_buf_put_double(b, w->threshold);
+                key(b, "severity", false);
+                str(b, w->severity);
+                key(b, "for_s", false);
+                red_buf_put_i64(b, w->for_us / RED_TIME_US_PER_SEC);
                 red_buf_putc(b, '}');
         }
         red_buf_puts(b, "]}");

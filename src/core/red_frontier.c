@@ -17,11 +17,14 @@ red_time_t red_frontier_bound(red_time_t newest, red_frontier_input_t input,
         switch (input) {
         case RED_FRONTIER_FINISHED:
                 return INT64_MAX;
-        case RED_FRONTIER_CAUGHT_UP:
+        case RED_FRONTIER_IDLE:
                 /* a producer on a quiet topic may still send events as
                  * old as the clock minus idle_wait */
                 idle = now - idle_wait_us;
                 return newest > idle ? newest : idle;
+        case RED_FRONTIER_CAUGHT_UP:
+                /* the next event is no older than the last one, even if
+                 * it comes a moment later */
         case RED_FRONTIER_READING:
         default:
                 return newest;

@@ -17,13 +17,20 @@
  *    its bound (INT64_MIN while it has delivered nothing: then nothing is
  *    applied until it has). An event that is older anyway is applied
  *    after newer ones and judged by the contract's late policy.
- *  - CAUGHT_UP: read to its end, for now. Holding the frontier at its
- *    newest event would stall every busy partition behind a quiet topic,
- *    yet a producer may append to it at any moment, stamped about "now"
- *    (a little behind producers on other topics). So it counts with its
- *    newest event or now - idle_wait, whichever is later: a quiet topic
- *    delays the others by at most idle_wait, and old data (a backfill) is
- *    not held back by it.
+ *  - CAUGHT_UP: read to its end, for now. A producer may append to it at
+ *    any moment, and what it sends next is as old as what it sent last:
+ *    a live stream of historic events (a replay, a backfill running at
+ *    full speed) keeps its partitions caught up most of the time. So it
+ *    holds the frontier at its newest event, like a partition READING.
+ *  - IDLE: caught up, and nothing arrived for idle_wait while it was read
+ *    (wall clock, the caller measures it; after a silence of every
+ *    partition, from the moment the stream starts again, so the partitions
+ *    whose messages come a moment later are not overtaken). Holding the
+ * frontier at its newest event would stall every busy partition behind a quiet
+ * topic, yet a producer that starts again stamps events about "now" (a little
+ * behind producers on other topics). So it counts with its newest event or now
+ * - idle_wait, whichever is later: a quiet topic delays the others by about
+ * idle_wait, and old data (a backfill) is not held back by it.
  *  - FINISHED: it will deliver nothing more (the end of `reduce`'s input):
  *    no bound.
  *
@@ -47,7 +54,8 @@
 /** What a partition can still deliver (see the file comment). */
 typedef enum red_frontier_input_e {
         RED_FRONTIER_READING,   /**< messages not read yet */
-        RED_FRONTIER_CAUGHT_UP, /**< read to its end for now */
+        RED_FRONTIER_CAUGHT_UP, /**< read to its end a moment ago */
+        RED_FRONTIER_IDLE,      /**< read to its end, quiet for idle_wait */
         RED_FRONTIER_FINISHED,  /**< nothing more, ever */
 } red_frontier_input_t;
 
@@ -57,7 +65,7 @@ typedef enum red_frontier_input_e {
  * destroy.
  */
 typedef struct red_frontier_s {
-        red_time_t now;       /**< the caller's clock, for CAUGHT_UP */
+        red_time_t now;       /**< the caller's clock, for IDLE */
         int64_t idle_wait_us; /**< the contract's idle_wait */
         red_time_t time;      /**< the frontier; INT64_MAX: no bound */
         size_t holder;        /**< index of the partition holding it, or
@@ -69,9 +77,9 @@ void red_frontier_init(red_frontier_t *f, red_time_t now, int64_t idle_wait_us);
 
 /**
  * The bound one partition puts on the frontier: @p newest (the newest
- * event time read from it, INT64_MIN if none) while READING, the later of
- * @p newest and @p now - @p idle_wait_us when CAUGHT_UP, INT64_MAX when
- * FINISHED.
+ * event time read from it, INT64_MIN if none) while READING or CAUGHT_UP,
+ * the later of @p newest and @p now - @p idle_wait_us when IDLE, INT64_MAX
+ * when FINISHED.
  */
 red_time_t red_frontier_bound(red_time_t newest, red_frontier_input_t input,
                               red_time_t now, int64_t idle_wait_us);

@@ -24,7 +24,9 @@ static const char *const history_cols[] = {"transition_id",
                                            "reason",
                                            "metadata",
                                            NULL};
-red_val_type_t red_qcols_type(const red_column_t *col)
+/* The red_val_type_t of a contract column: expressions are numbers,
+ * objects JSON. */
+static red_val_type_t red_qcols_type(const red_column_t *col)
 {
         return col->kind == RED_COL_EXPR ? RED_VAL_NUMBER : RED_VAL_JSON;
 }

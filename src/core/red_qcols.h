@@ -11,10 +11,6 @@
 #include "red_qparam.h"
 #include "red_qtypes.h"
 
-/** The red_val_type_t of a contract column: expressions are numbers,
- * objects JSON. */
-red_val_type_t red_qcols_type(const red_column_t *col);
-
 /** Appends every column q->kind shows, in the default order. 0 or -1. */
 int red_qcols_default(red_query_t *q, red_query_error_t *e);
 

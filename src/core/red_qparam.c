@@ -47,7 +47,9 @@ void red_qparam_allow(red_query_error_t *e, const char *item)
         red_buf_destroy(&b);
 }
 
-void red_qparam_allow_list(red_query_error_t *e, const char *const *items)
+/* Appends every value of a NULL-terminated list. */
+static void red_qparam_allow_list(red_query_error_t *e,
+                                  const char *const *items)
 {
         for (; *items; items++) {
                 red_qparam_allow(e, *items);
@@ -93,8 +95,8 @@ int red_qparam_get(red_qparam_ctx_t *pc, const char *name, const char **value)
 
 /* Every value of @p name (each may also be a comma-separated list when
  * @p commas): a malloc'd array of borrowed strings in *vals. */
-int red_qparam_get_all(red_qparam_ctx_t *pc, const char *name, char ***vals,
-                       size_t *cnt)
+static int red_qparam_get_all(red_qparam_ctx_t *pc, const char *name,
+                              char ***vals, size_t *cnt)
 {
         *vals = NULL;
         *cnt = 0;

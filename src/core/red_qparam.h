@@ -30,17 +30,11 @@ int red_qparam_fail(red_query_error_t *e, int status, const char *param,
                     const char *fmt, ...) RED_PRINTF(4, 5);
 /** Appends an allowed value to @p e. */
 void red_qparam_allow(red_query_error_t *e, const char *item);
-/** Appends every value of a NULL-terminated list. */
-void red_qparam_allow_list(red_query_error_t *e, const char *const *items);
 /** "out of memory" (status 0); returns -1. */
 int red_qparam_oom(red_query_error_t *e);
 
 /** The value of @p name: 1 found, 0 absent, -1 given twice (error set). */
 int red_qparam_get(red_qparam_ctx_t *pc, const char *name, const char **value);
-/** Every value of @p name, copied into a malloc'd array (free with
- * red_qparam_free_strs()). 0 or -1. */
-int red_qparam_get_all(red_qparam_ctx_t *pc, const char *name, char ***vals,
-                       size_t *cnt);
 void red_qparam_free_strs(char **v, size_t cnt);
 
 /** Fails on the first parameter no step took, listing the names asked for

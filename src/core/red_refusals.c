@@ -121,8 +121,3 @@ void red_refusals_forget(red_refusals_t *r, const char *topic,
         }
         r->cnt = keep;
 }
-
-size_t red_refusals_count(const red_refusals_t *r)
-{
-        return r->cnt;
-}

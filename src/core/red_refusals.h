@@ -39,7 +39,4 @@ const char *red_refusals_find(const red_refusals_t *r, const char *topic,
 void red_refusals_forget(red_refusals_t *r, const char *topic,
                          int32_t partition, int64_t before);
 
-/** How many refusals are held. */
-size_t red_refusals_count(const red_refusals_t *r);
-
 #endif

@@ -234,7 +234,8 @@ void red_rows_object_json(const red_value_t *v, red_buf_t *out)
         json_decref(o);
 }
 
-void red_rows_value_json(const red_value_t *v, red_buf_t *out)
+/* A value as JSON (null when absent). */
+static void red_rows_value_json(const red_value_t *v, red_buf_t *out)
 {
         char tmp[RED_TIME_FMT_SIZE > RED_UUID_STR_SIZE ? RED_TIME_FMT_SIZE
                                                        : RED_UUID_STR_SIZE];

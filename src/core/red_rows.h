@@ -36,9 +36,6 @@ void red_rows_current_json(const red_contract_t *c, const red_wf_t *wf,
 /** An object value as compact JSON with sorted keys. */
 void red_rows_object_json(const red_value_t *v, red_buf_t *out);
 
-/** A value as JSON (null when absent). */
-void red_rows_value_json(const red_value_t *v, red_buf_t *out);
-
 /** A raw row of sink @p r for @p ev: its columns and the time column. */
 void red_rows_raw_json(const red_contract_t *c, const red_raw_t *r,
                        const red_event_t *ev, red_buf_t *out);

@@ -1,6 +1,8 @@
 /* red_kafka_conf - librdkafka configuration shared by reducerd's clients. */
 #include "red_kafka_conf.h"
 
+#include "red_log.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,13 +14,17 @@ typedef struct prop_s {
 } prop_t;
 
 /* Every member of a consumer group. */
+static bool red_kafka_conf_consumer_only(const char *prop);
+
 static const prop_t consumer_defaults[] = {
         /* offsets live in Postgres, with the batch: librdkafka neither
          * commits nor stores them (we commit a copy for lag tools) */
         {"enable.auto.commit", "false"},
         {"enable.auto.offset.store", "false"},
-        /* a partition with no offset in Postgres is read from its start */
-        {"auto.offset.reset", "earliest"},
+        /* a stored offset outside the broker's log is an error event for
+         * the pipeline (kafka.offset_gap_policy), never a silent jump; a
+         * partition with no offset in Postgres is assigned at its start */
+        {"auto.offset.reset", "error"},
         {"enable.partition.eof", "false"},
         /* librdkafka 2.0.2 has no fetch.queue.backoff.ms: a deep pre-fetch
          * queue keeps the consumer from stalling */
@@ -33,6 +39,25 @@ static const prop_t producer_defaults[] = {{"enable.idempotence", "true"},
                                            {"acks", "all"},
                                            {"linger.ms", "5"},
                                            {NULL, NULL}};
+
+/* librdkafka's own log lines, from any of its threads, through ours:
+ * one format, one level threshold, JSON when configured. */
+static void log_line(const rd_kafka_t *rk, int level, const char *fac,
+                     const char *buf)
+{
+        /* syslog levels: 0-3 errors, 4 warnings, 5-6 notices, 7 debug */
+        red_log_level_t l = level <= 3   ? RED_LOG_ERROR
+                            : level == 4 ? RED_LOG_WARN
+                            : level <= 6 ? RED_LOG_INFO
+                                         : RED_LOG_DEBUG;
+
+        red_log(l, "librdkafka", "%s: %s: %s", rd_kafka_name(rk), fac, buf);
+}
+
+void red_kafka_conf_route_logs(rd_kafka_conf_t *kc)
+{
+        rd_kafka_conf_set_log_cb(kc, log_line);
+}
 
 /* A refused value is an error (STYLE.md 10), never skipped. */
 static int set(rd_kafka_conf_t *kc, const char *key, const char *value,
@@ -62,6 +87,7 @@ static rd_kafka_conf_t *build(const red_config_t *conf, const char *brokers,
         rd_kafka_conf_t *kc = rd_kafka_conf_new();
         const prop_t *d = group ? consumer_defaults : producer_defaults;
 
+        red_kafka_conf_route_logs(kc);
         if (set(kc, "bootstrap.servers", brokers, errstr, size) ||
             set(kc, "client.id", client_id, errstr, size) ||
             set(kc, "log_level", "4", errstr, size) ||
@@ -131,7 +157,9 @@ int red_kafka_conf_check(const red_config_t *conf, char *errstr,
         return r;
 }
 
-bool red_kafka_conf_consumer_only(const char *prop)
+/* True for librdkafka properties that only consumers take (producers
+ * built from the same kafka.properties skip them). */
+static bool red_kafka_conf_consumer_only(const char *prop)
 {
         static const char *const prefixes[] = {"partition.assignment.strategy",
                                                "session.timeout.ms",

@@ -17,7 +17,9 @@
 /**
  * A consumer-group member's configuration: our defaults first (@p brokers,
  * @p client_id, group @p group, offsets neither committed nor stored by
- * librdkafka, start from the beginning, a deep pre-fetch queue), then
+ * librdkafka, an offset outside the log reported rather than reset
+ * (auto.offset.reset=error), a deep pre-fetch queue, librdkafka's log
+ * lines through red_log), then
  * every kafka.properties entry of @p conf (borrowed), which may override
  * them. Returns NULL with "kafka property KEY: reason" in @p errstr when
  * librdkafka refuses a value. The caller owns the result: rd_kafka_new()
@@ -48,8 +50,9 @@ rd_kafka_conf_t *red_kafka_conf_producer(const red_config_t *conf,
 int red_kafka_conf_check(const red_config_t *conf, char *errstr,
                          size_t errstr_size) RED_MUSTCHECK;
 
-/** True for librdkafka properties that only consumers take (producers
- * built from the same kafka.properties skip them). */
-bool red_kafka_conf_consumer_only(const char *prop);
+/** Sends librdkafka's log lines of clients made from @p kc through
+ * red_log (component "librdkafka"; its syslog levels mapped onto ours).
+ * The configurations above do it already. */
+void red_kafka_conf_route_logs(rd_kafka_conf_t *kc);
 
 #endif

@@ -2,6 +2,7 @@
  */
 #include "red_kafka_mock.h"
 
+#include "red_kafka_conf.h"
 #include "red_time.h"
 
 #include <librdkafka/rdkafka.h>
@@ -32,6 +33,7 @@ red_kafka_mock_t *red_kafka_mock_new(int brokers, char *errstr,
                 snprintf(errstr, errstr_size, "out of memory");
                 return NULL;
         }
+        red_kafka_conf_route_logs(conf);
         /* The handle only hosts the cluster; it never connects anywhere,
          * so silence its "no bootstrap.servers" warning. */
         if (rd_kafka_conf_set(conf, "log_level", "3", err, sizeof(err)) !=
@@ -178,8 +180,10 @@ int red_kafka_mock_topics(red_kafka_mock_t *km,
         return 0;
 }
 
-int red_kafka_mock_topic(red_kafka_mock_t *km, const char *topic,
-                         int partitions, char *errstr, size_t errstr_size)
+/* Creates @p topic with @p partitions partitions; an existing one is kept. */
+static int red_kafka_mock_topic(red_kafka_mock_t *km, const char *topic,
+                                int partitions, char *errstr,
+                                size_t errstr_size)
 {
         red_kafka_mock_topic_t t = {topic, partitions};
 

@@ -32,11 +32,6 @@ typedef struct red_kafka_mock_topic_s {
 red_kafka_mock_t *red_kafka_mock_new(int brokers, char *errstr,
                                      size_t errstr_size);
 
-/** Creates @p topic with @p partitions partitions; an existing one is kept. */
-int red_kafka_mock_topic(red_kafka_mock_t *km, const char *topic,
-                         int partitions, char *errstr,
-                         size_t errstr_size) RED_MUSTCHECK;
-
 /**
  * Creates the @p cnt topics of @p topics that do not exist yet, all at
  * once (one by one, librdkafka 2.0's mock thread often notices a request

@@ -7,6 +7,7 @@
 #include "red_log.h"
 #include "red_pipeline_batch.h"
 #include "red_pipeline_dlq.h"
+#include "red_pipeline_gaps.h"
 #include "red_pipeline_impl.h"
 #include "red_pipeline_parts.h"
 #include "red_time.h"
@@ -59,9 +60,16 @@ static rd_kafka_error_t *assign(red_pipeline_t *p, rd_kafka_t *rk,
                      p->c->name, parts->cnt, parts->cnt == 1 ? "" : "s",
                      cooperative ? "cooperative" : "eager");
         if (cooperative) {
-                return rd_kafka_incremental_assign(rk, parts);
+                rd_kafka_error_t *kerr = rd_kafka_incremental_assign(rk, parts);
+                if (!kerr) {
+                        red_pipeline_parts_assigned(p, parts);
+                        red_pipeline_gaps_log_starts(p);
+                }
+                return kerr;
         }
         rd_kafka_assign(rk, parts);
+        red_pipeline_parts_assigned(p, parts);
+        red_pipeline_gaps_log_starts(p);
         return NULL;
 }
 
@@ -169,6 +177,12 @@ red_pipeline_t *red_pipeline_new(const red_contract_t *c,
         pthread_mutex_init(&p->lock, NULL);
         p->c = c;
         p->conf = conf;
+        /* the embedded cluster is new at every start: positions stored by
+         * an earlier run can only be reset */
+        p->gap_policy =
+                red_config_kafka_embedded(conf)
+                        ? RED_GAP_POLICY_RESET
+                        : (red_gap_policy_t)conf->kafka_offset_gap_policy;
         p->reorder_limit = (size_t)conf->batch_max_events * 10;
         if (!(p->core = red_core_new(c, (size_t)conf->workflows_max_live,
                                      conf->workflows_terminal_ttl_s *
@@ -177,10 +191,19 @@ red_pipeline_t *red_pipeline_new(const red_contract_t *c,
                 goto err;
         }
         if (!(p->sink = red_sink_new(c, conf->postgres_conninfo,
-                                     conf->instance_id))) {
+                                     conf->instance_id)) ||
+            !(p->rule_fired = calloc(red_sink_alert_rule_cnt(p->sink) + 1,
+                                     sizeof(uint64_t))) ||
+            !(p->rule_resolved = calloc(red_sink_alert_rule_cnt(p->sink) + 1,
+                                        sizeof(uint64_t)))) {
                 snprintf(errstr, errstr_size, "out of memory");
                 goto err;
         }
+        /* Alertmanager forgets a firing window alert 4 re-send intervals
+         * after it was last sent (Prometheus does the same) */
+        red_sink_set_alert_delivery(p->sink, red_config_alert_delivery(conf),
+                                    4 * conf->alerting_resend_interval_s *
+                                            RED_TIME_US_PER_SEC);
         snprintf(id, sizeof(id), "reducerd-%s-%s", c->name, conf->instance_id);
         if (open_consumer(p, brokers, id, errstr, errstr_size) ||
             red_pipeline_dlq_open(p, brokers, id, errstr, errstr_size)) {
@@ -215,7 +238,13 @@ void red_pipeline_destroy(red_pipeline_t *p)
         }
         red_pipeline_dlq_close(p);
         red_sink_destroy(p->sink);
+        free(p->rule_fired);
+        free(p->rule_resolved);
         red_pipeline_parts_destroy(p);
+        for (size_t i = 0; i < p->deferred_cnt; i++) {
+                rd_kafka_message_destroy(p->deferred[i]);
+        }
+        free(p->deferred);
         pthread_mutex_destroy(&p->lock);
         free(p->metrics);
         free(p->state_counts);
@@ -229,15 +258,28 @@ const red_contract_t *red_pipeline_contract(const red_pipeline_t *p)
 
 /* --- periodic work ---------------------------------------------------- */
 
-/* Every 10 s with news: one line on what was written. */
+/* Every 10 s with news: one line on what was written, and an error when
+ * the counters do not reconcile (each term is counted where it happens,
+ * red_core_counters_t, so a message that went nowhere shows here). */
 static void progress(red_pipeline_t *p, int64_t now)
 {
         const red_core_counters_t *k = red_core_counters(p->core);
-        uint64_t lag = 0;
+        uint64_t lag = 0, accounted;
 
         if (now - p->last_progress < 10000000 ||
             k->consumed == p->last_consumed) {
                 return;
+        }
+        accounted =
+                k->applied + k->dead_lettered + k->late_dropped + k->duplicates;
+        if (accounted != k->consumed && accounted != p->last_accounted) {
+                red_log_error("pipeline",
+                              "%s: counters do not reconcile: %llu consumed, "
+                              "%llu applied, dead-lettered, dropped or "
+                              "duplicate",
+                              p->c->name, (unsigned long long)k->consumed,
+                              (unsigned long long)accounted);
+                p->last_accounted = accounted;
         }
         for (size_t i = 0; i < p->part_cnt; i++) {
                 lag += p->parts[i].lag > 0 ? (uint64_t)p->parts[i].lag : 0;
@@ -304,6 +346,7 @@ static void finalize(red_pipeline_t *p)
         } else if (fin) {
                 red_log_info("pipeline", "%s: %ld cells final", p->c->name,
                              fin);
+                red_pipeline_count_alerts(p);
         }
 }
 
@@ -345,10 +388,12 @@ static void periodic(red_pipeline_t *p)
                 pthread_mutex_lock(&p->lock);
                 red_pipeline_parts_update_lag(p);
                 pthread_mutex_unlock(&p->lock);
+                red_pipeline_parts_unstall(p);
         }
         if (now - p->last_finalize > 2000000 && !p->msg_cnt) {
                 p->last_finalize = now;
                 finalize(p);
+                red_pipeline_gaps_retry(p);
         }
         if (!p->msg_cnt) {
                 count_states(p, now);
@@ -394,11 +439,16 @@ static bool subscribe(red_pipeline_t *p)
         return true;
 }
 
-/* How long a poll may wait: until the open batch is due, 100 ms at most. */
+/* How long a poll may wait: until the open batch is due, 100 ms at most;
+ * 5 ms while a CRITICAL alert waits for the frontier (which moves with the
+ * clock). */
 static int poll_timeout(red_pipeline_t *p, int64_t max_us)
 {
         int64_t left;
 
+        if (red_core_urgent(p->core) != INT64_MAX) {
+                return 5;
+        }
         if (!p->msg_cnt) {
                 return 100;
         }
@@ -406,13 +456,26 @@ static int poll_timeout(red_pipeline_t *p, int64_t max_us)
         return left < 0 ? 0 : left < 100 ? (int)left : 100;
 }
 
-/* Takes one message or event from the consumer (callbacks run in here). */
-static void poll_once(red_pipeline_t *p, int timeout_ms)
+/* Takes one message or event from the consumer (callbacks run in here),
+ * after the offset errors a flush's wait kept; false when nothing came
+ * (the consumer is idle). */
+static bool poll_once(red_pipeline_t *p, int timeout_ms)
 {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(p->consumer, timeout_ms);
+        rd_kafka_message_t *m;
 
-        if (!m) {
-                return;
+        for (size_t i = 0; i < p->deferred_cnt; i++) {
+                red_pipeline_gaps_out_of_range(p, p->deferred[i]);
+                rd_kafka_message_destroy(p->deferred[i]);
+        }
+        p->deferred_cnt = 0;
+        if (!(m = rd_kafka_consumer_poll(p->consumer, timeout_ms))) {
+                return false;
+        }
+        if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+                /* the offset a partition needs is not in the log */
+                red_pipeline_gaps_out_of_range(p, m);
+                rd_kafka_message_destroy(m);
+                return true;
         }
         if (m->err) {
                 if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -420,25 +483,37 @@ static void poll_once(red_pipeline_t *p, int timeout_ms)
                                      rd_kafka_message_errstr(m));
                 }
                 rd_kafka_message_destroy(m);
-                return;
+                return true;
         }
         pthread_mutex_lock(&p->lock);
         p->stats.kafka_up = true;
         pthread_mutex_unlock(&p->lock);
         p->last_probe = red_time_mono_us();
         red_pipeline_batch_add(p, m);
+        return true;
 }
 
 /*
  * Whether to flush now. An open batch goes at batch.max_events,
- * batch.max_bytes or batch.max_ms, or at once while a backlog is ready;
+ * batch.max_bytes or batch.max_ms, or at once while a backlog is ready or
+ * a CRITICAL alert can be released;
  * events that only wait in the reorder buffer are looked at again every
  * batch.max_ms (the frontier may have moved with the clock).
  */
-static bool flush_due(red_pipeline_t *p, int64_t max_us)
+static bool flush_due(red_pipeline_t *p, int64_t max_us, bool idle)
 {
         int64_t now = red_time_mono_us();
+        red_time_t urgent = red_core_urgent(p->core);
 
+        /* a CRITICAL alert waits only for the event-time order: as soon as
+         * the frontier passes it, it is written, whatever the batch size
+         * (README "Alert delivery"). Looked at while the consumer is idle:
+         * while messages stream in, the partitions still reading hold the
+         * frontier anyway, and the batch goes at batch.max_ms. */
+        if (urgent != INT64_MAX && idle &&
+            red_pipeline_parts_frontier(p) > urgent) {
+                return true;
+        }
         if (p->msg_cnt) {
                 return p->backlog ||
                        p->msg_cnt >= (size_t)p->conf->batch_max_events ||
@@ -460,8 +535,9 @@ static void *run(void *arg)
         }
         p->last_progress = red_time_mono_us();
         while (!atomic_load(&p->stop)) {
-                poll_once(p, poll_timeout(p, max_us));
-                if (flush_due(p, max_us)) {
+                bool idle = !poll_once(p, poll_timeout(p, max_us));
+
+                if (flush_due(p, max_us, idle)) {
                         red_pipeline_batch_flush(p, false);
                         p->last_flush = red_time_mono_us();
                 }
@@ -529,4 +605,18 @@ size_t red_pipeline_lag(red_pipeline_t *p, red_pipeline_lag_t *out, size_t max)
         }
         pthread_mutex_unlock(&p->lock);
         return n;
+}
+
+size_t red_pipeline_alert_rules(red_pipeline_t *p, uint64_t *fired,
+                                uint64_t *resolved, size_t max)
+{
+        size_t n = red_sink_alert_rule_cnt(p->sink);
+
+        pthread_mutex_lock(&p->lock);
+        for (size_t i = 0; i < n && i < max; i++) {
+                fired[i] = p->rule_fired[i];
+                resolved[i] = p->rule_resolved[i];
+        }
+        pthread_mutex_unlock(&p->lock);
+        return n < max ? n : max;
 }

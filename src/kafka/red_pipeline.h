@@ -5,9 +5,13 @@
  * poll -> core (decode, late policy, FSM, aggregate) -> dead letters
  * produced and flushed -> one Postgres transaction (offsets CAS) -> Kafka
  * offsets committed for lag tools. Offsets live in Postgres: on assignment
- * each partition is sought to its stored offset. While Postgres is down
- * the partitions are paused and the batch is retried with back-off; a
- * fenced batch is dropped and the partitions re-sought.
+ * each partition is sought to its stored offset (after checking the
+ * message stored with it: the same log?). While Postgres is down the
+ * partitions are paused and the batch is retried with back-off; every
+ * resume seeks to the offset needed next. A fenced batch is dropped and
+ * the partitions re-sought. Offsets are read without a hole; a stored
+ * offset the broker's log does not hold follows kafka.offset_gap_policy
+ * (red_pipeline_gaps.h).
  */
 #ifndef RED_PIPELINE_H
 #define RED_PIPELINE_H
@@ -55,6 +59,14 @@ void red_pipeline_metrics(red_pipeline_t *p, double *out);
 /** Per-partition consumer lag for metrics: fills up to @p max entries of
  * @p out, returns how many. */
 size_t red_pipeline_lag(red_pipeline_t *p, red_pipeline_lag_t *out, size_t max);
+
+/**
+ * Alerts fired and resolved so far by rule: the contract's per-event
+ * rules, then its window rules, @p max at most into each array. Returns
+ * the number of rules.
+ */
+size_t red_pipeline_alert_rules(red_pipeline_t *p, uint64_t *fired,
+                                uint64_t *resolved, size_t max);
 
 const red_contract_t *red_pipeline_contract(const red_pipeline_t *p);
 

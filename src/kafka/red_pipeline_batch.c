@@ -1,10 +1,13 @@
 /* red_pipeline_batch - release, dead letters, one transaction, or retry. */
 #include "red_pipeline_batch.h"
 
+#include "red_failpoint.h"
 #include "red_dmetrics.h"
 #include "red_log.h"
 #include "red_pipeline_dlq.h"
+#include "red_pipeline_gaps.h"
 #include "red_pipeline_parts.h"
+#include "red_replay.h"
 #include "red_time.h"
 
 #include <stdlib.h>
@@ -18,46 +21,60 @@ void red_pipeline_batch_add(red_pipeline_t *p, rd_kafka_message_t *m)
         red_pipeline_part_t *pt =
                 red_pipeline_parts_find(p, topic, m->partition);
         red_msg_t view, *v = &view;
-        rd_kafka_headers_t *hdrs = NULL;
-        rd_kafka_timestamp_type_t tstype;
-        int64_t ts;
-        const void *hv;
-        size_t hlen;
 
-        if (!pt || (pt->fetched >= 0 && m->offset < pt->fetched)) {
+        if (pt && pt->verify >= 0 && !red_pipeline_gaps_verify(p, pt, m)) {
+                /* the message the stored position was taken after: it
+                 * was applied before, it only tells which log this is */
+                rd_kafka_message_destroy(m);
+                return;
+        }
+        if (pt && pt->fetched < 0) {
+                /* nothing read yet and no stored position, and the log's
+                 * start unknown since the assignment
+                 * (red_pipeline_gaps_log_starts()): ask for it, or, when
+                 * the broker does not answer, begin with this one */
+                pt->fetched = red_pipeline_gaps_log_start(p, pt);
+                if (pt->fetched < 0) {
+                        pt->fetched = m->offset;
+                }
+        }
+        if (!pt || pt->stopped ||
+            (pt->fetched >= 0 && m->offset < pt->fetched)) {
                 /* not ours, or already read: a leftover of a seek */
                 red_log_debug("pipeline",
                               "%s: skipping %s[%d]@%lld (%s, read up to "
                               "%lld)",
                               p->c->name, topic, (int)m->partition,
                               (long long)m->offset,
-                              pt ? "already read" : "not assigned",
+                              !pt           ? "not assigned"
+                              : pt->stopped ? "stopped by an offset gap"
+                                            : "already read",
                               pt ? (long long)pt->fetched : -1LL);
                 rd_kafka_message_destroy(m);
                 return;
         }
-        /* the view borrows from the message, which the core keeps */
-        memset(v, 0, sizeof(*v));
-        v->topic = topic;
-        v->partition = m->partition;
-        v->offset = m->offset;
-        v->key = m->key;
-        v->key_len = m->key_len;
-        v->value = m->payload;
-        v->value_len = m->len;
-        ts = rd_kafka_message_timestamp(m, &tstype);
-        v->timestamp = ts >= 0 ? ts * 1000 : -1;
-        if (!rd_kafka_message_headers(m, &hdrs) &&
-            !rd_kafka_header_get_last(hdrs, "event_type", &hv, &hlen) && hv) {
-                v->header_type = hv;
-                v->header_type_len = hlen;
+        if (pt->reseek < 0 && red_failpoint_hit("skip_message")) {
+                /* the tests' stand-in for a consumer that skips an offset
+                 * (librdkafka 2.0.2 around pause and resume) */
+                rd_kafka_message_destroy(m);
+                return;
         }
+        if (pt->fetched >= 0 && m->offset > pt->fetched &&
+            !red_pipeline_gaps_accept(p, pt, m->offset)) {
+                /* offsets we never saw: never applied across */
+                rd_kafka_message_destroy(m);
+                return;
+        }
+        /* the view borrows from the message, which the core keeps */
+        red_replay_view(m, v);
         if (!p->msg_cnt) {
                 p->batch_started = red_time_mono_us();
         }
         p->msg_cnt++;
         p->batch_bytes += m->len;
         pt->fetched = m->offset + 1;
+        pt->reseek = -1;
+        pt->last_arrival = red_time_mono_us();
         if (red_core_add(p->core, v, red_time_now(), m)) {
                 red_log_error("pipeline", "%s: out of memory", p->c->name);
                 atomic_store(&p->stop, true);
@@ -81,6 +98,7 @@ void red_pipeline_batch_forget(red_pipeline_t *p)
         batch_reset(p);
         for (size_t i = 0; i < p->part_cnt; i++) {
                 p->parts[i].fetched = p->parts[i].committed;
+                p->parts[i].reseek = -1;
         }
 }
 
@@ -97,7 +115,9 @@ static void drop_batch(red_pipeline_t *p)
         }
         list = red_pipeline_parts_list(p);
         if (red_pipeline_parts_load(p, list)) {
-                kerr = rd_kafka_seek_partitions(p->consumer, list, 10000);
+                /* asynchronous: effective at once for what poll returns
+                 * (librdkafka 2.0.2 also cuts a seek's timeout 1000-fold) */
+                kerr = rd_kafka_seek_partitions(p->consumer, list, 0);
                 if (kerr) {
                         red_log_error("kafka", "%s: seek: %s", p->c->name,
                                       rd_kafka_error_string(kerr));
@@ -125,6 +145,9 @@ static size_t batch_offsets(red_pipeline_t *p, red_sink_offset_t *offs)
                 offs[n].prev = pt->committed;
                 offs[n].next = pos[i].offset;
                 offs[n].watermark = pos[i].watermark;
+                /* which log the position belongs to (red_pipeline_gaps.h) */
+                offs[n].last_offset = pos[i].last_offset;
+                offs[n].last_digest = pos[i].last_digest;
                 n++;
         }
         return n;
@@ -149,11 +172,9 @@ static void commit_kafka(red_pipeline_t *p, const red_sink_offset_t *offs,
 /* The numbers of a committed batch, for /metrics. */
 static void observe(red_pipeline_t *p, size_t events, double latency_ms)
 {
+        red_pipeline_count_alerts(p);
         pthread_mutex_lock(&p->lock);
         red_pipeline_stats_observe(&p->stats, events, latency_ms);
-        for (int i = 0; i < 3; i++) {
-                p->stats.alerts[i] += red_sink_alerts_fired(p->sink)[i];
-        }
         p->stats.core = *red_core_counters(p->core);
         p->stats.buffered = red_core_buffered(p->core);
         memcpy(p->metrics, red_core_metrics(p->core),
@@ -561,24 +582,10 @@ static step_t try_write(red_pipeline_t *p, red_sink_offset_t *offs, char *err,
 
 /* --- the flush -------------------------------------------------------- */
 
-/* Pauses every assigned partition while the batch waits for Postgres or
- * Kafka, so memory stays bounded; the list says which to resume. */
-static rd_kafka_topic_partition_list_t *pause_all(red_pipeline_t *p)
-{
-        rd_kafka_topic_partition_list_t *paused = red_pipeline_parts_list(p);
-
-        rd_kafka_pause_partitions(p->consumer, paused);
-        red_log_warn("pipeline",
-                     "%s: paused %d partitions until the batch can be "
-                     "written",
-                     p->c->name, paused->cnt);
-        return paused;
-}
-
 void red_pipeline_batch_flush(red_pipeline_t *p, bool revoking)
 {
         red_sink_offset_t *offs;
-        rd_kafka_topic_partition_list_t *paused = NULL;
+        bool paused = false;
         char err[2048];
 
         if ((!p->msg_cnt && !red_core_buffered(p->core)) || p->flushing) {
@@ -627,17 +634,25 @@ void red_pipeline_batch_flush(red_pipeline_t *p, bool revoking)
                         red_pipeline_batch_forget(p);
                         break;
                 }
-                if (!paused && p->part_cnt) {
-                        paused = pause_all(p);
+                if (!paused) {
+                        /* memory stays bounded while the batch waits */
+                        red_pipeline_parts_pause_all(p);
+                        red_log_warn("pipeline",
+                                     "%s: paused %zu partitions until the "
+                                     "batch can be written",
+                                     p->c->name, p->part_cnt);
+                        paused = true;
                 }
                 red_pipeline_backoff(p);
                 red_pipeline_wait(p, p->backoff_ms);
+                /* what piles up meanwhile shows as lag */
+                red_pipeline_parts_query_lag(p, 500);
         }
         p->flushing = false;
         if (paused) {
-                /* partitions held for alignment stay paused */
-                red_pipeline_parts_resume(p, paused);
-                rd_kafka_topic_partition_list_destroy(paused);
+                /* each from the offset it needs next: what the wait polled
+                 * and threw away is read again */
+                red_pipeline_parts_resume_all(p);
                 red_log_info("pipeline", "%s: resumed", p->c->name);
         }
         free(offs);

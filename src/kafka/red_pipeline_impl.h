@@ -8,6 +8,7 @@
  *                         frontier, pauses for alignment, lag
  *   red_pipeline_batch.c  the batch: add, release, write once, or retry
  *   red_pipeline_dlq.c    the dead-letter producer
+ *   red_pipeline_gaps.c   offsets that were not read as they came
  *   red_pipeline_impl.c   Postgres availability and back-off
  *
  * One thread, the pipeline's, runs all of it: librdkafka calls the
@@ -41,10 +42,21 @@ typedef struct red_pipeline_part_s {
         int64_t committed; /* next offset stored in Postgres (-1: beginning) */
         int64_t fetched;   /* last offset added + 1, or -1 */
         int64_t lag;
-        int64_t dead_through; /* dead letters sent up to here (offset + 1) */
-        int64_t queried;      /* monotonic µs of the last watermark query */
-        bool empty;           /* nothing to read at the last query */
-        bool held;            /* paused: running ahead of the frontier */
+        int64_t dead_through;   /* dead letters sent up to here (offset + 1) */
+        int64_t queried;        /* monotonic µs of the last watermark query */
+        int64_t reseek;         /* sought back here after a gap, or -1 */
+        int64_t verify;         /* read from here first, the message the
+                                   stored position was taken after, or -1 */
+        uint64_t verify_digest; /* its stored red_core_msg_digest() */
+        int64_t reset_prev;     /* a reset not yet recorded in Postgres: */
+        int64_t reset_next;     /* its arguments (red_pipeline_gaps.c) */
+        int64_t last_arrival;   /* monotonic µs of its last message (or of
+                                   its assignment): idle for the frontier */
+        bool empty;             /* nothing to read at the last query */
+        bool held;              /* paused: running ahead of the frontier */
+        bool stopped;           /* not consumed: an offset gap under
+                                   kafka.offset_gap_policy fail */
+        bool reset_pending;     /* reset_prev/next wait for Postgres */
 } red_pipeline_part_t;
 
 struct red_pipeline_s {
@@ -74,12 +86,18 @@ struct red_pipeline_s {
         bool processed;    /* released and prepared: a retry only writes */
         bool flushing;     /* inside flush (rebalances may nest) */
         bool in_rebalance; /* inside the rebalance callback */
+        bool all_paused;   /* a flush holds every partition paused */
         bool backlog;      /* the last release hit the batch cap */
         int64_t t_frontier, t_release, t_write; /* µs, last batch */
         /* data PostgreSQL refused, being narrowed down (batch.c) */
         size_t isolate_max; /* batch limit while narrowing, 0: not */
         long isolate_left;  /* events of the refused batch still to pass */
         bool isolate_rows;  /* one event at a time (red_core_release_one) */
+
+        red_gap_policy_t gap_policy; /* in effect (embedded: reset) */
+        /* offset errors polled while a flush waited, handled after it */
+        rd_kafka_message_t **deferred;
+        size_t deferred_cnt, deferred_cap;
 
         red_pipeline_dlq_t *dlq_state; /* red_pipeline_dlq.c */
 
@@ -90,15 +108,23 @@ struct red_pipeline_s {
         int64_t last_probe;
         int64_t last_states;
         uint64_t last_consumed;
+        uint64_t last_accounted; /* of the last reconciliation error */
 
         pthread_mutex_t lock;
         red_pipeline_stats_t stats;
+        /* alerts fired and resolved by rule (red_sink_alert_rule_cnt():
+         * the per-event rules, then the window rules), under the lock */
+        uint64_t *rule_fired, *rule_resolved;
         /* the contract's domain series (red_dmetrics.h): the core's totals
          * as of the last commit, the workflow gauges from state_counts */
         double *metrics;
         int64_t *state_counts; /* per FSM state, once read */
         bool states_known;
 };
+
+/** Adds the alerts the sink's last write or finalisation fired and
+ * resolved to the stats (under the lock). */
+void red_pipeline_count_alerts(red_pipeline_t *p);
 
 /** Adds one to a counter of p->stats under the lock. */
 void red_pipeline_count(red_pipeline_t *p, uint64_t *counter);
@@ -113,7 +139,10 @@ bool red_pipeline_ensure_pg(red_pipeline_t *p);
 void red_pipeline_backoff(red_pipeline_t *p);
 
 /** Waits @p ms while keeping the consumer's group membership alive (no
- * polling inside the rebalance callback: a plain sleep there). */
+ * polling inside the rebalance callback: a plain sleep there). Messages
+ * polled meanwhile are dropped (read again after the wait), except offset
+ * errors, kept in p->deferred for the loop. */
 void red_pipeline_wait(red_pipeline_t *p, int64_t ms);
+
 
 #endif

@@ -12,6 +12,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/** Why offsets were not read as they came (red_pipeline_gaps.h). */
+typedef enum red_gap_cause_e {
+        RED_GAP_FETCH,        /**< a fetch skipped offsets: read again */
+        RED_GAP_NO_RECORDS,   /**< the log has no records there: accepted */
+        RED_GAP_OUT_OF_RANGE, /**< the offset needed is not in the log */
+        RED_GAP_LOG_CHANGED,  /**< the log is not the one the stored
+                                   position was taken on */
+        RED_GAP__CNT
+} red_gap_cause_t;
+
+/** Offsets passed without a message, by reason. */
+typedef enum red_skip_reason_e {
+        RED_SKIP_NO_RECORDS, /**< transaction markers, compaction */
+        RED_SKIP_RESET,      /**< gone from the log before they were read,
+                                  skipped by a reset */
+        RED_SKIP__CNT
+} red_skip_reason_t;
+
+/** "fetch", "no_records", ... (the metric labels). */
+const char *red_pipeline_gap_cause_name(red_gap_cause_t cause);
+const char *red_pipeline_skip_reason_name(red_skip_reason_t reason);
+
 /** Live numbers of a pipeline (copied out under its lock). */
 typedef struct red_pipeline_stats_s {
         red_core_counters_t core; /**< committed batches */
@@ -19,9 +41,15 @@ typedef struct red_pipeline_stats_s {
         uint64_t fenced;
         uint64_t replayed;  /**< batches consumed again (a raw row race) */
         uint64_t alerts[3]; /**< alerts fired: CRITICAL, WARNING, INFO */
+        uint64_t alerts_resolved[3]; /**< window alerts resolved, ditto */
         uint64_t pg_errors;
         uint64_t pg_reconnects;
         uint64_t dlq_errors;
+        uint64_t gaps[RED_GAP__CNT];
+        uint64_t offsets_skipped[RED_SKIP__CNT];
+        uint64_t offset_resets;      /**< by kafka.offset_gap_policy reset */
+        size_t partitions_stopped;   /**< by kafka.offset_gap_policy fail */
+        char stopped_partition[300]; /**< "topic[p]" of the first of them */
         uint64_t live_workflows;
         bool kafka_up;
         bool pg_up;

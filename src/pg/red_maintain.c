@@ -4,10 +4,25 @@
 
 #include "red_partition.h"
 #include "red_pg.h"
+#include "red_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Runs a DELETE with two parameters, adding the rows gone to *@p deleted. */
+static int delete_rows(PGconn *conn, const char *sql, const char *const *vals,
+                       long *deleted, char *errstr, size_t size)
+{
+        PGresult *res = red_pg_params(conn, sql, 2, vals, errstr, size);
+
+        if (!res) {
+                return -1;
+        }
+        *deleted += atol(PQcmdTuples(res));
+        PQclear(res);
+        return 0;
+}
 
 static int current_cleanup(PGconn *conn, const red_fsm_t *fsm, long *deleted,
                            char *errstr, size_t size)
@@ -15,7 +30,6 @@ static int current_cleanup(PGconn *conn, const red_fsm_t *fsm, long *deleted,
         char q[80], sql[512], states[512], secs[32];
         const char *vals[2] = {states, secs};
         size_t pos = 0;
-        PGresult *res;
 
         if (!fsm->history_retention_us ||
             red_pg_ident(fsm->current_table, q, sizeof(q))) {
@@ -37,15 +51,67 @@ static int current_cleanup(PGconn *conn, const red_fsm_t *fsm, long *deleted,
                  "state_entry_time < now() - make_interval(secs => "
                  "$2::float8)",
                  q);
-        res = PQexecParams(conn, sql, 2, NULL, vals, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                red_pg_error(conn, res, errstr, size);
-                PQclear(res);
-                return -1;
+        return delete_rows(conn, sql, vals, deleted, errstr, size);
+}
+
+/* Cells of window type @p wt whose window ended before now - @p keep_us,
+ * in a table whose partitions hold other window types kept longer. */
+static int cells_cleanup(PGconn *conn, const red_agg_t *a, red_window_type_t wt,
+                         int64_t keep_us, red_time_t now, long *deleted,
+                         char *errstr, size_t size)
+{
+        char q[80], sql[256], before[RED_TIME_FMT_SIZE];
+        const char *vals[2] = {red_window_type_name(wt), before};
+
+        if (red_pg_ident(a->table, q, sizeof(q))) {
+                return 0;
         }
-        *deleted += atol(PQcmdTuples(res));
-        PQclear(res);
-        return 0;
+        red_time_format(now - keep_us, before, sizeof(before));
+        snprintf(sql, sizeof(sql),
+                 "DELETE FROM %s WHERE window_type = $1 AND window_end <= "
+                 "$2::timestamptz",
+                 q);
+        return delete_rows(conn, sql, vals, deleted, errstr, size);
+}
+
+/* An aggregation's partitions, and its window types' retention. */
+static int agg_maintain(PGconn *conn, const red_agg_t *a, int days_ahead,
+                        red_time_t now, red_maintain_result_t *out,
+                        char *errstr, size_t size)
+{
+        for (int w = 0; w < RED_WINDOW__CNT; w++) {
+                red_window_type_t wt = (red_window_type_t)w;
+                int64_t keep = a->window_retention_us[w];
+                red_partition_t gran;
+                char parent[80];
+
+                if (!(a->windows & (1u << w))) {
+                        continue;
+                }
+                if (a->partition_by_window) {
+                        red_contract_agg_partition_parent(
+                                a, wt, parent, sizeof(parent), &gran);
+                        if (red_partition_maintain(
+                                    conn, parent, gran,
+                                    RED_PARTITION_FILLFACTOR_UPDATED, keep, now,
+                                    days_ahead, &out->created, &out->dropped,
+                                    errstr, size)) {
+                                return -1;
+                        }
+                } else if (keep &&
+                           (!a->retention_us || keep < a->retention_us) &&
+                           cells_cleanup(conn, a, wt, keep, now,
+                                         &out->cells_deleted, errstr, size)) {
+                        return -1;
+                }
+        }
+        if (a->partition_by_window) {
+                return 0;
+        }
+        return red_partition_maintain(
+                conn, a->table, a->partition, RED_PARTITION_FILLFACTOR_UPDATED,
+                a->retention_us, now, days_ahead, &out->created, &out->dropped,
+                errstr, size);
 }
 
 /*
@@ -90,13 +156,8 @@ int red_maintain_run(PGconn *conn, const red_contract_set_t *set,
                 const red_contract_t *c = set->items[i];
 
                 for (size_t a = 0; a < c->agg_cnt; a++) {
-                        if (red_partition_maintain(
-                                    conn, c->aggs[a].table,
-                                    c->aggs[a].partition,
-                                    RED_PARTITION_FILLFACTOR_UPDATED,
-                                    c->aggs[a].retention_us, now, days_ahead,
-                                    &out->created, &out->dropped, errstr,
-                                    errstr_size)) {
+                        if (agg_maintain(conn, &c->aggs[a], days_ahead, now,
+                                         out, errstr, errstr_size)) {
                                 return -1;
                         }
                 }

@@ -5,6 +5,12 @@
  * current-state table, and the seen dedupe keys (reducerd_dedupe) kept for
  * the longest horizon plus the allowed lateness. Run by `reducerd
  * maintain` and periodically by the daemon.
+ *
+ * Retention per window type: an aggregation partitioned per window type
+ * (partition: {hourly: daily, ...}) drops each window type's partitions at
+ * its own retention; one partitioned as a whole drops a partition once the
+ * longest retention passed it and deletes the cells of window types with
+ * a shorter one.
  */
 #ifndef RED_MAINTAIN_H
 #define RED_MAINTAIN_H
@@ -18,6 +24,7 @@
 typedef struct red_maintain_result_s {
         int created;
         int dropped;
+        long cells_deleted; /**< past a shorter window retention */
         long workflows_deleted;
 } red_maintain_result_t;
 

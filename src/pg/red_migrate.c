@@ -18,6 +18,45 @@ extern const size_t red_migrations_data_cnt;
 /* pg_advisory_lock key: "redumigr" */
 #define MIGRATE_LOCK_KEY "7310597925069711730"
 
+/*
+ * Migrations of earlier releases that made the shipped contracts' tables
+ * by hand. Contracts own their tables now (red_schema), so these files
+ * are gone from migrations/ and their numbers are never used again. A
+ * database that applied them is fine as it is: its tables are adopted by
+ * the contracts (their definitions equal what those files made, which
+ * tests/integration/test_schema.c checks against the files kept in
+ * tests/data/legacy_migrations/). Only a different file under one of
+ * these numbers is suspicious.
+ */
+static const struct {
+        int version;
+        const char *name;
+        const char *sha256;
+} retired[] = {
+        {2, "0002_codegen_metrics.sql",
+         "74c2f9ac17db7c4874b80036f44781d611bad276c3e0f999610989faf72acebe"},
+        {3, "0003_workflow_state.sql",
+         "82f96ab283eeedb9aba13e2b6effe486ca7d145db78a18ef6995988cdbf1f680"},
+        {5, "0005_agent_metrics.sql",
+         "94f0db15f2d25fbf34ae564a1da0c3b8b64a40d0c1ccc88a63b4d117f0c3c01b"},
+        {6, "0006_fillfactor.sql",
+         "9661064b11e94516fb8a681dffa4e47dbc50023cdbeac704d8b10920c5db4d55"},
+};
+
+/* Whether applied row (@p version, @p name, @p sum) is a retired
+ * migration as it was released. */
+static bool is_retired(int version, const char *name, const char *sum)
+{
+        for (size_t i = 0; i < sizeof(retired) / sizeof(*retired); i++) {
+                if (retired[i].version == version &&
+                    !strcmp(retired[i].name, name) &&
+                    !strcmp(retired[i].sha256, sum)) {
+                        return true;
+                }
+        }
+        return false;
+}
+
 const red_migration_t *red_migrate_builtin(size_t *cntp)
 {
         *cntp = red_migrations_data_cnt;
@@ -238,6 +277,10 @@ int red_migrate_apply(PGconn *conn, const red_migration_t *m, size_t cnt,
                 for (size_t i = 0; i < cnt; i++) {
                         known |= version_of(m[i].name) == v;
                 }
+                if (!known && is_retired(v, PQgetvalue(res, row, 1),
+                                         PQgetvalue(res, row, 2))) {
+                        continue;
+                }
                 if (!known) {
                         red_log_warn("migrate",
                                      "the database has migration %s, which "
@@ -292,4 +335,46 @@ done:
                 }
         }
         return r;
+}
+
+int red_migrate_pending(PGconn *conn, const red_migration_t *m, size_t cnt,
+                        FILE *out, int *pending, char *errstr,
+                        size_t errstr_size)
+{
+        PGresult *res = PQexec(conn, "SELECT to_regclass("
+                                     "'reducerd_schema_migrations') IS NULL");
+        bool none;
+
+        *pending = 0;
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                red_pg_error(conn, res, errstr, errstr_size);
+                PQclear(res);
+                return -1;
+        }
+        none = PQgetvalue(res, 0, 0)[0] == 't';
+        PQclear(res);
+        res = PQexec(conn, none ? "SELECT NULL::int WHERE false"
+                                : "SELECT version FROM "
+                                  "reducerd_schema_migrations");
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                red_pg_error(conn, res, errstr, errstr_size);
+                PQclear(res);
+                return -1;
+        }
+        for (size_t i = 0; i < cnt; i++) {
+                int v = version_of(m[i].name), row = 0;
+
+                while (row < PQntuples(res) &&
+                       atoi(PQgetvalue(res, row, 0)) != v) {
+                        row++;
+                }
+                if (row < PQntuples(res)) {
+                        continue;
+                }
+                fprintf(out, "-- migration %s (the engine's tables)\n%.*s\n",
+                        m[i].name, (int)m[i].len, m[i].sql);
+                (*pending)++;
+        }
+        PQclear(res);
+        return 0;
 }

@@ -5,7 +5,9 @@
  * that start together; an applied file that changed is refused.
  *
  * The migrations are compiled into the binary; a directory can replace
- * them (tests, or a hotfix without a rebuild).
+ * them (tests, or a hotfix without a rebuild). They create the engine's
+ * own tables; a contract's tables come from the contract (red_schema).
+ * The numbers of retired migrations (see red_migrate.c) stay taken.
  */
 #ifndef RED_MIGRATE_H
 #define RED_MIGRATE_H
@@ -13,6 +15,7 @@
 #include "red_attr.h"
 #include <libpq-fe.h>
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct red_migration_s {
         const char *name; /**< file name, e.g. "0001_core.sql" */
@@ -39,5 +42,14 @@ void red_migrate_free(red_migration_t *m, size_t cnt);
 int red_migrate_apply(PGconn *conn, const red_migration_t *m, size_t cnt,
                       int *applied, char *errstr,
                       size_t errstr_size) RED_MUSTCHECK;
+
+/**
+ * Writes the pending migrations of @p m to @p out (name, then the SQL),
+ * changing nothing; sets *@p pending to their number. Returns 0, or -1
+ * with a message.
+ */
+int red_migrate_pending(PGconn *conn, const red_migration_t *m, size_t cnt,
+                        FILE *out, int *pending, char *errstr,
+                        size_t errstr_size) RED_MUSTCHECK;
 
 #endif

@@ -80,6 +80,21 @@ int red_pg_exec(PGconn *conn, const char *sql, char *errstr, size_t errstr_size)
         return r;
 }
 
+PGresult *red_pg_params(PGconn *conn, const char *sql, int n,
+                        const char *const *vals, char *errstr,
+                        size_t errstr_size)
+{
+        PGresult *res = PQexecParams(conn, sql, n, NULL, vals, NULL, NULL, 0);
+        ExecStatusType st = PQresultStatus(res);
+
+        if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+                red_pg_error(conn, res, errstr, errstr_size);
+                PQclear(res);
+                return NULL;
+        }
+        return res;
+}
+
 bool red_pg_retriable(const PGconn *conn, const PGresult *res)
 {
         const char *state;

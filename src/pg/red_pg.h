@@ -31,6 +31,15 @@ int red_pg_exec(PGconn *conn, const char *sql, char *errstr,
                 size_t errstr_size) RED_MUSTCHECK;
 
 /**
+ * Runs @p sql with @p n text parameters @p vals (NULL for SQL null) and
+ * expects rows or a command. Returns the result (the caller PQclear()s
+ * it), or NULL with the server message in @p errstr.
+ */
+PGresult *red_pg_params(PGconn *conn, const char *sql, int n,
+                        const char *const *vals, char *errstr,
+                        size_t errstr_size);
+
+/**
  * True when an error is worth retrying on a fresh transaction or
  * connection: connection loss (class 08), serialization failure and
  * deadlock (40), insufficient resources (53: disk full, out of memory, too

@@ -59,16 +59,6 @@ void red_pgpool_destroy(red_pgpool_t *p)
         free(p);
 }
 
-size_t red_pgpool_open(red_pgpool_t *p)
-{
-        size_t n;
-
-        pthread_mutex_lock(&p->lock);
-        n = p->open;
-        pthread_mutex_unlock(&p->lock);
-        return n;
-}
-
 /* Opens and prepares a connection (outside the lock: it blocks). */
 static PGconn *open_one(red_pgpool_t *p, char *errstr, size_t size)
 {

@@ -45,7 +45,4 @@ PGconn *red_pgpool_get(red_pgpool_t *p, long wait_ms, char *errstr,
  * is closed instead. */
 void red_pgpool_put(red_pgpool_t *p, PGconn *conn, bool reusable);
 
-/** Connections open now (idle and in use). */
-size_t red_pgpool_open(red_pgpool_t *p);
-
 #endif

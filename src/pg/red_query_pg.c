@@ -970,11 +970,6 @@ const char *red_query_pg_next_cursor(const red_query_pg_t *x)
         return x->done && x->next.len ? x->next.data : NULL;
 }
 
-long red_query_pg_rows(const red_query_pg_t *x)
-{
-        return x->rows;
-}
-
 bool red_query_pg_destroy(red_query_pg_t *x)
 {
         bool clean;

@@ -63,9 +63,6 @@ int red_query_pg_fill(red_query_pg_t *x, red_buf_t *out, size_t want,
  * (the last page). */
 const char *red_query_pg_next_cursor(const red_query_pg_t *x);
 
-/** Rows written so far (summary and top: groups). */
-long red_query_pg_rows(const red_query_pg_t *x);
-
 /**
  * Ends the work (an export left early rolls its transaction back) and
  * frees it. Returns whether the connection is clean for another query.

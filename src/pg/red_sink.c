@@ -3,6 +3,7 @@
 
 #include "red_failpoint.h"
 #include "red_sink_alert.h"
+#include "red_sink_alertq.h"
 #include "red_sink_cells.h"
 #include "red_sink_dedupe.h"
 #include "red_sink_fsm.h"
@@ -10,6 +11,8 @@
 #include "red_sink_offsets.h"
 #include "red_sink_outbox.h"
 #include "red_sink_raw.h"
+#include "red_sink_schema.h"
+#include "red_sink_walert.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -35,7 +38,13 @@ struct red_sink_s {
         red_sink_fsm_t *fsm;
         red_sink_cells_t *cells;
         red_sink_alert_t *alert;
+        int schema_gen; /* the table generation the contract runs on */
+        red_sink_walert_t *walert;
+        red_sink_alertq_t *alertq;
         size_t last_rows;
+        /* alerts of the last write or finalisation */
+        size_t fired[3], resolved[3];
+        size_t *rule_fired, *rule_resolved; /* rules, then window rules */
         /* during red_sink_write() */
         red_core_t *core;
         red_sink_work_fn *work;
@@ -65,8 +74,14 @@ red_sink_t *red_sink_new(const red_contract_t *c, const char *conninfo,
         s->fsm = red_sink_fsm_new(c);
         s->cells = red_sink_cells_new(c);
         s->alert = red_sink_alert_new(c);
+        s->walert = red_sink_walert_new(c);
+        s->alertq = red_sink_alertq_new(c->name);
+        s->rule_fired = calloc(red_sink_alert_rule_cnt(s) + 1, sizeof(size_t));
+        s->rule_resolved =
+                calloc(red_sink_alert_rule_cnt(s) + 1, sizeof(size_t));
         if (!s->instance || !s->io || !s->out || !s->raw || !s->dedupe ||
-            !s->fsm || !s->cells || !s->alert) {
+            !s->fsm || !s->cells || !s->alert || !s->walert || !s->alertq ||
+            !s->rule_fired || !s->rule_resolved) {
                 red_sink_destroy(s);
                 return NULL;
         }
@@ -80,6 +95,10 @@ void red_sink_destroy(red_sink_t *s)
                 return;
         }
         red_sink_alert_destroy(s->alert);
+        red_sink_walert_destroy(s->walert);
+        red_sink_alertq_destroy(s->alertq);
+        free(s->rule_fired);
+        free(s->rule_resolved);
         red_sink_cells_destroy(s->cells);
         red_sink_fsm_destroy(s->fsm);
         red_sink_raw_destroy(s->raw);
@@ -110,14 +129,81 @@ size_t red_sink_last_rows(const red_sink_t *s)
         return s->last_rows;
 }
 
+size_t red_sink_alert_rule_cnt(const red_sink_t *s)
+{
+        const red_alerts_t *a = s->c->alerts;
+
+        return a ? a->rule_cnt + a->window_rule_cnt : 0;
+}
+
 const size_t *red_sink_alerts_fired(const red_sink_t *s)
 {
-        return red_sink_alert_fired(s->alert);
+        return s->fired;
+}
+
+const size_t *red_sink_alerts_resolved(const red_sink_t *s)
+{
+        return s->resolved;
+}
+
+const size_t *red_sink_alert_rules_fired(const red_sink_t *s)
+{
+        return s->rule_fired;
+}
+
+const size_t *red_sink_alert_rules_resolved(const red_sink_t *s)
+{
+        return s->rule_resolved;
+}
+
+void red_sink_set_alert_delivery(red_sink_t *s, bool on, int64_t hold_us)
+{
+        red_sink_alertq_enable(s->alertq, on);
+        red_sink_walert_set_hold(s->walert, hold_us);
+}
+
+/* The counters of what the last write or finalisation fired/resolved. */
+static void count_alerts(red_sink_t *s)
+{
+        const red_alerts_t *a = s->c->alerts;
+        const size_t *f = red_sink_alert_fired(s->alert);
+        const size_t *wf = red_sink_walert_fired(s->walert);
+        const size_t *wr = red_sink_walert_resolved(s->walert);
+
+        for (int i = 0; i < 3; i++) {
+                s->fired[i] = f[i] + wf[i];
+                s->resolved[i] = wr[i];
+        }
+        if (!a) {
+                return;
+        }
+        memcpy(s->rule_fired, red_sink_alert_rule_fired(s->alert),
+               a->rule_cnt * sizeof(size_t));
+        memset(s->rule_resolved, 0, a->rule_cnt * sizeof(size_t));
+        memcpy(s->rule_fired + a->rule_cnt,
+               red_sink_walert_rule_fired(s->walert),
+               a->window_rule_cnt * sizeof(size_t));
+        memcpy(s->rule_resolved + a->rule_cnt,
+               red_sink_walert_rule_resolved(s->walert),
+               a->window_rule_cnt * sizeof(size_t));
+}
+
+/* Nothing fired or resolved (a failed write). */
+static void no_alerts(red_sink_t *s)
+{
+        size_t n = red_sink_alert_rule_cnt(s);
+
+        memset(s->fired, 0, sizeof(s->fired));
+        memset(s->resolved, 0, sizeof(s->resolved));
+        memset(s->rule_fired, 0, n * sizeof(size_t));
+        memset(s->rule_resolved, 0, n * sizeof(size_t));
 }
 
 int red_sink_connect(red_sink_t *s, char *errstr, size_t errstr_size)
 {
         if (red_sink_io_connect(s->io, errstr, errstr_size) ||
+            red_sink_schema_prepare(s->io, s->c, &s->schema_gen, errstr,
+                                    errstr_size) ||
             red_sink_fsm_prepare(s->fsm, s->io, errstr, errstr_size) ||
             red_sink_cells_prepare(s->cells, s->io, errstr, errstr_size) ||
             red_sink_raw_prepare(s->raw, s->io, errstr, errstr_size) ||
@@ -139,14 +225,26 @@ static red_sink_result_t not_connected(char *errstr, size_t size)
 
 red_sink_result_t red_sink_offsets(red_sink_t *s, const char *const *topics,
                                    const int32_t *partitions, size_t cnt,
-                                   int generation, int64_t *next,
-                                   red_time_t *watermark, char *errstr,
-                                   size_t errstr_size)
+                                   int generation, red_sink_stored_t *out,
+                                   char *errstr, size_t errstr_size)
 {
         red_sink_dedupe_assigned(s->dedupe, topics, partitions, cnt);
         return red_sink_offsets_load(s->io, s->c->consumer_group, s->instance,
-                                     topics, partitions, cnt, generation, next,
-                                     watermark, errstr, errstr_size);
+                                     topics, partitions, cnt, generation, out,
+                                     errstr, errstr_size);
+}
+
+red_sink_result_t red_sink_offsets_reset(red_sink_t *s, const char *topic,
+                                         int32_t partition, int64_t prev,
+                                         int64_t next, int64_t *stored,
+                                         char *errstr, size_t errstr_size)
+{
+        if (!red_sink_connected(s)) {
+                return not_connected(errstr, errstr_size);
+        }
+        return red_sink_offsets_reset_row(s->io, s->c->consumer_group,
+                                          s->instance, topic, partition, prev,
+                                          next, stored, errstr, errstr_size);
 }
 
 int red_sink_load_workflows(void *sink, const red_uuid_t *ids, size_t cnt,
@@ -194,17 +292,53 @@ red_sink_result_t red_sink_finalize(red_sink_t *s, long *finalized,
                                     char *errstr, size_t errstr_size)
 {
         red_sink_result_t r;
+        bool judged = red_sink_walert_any(s->walert, -1);
 
         *finalized = 0;
+        no_alerts(s);
         if (!red_sink_connected(s)) {
                 return not_connected(errstr, errstr_size);
         }
-        if ((r = red_sink_cells_finalize(s->cells, s->io, s->instance,
-                                         finalized, errstr, errstr_size))) {
+        if (!judged) {
+                if ((r = red_sink_cells_finalize(s->cells, s->io, s->instance,
+                                                 s->walert, finalized, errstr,
+                                                 errstr_size))) {
+                        return r;
+                }
+                return *finalized ? red_sink_outbox_notify(s->io, errstr,
+                                                           errstr_size)
+                                  : RED_SINK_OK;
+        }
+        /* the final cells are judged in the transaction that marks them:
+         * a crash leaves them unmarked and unjudged, to be done again */
+        red_sink_walert_clear(s->walert);
+        red_sink_alert_reset(s->alert);
+        red_sink_outbox_reset(s->out);
+        red_sink_alertq_reset(s->alertq);
+        if ((r = red_sink_io_run(s->io, "BEGIN", errstr, errstr_size)) ||
+            (r = red_sink_cells_finalize(s->cells, s->io, s->instance,
+                                         s->walert, finalized, errstr,
+                                         errstr_size)) ||
+            (r = red_sink_walert_write(s->walert, s->io, s->alert, s->out,
+                                       s->alertq, errstr, errstr_size)) ||
+            (r = red_sink_alert_write(
+                     s->alert, s->io, &(red_alert_matches_t){0}, s->out,
+                     s->alertq, &s->last_rows, errstr, errstr_size)) ||
+            (r = red_sink_outbox_write(s->out, s->io, errstr, errstr_size)) ||
+            (r = red_sink_alertq_write(s->alertq, s->io, errstr,
+                                       errstr_size)) ||
+            (*finalized &&
+             (r = red_sink_outbox_notify(s->io, errstr, errstr_size))) ||
+            (r = red_sink_io_run(s->io, "COMMIT", errstr, errstr_size))) {
+                red_sink_io_rollback(s->io);
+                red_sink_walert_clear(s->walert);
+                *finalized = 0;
                 return r;
         }
-        return *finalized ? red_sink_outbox_notify(s->io, errstr, errstr_size)
-                          : RED_SINK_OK;
+        count_alerts(s);
+        red_sink_walert_log(s->walert);
+        red_sink_walert_clear(s->walert);
+        return RED_SINK_OK;
 }
 
 /* --- client work while Postgres is busy ----------------------------- */
@@ -234,7 +368,8 @@ static red_sink_result_t run_step(red_sink_t *s, char *errstr, size_t size)
                 return RED_SINK_RETRY;
         }
         if (step == STEP_MERGE) {
-                return red_sink_cells_merge(s->cells, s->out, errstr, size);
+                return red_sink_cells_merge(s->cells, s->out, s->walert, errstr,
+                                            size);
         }
         return RED_SINK_OK;
 }
@@ -313,6 +448,12 @@ static red_sink_result_t write_steps(red_sink_t *s,
         red_core_t *core = s->core;
         red_sink_result_t r;
 
+        /* the contract's tables are still those the worker runs for, and
+         * stay so until the commit (red_sink_schema.h) */
+        if ((r = red_sink_schema_check(s->io, s->c, s->schema_gen, errstr,
+                                       size))) {
+                return r;
+        }
         /* the offsets first: a fenced zombie stops before it wrote
          * anything, and its row locks keep the new owner waiting until
          * it is done (red_sink_offsets_advance()) */
@@ -334,11 +475,15 @@ static red_sink_result_t write_steps(red_sink_t *s,
         red_sink_fsm_outbox(s->fsm, red_core_rows(core), s->out);
         if ((r = red_sink_cells_store(s->cells, s->io, &s->last_rows, errstr,
                                       size)) ||
+            (r = red_sink_walert_write(s->walert, s->io, s->alert, s->out,
+                                       s->alertq, errstr, size)) ||
             (r = red_sink_alert_write(s->alert, s->io, red_core_alerts(core),
-                                      s->out, &s->last_rows, errstr, size))) {
+                                      s->out, s->alertq, &s->last_rows, errstr,
+                                      size)) ||
+            (r = red_sink_outbox_write(s->out, s->io, errstr, size))) {
                 return r;
         }
-        return red_sink_outbox_write(s->out, s->io, errstr, size);
+        return red_sink_alertq_write(s->alertq, s->io, errstr, size);
 }
 
 red_sink_result_t red_sink_write(red_sink_t *s, red_core_t *core,
@@ -359,6 +504,10 @@ red_sink_result_t red_sink_write(red_sink_t *s, red_core_t *core,
         s->step_rc = RED_SINK_OK;
         s->cells_locked = false;
         red_sink_outbox_reset(s->out);
+        red_sink_alertq_reset(s->alertq);
+        red_sink_alert_reset(s->alert);
+        red_sink_walert_clear(s->walert);
+        no_alerts(s);
         if (!red_sink_connected(s)) {
                 r = not_connected(errstr, errstr_size);
                 goto done;
@@ -377,6 +526,8 @@ red_sink_result_t red_sink_write(red_sink_t *s, red_core_t *core,
         }
         red_sink_dedupe_committed(s->dedupe);
         red_failpoint("after_commit");
+        count_alerts(s);
+        red_sink_walert_log(s->walert);
         red_sink_alert_log(s->alert, red_core_alerts(core));
 done:
         /* the work is done even when the write failed before it: the
@@ -390,5 +541,6 @@ done:
         s->work = NULL;
         s->work_arg = NULL;
         red_sink_cells_clear(s->cells);
+        red_sink_walert_clear(s->walert);
         return r;
 }

@@ -2,6 +2,8 @@
  * red_sink - writes one contract's batches to PostgreSQL, exactly once.
  *
  * One transaction per batch (DESIGN.md "Exactly-once into Postgres"):
+ *  0. hold the contract's table generation (red_sink_schema: its row in
+ *     reducerd_contract_schema FOR SHARE);
  *  1. advance reducerd_offsets with compare-and-set on the previous offsets
  *     (first, so a zombie worker is fenced before it writes anything);
  *  2. create missing partitions the batch touches;
@@ -10,9 +12,11 @@
  *     upsert the current workflow states;
  *  4. merge cell deltas under row locks: stored state + delta, columns
  *     re-rendered from the merged state, revision bumped;
- *  5. decide the alerts under row locks on the rules' cooldown state;
- *     COPY the alert rows;
- *  6. COPY outbox rows (cell snapshots, state changes, alerts) and NOTIFY;
+ *  5. judge the merged cells by the rules over windows under row locks on
+ *     their instances; decide the per-event alerts under row locks on the
+ *     rules' cooldown state; COPY the alert rows;
+ *  6. COPY outbox rows (cell snapshots, state changes, alerts) and the
+ *     alerts to deliver (reducerd_alert_outbox), and NOTIFY;
  *  7. COMMIT.
  * Before the batch is applied, red_sink_raw_lookup() tells the core which
  * raw rows are stored already, so a re-sent event is skipped everywhere
@@ -28,9 +32,9 @@
  *
  * The parts, from the bottom: red_sink_io (connection, statements, COPY,
  * failure classes), red_sink_outbox (outbound events), the writers
- * red_sink_offsets, red_sink_dedupe, red_sink_raw, red_sink_fsm,
- * red_sink_cells and red_sink_alert, and this module, the transaction that
- * runs them in order.
+ * red_sink_schema, red_sink_offsets, red_sink_dedupe, red_sink_raw,
+ * red_sink_fsm, red_sink_cells and red_sink_alert, and this module, the
+ * transaction that runs them in order.
  */
 #ifndef RED_SINK_H
 #define RED_SINK_H
@@ -67,14 +71,23 @@ const char *red_sink_where(const red_sink_t *s);
 
 /**
  * On assignment: makes sure reducerd_offsets has rows for the partitions
- * and returns their next offsets (-1: from the beginning) and watermarks
- * (INT64_MIN: none).
+ * and returns their stored positions in @p out (@p cnt entries).
  */
 red_sink_result_t red_sink_offsets(red_sink_t *s, const char *const *topics,
                                    const int32_t *partitions, size_t cnt,
-                                   int generation, int64_t *next,
-                                   red_time_t *watermark, char *errstr,
-                                   size_t errstr_size);
+                                   int generation, red_sink_stored_t *out,
+                                   char *errstr, size_t errstr_size);
+
+/**
+ * A partition reset by kafka.offset_gap_policy: counts it in its row
+ * (epoch, reset_at) and moves its position to @p next (>= 0; -1: leave it
+ * to the next batch) if it is still @p prev. *@p stored gets the position
+ * stored afterwards. Outside the batch transaction.
+ */
+red_sink_result_t red_sink_offsets_reset(red_sink_t *s, const char *topic,
+                                         int32_t partition, int64_t prev,
+                                         int64_t next, int64_t *stored,
+                                         char *errstr, size_t errstr_size);
 
 /** Loads workflows from the current-state table (red_workflows_load_cb). */
 int red_sink_load_workflows(void *sink, const red_uuid_t *ids, size_t cnt,
@@ -131,10 +144,18 @@ red_sink_result_t red_sink_write(red_sink_t *s, red_core_t *core,
 
 /**
  * Marks the cells whose window_end + grace the minimum watermark passed
- * as final and queues their final snapshot. Sets *@p finalized.
+ * as final and queues their final snapshot; with rules over windows, in
+ * one transaction that also judges the final cells. Sets *@p finalized.
  */
 red_sink_result_t red_sink_finalize(red_sink_t *s, long *finalized,
                                     char *errstr, size_t errstr_size);
+
+/**
+ * Queue alerts for delivery (reducerd_alert_outbox; off by default: with
+ * no destination nobody would take them out); firing window alerts ask
+ * Alertmanager to hold them @p hold_us unless sent again.
+ */
+void red_sink_set_alert_delivery(red_sink_t *s, bool on, int64_t hold_us);
 
 /**
  * After RED_SINK_REJECTED from red_sink_write(): the message whose event
@@ -145,8 +166,15 @@ red_sink_result_t red_sink_finalize(red_sink_t *s, long *finalized,
  */
 const red_msg_t *red_sink_rejected(const red_sink_t *s);
 
-/** Alerts the last write fired, by severity: CRITICAL, WARNING, INFO. */
+/** Alerts the last write or finalisation fired and resolved, by severity:
+ * CRITICAL, WARNING, INFO. */
 const size_t *red_sink_alerts_fired(const red_sink_t *s);
+const size_t *red_sink_alerts_resolved(const red_sink_t *s);
+/** ... by rule: the per-event rules, then the window rules (arrays of
+ * red_sink_alert_rule_cnt()). */
+size_t red_sink_alert_rule_cnt(const red_sink_t *s);
+const size_t *red_sink_alert_rules_fired(const red_sink_t *s);
+const size_t *red_sink_alert_rules_resolved(const red_sink_t *s);
 
 /** Rows the last write stored (all tables), for metrics and logs. */
 size_t red_sink_last_rows(const red_sink_t *s);

@@ -2,6 +2,7 @@
  * alert.triggered events, in the batch transaction. */
 #include "red_sink_alert.h"
 
+#include "red_alert_notify.h"
 #include "red_buf.h"
 #include "red_log.h"
 #include "red_pg.h"
@@ -16,6 +17,7 @@ struct red_sink_alert_s {
         char *copy;            /* COPY into the alerts table; NULL: none */
         size_t fired;          /* alerts of the last write */
         size_t fired_by[3];    /* ... by severity: CRITICAL, WARNING, INFO */
+        size_t *rule_fired;    /* ... by rule */
         red_buf_t buf;         /* COPY data */
         red_buf_t json;        /* rendering */
 };
@@ -31,6 +33,11 @@ red_sink_alert_t *red_sink_alert_new(const red_contract_t *c)
         w->a = c->alerts;
         red_buf_init(&w->buf);
         red_buf_init(&w->json);
+        if (!(w->rule_fired = calloc((c->alerts ? c->alerts->rule_cnt : 0) + 1,
+                                     sizeof(size_t)))) {
+                red_sink_alert_destroy(w);
+                return NULL;
+        }
         return w;
 }
 
@@ -40,6 +47,7 @@ void red_sink_alert_destroy(red_sink_alert_t *w)
                 return;
         }
         free(w->copy);
+        free(w->rule_fired);
         red_buf_destroy(&w->buf);
         red_buf_destroy(&w->json);
         free(w);
@@ -137,20 +145,13 @@ static red_sink_result_t lock_state(red_sink_alert_t *w, red_sink_io_t *io,
                                     red_alert_state_t *st, char *errstr,
                                     size_t size)
 {
-        const char *vals[2];
         red_sink_result_t r;
         PGresult *res;
 
         red_buf_reset(&w->json);
         keys_json(w->a, am->items, am->cnt, NULL, &w->json);
-        if (w->json.failed) {
-                snprintf(errstr, size, "out of memory");
-                return RED_SINK_RETRY;
-        }
-        vals[0] = w->c->name;
-        vals[1] = w->json.data;
         /* in key order, like the cells, so replicas cannot deadlock */
-        if ((r = red_sink_io_exec(
+        if ((r = red_sink_io_exec_json(
                      io,
                      "INSERT INTO reducerd_alert_state AS st (contract, "
                      "rule_id, scope) SELECT DISTINCT $1, v.r, v.s FROM "
@@ -159,7 +160,7 @@ static red_sink_result_t lock_state(red_sink_alert_t *w, red_sink_io_t *io,
                      "UPDATE SET updated_at = now() RETURNING st.rule_id, "
                      "st.scope, (extract(epoch FROM st.last_fired) * "
                      "1000000)::bigint",
-                     2, vals, &res, errstr, size))) {
+                     w->c->name, &w->json, &res, errstr, size))) {
                 return r;
         }
         for (int row = 0; row < PQntuples(res) && !r; row++) {
@@ -178,15 +179,64 @@ static red_sink_result_t lock_state(red_sink_alert_t *w, red_sink_io_t *io,
         return r;
 }
 
-/* One COPY line of a fired alert, and its event in the outbox. */
+void red_sink_alert_add_row(red_sink_alert_t *w,
+                            const red_sink_alert_row_t *row)
+{
+        const red_alerts_t *a = w->a;
+        red_buf_t *b = &w->buf;
+
+        if (!w->copy) {
+                return;
+        }
+        red_sink_io_put_uuid(b, row->id);
+        red_buf_putc(b, '\t');
+        red_buf_put_copy_str(b, row->rule_id, strlen(row->rule_id));
+        red_buf_printf(b, "\t%s\t", row->severity);
+        red_buf_put_copy_str(b, row->metric, strlen(row->metric));
+        red_buf_putc(b, '\t');
+        red_buf_put_double(b, row->threshold);
+        red_buf_putc(b, '\t');
+        red_buf_put_double(b, row->value);
+        red_buf_putc(b, '\t');
+        red_buf_put_copy_str(b, row->message, row->message_len);
+        red_buf_putc(b, '\t');
+        if (row->tags && row->tags->type == RED_FT_OBJECT) {
+                red_sink_io_put_object(b, row->tags);
+        } else if (row->tags_json) {
+                red_buf_put_copy_str(b, row->tags_json, strlen(row->tags_json));
+        } else {
+                red_buf_puts(b, "{}");
+        }
+        red_buf_putc(b, '\t');
+        if (row->correlation && row->correlation[0]) {
+                red_buf_put_copy_str(b, row->correlation,
+                                     strlen(row->correlation));
+        } else {
+                red_buf_puts(b, "\\N");
+        }
+        red_buf_putc(b, '\t');
+        red_sink_io_put_time(b, row->time);
+        if (a->scope_slot >= 0) {
+                red_buf_putc(b, '\t');
+                if (row->scope && row->scope[0]) {
+                        red_buf_put_copy_str(b, row->scope, strlen(row->scope));
+                } else {
+                        red_buf_puts(b, "\\N");
+                }
+        }
+        red_buf_putc(b, '\n');
+}
+
+/* A fired alert: its row, its event in the outbox, its delivery. */
 static void alert_row(red_sink_alert_t *w, const red_alert_match_t *m,
-                      red_sink_outbox_t *out)
+                      red_sink_outbox_t *out, red_sink_alertq_t *q)
 {
         const red_contract_t *c = w->c;
         const red_alerts_t *a = w->a;
         const red_alert_rule_t *rule = &a->rules[m->rule];
         const red_value_t *v;
-        red_buf_t *b = &w->buf;
+        red_sink_alert_row_t row;
+        red_buf_t payload;
         red_uuid_t id;
         char corr[128] = "";
 
@@ -197,59 +247,59 @@ static void alert_row(red_sink_alert_t *w, const red_alert_match_t *m,
         if (v && v->type == RED_FT_STRING) {
                 snprintf(corr, sizeof(corr), "%.*s", (int)v->s.len, v->s.p);
         }
-        if (w->copy) {
-                red_sink_io_put_uuid(b, &id);
-                red_buf_putc(b, '\t');
-                red_buf_put_copy_str(b, rule->id, strlen(rule->id));
-                red_buf_printf(b, "\t%s\t", rule->severity);
-                red_buf_put_copy_str(b, rule->metric, strlen(rule->metric));
-                red_buf_putc(b, '\t');
-                red_buf_put_double(b, rule->threshold);
-                red_buf_putc(b, '\t');
-                red_buf_put_double(b, m->value);
-                red_buf_putc(b, '\t');
-                red_buf_reset(&w->json);
-                red_alert_message(c, m, &w->json);
-                red_buf_put_copy_str(b, w->json.data ? w->json.data : "",
-                                     w->json.len);
-                red_buf_putc(b, '\t');
-                v = a->tags_slot >= 0 ? red_event_value(m->ev, a->tags_slot)
-                                      : NULL;
-                if (v && v->type == RED_FT_OBJECT) {
-                        red_sink_io_put_object(b, v);
-                } else {
-                        red_buf_puts(b, "{}");
-                }
-                red_buf_putc(b, '\t');
-                if (corr[0]) {
-                        red_buf_put_copy_str(b, corr, strlen(corr));
-                } else {
-                        red_buf_puts(b, "\\N");
-                }
-                red_buf_putc(b, '\t');
-                red_sink_io_put_time(b, m->time);
-                if (a->scope_slot >= 0) {
-                        red_buf_putc(b, '\t');
-                        if (m->scope[0]) {
-                                red_buf_put_copy_str(b, m->scope,
-                                                     strlen(m->scope));
-                        } else {
-                                red_buf_puts(b, "\\N");
-                        }
-                }
-                red_buf_putc(b, '\n');
-        }
+        red_buf_reset(&w->json);
+        red_alert_message(c, m, &w->json);
+        memset(&row, 0, sizeof(row));
+        row.id = &id;
+        row.rule_id = rule->id;
+        row.severity = rule->severity;
+        row.metric = rule->metric;
+        row.threshold = rule->threshold;
+        row.value = m->value;
+        row.message = w->json.data ? w->json.data : "";
+        row.message_len = w->json.len;
+        row.tags =
+                a->tags_slot >= 0 ? red_event_value(m->ev, a->tags_slot) : NULL;
+        row.correlation = corr;
+        row.time = m->time;
+        row.scope = m->scope;
+        red_sink_alert_add_row(w, &row);
+        red_buf_init(&payload);
+        red_alert_json(c, m, &payload);
         if (a->publish.topic) {
-                red_buf_t payload;
-
-                red_buf_init(&payload);
-                red_alert_json(c, m, &payload);
                 /* keyed by metric: the alerts of a metric stay in order */
                 red_sink_outbox_add(out, a->publish.topic, rule->metric,
                                     a->publish.event_type, &id,
                                     corr[0] ? corr : NULL, payload.data);
-                red_buf_destroy(&payload);
         }
+        if (red_sink_alertq_enabled(q)) {
+                red_sink_alertq_item_t it = {0};
+                red_buf_t labels, notes, gen;
+
+                red_buf_init(&labels);
+                red_buf_init(&notes);
+                red_buf_init(&gen);
+                red_alert_notify_labels(c, m, &labels);
+                red_alert_notify_annotations(c, m, &id, &notes);
+                red_alert_notify_generator(c, m, &gen);
+                it.alert_id = &id;
+                it.rule_id = rule->id;
+                it.severity = rule->severity;
+                it.labels = labels.data ? labels.data : "{}";
+                it.annotations = notes.data ? notes.data : "{}";
+                it.payload = payload.data ? payload.data : "{}";
+                it.starts_at = m->time;
+                it.ends_at = INT64_MIN;
+                /* the rule is quiet for its cooldown: the alert stands
+                 * for that long */
+                it.hold_us = rule->cooldown_us;
+                it.generator = gen.data;
+                red_sink_alertq_add(q, &it);
+                red_buf_destroy(&labels);
+                red_buf_destroy(&notes);
+                red_buf_destroy(&gen);
+        }
+        red_buf_destroy(&payload);
 }
 
 /* The rows of the fired alerts, and when their rules last fired. */
@@ -258,44 +308,60 @@ static red_sink_result_t store_fired(red_sink_alert_t *w, red_sink_io_t *io,
                                      const red_alert_state_t *st, char *errstr,
                                      size_t size)
 {
-        const char *vals[2];
         red_sink_result_t r;
 
-        if (w->copy &&
+        if (w->copy && (w->buf.len || w->buf.failed) &&
             (r = red_sink_io_copy_in(io, w->copy, &w->buf, errstr, size))) {
                 return r;
         }
+        red_buf_reset(&w->buf);
+        if (!w->fired) {
+                return RED_SINK_OK;
+        }
         red_buf_reset(&w->json);
         keys_json(w->a, am->items, am->cnt, st, &w->json);
-        if (w->json.failed) {
-                snprintf(errstr, size, "out of memory");
-                return RED_SINK_RETRY;
-        }
-        vals[0] = w->c->name;
-        vals[1] = w->json.data;
-        return red_sink_io_exec(
+        return red_sink_io_exec_json(
                 io,
                 "UPDATE reducerd_alert_state st SET last_fired = v.t, "
                 "updated_at = now() FROM (SELECT DISTINCT * FROM "
                 "jsonb_to_recordset($2::jsonb) AS v(r text, s text, t "
                 "timestamptz)) v WHERE st.contract = $1 AND st.rule_id = v.r "
                 "AND st.scope = v.s",
-                2, vals, NULL, errstr, size);
+                w->c->name, &w->json, NULL, errstr, size);
+}
+
+void red_sink_alert_reset(red_sink_alert_t *w)
+{
+        red_buf_reset(&w->buf);
+        w->fired = 0;
+        memset(w->fired_by, 0, sizeof(w->fired_by));
+        if (w->a) {
+                memset(w->rule_fired, 0, w->a->rule_cnt * sizeof(size_t));
+        }
 }
 
 red_sink_result_t red_sink_alert_write(red_sink_alert_t *w, red_sink_io_t *io,
                                        red_alert_matches_t *am,
-                                       red_sink_outbox_t *out, size_t *n,
+                                       red_sink_outbox_t *out,
+                                       red_sink_alertq_t *q, size_t *n,
                                        char *errstr, size_t size)
 {
         const red_alerts_t *a = w->a;
         red_alert_state_t *st;
         red_sink_result_t r;
+        size_t window_rows = w->buf.len;
 
         w->fired = 0;
         memset(w->fired_by, 0, sizeof(w->fired_by));
-        if (!a || !am->cnt) {
+        if (a) {
+                memset(w->rule_fired, 0, a->rule_cnt * sizeof(size_t));
+        }
+        if (!a || (!am->cnt && !window_rows)) {
                 return RED_SINK_OK;
+        }
+        if (!am->cnt) {
+                /* only the rows of window alerts */
+                return store_fired(w, io, am, NULL, errstr, size);
         }
         if (!(st = red_alert_state_new())) {
                 snprintf(errstr, size, "out of memory");
@@ -309,31 +375,39 @@ red_sink_result_t red_sink_alert_write(red_sink_alert_t *w, red_sink_io_t *io,
                 r = RED_SINK_RETRY;
                 goto done;
         }
-        red_buf_reset(&w->buf);
         for (size_t i = 0; i < am->cnt; i++) {
                 const char *sev = a->rules[am->items[i].rule].severity;
 
                 if (!am->items[i].fires) {
                         continue;
                 }
-                alert_row(w, &am->items[i], out);
+                alert_row(w, &am->items[i], out, q);
                 w->fired++;
-                w->fired_by[!strcmp(sev, "CRITICAL")  ? 0
-                            : !strcmp(sev, "WARNING") ? 1
-                                                      : 2]++;
+                w->fired_by[red_sink_alert_severity(sev)]++;
+                w->rule_fired[am->items[i].rule]++;
         }
-        if (w->fired) {
-                r = store_fired(w, io, am, st, errstr, size);
-                *n += w->fired;
-        }
+        r = store_fired(w, io, am, st, errstr, size);
+        *n += w->fired;
 done:
         red_alert_state_destroy(st);
         return r;
 }
 
+int red_sink_alert_severity(const char *severity)
+{
+        return !strcmp(severity, "CRITICAL")  ? 0
+               : !strcmp(severity, "WARNING") ? 1
+                                              : 2;
+}
+
 const size_t *red_sink_alert_fired(const red_sink_alert_t *w)
 {
         return w->fired_by;
+}
+
+const size_t *red_sink_alert_rule_fired(const red_sink_alert_t *w)
+{
+        return w->rule_fired;
 }
 
 /* --- the log --------------------------------------------------------- */

@@ -3,10 +3,12 @@
 
 #include "red_buf.h"
 #include "red_cell.h"
+#include "red_ddl.h"
 #include "red_map.h"
 #include "red_partition.h"
 #include "red_pg.h"
 #include "red_rows.h"
+#include "red_window.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +27,7 @@ typedef struct cell_ref_s {
  * between the phases. */
 typedef struct agg_sql_s {
         char table[80];  /* quoted */
+        char name[80];   /* the table written: a generation's own name */
         char *cols;      /* the columns we write, comma-separated */
         char *copy_tmp;  /* COPY red_tmp_N (cols) FROM STDIN */
         char *copy_keys; /* COPY red_tmp_N (key columns) FROM STDIN */
@@ -42,6 +45,9 @@ typedef struct agg_sql_s {
 
 struct red_sink_cells_s {
         const red_contract_t *c;
+        int gen;          /* table generation written (0: the live names) */
+        bool replace;     /* the batch's cells replace the stored ones */
+        uint64_t only;    /* aggregations written (bit per index) */
         agg_sql_t *aggs;  /* c->agg_cnt */
         red_map_t *by_id; /* cell_ref_t by cell id, during a batch */
         red_buf_t json;   /* rendering */
@@ -55,6 +61,7 @@ red_sink_cells_t *red_sink_cells_new(const red_contract_t *c)
                 return NULL;
         }
         w->c = c;
+        w->only = ~UINT64_C(0);
         w->aggs = calloc(c->agg_cnt + 1, sizeof(*w->aggs));
         w->by_id = red_map_new();
         red_buf_init(&w->json);
@@ -83,6 +90,20 @@ static void sql_free(red_sink_cells_t *w)
                 q->cols = q->copy_tmp = q->copy_keys = NULL;
                 q->insert = q->select = q->update = NULL;
         }
+}
+
+void red_sink_cells_target(red_sink_cells_t *w, int gen, bool replace,
+                           uint64_t aggs)
+{
+        w->gen = gen;
+        w->replace = replace;
+        w->only = aggs;
+}
+
+/* Whether aggregation @p i is written (red_sink_cells_target()). */
+static bool written(const red_sink_cells_t *w, size_t i)
+{
+        return i >= 64 || (w->only & (UINT64_C(1) << i));
 }
 
 void red_sink_cells_destroy(red_sink_cells_t *w)
@@ -122,7 +143,8 @@ static int agg_prepare(red_sink_cells_t *w, red_sink_io_t *io, size_t idx,
         red_buf_init(&setl);
         red_buf_init(&setr);
         red_buf_init(&on);
-        if (red_pg_ident(a->table, q->table, sizeof(q->table)) ||
+        if (red_ddl_name(a->table, w->gen, q->name, sizeof(q->name)) ||
+            red_pg_ident(q->name, q->table, sizeof(q->table)) ||
             red_pg_ident(a->grouping_column, grp, sizeof(grp))) {
                 snprintf(errstr, size, "invalid table or column name");
                 goto done;
@@ -166,8 +188,8 @@ static int agg_prepare(red_sink_cells_t *w, red_sink_io_t *io, size_t idx,
         names[n++] = "finalized_at";
         names[n++] = "updated_at";
         red_buf_puts(&cols, ", state, revision, finalized_at");
-        if (red_sink_io_check_columns(io, w->c->name, a->table, names, n,
-                                      errstr, size)) {
+        if (red_sink_io_check_columns(io, w->c->name, q->name, names, n, errstr,
+                                      size)) {
                 goto done;
         }
         q->cols = red_buf_steal(&cols, NULL);
@@ -219,7 +241,7 @@ int red_sink_cells_prepare(red_sink_cells_t *w, red_sink_io_t *io, char *errstr,
         red_sink_cells_clear(w);
         sql_free(w);
         for (size_t i = 0; i < w->c->agg_cnt; i++) {
-                if (agg_prepare(w, io, i, errstr, size)) {
+                if (written(w, i) && agg_prepare(w, io, i, errstr, size)) {
                         return -1;
                 }
         }
@@ -355,6 +377,8 @@ static red_sink_result_t agg_lock(red_sink_cells_t *w, red_sink_io_t *io,
         const red_agg_t *a = &w->c->aggs[idx];
         agg_sql_t *q = &w->aggs[idx];
         red_sink_result_t r;
+        red_partition_t gran;
+        char parent[80], declared[80];
 
         agg_clear(q);
         q->refs = calloc(cnt + 1, sizeof(*q->refs));
@@ -369,10 +393,19 @@ static red_sink_result_t agg_lock(red_sink_cells_t *w, red_sink_io_t *io,
                 if (red_cell_agg(cells[i]) != a) {
                         continue;
                 }
-                if ((r = red_sink_io_partition(io, a->table, a->partition,
-                                               RED_PARTITION_FILLFACTOR_UPDATED,
-                                               red_cell_window_start(cells[i]),
-                                               errstr, size))) {
+                red_contract_agg_partition_parent(
+                        a, red_cell_window_type(cells[i]), declared,
+                        sizeof(declared), &gran);
+                if (red_ddl_rename(a->table, declared, w->gen, parent,
+                                   sizeof(parent))) {
+                        snprintf(errstr, size,
+                                 "table %s: no room for a partition's name",
+                                 declared);
+                        return RED_SINK_FATAL;
+                }
+                if ((r = red_sink_io_partition(
+                             io, parent, gran, RED_PARTITION_FILLFACTOR_UPDATED,
+                             red_cell_window_start(cells[i]), errstr, size))) {
                         return r;
                 }
                 ref->cell = cells[i];
@@ -399,14 +432,23 @@ red_sink_result_t red_sink_cells_lock(red_sink_cells_t *w, red_sink_io_t *io,
                                       red_aggregator_t *ag, char *errstr,
                                       size_t size)
 {
-        red_cell_t **cells;
         size_t cnt;
+        red_cell_t **cells = red_aggregator_cells(ag, &cnt);
+
+        return red_sink_cells_lock_cells(w, io, cells, cnt, errstr, size);
+}
+
+red_sink_result_t red_sink_cells_lock_cells(red_sink_cells_t *w,
+                                            red_sink_io_t *io,
+                                            red_cell_t **cells, size_t cnt,
+                                            char *errstr, size_t size)
+{
         red_sink_result_t r;
 
         red_map_clear(w->by_id);
-        cells = red_aggregator_cells(ag, &cnt);
         for (size_t i = 0; i < w->c->agg_cnt; i++) {
-                if ((r = agg_lock(w, io, i, cells, cnt, errstr, size))) {
+                if (written(w, i) &&
+                    (r = agg_lock(w, io, i, cells, cnt, errstr, size))) {
                         return r;
                 }
         }
@@ -416,7 +458,8 @@ red_sink_result_t red_sink_cells_lock(red_sink_cells_t *w, red_sink_io_t *io,
 /* Phase B for one aggregation: stored state + delta, rendered as COPY
  * lines and outbox snapshots. */
 static red_sink_result_t agg_merge(red_sink_cells_t *w, size_t idx,
-                                   red_sink_outbox_t *out, char *errstr,
+                                   red_sink_outbox_t *out,
+                                   red_sink_walert_t *judge, char *errstr,
                                    size_t size)
 {
         const red_agg_t *a = &w->c->aggs[idx];
@@ -441,7 +484,7 @@ static red_sink_result_t agg_merge(red_sink_cells_t *w, size_t idx,
                         return RED_SINK_FATAL;
                 }
                 cell = ref->cell;
-                if (rev > 0) {
+                if (rev > 0 && !w->replace) {
                         unsigned char *state;
                         size_t slen;
                         red_cell_t *m = red_cell_new_like(ref->cell, NULL,
@@ -467,7 +510,8 @@ static red_sink_result_t agg_merge(red_sink_cells_t *w, size_t idx,
                         PQfreemem(state);
                         cell = m;
                 }
-                if (cell_line(w, &q->lines, cell, &ref->id, rev + 1, true)) {
+                if (cell_line(w, &q->lines, cell, &ref->id, rev + 1, true) ||
+                    red_sink_walert_observe(judge, cell, false)) {
                         snprintf(errstr, size, "out of memory");
                         return RED_SINK_RETRY;
                 }
@@ -479,13 +523,14 @@ static red_sink_result_t agg_merge(red_sink_cells_t *w, size_t idx,
 }
 
 red_sink_result_t red_sink_cells_merge(red_sink_cells_t *w,
-                                       red_sink_outbox_t *out, char *errstr,
+                                       red_sink_outbox_t *out,
+                                       red_sink_walert_t *judge, char *errstr,
                                        size_t size)
 {
         red_sink_result_t r = RED_SINK_OK;
 
         for (size_t i = 0; !r && i < w->c->agg_cnt; i++) {
-                r = agg_merge(w, i, out, errstr, size);
+                r = agg_merge(w, i, out, judge, errstr, size);
         }
         return r;
 }
@@ -512,10 +557,92 @@ red_sink_result_t red_sink_cells_store(red_sink_cells_t *w, red_sink_io_t *io,
 
 /* --- finalisation --------------------------------------------------- */
 
-red_sink_result_t red_sink_cells_finalize(red_sink_cells_t *w,
-                                          red_sink_io_t *io,
-                                          const char *instance, long *finalized,
-                                          char *errstr, size_t size)
+/* The columns a finalisation returns for the rules over windows. */
+static void final_cols(const red_agg_t *a, const char *alias, red_buf_t *b)
+{
+        char q[80];
+
+        /* names checked by agg_prepare(); a failure fails the statement */
+        if (red_pg_ident(a->grouping_column, q, sizeof(q))) {
+                b->failed = true;
+                return;
+        }
+        red_buf_printf(b,
+                       " SELECT %s.%s, %s.window_type, (extract(epoch FROM "
+                       "%s.window_start) * 1000000)::bigint, %s.state",
+                       alias, q, alias, alias, alias);
+        for (size_t k = 0; k < a->key_cnt; k++) {
+                if (red_pg_ident(a->key_columns[k], q, sizeof(q))) {
+                        b->failed = true;
+                        return;
+                }
+                red_buf_printf(b, ", %s.%s", alias, q);
+        }
+}
+
+/* A final cell rebuilt from its row (final_cols), judged. */
+static red_sink_result_t judge_row(const red_contract_t *c, const red_agg_t *a,
+                                   PGresult *res, int row,
+                                   red_sink_walert_t *judge, char *errstr,
+                                   size_t size)
+{
+        const char *keys[64];
+        size_t lens[64];
+        red_cell_key_t key = {0};
+        red_window_type_t wt;
+        unsigned char *state = NULL;
+        size_t slen;
+        red_cell_t *cell = NULL;
+        red_sink_result_t r = RED_SINK_FATAL;
+
+        key.agg = a;
+        key.grouping = -1;
+        for (size_t g = 0; g < a->grouping_cnt; g++) {
+                if (!strcmp(a->groupings[g].name, PQgetvalue(res, row, 0))) {
+                        key.grouping = (int)g;
+                }
+        }
+        if (key.grouping < 0 || a->key_cnt > 64 ||
+            red_window_type_parse(PQgetvalue(res, row, 1), &wt)) {
+                /* a grouping this contract version dropped: not judged */
+                return RED_SINK_OK;
+        }
+        key.wt = wt;
+        key.start = strtoll(PQgetvalue(res, row, 2), NULL, 10);
+        for (size_t k = 0; k < a->key_cnt; k++) {
+                keys[k] = PQgetvalue(res, row, 4 + (int)k);
+                lens[k] = (size_t)PQgetlength(res, row, 4 + (int)k);
+        }
+        key.keys = keys;
+        key.lens = lens;
+        key.group_hash = red_cell_group_hash(a, key.grouping, keys, lens);
+        errstr[0] = '\0';
+        if (!(cell = red_cell_new(&key, c->sketch_alpha)) ||
+            !(state = PQunescapeBytea(
+                      (const unsigned char *)PQgetvalue(res, row, 3), &slen))) {
+                snprintf(errstr, size, "out of memory");
+                r = RED_SINK_RETRY;
+                goto done;
+        }
+        if (red_cell_merge_serialized(cell, state, slen, errstr, size)) {
+                goto done;
+        }
+        if (red_sink_walert_observe(judge, cell, true)) {
+                snprintf(errstr, size, "out of memory");
+                r = RED_SINK_RETRY;
+                goto done;
+        }
+        r = RED_SINK_OK;
+done:
+        PQfreemem(state);
+        red_cell_destroy(cell);
+        return r;
+}
+
+red_sink_result_t
+red_sink_cells_finalize(red_sink_cells_t *w, red_sink_io_t *io,
+                        const char *instance, red_sink_walert_t *judge,
+                        long *finalized, char *errstr, size_t size)
 {
         char grace[32];
 
@@ -526,22 +653,27 @@ red_sink_result_t red_sink_cells_finalize(red_sink_cells_t *w,
                 const char *vals[5] = {w->c->consumer_group, grace,
                                        a->publish.topic, a->publish.event_type,
                                        instance};
-                char sql[3072];
+                bool judged = red_sink_walert_any(judge, (int)i);
+                red_buf_t sql;
                 PGresult *res;
                 red_sink_result_t r;
 
+                red_buf_init(&sql);
+                red_buf_printf(&sql,
+                               "WITH wm AS (SELECT min(watermark) AS w FROM "
+                               "reducerd_offsets WHERE consumer_group = $1), "
+                               "fin AS (UPDATE %s t SET finalized_at = now(), "
+                               "updated_at = now() FROM wm WHERE "
+                               "t.finalized_at IS NULL AND wm.w IS NOT NULL "
+                               "AND t.window_end + make_interval(secs => "
+                               "$2::float8) <= wm.w RETURNING t.*)",
+                               w->aggs[i].table);
                 if (a->publish.topic) {
-                        snprintf(
-                                sql, sizeof(sql),
-                                "WITH wm AS (SELECT min(watermark) AS w FROM "
-                                "reducerd_offsets WHERE consumer_group = $1), "
-                                "fin AS (UPDATE %s t SET finalized_at = now(), "
-                                "updated_at = now() FROM wm WHERE "
-                                "t.finalized_at IS NULL AND wm.w IS NOT NULL "
-                                "AND t.window_end + make_interval(secs => "
-                                "$2::float8) <= wm.w RETURNING t.*) INSERT "
-                                "INTO reducerd_outbox (topic, key, payload) "
-                                "SELECT $3, f.aggregation_id::text, "
+                        red_buf_puts(
+                                &sql,
+                                ", pub AS (INSERT INTO reducerd_outbox (topic, "
+                                "key, payload) SELECT $3, "
+                                "f.aggregation_id::text, "
                                 "jsonb_build_object('envelope_version', '1.0', "
                                 "'event_id', gen_random_uuid(), 'event_type', "
                                 "$4::text, 'event_version', '1.0', "
@@ -558,25 +690,33 @@ red_sink_result_t red_sink_cells_finalize(red_sink_cells_t *w,
                                 "'window_end', to_char(f.window_end AT TIME "
                                 "ZONE 'UTC', "
                                 "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-                                "'final', true))::text FROM fin f",
-                                w->aggs[i].table);
-                } else {
-                        snprintf(sql, sizeof(sql),
-                                 "WITH wm AS (SELECT min(watermark) AS w "
-                                 "FROM reducerd_offsets WHERE consumer_group "
-                                 "= $1) UPDATE %s t SET finalized_at = now(), "
-                                 "updated_at = now() FROM wm WHERE "
-                                 "t.finalized_at IS NULL AND wm.w IS NOT "
-                                 "NULL AND t.window_end + make_interval(secs "
-                                 "=> $2::float8) <= wm.w",
-                                 w->aggs[i].table);
+                                "'final', true))::text FROM fin f)");
                 }
-                if ((r = red_sink_io_exec(io, sql, a->publish.topic ? 5 : 2,
-                                          vals, &res, errstr, size))) {
+                if (judged) {
+                        final_cols(a, "f", &sql);
+                } else {
+                        red_buf_puts(&sql, " SELECT 1");
+                }
+                red_buf_puts(&sql, " FROM fin f");
+                if (sql.failed) {
+                        red_buf_destroy(&sql);
+                        snprintf(errstr, size, "out of memory");
+                        return RED_SINK_RETRY;
+                }
+                r = red_sink_io_exec(io, sql.data, a->publish.topic ? 5 : 2,
+                                     vals, &res, errstr, size);
+                red_buf_destroy(&sql);
+                if (r) {
                         return r;
                 }
-                *finalized += atol(PQcmdTuples(res));
+                *finalized += PQntuples(res);
+                for (int row = 0; judged && !r && row < PQntuples(res); row++) {
+                        r = judge_row(w->c, a, res, row, judge, errstr, size);
+                }
                 PQclear(res);
+                if (r) {
+                        return r;
+                }
         }
         return RED_SINK_OK;
 }

@@ -19,14 +19,27 @@
 #include "red_contract.h"
 #include "red_sink_io.h"
 #include "red_sink_outbox.h"
+#include "red_sink_walert.h"
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct red_sink_cells_s red_sink_cells_t;
 
 /** For the aggregations of @p c (borrowed). NULL on OOM. */
 red_sink_cells_t *red_sink_cells_new(const red_contract_t *c);
 void red_sink_cells_destroy(red_sink_cells_t *w);
+
+/**
+ * For a backfill, before the prepare: write only the aggregations whose
+ * bit (by index) is set in @p aggs, in generation @p gen of their tables
+ * (red_ddl_name(); 0: the live names), and with @p replace let the
+ * batch's cells replace the stored ones (revision still bumped) instead
+ * of merging into them.
+ */
+void red_sink_cells_target(red_sink_cells_t *w, int gen, bool replace,
+                           uint64_t aggs);
 
 /**
  * On each connection: checks the tables' columns, builds the SQL and the
@@ -39,9 +52,18 @@ int red_sink_cells_prepare(red_sink_cells_t *w, red_sink_io_t *io, char *errstr,
 red_sink_result_t red_sink_cells_lock(red_sink_cells_t *w, red_sink_io_t *io,
                                       red_aggregator_t *ag, char *errstr,
                                       size_t size) RED_MUSTCHECK;
-/** Phase B; snapshots of published aggregations go to @p out. */
+/** Phase A for @p cnt cells (borrowed until the clear), e.g. one chunk
+ * of a backfill. */
+red_sink_result_t red_sink_cells_lock_cells(red_sink_cells_t *w,
+                                            red_sink_io_t *io,
+                                            red_cell_t **cells, size_t cnt,
+                                            char *errstr,
+                                            size_t size) RED_MUSTCHECK;
+/** Phase B; snapshots of published aggregations go to @p out, the merged
+ * cells to @p judge (the rules over windows; NULL judges none). */
 red_sink_result_t red_sink_cells_merge(red_sink_cells_t *w,
-                                       red_sink_outbox_t *out, char *errstr,
+                                       red_sink_outbox_t *out,
+                                       red_sink_walert_t *judge, char *errstr,
                                        size_t size) RED_MUSTCHECK;
 /** Phase C; adds the rows written to *@p rows. */
 red_sink_result_t red_sink_cells_store(red_sink_cells_t *w, red_sink_io_t *io,
@@ -53,12 +75,14 @@ void red_sink_cells_clear(red_sink_cells_t *w);
 /**
  * Marks the cells whose window_end + grace the minimum watermark of
  * @p group passed as final, and queues the final snapshot of published
- * aggregations (events from @p instance). Sets *@p finalized.
+ * aggregations (events from @p instance). The final cells of aggregations
+ * with window rules go to @p judge. Sets *@p finalized.
  */
 red_sink_result_t red_sink_cells_finalize(red_sink_cells_t *w,
                                           red_sink_io_t *io,
-                                          const char *instance, long *finalized,
-                                          char *errstr,
+                                          const char *instance,
+                                          red_sink_walert_t *judge,
+                                          long *finalized, char *errstr,
                                           size_t size) RED_MUSTCHECK;
 
 #endif

@@ -170,6 +170,11 @@ static red_sink_result_t finish(red_sink_io_t *io, PGresult *res,
         return r;
 }
 
+PGconn *red_sink_io_conn(red_sink_io_t *io)
+{
+        return io->conn;
+}
+
 red_sink_result_t red_sink_io_exec(red_sink_io_t *io, const char *sql, int n,
                                    const char *const *params, PGresult **resp,
                                    char *errstr, size_t size)
@@ -183,6 +188,20 @@ red_sink_result_t red_sink_io_exec(red_sink_io_t *io, const char *sql, int n,
         }
         return finish(io, res, PGRES_COMMAND_OK, RED_SINK_OK, resp, errstr,
                       size);
+}
+
+red_sink_result_t red_sink_io_exec_json(red_sink_io_t *io, const char *sql,
+                                        const char *contract,
+                                        const red_buf_t *json, PGresult **resp,
+                                        char *errstr, size_t size)
+{
+        const char *vals[2] = {contract, json->data};
+
+        if (json->failed || !json->data) {
+                snprintf(errstr, size, "out of memory");
+                return RED_SINK_RETRY;
+        }
+        return red_sink_io_exec(io, sql, 2, vals, resp, errstr, size);
 }
 
 red_sink_result_t red_sink_io_run(red_sink_io_t *io, const char *sql,
@@ -296,8 +315,9 @@ int red_sink_io_check_columns(red_sink_io_t *io, const char *contract,
         rows = PQntuples(res);
         if (rows == 0) {
                 snprintf(errstr, size,
-                         "table %s does not exist (contract %s; run "
-                         "reducerd migrate, or add a migration for it)",
+                         "table %s does not exist (contract %s): run "
+                         "reducerd migrate, which creates the contract's "
+                         "tables",
                          table, contract);
                 r = -1;
         }
@@ -310,8 +330,8 @@ int red_sink_io_check_columns(red_sink_io_t *io, const char *contract,
                 if (row == rows) {
                         snprintf(errstr, size,
                                  "table %s has no column %s, which contract "
-                                 "%s writes (run reducerd migrate, or add "
-                                 "it in a migration)",
+                                 "%s writes: run reducerd migrate, which adds "
+                                 "it",
                                  table, cols[i], contract);
                         r = -1;
                 }

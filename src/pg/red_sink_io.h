@@ -46,6 +46,9 @@ void red_sink_io_disconnect(red_sink_io_t *io);
 bool red_sink_io_connected(const red_sink_io_t *io);
 /** "host:port/db" of the connection, for logs. */
 const char *red_sink_io_where(const red_sink_io_t *io);
+/** The connection (borrowed; NULL when not connected), for the modules
+ * that read the database's state outside a batch. */
+PGconn *red_sink_io_conn(red_sink_io_t *io);
 
 /**
  * @p fn (with @p arg, borrowed) runs each time the end of a COPY was sent
@@ -65,6 +68,16 @@ void red_sink_io_on_idle(red_sink_io_t *io, red_sink_io_idle_fn *fn, void *arg);
 red_sink_result_t red_sink_io_exec(red_sink_io_t *io, const char *sql, int n,
                                    const char *const *params, PGresult **resp,
                                    char *errstr, size_t size) RED_MUSTCHECK;
+/**
+ * red_sink_io_exec() of @p sql with $1 = @p contract and $2 = the JSON
+ * text in @p json (RED_SINK_RETRY when it failed to grow): the writers
+ * pass a batch's keys and values as one jsonb parameter.
+ */
+red_sink_result_t red_sink_io_exec_json(red_sink_io_t *io, const char *sql,
+                                        const char *contract,
+                                        const red_buf_t *json, PGresult **resp,
+                                        char *errstr,
+                                        size_t size) RED_MUSTCHECK;
 /** red_sink_io_exec() without parameters or result. */
 red_sink_result_t red_sink_io_run(red_sink_io_t *io, const char *sql,
                                   char *errstr, size_t size) RED_MUSTCHECK;

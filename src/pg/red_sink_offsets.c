@@ -10,12 +10,14 @@
 int red_sink_offsets_prepare(red_sink_io_t *io, const char *contract,
                              char *errstr, size_t size)
 {
-        static const char *const cols[] = {"consumer_group", "topic",
-                                           "partition", "next_offset",
-                                           "watermark"};
+        static const char *const cols[] = {
+                "consumer_group", "topic",     "partition",
+                "next_offset",    "watermark", "last_offset",
+                "last_digest",    "epoch",     "reset_at"};
 
         return red_sink_io_check_columns(io, contract, "reducerd_offsets", cols,
-                                         5, errstr, size);
+                                         sizeof(cols) / sizeof(*cols), errstr,
+                                         size);
 }
 
 /* Element @p i of the array parameters {"a","b"} and {1,2} of the
@@ -34,9 +36,8 @@ red_sink_result_t red_sink_offsets_load(red_sink_io_t *io, const char *group,
                                         const char *instance,
                                         const char *const *topics,
                                         const int32_t *partitions, size_t cnt,
-                                        int generation, int64_t *next,
-                                        red_time_t *watermark, char *errstr,
-                                        size_t size)
+                                        int generation, red_sink_stored_t *out,
+                                        char *errstr, size_t size)
 {
         red_buf_t t, p;
         char gen[16];
@@ -50,8 +51,8 @@ red_sink_result_t red_sink_offsets_load(red_sink_io_t *io, const char *group,
         red_buf_putc(&p, '{');
         for (size_t i = 0; i < cnt; i++) {
                 put_partition(&t, &p, i, topics[i], partitions[i]);
-                next[i] = -1;
-                watermark[i] = INT64_MIN;
+                out[i] = (red_sink_stored_t){
+                        .next = -1, .watermark = INT64_MIN, .last_offset = -1};
         }
         red_buf_putc(&t, '}');
         red_buf_putc(&p, '}');
@@ -75,7 +76,8 @@ red_sink_result_t red_sink_offsets_load(red_sink_io_t *io, const char *group,
         if ((r = red_sink_io_exec(
                      io,
                      "SELECT o.topic, o.partition, o.next_offset, "
-                     "(extract(epoch FROM o.watermark) * 1000000)::bigint "
+                     "(extract(epoch FROM o.watermark) * 1000000)::bigint, "
+                     "o.last_offset, o.last_digest, o.epoch "
                      "FROM reducerd_offsets o JOIN unnest($2::text[], "
                      "$3::int[]) AS v(t, p) ON o.topic = v.t AND o.partition "
                      "= v.p WHERE o.consumer_group = $1",
@@ -88,11 +90,20 @@ red_sink_result_t red_sink_offsets_load(red_sink_io_t *io, const char *group,
                             atoi(PQgetvalue(res, row, 1)) != partitions[i]) {
                                 continue;
                         }
-                        next[i] = strtoll(PQgetvalue(res, row, 2), NULL, 10);
+                        out[i].next =
+                                strtoll(PQgetvalue(res, row, 2), NULL, 10);
                         if (!PQgetisnull(res, row, 3)) {
-                                watermark[i] = strtoll(PQgetvalue(res, row, 3),
-                                                       NULL, 10);
+                                out[i].watermark = strtoll(
+                                        PQgetvalue(res, row, 3), NULL, 10);
                         }
+                        if (!PQgetisnull(res, row, 4) &&
+                            !PQgetisnull(res, row, 5)) {
+                                out[i].last_offset = strtoll(
+                                        PQgetvalue(res, row, 4), NULL, 10);
+                                out[i].last_digest = (uint64_t)strtoll(
+                                        PQgetvalue(res, row, 5), NULL, 10);
+                        }
+                        out[i].epoch = atoi(PQgetvalue(res, row, 6));
                 }
         }
         PQclear(res);
@@ -122,9 +133,9 @@ red_sink_result_t red_sink_offsets_advance(red_sink_io_t *io, const char *group,
                                            size_t cnt, int generation,
                                            char *errstr, size_t size)
 {
-        red_buf_t t, p, prev, next, wm;
+        red_buf_t t, p, prev, next, wm, lo, ld;
         char gen[16];
-        const char *vals[8];
+        const char *vals[10];
         PGresult *res;
         red_sink_result_t r;
 
@@ -133,11 +144,15 @@ red_sink_result_t red_sink_offsets_advance(red_sink_io_t *io, const char *group,
         red_buf_init(&prev);
         red_buf_init(&next);
         red_buf_init(&wm);
+        red_buf_init(&lo);
+        red_buf_init(&ld);
         red_buf_putc(&t, '{');
         red_buf_putc(&p, '{');
         red_buf_putc(&prev, '{');
         red_buf_putc(&next, '{');
         red_buf_putc(&wm, '{');
+        red_buf_putc(&lo, '{');
+        red_buf_putc(&ld, '{');
         for (size_t i = 0; i < cnt; i++) {
                 const char *sep = i ? "," : "";
 
@@ -152,12 +167,23 @@ red_sink_result_t red_sink_offsets_advance(red_sink_io_t *io, const char *group,
                         red_sink_io_put_time(&wm, offs[i].watermark);
                         red_buf_putc(&wm, '"');
                 }
+                if (offs[i].last_offset < 0) {
+                        red_buf_printf(&lo, "%sNULL", sep);
+                        red_buf_printf(&ld, "%sNULL", sep);
+                } else {
+                        red_buf_printf(&lo, "%s%lld", sep,
+                                       (long long)offs[i].last_offset);
+                        red_buf_printf(&ld, "%s%lld", sep,
+                                       (long long)offs[i].last_digest);
+                }
         }
         red_buf_putc(&t, '}');
         red_buf_putc(&p, '}');
         red_buf_putc(&prev, '}');
         red_buf_putc(&next, '}');
         red_buf_putc(&wm, '}');
+        red_buf_putc(&lo, '}');
+        red_buf_putc(&ld, '}');
         snprintf(gen, sizeof(gen), "%d", generation);
         vals[0] = group;
         vals[1] = instance;
@@ -167,16 +193,21 @@ red_sink_result_t red_sink_offsets_advance(red_sink_io_t *io, const char *group,
         vals[5] = prev.data;
         vals[6] = next.data;
         vals[7] = wm.data;
+        vals[8] = lo.data;
+        vals[9] = ld.data;
         if ((r = red_sink_io_exec(
                      io,
                      "UPDATE reducerd_offsets o SET next_offset = v.nxt, "
                      "watermark = COALESCE(v.wm, o.watermark), owner = $2, "
-                     "generation = $3, updated_at = now() FROM "
+                     "generation = $3, updated_at = now(), last_offset = "
+                     "COALESCE(v.lo, o.last_offset), last_digest = "
+                     "COALESCE(v.ld, o.last_digest) FROM "
                      "unnest($4::text[], $5::int[], $6::bigint[], "
-                     "$7::bigint[], $8::timestamptz[]) AS v(t, p, prev, nxt, "
-                     "wm) WHERE o.consumer_group = $1 AND o.topic = v.t AND "
+                     "$7::bigint[], $8::timestamptz[], $9::bigint[], "
+                     "$10::bigint[]) AS v(t, p, prev, nxt, wm, lo, ld) WHERE "
+                     "o.consumer_group = $1 AND o.topic = v.t AND "
                      "o.partition = v.p AND o.next_offset = v.prev",
-                     8, vals, &res, errstr, size))) {
+                     10, vals, &res, errstr, size))) {
                 goto done;
         }
         if ((size_t)atol(PQcmdTuples(res)) != cnt) {
@@ -193,5 +224,49 @@ done:
         red_buf_destroy(&prev);
         red_buf_destroy(&next);
         red_buf_destroy(&wm);
+        red_buf_destroy(&lo);
+        red_buf_destroy(&ld);
         return r;
+}
+
+/*
+ * A reset by kafka.offset_gap_policy: the epoch counts it and reset_at
+ * dates it. The position moves to @p next only if it is still @p prev (no
+ * batch moved it meanwhile: with messages of the partition in flight the
+ * caller passes -1 and their batch moves it); the remembered last message
+ * belongs to the old log and is forgotten with it.
+ */
+red_sink_result_t
+red_sink_offsets_reset_row(red_sink_io_t *io, const char *group,
+                           const char *instance, const char *topic,
+                           int32_t partition, int64_t prev, int64_t next,
+                           int64_t *stored, char *errstr, size_t size)
+{
+        char part[16], pv[24], nx[24];
+        const char *vals[6] = {group, topic, part, pv, nx, instance};
+        PGresult *res;
+        red_sink_result_t r;
+
+        snprintf(part, sizeof(part), "%d", (int)partition);
+        snprintf(pv, sizeof(pv), "%lld", (long long)prev);
+        snprintf(nx, sizeof(nx), "%lld", (long long)next);
+        if ((r = red_sink_io_exec(
+                     io,
+                     "UPDATE reducerd_offsets SET epoch = epoch + 1, "
+                     "reset_at = now(), owner = $6, updated_at = now(), "
+                     "next_offset = CASE WHEN $5::bigint >= 0 AND next_offset "
+                     "= $4::bigint THEN $5::bigint ELSE next_offset END, "
+                     "last_offset = CASE WHEN $5::bigint >= 0 AND next_offset "
+                     "= $4::bigint THEN NULL ELSE last_offset END, "
+                     "last_digest = CASE WHEN $5::bigint >= 0 AND next_offset "
+                     "= $4::bigint THEN NULL ELSE last_digest END "
+                     "WHERE consumer_group = $1 AND topic = $2 AND partition "
+                     "= $3::int RETURNING next_offset",
+                     6, vals, &res, errstr, size))) {
+                return r;
+        }
+        *stored = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10)
+                                 : prev;
+        PQclear(res);
+        return RED_SINK_OK;
 }

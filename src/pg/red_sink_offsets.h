@@ -19,15 +19,15 @@ int red_sink_offsets_prepare(red_sink_io_t *io, const char *contract,
 
 /**
  * Makes sure @p group has rows for the @p cnt partitions (owned by
- * @p instance in @p generation when new) and returns their next offsets
- * (-1: from the beginning) and watermarks (INT64_MIN: none).
+ * @p instance in @p generation when new) and returns their stored
+ * positions in @p out (@p cnt entries).
  */
 red_sink_result_t red_sink_offsets_load(red_sink_io_t *io, const char *group,
                                         const char *instance,
                                         const char *const *topics,
                                         const int32_t *partitions, size_t cnt,
-                                        int generation, int64_t *next,
-                                        red_time_t *watermark, char *errstr,
+                                        int generation, red_sink_stored_t *out,
+                                        char *errstr,
                                         size_t size) RED_MUSTCHECK;
 
 /**
@@ -41,5 +41,16 @@ red_sink_result_t red_sink_offsets_advance(red_sink_io_t *io, const char *group,
                                            size_t cnt, int generation,
                                            char *errstr,
                                            size_t size) RED_MUSTCHECK;
+
+/**
+ * Records a reset of @p topic[@p partition] by kafka.offset_gap_policy
+ * (epoch + 1, reset_at) in its own statement, and moves the position to
+ * @p next (>= 0) if it is still @p prev. *@p stored gets the position
+ * stored afterwards.
+ */
+red_sink_result_t red_sink_offsets_reset_row(
+        red_sink_io_t *io, const char *group, const char *instance,
+        const char *topic, int32_t partition, int64_t prev, int64_t next,
+        int64_t *stored, char *errstr, size_t size) RED_MUSTCHECK;
 
 #endif

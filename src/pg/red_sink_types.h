@@ -37,7 +37,19 @@ typedef struct red_sink_offset_s {
                        */
         int64_t next; /**< next offset after the batch */
         red_time_t watermark; /**< INT64_MIN: none yet */
+        int64_t last_offset;  /**< the last message before next, or -1:
+                                   what is stored stays */
+        uint64_t last_digest; /**< its digest (red_core_msg_digest()) */
 } red_sink_offset_t;
+
+/** A partition's position as stored in reducerd_offsets. */
+typedef struct red_sink_stored_s {
+        int64_t next;         /**< next offset; -1: from the beginning */
+        red_time_t watermark; /**< INT64_MIN: none */
+        int64_t last_offset;  /**< the message before next, or -1 */
+        uint64_t last_digest; /**< its digest */
+        int epoch;            /**< resets so far */
+} red_sink_stored_t;
 
 /**
  * The caller's work that can run while Postgres is busy inserting what the

@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <fcntl.h>
@@ -22,6 +23,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* In a child the test forked: dies with the test process (SIGKILL when it
+ * exits, also on a failed assertion), so no server outlives a test.
+ * @p parent is the test's pid from before the fork. */
+static void die_with(pid_t parent)
+{
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) {
+                _exit(127); /* it is gone already */
+        }
+}
+
 extern char **environ;
 
 static const char *env_or(const char *name, const char *def)
@@ -32,9 +44,9 @@ static const char *env_or(const char *name, const char *def)
 
 void itest_init(itest_t *t, const char *name)
 {
-        char env[512], *out, *err;
+        char env[512], *out, *err, codegen[4096], agent[4096];
         const char *envs[] = {env, NULL};
-        const char *argv[] = {test_bin(), "migrate", NULL};
+        const char *argv[] = {test_bin(), "migrate", codegen, agent, NULL};
         int rc;
 
         memset(t, 0, sizeof(*t));
@@ -43,10 +55,91 @@ void itest_init(itest_t *t, const char *name)
         t->conninfo = test_pg_create_db(name);
         snprintf(env, sizeof(env), "REDUCERD_POSTGRES_CONNINFO=%s",
                  t->conninfo);
+        /* the engine's tables and those of the shipped contracts */
+        snprintf(codegen, sizeof(codegen), "%s",
+                 test_path("contracts/codegen_metrics.yaml"));
+        snprintf(agent, sizeof(agent), "%s",
+                 test_path("contracts/agent_metrics.yaml"));
         rc = test_run(argv, envs, &out, &err);
         ck_assert_msg(rc == 0, "migrate: %s", err);
         free(out);
         free(err);
+}
+
+int itest_cmd(itest_t *t, const char *const *args, char **out, char **err)
+{
+        char env[512];
+        const char *envs[] = {env, NULL};
+        const char *argv[32];
+        size_t n = 0;
+
+        argv[n++] = test_bin();
+        for (size_t i = 0; args[i] && n < 31; i++) {
+                argv[n++] = args[i];
+        }
+        argv[n] = NULL;
+        snprintf(env, sizeof(env), "REDUCERD_POSTGRES_CONNINFO=%s",
+                 t->conninfo);
+        return test_run(argv, envs, out, err);
+}
+
+char *itest_cmd_ok(itest_t *t, const char *const *args)
+{
+        char *out, *err;
+        int rc = itest_cmd(t, args, &out, &err);
+
+        ck_assert_msg(rc == 0, "reducerd %s %s: exit %d: %s%s", args[0],
+                      args[1] ? args[1] : "", rc, err, out);
+        free(err);
+        return out;
+}
+
+char *itest_edit(itest_t *t, const char *rel, const char *name,
+                 const char *const *edits)
+{
+        char *text = test_read_file(test_path(rel), NULL), *path;
+
+        for (size_t i = 0; edits[i]; i += 2) {
+                char *at = strstr(text, edits[i]), *n;
+                ck_assert_msg(at != NULL, "%s: no \"%s\"", rel, edits[i]);
+                ck_assert_int_ge(asprintf(&n, "%.*s%s%s", (int)(at - text),
+                                          text, edits[i + 1],
+                                          at + strlen(edits[i])),
+                                 0);
+                free(text);
+                text = n;
+        }
+        ck_assert_int_ge(asprintf(&path, "%s/%s", t->dir, name), 0);
+        test_write_file(path, text, strlen(text));
+        free(text);
+        return path;
+}
+
+char *itest_value(const char *conninfo, const char *sql)
+{
+        PGconn *c = test_pg_connect(conninfo);
+        char *v = test_pg_value(c, sql);
+
+        PQfinish(c);
+        return v;
+}
+
+const char *itest_db_config(itest_t *t, const char *const *contracts)
+{
+        static char path[4096];
+        FILE *fp;
+
+        snprintf(path, sizeof(path), "%s/db.yaml", t->dir);
+        fp = fopen(path, "w");
+        ck_assert_ptr_nonnull(fp);
+        fprintf(fp, "postgres:\n  conninfo: \"%s\"\ncontracts:\n  paths:\n",
+                t->conninfo);
+        for (size_t i = 0; contracts[i]; i++) {
+                fprintf(fp, "    - \"%s\"\n", contracts[i]);
+        }
+        fprintf(fp, "http:\n  listen: \"\"\n");
+        ck_assert_int_eq(fclose(fp), 0);
+        return path;
 }
 
 /* Adds a topic to a NULL-terminated list unless present. */
@@ -68,6 +161,7 @@ void itest_kafka(itest_t *t, int partitions, const char *const *contracts)
         char parts[16], line[512], err[2048];
         int in[2], out[2];
         size_t n = 0, ncs = 0;
+        pid_t parent;
         FILE *fp;
 
         snprintf(parts, sizeof(parts), "%d", partitions);
@@ -98,9 +192,11 @@ void itest_kafka(itest_t *t, int partitions, const char *const *contracts)
         }
         ck_assert_int_eq(pipe(in), 0);
         ck_assert_int_eq(pipe(out), 0);
+        parent = getpid();
         t->kafka_pid = fork();
         ck_assert_int_ge(t->kafka_pid, 0);
         if (t->kafka_pid == 0) {
+                die_with(parent);
                 dup2(in[0], 0);
                 dup2(out[1], 1);
                 close(in[1]);
@@ -120,6 +216,45 @@ void itest_kafka(itest_t *t, int partitions, const char *const *contracts)
         for (size_t i = 0; i < ncs; i++) {
                 red_contract_destroy(cs[i]);
         }
+}
+
+void itest_kafka_stop(itest_t *t)
+{
+        if (t->kafka_pid > 0) {
+                close(t->kafka_stdin);
+                if (itest_stop(t->kafka_pid, 0, 5000) < 0) {
+                        itest_stop(t->kafka_pid, SIGKILL, 5000);
+                }
+                t->kafka_pid = -1;
+        }
+        free(t->bootstrap);
+        t->bootstrap = NULL;
+}
+
+/* A producer on the test's cluster (destroy with rd_kafka_destroy()). */
+static rd_kafka_t *producer_of(itest_t *t)
+{
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        rd_kafka_t *rk;
+        char err[512];
+
+        ck_assert_int_eq(rd_kafka_conf_set(conf, "bootstrap.servers",
+                                           t->bootstrap, err, sizeof(err)),
+                         RD_KAFKA_CONF_OK);
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+        ck_assert_msg(rk != NULL, "%s", err);
+        return rk;
+}
+
+void itest_watermarks(itest_t *t, const char *topic, int32_t partition,
+                      int64_t *lo, int64_t *hi)
+{
+        rd_kafka_t *rk = producer_of(t);
+
+        ck_assert_int_eq(rd_kafka_query_watermark_offsets(rk, topic, partition,
+                                                          lo, hi, 10000),
+                         0);
+        rd_kafka_destroy(rk);
 }
 
 void itest_config(itest_t *t, const char *const *contracts, int max_events,
@@ -159,7 +294,7 @@ pid_t itest_start_args(itest_t *t, const char *const *env, int n,
         const char *argv[32];
         char log[4096];
         size_t argc = 0;
-        pid_t pid;
+        pid_t pid, parent;
 
         argv[argc++] = test_bin();
         argv[argc++] = "run";
@@ -171,12 +306,14 @@ pid_t itest_start_args(itest_t *t, const char *const *env, int n,
         argv[argc] = NULL;
 
         snprintf(log, sizeof(log), "%s/reducerd-%d.log", t->dir, n);
+        parent = getpid();
         pid = fork();
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
                 int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
                 char id[64];
 
+                die_with(parent);
                 dup2(fd, 1);
                 dup2(fd, 2);
                 snprintf(id, sizeof(id), "REDUCERD_INSTANCE_ID=worker-%d", n);
@@ -228,12 +365,7 @@ int itest_stop(pid_t pid, int sig, long timeout_ms)
 
 void itest_fini(itest_t *t)
 {
-        if (t->kafka_pid > 0) {
-                close(t->kafka_stdin);
-                if (itest_stop(t->kafka_pid, 0, 5000) < 0) {
-                        itest_stop(t->kafka_pid, SIGKILL, 5000);
-                }
-        }
+        itest_kafka_stop(t);
         if (!getenv("RED_KEEP_TEST_DIRS")) {
                 char cmd[4200];
                 snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
@@ -243,7 +375,6 @@ void itest_fini(itest_t *t)
         }
         free(t->dir);
         free(t->conninfo);
-        free(t->bootstrap);
 }
 
 void itest_produce(itest_t *t, const char *file, long first, long count)
@@ -264,6 +395,46 @@ void itest_produce(itest_t *t, const char *file, long first, long count)
         ck_assert_msg(rc == 0, "produce: %s", err);
         free(out);
         free(err);
+}
+
+pid_t itest_produce_start(itest_t *t, const char *file, const char *topic,
+                          double rate)
+{
+        char r[32];
+        pid_t pid;
+
+        snprintf(r, sizeof(r), "%g", rate);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                const char *prog = env_or("RED_PRODUCE", "produce_jsonl");
+                int fd = open("/dev/null", O_WRONLY);
+
+                dup2(fd, 2); /* its one line of totals */
+                execl(prog, prog, "-b", t->bootstrap, "-P", "-o", topic, "-r",
+                      r, file, (char *)NULL);
+                _exit(127);
+        }
+        return pid;
+}
+
+void itest_produce_raw(itest_t *t, const char *topic, int32_t partition,
+                       const void *value, size_t len, int count)
+{
+        rd_kafka_t *rk = producer_of(t);
+
+        for (int i = 0; i < count; i++) {
+                ck_assert_int_eq(
+                        rd_kafka_producev(
+                                rk, RD_KAFKA_V_TOPIC(topic),
+                                RD_KAFKA_V_PARTITION(partition),
+                                RD_KAFKA_V_VALUE((void *)value, len),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_END),
+                        0);
+        }
+        ck_assert_int_eq(rd_kafka_flush(rk, 30000), 0);
+        rd_kafka_destroy(rk);
 }
 
 const char *itest_generate(itest_t *t, const char *name, const char *args)
@@ -329,6 +500,29 @@ bool itest_wait_committed(itest_t *t, const char *group, long want,
 
         /* each look opens a connection: five a second is plenty */
         return test_wait_every(committed_reached, &w, timeout_ms, 200);
+}
+
+long itest_lines(const char *file)
+{
+        char *text = test_read_file(file, NULL);
+        long n = 0;
+
+        for (char *p = text; *p; p++) {
+                n += *p == '\n';
+        }
+        free(text);
+        return n;
+}
+
+long itest_dead_letters(const char *reduce_output)
+{
+        long n = 0;
+
+        for (const char *p = reduce_output; (p = strstr(p, "{\"dead_letter\""));
+             p++) {
+                n++;
+        }
+        return n;
 }
 
 char *itest_reduce(const char *contract, const char *file)
@@ -914,15 +1108,18 @@ pid_t itest_serve(itest_t *t, const char *config, const char *const *env, int n,
                   int *port)
 {
         char log[4096], name[64];
-        pid_t pid;
+        pid_t pid, parent;
 
         snprintf(name, sizeof(name), "serve-%d.log", n);
         snprintf(log, sizeof(log), "%s/%s", t->dir, name);
         unlink(log);
+        parent = getpid();
         pid = fork();
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
                 int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+                die_with(parent);
                 dup2(fd, 1);
                 dup2(fd, 2);
                 for (size_t i = 0; env && env[i]; i++) {

@@ -26,6 +26,11 @@ void itest_init(itest_t *t, const char *name);
 /** Starts the mock cluster with @p partitions for every topic the
  * contracts (NULL-terminated paths) read or write. */
 void itest_kafka(itest_t *t, int partitions, const char *const *contracts);
+/** Stops the mock cluster: what it held is gone (a new one starts empty). */
+void itest_kafka_stop(itest_t *t);
+/** The low and high watermarks of @p topic[@p partition]. */
+void itest_watermarks(itest_t *t, const char *topic, int32_t partition,
+                      int64_t *lo, int64_t *hi);
 /** Writes the config: contracts (NULL-terminated paths), batch settings. */
 void itest_config(itest_t *t, const char *const *contracts, int max_events,
                   int max_ms, const char *extra_yaml);
@@ -47,6 +52,16 @@ int itest_poll(pid_t pid);
 /** Produces a JSONL file (partition from "_partition"); lines [first,
  * first+count). */
 void itest_produce(itest_t *t, const char *file, long first, long count);
+/** Starts producing the lines of @p file that go to @p topic in the
+ * background, @p rate a second (0: at once); wait for it with
+ * itest_stop(pid, 0, timeout), which returns 0 once all was delivered. */
+pid_t itest_produce_start(itest_t *t, const char *file, const char *topic,
+                          double rate);
+/** Produces @p count messages of value @p value (@p len bytes; NULL: a
+ * tombstone) to @p topic[@p partition] and waits until all are
+ * delivered. */
+void itest_produce_raw(itest_t *t, const char *topic, int32_t partition,
+                       const void *value, size_t len, int count);
 /** Runs the event generator into DIR/NAME and returns its path (static). */
 const char *itest_generate(itest_t *t, const char *name, const char *args);
 
@@ -55,6 +70,30 @@ long itest_committed(itest_t *t, const char *group);
 /** Waits until the committed total reaches @p want (or the deadline). */
 bool itest_wait_committed(itest_t *t, const char *group, long want,
                           long timeout_ms);
+
+/** `reducerd ARGS...` (NULL-terminated) on the test's database: the exit
+ * status; stdout and stderr in *@p out, *@p err (malloc'd). */
+int itest_cmd(itest_t *t, const char *const *args, char **out, char **err);
+/** itest_cmd() that must exit 0; returns its stdout (malloc'd). */
+char *itest_cmd_ok(itest_t *t, const char *const *args);
+/**
+ * The file @p rel of the source tree with each @p edits[i] replaced by
+ * @p edits[i + 1] (pairs, NULL-terminated; each must occur), written to
+ * the test's directory as @p name. Returns its path (malloc'd).
+ */
+char *itest_edit(itest_t *t, const char *rel, const char *name,
+                 const char *const *edits);
+/** The one value @p sql selects on database @p conninfo (malloc'd; NULL
+ * for SQL null), or fails the test. */
+char *itest_value(const char *conninfo, const char *sql);
+/** A config with only the test's database and @p contracts (paths,
+ * NULL-terminated), for migrate, maintain and backfill; its path
+ * (static). */
+const char *itest_db_config(itest_t *t, const char *const *contracts);
+/** Lines of @p file. */
+long itest_lines(const char *file);
+/** Dead letters in `reducerd reduce` output @p reduce_output. */
+long itest_dead_letters(const char *reduce_output);
 
 /** Runs `reducerd reduce` over @p file; returns its rows as JSON lines. */
 char *itest_reduce(const char *contract, const char *file);

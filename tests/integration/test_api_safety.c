@@ -402,10 +402,14 @@ END_TEST
 START_TEST(openapi_examples)
 {
         srv_t s;
-        char base[128], *served, *file, *out, *err;
-        const char *argv[] = {"/usr/bin/python3",
-                              test_path("tests/tools/openapi_examples.py"),
-                              test_path("src/app/openapi.json"), base, NULL};
+        char base[128], script[4096], doc[4096], *served, *file, *out, *err;
+        const char *argv[] = {"/usr/bin/python3", script, doc, base, NULL};
+
+        /* copies: test_path() reuses its few buffers, and srv_up() calls
+         * it again */
+        snprintf(script, sizeof(script), "%s",
+                 test_path("tests/tools/openapi_examples.py"));
+        snprintf(doc, sizeof(doc), "%s", test_path("src/app/openapi.json"));
 
         srv_up(&s, "api_openapi", NULL, NULL);
         served = itest_api_get(&s.t, s.port, "/v1/openapi.json", 200);

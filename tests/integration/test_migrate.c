@@ -7,13 +7,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* `reducerd migrate`: with @p dir only the numbered migrations of that
+ * directory (the tracker's tests), else the built-in ones and the tables
+ * of the shipped contracts. */
 static int migrate(const char *conninfo, const char *dir, char **out,
                    char **err)
 {
-        char env[512];
+        char env[512], codegen[4096], agent[4096];
         const char *envs[] = {env, NULL};
-        const char *argv[] = {test_bin(), "migrate", dir ? "--dir" : NULL, dir,
-                              NULL};
+        const char *with_dir[] = {test_bin(), "migrate", "--engine-only",
+                                  "--dir",    dir,       NULL};
+        const char *builtin[] = {test_bin(), "migrate", codegen, agent, NULL};
+        const char *const *argv = dir ? with_dir : builtin;
+
+        snprintf(codegen, sizeof(codegen), "%s",
+                 test_path("contracts/codegen_metrics.yaml"));
+        snprintf(agent, sizeof(agent), "%s",
+                 test_path("contracts/agent_metrics.yaml"));
 
         snprintf(env, sizeof(env), "REDUCERD_POSTGRES_CONNINFO=%s", conninfo);
         return test_run(argv, envs, out, err);
@@ -119,7 +129,10 @@ START_TEST(concurrent_runs_apply_once)
                 ck_assert_int_ge(pids[i], 0);
                 if (pids[i] == 0) {
                         putenv(env);
-                        execl(test_bin(), test_bin(), "migrate", (char *)NULL);
+                        execl(test_bin(), test_bin(), "migrate",
+                              test_path("contracts/codegen_metrics.yaml"),
+                              test_path("contracts/agent_metrics.yaml"),
+                              (char *)NULL);
                         _exit(127);
                 }
         }

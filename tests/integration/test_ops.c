@@ -37,17 +37,6 @@ static char *scrape(int port)
         return body;
 }
 
-static long dead_letters_in(const char *reduce_output)
-{
-        long n = 0;
-
-        for (const char *p = reduce_output; (p = strstr(p, "{\"dead_letter\""));
-             p++) {
-                n++;
-        }
-        return n;
-}
-
 START_TEST(metrics_reconcile)
 {
         itest_t t;
@@ -67,7 +56,7 @@ START_TEST(metrics_reconcile)
                               "--poison 20 --seed 21");
         n = 8000;
         expected = itest_reduce(contract(), file);
-        dead = dead_letters_in(expected);
+        dead = itest_dead_letters(expected);
         ck_assert_int_gt(dead, 50);
         pid = itest_start(&t, NULL, 1);
         port = itest_http_port(&t, 1);

@@ -4,8 +4,11 @@
  * "_topic" and "_key" members (or -t), the partition from "_partition"
  * when -P is given, else librdkafka's partitioner on the key. Idempotent
  * producer, acks=all; exits non-zero unless every message was delivered.
+ * -o TOPIC produces only the lines of that topic; -r RATE paces them at
+ * RATE messages a second, as a live producer would send them.
  *
- *   produce_jsonl -b BOOTSTRAP [-t TOPIC] [-P] [-n FIRST,COUNT] FILE|-
+ *   produce_jsonl -b BOOTSTRAP [-t TOPIC] [-P] [-n FIRST,COUNT] [-o TOPIC]
+ *                 [-r RATE] FILE|-
  */
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static long failed;
@@ -63,6 +67,25 @@ static bool raw_member(const char *line, size_t len, const char *name,
         return n > 0;
 }
 
+/* Sleeps until message @p sent of a stream paced at @p rate a second that
+ * started at @p t0 (CLOCK_MONOTONIC) is due, serving delivery reports. */
+static void pace(rd_kafka_t *rk, const struct timespec *t0, long sent,
+                 double rate)
+{
+        struct timespec now;
+        double due = (double)sent / rate, left;
+
+        for (;;) {
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                left = due - ((double)(now.tv_sec - t0->tv_sec) +
+                              (double)(now.tv_nsec - t0->tv_nsec) / 1e9);
+                if (left <= 0) {
+                        return;
+                }
+                rd_kafka_poll(rk, left > 0.05 ? 50 : (int)(left * 1000) + 1);
+        }
+}
+
 static int set(rd_kafka_conf_t *conf, const char *k, const char *v)
 {
         char err[256];
@@ -77,8 +100,10 @@ static int set(rd_kafka_conf_t *conf, const char *k, const char *v)
 
 int main(int argc, char **argv)
 {
-        const char *brokers = NULL, *topic = NULL;
+        const char *brokers = NULL, *topic = NULL, *only = NULL;
         long first = 1, count = -1, lineno = 0, sent = 0;
+        double rate = 0;
+        struct timespec t0;
         bool use_partition = false;
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         rd_kafka_t *rk;
@@ -88,13 +113,19 @@ int main(int argc, char **argv)
         ssize_t n;
         int opt;
 
-        while ((opt = getopt(argc, argv, "b:t:Pn:")) != -1) {
+        while ((opt = getopt(argc, argv, "b:t:Pn:o:r:")) != -1) {
                 switch (opt) {
                 case 'b':
                         brokers = optarg;
                         break;
                 case 't':
                         topic = optarg;
+                        break;
+                case 'o':
+                        only = optarg;
+                        break;
+                case 'r':
+                        rate = atof(optarg);
                         break;
                 case 'P':
                         use_partition = true;
@@ -111,7 +142,8 @@ int main(int argc, char **argv)
         if (!brokers || optind + 1 != argc) {
                 fprintf(stderr,
                         "usage: %s -b BOOTSTRAP [-t TOPIC] [-P] "
-                        "[-n FIRST,COUNT] FILE\n",
+                        "[-n FIRST,COUNT] [-o TOPIC] [-r RATE] "
+                        "FILE\n",
                         argv[0]);
                 return 2;
         }
@@ -129,6 +161,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "%s\n", err);
                 return 1;
         }
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         in = strcmp(argv[optind], "-") ? fopen(argv[optind], "rb") : stdin;
         if (!in) {
                 perror(argv[optind]);
@@ -188,6 +221,13 @@ int main(int argc, char **argv)
                         fprintf(stderr, "line %ld: no _topic and no -t\n",
                                 lineno);
                         return 1;
+                }
+                if (only && strcmp(t, only)) {
+                        json_decref(root);
+                        continue;
+                }
+                if (rate > 0) {
+                        pace(rk, &t0, sent, rate);
                 }
                 do {
                         e = rd_kafka_producev(

@@ -69,7 +69,42 @@ START_TEST(environment_overrides)
         ck_assert_int_eq(c->kafka_property_cnt, 3);
         ck_assert_str_eq(c->kafka_properties[2].key, "sasl.username");
         ck_assert_str_eq(c->kafka_properties[2].value, "svc");
+        /* Kafka properties stay in kafka.properties */
+        ck_assert_int_eq(c->alerting_webhook_cnt, 0);
+        ck_assert(!red_config_alert_delivery(c));
         red_config_destroy(c);
+
+        /* a webhook (its URL may hold a token) and its timeout from the
+         * environment */
+        setenv("REDUCERD_ALERTING_WEBHOOKS_ONCALL",
+               "https://hooks.example/T0/secret", 1);
+        setenv("REDUCERD_ALERTING_WEBHOOK_TIMEOUTS_MS_ONCALL", "1500", 1);
+        setenv("REDUCERD_ALERTING_ALERTMANAGER_URLS",
+               "http://am-0:9093, http://am-1:9093", 1);
+        c = red_config_load(test_path("config/reducerd.yaml"), err,
+                            sizeof(err));
+        ck_assert_msg(c != NULL, "%s", err);
+        ck_assert_int_eq(c->alerting_webhook_cnt, 1);
+        ck_assert_str_eq(c->alerting_webhooks[0].key, "oncall");
+        ck_assert_str_eq(c->alerting_webhooks[0].value,
+                         "https://hooks.example/T0/secret");
+        ck_assert_str_eq(c->alerting_webhook_timeouts_ms[0].value, "1500");
+        ck_assert_int_eq(c->alerting_alertmanager_urls.cnt, 2);
+        ck_assert_str_eq(c->alerting_alertmanager_urls.items[1],
+                         "http://am-1:9093");
+        ck_assert(red_config_alert_delivery(c));
+        red_config_destroy(c);
+        /* a timeout for a webhook nobody configured */
+        unsetenv("REDUCERD_ALERTING_WEBHOOKS_ONCALL");
+        c = red_config_load(NULL, err, sizeof(err));
+        ck_assert_ptr_null(c);
+        ck_assert_str_eq(err, "environment "
+                              "REDUCERD_ALERTING_WEBHOOK_TIMEOUTS_MS_ONCALL: "
+                              "alerting.webhook_timeouts_ms.oncall: no "
+                              "webhook is named \"oncall\" "
+                              "(alerting.webhooks)");
+        unsetenv("REDUCERD_ALERTING_WEBHOOK_TIMEOUTS_MS_ONCALL");
+        unsetenv("REDUCERD_ALERTING_ALERTMANAGER_URLS");
 
         setenv("REDUCERD_BATCH_MAX_EVENTS", "lots", 1);
         c = red_config_load(NULL, err, sizeof(err));

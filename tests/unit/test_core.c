@@ -758,20 +758,76 @@ START_TEST(dead_letter_behind_a_buffered_event)
         red_contract_t *c = test_contract(MINIMAL);
         red_core_t *core = core_new(c);
 
-        /* counted when its batch commits, but handed back only once the
-         * position passes it: a restart from the position reads it again */
+        /* sent with its batch, but counted and handed back only once the
+         * position passes it: a restart from the position reads it again,
+         * and whoever commits that position counts it (each once) */
         add(core, done_msg(0, 0, "a", "2025-11-06T11:00:00Z"));
         add(core, msg_new(TOPIC, 0, 1, "nope"));
         release_process(core, test_time("2025-11-06T10:30:00Z"), 0);
         assert_position(core, TOPIC, 0, 0, INT64_MIN);
         red_core_commit(core);
-        assert_counters(core, 0, 1, 0, 0);
+        assert_counters(core, 0, 0, 0, 0);
+        ck_assert_uint_eq(red_core_counters(core)->consumed, 0);
         assert_done((const int[]){0, 0});
         release_process(core, INT64_MAX, 1);
         assert_position(core, TOPIC, 0, 2, test_time("2025-11-06T10:59:00Z"));
         red_core_commit(core);
         assert_counters(core, 1, 1, 0, 0);
         assert_done((const int[]){1, 1});
+        red_core_destroy(core);
+        red_contract_destroy(c);
+}
+END_TEST
+
+/* Issue 12, item 4: an empty value and a tombstone (no value) are
+ * consumed like any message, so they are dead letters, not lost. */
+START_TEST(empty_values_are_dead_letters)
+{
+        red_contract_t *c = test_contract(MINIMAL);
+        red_core_t *core = core_new(c);
+        tmsg_t *tomb;
+        size_t n;
+        const red_dead_letter_t *dl;
+
+        add(core, msg_new(TOPIC, 0, 0, "%s", ""));
+        tomb = msg_new(TOPIC, 0, 1, "%s", "");
+        tomb->msg.value = NULL;
+        add(core, tomb);
+        add(core, done_msg(0, 2, "a", "2025-11-06T10:00:00Z"));
+        release_process(core, INT64_MAX, 1);
+        dl = red_core_dead_letters(core, &n);
+        ck_assert_uint_eq(n, 2);
+        ck_assert_int_eq(dl[0].code, RED_DLQ_EMPTY_VALUE);
+        ck_assert_str_eq(dl[0].detail, "the message value is empty");
+        ck_assert_int_eq(dl[1].code, RED_DLQ_EMPTY_VALUE);
+        ck_assert_str_eq(dl[1].detail,
+                         "the message has no value (a tombstone)");
+        red_core_commit(core);
+        assert_counters(core, 1, 2, 0, 0);
+        ck_assert_uint_eq(
+                red_core_counters(core)->dead_by_code[RED_DLQ_EMPTY_VALUE], 2);
+        red_core_destroy(core);
+        red_contract_destroy(c);
+}
+END_TEST
+
+/* consumed is counted per message, not summed from the outcomes: a
+ * message committed past without an outcome (released, never applied)
+ * shows as the difference. */
+START_TEST(unaccounted_message_shows)
+{
+        red_contract_t *c = test_contract(MINIMAL);
+        red_core_t *core = core_new(c);
+        const red_core_counters_t *k = red_core_counters(core);
+
+        add(core, done_msg(0, 0, "a", "2025-11-06T10:00:00Z"));
+        add(core, done_msg(0, 1, "a", "2025-11-06T10:01:00Z"));
+        ck_assert_int_eq(red_core_release(core, INT64_MAX, 0), 2);
+        red_core_commit(core);
+        ck_assert_uint_eq(k->consumed, 2);
+        ck_assert_uint_eq(k->applied + k->dead_lettered + k->late_dropped +
+                                  k->duplicates,
+                          0);
         red_core_destroy(core);
         red_contract_destroy(c);
 }
@@ -1254,6 +1310,38 @@ START_TEST(duplicates_are_skipped)
 }
 END_TEST
 
+/* A CRITICAL crossing is urgent while it waits in the reorder buffer:
+ * the pipeline writes it as soon as the frontier passes it. */
+START_TEST(critical_alerts_are_urgent)
+{
+        red_contract_t *am = test_contract("contracts/agent_metrics.yaml");
+        red_core_t *core = core_new(am);
+
+        ck_assert_int_eq(red_core_urgent(core), INT64_MAX);
+        /* WARNING only (> 50, < 100): not urgent */
+        add(core, metric_msg(T_ROUTING, 0, "m1", "routing_decision_time_ms", 70,
+                             "2025-11-06T10:00:00Z"));
+        ck_assert_int_eq(red_core_urgent(core), INT64_MAX);
+        add(core, metric_msg(T_ROUTING, 1, "m2", "routing_decision_time_ms",
+                             150, "2025-11-06T10:00:05Z"));
+        add(core, metric_msg(T_ROUTING, 2, "m3", "routing_decision_time_ms",
+                             150, "2025-11-06T10:00:09Z"));
+        ck_assert_int_eq(red_core_urgent(core),
+                         test_time("2025-11-06T10:00:05Z"));
+        /* the first urgent one released: the next one is the oldest */
+        ck_assert_int_eq(
+                red_core_release(core, test_time("2025-11-06T10:00:06Z"), 0),
+                2);
+        ck_assert_int_eq(red_core_urgent(core),
+                         test_time("2025-11-06T10:00:09Z"));
+        /* a rollback drops what is buffered, urgent ones too */
+        red_core_rollback(core);
+        ck_assert_int_eq(red_core_urgent(core), INT64_MAX);
+        red_core_destroy(core);
+        red_contract_destroy(am);
+}
+END_TEST
+
 /* Contract deduplication: the first of a key within the horizon in the
  * batch is a key for the caller to look up; the rest are duplicates at
  * once; events without the key are not deduplicated. */
@@ -1329,6 +1417,8 @@ int main(void)
         tcase_add_test(tr, release_one_takes_a_head);
         tcase_add_test(td, dead_letters_by_code);
         tcase_add_test(td, dead_letter_behind_a_buffered_event);
+        tcase_add_test(td, empty_values_are_dead_letters);
+        tcase_add_test(td, unaccounted_message_shows);
         tcase_add_test(td, refused_message_is_dead_lettered);
         tcase_add_test(tl, late_policies);
         tcase_add_test(tl, late_in_time_zone);
@@ -1338,6 +1428,7 @@ int main(void)
         tcase_add_test(tw, workflow_in_event_time_order);
         tcase_add_test(tw, rejected_transitions_are_counted);
         tcase_add_test(tx, duplicates_are_skipped);
+        tcase_add_test(tx, critical_alerts_are_urgent);
         tcase_add_test(tx, dedupe_keys);
         return test_main(s);
 }

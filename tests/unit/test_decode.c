@@ -1203,10 +1203,19 @@ START_TEST(size_limit)
 }
 END_TEST
 
+/* An empty value and a tombstone are dead letters of their own kind. */
+START_TEST(empty_value)
+{
+        ck_assert_int_eq(dec(cg, T_STARTED, ""), RED_DLQ_EMPTY_VALUE);
+        ck_assert_str_eq(detail, "the message value is empty");
+        ck_assert_str_eq(red_decode_dlq_code_name(RED_DLQ_EMPTY_VALUE),
+                         "empty_value");
+}
+END_TEST
+
 START_TEST(invalid_json)
 {
         static const char *const bad_inputs[] = {
-                "",
                 " ",
                 "{",
                 "{\"event_type\":\"CODEGEN_STARTED\"",
@@ -1263,10 +1272,11 @@ START_TEST(invalid_json)
         msg.value_len = 11;
         msg.timestamp = -1;
         ck_assert_int_eq(decode_msg(cg, &msg, t_now), RED_DLQ_INVALID_JSON);
-        /* NULL value of length 0 */
+        /* NULL value of length 0: a tombstone */
         msg.value = NULL;
         msg.value_len = 0;
-        ck_assert_int_eq(decode_msg(cg, &msg, t_now), RED_DLQ_INVALID_JSON);
+        ck_assert_int_eq(decode_msg(cg, &msg, t_now), RED_DLQ_EMPTY_VALUE);
+        ck_assert_str_eq(detail, "the message has no value (a tombstone)");
         /* the jansson wording, with the position */
         ck_assert_int_eq(dec(cg, T_STARTED, "{\"a\":NaN}"),
                          RED_DLQ_INVALID_JSON);
@@ -1705,6 +1715,7 @@ int main(void)
         tcase_add_test(tf, fsm_members_kept);
         tcase_add_test(tf, extra_fields_ignored);
         tcase_add_test(tj, size_limit);
+        tcase_add_test(tj, empty_value);
         tcase_add_test(tj, invalid_json);
         tcase_add_test(tj, valid_json_corners);
         tcase_add_test(tj, nul_in_names_and_values);

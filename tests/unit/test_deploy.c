@@ -218,6 +218,10 @@ START_TEST(kit_complete)
                 "deploy/kubernetes/make-configmap.sh",
                 "deploy/systemd/reducerd.service",
                 "deploy/grafana/reducerd-dashboard.json",
+                "deploy/alertmanager/alertmanager.yml",
+                "deploy/kubernetes/configmap-alertmanager.yaml",
+                "deploy/kubernetes/alertmanager-statefulset.yaml",
+                "deploy/kubernetes/alertmanager-service.yaml",
                 "deploy/grafana/codegen-dashboard.json",
                 "deploy/grafana/agent-metrics-dashboard.json",
                 "deploy/grafana/reader.sql",
@@ -1468,7 +1472,8 @@ END_TEST
 START_TEST(make_configmap_reproduces)
 {
         static const char *const outs[] = {"configmap-config.yaml",
-                                           "configmap-contracts.yaml", NULL};
+                                           "configmap-contracts.yaml",
+                                           "configmap-alertmanager.yaml", NULL};
         char *dir = test_tmpdir(), *out = NULL, *err = NULL;
         const char *argv[] = {"/bin/sh",
                               test_path("deploy/kubernetes/make-configmap.sh"),
@@ -1741,6 +1746,210 @@ START_TEST(kubernetes_consistent)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* Alertmanager                                                        */
+/* ------------------------------------------------------------------ */
+
+/* Keys that would hold a receiver's secret inline (the *_file variants
+ * read it from a mounted file). */
+static void no_inline_secret(const red_yaml_node_t *n, const char *where)
+{
+        static const char *const inline_keys[] = {
+                "slack_api_url", "api_url",
+                "routing_key",   "service_key",
+                "auth_password", "smtp_auth_password",
+                "url",           NULL};
+
+        if (!n) {
+                return;
+        }
+        if (red_yaml_kind(n) == RED_YAML_MAP) {
+                for (size_t i = 0; i < red_yaml_size(n); i++) {
+                        const char *k = red_yaml_str(red_yaml_key(n, i));
+                        const red_yaml_node_t *v = red_yaml_value(n, i);
+                        size_t len = strlen(k);
+
+                        ck_assert_msg(!in_list(inline_keys, k),
+                                      "%s: %s holds a secret inline (use "
+                                      "%s_file)",
+                                      where, k, k);
+                        if (len > 5 && !strcmp(k + len - 5, "_file")) {
+                                ck_assert_msg(
+                                        !strncmp(red_yaml_str(v),
+                                                 "/etc/alertmanager/secrets/",
+                                                 26),
+                                        "%s: %s is not under "
+                                        "/etc/alertmanager/secrets/",
+                                        where, k);
+                        }
+                        no_inline_secret(v, where);
+                }
+        } else if (red_yaml_kind(n) == RED_YAML_SEQ) {
+                for (size_t i = 0; i < red_yaml_size(n); i++) {
+                        no_inline_secret(red_yaml_item(n, i), where);
+                }
+        }
+}
+
+/* The receiver named @p name has a @p kind list (pagerduty_configs,
+ * slack_configs, ...). */
+static bool receiver_has(const red_yaml_node_t *root, const char *name,
+                         const char *kind)
+{
+        const red_yaml_node_t *rs = ypath(root, "receivers");
+
+        for (size_t i = 0; rs && i < red_yaml_size(rs); i++) {
+                const red_yaml_node_t *r = red_yaml_item(rs, i);
+                const char *n = ystr(r, "name");
+
+                if (n && !strcmp(n, name) && ypath(r, kind)) {
+                        return true;
+                }
+        }
+        return false;
+}
+
+/* Whether the routes for severity @p sev reach a @p kind receiver. */
+static bool routes_to(const red_yaml_node_t *root, const char *sev,
+                      const char *kind)
+{
+        const red_yaml_node_t *routes = ypath(root, "route/routes");
+        char want[64];
+
+        snprintf(want, sizeof(want), "severity=\"%s\"", sev);
+        for (size_t i = 0; routes && i < red_yaml_size(routes); i++) {
+                const red_yaml_node_t *r = red_yaml_item(routes, i);
+                char *m = yjoin(ypath(r, "matchers"));
+                bool match = strstr(m, want) != NULL;
+
+                free(m);
+                if (match && receiver_has(root, ystr(r, "receiver"), kind)) {
+                        return true;
+                }
+        }
+        return false;
+}
+
+/* deploy/alertmanager/alertmanager.yml routes CRITICAL to PagerDuty and
+ * Slack and WARNING to Slack, with every secret in a file; compose and
+ * Kubernetes run it, mount it and its secrets, and point reducerd at it. */
+START_TEST(alertmanager_in_the_kit)
+{
+        static const char *const key[] = {"alertmanager.yml"};
+        static const char *const file[] = {
+                "deploy/alertmanager/alertmanager.yml"};
+        red_yaml_doc_t *am = load_yaml("deploy/alertmanager/alertmanager.yml");
+        red_yaml_doc_t *cmp = load_yaml("deploy/compose.yaml");
+        red_yaml_doc_t *sts =
+                load_yaml("deploy/kubernetes/alertmanager-statefulset.yaml");
+        red_yaml_doc_t *svc =
+                load_yaml("deploy/kubernetes/alertmanager-service.yaml");
+        red_yaml_doc_t *env = load_yaml("deploy/kubernetes/configmap-env.yaml");
+        red_yaml_doc_t *prom = load_yaml("deploy/prometheus/prometheus.yml");
+        const red_yaml_node_t *root = red_yaml_doc_root(am), *spec;
+        char *amtool, *vols, *m;
+        const char *s;
+
+        ck_assert(routes_to(root, "CRITICAL", "pagerduty_configs"));
+        ck_assert(routes_to(root, "CRITICAL", "slack_configs"));
+        ck_assert(routes_to(root, "WARNING", "slack_configs"));
+        ck_assert(!routes_to(root, "WARNING", "pagerduty_configs"));
+        /* a CRITICAL silences only the WARNING of its own scope */
+        m = yjoin(ypath(root, "inhibit_rules/0/equal"));
+        ck_assert_msg(strstr(m, "metric_name") && strstr(m, "agent_id") &&
+                              strstr(m, "group"),
+                      "alertmanager.yml: inhibit_rules equal: %s", m);
+        free(m);
+        no_inline_secret(root, "deploy/alertmanager/alertmanager.yml");
+        /* the Debian package's amtool validates it offline */
+        if ((amtool = which("amtool"))) {
+                const char *argv[] = {
+                        amtool, "check-config",
+                        test_path("deploy/alertmanager/alertmanager.yml"),
+                        NULL};
+                char *out = NULL, *err = NULL;
+
+                ck_assert_msg(test_run(argv, NULL, &out, &err) == 0,
+                              "amtool check-config: %s%s", out, err);
+                free(out);
+                free(err);
+                free(amtool);
+        }
+        /* compose: the service, its file and secrets, reducerd's URL */
+        s = ystr(red_yaml_doc_root(cmp), "services/alertmanager/image");
+        ck_assert_msg(s && strstr(s, "alertmanager"),
+                      "compose.yaml: no alertmanager service");
+        vols = yjoin(
+                ypath(red_yaml_doc_root(cmp), "services/alertmanager/volumes"));
+        ck_assert_ptr_nonnull(strstr(vols, "./alertmanager/alertmanager.yml:"
+                                           "/etc/alertmanager/alertmanager."
+                                           "yml"));
+        ck_assert_ptr_nonnull(strstr(vols, "/etc/alertmanager/secrets"));
+        free(vols);
+        s = ystr(red_yaml_doc_root(cmp), "x-reducerd-env/"
+                                         "REDUCERD_ALERTING_ALERTMANAGER_URLS");
+        ck_assert_msg(s && !strcmp(s, "http://alertmanager:9093"),
+                      "compose.yaml: reducerd does not post to alertmanager");
+        /* compose's Prometheus sends its alerts there too, in the
+         * severities the routes name */
+        s = ystr(red_yaml_doc_root(prom),
+                 "alerting/alertmanagers/0/static_configs/0/targets/0");
+        ck_assert_msg(s && !strcmp(s, "alertmanager:9093"),
+                      "prometheus.yml: alerts go to %s", s);
+        for (int i = 0; i < 2; i++) {
+                static const char *const from[] = {"critical", "warning"};
+                static const char *const to[] = {"CRITICAL", "WARNING"};
+                char path[64];
+                const char *r, *v;
+
+                snprintf(path, sizeof(path),
+                         "alerting/alert_relabel_configs/%d/regex", i);
+                r = ystr(red_yaml_doc_root(prom), path);
+                snprintf(path, sizeof(path),
+                         "alerting/alert_relabel_configs/%d/replacement", i);
+                v = ystr(red_yaml_doc_root(prom), path);
+                ck_assert_msg(r && v && !strcmp(r, from[i]) &&
+                                      !strcmp(v, to[i]),
+                              "prometheus.yml: severity %s becomes %s", r, v);
+        }
+        /* Kubernetes: the ConfigMap, the pod's mounts, the Service, env */
+        check_configmap("deploy/kubernetes/configmap-alertmanager.yaml",
+                        "reducerd-alertmanager", key, file, 1);
+        spec = ypath(red_yaml_doc_root(sts), "spec/template/spec");
+        s = ystr(spec, "containers/0/volumeMounts/0/mountPath");
+        ck_assert_msg(s && !strcmp(s, "/etc/alertmanager/alertmanager.yml"),
+                      "alertmanager-statefulset.yaml: config mounted at %s", s);
+        s = ystr(spec, "containers/0/volumeMounts/1/mountPath");
+        ck_assert_msg(s && !strcmp(s, "/etc/alertmanager/secrets"),
+                      "alertmanager-statefulset.yaml: secrets mounted at %s",
+                      s);
+        m = yjoin(ypath(spec, "containers/0/args"));
+        ck_assert_ptr_nonnull(strstr(m, "--cluster.listen-address="));
+        free(m);
+        s = ystr(spec, "volumes/0/configMap/name");
+        ck_assert_msg(s && !strcmp(s, "reducerd-alertmanager"),
+                      "alertmanager-statefulset.yaml: config volume %s", s);
+        s = ystr(spec, "volumes/1/secret/secretName");
+        ck_assert_msg(s && !strcmp(s, "reducerd-alertmanager"),
+                      "alertmanager-statefulset.yaml: secret volume %s", s);
+        s = ystr(red_yaml_doc_root(svc), "spec/ports/0/port");
+        ck_assert_msg(s && !strcmp(s, "9093"),
+                      "alertmanager-service.yaml: port %s", s);
+        s = ystr(red_yaml_doc_root(env),
+                 "data/REDUCERD_ALERTING_ALERTMANAGER_URLS");
+        ck_assert_msg(s && !strcmp(s, "http://alertmanager:9093"),
+                      "configmap-env.yaml: REDUCERD_ALERTING_ALERTMANAGER_URLS "
+                      "%s",
+                      s);
+        red_yaml_doc_destroy(am);
+        red_yaml_doc_destroy(cmp);
+        red_yaml_doc_destroy(sts);
+        red_yaml_doc_destroy(svc);
+        red_yaml_doc_destroy(env);
+        red_yaml_doc_destroy(prom);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* systemd                                                             */
 /* ------------------------------------------------------------------ */
 
@@ -1904,6 +2113,7 @@ static Suite *suite(void)
         tcase_add_test(tc, configmaps_hold_current_files);
         tcase_add_test(tc, make_configmap_reproduces);
         tcase_add_test(tc, kubernetes_consistent);
+        tcase_add_test(tc, alertmanager_in_the_kit);
         tcase_add_test(tc, systemd_unit_verifies);
         tcase_add_test(tc, readme_documents_the_kit);
         suite_add_tcase(s, tc);

@@ -35,16 +35,24 @@ START_TEST(bound_per_input)
         ck_assert_int_eq(red_frontier_bound(INT64_MIN, RED_FRONTIER_READING,
                                             NOW, 2 * SEC),
                          INT64_MIN);
-        /* caught up: the later of the newest and the clock - idle_wait */
+        /* caught up a moment ago: the newest event read, like reading (a
+         * live stream of old events is caught up most of the time) */
         ck_assert_int_eq(
                 red_frontier_bound(T0, RED_FRONTIER_CAUGHT_UP, NOW, 2 * SEC),
-                NOW - 2 * SEC);
-        ck_assert_int_eq(red_frontier_bound(NOW - SEC, RED_FRONTIER_CAUGHT_UP,
-                                            NOW, 2 * SEC),
-                         NOW - SEC);
+                T0);
         ck_assert_int_eq(red_frontier_bound(INT64_MIN, RED_FRONTIER_CAUGHT_UP,
                                             NOW, 2 * SEC),
-                         NOW - 2 * SEC);
+                         INT64_MIN);
+        /* idle: the later of the newest and the clock - idle_wait */
+        ck_assert_int_eq(
+                red_frontier_bound(T0, RED_FRONTIER_IDLE, NOW, 2 * SEC),
+                NOW - 2 * SEC);
+        ck_assert_int_eq(
+                red_frontier_bound(NOW - SEC, RED_FRONTIER_IDLE, NOW, 2 * SEC),
+                NOW - SEC);
+        ck_assert_int_eq(
+                red_frontier_bound(INT64_MIN, RED_FRONTIER_IDLE, NOW, 2 * SEC),
+                NOW - 2 * SEC);
         /* finished: no bound, whatever it read */
         ck_assert_int_eq(
                 red_frontier_bound(T0, RED_FRONTIER_FINISHED, NOW, 2 * SEC),
@@ -60,6 +68,7 @@ typedef struct part_in_s {
 
 #define READ(t)   ((part_in_t){(t), RED_FRONTIER_READING})
 #define CAUGHT(t) ((part_in_t){(t), RED_FRONTIER_CAUGHT_UP})
+#define IDLE(t)   ((part_in_t){(t), RED_FRONTIER_IDLE})
 #define DONE(t)   ((part_in_t){(t), RED_FRONTIER_FINISHED})
 
 /* The frontier at NOW over @p cnt partitions, added with their indexes. */
@@ -96,7 +105,7 @@ END_TEST
 START_TEST(first_of_equal_bounds_holds)
 {
         CHECK_OVER(2 * SEC, T0, 0, READ(T0), READ(T0));
-        CHECK_OVER(2 * SEC, NOW - 2 * SEC, 1, READ(NOW), CAUGHT(T0),
+        CHECK_OVER(2 * SEC, NOW - 2 * SEC, 1, READ(NOW), IDLE(T0),
                    READ(NOW - 2 * SEC));
 }
 END_TEST
@@ -113,12 +122,27 @@ START_TEST(quiet_partition_delays_by_idle_wait)
 {
         red_time_t busy = NOW - SEC / 2, hour_ago = NOW - 3600 * SEC;
 
-        /* caught up an hour ago: holds at now - idle_wait */
-        CHECK_OVER(2 * SEC, NOW - 2 * SEC, 1, READ(busy), CAUGHT(hour_ago));
+        /* idle since an hour ago: holds at now - idle_wait */
+        CHECK_OVER(2 * SEC, NOW - 2 * SEC, 1, READ(busy), IDLE(hour_ago));
         /* with a short idle_wait the busy partition holds it */
-        CHECK_OVER(SEC / 10, busy, 0, READ(busy), CAUGHT(hour_ago));
+        CHECK_OVER(SEC / 10, busy, 0, READ(busy), IDLE(hour_ago));
         /* old data (a backfill) is not held back by the clock */
-        CHECK_OVER(2 * SEC, T0, 0, READ(T0), CAUGHT(INT64_MIN));
+        CHECK_OVER(2 * SEC, T0, 0, READ(T0), IDLE(INT64_MIN));
+}
+END_TEST
+
+/*
+ * Issue 12, item 5: a live stream of historic events. The topic of the
+ * started events is read to its end for a moment, while the completed
+ * events of the same hour wait on another topic: the started partition
+ * still holds the frontier at its newest event, or the completed events
+ * would overtake the started ones they belong to.
+ */
+START_TEST(caught_up_for_a_moment_holds)
+{
+        CHECK_OVER(2 * SEC, T0, 1, READ(T0 + 60 * SEC), CAUGHT(T0));
+        /* holds even what it has not delivered yet */
+        CHECK_OVER(2 * SEC, INT64_MIN, 1, READ(T0), CAUGHT(INT64_MIN));
 }
 END_TEST
 
@@ -249,6 +273,7 @@ int main(void)
         tcase_add_test(tc, first_of_equal_bounds_holds);
         tcase_add_test(tc, silent_reader_holds_everything);
         tcase_add_test(tc, quiet_partition_delays_by_idle_wait);
+        tcase_add_test(tc, caught_up_for_a_moment_holds);
         tcase_add_test(tc, finished_bounds_nothing);
         tcase_add_test(tc, frontier_drives_release);
         suite_add_tcase(s, tc);

@@ -1,0 +1,51 @@
+/* red_hmac - HMAC-SHA256 over a message in parts. */
+#include "red_hmac.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+
+/* HMAC_* is deprecated in OpenSSL 3 in favour of EVP_MAC, which Debian
+ * 12's libssl-dev has: use that. */
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+
+int red_hmac_sha256_hex(const void *key, size_t key_len,
+                        const void *const *parts, const size_t *lens, size_t n,
+                        char hex[RED_HMAC_HEX_SIZE])
+{
+        EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+        EVP_MAC_CTX *ctx = NULL;
+        OSSL_PARAM params[2];
+        unsigned char md[32];
+        size_t md_len = 0;
+        int r = -1;
+
+        if (!mac || !(ctx = EVP_MAC_CTX_new(mac))) {
+                goto err;
+        }
+        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                     (char *)"SHA256", 0);
+        params[1] = OSSL_PARAM_construct_end();
+        /* an empty key is a valid HMAC key; OpenSSL wants a pointer */
+        if (!EVP_MAC_init(ctx, key_len ? key : (const void *)"", key_len,
+                          params)) {
+                goto err;
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (lens[i] && !EVP_MAC_update(ctx, parts[i], lens[i])) {
+                        goto err;
+                }
+        }
+        if (!EVP_MAC_final(ctx, md, &md_len, sizeof(md)) || md_len != 32) {
+                goto err;
+        }
+        for (size_t i = 0; i < 32; i++) {
+                snprintf(hex + 2 * i, 3, "%02x", md[i]);
+        }
+        r = 0;
+err:
+        EVP_MAC_CTX_free(ctx);
+        EVP_MAC_free(mac);
+        return r;
+}
