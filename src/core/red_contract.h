@@ -182,10 +182,11 @@ typedef enum {
  */
 typedef struct red_coltype_s {
         char *column;
-        char *type;   /**< SQL type (validated), or NULL: the engine's */
-        int not_null; /**< -1: the engine's, else 0 or 1 */
-        char *def;    /**< the default as an SQL literal (validated, quoted),
-                         or NULL: none */
+        char *type;      /**< SQL type (validated), or NULL: the engine's */
+        int not_null;    /**< -1: the engine's, else 0 or 1 */
+        char *def;       /**< the default as an SQL literal (validated, quoted),
+                            or NULL: none */
+        bool no_default; /**< default: null drops the engine's default */
 } red_coltype_t;
 
 /** An index a contract asks for on one of its tables (indexes:). */
