@@ -17,6 +17,7 @@ struct red_sink_fsm_s {
         char current[80];
         red_buf_t buf;  /* COPY data */
         red_buf_t json; /* rendering */
+        bool no_totals; /* red_sink_fsm_replaying() */
 };
 
 red_sink_fsm_t *red_sink_fsm_new(const red_contract_t *c)
@@ -31,6 +32,11 @@ red_sink_fsm_t *red_sink_fsm_new(const red_contract_t *c)
         red_buf_init(&w->buf);
         red_buf_init(&w->json);
         return w;
+}
+
+void red_sink_fsm_replaying(red_sink_fsm_t *w)
+{
+        w->no_totals = true;
 }
 
 void red_sink_fsm_destroy(red_sink_fsm_t *w)
@@ -131,8 +137,10 @@ static int restore(red_sink_fsm_t *w, const PGresult *res, int row,
                       (uint32_t)atol(PQgetvalue(res, row, 4)), part, rem))) {
                 r = -1;
         }
-        /* workflows.totals so far (red_rows_workflow_metadata) */
-        for (size_t i = 0; wf && i < c->total_cnt && i < RED_WF_MAX_TOTALS;
+        /* workflows.totals so far (red_rows_workflow_metadata), unless
+         * the events are read again (they would count twice) */
+        for (size_t i = 0;
+             wf && !w->no_totals && i < c->total_cnt && i < RED_WF_MAX_TOTALS;
              i++) {
                 json_t *v = json_object_get(meta,
                                             c->slot_names[c->total_targets[i]]);
