@@ -895,6 +895,11 @@ void red_core_drop_partition(red_core_t *core, const char *topic,
 {
         part_t *p = part_find(core, topic, partition, false);
 
+        /* workflows the FSM stores come back from Postgres as the next
+         * owner left them (their totals, their state) */
+        if (core->c->fsm) {
+                red_workflows_drop_partition(core->wfs, partition);
+        }
         if (p) {
                 part_clear(core, p);
                 urgent_recompute(core);

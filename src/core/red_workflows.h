@@ -137,6 +137,15 @@ void red_workflows_rollback(red_workflows_t *t);
  */
 size_t red_workflows_evict(red_workflows_t *t, red_time_t now);
 
+/**
+ * A partition went to another consumer: drops the clean records whose
+ * last event came from a partition numbered @p partition (the next owner
+ * changes them in Postgres; kept, they would be stale if the partition
+ * came back). They are restored from Postgres when needed. Returns the
+ * number dropped.
+ */
+size_t red_workflows_drop_partition(red_workflows_t *t, int32_t partition);
+
 /** Records in memory. */
 size_t red_workflows_count(const red_workflows_t *t);
 
