@@ -4,6 +4,7 @@
 
 #include "red_expr.h"
 #include "red_outputs.h"
+#include "red_tz.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -351,8 +352,9 @@ static void agg_table(build_t *b, const red_agg_t *a)
                         red_tabledef_build_meaning(
                                 b, t, RED_MEANING_WINDOW,
                                 red_tabledef_build_fmt(b, "window %s", wn),
-                                red_tabledef_build_fmt(b, "%s windows in UTC",
-                                                       wn));
+                                red_tabledef_build_fmt(
+                                        b, "%s windows in %s", wn,
+                                        a->tz ? red_tz_name(a->tz) : "UTC"));
                 }
         }
         for (size_t g = 0; g < a->grouping_cnt; g++) {
