@@ -260,6 +260,20 @@ void test_write_file(const char *path, const char *data, size_t len)
         ck_assert_int_eq(fclose(fp), 0);
 }
 
+uint64_t test_rand(uint64_t *state)
+{
+        uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        return z ^ (z >> 31);
+}
+
+double test_unif(uint64_t *state)
+{
+        return (double)(test_rand(state) >> 11) / 9007199254740992.0;
+}
+
 char *test_tmpdir(void)
 {
         char tmpl[] = "/tmp/reducerd-test-XXXXXX";

@@ -71,6 +71,12 @@ void test_write_file(const char *path, const char *data, size_t len);
 /** A fresh temporary directory (malloc'd path). */
 char *test_tmpdir(void);
 
+/** splitmix64: the next number of a seeded, portable stream (*@p state
+ * is the stream). */
+uint64_t test_rand(uint64_t *state);
+/** Uniform in [0, 1), from test_rand(). */
+double test_unif(uint64_t *state);
+
 /** The instant of an ISO-8601 literal (red_time_parse) or fails the test. */
 red_time_t test_ts(const char *iso);
 /** red_time_format() of @p t into @p buf; returns @p buf. */

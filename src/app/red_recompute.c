@@ -59,6 +59,7 @@ red_recompute_t *red_recompute_new(const red_contract_t *c,
                         snprintf(errstr, size, "out of memory");
                         goto err;
                 }
+                red_sink_fsm_replaying(rc->fsm);
                 if (red_sink_io_connect(rc->io, errstr, size) ||
                     red_sink_fsm_prepare(rc->fsm, rc->io, errstr, size)) {
                         goto err;

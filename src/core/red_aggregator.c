@@ -201,6 +201,7 @@ static int apply_agg(red_aggregator_t *ag, const red_agg_t *a,
                                 &last[g * RED_WINDOW__CNT + (size_t)wt];
                         red_cell_t *cell;
                         uint64_t h;
+                        int r;
 
                         if (!(a->windows & (1u << wt))) {
                                 continue;
@@ -208,8 +209,8 @@ static int apply_agg(red_aggregator_t *ag, const red_agg_t *a,
                         key.wt = (red_window_type_t)wt;
                         key.start = starts[wt];
                         if (*lp && red_cell_key_eq(*lp, &key)) {
-                                if (red_cell_apply(*lp, ev)) {
-                                        return -ENOMEM;
+                                if ((r = red_cell_apply(*lp, ev))) {
+                                        return r;
                                 }
                                 continue;
                         }
@@ -232,8 +233,8 @@ static int apply_agg(red_aggregator_t *ag, const red_agg_t *a,
                                 }
                         }
                         *lp = cell;
-                        if (red_cell_apply(cell, ev)) {
-                                return -ENOMEM;
+                        if ((r = red_cell_apply(cell, ev))) {
+                                return r; /* -ENOMEM or -ERANGE */
                         }
                 }
         }
@@ -243,7 +244,7 @@ static int apply_agg(red_aggregator_t *ag, const red_agg_t *a,
 int red_aggregator_apply(red_aggregator_t *ag, const red_event_t *ev)
 {
         const red_contract_t *c = ag->c;
-        red_time_t starts[RED_WINDOW__CNT];
+        red_time_t utc[RED_WINDOW__CNT], zoned[RED_WINDOW__CNT];
 
         if (!c->agg_cnt) {
                 return 0;
@@ -253,10 +254,20 @@ int red_aggregator_apply(red_aggregator_t *ag, const red_event_t *ev)
                         red_aggregator_dim_text(&c->dims[d], ev, ag->dim_buf[d],
                                                 &ag->dim_p[d], &ag->dim_len[d]);
         }
-        red_window_starts(ev->time, starts);
+        /* the UTC starts once, a zoned aggregation's in its zone */
+        red_window_starts(ev->time, utc);
         for (size_t i = 0; i < c->agg_cnt; i++) {
-                int r = apply_agg(ag, &c->aggs[i], ev, starts);
-                if (r) {
+                const red_agg_t *a = &c->aggs[i];
+                int r;
+                /* a cell exists only where a measure moved: a workflow
+                 * event that no measure takes makes no empty cells */
+                if (!red_cell_moves(a, ev)) {
+                        continue;
+                }
+                if (a->tz) {
+                        red_window_starts_tz(ev->time, a->tz, zoned);
+                }
+                if ((r = apply_agg(ag, a, ev, a->tz ? zoned : utc))) {
                         return r;
                 }
         }

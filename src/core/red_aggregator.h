@@ -1,8 +1,9 @@
 /*
  * red_aggregator - the cells of one contract's aggregations touched by a
  * stream of events: every event goes to every window type and every
- * grouping whose dimensions it has. In the daemon it holds one batch's
- * deltas; in `reduce` it holds the whole result.
+ * grouping whose dimensions it has, in every aggregation where it moves a
+ * measure (red_cell_moves(): no empty cells). In the daemon it holds one
+ * batch's deltas; in `reduce` it holds the whole result.
  */
 #ifndef RED_AGGREGATOR_H
 #define RED_AGGREGATOR_H

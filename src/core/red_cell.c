@@ -4,6 +4,8 @@
 #include "red_cell_codec.h"
 #include "red_cell_state.h"
 #include "red_expr.h"
+#include "red_outputs.h"
+#include "red_weight.h"
 
 #include <errno.h>
 #include <math.h>
@@ -179,7 +181,7 @@ red_time_t red_cell_window_start(const red_cell_t *cell)
 
 red_time_t red_cell_window_end(const red_cell_t *cell)
 {
-        return red_window_end(cell->wt, cell->start);
+        return red_window_end_tz(cell->wt, cell->start, cell->agg->tz);
 }
 
 int red_cell_grouping(const red_cell_t *cell)
@@ -318,6 +320,20 @@ static bool value_text(const red_value_t *v, char *buf, size_t size,
         return true;
 }
 
+/* @p len cut to RED_RECENT_MAX_LEN bytes at a UTF-8 character boundary
+ * (a recent measure keeps messages, not documents). */
+static size_t utf8_cut(const char *p, size_t len)
+{
+        if (len <= RED_RECENT_MAX_LEN) {
+                return len;
+        }
+        len = RED_RECENT_MAX_LEN;
+        while (len && ((unsigned char)p[len] & 0xc0) == 0x80) {
+                len--; /* p[len] continues a character: cut before it */
+        }
+        return len;
+}
+
 /*
  * @p v in 10^-@p precision units, rounded to the nearest, into *@p out;
  * -ERANGE when no 128-bit integer holds it (the decoder bounds numbers,
@@ -334,62 +350,136 @@ static int scaled(double v, int precision, red_i128_t *out)
         return 0;
 }
 
+bool red_cell_moves(const red_agg_t *agg, const red_event_t *ev)
+{
+        char buf[48];
+        const char *p;
+        size_t len;
+
+        for (size_t i = 0; i < agg->measure_cnt; i++) {
+                const red_measure_t *ms = &agg->measures[i];
+                const red_value_t *v;
+                if (!measure_takes(ms, ev)) {
+                        continue;
+                }
+                if (ms->kind == RED_MEAS_COUNT) {
+                        return true;
+                }
+                if (!(v = red_event_value(ev, ms->slot))) {
+                        continue;
+                }
+                /* keyed measures need a value they can key by */
+                if (ms->kind < RED_MEAS_COUNT_BY ||
+                    value_text(v, buf, sizeof(buf), &p, &len)) {
+                        return true;
+                }
+        }
+        return false;
+}
+
+/* What applying one event needs besides the states. */
+typedef struct apply_ctx_s {
+        const red_event_t *ev;
+        double alpha;
+        uint64_t weight; /* in weight units; 0: unweighted aggregation */
+} apply_ctx_t;
+
+/*
+ * A term of a weighted sum: @p term (10^-precision units) times @p weight
+ * (10^-6 units), rounded half away from zero to 10^-precision units.
+ * Exact in 128 bits: a term is at most 10^24 units, a weight 10^12.
+ */
+static red_i128_t weigh(red_i128_t term, uint64_t weight)
+{
+        red_i128_t p = term * (red_i128_t)weight;
+        red_i128_t half = RED_WEIGHT_ONE / 2;
+
+        return (p + (p < 0 ? -half : half)) / RED_WEIGHT_ONE;
+}
+
+/* Counts one (weighted) event into *@p n and *@p w; -ERANGE past 2^64
+ * weight units (nothing is changed then). */
+static int count_one(uint64_t *n, uint64_t *w, uint64_t weight)
+{
+        if (__builtin_add_overflow(*w, weight, w)) {
+                *w -= weight; /* undo the wrapped add */
+                return -ERANGE;
+        }
+        (*n)++;
+        return 0;
+}
+
 static int apply_measures(red_mstate_t *m, const red_measure_t *ms, size_t cnt,
-                          const red_event_t *ev, double alpha);
+                          const apply_ctx_t *ac);
+
+/* A value into a sum, stats or sketch measure. */
+static int apply_value(red_mstate_t *st, const red_measure_t *ms,
+                       const red_value_t *v, const apply_ctx_t *ac)
+{
+        double d = v->type == RED_FT_INTEGER ? (double)v->i : v->d;
+        red_i128_t term;
+        int r;
+
+        if (v->type == RED_FT_INTEGER && ms->precision == 0) {
+                term = v->i;
+        } else if (scaled(d, ms->precision, &term)) {
+                return -ERANGE;
+        }
+        if (ac->weight) {
+                term = weigh(term, ac->weight);
+        }
+        /* the sum never wraps: past its range the event fails */
+        if (__builtin_add_overflow(st->sum, term, &term)) {
+                return -ERANGE;
+        }
+        if (ms->kind == RED_MEAS_SKETCH && !st->sk) {
+                char err[128];
+                if (!(st->sk = red_sketch_new(ac->alpha, err, sizeof(err)))) {
+                        return -ENOMEM;
+                }
+        }
+        if (ms->kind == RED_MEAS_SKETCH &&
+            (r = red_sketch_add_n(st->sk, d, ac->weight ? ac->weight : 1))) {
+                return r == -ENOMEM ? -ENOMEM : -ERANGE;
+        }
+        /* a weighted count past 2^64 units fails the event (a sketch's
+         * count, in the same units, fails the same event first) */
+        if (count_one(&st->n, &st->w, ac->weight)) {
+                return -ERANGE;
+        }
+        st->sum = term;
+        if (ac->weight && (!st->wmin || ac->weight < st->wmin)) {
+                st->wmin = ac->weight;
+        }
+        if (d < st->min) {
+                st->min = d;
+        }
+        if (d > st->max) {
+                st->max = d;
+        }
+        return 0;
+}
 
 static int apply_one(red_mstate_t *st, const red_measure_t *ms,
-                     const red_event_t *ev, double alpha)
+                     const apply_ctx_t *ac)
 {
         const red_value_t *v;
         char buf[48];
         const char *p;
         size_t len;
         red_keyed_entry_t *e;
-        red_i128_t term;
-        double d;
 
         if (ms->kind == RED_MEAS_COUNT) {
-                st->n++;
-                return 0;
+                return count_one(&st->n, &st->w, ac->weight);
         }
-        if (!(v = red_event_value(ev, ms->slot))) {
+        if (!(v = red_event_value(ac->ev, ms->slot))) {
                 return 0;
         }
         switch (ms->kind) {
         case RED_MEAS_SUM:
         case RED_MEAS_STATS:
         case RED_MEAS_SKETCH:
-                d = v->type == RED_FT_INTEGER ? (double)v->i : v->d;
-                if (v->type == RED_FT_INTEGER && ms->precision == 0) {
-                        term = v->i;
-                } else if (scaled(d, ms->precision, &term)) {
-                        return -ERANGE;
-                }
-                /* the sum never wraps: past its range the event fails */
-                if (__builtin_add_overflow(st->sum, term, &term)) {
-                        return -ERANGE;
-                }
-                st->sum = term;
-                st->n++;
-                if (d < st->min) {
-                        st->min = d;
-                }
-                if (d > st->max) {
-                        st->max = d;
-                }
-                if (ms->kind == RED_MEAS_SKETCH) {
-                        if (!st->sk) {
-                                char err[128];
-                                st->sk =
-                                        red_sketch_new(alpha, err, sizeof(err));
-                                if (!st->sk) {
-                                        return -ENOMEM;
-                                }
-                        }
-                        return red_sketch_add(st->sk, d) == -ENOMEM ? -ENOMEM
-                                                                    : 0;
-                }
-                return 0;
+                return apply_value(st, ms, v, ac);
         case RED_MEAS_COUNT_BY:
         case RED_MEAS_BY:
                 if (!value_text(v, buf, sizeof(buf), &p, &len)) {
@@ -399,22 +489,27 @@ static int apply_one(red_mstate_t *st, const red_measure_t *ms,
                         return -ENOMEM;
                 }
                 if (ms->kind == RED_MEAS_COUNT_BY) {
-                        e->count++;
+                        return count_one(&e->count, &e->w, ac->weight);
+                }
+                return apply_measures(e->sub, ms->sub, ms->sub_cnt, ac);
+        case RED_MEAS_RECENT:
+                if (!value_text(v, buf, sizeof(buf), &p, &len)) {
                         return 0;
                 }
-                return apply_measures(e->sub, ms->sub, ms->sub_cnt, ev, alpha);
+                return red_cell_state_recent_note(
+                        &st->keyed, ms, p, utf8_cut(p, len), ac->ev->time);
         default:
                 return 0;
         }
 }
 
 static int apply_measures(red_mstate_t *m, const red_measure_t *ms, size_t cnt,
-                          const red_event_t *ev, double alpha)
+                          const apply_ctx_t *ac)
 {
         for (size_t i = 0; i < cnt; i++) {
                 int r;
-                if (measure_takes(&ms[i], ev) &&
-                    (r = apply_one(&m[i], &ms[i], ev, alpha))) {
+                if (measure_takes(&ms[i], ac->ev) &&
+                    (r = apply_one(&m[i], &ms[i], ac))) {
                         return r;
                 }
         }
@@ -423,12 +518,15 @@ static int apply_measures(red_mstate_t *m, const red_measure_t *ms, size_t cnt,
 
 int red_cell_apply(red_cell_t *cell, const red_event_t *ev)
 {
+        apply_ctx_t ac = {ev, cell->alpha,
+                          cell->agg->weighted ? (uint64_t)ev->weight : 0};
+
         cell->events++;
         if (ev->time > cell->latest) {
                 cell->latest = ev->time;
         }
         return apply_measures(cell->m, cell->agg->measures,
-                              cell->agg->measure_cnt, ev, cell->alpha);
+                              cell->agg->measure_cnt, &ac);
 }
 
 /* ------------------------------------------------------------------ */
@@ -446,18 +544,26 @@ int red_cell_merge(red_cell_t *dst, const red_cell_t *src, char *errstr,
                                     dst->agg->measure_cnt, errstr, errstr_size);
 }
 
+/* The weight units of a cell's state: 10^-6 weighted, 1 (none) else. */
+static int weight_digits(const red_cell_t *cell)
+{
+        return cell->agg->weighted ? RED_WEIGHT_DIGITS : 0;
+}
+
 int red_cell_serialize(const red_cell_t *cell, red_buf_t *out)
 {
-        return red_cell_codec_write(cell->events, cell->m, cell->agg->measures,
-                                    cell->agg->measure_cnt, out);
+        return red_cell_codec_write(cell->events, weight_digits(cell), cell->m,
+                                    cell->agg->measures, cell->agg->measure_cnt,
+                                    out);
 }
 
 int red_cell_merge_serialized(red_cell_t *cell, const void *data, size_t len,
                               char *errstr, size_t errstr_size)
 {
-        return red_cell_codec_merge(data, len, &cell->events, cell->m,
-                                    cell->agg->measures, cell->agg->measure_cnt,
-                                    errstr, errstr_size);
+        return red_cell_codec_merge(data, len, weight_digits(cell),
+                                    &cell->events, cell->m, cell->agg->measures,
+                                    cell->agg->measure_cnt, errstr,
+                                    errstr_size);
 }
 
 /* ------------------------------------------------------------------ */
@@ -467,7 +573,14 @@ int red_cell_merge_serialized(red_cell_t *cell, const void *data, size_t len,
 typedef struct render_ctx_s {
         const red_mstate_t *m;
         const red_measure_t *ms;
+        bool weighted;
 } render_ctx_t;
+
+/* The count of a state: weighted (an estimate, in events) or not. */
+static double count_of(const render_ctx_t *rc, uint64_t n, uint64_t w)
+{
+        return rc->weighted ? (double)w / (double)RED_WEIGHT_ONE : (double)n;
+}
 
 static bool measure_value(void *opaque, int ref, double *out)
 {
@@ -477,6 +590,10 @@ static bool measure_value(void *opaque, int ref, double *out)
         int o = RED_REF_OUTPUT(ref);
 
         if (o == RED_OUT_COUNT) {
+                *out = count_of(rc, st->n, st->w);
+                return true;
+        }
+        if (o == RED_OUT_EVENTS) {
                 *out = (double)st->n;
                 return true;
         }
@@ -493,7 +610,7 @@ static bool measure_value(void *opaque, int ref, double *out)
                 return true;
         case RED_OUT_AVG:
                 *out = (double)st->sum / pow10_tab[ms->precision] /
-                       (double)st->n;
+                       count_of(rc, st->n, st->w);
                 return true;
         case RED_OUT_MIN:
                 *out = st->min;
@@ -505,7 +622,10 @@ static bool measure_value(void *opaque, int ref, double *out)
                 if (!st->sk) {
                         return false;
                 }
-                *out = red_sketch_quantile(st->sk, RED_REF_QUANTILE(ref));
+                /* every value weighs at least wmin: exact extremes */
+                *out = red_sketch_quantile_least(
+                        st->sk, RED_REF_QUANTILE(ref),
+                        rc->weighted && st->wmin ? st->wmin : 1);
                 return !isnan(*out);
         }
 }
@@ -520,8 +640,10 @@ static bool render_expr(const red_expr_t *e, const render_ctx_t *rc,
         if (!red_expr_eval(e, measure_value, (void *)rc, &v)) {
                 return false;
         }
-        if (red_expr_is_ref(e, &ref) && RED_REF_OUTPUT(ref) == RED_OUT_COUNT) {
-                red_buf_put_i64(out, (int64_t)v);
+        /* a count is a whole number of events: an estimated (weighted)
+         * one is rounded to it */
+        if (red_expr_is_ref(e, &ref) && red_outputs_is_count(ref)) {
+                red_buf_put_i64(out, llround(v));
         } else {
                 red_buf_put_double(out, v);
         }
@@ -558,9 +680,30 @@ static bool render_object(const red_column_t *col, const render_ctx_t *rc,
         return any;
 }
 
+/* A recent measure's values, newest first, as a JSON array; false (and
+ * nothing written) when it has none. */
+static bool render_recent(const red_keyed_t *k, red_buf_t *out)
+{
+        const red_keyed_entry_t *e[RED_RECENT_MAX_KEEP + 1];
+        size_t n = red_cell_state_recent_order(k, e);
+
+        if (!n) {
+                return false;
+        }
+        red_buf_putc(out, '[');
+        for (size_t i = 0; i < n; i++) {
+                if (i) {
+                        red_buf_putc(out, ',');
+                }
+                red_buf_put_json_str(out, e[i]->key, e[i]->len);
+        }
+        red_buf_putc(out, ']');
+        return true;
+}
+
 bool red_cell_value(const red_cell_t *cell, int ref, double *out)
 {
-        render_ctx_t rc = {cell->m, cell->agg->measures};
+        render_ctx_t rc = {cell->m, cell->agg->measures, cell->agg->weighted};
         size_t m = (size_t)RED_REF_MEASURE(ref);
 
         if (ref < 0 || m >= cell->agg->measure_cnt ||
@@ -580,7 +723,7 @@ bool red_cell_eval(const red_cell_t *cell, const red_expr_t *e, double *out)
 void red_cell_render(const red_cell_t *cell, const red_column_t *col,
                      red_buf_t *out, bool *is_null)
 {
-        render_ctx_t rc = {cell->m, cell->agg->measures};
+        render_ctx_t rc = {cell->m, cell->agg->measures, cell->agg->weighted};
         const red_keyed_t *k;
 
         *is_null = true;
@@ -590,6 +733,9 @@ void red_cell_render(const red_cell_t *cell, const red_column_t *col,
                 return;
         case RED_COL_OBJECT:
                 *is_null = !render_object(col, &rc, out);
+                return;
+        case RED_COL_RECENT:
+                *is_null = !render_recent(cell->m[col->measure].keyed, out);
                 return;
         case RED_COL_COUNTS:
         case RED_COL_EACH:
@@ -602,14 +748,22 @@ void red_cell_render(const red_cell_t *cell, const red_column_t *col,
                 for (size_t i = 0; i < k->cnt; i++) {
                         const red_keyed_entry_t *e = k->items[i];
                         render_ctx_t sub = {
-                                e->sub, cell->agg->measures[col->measure].sub};
+                                e->sub, cell->agg->measures[col->measure].sub,
+                                rc.weighted};
                         if (i) {
                                 red_buf_putc(out, ',');
                         }
                         red_buf_put_json_str(out, e->key, e->len);
                         red_buf_putc(out, ':');
                         if (col->kind == RED_COL_COUNTS) {
-                                red_buf_put_i64(out, (int64_t)e->count);
+                                red_buf_put_i64(
+                                        out,
+                                        llround(count_of(&rc, e->count, e->w)));
+                        } else if (col->sub >= 0) {
+                                if (!render_recent(e->sub[col->sub].keyed,
+                                                   out)) {
+                                        red_buf_puts(out, "null");
+                                }
                         } else if (col->expr) {
                                 if (!render_expr(col->expr, &sub, out)) {
                                         red_buf_puts(out, "null");

@@ -85,10 +85,18 @@ void red_cell_id(const red_cell_t *cell, red_uuid_t *out);
 int red_cell_cmp(const red_cell_t *a, const red_cell_t *b);
 
 /**
+ * Whether @p ev moves a measure of @p agg: a count it counts, a value a
+ * sum, stats or sketch takes, a value a count_by or by measure keys by.
+ * An event that moves none makes no cell (red_aggregator).
+ */
+bool red_cell_moves(const red_agg_t *agg, const red_event_t *ev);
+
+/**
  * Applies one event to every measure it feeds. 0, -ENOMEM, or -ERANGE when
- * a sum would leave its range (it never wraps; the measures before it have
- * taken the event). Decoded events stay within RED_NUMBER_LIMIT, which
- * makes -ERANGE need 10^14 of the largest values in one cell.
+ * a sum or a weighted count would leave its range (it never wraps; the
+ * measures before it have taken the event). Decoded events stay within
+ * RED_NUMBER_LIMIT, which makes -ERANGE need 10^14 of the largest values in one
+ * cell.
  */
 int red_cell_apply(red_cell_t *cell, const red_event_t *ev) RED_MUSTCHECK;
 

@@ -22,16 +22,28 @@
  *     COUNT_BY  varint entries, each key (varint length + bytes) + varint
  *               count, sorted by key
  *     BY        varint entries, each key + varint measures + measures
+ *     RECENT    varint entries, each key + zigzag varint event time (µs),
+ *               sorted by key (kind 6: read by versions that know it)
+ *
+ * Version 2 is the state of a weighted aggregation: "RC" 2, a byte with
+ * the weight digits d (weights are integers of 10^-d), then as version 1
+ * with each count followed by its weighted count (varint, in weight
+ * units): COUNT n w; SUM/STATS/SKETCH n [if n: w wmin sum min max], wmin
+ * the smallest weight of a value; COUNT_BY entries key count w. Sums are sums
+ * of value x weight and sketch buckets count weight units. Unweighted
+ * aggregations keep writing version 1.
  *
  * Measures carry their names and kinds so that a state outlives contract
  * changes: the reader matches them by name and kind, skips the ones the
  * contract dropped and leaves new ones empty; a sum stored with another
- * precision is rescaled.
+ * precision is rescaled, and weighted counts and sketch buckets of other
+ * weight units too (a version 1 state weighs every event 1).
  */
 
-#define STATE_MAGIC0  'R'
-#define STATE_MAGIC1  'C'
-#define STATE_VERSION 1
+#define STATE_MAGIC0   'R'
+#define STATE_MAGIC1   'C'
+#define STATE_VERSION  1 /* unweighted */
+#define STATE_WEIGHTED 2
 
 /* --- writer ------------------------------------------------------- */
 
@@ -67,7 +79,7 @@ static void put_bytes(red_buf_t *b, const char *p, size_t len)
 }
 
 static int write_list(const red_mstate_t *m, const red_measure_t *ms,
-                      size_t cnt, red_buf_t *b);
+                      size_t cnt, int wd, red_buf_t *b);
 
 static void write_sketch(const red_sketch_t *sk, red_buf_t *b)
 {
@@ -81,7 +93,16 @@ static void write_sketch(const red_sketch_t *sk, red_buf_t *b)
         }
 }
 
-static int write_one(const red_mstate_t *st, const red_measure_t *ms,
+/* A count, and its weighted count when the state is weighted (@p wd). */
+static void put_count(red_buf_t *b, uint64_t n, uint64_t w, int wd)
+{
+        put_varint(b, n);
+        if (wd) {
+                put_varint(b, w);
+        }
+}
+
+static int write_one(const red_mstate_t *st, const red_measure_t *ms, int wd,
                      red_buf_t *b)
 {
         red_keyed_t *k = st->keyed;
@@ -90,7 +111,7 @@ static int write_one(const red_mstate_t *st, const red_measure_t *ms,
         red_buf_putc(b, (char)ms->kind);
         switch (ms->kind) {
         case RED_MEAS_COUNT:
-                put_varint(b, st->n);
+                put_count(b, st->n, st->w, wd);
                 return 0;
         case RED_MEAS_SUM:
         case RED_MEAS_STATS:
@@ -99,6 +120,10 @@ static int write_one(const red_mstate_t *st, const red_measure_t *ms,
                 put_varint(b, st->n);
                 if (st->n) {
                         unsigned __int128 u = (unsigned __int128)st->sum;
+                        if (wd) {
+                                put_varint(b, st->w);
+                                put_varint(b, st->wmin);
+                        }
                         put_u64le(b, (uint64_t)u);
                         put_u64le(b, (uint64_t)(u >> 64));
                         put_double(b, st->min);
@@ -110,15 +135,20 @@ static int write_one(const red_mstate_t *st, const red_measure_t *ms,
                 return 0;
         case RED_MEAS_COUNT_BY:
         case RED_MEAS_BY:
+        case RED_MEAS_RECENT:
                 put_varint(b, k ? k->cnt : 0);
                 red_cell_state_keyed_sort(k);
                 for (size_t i = 0; k && i < k->cnt; i++) {
                         put_bytes(b, k->items[i]->key, k->items[i]->len);
-                        if (ms->kind == RED_MEAS_COUNT_BY) {
-                                put_varint(b, k->items[i]->count);
+                        if (ms->kind == RED_MEAS_RECENT) {
+                                put_varint(b, red_varint_zigzag(
+                                                      k->items[i]->time));
+                        } else if (ms->kind == RED_MEAS_COUNT_BY) {
+                                put_count(b, k->items[i]->count, k->items[i]->w,
+                                          wd);
                         } else {
                                 int r = write_list(k->items[i]->sub, ms->sub,
-                                                   ms->sub_cnt, b);
+                                                   ms->sub_cnt, wd, b);
                                 if (r) {
                                         return r;
                                 }
@@ -131,11 +161,11 @@ static int write_one(const red_mstate_t *st, const red_measure_t *ms,
 }
 
 static int write_list(const red_mstate_t *m, const red_measure_t *ms,
-                      size_t cnt, red_buf_t *b)
+                      size_t cnt, int wd, red_buf_t *b)
 {
         put_varint(b, cnt);
         for (size_t i = 0; i < cnt; i++) {
-                int r = write_one(&m[i], &ms[i], b);
+                int r = write_one(&m[i], &ms[i], wd, b);
                 if (r) {
                         return r;
                 }
@@ -143,16 +173,19 @@ static int write_list(const red_mstate_t *m, const red_measure_t *ms,
         return 0;
 }
 
-int red_cell_codec_write(uint64_t events, const red_mstate_t *m,
+int red_cell_codec_write(uint64_t events, int wdigits, const red_mstate_t *m,
                          const red_measure_t *ms, size_t cnt, red_buf_t *out)
 {
         int r;
 
         red_buf_putc(out, STATE_MAGIC0);
         red_buf_putc(out, STATE_MAGIC1);
-        red_buf_putc(out, STATE_VERSION);
+        red_buf_putc(out, wdigits ? STATE_WEIGHTED : STATE_VERSION);
+        if (wdigits) {
+                red_buf_putc(out, (char)wdigits);
+        }
         put_varint(out, events);
-        r = write_list(m, ms, cnt, out);
+        r = write_list(m, ms, cnt, wdigits, out);
         return r ? r : out->failed ? -ENOMEM : 0;
 }
 
@@ -162,6 +195,9 @@ int red_cell_codec_write(uint64_t events, const red_mstate_t *m,
 typedef struct reader_s {
         const unsigned char *p, *end;
         bool bad;
+        bool weighted; /* version 2: counts come with weighted counts */
+        int sd;        /* the stored weight digits (version 1: 0) */
+        int cd;        /* the cell's weight digits (0: unweighted) */
 } reader_t;
 
 /* A varint (shortest form only, as red_varint reads it), or 0 and bad. */
@@ -216,6 +252,47 @@ static const unsigned char *get_bytes(reader_t *r, size_t *len)
         return p;
 }
 
+/*
+ * A weighted count @p v read in the stored weight units into the cell's
+ * (0 for an unweighted cell). -ERANGE past 2^64 units.
+ */
+static int scale_weight(const reader_t *r, uint64_t *v)
+{
+        int d;
+
+        if (!r->cd) {
+                *v = 0;
+                return 0;
+        }
+        for (d = r->sd; d < r->cd; d++) {
+                if (__builtin_mul_overflow(*v, 10, v)) {
+                        return -ERANGE;
+                }
+        }
+        for (; d > r->cd; d--) {
+                *v = *v / 10 + (*v % 10 >= 5);
+        }
+        return 0;
+}
+
+/* A count and its weighted count: read when the state is weighted, else
+ * the count itself (weight 1 each), in the cell's units. */
+static int get_count(reader_t *r, uint64_t *n, uint64_t *w)
+{
+        *n = get_varint(r);
+        *w = r->weighted ? get_varint(r) : *n;
+        return scale_weight(r, w);
+}
+
+static int count_range(const red_measure_t *ms, char *errstr, size_t size)
+{
+        snprintf(errstr, size,
+                 "measure %s: the stored weighted count does not fit the "
+                 "contract's weight units",
+                 ms ? ms->name : "?");
+        return -ERANGE;
+}
+
 /* Rescales a sum stored with precision @p from to precision @p to
  * (rounding half away from zero when digits are dropped). -ERANGE when
  * the finer precision does not hold it. */
@@ -257,7 +334,18 @@ static int read_stats(red_mstate_t *tmp, const red_measure_t *ms, int kind,
         }
         tmp->n = get_varint(r);
         if (tmp->n) {
-                uint64_t lo = get_u64le(r), hi = get_u64le(r);
+                uint64_t lo, hi;
+                /* unweighted: n values of weight 1 */
+                tmp->w = r->weighted ? get_varint(r) : tmp->n;
+                tmp->wmin = r->weighted ? get_varint(r) : 1;
+                if (scale_weight(r, &tmp->w) || scale_weight(r, &tmp->wmin)) {
+                        return count_range(ms, errstr, size);
+                }
+                if (r->cd && !tmp->wmin) {
+                        tmp->wmin = 1; /* rounded away in coarser units */
+                }
+                lo = get_u64le(r);
+                hi = get_u64le(r);
                 tmp->sum = (red_i128_t)(((unsigned __int128)hi << 64) | lo);
                 tmp->min = get_double(r);
                 tmp->max = get_double(r);
@@ -278,11 +366,16 @@ static int read_stats(red_mstate_t *tmp, const red_measure_t *ms, int kind,
                 if (!tmp->sk) {
                         return -EINVAL;
                 }
+                /* buckets count stored weight units: make them the cell's */
+                if (r->cd != r->sd &&
+                    red_sketch_rescale(tmp->sk, r->cd - r->sd)) {
+                        return count_range(ms, errstr, size);
+                }
         }
         return 0;
 }
 
-/* The entries of a COUNT_BY or BY record into @p tmp. */
+/* The entries of a COUNT_BY, BY or RECENT record into @p tmp. */
 static int read_keyed(red_mstate_t *tmp, const red_measure_t *ms, int kind,
                       reader_t *r, char *errstr, size_t size)
 {
@@ -297,12 +390,25 @@ static int read_keyed(red_mstate_t *tmp, const red_measure_t *ms, int kind,
                 if (!k) {
                         break;
                 }
+                if (kind == RED_MEAS_RECENT) {
+                        red_time_t t = red_varint_unzigzag(get_varint(r));
+                        if (ms && red_cell_state_recent_note(&tmp->keyed, ms,
+                                                             (const char *)k,
+                                                             len, t)) {
+                                return -ENOMEM;
+                        }
+                        continue;
+                }
                 if (ms && !(e = red_cell_state_keyed_get(
                                     &tmp->keyed, ms, (const char *)k, len))) {
                         return -ENOMEM;
                 }
                 if (kind == RED_MEAS_COUNT_BY) {
-                        uint64_t c = get_varint(r);
+                        uint64_t c, w;
+                        if (get_count(r, &c, &w) ||
+                            (e && __builtin_add_overflow(e->w, w, &e->w))) {
+                                return count_range(ms, errstr, size);
+                        }
                         if (e) {
                                 e->count += c;
                         }
@@ -329,7 +435,9 @@ static int read_one(red_mstate_t *st, const red_measure_t *ms, int kind,
         red_cell_state_init(&tmp, 1);
         switch (kind) {
         case RED_MEAS_COUNT:
-                tmp.n = get_varint(r);
+                if (get_count(r, &tmp.n, &tmp.w)) {
+                        rc = count_range(ms, errstr, size);
+                }
                 break;
         case RED_MEAS_SUM:
         case RED_MEAS_STATS:
@@ -338,6 +446,7 @@ static int read_one(red_mstate_t *st, const red_measure_t *ms, int kind,
                 break;
         case RED_MEAS_COUNT_BY:
         case RED_MEAS_BY:
+        case RED_MEAS_RECENT:
                 rc = read_keyed(&tmp, ms, kind, r, errstr, size);
                 break;
         default:
@@ -385,23 +494,29 @@ static int read_list(red_mstate_t *m, const red_measure_t *ms, size_t cnt,
         return 0;
 }
 
-int red_cell_codec_merge(const void *data, size_t len, uint64_t *events,
-                         red_mstate_t *m, const red_measure_t *ms, size_t cnt,
-                         char *errstr, size_t errstr_size)
+int red_cell_codec_merge(const void *data, size_t len, int wdigits,
+                         uint64_t *events, red_mstate_t *m,
+                         const red_measure_t *ms, size_t cnt, char *errstr,
+                         size_t errstr_size)
 {
-        reader_t r = {data, (const unsigned char *)data + len, false};
+        reader_t r = {.p = data,
+                      .end = (const unsigned char *)data + len,
+                      .cd = wdigits};
         uint64_t records;
         int rc;
 
         if (len < 3 || r.p[0] != STATE_MAGIC0 || r.p[1] != STATE_MAGIC1 ||
-            r.p[2] != STATE_VERSION) {
+            (r.p[2] != STATE_VERSION && r.p[2] != STATE_WEIGHTED) ||
+            (r.p[2] == STATE_WEIGHTED && (len < 4 || r.p[3] > 9))) {
                 snprintf(errstr, errstr_size,
                          "cell state: not a reducerd cell state (version %d "
-                         "expected)",
-                         STATE_VERSION);
+                         "or %d expected)",
+                         STATE_VERSION, STATE_WEIGHTED);
                 return -EINVAL;
         }
-        r.p += 3;
+        r.weighted = r.p[2] == STATE_WEIGHTED;
+        r.sd = r.weighted ? r.p[3] : 0;
+        r.p += r.weighted ? 4 : 3;
         *events += get_varint(&r);
         records = get_varint(&r);
         rc = read_list(m, ms, cnt, records, &r, errstr, errstr_size);

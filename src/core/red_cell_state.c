@@ -106,6 +106,7 @@ static red_keyed_entry_t *entry_new(const red_measure_t *ms, const char *p,
         e->key[len] = '\0';
         e->len = len;
         e->hash = hash;
+        e->time = INT64_MIN;
         if (ms->kind == RED_MEAS_BY &&
             !(e->sub = red_cell_state_new(ms->sub_cnt))) {
                 goto err;
@@ -187,7 +188,73 @@ void red_cell_state_keyed_sort(red_keyed_t *k)
         }
 }
 
+/* --- recent values ------------------------------------------------- */
+
+/* Newer first: larger time, then smaller value. */
+static int cmp_recent(const void *a, const void *b)
+{
+        const red_keyed_entry_t *x = *(red_keyed_entry_t *const *)a;
+        const red_keyed_entry_t *y = *(red_keyed_entry_t *const *)b;
+
+        if (x->time != y->time) {
+                return x->time > y->time ? -1 : 1;
+        }
+        return cmp_entry(a, b);
+}
+
+int red_cell_state_recent_note(red_keyed_t **kp, const red_measure_t *ms,
+                               const char *p, size_t len, red_time_t time)
+{
+        red_keyed_entry_t *e = red_cell_state_keyed_get(kp, ms, p, len);
+        red_keyed_t *k = *kp;
+        size_t old = 0;
+
+        if (!e) {
+                return -ENOMEM;
+        }
+        if (time > e->time) {
+                e->time = time;
+        }
+        if (k->cnt <= (size_t)ms->keep) {
+                return 0;
+        }
+        /* one too many: drop the oldest (swap-remove; order is made when
+         * written or rendered) */
+        for (size_t i = 1; i < k->cnt; i++) {
+                if (cmp_recent(&k->items[i], &k->items[old]) > 0) {
+                        old = i;
+                }
+        }
+        free(k->items[old]->key);
+        free(k->items[old]);
+        k->items[old] = k->items[--k->cnt];
+        return 0;
+}
+
+size_t red_cell_state_recent_order(const red_keyed_t *k,
+                                   const red_keyed_entry_t **out)
+{
+        size_t n = k ? k->cnt : 0;
+
+        for (size_t i = 0; i < n; i++) {
+                out[i] = k->items[i];
+        }
+        if (n > 1) {
+                qsort(out, n, sizeof(*out), cmp_recent);
+        }
+        return n;
+}
+
 /* --- merge -------------------------------------------------------- */
+
+static int weight_range(const red_measure_t *ms, char *errstr, size_t size)
+{
+        snprintf(errstr, size,
+                 "measure %s: the merged weighted count leaves its range "
+                 "(2^64 weight units)",
+                 ms->name);
+        return -ERANGE;
+}
 
 /*
  * Merge is what makes cells deltas: counts and sums add, min/max fold,
@@ -198,6 +265,7 @@ static int merge_one(red_mstate_t *d, const red_mstate_t *s,
                      const red_measure_t *ms, char *errstr, size_t size)
 {
         red_i128_t sum;
+        uint64_t w;
         int r;
 
         /* a sum never wraps: the merge that would leave its range fails */
@@ -208,7 +276,14 @@ static int merge_one(red_mstate_t *d, const red_mstate_t *s,
                          ms->name, ms->precision);
                 return -ERANGE;
         }
+        if (__builtin_add_overflow(d->w, s->w, &w)) {
+                return weight_range(ms, errstr, size);
+        }
         d->n += s->n;
+        d->w = w;
+        if (s->wmin && (!d->wmin || s->wmin < d->wmin)) {
+                d->wmin = s->wmin;
+        }
         d->sum = sum;
         if (s->min < d->min) {
                 d->min = s->min;
@@ -222,6 +297,13 @@ static int merge_one(red_mstate_t *d, const red_mstate_t *s,
                                 return -ENOMEM;
                         }
                 } else if ((r = red_sketch_merge(d->sk, s->sk))) {
+                        if (r == -EOVERFLOW) {
+                                snprintf(errstr, size,
+                                         "measure %s: the merged sketch's "
+                                         "count leaves its range",
+                                         ms->name);
+                                return -ERANGE;
+                        }
                         if (r == -EINVAL) {
                                 snprintf(errstr, size,
                                          "measure %s: sketches of relative "
@@ -235,7 +317,15 @@ static int merge_one(red_mstate_t *d, const red_mstate_t *s,
                         return r;
                 }
         }
-        if (s->keyed) {
+        if (s->keyed && ms->kind == RED_MEAS_RECENT) {
+                for (size_t i = 0; i < s->keyed->cnt; i++) {
+                        const red_keyed_entry_t *se = s->keyed->items[i];
+                        if (red_cell_state_recent_note(&d->keyed, ms, se->key,
+                                                       se->len, se->time)) {
+                                return -ENOMEM;
+                        }
+                }
+        } else if (s->keyed) {
                 for (size_t i = 0; i < s->keyed->cnt; i++) {
                         const red_keyed_entry_t *se = s->keyed->items[i];
                         red_keyed_entry_t *de = red_cell_state_keyed_get(
@@ -243,6 +333,10 @@ static int merge_one(red_mstate_t *d, const red_mstate_t *s,
                         if (!de) {
                                 return -ENOMEM;
                         }
+                        if (__builtin_add_overflow(de->w, se->w, &w)) {
+                                return weight_range(ms, errstr, size);
+                        }
+                        de->w = w;
                         de->count += se->count;
                         if (se->sub && (r = red_cell_state_merge(
                                                 de->sub, se->sub, ms->sub,

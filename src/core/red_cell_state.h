@@ -5,7 +5,8 @@
  *
  * One red_mstate_t per measure; which members a measure uses depends on
  * its kind. COUNT_BY and BY measures keep one entry per distinct value
- * (a BY entry holds one state per sub-measure).
+ * (a BY entry holds one state per sub-measure), RECENT ones an entry for
+ * each of their last few values (at most keep + 1, so never hashed).
  */
 #ifndef RED_CELL_STATE_H
 #define RED_CELL_STATE_H
@@ -24,9 +25,18 @@ __extension__ typedef __int128 red_i128_t;
 
 typedef struct red_keyed_s red_keyed_t;
 
-/** State of one measure. */
+/**
+ * State of one measure. In a weighted aggregation (red_agg_t.weighted)
+ * every event counts with its weight: w is the weighted count in weight
+ * units (red_weight.h), sum the sum of value x weight, the sketch's
+ * buckets count weight units; n stays the unweighted count. Unweighted,
+ * w is 0 and n is the count.
+ */
 typedef struct red_mstate_s {
         uint64_t n;         /**< COUNT: the count; SUM/STATS/SKETCH: values */
+        uint64_t w;         /**< weighted: n weighed, in weight units */
+        uint64_t wmin;      /**< weighted: the smallest weight of a value
+                                 (exact extreme quantiles), 0 while empty */
         red_i128_t sum;     /**< in 10^-precision units */
         double min, max;    /**< +inf / -inf while empty */
         red_sketch_t *sk;   /**< SKETCH, owned; NULL while empty */
@@ -39,6 +49,8 @@ typedef struct red_keyed_entry_s {
         size_t len;
         uint64_t hash;
         uint64_t count;    /**< COUNT_BY */
+        uint64_t w;        /**< COUNT_BY, weighted: in weight units */
+        red_time_t time;   /**< RECENT: the newest event time with it */
         red_mstate_t *sub; /**< BY: one state per sub-measure, owned */
 } red_keyed_entry_t;
 
@@ -74,9 +86,26 @@ red_keyed_entry_t *red_cell_state_keyed_get(red_keyed_t **kp,
 void red_cell_state_keyed_sort(red_keyed_t *k);
 
 /**
- * Merges @p cnt states @p src into @p dst (measures @p ms). 0, -ENOMEM,
- * or with a message in @p errstr -EINVAL (sketches of different accuracy)
- * or -ERANGE (a sum would leave its range: sums never wrap).
+ * RECENT: entry (@p p, @p len) seen at @p time (created when absent; an
+ * older time does not move it back), then the oldest entries dropped
+ * until @p ms->keep remain (oldest: smallest time, then largest value, so
+ * the result does not depend on the order of events or merges). 0 or
+ * -ENOMEM.
+ */
+int red_cell_state_recent_note(red_keyed_t **kp, const red_measure_t *ms,
+                               const char *p, size_t len,
+                               red_time_t time) RED_MUSTCHECK;
+
+/** RECENT: the entries newest first (time descending, then value
+ * ascending) into @p out (room for RED_RECENT_MAX_KEEP + 1); their count. */
+size_t red_cell_state_recent_order(const red_keyed_t *k,
+                                   const red_keyed_entry_t **out);
+
+/**
+ * Merges @p cnt states @p src into @p dst (measures @p ms; both weighed in
+ * the same units). 0, -ENOMEM, or with a message in @p errstr -EINVAL
+ * (sketches of different accuracy) or -ERANGE (a sum or a weighted count
+ * would leave its range: they never wrap).
  */
 int red_cell_state_merge(red_mstate_t *dst, const red_mstate_t *src,
                          const red_measure_t *ms, size_t cnt, char *errstr,

@@ -20,6 +20,7 @@
 
 #define RED_CONTRACT_MAX_KINDS  64
 #define RED_CONTRACT_MAX_STATES 32
+#define RED_CONTRACT_MAX_TOTALS 4 /**< workflows.totals */
 
 typedef enum {
         RED_FT_NONE = 0, /**< value absent */
@@ -126,7 +127,12 @@ typedef enum {
         RED_MEAS_SKETCH,
         RED_MEAS_COUNT_BY,
         RED_MEAS_BY,
+        RED_MEAS_RECENT, /**< the last few distinct values, by event time */
 } red_meas_kind_t;
+
+/** Most values a recent measure keeps (keep:), and the bytes kept of each. */
+#define RED_RECENT_MAX_KEEP 10
+#define RED_RECENT_MAX_LEN  200
 
 typedef struct red_measure_s {
         char *name;
@@ -138,6 +144,7 @@ typedef struct red_measure_s {
         int precision;             /**< decimal digits kept by exact sums */
         struct red_measure_s *sub; /**< BY: the per-value measures */
         size_t sub_cnt;
+        int keep; /**< RECENT: how many distinct values */
 } red_measure_t;
 
 struct red_expr_s; /* red_expr.h */
@@ -147,6 +154,7 @@ typedef enum {
         RED_COL_OBJECT, /**< JSON object of key -> expression */
         RED_COL_EACH,   /**< JSON object per value of a BY measure */
         RED_COL_COUNTS, /**< a COUNT_BY measure's JSON object */
+        RED_COL_RECENT, /**< a RECENT measure's JSON array, newest first */
 } red_col_kind_t;
 
 typedef struct red_column_s {
@@ -158,7 +166,8 @@ typedef struct red_column_s {
         char **keys;             /**< OBJECT (also EACH's object value) */
         struct red_expr_s **exprs;
         size_t key_cnt;
-        int measure; /**< EACH, COUNTS: index in measures */
+        int measure; /**< EACH, COUNTS, RECENT: index in measures */
+        int sub;     /**< EACH of a RECENT sub-measure: its index, else -1 */
 } red_column_t;
 
 typedef struct red_grouping_s {
@@ -182,10 +191,11 @@ typedef enum {
  */
 typedef struct red_coltype_s {
         char *column;
-        char *type;   /**< SQL type (validated), or NULL: the engine's */
-        int not_null; /**< -1: the engine's, else 0 or 1 */
-        char *def;    /**< the default as an SQL literal (validated, quoted),
-                         or NULL: none */
+        char *type;      /**< SQL type (validated), or NULL: the engine's */
+        int not_null;    /**< -1: the engine's, else 0 or 1 */
+        char *def;       /**< the default as an SQL literal (validated, quoted),
+                            or NULL: none */
+        bool no_default; /**< default: null drops the engine's default */
 } red_coltype_t;
 
 /** An index a contract asks for on one of its tables (indexes:). */
@@ -218,6 +228,7 @@ typedef struct red_agg_s {
         /** Per window type (retention: {hourly: 30d, ...}); 0: forever. */
         int64_t window_retention_us[RED_WINDOW__CNT];
         uint32_t windows;      /**< mask of red_window_type_t */
+        red_tz_t *tz;          /**< time_zone: (owned); NULL = UTC */
         char *grouping_column; /**< default aggregation_type */
         char **key_columns;
         size_t key_cnt;
@@ -228,6 +239,7 @@ typedef struct red_agg_s {
         red_column_t *columns;
         size_t column_cnt;
         red_publish_t publish;
+        bool weighted; /**< counts, sums, sketches weigh events (weight:) */
         red_coltype_t *coltypes;
         size_t coltype_cnt;
         red_index_t *indexes;
@@ -439,6 +451,12 @@ typedef struct red_state_s {
         red_publish_t on_start;   /**< once when a worker starts */
         int history;              /**< index of its history raw sink, or -1 */
 } red_state_t;
+/** The event weight (weight:): a field's value, or its inverse. */
+typedef struct red_weight_s {
+        int slot;     /**< a number or integer field */
+        bool inverse; /**< weight = 1 / value (a sample rate) */
+} red_weight_t;
+
 /*
  * Domain Prometheus series (metrics:), exported on /metrics next to
  * reducerd's own. Each label has a bounded set of values fixed at load
@@ -533,6 +551,10 @@ typedef struct red_contract_s {
         int workflow_key_slot; /**< -1 without `workflows` */
         int *remember_slots;
         size_t remember_cnt;
+        /** workflows.totals: target field <- the workflow's sum of source */
+        int *total_targets;
+        int *total_sources;
+        size_t total_cnt;
 
         red_dim_t *dims;
         size_t dim_cnt;
@@ -542,6 +564,7 @@ typedef struct red_contract_s {
         red_raw_t *raws;
         size_t raw_cnt;
         red_alerts_t *alerts;  /**< NULL without `alerts` */
+        red_weight_t *weight;  /**< NULL: every event weighs 1 */
         red_metric_t *metrics; /**< domain series (metrics:) */
         size_t metric_cnt;
         size_t metric_values; /**< values of all of them (red_dmetrics.h) */
@@ -617,6 +640,7 @@ int red_contract_fsm_event(const red_fsm_t *fsm, const char *name, size_t len);
 #define RED_OUT_AVG          3
 #define RED_OUT_MIN          4
 #define RED_OUT_MAX          5
+#define RED_OUT_EVENTS       6 /**< the unweighted count (weight:) */
 #define RED_OUT_Q0           100
 #define RED_REF_MEASURE(ref) ((ref) >> 16)
 #define RED_REF_OUTPUT(ref)  ((ref)&0xffff)

@@ -227,6 +227,30 @@ done:
         return r;
 }
 
+/*
+ * time_zone: an IANA zone name read from the system's tzdata (red_tz);
+ * "UTC" (the default) stays NULL, the windows' fast path.
+ */
+static int time_zone_of(red_loader_t *ld, const red_yaml_node_t *v,
+                        const char *what, red_tz_t **out)
+{
+        const char *name;
+        char err[256];
+        int r;
+
+        if ((r = red_yaml_to_str(v, what, &name, ld->errstr, ld->size))) {
+                return r;
+        }
+        if (!strcmp(name, "UTC")) {
+                return 0;
+        }
+        if (!(*out = red_tz_load(name, err, sizeof(err)))) {
+                return red_yaml_error(ld->errstr, ld->size, v,
+                                      "%s: time_zone: %s", what, err);
+        }
+        return 0;
+}
+
 /* key_columns: the names of the columns a grouping's dimensions fill. */
 static int key_columns_of(red_loader_t *ld, const red_yaml_node_t *v,
                           const char *what, red_agg_t *a)
@@ -451,21 +475,11 @@ static int agg_storage(red_loader_t *ld, const red_yaml_node_t *n,
 
 static int agg_of(red_loader_t *ld, const red_yaml_node_t *n, red_agg_t *a)
 {
-        static const char *const keys[] = {"name",
-                                           "table",
-                                           "description",
-                                           "partition",
-                                           "retention",
-                                           "windows",
-                                           "grouping_column",
-                                           "key_columns",
-                                           "groupings",
-                                           "measures",
-                                           "columns",
-                                           "publish",
-                                           "column_types",
-                                           "indexes",
-                                           NULL};
+        static const char *const keys[] = {
+                "name",        "table",        "description", "partition",
+                "retention",   "windows",      "time_zone",   "grouping_column",
+                "key_columns", "groupings",    "measures",    "columns",
+                "publish",     "column_types", "indexes",     NULL};
         const red_yaml_node_t *v;
         char what[128];
         int r;
@@ -497,6 +511,10 @@ static int agg_of(red_loader_t *ld, const red_yaml_node_t *n, red_agg_t *a)
                       &r)) ||
             (r = red_contract_load_windows(ld, v, what, &a->windows)) ||
             (r = agg_storage(ld, n, what, a))) {
+                return r;
+        }
+        if ((v = red_yaml_get(n, "time_zone")) &&
+            (r = time_zone_of(ld, v, what, &a->tz))) {
                 return r;
         }
         /* the seed's name; with one grouping nobody needs to pick one */
@@ -561,6 +579,7 @@ int red_contract_load_aggs(red_loader_t *ld, const red_yaml_node_t *n)
         for (size_t i = 0; i < red_yaml_size(n); i++) {
                 int r;
                 c->aggs[i].index = (int)i;
+                c->aggs[i].weighted = c->weight != NULL;
                 c->agg_cnt++;
                 if ((r = agg_of(ld, red_yaml_item(n, i), &c->aggs[i]))) {
                         return r;
@@ -586,6 +605,7 @@ void red_contract_load_free_aggs(red_agg_t *a, size_t cnt)
                 free(a[i].name);
                 free(a[i].table);
                 free(a[i].description);
+                red_tz_destroy(a[i].tz);
                 free(a[i].grouping_column);
                 red_contract_load_free_coltypes(a[i].coltypes,
                                                 a[i].coltype_cnt);

@@ -1,4 +1,5 @@
-/* red_contract_events - a contract's events, inputs and workflows. */
+/* red_contract_events - a contract's events, inputs, workflows and event
+ * weight. */
 #include "red_contract_load.h"
 
 #include "red_buf.h"
@@ -605,12 +606,76 @@ void red_contract_load_free_inputs(red_input_t *in, size_t cnt)
 
 /* --- workflows ----------------------------------------------------------- */
 
+/* A number or integer field for workflows.totals, by name. */
+static int total_slot(red_loader_t *ld, const red_yaml_node_t *n, int *slot)
+{
+        red_field_type_t t;
+        int r;
+
+        if ((r = red_contract_load_slot(ld, n, "workflows.totals", slot))) {
+                return r;
+        }
+        t = ld->c->slot_types[*slot];
+        if (t != RED_FT_NUMBER && t != RED_FT_INTEGER) {
+                return red_yaml_error(ld->errstr, ld->size, n,
+                                      "workflows.totals: field %s is a %s; "
+                                      "totals need numbers",
+                                      ld->c->slot_names[*slot],
+                                      red_contract_field_type_name(t));
+        }
+        return 0;
+}
+
+/*
+ * totals: {target: source, ...}: per workflow the sum of source over its
+ * events, filled into an event lacking target (a Completed without
+ * total_tokens takes its stages' tokens_consumed).
+ */
+static int totals_of(red_loader_t *ld, const red_yaml_node_t *v)
+{
+        red_contract_t *c = ld->c;
+        size_t cnt;
+        int r;
+
+        if (red_yaml_expect(v, RED_YAML_MAP, "workflows.totals", ld->errstr,
+                            ld->size)) {
+                return -EINVAL;
+        }
+        if ((cnt = red_yaml_size(v)) > RED_CONTRACT_MAX_TOTALS) {
+                return red_yaml_error(ld->errstr, ld->size, v,
+                                      "workflows.totals: at most %d totals "
+                                      "(got %zu)",
+                                      RED_CONTRACT_MAX_TOTALS, cnt);
+        }
+        c->total_targets = calloc(cnt + 1, sizeof(int));
+        c->total_sources = calloc(cnt + 1, sizeof(int));
+        if (!c->total_targets || !c->total_sources) {
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < cnt; i++) {
+                int *tg = &c->total_targets[i], *src = &c->total_sources[i];
+                if ((r = total_slot(ld, red_yaml_key(v, i), tg)) ||
+                    (r = total_slot(ld, red_yaml_value(v, i), src))) {
+                        return r;
+                }
+                if (*tg == *src) {
+                        return red_yaml_error(ld->errstr, ld->size,
+                                              red_yaml_value(v, i),
+                                              "workflows.totals: %s cannot "
+                                              "total itself",
+                                              c->slot_names[*tg]);
+                }
+                c->total_cnt++;
+        }
+        return 0;
+}
+
 /* The key that identifies a workflow and the string fields the engine
  * remembers from its first event (e.g. node_type, for events that lack
- * it). */
+ * it), and the totals summed per workflow. */
 int red_contract_load_workflows(red_loader_t *ld, const red_yaml_node_t *n)
 {
-        static const char *const keys[] = {"key", "remember", NULL};
+        static const char *const keys[] = {"key", "remember", "totals", NULL};
         red_contract_t *c = ld->c;
         const red_yaml_node_t *v;
         int r;
@@ -630,6 +695,9 @@ int red_contract_load_workflows(red_loader_t *ld, const red_yaml_node_t *n)
                                       "workflows.key: field %s must be a "
                                       "uuid",
                                       c->slot_names[c->workflow_key_slot]);
+        }
+        if ((v = red_yaml_get(n, "totals")) && (r = totals_of(ld, v))) {
+                return r;
         }
         if (!(v = red_yaml_get(n, "remember"))) {
                 return 0;
@@ -662,6 +730,61 @@ int red_contract_load_workflows(red_loader_t *ld, const red_yaml_node_t *n)
                                               c->slot_names[s]);
                 }
                 c->remember_slots[c->remember_cnt++] = s;
+        }
+        return 0;
+}
+
+/* --- weight -------------------------------------------------------------- */
+
+/*
+ * weight: the field an event's weight comes from: a name (the weight
+ * itself) or {from: field, as: value | inverse}, inverse for a sample
+ * rate. The field is a number or an integer; kinds without it weigh 1.
+ */
+int red_contract_load_weight(red_loader_t *ld, const red_yaml_node_t *n)
+{
+        static const char *const keys[] = {"from", "as", NULL};
+        red_contract_t *c = ld->c;
+        const red_yaml_node_t *v = n, *as;
+        const char *s;
+        red_field_type_t t;
+        int r;
+
+        if (!(c->weight = calloc(1, sizeof(*c->weight)))) {
+                return -ENOMEM;
+        }
+        if (red_yaml_kind(n) == RED_YAML_MAP) {
+                if ((r = red_yaml_check_keys(n, "weight", keys, ld->errstr,
+                                             ld->size)) ||
+                    !(v = red_contract_load_required(ld, n, "weight", "from",
+                                                     "", &r))) {
+                        return r;
+                }
+                if ((as = red_yaml_get(n, "as"))) {
+                        if ((r = red_yaml_to_str(as, "weight.as", &s,
+                                                 ld->errstr, ld->size))) {
+                                return r;
+                        }
+                        if (strcmp(s, "value") && strcmp(s, "inverse")) {
+                                return red_yaml_error(
+                                        ld->errstr, ld->size, as,
+                                        "weight.as: \"%s\" is not valid "
+                                        "(allowed: value, inverse)",
+                                        s);
+                        }
+                        c->weight->inverse = !strcmp(s, "inverse");
+                }
+        }
+        if ((r = red_contract_load_slot(ld, v, "weight", &c->weight->slot))) {
+                return r;
+        }
+        t = c->slot_types[c->weight->slot];
+        if (t != RED_FT_NUMBER && t != RED_FT_INTEGER) {
+                return red_yaml_error(ld->errstr, ld->size, v,
+                                      "weight: field %s is a %s; a weight "
+                                      "needs a number",
+                                      c->slot_names[c->weight->slot],
+                                      red_contract_field_type_name(t));
         }
         return 0;
 }

@@ -125,8 +125,9 @@ static int identity_of(red_loader_t *ld, const red_yaml_node_t *root)
 /*
  * In the order in which sections refer to each other: events define the
  * kinds and fields everything else names; raw tables must be inputs'
- * topics; aggregations group by dimensions; the fsm key must equal the
- * workflows key; metrics label by dimensions and FSM states.
+ * topics; aggregations group by dimensions and are weighted by weight;
+ * the fsm key must equal the workflows key; metrics label by dimensions
+ * and FSM states.
  */
 static const struct {
         const char *key;
@@ -135,6 +136,7 @@ static const struct {
         {"events", red_contract_load_events},
         {"inputs", red_contract_load_inputs},
         {"workflows", red_contract_load_workflows},
+        {"weight", red_contract_load_weight},
         {"dedupe", red_contract_load_dedupe},
         {"dimensions", red_contract_load_dims},
         {"aggregations", red_contract_load_aggs},
@@ -157,6 +159,7 @@ static int contract_of(red_loader_t *ld, const red_yaml_node_t *root)
                                            "inputs",
                                            "events",
                                            "workflows",
+                                           "weight",
                                            "dedupe",
                                            "dimensions",
                                            "aggregations",
@@ -260,12 +263,15 @@ void red_contract_destroy(red_contract_t *c)
         red_contract_load_strlist_free(c->slot_names, c->slot_cnt);
         free(c->slot_types);
         free(c->remember_slots);
+        free(c->total_targets);
+        free(c->total_sources);
         red_contract_load_free_dims(c->dims, c->dim_cnt);
         red_contract_load_free_aggs(c->aggs, c->agg_cnt);
         red_contract_load_free_fsm(c->fsm);
         red_contract_load_free_raws(c->raws, c->raw_cnt);
         red_contract_load_free_states(c->states, c->state_cnt);
         red_contract_load_free_alerts(c->alerts);
+        free(c->weight);
         red_contract_load_free_metrics(c->metrics, c->metric_cnt);
         free(c->path);
         free(c->name);

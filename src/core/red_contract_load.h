@@ -8,7 +8,8 @@
  *   red_contract_values.c    the value parsers every section uses (names,
  *                            topics, durations, lists, kinds, fields,
  *                            constants, conditions, publish, partition)
- *   red_contract_events.c    events (kinds, fields), inputs, workflows
+ *   red_contract_events.c    events (kinds, fields), inputs, workflows,
+ *                            weight
  *   red_contract_aggs.c      dimensions and aggregations
  *   red_contract_measures.c  an aggregation's measures and columns
  *   red_contract_fsm.c       the workflow state machine
@@ -151,13 +152,16 @@ int red_contract_load_partition(red_loader_t *ld, const red_yaml_node_t *n,
  */
 
 /* red_contract_events.c: events (before everything else: they define
- * the kinds and field slots), inputs, workflows */
+ * the kinds and field slots), inputs, workflows, weight (before
+ * aggregations: they are weighted with it) */
 int red_contract_load_events(red_loader_t *ld,
                              const red_yaml_node_t *n) RED_MUSTCHECK;
 int red_contract_load_inputs(red_loader_t *ld,
                              const red_yaml_node_t *n) RED_MUSTCHECK;
 int red_contract_load_workflows(red_loader_t *ld,
                                 const red_yaml_node_t *n) RED_MUSTCHECK;
+int red_contract_load_weight(red_loader_t *ld,
+                             const red_yaml_node_t *n) RED_MUSTCHECK;
 int red_contract_load_dedupe(red_loader_t *ld,
                              const red_yaml_node_t *n) RED_MUSTCHECK;
 void red_contract_load_free_kinds(red_kind_t *k, size_t cnt);

@@ -22,8 +22,8 @@
 /* --- measures ------------------------------------------------------------ */
 
 /* in the order of red_meas_kind_t */
-static const char *const meas_keys[] = {"count",    "sum", "stats", "sketch",
-                                        "count_by", "by",  NULL};
+static const char *const meas_keys[] = {"count",    "sum", "stats",  "sketch",
+                                        "count_by", "by",  "recent", NULL};
 
 static int measure_of(red_loader_t *ld, const red_yaml_node_t *key,
                       const red_yaml_node_t *n, const char *owner, bool nested,
@@ -66,19 +66,48 @@ int red_contract_load_measures(red_loader_t *ld, const red_yaml_node_t *n,
         return 0;
 }
 
+/* keep: how many distinct values a recent measure keeps (default 5). */
+static int keep_of(red_loader_t *ld, const red_yaml_node_t *n, const char *what,
+                   red_measure_t *m)
+{
+        const red_yaml_node_t *kv = red_yaml_get(n, "keep");
+        int64_t k = 5;
+        int r;
+
+        if (kv && m->kind != RED_MEAS_RECENT) {
+                return red_yaml_error(ld->errstr, ld->size, kv,
+                                      "%s: keep belongs to recent measures",
+                                      what);
+        }
+        if (kv && (r = red_yaml_to_int64(kv, what, &k, ld->errstr, ld->size))) {
+                return r;
+        }
+        if (k < 1 || k > RED_RECENT_MAX_KEEP) {
+                return red_yaml_error(ld->errstr, ld->size, kv,
+                                      "%s: keep %lld is out of range "
+                                      "(allowed: 1..%d)",
+                                      what, (long long)k, RED_RECENT_MAX_KEEP);
+        }
+        m->keep = (int)k;
+        return 0;
+}
+
 /*
  * One measure: exactly one of count: kinds, sum/stats/sketch: number
- * field, count_by/by: field to key by; then on: (kinds that contribute),
- * where: (conditions), precision: (decimal digits an exact sum keeps:
- * 6 for numbers, 0 for integers by default), and for by its measures.
+ * field, count_by/by: field to key by, recent: field whose last few
+ * distinct values are kept; then on: (kinds that contribute), where:
+ * (conditions), precision: (decimal digits an exact sum keeps: 6 for
+ * numbers, 0 for integers by default), keep: (recent: how many), and for
+ * by its measures.
  */
 static int measure_of(red_loader_t *ld, const red_yaml_node_t *key,
                       const red_yaml_node_t *n, const char *owner, bool nested,
                       red_measure_t *m)
 {
         static const char *const keys[] = {
-                "count", "sum",   "stats",     "sketch",   "count_by", "by",
-                "on",    "where", "precision", "measures", NULL};
+                "count",    "sum",    "stats", "sketch", "count_by",
+                "by",       "recent", "on",    "where",  "precision",
+                "measures", "keep",   NULL};
         const red_yaml_node_t *v = NULL, *kv;
         char what[256];
         int r, found = 0;
@@ -100,7 +129,8 @@ static int measure_of(red_loader_t *ld, const red_yaml_node_t *key,
         if (found != 1) {
                 return red_yaml_error(ld->errstr, ld->size, n,
                                       "%s: exactly one of count, sum, stats, "
-                                      "sketch, count_by, by is needed",
+                                      "sketch, count_by, by, recent is "
+                                      "needed",
                                       what);
         }
         if (nested && m->kind == RED_MEAS_BY) {
@@ -165,6 +195,9 @@ static int measure_of(red_loader_t *ld, const red_yaml_node_t *key,
                                               what);
                 }
                 m->precision = (int)p;
+        }
+        if ((r = keep_of(ld, n, what, m))) {
+                return r;
         }
         kv = red_yaml_get(n, "measures");
         if (m->kind == RED_MEAS_BY) {
@@ -234,9 +267,11 @@ static int resolve_ref(void *opaque, const char *name, int *ref, char *errstr,
         }
         if (m->kind >= RED_MEAS_COUNT_BY) {
                 snprintf(errstr, size,
-                         "measure %s holds one value per key; use it as a "
-                         "whole column or with each:",
-                         m->name);
+                         "measure %s holds %s; use it as a whole column or "
+                         "with each:",
+                         m->name,
+                         m->kind == RED_MEAS_RECENT ? "a list of values"
+                                                    : "one value per key");
                 return -1;
         }
         if (!dot) {
@@ -255,9 +290,13 @@ static int resolve_ref(void *opaque, const char *name, int *ref, char *errstr,
                                                            : "");
                         return -1;
                 }
+        } else if (!strcmp(dot + 1, "events")) {
+                out = RED_OUT_EVENTS; /* unweighted: how many were sampled */
         } else if (m->kind == RED_MEAS_COUNT) {
-                snprintf(errstr, size, "measure %s is a count; use it as %s",
-                         m->name, m->name);
+                snprintf(errstr, size,
+                         "measure %s is a count; use it as %s (or %s.events, "
+                         "its unweighted count)",
+                         m->name, m->name, m->name);
                 return -1;
         } else if (!strcmp(dot + 1, "count")) {
                 out = RED_OUT_COUNT;
@@ -266,8 +305,9 @@ static int resolve_ref(void *opaque, const char *name, int *ref, char *errstr,
         } else if (m->kind == RED_MEAS_SUM) {
                 snprintf(errstr, size,
                          "measure %s is a sum (allowed: %s, "
-                         "%s.count, %s.sum); use stats for min/max/avg",
-                         m->name, m->name, m->name, m->name);
+                         "%s.count, %s.sum, %s.events); use stats for "
+                         "min/max/avg",
+                         m->name, m->name, m->name, m->name, m->name);
                 return -1;
         } else if (!strcmp(dot + 1, "avg")) {
                 out = RED_OUT_AVG;
@@ -297,7 +337,7 @@ static int resolve_ref(void *opaque, const char *name, int *ref, char *errstr,
         } else {
                 snprintf(errstr, size,
                          "measure %s has no output \"%s\" (allowed: count, "
-                         "sum, avg, min, max%s)",
+                         "sum, avg, min, max, events%s)",
                          m->name, dot + 1,
                          m->kind == RED_MEAS_SKETCH ? ", pNN" : "");
                 return -1;
@@ -387,6 +427,15 @@ static int each_of(red_loader_t *ld, const red_agg_t *a,
         if (red_yaml_kind(v) == RED_YAML_MAP) {
                 return object_of(ld, v, what, &rc, col);
         }
+        /* a recent sub-measure: its values, as a whole */
+        for (size_t i = 0; i < m->sub_cnt; i++) {
+                if (m->sub[i].kind == RED_MEAS_RECENT &&
+                    red_yaml_kind(v) == RED_YAML_SCALAR &&
+                    !strcmp(m->sub[i].name, red_yaml_str(v))) {
+                        col->sub = (int)i;
+                        return 0;
+                }
+        }
         return expr_of(ld, v, what, &rc, &col->expr);
 }
 
@@ -434,9 +483,9 @@ static void source_of(red_buf_t *b, const red_yaml_node_t *n)
         red_buf_putc(b, red_yaml_kind(n) == RED_YAML_MAP ? '}' : ']');
 }
 
-/* A scalar names a count_by measure (its counts as a JSON object) or is an
- * expression; a mapping is an object of expressions, or each: over a by
- * measure. */
+/* A scalar names a count_by measure (its counts as a JSON object), a
+ * recent measure (its values as a JSON array) or is an expression; a
+ * mapping is an object of expressions, or each: over a by measure. */
 int red_contract_load_column(red_loader_t *ld, const red_agg_t *a,
                              const red_yaml_node_t *key,
                              const red_yaml_node_t *n, red_column_t *col)
@@ -452,6 +501,7 @@ int red_contract_load_column(red_loader_t *ld, const red_agg_t *a,
         snprintf(what, sizeof(what), "aggregation %s column %s", a->name,
                  col->name);
         col->measure = -1;
+        col->sub = -1;
         {
                 red_buf_t src;
                 red_buf_init(&src);
@@ -463,9 +513,12 @@ int red_contract_load_column(red_loader_t *ld, const red_agg_t *a,
         }
         if (red_yaml_kind(n) == RED_YAML_SCALAR) {
                 for (size_t i = 0; i < a->measure_cnt; i++) {
-                        if (a->measures[i].kind == RED_MEAS_COUNT_BY &&
+                        red_meas_kind_t k = a->measures[i].kind;
+                        if ((k == RED_MEAS_COUNT_BY || k == RED_MEAS_RECENT) &&
                             !strcmp(a->measures[i].name, red_yaml_str(n))) {
-                                col->kind = RED_COL_COUNTS;
+                                col->kind = k == RED_MEAS_RECENT
+                                                    ? RED_COL_RECENT
+                                                    : RED_COL_COUNTS;
                                 col->measure = (int)i;
                                 return 0;
                         }

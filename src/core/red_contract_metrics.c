@@ -157,7 +157,27 @@ static int add_value(red_metric_label_t *l, const char *v)
         return 0;
 }
 
-/* Whether every kind of @p on has field @p slot required. */
+/*
+ * Whether the FSM engine fills @p slot into every event of kind @p k: a
+ * workflows.totals target (the workflow's sum, else 0) of a contract with
+ * an fsm, in a kind whose workflow key is required.
+ */
+static bool filled_by_totals(const red_contract_t *c, const red_kind_t *k,
+                             int slot)
+{
+        bool target = false, keyed = false;
+
+        for (size_t i = 0; c->fsm && i < c->total_cnt; i++) {
+                target |= c->total_targets[i] == slot;
+        }
+        for (size_t f = 0; target && f < k->field_cnt; f++) {
+                keyed |= k->fields[f].slot == c->fsm->key_slot &&
+                         k->fields[f].required;
+        }
+        return target && keyed;
+}
+
+/* The first kind of @p on whose events may lack field @p slot, or NULL. */
 static const red_kind_t *kind_lacking(const red_contract_t *c, uint64_t on,
                                       int slot)
 {
@@ -170,7 +190,8 @@ static const red_kind_t *kind_lacking(const red_contract_t *c, uint64_t on,
                 for (size_t f = 0; f < c->kinds[k].field_cnt; f++) {
                         const red_field_t *fd = &c->kinds[k].fields[f];
                         has |= fd->slot == slot &&
-                               (fd->required || fd->has_default);
+                               (fd->required || fd->has_default ||
+                                filled_by_totals(c, &c->kinds[k], slot));
                 }
                 if (!has) {
                         return &c->kinds[k];
@@ -441,7 +462,8 @@ static int buckets_of(red_loader_t *ld, const red_yaml_node_t *n,
         return 0;
 }
 
-/* value: a number field every event counted has (or defaults). */
+/* value: a number field every event counted has (required, defaulted,
+ * or filled by workflows.totals). */
 static int value_of(red_loader_t *ld, const red_yaml_node_t *n,
                     const char *what, red_metric_t *m)
 {

@@ -68,6 +68,10 @@ static int coltype_of(red_loader_t *ld, const red_yaml_node_t *key,
             (dv = red_yaml_get(v, "default"))) {
                 /* the literal is checked against the column's type once
                  * the type is known (red_contract_load_table_check) */
+                if (red_yaml_is_null(dv)) {
+                        ct->no_default = true;
+                        return 0;
+                }
                 if (red_yaml_kind(dv) == RED_YAML_MAP && !red_yaml_size(dv)) {
                         ct->def = strdup("{}");
                 } else if (red_yaml_kind(dv) != RED_YAML_SCALAR ||
@@ -75,7 +79,7 @@ static int coltype_of(red_loader_t *ld, const red_yaml_node_t *key,
                         return red_yaml_error(ld->errstr, ld->size, dv,
                                               "%s: column %s: a default is "
                                               "a number, true, false, now, "
-                                              "a text or {}",
+                                              "a text, {} or null (none)",
                                               what, ct->column);
                 } else {
                         ct->def = strdup(red_yaml_str(dv));

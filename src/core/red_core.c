@@ -27,15 +27,8 @@ red_core_t *red_core_new(const red_contract_t *c, size_t max_live_workflows,
         core->c = c;
         core->done = done;
         core->done_arg = done_arg;
-        core->finest_window = -1;
         core->entry_size = sizeof(entry_t) + (c->slot_cnt ? c->slot_cnt : 1) *
                                                      sizeof(red_value_t);
-        for (size_t i = 0; i < c->agg_cnt; i++) {
-                int w = __builtin_ctz(c->aggs[i].windows);
-                if (core->finest_window < 0 || w < core->finest_window) {
-                        core->finest_window = w;
-                }
-        }
         if (c->fsm) {
                 core->wfs =
                         red_workflows_new(max_live_workflows, terminal_ttl_us,
@@ -280,6 +273,28 @@ static int dead_letter(red_core_t *core, entry_t *e, red_dlq_code_t code,
         return 0;
 }
 
+/*
+ * The earliest end of the windows an event at @p t falls in: per
+ * aggregation the end of its finest window, in its time zone (hours nest
+ * in days, days in weeks and months, so the finest closes first).
+ */
+static red_time_t first_window_end(const red_contract_t *c, red_time_t t)
+{
+        red_time_t first = INT64_MAX;
+
+        for (size_t i = 0; i < c->agg_cnt; i++) {
+                const red_agg_t *a = &c->aggs[i];
+                red_window_type_t fw =
+                        (red_window_type_t)__builtin_ctz(a->windows);
+                red_time_t end = red_window_end_tz(
+                        fw, red_window_start_tz(fw, t, a->tz), a->tz);
+                if (end < first) {
+                        first = end;
+                }
+        }
+        return first;
+}
+
 /* A partition's watermark: its newest event time @p max (not INT64_MIN)
  * minus max_out_of_orderness, never before the first instant stored (a
  * long max_out_of_orderness could take it to year 0000, which PostgreSQL
@@ -297,14 +312,13 @@ static int late_policy(red_core_t *core, entry_t *e, part_t *p, bool *apply)
         const red_contract_t *c = core->c;
         red_time_t wm, end;
         char detail[256], t1[RED_TIME_FMT_SIZE], t2[RED_TIME_FMT_SIZE];
-        red_window_type_t fw = (red_window_type_t)core->finest_window;
 
         *apply = true;
-        if (core->finest_window < 0 || p->max_time == INT64_MIN) {
+        if (!c->agg_cnt || p->max_time == INT64_MIN) {
                 return 0;
         }
         wm = watermark_of(core, p->max_time);
-        end = red_window_end(fw, red_window_start(fw, e->ev.time));
+        end = first_window_end(c, e->ev.time);
         if (end + c->grace_us > wm) {
                 return 0; /* its windows are still open */
         }
@@ -925,6 +939,11 @@ void red_core_drop_partition(red_core_t *core, const char *topic,
 {
         part_t *p = part_find(core, topic, partition, false);
 
+        /* workflows the FSM stores come back from Postgres as the next
+         * owner left them (their totals, their state) */
+        if (core->c->fsm) {
+                red_workflows_drop_partition(core->wfs, partition);
+        }
         if (p) {
                 part_clear(core, p);
                 urgent_recompute(core);

@@ -135,7 +135,8 @@ void red_core_dedupe_seen(red_core_t *core, size_t i);
 /** The workflow table (for loaders to restore records into). */
 red_workflows_t *red_core_workflows(red_core_t *core);
 
-/** Applies the released events. 0 or -ENOMEM. */
+/** Applies the released events. 0, -ENOMEM, or -ERANGE (a cell's sum or
+ * weighted count would leave its range: red_cell_apply()). */
 int red_core_process(red_core_t *core) RED_MUSTCHECK;
 
 /** The batch's results (borrowed, valid until commit/rollback). */

@@ -75,7 +75,6 @@ struct red_core_s {
         red_state_table_t **states; /* one per state sink */
         red_core_done_cb *done;
         void *done_arg;
-        int finest_window; /* smallest window type aggregated, or -1 */
         size_t entry_size;
         entry_t *free_list;
 

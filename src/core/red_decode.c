@@ -35,6 +35,7 @@
 #include "red_decode_range.h"
 #include "red_json_scan.h"
 #include "red_json_tree.h"
+#include "red_weight.h"
 
 #include <errno.h>
 #include <math.h>
@@ -846,6 +847,9 @@ static red_dlq_code_t decode_event(dec_t *d, red_time_t now)
                         return code;
                 }
         }
+        if (red_weight_of(c, ev, d->detail, d->size)) {
+                return RED_DLQ_OUT_OF_RANGE;
+        }
         return event_time(d, now);
 }
 
@@ -1048,6 +1052,7 @@ static void reset(const red_contract_t *c, const red_msg_t *msg,
         ev->root = ev->payload = ev->metadata = NULL;
         ev->msg = msg;
         ev->time = 0;
+        ev->weight = RED_WEIGHT_ONE;
         detail[0] = '\0';
 }
 

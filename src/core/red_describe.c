@@ -14,13 +14,13 @@ static const char *const measure_kinds[] = {
         [RED_MEAS_COUNT] = "count",       [RED_MEAS_SUM] = "sum",
         [RED_MEAS_STATS] = "stats",       [RED_MEAS_SKETCH] = "sketch",
         [RED_MEAS_COUNT_BY] = "count_by", [RED_MEAS_BY] = "by",
+        [RED_MEAS_RECENT] = "recent",
 };
 
 static const char *const column_kinds[] = {
-        [RED_COL_EXPR] = "number",
-        [RED_COL_OBJECT] = "object",
-        [RED_COL_EACH] = "object per value",
-        [RED_COL_COUNTS] = "counts",
+        [RED_COL_EXPR] = "number",           [RED_COL_OBJECT] = "object",
+        [RED_COL_EACH] = "object per value", [RED_COL_COUNTS] = "counts",
+        [RED_COL_RECENT] = "recent values",
 };
 
 int red_describe_columns(red_format_t *fmt)
@@ -82,10 +82,10 @@ static void windows(red_buf_t *b, uint32_t mask)
 /* The names a summary accepts for a measure's outputs. */
 static void outputs(red_buf_t *b, const red_agg_t *agg, size_t mi)
 {
-        static const int codes[] = {RED_OUT_COUNT,     RED_OUT_SUM,
-                                    RED_OUT_AVG,       RED_OUT_MIN,
-                                    RED_OUT_MAX,       RED_OUT_Q0 + 5000,
-                                    RED_OUT_Q0 + 9500, RED_OUT_Q0 + 9900};
+        static const int codes[] = {
+                RED_OUT_COUNT,     RED_OUT_SUM,       RED_OUT_AVG,
+                RED_OUT_MIN,       RED_OUT_MAX,       RED_OUT_EVENTS,
+                RED_OUT_Q0 + 5000, RED_OUT_Q0 + 9500, RED_OUT_Q0 + 9900};
         bool first = true;
         char name[256];
 
@@ -93,7 +93,9 @@ static void outputs(red_buf_t *b, const red_agg_t *agg, size_t mi)
         for (size_t i = 0; i < sizeof(codes) / sizeof(*codes); i++) {
                 int ref = (int)(mi << 16) | codes[i];
                 red_outputs_name(agg, ref, name, sizeof(name));
-                if (red_outputs_parse(agg, name) != ref) {
+                /* .events only where it differs from the count */
+                if (red_outputs_parse(agg, name) != ref ||
+                    (codes[i] == RED_OUT_EVENTS && !agg->weighted)) {
                         continue;
                 }
                 red_buf_puts(b, first ? "" : ",");
@@ -141,6 +143,10 @@ static void aggregations(red_buf_t *b, const red_contract_t *c)
                 str(b, agg->table);
                 key(b, "windows", false);
                 windows(b, agg->windows);
+                key(b, "time_zone", false);
+                str(b, red_tz_name(agg->tz));
+                key(b, "weighted", false);
+                red_buf_puts(b, agg->weighted ? "true" : "false");
                 key(b, "grouping_column", false);
                 str(b, agg->grouping_column);
                 key(b, "key_columns", false);

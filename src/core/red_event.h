@@ -106,6 +106,9 @@ typedef struct red_event_s {
         json_t *payload;  /**< borrowed from root (root itself when flat) */
         json_t *metadata; /**< envelope metadata object, or NULL (borrowed) */
         const red_msg_t *msg; /**< the source message (borrowed) */
+        /** weight in 10^-6 units (red_weight.h: RED_WEIGHT_ONE is 1); set by
+         * the decoder, read by weighted aggregations only */
+        int64_t weight;
 } red_event_t;
 
 /** The value of slot @p slot, or NULL when absent. */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,7 +103,8 @@ red_fsm_engine_t *red_fsm_engine_new(const red_contract_t *c,
         red_fsm_engine_t *e;
         size_t sc, ec;
 
-        if (c->remember_cnt > red_workflows_remember_cnt(wfs)) {
+        if (c->remember_cnt > red_workflows_remember_cnt(wfs) ||
+            c->total_cnt > RED_WF_MAX_TOTALS) {
                 return NULL;
         }
         if (!(e = calloc(1, sizeof(*e)))) {
@@ -358,6 +360,56 @@ static int do_initialize(red_fsm_engine_t *e, const red_trigger_t *t,
         return 0;
 }
 
+/* A trigger's set value as JSON (a new reference), NULL on OOM. */
+static json_t *const_json(const red_const_t *k)
+{
+        switch (k->type) {
+        case RED_FT_BOOLEAN:
+                return json_boolean(k->b);
+        case RED_FT_INTEGER:
+                return json_integer(k->i);
+        case RED_FT_NUMBER:
+                return json_real(k->d);
+        default:
+                return json_string(k->s ? k->s : "");
+        }
+}
+
+/*
+ * The metadata of a history row: the event's metadata object @p md, plus
+ * the guard values trigger @p t sets (`set:`) that it lacks, so a row
+ * shows what the guards were checked against (the event's own values
+ * win, as they do for the guards). *@p out: a new reference, or NULL
+ * when there is nothing. 0 or -ENOMEM.
+ */
+static int history_metadata(const red_trigger_t *t, const json_t *md,
+                            json_t **out)
+{
+        json_t *o;
+
+        *out = NULL;
+        if (!t->set_cnt) {
+                *out = md ? json_incref((json_t *)md) : NULL;
+                return 0;
+        }
+        if (!(o = md ? json_copy((json_t *)md) : json_object())) {
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < t->set_cnt; i++) {
+                json_t *v;
+                if (json_object_get(o, t->set_keys[i])) {
+                        continue;
+                }
+                if (!(v = const_json(&t->set_values[i])) ||
+                    json_object_set_new(o, t->set_keys[i], v)) {
+                        json_decref(o);
+                        return -ENOMEM;
+                }
+        }
+        *out = o;
+        return 0;
+}
+
 static void transition_id(red_uuid_t *out, const red_event_t *ev,
                           const red_uuid_t *wid, size_t n)
 {
@@ -456,9 +508,11 @@ static int do_transition(red_fsm_engine_t *e, const red_trigger_t *t,
         if (!(row.event = str_dup_len(evname, evlen))) {
                 return -ENOMEM;
         }
-        if ((md = payload_metadata(ev)) ||
-            (md = json_is_object(ev->metadata) ? ev->metadata : NULL)) {
-                row.metadata = json_incref((json_t *)md);
+        if (!(md = payload_metadata(ev))) {
+                md = json_is_object(ev->metadata) ? ev->metadata : NULL;
+        }
+        if (history_metadata(t, md, &row.metadata)) {
+                goto err;
         }
 
         /* the reference's checks, in its order */
@@ -522,6 +576,57 @@ err:
         return -ENOMEM;
 }
 
+/* Whether the event's kind declares the field of @p slot. */
+static bool kind_has(const red_event_t *ev, int slot)
+{
+        for (size_t i = 0; i < ev->kind->field_cnt; i++) {
+                if (ev->kind->fields[i].slot == slot) {
+                        return true;
+                }
+        }
+        return false;
+}
+
+/*
+ * workflows.totals: the record adds the event's source values; an event
+ * whose kind declares a target it lacks gets the sum so far (0 when no
+ * event of the workflow carried the source, or the workflow is unknown):
+ * the event's own figure wins, then its workflow's, then 0.
+ */
+static int do_totals(red_fsm_engine_t *e, red_event_t *ev, red_wf_t *wf)
+{
+        const red_contract_t *c = e->c;
+        int r;
+
+        for (size_t i = 0; i < c->total_cnt; i++) {
+                const red_value_t *s = red_event_value(ev, c->total_sources[i]);
+                red_value_t *t = &ev->values[c->total_targets[i]];
+                double sum;
+
+                if (wf && s) {
+                        if ((r = wf_touch(e, wf, ev))) {
+                                return r;
+                        }
+                        wf->totals[i] +=
+                                s->type == RED_FT_INTEGER ? (double)s->i : s->d;
+                }
+                if (t->type != RED_FT_NONE ||
+                    !kind_has(ev, c->total_targets[i])) {
+                        continue;
+                }
+                sum = wf ? wf->totals[i] : 0;
+                memset(t, 0, sizeof(*t));
+                if (c->slot_types[c->total_targets[i]] == RED_FT_INTEGER) {
+                        t->type = RED_FT_INTEGER;
+                        t->i = llround(sum);
+                } else {
+                        t->type = RED_FT_NUMBER;
+                        t->d = sum;
+                }
+        }
+        return 0;
+}
+
 /* workflows.remember: the record takes what it lacks, the event too. */
 static int do_remember(red_fsm_engine_t *e, red_event_t *ev,
                        const red_uuid_t *id, red_wf_t *wf)
@@ -532,14 +637,18 @@ static int do_remember(red_fsm_engine_t *e, red_event_t *ev,
         if (!wf) {
                 bool any = false;
                 if (e->fsm) {
-                        return 0; /* only initialised workflows remember */
+                        /* only initialised workflows remember */
+                        return do_totals(e, ev, NULL);
                 }
                 for (size_t i = 0; i < c->remember_cnt; i++) {
                         any |= ev->values[c->remember_slots[i]].type ==
                                RED_FT_STRING;
                 }
+                for (size_t i = 0; i < c->total_cnt; i++) {
+                        any |= red_event_value(ev, c->total_sources[i]) != NULL;
+                }
                 if (!any) {
-                        return 0;
+                        return do_totals(e, ev, NULL);
                 }
                 if (!(wf = red_workflows_create(e->wfs, id))) {
                         return -ENOMEM;
@@ -562,7 +671,7 @@ static int do_remember(red_fsm_engine_t *e, red_event_t *ev,
                         v->s.len = strlen(wf->remembered[i]);
                 }
         }
-        return 0;
+        return do_totals(e, ev, wf);
 }
 
 int red_fsm_engine_apply(red_fsm_engine_t *e, red_event_t *ev,

@@ -2,7 +2,7 @@
  * red_fsm - the workflow state machine engine: applies a contract's `fsm`
  * triggers to decoded events, keeps the workflows' current state in a
  * red_workflows_t table, produces one history row per transition attempt,
- * and does the `workflows.remember` enrichment.
+ * and does the `workflows.remember` and `workflows.totals` enrichment.
  *
  * Semantics (contracts/README.md "fsm", DESIGN.md "FSM"): triggers are
  * tried in contract order and every matching one acts. An initialize
@@ -107,7 +107,10 @@ void red_fsm_engine_destroy(red_fsm_engine_t *e);
  * c->remember_slots[i], a record lacking remembered[i] takes the event's
  * value; an event lacking the value gets the record's (a RED_FT_STRING
  * borrowing the table's interned copy, valid until the record is evicted
- * or rolled back). An event without the key does nothing.
+ * or rolled back). Then workflows.totals: the record adds the event's
+ * source values, and an event whose kind declares a target it lacks gets
+ * the record's sum (0 for an unknown workflow). An event without the key
+ * does nothing.
  * Returns 0 or -ENOMEM; rejected transitions are rows, never errors. On
  * -ENOMEM the batch must be rolled back (red_workflows_rollback()).
  */

@@ -49,6 +49,9 @@ void red_outputs_name(const red_agg_t *agg, int ref, char *buf, size_t size)
         case RED_OUT_MAX:
                 snprintf(buf, size, "%s.max", m->name);
                 return;
+        case RED_OUT_EVENTS:
+                snprintf(buf, size, "%s.events", m->name);
+                return;
         default:
                 percentile_name(out, p, sizeof(p));
                 snprintf(buf, size, "%s.%s", m->name, p);
@@ -102,13 +105,16 @@ int red_outputs_parse(const red_agg_t *agg, const char *name)
                 if (strlen(m->name) != len || strncmp(m->name, name, len)) {
                         continue;
                 }
-                if (m->kind == RED_MEAS_COUNT_BY || m->kind == RED_MEAS_BY) {
+                if (m->kind >= RED_MEAS_COUNT_BY) {
                         return -1;
                 }
                 if (!dot) {
                         return m->kind == RED_MEAS_COUNT ? base | RED_OUT_COUNT
                                : m->kind == RED_MEAS_SUM ? base | RED_OUT_SUM
                                                          : -1;
+                }
+                if (!strcmp(dot + 1, "events")) {
+                        return base | RED_OUT_EVENTS;
                 }
                 if (m->kind == RED_MEAS_COUNT) {
                         return -1;

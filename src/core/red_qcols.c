@@ -96,7 +96,7 @@ static int add_measure_cols(red_query_t *q, red_query_error_t *e)
                 for (size_t k = 0; k < n; k++) {
                         red_outputs_name(agg, refs[k], name, sizeof(name));
                         if (add_col(q, e, name, RED_QCOL_MEASURE, refs[k],
-                                    RED_REF_OUTPUT(refs[k]) == RED_OUT_COUNT
+                                    red_outputs_is_count(refs[k])
                                             ? RED_VAL_INT
                                             : RED_VAL_NUMBER)) {
                                 return -1;

@@ -313,8 +313,9 @@ static int plan_summary(planner_t *pl)
             red_qcols_default(q, e)) {
                 return -1;
         }
-        r = red_tiles_plan(q->agg->windows, q->from, q->to, &q->covered_from,
-                           &q->covered_to, &q->tiles, &q->tile_cnt);
+        r = red_tiles_plan(q->agg->windows, q->agg->tz, q->from, q->to,
+                           &q->covered_from, &q->covered_to, &q->tiles,
+                           &q->tile_cnt);
         if (r) {
                 return r == -ENOMEM ? red_qparam_oom(e)
                                     : red_qparam_fail(e, 400, "from",

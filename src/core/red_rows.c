@@ -147,6 +147,19 @@ void red_rows_workflow_metadata(const red_contract_t *c, const red_wf_t *wf,
                 put_str(out, c->slot_names[c->remember_slots[i]],
                         wf->remembered[i]);
         }
+        /* workflows.totals so far, under the target's name (the sink
+         * restores them from here) */
+        for (size_t i = 0; i < c->total_cnt && i < RED_WF_MAX_TOTALS; i++) {
+                if (wf->totals[i] == 0) {
+                        continue;
+                }
+                if (!first) {
+                        red_buf_putc(out, ',');
+                }
+                first = false;
+                put_key(out, c->slot_names[c->total_targets[i]]);
+                red_buf_printf(out, "%.15g", wf->totals[i]);
+        }
         if (wf->partition >= 0) {
                 if (!first) {
                         red_buf_putc(out, ',');

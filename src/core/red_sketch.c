@@ -1,7 +1,7 @@
 /* red_sketch - DDSketch-style log-bucket quantile sketch with exact merge. */
 #include "red_sketch.h"
 
-#include "red_varint.h"
+#include "red_sketch_impl.h"
 
 #include <errno.h>
 #include <float.h>
@@ -13,10 +13,6 @@
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
-
-/* Index of each store in red_sketch_s.stores. */
-#define STORE_POS 0
-#define STORE_NEG 1
 
 /* Smallest allocation of a store, in bins (clamped to max_bins). */
 #define STORE_MIN_CAP 64
@@ -33,57 +29,11 @@
 
 /*
  * ------------------------------------------------------------------------
- * Types
- * ------------------------------------------------------------------------
- */
-
-/*
- * A dense run of bucket counts: bins[k] counts key offset + k. Every
- * non-empty key lies in the window [offset, offset + cap), and cap never
- * exceeds max_bins, so an add that lands in the window can never break the
- * bound and needs no further checks.
- *
- * The positive store is keyed by index(x), the negative store by
- * -index(|x|): both then collapse their LOWEST keys (smallest positive
- * values, largest negative magnitudes) and both are walked in ascending key
- * order for quantiles. The invariant after any operation is that no key
- * below the bottom (highest occupied key - max_bins + 1) is occupied; a
- * value whose key falls below it is counted in the bottom bin. The bottom
- * only depends on the highest key of all values added, so the final state
- * does not depend on insertion order and merge is exact.
- */
-typedef struct sketch_store_s {
-        uint64_t *bins; /* cap counts; owned */
-        int64_t offset; /* key of bins[0] */
-        uint32_t cap;   /* allocated bins, <= max_bins */
-} sketch_store_t;
-
-struct red_sketch_s {
-        double alpha;
-        double gamma;         /* (1 + alpha) / (1 - alpha) */
-        double log_gamma;     /* log(gamma) */
-        double multiplier;    /* 1 / log(gamma) */
-        double log_rep;       /* log(2 / (1 + gamma)) */
-        double min_indexable; /* |x| below this goes to the zero bucket */
-        uint64_t count;
-        uint64_t zero; /* count of the zero bucket */
-        double min;    /* +inf when empty */
-        double max;    /* -inf when empty */
-        uint32_t max_bins;
-        sketch_store_t stores[2];
-};
-
-
-/*
- * ------------------------------------------------------------------------
  * Helpers
  * ------------------------------------------------------------------------
  */
 
-static void sketch_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-        RED_PRINTF(3, 4);
-
-static void sketch_err(char *errstr, size_t errstr_size, const char *fmt, ...)
+void red_sketch_err(char *errstr, size_t errstr_size, const char *fmt, ...)
 {
         va_list ap;
 
@@ -93,22 +43,6 @@ static void sketch_err(char *errstr, size_t errstr_size, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(errstr, errstr_size, fmt, ap);
         va_end(ap);
-}
-
-static uint64_t dbl_bits(double v)
-{
-        uint64_t bits;
-
-        memcpy(&bits, &v, sizeof(bits));
-        return bits;
-}
-
-static double bits_dbl(uint64_t bits)
-{
-        double v;
-
-        memcpy(&v, &bits, sizeof(v));
-        return v;
 }
 
 /* The value a bucket reports: 2 gamma^i / (gamma + 1), in one exp(). */
@@ -148,7 +82,8 @@ static uint64_t sketch_rank(double q, uint64_t n)
  */
 
 /* Lowest and highest non-empty keys; false when the store is empty. */
-static bool store_range(const sketch_store_t *st, int64_t *lop, int64_t *hip)
+bool red_sketch_store_range(const red_sketch_store_t *st, int64_t *lop,
+                            int64_t *hip)
 {
         uint32_t a = 0, b = st->cap;
 
@@ -171,13 +106,13 @@ static bool store_range(const sketch_store_t *st, int64_t *lop, int64_t *hip)
  * the collapse bottom (lowest key that may stay occupied) and the number of
  * bins the window needs.
  */
-static int64_t store_plan(const sketch_store_t *st, int64_t req_lo,
+static int64_t store_plan(const red_sketch_store_t *st, int64_t req_lo,
                           int64_t req_hi, uint32_t max_bins, uint32_t *needp,
                           bool *hadp, int64_t *dlop, int64_t *dhip)
 {
         int64_t lo = req_lo, hi = req_hi, bottom;
 
-        *hadp = store_range(st, dlop, dhip);
+        *hadp = red_sketch_store_range(st, dlop, dhip);
         if (*hadp) {
                 if (*dlop < lo) {
                         lo = *dlop;
@@ -199,7 +134,7 @@ static int64_t store_plan(const sketch_store_t *st, int64_t req_lo,
  * window start are unchanged (new bins are zero), so a failure, or a later
  * failure elsewhere, leaves the store's meaning intact.
  */
-static int store_reserve(sketch_store_t *st, int64_t req_lo, int64_t req_hi,
+static int store_reserve(red_sketch_store_t *st, int64_t req_lo, int64_t req_hi,
                          uint32_t max_bins)
 {
         uint32_t need, cap;
@@ -233,7 +168,7 @@ static int store_reserve(sketch_store_t *st, int64_t req_lo, int64_t req_hi,
  * folding every occupied key below the collapse bottom into the bottom bin.
  * Returns 0 or -ENOMEM (store unchanged) and the bottom in *bottomp.
  */
-static int store_fit(sketch_store_t *st, int64_t req_lo, int64_t req_hi,
+static int store_fit(red_sketch_store_t *st, int64_t req_lo, int64_t req_hi,
                      uint32_t max_bins, int64_t *bottomp)
 {
         int64_t bottom, dlo, dhi, keep, off;
@@ -285,7 +220,7 @@ static int store_fit(sketch_store_t *st, int64_t req_lo, int64_t req_hi,
 }
 
 /* The rare path of an add: the key is outside the window. */
-static int store_add_slow(sketch_store_t *st, int64_t key, uint64_t n,
+static int store_add_slow(red_sketch_store_t *st, int64_t key, uint64_t n,
                           uint32_t max_bins)
 {
         int64_t bottom;
@@ -303,12 +238,12 @@ static int store_add_slow(sketch_store_t *st, int64_t key, uint64_t n,
 }
 
 /* Adds every bin of src to dst. Call store_reserve() first: cannot fail. */
-static void store_merge(sketch_store_t *dst, const sketch_store_t *src,
+static void store_merge(red_sketch_store_t *dst, const red_sketch_store_t *src,
                         uint32_t max_bins)
 {
         int64_t lo, hi, bottom;
 
-        if (!store_range(src, &lo, &hi)) {
+        if (!red_sketch_store_range(src, &lo, &hi)) {
                 return;
         }
         if (store_fit(dst, lo, hi, max_bins, &bottom) != 0) {
@@ -321,11 +256,12 @@ static void store_merge(sketch_store_t *dst, const sketch_store_t *src,
         }
 }
 
-static bool store_equal(const sketch_store_t *a, const sketch_store_t *b)
+static bool store_equal(const red_sketch_store_t *a,
+                        const red_sketch_store_t *b)
 {
         int64_t alo = 0, ahi = 0, blo = 0, bhi = 0;
-        bool ha = store_range(a, &alo, &ahi);
-        bool hb = store_range(b, &blo, &bhi);
+        bool ha = red_sketch_store_range(a, &alo, &ahi);
+        bool hb = red_sketch_store_range(b, &blo, &bhi);
 
         if (ha != hb) {
                 return false;
@@ -354,27 +290,28 @@ red_sketch_t *red_sketch_new_bounded(double alpha, int max_bins, char *errstr,
         double gamma, log_gamma;
 
         if (!(alpha > 0 && alpha < 0.5)) {
-                sketch_err(errstr, errstr_size,
-                           "sketch: alpha %g out of range (0, 0.5)", alpha);
+                red_sketch_err(errstr, errstr_size,
+                               "sketch: alpha %g out of range (0, 0.5)", alpha);
                 return NULL;
         }
         gamma = (1 + alpha) / (1 - alpha);
         log_gamma = log(gamma);
         if (!(log_gamma > 0) || 712 / log_gamma >= (double)KEY_LIMIT) {
-                sketch_err(errstr, errstr_size,
-                           "sketch: alpha %g too small for double precision",
-                           alpha);
+                red_sketch_err(
+                        errstr, errstr_size,
+                        "sketch: alpha %g too small for double precision",
+                        alpha);
                 return NULL;
         }
         if (max_bins < 1 || max_bins > RED_SKETCH_MAX_BINS_LIMIT) {
-                sketch_err(errstr, errstr_size,
-                           "sketch: max_bins %d out of range (1 .. %d)",
-                           max_bins, RED_SKETCH_MAX_BINS_LIMIT);
+                red_sketch_err(errstr, errstr_size,
+                               "sketch: max_bins %d out of range (1 .. %d)",
+                               max_bins, RED_SKETCH_MAX_BINS_LIMIT);
                 return NULL;
         }
         sk = calloc(1, sizeof(*sk));
         if (!sk) {
-                sketch_err(errstr, errstr_size, "sketch: out of memory");
+                red_sketch_err(errstr, errstr_size, "sketch: out of memory");
                 return NULL;
         }
         sk->alpha = alpha;
@@ -400,8 +337,8 @@ void red_sketch_destroy(red_sketch_t *sk)
         if (!sk) {
                 return;
         }
-        free(sk->stores[STORE_POS].bins);
-        free(sk->stores[STORE_NEG].bins);
+        free(sk->stores[RED_SKETCH_STORE_POS].bins);
+        free(sk->stores[RED_SKETCH_STORE_NEG].bins);
         free(sk);
 }
 
@@ -414,11 +351,11 @@ red_sketch_t *red_sketch_dup(const red_sketch_t *sk)
                 return NULL;
         }
         *cp = *sk;
-        cp->stores[STORE_POS].bins = NULL;
-        cp->stores[STORE_NEG].bins = NULL;
+        cp->stores[RED_SKETCH_STORE_POS].bins = NULL;
+        cp->stores[RED_SKETCH_STORE_NEG].bins = NULL;
         for (int i = 0; i < 2; i++) {
-                const sketch_store_t *from = &sk->stores[i];
-                sketch_store_t *to = &cp->stores[i];
+                const red_sketch_store_t *from = &sk->stores[i];
+                red_sketch_store_t *to = &cp->stores[i];
 
                 if (from->cap == 0) {
                         continue;
@@ -440,7 +377,7 @@ err:
 void red_sketch_clear(red_sketch_t *sk)
 {
         for (int i = 0; i < 2; i++) {
-                sketch_store_t *st = &sk->stores[i];
+                red_sketch_store_t *st = &sk->stores[i];
 
                 if (st->cap > 0) {
                         memset(st->bins, 0,
@@ -468,7 +405,7 @@ static inline int sketch_insert(red_sketch_t *sk, double value, uint64_t n)
 {
         double mag;
 
-        if (unlikely((dbl_bits(value) & EXP_MASK) == EXP_MASK)) {
+        if (unlikely((red_sketch_dbl_bits(value) & EXP_MASK) == EXP_MASK)) {
                 return -EINVAL; /* NaN or +-Inf */
         }
         if (unlikely(sk->count + n < sk->count)) {
@@ -480,7 +417,7 @@ static inline int sketch_insert(red_sketch_t *sk, double value, uint64_t n)
                 double y = log(mag) * sk->multiplier;
                 int64_t key = (int64_t)y;
                 int64_t neg = value < 0;
-                sketch_store_t *st = &sk->stores[neg];
+                red_sketch_store_t *st = &sk->stores[neg];
                 uint64_t k;
 
                 key += (double)key < y;   /* ceil(y), |y| < 2^62 */
@@ -533,7 +470,7 @@ int red_sketch_merge(red_sketch_t *dst, const red_sketch_t *src)
         if (dst == src) {
                 /* Same buckets, every count doubles. */
                 for (int i = 0; i < 2; i++) {
-                        sketch_store_t *st = &dst->stores[i];
+                        red_sketch_store_t *st = &dst->stores[i];
 
                         for (uint32_t k = 0; k < st->cap; k++) {
                                 st->bins[k] *= 2;
@@ -548,7 +485,7 @@ int red_sketch_merge(red_sketch_t *dst, const red_sketch_t *src)
         for (int i = 0; i < 2; i++) {
                 int64_t lo, hi;
 
-                if (!store_range(&src->stores[i], &lo, &hi)) {
+                if (!red_sketch_store_range(&src->stores[i], &lo, &hi)) {
                         continue;
                 }
                 r = store_reserve(&dst->stores[i], lo, hi, dst->max_bins);
@@ -556,14 +493,48 @@ int red_sketch_merge(red_sketch_t *dst, const red_sketch_t *src)
                         return r;
                 }
         }
-        store_merge(&dst->stores[STORE_POS], &src->stores[STORE_POS],
-                    dst->max_bins);
-        store_merge(&dst->stores[STORE_NEG], &src->stores[STORE_NEG],
-                    dst->max_bins);
+        store_merge(&dst->stores[RED_SKETCH_STORE_POS],
+                    &src->stores[RED_SKETCH_STORE_POS], dst->max_bins);
+        store_merge(&dst->stores[RED_SKETCH_STORE_NEG],
+                    &src->stores[RED_SKETCH_STORE_NEG], dst->max_bins);
         dst->zero += src->zero;
         dst->count += src->count;
         dst->min = src->min < dst->min ? src->min : dst->min;
         dst->max = src->max > dst->max ? src->max : dst->max;
+        return 0;
+}
+
+
+int red_sketch_rescale(red_sketch_t *sk, int exp10)
+{
+        uint64_t f = 1, total = 0;
+
+        if (exp10 < -19 || exp10 > 19) {
+                return -EINVAL;
+        }
+        for (int i = 0; i < (exp10 < 0 ? -exp10 : exp10); i++) {
+                f *= 10;
+        }
+        if (exp10 > 0 && sk->count > UINT64_MAX / f) {
+                return -EOVERFLOW; /* every count is at most the total */
+        }
+        for (int i = 0; i < 2; i++) {
+                red_sketch_store_t *st = &sk->stores[i];
+
+                for (uint32_t k = 0; k < st->cap; k++) {
+                        st->bins[k] = exp10 >= 0 ? st->bins[k] * f
+                                                 : st->bins[k] / f +
+                                                           (st->bins[k] % f >=
+                                                            (f + 1) / 2);
+                        total += st->bins[k];
+                }
+        }
+        sk->zero = exp10 >= 0 ? sk->zero * f
+                              : sk->zero / f + (sk->zero % f >= (f + 1) / 2);
+        sk->count = total + sk->zero;
+        if (!sk->count) {
+                red_sketch_clear(sk); /* min and max of nothing */
+        }
         return 0;
 }
 
@@ -576,7 +547,13 @@ int red_sketch_merge(red_sketch_t *dst, const red_sketch_t *src)
 
 double red_sketch_quantile(const red_sketch_t *sk, double q)
 {
-        const sketch_store_t *st;
+        return red_sketch_quantile_least(sk, q, 1);
+}
+
+double red_sketch_quantile_least(const red_sketch_t *sk, double q,
+                                 uint64_t least)
+{
+        const red_sketch_store_t *st;
         uint64_t rank, cum = 0;
         double v;
 
@@ -584,15 +561,17 @@ double red_sketch_quantile(const red_sketch_t *sk, double q)
                 return NAN;
         }
         rank = sketch_rank(q, sk->count);
-        if (rank == 1) {
+        /* the smallest and the largest value count at least `least`: a
+         * rank within it of either end is theirs, exactly */
+        if (rank <= least) {
                 return sk->min;
         }
-        if (rank == sk->count) {
+        if (rank > sk->count - least) {
                 return sk->max;
         }
 
         /* Negative store: ascending key is descending magnitude. */
-        st = &sk->stores[STORE_NEG];
+        st = &sk->stores[RED_SKETCH_STORE_NEG];
         for (uint32_t k = 0; k < st->cap; k++) {
                 cum += st->bins[k];
                 if (cum >= rank) {
@@ -605,7 +584,7 @@ double red_sketch_quantile(const red_sketch_t *sk, double q)
                 v = 0;
                 goto found;
         }
-        st = &sk->stores[STORE_POS];
+        st = &sk->stores[RED_SKETCH_STORE_POS];
         for (uint32_t k = 0; k < st->cap; k++) {
                 cum += st->bins[k];
                 if (cum >= rank) {
@@ -650,351 +629,13 @@ bool red_sketch_equal(const red_sketch_t *a, const red_sketch_t *b)
         if (a == b) {
                 return true;
         }
-        return dbl_bits(a->alpha) == dbl_bits(b->alpha) &&
+        return red_sketch_dbl_bits(a->alpha) == red_sketch_dbl_bits(b->alpha) &&
                a->max_bins == b->max_bins && a->count == b->count &&
-               a->zero == b->zero && dbl_bits(a->min) == dbl_bits(b->min) &&
-               dbl_bits(a->max) == dbl_bits(b->max) &&
-               store_equal(&a->stores[STORE_POS], &b->stores[STORE_POS]) &&
-               store_equal(&a->stores[STORE_NEG], &b->stores[STORE_NEG]);
-}
-
-
-/*
- * ------------------------------------------------------------------------
- * Serialisation (format in red_sketch.h)
- * ------------------------------------------------------------------------
- */
-
-typedef struct sketch_writer_s {
-        uint8_t *buf;
-        size_t size;
-        size_t pos; /* may run past size: the full length */
-} sketch_writer_t;
-
-static void wr_u8(sketch_writer_t *w, uint8_t b)
-{
-        if (w->pos < w->size) {
-                w->buf[w->pos] = b;
-        }
-        w->pos++;
-}
-
-static void wr_u64le(sketch_writer_t *w, uint64_t v)
-{
-        for (int i = 0; i < 8; i++) {
-                wr_u8(w, (uint8_t)(v >> (8 * i)));
-        }
-}
-
-static void wr_varint(sketch_writer_t *w, uint64_t v)
-{
-        uint8_t tmp[RED_VARINT_MAX];
-        size_t n;
-
-        if (w->pos < w->size && w->size - w->pos >= RED_VARINT_MAX) {
-                w->pos += red_varint_encode(v, w->buf + w->pos);
-                return;
-        }
-        if (w->pos >= w->size) {
-                w->pos += red_varint_len(v); /* sizing, or past the end */
-                return;
-        }
-        n = red_varint_encode(v, tmp); /* near the end: byte by byte */
-        for (size_t i = 0; i < n; i++) {
-                wr_u8(w, tmp[i]);
-        }
-}
-
-static void wr_svarint(sketch_writer_t *w, int64_t v)
-{
-        wr_varint(w, red_varint_zigzag(v));
-}
-
-/* Writes a store by ascending bucket index i = key (pos) or -key (neg). */
-static void wr_store(sketch_writer_t *w, const sketch_store_t *st, bool neg)
-{
-        int64_t lo, hi;
-
-        if (!store_range(st, &lo, &hi)) {
-                wr_svarint(w, 0);
-                wr_varint(w, 0);
-                return;
-        }
-        wr_svarint(w, neg ? -hi : lo);
-        wr_varint(w, (uint64_t)(hi - lo + 1));
-        if (neg) {
-                for (int64_t k = hi; k >= lo; k--) {
-                        wr_varint(w, st->bins[k - st->offset]);
-                }
-        } else {
-                for (int64_t k = lo; k <= hi; k++) {
-                        wr_varint(w, st->bins[k - st->offset]);
-                }
-        }
-}
-
-size_t red_sketch_serialize(const red_sketch_t *sk, uint8_t *buf, size_t size)
-{
-        sketch_writer_t w = {.buf = buf, .size = buf ? size : 0, .pos = 0};
-
-        wr_u8(&w, RED_SKETCH_FORMAT_VERSION);
-        wr_u64le(&w, dbl_bits(sk->alpha));
-        wr_varint(&w, sk->max_bins);
-        wr_varint(&w, sk->count);
-        wr_u64le(&w, dbl_bits(sk->min));
-        wr_u64le(&w, dbl_bits(sk->max));
-        wr_varint(&w, sk->zero);
-        wr_store(&w, &sk->stores[STORE_POS], false);
-        wr_store(&w, &sk->stores[STORE_NEG], true);
-        return w.pos;
-}
-
-typedef struct sketch_reader_s {
-        const uint8_t *buf;
-        size_t len;
-        size_t pos;
-        const char *what; /* field being read, for messages */
-        bool bad_varint;  /* the read failed on a malformed varint */
-} sketch_reader_t;
-
-static bool rd_u8(sketch_reader_t *r, uint8_t *v)
-{
-        if (r->pos >= r->len) {
-                return false;
-        }
-        *v = r->buf[r->pos++];
-        return true;
-}
-
-static bool rd_u64le(sketch_reader_t *r, uint64_t *v)
-{
-        uint64_t u = 0;
-
-        if (r->len - r->pos < 8) {
-                return false;
-        }
-        for (int i = 0; i < 8; i++) {
-                u |= (uint64_t)r->buf[r->pos + i] << (8 * i);
-        }
-        r->pos += 8;
-        *v = u;
-        return true;
-}
-
-/*
- * A varint as red_varint reads it: shortest forms only. False when the
- * input ends inside it, or (bad_varint set) when it is malformed.
- */
-static bool rd_varint(sketch_reader_t *r, uint64_t *v)
-{
-        int n = red_varint_decode(r->buf + r->pos, r->len - r->pos, v);
-
-        if (n <= 0) {
-                r->bad_varint = n == RED_VARINT_BAD;
-                return false;
-        }
-        r->pos += (size_t)n;
-        return true;
-}
-
-static bool rd_svarint(sketch_reader_t *r, int64_t *v)
-{
-        uint64_t u;
-
-        if (!rd_varint(r, &u)) {
-                return false;
-        }
-        *v = red_varint_unzigzag(u);
-        return true;
-}
-
-/*
- * Reads one store into st (empty on entry). Returns "" when it is fine, NULL
- * when the input ends early, else what is wrong; *sump receives the sum of
- * its counts.
- */
-static const char *rd_store(sketch_reader_t *r, sketch_store_t *st, bool neg,
-                            uint32_t max_bins, int64_t max_key, uint64_t *sump)
-{
-        int64_t offset;
-        uint64_t nbins, sum = 0;
-        uint32_t cap;
-
-        *sump = 0;
-        r->what = "store offset";
-        if (!rd_svarint(r, &offset)) {
-                return NULL; /* the caller reports it (truncated, bad varint) */
-        }
-        r->what = "store bin count";
-        if (!rd_varint(r, &nbins)) {
-                return NULL;
-        }
-        if (nbins == 0) {
-                return offset == 0 ? "" : "empty store with an offset";
-        }
-        if (nbins > max_bins) {
-                return "store has more bins than max_bins";
-        }
-        if (offset < -max_key || offset > max_key ||
-            offset + (int64_t)nbins - 1 > max_key) {
-                return "store offset out of range for alpha";
-        }
-        cap = (uint32_t)nbins;
-        st->bins = calloc(cap, sizeof(*st->bins));
-        if (!st->bins) {
-                return "out of memory";
-        }
-        st->cap = cap;
-        /* Internal keys: i (pos) or -i (neg), ascending in bins[]. */
-        st->offset = neg ? -(offset + (int64_t)nbins - 1) : offset;
-        r->what = "store counts";
-        for (uint32_t j = 0; j < cap; j++) {
-                uint64_t c;
-
-                if (!rd_varint(r, &c)) {
-                        return NULL;
-                }
-                if (sum + c < sum) {
-                        return "bin counts overflow";
-                }
-                sum += c;
-                st->bins[neg ? cap - 1 - j : j] = c;
-        }
-        if (st->bins[0] == 0 || st->bins[cap - 1] == 0) {
-                return "store has untrimmed empty bins";
-        }
-        *sump = sum;
-        return "";
-}
-
-red_sketch_t *red_sketch_deserialize(const uint8_t *buf, size_t len,
-                                     char *errstr, size_t errstr_size)
-{
-        sketch_reader_t r = {.buf = buf, .len = buf ? len : 0, .pos = 0};
-        red_sketch_t *sk = NULL;
-        uint64_t alpha_bits, max_bins, count, min_bits, max_bits, zero;
-        uint64_t sums[2];
-        const char *problem = NULL;
-        size_t at = 0;
-        double alpha, min, max;
-        int64_t max_key;
-        uint8_t version;
-        char sub[160];
-
-        r.what = "version";
-        if (!rd_u8(&r, &version)) {
-                goto truncated;
-        }
-        if (version != RED_SKETCH_FORMAT_VERSION) {
-                sketch_err(errstr, errstr_size,
-                           "sketch: unknown format version 0x%02x at byte 0 "
-                           "(expected 0x%02x)",
-                           version, RED_SKETCH_FORMAT_VERSION);
-                return NULL;
-        }
-        r.what = "alpha";
-        if (!rd_u64le(&r, &alpha_bits)) {
-                goto truncated;
-        }
-        r.what = "max_bins";
-        at = r.pos;
-        if (!rd_varint(&r, &max_bins)) {
-                goto truncated;
-        }
-        if (max_bins > RED_SKETCH_MAX_BINS_LIMIT) {
-                problem = "max_bins out of range";
-                goto bad;
-        }
-        alpha = bits_dbl(alpha_bits);
-        sk = red_sketch_new_bounded(alpha, (int)max_bins, sub, sizeof(sub));
-        if (!sk) {
-                sketch_err(errstr, errstr_size, "%s (in serialised input)",
-                           sub);
-                return NULL;
-        }
-        r.what = "count";
-        if (!rd_varint(&r, &count)) {
-                goto truncated;
-        }
-        r.what = "min";
-        if (!rd_u64le(&r, &min_bits)) {
-                goto truncated;
-        }
-        r.what = "max";
-        if (!rd_u64le(&r, &max_bits)) {
-                goto truncated;
-        }
-        r.what = "zero count";
-        if (!rd_varint(&r, &zero)) {
-                goto truncated;
-        }
-        at = r.pos;
-        min = bits_dbl(min_bits);
-        max = bits_dbl(max_bits);
-        if (count == 0) {
-                if (min_bits != dbl_bits(INFINITY) ||
-                    max_bits != dbl_bits(-INFINITY)) {
-                        problem = "empty sketch with min/max";
-                        goto bad;
-                }
-        } else if (!isfinite(min) || !isfinite(max) || !(min <= max) ||
-                   min_bits == dbl_bits(-0.0) || max_bits == dbl_bits(-0.0)) {
-                problem = "bad min/max";
-                goto bad;
-        }
-
-        max_key = (int64_t)ceil(712 * sk->multiplier) + 2;
-        for (int i = 0; i < 2; i++) {
-                at = r.pos;
-                problem = rd_store(&r, &sk->stores[i], i == STORE_NEG,
-                                   sk->max_bins, max_key, &sums[i]);
-                if (!problem) {
-                        goto truncated;
-                }
-                if (*problem) {
-                        goto bad;
-                }
-        }
-        if (r.pos != r.len) {
-                at = r.pos;
-                problem = "trailing bytes";
-                goto bad;
-        }
-        at = 0;
-        if (sums[0] + sums[1] < sums[0] || sums[0] + sums[1] + zero < zero ||
-            sums[0] + sums[1] + zero != count) {
-                problem = "bin counts do not add up to count";
-                goto bad;
-        }
-        if ((sums[STORE_POS] && max < sk->min_indexable) ||
-            (sums[STORE_NEG] && min > -sk->min_indexable) ||
-            (zero && (min >= sk->min_indexable || max <= -sk->min_indexable))) {
-                problem = "min/max contradict the buckets";
-                goto bad;
-        }
-        sk->count = count;
-        sk->zero = zero;
-        sk->min = min;
-        sk->max = max;
-        return sk;
-
-truncated:
-        if (r.bad_varint) {
-                sketch_err(errstr, errstr_size,
-                           "sketch: corrupt input at byte %zu: malformed "
-                           "varint in %s (over-long or past 64 bits)",
-                           r.pos, r.what);
-        } else {
-                sketch_err(errstr, errstr_size,
-                           "sketch: truncated input: %zu bytes end inside %s",
-                           len, r.what);
-        }
-        red_sketch_destroy(sk);
-        return NULL;
-
-bad:
-        sketch_err(errstr, errstr_size, "sketch: corrupt input at byte %zu: %s",
-                   at, problem);
-        red_sketch_destroy(sk);
-        return NULL;
+               a->zero == b->zero &&
+               red_sketch_dbl_bits(a->min) == red_sketch_dbl_bits(b->min) &&
+               red_sketch_dbl_bits(a->max) == red_sketch_dbl_bits(b->max) &&
+               store_equal(&a->stores[RED_SKETCH_STORE_POS],
+                           &b->stores[RED_SKETCH_STORE_POS]) &&
+               store_equal(&a->stores[RED_SKETCH_STORE_NEG],
+                           &b->stores[RED_SKETCH_STORE_NEG]);
 }

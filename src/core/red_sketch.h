@@ -20,6 +20,16 @@
  * from the union of the inputs (also when buckets were collapsed), and merge
  * is commutative and associative.
  *
+ * Weights: counts are integers, and a value may count more than once
+ * (red_sketch_add_n). A weighted sketch counts each value with its weight
+ * in a fixed-point unit (reducerd's weighted aggregations: 10^-6, see
+ * red_weight.h), so its counts stay integers and merge exactly as above;
+ * quantiles are then weighted nearest-rank ones (the value at which the
+ * cumulative weight reaches q times the total weight), within alpha. The
+ * serialised format does not record the unit: its owner does (the cell
+ * state), and red_sketch_rescale() converts between units, so sketches
+ * stored before weights existed (plain counts) still decode and merge.
+ *
  * A sketch is not thread-safe; one thread at a time may use it.
  *
  * Serialised format (version 1), all multi-byte fixed fields little-endian,
@@ -118,6 +128,17 @@ int red_sketch_add_n(red_sketch_t *sk, double value, uint64_t n) RED_MUSTCHECK;
 int red_sketch_merge(red_sketch_t *dst, const red_sketch_t *src) RED_MUSTCHECK;
 
 /**
+ * Changes the unit the counts are in: multiplies every count by
+ * 10^@p exp10 (exp10 > 0, exact: e.g. a sketch of plain counts becomes one
+ * of weight units), or divides it by 10^-exp10 rounding half up (exp10 <
+ * 0: a coarser unit; a bucket that rounds to 0 is dropped, a sketch left
+ * with no count is emptied; min and max are kept otherwise). Quantiles of
+ * a multiplied sketch are unchanged. Returns 0, -EOVERFLOW (nothing
+ * changed) when a count would wrap, or -EINVAL for |exp10| > 19.
+ */
+int red_sketch_rescale(red_sketch_t *sk, int exp10) RED_MUSTCHECK;
+
+/**
  * The nearest-rank quantile: the value of rank r = max(1, ceil(q * n)) within
  * relative error alpha (values in the zero bucket report 0), clamped into
  * [min, max]. A q that is a few ulps above k / n counts as k / n, so
@@ -125,6 +146,15 @@ int red_sketch_merge(red_sketch_t *dst, const red_sketch_t *src) RED_MUSTCHECK;
  * is not in [0, 1].
  */
 double red_sketch_quantile(const red_sketch_t *sk, double q);
+
+/**
+ * red_sketch_quantile() of a sketch whose every value counts at least
+ * @p least (>= 1; a weighted sketch: the smallest weight added): a rank
+ * within @p least of either end is the exact min or max, as rank 1 and
+ * rank n are with plain counts (least 1, red_sketch_quantile()).
+ */
+double red_sketch_quantile_least(const red_sketch_t *sk, double q,
+                                 uint64_t least);
 
 /** Number of values added. */
 uint64_t red_sketch_count(const red_sketch_t *sk);

@@ -100,8 +100,8 @@ static bool put_ref(red_buf_t *b, const red_cell_t *cell, int ref)
         if (!red_cell_value(cell, ref, &v) || !isfinite(v)) {
                 return false;
         }
-        if (RED_REF_OUTPUT(ref) == RED_OUT_COUNT) {
-                red_buf_put_i64(b, (int64_t)v);
+        if (red_outputs_is_count(ref)) {
+                red_buf_put_i64(b, llround(v));
         } else {
                 red_buf_put_double(b, v);
         }
@@ -395,8 +395,8 @@ static void prom_samples(red_summary_t *s, const char *name, const char *suffix,
                 red_buf_printf(out, "%s%s", name, suffix);
                 prom_labels(s, s->kept[i], quantile, out);
                 red_buf_putc(out, ' ');
-                if (RED_REF_OUTPUT(ref) == RED_OUT_COUNT) {
-                        red_buf_put_i64(out, (int64_t)v);
+                if (red_outputs_is_count(ref)) {
+                        red_buf_put_i64(out, llround(v));
                 } else {
                         red_buf_put_double(out, v);
                 }

@@ -3,6 +3,8 @@
 #include "red_tabledef_build.h"
 
 #include "red_expr.h"
+#include "red_outputs.h"
+#include "red_tz.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -44,8 +46,8 @@ static void const_text(red_buf_t *d, const red_const_t *v)
 static void measure_text(red_buf_t *d, const red_contract_t *c,
                          const red_measure_t *m)
 {
-        static const char *const kinds[] = {"count",  "sum",      "stats",
-                                            "sketch", "count_by", "by"};
+        static const char *const kinds[] = {
+                "count", "sum", "stats", "sketch", "count_by", "by", "recent"};
 
         red_buf_printf(d, "%s: %s", m->name, kinds[m->kind]);
         if (m->slot >= 0) {
@@ -95,14 +97,17 @@ static void note_ref(void *opaque, int ref)
 }
 
 /* A reference is a count (an integer, never null) when it names a count
- * measure or any measure's .count. */
+ * measure, any measure's .count or its .events. A weighted count is an
+ * estimate: a whole number only where a column is that count alone (the
+ * engine rounds it), not inside an expression. */
 static bool ref_is_count(void *opaque, int ref)
 {
         const red_agg_t *a = opaque;
         int m = RED_REF_MEASURE(ref);
 
-        return RED_REF_OUTPUT(ref) == RED_OUT_COUNT && m >= 0 &&
-               (size_t)m < a->measure_cnt;
+        return m >= 0 && (size_t)m < a->measure_cnt &&
+               ((RED_REF_OUTPUT(ref) == RED_OUT_COUNT && !a->weighted) ||
+                RED_REF_OUTPUT(ref) == RED_OUT_EVENTS);
 }
 
 red_sqlt_class_t red_tabledef_agg_class(const red_agg_t *a,
@@ -114,7 +119,10 @@ red_sqlt_class_t red_tabledef_agg_class(const red_agg_t *a,
         if (col->kind != RED_COL_EXPR) {
                 return RED_SQLT_JSON;
         }
-        if (red_expr_integral(col->expr, ref_is_count, (void *)a)) {
+        if ((red_expr_is_ref(col->expr, &ref) && red_outputs_is_count(ref) &&
+             RED_REF_MEASURE(ref) >= 0 &&
+             (size_t)RED_REF_MEASURE(ref) < a->measure_cnt) ||
+            red_expr_integral(col->expr, ref_is_count, (void *)a)) {
                 *integral = true;
                 return RED_SQLT_INTEGER;
         }
@@ -344,8 +352,9 @@ static void agg_table(build_t *b, const red_agg_t *a)
                         red_tabledef_build_meaning(
                                 b, t, RED_MEANING_WINDOW,
                                 red_tabledef_build_fmt(b, "window %s", wn),
-                                red_tabledef_build_fmt(b, "%s windows in UTC",
-                                                       wn));
+                                red_tabledef_build_fmt(
+                                        b, "%s windows in %s", wn,
+                                        a->tz ? red_tz_name(a->tz) : "UTC"));
                 }
         }
         for (size_t g = 0; g < a->grouping_cnt; g++) {

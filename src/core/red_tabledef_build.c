@@ -115,6 +115,9 @@ void red_tabledef_build_col_override(build_t *b, red_coldef_t *col,
         if (ct->def) {
                 free(col->def);
                 col->def = red_tabledef_build_dup(b, ct->def);
+        } else if (ct->no_default) {
+                free(col->def);
+                col->def = NULL;
         }
 }
 

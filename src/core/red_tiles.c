@@ -5,19 +5,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-static red_time_t next_start(red_window_type_t wt, red_time_t t)
-{
-        red_time_t s = red_window_start(wt, t);
-
-        return s < t ? red_window_end(wt, s) : s;
-}
-
-static bool aligned(red_window_type_t wt, red_time_t t)
-{
-        return red_window_start(wt, t) == t;
-}
-
 typedef struct tiler_s {
+        const red_tz_t *tz; /* the windows' zone, NULL = UTC */
         red_window_type_t types[RED_WINDOW__CNT]; /* coarsest first */
         size_t type_cnt;
         red_window_type_t finest;
@@ -41,6 +30,24 @@ static int push_tile(tiler_t *t, red_window_type_t wt, red_time_t from,
         return 0;
 }
 
+static red_time_t end_of(const tiler_t *t, red_window_type_t wt, red_time_t s)
+{
+        return red_window_end_tz(wt, s, t->tz);
+}
+
+static red_time_t next_start(const tiler_t *t, red_window_type_t wt,
+                             red_time_t at)
+{
+        red_time_t s = red_window_start_tz(wt, at, t->tz);
+
+        return s < at ? end_of(t, wt, s) : s;
+}
+
+static bool aligned(const tiler_t *t, red_window_type_t wt, red_time_t at)
+{
+        return red_window_start_tz(wt, at, t->tz) == at;
+}
+
 /*
  * Tiles [a, b) (both on boundaries of the finest type): the coarsest type
  * with a whole window inside takes the longest run it can, the part
@@ -54,15 +61,15 @@ static int tile(tiler_t *t, red_time_t a, red_time_t b)
                 bool placed = false;
                 for (size_t i = 0; i < t->type_cnt && !placed; i++) {
                         red_window_type_t wt = t->types[i];
-                        red_time_t s = next_start(wt, a), e = s;
+                        red_time_t s = next_start(t, wt, a), e = s;
                         size_t n = 0;
                         int r;
-                        if (s >= b || !aligned(t->finest, s)) {
+                        if (s >= b || !aligned(t, t->finest, s)) {
                                 continue;
                         }
-                        while (red_window_end(wt, e) <= b &&
-                               aligned(t->finest, red_window_end(wt, e))) {
-                                e = red_window_end(wt, e);
+                        while (end_of(t, wt, e) <= b &&
+                               aligned(t, t->finest, end_of(t, wt, e))) {
+                                e = end_of(t, wt, e);
                                 n++;
                         }
                         if (!n) {
@@ -83,11 +90,11 @@ static int tile(tiler_t *t, red_time_t a, red_time_t b)
         return 0;
 }
 
-int red_tiles_plan(uint32_t windows, red_time_t from, red_time_t to,
-                   red_time_t *covered_from, red_time_t *covered_to,
-                   red_tile_t **tiles, size_t *cnt)
+int red_tiles_plan(uint32_t windows, const red_tz_t *tz, red_time_t from,
+                   red_time_t to, red_time_t *covered_from,
+                   red_time_t *covered_to, red_tile_t **tiles, size_t *cnt)
 {
-        tiler_t t = {.type_cnt = 0};
+        tiler_t t = {.tz = tz, .type_cnt = 0};
         red_time_t len[RED_WINDOW__CNT];
         red_time_t s;
         int r;
@@ -103,8 +110,8 @@ int red_tiles_plan(uint32_t windows, red_time_t from, red_time_t to,
                 if (!(windows & (1u << wt))) {
                         continue;
                 }
-                s = red_window_start((red_window_type_t)wt, from);
-                len[wt] = red_window_end((red_window_type_t)wt, s) - s;
+                s = red_window_start_tz((red_window_type_t)wt, from, tz);
+                len[wt] = end_of(&t, (red_window_type_t)wt, s) - s;
                 for (i = t.type_cnt; i > 0 && len[t.types[i - 1]] < len[wt];
                      i--) {
                         t.types[i] = t.types[i - 1];
@@ -116,9 +123,9 @@ int red_tiles_plan(uint32_t windows, red_time_t from, red_time_t to,
                 return -EINVAL;
         }
         t.finest = t.types[t.type_cnt - 1];
-        *covered_from = red_window_start(t.finest, from);
-        s = red_window_start(t.finest, to);
-        *covered_to = s == to ? to : red_window_end(t.finest, s);
+        *covered_from = red_window_start_tz(t.finest, from, tz);
+        s = red_window_start_tz(t.finest, to, tz);
+        *covered_to = s == to ? to : end_of(&t, t.finest, s);
         if ((r = tile(&t, *covered_from, *covered_to))) {
                 free(t.tiles);
                 return r;

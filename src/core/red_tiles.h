@@ -27,12 +27,14 @@ typedef struct red_tile_s {
 
 /**
  * Tiles [@p from, @p to) with the window types of @p windows (a mask of
- * 1 << red_window_type_t). Sets the range covered and a malloc'd array of
- * runs in time order (caller frees). 0, -EINVAL (empty mask or range) or
- * -ENOMEM.
+ * 1 << red_window_type_t) in time zone @p tz (borrowed; NULL = UTC: the
+ * aggregation's time_zone, so the tiles are the windows it stores). Sets the
+ * range covered and a malloc'd array of runs in time order (caller frees). 0,
+ * -EINVAL (empty mask or range) or -ENOMEM.
  */
-int red_tiles_plan(uint32_t windows, red_time_t from, red_time_t to,
-                   red_time_t *covered_from, red_time_t *covered_to,
-                   red_tile_t **tiles, size_t *cnt) RED_MUSTCHECK;
+int red_tiles_plan(uint32_t windows, const red_tz_t *tz, red_time_t from,
+                   red_time_t to, red_time_t *covered_from,
+                   red_time_t *covered_to, red_tile_t **tiles,
+                   size_t *cnt) RED_MUSTCHECK;
 
 #endif

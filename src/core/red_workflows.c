@@ -740,6 +740,22 @@ size_t red_workflows_evict(red_workflows_t *t, red_time_t now)
         return n;
 }
 
+size_t red_workflows_drop_partition(red_workflows_t *t, int32_t partition)
+{
+        uint32_t s = t->lru_head;
+        size_t n = 0;
+
+        while (s != NIL) {
+                rec_t *r = rec_at(t, s);
+                s = r->next;
+                if (r->wf.partition == partition && !(r->wf.flags & WF_DIRTY)) {
+                        rec_drop(t, r);
+                        n++;
+                }
+        }
+        return n;
+}
+
 size_t red_workflows_count(const red_workflows_t *t)
 {
         return t->count;

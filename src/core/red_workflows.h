@@ -36,6 +36,8 @@
 #define RED_WF_NONE 0xff
 /** Most remembered fields per workflow (contract `workflows.remember`). */
 #define RED_WF_MAX_REMEMBER 4
+/** Most summed fields per workflow (contract `workflows.totals`). */
+#define RED_WF_MAX_TOTALS 4
 
 /**
  * One live workflow. The table owns it; fields are read and written by the
@@ -57,6 +59,10 @@ typedef struct red_wf_s {
          * the table (set them with red_workflows_remember()), NULL = unset.
          */
         const char *remembered[RED_WF_MAX_REMEMBER];
+        /** workflows.totals: the sums of the source fields so far (0 for
+         * none), in the contract's order; new and restored records start
+         * at 0 (the sink restores stored sums after red_workflows_restore) */
+        double totals[RED_WF_MAX_TOTALS];
 } red_wf_t;
 
 typedef struct red_workflows_s red_workflows_t;
@@ -130,6 +136,15 @@ void red_workflows_rollback(red_workflows_t *t);
  * held. Never evicts dirty records. Returns the number evicted.
  */
 size_t red_workflows_evict(red_workflows_t *t, red_time_t now);
+
+/**
+ * A partition went to another consumer: drops the clean records whose
+ * last event came from a partition numbered @p partition (the next owner
+ * changes them in Postgres; kept, they would be stale if the partition
+ * came back). They are restored from Postgres when needed. Returns the
+ * number dropped.
+ */
+size_t red_workflows_drop_partition(red_workflows_t *t, int32_t partition);
 
 /** Records in memory. */
 size_t red_workflows_count(const red_workflows_t *t);

@@ -17,6 +17,7 @@ struct red_sink_fsm_s {
         char current[80];
         red_buf_t buf;  /* COPY data */
         red_buf_t json; /* rendering */
+        bool no_totals; /* red_sink_fsm_replaying() */
 };
 
 red_sink_fsm_t *red_sink_fsm_new(const red_contract_t *c)
@@ -31,6 +32,11 @@ red_sink_fsm_t *red_sink_fsm_new(const red_contract_t *c)
         red_buf_init(&w->buf);
         red_buf_init(&w->json);
         return w;
+}
+
+void red_sink_fsm_replaying(red_sink_fsm_t *w)
+{
+        w->no_totals = true;
 }
 
 void red_sink_fsm_destroy(red_sink_fsm_t *w)
@@ -104,6 +110,7 @@ static int restore(red_sink_fsm_t *w, const PGresult *res, int row,
         json_t *meta;
         int32_t part = -1;
         red_uuid_t id;
+        red_wf_t *wf;
         int r = 0;
 
         if (st < 0 || red_uuid_parse(PQgetvalue(res, row, 0), 36, &id)) {
@@ -121,13 +128,23 @@ static int restore(red_sink_fsm_t *w, const PGresult *res, int row,
                 part = (int32_t)json_integer_value(
                         json_object_get(meta, "kafka_partition"));
         }
-        if (!red_workflows_restore(
-                    t, &id, (uint8_t)st, prev < 0 ? RED_WF_NONE : (uint8_t)prev,
-                    PQgetisnull(res, row, 3)
-                            ? 0
-                            : strtoll(PQgetvalue(res, row, 3), NULL, 10),
-                    (uint32_t)atol(PQgetvalue(res, row, 4)), part, rem)) {
+        if (!(wf = red_workflows_restore(
+                      t, &id, (uint8_t)st,
+                      prev < 0 ? RED_WF_NONE : (uint8_t)prev,
+                      PQgetisnull(res, row, 3)
+                              ? 0
+                              : strtoll(PQgetvalue(res, row, 3), NULL, 10),
+                      (uint32_t)atol(PQgetvalue(res, row, 4)), part, rem))) {
                 r = -1;
+        }
+        /* workflows.totals so far (red_rows_workflow_metadata), unless
+         * the events are read again (they would count twice) */
+        for (size_t i = 0;
+             wf && !w->no_totals && i < c->total_cnt && i < RED_WF_MAX_TOTALS;
+             i++) {
+                json_t *v = json_object_get(meta,
+                                            c->slot_names[c->total_targets[i]]);
+                wf->totals[i] = json_is_number(v) ? json_number_value(v) : 0;
         }
         json_decref(meta);
         return r;

@@ -23,6 +23,10 @@ typedef struct red_sink_fsm_s red_sink_fsm_t;
  * NULL on OOM. */
 red_sink_fsm_t *red_sink_fsm_new(const red_contract_t *c);
 void red_sink_fsm_destroy(red_sink_fsm_t *w);
+/** For a replay (backfill, recompute): the workflows loaded keep their
+ * state and remembered fields but not their workflows.totals, which the
+ * events read again sum anew (else they would count twice). */
+void red_sink_fsm_replaying(red_sink_fsm_t *w);
 
 /** On each connection: checks the tables' columns and creates the
  * session's temp table. 0, or -1 with a message. */

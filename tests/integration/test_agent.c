@@ -124,7 +124,7 @@ static void write_metrics(const char *path, long n, counts_t *k)
                         "\"metric_id\":\"m-%ld\",\"metric_name\":\"%s\","
                         "\"metric_type\":\"%s\",\"value\":%s,\"unit\":\"%s\","
                         "\"tags\":{\"host\":\"h%d\"%s},\"agent_id\":%s,"
-                        "\"correlation_id\":\"c-%ld\"},"
+                        "\"correlation_id\":\"c-%ld\"%s},"
                         "\"_topic\":\"dev.agent.metrics.%s.v1\","
                         "\"_partition\":%d}\n",
                         i, ts, i / 10, i,
@@ -141,6 +141,9 @@ static void write_metrics(const char *path, long n, counts_t *k)
                         bad == 4 ? "NaN" : value,
                         strstr(name, "_ms") ? "ms" : "1", (int)(r % 4),
                         bad == 5 ? ",\"retries\":3" : "", agent_json, i / 10,
+                        /* a third was sampled by its producer: the rollups
+                         * weigh it (state format 2 through Postgres) */
+                        (r >> 56) % 3 == 0 ? ",\"sample_rate\":0.04" : "",
                         categories[cat][0], part);
                 fputs(line, fp);
                 k->lines++;

@@ -96,11 +96,12 @@ static int node_of(const char *s)
 
 /* Reads the events as the contract defines them: kind from the topic,
  * the payload nested or flat, node_type from the workflow's Started
- * event when a Completed or Failed event lacks it. */
+ * event when a Completed or Failed event lacks it, total_tokens from its
+ * stages. */
 static void truth_read(truth_t *tr, const char *file)
 {
         FILE *fp = fopen(file, "r");
-        json_t *nodes = json_object();
+        json_t *nodes = json_object(), *stage_tokens = json_object();
         char *line = NULL;
         size_t cap = 0;
 
@@ -139,13 +140,29 @@ static void truth_read(truth_t *tr, const char *file)
                 }
                 e->duration = json_number_value(
                         json_object_get(pl, "total_duration_seconds"));
-                e->tokens = (long)json_integer_value(
-                        json_object_get(pl, "total_tokens"));
+                /* a Completed event without total_tokens takes its
+                 * workflow's stage tokens (workflows.totals), summed from
+                 * its Started event on */
+                v = json_object_get(stage_tokens, wf);
+                e->tokens = json_is_integer(json_object_get(pl, "total_"
+                                                                "tokens"))
+                                    ? (long)json_integer_value(json_object_get(
+                                              pl, "total_tokens"))
+                                    : (long)json_integer_value(v);
+                if (strstr(topic, "stage-completed") &&
+                    json_object_get(nodes, wf)) {
+                        json_object_set_new(
+                                stage_tokens, wf,
+                                json_integer(json_integer_value(v) +
+                                             json_integer_value(json_object_get(
+                                                     pl, "tokens_consumed"))));
+                }
                 json_decref(root);
         }
         free(line);
         fclose(fp);
         json_decref(nodes);
+        json_decref(stage_tokens);
 }
 
 static int cmp_double(const void *a, const void *b)

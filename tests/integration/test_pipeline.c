@@ -440,6 +440,56 @@ START_TEST(postgres_outage)
 END_TEST
 
 /*
+ * An aggregation in Europe/Berlin (tests/data/contracts/tz_berlin.yaml):
+ * the pipeline writes exactly the rows of the golden reduce file across
+ * both 2026 changes (the 23- and 25-hour days, the two-hour hour), each in
+ * the UTC month partition of its window_start.
+ */
+START_TEST(time_zone)
+{
+        itest_t t;
+        const char *tz = test_path("tests/data/contracts/tz_berlin.yaml");
+        const char *cs[] = {tz, NULL};
+        const char *mig[] = {"migrate", NULL, NULL};
+        const char *file =
+                test_path("tests/data/reduce/tz_berlin/dst_2026.jsonl");
+        char *expected = test_read_file(test_path("tests/data/reduce/tz_berlin/"
+                                                  "dst_2026.expected.jsonl"),
+                                        NULL);
+        PGconn *c;
+        char *v;
+        pid_t pid;
+
+        itest_init(&t, "pipeline_tz");
+        c = test_pg_connect(t.conninfo);
+        /* the contract's table, as `reducerd migrate` builds it */
+        mig[1] = tz;
+        free(itest_cmd_ok(&t, mig));
+        itest_kafka(&t, 1, cs);
+        itest_config(&t, cs, 5, 200, NULL);
+        itest_produce(&t, file, 1, itest_lines(file));
+        pid = itest_start(&t, NULL, 1);
+        ck_assert_msg(itest_wait_committed(&t, "reducerd.tz_berlin",
+                                           itest_lines(file), 60000),
+                      "only %ld offsets committed",
+                      itest_committed(&t, "reducerd.tz_berlin"));
+        ck_assert_int_eq(
+                itest_compare_table(&t, expected, "tz_ticks", "aggregation_id"),
+                26);
+        /* Berlin's March starts on 02-28 23:00 UTC: the February partition */
+        v = test_pg_value(c, "SELECT tableoid::regclass::text FROM tz_ticks "
+                             "WHERE window_type = 'monthly' AND window_start "
+                             "= '2026-02-28T23:00:00Z'");
+        ck_assert_str_eq(v, "tz_ticks_2026_02");
+        free(v);
+        ck_assert_int_eq(itest_stop(pid, SIGTERM, 30000), 0);
+        PQfinish(c);
+        free(expected);
+        itest_fini(&t);
+}
+END_TEST
+
+/*
  * Postgres refuses connections for RED_TEST_OUTAGE_S seconds (default 60)
  * while the stream flows at full speed, poison included, and one of two
  * workers is killed meanwhile: the other gets its partitions while it
@@ -658,6 +708,7 @@ int main(void)
         test_add_case(s, "scale", scale_out, 900);
         test_add_case(s, "poison", poison, 900);
         test_add_case(s, "pgoutage", postgres_outage, 900);
+        test_add_case(s, "tz", time_zone, 300);
         test_add_case(s, "outage_load", outage_under_load, 900);
         test_add_case(s, "interleave", live_interleaving, 900);
         test_add_case(s, "skipped", skipped_offsets_read_again, 900);

@@ -12,6 +12,7 @@
 #include "red_test.h"
 #include "red_workflows.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -423,7 +424,8 @@ static void hour_of_compute(red_aggregator_t *ag, int first)
         apply(ag,
               completed(first + 1, "2025-11-06T10:02:00Z", "compute", "api", 20,
                         0.7, ",\"total_tokens\":200,\"total_cost_usd\":0.2"));
-        /* no tokens or cost: the defaults, 0 */
+        /* no tokens or cost (the FSM engine would fill in its workflow's
+         * stage sums, red_fsm: none here), so no figure in the averages */
         apply(ag, completed(first + 2, "2025-11-06T10:03:00Z", "compute",
                             "data", 60, 0.9, ""));
         apply(ag, failed(first + 3, "2025-11-06T10:04:00Z", "compute", "api",
@@ -478,7 +480,7 @@ START_TEST(cell_values)
                 0.3, 1e-9);
         ck_assert_double_eq(test_json_number(j, "cost_statistics",
                                              "avg_tokens_per_generation", NULL),
-                            100);
+                            150);
         st = json_object_get(json_object_get(j, "stage_statistics"), "parse");
         ck_assert_ptr_nonnull(st);
         ck_assert_double_eq(test_json_number(st, "total_executions", NULL), 2);
@@ -555,6 +557,29 @@ START_TEST(alternating_keys_and_clear)
                                            "node_type_grouping", "effect"),
                                  "started_generations"),
                 1);
+        red_aggregator_destroy(ag);
+}
+END_TEST
+
+/*
+ * A value no sum can take (the decoder keeps these out; only a caller that
+ * bypasses it gets one) fails the event with -ERANGE, not -ENOMEM, so the
+ * pipeline's log says what went wrong.
+ */
+START_TEST(out_of_range_is_erange)
+{
+        red_aggregator_t *ag = ag_new(am);
+        red_event_t *ev;
+        int slot = red_contract_slot(am, "value");
+
+        ck_assert_int_ge(slot, 0);
+        apply(ag, metric("state_get_time_ms", 3, NULL, "2025-11-06T10:00:00Z"));
+        ev = metric("state_get_time_ms", 4, NULL, "2025-11-06T10:05:00Z");
+        ck_assert_int_eq(ev->values[slot].type, RED_FT_NUMBER);
+        ev->values[slot].d = 1e300;
+        ck_assert_int_eq(red_aggregator_apply(ag, ev), -ERANGE);
+        ev->values[slot].d = -1e300;
+        ck_assert_int_eq(red_aggregator_apply(ag, ev), -ERANGE);
         red_aggregator_destroy(ag);
 }
 END_TEST
@@ -739,6 +764,7 @@ int main(void)
         tcase_add_test(tr, dimension_texts);
         tcase_add_test(tv, cell_values);
         tcase_add_test(tv, alternating_keys_and_clear);
+        tcase_add_test(tv, out_of_range_is_erange);
         tcase_add_test(tm, merged_deltas_equal_one_pass);
         tcase_add_test(te, enriched_dimensions);
         suite_add_tcase(s, tr);

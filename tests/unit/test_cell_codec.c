@@ -364,6 +364,78 @@ START_TEST(state_golden)
 }
 END_TEST
 
+/* A Failed event of the codegen contract at 10:00 + @p sec. */
+static void failure(hev_t *h, int sec, const char *stage, const char *msg)
+{
+        char t[32];
+
+        snprintf(t, sizeof(t), "2025-11-06T10:%02d:%02dZ", sec / 60, sec % 60);
+        hev_init(h, cg, "failed", t);
+        set_str(h, cg, "failed_stage", stage);
+        set_str(h, cg, "error_message", msg);
+}
+
+/*
+ * A recent measure (codegen's failed_errors): per stage the last five
+ * distinct messages, newest first; a repeated message moves up; long
+ * ones are cut at a character; halves merged in either order, through
+ * the stored state, equal one pass.
+ */
+START_TEST(recent_values_state)
+{
+        static char msgs[12][16];
+        char long_msg[400], err[256], *col;
+        red_cell_t *one = new_cell(cg), *x = new_cell(cg), *y = new_cell(cg);
+        red_cell_t *back = new_cell(cg);
+        red_buf_t a, b;
+        hev_t h;
+
+        for (int i = 0; i < 12; i++) {
+                snprintf(msgs[i], sizeof(msgs[i]), "error %02d", i);
+                failure(&h, i, "validation", msgs[i]);
+                apply(one, &h);
+                apply(i % 2 ? x : y, &h);
+        }
+        failure(&h, 30, "validation", msgs[3]); /* again, newest */
+        apply(one, &h);
+        apply(y, &h);
+        /* 199 ASCII bytes then "é" (2 bytes): cut before it, at 199 */
+        memset(long_msg, 'x', 199);
+        strcpy(long_msg + 199, "\xc3\xa9 and more");
+        failure(&h, 31, "code_generation", long_msg);
+        apply(one, &h);
+        apply(x, &h);
+        col = render_col(one, "failed_stage_errors");
+        ck_assert_msg(strstr(col, "\"validation\":[\"error 03\",\"error "
+                                  "11\",\"error 10\",\"error 09\",\"error "
+                                  "08\"]"),
+                      "%s", col);
+        ck_assert_ptr_nonnull(strstr(col, "\"code_generation\":[\"xxx"));
+        ck_assert_ptr_null(strstr(col, "\xc3"));
+        free(col);
+
+        red_buf_init(&a);
+        red_buf_init(&b);
+        serialize(x, &a);
+        ck_assert_int_eq(red_cell_merge_serialized(back, a.data, a.len, err,
+                                                   sizeof(err)),
+                         0);
+        ck_assert_int_eq(red_cell_merge(back, y, err, sizeof(err)), 0);
+        ck_assert_int_eq(red_cell_merge(y, x, err, sizeof(err)), 0);
+        serialize(one, &a);
+        serialize(back, &b);
+        ck_assert(a.len == b.len && !memcmp(a.data, b.data, a.len));
+        serialize(y, &b);
+        ck_assert(a.len == b.len && !memcmp(a.data, b.data, a.len));
+        red_buf_destroy(&a);
+        red_buf_destroy(&b);
+        red_cell_destroy(one);
+        red_cell_destroy(x);
+        red_cell_destroy(y);
+        red_cell_destroy(back);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("cell_codec");
@@ -374,6 +446,7 @@ int main(void)
         tcase_add_test(tc, states_across_contract_versions);
         tcase_add_test(tc, precision_and_measures_change);
         tcase_add_test(tc, state_golden);
+        tcase_add_test(tc, recent_values_state);
         tcase_set_timeout(tc, 300);
         suite_add_tcase(s, tc);
         return test_main(s);

@@ -57,16 +57,23 @@ START_TEST(codegen_contract_model)
         ck_assert_uint_eq(a->grouping_cnt, 4);
         ck_assert_str_eq(a->groupings[3].name, "time_window");
         ck_assert_str_eq(c->dims[a->groupings[3].dims[0]].constant, "all");
-        ck_assert_uint_eq(a->measure_cnt, 9);
+        ck_assert_uint_eq(a->measure_cnt, 10);
         ck_assert_int_eq(a->measures[3].kind, RED_MEAS_SKETCH);
         ck_assert_int_eq(a->measures[7].kind, RED_MEAS_BY);
-        ck_assert_uint_eq(a->measures[7].sub_cnt, 3);
+        ck_assert_uint_eq(a->measures[7].sub_cnt, 5);
         ck_assert_uint_eq(a->measures[7].sub[1].where_cnt, 1);
         ck_assert_int_eq(a->measures[8].kind, RED_MEAS_COUNT_BY);
-        ck_assert_uint_eq(a->column_cnt, 10);
+        ck_assert_int_eq(a->measures[9].sub[0].kind, RED_MEAS_RECENT);
+        ck_assert_int_eq(a->measures[9].sub[0].keep, 5);
+        ck_assert_uint_eq(a->column_cnt, 11);
         ck_assert_int_eq(a->columns[5].kind, RED_COL_OBJECT);
         ck_assert_int_eq(a->columns[8].kind, RED_COL_EACH);
         ck_assert_int_eq(a->columns[9].kind, RED_COL_COUNTS);
+        ck_assert_int_eq(a->columns[10].kind, RED_COL_EACH);
+        ck_assert_int_eq(a->columns[10].sub, 0);
+        ck_assert_uint_eq(c->total_cnt, 2);
+        ck_assert_str_eq(c->slot_names[c->total_targets[1]], "total_cost_usd");
+        ck_assert_str_eq(c->slot_names[c->total_sources[0]], "tokens_consumed");
         ck_assert_str_eq(a->publish.topic,
                          "dev.omninode-bridge.codegen.metrics-recorded.v1");
 

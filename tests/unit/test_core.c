@@ -906,6 +906,32 @@ START_TEST(late_policies)
 }
 END_TEST
 
+/*
+ * Lateness in an aggregation's time zone: Kathmandu (+05:45) hours run
+ * from :15 to :15 UTC. With the watermark at 11:14, an event at 10:50 is
+ * in the hour 10:15-11:15, still open (it would be late in UTC, whose
+ * 10:00-11:00 has closed); one at 10:14 is in the closed 09:15-10:15.
+ */
+START_TEST(late_in_time_zone)
+{
+        red_contract_t *c =
+                test_contract_with(MINIMAL, "    time_zone: Asia/Kathmandu\n"
+                                            "time:\n  late_policy: drop\n");
+        red_core_t *core = core_new(c);
+
+        ck_assert_ptr_nonnull(c->aggs[0].tz);
+        add(core, done_msg(0, 0, "a", "2025-11-06T11:15:00Z"));
+        add(core, done_msg(0, 1, "a", "2025-11-06T10:50:00Z"));
+        add(core, done_msg(0, 2, "a", "2025-11-06T10:14:00Z"));
+        release_process(core, INT64_MAX, 2);
+        red_core_commit(core);
+        assert_counters(core, 2, 0, 1, 0);
+        red_core_destroy(core);
+        red_contract_destroy(c);
+        teardown();
+}
+END_TEST
+
 START_TEST(late_judged_at_arrival)
 {
         red_contract_t *c =
@@ -1395,6 +1421,7 @@ int main(void)
         tcase_add_test(td, unaccounted_message_shows);
         tcase_add_test(td, refused_message_is_dead_lettered);
         tcase_add_test(tl, late_policies);
+        tcase_add_test(tl, late_in_time_zone);
         tcase_add_test(tl, late_judged_at_arrival);
         tcase_add_test(tl, replay_from_position);
         tcase_add_test(tl, watermark_clamped);

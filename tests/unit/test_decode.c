@@ -611,23 +611,37 @@ END_TEST
 
 START_TEST(nulls_and_defaults)
 {
+        /* defaults: an integer and a string */
+        ck_assert_int_eq(dec(dfc, "test.metrics",
+                             "{\"event_type\":\"metric.recorded\"," TS
+                             ",\"metric_id\":\"" WF "\"}"),
+                         RED_DLQ_NONE);
+        ck_assert_int_eq(cval(dfc, "count")->type, RED_FT_INTEGER);
+        ck_assert_int_eq(cval(dfc, "count")->i, 7);
+        ck_assert_int_eq(cval(dfc, "label")->type, RED_FT_STRING);
+        ck_assert_uint_eq(cval(dfc, "label")->s.len, 4);
+        /* null is absent: default applied, optional left out */
+        ck_assert_int_eq(dec(dfc, "test.metrics",
+                             "{\"event_type\":\"metric.recorded\"," TS
+                             ",\"metric_id\":\"" WF "\",\"count\":null,"
+                             "\"ratio\":null}"),
+                         RED_DLQ_NONE);
+        ck_assert_int_eq(cval(dfc, "count")->i, 7);
+        ck_assert_int_eq(cval(dfc, "ratio")->type, RED_FT_NONE);
+
+        /* no default: total_tokens stays absent for the workflow's stage
+         * sums to fill (workflows.totals) */
         ck_assert_int_eq(
                 dec(cg, T_COMPLETED, COMPLETED("\"quality_score\":0.7")),
                 RED_DLQ_NONE);
-        /* defaults: integer 0 and number 0 */
-        ck_assert_int_eq(val("total_tokens")->type, RED_FT_INTEGER);
-        ck_assert_int_eq(val("total_tokens")->i, 0);
-        ck_assert_int_eq(val("total_cost_usd")->type, RED_FT_NUMBER);
-        ck_assert_double_eq(val("total_cost_usd")->d, 0);
+        ck_assert_int_eq(val("total_tokens")->type, RED_FT_NONE);
         ck_assert_int_eq(val("node_type")->type, RED_FT_NONE);
-
-        /* null is absent: default applied, optional left out */
         ck_assert_int_eq(dec(cg, T_COMPLETED,
                              COMPLETED("\"quality_score\":0.7,"
                                        "\"total_tokens\":null,"
                                        "\"node_type\":null")),
                          RED_DLQ_NONE);
-        ck_assert_int_eq(val("total_tokens")->i, 0);
+        ck_assert_int_eq(val("total_tokens")->type, RED_FT_NONE);
         ck_assert_int_eq(val("node_type")->type, RED_FT_NONE);
         ck_assert_int_eq(dec(cg, T_COMPLETED,
                              COMPLETED("\"quality_score\":0.7,"

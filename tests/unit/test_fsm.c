@@ -276,6 +276,102 @@ START_TEST(happy_path)
 }
 END_TEST
 
+/*
+ * History rows keep the guard values their trigger set (`set:`), beside
+ * the event's own metadata, which wins for a key both have.
+ */
+START_TEST(history_metadata_set)
+{
+        red_uuid_t id;
+        red_event_t *ev;
+        const json_t *md;
+
+        red_uuid_v4(&id);
+        apply(ev_new("started", &id, T0));
+        apply(stage(&id, T0 + 1, 1, true));
+        md = last_row()->metadata;
+        ck_assert(json_is_true(json_object_get(md, "has_requirements")));
+        ck_assert_uint_eq(json_object_size(md), 1);
+
+        ev = stage(&id, T0 + 2, 2, true);
+        ev_payload_md(ev, json_pack("{sbss}", "has_analysis_results", 0,
+                                    "agent", "a-7"));
+        apply(ev);
+        md = last_row()->metadata;
+        /* the event said false: its value is kept (and the guard fails) */
+        ck_assert(json_is_false(json_object_get(md, "has_analysis_results")));
+        ck_assert_str_eq(json_string_value(json_object_get(md, "agent")),
+                         "a-7");
+        ck_assert_int_eq(last_row()->result, RED_FSM_GUARD_FAILED);
+
+        /* a trigger without set: the event's metadata as it is, or none */
+        apply(request(&id, T0 + 3, "fail_workflow", NULL));
+        ck_assert_ptr_null(last_row()->metadata);
+}
+END_TEST
+
+/*
+ * workflows.totals: the stages' tokens_consumed and cost_usd add up per
+ * workflow; a Completed event without its own totals takes the sums, one
+ * with them keeps its own, one of an unknown workflow gets 0.
+ */
+START_TEST(totals_fill_completed)
+{
+        red_uuid_t a, b, u;
+        red_event_t *ev;
+        const red_value_t *v;
+
+        red_uuid_v4(&a);
+        red_uuid_v4(&b);
+        red_uuid_v4(&u);
+        apply(ev_new("started", &a, T0));
+        apply(ev_new("started", &b, T0));
+        for (int n = 1; n <= 3; n++) {
+                ev = stage(&a, T0 + n, n, true);
+                ev_int(ev, "tokens_consumed", 100 * n);
+                ev->values[slot("cost_usd")].type = RED_FT_NUMBER;
+                ev->values[slot("cost_usd")].d = 0.001 * n;
+                apply(ev);
+                ev = stage(&b, T0 + n, n, true);
+                ev_int(ev, "tokens_consumed", 7);
+                apply(ev);
+        }
+        ck_assert_double_eq(wf_of(&a)->totals[0], 600);
+        ck_assert_double_eq_tol(wf_of(&a)->totals[1], 0.006, 1e-15);
+
+        ev = ev_new("completed", &a, T0 + 10);
+        ck_assert_int_eq(red_fsm_engine_apply(eng, ev, &rows), 0);
+        v = &ev->values[slot("total_tokens")];
+        ck_assert_int_eq(v->type, RED_FT_INTEGER);
+        ck_assert_int_eq(v->i, 600);
+        v = &ev->values[slot("total_cost_usd")];
+        ck_assert_int_eq(v->type, RED_FT_NUMBER);
+        ck_assert_double_eq_tol(v->d, 0.006, 1e-15);
+        ev_free(ev);
+
+        /* its own figure wins; no cost from the stages: 0 */
+        ev = ev_new("completed", &b, T0 + 10);
+        ev_int(ev, "total_tokens", 5);
+        ck_assert_int_eq(red_fsm_engine_apply(eng, ev, &rows), 0);
+        ck_assert_int_eq(ev->values[slot("total_tokens")].i, 5);
+        ck_assert_double_eq(ev->values[slot("total_cost_usd")].d, 0);
+        ck_assert_int_eq(ev->values[slot("total_cost_usd")].type,
+                         RED_FT_NUMBER);
+        ev_free(ev);
+
+        /* an unknown workflow: 0; a stage event has no target: untouched */
+        ev = ev_new("completed", &u, T0 + 10);
+        ck_assert_int_eq(red_fsm_engine_apply(eng, ev, &rows), 0);
+        ck_assert_int_eq(ev->values[slot("total_tokens")].type, RED_FT_INTEGER);
+        ck_assert_int_eq(ev->values[slot("total_tokens")].i, 0);
+        ev_free(ev);
+        ev = stage(&u, T0 + 11, 1, true);
+        ck_assert_int_eq(red_fsm_engine_apply(eng, ev, &rows), 0);
+        ck_assert_int_eq(ev->values[slot("total_tokens")].type, RED_FT_NONE);
+        ev_free(ev);
+}
+END_TEST
+
 START_TEST(explicit_requests)
 {
         red_uuid_t id, unknown;
@@ -838,6 +934,8 @@ int main(void)
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, result_names);
         tcase_add_test(tc, happy_path);
+        tcase_add_test(tc, history_metadata_set);
+        tcase_add_test(tc, totals_fill_completed);
         tcase_add_test(tc, explicit_requests);
         tcase_add_test(tc, fail_and_retry);
         tcase_add_test(tc, out_of_order);

@@ -106,9 +106,10 @@ static uint32_t mask(const char *const *names)
         return m;
 }
 
-/* The runs cover [cf, ct) exactly, in order, on their own boundaries. */
-static void check_cover(const red_tile_t *t, size_t n, red_time_t cf,
-                        red_time_t ct)
+/* The runs cover [cf, ct) exactly, in order, on their own boundaries
+ * (in zone @p tz). */
+static void check_cover_tz(const red_tile_t *t, size_t n, red_time_t cf,
+                           red_time_t ct, const red_tz_t *tz)
 {
         red_time_t at = cf;
 
@@ -117,9 +118,9 @@ static void check_cover(const red_tile_t *t, size_t n, red_time_t cf,
                 red_time_t s = t[i].from;
                 size_t w = 0;
                 ck_assert_int_eq(t[i].from, at);
-                ck_assert_int_eq(red_window_start(t[i].wt, s), s);
+                ck_assert_int_eq(red_window_start_tz(t[i].wt, s, tz), s);
                 while (s < t[i].to) {
-                        s = red_window_end(t[i].wt, s);
+                        s = red_window_end_tz(t[i].wt, s, tz);
                         w++;
                 }
                 ck_assert_int_eq(s, t[i].to);
@@ -127,6 +128,12 @@ static void check_cover(const red_tile_t *t, size_t n, red_time_t cf,
                 at = t[i].to;
         }
         ck_assert_int_eq(at, ct);
+}
+
+static void check_cover(const red_tile_t *t, size_t n, red_time_t cf,
+                        red_time_t ct)
+{
+        check_cover_tz(t, n, cf, ct, NULL);
 }
 
 START_TEST(tiles_ninety_days)
@@ -138,7 +145,7 @@ START_TEST(tiles_ninety_days)
         red_time_t cf, ct;
 
         /* 2026-01-01 .. 2026-04-01: three whole months, nothing else */
-        ck_assert_int_eq(red_tiles_plan(mask(all), tm("2026-01-01"),
+        ck_assert_int_eq(red_tiles_plan(mask(all), NULL, tm("2026-01-01"),
                                         tm("2026-04-01"), &cf, &ct, &t, &n),
                          0);
         ck_assert_uint_eq(n, 1);
@@ -149,10 +156,10 @@ START_TEST(tiles_ninety_days)
 
         /* unaligned edges are rounded outward to hours; hours, days and
          * weeks at the edges, months in the middle */
-        ck_assert_int_eq(red_tiles_plan(mask(all), tm("2026-01-14T10:30:00Z"),
-                                        tm("2026-04-13T05:00:01Z"), &cf, &ct,
-                                        &t, &n),
-                         0);
+        ck_assert_int_eq(
+                red_tiles_plan(mask(all), NULL, tm("2026-01-14T10:30:00Z"),
+                               tm("2026-04-13T05:00:01Z"), &cf, &ct, &t, &n),
+                0);
         ck_assert_int_eq(cf, tm("2026-01-14T10:00:00Z"));
         ck_assert_int_eq(ct, tm("2026-04-13T06:00:00Z"));
         check_cover(t, n, cf, ct);
@@ -188,7 +195,7 @@ START_TEST(tiles_nesting)
         red_time_t cf, ct;
 
         /* months do not start on Mondays: with weeks finest, no months */
-        ck_assert_int_eq(red_tiles_plan(mask(wm), tm("2026-01-01"),
+        ck_assert_int_eq(red_tiles_plan(mask(wm), NULL, tm("2026-01-01"),
                                         tm("2026-06-01"), &cf, &ct, &t, &n),
                          0);
         check_cover(t, n, cf, ct);
@@ -198,18 +205,20 @@ START_TEST(tiles_nesting)
         ck_assert_int_eq(cf, tm("2025-12-29"));
         free(t);
         /* only days: rounded outward to days */
-        ck_assert_int_eq(red_tiles_plan(mask(daily), tm("2026-03-03T12:00:00Z"),
-                                        tm("2026-03-05T00:00:01Z"), &cf, &ct,
-                                        &t, &n),
-                         0);
+        ck_assert_int_eq(
+                red_tiles_plan(mask(daily), NULL, tm("2026-03-03T12:00:00Z"),
+                               tm("2026-03-05T00:00:01Z"), &cf, &ct, &t, &n),
+                0);
         ck_assert_int_eq(cf, tm("2026-03-03"));
         ck_assert_int_eq(ct, tm("2026-03-06"));
         ck_assert_uint_eq(n, 1);
         ck_assert_uint_eq(t[0].windows, 3);
         free(t);
-        ck_assert_int_eq(red_tiles_plan(0, 0, 1, &cf, &ct, &t, &n), -EINVAL);
-        ck_assert_int_eq(red_tiles_plan(mask(daily), 5, 5, &cf, &ct, &t, &n),
+        ck_assert_int_eq(red_tiles_plan(0, NULL, 0, 1, &cf, &ct, &t, &n),
                          -EINVAL);
+        ck_assert_int_eq(
+                red_tiles_plan(mask(daily), NULL, 5, 5, &cf, &ct, &t, &n),
+                -EINVAL);
 }
 END_TEST
 
@@ -242,8 +251,8 @@ START_TEST(tiles_random_ranges)
                 red_time_t cf, ct;
                 red_tile_t *t;
                 size_t n, hours = 0;
-                ck_assert_int_eq(red_tiles_plan(m, from, to, &cf, &ct, &t, &n),
-                                 0);
+                ck_assert_int_eq(
+                        red_tiles_plan(m, NULL, from, to, &cf, &ct, &t, &n), 0);
                 ck_assert_int_le(cf, from);
                 ck_assert_int_ge(ct, to);
                 check_cover(t, n, cf, ct);
@@ -255,6 +264,66 @@ START_TEST(tiles_random_ranges)
                 ck_assert_uint_le(hours, 2);
                 free(t);
         }
+}
+END_TEST
+
+/*
+ * An aggregation in Europe/Berlin stores local windows: the tiles must be
+ * those windows (a range that is one local month is one monthly window,
+ * 743 hours long in March), whatever the range.
+ */
+START_TEST(tiles_time_zone)
+{
+        static const char *const all[] = {"hourly", "daily", "weekly",
+                                          "monthly", NULL};
+        char err[256];
+        red_tz_t *tz = red_tz_load("Europe/Berlin", err, sizeof(err));
+        uint64_t x = 7;
+        red_tile_t *t;
+        size_t n;
+        red_time_t cf, ct;
+
+        ck_assert_msg(tz, "%s", err);
+        ck_assert_int_eq(
+                red_tiles_plan(mask(all), tz, tm("2026-02-28T23:00:00Z"),
+                               tm("2026-03-31T22:00:00Z"), &cf, &ct, &t, &n),
+                0);
+        ck_assert_uint_eq(n, 1);
+        ck_assert_int_eq(t[0].wt, RED_WINDOW_MONTHLY);
+        ck_assert_int_eq(t[0].to - t[0].from, 743 * RED_TIME_US_PER_HOUR);
+        free(t);
+        /* in UTC the same range is hours, days and weeks */
+        ck_assert_int_eq(
+                red_tiles_plan(mask(all), NULL, tm("2026-02-28T23:00:00Z"),
+                               tm("2026-03-31T22:00:00Z"), &cf, &ct, &t, &n),
+                0);
+        ck_assert_uint_gt(n, 1);
+        free(t);
+        /* local day edges: 2026-03-29 is 23 hours, 10-25 is 25 */
+        ck_assert_int_eq(
+                red_tiles_plan(mask(all), tz, tm("2026-03-28T23:30:00Z"),
+                               tm("2026-03-29T21:00:00Z"), &cf, &ct, &t, &n),
+                0);
+        ck_assert_int_eq(cf, tm("2026-03-28T23:00:00Z"));
+        ck_assert_int_eq(ct, tm("2026-03-29T21:00:00Z"));
+        check_cover_tz(t, n, cf, ct, tz);
+        free(t);
+        for (int i = 0; i < 500; i++) {
+                red_time_t from = tm("2026-01-01") +
+                                  (red_time_t)(rnd(&x) % (400 * 86400ull)) *
+                                          RED_TIME_US_PER_SEC;
+                red_time_t to = from + 1 +
+                                (red_time_t)(rnd(&x) % (200 * 86400ull)) *
+                                        RED_TIME_US_PER_SEC;
+                ck_assert_int_eq(red_tiles_plan(mask(all), tz, from, to, &cf,
+                                                &ct, &t, &n),
+                                 0);
+                ck_assert_int_le(cf, from);
+                ck_assert_int_ge(ct, to);
+                check_cover_tz(t, n, cf, ct, tz);
+                free(t);
+        }
+        red_tz_destroy(tz);
 }
 END_TEST
 
@@ -547,6 +616,7 @@ static Suite *suite(void)
         tcase_add_test(tc, tiles_ninety_days);
         tcase_add_test(tc, tiles_nesting);
         tcase_add_test(tc, tiles_random_ranges);
+        tcase_add_test(tc, tiles_time_zone);
         tcase_add_test(tc, plan_series_defaults);
         tcase_add_test(tc, plan_bad_parameters);
         tcase_add_test(tc, plan_summary_columns);

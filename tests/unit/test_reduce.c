@@ -109,8 +109,14 @@ static void check_goldens(const char *const *batches, size_t batch_cnt,
                         continue;
                 }
                 snprintf(dir, sizeof(dir), "%s/%s", root, cd->d_name);
+                /* a shipped contract, else a test contract of that name */
                 snprintf(contract, sizeof(contract), "%s/contracts/%s.yaml",
                          test_srcdir(), cd->d_name);
+                if (access(contract, R_OK)) {
+                        snprintf(contract, sizeof(contract),
+                                 "%s/tests/data/contracts/%s.yaml",
+                                 test_srcdir(), cd->d_name);
+                }
                 ck_assert_ptr_nonnull(inner = opendir(dir));
                 while ((fe = readdir(inner))) {
                         char in[4200], exp[4300];
@@ -320,6 +326,188 @@ START_TEST(reference_semantics)
 }
 END_TEST
 
+/*
+ * Windows in Europe/Berlin across the 2026 changes, against values worked
+ * out by hand from the zone's rules (CET +01:00, CEST +02:00 from
+ * 2026-03-29 01:00 UTC to 2026-10-25 01:00 UTC). The values are powers of
+ * two, so a window's sum names the events in it.
+ */
+START_TEST(berlin_windows)
+{
+        char *out = reduce(test_path("tests/data/contracts/tz_berlin.yaml"),
+                           test_path("tests/data/reduce/tz_berlin/"
+                                     "dst_2026.jsonl"),
+                           NULL, false);
+        json_t *rows = rows_of(out, "tz_ticks");
+        static const struct {
+                const char *wt, *start, *end;
+                long long ticks, sum;
+        } want[] = {
+                /* Sunday 03-29 starts at local midnight (23:00 UTC the day
+                 * before) and lasts 23 hours: 02:00-03:00 does not exist */
+                {"daily", "2026-03-27T23:00:00Z", "2026-03-28T23:00:00Z", 1, 1},
+                {"daily", "2026-03-28T23:00:00Z", "2026-03-29T22:00:00Z", 4,
+                 2 + 4 + 8 + 16},
+                {"daily", "2026-03-29T22:00:00Z", "2026-03-30T22:00:00Z", 1,
+                 32},
+                /* local hour 01 (CET), then 03 (CEST): both one hour */
+                {"hourly", "2026-03-29T00:00:00Z", "2026-03-29T01:00:00Z", 1,
+                 4},
+                {"hourly", "2026-03-29T01:00:00Z", "2026-03-29T02:00:00Z", 1,
+                 8},
+                /* the ISO week of Monday 03-23 ends at Monday 03-30 00:00
+                 * CEST: 167 hours */
+                {"weekly", "2026-03-22T23:00:00Z", "2026-03-29T22:00:00Z", 5,
+                 31},
+                {"monthly", "2026-02-28T23:00:00Z", "2026-03-31T22:00:00Z", 6,
+                 63},
+                /* Sunday 10-25 lasts 25 hours; its 02:00 hour two */
+                {"daily", "2026-10-24T22:00:00Z", "2026-10-25T23:00:00Z", 4,
+                 256 + 512 + 1024 + 2048},
+                {"hourly", "2026-10-25T00:00:00Z", "2026-10-25T02:00:00Z", 2,
+                 512 + 1024},
+                {"monthly", "2026-09-30T22:00:00Z", "2026-10-31T23:00:00Z", 6,
+                 8064},
+        };
+
+        ck_assert_int_eq(json_array_size(rows), 26);
+        for (size_t i = 0; i < sizeof(want) / sizeof(*want); i++) {
+                json_t *r, *hit = NULL;
+                size_t k;
+                json_array_foreach(rows, k, r)
+                {
+                        if (!strcmp(json_string_value(
+                                            json_object_get(r, "window_type")),
+                                    want[i].wt) &&
+                            !strcmp(json_string_value(
+                                            json_object_get(r, "window_start")),
+                                    want[i].start)) {
+                                hit = r;
+                        }
+                }
+                ck_assert_msg(hit, "no %s window at %s", want[i].wt,
+                              want[i].start);
+                ck_assert_str_eq(
+                        json_string_value(json_object_get(hit, "window_end")),
+                        want[i].end);
+                ck_assert_int_eq(num(hit, "ticks"), want[i].ticks);
+                ck_assert_int_eq(num(hit, "value_sum"), want[i].sum);
+        }
+        json_decref(rows);
+        free(out);
+}
+END_TEST
+
+/* The hourly codegen cell of grouping @p agg and key @p key in @p cells. */
+static json_t *hourly(json_t *cells, const char *agg, const char *key)
+{
+        return find_cell(cells, "hourly", agg, key);
+}
+
+/*
+ * What the codegen events carry that cells used to drop
+ * (tests/data/reduce/codegen_metrics/audit.jsonl): stage tokens and cost
+ * per stage, and in cost_statistics for a Completed event without its
+ * own totals; the last five distinct error messages per failed stage,
+ * newest first; the guard values a trigger set in the history rows'
+ * metadata; and no cell from events that move no measure.
+ */
+START_TEST(audit_items)
+{
+        char *out = reduce(test_path("contracts/codegen_metrics.yaml"),
+                           test_path("tests/data/reduce/codegen_metrics/"
+                                     "audit.jsonl"),
+                           NULL, false);
+        json_t *cells = rows_of(out, "codegen_metrics_aggregated");
+        json_t *hist = rows_of(out, "workflow_state_history");
+        json_t *c, *h, *m, *errs, *want;
+        size_t i;
+
+        /* E's stages: 100 + 250 tokens, 0.002 + 0.003 USD; its Completed
+         * has no totals and takes theirs */
+        c = hourly(cells, "node_type_grouping", "compute");
+        ck_assert_double_eq(dbl(c, "cost_statistics", "total_tokens"), 350);
+        ck_assert_double_eq_tol(dbl(c, "cost_statistics", "total_cost_usd"),
+                                0.005, 1e-12);
+        ck_assert_double_eq(dbl(json_object_get(c, "stage_statistics"),
+                                "intelligence_gathering", "total_tokens"),
+                            250);
+        ck_assert_double_eq_tol(dbl(json_object_get(c, "stage_statistics"),
+                                    "prompt_parsing", "total_cost_usd"),
+                                0.002, 1e-12);
+
+        /* seven failures at code_generation, six distinct messages: the
+         * newest five, newest first ("rate limited" is the oldest) */
+        c = hourly(cells, "node_type_grouping", "effect");
+        errs = json_object_get(json_object_get(c, "failed_stage_errors"),
+                               "code_generation");
+        want = json_pack("[sssss]", "model unavailable", "quota exceeded",
+                         "out of memory", "syntax error in template",
+                         "LLM timeout");
+        ck_assert_msg(json_equal(errs, want), "%s",
+                      json_dumps(errs, JSON_COMPACT));
+        json_decref(want);
+
+        /* history rows keep the guard values their trigger set */
+        h = json_array_get(hist, 0);
+        ck_assert_str_eq(json_string_value(json_object_get(h, "event")),
+                         "start_analysis");
+        m = json_object_get(h, "metadata");
+        ck_assert(json_is_true(json_object_get(m, "has_requirements")));
+
+        /* W has only WORKFLOW_* events: a history row with its envelope
+         * metadata, and no cell anywhere (six keys x four windows are
+         * E's and the failures') */
+        json_array_foreach(hist, i, h)
+        {
+                if (!strcmp(json_string_value(json_object_get(h, "workflow_"
+                                                                 "id")),
+                            "a1000000-0000-4000-8000-000000000001")) {
+                        m = json_object_get(h, "metadata");
+                        ck_assert_str_eq(json_string_value(json_object_get(
+                                                 m, "requested_by")),
+                                         "ops");
+                }
+        }
+        ck_assert_int_eq(json_array_size(cells), 24);
+        json_array_foreach(cells, i, c)
+        {
+                ck_assert_int_gt(num(c, "started_generations") +
+                                         num(c, "total_generations"),
+                                 0);
+        }
+        json_decref(cells);
+        json_decref(hist);
+        free(out);
+}
+END_TEST
+
+/* Workflow events alone make history rows and no cell at all. */
+START_TEST(workflow_events_make_no_cells)
+{
+        char *dir = test_tmpdir(), path[4096], *out;
+        const char *lines =
+                "{\"event_type\":\"WORKFLOW_INITIALIZED\",\"timestamp\":"
+                "\"2025-11-06T10:00:00Z\",\"workflow_id\":\"a2000000-0000-"
+                "4000-8000-000000000002\",\"node_type\":\"effect\","
+                "\"_topic\":\"dev.omninode-bridge.codegen.workflow.v1\"}\n"
+                "{\"event_type\":\"WORKFLOW_TRANSITION_REQUESTED\","
+                "\"timestamp\":\"2025-11-06T10:00:01Z\",\"workflow_id\":"
+                "\"a2000000-0000-4000-8000-000000000002\",\"event\":"
+                "\"fail_workflow\",\"_topic\":\"dev.omninode-bridge.codegen."
+                "workflow.v1\"}\n";
+
+        snprintf(path, sizeof(path), "%s/wf.jsonl", dir);
+        test_write_file(path, lines, strlen(lines));
+        out = reduce(test_path("contracts/codegen_metrics.yaml"), path, NULL,
+                     false);
+        ck_assert_msg(!strstr(out, "codegen_metrics_aggregated"), "%s", out);
+        ck_assert_msg(strstr(out, "\"cells\":0,\"transitions\":1"), "%s", out);
+        free(out);
+        free(dir);
+}
+END_TEST
+
 /* A 1 MB payload is dead-lettered as too_large and the counts reconcile. */
 START_TEST(too_large_and_reconcile)
 {
@@ -407,6 +595,9 @@ int main(void)
         tcase_add_test(tc, golden_files);
         tcase_add_test(tc, golden_batches_memcheck);
         tcase_add_test(tc, reference_semantics);
+        tcase_add_test(tc, berlin_windows);
+        tcase_add_test(tc, audit_items);
+        tcase_add_test(tc, workflow_events_make_no_cells);
         tcase_add_test(tc, too_large_and_reconcile);
         tcase_add_test(tc, malformed_reasons);
         suite_add_tcase(s, tc);

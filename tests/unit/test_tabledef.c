@@ -274,6 +274,24 @@ START_TEST(meanings_follow_definitions)
 }
 END_TEST
 
+/* A window in a time zone means another set of instants than the same
+ * window in UTC: the zone is part of the window's meaning. */
+START_TEST(time_zone_in_window_meaning)
+{
+        red_contract_t *c =
+                test_contract("tests/data/contracts/tz_berlin.yaml");
+        red_tabledef_set_t d;
+        char err[512];
+
+        ck_assert_int_eq(red_tabledef_set_build(c, &d, err, sizeof(err)), 0);
+        ck_assert_str_eq(
+                red_tabledef_meaning(&d.items[0], "window daily")->text,
+                "daily windows in Europe/Berlin");
+        red_tabledef_set_destroy(&d);
+        red_contract_destroy(c);
+}
+END_TEST
+
 START_TEST(bucket_thresholds_change_the_grouping)
 {
         red_contract_t *a = test_contract("contracts/codegen_metrics.yaml");
@@ -451,6 +469,8 @@ int main(void)
                       retention_and_partitions_per_window, 30);
         test_add_case(s, "meanings_follow_definitions",
                       meanings_follow_definitions, 30);
+        test_add_case(s, "time_zone_in_window_meaning",
+                      time_zone_in_window_meaning, 30);
         test_add_case(s, "bucket_thresholds_change_the_grouping",
                       bucket_thresholds_change_the_grouping, 30);
         test_add_case(s, "shipped_contracts_tables", shipped_contracts_tables,

@@ -502,6 +502,33 @@ START_TEST(loader_double)
 }
 END_TEST
 
+/* A partition revoked: the clean records of that partition go (restored
+ * from Postgres as the next owner left them), dirty ones and the other
+ * partitions' stay. */
+START_TEST(drop_partition)
+{
+        red_workflows_t *t = red_workflows_new(0, -1, TERMINAL, 1);
+        red_uuid_t a = id_n(1), b = id_n(2), c = id_n(3), d = id_n(4);
+        red_wf_t *wc;
+
+        red_workflows_restore(t, &a, 0, RED_WF_NONE, 10, 0, 3, NULL);
+        red_workflows_restore(t, &b, 0, RED_WF_NONE, 10, 0, 4, NULL);
+        wc = red_workflows_restore(t, &c, 0, RED_WF_NONE, 10, 0, 3, NULL);
+        red_workflows_restore(t, &d, 0, RED_WF_NONE, 10, 0, -1, NULL);
+        ck_assert_int_eq(red_workflows_touch(t, wc), 0);
+        ck_assert_uint_eq(red_workflows_drop_partition(t, 3), 1);
+        ck_assert_ptr_null(red_workflows_get(t, &a));
+        ck_assert_ptr_nonnull(red_workflows_get(t, &b));
+        ck_assert_ptr_eq(red_workflows_get(t, &c), wc); /* dirty: kept */
+        ck_assert_ptr_nonnull(red_workflows_get(t, &d));
+        red_workflows_commit(t);
+        ck_assert_uint_eq(red_workflows_drop_partition(t, 3), 1);
+        ck_assert_ptr_null(red_workflows_get(t, &c));
+        ck_assert_uint_eq(red_workflows_count(t), 2);
+        red_workflows_destroy(t);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("workflows");
@@ -514,6 +541,7 @@ int main(void)
         tcase_add_test(tc, intern_refcounts);
         tcase_add_test(tc, random_ids_round_trip);
         tcase_add_test(tc, loader_double);
+        tcase_add_test(tc, drop_partition);
         suite_add_tcase(s, tc);
         return test_main(s);
 }
