@@ -210,14 +210,21 @@ static int64_t lease_get(red_etcd_mirror_t *m, int64_t ttl_s)
 static void keepalive(red_etcd_mirror_t *m)
 {
         int64_t now = red_time_mono_us();
+        bool down = false;
         char err[512];
 
         for (size_t i = 0; i < m->lease_cnt; i++) {
                 lease_t *l = &m->leases[i];
-                int64_t ttl;
+                int64_t ttl, retry = l->every_us < RED_TIME_US_PER_SEC
+                                             ? l->every_us
+                                             : RED_TIME_US_PER_SEC;
                 int r;
 
                 if (!l->id || l->next_us > now) {
+                        continue;
+                }
+                if (down) {
+                        l->next_us = now + retry;
                         continue;
                 }
                 r = red_etcd_lease_keepalive(m->etcd, l->id, &ttl, err,
@@ -232,8 +239,11 @@ static void keepalive(red_etcd_mirror_t *m)
                         l->id = 0;
                         m->held_known = false;
                 } else if (r) {
+                        /* again within a second (before the TTL runs out,
+                         * with luck), not at once: no busy loop */
+                        l->next_us = now + retry;
                         etcd_failed(m, "lease keepalive", err);
-                        return;
+                        down = true;
                 } else {
                         etcd_answered(m);
                         l->next_us = now + l->every_us;
@@ -390,6 +400,13 @@ static void pass(red_etcd_mirror_t *m, bool full)
                 }
         }
         red_discovery_set_move(&m->held, &want);
+        /* the rows say which nodes etcd has (discovery_registered) */
+        if ((n || full) &&
+            red_discovery_pg_flag(m->conn, m->registry,
+                                  m->conf->registry_etcd_prefix, &m->held, err,
+                                  sizeof(err)) < 0) {
+                pg_failed(m, err);
+        }
         /* leases no key uses any more: let them expire */
         for (size_t i = 0; i < m->lease_cnt;) {
                 if (!m->leases[i].used) {

@@ -85,3 +85,80 @@ done:
         red_buf_destroy(&key);
         return r;
 }
+
+/* Whether node @p id is among the keys of @p held (sorted). */
+static bool held_has(const red_discovery_set_t *held, const char *prefix,
+                     const char *id)
+{
+        size_t lo = 0, hi = held->cnt, plen = strlen(prefix);
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                const char *k = held->items[mid].key;
+                int c = strncmp(k, prefix, plen);
+
+                if (!c) {
+                        c = strcmp(k + plen, id);
+                }
+                if (!c) {
+                        return true;
+                }
+                if (c < 0) {
+                        lo = mid + 1;
+                } else {
+                        hi = mid;
+                }
+        }
+        return false;
+}
+
+long red_discovery_pg_flag(PGconn *conn, const red_state_t *sink,
+                           const char *prefix, const red_discovery_set_t *held,
+                           char *errstr, size_t size)
+{
+        char table[80], sql[512];
+        PGresult *res;
+        long changed = 0;
+        int n;
+
+        if (red_pg_ident(sink->table, table, sizeof(table))) {
+                snprintf(errstr, size, "registry table: not an identifier");
+                return -1;
+        }
+        snprintf(sql, sizeof(sql),
+                 "SELECT node_id, discovery_registered FROM %s WHERE "
+                 "discovery_registered OR deleted_at IS NULL",
+                 table);
+        res = PQexecParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                red_pg_error(conn, res, errstr, size);
+                PQclear(res);
+                return -1;
+        }
+        n = PQntuples(res);
+        snprintf(sql, sizeof(sql),
+                 "UPDATE %s SET discovery_registered = $2 WHERE node_id = $1 "
+                 "AND discovery_registered IS DISTINCT FROM $2",
+                 table);
+        for (int i = 0; i < n; i++) {
+                const char *id = PQgetvalue(res, i, 0);
+                bool on = held_has(held, prefix, id);
+                const char *vals[2] = {id, on ? "true" : "false"};
+                PGresult *u;
+
+                if (on == (PQgetvalue(res, i, 1)[0] == 't')) {
+                        continue;
+                }
+                u = PQexecParams(conn, sql, 2, NULL, vals, NULL, NULL, 0);
+                if (PQresultStatus(u) != PGRES_COMMAND_OK) {
+                        red_pg_error(conn, u, errstr, size);
+                        PQclear(u);
+                        PQclear(res);
+                        return -1;
+                }
+                changed += atol(PQcmdTuples(u));
+                PQclear(u);
+        }
+        PQclear(res);
+        return changed;
+}

@@ -26,4 +26,16 @@ int red_discovery_pg_wanted(PGconn *conn, const red_state_t *st,
                             red_discovery_set_t *out, char *errstr,
                             size_t size) RED_MUSTCHECK;
 
+/**
+ * Sets the registry's discovery_registered column to whether the node's
+ * key is in etcd: every row whose flag differs from membership in
+ * @p held (keys @p prefix + node_id, sorted) is updated, one row per
+ * statement (so the update never holds two row locks: no deadlock with a
+ * batch, which locks its rows in key order). The number of rows changed,
+ * or -1 with a message.
+ */
+long red_discovery_pg_flag(PGconn *conn, const red_state_t *st,
+                           const char *prefix, const red_discovery_set_t *held,
+                           char *errstr, size_t size) RED_MUSTCHECK;
+
 #endif

@@ -405,6 +405,45 @@ static bool node_readable(void *opaque)
         return st == 200;
 }
 
+/* A node's discovery_registered reads @p want (GET /v1/nodes/{id}). */
+typedef struct flag_s {
+        itest_t *t;
+        int port;
+        const char *id;
+        bool want;
+} flag_t;
+
+static bool flag_is(void *opaque)
+{
+        flag_t *f = opaque;
+        char url[256], *body = NULL;
+        json_t *doc;
+        bool ok;
+
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/nodes/%s", f->port,
+                 f->id);
+        if (itest_curl(f->t, url, NULL, &body, NULL, NULL) != 200) {
+                free(body);
+                return false;
+        }
+        doc = json_loads(body, 0, NULL);
+        ok = json_is_boolean(json_object_get(doc, "discovery_registered")) &&
+             json_is_true(json_object_get(doc, "discovery_registered")) ==
+                     f->want;
+        json_decref(doc);
+        free(body);
+        return ok;
+}
+
+static void wait_flag(itest_t *t, int port, const char *id, bool want)
+{
+        flag_t f = {t, port, id, want};
+
+        ck_assert_msg(test_wait_every(flag_is, &f, 60000, 200),
+                      "%s: discovery_registered is not %s", id,
+                      want ? "true" : "false");
+}
+
 START_TEST(mirror_follows_registry)
 {
         char contract[4096], extra[2048], data[4200];
@@ -496,6 +535,8 @@ START_TEST(mirror_follows_registry)
                 }
         }
         wait_metric_eq(ops, ratio, 1);
+        /* the row says so */
+        wait_flag(&t, api, "etcd-node-00", true);
 
         /* deregistration removes the key */
         ck_assert_int_eq(
@@ -527,6 +568,7 @@ START_TEST(mirror_follows_registry)
         }
         wait_metric_eq(ops, ratio, 0);
         wait_metric_eq(ops, "reducerd_registry_etcd_up", 0);
+        wait_flag(&t, api, "etcd-node-06", false);
         ck_assert(itest_wait_metric(
                 ops,
                 "reducerd_registry_etcd_reconciles_total{outcome=\"failed\"}",
@@ -537,6 +579,7 @@ START_TEST(mirror_follows_registry)
         etcd_start(&t, data);
         wait_mirror(&m, "after etcd restarted on its data");
         wait_metric_eq(ops, ratio, 1);
+        wait_flag(&t, api, "etcd-node-06", true);
         ck_assert_int_eq(log_count(&t, "etcd answers again"), 1);
 
         /* etcd back empty: the leases are gone too; converges again */
