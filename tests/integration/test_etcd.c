@@ -5,7 +5,8 @@
  * directory, and stops on every path (PR_SET_PDEATHSIG and atexit).
  *
  * `reducerd run` with the registry contract, its API and
- * registry.etcd.* (reconcile every second): registered nodes appear
+ * registry.etcd.* (reconcile every second; a dead endpoint listed before
+ * the live one): registered nodes appear
  * under the prefix with their JSON and a lease of 3 x their health-check
  * interval; a deregistered node's key goes; a node whose heartbeats stop
  * turns unhealthy, its key goes and NODE_HEALTH_CHANGED is published;
@@ -455,7 +456,7 @@ START_TEST(mirror_follows_registry)
         json_t *all;
         itest_t t;
         pid_t pid;
-        int api, ops;
+        int api, ops, dead_port;
 
         if (access(ETCD_BIN, X_OK) || access(ETCDCTL_BIN, X_OK)) {
                 ck_abort_msg("%s or %s is missing (Debian packages "
@@ -474,6 +475,11 @@ START_TEST(mirror_follows_registry)
         }
         snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d",
                  client_port);
+        /* the first endpoint listed refuses connections: the client goes
+         * on to the next one */
+        do {
+                dead_port = free_port();
+        } while (dead_port == client_port || dead_port == peer_port);
         snprintf(data, sizeof(data), "%s/etcd-data", t.dir);
         etcd_start(&t, data);
         itest_kafka(&t, 3, cs);
@@ -481,11 +487,12 @@ START_TEST(mirror_follows_registry)
                  "http:\n  listen: \"127.0.0.1:0\"\n  api: true\n"
                  "api:\n  listen: \"127.0.0.1:0\"\n  threads: 2\n"
                  "  pg_connections: 2\n"
-                 "registry:\n  etcd:\n    endpoints: [\"%s\"]\n"
+                 "registry:\n  etcd:\n    endpoints: "
+                 "[\"http://127.0.0.1:%d\", \"%s\"]\n"
                  "    prefix: \"" PREFIX "\"\n"
                  "    reconcile_interval_s: 1\n    sync_interval_ms: 200\n"
                  "    timeout_ms: 1000\n",
-                 endpoint);
+                 dead_port, endpoint);
         itest_config(&t, cs, 500, 100, extra);
         pid = itest_start(&t, NULL, 0);
         api = itest_api_port(&t, "reducerd-0.log");
