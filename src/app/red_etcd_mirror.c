@@ -419,10 +419,14 @@ static void pass(red_etcd_mirror_t *m, bool full)
                 pthread_mutex_lock(&m->lock);
                 m->stats.reconciles[RED_MIRROR_OK]++;
                 pthread_mutex_unlock(&m->lock);
+                /* after repairs, the next pass reads etcd again: the
+                 * gauge then says whether they took, and does not show
+                 * the drift found for a whole interval */
                 m->next_reconcile_us =
                         red_time_mono_us() +
-                        m->conf->registry_etcd_reconcile_interval_s *
-                                RED_TIME_US_PER_SEC;
+                        (n ? 0
+                           : m->conf->registry_etcd_reconcile_interval_s *
+                                         RED_TIME_US_PER_SEC);
         }
 done:
         free(acts);

@@ -13,7 +13,9 @@
  * pass is written (new and changed nodes put, deregistered and unhealthy
  * ones deleted); every registry.etcd.reconcile_interval_s, and after any
  * failure, the whole prefix is read back from etcd and repaired in both
- * directions (keys nobody wants deleted, missing or changed ones put).
+ * directions (keys nobody wants deleted, missing or changed ones put);
+ * a reconcile that repaired something is followed by another at the next
+ * pass, which measures what etcd now holds.
  *
  * The mirror never touches the consume path: it has its own thread and
  * PostgreSQL connection, and the registry keeps working while etcd is
