@@ -916,11 +916,22 @@ static int finalize(red_config_t *conf, char *errstr, size_t size)
                                     u);
                 }
         }
-        if (conf->registry_etcd_prefix[0] != '/') {
-                return errf(errstr, size, conf->path ? conf->path : "config",
-                            "registry.etcd.prefix: \"%s\" does not start "
-                            "with / (e.g. /reducerd/nodes/)",
-                            conf->registry_etcd_prefix);
+        /* every key under the prefix belongs to the mirror (strays are
+         * deleted): without the closing slash "/a/nodes" would also own
+         * "/a/nodes-of-someone-else/..." */
+        {
+                const char *p = conf->registry_etcd_prefix;
+                size_t len = strlen(p);
+
+                if (len < 2 || p[0] != '/' || p[len - 1] != '/') {
+                        return errf(errstr, size,
+                                    conf->path ? conf->path : "config",
+                                    "registry.etcd.prefix: \"%s\" must "
+                                    "start and end with / (e.g. "
+                                    "/reducerd/nodes/): the mirror owns "
+                                    "every key under it",
+                                    p);
+                }
         }
         if (!*conf->instance_id) {
                 char host[256] = "reducerd";

@@ -167,6 +167,12 @@ START_TEST(nested_section)
         ck_assert_msg(strstr(err, "registry.etcd.endpoints: \"etcd:2379\" is "
                                   "not a URL"),
                       "%s", err);
+        setenv("REDUCERD_REGISTRY_ETCD_PREFIX", "/reducerd/nodes", 1);
+        ck_assert_ptr_null(red_config_load(NULL, err, sizeof(err)));
+        unsetenv("REDUCERD_REGISTRY_ETCD_PREFIX");
+        ck_assert_msg(strstr(err, "registry.etcd.prefix: \"/reducerd/nodes\" "
+                                  "must start and end with /"),
+                      "%s", err);
         unlink(path);
         rmdir(dir);
         free(dir);
