@@ -572,13 +572,17 @@ static int load_section(red_config_t *conf, const red_yaml_node_t *body,
                 return 0;
         }
         for (size_t j = 0; j < SETTING_CNT; j++) {
-                const char *rest = settings[j].name + plen;
-                size_t len = strcspn(rest, ".");
+                const char *rest;
+                size_t len;
                 bool seen = false;
 
+                /* (a shorter name differs within its length: no read
+                 * past it) */
                 if (strncmp(settings[j].name, prefix, plen)) {
                         continue;
                 }
+                rest = settings[j].name + plen;
+                len = strcspn(rest, ".");
                 for (size_t k = 0; k < nkeys; k++) {
                         seen |= strlen(keys[k]) == len &&
                                 !strncmp(keys[k], rest, len);
