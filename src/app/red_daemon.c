@@ -20,6 +20,8 @@
 #include "red_pipeline.h"
 #include "red_redact.h"
 #include "red_deliver.h"
+#include "red_etcd_mirror.h"
+#include "red_nodes.h"
 #include "red_relay.h"
 #include "red_schema.h"
 #include "red_serve.h"
@@ -238,7 +240,8 @@ typedef struct daemon_s {
         red_pipeline_t **pipes;
         size_t pipe_cnt;
         red_relay_t *relay;
-        red_deliver_t *deliver; /* alert delivery, or NULL: no destination */
+        red_deliver_t *deliver;    /* alert delivery, or NULL: no destination */
+        red_etcd_mirror_t *mirror; /* the registry in etcd, or NULL */
         red_kafka_mock_t *km;
         const char *brokers;
         red_api_t *api; /* the read API (http.api), or NULL */
@@ -253,6 +256,7 @@ static void on_metrics(void *opaque, red_buf_t *out)
 
         pthread_mutex_lock(&d->lock);
         red_metrics_render(out, d->pipes, d->pipe_cnt, d->relay, d->deliver);
+        red_etcd_mirror_metrics(d->mirror, out);
         pthread_mutex_unlock(&d->lock);
         pthread_mutex_lock(&d->api_lock);
         red_api_registry_metrics(d->api, out);
@@ -306,17 +310,23 @@ static void stop_workers(daemon_t *d)
         size_t cnt;
         red_relay_t *relay;
         red_deliver_t *deliver;
+        red_etcd_mirror_t *mirror;
 
         pthread_mutex_lock(&d->lock);
         pipes = d->pipes;
         cnt = d->pipe_cnt;
         relay = d->relay;
         deliver = d->deliver;
+        mirror = d->mirror;
         d->pipes = NULL;
         d->pipe_cnt = 0;
         d->relay = NULL;
         d->deliver = NULL;
+        d->mirror = NULL;
         pthread_mutex_unlock(&d->lock);
+        if (mirror) {
+                red_etcd_mirror_stop(mirror);
+        }
         for (size_t i = 0; i < cnt; i++) {
                 if (pipes[i]) {
                         red_pipeline_stop(pipes[i]);
@@ -339,6 +349,41 @@ static void stop_workers(daemon_t *d)
                 red_deliver_join(deliver);
                 red_deliver_destroy(deliver);
         }
+        if (mirror) {
+                red_etcd_mirror_join(mirror);
+                red_etcd_mirror_destroy(mirror);
+        }
+}
+
+/* The registry's etcd mirror, when registry.etcd.endpoints is set and a
+ * contract has the registry: started, or NULL (none, or a failure logged:
+ * the registry works without its mirror). */
+static red_etcd_mirror_t *start_mirror(daemon_t *d)
+{
+        const red_state_t *st;
+        red_etcd_mirror_t *m;
+        char err[1024];
+
+        if (!d->conf->registry_etcd_endpoints.cnt) {
+                return NULL;
+        }
+        if (!(st = red_nodes_find((const red_contract_t *const *)d->set.items,
+                                  d->set.cnt, NULL))) {
+                red_log_warn("daemon", "registry.etcd.endpoints is set but "
+                                       "no contract has the node registry: "
+                                       "no etcd mirror");
+                return NULL;
+        }
+        if (!(m = red_etcd_mirror_new(d->conf, st, err, sizeof(err))) ||
+            red_etcd_mirror_start(m, err, sizeof(err))) {
+                red_log_error("daemon", "etcd mirror: %s", err);
+                red_etcd_mirror_destroy(m);
+                return NULL;
+        }
+        red_log_info("daemon", "mirroring the node registry into etcd at %s%s",
+                     d->conf->registry_etcd_endpoints.items[0],
+                     d->conf->registry_etcd_endpoints.cnt > 1 ? ", ..." : "");
+        return m;
 }
 
 static int start_workers(daemon_t *d, char *err, size_t size)
@@ -397,6 +442,12 @@ static int start_workers(daemon_t *d, char *err, size_t size)
         pthread_mutex_unlock(&d->lock);
         if (n < d->set.cnt) {
                 return -1;
+        }
+        {
+                red_etcd_mirror_t *mirror = start_mirror(d);
+                pthread_mutex_lock(&d->lock);
+                d->mirror = mirror;
+                pthread_mutex_unlock(&d->lock);
         }
         red_log_info("daemon", "running %zu pipeline%s", n, n == 1 ? "" : "s");
         return 0;

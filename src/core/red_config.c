@@ -169,6 +169,34 @@ static const red_setting_t settings[] = {
          "Base URL of the read API (reducerd serve) as alert receivers reach "
          "it: alerts link to their data there (generatorURL). Empty: no "
          "link"},
+        {"registry.etcd.endpoints", RED_SETTING_LIST,
+         OFF(registry_etcd_endpoints), 0, "", 0, 0, NULL, false,
+         "etcd v3 client URLs (http://host:2379) of one cluster: reducerd "
+         "run mirrors the node registry's healthy nodes there. Empty: no "
+         "mirror"},
+        {"registry.etcd.prefix", RED_SETTING_STR, OFF(registry_etcd_prefix), 0,
+         "/reducerd/nodes/", 0, 0, NULL, false,
+         "Key prefix of the mirror: one key per healthy node, prefix + "
+         "node_id; every other key under it is removed"},
+        {"registry.etcd.reconcile_interval_s", RED_SETTING_INT,
+         OFF(registry_etcd_reconcile_interval_s), 0, "300", 1, 86400, NULL,
+         false,
+         "How often the whole prefix is read back from etcd and repaired "
+         "in both directions (stray keys deleted, missing or changed ones "
+         "written)"},
+        {"registry.etcd.sync_interval_ms", RED_SETTING_INT,
+         OFF(registry_etcd_sync_interval_ms), 0, "1000", 50, 3600000, NULL,
+         false,
+         "How often the registry's healthy nodes are read from PostgreSQL "
+         "and their changes written to etcd"},
+        {"registry.etcd.timeout_ms", RED_SETTING_INT,
+         OFF(registry_etcd_timeout_ms), 0, "2000", 100, 600000, NULL, false,
+         "Timeout of one etcd request (connect and answer)"},
+        {"registry.etcd.lease_factor", RED_SETTING_INT,
+         OFF(registry_etcd_lease_factor), 0, "3", 1, 100, NULL, false,
+         "A node's key lives on a lease of this many times its health-check "
+         "interval, kept alive by the mirror: keys expire when reducerd "
+         "stops mirroring"},
 };
 
 #define SETTING_CNT (sizeof(settings) / sizeof(*settings))
@@ -526,10 +554,74 @@ static int early_max_file_bytes(red_config_t *conf, char *errstr, size_t size)
         return set_scalar(conf, s, v, origin, errstr, size);
 }
 
+/*
+ * The keys of the section whose settings start with @p prefix
+ * ("registry." or "registry.etcd."): a key is a setting, or a section
+ * nested in it when settings go on past its name (registry: etcd: ...).
+ */
+static int load_section(red_config_t *conf, const red_yaml_node_t *body,
+                        const char *prefix, const char *path, char *errstr,
+                        size_t size)
+{
+        const char *keys[SETTING_CNT + 1];
+        char names[SETTING_CNT][64], what[128];
+        size_t nkeys = 0, plen = strlen(prefix);
+        int r = 0;
+
+        if (red_yaml_is_null(body)) {
+                return 0;
+        }
+        for (size_t j = 0; j < SETTING_CNT; j++) {
+                const char *rest;
+                size_t len;
+                bool seen = false;
+
+                /* (a shorter name differs within its length: no read
+                 * past it) */
+                if (strncmp(settings[j].name, prefix, plen)) {
+                        continue;
+                }
+                rest = settings[j].name + plen;
+                len = strcspn(rest, ".");
+                for (size_t k = 0; k < nkeys; k++) {
+                        seen |= strlen(keys[k]) == len &&
+                                !strncmp(keys[k], rest, len);
+                }
+                if (!seen) {
+                        snprintf(names[nkeys], sizeof(names[nkeys]), "%.*s",
+                                 (int)len, rest);
+                        keys[nkeys] = names[nkeys];
+                        nkeys++;
+                }
+        }
+        keys[nkeys] = NULL;
+        snprintf(what, sizeof(what), "%.*s", (int)plen - 1, prefix);
+        if ((r = red_yaml_check_keys(body, what, keys, errstr, size))) {
+                return r;
+        }
+        for (size_t k = 0; k < red_yaml_size(body) && !r; k++) {
+                const char *key = red_yaml_str(red_yaml_key(body, k));
+                const red_setting_t *s = NULL;
+                char full[128];
+
+                snprintf(full, sizeof(full), "%s%s", prefix, key);
+                s = setting_by_name(full);
+                if (s) {
+                        r = set_from_node(conf, s, red_yaml_value(body, k),
+                                          path, errstr, size);
+                } else {
+                        snprintf(full, sizeof(full), "%s%s.", prefix, key);
+                        r = load_section(conf, red_yaml_value(body, k), full,
+                                         path, errstr, size);
+                }
+        }
+        return r;
+}
+
 static int load_file(red_config_t *conf, const char *path, char *errstr,
                      size_t size)
 {
-        const char *secs[32], *names[32], *keys[32];
+        const char *secs[32], *names[32];
         char secbuf[32][64];
         red_yaml_doc_t *doc;
         const red_yaml_node_t *root;
@@ -558,37 +650,12 @@ static int load_file(red_config_t *conf, const char *path, char *errstr,
                 goto done;
         }
         for (size_t i = 0; i < red_yaml_size(root) && !r; i++) {
-                const char *sec = red_yaml_str(red_yaml_key(root, i));
-                const red_yaml_node_t *body = red_yaml_value(root, i);
-                size_t nkeys = 0, seclen = strlen(sec);
+                char prefix[128];
 
-                if (red_yaml_is_null(body)) {
-                        continue;
-                }
-                for (size_t j = 0; j < SETTING_CNT; j++) {
-                        if (!strncmp(settings[j].name, sec, seclen) &&
-                            settings[j].name[seclen] == '.') {
-                                keys[nkeys++] = settings[j].name + seclen + 1;
-                        }
-                }
-                keys[nkeys] = NULL;
-                if ((r = red_yaml_check_keys(body, sec, keys, errstr, size))) {
-                        break;
-                }
-                for (size_t k = 0; k < red_yaml_size(body) && !r; k++) {
-                        const char *key = red_yaml_str(red_yaml_key(body, k));
-                        for (size_t j = 0; j < SETTING_CNT; j++) {
-                                if (!strncmp(settings[j].name, sec, seclen) &&
-                                    !strcmp(settings[j].name + seclen + 1,
-                                            key)) {
-                                        r = set_from_node(
-                                                conf, &settings[j],
-                                                red_yaml_value(body, k), path,
-                                                errstr, size);
-                                        break;
-                                }
-                        }
-                }
+                snprintf(prefix, sizeof(prefix), "%s.",
+                         red_yaml_str(red_yaml_key(root, i)));
+                r = load_section(conf, red_yaml_value(root, i), prefix, path,
+                                 errstr, size);
         }
 done:
         red_yaml_doc_destroy(doc);
@@ -841,6 +908,34 @@ static int finalize(red_config_t *conf, char *errstr, size_t size)
         }
         if ((r = alerting_check(conf, errstr, size))) {
                 return r;
+        }
+        for (size_t i = 0; i < conf->registry_etcd_endpoints.cnt; i++) {
+                const char *u = conf->registry_etcd_endpoints.items[i];
+                if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8)) {
+                        return errf(errstr, size,
+                                    conf->path ? conf->path : "config",
+                                    "registry.etcd.endpoints: \"%s\" is not "
+                                    "a URL (allowed: http://host:2379, "
+                                    "https://...)",
+                                    u);
+                }
+        }
+        /* every key under the prefix belongs to the mirror (strays are
+         * deleted): without the closing slash "/a/nodes" would also own
+         * "/a/nodes-of-someone-else/..." */
+        {
+                const char *p = conf->registry_etcd_prefix;
+                size_t len = strlen(p);
+
+                if (len < 2 || p[0] != '/' || p[len - 1] != '/') {
+                        return errf(errstr, size,
+                                    conf->path ? conf->path : "config",
+                                    "registry.etcd.prefix: \"%s\" must "
+                                    "start and end with / (e.g. "
+                                    "/reducerd/nodes/): the mirror owns "
+                                    "every key under it",
+                                    p);
+                }
         }
         if (!*conf->instance_id) {
                 char host[256] = "reducerd";

@@ -88,6 +88,13 @@ typedef struct red_config_s {
         int64_t alerting_retry_max_ms;
         int64_t alerting_resend_interval_s;
         char *alerting_generator_url;
+
+        red_strlist_t registry_etcd_endpoints;
+        char *registry_etcd_prefix;
+        int64_t registry_etcd_reconcile_interval_s;
+        int64_t registry_etcd_sync_interval_ms;
+        int64_t registry_etcd_timeout_ms;
+        int64_t registry_etcd_lease_factor;
 } red_config_t;
 
 /** What a pipeline does with a partition whose stored offset no longer

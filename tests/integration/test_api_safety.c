@@ -399,25 +399,83 @@ END_TEST
 /* the OpenAPI document                                                */
 /* ------------------------------------------------------------------ */
 
+/* Nodes search-test-000..005 of the registry's reference fixture (the
+ * OpenAPI examples name them), registered now. */
+static void registry_data(itest_t *t, const char *contract)
+{
+        static const char *const types[] = {"effect", "compute", "reducer",
+                                            "orchestrator"};
+        char path[4200], now[RED_TIME_FMT_SIZE];
+        const char *mig[] = {"migrate", contract, NULL};
+        FILE *fp;
+
+        free(itest_cmd_ok(t, mig));
+        snprintf(path, sizeof(path), "%s/nodes.jsonl", t->dir);
+        ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+        red_time_format(red_time_now(), now, sizeof(now));
+        for (int i = 0; i < 6; i++) {
+                fprintf(fp,
+                        "{\"event_type\":\"NODE_INTROSPECTION\","
+                        "\"timestamp\":\"%s\",\"_key\":"
+                        "\"search-test-%03d\",\"payload\":{\"node_id\":"
+                        "\"search-test-%03d\",\"node_name\":"
+                        "\"SearchTestNode%03d\",\"node_type\":\"%s\","
+                        "\"version\":\"1.0.%d\",\"capabilities\":[{"
+                        "\"name\":\"capability_%d\",\"description\":"
+                        "\"Test capability %d\"}],\"endpoints\":{\"http\":"
+                        "\"http://127.0.0.1:%d\"},\"health_check\":{"
+                        "\"endpoint\":\"/health\",\"interval_seconds\":"
+                        "3600},\"metadata\":{\"index\":%d}}}\n",
+                        now, i, i, i, types[i % 4], i, i % 5, i % 5, 9000 + i,
+                        i);
+        }
+        ck_assert_int_eq(fclose(fp), 0);
+        ck_assert_int_eq(itest_load(t, contract, path), 6);
+}
+
 START_TEST(openapi_examples)
 {
-        srv_t s;
-        char base[128], script[4096], doc[4096], *served, *file, *out, *err;
+        itest_t t;
+        pid_t pid;
+        int port;
+        char base[128], script[4096], doc[4096], registry[4096], *served, *file,
+                *out, *err;
         const char *argv[] = {"/usr/bin/python3", script, doc, base, NULL};
+        const char *cs[] = {registry, NULL};
+        FILE *fp;
 
-        /* copies: test_path() reuses its few buffers, and srv_up() calls
-         * it again */
+        /* copies: test_path() reuses its few buffers */
         snprintf(script, sizeof(script), "%s",
                  test_path("tests/tools/openapi_examples.py"));
         snprintf(doc, sizeof(doc), "%s", test_path("src/app/openapi.json"));
+        snprintf(registry, sizeof(registry), "%s",
+                 test_path("contracts/node_registry.yaml"));
 
-        srv_up(&s, "api_openapi", NULL, NULL);
-        served = itest_api_get(&s.t, s.port, "/v1/openapi.json", 200);
-        file = test_read_file(test_path("src/app/openapi.json"), NULL);
+        /* the read side's data, the node registry's, and a Kafka for the
+         * registry's writes (POST, PUT, DELETE answer once it has them) */
+        itest_init(&t, "api_openapi");
+        itest_api_data(&t);
+        registry_data(&t, registry);
+        itest_kafka(&t, 1, cs);
+        snprintf(t.config, sizeof(t.config), "%s/reducerd.yaml", t.dir);
+        ck_assert_ptr_nonnull(fp = fopen(t.config, "w"));
+        fprintf(fp,
+                "postgres:\n  conninfo: \"%s\"\n"
+                "kafka:\n  brokers: \"%s\"\n"
+                "contracts:\n  paths:\n    - \"%s\"\n    - \"%s\"\n"
+                "    - \"%s\"\napi:\n  listen: \"127.0.0.1:0\"\n",
+                t.conninfo, t.bootstrap,
+                test_path("contracts/codegen_metrics.yaml"),
+                test_path("contracts/agent_metrics.yaml"), registry);
+        ck_assert_int_eq(fclose(fp), 0);
+        pid = itest_serve(&t, t.config, NULL, 0, &port);
+
+        served = itest_api_get(&t, port, "/v1/openapi.json", 200);
+        file = test_read_file(doc, NULL);
         ck_assert_str_eq(served, file);
         free(served);
         free(file);
-        snprintf(base, sizeof(base), "http://127.0.0.1:%d", s.port);
+        snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
         ck_assert_msg(test_run(argv, NULL, &out, &err) == 0, "%s%s", out, err);
         {
                 char *p = strstr(out, " examples executed");
@@ -426,11 +484,26 @@ START_TEST(openapi_examples)
                         p--;
                 }
                 /* every operation, each example set */
-                ck_assert_int_ge(atoi(p), 20);
+                ck_assert_int_ge(atoi(p), 35);
+        }
+        /* the registry's: searched, read, and written (to Kafka) */
+        ck_assert_ptr_nonnull(strstr(out, "getNode [one_node]: 200"));
+        ck_assert_ptr_nonnull(strstr(out, "registerNode [register]: 202"));
+        ck_assert_ptr_nonnull(strstr(out, "heartbeatNode [heartbeat]: 202"));
+        ck_assert_ptr_nonnull(strstr(out, "deregisterNode [deregister]: 202"));
+        ck_assert_ptr_nonnull(
+                strstr(out, "healthyNodesByType [one_type]: 200"));
+        {
+                json_t *msgs = itest_consume(
+                        &t,
+                        "dev.omninode-bridge.registry.node-introspection.v1");
+                ck_assert_int_ge(json_array_size(msgs), 1);
+                json_decref(msgs);
         }
         free(out);
         free(err);
-        srv_down(&s);
+        ck_assert_int_eq(itest_stop(pid, SIGTERM, 10000), 0);
+        itest_fini(&t);
 }
 END_TEST
 

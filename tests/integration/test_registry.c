@@ -995,6 +995,96 @@ START_TEST(storm_kill9)
 }
 END_TEST
 
+/* The partitions of @p parent, by name. */
+static char *children(PGconn *c, const char *parent)
+{
+        char sql[512];
+
+        snprintf(sql, sizeof(sql),
+                 "SELECT coalesce(string_agg(c.relname, ' ' ORDER BY "
+                 "c.relname), '') FROM pg_inherits i JOIN pg_class c ON c.oid "
+                 "= i.inhrelid WHERE i.inhparent = '%s'::regclass",
+                 parent);
+        return test_pg_value(c, sql);
+}
+
+/*
+ * Heartbeat history obeys its retention (the contract's history:
+ * retention 30d, daily partitions): heartbeats of January and February
+ * written through the sink land in day partitions; `reducerd maintain` as
+ * of 1 March drops the days before 30 January and keeps the later ones
+ * (and creates days ahead); the node's row is untouched.
+ */
+START_TEST(heartbeat_retention)
+{
+        static const char *const days[] = {"2026-01-01", "2026-01-05",
+                                           "2026-01-29", "2026-01-30",
+                                           "2026-02-25"};
+        char contract[4096], path[4200], *v;
+        const char *cs[] = {contract, NULL};
+        const char *maintain[] = {"maintain", "-c", NULL, "--now", NULL, NULL};
+        itest_t t;
+        PGconn *c;
+        FILE *fp;
+
+        snprintf(contract, sizeof(contract), "%s", test_path(CONTRACT));
+        init_db(&t, "registry_retention");
+        snprintf(path, sizeof(path), "%s/beats.jsonl", t.dir);
+        ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+        fprintf(fp, "{\"event_type\":\"NODE_INTROSPECTION\",\"timestamp\":"
+                    "\"2026-01-01T00:00:00Z\",\"_topic\":\"" T_INTRO "\","
+                    "\"_key\":\"ret-node\",\"payload\":{\"node_id\":"
+                    "\"ret-node\",\"node_name\":\"RetNode\",\"node_type\":"
+                    "\"effect\",\"version\":\"1.0.0\"}}\n");
+        for (size_t i = 0; i < sizeof(days) / sizeof(*days); i++) {
+                fprintf(fp,
+                        "{\"event_type\":\"NODE_HEARTBEAT\",\"timestamp\":"
+                        "\"%sT12:00:00Z\",\"_topic\":\"" T_BEAT "\","
+                        "\"_key\":\"ret-node\",\"payload\":{\"node_id\":"
+                        "\"ret-node\",\"health_status\":\"healthy\","
+                        "\"response_time_ms\":%zu}}\n",
+                        days[i], 10 + i);
+        }
+        ck_assert_int_eq(fclose(fp), 0);
+        ck_assert_int_eq(itest_load(&t, contract, path), 6);
+        c = test_pg_connect(t.conninfo);
+        v = children(c, "node_heartbeats");
+        ck_assert_str_eq(v, "node_heartbeats_2026_01_01 "
+                            "node_heartbeats_2026_01_05 "
+                            "node_heartbeats_2026_01_29 "
+                            "node_heartbeats_2026_01_30 "
+                            "node_heartbeats_2026_02_25");
+        free(v);
+
+        /* as of 1 March: 30 days back is 30 January */
+        maintain[2] = itest_db_config(&t, cs);
+        maintain[4] = "2026-03-01T00:00:00Z";
+        free(itest_cmd_ok(&t, maintain));
+        v = children(c, "node_heartbeats");
+        ck_assert_msg(!strstr(v, "node_heartbeats_2026_01_0") &&
+                              !strstr(v, "node_heartbeats_2026_01_29"),
+                      "old days kept: %s", v);
+        ck_assert_msg(strstr(v, "node_heartbeats_2026_01_30") &&
+                              strstr(v, "node_heartbeats_2026_02_25"),
+                      "recent days dropped: %s", v);
+        ck_assert_msg(strstr(v, "node_heartbeats_2026_03_07"),
+                      "no days ahead: %s", v);
+        free(v);
+        v = test_pg_value(c, "SELECT string_agg(response_time_ms::text, ',' "
+                             "ORDER BY heartbeat_timestamp) FROM "
+                             "node_heartbeats");
+        ck_assert_str_eq(v, "13,14");
+        free(v);
+        v = test_pg_value(c, "SELECT heartbeat_count || ' ' || "
+                             "last_heartbeat::date FROM registered_nodes "
+                             "WHERE node_id = 'ret-node'");
+        ck_assert_str_eq(v, "5 2026-02-25");
+        free(v);
+        PQfinish(c);
+        itest_fini(&t);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("registry");
@@ -1004,5 +1094,6 @@ int main(void)
         test_add_case(s, "http", fixture_through_http, 600);
         test_add_case(s, "reference", reference_equals_reduce, 600);
         test_add_case(s, "storm", storm_kill9, 900);
+        test_add_case(s, "retention", heartbeat_retention, 300);
         return test_main(s);
 }

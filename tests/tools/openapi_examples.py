@@ -22,8 +22,14 @@ import urllib.request
 import jsonschema
 
 
-def fetch(url):
-    req = urllib.request.Request(url, headers={"Accept-Encoding": "identity"})
+def fetch(url, method="GET", body=None):
+    headers = {"Accept-Encoding": "identity"}
+    data = None
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        data = json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, headers=headers,
+                                 method=method.upper())
     try:
         with urllib.request.urlopen(req, timeout=60) as res:
             return res.status, res.headers.get("Content-Type", ""), res.read()
@@ -39,9 +45,12 @@ def main():
     for path, item in doc["paths"].items():
         for method, op in item.items():
             params = op.get("parameters", [])
+            content = op.get("requestBody", {}).get("content", {}).get(
+                "application/json", {})
+            bodies = content.get("examples", {})
             names = []
-            for prm in params:
-                for name in prm.get("examples", {}):
+            for ex in [prm.get("examples", {}) for prm in params] + [bodies]:
+                for name in ex:
                     if name not in names:
                         names.append(name)
             required_query = any(prm.get("required") and prm["in"] == "query"
@@ -49,8 +58,9 @@ def main():
             sets = [(name, name) for name in names]
             if not required_query:
                 sets.append(("(no query parameters)", None))
+            ok = min(code for code in op["responses"] if code.startswith("2"))
             for label, name in sets:
-                url_path, query = path, []
+                url_path, query, body = path, [], None
                 for prm in params:
                     ex = prm.get("examples", {})
                     if prm["in"] == "path":
@@ -59,20 +69,24 @@ def main():
                                                     urllib.parse.quote(str(value), safe=""))
                     elif name in ex:
                         query.append((prm["name"], str(ex[name]["value"])))
+                if bodies and (name in bodies or op["requestBody"].get("required")):
+                    body = (bodies.get(name) or next(iter(bodies.values())))["value"]
+                    jsonschema.Draft202012Validator(
+                        content["schema"], resolver=resolver).validate(body)
                 url = base + url_path
                 if query:
                     url += "?" + urllib.parse.urlencode(query)
-                status, ctype, body = fetch(url)
-                print(f"{op['operationId']} [{label}]: {status} {url}")
-                if status != 200:
-                    sys.exit(f"{op['operationId']} [{label}]: HTTP {status}: "
-                             f"{body[:500].decode(errors='replace')}")
+                status, ctype, answer = fetch(url, method, body)
+                print(f"{op['operationId']} [{label}]: {status} {method.upper()} {url}")
+                if str(status) != ok:
+                    sys.exit(f"{op['operationId']} [{label}]: HTTP {status}, not {ok}: "
+                             f"{answer[:500].decode(errors='replace')}")
                 if ctype.startswith("application/json"):
-                    schema = op["responses"]["200"]["content"][
+                    schema = op["responses"][ok]["content"][
                         "application/json"]["schema"]
                     jsonschema.Draft202012Validator(
-                        schema, resolver=resolver).validate(json.loads(body))
-                elif not body:
+                        schema, resolver=resolver).validate(json.loads(answer))
+                elif not answer:
                     sys.exit(f"{op['operationId']} [{label}]: empty {ctype}")
                 runs += 1
     print(f"{runs} examples executed")

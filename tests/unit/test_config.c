@@ -120,6 +120,65 @@ START_TEST(environment_overrides)
 }
 END_TEST
 
+/* A nested section (registry: etcd: ...): its keys load, unknown keys are
+ * refused where they are, the environment reaches them, values are
+ * checked. */
+START_TEST(nested_section)
+{
+        char err[1024], *dir = test_tmpdir(), path[4200];
+        red_config_t *c;
+        const char *good = "registry:\n  etcd:\n    endpoints: "
+                           "[\"http://127.0.0.1:2379\", "
+                           "\"http://127.0.0.1:22379\"]\n    "
+                           "reconcile_interval_s: 7\n";
+        const char *typo = "registry:\n  etcd:\n    endpoint: x\n";
+        const char *bad =
+                "registry:\n  etcd:\n    endpoints: [\"etcd:2379\"]\n";
+
+        c = red_config_load(NULL, err, sizeof(err));
+        ck_assert_msg(c != NULL, "%s", err);
+        ck_assert_int_eq(c->registry_etcd_endpoints.cnt, 0);
+        ck_assert_str_eq(c->registry_etcd_prefix, "/reducerd/nodes/");
+        ck_assert_int_eq(c->registry_etcd_reconcile_interval_s, 300);
+        ck_assert_int_eq(c->registry_etcd_lease_factor, 3);
+        red_config_destroy(c);
+
+        snprintf(path, sizeof(path), "%s/reducerd.yaml", dir);
+        test_write_file(path, good, strlen(good));
+        setenv("REDUCERD_REGISTRY_ETCD_PREFIX", "/x/", 1);
+        c = red_config_load(path, err, sizeof(err));
+        unsetenv("REDUCERD_REGISTRY_ETCD_PREFIX");
+        ck_assert_msg(c != NULL, "%s", err);
+        ck_assert_int_eq(c->registry_etcd_endpoints.cnt, 2);
+        ck_assert_str_eq(c->registry_etcd_endpoints.items[1],
+                         "http://127.0.0.1:22379");
+        ck_assert_int_eq(c->registry_etcd_reconcile_interval_s, 7);
+        ck_assert_str_eq(c->registry_etcd_prefix, "/x/");
+        red_config_destroy(c);
+
+        test_write_file(path, typo, strlen(typo));
+        ck_assert_ptr_null(red_config_load(path, err, sizeof(err)));
+        ck_assert_msg(strstr(err, ":3:5: ") && strstr(err, "endpoint") &&
+                              strstr(err, "reconcile_interval_s"),
+                      "%s", err);
+
+        test_write_file(path, bad, strlen(bad));
+        ck_assert_ptr_null(red_config_load(path, err, sizeof(err)));
+        ck_assert_msg(strstr(err, "registry.etcd.endpoints: \"etcd:2379\" is "
+                                  "not a URL"),
+                      "%s", err);
+        setenv("REDUCERD_REGISTRY_ETCD_PREFIX", "/reducerd/nodes", 1);
+        ck_assert_ptr_null(red_config_load(NULL, err, sizeof(err)));
+        unsetenv("REDUCERD_REGISTRY_ETCD_PREFIX");
+        ck_assert_msg(strstr(err, "registry.etcd.prefix: \"/reducerd/nodes\" "
+                                  "must start and end with /"),
+                      "%s", err);
+        unlink(path);
+        rmdir(dir);
+        free(dir);
+}
+END_TEST
+
 /* `reducerd check -c` on every invalid example prints exactly the message
  * on its first line ("# expect: LINE:COL: ...") and exits non-zero. */
 START_TEST(check_rejects_invalid_examples)
@@ -187,13 +246,16 @@ START_TEST(settings_documented)
         ck_assert_msg(doc != NULL, "%s", err);
         for (size_t i = 0; i < cnt; i++) {
                 char sec[64], pat[128];
-                const char *dot = strchr(s[i].name, '.');
-                const red_yaml_node_t *n;
+                const char *p = s[i].name, *dot;
+                const red_yaml_node_t *n = red_yaml_doc_root(doc);
 
-                snprintf(sec, sizeof(sec), "%.*s", (int)(dot - s[i].name),
-                         s[i].name);
-                n = red_yaml_get(red_yaml_doc_root(doc), sec);
-                ck_assert_msg(n && red_yaml_get(n, dot + 1),
+                /* nested sections: registry.etcd.endpoints */
+                while (n && (dot = strchr(p, '.'))) {
+                        snprintf(sec, sizeof(sec), "%.*s", (int)(dot - p), p);
+                        n = red_yaml_get(n, sec);
+                        p = dot + 1;
+                }
+                ck_assert_msg(n && red_yaml_get(n, p),
                               "%s is missing from config/reducerd.yaml",
                               s[i].name);
                 snprintf(pat, sizeof(pat), "`%s`", s[i].name);
@@ -345,6 +407,7 @@ static Suite *suite(void)
         tcase_add_test(tc, check_rejects_invalid_examples);
         tcase_add_test(tc, check_accepts_example);
         tcase_add_test(tc, settings_documented);
+        tcase_add_test(tc, nested_section);
         tcase_add_test(tc, check_refuses_special_files);
         tcase_add_test(tc, contract_files_bounded);
         tcase_add_test(tc, config_file_bounded);

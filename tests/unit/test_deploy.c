@@ -222,6 +222,8 @@ START_TEST(kit_complete)
                 "deploy/kubernetes/configmap-alertmanager.yaml",
                 "deploy/kubernetes/alertmanager-statefulset.yaml",
                 "deploy/kubernetes/alertmanager-service.yaml",
+                "deploy/kubernetes/etcd-statefulset.yaml",
+                "deploy/kubernetes/etcd-service.yaml",
                 "deploy/grafana/codegen-dashboard.json",
                 "deploy/grafana/agent-metrics-dashboard.json",
                 "deploy/grafana/reader.sql",
