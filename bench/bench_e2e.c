@@ -16,9 +16,8 @@
  *
  * Two durability modes in one run: PostgreSQL with fsync,
  * synchronous_commit and full_page_writes on (what users run), then off.
- * The server is restarted in each mode through REDUCERD_TEST_PGCTL (./dev
- * sets it: "pg_ctl -D DATA -w") and left as it was found; without it the
- * server is measured once, as it is.
+ * The server is restarted in each mode (bench_pgmode.h) and left as it was
+ * found; without REDUCERD_TEST_PGCTL only the mode it runs in is measured.
  *
  *   bench_e2e [-n EVENTS] [-p PARTITIONS] [-b BATCH_MAX_EVENTS] [-m
  * BATCH_MAX_MS] [-d durable|fast|both]
@@ -27,6 +26,7 @@
  * and curl. Uses a database named reducerd_bench_e2e, recreated per mode.
  * reducerd runs at log level info.
  */
+#include "bench_pgmode.h"
 #include "red_time.h"
 
 #include <fcntl.h>
@@ -323,78 +323,6 @@ static double elt_rate(PGconn *c, const char *events, long n, long *cells)
         free(buf);
         exec_sql(c, "DROP TABLE elt_events, elt_cells");
         return (double)n / (t1 - t0);
-}
-
-/* --- durability -------------------------------------------------------- */
-
-static char *show(PGconn *c, const char *name)
-{
-        char sql[128];
-        PGresult *r;
-        char *v;
-
-        snprintf(sql, sizeof(sql), "SHOW %s", name);
-        r = PQexec(c, sql);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-                die(PQresultErrorMessage(r));
-        }
-        v = strdup(PQgetvalue(r, 0, 0));
-        PQclear(r);
-        return v;
-}
-
-/* True when the server runs with fsync and synchronous_commit on. */
-static bool is_durable(void)
-{
-        PGconn *c = connect_db("postgres");
-        char *f = show(c, "fsync"), *s = show(c, "synchronous_commit");
-        bool on = !strcmp(f, "on") && strcmp(s, "off") != 0;
-
-        free(f);
-        free(s);
-        PQfinish(c);
-        return on;
-}
-
-/* Restarts the server with fsync, synchronous_commit and full_page_writes
- * all @p durable; false when it cannot (no REDUCERD_TEST_PGCTL). */
-static bool set_durability(bool durable)
-{
-        const char *pgctl = getenv("REDUCERD_TEST_PGCTL");
-        const char *v = durable ? "on" : "off";
-        char cmd[4096], *la, *port, *sock, *maxc, *data, *slash;
-        PGconn *c;
-
-        if (is_durable() == durable) {
-                return true;
-        }
-        if (!pgctl || !*pgctl) {
-                return false;
-        }
-        c = connect_db("postgres");
-        la = show(c, "listen_addresses");
-        port = show(c, "port");
-        sock = show(c, "unix_socket_directories");
-        maxc = show(c, "max_connections");
-        data = show(c, "data_directory");
-        PQfinish(c);
-        /* the server log where ./dev keeps it: next to the data directory */
-        if ((slash = strrchr(data, '/'))) {
-                *slash = '\0';
-        }
-        snprintf(cmd, sizeof(cmd),
-                 "%s restart -m fast -l '%s/postgres.log' -o \"-c "
-                 "listen_addresses='%s' -p %s -k "
-                 "'%s' -c max_connections=%s -c fsync=%s -c "
-                 "synchronous_commit=%s -c full_page_writes=%s\" >/dev/null",
-                 pgctl, data, la, port, sock, maxc, v, v, v);
-        free(la);
-        free(port);
-        free(sock);
-        free(maxc);
-        free(data);
-        run(cmd);
-        return is_durable() == durable;
 }
 
 /* --- reducerd's own numbers -------------------------------------------- */
@@ -760,27 +688,25 @@ int main(int argc, char **argv)
 
         /* durable first (what users run), then fast; the server is left in
          * the mode it was found in */
-        was_durable = is_durable();
+        was_durable = bench_pgmode_durable();
         for (int d = 1; d >= 0; d--) {
-                const char *mode = d ? "durable (fsync, synchronous_commit "
-                                       "and full_page_writes on)"
-                                     : "fast (fsync, synchronous_commit and "
-                                       "full_page_writes off)";
+                const char *mode = bench_pgmode_name(d);
                 if (strcmp(modes, "both") &&
                     strcmp(modes, d ? "durable" : "fast")) {
                         continue;
                 }
-                ok = set_durability(d);
+                ok = bench_pgmode_set(d);
                 if (!ok) {
                         printf("-- PostgreSQL %s: skipped, the server runs "
                                "%s and REDUCERD_TEST_PGCTL is not set to "
                                "restart it\n",
-                               mode, is_durable() ? "durable" : "fast");
+                               mode,
+                               bench_pgmode_durable() ? "durable" : "fast");
                         continue;
                 }
                 run_mode(&s, mode);
         }
-        if (!set_durability(was_durable)) {
+        if (!bench_pgmode_set(was_durable)) {
                 fprintf(stderr, "bench_e2e: the server was left %s\n",
                         was_durable ? "fast" : "durable");
         }
