@@ -408,7 +408,7 @@ test_event_t *test_event(const red_contract_t *c, const char *topic,
         te->msg.timestamp = -1;
         code = red_decode(c, &te->msg, now, &te->ev, detail, sizeof(detail));
         ck_assert_msg(code == RED_DLQ_NONE, "%s: %s (%s)",
-                      red_decode_dlq_code_name(code), detail, te->text);
+                      red_dlq_code_name(code), detail, te->text);
         return te;
 }
 

@@ -190,7 +190,7 @@ void red_metrics_render(red_buf_t *b, red_pipeline_t *const *pipes, size_t cnt,
                                 b,
                                 "reducerd_events_dead_lettered_total{"
                                 "contract=\"%s\",reason=\"%s\"} %llu\n",
-                                names[i], red_decode_dlq_code_name(c),
+                                names[i], red_dlq_code_name(c),
                                 (unsigned long long)st[i].core.dead_by_code[c]);
                 }
         }

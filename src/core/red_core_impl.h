@@ -107,4 +107,9 @@ struct red_core_s {
         red_refusals_t *refused; /* messages storage refused (dead letters) */
 };
 
+/* The oldest buffered urgent event again, after some of them went. */
+void red_core_urgent_recompute(red_core_t *core);
+/* The first entry of @p p still buffered, or NULL. */
+entry_t *red_core_first_buffered(const part_t *p);
+
 #endif

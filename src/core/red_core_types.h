@@ -10,7 +10,7 @@
 #define RED_CORE_TYPES_H
 
 #include "red_contract.h"
-#include "red_decode.h"
+#include "red_dlq.h"
 #include "red_event.h"
 #include "red_fsm.h"
 

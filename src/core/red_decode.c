@@ -31,6 +31,7 @@
  */
 #include "red_decode.h"
 
+#include "red_decode_jv.h"
 #include "red_decode_keep.h"
 #include "red_decode_range.h"
 #include "red_json_scan.h"
@@ -39,117 +40,13 @@
 
 #include <errno.h>
 #include <math.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* clang-format off */
-static const char *const code_names[RED_DLQ__CNT] = {
-        "none",           "invalid_json",      "not_an_object",
-        "too_large",      "unknown_event_type", "missing_event_type",
-        "missing_field",  "wrong_type",        "out_of_range",
-        "not_allowed",    "invalid_timestamp", "missing_timestamp",
-        "future_timestamp", "late",          "empty_value",
-        "storage_rejected"};
-/* clang-format on */
-
-const char *red_decode_dlq_code_name(red_dlq_code_t code)
-{
-        return (unsigned)code < RED_DLQ__CNT ? code_names[code] : "unknown";
-}
-
-/* ------------------------------------------------------------------ */
-/* JSON value views, common to both paths                              */
-/* ------------------------------------------------------------------ */
-
-/* A JSON value: a span of the message (fast path, the scanner's token)
- * or a jansson value (tree path). */
-typedef struct jv_s {
-        red_json_type_t t;
-        bool esc;      /* fast string: has escapes */
-        const char *p; /* fast: the token (strings: between the quotes);
-                          tree strings: the value */
-        size_t len;
-        int64_t i; /* RED_JSON_INT */
-        double d;  /* RED_JSON_REAL, tree path */
-        json_t *j; /* tree path: the value */
-} jv_t;
-
-/* The view of a scanned token. */
-static void jv_of(jv_t *v, const red_json_tok_t *k)
-{
-        v->t = k->t;
-        v->esc = k->esc;
-        v->p = k->p;
-        v->len = k->len;
-        v->i = k->i;
-        v->j = NULL; /* d: read from the token, never from here */
-}
-
-static const char *type_name(red_json_type_t t)
-{
-        switch (t) {
-        case RED_JSON_OBJ:
-                return "an object";
-        case RED_JSON_ARR:
-                return "an array";
-        case RED_JSON_STR:
-                return "a string";
-        case RED_JSON_INT:
-                return "an integer";
-        case RED_JSON_REAL:
-                return "a number";
-        case RED_JSON_TRUE:
-        case RED_JSON_FALSE:
-                return "a boolean";
-        default:
-                return "null";
-        }
-}
-
-static const char *jv_type_name(const jv_t *v)
-{
-        return type_name(v->t);
-}
-
-static void jv_from_json(json_t *j, jv_t *v)
-{
-        memset(v, 0, sizeof(*v));
-        v->j = j;
-        switch (json_typeof(j)) {
-        case JSON_OBJECT:
-                v->t = RED_JSON_OBJ;
-                break;
-        case JSON_ARRAY:
-                v->t = RED_JSON_ARR;
-                break;
-        case JSON_STRING:
-                v->t = RED_JSON_STR;
-                v->p = json_string_value(j);
-                v->len = json_string_length(j);
-                break;
-        case JSON_INTEGER:
-                v->t = RED_JSON_INT;
-                v->i = (int64_t)json_integer_value(j);
-                break;
-        case JSON_REAL:
-                v->t = RED_JSON_REAL;
-                v->d = json_real_value(j);
-                break;
-        case JSON_TRUE:
-                v->t = RED_JSON_TRUE;
-                break;
-        case JSON_FALSE:
-                v->t = RED_JSON_FALSE;
-                break;
-        default:
-                v->t = RED_JSON_NULL;
-                break;
-        }
-}
+typedef red_decode_jv_t jv_t;
 
 /* ------------------------------------------------------------------ */
 /* the decoder, over either path                                       */
@@ -212,7 +109,7 @@ static bool get(const dec_t *d, bool payload, const char *name, jv_t *out)
                 /* the last of duplicate names counts, as in jansson */
                 for (size_t i = n; i-- > 0;) {
                         if (m[i].klen == len && !memcmp(m[i].k, name, len)) {
-                                jv_of(out, &m[i].v);
+                                red_decode_jv_of(out, &m[i].v);
                                 return true;
                         }
                 }
@@ -223,7 +120,7 @@ static bool get(const dec_t *d, bool payload, const char *name, jv_t *out)
                 if (!j) {
                         return false;
                 }
-                jv_from_json(j, out);
+                red_decode_jv_from_json(j, out);
                 return true;
         }
 }
@@ -442,67 +339,13 @@ static red_dlq_code_t object_text(dec_t *d, const red_field_t *f, const jv_t *j,
                                    (int)(m[i].klen < 64 ? m[i].klen : 64),
                                    m[i].k,
                                    red_contract_field_type_name(f->values),
-                                   type_name(val->t));
+                                   red_decode_jv_type_name(val->t));
                 }
         }
         v->type = RED_FT_OBJECT;
         v->j = NULL;
         v->raw = j->p;
         v->raw_len = (uint32_t)j->len;
-        return RED_DLQ_NONE;
-}
-
-/* A string matches its field's pattern (regexec needs a C string). */
-static bool pattern_ok(const red_field_t *f, const char *s, size_t len)
-{
-        char small[256], *p = len < sizeof(small) ? small : malloc(len + 1);
-        bool ok;
-
-        if (!p) {
-                return false;
-        }
-        memcpy(p, s, len);
-        p[len] = '\0';
-        ok = !regexec(f->regex, p, 0, NULL, 0);
-        if (p != small) {
-                free(p);
-        }
-        return ok;
-}
-
-/* An array field: every item of the declared type; object items hold the
- * item_required members as non-empty strings. */
-static red_dlq_code_t array_items(dec_t *d, const red_field_t *f, json_t *arr)
-{
-        size_t i;
-        json_t *item;
-
-        json_array_foreach(arr, i, item)
-        {
-                if (f->values != RED_FT_NONE &&
-                    !red_decode_range_member(f->values, item)) {
-                        jv_t iv;
-                        jv_from_json(item, &iv);
-                        return bad(d, RED_DLQ_WRONG_TYPE,
-                                   "%s[%zu]: expected %s %s, got %s", f->name,
-                                   i,
-                                   f->values == RED_FT_INTEGER ||
-                                                   f->values == RED_FT_OBJECT
-                                           ? "an"
-                                           : "a",
-                                   red_contract_field_type_name(f->values),
-                                   jv_type_name(&iv));
-                }
-                for (size_t k = 0; k < f->item_required_cnt; k++) {
-                        json_t *m = json_object_get(item, f->item_required[k]);
-                        if (!json_is_string(m) || !json_string_length(m)) {
-                                return bad(d, RED_DLQ_MISSING_FIELD,
-                                           "%s[%zu].%s: required, a "
-                                           "non-empty string",
-                                           f->name, i, f->item_required[k]);
-                        }
-                }
-        }
         return RED_DLQ_NONE;
 }
 
@@ -548,7 +391,7 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                                            (long long)f->max_length);
                         }
                 }
-                if (f->regex && !pattern_ok(f, s, len)) {
+                if (f->regex && !red_decode_range_pattern(f, s, len)) {
                         return bad(d, RED_DLQ_NOT_ALLOWED,
                                    "%s: \"%.*s\" does not match the pattern "
                                    "%s",
@@ -636,6 +479,7 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                 return check_time(d, f->name, v->t);
         case RED_FT_OBJECT: {
                 json_t *obj;
+                red_dlq_code_t code;
                 if (j->t != RED_JSON_OBJ) {
                         break;
                 }
@@ -648,23 +492,9 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                 if (red_decode_range_has_nul(obj)) {
                         return nul_in_json(d, f->name);
                 }
-                if (f->values != RED_FT_NONE) {
-                        const char *key;
-                        json_t *item;
-                        json_object_foreach(obj, key, item)
-                        {
-                                if (!red_decode_range_member(f->values, item)) {
-                                        jv_t iv;
-                                        jv_from_json(item, &iv);
-                                        return bad(d, RED_DLQ_WRONG_TYPE,
-                                                   "%s.%.64s: expected a %s, "
-                                                   "got %s",
-                                                   f->name, key,
-                                                   red_contract_field_type_name(
-                                                           f->values),
-                                                   jv_type_name(&iv));
-                                }
-                        }
+                if ((code = red_decode_range_members(f, obj, d->detail,
+                                                     d->size))) {
+                        return code;
                 }
                 v->type = RED_FT_OBJECT;
                 v->j = obj;
@@ -682,7 +512,8 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                 if (red_decode_range_has_nul(arr)) {
                         return nul_in_json(d, f->name);
                 }
-                if ((code = array_items(d, f, arr))) {
+                if ((code = red_decode_range_items(f, arr, d->detail,
+                                                   d->size))) {
                         return code;
                 }
                 v->type = RED_FT_ARRAY;
@@ -698,7 +529,8 @@ static red_dlq_code_t field(dec_t *d, const red_field_t *f, const jv_t *j,
                                    f->type == RED_FT_ARRAY
                            ? "an"
                            : "a",
-                   red_contract_field_type_name(f->type), jv_type_name(j));
+                   red_contract_field_type_name(f->type),
+                   red_decode_jv_type_name(j->t));
 }
 
 static red_dlq_code_t event_time(dec_t *d, red_time_t now)
@@ -732,7 +564,7 @@ static red_dlq_code_t event_time(dec_t *d, red_time_t now)
         } else if (ts.t != RED_JSON_STR) {
                 return bad(d, RED_DLQ_INVALID_TIMESTAMP,
                            "%s: expected an ISO-8601 string, got %s", name,
-                           jv_type_name(&ts));
+                           red_decode_jv_type_name(ts.t));
         } else {
                 if (str_text(d, &ts, &s, &len)) {
                         return DECLINE;
@@ -781,7 +613,7 @@ static red_dlq_code_t decode_event(dec_t *d, red_time_t now)
                 if (type.t != RED_JSON_STR) {
                         return bad(d, RED_DLQ_WRONG_TYPE,
                                    "event_type: expected a string, got %s",
-                                   jv_type_name(&type));
+                                   red_decode_jv_type_name(type.t));
                 }
                 if (str_text(d, &type, &s, &len)) {
                         return DECLINE;
@@ -1020,11 +852,11 @@ static red_dlq_code_t decode_tree(dec_t *d, red_time_t now)
         }
         if (!json_is_object(d->root)) {
                 jv_t v;
-                jv_from_json(d->root, &v);
+                red_decode_jv_from_json(d->root, &v);
                 json_decref(d->root);
                 return bad(d, RED_DLQ_NOT_AN_OBJECT,
                            "the message is %s, not a JSON object",
-                           jv_type_name(&v));
+                           red_decode_jv_type_name(v.t));
         }
         payload = json_object_get(d->root, "payload");
         d->payload = json_is_object(payload) ? payload : d->root;

@@ -10,40 +10,10 @@
 #define RED_DECODE_H
 
 #include "red_contract.h"
+#include "red_dlq.h"
 #include "red_event.h"
 
 #include <stddef.h>
-
-typedef enum {
-        RED_DLQ_NONE = 0,
-        RED_DLQ_INVALID_JSON,
-        RED_DLQ_NOT_AN_OBJECT,
-        RED_DLQ_TOO_LARGE,
-        RED_DLQ_UNKNOWN_EVENT_TYPE,
-        RED_DLQ_MISSING_EVENT_TYPE,
-        RED_DLQ_MISSING_FIELD,
-        RED_DLQ_WRONG_TYPE,
-        RED_DLQ_OUT_OF_RANGE,
-        RED_DLQ_NOT_ALLOWED,
-        RED_DLQ_INVALID_TIMESTAMP,
-        RED_DLQ_MISSING_TIMESTAMP,
-        RED_DLQ_FUTURE_TIMESTAMP,
-        RED_DLQ_LATE,
-        RED_DLQ_EMPTY_VALUE,
-        /** applied, but PostgreSQL refused to store it (red_core_refuse) */
-        RED_DLQ_STORAGE_REJECTED,
-        RED_DLQ__CNT
-} red_dlq_code_t;
-
-/** A message that goes to the dead-letter topic, and why. */
-typedef struct red_dead_letter_s {
-        const red_msg_t *msg; /**< owned by the core until commit */
-        red_dlq_code_t code;
-        char *detail; /**< owned by the core */
-} red_dead_letter_t;
-
-/** "invalid_json", "missing_field", ... (also the metric label). */
-const char *red_decode_dlq_code_name(red_dlq_code_t code);
 
 /** Messages larger than this are dead-lettered as too_large. */
 #define RED_DECODE_MAX_BYTES (1024 * 1024)

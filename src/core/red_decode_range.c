@@ -1,9 +1,11 @@
 /* red_decode_range - the number and time ranges a stored value lies in. */
 #include "red_decode_range.h"
 
+#include "red_decode_jv.h"
 #include "red_event.h"
 
 #include <math.h>
+#include <regex.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,4 +160,91 @@ bool red_decode_range_has_nul(const json_t *j)
                 }
         }
         return false;
+}
+
+/* A string matches its field's pattern (regexec needs a C string). */
+bool red_decode_range_pattern(const red_field_t *f, const char *s, size_t len)
+{
+        char small[256], *p = len < sizeof(small) ? small : malloc(len + 1);
+        bool ok;
+
+        if (!p) {
+                return false;
+        }
+        memcpy(p, s, len);
+        p[len] = '\0';
+        ok = !regexec(f->regex, p, 0, NULL, 0);
+        if (p != small) {
+                free(p);
+        }
+        return ok;
+}
+
+/* The detail for a member (@p key) or item (@p i, when @p key is NULL)
+ * of the wrong type. */
+static red_dlq_code_t wrong_item(const red_field_t *f, json_t *item,
+                                 const char *key, size_t i, char *detail,
+                                 size_t size)
+{
+        const char *want = red_contract_field_type_name(f->values);
+        red_decode_jv_t iv;
+
+        red_decode_jv_from_json(item, &iv);
+        if (key) {
+                snprintf(detail, size, "%s.%.64s: expected a %s, got %s",
+                         f->name, key, want, red_decode_jv_type_name(iv.t));
+        } else {
+                snprintf(detail, size, "%s[%zu]: expected %s %s, got %s",
+                         f->name, i,
+                         f->values == RED_FT_INTEGER ||
+                                         f->values == RED_FT_OBJECT
+                                 ? "an"
+                                 : "a",
+                         want, red_decode_jv_type_name(iv.t));
+        }
+        return RED_DLQ_WRONG_TYPE;
+}
+
+red_dlq_code_t red_decode_range_members(const red_field_t *f, json_t *obj,
+                                        char *detail, size_t size)
+{
+        const char *key;
+        json_t *item;
+
+        if (f->values == RED_FT_NONE) {
+                return RED_DLQ_NONE;
+        }
+        json_object_foreach(obj, key, item)
+        {
+                if (!red_decode_range_member(f->values, item)) {
+                        return wrong_item(f, item, key, 0, detail, size);
+                }
+        }
+        return RED_DLQ_NONE;
+}
+
+red_dlq_code_t red_decode_range_items(const red_field_t *f, json_t *arr,
+                                      char *detail, size_t size)
+{
+        size_t i;
+        json_t *item;
+
+        json_array_foreach(arr, i, item)
+        {
+                if (f->values != RED_FT_NONE &&
+                    !red_decode_range_member(f->values, item)) {
+                        return wrong_item(f, item, NULL, i, detail, size);
+                }
+                for (size_t k = 0; k < f->item_required_cnt; k++) {
+                        json_t *m = json_object_get(item, f->item_required[k]);
+                        if (!json_is_string(m) || !json_string_length(m)) {
+                                snprintf(detail, size,
+                                         "%s[%zu].%s: required, a non-empty "
+                                         "string",
+                                         f->name, i, f->item_required[k]);
+                                return RED_DLQ_MISSING_FIELD;
+                        }
+                }
+        }
+        return RED_DLQ_NONE;
 }

@@ -14,6 +14,7 @@
 
 #include "red_attr.h"
 #include "red_contract.h"
+#include "red_dlq.h"
 #include "red_json_scan.h"
 #include "red_time.h"
 
@@ -45,5 +46,17 @@ bool red_decode_range_member_tok(red_field_type_t want,
 /** Any string or member name in @p j holds \u0000, which PostgreSQL
  * cannot store in text or jsonb (NULL: none). */
 bool red_decode_range_has_nul(const json_t *j);
+
+/** A string of @p len bytes matches field @p f's pattern (f->regex). */
+bool red_decode_range_pattern(const red_field_t *f, const char *s, size_t len);
+/** An object field's members (parsed) are all of its `values` type:
+ * RED_DLQ_NONE, or RED_DLQ_WRONG_TYPE with @p detail naming the member. */
+red_dlq_code_t red_decode_range_members(const red_field_t *f, json_t *obj,
+                                        char *detail, size_t size);
+/** An array field's items are all of its `values` type, and object items
+ * hold the item_required members as non-empty strings: RED_DLQ_NONE, or
+ * the code with @p detail naming the item. */
+red_dlq_code_t red_decode_range_items(const red_field_t *f, json_t *arr,
+                                      char *detail, size_t size);
 
 #endif

@@ -400,8 +400,8 @@ int red_nodes_event(const red_contract_t *c, red_nodes_op_t op,
         ev.values = vals;
         code = red_decode(c, &msg, now, &ev, detail, sizeof(detail));
         if (code != RED_DLQ_NONE) {
-                red_qparam_fail(e, 400, "", "%s: %s",
-                                red_decode_dlq_code_name(code), detail);
+                red_qparam_fail(e, 400, "", "%s: %s", red_dlq_code_name(code),
+                                detail);
                 goto done;
         }
         red_decode_release(&ev);

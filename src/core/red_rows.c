@@ -202,7 +202,7 @@ void red_rows_dead_letter_json(const red_contract_t *c,
         red_buf_putc(out, '{');
         put_str(out, "contract", c->name);
         red_buf_putc(out, ',');
-        put_str(out, "error_code", red_decode_dlq_code_name(d->code));
+        put_str(out, "error_code", red_dlq_code_name(d->code));
         red_buf_putc(out, ',');
         put_str(out, "error_detail", d->detail);
         red_buf_putc(out, ',');

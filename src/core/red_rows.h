@@ -8,7 +8,7 @@
 
 #include "red_buf.h"
 #include "red_cell.h"
-#include "red_decode.h"
+#include "red_dlq.h"
 #include "red_fsm.h"
 #include "red_workflows.h"
 

@@ -148,8 +148,8 @@ letter_headers(red_pipeline_t *p, const red_dead_letter_t *dl, bool whole)
 
         snprintf(part, sizeof(part), "%d", (int)m->partition);
         snprintf(off, sizeof(off), "%lld", (long long)m->offset);
-        rd_kafka_header_add(h, "error_code", -1,
-                            red_decode_dlq_code_name(dl->code), -1);
+        rd_kafka_header_add(h, "error_code", -1, red_dlq_code_name(dl->code),
+                            -1);
         rd_kafka_header_add(h, "error_detail", -1, dl->detail, -1);
         rd_kafka_header_add(h, "source_topic", -1, m->topic, -1);
         rd_kafka_header_add(h, "source_partition", -1, part, -1);

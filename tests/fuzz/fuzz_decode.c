@@ -85,14 +85,14 @@ static void decode_one(const red_contract_t *c, const red_msg_t *msg,
                  * tombstone) is empty_value, whatever jansson says */
                 if (code != RED_DLQ_EMPTY_VALUE) {
                         disagree("an empty value is not empty_value", c, msg,
-                                 red_decode_dlq_code_name(code), detail);
+                                 red_dlq_code_name(code), detail);
                 }
         } else if ((code == RED_DLQ_INVALID_JSON) != jansson_rejects) {
                 disagree(jansson_rejects ? "jansson rejects, red_decode "
                                            "accepts as JSON"
                                          : "jansson accepts, red_decode "
                                            "says invalid_json",
-                         c, msg, red_decode_dlq_code_name(code), detail);
+                         c, msg, red_dlq_code_name(code), detail);
         }
         tree = red_decode_tree(c, msg, NOW, &ev, tree_detail,
                                sizeof(tree_detail));
@@ -102,8 +102,8 @@ static void decode_one(const red_contract_t *c, const red_msg_t *msg,
         if (tree != code) {
                 char both[2100];
                 snprintf(both, sizeof(both), "fast %s (%s), tree %s (%s)",
-                         red_decode_dlq_code_name(code), detail,
-                         red_decode_dlq_code_name(tree), tree_detail);
+                         red_dlq_code_name(code), detail,
+                         red_dlq_code_name(tree), tree_detail);
                 disagree("the fast and the tree decoder differ", c, msg, both,
                          "");
         }

@@ -631,9 +631,9 @@ long itest_compare_table(itest_t *t, const char *expected, const char *table,
         PGconn *c = test_pg_connect(t->conninfo);
         const char *p = expected;
         const char *vals[1] = {table};
-        char sql[512], why[1024];
+        char sql[512], why[1024], first[1024];
         PGresult *res;
-        long rows = 0;
+        long rows = 0, diffs = 0;
 
         while (*p) {
                 const char *nl = strchr(p, '\n');
@@ -683,16 +683,23 @@ long itest_compare_table(itest_t *t, const char *expected, const char *table,
                         char path[300];
                         snprintf(path, sizeof(path), "%s[%s].%s", table, key,
                                  col);
-                        ck_assert_msg(
-                                same(v, json_object_get(got, col),
-                                     sc ? (int)json_integer_value(sc) : -1, why,
-                                     sizeof(why), path),
-                                "%s", why);
+                        if (!same(v, json_object_get(got, col),
+                                  sc ? (int)json_integer_value(sc) : -1, why,
+                                  sizeof(why), path)) {
+                                /* every difference is shown, the first
+                                 * few in the failure */
+                                fprintf(stderr, "%s\n", why);
+                                if (!diffs++) {
+                                        memcpy(first, why, sizeof(first));
+                                }
+                        }
                 }
                 json_object_del(want, key);
                 json_decref(got);
                 rows++;
         }
+        ck_assert_msg(!diffs, "%s (and %ld more differences, on stderr)", first,
+                      diffs - 1);
         ck_assert_msg(json_object_size(want) == 0,
                       "%s: %zu expected rows are missing in Postgres", table,
                       json_object_size(want));

@@ -438,6 +438,16 @@ static char *run_second_terminal(devrun_t *d)
         return out;
 }
 
+/* /healthz on port *opaque answers 200. */
+static bool healthz_ok(void *opaque)
+{
+        char *body;
+        bool ok = itest_http_get(*(int *)opaque, "/healthz", &body) == 200;
+
+        free(body);
+        return ok;
+}
+
 /* Ctrl-C: the terminal signals the whole foreground process group. The
  * HTTP port ./dev starts its search from is taken: it takes the next free
  * one and prints it. Before that, the README's first steps: produce from
@@ -445,7 +455,7 @@ static char *run_second_terminal(devrun_t *d)
 START_TEST(ctrl_c)
 {
         devrun_t *d = &dev;
-        char start[64], *out, *p, *body, *line;
+        char start[64], *out, *p, *line;
         const char *extra[] = {start, NULL};
         regex_t re;
         int port;
@@ -458,8 +468,9 @@ START_TEST(ctrl_c)
         ck_assert_msg(p, "./dev run does not print its HTTP port:\n%s", out);
         port = atoi(p + strlen("==> HTTP: http://127.0.0.1:"));
         ck_assert_int_gt(port, d->held_port);
-        ck_assert_int_eq(itest_http_get(port, "/healthz", &body), 200);
-        free(body);
+        /* up means Kafka is; reducerd's server follows a moment later */
+        ck_assert_msg(test_wait_for(healthz_ok, &port, START_MS),
+                      "/healthz on port %d never answered 200", port);
         free(out);
 
         out = run_second_terminal(d);

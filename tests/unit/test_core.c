@@ -663,21 +663,20 @@ START_TEST(dead_letters_by_code)
         for (size_t i = 0; i < n; i++) {
                 ck_assert_msg(dl[i].code == want[i].code,
                               "dead letter %zu: %s, not %s (%s)", i,
-                              red_decode_dlq_code_name(dl[i].code),
-                              red_decode_dlq_code_name(want[i].code),
-                              dl[i].detail);
+                              red_dlq_code_name(dl[i].code),
+                              red_dlq_code_name(want[i].code), dl[i].detail);
                 ck_assert_int_eq(dl[i].msg->offset, (int64_t)i + 1);
                 ck_assert_ptr_eq(dl[i].msg->value, msgs[i + 1].text);
                 ck_assert_uint_gt(strlen(dl[i].detail), 0);
                 ck_assert_msg(strstr(dl[i].detail, want[i].detail),
                               "%s: detail \"%s\" does not name %s",
-                              red_decode_dlq_code_name(dl[i].code),
-                              dl[i].detail, want[i].detail);
+                              red_dlq_code_name(dl[i].code), dl[i].detail,
+                              want[i].detail);
                 /* the row names the code */
                 red_buf_reset(&b);
                 red_rows_dead_letter_json(c, &dl[i], &b);
                 snprintf(code, sizeof(code), "\"error_code\":\"%s\"",
-                         red_decode_dlq_code_name(dl[i].code));
+                         red_dlq_code_name(dl[i].code));
                 ck_assert_msg(!b.failed && strstr(b.data, code), "%s", b.data);
         }
         red_buf_destroy(&b);
@@ -733,7 +732,7 @@ START_TEST(refused_message_is_dead_lettered)
         ck_assert_uint_eq(
                 red_core_counters(core)->dead_by_code[RED_DLQ_STORAGE_REJECTED],
                 1);
-        ck_assert_str_eq(red_decode_dlq_code_name(RED_DLQ_STORAGE_REJECTED),
+        ck_assert_str_eq(red_dlq_code_name(RED_DLQ_STORAGE_REJECTED),
                          "storage_rejected");
         /* committed past: the same coordinates are an event again (a
          * recreated topic), and so is a refused one of a dropped

@@ -189,9 +189,8 @@ static red_dlq_code_t decode_msg(const red_contract_t *c, const red_msg_t *m,
         code = red_decode(c, m, now, &ev, detail, sizeof(detail));
         tcode = red_decode_tree(c, m, now, &tev, tdetail, sizeof(tdetail));
         ck_assert_msg(code == tcode, "fast %s (%s) != tree %s (%s) for %.*s",
-                      red_decode_dlq_code_name(code), detail,
-                      red_decode_dlq_code_name(tcode), tdetail,
-                      (int)(m->value_len > 300 ? 300 : m->value_len),
+                      red_dlq_code_name(code), detail, red_dlq_code_name(tcode),
+                      tdetail, (int)(m->value_len > 300 ? 300 : m->value_len),
                       (const char *)m->value);
         ck_assert_str_eq(detail, tdetail);
         if (code == RED_DLQ_NONE) {
@@ -1208,8 +1207,7 @@ START_TEST(empty_value)
 {
         ck_assert_int_eq(dec(cg, T_STARTED, ""), RED_DLQ_EMPTY_VALUE);
         ck_assert_str_eq(detail, "the message value is empty");
-        ck_assert_str_eq(red_decode_dlq_code_name(RED_DLQ_EMPTY_VALUE),
-                         "empty_value");
+        ck_assert_str_eq(red_dlq_code_name(RED_DLQ_EMPTY_VALUE), "empty_value");
 }
 END_TEST
 
@@ -1460,20 +1458,20 @@ END_TEST
 START_TEST(code_names)
 {
         for (int a = 0; a < RED_DLQ__CNT; a++) {
-                const char *na = red_decode_dlq_code_name((red_dlq_code_t)a);
+                const char *na = red_dlq_code_name((red_dlq_code_t)a);
                 ck_assert_ptr_nonnull(na);
                 ck_assert_uint_gt(strlen(na), 0);
                 ck_assert_str_ne(na, "unknown");
                 for (int b = 0; b < a; b++) {
-                        ck_assert_str_ne(na, red_decode_dlq_code_name(
-                                                     (red_dlq_code_t)b));
+                        ck_assert_str_ne(na,
+                                         red_dlq_code_name((red_dlq_code_t)b));
                 }
         }
-        ck_assert_str_eq(red_decode_dlq_code_name(RED_DLQ_INVALID_JSON),
+        ck_assert_str_eq(red_dlq_code_name(RED_DLQ_INVALID_JSON),
                          "invalid_json");
-        ck_assert_str_eq(red_decode_dlq_code_name(RED_DLQ_FUTURE_TIMESTAMP),
+        ck_assert_str_eq(red_dlq_code_name(RED_DLQ_FUTURE_TIMESTAMP),
                          "future_timestamp");
-        ck_assert_str_eq(red_decode_dlq_code_name(RED_DLQ__CNT), "unknown");
+        ck_assert_str_eq(red_dlq_code_name(RED_DLQ__CNT), "unknown");
 }
 END_TEST
 
@@ -1544,7 +1542,7 @@ START_TEST(generated_streams)
                         continue;
                 }
                 ck_assert_msg(codes & (UINT64_C(1) << c), "no %s",
-                              red_decode_dlq_code_name((red_dlq_code_t)c));
+                              red_dlq_code_name((red_dlq_code_t)c));
         }
 }
 END_TEST
