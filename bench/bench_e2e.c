@@ -1,19 +1,35 @@
 /*
  * bench_e2e - end-to-end throughput of reducerd (embedded Kafka -> reducerd
- * -> PostgreSQL, all on this machine), with two baselines measured in the
- * same run over the same data: kcat reading the same topics to /dev/null
- * (the Kafka read limit) and COPY of as many workflow history rows (the
- * database write limit). Prints events/s, the ratios and the batch commit
- * latency (first message of a batch to its commit) p50/p99/max.
+ * -> PostgreSQL, all on this machine), against baselines measured in the
+ * same run over the same data:
+ * - kcat reading the same topics to /dev/null (the Kafka read limit);
+ * - COPY of as many workflow history rows (the database write limit);
+ * - "ELT in Postgres": COPY of the same events as jsonb, then ONE rollup
+ *   statement that computes the same cells (the four calendar windows and
+ *   the four groupings of the codegen contract, percentile_cont for the
+ *   quantiles, the stage statistics and failed-stage counts), as a
+ *   Postgres user would do without a stream reducer.
+ * Prints events/s, the ratios reducerd / kcat, reducerd / COPY rows and
+ * reducerd / ELT, the batch commit latency (first message of a batch to
+ * its commit, from reducerd's /metrics histogram) p50/p99 and reducerd's
+ * peak RSS.
+ *
+ * Two durability modes in one run: PostgreSQL with fsync,
+ * synchronous_commit and full_page_writes on (what users run), then off.
+ * The server is restarted in each mode (bench_pgmode.h) and left as it was
+ * found; without REDUCERD_TEST_PGCTL only the mode it runs in is measured.
  *
  *   bench_e2e [-n EVENTS] [-p PARTITIONS] [-b BATCH_MAX_EVENTS] [-m
- * BATCH_MAX_MS]
+ * BATCH_MAX_MS] [-d durable|fast|both]
  *
- * Needs PostgreSQL through the PG* variables (./dev pg prints them) and
- * kcat. Uses a database named reducerd_bench_e2e, recreated each run.
+ * Needs PostgreSQL through the PG* variables (./dev pg prints them), kcat
+ * and curl. Uses a database named reducerd_bench_e2e, recreated per mode.
+ * reducerd runs at log level info.
  */
+#include "bench_pgmode.h"
 #include "red_time.h"
 
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -23,6 +39,9 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #define DB "reducerd_bench_e2e"
 
@@ -146,23 +165,407 @@ static double copy_rate(PGconn *c, long n)
         return (double)n / (t1 - t0);
 }
 
-static int cmp_double(const void *a, const void *b)
+/* --- the ELT baseline -------------------------------------------------- */
+
+/*
+ * What a Postgres user does without a stream reducer: the events as they
+ * arrive in a jsonb table, then one statement computing the cells of
+ * codegen_metrics_aggregated: every window type (date_trunc: hour, day,
+ * ISO week, month) times every grouping (node_type, quality bucket,
+ * domain, all), node_type and domain taken from the workflow's Started
+ * event when an event lacks them, stage durations normalised to ms,
+ * quantiles by percentile_cont. It does less than reducerd (no FSM, no
+ * dedupe, no late-data policy, no outbox), so the ratio flatters ELT.
+ */
+static const char elt_rollup[] =
+        "CREATE TABLE elt_cells AS "
+        "WITH e AS ( "
+        " SELECT CASE ev->>'_topic' "
+        "  WHEN 'dev.omninode-bridge.codegen.generation-started.v1' THEN "
+        "'started' "
+        "  WHEN 'dev.omninode-bridge.codegen.stage-completed.v1' THEN "
+        "'stage_completed' "
+        "  WHEN 'dev.omninode-bridge.codegen.generation-completed.v1' THEN "
+        "'completed' "
+        "  WHEN 'dev.omninode-bridge.codegen.generation-failed.v1' THEN "
+        "'failed' ELSE 'workflow' END AS kind, "
+        "  coalesce(ev->'payload', ev) AS p, "
+        "  coalesce(ev->>'timestamp', ev->>'event_timestamp')::timestamptz AS "
+        "ts "
+        " FROM elt_events), "
+        "f AS ( "
+        " SELECT kind, ts, p->>'workflow_id' AS wf, p->>'node_type' AS nt, "
+        "p->>'domain' AS dom, "
+        "  (p->>'total_duration_seconds')::float8 AS dur, "
+        "  (p->>'quality_score')::float8 AS q, "
+        "  (p->>'total_tokens')::bigint AS tokens, "
+        "  (p->>'total_cost_usd')::numeric AS cost, "
+        "  p->>'stage_name' AS stage, "
+        "  coalesce((p->>'duration_ms')::float8, "
+        "(p->>'duration_seconds')::float8 * 1000) AS stage_ms, "
+        "  (p->>'success')::bool AS success, "
+        "  (p->>'tokens_consumed')::bigint AS stage_tokens, "
+        "  (p->>'cost_usd')::numeric AS stage_cost, "
+        "  p->>'failed_stage' AS failed_stage "
+        " FROM e), "
+        "wfs AS ( "
+        " SELECT wf, max(nt) AS nt, max(dom) AS dom FROM f WHERE kind = "
+        "'started' GROUP BY wf), "
+        "w AS ( "
+        " SELECT f.*, coalesce(f.nt, wfs.nt, 'unknown') AS node_type, "
+        "coalesce(f.dom, wfs.dom, 'unknown') AS domain, "
+        "  CASE WHEN q < 0.6 THEN 'low' WHEN q < 0.8 THEN 'medium' WHEN q IS "
+        "NOT NULL THEN 'high' END AS quality_bucket "
+        " FROM f LEFT JOIN wfs USING (wf)), "
+        "x AS ( "
+        " SELECT w.kind, w.dur, w.q, w.tokens, w.cost, w.stage, w.stage_ms, "
+        "w.success, w.stage_tokens, w.stage_cost, w.failed_stage, "
+        "  win.wt, win.ws, g.agg, g.gkey FROM w "
+        " CROSS JOIN LATERAL (VALUES ('hourly', date_trunc('hour', ts)), "
+        "('daily', date_trunc('day', ts)), ('weekly', date_trunc('week', ts)), "
+        "('monthly', date_trunc('month', ts))) win(wt, ws) "
+        " CROSS JOIN LATERAL (VALUES ('node_type_grouping', node_type), "
+        "('quality_buckets', quality_bucket), ('domain_grouping', domain), "
+        "('time_window', 'all')) g(agg, gkey) "
+        " WHERE g.gkey IS NOT NULL), "
+        "cells AS ( "
+        " SELECT wt, ws, agg, gkey, "
+        "  count(*) FILTER (WHERE kind = 'started') AS started, "
+        "  count(*) FILTER (WHERE kind = 'completed') AS completed, "
+        "  count(*) FILTER (WHERE kind = 'failed') AS failed, "
+        "  percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY dur) "
+        "AS duration_p, "
+        "  avg(dur) AS duration_avg, min(dur) AS duration_min, max(dur) AS "
+        "duration_max, "
+        "  avg(q) AS quality_avg, min(q) AS quality_min, max(q) AS "
+        "quality_max, "
+        "  sum(tokens) AS tokens, sum(cost) AS cost "
+        " FROM x GROUP BY wt, ws, agg, gkey), "
+        "stages AS ( "
+        " SELECT wt, ws, agg, gkey, jsonb_object_agg(stage, s) AS "
+        "stage_statistics FROM ( "
+        "  SELECT wt, ws, agg, gkey, stage, "
+        "   jsonb_build_object('total_executions', count(*), 'failure_count', "
+        "count(*) FILTER (WHERE NOT success), "
+        "   'avg_duration_ms', avg(stage_ms), 'p95_duration_ms', "
+        "percentile_cont(0.95) WITHIN GROUP (ORDER BY stage_ms), "
+        "   'total_tokens', sum(stage_tokens), 'total_cost_usd', "
+        "sum(stage_cost)) AS s "
+        "  FROM x WHERE kind = 'stage_completed' GROUP BY wt, ws, agg, gkey, "
+        "stage) s "
+        " GROUP BY wt, ws, agg, gkey), "
+        "fails AS ( "
+        " SELECT wt, ws, agg, gkey, jsonb_object_agg(failed_stage, n) AS "
+        "failed_stage_counts FROM ( "
+        "  SELECT wt, ws, agg, gkey, failed_stage, count(*) AS n FROM x WHERE "
+        "kind = 'failed' "
+        "  GROUP BY wt, ws, agg, gkey, failed_stage) f "
+        " GROUP BY wt, ws, agg, gkey) "
+        "SELECT * FROM cells LEFT JOIN stages USING (wt, ws, agg, gkey) LEFT "
+        "JOIN fails USING (wt, ws, agg, gkey)";
+
+/* COPY of the events as jsonb, then the rollup: events/s of the two, and
+ * how many cells the rollup made. */
+static double elt_rate(PGconn *c, const char *events, long n, long *cells)
 {
-        double x = *(const double *)a, y = *(const double *)b;
-        return x < y ? -1 : x > y;
+        size_t cap = 1 << 20, len = 0;
+        char *buf = malloc(cap + 4096), line[65536];
+        double t0, t1;
+        PGresult *r;
+        FILE *fp = fopen(events, "r");
+
+        if (!buf || !fp) {
+                die("ELT: cannot read the events");
+        }
+        exec_sql(c, "SET TimeZone = 'UTC'");
+        /* the sorts of percentile_cont in memory, as a user would set it */
+        exec_sql(c, "SET work_mem = '256MB'");
+        exec_sql(c, "CREATE TABLE elt_events (ev jsonb NOT NULL)");
+        t0 = now_s();
+        r = PQexec(c, "COPY elt_events FROM STDIN");
+        if (PQresultStatus(r) != PGRES_COPY_IN) {
+                die(PQresultErrorMessage(r));
+        }
+        PQclear(r);
+        while (fgets(line, sizeof(line), fp)) {
+                /* COPY text: a backslash is written twice */
+                for (const char *s = line; *s; s++) {
+                        if (*s == '\\') {
+                                buf[len++] = '\\';
+                        }
+                        buf[len++] = *s;
+                }
+                if (len >= cap) {
+                        if (PQputCopyData(c, buf, (int)len) != 1) {
+                                die(PQerrorMessage(c));
+                        }
+                        len = 0;
+                }
+        }
+        fclose(fp);
+        if ((len && PQputCopyData(c, buf, (int)len) != 1) ||
+            PQputCopyEnd(c, NULL) != 1) {
+                die(PQerrorMessage(c));
+        }
+        while ((r = PQgetResult(c))) {
+                if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+                        die(PQresultErrorMessage(r));
+                }
+                PQclear(r);
+        }
+        r = PQexec(c, elt_rollup);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+                die(PQresultErrorMessage(r));
+        }
+        *cells = atol(PQcmdTuples(r));
+        PQclear(r);
+        t1 = now_s();
+        free(buf);
+        exec_sql(c, "DROP TABLE elt_events, elt_cells");
+        return (double)n / (t1 - t0);
+}
+
+/* --- reducerd's own numbers -------------------------------------------- */
+
+/* A free TCP port on 127.0.0.1 for reducerd's /metrics. */
+static int free_port(void)
+{
+        struct sockaddr_in a = {.sin_family = AF_INET};
+        socklen_t len = sizeof(a);
+        int s = socket(AF_INET, SOCK_STREAM, 0), port;
+
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) ||
+            getsockname(s, (struct sockaddr *)&a, &len)) {
+                die("no free port");
+        }
+        port = ntohs(a.sin_port);
+        close(s);
+        return port;
+}
+
+typedef struct latency_s {
+        double le[16];         /* upper bounds, s; the last +Inf */
+        unsigned long cum[16]; /* cumulative counts */
+        int cnt;               /* buckets read */
+        double sum;            /* s */
+} latency_t;
+
+/* The batch commit histogram of reducerd's /metrics. */
+static void scrape_latency(int port, latency_t *h)
+{
+        char cmd[256], line[1024];
+        FILE *fp;
+
+        memset(h, 0, sizeof(*h));
+        snprintf(cmd, sizeof(cmd),
+                 "curl -sf http://127.0.0.1:%d/metrics 2>/dev/null", port);
+        if (!(fp = popen(cmd, "r"))) {
+                return;
+        }
+        while (fgets(line, sizeof(line), fp)) {
+                const char *b = "reducerd_batch_commit_seconds_bucket{";
+                const char *s = "reducerd_batch_commit_seconds_sum{";
+                char *le;
+
+                if (!strncmp(line, b, strlen(b)) && h->cnt < 16 &&
+                    (le = strstr(line, "le=\""))) {
+                        le += 4;
+                        h->le[h->cnt] =
+                                strncmp(le, "+Inf", 4) ? atof(le) : 1e300;
+                        h->cum[h->cnt++] =
+                                strtoul(strchr(le, ' ') + 1, NULL, 10);
+                } else if (!strncmp(line, s, strlen(s))) {
+                        h->sum = atof(strchr(line, ' ') + 1);
+                }
+        }
+        pclose(fp);
+}
+
+/* The @p q quantile of the histogram in ms, interpolated within its bucket
+ * as Prometheus' histogram_quantile() does; -1 when empty. */
+static double quantile_ms(const latency_t *h, double q)
+{
+        unsigned long total = h->cnt ? h->cum[h->cnt - 1] : 0;
+        double rank = q * (double)total, lo = 0;
+
+        if (!total) {
+                return -1;
+        }
+        for (int i = 0; i < h->cnt; i++) {
+                unsigned long below = i ? h->cum[i - 1] : 0;
+                if ((double)h->cum[i] >= rank) {
+                        if (h->le[i] > 1e299) {
+                                return lo * 1000; /* the last finite bound */
+                        }
+                        return 1000 *
+                               (lo + (h->le[i] - lo) * (rank - (double)below) /
+                                             (double)(h->cum[i] - below));
+                }
+                lo = h->le[i];
+        }
+        return lo * 1000;
+}
+
+/* Peak resident set of process @p pid, MiB (VmHWM). */
+static double peak_rss_mib(pid_t pid)
+{
+        char path[64], line[256];
+        double kib = 0;
+        FILE *fp;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+        if (!(fp = fopen(path, "r"))) {
+                return 0;
+        }
+        while (fgets(line, sizeof(line), fp)) {
+                if (!strncmp(line, "VmHWM:", 6)) {
+                        kib = atof(line + 6);
+                }
+        }
+        fclose(fp);
+        return kib / 1024;
+}
+
+/* --- one mode ---------------------------------------------------------- */
+
+typedef struct setup_s {
+        const char *bootstrap;
+        long n, batch, batch_ms;
+        double kcat;
+} setup_t;
+
+/* A fresh migrated database, the two database baselines and reducerd
+ * over the same events, in the server's present durability mode. */
+static void run_mode(const setup_t *s, const char *mode)
+{
+        char cmd[8192], path[PATH_MAX], events[PATH_MAX];
+        double t0, t1, copy, elt, e2e, rss;
+        int port = free_port();
+        pid_t reducerd;
+        latency_t h;
+        long cells;
+        PGconn *admin, *c;
+        FILE *fp;
+
+        printf("-- PostgreSQL %s\n", mode);
+        admin = connect_db("postgres");
+        exec_sql(admin, "SET client_min_messages = warning");
+        exec_sql(admin, "DROP DATABASE IF EXISTS " DB);
+        exec_sql(admin, "CREATE DATABASE " DB);
+        snprintf(cmd, sizeof(cmd),
+                 "REDUCERD_POSTGRES_CONNINFO=dbname=" DB
+                 " %s/src/reducerd migrate "
+                 "%s/contracts/codegen_metrics.yaml >/dev/null",
+                 bindir, RED_SOURCE_ROOT);
+        run(cmd);
+        c = connect_db(DB);
+
+        /* baseline 2: COPY of as many history rows */
+        copy = copy_rate(c, s->n);
+        printf("COPY of history rows (DB limit):    %9.0f rows/s\n", copy);
+        /* baseline 3: ELT in Postgres */
+        snprintf(events, sizeof(events), "%s/events.jsonl", workdir);
+        elt = elt_rate(c, events, s->n, &cells);
+        printf("ELT (COPY jsonb + one rollup):      %9.0f events/s (%ld "
+               "cells)\n",
+               elt, cells);
+        exec_sql(c, "VACUUM ANALYZE");
+
+        /* reducerd */
+        snprintf(path, sizeof(path), "%s/reducerd.yaml", workdir);
+        if (!(fp = fopen(path, "w"))) {
+                die("cannot write the config");
+        }
+        fprintf(fp,
+                "kafka:\n  brokers: \"%s\"\n  properties:\n"
+                "    partition.assignment.strategy: range,roundrobin\n"
+                "    session.timeout.ms: \"6000\"\n"
+                "postgres:\n  conninfo: \"dbname=" DB "\"\n"
+                "contracts:\n  paths: [\"%s/contracts/codegen_metrics.yaml\"]\n"
+                "batch:\n  max_events: %ld\n  max_ms: %ld\n"
+                "http:\n  listen: \"127.0.0.1:%d\"\nlog:\n  level: info\n",
+                s->bootstrap, RED_SOURCE_ROOT, s->batch, s->batch_ms, port);
+        fclose(fp);
+        snprintf(path, sizeof(path), "%s/reducerd-%s.log", workdir,
+                 strncmp(mode, "durable", 7) ? "fast" : "durable");
+        if ((reducerd = fork()) == 0) {
+                char conf[PATH_MAX];
+                snprintf(conf, sizeof(conf), "%s/reducerd.yaml", workdir);
+                if (!freopen(path, "w", stderr)) {
+                        _exit(127);
+                }
+                snprintf(cmd, sizeof(cmd), "%s/src/reducerd", bindir);
+                execl(cmd, "reducerd", "run", "-c", conf, (char *)NULL);
+                _exit(127);
+        }
+        /* the clock starts when the group has assigned the partitions */
+        for (int i = 0;; i++) {
+                char line[1024];
+                bool assigned = false;
+                if (i > 600) {
+                        die("reducerd got no assignment in 60 s");
+                }
+                usleep(100 * 1000);
+                if (!(fp = fopen(path, "r"))) {
+                        continue;
+                }
+                while (fgets(line, sizeof(line), fp)) {
+                        assigned |= strstr(line, "assigned") != NULL;
+                }
+                fclose(fp);
+                if (assigned) {
+                        break;
+                }
+        }
+        t0 = now_s();
+        while (committed(c) < s->n) {
+                usleep(20 * 1000);
+                if (now_s() - t0 > 600) {
+                        die("reducerd did not finish in 10 minutes");
+                }
+        }
+        t1 = now_s();
+        e2e = (double)s->n / (t1 - t0);
+        scrape_latency(port, &h);
+        rss = peak_rss_mib(reducerd);
+        kill(reducerd, SIGTERM);
+        waitpid(reducerd, NULL, 0);
+        printf("reducerd end to end:                %9.0f events/s "
+               "(%.2f s, peak RSS %.0f MiB)\n",
+               e2e, t1 - t0, rss);
+        printf("ratio reducerd / kcat:              %9.2f (goal >= 0.5)\n",
+               e2e / s->kcat);
+        printf("ratio reducerd / COPY rows:         %9.2f\n", e2e / copy);
+        printf("ratio reducerd / ELT:               %9.2f (goal >= 2)\n",
+               e2e / elt);
+        if (h.cnt) {
+                unsigned long cnt = h.cum[h.cnt - 1];
+                printf("batch commit latency (%lu batches):  p50 %.0f ms, "
+                       "p99 %.0f ms, mean %.0f ms (goal p99 <= %ld ms)\n",
+                       cnt, quantile_ms(&h, 0.5), quantile_ms(&h, 0.99),
+                       cnt ? h.sum * 1000 / (double)cnt : 0, s->batch_ms + 250);
+        } else {
+                printf("batch commit latency: /metrics not read\n");
+        }
+        PQfinish(c);
+        exec_sql(admin, "DROP DATABASE IF EXISTS " DB);
+        PQfinish(admin);
 }
 
 int main(int argc, char **argv)
 {
         long n = 200000, batch = 20000, batch_ms = 500, parts = 24;
         char cmd[8192], bootstrap[256] = "", path[PATH_MAX], *slash;
-        double t0, t1, kcat_rate, copy, e2e, lat[4096];
-        int opt, lat_cnt = 0, mock_in[2];
-        pid_t mock, reducerd;
-        PGconn *admin, *c;
+        const char *modes = "both";
+        double t0, t1;
+        int opt, mock_in[2];
+        bool was_durable, ok;
+        setup_t s;
+        pid_t mock;
         FILE *fp;
 
-        while ((opt = getopt(argc, argv, "n:p:b:m:")) != -1) {
+        while ((opt = getopt(argc, argv, "n:p:b:m:d:")) != -1) {
                 switch (opt) {
                 case 'n':
                         n = atol(optarg);
@@ -176,14 +579,22 @@ int main(int argc, char **argv)
                 case 'm':
                         batch_ms = atol(optarg);
                         break;
+                case 'd':
+                        modes = optarg;
+                        break;
                 default:
                         fprintf(stderr,
                                 "usage: %s [-n EVENTS] [-p PARTITIONS] "
-                                "[-b BATCH_MAX_EVENTS] [-m "
-                                "BATCH_MAX_MS]\n",
+                                "[-b BATCH_MAX_EVENTS] [-m BATCH_MAX_MS] "
+                                "[-d durable|fast|both]\n",
                                 argv[0]);
                         return 2;
                 }
+        }
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        if (strcmp(modes, "both") && strcmp(modes, "durable") &&
+            strcmp(modes, "fast")) {
+                die("-d takes durable, fast or both");
         }
         if (!realpath(argv[0], path) || !(slash = strrchr(path, '/'))) {
                 die("cannot locate the build directory");
@@ -198,7 +609,9 @@ int main(int argc, char **argv)
                n, parts, batch, batch_ms, workdir);
 
         /* the embedded Kafka in its own process */
-        if (pipe(mock_in)) {
+        /* the write end closes on exec: a server restarted by pg_ctl or a
+         * curl must not hold the mock's stdin open */
+        if (pipe2(mock_in, O_CLOEXEC)) {
                 die("pipe");
         }
         snprintf(path, sizeof(path), "%s/bootstrap", workdir);
@@ -266,113 +679,39 @@ int main(int argc, char **argv)
         strcat(cmd, "wait");
         run(cmd);
         t1 = now_s();
-        kcat_rate = (double)n / (t1 - t0);
-        printf("kcat -C to /dev/null (Kafka limit): %9.0f events/s\n",
-               kcat_rate);
+        s.kcat = (double)n / (t1 - t0);
+        printf("kcat -C to /dev/null (Kafka limit): %9.0f events/s\n", s.kcat);
+        s.bootstrap = bootstrap;
+        s.n = n;
+        s.batch = batch;
+        s.batch_ms = batch_ms;
 
-        /* a fresh, migrated database */
-        admin = connect_db("postgres");
-        exec_sql(admin, "SET client_min_messages = warning");
-        exec_sql(admin, "DROP DATABASE IF EXISTS " DB);
-        exec_sql(admin, "CREATE DATABASE " DB);
-        snprintf(cmd, sizeof(cmd),
-                 "REDUCERD_POSTGRES_CONNINFO=dbname=" DB
-                 " %s/src/reducerd migrate "
-                 "%s/contracts/codegen_metrics.yaml >/dev/null",
-                 bindir, RED_SOURCE_ROOT);
-        run(cmd);
-        c = connect_db(DB);
-
-        /* baseline 2: COPY of as many history rows */
-        copy = copy_rate(c, n);
-        printf("COPY of history rows (DB limit):    %9.0f rows/s\n", copy);
-
-        /* reducerd */
-        snprintf(path, sizeof(path), "%s/reducerd.yaml", workdir);
-        if (!(fp = fopen(path, "w"))) {
-                die("cannot write the config");
-        }
-        fprintf(fp,
-                "kafka:\n  brokers: \"%s\"\n  properties:\n"
-                "    partition.assignment.strategy: range,roundrobin\n"
-                "    session.timeout.ms: \"6000\"\n"
-                "postgres:\n  conninfo: \"dbname=" DB "\"\n"
-                "contracts:\n  paths: [\"%s/contracts/codegen_metrics.yaml\"]\n"
-                "batch:\n  max_events: %ld\n  max_ms: %ld\n"
-                "http:\n  listen: \"\"\nlog:\n  level: debug\n",
-                bootstrap, RED_SOURCE_ROOT, batch, batch_ms);
-        fclose(fp);
-        snprintf(path, sizeof(path), "%s/reducerd.log", workdir);
-        if ((reducerd = fork()) == 0) {
-                char conf[PATH_MAX];
-                snprintf(conf, sizeof(conf), "%s/reducerd.yaml", workdir);
-                if (!freopen(path, "w", stderr)) {
-                        _exit(127);
-                }
-                snprintf(cmd, sizeof(cmd), "%s/src/reducerd", bindir);
-                execl(cmd, "reducerd", "run", "-c", conf, (char *)NULL);
-                _exit(127);
-        }
-        /* the clock starts when the group has assigned the partitions */
-        for (int i = 0;; i++) {
-                char line[1024];
-                bool assigned = false;
-                if (i > 600) {
-                        die("reducerd got no assignment in 60 s");
-                }
-                usleep(100 * 1000);
-                if (!(fp = fopen(path, "r"))) {
+        /* durable first (what users run), then fast; the server is left in
+         * the mode it was found in */
+        was_durable = bench_pgmode_durable();
+        for (int d = 1; d >= 0; d--) {
+                const char *mode = bench_pgmode_name(d);
+                if (strcmp(modes, "both") &&
+                    strcmp(modes, d ? "durable" : "fast")) {
                         continue;
                 }
-                while (fgets(line, sizeof(line), fp)) {
-                        assigned |= strstr(line, "assigned") != NULL;
+                ok = bench_pgmode_set(d);
+                if (!ok) {
+                        printf("-- PostgreSQL %s: skipped, the server runs "
+                               "%s and REDUCERD_TEST_PGCTL is not set to "
+                               "restart it\n",
+                               mode,
+                               bench_pgmode_durable() ? "durable" : "fast");
+                        continue;
                 }
-                fclose(fp);
-                if (assigned) {
-                        break;
-                }
+                run_mode(&s, mode);
         }
-        t0 = now_s();
-        while (committed(c) < n) {
-                usleep(20 * 1000);
-                if (now_s() - t0 > 600) {
-                        die("reducerd did not finish in 10 minutes");
-                }
+        if (!bench_pgmode_set(was_durable)) {
+                fprintf(stderr, "bench_e2e: the server was left %s\n",
+                        was_durable ? "fast" : "durable");
         }
-        t1 = now_s();
-        e2e = (double)n / (t1 - t0);
-        kill(reducerd, SIGTERM);
-        waitpid(reducerd, NULL, 0);
-        if ((fp = fopen(path, "r"))) {
-                char line[1024];
-                while (fgets(line, sizeof(line), fp) && lat_cnt < 4096) {
-                        char *p = strstr(line, " events in ");
-                        if (p && strstr(line, "committed")) {
-                                lat[lat_cnt++] = atof(p + 11);
-                        }
-                }
-                fclose(fp);
-        }
-        qsort(lat, (size_t)lat_cnt, sizeof(*lat), cmp_double);
-        printf("reducerd end to end:                %9.0f events/s "
-               "(%.2f s)\n",
-               e2e, t1 - t0);
-        printf("ratio reducerd / kcat:              %9.2f\n", e2e / kcat_rate);
-        printf("ratio reducerd / COPY rows:         %9.2f\n", e2e / copy);
-        if (lat_cnt) {
-                printf("batch commit latency (%d batches):   p50 %.0f ms, p99 "
-                       "%.0f ms, max %.0f ms (goal p99 <= %ld ms)\n",
-                       lat_cnt, lat[lat_cnt / 2],
-                       lat[(int)((lat_cnt - 1) * 0.99)], lat[lat_cnt - 1],
-                       batch_ms + 250);
-        }
-        printf("goal >= 50000 events/s: %s\n",
-               e2e >= 50000 ? "met" : "NOT met");
         close(mock_in[1]);
         waitpid(mock, NULL, 0);
-        PQfinish(c);
-        exec_sql(admin, "DROP DATABASE IF EXISTS " DB);
-        PQfinish(admin);
         if (!getenv("RED_KEEP_BENCH_DIR")) {
                 snprintf(cmd, sizeof(cmd), "rm -rf %s", workdir);
                 run(cmd);
