@@ -27,6 +27,7 @@
  * reducerd runs at log level info.
  */
 #include "bench_pgmode.h"
+#include "bench_proc.h"
 #include "red_time.h"
 
 #include <fcntl.h>
@@ -439,7 +440,7 @@ typedef struct setup_s {
  * over the same events, in the server's present durability mode. */
 static void run_mode(const setup_t *s, const char *mode)
 {
-        char cmd[8192], path[PATH_MAX], events[PATH_MAX];
+        char cmd[8192], path[PATH_MAX], events[PATH_MAX], conf[PATH_MAX];
         double t0, t1, copy, elt, e2e, rss;
         int port = free_port();
         pid_t reducerd;
@@ -489,35 +490,9 @@ static void run_mode(const setup_t *s, const char *mode)
         fclose(fp);
         snprintf(path, sizeof(path), "%s/reducerd-%s.log", workdir,
                  strncmp(mode, "durable", 7) ? "fast" : "durable");
-        if ((reducerd = fork()) == 0) {
-                char conf[PATH_MAX];
-                snprintf(conf, sizeof(conf), "%s/reducerd.yaml", workdir);
-                if (!freopen(path, "w", stderr)) {
-                        _exit(127);
-                }
-                snprintf(cmd, sizeof(cmd), "%s/src/reducerd", bindir);
-                execl(cmd, "reducerd", "run", "-c", conf, (char *)NULL);
-                _exit(127);
-        }
+        snprintf(conf, sizeof(conf), "%s/reducerd.yaml", workdir);
         /* the clock starts when the group has assigned the partitions */
-        for (int i = 0;; i++) {
-                char line[1024];
-                bool assigned = false;
-                if (i > 600) {
-                        die("reducerd got no assignment in 60 s");
-                }
-                usleep(100 * 1000);
-                if (!(fp = fopen(path, "r"))) {
-                        continue;
-                }
-                while (fgets(line, sizeof(line), fp)) {
-                        assigned |= strstr(line, "assigned") != NULL;
-                }
-                fclose(fp);
-                if (assigned) {
-                        break;
-                }
-        }
+        reducerd = bench_proc_reducerd_start(bindir, conf, path);
         t0 = now_s();
         while (committed(c) < s->n) {
                 usleep(20 * 1000);
@@ -556,14 +531,13 @@ static void run_mode(const setup_t *s, const char *mode)
 int main(int argc, char **argv)
 {
         long n = 200000, batch = 20000, batch_ms = 500, parts = 24;
-        char cmd[8192], bootstrap[256] = "", path[PATH_MAX], *slash;
-        const char *modes = "both";
+        char cmd[8192], path[PATH_MAX], *slash;
+        const char *modes = "both", *bootstrap;
         double t0, t1;
-        int opt, mock_in[2];
+        int opt;
         bool was_durable, ok;
+        bench_mock_t mock;
         setup_t s;
-        pid_t mock;
-        FILE *fp;
 
         while ((opt = getopt(argc, argv, "n:p:b:m:d:")) != -1) {
                 switch (opt) {
@@ -609,45 +583,8 @@ int main(int argc, char **argv)
                n, parts, batch, batch_ms, workdir);
 
         /* the embedded Kafka in its own process */
-        /* the write end closes on exec: a server restarted by pg_ctl or a
-         * curl must not hold the mock's stdin open */
-        if (pipe2(mock_in, O_CLOEXEC)) {
-                die("pipe");
-        }
-        snprintf(path, sizeof(path), "%s/bootstrap", workdir);
-        if ((mock = fork()) == 0) {
-                char p[16];
-                const char *av[16] = {"kafka_mock_server", "-p", p};
-                int k = 3;
-                snprintf(p, sizeof(p), "%ld", parts);
-                for (int i = 0; topics[i]; i++) {
-                        av[k++] = topics[i];
-                }
-                av[k] = NULL;
-                dup2(mock_in[0], 0);
-                close(mock_in[1]);
-                if (!freopen(path, "w", stdout)) {
-                        _exit(127);
-                }
-                snprintf(cmd, sizeof(cmd), "%s/tests/kafka_mock_server",
-                         bindir);
-                execv(cmd, (char *const *)av);
-                _exit(127);
-        }
-        close(mock_in[0]);
-        for (int i = 0; i < 100 && !bootstrap[0]; i++) {
-                usleep(100 * 1000);
-                if ((fp = fopen(path, "r"))) {
-                        if (!fgets(bootstrap, sizeof(bootstrap), fp)) {
-                                bootstrap[0] = '\0';
-                        }
-                        fclose(fp);
-                }
-        }
-        bootstrap[strcspn(bootstrap, "\n")] = '\0';
-        if (!bootstrap[0]) {
-                die("the mock Kafka did not start");
-        }
+        bench_proc_mock_start(&mock, bindir, workdir, parts, topics);
+        bootstrap = mock.bootstrap;
 
         /* events of the last days, produced before anything reads them */
         snprintf(cmd, sizeof(cmd),
@@ -710,8 +647,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "bench_e2e: the server was left %s\n",
                         was_durable ? "fast" : "durable");
         }
-        close(mock_in[1]);
-        waitpid(mock, NULL, 0);
+        bench_proc_mock_stop(&mock);
         if (!getenv("RED_KEEP_BENCH_DIR")) {
                 snprintf(cmd, sizeof(cmd), "rm -rf %s", workdir);
                 run(cmd);
