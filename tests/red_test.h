@@ -97,6 +97,10 @@ bool test_wait_every(bool (*cond)(void *opaque), void *opaque, long timeout_ms,
 /** test_wait_every() polling every 20 ms. */
 bool test_wait_for(bool (*cond)(void *opaque), void *opaque, long timeout_ms);
 
+/** A loopback TCP port nobody listens on now (the kernel's pick), for a
+ * server a test starts. */
+int test_free_port(void);
+
 /* --- contracts and events for the core suites ---------------------- */
 
 /** Loads the contract at @p rel under the source tree, or fails the test

@@ -92,21 +92,6 @@ static unsigned on_hook(void *arg, const char *url, struct MHD_Connection *c,
 
 /* --- Alertmanager -------------------------------------------------------- */
 
-static int free_port(void)
-{
-        struct sockaddr_in a = {0};
-        socklen_t len = sizeof(a);
-        int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-        ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-        port = ntohs(a.sin_port);
-        close(fd);
-        return port;
-}
-
 static pid_t am_pid;
 
 static void am_stop(void)
@@ -467,7 +452,7 @@ START_TEST(alerts_reach_people)
         char hour_ts[RED_TIME_FMT_SIZE], later_ts[RED_TIME_FMT_SIZE];
         char old_ts[RED_TIME_FMT_SIZE];
         struct MHD_Daemon *hooks;
-        int hook_port, am_port = free_port(), status;
+        int hook_port, am_port = test_free_port(), status;
         red_time_t now = red_time_now() / 1000 * 1000, hour;
         direct_t d = {0};
         json_t *a;

@@ -41,21 +41,6 @@ static const char *const types[] = {"effect", "compute", "reducer",
 
 /* --- etcd ---------------------------------------------------------------- */
 
-static int free_port(void)
-{
-        struct sockaddr_in a = {0};
-        socklen_t len = sizeof(a);
-        int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-        ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-        port = ntohs(a.sin_port);
-        close(fd);
-        return port;
-}
-
 static pid_t etcd_pid;
 static int client_port, peer_port;
 static char endpoint[64];
@@ -468,17 +453,17 @@ START_TEST(mirror_follows_registry)
         itest_init(&t, "etcd");
         m.t = &t;
         free(itest_cmd_ok(&t, mig));
-        client_port = free_port();
-        peer_port = free_port();
+        client_port = test_free_port();
+        peer_port = test_free_port();
         while (peer_port == client_port) {
-                peer_port = free_port();
+                peer_port = test_free_port();
         }
         snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d",
                  client_port);
         /* the first endpoint listed refuses connections: the client goes
          * on to the next one */
         do {
-                dead_port = free_port();
+                dead_port = test_free_port();
         } while (dead_port == client_port || dead_port == peer_port);
         snprintf(data, sizeof(data), "%s/etcd-data", t.dir);
         etcd_start(&t, data);

@@ -36,21 +36,6 @@ static void stop_all(void)
         }
 }
 
-/* A loopback port nobody listens on now. */
-static int free_port(void)
-{
-        struct sockaddr_in sa = {.sin_family = AF_INET};
-        socklen_t len = sizeof(sa);
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-        ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-        close(fd);
-        return ntohs(sa.sin_port);
-}
-
 static pid_t start_prometheus(itest_t *t, int port, int target)
 {
         char cfg[4096], data[4096], flag[3][4200], log[4096];
@@ -164,7 +149,7 @@ START_TEST(prometheus_scrapes_domain_series)
         itest_produce(&t, test_path(CODEGEN_DATA), 1, 33);
         ck_assert(itest_wait_committed(&t, "reducerd.codegen_metrics", 33,
                                        60000));
-        port = free_port();
+        port = test_free_port();
         prometheus_pid = start_prometheus(&t, port, http);
         ck_assert_msg(test_wait_every(ready, &port, 60000, 200),
                       "Prometheus did not become ready (%s/prometheus.log)",
