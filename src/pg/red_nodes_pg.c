@@ -269,11 +269,16 @@ static int matches(stmt_t *st, const red_state_t *sink,
         return where(st, sink, s, eff, whole, terms, lq, fuzzy);
 }
 
-/* ORDER BY of a page (on the inner query's alias n). */
-static void order_by(stmt_t *st, const red_nodes_search_t *s)
+/* ORDER BY of a page: on the inner query's alias n, or @p inner in that
+ * query itself (where n is the table: the relevance is its output column
+ * rel). */
+static void order_by(stmt_t *st, const red_nodes_search_t *s, bool inner)
 {
         red_buf_printf(&st->sql, " ORDER BY %s %s%s, n.node_id",
-                       order_column(s->sort), s->desc ? "DESC" : "ASC",
+                       inner && s->sort == RED_NODES_SORT_RELEVANCE
+                               ? "rel"
+                               : order_column(s->sort),
+                       s->desc ? "DESC" : "ASC",
                        s->sort == RED_NODES_SORT_LAST_HEARTBEAT ||
                                        s->sort ==
                                                RED_NODES_SORT_REGISTRATION_TIME
@@ -297,10 +302,10 @@ static void limit(stmt_t *st, const red_nodes_search_t *s)
 /*
  * Search @p s in one statement, one row per result: its JSON, the total
  * count, and whether the row is a result (the join form returns one row
- * without a result for an empty page). By relevance, every match is
- * ranked before the page is cut, so the count comes with them (a
- * window: one index scan); by a column, the page may stop early on that
- * column's index, so the count is a subquery of its own in the same
+ * without a result for an empty page). By the relevance to a query,
+ * every match is ranked before the page is cut, so the count comes with
+ * them (a window: one index scan); otherwise the page may stop early on
+ * an index, so the count is a subquery of its own in the same
  * statement. @p cnt: the plain count, for a page past the end in the
  * window form. @p fuzzy: the trigram fallback instead of the text rules.
  * -1 when the table is not an identifier.
@@ -310,7 +315,8 @@ static int build(stmt_t *page, stmt_t *cnt, const red_state_t *sink,
                  const char *whole, const char *terms, const char *lq,
                  bool fuzzy)
 {
-        bool window = s->sort == RED_NODES_SORT_RELEVANCE;
+        /* without a query every relevance is 1.0: nothing to rank */
+        bool window = s->sort == RED_NODES_SORT_RELEVANCE && s->query;
 
         red_buf_puts(&cnt->sql, "SELECT count(*)");
         if (where(cnt, sink, s, eff, whole, terms, lq, fuzzy)) {
@@ -339,11 +345,11 @@ static int build(stmt_t *page, stmt_t *cnt, const red_state_t *sink,
                             false)) {
                         return -1;
                 }
-                order_by(page, s);
+                order_by(page, s, true);
                 limit(page, s);
                 red_buf_puts(&page->sql, ") n ON true");
         }
-        order_by(page, s);
+        order_by(page, s, false);
         if (window) {
                 limit(page, s);
         }
