@@ -335,6 +335,7 @@ int main(int argc, char **argv)
                "queries each, in %s\n",
                n, parts, q, workdir);
         print_load("at the start");
+        fflush(stdout); /* not again from the forked children */
 
         /* the embedded Kafka in its own process */
         if (pipe(mock_in)) {
