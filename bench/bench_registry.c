@@ -191,6 +191,22 @@ static double copy_rate(PGconn *c, long n)
         return (double)n / (t1 - t0);
 }
 
+/* The machine's load average (the bench shares it with other work). */
+static void print_load(const char *when)
+{
+        char line[128] = "";
+        FILE *fp = fopen("/proc/loadavg", "r");
+
+        if (fp) {
+                if (!fgets(line, sizeof(line), fp)) {
+                        line[0] = '\0';
+                }
+                fclose(fp);
+        }
+        line[strcspn(line, "\n")] = '\0';
+        printf("load average %s: %s\n", when, line[0] ? line : "unknown");
+}
+
 static int cmp_double(const void *a, const void *b)
 {
         double x = *(const double *)a, y = *(const double *)b;
@@ -318,6 +334,8 @@ int main(int argc, char **argv)
         printf("bench_registry: %ld nodes, %ld partitions per topic, %d "
                "queries each, in %s\n",
                n, parts, q, workdir);
+        print_load("at the start");
+        fflush(stdout); /* not again from the forked children */
 
         /* the embedded Kafka in its own process */
         if (pipe(mock_in)) {
@@ -521,6 +539,7 @@ int main(int argc, char **argv)
                             "'{1,3,0}' AND '{1,3,9}'",
                             "string_to_array(version, '.')::int[]", q);
         }
+        print_load("at the end");
         printf("goal search p99 <= 10 ms: %s (worst p99 %.2f ms)\n",
                worst <= 10 ? "met" : "NOT met", worst);
         printf("goal >= 10000 registrations/s: %s\n",

@@ -249,12 +249,25 @@ static long pass(red_relay_t *r)
                 goto fail;
         }
         PQclear(del);
-        PQclear(res);
-        res = PQexec(r->conn, "SELECT count(*) FROM reducerd_outbox");
-        if (PQresultStatus(res) == PGRES_TUPLES_OK) {
-                pthread_mutex_lock(&r->lock);
-                r->stats.depth = atol(PQgetvalue(res, 0, 0));
-                pthread_mutex_unlock(&r->lock);
+        /* the depth: the rows after this pass's last (an index range that
+         * skips the rows just deleted, which a plain count(*) would wade
+         * through until vacuum: 30 ms a pass behind a registration
+         * storm), plus this pass's rows not delivered */
+        {
+                PGresult *cnt;
+                const char *last[1] = {rows ? PQgetvalue(res, rows - 1, 0)
+                                            : "-1"};
+                cnt = PQexecParams(r->conn,
+                                   "SELECT count(*) FROM reducerd_outbox "
+                                   "WHERE id > $1::bigint",
+                                   1, NULL, last, NULL, NULL, 0);
+                if (PQresultStatus(cnt) == PGRES_TUPLES_OK) {
+                        pthread_mutex_lock(&r->lock);
+                        r->stats.depth = atol(PQgetvalue(cnt, 0, 0)) +
+                                         (long)(rows - done);
+                        pthread_mutex_unlock(&r->lock);
+                }
+                PQclear(cnt);
         }
         PQclear(res);
         if (red_pg_exec(r->conn, "COMMIT", err, sizeof(err))) {

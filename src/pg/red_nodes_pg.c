@@ -10,7 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_PARAMS 16
+#define MAX_PARAMS 32
+
+/* The full-text vector of a node: the expression of migration 0012's GIN
+ * index (registered_nodes_tsv), computed for ranked rows only. */
+#define TSV "to_tsvector('simple'::regconfig, n.search_text)"
 
 /* A statement and its text parameters. */
 typedef struct stmt_s {
@@ -191,7 +195,7 @@ static int where(stmt_t *st, const red_state_t *sink,
                         param(st, terms, "::text[]");
                         red_buf_putc(&st->sql, ')');
                 }
-                red_buf_puts(&st->sql, " OR n.search_tsv @@ "
+                red_buf_puts(&st->sql, " OR " TSV " @@ "
                                        "websearch_to_tsquery('simple', ");
                 param(st, lq, "::text");
                 red_buf_puts(&st->sql, "))");
@@ -233,63 +237,130 @@ static PGresult *run(PGconn *conn, stmt_t *st, char *errstr, size_t size)
         return res;
 }
 
-/* The count and the page of search @p s; @p fuzzy: the trigram
- * fallback instead of the text rules. -1 when the table is not an
- * identifier. */
-static int build(stmt_t *cnt, stmt_t *page, const red_state_t *sink,
-                 const red_nodes_search_t *s, const char *eff,
-                 const char *whole, const char *terms, const char *lq,
-                 bool fuzzy)
+/* The inner query of a page: the matching rows with the effective
+ * status and the relevance, computed once per row; @p window: with the
+ * count of all matches (count(*) OVER ()) as "total". */
+static int matches(stmt_t *st, const red_state_t *sink,
+                   const red_nodes_search_t *s, const char *eff,
+                   const char *whole, const char *terms, const char *lq,
+                   bool fuzzy, bool window)
 {
-        char lim[64];
-
-        /* the total */
-        red_buf_puts(&cnt->sql, "SELECT count(*)");
-        if (where(cnt, sink, s, eff, whole, terms, lq, fuzzy)) {
-                return -1;
-        }
-        /* the page: relevance and the effective status computed once per
-         * row in the inner query */
-        red_buf_puts(&page->sql, "SELECT ");
-        node_json(&page->sql);
-        red_buf_puts(&page->sql, ", 'relevance_score', n.rel)::text FROM "
-                                 "(SELECT n.*, ");
-        red_buf_puts(&page->sql, eff);
-        red_buf_puts(&page->sql, " AS eff, ");
+        red_buf_puts(&st->sql, "SELECT n.*, ");
+        red_buf_puts(&st->sql, eff);
+        red_buf_puts(&st->sql, " AS eff, ");
         if (s->query) {
-                red_buf_puts(&page->sql,
+                red_buf_puts(&st->sql,
                              "round(GREATEST(registered_nodes_relevance("
                              "n.node_name, n.capabilities, n.metadata, ");
-                param(page, s->query, "::text");
-                red_buf_puts(&page->sql, "), similarity(lower(n.node_name), ");
-                param(page, lq, "::text");
-                red_buf_puts(&page->sql,
-                             ") / 2, least(ts_rank_cd(n.search_tsv, "
-                             "websearch_to_tsquery('simple', ");
-                param(page, lq, "::text");
-                red_buf_puts(&page->sql, ")), 1) / 4)::numeric, 4)::float8");
+                param(st, s->query, "::text");
+                red_buf_puts(&st->sql, "), similarity(lower(n.node_name), ");
+                param(st, lq, "::text");
+                red_buf_puts(&st->sql, ") / 2, least(ts_rank_cd(" TSV ", "
+                                       "websearch_to_tsquery('simple', ");
+                param(st, lq, "::text");
+                red_buf_puts(&st->sql, ")), 1) / 4)::numeric, 4)::float8");
         } else {
-                red_buf_puts(&page->sql, "1.0::float8");
+                red_buf_puts(&st->sql, "1.0::float8");
         }
-        red_buf_puts(&page->sql, " AS rel");
-        if (where(page, sink, s, eff, whole, terms, lq, fuzzy)) {
-                return -1;
+        red_buf_puts(&st->sql, " AS rel");
+        if (window) {
+                red_buf_puts(&st->sql, ", count(*) OVER () AS total");
         }
-        red_buf_printf(&page->sql, ") n ORDER BY %s %s%s, n.node_id LIMIT ",
-                       order_column(s->sort), s->desc ? "DESC" : "ASC",
+        return where(st, sink, s, eff, whole, terms, lq, fuzzy);
+}
+
+/* ORDER BY of a page: on the inner query's alias n, or @p inner in that
+ * query itself (where n is the table: the relevance is its output column
+ * rel). */
+static void order_by(stmt_t *st, const red_nodes_search_t *s, bool inner)
+{
+        red_buf_printf(&st->sql, " ORDER BY %s %s%s, n.node_id",
+                       inner && s->sort == RED_NODES_SORT_RELEVANCE
+                               ? "rel"
+                               : order_column(s->sort),
+                       s->desc ? "DESC" : "ASC",
                        s->sort == RED_NODES_SORT_LAST_HEARTBEAT ||
                                        s->sort ==
                                                RED_NODES_SORT_REGISTRATION_TIME
                                ? " NULLS LAST"
                                : "");
+}
+
+static void limit(stmt_t *st, const red_nodes_search_t *s)
+{
+        char lim[64];
+
+        red_buf_puts(&st->sql, " LIMIT ");
         snprintf(lim, sizeof(lim), "%lld", (long long)s->page_size);
-        param(page, lim, "::bigint");
-        red_buf_puts(&page->sql, " OFFSET ");
+        param(st, lim, "::bigint");
+        red_buf_puts(&st->sql, " OFFSET ");
         snprintf(lim, sizeof(lim), "%lld",
                  (long long)((s->page - 1) * s->page_size));
-        param(page, lim, "::bigint");
+        param(st, lim, "::bigint");
+}
 
+/*
+ * Search @p s in one statement, one row per result: its JSON, the total
+ * count, and whether the row is a result (the join form returns one row
+ * without a result for an empty page). By the relevance to a query,
+ * every match is ranked before the page is cut, so the count comes with
+ * them (a window: one index scan); otherwise the page may stop early on
+ * an index, so the count is a subquery of its own in the same
+ * statement. @p cnt: the plain count, for a page past the end in the
+ * window form. @p fuzzy: the trigram fallback instead of the text rules.
+ * -1 when the table is not an identifier.
+ */
+static int build(stmt_t *page, stmt_t *cnt, const red_state_t *sink,
+                 const red_nodes_search_t *s, const char *eff,
+                 const char *whole, const char *terms, const char *lq,
+                 bool fuzzy)
+{
+        /* without a query every relevance is 1.0: nothing to rank */
+        bool window = s->sort == RED_NODES_SORT_RELEVANCE && s->query;
+
+        red_buf_puts(&cnt->sql, "SELECT count(*)");
+        if (where(cnt, sink, s, eff, whole, terms, lq, fuzzy)) {
+                return -1;
+        }
+        red_buf_puts(&page->sql, "SELECT ");
+        node_json(&page->sql);
+        if (window) {
+                red_buf_puts(&page->sql, ", 'relevance_score', n.rel)::text, "
+                                         "n.total, true FROM (");
+                if (matches(page, sink, s, eff, whole, terms, lq, fuzzy,
+                            true)) {
+                        return -1;
+                }
+                red_buf_puts(&page->sql, ") n");
+        } else {
+                red_buf_puts(&page->sql,
+                             ", 'relevance_score', n.rel)::text, c.total, "
+                             "n.node_id IS NOT NULL FROM (SELECT count(*) "
+                             "AS total");
+                if (where(page, sink, s, eff, whole, terms, lq, fuzzy)) {
+                        return -1;
+                }
+                red_buf_puts(&page->sql, ") c LEFT JOIN (");
+                if (matches(page, sink, s, eff, whole, terms, lq, fuzzy,
+                            false)) {
+                        return -1;
+                }
+                order_by(page, s, true);
+                limit(page, s);
+                red_buf_puts(&page->sql, ") n ON true");
+        }
+        order_by(page, s, false);
+        if (window) {
+                limit(page, s);
+        }
         return 0;
+}
+
+static void stmt_reset(stmt_t *st)
+{
+        stmt_free(st);
+        memset(st, 0, sizeof(*st));
+        red_buf_init(&st->sql);
 }
 
 int red_nodes_pg_search(PGconn *conn, const red_state_t *sink,
@@ -301,8 +372,8 @@ int red_nodes_pg_search(PGconn *conn, const red_state_t *sink,
         red_buf_t eff;
         stmt_t cnt = {0}, page = {0};
         PGresult *rc = NULL, *rp = NULL;
-        long long total;
-        int r = -1;
+        long long total = 0;
+        int r = -1, rows = 0;
 
         red_buf_init(&eff);
         red_buf_init(&cnt.sql);
@@ -324,33 +395,41 @@ int red_nodes_pg_search(PGconn *conn, const red_state_t *sink,
         /* the text rules first; when they match nothing, names similar
          * by trigrams (a typo) */
         for (int fuzzy = 0;; fuzzy++) {
-                if (build(&cnt, &page, sink, s, eff.data, whole, terms, lq,
+                if (build(&page, &cnt, sink, s, eff.data, whole, terms, lq,
                           fuzzy)) {
                         goto bad_name;
                 }
-                if (!(rc = run(conn, &cnt, errstr, size))) {
+                if (!(rp = run(conn, &page, errstr, size))) {
                         goto done;
                 }
-                total = strtoll(PQgetvalue(rc, 0, 0), NULL, 10);
+                rows = PQntuples(rp);
+                if (rows) {
+                        total = strtoll(PQgetvalue(rp, 0, 1), NULL, 10);
+                        if (!strcmp(PQgetvalue(rp, 0, 2), "f")) {
+                                rows = 0; /* the join form's empty page */
+                        }
+                } else if (s->page > 1) {
+                        /* the window form past the last page */
+                        if (!(rc = run(conn, &cnt, errstr, size))) {
+                                goto done;
+                        }
+                        total = strtoll(PQgetvalue(rc, 0, 0), NULL, 10);
+                } else {
+                        total = 0;
+                }
                 if (total || !s->query || fuzzy) {
                         break;
                 }
+                PQclear(rp);
                 PQclear(rc);
-                rc = NULL;
-                stmt_free(&cnt);
-                stmt_free(&page);
-                memset(&cnt, 0, sizeof(cnt));
-                memset(&page, 0, sizeof(page));
-                red_buf_init(&cnt.sql);
-                red_buf_init(&page.sql);
-        }
-        if (!(rp = run(conn, &page, errstr, size))) {
-                goto done;
+                rp = rc = NULL;
+                stmt_reset(&cnt);
+                stmt_reset(&page);
         }
         red_buf_puts(out, "{\"success\":true,\"query\":");
         red_nodes_search_json(s, out);
         red_buf_puts(out, ",\"results\":[");
-        for (int i = 0; i < PQntuples(rp); i++) {
+        for (int i = 0; i < rows; i++) {
                 if (i) {
                         red_buf_putc(out, ',');
                 }

@@ -266,6 +266,21 @@ static void check_fixture(itest_t *t, int port)
         }
         json_decref(a);
         json_decref(b);
+        /* a page past the last: no results, the total still counted (by
+         * relevance the count comes with the ranked rows, by a column from
+         * a subquery of the same statement) */
+        a = search(t, port, "query=category_1&page=3&page_size=5");
+        b = search(t, port, "sort_by=name&page=9&page_size=5");
+        ck_assert_int_eq(json_array_size(json_object_get(a, "results")), 0);
+        ck_assert_int_eq(total(a), 7); /* i % 3 == 1 */
+        ck_assert_int_eq(json_array_size(json_object_get(b, "results")), 0);
+        ck_assert_int_eq(total(b), NODES);
+        json_decref(a);
+        json_decref(b);
+        a = search(t, port, "query=category_1&page=2&page_size=5");
+        ck_assert_int_eq(json_array_size(json_object_get(a, "results")), 2);
+        ck_assert_int_eq(total(a), 7);
+        json_decref(a);
         /* by name ascending: sorted, every node */
         doc = search(t, port, "sort_by=name&sort_order=asc&page_size=100");
         ck_assert_int_eq(json_array_size(json_object_get(doc, "results")),
