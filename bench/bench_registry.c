@@ -25,6 +25,7 @@
  * search p99 <= 10 ms, >= 10 000 registrations/s (the seed: < 50 ms at
  * < 1 000 nodes, > 50 registrations/s).
  */
+#include "bench_proc.h"
 #include "red_contract.h"
 #include "red_nodes.h"
 #include "red_nodes_pg.h"
@@ -287,11 +288,12 @@ static void bench_plain(PGconn *c, const char *label, const char *where,
 int main(int argc, char **argv)
 {
         long n = 100000, parts = 24, total;
-        int q = 300, opt, mock_in[2];
-        char cmd[8192], bootstrap[256] = "", path[PATH_MAX], *slash, line[2048],
-                        err[2048];
+        int q = 300, opt;
+        char cmd[8192], path[PATH_MAX], conf[PATH_MAX], *slash, err[2048];
+        const char *bootstrap;
         double t0, t1, copy, e2e, worst = 0;
-        pid_t mock, reducerd;
+        bench_mock_t mock;
+        pid_t reducerd;
         PGconn *admin, *c;
         red_contract_t *k;
         const red_state_t *st;
@@ -338,43 +340,8 @@ int main(int argc, char **argv)
         fflush(stdout); /* not again from the forked children */
 
         /* the embedded Kafka in its own process */
-        if (pipe(mock_in)) {
-                die("pipe");
-        }
-        snprintf(path, sizeof(path), "%s/bootstrap", workdir);
-        if ((mock = fork()) == 0) {
-                char p[16];
-                const char *av[16] = {"kafka_mock_server", "-p", p};
-                int i = 3;
-                snprintf(p, sizeof(p), "%ld", parts);
-                for (int t = 0; topics[t]; t++) {
-                        av[i++] = topics[t];
-                }
-                av[i] = NULL;
-                dup2(mock_in[0], 0);
-                close(mock_in[1]);
-                if (!freopen(path, "w", stdout)) {
-                        _exit(127);
-                }
-                snprintf(cmd, sizeof(cmd), "%s/tests/kafka_mock_server",
-                         bindir);
-                execv(cmd, (char *const *)av);
-                _exit(127);
-        }
-        close(mock_in[0]);
-        for (int i = 0; i < 100 && !bootstrap[0]; i++) {
-                usleep(100 * 1000);
-                if ((fp = fopen(path, "r"))) {
-                        if (!fgets(bootstrap, sizeof(bootstrap), fp)) {
-                                bootstrap[0] = '\0';
-                        }
-                        fclose(fp);
-                }
-        }
-        bootstrap[strcspn(bootstrap, "\n")] = '\0';
-        if (!bootstrap[0]) {
-                die("the mock Kafka did not start");
-        }
+        bench_proc_mock_start(&mock, bindir, workdir, parts, topics);
+        bootstrap = mock.bootstrap;
 
         /* the registrations, produced before anything reads them */
         snprintf(path, sizeof(path), "%s/nodes.jsonl", workdir);
@@ -430,34 +397,9 @@ int main(int argc, char **argv)
                 bootstrap);
         fclose(fp);
         snprintf(path, sizeof(path), "%s/reducerd.log", workdir);
-        if ((reducerd = fork()) == 0) {
-                char conf[PATH_MAX];
-                snprintf(conf, sizeof(conf), "%s/reducerd.yaml", workdir);
-                if (!freopen(path, "w", stderr)) {
-                        _exit(127);
-                }
-                snprintf(cmd, sizeof(cmd), "%s/src/reducerd", bindir);
-                execl(cmd, "reducerd", "run", "-c", conf, (char *)NULL);
-                _exit(127);
-        }
+        snprintf(conf, sizeof(conf), "%s/reducerd.yaml", workdir);
         /* the clock starts when the group has assigned the partitions */
-        for (int i = 0;; i++) {
-                bool assigned = false;
-                if (i > 600) {
-                        die("reducerd got no assignment in 60 s");
-                }
-                usleep(100 * 1000);
-                if (!(fp = fopen(path, "r"))) {
-                        continue;
-                }
-                while (fgets(line, sizeof(line), fp)) {
-                        assigned |= strstr(line, "assigned") != NULL;
-                }
-                fclose(fp);
-                if (assigned) {
-                        break;
-                }
-        }
+        reducerd = bench_proc_reducerd_start(bindir, conf, path);
         t0 = now_s();
         while (committed(c) < n) {
                 usleep(20 * 1000);
@@ -469,8 +411,7 @@ int main(int argc, char **argv)
         e2e = (double)n / (t1 - t0);
         kill(reducerd, SIGTERM);
         waitpid(reducerd, NULL, 0);
-        close(mock_in[1]);
-        waitpid(mock, NULL, 0);
+        bench_proc_mock_stop(&mock);
         printf("registrations end to end (Kafka -> reducerd -> Postgres): "
                "%9.0f /s (%.2f s)\n",
                e2e, t1 - t0);
