@@ -26,6 +26,7 @@
  * and curl. Uses a database named reducerd_bench_e2e, recreated per mode.
  * reducerd runs at log level info.
  */
+#include "bench_db.h"
 #include "bench_pgmode.h"
 #include "bench_proc.h"
 #include "red_time.h"
@@ -78,46 +79,6 @@ static void run(const char *cmd)
         }
 }
 
-static PGconn *connect_db(const char *db)
-{
-        char ci[128];
-        PGconn *c;
-
-        snprintf(ci, sizeof(ci), "dbname=%s", db);
-        c = PQconnectdb(ci);
-        if (PQstatus(c) != CONNECTION_OK) {
-                fprintf(stderr, "bench_e2e: %s (set PG* as ./dev pg prints)\n",
-                        PQerrorMessage(c));
-                exit(1);
-        }
-        return c;
-}
-
-static void exec_sql(PGconn *c, const char *sql)
-{
-        PGresult *r = PQexec(c, sql);
-
-        if (PQresultStatus(r) != PGRES_COMMAND_OK &&
-            PQresultStatus(r) != PGRES_TUPLES_OK) {
-                fprintf(stderr, "bench_e2e: %s: %s\n", sql,
-                        PQresultErrorMessage(r));
-                exit(1);
-        }
-        PQclear(r);
-}
-
-static long committed(PGconn *c)
-{
-        PGresult *r = PQexec(c, "SELECT coalesce(sum(greatest(next_offset, "
-                                "0)), 0) FROM reducerd_offsets");
-        long n = PQresultStatus(r) == PGRES_TUPLES_OK
-                         ? atol(PQgetvalue(r, 0, 0))
-                         : -1;
-
-        PQclear(r);
-        return n;
-}
-
 /* The database write limit: COPY of @p n history-shaped rows. */
 static double copy_rate(PGconn *c, long n)
 {
@@ -125,8 +86,8 @@ static double copy_rate(PGconn *c, long n)
         double t0, t1;
         PGresult *r;
 
-        exec_sql(c, "CREATE TABLE bench_copy (LIKE workflow_state_history "
-                    "INCLUDING ALL)");
+        bench_db_exec(c, "CREATE TABLE bench_copy (LIKE workflow_state_history "
+                         "INCLUDING ALL)");
         t0 = now_s();
         r = PQexec(c, "COPY bench_copy (transition_id, workflow_id, "
                       "from_state, to_state, event, transition_timestamp, "
@@ -162,7 +123,7 @@ static double copy_rate(PGconn *c, long n)
         }
         t1 = now_s();
         free(buf);
-        exec_sql(c, "DROP TABLE bench_copy");
+        bench_db_exec(c, "DROP TABLE bench_copy");
         return (double)n / (t1 - t0);
 }
 
@@ -278,10 +239,10 @@ static double elt_rate(PGconn *c, const char *events, long n, long *cells)
         if (!buf || !fp) {
                 die("ELT: cannot read the events");
         }
-        exec_sql(c, "SET TimeZone = 'UTC'");
+        bench_db_exec(c, "SET TimeZone = 'UTC'");
         /* the sorts of percentile_cont in memory, as a user would set it */
-        exec_sql(c, "SET work_mem = '256MB'");
-        exec_sql(c, "CREATE TABLE elt_events (ev jsonb NOT NULL)");
+        bench_db_exec(c, "SET work_mem = '256MB'");
+        bench_db_exec(c, "CREATE TABLE elt_events (ev jsonb NOT NULL)");
         t0 = now_s();
         r = PQexec(c, "COPY elt_events FROM STDIN");
         if (PQresultStatus(r) != PGRES_COPY_IN) {
@@ -322,7 +283,7 @@ static double elt_rate(PGconn *c, const char *events, long n, long *cells)
         PQclear(r);
         t1 = now_s();
         free(buf);
-        exec_sql(c, "DROP TABLE elt_events, elt_cells");
+        bench_db_exec(c, "DROP TABLE elt_events, elt_cells");
         return (double)n / (t1 - t0);
 }
 
@@ -450,17 +411,17 @@ static void run_mode(const setup_t *s, const char *mode)
         FILE *fp;
 
         printf("-- PostgreSQL %s\n", mode);
-        admin = connect_db("postgres");
-        exec_sql(admin, "SET client_min_messages = warning");
-        exec_sql(admin, "DROP DATABASE IF EXISTS " DB);
-        exec_sql(admin, "CREATE DATABASE " DB);
+        admin = bench_db_connect("postgres");
+        bench_db_exec(admin, "SET client_min_messages = warning");
+        bench_db_exec(admin, "DROP DATABASE IF EXISTS " DB);
+        bench_db_exec(admin, "CREATE DATABASE " DB);
         snprintf(cmd, sizeof(cmd),
                  "REDUCERD_POSTGRES_CONNINFO=dbname=" DB
                  " %s/src/reducerd migrate "
                  "%s/contracts/codegen_metrics.yaml >/dev/null",
                  bindir, RED_SOURCE_ROOT);
         run(cmd);
-        c = connect_db(DB);
+        c = bench_db_connect(DB);
 
         /* baseline 2: COPY of as many history rows */
         copy = copy_rate(c, s->n);
@@ -471,7 +432,7 @@ static void run_mode(const setup_t *s, const char *mode)
         printf("ELT (COPY jsonb + one rollup):      %9.0f events/s (%ld "
                "cells)\n",
                elt, cells);
-        exec_sql(c, "VACUUM ANALYZE");
+        bench_db_exec(c, "VACUUM ANALYZE");
 
         /* reducerd */
         snprintf(path, sizeof(path), "%s/reducerd.yaml", workdir);
@@ -494,7 +455,7 @@ static void run_mode(const setup_t *s, const char *mode)
         /* the clock starts when the group has assigned the partitions */
         reducerd = bench_proc_reducerd_start(bindir, conf, path);
         t0 = now_s();
-        while (committed(c) < s->n) {
+        while (bench_db_committed(c) < s->n) {
                 usleep(20 * 1000);
                 if (now_s() - t0 > 600) {
                         die("reducerd did not finish in 10 minutes");
@@ -524,7 +485,7 @@ static void run_mode(const setup_t *s, const char *mode)
                 printf("batch commit latency: /metrics not read\n");
         }
         PQfinish(c);
-        exec_sql(admin, "DROP DATABASE IF EXISTS " DB);
+        bench_db_exec(admin, "DROP DATABASE IF EXISTS " DB);
         PQfinish(admin);
 }
 

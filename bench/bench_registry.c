@@ -25,6 +25,7 @@
  * search p99 <= 10 ms, >= 10 000 registrations/s (the seed: < 50 ms at
  * < 1 000 nodes, > 50 registrations/s).
  */
+#include "bench_db.h"
 #include "bench_proc.h"
 #include "red_contract.h"
 #include "red_nodes.h"
@@ -80,47 +81,6 @@ static void run(const char *cmd)
         }
 }
 
-static PGconn *connect_db(const char *db)
-{
-        char ci[128];
-        PGconn *c;
-
-        snprintf(ci, sizeof(ci), "dbname=%s", db);
-        c = PQconnectdb(ci);
-        if (PQstatus(c) != CONNECTION_OK) {
-                fprintf(stderr,
-                        "bench_registry: %s (set PG* as ./dev pg prints)\n",
-                        PQerrorMessage(c));
-                exit(1);
-        }
-        return c;
-}
-
-static void exec_sql(PGconn *c, const char *sql)
-{
-        PGresult *r = PQexec(c, sql);
-
-        if (PQresultStatus(r) != PGRES_COMMAND_OK &&
-            PQresultStatus(r) != PGRES_TUPLES_OK) {
-                fprintf(stderr, "bench_registry: %s: %s\n", sql,
-                        PQresultErrorMessage(r));
-                exit(1);
-        }
-        PQclear(r);
-}
-
-static long committed(PGconn *c)
-{
-        PGresult *r = PQexec(c, "SELECT coalesce(sum(greatest(next_offset, "
-                                "0)), 0) FROM reducerd_offsets");
-        long n = PQresultStatus(r) == PGRES_TUPLES_OK
-                         ? atol(PQgetvalue(r, 0, 0))
-                         : -1;
-
-        PQclear(r);
-        return n;
-}
-
 /* Node @p i's payload fields (JSON members, no braces). */
 static int node_fields(char *buf, size_t size, long i)
 {
@@ -145,8 +105,8 @@ static double copy_rate(PGconn *c, long n)
         double t0, t1;
         PGresult *r;
 
-        exec_sql(c, "CREATE TABLE bench_copy (LIKE registered_nodes "
-                    "INCLUDING ALL)");
+        bench_db_exec(c, "CREATE TABLE bench_copy (LIKE registered_nodes "
+                         "INCLUDING ALL)");
         t0 = now_s();
         r = PQexec(c, "COPY bench_copy (node_id, node_name, node_type, "
                       "version, capabilities, health_status, "
@@ -188,7 +148,7 @@ static double copy_rate(PGconn *c, long n)
         }
         t1 = now_s();
         free(buf);
-        exec_sql(c, "DROP TABLE bench_copy");
+        bench_db_exec(c, "DROP TABLE bench_copy");
         return (double)n / (t1 - t0);
 }
 
@@ -277,8 +237,8 @@ static void bench_plain(PGconn *c, const char *label, const char *where,
                  where, order);
         for (int i = 0; i < q; i++) {
                 double t0 = now_s();
-                exec_sql(c, count);
-                exec_sql(c, page);
+                bench_db_exec(c, count);
+                bench_db_exec(c, page);
                 ms[i] = (now_s() - t0) * 1000;
         }
         report(label, ms, q);
@@ -368,16 +328,16 @@ int main(int argc, char **argv)
         run(cmd);
 
         /* a fresh, migrated database */
-        admin = connect_db("postgres");
-        exec_sql(admin, "SET client_min_messages = warning");
-        exec_sql(admin, "DROP DATABASE IF EXISTS " DB);
-        exec_sql(admin, "CREATE DATABASE " DB);
+        admin = bench_db_connect("postgres");
+        bench_db_exec(admin, "SET client_min_messages = warning");
+        bench_db_exec(admin, "DROP DATABASE IF EXISTS " DB);
+        bench_db_exec(admin, "CREATE DATABASE " DB);
         snprintf(cmd, sizeof(cmd),
                  "REDUCERD_POSTGRES_CONNINFO=dbname=" DB
                  " %s/src/reducerd migrate >/dev/null",
                  bindir);
         run(cmd);
-        c = connect_db(DB);
+        c = bench_db_connect(DB);
         copy = copy_rate(c, n);
         printf("COPY into a copy of registered_nodes: %9.0f rows/s\n", copy);
 
@@ -401,7 +361,7 @@ int main(int argc, char **argv)
         /* the clock starts when the group has assigned the partitions */
         reducerd = bench_proc_reducerd_start(bindir, conf, path);
         t0 = now_s();
-        while (committed(c) < n) {
+        while (bench_db_committed(c) < n) {
                 usleep(20 * 1000);
                 if (now_s() - t0 > 900) {
                         die("reducerd did not finish in 15 minutes");
@@ -432,7 +392,7 @@ int main(int argc, char **argv)
                         exit(1);
                 }
         }
-        exec_sql(c, "VACUUM ANALYZE registered_nodes");
+        bench_db_exec(c, "VACUUM ANALYZE registered_nodes");
 
         /* searches over the n nodes */
         printf("search over %ld registered nodes (one connection):\n", n);
@@ -486,7 +446,7 @@ int main(int argc, char **argv)
         printf("goal >= 10000 registrations/s: %s\n",
                e2e >= 10000 ? "met" : "NOT met");
         PQfinish(c);
-        exec_sql(admin, "DROP DATABASE IF EXISTS " DB);
+        bench_db_exec(admin, "DROP DATABASE IF EXISTS " DB);
         PQfinish(admin);
         red_contract_destroy(k);
         if (!getenv("RED_KEEP_BENCH_DIR")) {
