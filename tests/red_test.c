@@ -527,3 +527,15 @@ int test_free_port(void)
         close(fd);
         return ntohs(sa.sin_port);
 }
+
+char *test_pg_partitions(PGconn *conn, const char *parent)
+{
+        char sql[512];
+
+        snprintf(sql, sizeof(sql),
+                 "SELECT coalesce(string_agg(c.relname, ' ' ORDER BY "
+                 "c.relname), '') FROM pg_inherits i JOIN pg_class c ON c.oid "
+                 "= i.inhrelid WHERE i.inhparent = '%s'::regclass",
+                 parent);
+        return test_pg_value(conn, sql);
+}

@@ -46,6 +46,8 @@ PGconn *test_pg_connect(const char *conninfo);
 /** Runs a query expected to return one value; returns it malloc'd (NULL for SQL
  * NULL). */
 char *test_pg_value(PGconn *conn, const char *sql);
+/** The partitions of table @p parent by name, "a b c" (malloc'd). */
+char *test_pg_partitions(PGconn *conn, const char *parent);
 /** Runs a statement or fails the test. */
 void test_pg_exec(PGconn *conn, const char *sql);
 

@@ -1264,3 +1264,19 @@ char *itest_api_get(itest_t *t, int port, const char *path, int want)
                       want, body);
         return body;
 }
+
+int itest_send_json(itest_t *t, int port, const char *method, const char *path,
+                    const char *json, char **body)
+{
+        char url[512];
+        const char *args[] = {"-X",
+                              method,
+                              "-H",
+                              "Content-Type: application/json",
+                              json ? "--data-binary" : NULL,
+                              json,
+                              NULL};
+
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+        return itest_curl(t, url, args, body, NULL, NULL);
+}

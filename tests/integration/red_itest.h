@@ -162,6 +162,12 @@ int itest_api_port(itest_t *t, const char *log_name);
 int itest_curl(itest_t *t, const char *url, const char *const *args,
                char **body, size_t *body_len, char **headers);
 
+/** @p method (POST, PUT, DELETE) of http://127.0.0.1:@p port@p path with
+ * JSON body @p json (may be NULL); the status, the body malloc'd into
+ * *@p body when not NULL. */
+int itest_send_json(itest_t *t, int port, const char *method, const char *path,
+                    const char *json, char **body);
+
 /** The data of the read-side suites: the codegen events of
  * ITEST_API_EVENTS (January to April 2026) and tests/data/api's agent
  * metrics (March 2026), loaded with itest_load(). Returns the path of the

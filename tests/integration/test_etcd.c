@@ -180,30 +180,12 @@ static char *node_json(int i, int interval)
         return s;
 }
 
-static int send_json(itest_t *t, int port, const char *method, const char *path,
-                     const char *json)
-{
-        char url[512], *body = NULL;
-        const char *args[] = {"-X",
-                              method,
-                              "-H",
-                              "Content-Type: application/json",
-                              json ? "--data-binary" : NULL,
-                              json,
-                              NULL};
-        int st;
-
-        snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-        st = itest_curl(t, url, args, &body, NULL, NULL);
-        free(body);
-        return st;
-}
-
 static void register_node(itest_t *t, int port, int i, int interval)
 {
         char *node = node_json(i, interval);
 
-        ck_assert_int_eq(send_json(t, port, "POST", "/v1/nodes", node), 202);
+        ck_assert_int_eq(
+                itest_send_json(t, port, "POST", "/v1/nodes", node, NULL), 202);
         free(node);
 }
 
@@ -531,9 +513,9 @@ START_TEST(mirror_follows_registry)
         wait_flag(&t, api, "etcd-node-00", true);
 
         /* deregistration removes the key */
-        ck_assert_int_eq(
-                send_json(&t, api, "DELETE", "/v1/nodes/etcd-node-03", NULL),
-                202);
+        ck_assert_int_eq(itest_send_json(&t, api, "DELETE",
+                                         "/v1/nodes/etcd-node-03", NULL, NULL),
+                         202);
         m.want[3] = false;
         wait_mirror(&m, "after a deregistration");
 

@@ -528,23 +528,6 @@ START_TEST(fixture_through_kafka)
 }
 END_TEST
 
-/* POST/PUT/DELETE with a JSON body (may be NULL); the status. */
-static int send_json(itest_t *t, int port, const char *method, const char *path,
-                     const char *json, char **body)
-{
-        char url[512];
-        const char *args[] = {"-X",
-                              method,
-                              "-H",
-                              "Content-Type: application/json",
-                              json ? "--data-binary" : NULL,
-                              json,
-                              NULL};
-
-        snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-        return itest_curl(t, url, args, body, NULL, NULL);
-}
-
 /* The effective health of node @p id by GET, or NULL when not found
  * (static). */
 static const char *health_of(itest_t *t, int port, const char *id)
@@ -678,24 +661,27 @@ START_TEST(fixture_through_http)
 
         for (int i = 0; i < NODES; i++) {
                 node = fixture_node(i, 3600);
-                st = send_json(&t, port, "POST", "/v1/nodes", node, &body);
+                st = itest_send_json(&t, port, "POST", "/v1/nodes", node,
+                                     &body);
                 ck_assert_msg(st == 202, "POST %d: %d %s", i, st, body);
                 ck_assert_ptr_nonnull(strstr(body, "NODE_INTROSPECTION"));
                 free(body);
                 free(node);
         }
         /* refused with the reference's reason, nothing published */
-        st = send_json(&t, port, "POST", "/v1/nodes",
-                       "{\"node_id\":\"nameless\",\"node_type\":\"effect\","
-                       "\"version\":\"1.0.0\"}",
-                       &body);
+        st = itest_send_json(
+                &t, port, "POST", "/v1/nodes",
+                "{\"node_id\":\"nameless\",\"node_type\":\"effect\","
+                "\"version\":\"1.0.0\"}",
+                &body);
         ck_assert_int_eq(st, 400);
         ck_assert_msg(strstr(body, REASON), "%s", body);
         free(body);
-        st = send_json(&t, port, "POST", "/v1/nodes",
-                       "{\"node_id\":\"x\",\"node_name\":\"X\",\"node_type\":"
-                       "\"effect\",\"version\":\"1.0\"}",
-                       &body);
+        st = itest_send_json(
+                &t, port, "POST", "/v1/nodes",
+                "{\"node_id\":\"x\",\"node_name\":\"X\",\"node_type\":"
+                "\"effect\",\"version\":\"1.0\"}",
+                &body);
         ck_assert_int_eq(st, 400);
         free(body);
         wait_total(&t, port, NODES);
@@ -708,7 +694,7 @@ START_TEST(fixture_through_http)
         /* heartbeats stop: unhealthy after 3 x 1 s, and an event says so */
         node = fixture_node(0, 1);
         memcpy(strstr(node, "search-test-000"), "stale-node-0000", 15);
-        st = send_json(&t, port, "POST", "/v1/nodes", node, &body);
+        st = itest_send_json(&t, port, "POST", "/v1/nodes", node, &body);
         ck_assert_int_eq(st, 202);
         free(body);
         free(node);
@@ -717,10 +703,11 @@ START_TEST(fixture_through_http)
                                    "health_status", "unhealthy", 1),
                          1);
         /* a heartbeat heals it (for the next 3 s at least: poll quickly) */
-        st = send_json(&t, port, "PUT", "/v1/nodes/stale-node-0000/health",
-                       "{\"health_status\":\"degraded\",\"response_time_ms\":"
-                       "12.5}",
-                       &body);
+        st = itest_send_json(
+                &t, port, "PUT", "/v1/nodes/stale-node-0000/health",
+                "{\"health_status\":\"degraded\",\"response_time_ms\":"
+                "12.5}",
+                &body);
         ck_assert_msg(st == 202, "%d %s", st, body);
         free(body);
         ck_assert_int_ge(wait_msgs(&t, T_HEALTH, "stale-node-0000",
@@ -729,8 +716,8 @@ START_TEST(fixture_through_http)
         ck_assert_int_eq(wait_msgs(&t, T_REG, "stale-node-0000", NULL, NULL, 1),
                          1);
         /* deregistered: gone from search and GET, an event */
-        st = send_json(&t, port, "DELETE", "/v1/nodes/stale-node-0000", NULL,
-                       &body);
+        st = itest_send_json(&t, port, "DELETE", "/v1/nodes/stale-node-0000",
+                             NULL, &body);
         ck_assert_msg(st == 202, "%d %s", st, body);
         free(body);
         wait_health(&t, port, "stale-node-0000", NULL);
@@ -738,9 +725,9 @@ START_TEST(fixture_through_http)
         ck_assert_int_eq(
                 wait_msgs(&t, T_UNREG, "stale-node-0000", NULL, NULL, 1), 1);
         /* the path and the body must agree */
-        st = send_json(&t, port, "PUT", "/v1/nodes/a/health",
-                       "{\"node_id\":\"b\",\"health_status\":\"healthy\"}",
-                       &body);
+        st = itest_send_json(
+                &t, port, "PUT", "/v1/nodes/a/health",
+                "{\"node_id\":\"b\",\"health_status\":\"healthy\"}", &body);
         ck_assert_int_eq(st, 400);
         free(body);
         check_cli(&t, port);
@@ -1010,19 +997,6 @@ START_TEST(storm_kill9)
 }
 END_TEST
 
-/* The partitions of @p parent, by name. */
-static char *children(PGconn *c, const char *parent)
-{
-        char sql[512];
-
-        snprintf(sql, sizeof(sql),
-                 "SELECT coalesce(string_agg(c.relname, ' ' ORDER BY "
-                 "c.relname), '') FROM pg_inherits i JOIN pg_class c ON c.oid "
-                 "= i.inhrelid WHERE i.inhparent = '%s'::regclass",
-                 parent);
-        return test_pg_value(c, sql);
-}
-
 /*
  * Heartbeat history obeys its retention (the contract's history:
  * retention 30d, daily partitions): heartbeats of January and February
@@ -1063,7 +1037,7 @@ START_TEST(heartbeat_retention)
         ck_assert_int_eq(fclose(fp), 0);
         ck_assert_int_eq(itest_load(&t, contract, path), 6);
         c = test_pg_connect(t.conninfo);
-        v = children(c, "node_heartbeats");
+        v = test_pg_partitions(c, "node_heartbeats");
         ck_assert_str_eq(v, "node_heartbeats_2026_01_01 "
                             "node_heartbeats_2026_01_05 "
                             "node_heartbeats_2026_01_29 "
@@ -1075,7 +1049,7 @@ START_TEST(heartbeat_retention)
         maintain[2] = itest_db_config(&t, cs);
         maintain[4] = "2026-03-01T00:00:00Z";
         free(itest_cmd_ok(&t, maintain));
-        v = children(c, "node_heartbeats");
+        v = test_pg_partitions(c, "node_heartbeats");
         ck_assert_msg(!strstr(v, "node_heartbeats_2026_01_0") &&
                               !strstr(v, "node_heartbeats_2026_01_29"),
                       "old days kept: %s", v);

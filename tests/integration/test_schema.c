@@ -457,19 +457,6 @@ END_TEST
 
 /* --- retention tiers -------------------------------------------------- */
 
-/* The relations partitioning @p parent, "a b c". */
-static char *children(PGconn *c, const char *parent)
-{
-        char sql[512];
-
-        snprintf(sql, sizeof(sql),
-                 "SELECT coalesce(string_agg(c.relname, ' ' ORDER BY "
-                 "c.relname), '') FROM pg_inherits i JOIN pg_class c ON c.oid "
-                 "= i.inhrelid WHERE i.inhparent = '%s'::regclass",
-                 parent);
-        return test_pg_value(c, sql);
-}
-
 /*
  * tests/data/contracts/task_tiers.yaml keeps hourly cells 30 days and
  * daily ones 90, in partitions sized to each (daily and monthly): maintain
@@ -496,7 +483,7 @@ START_TEST(retention_tiers_drop_partitions)
         maintain[4] = "2026-01-01T00:00:00Z";
         free(itest_cmd_ok(&t, maintain));
         c = test_pg_connect(t.conninfo);
-        v = children(c, "task_tiers_hourly");
+        v = test_pg_partitions(c, "task_tiers_hourly");
         ck_assert_ptr_nonnull(strstr(v, "task_tiers_hourly_2026_01_01"));
         free(v);
         /* some cells in January and March, in both aggregations */
@@ -518,12 +505,12 @@ START_TEST(retention_tiers_drop_partitions)
          * 90 days (before 14 Dec) stays */
         maintain[4] = "2026-03-14T00:00:00Z";
         free(itest_cmd_ok(&t, maintain));
-        v = children(c, "task_tiers_hourly");
+        v = test_pg_partitions(c, "task_tiers_hourly");
         ck_assert_msg(!strstr(v, "task_tiers_hourly_2026_01_"), "%s", v);
         ck_assert_msg(strstr(v, "task_tiers_hourly_2026_03_01"), "%s", v);
         ck_assert_msg(strstr(v, "task_tiers_hourly_2026_03_14"), "%s", v);
         free(v);
-        v = children(c, "task_tiers_daily");
+        v = test_pg_partitions(c, "task_tiers_daily");
         ck_assert_msg(strstr(v, "task_tiers_daily_2026_01"), "%s", v);
         free(v);
         v = test_pg_value(c, "SELECT string_agg(window_type || ' ' || "
@@ -541,7 +528,7 @@ START_TEST(retention_tiers_drop_partitions)
                              "task_tiers_single) s");
         ck_assert_str_eq(v, "daily 01,daily 03,hourly 03");
         free(v);
-        v = children(c, "task_tiers_single");
+        v = test_pg_partitions(c, "task_tiers_single");
         ck_assert_msg(strstr(v, "task_tiers_single_2026_01"), "%s", v);
         free(v);
         /* 10 May: the daily tier's January partition (past 90 days since
@@ -549,11 +536,11 @@ START_TEST(retention_tiers_drop_partitions)
          * before 10 April */
         maintain[4] = "2026-05-10T00:00:00Z";
         free(itest_cmd_ok(&t, maintain));
-        v = children(c, "task_tiers_daily");
+        v = test_pg_partitions(c, "task_tiers_daily");
         ck_assert_msg(!strstr(v, "task_tiers_daily_2026_01"), "%s", v);
         ck_assert_msg(strstr(v, "task_tiers_daily_2026_03"), "%s", v);
         free(v);
-        v = children(c, "task_tiers_hourly");
+        v = test_pg_partitions(c, "task_tiers_hourly");
         ck_assert_msg(!strstr(v, "task_tiers_hourly_2026_03_"), "%s", v);
         free(v);
         v = test_pg_value(c, "SELECT string_agg(window_type || ' ' || "
@@ -564,7 +551,7 @@ START_TEST(retention_tiers_drop_partitions)
         ck_assert_str_eq(v, "daily 03");
         free(v);
         /* in the shared partitioning the longest tier decides */
-        v = children(c, "task_tiers_single");
+        v = test_pg_partitions(c, "task_tiers_single");
         ck_assert_msg(!strstr(v, "task_tiers_single_2026_01"), "%s", v);
         ck_assert_msg(strstr(v, "task_tiers_single_2026_03"), "%s", v);
         free(v);
