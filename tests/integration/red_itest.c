@@ -1280,3 +1280,61 @@ int itest_send_json(itest_t *t, int port, const char *method, const char *path,
         snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
         return itest_curl(t, url, args, body, NULL, NULL);
 }
+
+/* One crash round: a worker, until it is over (itest_crash_rounds()). */
+typedef struct crash_round_s {
+        itest_t *t;
+        const itest_crash_t *c;
+        pid_t pid;
+        int round;
+        long before;
+        int st; /* exit status, -2 while running */
+} crash_round_t;
+
+static bool crash_round_over(void *opaque)
+{
+        crash_round_t *r = opaque;
+        const itest_crash_t *c = r->c;
+
+        if ((r->st = itest_poll(r->pid)) != -2) {
+                return true;
+        }
+        if (itest_committed(r->t, c->group) >= c->n) {
+                return true;
+        }
+        if (r->round % c->stop_every == 0 &&
+            itest_committed(r->t, c->group) > r->before + c->stop_after) {
+                r->st = itest_stop(r->pid, c->stop_signal, 30000);
+                return true;
+        }
+        return false;
+}
+
+int itest_crash_rounds(itest_t *t, const itest_crash_t *c)
+{
+        char fp[512], seed[64];
+        const char *env[] = {fp, seed, NULL};
+        int crashes = 0;
+
+        snprintf(fp, sizeof(fp), "REDUCERD_FAILPOINTS=%s", c->failpoints);
+        for (int round = 1; round <= 40 && itest_committed(t, c->group) < c->n;
+             round++) {
+                crash_round_t r = {.t = t, .c = c, .round = round, .st = -2};
+
+                r.before = itest_committed(t, c->group);
+                snprintf(seed, sizeof(seed), "REDUCERD_FAILPOINT_SEED=%d",
+                         round);
+                r.pid = itest_start(t, round < 30 ? env : NULL, round);
+                test_wait_every(crash_round_over, &r, 60000, 100);
+                if (r.st == -2) {
+                        r.st = itest_stop(r.pid, SIGTERM, 30000);
+                }
+                if (r.st == 128 + SIGKILL) {
+                        crashes++;
+                } else {
+                        ck_assert_msg(r.st == 0, "round %d: exit status %d",
+                                      round, r.st);
+                }
+        }
+        return crashes;
+}

@@ -67,6 +67,25 @@ const char *itest_generate(itest_t *t, const char *name, const char *args);
 
 /** Sum of next_offset over the group's partitions (-1 counts as 0). */
 long itest_committed(itest_t *t, const char *group);
+
+/** How crash rounds (itest_crash_rounds()) run and end. */
+typedef struct itest_crash_s {
+        const char *group;      /**< the consumer group that commits */
+        long n;                 /**< messages to commit in all */
+        const char *failpoints; /**< REDUCERD_FAILPOINTS of rounds 1-29 */
+        int stop_every;         /**< every this many rounds ... */
+        long stop_after;        /**< ... once this many more committed ... */
+        int stop_signal;        /**< ... the worker gets this signal */
+} itest_crash_t;
+
+/**
+ * Runs one worker after another (40 rounds at most) until @p c->n
+ * messages are committed: rounds 1 to 29 with the failpoints (seeded
+ * REDUCERD_FAILPOINT_SEED=round), each ended by the worker's death, all
+ * committed, a round's minute, or the stop rule. A worker that exits
+ * otherwise than by SIGKILL must exit 0. Returns how many were killed.
+ */
+int itest_crash_rounds(itest_t *t, const itest_crash_t *c);
 /** Waits until the committed total reaches @p want (or the deadline). */
 bool itest_wait_committed(itest_t *t, const char *group, long want,
                           long timeout_ms);

@@ -160,35 +160,6 @@ START_TEST(ground_truth)
 }
 END_TEST
 
-/* One round of crash_and_restart: a worker runs until it dies, all is
- * committed, or (every third round) it made some progress and gets a
- * graceful stop, which revokes: in_revoke. */
-typedef struct round_s {
-        itest_t *t;
-        pid_t pid;
-        int round;
-        long before, n;
-        int st; /* exit status, -2 while running */
-} round_t;
-
-static bool round_over(void *opaque)
-{
-        round_t *r = opaque;
-
-        if ((r->st = itest_poll(r->pid)) != -2) {
-                return true;
-        }
-        if (itest_committed(r->t, GROUP) >= r->n) {
-                return true;
-        }
-        if (r->round % 3 == 0 &&
-            itest_committed(r->t, GROUP) > r->before + 3000) {
-                r->st = itest_stop(r->pid, SIGTERM, 30000);
-                return true;
-        }
-        return false;
-}
-
 /* Crashes (SIGKILL from inside) before commit, after commit, during
  * publish and during revoke; restarted until done: identical rows, every
  * cell change published at least once. */
@@ -197,12 +168,17 @@ START_TEST(crash_and_restart)
         itest_t t;
         const char *cs[] = {contract(), NULL};
         const char *file;
-        char *expected, seed[64];
-        const char *env[] = {"REDUCERD_FAILPOINTS=before_commit:0.04,"
-                             "after_commit:0.04,during_publish:0.15,"
-                             "in_revoke:0.5",
-                             seed, NULL};
-        int crashes = 0;
+        char *expected;
+        /* every third round also stops gracefully, which revokes */
+        itest_crash_t crash = {.group = GROUP,
+                               .failpoints = "before_commit:0.04,"
+                                             "after_commit:0.04,"
+                                             "during_publish:0.15,"
+                                             "in_revoke:0.5",
+                               .stop_every = 3,
+                               .stop_after = 3000,
+                               .stop_signal = SIGTERM};
+        int crashes;
         long n;
 
         itest_init(&t, "pipeline_crash");
@@ -211,30 +187,10 @@ START_TEST(crash_and_restart)
         file = itest_generate(&t, "events.jsonl",
                               "--events 40000 --days 2 --partitions 6 "
                               "--seed 11");
-        n = itest_lines(file);
+        n = crash.n = itest_lines(file);
         itest_produce(&t, file, 1, n);
         expected = itest_reduce(contract(), file);
-        for (int round = 1; round <= 40 && itest_committed(&t, GROUP) < n;
-             round++) {
-                round_t r = {.t = &t, .round = round, .n = n, .st = -2};
-                int st;
-
-                r.before = itest_committed(&t, GROUP);
-                snprintf(seed, sizeof(seed), "REDUCERD_FAILPOINT_SEED=%d",
-                         round);
-                r.pid = itest_start(&t, round < 30 ? env : NULL, round);
-                test_wait_every(round_over, &r, 60000, 100);
-                st = r.st;
-                if (st == -2) {
-                        st = itest_stop(r.pid, SIGTERM, 30000);
-                }
-                if (st == 128 + SIGKILL) {
-                        crashes++;
-                } else {
-                        ck_assert_msg(st == 0, "round %d: exit status %d",
-                                      round, st);
-                }
-        }
+        crashes = itest_crash_rounds(&t, &crash);
         ck_assert_msg(itest_committed(&t, GROUP) == n, "%ld of %ld",
                       itest_committed(&t, GROUP), n);
         ck_assert_msg(crashes >= 3, "only %d crashes happened", crashes);

@@ -919,32 +919,6 @@ static void write_storm(const char *path, int nodes)
         fclose(fp);
 }
 
-typedef struct round_s {
-        itest_t *t;
-        pid_t pid;
-        int round, st;
-        long n, before;
-} round_t;
-
-static bool round_over(void *opaque)
-{
-        round_t *r = opaque;
-
-        if ((r->st = itest_poll(r->pid)) != -2) {
-                return true;
-        }
-        if (itest_committed(r->t, GROUP) >= r->n) {
-                return true;
-        }
-        if (r->round % 2 == 0 &&
-            itest_committed(r->t, GROUP) > r->before + 200) {
-                /* kill -9 from outside, at whatever point it is */
-                r->st = itest_stop(r->pid, SIGKILL, 30000);
-                return true;
-        }
-        return false;
-}
-
 /* kill -9 during a registration storm, from inside at the commit's edges
  * and from outside anywhere, restarted until done: the tables equal
  * `reducerd reduce` (a crash-free run). */
@@ -952,11 +926,16 @@ START_TEST(storm_kill9)
 {
         itest_t t;
         const char *cs[] = {test_path(CONTRACT), NULL};
-        char path[4096], seed[64], *expected;
-        const char *env[] = {"REDUCERD_FAILPOINTS=before_commit:0.1,"
-                             "after_commit:0.1",
-                             seed, NULL};
-        int crashes = 0;
+        char path[4096], *expected;
+        /* every second round also a kill -9 from outside, at whatever
+         * point it is */
+        itest_crash_t crash = {.group = GROUP,
+                               .failpoints = "before_commit:0.1,"
+                                             "after_commit:0.1",
+                               .stop_every = 2,
+                               .stop_after = 200,
+                               .stop_signal = SIGKILL};
+        int crashes;
         long n;
 
         init_db(&t, "registry_storm");
@@ -964,30 +943,10 @@ START_TEST(storm_kill9)
         itest_config(&t, cs, 100, 50, NULL);
         snprintf(path, sizeof(path), "%s/storm.jsonl", t.dir);
         write_storm(path, 400);
-        n = lines_of(path);
+        n = crash.n = lines_of(path);
         expected = expected_rows(path);
         itest_produce(&t, path, 1, n);
-        for (int round = 1; round <= 40 && itest_committed(&t, GROUP) < n;
-             round++) {
-                round_t r = {.t = &t, .round = round, .n = n, .st = -2};
-                int st;
-
-                r.before = itest_committed(&t, GROUP);
-                snprintf(seed, sizeof(seed), "REDUCERD_FAILPOINT_SEED=%d",
-                         round);
-                r.pid = itest_start(&t, round < 30 ? env : NULL, round);
-                test_wait_every(round_over, &r, 60000, 100);
-                st = r.st;
-                if (st == -2) {
-                        st = itest_stop(r.pid, SIGTERM, 30000);
-                }
-                if (st == 128 + SIGKILL) {
-                        crashes++;
-                } else {
-                        ck_assert_msg(st == 0, "round %d: exit status %d",
-                                      round, st);
-                }
-        }
+        crashes = itest_crash_rounds(&t, &crash);
         ck_assert_msg(itest_committed(&t, GROUP) == n, "%ld of %ld",
                       itest_committed(&t, GROUP), n);
         ck_assert_msg(crashes >= 3, "only %d crashes happened", crashes);
