@@ -74,7 +74,7 @@ void red_pipeline_batch_add(red_pipeline_t *p, rd_kafka_message_t *m)
         p->batch_bytes += m->len;
         pt->fetched = m->offset + 1;
         pt->reseek = -1;
-        pt->last_arrival = red_time_mono_us();
+        red_pipeline_parts_arrival(p, pt);
         if (red_core_add(p->core, v, red_time_now(), m)) {
                 red_log_error("pipeline", "%s: out of memory", p->c->name);
                 atomic_store(&p->stop, true);

@@ -101,6 +101,10 @@ struct red_pipeline_s {
 
         red_pipeline_dlq_t *dlq_state; /* red_pipeline_dlq.c */
 
+        /* monotonic µs of the last message, resume or assignment: a
+         * message after idle_wait without any is a stream starting again
+         * (red_pipeline_parts_arrival()) */
+        int64_t last_activity;
         int64_t last_finalize;
         int64_t last_sweep; /* the state sinks' staleness sweep */
         bool start_sent;    /* the state sinks' start events */

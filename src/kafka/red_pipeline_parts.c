@@ -67,7 +67,7 @@ static int part_add(red_pipeline_t *p, const char *topic, int32_t partition,
         pt->empty = false;
         pt->held = false;
         pt->reseek = -1;
-        pt->last_arrival = red_time_mono_us();
+        pt->last_arrival = p->last_activity = red_time_mono_us();
         pt->reset_pending = false;
         /* read the message the position was taken after first: the same
          * one, or the log is another (red_pipeline_gaps_verify()) */
@@ -323,6 +323,23 @@ red_time_t red_pipeline_parts_frontier(red_pipeline_t *p)
         return f.time;
 }
 
+void red_pipeline_parts_arrival(red_pipeline_t *p, red_pipeline_part_t *pt)
+{
+        int64_t now = red_time_mono_us();
+
+        if (now - p->last_activity >= p->c->idle_wait_us) {
+                /* the stream starts again after every partition was quiet
+                 * for idle_wait (none paused, none assigned meanwhile):
+                 * the partitions whose messages come a moment later must
+                 * not be overtaken by this one, so every partition gets
+                 * idle_wait again to show its part (red_frontier.h) */
+                for (size_t i = 0; i < p->part_cnt; i++) {
+                        p->parts[i].last_arrival = now;
+                }
+        }
+        pt->last_arrival = p->last_activity = now;
+}
+
 /* --- pause, resume, seek --------------------------------------------- */
 
 /*
@@ -460,8 +477,10 @@ static void pause_list(red_pipeline_t *p, rd_kafka_topic_partition_list_t *list,
                         p, list->elems[i].topic, list->elems[i].partition);
                 if (pt) {
                         /* quiet while paused is not idle: the clock of
-                         * red_frontier.h's IDLE starts again */
-                        pt->last_arrival = red_time_mono_us();
+                         * red_frontier.h's IDLE starts again, and a
+                         * resume is no silence of the stream */
+                        pt->last_arrival = p->last_activity =
+                                red_time_mono_us();
                 }
         }
 }

@@ -41,6 +41,11 @@ void red_pipeline_parts_publish_stopped(red_pipeline_t *p);
  * group, maybe empty). */
 void red_pipeline_parts_publish(red_pipeline_t *p, bool joined);
 
+/** Notes a message of @p pt added to the batch: its quiet clock starts
+ * again, and every partition's does when the whole stream was quiet for
+ * idle_wait before it (red_frontier.h, IDLE). */
+void red_pipeline_parts_arrival(red_pipeline_t *p, red_pipeline_part_t *pt);
+
 /** The reorder frontier over the assigned partitions (red_frontier.h), at
  * the wall clock. */
 red_time_t red_pipeline_parts_frontier(red_pipeline_t *p);

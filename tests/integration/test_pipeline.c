@@ -691,6 +691,90 @@ START_TEST(live_interleaving)
 }
 END_TEST
 
+/* Writes the lines [@p first, @p first + @p count) of @p file (0-based)
+ * to DIR/@p name; returns the path (static). */
+static const char *lines_to(itest_t *t, const char *file, long first,
+                            long count, const char *name)
+{
+        static char path[4096];
+        char *text = test_read_file(file, NULL);
+        const char *from = text, *to;
+
+        for (long i = 0; i < first && from; i++) {
+                from = strchr(from, '\n');
+                from = from ? from + 1 : NULL;
+        }
+        ck_assert_ptr_nonnull(from);
+        to = from;
+        for (long i = 0; i < count && to && *to; i++) {
+                to = strchr(to, '\n');
+                to = to ? to + 1 : NULL;
+        }
+        ck_assert_ptr_nonnull(to);
+        snprintf(path, sizeof(path), "%s/%s", t->dir, name);
+        test_write_file(path, from, (size_t)(to - from));
+        free(text);
+        return path;
+}
+
+/*
+ * The stream stops for longer than idle_wait, so every partition is idle,
+ * and starts again with one topic a moment before the others: the
+ * second half's stage events arrive first, its started, completed and
+ * failed events a second later. The first arrivals must not overtake the
+ * rest (red_frontier.h: after a silence of every partition each gets
+ * idle_wait again to deliver); applied at once, the stage events of the
+ * workflows started in the second half would miss their started event
+ * and its remembered node_type, and land in rows the oracle does not
+ * have (the scale case's failure between its chunks).
+ */
+START_TEST(resume_after_silence)
+{
+        static const char *const later[] = {STARTED_TOPIC, COMPLETED_TOPIC,
+                                            FAILED_TOPIC, NULL};
+        itest_t t;
+        const char *cs[] = {NULL, NULL}, *file, *second;
+        char *expected;
+        pid_t w, prod[3];
+        long n, half;
+
+        itest_init(&t, "pipeline_resume");
+        cs[0] = contract_idle_wait(&t, "8s");
+        itest_kafka(&t, 6, cs);
+        itest_config(&t, cs, 1000, 200, NULL);
+        file = itest_generate(&t, "events.jsonl",
+                              "--events 10000 --days 1 --partitions 6 "
+                              "--seed 31");
+        n = itest_lines(file);
+        half = n / 2;
+        expected = itest_reduce(cs[0], file);
+        w = itest_start(&t, NULL, 1);
+        itest_produce(&t, file, 1, half);
+        ck_assert_msg(itest_wait_committed(&t, GROUP, half, 120000),
+                      "%ld of %ld", itest_committed(&t, GROUP), half);
+        /* silence: every partition quiet for longer than idle_wait */
+        sleep(10);
+        second = lines_to(&t, file, half, n - half, "second.jsonl");
+        ck_assert_int_eq(
+                itest_stop(itest_produce_start(&t, second, STAGE_TOPIC, 0), 0,
+                           120000),
+                0);
+        sleep(1);
+        for (int i = 0; later[i]; i++) {
+                prod[i] = itest_produce_start(&t, second, later[i], 0);
+        }
+        for (int i = 0; later[i]; i++) {
+                ck_assert_int_eq(itest_stop(prod[i], 0, 120000), 0);
+        }
+        ck_assert_msg(itest_wait_committed(&t, GROUP, n, 120000), "%ld of %ld",
+                      itest_committed(&t, GROUP), n);
+        compare_all(&t, expected);
+        ck_assert_int_eq(itest_stop(w, SIGTERM, 30000), 0);
+        free(expected);
+        itest_fini(&t);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("pipeline");
@@ -704,6 +788,7 @@ int main(void)
         test_add_case(s, "tz", time_zone, 300);
         test_add_case(s, "outage_load", outage_under_load, 900);
         test_add_case(s, "interleave", live_interleaving, 900);
+        test_add_case(s, "resume", resume_after_silence, 300);
         test_add_case(s, "skipped", skipped_offsets_read_again, 900);
         test_add_case(s, "skipped_last", skipped_last_offsets_read_again, 900);
         return test_main(s);
