@@ -32,6 +32,46 @@ void bench_db_exec(PGconn *c, const char *sql)
         PQclear(r);
 }
 
+static void fail(PGconn *c, const char *what)
+{
+        fprintf(stderr, "bench: %s: %s\n", what, PQerrorMessage(c));
+        exit(1);
+}
+
+void bench_db_copy_start(PGconn *c, const char *sql)
+{
+        PGresult *r = PQexec(c, sql);
+
+        if (PQresultStatus(r) != PGRES_COPY_IN) {
+                fail(c, sql);
+        }
+        PQclear(r);
+}
+
+void bench_db_copy_put(PGconn *c, const char *data, size_t len)
+{
+        if (len && PQputCopyData(c, data, (int)len) != 1) {
+                fail(c, "COPY");
+        }
+}
+
+void bench_db_copy_end(PGconn *c)
+{
+        PGresult *r;
+
+        if (PQputCopyEnd(c, NULL) != 1) {
+                fail(c, "COPY");
+        }
+        while ((r = PQgetResult(c))) {
+                if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+                        fprintf(stderr, "bench: COPY: %s\n",
+                                PQresultErrorMessage(r));
+                        exit(1);
+                }
+                PQclear(r);
+        }
+}
+
 long bench_db_committed(PGconn *c)
 {
         PGresult *r = PQexec(c, "SELECT coalesce(sum(greatest(next_offset, "

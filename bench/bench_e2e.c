@@ -84,18 +84,14 @@ static double copy_rate(PGconn *c, long n)
 {
         char *buf = malloc(256 * 100000), *p;
         double t0, t1;
-        PGresult *r;
 
         bench_db_exec(c, "CREATE TABLE bench_copy (LIKE workflow_state_history "
                          "INCLUDING ALL)");
         t0 = now_s();
-        r = PQexec(c, "COPY bench_copy (transition_id, workflow_id, "
-                      "from_state, to_state, event, transition_timestamp, "
-                      "guard_conditions_met, reason, metadata) FROM STDIN");
-        if (PQresultStatus(r) != PGRES_COPY_IN) {
-                die(PQresultErrorMessage(r));
-        }
-        PQclear(r);
+        bench_db_copy_start(
+                c, "COPY bench_copy (transition_id, workflow_id, "
+                   "from_state, to_state, event, transition_timestamp, "
+                   "guard_conditions_met, reason, metadata) FROM STDIN");
         for (long done = 0; done < n;) {
                 p = buf;
                 for (long k = 0; k < 100000 && done < n; k++, done++) {
@@ -108,19 +104,9 @@ static double copy_rate(PGconn *c, long n)
                                      done, done, done / 4, (done / 60) % 60,
                                      done % 60, done % 1000000);
                 }
-                if (PQputCopyData(c, buf, (int)(p - buf)) != 1) {
-                        die(PQerrorMessage(c));
-                }
+                bench_db_copy_put(c, buf, (size_t)(p - buf));
         }
-        if (PQputCopyEnd(c, NULL) != 1) {
-                die(PQerrorMessage(c));
-        }
-        while ((r = PQgetResult(c))) {
-                if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-                        die(PQresultErrorMessage(r));
-                }
-                PQclear(r);
-        }
+        bench_db_copy_end(c);
         t1 = now_s();
         free(buf);
         bench_db_exec(c, "DROP TABLE bench_copy");
@@ -244,11 +230,7 @@ static double elt_rate(PGconn *c, const char *events, long n, long *cells)
         bench_db_exec(c, "SET work_mem = '256MB'");
         bench_db_exec(c, "CREATE TABLE elt_events (ev jsonb NOT NULL)");
         t0 = now_s();
-        r = PQexec(c, "COPY elt_events FROM STDIN");
-        if (PQresultStatus(r) != PGRES_COPY_IN) {
-                die(PQresultErrorMessage(r));
-        }
-        PQclear(r);
+        bench_db_copy_start(c, "COPY elt_events FROM STDIN");
         while (fgets(line, sizeof(line), fp)) {
                 /* COPY text: a backslash is written twice */
                 for (const char *s = line; *s; s++) {
@@ -258,23 +240,13 @@ static double elt_rate(PGconn *c, const char *events, long n, long *cells)
                         buf[len++] = *s;
                 }
                 if (len >= cap) {
-                        if (PQputCopyData(c, buf, (int)len) != 1) {
-                                die(PQerrorMessage(c));
-                        }
+                        bench_db_copy_put(c, buf, len);
                         len = 0;
                 }
         }
         fclose(fp);
-        if ((len && PQputCopyData(c, buf, (int)len) != 1) ||
-            PQputCopyEnd(c, NULL) != 1) {
-                die(PQerrorMessage(c));
-        }
-        while ((r = PQgetResult(c))) {
-                if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-                        die(PQresultErrorMessage(r));
-                }
-                PQclear(r);
-        }
+        bench_db_copy_put(c, buf, len);
+        bench_db_copy_end(c);
         r = PQexec(c, elt_rollup);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
                 die(PQresultErrorMessage(r));

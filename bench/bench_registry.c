@@ -103,19 +103,15 @@ static double copy_rate(PGconn *c, long n)
 {
         char *buf = malloc(1024 * 10000), *p;
         double t0, t1;
-        PGresult *r;
 
         bench_db_exec(c, "CREATE TABLE bench_copy (LIKE registered_nodes "
                          "INCLUDING ALL)");
         t0 = now_s();
-        r = PQexec(c, "COPY bench_copy (node_id, node_name, node_type, "
-                      "version, capabilities, health_status, "
-                      "health_check_config, registration_timestamp, "
-                      "metadata) FROM STDIN");
-        if (PQresultStatus(r) != PGRES_COPY_IN) {
-                die(PQresultErrorMessage(r));
-        }
-        PQclear(r);
+        bench_db_copy_start(c,
+                            "COPY bench_copy (node_id, node_name, node_type, "
+                            "version, capabilities, health_status, "
+                            "health_check_config, registration_timestamp, "
+                            "metadata) FROM STDIN");
         for (long done = 0; done < n;) {
                 p = buf;
                 for (long k = 0; k < 10000 && done < n; k++, done++) {
@@ -133,19 +129,9 @@ static double copy_rate(PGconn *c, long n)
                                      done / 7 % 20, done % 10, done % 50,
                                      done % 50, done, done % 1000);
                 }
-                if (PQputCopyData(c, buf, (int)(p - buf)) != 1) {
-                        die(PQerrorMessage(c));
-                }
+                bench_db_copy_put(c, buf, (size_t)(p - buf));
         }
-        if (PQputCopyEnd(c, NULL) != 1) {
-                die(PQerrorMessage(c));
-        }
-        while ((r = PQgetResult(c))) {
-                if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-                        die(PQresultErrorMessage(r));
-                }
-                PQclear(r);
-        }
+        bench_db_copy_end(c);
         t1 = now_s();
         free(buf);
         bench_db_exec(c, "DROP TABLE bench_copy");
