@@ -16,23 +16,21 @@
  * /usr/bin/prometheus-alertmanager. Uses a database named
  * reducerd_bench_alert, recreated each run.
  */
+#include "bench_proc.h"
 #include "hook_server.h"
 #include "red_time.h"
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 #include <limits.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -126,28 +124,6 @@ static void stop(pid_t pid)
                 kill(pid, SIGTERM);
                 waitpid(pid, &st, 0);
         }
-}
-
-/* A port the kernel has free now (bound, read, released). */
-static int free_port(void)
-{
-        struct sockaddr_in a = {0};
-        socklen_t len = sizeof(a);
-        int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
-
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a)) &&
-            !getsockname(fd, (struct sockaddr *)&a, &len)) {
-                port = ntohs(a.sin_port);
-        }
-        if (fd >= 0) {
-                close(fd);
-        }
-        if (!port) {
-                die("no free port");
-        }
-        return port;
 }
 
 static void write_file(const char *path, const char *text)
@@ -308,8 +284,8 @@ int main(int argc, char **argv)
         if (!(hooks = hook_server_start(on_hook, NULL, &hook_port))) {
                 die("webhook server");
         }
-        am_port = free_port();
-        http_port = free_port();
+        am_port = bench_proc_free_port();
+        http_port = bench_proc_free_port();
         snprintf(path, sizeof(path), "%s/alertmanager.yml", workdir);
         snprintf(text, sizeof(text),
                  "route:\n  receiver: bench\n  group_by: ['...']\n  "

@@ -41,9 +41,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #define DB "reducerd_bench_e2e"
 
@@ -261,23 +258,6 @@ static double elt_rate(PGconn *c, const char *events, long n, long *cells)
 
 /* --- reducerd's own numbers -------------------------------------------- */
 
-/* A free TCP port on 127.0.0.1 for reducerd's /metrics. */
-static int free_port(void)
-{
-        struct sockaddr_in a = {.sin_family = AF_INET};
-        socklen_t len = sizeof(a);
-        int s = socket(AF_INET, SOCK_STREAM, 0), port;
-
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) ||
-            getsockname(s, (struct sockaddr *)&a, &len)) {
-                die("no free port");
-        }
-        port = ntohs(a.sin_port);
-        close(s);
-        return port;
-}
-
 typedef struct latency_s {
         double le[16];         /* upper bounds, s; the last +Inf */
         unsigned long cum[16]; /* cumulative counts */
@@ -375,7 +355,7 @@ static void run_mode(const setup_t *s, const char *mode)
 {
         char cmd[8192], path[PATH_MAX], events[PATH_MAX], conf[PATH_MAX];
         double t0, t1, copy, elt, e2e, rss;
-        int port = free_port();
+        int port = bench_proc_free_port();
         pid_t reducerd;
         latency_t h;
         long cells;

@@ -32,6 +32,10 @@ void bench_proc_mock_start(bench_mock_t *m, const char *bindir,
 /** Stops the mock (closes its stdin) and waits for it. */
 void bench_proc_mock_stop(bench_mock_t *m);
 
+/** A TCP port on 127.0.0.1 the kernel has free now (bound, read,
+ * released), for a server the benchmark starts. */
+int bench_proc_free_port(void);
+
 /**
  * Starts `reducerd run -c @p conf` of @p bindir with its stderr in
  * @p log, and returns once the log says its partitions were assigned
