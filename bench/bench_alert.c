@@ -228,8 +228,9 @@ static void wait_all(const int64_t *at, int n, int64_t timeout_us)
 int main(int argc, char **argv)
 {
         int n = 200, interval_ms = 50, opt, hook_port, am_port, http_port;
-        char path[PATH_MAX], bin[PATH_MAX], text[4 * PATH_MAX], url[256];
-        char bootstrap[256] = "", errstr[512], *slash;
+        char path[PATH_MAX], bindir[PATH_MAX], bin[PATH_MAX],
+                text[4 * PATH_MAX], url[256];
+        char bootstrap[256] = "", errstr[512];
         struct MHD_Daemon *hooks;
         rd_kafka_conf_t *kc;
         rd_kafka_t *rk;
@@ -258,14 +259,8 @@ int main(int argc, char **argv)
                 die(AM_BIN " is missing (apt-get install prometheus-"
                            "alertmanager; ./dev installs it)");
         }
-        if (!realpath(argv[0], path) || !(slash = strrchr(path, '/'))) {
-                die("cannot locate the build directory");
-        }
-        *slash = '\0';
-        snprintf(bin, sizeof(bin), "%.4000s/../src/reducerd", path);
-        if (!mkdtemp(workdir)) {
-                die("mkdtemp");
-        }
+        bench_proc_dirs(argv[0], bindir, sizeof(bindir), workdir);
+        snprintf(bin, sizeof(bin), "%.4000s/src/reducerd", bindir);
         curl_global_init(CURL_GLOBAL_DEFAULT);
 
         /* a fresh database */

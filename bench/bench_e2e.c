@@ -68,14 +68,6 @@ static void die(const char *what)
         exit(1);
 }
 
-static void run(const char *cmd)
-{
-        if (system(cmd) != 0) {
-                fprintf(stderr, "bench_e2e: failed: %s\n", cmd);
-                exit(1);
-        }
-}
-
 /* The database write limit: COPY of @p n history-shaped rows. */
 static double copy_rate(PGconn *c, long n)
 {
@@ -372,7 +364,7 @@ static void run_mode(const setup_t *s, const char *mode)
                  " %s/src/reducerd migrate "
                  "%s/contracts/codegen_metrics.yaml >/dev/null",
                  bindir, RED_SOURCE_ROOT);
-        run(cmd);
+        bench_proc_run(cmd);
         c = bench_db_connect(DB);
 
         /* baseline 2: COPY of as many history rows */
@@ -444,7 +436,7 @@ static void run_mode(const setup_t *s, const char *mode)
 int main(int argc, char **argv)
 {
         long n = 200000, batch = 20000, batch_ms = 500, parts = 24;
-        char cmd[8192], path[PATH_MAX], *slash;
+        char cmd[8192];
         const char *modes = "both", *bootstrap;
         double t0, t1;
         int opt;
@@ -483,14 +475,7 @@ int main(int argc, char **argv)
             strcmp(modes, "fast")) {
                 die("-d takes durable, fast or both");
         }
-        if (!realpath(argv[0], path) || !(slash = strrchr(path, '/'))) {
-                die("cannot locate the build directory");
-        }
-        *slash = '\0';
-        snprintf(bindir, sizeof(bindir), "%.4000s/..", path);
-        if (!mkdtemp(workdir)) {
-                die("mkdtemp");
-        }
+        bench_proc_dirs(argv[0], bindir, sizeof(bindir), workdir);
         printf("bench_e2e: %ld events, %ld partitions per topic, batches of "
                "%ld events / %ld ms, in %s\n",
                n, parts, batch, batch_ms, workdir);
@@ -505,12 +490,12 @@ int main(int argc, char **argv)
                  "--seed 42 --start $(date -u -d '-5 days' "
                  "+%%Y-%%m-%%dT00:00:00Z) > %s/events.jsonl",
                  bindir, n, parts, workdir);
-        run(cmd);
+        bench_proc_run(cmd);
         t0 = now_s();
         snprintf(cmd, sizeof(cmd),
                  "%s/tests/produce_jsonl -b %s -P %s/events.jsonl 2>/dev/null",
                  bindir, bootstrap, workdir);
-        run(cmd);
+        bench_proc_run(cmd);
         t1 = now_s();
         printf("produce (librdkafka, idempotent):   %9.0f events/s\n",
                (double)n / (t1 - t0));
@@ -527,7 +512,7 @@ int main(int argc, char **argv)
                 strcat(cmd, one);
         }
         strcat(cmd, "wait");
-        run(cmd);
+        bench_proc_run(cmd);
         t1 = now_s();
         s.kcat = (double)n / (t1 - t0);
         printf("kcat -C to /dev/null (Kafka limit): %9.0f events/s\n", s.kcat);
@@ -563,7 +548,7 @@ int main(int argc, char **argv)
         bench_proc_mock_stop(&mock);
         if (!getenv("RED_KEEP_BENCH_DIR")) {
                 snprintf(cmd, sizeof(cmd), "rm -rf %s", workdir);
-                run(cmd);
+                bench_proc_run(cmd);
         }
         return 0;
 }

@@ -75,6 +75,29 @@ void bench_proc_mock_stop(bench_mock_t *m)
         waitpid(m->pid, NULL, 0);
 }
 
+void bench_proc_dirs(const char *argv0, char *bindir, size_t bindir_size,
+                     char *workdir)
+{
+        char path[PATH_MAX], *slash;
+
+        if (!realpath(argv0, path) || !(slash = strrchr(path, '/'))) {
+                die("cannot locate the build directory");
+        }
+        *slash = '\0';
+        snprintf(bindir, bindir_size, "%.4000s/..", path);
+        if (!mkdtemp(workdir)) {
+                die("mkdtemp");
+        }
+}
+
+void bench_proc_run(const char *cmd)
+{
+        if (system(cmd) != 0) {
+                fprintf(stderr, "bench: failed: %s\n", cmd);
+                exit(1);
+        }
+}
+
 int bench_proc_free_port(void)
 {
         struct sockaddr_in a = {.sin_family = AF_INET};

@@ -73,14 +73,6 @@ static void die(const char *what)
         exit(1);
 }
 
-static void run(const char *cmd)
-{
-        if (system(cmd) != 0) {
-                fprintf(stderr, "bench_registry: failed: %s\n", cmd);
-                exit(1);
-        }
-}
-
 /* Node @p i's payload fields (JSON members, no braces). */
 static int node_fields(char *buf, size_t size, long i)
 {
@@ -235,7 +227,7 @@ int main(int argc, char **argv)
 {
         long n = 100000, parts = 24, total;
         int q = 300, opt;
-        char cmd[8192], path[PATH_MAX], conf[PATH_MAX], *slash, err[2048];
+        char cmd[8192], path[PATH_MAX], conf[PATH_MAX], err[2048];
         const char *bootstrap;
         double t0, t1, copy, e2e, worst = 0;
         bench_mock_t mock;
@@ -267,14 +259,7 @@ int main(int argc, char **argv)
         if (n < 1000 || q < 10) {
                 die("-n is at least 1000, -q at least 10");
         }
-        if (!realpath(argv[0], path) || !(slash = strrchr(path, '/'))) {
-                die("cannot locate the build directory");
-        }
-        *slash = '\0';
-        snprintf(bindir, sizeof(bindir), "%.4000s/..", path);
-        if (!mkdtemp(workdir)) {
-                die("mkdtemp");
-        }
+        bench_proc_dirs(argv[0], bindir, sizeof(bindir), workdir);
         if (!(k = red_contract_load(CONTRACT, err, sizeof(err))) ||
             !(st = red_contract_state(k, RED_NODES_TABLE))) {
                 die(err);
@@ -311,7 +296,7 @@ int main(int argc, char **argv)
         fclose(fp);
         snprintf(cmd, sizeof(cmd), "%s/tests/produce_jsonl -b %s -P %.2000s",
                  bindir, bootstrap, path);
-        run(cmd);
+        bench_proc_run(cmd);
 
         /* a fresh, migrated database */
         admin = bench_db_connect("postgres");
@@ -322,7 +307,7 @@ int main(int argc, char **argv)
                  "REDUCERD_POSTGRES_CONNINFO=dbname=" DB
                  " %s/src/reducerd migrate >/dev/null",
                  bindir);
-        run(cmd);
+        bench_proc_run(cmd);
         c = bench_db_connect(DB);
         copy = copy_rate(c, n);
         printf("COPY into a copy of registered_nodes: %9.0f rows/s\n", copy);
@@ -437,7 +422,7 @@ int main(int argc, char **argv)
         red_contract_destroy(k);
         if (!getenv("RED_KEEP_BENCH_DIR")) {
                 snprintf(cmd, sizeof(cmd), "rm -rf %s", workdir);
-                run(cmd);
+                bench_proc_run(cmd);
         }
         return 0;
 }
