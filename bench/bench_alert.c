@@ -16,6 +16,7 @@
  * /usr/bin/prometheus-alertmanager. Uses a database named
  * reducerd_bench_alert, recreated each run.
  */
+#include "bench_db.h"
 #include "bench_proc.h"
 #include "hook_server.h"
 #include "red_time.h"
@@ -264,15 +265,9 @@ int main(int argc, char **argv)
         curl_global_init(CURL_GLOBAL_DEFAULT);
 
         /* a fresh database */
-        c = PQconnectdb("dbname=postgres");
-        if (PQstatus(c) != CONNECTION_OK) {
-                fprintf(stderr,
-                        "bench_alert: %s (set PG* as ./dev pg prints)\n",
-                        PQerrorMessage(c));
-                return 1;
-        }
-        PQclear(PQexec(c, "DROP DATABASE IF EXISTS " DB));
-        PQclear(PQexec(c, "CREATE DATABASE " DB));
+        c = bench_db_connect("postgres");
+        bench_db_exec(c, "DROP DATABASE IF EXISTS " DB);
+        bench_db_exec(c, "CREATE DATABASE " DB);
         PQfinish(c);
 
         /* the receiver, Alertmanager, reducerd */
