@@ -68,38 +68,15 @@ static void die(const char *what)
         exit(1);
 }
 
-/* The database write limit: COPY of @p n history-shaped rows. */
-static double copy_rate(PGconn *c, long n)
+/* A history-shaped row for the database write limit. */
+static int history_row(char *buf, size_t size, long i)
 {
-        char *buf = malloc(256 * 100000), *p;
-        double t0, t1;
-
-        bench_db_exec(c, "CREATE TABLE bench_copy (LIKE workflow_state_history "
-                         "INCLUDING ALL)");
-        t0 = now_s();
-        bench_db_copy_start(
-                c, "COPY bench_copy (transition_id, workflow_id, "
-                   "from_state, to_state, event, transition_timestamp, "
-                   "guard_conditions_met, reason, metadata) FROM STDIN");
-        for (long done = 0; done < n;) {
-                p = buf;
-                for (long k = 0; k < 100000 && done < n; k++, done++) {
-                        p += sprintf(p,
-                                     "%08lx-0000-4000-8000-%012lx\t"
-                                     "%08lx-0000-4000-8000-000000000000\t"
-                                     "pending\tanalyzing\tstart_analysis\t"
-                                     "2026-11-20T10:%02ld:%02ld.%"
-                                     "06ldZ\tt\t\\N\t{}\n",
-                                     done, done, done / 4, (done / 60) % 60,
-                                     done % 60, done % 1000000);
-                }
-                bench_db_copy_put(c, buf, (size_t)(p - buf));
-        }
-        bench_db_copy_end(c);
-        t1 = now_s();
-        free(buf);
-        bench_db_exec(c, "DROP TABLE bench_copy");
-        return (double)n / (t1 - t0);
+        return snprintf(buf, size,
+                        "%08lx-0000-4000-8000-%012lx\t"
+                        "%08lx-0000-4000-8000-000000000000\t"
+                        "pending\tanalyzing\tstart_analysis\t"
+                        "2026-11-20T10:%02ld:%02ld.%06ldZ\tt\t\\N\t{}\n",
+                        i, i, i / 4, (i / 60) % 60, i % 60, i % 1000000);
 }
 
 /* --- the ELT baseline -------------------------------------------------- */
@@ -368,7 +345,11 @@ static void run_mode(const setup_t *s, const char *mode)
         c = bench_db_connect(DB);
 
         /* baseline 2: COPY of as many history rows */
-        copy = copy_rate(c, s->n);
+        copy = bench_db_copy_rate(c, "workflow_state_history",
+                                  "transition_id, workflow_id, from_state, "
+                                  "to_state, event, transition_timestamp, "
+                                  "guard_conditions_met, reason, metadata",
+                                  s->n, history_row);
         printf("COPY of history rows (DB limit):    %9.0f rows/s\n", copy);
         /* baseline 3: ELT in Postgres */
         snprintf(events, sizeof(events), "%s/events.jsonl", workdir);

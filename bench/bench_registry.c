@@ -89,45 +89,21 @@ static int node_fields(char *buf, size_t size, long i)
                         i % 50, i, i % 1000);
 }
 
-/* The database write limit: COPY of @p n rows into a copy of
- * registered_nodes with its generated columns and indexes. */
-static double copy_rate(PGconn *c, long n)
+/* Node @p i as a row of registered_nodes, for the database write limit. */
+static int node_row(char *buf, size_t size, long i)
 {
-        char *buf = malloc(1024 * 10000), *p;
-        double t0, t1;
-
-        bench_db_exec(c, "CREATE TABLE bench_copy (LIKE registered_nodes "
-                         "INCLUDING ALL)");
-        t0 = now_s();
-        bench_db_copy_start(c,
-                            "COPY bench_copy (node_id, node_name, node_type, "
-                            "version, capabilities, health_status, "
-                            "health_check_config, registration_timestamp, "
-                            "metadata) FROM STDIN");
-        for (long done = 0; done < n;) {
-                p = buf;
-                for (long k = 0; k < 10000 && done < n; k++, done++) {
-                        p += sprintf(p,
-                                     "bench-node-%06ld\tBenchNode%06ld\t%s\t"
-                                     "%ld.%ld.%ld\t[{\"name\": "
-                                     "\"capability_%ld\", \"description\": "
-                                     "\"Capability %ld of the bench\"}, "
-                                     "{\"name\": \"http_api\"}]\thealthy\t"
-                                     "{\"endpoint\": \"/health\", "
-                                     "\"interval_seconds\": 3600}\t"
-                                     "2026-12-01T00:00:00Z\t{\"index\": %ld, "
-                                     "\"category\": \"category_%ld\"}\n",
-                                     done, done, types[done % 4], done % 3,
-                                     done / 7 % 20, done % 10, done % 50,
-                                     done % 50, done, done % 1000);
-                }
-                bench_db_copy_put(c, buf, (size_t)(p - buf));
-        }
-        bench_db_copy_end(c);
-        t1 = now_s();
-        free(buf);
-        bench_db_exec(c, "DROP TABLE bench_copy");
-        return (double)n / (t1 - t0);
+        return snprintf(buf, size,
+                        "bench-node-%06ld\tBenchNode%06ld\t%s\t"
+                        "%ld.%ld.%ld\t[{\"name\": "
+                        "\"capability_%ld\", \"description\": "
+                        "\"Capability %ld of the bench\"}, "
+                        "{\"name\": \"http_api\"}]\thealthy\t"
+                        "{\"endpoint\": \"/health\", "
+                        "\"interval_seconds\": 3600}\t"
+                        "2026-12-01T00:00:00Z\t{\"index\": %ld, "
+                        "\"category\": \"category_%ld\"}\n",
+                        i, i, types[i % 4], i % 3, i / 7 % 20, i % 10, i % 50,
+                        i % 50, i, i % 1000);
 }
 
 /* The machine's load average (the bench shares it with other work). */
@@ -309,7 +285,14 @@ int main(int argc, char **argv)
                  bindir);
         bench_proc_run(cmd);
         c = bench_db_connect(DB);
-        copy = copy_rate(c, n);
+        /* the database write limit: registered_nodes with its generated
+         * columns and indexes */
+        copy = bench_db_copy_rate(c, "registered_nodes",
+                                  "node_id, node_name, node_type, version, "
+                                  "capabilities, health_status, "
+                                  "health_check_config, "
+                                  "registration_timestamp, metadata",
+                                  n, node_row);
         printf("COPY into a copy of registered_nodes: %9.0f rows/s\n", copy);
 
         /* reducerd */
