@@ -16,23 +16,22 @@
  * /usr/bin/prometheus-alertmanager. Uses a database named
  * reducerd_bench_alert, recreated each run.
  */
+#include "bench_db.h"
+#include "bench_proc.h"
 #include "hook_server.h"
 #include "red_time.h"
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 #include <limits.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -126,28 +125,6 @@ static void stop(pid_t pid)
                 kill(pid, SIGTERM);
                 waitpid(pid, &st, 0);
         }
-}
-
-/* A port the kernel has free now (bound, read, released). */
-static int free_port(void)
-{
-        struct sockaddr_in a = {0};
-        socklen_t len = sizeof(a);
-        int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
-
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a)) &&
-            !getsockname(fd, (struct sockaddr *)&a, &len)) {
-                port = ntohs(a.sin_port);
-        }
-        if (fd >= 0) {
-                close(fd);
-        }
-        if (!port) {
-                die("no free port");
-        }
-        return port;
 }
 
 static void write_file(const char *path, const char *text)
@@ -252,8 +229,9 @@ static void wait_all(const int64_t *at, int n, int64_t timeout_us)
 int main(int argc, char **argv)
 {
         int n = 200, interval_ms = 50, opt, hook_port, am_port, http_port;
-        char path[PATH_MAX], bin[PATH_MAX], text[4 * PATH_MAX], url[256];
-        char bootstrap[256] = "", errstr[512], *slash;
+        char path[PATH_MAX], bindir[PATH_MAX], bin[PATH_MAX],
+                text[4 * PATH_MAX], url[256];
+        char bootstrap[256] = "", errstr[512];
         struct MHD_Daemon *hooks;
         rd_kafka_conf_t *kc;
         rd_kafka_t *rk;
@@ -282,34 +260,22 @@ int main(int argc, char **argv)
                 die(AM_BIN " is missing (apt-get install prometheus-"
                            "alertmanager; ./dev installs it)");
         }
-        if (!realpath(argv[0], path) || !(slash = strrchr(path, '/'))) {
-                die("cannot locate the build directory");
-        }
-        *slash = '\0';
-        snprintf(bin, sizeof(bin), "%.4000s/../src/reducerd", path);
-        if (!mkdtemp(workdir)) {
-                die("mkdtemp");
-        }
+        bench_proc_dirs(argv[0], bindir, sizeof(bindir), workdir);
+        snprintf(bin, sizeof(bin), "%.4000s/src/reducerd", bindir);
         curl_global_init(CURL_GLOBAL_DEFAULT);
 
         /* a fresh database */
-        c = PQconnectdb("dbname=postgres");
-        if (PQstatus(c) != CONNECTION_OK) {
-                fprintf(stderr,
-                        "bench_alert: %s (set PG* as ./dev pg prints)\n",
-                        PQerrorMessage(c));
-                return 1;
-        }
-        PQclear(PQexec(c, "DROP DATABASE IF EXISTS " DB));
-        PQclear(PQexec(c, "CREATE DATABASE " DB));
+        c = bench_db_connect("postgres");
+        bench_db_exec(c, "DROP DATABASE IF EXISTS " DB);
+        bench_db_exec(c, "CREATE DATABASE " DB);
         PQfinish(c);
 
         /* the receiver, Alertmanager, reducerd */
         if (!(hooks = hook_server_start(on_hook, NULL, &hook_port))) {
                 die("webhook server");
         }
-        am_port = free_port();
-        http_port = free_port();
+        am_port = bench_proc_free_port();
+        http_port = bench_proc_free_port();
         snprintf(path, sizeof(path), "%s/alertmanager.yml", workdir);
         snprintf(text, sizeof(text),
                  "route:\n  receiver: bench\n  group_by: ['...']\n  "

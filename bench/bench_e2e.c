@@ -41,9 +41,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #define DB "reducerd_bench_e2e"
 
@@ -71,46 +68,15 @@ static void die(const char *what)
         exit(1);
 }
 
-static void run(const char *cmd)
+/* A history-shaped row for the database write limit. */
+static int history_row(char *buf, size_t size, long i)
 {
-        if (system(cmd) != 0) {
-                fprintf(stderr, "bench_e2e: failed: %s\n", cmd);
-                exit(1);
-        }
-}
-
-/* The database write limit: COPY of @p n history-shaped rows. */
-static double copy_rate(PGconn *c, long n)
-{
-        char *buf = malloc(256 * 100000), *p;
-        double t0, t1;
-
-        bench_db_exec(c, "CREATE TABLE bench_copy (LIKE workflow_state_history "
-                         "INCLUDING ALL)");
-        t0 = now_s();
-        bench_db_copy_start(
-                c, "COPY bench_copy (transition_id, workflow_id, "
-                   "from_state, to_state, event, transition_timestamp, "
-                   "guard_conditions_met, reason, metadata) FROM STDIN");
-        for (long done = 0; done < n;) {
-                p = buf;
-                for (long k = 0; k < 100000 && done < n; k++, done++) {
-                        p += sprintf(p,
-                                     "%08lx-0000-4000-8000-%012lx\t"
-                                     "%08lx-0000-4000-8000-000000000000\t"
-                                     "pending\tanalyzing\tstart_analysis\t"
-                                     "2026-11-20T10:%02ld:%02ld.%"
-                                     "06ldZ\tt\t\\N\t{}\n",
-                                     done, done, done / 4, (done / 60) % 60,
-                                     done % 60, done % 1000000);
-                }
-                bench_db_copy_put(c, buf, (size_t)(p - buf));
-        }
-        bench_db_copy_end(c);
-        t1 = now_s();
-        free(buf);
-        bench_db_exec(c, "DROP TABLE bench_copy");
-        return (double)n / (t1 - t0);
+        return snprintf(buf, size,
+                        "%08lx-0000-4000-8000-%012lx\t"
+                        "%08lx-0000-4000-8000-000000000000\t"
+                        "pending\tanalyzing\tstart_analysis\t"
+                        "2026-11-20T10:%02ld:%02ld.%06ldZ\tt\t\\N\t{}\n",
+                        i, i, i / 4, (i / 60) % 60, i % 60, i % 1000000);
 }
 
 /* --- the ELT baseline -------------------------------------------------- */
@@ -261,23 +227,6 @@ static double elt_rate(PGconn *c, const char *events, long n, long *cells)
 
 /* --- reducerd's own numbers -------------------------------------------- */
 
-/* A free TCP port on 127.0.0.1 for reducerd's /metrics. */
-static int free_port(void)
-{
-        struct sockaddr_in a = {.sin_family = AF_INET};
-        socklen_t len = sizeof(a);
-        int s = socket(AF_INET, SOCK_STREAM, 0), port;
-
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) ||
-            getsockname(s, (struct sockaddr *)&a, &len)) {
-                die("no free port");
-        }
-        port = ntohs(a.sin_port);
-        close(s);
-        return port;
-}
-
 typedef struct latency_s {
         double le[16];         /* upper bounds, s; the last +Inf */
         unsigned long cum[16]; /* cumulative counts */
@@ -375,7 +324,7 @@ static void run_mode(const setup_t *s, const char *mode)
 {
         char cmd[8192], path[PATH_MAX], events[PATH_MAX], conf[PATH_MAX];
         double t0, t1, copy, elt, e2e, rss;
-        int port = free_port();
+        int port = bench_proc_free_port();
         pid_t reducerd;
         latency_t h;
         long cells;
@@ -392,11 +341,15 @@ static void run_mode(const setup_t *s, const char *mode)
                  " %s/src/reducerd migrate "
                  "%s/contracts/codegen_metrics.yaml >/dev/null",
                  bindir, RED_SOURCE_ROOT);
-        run(cmd);
+        bench_proc_run(cmd);
         c = bench_db_connect(DB);
 
         /* baseline 2: COPY of as many history rows */
-        copy = copy_rate(c, s->n);
+        copy = bench_db_copy_rate(c, "workflow_state_history",
+                                  "transition_id, workflow_id, from_state, "
+                                  "to_state, event, transition_timestamp, "
+                                  "guard_conditions_met, reason, metadata",
+                                  s->n, history_row);
         printf("COPY of history rows (DB limit):    %9.0f rows/s\n", copy);
         /* baseline 3: ELT in Postgres */
         snprintf(events, sizeof(events), "%s/events.jsonl", workdir);
@@ -464,7 +417,7 @@ static void run_mode(const setup_t *s, const char *mode)
 int main(int argc, char **argv)
 {
         long n = 200000, batch = 20000, batch_ms = 500, parts = 24;
-        char cmd[8192], path[PATH_MAX], *slash;
+        char cmd[8192];
         const char *modes = "both", *bootstrap;
         double t0, t1;
         int opt;
@@ -503,14 +456,7 @@ int main(int argc, char **argv)
             strcmp(modes, "fast")) {
                 die("-d takes durable, fast or both");
         }
-        if (!realpath(argv[0], path) || !(slash = strrchr(path, '/'))) {
-                die("cannot locate the build directory");
-        }
-        *slash = '\0';
-        snprintf(bindir, sizeof(bindir), "%.4000s/..", path);
-        if (!mkdtemp(workdir)) {
-                die("mkdtemp");
-        }
+        bench_proc_dirs(argv[0], bindir, sizeof(bindir), workdir);
         printf("bench_e2e: %ld events, %ld partitions per topic, batches of "
                "%ld events / %ld ms, in %s\n",
                n, parts, batch, batch_ms, workdir);
@@ -525,12 +471,12 @@ int main(int argc, char **argv)
                  "--seed 42 --start $(date -u -d '-5 days' "
                  "+%%Y-%%m-%%dT00:00:00Z) > %s/events.jsonl",
                  bindir, n, parts, workdir);
-        run(cmd);
+        bench_proc_run(cmd);
         t0 = now_s();
         snprintf(cmd, sizeof(cmd),
                  "%s/tests/produce_jsonl -b %s -P %s/events.jsonl 2>/dev/null",
                  bindir, bootstrap, workdir);
-        run(cmd);
+        bench_proc_run(cmd);
         t1 = now_s();
         printf("produce (librdkafka, idempotent):   %9.0f events/s\n",
                (double)n / (t1 - t0));
@@ -547,7 +493,7 @@ int main(int argc, char **argv)
                 strcat(cmd, one);
         }
         strcat(cmd, "wait");
-        run(cmd);
+        bench_proc_run(cmd);
         t1 = now_s();
         s.kcat = (double)n / (t1 - t0);
         printf("kcat -C to /dev/null (Kafka limit): %9.0f events/s\n", s.kcat);
@@ -583,7 +529,7 @@ int main(int argc, char **argv)
         bench_proc_mock_stop(&mock);
         if (!getenv("RED_KEEP_BENCH_DIR")) {
                 snprintf(cmd, sizeof(cmd), "rm -rf %s", workdir);
-                run(cmd);
+                bench_proc_run(cmd);
         }
         return 0;
 }

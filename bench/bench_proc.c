@@ -1,12 +1,15 @@
 /* bench_proc - the mock Kafka and reducerd beside a benchmark. */
 #include "bench_proc.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,6 +73,49 @@ void bench_proc_mock_stop(bench_mock_t *m)
 {
         close(m->stdin_fd);
         waitpid(m->pid, NULL, 0);
+}
+
+void bench_proc_dirs(const char *argv0, char *bindir, size_t bindir_size,
+                     char *workdir)
+{
+        char path[PATH_MAX], *slash;
+
+        if (!realpath(argv0, path) || !(slash = strrchr(path, '/'))) {
+                die("cannot locate the build directory");
+        }
+        *slash = '\0';
+        snprintf(bindir, bindir_size, "%.4000s/..", path);
+        if (!mkdtemp(workdir)) {
+                die("mkdtemp");
+        }
+}
+
+void bench_proc_run(const char *cmd)
+{
+        if (system(cmd) != 0) {
+                fprintf(stderr, "bench: failed: %s\n", cmd);
+                exit(1);
+        }
+}
+
+int bench_proc_free_port(void)
+{
+        struct sockaddr_in a = {.sin_family = AF_INET};
+        socklen_t len = sizeof(a);
+        int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a)) &&
+            !getsockname(fd, (struct sockaddr *)&a, &len)) {
+                port = ntohs(a.sin_port);
+        }
+        if (fd >= 0) {
+                close(fd);
+        }
+        if (!port) {
+                die("no free port");
+        }
+        return port;
 }
 
 pid_t bench_proc_reducerd_start(const char *bindir, const char *conf,

@@ -33,6 +33,21 @@ void bench_proc_mock_start(bench_mock_t *m, const char *bindir,
 void bench_proc_mock_stop(bench_mock_t *m);
 
 /**
+ * The build directory of the benchmark started as @p argv0 (the parent of
+ * its bench/ folder) into @p bindir, and a new directory made from the
+ * mkdtemp template @p workdir ("/tmp/...-XXXXXX", rewritten in place).
+ */
+void bench_proc_dirs(const char *argv0, char *bindir, size_t bindir_size,
+                     char *workdir);
+
+/** Runs shell command @p cmd, which must succeed. */
+void bench_proc_run(const char *cmd);
+
+/** A TCP port on 127.0.0.1 the kernel has free now (bound, read,
+ * released), for a server the benchmark starts. */
+int bench_proc_free_port(void);
+
+/**
  * Starts `reducerd run -c @p conf` of @p bindir with its stderr in
  * @p log, and returns once the log says its partitions were assigned
  * (60 s at most).

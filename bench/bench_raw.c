@@ -23,6 +23,7 @@
  * COPY and reducerd over emptied tables; the best of each is reported,
  * and the median of the rounds' own ratios (noise shows as their spread).
  */
+#include "bench_db.h"
 #include "bench_pgmode.h"
 #include "red_contract.h"
 #include "red_core.h"
@@ -68,30 +69,6 @@ static void die(const char *what, const char *detail)
         fprintf(stderr, "bench_raw: %s%s%s\n", what, detail ? ": " : "",
                 detail ? detail : "");
         exit(1);
-}
-
-static PGconn *connect_db(const char *db)
-{
-        char ci[128];
-        PGconn *c;
-
-        snprintf(ci, sizeof(ci), "dbname=%s", db);
-        c = PQconnectdb(ci);
-        if (PQstatus(c) != CONNECTION_OK) {
-                die("set PG* as ./dev pg prints", PQerrorMessage(c));
-        }
-        return c;
-}
-
-static void exec_sql(PGconn *c, const char *sql)
-{
-        PGresult *r = PQexec(c, sql);
-
-        if (PQresultStatus(r) != PGRES_COMMAND_OK &&
-            PQresultStatus(r) != PGRES_TUPLES_OK) {
-                die(sql, PQresultErrorMessage(r));
-        }
-        PQclear(r);
 }
 
 static uint64_t next(uint64_t *x)
@@ -175,32 +152,12 @@ static metric_t *generate(long n, long span_s)
 
 static void empty_tables(PGconn *c)
 {
-        exec_sql(c, "TRUNCATE agent_routing_metrics, agent_state_metrics, "
-                    "agent_coordination_metrics, agent_workflow_metrics, "
-                    "agent_quorum_metrics, agent_metrics_rollup, "
-                    "agent_alerts, reducerd_alert_state, reducerd_outbox, "
-                    "reducerd_dedupe");
-        exec_sql(c, "VACUUM ANALYZE");
-}
-
-static void copy_text(PGconn *c, const char *sql, const char *data, size_t len)
-{
-        PGresult *r = PQexec(c, sql);
-
-        if (PQresultStatus(r) != PGRES_COPY_IN) {
-                die(sql, PQresultErrorMessage(r));
-        }
-        PQclear(r);
-        if ((len && PQputCopyData(c, data, (int)len) != 1) ||
-            PQputCopyEnd(c, NULL) != 1) {
-                die("COPY", PQerrorMessage(c));
-        }
-        while ((r = PQgetResult(c))) {
-                if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-                        die("COPY", PQresultErrorMessage(r));
-                }
-                PQclear(r);
-        }
+        bench_db_exec(c, "TRUNCATE agent_routing_metrics, agent_state_metrics, "
+                         "agent_coordination_metrics, agent_workflow_metrics, "
+                         "agent_quorum_metrics, agent_metrics_rollup, "
+                         "agent_alerts, reducerd_alert_state, reducerd_outbox, "
+                         "reducerd_dedupe");
+        bench_db_exec(c, "VACUUM ANALYZE");
 }
 
 /* Plain COPY of the rows, a transaction per batch; rows/s. */
@@ -223,7 +180,7 @@ static double copy_rate(PGconn *c, const metric_t *m, long n, long batch)
                         memcpy(buf[m[j].cat] + len[m[j].cat], m[j].copy, l);
                         len[m[j].cat] += l;
                 }
-                exec_sql(c, "BEGIN");
+                bench_db_exec(c, "BEGIN");
                 for (int k = 0; k < 5; k++) {
                         char sql[256];
                         snprintf(sql, sizeof(sql),
@@ -231,9 +188,11 @@ static double copy_rate(PGconn *c, const metric_t *m, long n, long batch)
                                  "metric_type, value, unit, tags, agent_id, "
                                  "correlation_id, timestamp) FROM STDIN",
                                  tables[k]);
-                        copy_text(c, sql, buf[k], len[k]);
+                        bench_db_copy_start(c, sql);
+                        bench_db_copy_put(c, buf[k], len[k]);
+                        bench_db_copy_end(c);
                 }
-                exec_sql(c, "COMMIT");
+                bench_db_exec(c, "COMMIT");
         }
         for (int k = 0; k < 5; k++) {
                 free(buf[k]);
@@ -368,10 +327,10 @@ static void run_mode(const red_contract_t *c, const char *contract,
         size_t mig_cnt;
         int applied;
 
-        admin = connect_db("postgres");
-        exec_sql(admin, "DROP DATABASE IF EXISTS " DB);
-        exec_sql(admin, "CREATE DATABASE " DB);
-        db = connect_db(DB);
+        admin = bench_db_connect("postgres");
+        bench_db_exec(admin, "DROP DATABASE IF EXISTS " DB);
+        bench_db_exec(admin, "CREATE DATABASE " DB);
+        db = bench_db_connect(DB);
         mig = red_migrate_builtin(&mig_cnt);
         if (red_migrate_apply(db, mig, mig_cnt, &applied, err, sizeof(err))) {
                 die("migrate", err);
@@ -435,7 +394,7 @@ static void run_mode(const red_contract_t *c, const char *contract,
                ratios[0], ratios[rounds - 1]);
         free(ratios);
         PQfinish(db);
-        exec_sql(admin, "DROP DATABASE " DB);
+        bench_db_exec(admin, "DROP DATABASE " DB);
         PQfinish(admin);
 }
 

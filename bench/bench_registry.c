@@ -73,14 +73,6 @@ static void die(const char *what)
         exit(1);
 }
 
-static void run(const char *cmd)
-{
-        if (system(cmd) != 0) {
-                fprintf(stderr, "bench_registry: failed: %s\n", cmd);
-                exit(1);
-        }
-}
-
 /* Node @p i's payload fields (JSON members, no braces). */
 static int node_fields(char *buf, size_t size, long i)
 {
@@ -97,45 +89,21 @@ static int node_fields(char *buf, size_t size, long i)
                         i % 50, i, i % 1000);
 }
 
-/* The database write limit: COPY of @p n rows into a copy of
- * registered_nodes with its generated columns and indexes. */
-static double copy_rate(PGconn *c, long n)
+/* Node @p i as a row of registered_nodes, for the database write limit. */
+static int node_row(char *buf, size_t size, long i)
 {
-        char *buf = malloc(1024 * 10000), *p;
-        double t0, t1;
-
-        bench_db_exec(c, "CREATE TABLE bench_copy (LIKE registered_nodes "
-                         "INCLUDING ALL)");
-        t0 = now_s();
-        bench_db_copy_start(c,
-                            "COPY bench_copy (node_id, node_name, node_type, "
-                            "version, capabilities, health_status, "
-                            "health_check_config, registration_timestamp, "
-                            "metadata) FROM STDIN");
-        for (long done = 0; done < n;) {
-                p = buf;
-                for (long k = 0; k < 10000 && done < n; k++, done++) {
-                        p += sprintf(p,
-                                     "bench-node-%06ld\tBenchNode%06ld\t%s\t"
-                                     "%ld.%ld.%ld\t[{\"name\": "
-                                     "\"capability_%ld\", \"description\": "
-                                     "\"Capability %ld of the bench\"}, "
-                                     "{\"name\": \"http_api\"}]\thealthy\t"
-                                     "{\"endpoint\": \"/health\", "
-                                     "\"interval_seconds\": 3600}\t"
-                                     "2026-12-01T00:00:00Z\t{\"index\": %ld, "
-                                     "\"category\": \"category_%ld\"}\n",
-                                     done, done, types[done % 4], done % 3,
-                                     done / 7 % 20, done % 10, done % 50,
-                                     done % 50, done, done % 1000);
-                }
-                bench_db_copy_put(c, buf, (size_t)(p - buf));
-        }
-        bench_db_copy_end(c);
-        t1 = now_s();
-        free(buf);
-        bench_db_exec(c, "DROP TABLE bench_copy");
-        return (double)n / (t1 - t0);
+        return snprintf(buf, size,
+                        "bench-node-%06ld\tBenchNode%06ld\t%s\t"
+                        "%ld.%ld.%ld\t[{\"name\": "
+                        "\"capability_%ld\", \"description\": "
+                        "\"Capability %ld of the bench\"}, "
+                        "{\"name\": \"http_api\"}]\thealthy\t"
+                        "{\"endpoint\": \"/health\", "
+                        "\"interval_seconds\": 3600}\t"
+                        "2026-12-01T00:00:00Z\t{\"index\": %ld, "
+                        "\"category\": \"category_%ld\"}\n",
+                        i, i, types[i % 4], i % 3, i / 7 % 20, i % 10, i % 50,
+                        i % 50, i, i % 1000);
 }
 
 /* The machine's load average (the bench shares it with other work). */
@@ -235,7 +203,7 @@ int main(int argc, char **argv)
 {
         long n = 100000, parts = 24, total;
         int q = 300, opt;
-        char cmd[8192], path[PATH_MAX], conf[PATH_MAX], *slash, err[2048];
+        char cmd[8192], path[PATH_MAX], conf[PATH_MAX], err[2048];
         const char *bootstrap;
         double t0, t1, copy, e2e, worst = 0;
         bench_mock_t mock;
@@ -267,14 +235,7 @@ int main(int argc, char **argv)
         if (n < 1000 || q < 10) {
                 die("-n is at least 1000, -q at least 10");
         }
-        if (!realpath(argv[0], path) || !(slash = strrchr(path, '/'))) {
-                die("cannot locate the build directory");
-        }
-        *slash = '\0';
-        snprintf(bindir, sizeof(bindir), "%.4000s/..", path);
-        if (!mkdtemp(workdir)) {
-                die("mkdtemp");
-        }
+        bench_proc_dirs(argv[0], bindir, sizeof(bindir), workdir);
         if (!(k = red_contract_load(CONTRACT, err, sizeof(err))) ||
             !(st = red_contract_state(k, RED_NODES_TABLE))) {
                 die(err);
@@ -311,7 +272,7 @@ int main(int argc, char **argv)
         fclose(fp);
         snprintf(cmd, sizeof(cmd), "%s/tests/produce_jsonl -b %s -P %.2000s",
                  bindir, bootstrap, path);
-        run(cmd);
+        bench_proc_run(cmd);
 
         /* a fresh, migrated database */
         admin = bench_db_connect("postgres");
@@ -322,9 +283,16 @@ int main(int argc, char **argv)
                  "REDUCERD_POSTGRES_CONNINFO=dbname=" DB
                  " %s/src/reducerd migrate >/dev/null",
                  bindir);
-        run(cmd);
+        bench_proc_run(cmd);
         c = bench_db_connect(DB);
-        copy = copy_rate(c, n);
+        /* the database write limit: registered_nodes with its generated
+         * columns and indexes */
+        copy = bench_db_copy_rate(c, "registered_nodes",
+                                  "node_id, node_name, node_type, version, "
+                                  "capabilities, health_status, "
+                                  "health_check_config, "
+                                  "registration_timestamp, metadata",
+                                  n, node_row);
         printf("COPY into a copy of registered_nodes: %9.0f rows/s\n", copy);
 
         /* reducerd */
@@ -437,7 +405,7 @@ int main(int argc, char **argv)
         red_contract_destroy(k);
         if (!getenv("RED_KEEP_BENCH_DIR")) {
                 snprintf(cmd, sizeof(cmd), "rm -rf %s", workdir);
-                run(cmd);
+                bench_proc_run(cmd);
         }
         return 0;
 }

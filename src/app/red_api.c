@@ -3,6 +3,7 @@
 
 #include "red_api_impl.h"
 #include "red_api_nodes.h"
+#include "red_api_params.h"
 #include "red_buf.h"
 #include "red_listen.h"
 #include "red_log.h"
@@ -371,27 +372,6 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 /* --- requests ----------------------------------------------------------- */
 
-typedef struct params_s {
-        red_query_param_t p[MAX_PARAMS];
-        size_t cnt;
-        bool too_many;
-} params_t;
-
-static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind,
-                               const char *key, const char *value)
-{
-        params_t *ps = cls;
-
-        (void)kind;
-        if (ps->cnt == MAX_PARAMS) {
-                ps->too_many = true;
-                return MHD_NO;
-        }
-        ps->p[ps->cnt].name = key;
-        ps->p[ps->cnt++].value = value ? value : "";
-        return MHD_YES;
-}
-
 /* The format an Accept header asks for, or NULL (the default). */
 static const char *accepted_format(struct MHD_Connection *conn,
                                    red_query_kind_t kind)
@@ -625,7 +605,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         red_query_error_t e;
         red_query_limits_t lim;
         char name[256];
-        params_t ps;
+        /* the request's, and the format an Accept header asks for */
+        red_query_param_t p[MAX_PARAMS + 1];
+        size_t cnt;
         bool has_format = false;
         const char *accepted;
         cset_t *cs;
@@ -681,25 +663,24 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                             "no such endpoint (GET /v1 lists them; "
                             "/v1/openapi.json describes them)");
         }
-        memset(&ps, 0, sizeof(ps));
-        MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect, &ps);
-        if (ps.too_many) {
+        if (red_api_params_collect(conn, p, MAX_PARAMS, &cnt)) {
                 return fail(conn, MHD_HTTP_BAD_REQUEST,
                             "more than %d query parameters", MAX_PARAMS);
         }
-        for (size_t i = 0; i < ps.cnt; i++) {
-                has_format |= !strcmp(ps.p[i].name, "format");
+        for (size_t i = 0; i < cnt; i++) {
+                has_format |= !strcmp(p[i].name, "format");
         }
         if (!has_format && (accepted = accepted_format(conn, kind))) {
-                ps.p[ps.cnt].name = "format";
-                ps.p[ps.cnt++].value = accepted;
+                /* the slot past MAX_PARAMS */
+                p[cnt].name = "format";
+                p[cnt++].value = accepted;
         }
         lim = (red_query_limits_t){api->max_rows, api->max_export_rows,
                                    red_time_now()};
         cs = acquire(api);
         q = red_query_plan((const red_contract_t *const *)cs->set.items,
-                           cs->set.cnt, kind, name[0] ? name : NULL, ps.p,
-                           ps.cnt, &lim, &e);
+                           cs->set.cnt, kind, name[0] ? name : NULL, p, cnt,
+                           &lim, &e);
         if (!q) {
                 release(api, cs);
                 return send_error(conn, &e);

@@ -3,6 +3,7 @@
 #include "red_api_nodes.h"
 
 #include "red_api_impl.h"
+#include "red_api_params.h"
 #include "red_log.h"
 #include "red_nodes.h"
 #include "red_nodes_pg.h"
@@ -22,7 +23,10 @@
 #define MAX_BODY (256 * 1024)
 /* How long a write waits for Kafka's acknowledgement. */
 #define ACK_TIMEOUT_MS 15000
-#define MAX_PARAMS     64
+/* Most query parameters of a search, with the fixed ones of a discovery
+ * path (MAX_FIXED at most). */
+#define MAX_PARAMS 64
+#define MAX_FIXED  2
 
 typedef struct req_s {
         uint32_t magic;
@@ -268,27 +272,6 @@ void red_api_nodes_completed(void *con_cls)
         }
 }
 
-typedef struct params_s {
-        red_query_param_t p[MAX_PARAMS];
-        size_t cnt;
-        bool too_many;
-} params_t;
-
-static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind,
-                               const char *key, const char *value)
-{
-        params_t *ps = cls;
-
-        (void)kind;
-        if (ps->cnt == MAX_PARAMS - 2) {
-                ps->too_many = true;
-                return MHD_NO;
-        }
-        ps->p[ps->cnt].name = key;
-        ps->p[ps->cnt++].value = value ? value : "";
-        return MHD_YES;
-}
-
 static enum MHD_Result error(struct MHD_Connection *conn, int status,
                              const char *param, const char *msg)
 {
@@ -321,7 +304,8 @@ static enum MHD_Result search(red_api_t *api, red_api_nodes_t *n,
         const red_state_t *st;
         red_nodes_search_t s;
         red_query_error_t e;
-        params_t ps;
+        red_query_param_t p[MAX_PARAMS];
+        size_t cnt;
         void *hold;
         PGconn *pg;
         red_buf_t out;
@@ -329,14 +313,12 @@ static enum MHD_Result search(red_api_t *api, red_api_nodes_t *n,
         enum MHD_Result r;
         int ok;
 
-        memset(&ps, 0, sizeof(ps));
-        MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect, &ps);
-        if (ps.too_many) {
+        if (red_api_params_collect(conn, p, MAX_PARAMS - MAX_FIXED, &cnt)) {
                 count(n, OP_SEARCH, OUT_INVALID, t0);
                 return error(conn, 400, NULL, "too many query parameters");
         }
         for (size_t i = 0; i < fixed_cnt; i++) {
-                ps.p[ps.cnt++] = fixed[i];
+                p[cnt++] = fixed[i];
         }
         set = red_api_contracts(api, &hold);
         if (!(st = registry(set, &c))) {
@@ -346,7 +328,7 @@ static enum MHD_Result search(red_api_t *api, red_api_nodes_t *n,
                              "no contract has the node registry (a state "
                              "sink writing " RED_NODES_TABLE ")");
         }
-        if (red_nodes_search_parse(c, ps.p, ps.cnt, &s, &e)) {
+        if (red_nodes_search_parse(c, p, cnt, &s, &e)) {
                 red_api_contracts_done(api, hold);
                 count(n, OP_SEARCH, OUT_INVALID, t0);
                 return red_api_reply_error(conn, &e);
@@ -499,7 +481,7 @@ static enum MHD_Result dispatch(red_api_t *api, red_api_nodes_t *n,
                    !strcmp(method, MHD_HTTP_METHOD_HEAD);
         const char *rest = url[9] ? url + 10 : "", *tail = NULL;
         char seg[512], arg[512];
-        red_query_param_t fixed[2];
+        red_query_param_t fixed[MAX_FIXED];
 
         if (!*rest) {
                 if (!strcmp(method, MHD_HTTP_METHOD_POST)) {

@@ -244,39 +244,49 @@ static int64_t i64_of(const json_t *obj, const char *name)
         return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
 }
 
-int red_etcd_put(red_etcd_t *e, const char *key, const char *value,
-                 int64_t lease, char *errstr, size_t size)
+/* A write of one key: @p path with {"key"} and, when @p value is not
+ * NULL, its "value" and "lease". Returns 0, or -1 with a message and the
+ * gateway's error code in *@p grpc_code (see call()). */
+static int key_call(red_etcd_t *e, const char *path, const char *key,
+                    const char *value, int64_t lease, int *grpc_code,
+                    char *errstr, size_t size)
 {
         red_buf_t b;
         json_t *doc;
-        int code;
 
         red_buf_init(&b);
         red_buf_puts(&b, "{\"key\":\"");
         b64_put(&b, (const unsigned char *)key, strlen(key));
-        red_buf_puts(&b, "\",\"value\":\"");
-        b64_put(&b, (const unsigned char *)value, strlen(value));
-        red_buf_printf(&b, "\",\"lease\":\"%lld\"}", (long long)lease);
-        doc = call(e, "/v3/kv/put", &b, &code, errstr, size);
+        if (value) {
+                red_buf_puts(&b, "\",\"value\":\"");
+                b64_put(&b, (const unsigned char *)value, strlen(value));
+                red_buf_printf(&b, "\",\"lease\":\"%lld", (long long)lease);
+        }
+        red_buf_puts(&b, "\"}");
+        doc = call(e, path, &b, grpc_code, errstr, size);
         red_buf_destroy(&b);
         json_decref(doc);
-        return doc ? 0 : code == 5 ? RED_ETCD_ENOLEASE : -1;
+        return doc ? 0 : -1;
+}
+
+int red_etcd_put(red_etcd_t *e, const char *key, const char *value,
+                 int64_t lease, char *errstr, size_t size)
+{
+        int code;
+
+        if (!key_call(e, "/v3/kv/put", key, value, lease, &code, errstr,
+                      size)) {
+                return 0;
+        }
+        return code == 5 ? RED_ETCD_ENOLEASE : -1;
 }
 
 int red_etcd_delete(red_etcd_t *e, const char *key, char *errstr, size_t size)
 {
-        red_buf_t b;
-        json_t *doc;
         int code;
 
-        red_buf_init(&b);
-        red_buf_puts(&b, "{\"key\":\"");
-        b64_put(&b, (const unsigned char *)key, strlen(key));
-        red_buf_puts(&b, "\"}");
-        doc = call(e, "/v3/kv/deleterange", &b, &code, errstr, size);
-        red_buf_destroy(&b);
-        json_decref(doc);
-        return doc ? 0 : -1;
+        return key_call(e, "/v3/kv/deleterange", key, NULL, 0, &code, errstr,
+                        size);
 }
 
 int red_etcd_range_prefix(red_etcd_t *e, const char *prefix,

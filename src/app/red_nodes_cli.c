@@ -3,6 +3,7 @@
 #include "red_nodes_cli.h"
 
 #include "red_appconf.h"
+#include "red_cliopt.h"
 #include "red_contract.h"
 #include "red_nodes.h"
 #include "red_nodes_pg.h"
@@ -48,22 +49,6 @@ static const char usage_text[] =
         "\"embedded\": the address `reducerd run --bootstrap-file` writes) "
         "and\n"
         "return once the broker acknowledged it.\n";
-
-static int usage(void)
-{
-        fputs(usage_text, stderr);
-        return 2;
-}
-
-static void print_error(const red_query_error_t *e)
-{
-        fprintf(stderr, "reducerd nodes: %s%s%s%s", e->param[0] ? "--" : "",
-                e->param, e->param[0] ? ": " : "", e->message);
-        if (e->allowed[0]) {
-                fprintf(stderr, " (allowed: %s)", e->allowed);
-        }
-        fputc('\n', stderr);
-}
 
 /* The registry contract among those configured, or NULL (said). */
 static const red_state_t *registry(const red_contract_set_t *set,
@@ -137,7 +122,7 @@ static int write_cmd(const red_config_t *conf, const char *brokers,
         }
         if (red_nodes_event(c, op, body, len, id, "cli", red_time_now(), &w,
                             &e)) {
-                print_error(&e);
+                red_cliopt_error("nodes", &e);
                 return e.status == 400 ? 2 : 1;
         }
         snprintf(client, sizeof(client), "reducerd-nodes-%s",
@@ -192,30 +177,6 @@ static char *slurp(const char *path, size_t *len)
         return red_buf_steal(&b, NULL);
 }
 
-/* --name value or --name=value pairs from argv[i..]. */
-static int options(int argc, char **argv, int i, red_query_param_t *p,
-                   size_t *cnt)
-{
-        for (*cnt = 0; i < argc; i++) {
-                char *eq;
-                if (strncmp(argv[i], "--", 2) || !argv[i][2] ||
-                    *cnt == MAX_PARAMS) {
-                        return -1;
-                }
-                p[*cnt].name = argv[i] + 2;
-                if ((eq = strchr(argv[i], '='))) {
-                        *eq = '\0';
-                        p[*cnt].value = eq + 1;
-                } else if (i + 1 < argc) {
-                        p[*cnt].value = argv[++i];
-                } else {
-                        return -1;
-                }
-                (*cnt)++;
-        }
-        return 0;
-}
-
 /* The value of option @p name among @p p, or NULL; any other is refused. */
 static int only_option(const red_query_param_t *p, size_t cnt, const char *name,
                        const char **value)
@@ -246,11 +207,11 @@ static int run(const red_config_t *conf, const char *brokers,
         int r;
 
         if (!strcmp(cmd, "search")) {
-                if (options(argc, argv, 1, p, &cnt)) {
-                        return usage();
+                if (red_cliopt_params(argc, argv, 1, p, MAX_PARAMS, &cnt)) {
+                        return red_cliopt_usage(usage_text);
                 }
                 if (red_nodes_search_parse(c, p, cnt, &s, &e)) {
-                        print_error(&e);
+                        red_cliopt_error("nodes", &e);
                         return 2;
                 }
                 r = read_cmd(conf, st, &s, NULL);
@@ -270,9 +231,9 @@ static int run(const red_config_t *conf, const char *brokers,
                 return r;
         }
         if (!strcmp(cmd, "heartbeat") && argc >= 3) {
-                if (options(argc, argv, 3, p, &cnt) ||
+                if (red_cliopt_params(argc, argv, 3, p, MAX_PARAMS, &cnt) ||
                     only_option(p, cnt, "response_time_ms", &opt)) {
-                        return usage();
+                        return red_cliopt_usage(usage_text);
                 }
                 body = json_pack("{s:s}", "health_status", argv[2]);
                 if (opt) {
@@ -298,9 +259,9 @@ static int run(const red_config_t *conf, const char *brokers,
                 return r;
         }
         if (!strcmp(cmd, "deregister") && argc >= 2) {
-                if (options(argc, argv, 2, p, &cnt) ||
+                if (red_cliopt_params(argc, argv, 2, p, MAX_PARAMS, &cnt) ||
                     only_option(p, cnt, "reason", &opt)) {
-                        return usage();
+                        return red_cliopt_usage(usage_text);
                 }
                 body = opt ? json_pack("{s:s}", "reason", opt) : json_object();
                 text = json_dumps(body, JSON_COMPACT);
@@ -311,7 +272,7 @@ static int run(const red_config_t *conf, const char *brokers,
                 free(text);
                 return r;
         }
-        return usage();
+        return red_cliopt_usage(usage_text);
 }
 
 int red_nodes_cli_main(int argc, char **argv)
@@ -335,11 +296,11 @@ int red_nodes_cli_main(int argc, char **argv)
                 } else if (!strcmp(argv[i], "--brokers") && i + 1 < argc) {
                         brokers = argv[++i];
                 } else {
-                        return usage();
+                        return red_cliopt_usage(usage_text);
                 }
         }
         if (i >= argc) {
-                return usage();
+                return red_cliopt_usage(usage_text);
         }
         if (!(conf = red_appconf_load(cpath))) {
                 return 1;

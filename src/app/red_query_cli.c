@@ -2,6 +2,7 @@
 #include "red_query_cli.h"
 
 #include "red_appconf.h"
+#include "red_cliopt.h"
 #include "red_contract.h"
 #include "red_openapi.h"
 #include "red_pg.h"
@@ -37,23 +38,6 @@ static const char usage_text[] =
         "  reducerd query summary codegen_metrics --grouping "
         "node_type_grouping \\\n"
         "      --from 2026-01-01 --to 2026-04-01 --quantiles 0.5,0.95,0.99\n";
-
-static int usage(void)
-{
-        fputs(usage_text, stderr);
-        return 2;
-}
-
-static void print_error(const red_query_error_t *e)
-{
-        fprintf(stderr, "reducerd query: %s%s%s", e->param[0] ? "--" : "",
-                e->param, e->param[0] ? ": " : "");
-        fprintf(stderr, "%s", e->message);
-        if (e->allowed[0]) {
-                fprintf(stderr, " (allowed: %s)", e->allowed);
-        }
-        fputc('\n', stderr);
-}
 
 /* Runs plan @p q on a fresh connection and prints it. */
 static int run(const red_config_t *conf, const red_contract_set_t *set,
@@ -111,7 +95,7 @@ done:
 int red_query_cli_main(int argc, char **argv)
 {
         red_query_param_t params[MAX_PARAMS + 1];
-        size_t cnt = 0;
+        size_t cnt;
         const char *cpath = NULL, *name = NULL;
         red_query_kind_t kind;
         red_contract_set_t set = {0};
@@ -134,11 +118,11 @@ int red_query_cli_main(int argc, char **argv)
                 } else if (!strncmp(argv[i], "--config=", 9)) {
                         cpath = argv[i] + 9;
                 } else {
-                        return usage();
+                        return red_cliopt_usage(usage_text);
                 }
         }
         if (i >= argc) {
-                return usage();
+                return red_cliopt_usage(usage_text);
         }
         if (!strcmp(argv[i], "openapi")) {
                 fwrite(red_openapi_json, 1, red_openapi_json_len, stdout);
@@ -147,7 +131,7 @@ int red_query_cli_main(int argc, char **argv)
         if (red_query_kind_parse(argv[i], &kind)) {
                 fprintf(stderr, "reducerd query: unknown query \"%s\"\n\n",
                         argv[i]);
-                return usage();
+                return red_cliopt_usage(usage_text);
         }
         i++;
         if (kind == RED_QUERY_SERIES || kind == RED_QUERY_SUMMARY ||
@@ -159,28 +143,16 @@ int red_query_cli_main(int argc, char **argv)
                                 kind == RED_QUERY_RAW        ? "table"
                                 : kind == RED_QUERY_WORKFLOW ? "workflow id"
                                                              : "aggregation");
-                        return usage();
+                        return red_cliopt_usage(usage_text);
                 }
                 name = argv[i++];
         }
         /* --name value or --name=value, as the HTTP API's name=value */
-        for (; i < argc; i++) {
-                char *eq;
-                if (strncmp(argv[i], "--", 2) || !argv[i][2] ||
-                    cnt == MAX_PARAMS) {
-                        return usage();
-                }
-                params[cnt].name = argv[i] + 2;
-                if ((eq = strchr(argv[i], '='))) {
-                        *eq = '\0';
-                        params[cnt].value = eq + 1;
-                } else if (i + 1 < argc) {
-                        params[cnt].value = argv[++i];
-                } else {
-                        return usage();
-                }
-                has_format |= !strcmp(params[cnt].name, "format");
-                cnt++;
+        if (red_cliopt_params(argc, argv, i, params, MAX_PARAMS, &cnt)) {
+                return red_cliopt_usage(usage_text);
+        }
+        for (size_t k = 0; k < cnt; k++) {
+                has_format |= !strcmp(params[k].name, "format");
         }
         if (!has_format) {
                 params[cnt].name = "format";
@@ -199,7 +171,7 @@ int red_query_cli_main(int argc, char **argv)
         q = red_query_plan((const red_contract_t *const *)set.items, set.cnt,
                            kind, name, params, cnt, &lim, &e);
         if (!q) {
-                print_error(&e);
+                red_cliopt_error("query", &e);
                 rc = e.status ? 2 : 1;
         } else {
                 rc = run(conf, &set, q);

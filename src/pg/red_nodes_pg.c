@@ -460,6 +460,20 @@ done:
         return r;
 }
 
+/* The registry's table, quoted, into @p table and its effective health
+ * (the staleness rule at now(), over alias n) into @p eff; 0, or -1 with
+ * a message. */
+static int table_health(const red_state_t *sink, char *table, size_t table_size,
+                        red_buf_t *eff, char *errstr, size_t size)
+{
+        if (red_pg_ident(sink->table, table, table_size) ||
+            red_state_sql_effective(sink, "n.", "now()", eff)) {
+                snprintf(errstr, size, "registry table: not an identifier");
+                return -1;
+        }
+        return 0;
+}
+
 int red_nodes_pg_get(PGconn *conn, const red_state_t *sink, const char *id,
                      red_buf_t *out, bool *found, char *errstr, size_t size)
 {
@@ -472,9 +486,7 @@ int red_nodes_pg_get(PGconn *conn, const red_state_t *sink, const char *id,
         *found = false;
         red_buf_init(&eff);
         red_buf_init(&st.sql);
-        if (red_pg_ident(sink->table, table, sizeof(table)) ||
-            red_state_sql_effective(sink, "n.", "now()", &eff)) {
-                snprintf(errstr, size, "registry table: not an identifier");
+        if (table_health(sink, table, sizeof(table), &eff, errstr, size)) {
                 goto done;
         }
         red_buf_puts(&st.sql, "SELECT ");
@@ -513,9 +525,7 @@ int red_nodes_pg_counts(PGconn *conn, const red_state_t *sink,
 
         red_buf_init(&eff);
         red_buf_init(&st.sql);
-        if (red_pg_ident(sink->table, table, sizeof(table)) ||
-            red_state_sql_effective(sink, "n.", "now()", &eff)) {
-                snprintf(errstr, size, "registry table: not an identifier");
+        if (table_health(sink, table, sizeof(table), &eff, errstr, size)) {
                 goto done;
         }
         red_buf_printf(&st.sql,

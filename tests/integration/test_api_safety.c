@@ -251,6 +251,25 @@ START_TEST(hostile)
                 }
                 ck_assert_int_eq(status_of(&s, path), 400);
         }
+        /* exactly as many parameters as are allowed (256) and a format
+         * from the Accept header on top: planned like any other request
+         * (p0 is unknown), and the server still answers */
+        {
+                char url[16384], *body;
+                const char *accept[] = {"-H", "Accept: text/csv", NULL};
+                size_t n = (size_t)snprintf(url, sizeof(url),
+                                            "http://127.0.0.1:%d/v1/alerts?",
+                                            s.port);
+                for (int i = 0; i < 256; i++) {
+                        n += (size_t)snprintf(url + n, sizeof(url) - n,
+                                              "%sp%d=1", i ? "&" : "", i);
+                }
+                st = itest_curl(&s.t, url, accept, &body, NULL, NULL);
+                ck_assert_msg(st == 400 && strstr(body, "p0"), "%d %s", st,
+                              body);
+                free(body);
+                ck_assert_int_eq(status_of(&s, "/v1/contracts"), 200);
+        }
         /* a 1 MB query string */
         req = malloc(big + 256);
         memcpy(req, "GET /v1/contracts?a=", 20);
