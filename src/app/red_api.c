@@ -492,7 +492,8 @@ static const char index_body[] =
         "\"/v1/raw/{table}\",\"/v1/workflows\",\"/v1/workflows/{id}\","
         "\"/v1/alerts\",\"/v1/nodes/search\",\"/v1/nodes/{id}\","
         "\"/v1/nodes/discover/capability/{name}\","
-        "\"/v1/nodes/discover/type/{type}\",\"/v1/nodes/healthy/{type}\","
+        "\"/v1/nodes/discover/type/{type}\",\"/v1/nodes/discover/healthy/"
+        "{type}\","
         "\"/v1/openapi.json\"]}\n";
 
 /* Runs a plan: a whole body, or a stream for an export. */

@@ -500,18 +500,19 @@ static enum MHD_Result dispatch(red_api_t *api, red_api_nodes_t *n,
         }
         if (get && !strcmp(seg, "discover") && tail &&
             split(tail, arg, sizeof(arg), &tail) && tail && *tail &&
-            !strchr(tail, '/') &&
-            (!strcmp(arg, "capability") || !strcmp(arg, "type"))) {
-                fixed[0].name =
-                        !strcmp(arg, "type") ? "node_type" : "capability";
-                fixed[0].value = tail;
-                return search(api, n, conn, fixed, 1);
-        }
-        if (get && !strcmp(seg, "healthy") && tail && *tail &&
             !strchr(tail, '/')) {
-                fixed[0] = (red_query_param_t){"node_type", tail};
-                fixed[1] = (red_query_param_t){"health_status", "healthy"};
-                return search(api, n, conn, fixed, 2);
+                if (!strcmp(arg, "capability") || !strcmp(arg, "type")) {
+                        fixed[0].name = !strcmp(arg, "type") ? "node_type"
+                                                             : "capability";
+                        fixed[0].value = tail;
+                        return search(api, n, conn, fixed, 1);
+                }
+                if (!strcmp(arg, "healthy")) {
+                        fixed[0] = (red_query_param_t){"node_type", tail};
+                        fixed[1] =
+                                (red_query_param_t){"health_status", "healthy"};
+                        return search(api, n, conn, fixed, 2);
+                }
         }
         if (!tail) {
                 if (get) {

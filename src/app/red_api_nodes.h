@@ -4,7 +4,7 @@
  *   GET    /v1/nodes/search                      search (red_nodes.h)
  *   GET    /v1/nodes/discover/capability/{name}  search with capability=
  *   GET    /v1/nodes/discover/type/{type}        search with node_type=
- *   GET    /v1/nodes/healthy/{type}              ... and health_status=healthy
+ *   GET    /v1/nodes/discover/healthy/{type}     ... and health_status=healthy
  *   GET    /v1/nodes/{id}                        one live node
  *   POST   /v1/nodes                             NODE_INTROSPECTION
  *   PUT    /v1/nodes/{id}/health                 NODE_HEARTBEAT

@@ -356,7 +356,8 @@ static void check_fixture(itest_t *t, int port)
         ck_assert_int_eq(total(doc), 5);
         json_decref(doc);
         free(body);
-        body = itest_api_get(t, port, "/v1/nodes/healthy/effect?page_size=100",
+        body = itest_api_get(t, port,
+                             "/v1/nodes/discover/healthy/effect?page_size=100",
                              200);
         doc = json_loads(body, 0, NULL);
         json_array_foreach(json_object_get(doc, "results"), k, r)
