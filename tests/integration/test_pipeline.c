@@ -628,6 +628,24 @@ typedef struct trickle_s {
 #define COMPLETED_TOPIC "dev.omninode-bridge.codegen.generation-completed.v1"
 #define FAILED_TOPIC    "dev.omninode-bridge.codegen.generation-failed.v1"
 
+/* The end of a live round: the @p cnt producers @p prod delivered all,
+ * worker @p w committed all @p n messages, the tables equal the oracle's
+ * @p expected (freed), the worker stops cleanly and the test's scratch
+ * goes. */
+static void finish_live(itest_t *t, pid_t w, const pid_t *prod, size_t cnt,
+                        long n, char *expected)
+{
+        for (size_t i = 0; i < cnt; i++) {
+                ck_assert_int_eq(itest_stop(prod[i], 0, 120000), 0);
+        }
+        ck_assert_msg(itest_wait_committed(t, GROUP, n, 120000), "%ld of %ld",
+                      itest_committed(t, GROUP), n);
+        compare_all(t, expected);
+        ck_assert_int_eq(itest_stop(w, SIGTERM, 30000), 0);
+        free(expected);
+        itest_fini(t);
+}
+
 /* Produces @p file live while one worker runs, one producer per topic:
  * the topics of @p slow (NULL-terminated) trickle in at their rates, the
  * others arrive at once; then compares with the oracle. */
@@ -659,15 +677,7 @@ static void interleave_round(const char *seed, const trickle_t *slow)
                 }
                 prod[i] = itest_produce_start(&t, file, topics[i], rate);
         }
-        for (int i = 0; topics[i]; i++) {
-                ck_assert_int_eq(itest_stop(prod[i], 0, 120000), 0);
-        }
-        ck_assert_msg(itest_wait_committed(&t, GROUP, n, 120000), "%ld of %ld",
-                      itest_committed(&t, GROUP), n);
-        compare_all(&t, expected);
-        ck_assert_int_eq(itest_stop(w, SIGTERM, 30000), 0);
-        free(expected);
-        itest_fini(&t);
+        finish_live(&t, w, prod, 4, n, expected);
 }
 
 /*
@@ -765,15 +775,7 @@ START_TEST(resume_after_silence)
         for (int i = 0; later[i]; i++) {
                 prod[i] = itest_produce_start(&t, second, later[i], 0);
         }
-        for (int i = 0; later[i]; i++) {
-                ck_assert_int_eq(itest_stop(prod[i], 0, 120000), 0);
-        }
-        ck_assert_msg(itest_wait_committed(&t, GROUP, n, 120000), "%ld of %ld",
-                      itest_committed(&t, GROUP), n);
-        compare_all(&t, expected);
-        ck_assert_int_eq(itest_stop(w, SIGTERM, 30000), 0);
-        free(expected);
-        itest_fini(&t);
+        finish_live(&t, w, prod, 3, n, expected);
 }
 END_TEST
 
