@@ -445,12 +445,7 @@ static enum MHD_Result write_node(red_api_t *api, red_api_nodes_t *n,
                 return error(conn, 503, NULL, err);
         }
         red_buf_init(&out);
-        red_buf_puts(&out, "{\"success\":true,\"node_id\":");
-        red_buf_put_json_str(&out, w.key, strlen(w.key));
-        red_buf_printf(&out,
-                       ",\"event_type\":\"%s\",\"topic\":\"%s\",\"event\":%s}"
-                       "\n",
-                       w.event_type, w.topic, w.value);
+        red_nodes_write_answer(&w, &out);
         red_api_contracts_done(api, hold);
         red_nodes_write_free(&w);
         count(n, ops[op], OUT_OK, t0);

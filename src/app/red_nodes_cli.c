@@ -134,12 +134,7 @@ static int write_cmd(const red_config_t *conf, const char *brokers,
         } else {
                 red_buf_t out;
                 red_buf_init(&out);
-                red_buf_puts(&out, "{\"success\":true,\"node_id\":");
-                red_buf_put_json_str(&out, w.key, strlen(w.key));
-                red_buf_printf(&out,
-                               ",\"event_type\":\"%s\",\"topic\":\"%s\","
-                               "\"event\":%s}\n",
-                               w.event_type, w.topic, w.value);
+                red_nodes_write_answer(&w, &out);
                 fwrite(out.data, 1, out.len, stdout);
                 red_buf_destroy(&out);
                 r = fflush(stdout) ? 1 : 0;

@@ -289,6 +289,16 @@ void red_nodes_write_free(red_nodes_write_t *w)
         memset(w, 0, sizeof(*w));
 }
 
+void red_nodes_write_answer(const red_nodes_write_t *w, red_buf_t *out)
+{
+        red_buf_puts(out, "{\"success\":true,\"node_id\":");
+        red_buf_put_json_str(out, w->key, strlen(w->key));
+        red_buf_printf(out,
+                       ",\"event_type\":\"%s\",\"topic\":\"%s\",\"event\":%s}"
+                       "\n",
+                       w->event_type, w->topic, w->value);
+}
+
 /* The body as an object (a new reference), or NULL with @p e set. */
 static json_t *body_object(const char *body, size_t len, bool may_be_empty,
                            red_query_error_t *e)

@@ -114,4 +114,9 @@ int red_nodes_event(const red_contract_t *c, red_nodes_op_t op,
                     red_query_error_t *e) RED_MUSTCHECK;
 void red_nodes_write_free(red_nodes_write_t *w);
 
+/** Appends the answer to a write @p w the broker acknowledged, for the
+ * API and the CLI alike: {"success":true,"node_id","event_type","topic",
+ * "event"} and a newline. */
+void red_nodes_write_answer(const red_nodes_write_t *w, red_buf_t *out);
+
 #endif

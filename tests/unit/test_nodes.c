@@ -151,6 +151,7 @@ START_TEST(events)
         red_query_error_t e;
         red_time_t now = test_time("2026-01-02T03:04:05Z");
         json_t *j, *pl;
+        red_buf_t out;
         const char *body = "{\"node_id\":\"n1\",\"node_name\":\"N1\","
                            "\"node_type\":\"effect\",\"version\":\"1.0.0\","
                            "\"capabilities\":[{\"name\":\"http_api\"}]}";
@@ -210,6 +211,26 @@ START_TEST(events)
                          0);
         ck_assert_str_eq(w.key, "n2");
         ck_assert_str_eq(w.event_type, "NODE_HEARTBEAT");
+        /* the answer the API and the CLI print once the broker acked */
+        red_buf_init(&out);
+        red_nodes_write_answer(&w, &out);
+        ck_assert_int_eq(out.data[out.len - 1], '\n');
+        j = json_loadb(out.data, out.len, 0, NULL);
+        ck_assert_ptr_nonnull(j);
+        ck_assert(json_is_true(json_object_get(j, "success")));
+        ck_assert_str_eq(json_string_value(json_object_get(j, "node_id")),
+                         "n2");
+        ck_assert_str_eq(json_string_value(json_object_get(j, "event_type")),
+                         "NODE_HEARTBEAT");
+        ck_assert_str_eq(json_string_value(json_object_get(j, "topic")),
+                         w.topic);
+        ck_assert_str_eq(
+                json_string_value(json_object_get(
+                        json_object_get(json_object_get(j, "event"), "payload"),
+                        "health_status")),
+                "degraded");
+        json_decref(j);
+        red_buf_destroy(&out);
         red_nodes_write_free(&w);
         body = "{\"node_id\":\"n3\",\"health_status\":\"healthy\"}";
         ck_assert_int_eq(red_nodes_event(c, RED_NODES_HEARTBEAT, body,
