@@ -516,11 +516,16 @@ static bool subscribe(red_pipeline_t *p)
 
 /* How long a poll may wait: until the open batch is due, 100 ms at most;
  * 5 ms while a CRITICAL alert waits for the frontier (which moves with the
- * clock). */
+ * clock); not at all while a backlog is ready. */
 static int poll_timeout(red_pipeline_t *p, int64_t max_us)
 {
         int64_t left;
 
+        if (p->backlog) {
+                /* the next batch is ready in the reorder buffer: it goes
+                 * at once (flush_due()), without waiting for a message */
+                return 0;
+        }
         if (red_core_urgent(p->core) != INT64_MAX) {
                 return 5;
         }
