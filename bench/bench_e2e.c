@@ -323,7 +323,8 @@ typedef struct setup_s {
 static void run_mode(const setup_t *s, const char *mode)
 {
         char cmd[8192], path[PATH_MAX], events[PATH_MAX], conf[PATH_MAX];
-        double t0, t1, copy, elt, e2e, rss;
+        double t0, t1, t_first = 0, copy, elt, e2e, rss;
+        long done, first = 0;
         int port = bench_proc_free_port();
         pid_t reducerd;
         latency_t h;
@@ -380,7 +381,11 @@ static void run_mode(const setup_t *s, const char *mode)
         /* the clock starts when the group has assigned the partitions */
         reducerd = bench_proc_reducerd_start(bindir, conf, path);
         t0 = now_s();
-        while (bench_db_committed(c) < s->n) {
+        while ((done = bench_db_committed(c)) < s->n) {
+                if (done > 0 && !first) {
+                        first = done;
+                        t_first = now_s();
+                }
                 usleep(20 * 1000);
                 if (now_s() - t0 > 600) {
                         die("reducerd did not finish in 10 minutes");
@@ -395,8 +400,22 @@ static void run_mode(const setup_t *s, const char *mode)
         printf("reducerd end to end:                %9.0f events/s "
                "(%.2f s, peak RSS %.0f MiB)\n",
                e2e, t1 - t0, rss);
+        /* the start holds every event for the contract's idle_wait while
+         * the topics no event goes to stay quiet (contracts/README.md,
+         * "Event-time ordering"): a fixed cost of each start, which the
+         * rate after the first commit leaves out */
+        if (first && first < s->n && t1 > t_first) {
+                printf("  after the first commit:           %9.0f events/s "
+                       "(first commit after %.2f s, %ld events)\n",
+                       (double)(s->n - first) / (t1 - t_first), t_first - t0,
+                       first);
+        }
         printf("ratio reducerd / kcat:              %9.2f (goal >= 0.5)\n",
                e2e / s->kcat);
+        if (first && first < s->n && t1 > t_first) {
+                printf("  after the first commit:           %9.2f\n",
+                       (double)(s->n - first) / (t1 - t_first) / s->kcat);
+        }
         printf("ratio reducerd / COPY rows:         %9.2f\n", e2e / copy);
         printf("ratio reducerd / ELT:               %9.2f (goal >= 2)\n",
                e2e / elt);
