@@ -232,6 +232,7 @@ typedef struct latency_s {
         unsigned long cum[16]; /* cumulative counts */
         int cnt;               /* buckets read */
         double sum;            /* s */
+        double consumed;       /* events read, all replicas */
 } latency_t;
 
 /* Adds the batch commit histogram of reducerd's /metrics to @p h (zeroed
@@ -250,6 +251,7 @@ static void scrape_latency(int port, latency_t *h)
         while (fgets(line, sizeof(line), fp)) {
                 const char *b = "reducerd_batch_commit_seconds_bucket{";
                 const char *s = "reducerd_batch_commit_seconds_sum{";
+                const char *c = "reducerd_events_consumed_total{";
                 char *le;
 
                 if (!strncmp(line, b, strlen(b)) && at < 16 &&
@@ -260,6 +262,8 @@ static void scrape_latency(int port, latency_t *h)
                         h->cnt = at > h->cnt ? at : h->cnt;
                 } else if (!strncmp(line, s, strlen(s))) {
                         h->sum += atof(strchr(line, ' ') + 1);
+                } else if (!strncmp(line, c, strlen(c))) {
+                        h->consumed += atof(strchr(line, ' ') + 1);
                 }
         }
         pclose(fp);
@@ -325,7 +329,8 @@ typedef struct setup_s {
 static void run_mode(const setup_t *s, const char *mode)
 {
         char cmd[8192], path[PATH_MAX], events[PATH_MAX], conf[PATH_MAX];
-        double t0, t1, t_first = 0, copy, elt, e2e, rss;
+        double t0, t1, t_first = 0, t_shown = 0, copy, elt, e2e, rss;
+        bool progress = getenv("RED_BENCH_PROGRESS") != NULL;
         long done, first = 0;
         int ports[MAX_REPLICAS];
         pid_t reducerd[MAX_REPLICAS];
@@ -380,9 +385,11 @@ static void run_mode(const setup_t *s, const char *mode)
                         "[\"%s/contracts/codegen_metrics.yaml\"]\n"
                         "batch:\n  max_events: %ld\n  max_ms: %ld\n"
                         "http:\n  listen: \"127.0.0.1:%d\"\nlog:\n  level: "
-                        "info\n",
+                        "%s\n",
                         s->bootstrap, RED_SOURCE_ROOT, s->batch, s->batch_ms,
-                        ports[r]);
+                        ports[r],
+                        getenv("RED_BENCH_LOG") ? getenv("RED_BENCH_LOG")
+                                                : "info");
                 fclose(fp);
                 snprintf(path, sizeof(path), "%s/reducerd-%s-%ld.log", workdir,
                          strncmp(mode, "durable", 7) ? "fast" : "durable", r);
@@ -401,6 +408,11 @@ static void run_mode(const setup_t *s, const char *mode)
                         t_first = now_s();
                 }
                 usleep(20 * 1000);
+                if (progress && now_s() - t_shown >= 1) {
+                        t_shown = now_s();
+                        printf("  %6.1f s: %ld events committed\n",
+                               t_shown - t0, done);
+                }
                 if (now_s() - t0 > 600) {
                         die("reducerd did not finish in 10 minutes");
                 }
@@ -430,6 +442,13 @@ static void run_mode(const setup_t *s, const char *mode)
                        "(first commit after %.2f s, %ld events)\n",
                        (double)(s->n - first) / (t1 - t_first), t_first - t0,
                        first);
+        }
+        /* offsets count what the embedded Kafka dropped too */
+        if (h.cnt && h.consumed < (double)s->n) {
+                printf("  WARNING: reducerd read %.0f of the %ld events: the "
+                       "embedded Kafka dropped the oldest (about 5 MiB per "
+                       "partition); use a smaller -n or more partitions (-p)\n",
+                       h.consumed, s->n);
         }
         printf("ratio reducerd / kcat:              %9.2f (goal >= 0.5)\n",
                e2e / s->kcat);

@@ -426,6 +426,14 @@ size_t red_core_buffered(const red_core_t *core)
         return core->buffered;
 }
 
+size_t red_core_part_buffered(const red_core_t *core, const char *topic,
+                              int32_t partition)
+{
+        part_t *p = part_find((red_core_t *)core, topic, partition, false);
+
+        return p ? p->buffered : 0;
+}
+
 const red_core_raw_key_t *red_core_raw_keys(const red_core_t *core,
                                             size_t *cntp)
 {

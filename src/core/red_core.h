@@ -72,6 +72,9 @@ red_time_t red_core_max_time(const red_core_t *core, const char *topic,
                              int32_t partition);
 /** Events waiting in the reorder buffer. */
 size_t red_core_buffered(const red_core_t *core);
+/** Events of one partition waiting in the reorder buffer. */
+size_t red_core_part_buffered(const red_core_t *core, const char *topic,
+                              int32_t partition);
 
 /**
  * The event time of the oldest buffered event that crosses a CRITICAL

@@ -549,30 +549,45 @@ static bool runs_ahead(red_pipeline_t *p, const red_pipeline_part_t *pt,
         return red_core_max_time(p->core, pt->topic, pt->partition) > f;
 }
 
+/* The events of the partition waiting in the reorder buffer. */
+static size_t part_buffered(red_pipeline_t *p, const red_pipeline_part_t *pt)
+{
+        return red_core_part_buffered(p->core, pt->topic, pt->partition);
+}
+
 /*
  * Watermark alignment: while too many events wait in the reorder buffer,
- * the partitions running ahead of the frontier are paused so that the ones
- * holding it catch up; memory stays bounded and the order stays exact.
- * Below half the limit every held partition is resumed (hysteresis, so a
+ * the partitions running ahead of the frontier with more than their share
+ * of the buffer (the limit over the partitions) are paused, so that the
+ * ones holding the frontier catch up; memory stays bounded and the order
+ * stays exact. A partition behind, with little buffered, keeps reading
+ * even when it is a little ahead: pausing it after every few messages it
+ * reads (librdkafka drops what it prefetched for a paused partition) made
+ * a backlog larger than the buffer crawl at a few events per batch. A
+ * held partition is resumed once it no longer runs ahead or has half its
+ * share left, and all are below half the limit (hysteresis, so that a
  * partition is not paused and resumed on every batch).
  */
 void red_pipeline_parts_align(red_pipeline_t *p, red_time_t f)
 {
         size_t buffered = red_core_buffered(p->core);
+        size_t share = p->reorder_limit / (p->part_cnt ? p->part_cnt : 1);
         size_t held = 0;
 
         /* a held partition that no longer runs ahead may now be the one
          * the frontier waits for */
         for (size_t i = 0; i < p->part_cnt; i++) {
                 red_pipeline_part_t *pt = &p->parts[i];
-                if (pt->held && !runs_ahead(p, pt, f)) {
+                if (pt->held && (!runs_ahead(p, pt, f) ||
+                                 part_buffered(p, pt) <= share / 2)) {
                         hold_partition(p, pt, false);
                 }
         }
         if (buffered > p->reorder_limit) {
                 for (size_t i = 0; i < p->part_cnt; i++) {
                         red_pipeline_part_t *pt = &p->parts[i];
-                        if (!pt->held && runs_ahead(p, pt, f)) {
+                        if (!pt->held && runs_ahead(p, pt, f) &&
+                            part_buffered(p, pt) > share) {
                                 hold_partition(p, pt, true);
                                 held++;
                         }
