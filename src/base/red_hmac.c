@@ -51,14 +51,14 @@ err:
         return r;
 }
 
-struct red_sha256_s {
+struct red_hmac_hasher_s {
         EVP_MD *md;
         EVP_MD_CTX *ctx;
 };
 
-red_sha256_t *red_sha256_new(void)
+red_hmac_hasher_t *red_hmac_hasher_new(void)
 {
-        red_sha256_t *h = calloc(1, sizeof(*h));
+        red_hmac_hasher_t *h = calloc(1, sizeof(*h));
 
         if (!h) {
                 return NULL;
@@ -66,13 +66,13 @@ red_sha256_t *red_sha256_new(void)
         /* fetched once: an implicit fetch per digest costs a lookup */
         if (!(h->md = EVP_MD_fetch(NULL, "SHA256", NULL)) ||
             !(h->ctx = EVP_MD_CTX_new())) {
-                red_sha256_destroy(h);
+                red_hmac_hasher_destroy(h);
                 return NULL;
         }
         return h;
 }
 
-void red_sha256_destroy(red_sha256_t *h)
+void red_hmac_hasher_destroy(red_hmac_hasher_t *h)
 {
         if (!h) {
                 return;
@@ -82,8 +82,9 @@ void red_sha256_destroy(red_sha256_t *h)
         free(h);
 }
 
-int red_sha256(red_sha256_t *h, const void *const *parts, const size_t *lens,
-               size_t n, unsigned char md[RED_SHA256_SIZE])
+int red_hmac_hasher_sha256(red_hmac_hasher_t *h, const void *const *parts,
+                           const size_t *lens, size_t n,
+                           unsigned char md[RED_HMAC_SHA256_SIZE])
 {
         unsigned int len = 0;
 
@@ -95,7 +96,8 @@ int red_sha256(red_sha256_t *h, const void *const *parts, const size_t *lens,
                         return -1;
                 }
         }
-        return EVP_DigestFinal_ex(h->ctx, md, &len) && len == RED_SHA256_SIZE
+        return EVP_DigestFinal_ex(h->ctx, md, &len) &&
+                               len == RED_HMAC_SHA256_SIZE
                        ? 0
                        : -1;
 }

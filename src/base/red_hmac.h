@@ -22,22 +22,23 @@ int red_hmac_sha256_hex(const void *key, size_t key_len,
                         char hex[RED_HMAC_HEX_SIZE]) RED_MUSTCHECK;
 
 /** Bytes of a SHA-256 digest. */
-#define RED_SHA256_SIZE 32
+#define RED_HMAC_SHA256_SIZE 32
 
 /** A SHA-256 hasher (the digest fetched once, a context reused): for one
  * thread at a time. */
-typedef struct red_sha256_s red_sha256_t;
+typedef struct red_hmac_hasher_s red_hmac_hasher_t;
 
 /** NULL on OOM or when libcrypto has no SHA-256. */
-red_sha256_t *red_sha256_new(void);
+red_hmac_hasher_t *red_hmac_hasher_new(void);
 /** Frees the hasher; accepts NULL. */
-void red_sha256_destroy(red_sha256_t *h);
+void red_hmac_hasher_destroy(red_hmac_hasher_t *h);
 
 /**
  * SHA-256 of the @p n parts (@p parts[i], @p lens[i] bytes) taken as one
  * message, into @p md. 0, or -1 when libcrypto fails.
  */
-int red_sha256(red_sha256_t *h, const void *const *parts, const size_t *lens,
-               size_t n, unsigned char md[RED_SHA256_SIZE]) RED_MUSTCHECK;
+int red_hmac_hasher_sha256(
+        red_hmac_hasher_t *h, const void *const *parts, const size_t *lens,
+        size_t n, unsigned char md[RED_HMAC_SHA256_SIZE]) RED_MUSTCHECK;
 
 #endif

@@ -50,22 +50,22 @@ struct red_sink_dedupe_s {
         size_t parts_cap;
         written_t *written;
         size_t written_cnt, written_cap;
-        red_sha256_t *sha;
+        red_hmac_hasher_t *sha;
         red_buf_t buf;
 };
 
 /* The uuid of key_hash (migrations/0013): the first 16 bytes of
  * SHA-256(contract '/' key), as 32 hex digits and a NUL. -1 when
  * libcrypto fails. */
-static int key_hash(red_sha256_t *sha, const char *contract, const char *key,
-                    size_t len, char out[33])
+static int key_hash(red_hmac_hasher_t *sha, const char *contract,
+                    const char *key, size_t len, char out[33])
 {
         static const char hex[] = "0123456789abcdef";
         const void *p[3] = {contract, "/", key};
         size_t l[3] = {strlen(contract), 1, len};
-        unsigned char md[RED_SHA256_SIZE];
+        unsigned char md[RED_HMAC_SHA256_SIZE];
 
-        if (red_sha256(sha, p, l, 3, md)) {
+        if (red_hmac_hasher_sha256(sha, p, l, 3, md)) {
                 return -1;
         }
         for (int i = 0; i < 16; i++) {
@@ -79,17 +79,17 @@ static int key_hash(red_sha256_t *sha, const char *contract, const char *key,
 /* The `source` of a partition (migrations/0013): the first 8 bytes of
  * SHA-256(contract '/' topic '/' partition), a signed big-endian bigint,
  * in decimal. -1 when libcrypto fails. */
-static int source_hash(red_sha256_t *sha, const char *contract,
+static int source_hash(red_hmac_hasher_t *sha, const char *contract,
                        const char *topic, int32_t partition, char out[24])
 {
         char pn[16];
         int pl = snprintf(pn, sizeof(pn), "%d", (int)partition);
         const void *p[5] = {contract, "/", topic, "/", pn};
         size_t l[5] = {strlen(contract), 1, strlen(topic), 1, (size_t)pl};
-        unsigned char md[RED_SHA256_SIZE];
+        unsigned char md[RED_HMAC_SHA256_SIZE];
         uint64_t v = 0;
 
-        if (red_sha256(sha, p, l, 5, md)) {
+        if (red_hmac_hasher_sha256(sha, p, l, 5, md)) {
                 return -1;
         }
         for (int i = 0; i < 8; i++) {
@@ -113,7 +113,7 @@ red_sink_dedupe_t *red_sink_dedupe_new(const red_contract_t *c)
         if (c->dedupe_slot >= 0 &&
             (!(d->seen = red_seen_new(RED_SINK_DEDUPE_FILTER_KEYS,
                                       c->dedupe_horizon_us)) ||
-             !(d->sha = red_sha256_new()))) {
+             !(d->sha = red_hmac_hasher_new()))) {
                 red_sink_dedupe_destroy(d);
                 return NULL;
         }
@@ -132,7 +132,7 @@ void red_sink_dedupe_destroy(red_sink_dedupe_t *d)
         free(d->parts);
         free(d->written);
         red_seen_destroy(d->seen);
-        red_sha256_destroy(d->sha);
+        red_hmac_hasher_destroy(d->sha);
         red_buf_destroy(&d->buf);
         free(d);
 }
