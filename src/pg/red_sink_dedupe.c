@@ -55,8 +55,8 @@ struct red_sink_dedupe_s {
 };
 
 /* The uuid of key_hash (migrations/0013): the first 16 bytes of
- * SHA-256(contract '/' key), as 32 hex digits and a NUL. -1 when
- * libcrypto fails. */
+ * SHA-256(contract '/' key), as 32 hex digits and a NUL. -1 (and "")
+ * when libcrypto fails. */
 static int key_hash(red_hmac_hasher_t *sha, const char *contract,
                     const char *key, size_t len, char out[33])
 {
@@ -65,6 +65,7 @@ static int key_hash(red_hmac_hasher_t *sha, const char *contract,
         size_t l[3] = {strlen(contract), 1, len};
         unsigned char md[RED_HMAC_SHA256_SIZE];
 
+        out[0] = '\0';
         if (red_hmac_hasher_sha256(sha, p, l, 3, md)) {
                 return -1;
         }
