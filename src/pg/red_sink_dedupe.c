@@ -54,7 +54,7 @@ struct red_sink_dedupe_s {
         red_buf_t buf;
 };
 
-/* The uuid of key_hash (migrations/0013): the first 16 bytes of
+/* The uuid of key_hash (migrations/0014): the first 16 bytes of
  * SHA-256(contract '/' key), as 32 hex digits and a NUL. -1 (and "")
  * when libcrypto fails. */
 static int key_hash(red_hmac_hasher_t *sha, const char *contract,
@@ -77,7 +77,7 @@ static int key_hash(red_hmac_hasher_t *sha, const char *contract,
         return 0;
 }
 
-/* The `source` of a partition (migrations/0013): the first 8 bytes of
+/* The `source` of a partition (migrations/0014): the first 8 bytes of
  * SHA-256(contract '/' topic '/' partition), a signed big-endian bigint,
  * in decimal. -1 when libcrypto fails. */
 static int source_hash(red_hmac_hasher_t *sha, const char *contract,

@@ -571,8 +571,8 @@ END_TEST
 /* --- the dedupe table's upgrade ---------------------------------------- */
 
 /* The engine's numbered migrations up to 0012 in a directory of @p t's:
- * what a database of the release before migration 0013 has. */
-static const char *before_0013_dir(itest_t *t)
+ * what a database of the release before migration 0014 has. */
+static const char *before_0014_dir(itest_t *t)
 {
         static const char *const files[] = {
                 "0001_reducerd_core.sql", "0004_reducerd_alert_state.sql",
@@ -581,7 +581,7 @@ static const char *before_0013_dir(itest_t *t)
                 "0011_node_registry.sql", "0012_node_registry_search.sql"};
         static char dir[4096];
 
-        snprintf(dir, sizeof(dir), "%s/before_0013", t->dir);
+        snprintf(dir, sizeof(dir), "%s/before_0014", t->dir);
         ck_assert_int_eq(mkdir(dir, 0755), 0);
         for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++) {
                 char path[4200], src[256];
@@ -608,7 +608,7 @@ static char *seen_keys(const char *conninfo)
 }
 
 /*
- * Migration 0013 (narrow keys of reducerd_dedupe) on a database whose
+ * Migration 0014 (narrow keys of reducerd_dedupe) on a database whose
  * seen keys were stored in 0007's table: each stored row gets the
  * key_hash and source this release's sink computes (the same events
  * loaded into a fresh database by the sink give the same rows, hashes
@@ -647,8 +647,8 @@ START_TEST(dedupe_keys_upgrade_in_place)
         ck_assert_str_eq(v, "t");
         free(v);
 
-        /* the same rows in 0007's table, before 0013 */
-        engine[3] = before_0013_dir(&old);
+        /* the same rows in 0007's table, before 0014 */
+        engine[3] = before_0014_dir(&old);
         free(itest_cmd_ok(&old, engine));
         v = itest_value(old.conninfo,
                         "SELECT count(*) FROM information_schema.columns "
