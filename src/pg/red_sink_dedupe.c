@@ -30,7 +30,8 @@ typedef struct source_s {
         char *topic;
         const char *alias; /* the pointer the topic came as last time */
         int32_t partition;
-        char hash[24]; /* the table's `source` of it, in decimal */
+        char hash[24];  /* the table's `source` of it, in decimal */
+        int64_t source; /* the same as a number */
 } source_t;
 
 /* A key written by the batch transaction, for the filter once committed. */
@@ -54,19 +55,28 @@ struct red_sink_dedupe_s {
         red_buf_t buf;
 };
 
-/* The uuid of key_hash (migrations/0014): the first 16 bytes of
- * SHA-256(contract '/' key), as 32 hex digits and a NUL. -1 (and "")
- * when libcrypto fails. */
+/* key_hash (migrations/0014): the first 16 bytes of SHA-256(contract '/'
+ * key) into @p md. -1 when libcrypto fails. */
+static int key_digest(red_hmac_hasher_t *sha, const char *contract,
+                      const char *key, size_t len,
+                      unsigned char md[RED_HMAC_SHA256_SIZE])
+{
+        const void *p[3] = {contract, "/", key};
+        size_t l[3] = {strlen(contract), 1, len};
+
+        return red_hmac_hasher_sha256(sha, p, l, 3, md) ? -1 : 0;
+}
+
+/* The uuid of key_hash as 32 hex digits and a NUL. -1 (and "") when
+ * libcrypto fails. */
 static int key_hash(red_hmac_hasher_t *sha, const char *contract,
                     const char *key, size_t len, char out[33])
 {
         static const char hex[] = "0123456789abcdef";
-        const void *p[3] = {contract, "/", key};
-        size_t l[3] = {strlen(contract), 1, len};
         unsigned char md[RED_HMAC_SHA256_SIZE];
 
         out[0] = '\0';
-        if (red_hmac_hasher_sha256(sha, p, l, 3, md)) {
+        if (key_digest(sha, contract, key, len, md)) {
                 return -1;
         }
         for (int i = 0; i < 16; i++) {
@@ -81,7 +91,8 @@ static int key_hash(red_hmac_hasher_t *sha, const char *contract,
  * SHA-256(contract '/' topic '/' partition), a signed big-endian bigint,
  * in decimal. -1 when libcrypto fails. */
 static int source_hash(red_hmac_hasher_t *sha, const char *contract,
-                       const char *topic, int32_t partition, char out[24])
+                       const char *topic, int32_t partition, char out[24],
+                       int64_t *num)
 {
         char pn[16];
         int pl = snprintf(pn, sizeof(pn), "%d", (int)partition);
@@ -97,8 +108,8 @@ static int source_hash(red_hmac_hasher_t *sha, const char *contract,
                 v = v << 8 | md[i];
         }
         /* two's complement, as PostgreSQL's bit(64)::bigint reads it */
-        snprintf(out, 24, "%lld",
-                 v > (uint64_t)INT64_MAX ? -(long long)(~v) - 1 : (long long)v);
+        *num = v > (uint64_t)INT64_MAX ? -(int64_t)(~v) - 1 : (int64_t)v;
+        snprintf(out, 24, "%lld", (long long)*num);
         return 0;
 }
 
@@ -164,7 +175,8 @@ static long source_of(red_sink_dedupe_t *d, const char *topic,
                 d->source_cap = ncap;
         }
         if (source_hash(d->sha, d->c->name, topic, partition,
-                        d->sources[d->source_cnt].hash) ||
+                        d->sources[d->source_cnt].hash,
+                        &d->sources[d->source_cnt].source) ||
             !(d->sources[d->source_cnt].topic = strdup(topic))) {
                 return -1;
         }
@@ -512,6 +524,38 @@ static red_sink_result_t partitions(red_sink_io_t *io,
         return RED_SINK_OK;
 }
 
+/* The rows go in PostgreSQL's binary COPY format: the server copies the
+ * hashes, numbers and time instead of parsing their text (uuid_in,
+ * timestamptz_in), and reducerd formats none. */
+
+/* 2000-01-01T00:00:00Z, PostgreSQL's epoch, in Unix microseconds. */
+#define PG_EPOCH_US INT64_C(946684800000000)
+
+/* @p v in @p n bytes, most significant first. */
+static void put_be(red_buf_t *b, uint64_t v, int n)
+{
+        unsigned char x[8];
+
+        for (int i = 0; i < n; i++) {
+                x[i] = (unsigned char)(v >> (8 * (n - 1 - i)));
+        }
+        red_buf_append(b, x, (size_t)n);
+}
+
+/* A field of @p len bytes: its length, then the bytes. */
+static void bin_bytes(red_buf_t *b, const void *p, size_t len)
+{
+        put_be(b, len, 4);
+        red_buf_append(b, p, len);
+}
+
+/* An integer field of @p n bytes (int4, int8, timestamptz). */
+static void bin_int(red_buf_t *b, uint64_t v, int n)
+{
+        put_be(b, (uint64_t)n, 4);
+        put_be(b, v, n);
+}
+
 red_sink_result_t red_sink_dedupe_write(red_sink_dedupe_t *d, red_sink_io_t *io,
                                         red_core_t *core, size_t *n,
                                         char *errstr, size_t size)
@@ -534,38 +578,39 @@ red_sink_result_t red_sink_dedupe_write(red_sink_dedupe_t *d, red_sink_io_t *io,
                                         "COPY " TABLE
                                         " (key_hash, event_time, source, "
                                         "contract, key, topic, partition, "
-                                        "\"offset\") FROM STDIN",
+                                        "\"offset\") FROM STDIN (FORMAT "
+                                        "binary)",
                                         errstr, size))) {
                 return r;
         }
         red_buf_reset(&d->buf);
+        /* signature, flags, header extension length */
+        red_buf_append(&d->buf, "PGCOPY\n\377\r\n", 11);
+        put_be(&d->buf, 0, 4);
+        put_be(&d->buf, 0, 4);
         for (size_t i = 0; i < cnt; i++) {
                 const red_event_t *ev = keys[i].ev;
                 const char *topic = ev->msg->topic ? ev->msg->topic : "";
-                char h[33];
+                unsigned char md[RED_HMAC_SHA256_SIZE];
 
                 /* a duplicate found since the keys were noted (raw rows) */
                 if (!red_core_released_event(core, keys[i].entry)) {
                         continue;
                 }
-                if (key_hash(d->sha, d->c->name, keys[i].key, keys[i].len, h)) {
+                if (key_digest(d->sha, d->c->name, keys[i].key, keys[i].len,
+                               md)) {
                         d->buf.failed = true; /* retried, as OOM is */
                         continue;
                 }
-                /* the hashes are hex and decimal: nothing to escape */
-                red_buf_puts(&d->buf, h);
-                red_buf_putc(&d->buf, '\t');
-                red_sink_io_put_time(&d->buf, ev->time);
-                red_buf_putc(&d->buf, '\t');
-                red_buf_puts(&d->buf, d->sources[d->parts[i]].hash);
-                red_buf_putc(&d->buf, '\t');
-                red_buf_put_copy_str(&d->buf, d->c->name, strlen(d->c->name));
-                red_buf_putc(&d->buf, '\t');
-                red_buf_put_copy_str(&d->buf, keys[i].key, keys[i].len);
-                red_buf_putc(&d->buf, '\t');
-                red_buf_put_copy_str(&d->buf, topic, strlen(topic));
-                red_buf_printf(&d->buf, "\t%d\t%lld\n", (int)ev->msg->partition,
-                               (long long)ev->msg->offset);
+                put_be(&d->buf, 8, 2); /* fields */
+                bin_bytes(&d->buf, md, 16);
+                bin_int(&d->buf, (uint64_t)(ev->time - PG_EPOCH_US), 8);
+                bin_int(&d->buf, (uint64_t)d->sources[d->parts[i]].source, 8);
+                bin_bytes(&d->buf, d->c->name, strlen(d->c->name));
+                bin_bytes(&d->buf, keys[i].key, keys[i].len);
+                bin_bytes(&d->buf, topic, strlen(topic));
+                bin_int(&d->buf, (uint64_t)(uint32_t)ev->msg->partition, 4);
+                bin_int(&d->buf, (uint64_t)ev->msg->offset, 8);
                 if (note_written(d, d->parts[i], keys[i].hash, ev->time)) {
                         d->buf.failed = true;
                 }
@@ -574,6 +619,7 @@ red_sink_result_t red_sink_dedupe_write(red_sink_dedupe_t *d, red_sink_io_t *io,
                         return r;
                 }
         }
+        put_be(&d->buf, 0xffff, 2); /* the trailer: -1 fields */
         if ((r = red_sink_io_copy_send(io, &d->buf, errstr, size))) {
                 return r;
         }
