@@ -2,6 +2,7 @@
 #include "red_sink_dedupe.h"
 
 #include "red_buf.h"
+#include "red_hmac.h"
 #include "red_map.h"
 #include "red_partition.h"
 #include "red_seen.h"
@@ -29,6 +30,8 @@ typedef struct source_s {
         char *topic;
         const char *alias; /* the pointer the topic came as last time */
         int32_t partition;
+        char hash[24];  /* the table's `source` of it, in decimal */
+        int64_t source; /* the same as a number */
 } source_t;
 
 /* A key written by the batch transaction, for the filter once committed. */
@@ -48,8 +51,67 @@ struct red_sink_dedupe_s {
         size_t parts_cap;
         written_t *written;
         size_t written_cnt, written_cap;
+        red_hmac_hasher_t *sha;
         red_buf_t buf;
 };
+
+/* key_hash (migrations/0014): the first 16 bytes of SHA-256(contract '/'
+ * key) into @p md. -1 when libcrypto fails. */
+static int key_digest(red_hmac_hasher_t *sha, const char *contract,
+                      const char *key, size_t len,
+                      unsigned char md[RED_HMAC_SHA256_SIZE])
+{
+        const void *p[3] = {contract, "/", key};
+        size_t l[3] = {strlen(contract), 1, len};
+
+        return red_hmac_hasher_sha256(sha, p, l, 3, md) ? -1 : 0;
+}
+
+/* The uuid of key_hash as 32 hex digits and a NUL. -1 (and "") when
+ * libcrypto fails. */
+static int key_hash(red_hmac_hasher_t *sha, const char *contract,
+                    const char *key, size_t len, char out[33])
+{
+        static const char hex[] = "0123456789abcdef";
+        unsigned char md[RED_HMAC_SHA256_SIZE];
+
+        out[0] = '\0';
+        if (key_digest(sha, contract, key, len, md)) {
+                return -1;
+        }
+        for (int i = 0; i < 16; i++) {
+                out[2 * i] = hex[md[i] >> 4];
+                out[2 * i + 1] = hex[md[i] & 15];
+        }
+        out[32] = '\0';
+        return 0;
+}
+
+/* The `source` of a partition (migrations/0014): the first 8 bytes of
+ * SHA-256(contract '/' topic '/' partition), a signed big-endian bigint,
+ * in decimal. -1 when libcrypto fails. */
+static int source_hash(red_hmac_hasher_t *sha, const char *contract,
+                       const char *topic, int32_t partition, char out[24],
+                       int64_t *num)
+{
+        char pn[16];
+        int pl = snprintf(pn, sizeof(pn), "%d", (int)partition);
+        const void *p[5] = {contract, "/", topic, "/", pn};
+        size_t l[5] = {strlen(contract), 1, strlen(topic), 1, (size_t)pl};
+        unsigned char md[RED_HMAC_SHA256_SIZE];
+        uint64_t v = 0;
+
+        if (red_hmac_hasher_sha256(sha, p, l, 5, md)) {
+                return -1;
+        }
+        for (int i = 0; i < 8; i++) {
+                v = v << 8 | md[i];
+        }
+        /* two's complement, as PostgreSQL's bit(64)::bigint reads it */
+        *num = v > (uint64_t)INT64_MAX ? -(int64_t)(~v) - 1 : (int64_t)v;
+        snprintf(out, 24, "%lld", (long long)*num);
+        return 0;
+}
 
 red_sink_dedupe_t *red_sink_dedupe_new(const red_contract_t *c)
 {
@@ -61,8 +123,9 @@ red_sink_dedupe_t *red_sink_dedupe_new(const red_contract_t *c)
         d->c = c;
         red_buf_init(&d->buf);
         if (c->dedupe_slot >= 0 &&
-            !(d->seen = red_seen_new(RED_SINK_DEDUPE_FILTER_KEYS,
-                                     c->dedupe_horizon_us))) {
+            (!(d->seen = red_seen_new(RED_SINK_DEDUPE_FILTER_KEYS,
+                                      c->dedupe_horizon_us)) ||
+             !(d->sha = red_hmac_hasher_new()))) {
                 red_sink_dedupe_destroy(d);
                 return NULL;
         }
@@ -81,11 +144,13 @@ void red_sink_dedupe_destroy(red_sink_dedupe_t *d)
         free(d->parts);
         free(d->written);
         red_seen_destroy(d->seen);
+        red_hmac_hasher_destroy(d->sha);
         red_buf_destroy(&d->buf);
         free(d);
 }
 
-/* The filter's index of @p topic[@p partition], added when new; -1 OOM. */
+/* The filter's index of @p topic[@p partition], added when new; -1 OOM
+ * (or libcrypto failed). */
 static long source_of(red_sink_dedupe_t *d, const char *topic,
                       int32_t partition)
 {
@@ -109,7 +174,10 @@ static long source_of(red_sink_dedupe_t *d, const char *topic,
                 d->sources = ns;
                 d->source_cap = ncap;
         }
-        if (!(d->sources[d->source_cnt].topic = strdup(topic))) {
+        if (source_hash(d->sha, d->c->name, topic, partition,
+                        d->sources[d->source_cnt].hash,
+                        &d->sources[d->source_cnt].source) ||
+            !(d->sources[d->source_cnt].topic = strdup(topic))) {
                 return -1;
         }
         d->sources[d->source_cnt].alias = topic;
@@ -159,7 +227,8 @@ static red_sink_result_t load(red_sink_dedupe_t *d, red_sink_io_t *io,
                               size_t size)
 {
         char ts[RED_TIME_FMT_SIZE], pn[16], lim[24];
-        const char *vals[5] = {d->c->name, d->sources[part].topic, pn, ts, lim};
+        const char *vals[6] = {d->c->name, d->sources[part].topic, pn, ts,
+                               lim,        d->sources[part].hash};
         red_sink_result_t r;
         red_time_t oldest = INT64_MAX;
         PGresult *res;
@@ -172,10 +241,10 @@ static red_sink_result_t load(red_sink_dedupe_t *d, red_sink_io_t *io,
                      io,
                      "SELECT key, (extract(epoch FROM event_time) * "
                      "1000000)::bigint FROM " TABLE
-                     " WHERE contract = $1 AND topic = $2 AND partition = "
-                     "$3 AND event_time >= $4 ORDER BY event_time DESC "
-                     "LIMIT $5",
-                     5, vals, &res, errstr, size))) {
+                     " WHERE source = $6 AND event_time >= $4 AND contract "
+                     "= $1 AND topic = $2 AND partition = $3 ORDER BY "
+                     "event_time DESC LIMIT $5",
+                     6, vals, &res, errstr, size))) {
                 return r;
         }
         rows = PQntuples(res);
@@ -267,19 +336,25 @@ static red_sink_result_t lookup(red_sink_dedupe_t *d, red_sink_io_t *io,
 {
         red_time_t lo = INT64_MAX, hi = INT64_MIN;
         char tlo[RED_TIME_FMT_SIZE], thi[RED_TIME_FMT_SIZE], hor[24];
-        const char *vals[6];
-        red_buf_t karr, tarr;
+        const char *vals[7];
+        red_buf_t karr, tarr, harr;
         red_sink_result_t r = RED_SINK_OK;
         PGresult *res;
 
         red_buf_init(&karr);
         red_buf_init(&tarr);
+        red_buf_init(&harr);
         red_buf_putc(&karr, '{');
         red_buf_putc(&tarr, '{');
+        red_buf_putc(&harr, '{');
         for (size_t a = 0; a < n; a++) {
                 const red_core_dedupe_key_t *k = &keys[ask[a]];
-                char ts[RED_TIME_FMT_SIZE];
+                char ts[RED_TIME_FMT_SIZE], h[33];
 
+                if (key_hash(d->sha, d->c->name, k->key, k->len, h)) {
+                        harr.failed = true;
+                }
+                red_buf_printf(&harr, "%s%s", a ? "," : "", h);
                 red_buf_puts(&karr, a ? "," : "");
                 red_sink_io_put_array_elem(&karr, k->key, k->len);
                 red_time_format(k->ev->time, ts, sizeof(ts));
@@ -289,7 +364,8 @@ static red_sink_result_t lookup(red_sink_dedupe_t *d, red_sink_io_t *io,
         }
         red_buf_putc(&karr, '}');
         red_buf_putc(&tarr, '}');
-        if (karr.failed || tarr.failed) {
+        red_buf_putc(&harr, '}');
+        if (karr.failed || tarr.failed || harr.failed) {
                 r = oom(errstr, size);
                 goto done;
         }
@@ -304,19 +380,21 @@ static red_sink_result_t lookup(red_sink_dedupe_t *d, red_sink_io_t *io,
         vals[3] = hor;
         vals[4] = tlo;
         vals[5] = thi;
+        vals[6] = harr.data;
         /* the batch's range first (it prunes the partitions), then each
-         * key's own horizon */
+         * key's own horizon; the hash finds, the key and contract check */
         if ((r = red_sink_io_exec(
                      io,
                      "SELECT k.i, (extract(epoch FROM min(s.event_time)) * "
                      "1000000)::bigint FROM unnest($2::text[], "
-                     "$3::timestamptz[]) WITH ORDINALITY AS k(key, t, i) "
-                     "JOIN " TABLE " s ON s.contract = $1 AND s.key = k.key "
+                     "$3::timestamptz[], $7::uuid[]) WITH ORDINALITY AS "
+                     "k(key, t, h, i) JOIN " TABLE " s ON s.key_hash = k.h "
+                     "AND s.contract = $1 AND s.key = k.key "
                      "AND s.event_time >= $5 AND s.event_time <= $6 AND "
                      "s.event_time BETWEEN k.t - $4::bigint * interval "
                      "'1 microsecond' AND k.t + $4::bigint * interval "
                      "'1 microsecond' GROUP BY k.i",
-                     6, vals, &res, errstr, size))) {
+                     7, vals, &res, errstr, size))) {
                 goto done;
         }
         /* k.i numbers the asked keys from 1, in order */
@@ -340,6 +418,7 @@ static red_sink_result_t lookup(red_sink_dedupe_t *d, red_sink_io_t *io,
 done:
         red_buf_destroy(&karr);
         red_buf_destroy(&tarr);
+        red_buf_destroy(&harr);
         return r;
 }
 
@@ -445,6 +524,38 @@ static red_sink_result_t partitions(red_sink_io_t *io,
         return RED_SINK_OK;
 }
 
+/* The rows go in PostgreSQL's binary COPY format: the server copies the
+ * hashes, numbers and time instead of parsing their text (uuid_in,
+ * timestamptz_in), and reducerd formats none. */
+
+/* 2000-01-01T00:00:00Z, PostgreSQL's epoch, in Unix microseconds. */
+#define PG_EPOCH_US INT64_C(946684800000000)
+
+/* @p v in @p n bytes, most significant first. */
+static void put_be(red_buf_t *b, uint64_t v, int n)
+{
+        unsigned char x[8];
+
+        for (int i = 0; i < n; i++) {
+                x[i] = (unsigned char)(v >> (8 * (n - 1 - i)));
+        }
+        red_buf_append(b, x, (size_t)n);
+}
+
+/* A field of @p len bytes: its length, then the bytes. */
+static void bin_bytes(red_buf_t *b, const void *p, size_t len)
+{
+        put_be(b, len, 4);
+        red_buf_append(b, p, len);
+}
+
+/* An integer field of @p n bytes (int4, int8, timestamptz). */
+static void bin_int(red_buf_t *b, uint64_t v, int n)
+{
+        put_be(b, (uint64_t)n, 4);
+        put_be(b, v, n);
+}
+
 red_sink_result_t red_sink_dedupe_write(red_sink_dedupe_t *d, red_sink_io_t *io,
                                         red_core_t *core, size_t *n,
                                         char *errstr, size_t size)
@@ -465,29 +576,41 @@ red_sink_result_t red_sink_dedupe_write(red_sink_dedupe_t *d, red_sink_io_t *io,
             (r = partitions(io, keys, cnt, core, errstr, size)) ||
             (r = red_sink_io_copy_begin(io,
                                         "COPY " TABLE
-                                        " (contract, key, event_time, topic, "
-                                        "partition, \"offset\") FROM STDIN",
+                                        " (key_hash, event_time, source, "
+                                        "contract, key, topic, partition, "
+                                        "\"offset\") FROM STDIN (FORMAT "
+                                        "binary)",
                                         errstr, size))) {
                 return r;
         }
         red_buf_reset(&d->buf);
+        /* signature, flags, header extension length */
+        red_buf_append(&d->buf, "PGCOPY\n\377\r\n", 11);
+        put_be(&d->buf, 0, 4);
+        put_be(&d->buf, 0, 4);
         for (size_t i = 0; i < cnt; i++) {
                 const red_event_t *ev = keys[i].ev;
                 const char *topic = ev->msg->topic ? ev->msg->topic : "";
+                unsigned char md[RED_HMAC_SHA256_SIZE];
 
                 /* a duplicate found since the keys were noted (raw rows) */
                 if (!red_core_released_event(core, keys[i].entry)) {
                         continue;
                 }
-                red_buf_put_copy_str(&d->buf, d->c->name, strlen(d->c->name));
-                red_buf_putc(&d->buf, '\t');
-                red_buf_put_copy_str(&d->buf, keys[i].key, keys[i].len);
-                red_buf_putc(&d->buf, '\t');
-                red_sink_io_put_time(&d->buf, ev->time);
-                red_buf_putc(&d->buf, '\t');
-                red_buf_put_copy_str(&d->buf, topic, strlen(topic));
-                red_buf_printf(&d->buf, "\t%d\t%lld\n", (int)ev->msg->partition,
-                               (long long)ev->msg->offset);
+                if (key_digest(d->sha, d->c->name, keys[i].key, keys[i].len,
+                               md)) {
+                        d->buf.failed = true; /* retried, as OOM is */
+                        continue;
+                }
+                put_be(&d->buf, 8, 2); /* fields */
+                bin_bytes(&d->buf, md, 16);
+                bin_int(&d->buf, (uint64_t)(ev->time - PG_EPOCH_US), 8);
+                bin_int(&d->buf, (uint64_t)d->sources[d->parts[i]].source, 8);
+                bin_bytes(&d->buf, d->c->name, strlen(d->c->name));
+                bin_bytes(&d->buf, keys[i].key, keys[i].len);
+                bin_bytes(&d->buf, topic, strlen(topic));
+                bin_int(&d->buf, (uint64_t)(uint32_t)ev->msg->partition, 4);
+                bin_int(&d->buf, (uint64_t)ev->msg->offset, 8);
                 if (note_written(d, d->parts[i], keys[i].hash, ev->time)) {
                         d->buf.failed = true;
                 }
@@ -496,6 +619,7 @@ red_sink_result_t red_sink_dedupe_write(red_sink_dedupe_t *d, red_sink_io_t *io,
                         return r;
                 }
         }
+        put_be(&d->buf, 0xffff, 2); /* the trailer: -1 fields */
         if ((r = red_sink_io_copy_send(io, &d->buf, errstr, size))) {
                 return r;
         }

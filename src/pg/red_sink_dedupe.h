@@ -1,6 +1,7 @@
 /*
  * red_sink_dedupe - contract deduplication in PostgreSQL (a contract's
- * `dedupe`): the seen-keys table reducerd_dedupe (migrations/0007), with
+ * `dedupe`): the seen-keys table reducerd_dedupe (migrations/0007; its
+ * keys key_hash and source, SHA-256 hashes computed here: 0014), with
  * an in-memory filter in front (red_seen.h) so that most batches cost no
  * query.
  *

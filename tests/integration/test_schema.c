@@ -568,6 +568,186 @@ START_TEST(retention_tiers_drop_partitions)
 }
 END_TEST
 
+/* --- the dedupe table's upgrade ---------------------------------------- */
+
+/* The engine's numbered migrations up to 0012 in a directory of @p t's:
+ * what a database of the release before migration 0014 has. */
+static const char *before_0014_dir(itest_t *t)
+{
+        static const char *const files[] = {
+                "0001_reducerd_core.sql", "0004_reducerd_alert_state.sql",
+                "0007_dedupe.sql",        "0008_contract_schema.sql",
+                "0009_offset_epochs.sql", "0010_reducerd_alert_delivery.sql",
+                "0011_node_registry.sql", "0012_node_registry_search.sql"};
+        static char dir[4096];
+
+        snprintf(dir, sizeof(dir), "%s/before_0014", t->dir);
+        ck_assert_int_eq(mkdir(dir, 0755), 0);
+        for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++) {
+                char path[4200], src[256];
+                size_t len;
+                char *sql;
+
+                snprintf(src, sizeof(src), "migrations/%s", files[i]);
+                sql = test_read_file(test_path(src), &len);
+                snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+                test_write_file(path, sql, len);
+                free(sql);
+        }
+        return dir;
+}
+
+/* The seen keys as text, every column, in a fixed order. */
+static char *seen_keys(const char *conninfo)
+{
+        return itest_value(conninfo,
+                           "SELECT coalesce(string_agg(concat_ws('|', "
+                           "key_hash, source, contract, key, event_time, "
+                           "topic, partition, \"offset\"), E'\\n' ORDER BY "
+                           "key_hash, event_time), '') FROM reducerd_dedupe");
+}
+
+/*
+ * Migration 0014 (narrow keys of reducerd_dedupe) on a database whose
+ * seen keys were stored in 0007's table: each stored row gets the
+ * key_hash and source this release's sink computes (the same events
+ * loaded into a fresh database by the sink give the same rows, hashes
+ * included), the table has the new keys, and the upgraded keys still
+ * make the events duplicates (loaded again, nothing is applied), found
+ * by the assignment-time load (`source`) or, stored from elsewhere, by
+ * the primary key and the lookup (key_hash).
+ */
+START_TEST(dedupe_keys_upgrade_in_place)
+{
+        char *cg = codegen(), *ddl, *ins, *a, *b, *v;
+        const char *engine[] = {"migrate", "--engine-only", "--dir", NULL,
+                                NULL};
+        const char *mig[] = {"migrate", cg, NULL};
+        const char *file;
+        itest_t old = {0}, fresh = {0};
+        PGconn *c;
+        long n;
+
+        old.dir = test_tmpdir();
+        old.conninfo = test_pg_create_db("schema_dedupe_old");
+        fresh.dir = test_tmpdir();
+        fresh.conninfo = test_pg_create_db("schema_dedupe_fresh");
+        file = itest_generate(&fresh, "events.jsonl",
+                              "--events 3000 --days 2 --partitions 3 "
+                              "--seed 13");
+        /* the keys as this release's sink writes them */
+        free(itest_cmd_ok(&fresh, mig));
+        n = itest_load(&fresh, cg, file);
+        ck_assert_int_eq(n, itest_lines(file));
+        /* several sources, one `source` each */
+        v = itest_value(fresh.conninfo,
+                        "SELECT count(DISTINCT (topic, partition)) >= 3 AND "
+                        "count(DISTINCT (topic, partition)) = count(DISTINCT "
+                        "source) FROM reducerd_dedupe");
+        ck_assert_str_eq(v, "t");
+        free(v);
+
+        /* the same rows in 0007's table, before 0014 */
+        engine[3] = before_0014_dir(&old);
+        free(itest_cmd_ok(&old, engine));
+        v = itest_value(old.conninfo,
+                        "SELECT count(*) FROM information_schema.columns "
+                        "WHERE table_name = 'reducerd_dedupe' AND "
+                        "column_name = 'key_hash'");
+        ck_assert_str_eq(v, "0");
+        free(v);
+        ddl = itest_value(fresh.conninfo,
+                          "SELECT string_agg(format('CREATE TABLE %I "
+                          "PARTITION OF reducerd_dedupe %s;', c.relname, "
+                          "pg_get_expr(c.relpartbound, c.oid)), ' ') FROM "
+                          "pg_inherits i JOIN pg_class c ON c.oid = "
+                          "i.inhrelid WHERE i.inhparent = "
+                          "'reducerd_dedupe'::regclass");
+        ins = itest_value(fresh.conninfo,
+                          "SELECT 'INSERT INTO reducerd_dedupe (contract, "
+                          "key, event_time, topic, partition, \"offset\") "
+                          "VALUES ' || string_agg(format('(%L, %L, %L, %L, "
+                          "%s, %s)', contract, key, event_time, topic, "
+                          "partition, \"offset\"), ', ') FROM "
+                          "reducerd_dedupe");
+        c = test_pg_connect(old.conninfo);
+        test_pg_exec(c, ddl);
+        test_pg_exec(c, ins);
+        PQfinish(c);
+        free(ddl);
+        free(ins);
+
+        /* the upgrade */
+        free(itest_cmd_ok(&old, mig));
+        a = seen_keys(old.conninfo);
+        b = seen_keys(fresh.conninfo);
+        ck_assert_int_gt((long)strlen(a), 1000);
+        assert_same_text(a, b, "the upgraded and the freshly written keys");
+        free(a);
+        free(b);
+        a = itest_value(old.conninfo,
+                        "SELECT string_agg(regexp_replace(indexdef, "
+                        "'^.* USING ', ''), E'\\n' ORDER BY indexname) FROM "
+                        "pg_indexes WHERE tablename = 'reducerd_dedupe'");
+        ck_assert_str_eq(a, "btree (key_hash, event_time)\n"
+                            "btree (source, event_time)");
+        b = itest_value(fresh.conninfo,
+                        "SELECT string_agg(regexp_replace(indexdef, "
+                        "'^.* USING ', ''), E'\\n' ORDER BY indexname) FROM "
+                        "pg_indexes WHERE tablename = 'reducerd_dedupe'");
+        ck_assert_str_eq(a, b);
+        free(a);
+        free(b);
+
+        /* a replica of the release before, during a rolling upgrade,
+         * writes rows without the hashes: they get the same */
+        c = test_pg_connect(old.conninfo);
+        test_pg_exec(c, "INSERT INTO reducerd_dedupe (contract, key, "
+                        "event_time, topic, partition, \"offset\") SELECT "
+                        "contract, key, event_time + interval '1 "
+                        "microsecond', topic, partition, \"offset\" FROM "
+                        "reducerd_dedupe ORDER BY key_hash, event_time LIMIT "
+                        "1");
+        PQfinish(c);
+        v = itest_value(old.conninfo,
+                        "SELECT count(*) || ' ' || count(DISTINCT (key_hash, "
+                        "source)) FROM reducerd_dedupe WHERE key = (SELECT "
+                        "key FROM reducerd_dedupe ORDER BY key_hash, "
+                        "event_time LIMIT 1)");
+        ck_assert_str_eq(v, "2 1");
+        free(v);
+
+        /* the upgraded keys are seen: every event is a duplicate */
+        ck_assert_int_eq(itest_load(&old, cg, file), n);
+        v = itest_value(old.conninfo,
+                        "SELECT (SELECT count(*) FROM "
+                        "codegen_metrics_aggregated) + (SELECT count(*) FROM "
+                        "workflow_state_history)");
+        ck_assert_str_eq(v, "0");
+        free(v);
+        /* and found by key alone: stored from other partitions (nothing
+         * for the assignment-time load to find), each event's key at its
+         * time breaks the primary key, the batch is consumed again and
+         * the lookup by key_hash finds them */
+        c = test_pg_connect(old.conninfo);
+        test_pg_exec(c, "UPDATE reducerd_dedupe SET partition = partition "
+                        "+ 100, source = reducerd_dedupe_source(contract, "
+                        "topic, partition + 100)");
+        PQfinish(c);
+        ck_assert_int_eq(itest_load(&old, cg, file), n);
+        v = itest_value(old.conninfo,
+                        "SELECT (SELECT count(*) FROM "
+                        "codegen_metrics_aggregated) + (SELECT count(*) FROM "
+                        "workflow_state_history) + (SELECT count(*) FROM "
+                        "reducerd_dedupe WHERE partition < 100)");
+        ck_assert_str_eq(v, "0");
+        free(v);
+        free(cg);
+        itest_fini(&old);
+        itest_fini(&fresh);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("schema");
@@ -582,5 +762,7 @@ int main(void)
                       new_version_builds_a_generation, 60);
         test_add_case(s, "retention_tiers_drop_partitions",
                       retention_tiers_drop_partitions, 120);
+        test_add_case(s, "dedupe_keys_upgrade_in_place",
+                      dedupe_keys_upgrade_in_place, 180);
         return test_main(s);
 }

@@ -410,6 +410,32 @@ START_TEST(hmac_sha256)
 }
 END_TEST
 
+START_TEST(sha256)
+{
+        static const unsigned char abc[RED_HMAC_SHA256_SIZE] = {
+                0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
+                0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+                0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
+                0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+        const void *parts[3] = {"a", "", "bc"};
+        size_t lens[3] = {1, 0, 2};
+        unsigned char md[RED_HMAC_SHA256_SIZE];
+        red_hmac_hasher_t *h = red_hmac_hasher_new();
+
+        /* FIPS 180-2's "abc", in parts (an empty one too), twice: the
+         * context is reused */
+        ck_assert_ptr_nonnull(h);
+        for (int round = 0; round < 2; round++) {
+                memset(md, 0, sizeof(md));
+                ck_assert_int_eq(red_hmac_hasher_sha256(h, parts, lens, 3, md),
+                                 0);
+                ck_assert_mem_eq(md, abc, sizeof(abc));
+        }
+        red_hmac_hasher_destroy(h);
+        red_hmac_hasher_destroy(NULL);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("alert_window");
@@ -422,6 +448,7 @@ static Suite *suite(void)
         tcase_add_test(tc, window_alert_rendering);
         tcase_add_test(tc, alertmanager_and_webhook_bodies);
         tcase_add_test(tc, hmac_sha256);
+        tcase_add_test(tc, sha256);
         suite_add_tcase(s, tc);
         return s;
 }
