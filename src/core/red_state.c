@@ -1004,7 +1004,9 @@ static int apply_columns(red_state_table_t *t, red_state_row_t *row,
                 }
                 changed |= r;
         }
-        if (changed) {
+        /* a row not yet dirty gets its texts from mark_dirty(), which
+         * every change reaches */
+        if (changed && row->dirty) {
                 int r = texts(s, row);
                 if (r) {
                         return r;
