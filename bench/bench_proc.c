@@ -118,7 +118,7 @@ int bench_proc_free_port(void)
         return port;
 }
 
-pid_t bench_proc_reducerd_start(const char *bindir, const char *conf,
+pid_t bench_proc_reducerd_spawn(const char *bindir, const char *conf,
                                 const char *log)
 {
         char cmd[PATH_MAX];
@@ -135,6 +135,11 @@ pid_t bench_proc_reducerd_start(const char *bindir, const char *conf,
         if (pid < 0) {
                 die("fork");
         }
+        return pid;
+}
+
+void bench_proc_reducerd_wait(const char *log)
+{
         for (int i = 0;; i++) {
                 char line[1024];
                 bool assigned = false;
@@ -151,8 +156,16 @@ pid_t bench_proc_reducerd_start(const char *bindir, const char *conf,
                 }
                 fclose(fp);
                 if (assigned) {
-                        break;
+                        return;
                 }
         }
+}
+
+pid_t bench_proc_reducerd_start(const char *bindir, const char *conf,
+                                const char *log)
+{
+        pid_t pid = bench_proc_reducerd_spawn(bindir, conf, log);
+
+        bench_proc_reducerd_wait(log);
         return pid;
 }

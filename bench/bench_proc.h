@@ -47,6 +47,11 @@ void bench_proc_run(const char *cmd);
  * released), for a server the benchmark starts. */
 int bench_proc_free_port(void);
 
+/** Starts `reducerd run -c @p conf` of @p bindir with its stderr in @p log. */
+pid_t bench_proc_reducerd_spawn(const char *bindir, const char *conf,
+                                const char *log);
+/** Returns once @p log says partitions were assigned (60 s at most). */
+void bench_proc_reducerd_wait(const char *log);
 /**
  * Starts `reducerd run -c @p conf` of @p bindir with its stderr in
  * @p log, and returns once the log says its partitions were assigned
