@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -261,6 +262,34 @@ void test_write_file(const char *path, const char *data, size_t len)
         ck_assert_msg(fp != NULL, "cannot write %s: %s", path, strerror(errno));
         ck_assert_int_eq(fwrite(data, 1, len, fp), len);
         ck_assert_int_eq(fclose(fp), 0);
+}
+
+void test_migrations_before(const char *dir, int before)
+{
+        const char *src = test_path("migrations");
+        struct dirent *e;
+        DIR *d = opendir(src);
+        int copied = 0;
+
+        ck_assert_msg(d != NULL, "cannot read %s: %s", src, strerror(errno));
+        while ((e = readdir(d))) {
+                char from[4200], to[4200], *sql;
+                size_t n = strlen(e->d_name), len;
+                int num;
+
+                if (n < 6 || strcmp(e->d_name + n - 4, ".sql") ||
+                    sscanf(e->d_name, "%4d_", &num) != 1 || num >= before) {
+                        continue;
+                }
+                snprintf(from, sizeof(from), "%s/%s", src, e->d_name);
+                snprintf(to, sizeof(to), "%s/%s", dir, e->d_name);
+                sql = test_read_file(from, &len);
+                test_write_file(to, sql, len);
+                free(sql);
+                copied++;
+        }
+        closedir(d);
+        ck_assert_int_gt(copied, 0);
 }
 
 uint64_t test_rand(uint64_t *state)

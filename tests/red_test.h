@@ -72,6 +72,10 @@ char *test_markdown_section(const char *path, const char *heading,
 void test_write_file(const char *path, const char *data, size_t len);
 /** A fresh temporary directory (malloc'd path). */
 char *test_tmpdir(void);
+/** Copies the engine's numbered migrations below number @p before
+ * (migrations/NNNN_*.sql, NNNN < @p before) into directory @p dir: what a
+ * database of the release before migration @p before has. */
+void test_migrations_before(const char *dir, int before);
 
 /** splitmix64: the next number of a seeded, portable stream (*@p state
  * is the stream). */

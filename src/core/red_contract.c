@@ -25,12 +25,12 @@ const char *red_contract_field_type_name(red_field_type_t t)
 }
 
 /* in the order of red_rule_t */
-static const char *const rule_names[] = {"latest", "first", "max", "count",
-                                         "merge"};
+static const char *const rule_names[] = {"latest", "first", "max",
+                                         "count",  "merge", "text_of"};
 
 const char *red_contract_rule_name(red_rule_t r)
 {
-        return (unsigned)r < 5 ? rule_names[r] : "?";
+        return (unsigned)r < 6 ? rule_names[r] : "?";
 }
 
 /* in the order of red_alert_op_t */

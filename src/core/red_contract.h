@@ -390,7 +390,27 @@ typedef enum {
         RED_RULE_COUNT,  /**< how many events */
         RED_RULE_MERGE,  /**< JSON objects merged member by member, the
                             newer event's members win */
+        RED_RULE_TEXT,   /**< text computed from the row's other columns
+                            (text_of:), not from events */
 } red_rule_t;
+
+/** What a part of a text_of column takes from its column. */
+typedef enum {
+        RED_TEXT_VALUE,   /**< a string or uuid column's value */
+        RED_TEXT_ITEMS,   /**< per object item of an array column: the
+                             members' values joined by a space */
+        RED_TEXT_STRINGS, /**< the string members of an object column, in
+                             PostgreSQL jsonb's member order */
+} red_text_kind_t;
+
+/** One part of a text_of column. */
+typedef struct red_text_part_s {
+        red_text_kind_t kind;
+        char *name;     /**< the column, as written */
+        int column;     /**< its index in the state */
+        char **members; /**< RED_TEXT_ITEMS: the item members */
+        size_t member_cnt;
+} red_text_part_t;
 
 /** Column source: the event time instead of a field. */
 #define RED_STATE_TIME (-2)
@@ -403,9 +423,12 @@ typedef struct red_state_col_s {
         int slot;    /**< the field, RED_STATE_TIME, or -1 (count) */
         char **path; /**< members inside an object field, or NULL */
         size_t path_cnt;
-        red_field_type_t type; /**< of the stored value: the field's (or the
-                                  member's declared type), timestamp for the
-                                  time, integer for a count */
+        red_field_type_t type;  /**< of the stored value: the field's (or the
+                                   member's declared type), timestamp for the
+                                   time, integer for a count, string for a
+                                   text */
+        red_text_part_t *parts; /**< RED_RULE_TEXT: what the text is of */
+        size_t part_cnt;
 } red_state_col_t;
 
 /** A child table with one row per item of an array column. */

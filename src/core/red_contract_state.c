@@ -120,16 +120,162 @@ out:
         return r;
 }
 
+/* --- text_of -------------------------------------------------------------
+ */
+
+/* One part of a text_of list: "column", {items: column, members: [m, ...]}
+ * or {strings: column}. Columns are resolved by text_resolve(). */
+static int text_part(red_loader_t *ld, const red_yaml_node_t *n,
+                     const char *what, red_text_part_t *p)
+{
+        static const char *const keys[] = {"items", "members", "strings", NULL};
+        const red_yaml_node_t *items, *members, *strings;
+        int r;
+
+        if (red_yaml_kind(n) == RED_YAML_SCALAR) {
+                p->kind = RED_TEXT_VALUE;
+                return red_contract_load_str(ld, n, what, &p->name);
+        }
+        if (red_yaml_kind(n) != RED_YAML_MAP) {
+                return red_yaml_error(ld->errstr, ld->size, n,
+                                      "%s: a part is a column, {items: "
+                                      "column, members: [...]} or {strings: "
+                                      "column}",
+                                      what);
+        }
+        if ((r = red_yaml_check_keys(n, what, keys, ld->errstr, ld->size))) {
+                return r;
+        }
+        items = red_yaml_get(n, "items");
+        members = red_yaml_get(n, "members");
+        strings = red_yaml_get(n, "strings");
+        if (strings && !items && !members) {
+                p->kind = RED_TEXT_STRINGS;
+                return red_contract_load_str(ld, strings, what, &p->name);
+        }
+        if (!items || !members || strings) {
+                return red_yaml_error(ld->errstr, ld->size, n,
+                                      "%s: a part is a column, {items: "
+                                      "column, members: [...]} or {strings: "
+                                      "column}",
+                                      what);
+        }
+        p->kind = RED_TEXT_ITEMS;
+        if ((r = red_contract_load_str(ld, items, what, &p->name)) ||
+            (r = red_contract_load_strlist(ld, members, what, &p->members,
+                                           &p->member_cnt))) {
+                return r;
+        }
+        if (!p->member_cnt) {
+                return red_yaml_error(ld->errstr, ld->size, members,
+                                      "%s: members needs at least one "
+                                      "member",
+                                      what);
+        }
+        return 0;
+}
+
+/* text_of: [part, ...] into @p col. */
+static int text_of(red_loader_t *ld, const red_yaml_node_t *v, const char *what,
+                   red_state_col_t *col)
+{
+        int r;
+
+        if (red_yaml_kind(v) != RED_YAML_SEQ || !red_yaml_size(v)) {
+                return red_yaml_error(ld->errstr, ld->size, v,
+                                      "%s: text_of needs a list of parts "
+                                      "(columns, {items: column, members: "
+                                      "[...]}, {strings: column})",
+                                      what);
+        }
+        col->slot = -1;
+        col->type = RED_FT_STRING;
+        col->parts = calloc(red_yaml_size(v), sizeof(*col->parts));
+        if (!col->parts) {
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < red_yaml_size(v); i++) {
+                col->parts[i].column = -1;
+                col->part_cnt++;
+                if ((r = text_part(ld, red_yaml_item(v, i), what,
+                                   &col->parts[i]))) {
+                        return r;
+                }
+        }
+        return 0;
+}
+
+/* The columns of every text_of column's parts, once all are declared. */
+static int text_resolve(red_loader_t *ld, const red_yaml_node_t *n,
+                        red_state_t *s)
+{
+        for (size_t i = 0; i < s->column_cnt; i++) {
+                red_state_col_t *col = &s->columns[i];
+                const red_yaml_node_t *at =
+                        red_yaml_get(red_yaml_value(n, i), "text_of");
+                char what[160];
+
+                if (col->rule != RED_RULE_TEXT) {
+                        continue;
+                }
+                snprintf(what, sizeof(what), "state %s column %s text_of",
+                         s->name, col->name);
+                for (size_t k = 0; k < col->part_cnt; k++) {
+                        red_text_part_t *p = &col->parts[k];
+                        const red_yaml_node_t *pn = red_yaml_item(at, k);
+                        const red_state_col_t *src;
+                        red_field_type_t t;
+                        bool ok;
+
+                        p->column = column_index(s, p->name);
+                        if (p->column < 0) {
+                                return red_yaml_error(
+                                        ld->errstr, ld->size, pn,
+                                        "%s: \"%s\" is not a column of the "
+                                        "state",
+                                        what, p->name);
+                        }
+                        src = &s->columns[p->column];
+                        if (src->rule == RED_RULE_TEXT) {
+                                return red_yaml_error(
+                                        ld->errstr, ld->size, pn,
+                                        "%s: %s is a text_of column (a text "
+                                        "is made of columns filled by "
+                                        "events)",
+                                        what, p->name);
+                        }
+                        t = src->type;
+                        ok = p->kind == RED_TEXT_VALUE
+                                     ? t == RED_FT_STRING || t == RED_FT_UUID
+                             : p->kind == RED_TEXT_ITEMS ? t == RED_FT_ARRAY
+                                                         : t == RED_FT_OBJECT;
+                        if (!ok) {
+                                return red_yaml_error(
+                                        ld->errstr, ld->size, pn,
+                                        "%s: %s holds %s (a part names a "
+                                        "string or uuid column, {items: ...} "
+                                        "an array column, {strings: ...} an "
+                                        "object column)",
+                                        what, p->name,
+                                        t ? red_contract_field_type_name(t)
+                                          : "any JSON");
+                        }
+                }
+        }
+        return 0;
+}
+
 /* {latest|first|max: source, on: kinds, type: t} | {count: kinds} |
- * {merge: object field}. */
+ * {merge: object field} | {text_of: [part, ...]}. */
 static int column_of(red_loader_t *ld, const red_state_t *s,
                      const red_yaml_node_t *key, const red_yaml_node_t *n,
                      red_state_col_t *col)
 {
-        static const char *const keys[] = {"latest", "first", "max",  "count",
-                                           "merge",  "on",    "type", NULL};
-        static const char *const rules[] = {"latest", "first", "max", "count",
-                                            "merge"};
+        static const char *const keys[] = {"latest", "first", "max",
+                                           "count",  "merge", "text_of",
+                                           "on",     "type",  NULL};
+        static const char *const rules[] = {"latest", "first", "max",
+                                            "count",  "merge", "text_of"};
         const red_yaml_node_t *v = NULL, *t;
         char what[160];
         int r, found = 0;
@@ -157,7 +303,7 @@ static int column_of(red_loader_t *ld, const red_state_t *s,
         if ((r = red_yaml_check_keys(n, what, keys, ld->errstr, ld->size))) {
                 return r;
         }
-        for (int i = 0; i < 5; i++) {
+        for (int i = 0; i < 6; i++) {
                 const red_yaml_node_t *x = red_yaml_get(n, rules[i]);
                 if (x) {
                         v = x;
@@ -169,10 +315,21 @@ static int column_of(red_loader_t *ld, const red_state_t *s,
                 return red_yaml_error(ld->errstr, ld->size, n,
                                       "%s: exactly one rule is needed "
                                       "(allowed: latest, first, max, count, "
-                                      "merge)",
+                                      "merge, text_of)",
                                       what);
         }
         col->on = s->on;
+        if (col->rule == RED_RULE_TEXT) {
+                if ((t = red_yaml_get(n, "on")) ||
+                    (t = red_yaml_get(n, "type"))) {
+                        return red_yaml_error(ld->errstr, ld->size, t,
+                                              "%s: text_of takes neither on "
+                                              "nor type (the text follows "
+                                              "its columns, a string)",
+                                              what);
+                }
+                return text_of(ld, v, what, col);
+        }
         if (col->rule == RED_RULE_COUNT) {
                 col->slot = -1;
                 col->type = RED_FT_INTEGER;
@@ -264,7 +421,7 @@ static int columns_of(red_loader_t *ld, const red_yaml_node_t *n,
                         return r;
                 }
         }
-        return 0;
+        return text_resolve(ld, n, s);
 }
 
 /* --- lists ----------------------------------------------------------- */
@@ -780,6 +937,13 @@ void red_contract_load_free_states(red_state_t *s, size_t cnt)
                         free(x->columns[k].name);
                         red_contract_load_strlist_free(x->columns[k].path,
                                                        x->columns[k].path_cnt);
+                        for (size_t p = 0; p < x->columns[k].part_cnt; p++) {
+                                red_text_part_t *tp = &x->columns[k].parts[p];
+                                free(tp->name);
+                                red_contract_load_strlist_free(tp->members,
+                                                               tp->member_cnt);
+                        }
+                        free(x->columns[k].parts);
                 }
                 free(x->columns);
                 for (size_t l = 0; x->lists && l < x->list_cnt; l++) {

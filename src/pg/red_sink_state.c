@@ -67,6 +67,47 @@ void red_sink_state_destroy(red_sink_state_t *w)
 static const char *const engine_cols[] = {"state_times", "state_status",
                                           "state_partition", "revision"};
 
+/*
+ * None of the @p cnt columns reducerd writes into @p table may be a
+ * generated column: PostgreSQL refuses a value for one, so every batch
+ * would fail. A registry at migration 0012 has search_text generated, which
+ * migration 0013 turns into a column the contract's text_of rule fills.
+ */
+static int check_not_generated(red_sink_io_t *io, const char *contract,
+                               const char *table, const char *const *cols,
+                               size_t cnt, char *errstr, size_t size)
+{
+        const char *vals[1] = {table};
+        PGresult *res;
+        int r = 0;
+
+        if (red_sink_io_exec(io,
+                             "SELECT column_name FROM "
+                             "information_schema.columns WHERE table_schema "
+                             "= current_schema() AND table_name = $1 AND "
+                             "is_generated = 'ALWAYS'",
+                             1, vals, &res, errstr, size)) {
+                return -1;
+        }
+        for (int row = 0; !r && row < PQntuples(res); row++) {
+                for (size_t k = 0; k < cnt; k++) {
+                        if (!strcmp(PQgetvalue(res, row, 0), cols[k])) {
+                                snprintf(errstr, size,
+                                         "table %s: column %s is generated, "
+                                         "but contract %s writes it: run "
+                                         "reducerd migrate (migration 0013 "
+                                         "makes the registry's search_text "
+                                         "a column reducerd writes)",
+                                         table, cols[k], contract);
+                                r = -1;
+                                break;
+                        }
+                }
+        }
+        PQclear(res);
+        return r;
+}
+
 static int prepare_one(red_sink_state_t *w, red_sink_io_t *io, size_t i,
                        char *errstr, size_t size)
 {
@@ -108,7 +149,9 @@ static int prepare_one(red_sink_state_t *w, red_sink_io_t *io, size_t i,
         check[cnt++] = "updated_at";
         if (n->cols.failed ||
             red_sink_io_check_columns(io, w->c->name, s->table, check, cnt,
-                                      errstr, size)) {
+                                      errstr, size) ||
+            check_not_generated(io, w->c->name, s->table, check, cnt, errstr,
+                                size)) {
                 return -1;
         }
         for (size_t l = 0; l < s->list_cnt; l++) {

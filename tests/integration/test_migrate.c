@@ -202,6 +202,135 @@ START_TEST(malformed_conninfo_hides_the_password)
 }
 END_TEST
 
+/* What `reducerd nodes search` answers on @p ci with @p args, without its
+ * execution time (malloc'd). */
+static char *search(const char *ci, const char *const *args)
+{
+        char env[512], paths[4200], *out, *err, *t;
+        const char *envs[] = {env, paths, NULL};
+        const char *argv[16];
+        int n = 0;
+
+        argv[n++] = test_bin();
+        argv[n++] = "nodes";
+        argv[n++] = "search";
+        for (; *args && n < 15; args++) {
+                argv[n++] = *args;
+        }
+        argv[n] = NULL;
+        snprintf(env, sizeof(env), "REDUCERD_POSTGRES_CONNINFO=%s", ci);
+        snprintf(paths, sizeof(paths), "REDUCERD_CONTRACTS_PATHS=%s",
+                 test_path("contracts/node_registry.yaml"));
+        ck_assert_msg(test_run(argv, envs, &out, &err) == 0, "%s", err);
+        free(err);
+        ck_assert_ptr_nonnull(t = strstr(out, ",\"execution_time_ms\":"));
+        *t = '\0';
+        return out;
+}
+
+/*
+ * A registry at migration 0012, with nodes in it, upgrades in place: 0013
+ * keeps every row and its search text (no longer generated), and the
+ * search answers every query as before.
+ */
+START_TEST(registry_upgrade_keeps_search_answers)
+{
+        static const char *const queries[][8] = {
+                {"--query", "capability_1", NULL},
+                {"--query", "Capability 1", "--page_size", "100", NULL},
+                {"--query", "foo-bar", "--sort_by", "name", NULL},
+                {"--query", "bench or widget", "--page", "2", NULL},
+                {"--query", "category_4 x_y", NULL},
+                {"--query", "\"of the\"", NULL},
+                {"--query", "Node 7 bench", NULL},
+                {"--query", "SearchTestNode01", NULL},
+                {"--query", "SerchTestNode011", NULL},
+                {"--query", "100%", NULL},
+                {"--query", "[2.5, true]", NULL},
+                {"--query", "2.5 true", NULL},
+                {"--capability", "foo-bar", "--node_type", "reducer", NULL},
+                {"--version_min", "1.2.0", "--version_max", "1.9.9", NULL},
+                {"--query", "zzz", NULL}};
+        const size_t nq = sizeof(queries) / sizeof(*queries);
+        char *ci = test_pg_create_db("migrate_registry"), *dir = test_tmpdir();
+        char *before[sizeof(queries) / sizeof(*queries)], *texts, *out, *err;
+        char *v;
+        PGconn *c;
+
+        test_migrations_before(dir, 13);
+        ck_assert_msg(migrate(ci, dir, &out, &err) == 0, "%s", err);
+        free(out);
+        free(err);
+        c = test_pg_connect(ci);
+        test_pg_exec(c, "SET client_min_messages = warning");
+        test_pg_exec(
+                c,
+                "INSERT INTO registered_nodes (node_id, node_name, node_type, "
+                "version, capabilities, metadata) SELECT format('n-%s', "
+                "lpad(i::text, 4, '0')), format('SearchTestNode%s', "
+                "lpad(i::text, 3, '0')), (ARRAY['effect', 'compute', "
+                "'reducer', 'orchestrator'])[i % 4 + 1], format('1.%s.%s', "
+                "i / 10, i % 10), jsonb_build_array(jsonb_build_object("
+                "'name', format('capability_%s', i % 13), 'description', "
+                "format('Capability %s of the bench', i % 7)), "
+                "jsonb_build_object('name', CASE WHEN i % 5 = 0 THEN "
+                "'foo-bar' ELSE 'http_api' END, 'description', CASE WHEN i "
+                "% 6 = 0 THEN '{\"a\": 1, \"b\": [2.5, true]}'::jsonb END)), "
+                "jsonb_build_object('index', i, 'category', "
+                "format('category_%s', i % 11), 'note', CASE WHEN i % 9 = 0 "
+                "THEN 'a widget, O''K at 100% x_y' ELSE 'node ' || i END) "
+                "FROM generate_series(0, 299) AS i");
+        texts = test_pg_value(c, "SELECT md5(string_agg(node_id || ':' || "
+                                 "search_text, E'\\n' ORDER BY node_id)) "
+                                 "FROM registered_nodes");
+        PQfinish(c);
+        for (size_t i = 0; i < nq; i++) {
+                before[i] = search(ci, queries[i]);
+        }
+        /* answers that prove something: matches, pages, a miss */
+        ck_assert_ptr_nonnull(strstr(before[0], "\"n-0001\""));
+        ck_assert_ptr_nonnull(strstr(before[10], "\"total_count\":50,"));
+        ck_assert_ptr_nonnull(strstr(before[12], "\"n-0010\""));
+        ck_assert_ptr_nonnull(strstr(before[14], "\"total_count\":0"));
+
+        ck_assert_msg(migrate(ci, NULL, &out, &err) == 0, "%s", err);
+        ck_assert_msg(
+                strstr(out, "0013_node_registry_text_by_reducerd") ||
+                        strstr(err, "0013_node_registry_text_by_reducerd"),
+                "%s%s", out, err);
+        free(out);
+        free(err);
+        c = test_pg_connect(ci);
+        v = test_pg_value(c, "SELECT count(*) FROM registered_nodes");
+        ck_assert_str_eq(v, "300");
+        free(v);
+        v = test_pg_value(c, "SELECT is_generated FROM "
+                             "information_schema.columns WHERE table_name = "
+                             "'registered_nodes' AND column_name = "
+                             "'search_text'");
+        ck_assert_str_eq(v, "NEVER");
+        free(v);
+        v = test_pg_value(c, "SELECT md5(string_agg(node_id || ':' || "
+                             "search_text, E'\\n' ORDER BY node_id)) FROM "
+                             "registered_nodes");
+        ck_assert_str_eq(v, texts);
+        free(v);
+        free(texts);
+        PQfinish(c);
+        for (size_t i = 0; i < nq; i++) {
+                char *after = search(ci, queries[i]);
+
+                ck_assert_msg(!strcmp(after, before[i]),
+                              "query %zu: %s, before the upgrade %s", i, after,
+                              before[i]);
+                free(after);
+                free(before[i]);
+        }
+        free(dir);
+        free(ci);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("migrate");
@@ -214,6 +343,7 @@ static Suite *suite(void)
         tcase_add_test(tc, concurrent_runs_apply_once);
         tcase_add_test(tc, unreachable_postgres_is_a_clear_error);
         tcase_add_test(tc, malformed_conninfo_hides_the_password);
+        tcase_add_test(tc, registry_upgrade_keeps_search_answers);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -809,24 +809,53 @@ static long lines_of(const char *file)
         return n;
 }
 
+/* Every row's search_text, written by reducerd (the contract's text_of),
+ * equals what migration 0012's SQL function computes from the row as
+ * stored; returns how many rows there are. */
+static long text_equals_sql(itest_t *t)
+{
+        PGconn *c = test_pg_connect(t->conninfo);
+        char *v = test_pg_value(
+                c, "SELECT count(*) || ' ' || count(*) FILTER (WHERE "
+                   "search_text IS DISTINCT FROM "
+                   "registered_nodes_search_text(node_name, capabilities, "
+                   "metadata)) FROM registered_nodes");
+        long rows = 0, differ = -1;
+
+        ck_assert_int_eq(sscanf(v, "%ld %ld", &rows, &differ), 2);
+        ck_assert_msg(differ == 0, "%ld of %ld search texts differ from SQL's",
+                      differ, rows);
+        free(v);
+        PQfinish(c);
+        return rows;
+}
+
 /* The reference data of the `reduce` golden test (registrations,
  * heartbeats, a ghost node's heartbeat, deregistrations, a revival, dead
- * letters), through Kafka. */
+ * letters), through Kafka; then nodes whose capabilities and metadata hold
+ * values of every JSON type, names in any order and escapes
+ * (search_text.jsonl), whose search text must still be SQL's. */
 START_TEST(reference_equals_reduce)
 {
         const char *file = test_path("tests/data/reduce/node_registry/"
                                      "reference.jsonl");
+        const char *odd = test_path("tests/data/reduce/node_registry/"
+                                    "search_text.jsonl");
         char *expected = expected_rows(file);
         itest_t t;
         int port;
         pid_t pid = start(&t, "registry_reference", &port);
-        long n = lines_of(file);
+        long n = lines_of(file), m = lines_of(odd);
 
         itest_produce(&t, file, 1, n);
         ck_assert(itest_wait_committed(&t, GROUP, n, 120000));
         ck_assert_int_eq(compare_registry(&t, expected), 20);
-        ck_assert_int_eq(itest_stop(pid, SIGTERM, 30000), 0);
+        ck_assert_int_eq(text_equals_sql(&t), 20);
         free(expected);
+        itest_produce(&t, odd, 1, m);
+        ck_assert(itest_wait_committed(&t, GROUP, n + m, 120000));
+        ck_assert_int_eq(text_equals_sql(&t), 27);
+        ck_assert_int_eq(itest_stop(pid, SIGTERM, 30000), 0);
         itest_fini(&t);
 }
 END_TEST
@@ -1034,6 +1063,58 @@ START_TEST(heartbeat_retention)
 }
 END_TEST
 
+typedef struct log_wait_s {
+        itest_t *t;
+        const char *text;
+} log_wait_t;
+
+static bool log_has(void *opaque)
+{
+        log_wait_t *w = opaque;
+        char *log = itest_log(w->t, 0);
+        bool found = strstr(log, w->text) != NULL;
+
+        free(log);
+        return found;
+}
+
+/*
+ * A registry whose search_text is still generated (a database at
+ * migration 0012 that a newer reducerd runs against before `reducerd
+ * migrate`): the worker writes no batch and says what to do.
+ */
+START_TEST(generated_text_refused)
+{
+        char contract[4096];
+        const char *cs[] = {contract, NULL};
+        log_wait_t lw;
+        itest_t t;
+        PGconn *c;
+        pid_t pid;
+
+        snprintf(contract, sizeof(contract), "%s", test_path(CONTRACT));
+        init_db(&t, "registry_generated");
+        c = test_pg_connect(t.conninfo);
+        test_pg_exec(c, "ALTER TABLE registered_nodes DROP COLUMN "
+                        "search_text CASCADE");
+        test_pg_exec(c, "ALTER TABLE registered_nodes ADD COLUMN search_text "
+                        "text GENERATED ALWAYS AS "
+                        "(registered_nodes_search_text(node_name, "
+                        "capabilities, metadata)) STORED");
+        PQfinish(c);
+        itest_kafka(&t, PARTITIONS, cs);
+        itest_config(&t, cs, 500, 100, NULL);
+        pid = itest_start(&t, NULL, 0);
+        lw.t = &t;
+        lw.text = "table registered_nodes: column search_text is generated, "
+                  "but contract node_registry writes it: run reducerd "
+                  "migrate";
+        ck_assert(test_wait_for(log_has, &lw, 60000));
+        ck_assert_int_eq(itest_stop(pid, SIGTERM, 30000), 0);
+        itest_fini(&t);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("registry");
@@ -1044,5 +1125,6 @@ int main(void)
         test_add_case(s, "reference", reference_equals_reduce, 600);
         test_add_case(s, "storm", storm_kill9, 900);
         test_add_case(s, "retention", heartbeat_retention, 300);
+        test_add_case(s, "generated", generated_text_refused, 300);
         return test_main(s);
 }

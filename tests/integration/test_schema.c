@@ -570,30 +570,15 @@ END_TEST
 
 /* --- the dedupe table's upgrade ---------------------------------------- */
 
-/* The engine's numbered migrations up to 0012 in a directory of @p t's:
+/* The engine's numbered migrations before 0014 in a directory of @p t's:
  * what a database of the release before migration 0014 has. */
 static const char *before_0014_dir(itest_t *t)
 {
-        static const char *const files[] = {
-                "0001_reducerd_core.sql", "0004_reducerd_alert_state.sql",
-                "0007_dedupe.sql",        "0008_contract_schema.sql",
-                "0009_offset_epochs.sql", "0010_reducerd_alert_delivery.sql",
-                "0011_node_registry.sql", "0012_node_registry_search.sql"};
         static char dir[4096];
 
         snprintf(dir, sizeof(dir), "%s/before_0014", t->dir);
         ck_assert_int_eq(mkdir(dir, 0755), 0);
-        for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++) {
-                char path[4200], src[256];
-                size_t len;
-                char *sql;
-
-                snprintf(src, sizeof(src), "migrations/%s", files[i]);
-                sql = test_read_file(test_path(src), &len);
-                snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-                test_write_file(path, sql, len);
-                free(sql);
-        }
+        test_migrations_before(dir, 14);
         return dir;
 }
 

@@ -362,6 +362,132 @@ START_TEST(event_ids_stable)
 }
 END_TEST
 
+/* The text of item @p key's row (static), or NULL when null. */
+static const char *text_of(red_state_table_t *t, const char *key)
+{
+        static char buf[1024];
+        json_t *row = row_of(t, key);
+        const char *v;
+
+        ck_assert_ptr_nonnull(row);
+        v = str_of(row, "text");
+        if (v) {
+                snprintf(buf, sizeof(buf), "%s", v);
+        }
+        json_decref(row);
+        return v ? buf : NULL;
+}
+
+/* text_of follows the row's merged, latest values, whichever event
+ * changed them, in any order of arrival. */
+START_TEST(text_follows_the_row)
+{
+        red_contract_t *c =
+                test_contract("tests/data/contracts/state_text.yaml");
+        red_state_table_t *t = red_state_table_new(c, &c->states[0], 0);
+        size_t cnt;
+        red_state_row_t **rows;
+        red_buf_t b;
+
+        apply(t, c, ITEMS,
+              "{\"event_type\":\"PUT\",\"id\":\"a\",\"name\":\"Node A\","
+              "\"tags\":[{\"k\":\"x\",\"v\":\"one\"},{\"k\":\"y\"}],"
+              "\"attrs\":{\"zeta\":\"z\",\"b\":\"bee\",\"n\":5,"
+              "\"aa\":\"two a\"},\"timestamp\":\"2025-11-06T10:00:10Z\"}");
+        /* attrs in jsonb's member order (b, n, aa, zeta), 5 not a string */
+        ck_assert_str_eq(text_of(t, "a"), "Node A x one y bee two a z");
+        /* only attrs: merged into the stored members, the name stays */
+        apply(t, c, ITEMS,
+              "{\"event_type\":\"PUT\",\"id\":\"a\",\"attrs\":{\"b\":\"bus\","
+              "\"c\":\"sea\"},\"timestamp\":\"2025-11-06T10:00:20Z\"}");
+        ck_assert_str_eq(text_of(t, "a"), "Node A x one y bus sea two a z");
+        /* a late event: its name loses, its new member joins */
+        apply(t, c, ITEMS,
+              "{\"event_type\":\"PUT\",\"id\":\"a\",\"name\":\"Old\","
+              "\"attrs\":{\"b\":\"old\",\"q\":\"late\"},"
+              "\"timestamp\":\"2025-11-06T10:00:05Z\"}");
+        ck_assert_str_eq(text_of(t, "a"),
+                         "Node A x one y bus sea late two a z");
+        /* an event that changes none of its columns keeps it */
+        apply(t, c, ITEMS,
+              "{\"event_type\":\"BEAT\",\"id\":\"a\","
+              "\"timestamp\":\"2025-11-06T10:00:30Z\"}");
+        ck_assert_str_eq(text_of(t, "a"),
+                         "Node A x one y bus sea late two a z");
+        /* no state_times entry: the text has no event time of its own */
+        rows = red_state_table_rows(t, &cnt);
+        ck_assert_uint_eq(cnt, 1);
+        red_buf_init(&b);
+        red_state_times_json(t, rows[0], &b);
+        ck_assert_ptr_null(strstr(b.data, "\"text\""));
+        ck_assert_ptr_nonnull(strstr(b.data, "\"attrs\""));
+        red_buf_destroy(&b);
+        /* a row without any part's value: the empty text, as concat_ws */
+        apply(t, c, ITEMS,
+              "{\"event_type\":\"PUT\",\"id\":\"b\",\"tags\":[\"loose\",1],"
+              "\"timestamp\":\"2025-11-06T10:00:10Z\"}");
+        ck_assert_str_eq(text_of(t, "b"), "");
+        red_state_table_commit(t);
+        red_state_table_destroy(t);
+        red_contract_destroy(c);
+}
+END_TEST
+
+/* Values that are not strings read as PostgreSQL's ->> prints the stored
+ * jsonb: numbers as numeric, objects and arrays as jsonb text in its
+ * member order and escapes; an object item without the members is an
+ * empty piece; items that are not objects give none. */
+START_TEST(text_reads_values_as_jsonb)
+{
+        red_contract_t *c =
+                test_contract("tests/data/contracts/state_text.yaml");
+        red_state_table_t *t = red_state_table_new(c, &c->states[0], 0);
+
+        apply(t, c, ITEMS,
+              "{\"event_type\":\"PUT\",\"id\":\"a\",\"name\":\"N\","
+              "\"tags\":[{\"k\":{\"bb\":1,\"a\":[true,null,false],"
+              "\"ab\":{}},\"v\":2.5},\"loose\",{},{\"k\":null,\"v\":1e20},"
+              "{\"k\":1.52587890625e-05,\"v\":-0.0},{\"k\":-12,\"v\":[]},"
+              "{\"k\":{\"s\":\"q\\\"b\\\\c\\n\\t\\u0001\\u00e9\"},"
+              "\"v\":\"raw \\\"q\\\"\"}],\"attrs\":{\"x\":{\"y\":\"no\"},"
+              "\"w\":[\"no\"],\"v\":true,\"u\":\"yes\"},"
+              "\"timestamp\":\"2025-11-06T10:00:10Z\"}");
+        ck_assert_str_eq(text_of(t, "a"),
+                         "N {\"a\": [true, null, false], \"ab\": {}, \"bb\": "
+                         "1} 2.5  100000000000000000000 0.0000152587890625 "
+                         "0.0 -12 [] {\"s\": \"q\\\"b\\\\c\\n\\t\\u0001"
+                         "\xc3\xa9\"} raw \"q\" yes");
+        red_state_table_commit(t);
+        red_state_table_destroy(t);
+        red_contract_destroy(c);
+}
+END_TEST
+
+/* A row restored with a text another writer left (a release before
+ * text_of wrote none) gets the text of its columns with its next write. */
+START_TEST(text_of_restored_row_rewritten)
+{
+        red_contract_t *c =
+                test_contract("tests/data/contracts/state_text.yaml");
+        red_state_table_t *t = red_state_table_new(c, &c->states[0], 0);
+        red_state_row_t *row = red_state_table_restore(t, "a");
+
+        ck_assert_ptr_nonnull(row);
+        red_state_row_set(row, 0, json_string("Stored"),
+                          test_time("2025-11-06T10:00:00Z"));
+        red_state_row_set(row, 4, json_string("stale"), INT64_MIN);
+        ck_assert_int_eq(red_state_table_loaded(t), 0);
+        ck_assert_str_eq(text_of(t, "a"), "stale");
+        apply(t, c, ITEMS,
+              "{\"event_type\":\"BEAT\",\"id\":\"a\","
+              "\"timestamp\":\"2025-11-06T10:00:30Z\"}");
+        ck_assert_str_eq(text_of(t, "a"), "Stored");
+        red_state_table_commit(t);
+        red_state_table_destroy(t);
+        red_contract_destroy(c);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("state");
@@ -374,6 +500,9 @@ int main(void)
         tcase_add_test(tc, staleness);
         tcase_add_test(tc, restore_and_missing);
         tcase_add_test(tc, event_ids_stable);
+        tcase_add_test(tc, text_follows_the_row);
+        tcase_add_test(tc, text_reads_values_as_jsonb);
+        tcase_add_test(tc, text_of_restored_row_rewritten);
         suite_add_tcase(s, tc);
         return test_main(s);
 }

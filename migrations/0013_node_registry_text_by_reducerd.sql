@@ -1,0 +1,12 @@
+-- Node registry: reducerd writes the search text (issue 19).
+--
+-- registered_nodes.search_text was a generated column: PostgreSQL computed
+-- registered_nodes_search_text() for every row written, the largest single
+-- cost of a registration (bench/bench_registry, README "Performance").
+-- contracts/node_registry.yaml now computes the same text with its
+-- `text_of` rule (contracts/README.md "state") and writes it with the row.
+-- DROP EXPRESSION keeps every stored value, so a registry upgrades in place
+-- with its rows, and the indexes over search_text stay as they are.
+-- registered_nodes_search_text() stays: it states what the text is (a test
+-- compares reducerd's text with it), and SQL may still call it.
+ALTER TABLE registered_nodes ALTER COLUMN search_text DROP EXPRESSION;
