@@ -920,6 +920,28 @@ char *itest_log(itest_t *t, int n)
         return test_read_file(path, NULL);
 }
 
+typedef struct log_wait_s {
+        itest_t *t;
+        const char *text;
+} log_wait_t;
+
+static bool log_has(void *opaque)
+{
+        log_wait_t *w = opaque;
+        char *log = itest_log(w->t, 0);
+        bool found = strstr(log, w->text) != NULL;
+
+        free(log);
+        return found;
+}
+
+bool itest_wait_log(itest_t *t, const char *text, long timeout_ms)
+{
+        log_wait_t w = {t, text};
+
+        return test_wait_for(log_has, &w, timeout_ms);
+}
+
 /* The HTTP port worker n logged, once it did. */
 typedef struct port_wait_s {
         itest_t *t;

@@ -154,6 +154,9 @@ bool itest_wait_metric(int port, const char *series, double want,
                        long timeout_ms);
 /** The log of worker @p n (malloc'd). */
 char *itest_log(itest_t *t, int n);
+/** Waits until the log of worker 0 holds @p text, @p timeout_ms at most;
+ * returns whether it did. */
+bool itest_wait_log(itest_t *t, const char *text, long timeout_ms);
 
 /* ------------------------------------------------------------------ */
 /* the read side                                                       */

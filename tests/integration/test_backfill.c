@@ -427,21 +427,6 @@ END_TEST
 
 /* --- from a Kafka replay ---------------------------------------------- */
 
-typedef struct log_wait_s {
-        itest_t *t;
-        const char *text;
-} log_wait_t;
-
-static bool log_has(void *opaque)
-{
-        log_wait_t *w = opaque;
-        char *log = itest_log(w->t, 0);
-        bool found = strstr(log, w->text) != NULL;
-
-        free(log);
-        return found;
-}
-
 /*
  * codegen_metrics keeps no raw rows: its version 1.1.0 with new quality
  * buckets is built by replaying the topics while `reducerd run` (1.0.0)
@@ -489,12 +474,10 @@ START_TEST(kafka_replay_fills_a_new_generation)
         contracts[0] = v2;
         itest_config(&t, contracts, 500, 200, NULL);
         ck_assert_int_eq(kill(w, SIGHUP), 0);
-        {
-                log_wait_t lw = {&t, "reload refused, keeping the running "
-                                     "contracts: contract codegen_metrics "
-                                     "1.1.0"};
-                ck_assert(test_wait_for(log_has, &lw, 30000));
-        }
+        ck_assert(itest_wait_log(&t,
+                                 "reload refused, keeping the running "
+                                 "contracts: contract codegen_metrics 1.1.0",
+                                 30000));
         bf[2] = t.config;
         out = itest_cmd_ok(&t, bf);
         ck_assert_msg(strstr(out, "the new generation is live"), "%s", out);
@@ -502,11 +485,8 @@ START_TEST(kafka_replay_fills_a_new_generation)
 
         /* the worker, still on 1.0.0, stops writing ... */
         itest_produce(&t, e2, 1, 300);
-        {
-                log_wait_t lw = {&t, "its tables were switched to "
-                                     "generation 2"};
-                ck_assert(test_wait_for(log_has, &lw, 30000));
-        }
+        ck_assert(itest_wait_log(&t, "its tables were switched to generation 2",
+                                 30000));
         ck_assert_int_eq(itest_committed(&t, CODEGEN_GROUP), 1200);
         /* ... and carries on when reloaded with 1.1.0 */
         ck_assert_int_eq(kill(w, SIGHUP), 0);

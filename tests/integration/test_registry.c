@@ -1063,21 +1063,6 @@ START_TEST(heartbeat_retention)
 }
 END_TEST
 
-typedef struct log_wait_s {
-        itest_t *t;
-        const char *text;
-} log_wait_t;
-
-static bool log_has(void *opaque)
-{
-        log_wait_t *w = opaque;
-        char *log = itest_log(w->t, 0);
-        bool found = strstr(log, w->text) != NULL;
-
-        free(log);
-        return found;
-}
-
 /*
  * A registry whose search_text is still generated (a database at
  * migration 0012 that a newer reducerd runs against before `reducerd
@@ -1087,7 +1072,6 @@ START_TEST(generated_text_refused)
 {
         char contract[4096];
         const char *cs[] = {contract, NULL};
-        log_wait_t lw;
         itest_t t;
         PGconn *c;
         pid_t pid;
@@ -1105,11 +1089,11 @@ START_TEST(generated_text_refused)
         itest_kafka(&t, PARTITIONS, cs);
         itest_config(&t, cs, 500, 100, NULL);
         pid = itest_start(&t, NULL, 0);
-        lw.t = &t;
-        lw.text = "table registered_nodes: column search_text is generated, "
-                  "but contract node_registry writes it: run reducerd "
-                  "migrate";
-        ck_assert(test_wait_for(log_has, &lw, 60000));
+        ck_assert(itest_wait_log(&t,
+                                 "table registered_nodes: column search_text "
+                                 "is generated, but contract node_registry "
+                                 "writes it: run reducerd migrate",
+                                 60000));
         ck_assert_int_eq(itest_stop(pid, SIGTERM, 30000), 0);
         itest_fini(&t);
 }
