@@ -186,6 +186,12 @@ void red_buf_put_json_str(red_buf_t *b, const char *s, size_t len)
                 case '\\':
                         esc = "\\\\";
                         break;
+                case '\b':
+                        esc = "\\b";
+                        break;
+                case '\f':
+                        esc = "\\f";
+                        break;
                 case '\n':
                         esc = "\\n";
                         break;

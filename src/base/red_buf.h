@@ -38,7 +38,9 @@ void red_buf_put_i64(red_buf_t *b, int64_t v);
 /** Shortest decimal text that reads back to the same double ("%.17g" trimmed).
  */
 void red_buf_put_double(red_buf_t *b, double v);
-/** A JSON string literal with quotes and escapes. */
+/** A JSON string literal with quotes and escapes: \" \\ \b \f \n \r \t,
+ * other bytes below 0x20 as \u00xx, the rest as they are (PostgreSQL's
+ * jsonb prints strings the same way). */
 void red_buf_put_json_str(red_buf_t *b, const char *s, size_t len);
 /** Text for PostgreSQL COPY (text format): escapes \\, tab, newline, CR. */
 void red_buf_put_copy_str(red_buf_t *b, const char *s, size_t len);

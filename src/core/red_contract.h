@@ -429,6 +429,7 @@ typedef struct red_state_col_s {
                                    text */
         red_text_part_t *parts; /**< RED_RULE_TEXT: what the text is of */
         size_t part_cnt;
+        bool in_text; /**< a part of a text_of column */
 } red_state_col_t;
 
 /** A child table with one row per item of an array column. */

@@ -236,6 +236,7 @@ static int text_resolve(red_loader_t *ld, const red_yaml_node_t *n,
                                         what, p->name);
                         }
                         src = &s->columns[p->column];
+                        s->columns[p->column].in_text = true;
                         if (src->rule == RED_RULE_TEXT) {
                                 return red_yaml_error(
                                         ld->errstr, ld->size, pn,

@@ -706,6 +706,7 @@ static int apply_columns(red_state_table_t *t, red_state_row_t *row,
         const red_state_t *s = t->s;
         uint64_t bit = UINT64_C(1) << ev->kind->index;
         int changed = 0;
+        bool text_changed = false;
 
         for (size_t i = 0; i < s->column_cnt; i++) {
                 const red_state_col_t *col = &s->columns[i];
@@ -726,10 +727,12 @@ static int apply_columns(red_state_table_t *t, red_state_row_t *row,
                         row->list_dirty |= s->lists[l].column == (int)i;
                 }
                 changed |= r;
+                text_changed |= r && col->in_text;
         }
         /* a row not yet dirty gets its texts from mark_dirty(), which
-         * every change reaches */
-        if (changed && row->dirty) {
+         * every change reaches; a dirty row's again only when a column
+         * they are made of changed (not on every heartbeat) */
+        if (text_changed && row->dirty) {
                 int r = texts(s, row);
                 if (r) {
                         return r;

@@ -98,45 +98,6 @@ static void put_numeric(red_buf_t *out, const char *num)
         }
 }
 
-/* A string as jsonb's text output quotes it (PostgreSQL's escape_json). */
-static void put_jsonb_str(red_buf_t *out, const char *s, size_t len)
-{
-        red_buf_putc(out, '"');
-        for (size_t i = 0; i < len; i++) {
-                unsigned char c = (unsigned char)s[i];
-                switch (c) {
-                case '\b':
-                        red_buf_puts(out, "\\b");
-                        break;
-                case '\f':
-                        red_buf_puts(out, "\\f");
-                        break;
-                case '\n':
-                        red_buf_puts(out, "\\n");
-                        break;
-                case '\r':
-                        red_buf_puts(out, "\\r");
-                        break;
-                case '\t':
-                        red_buf_puts(out, "\\t");
-                        break;
-                case '"':
-                        red_buf_puts(out, "\\\"");
-                        break;
-                case '\\':
-                        red_buf_puts(out, "\\\\");
-                        break;
-                default:
-                        if (c < ' ') {
-                                red_buf_printf(out, "\\u%04x", c);
-                        } else {
-                                red_buf_putc(out, (char)c);
-                        }
-                }
-        }
-        red_buf_putc(out, '"');
-}
-
 /* @p v as jsonb's text output writes it: {"a": 1, "b": [true, null]}. */
 static void put_jsonb(red_buf_t *out, const json_t *v)
 {
@@ -154,7 +115,7 @@ static void put_jsonb(red_buf_t *out, const json_t *v)
                 red_buf_putc(out, '{');
                 for (size_t i = 0; i < n; i++) {
                         red_buf_puts(out, i ? ", " : "");
-                        put_jsonb_str(out, keys[i], strlen(keys[i]));
+                        red_buf_put_json_str(out, keys[i], strlen(keys[i]));
                         red_buf_puts(out, ": ");
                         put_jsonb(out, json_object_get(v, keys[i]));
                 }
@@ -170,7 +131,8 @@ static void put_jsonb(red_buf_t *out, const json_t *v)
                 red_buf_putc(out, ']');
                 return;
         case JSON_STRING:
-                put_jsonb_str(out, json_string_value(v), json_string_length(v));
+                red_buf_put_json_str(out, json_string_value(v),
+                                     json_string_length(v));
                 return;
         case JSON_INTEGER:
         case JSON_REAL:

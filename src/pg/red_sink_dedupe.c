@@ -6,6 +6,7 @@
 #include "red_map.h"
 #include "red_partition.h"
 #include "red_seen.h"
+#include "red_uuid.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -30,8 +31,7 @@ typedef struct source_s {
         char *topic;
         const char *alias; /* the pointer the topic came as last time */
         int32_t partition;
-        char hash[24];  /* the table's `source` of it, in decimal */
-        int64_t source; /* the same as a number */
+        int64_t source; /* the table's `source` of it */
 } source_t;
 
 /* A key written by the batch transaction, for the filter once committed. */
@@ -67,32 +67,27 @@ static int key_digest(red_hmac_hasher_t *sha, const char *contract,
         return red_hmac_hasher_sha256(sha, p, l, 3, md) ? -1 : 0;
 }
 
-/* The uuid of key_hash as 32 hex digits and a NUL. -1 (and "") when
- * libcrypto fails. */
+/* key_hash as a uuid's text. -1 (and "") when libcrypto fails. */
 static int key_hash(red_hmac_hasher_t *sha, const char *contract,
-                    const char *key, size_t len, char out[33])
+                    const char *key, size_t len, char out[RED_UUID_STR_SIZE])
 {
-        static const char hex[] = "0123456789abcdef";
         unsigned char md[RED_HMAC_SHA256_SIZE];
+        red_uuid_t u;
 
         out[0] = '\0';
         if (key_digest(sha, contract, key, len, md)) {
                 return -1;
         }
-        for (int i = 0; i < 16; i++) {
-                out[2 * i] = hex[md[i] >> 4];
-                out[2 * i + 1] = hex[md[i] & 15];
-        }
-        out[32] = '\0';
+        memcpy(u.b, md, sizeof(u.b));
+        red_uuid_format(&u, out);
         return 0;
 }
 
 /* The `source` of a partition (migrations/0014): the first 8 bytes of
- * SHA-256(contract '/' topic '/' partition), a signed big-endian bigint,
- * in decimal. -1 when libcrypto fails. */
+ * SHA-256(contract '/' topic '/' partition), a signed big-endian bigint.
+ * -1 when libcrypto fails. */
 static int source_hash(red_hmac_hasher_t *sha, const char *contract,
-                       const char *topic, int32_t partition, char out[24],
-                       int64_t *num)
+                       const char *topic, int32_t partition, int64_t *num)
 {
         char pn[16];
         int pl = snprintf(pn, sizeof(pn), "%d", (int)partition);
@@ -109,7 +104,6 @@ static int source_hash(red_hmac_hasher_t *sha, const char *contract,
         }
         /* two's complement, as PostgreSQL's bit(64)::bigint reads it */
         *num = v > (uint64_t)INT64_MAX ? -(int64_t)(~v) - 1 : (int64_t)v;
-        snprintf(out, 24, "%lld", (long long)*num);
         return 0;
 }
 
@@ -175,7 +169,6 @@ static long source_of(red_sink_dedupe_t *d, const char *topic,
                 d->source_cap = ncap;
         }
         if (source_hash(d->sha, d->c->name, topic, partition,
-                        d->sources[d->source_cnt].hash,
                         &d->sources[d->source_cnt].source) ||
             !(d->sources[d->source_cnt].topic = strdup(topic))) {
                 return -1;
@@ -226,9 +219,9 @@ static red_sink_result_t load(red_sink_dedupe_t *d, red_sink_io_t *io,
                               uint32_t part, red_time_t from, char *errstr,
                               size_t size)
 {
-        char ts[RED_TIME_FMT_SIZE], pn[16], lim[24];
-        const char *vals[6] = {d->c->name, d->sources[part].topic, pn, ts,
-                               lim,        d->sources[part].hash};
+        char ts[RED_TIME_FMT_SIZE], pn[16], lim[24], src[24];
+        const char *vals[6] = {d->c->name, d->sources[part].topic, pn, ts, lim,
+                               src};
         red_sink_result_t r;
         red_time_t oldest = INT64_MAX;
         PGresult *res;
@@ -237,6 +230,7 @@ static red_sink_result_t load(red_sink_dedupe_t *d, red_sink_io_t *io,
         red_time_format(storable(from), ts, sizeof(ts));
         snprintf(pn, sizeof(pn), "%d", (int)d->sources[part].partition);
         snprintf(lim, sizeof(lim), "%d", LOAD_MAX);
+        snprintf(src, sizeof(src), "%lld", (long long)d->sources[part].source);
         if ((r = red_sink_io_exec(
                      io,
                      "SELECT key, (extract(epoch FROM event_time) * "
@@ -349,7 +343,7 @@ static red_sink_result_t lookup(red_sink_dedupe_t *d, red_sink_io_t *io,
         red_buf_putc(&harr, '{');
         for (size_t a = 0; a < n; a++) {
                 const red_core_dedupe_key_t *k = &keys[ask[a]];
-                char ts[RED_TIME_FMT_SIZE], h[33];
+                char ts[RED_TIME_FMT_SIZE], h[RED_UUID_STR_SIZE];
 
                 if (key_hash(d->sha, d->c->name, k->key, k->len, h)) {
                         harr.failed = true;

@@ -117,6 +117,10 @@ START_TEST(json_and_copy_escapes)
         red_buf_reset(&b);
         red_buf_put_copy_str(&b, s, sizeof(s) - 1);
         ck_assert_str_eq(b.data, "a\"b\\\\c\\nd\\te\x01");
+        /* backspace and form feed in their short forms, as jsonb prints */
+        red_buf_reset(&b);
+        red_buf_put_json_str(&b, "\b\f\x1f", 3);
+        ck_assert_str_eq(b.data, "\"\\b\\f\\u001f\"");
         red_buf_destroy(&b);
 }
 END_TEST
