@@ -420,7 +420,6 @@ START_TEST(mirror_follows_registry)
         const char *ratio = "reducerd_registry_etcd_consistency_ratio";
         mirror_t m = {0};
         health_t h;
-        json_t *all;
         itest_t t;
         pid_t pid;
         int api, ops, dead_port;
@@ -563,10 +562,9 @@ START_TEST(mirror_follows_registry)
                 snprintf(cmd, sizeof(cmd), "rm -rf '%s'", data);
                 ck_assert_int_eq(system(cmd), 0);
         }
+        /* not read back here: the mirror may already be writing its keys
+         * again by the time etcd answers (a CI run saw 5) */
         etcd_start(&t, data);
-        all = etcd_dump();
-        ck_assert_int_eq(json_object_size(all), 0);
-        json_decref(all);
         wait_mirror(&m, "after etcd restarted empty");
         wait_metric_eq(ops, ratio, 1);
 
