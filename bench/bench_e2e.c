@@ -436,7 +436,9 @@ static void run_mode(const setup_t *s, const char *mode)
         /* the start holds every event for the contract's idle_wait while
          * the topics no event goes to stay quiet (contracts/README.md,
          * "Event-time ordering"): a fixed cost of each start, which the
-         * rate after the first commit leaves out */
+         * rate after the first commit leaves out. reducerd reads and
+         * decodes the events meanwhile, so that rate is the processing of
+         * a backlog already read (bench/README.md) */
         if (first && first < s->n && t1 > t_first) {
                 printf("  after the first commit:           %9.0f events/s "
                        "(first commit after %.2f s, %ld events)\n",

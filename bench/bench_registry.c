@@ -311,8 +311,9 @@ int main(int argc, char **argv)
                 "postgres:\n  conninfo: \"dbname=" DB "\"\n"
                 "contracts:\n  paths: [\"" CONTRACT "\"]\n"
                 "batch:\n  max_events: 10000\n  max_ms: 500\n"
-                "http:\n  listen: \"\"\nlog:\n  level: info\n",
-                bootstrap);
+                "http:\n  listen: \"\"\nlog:\n  level: %s\n",
+                bootstrap,
+                getenv("RED_BENCH_LOG") ? getenv("RED_BENCH_LOG") : "info");
         fclose(fp);
         snprintf(path, sizeof(path), "%s/reducerd.log", workdir);
         snprintf(conf, sizeof(conf), "%s/reducerd.yaml", workdir);
