@@ -20,6 +20,26 @@ typedef struct pair_s {
  * back, so a probe stops at the first empty slot. Several pairs may share
  * a hash (one key stored at times further apart than the horizon).
  */
+/*
+ * The evicted pairs go into Bloom filters, so that a key the ring no
+ * longer holds still has an answer: "not stored" for sure, or "maybe"
+ * (then the table decides). A generation takes as many keys as the ring
+ * holds, at 16 bits per key (one in about 1 500 answers "maybe" wrongly);
+ * the next one starts when it is full, and the oldest is dropped beyond
+ * BLOOM_GENERATIONS. Its time range is then unknown, and events whose
+ * horizon reaches it are asked about.
+ */
+#define BLOOM_GENERATIONS  16
+#define BLOOM_BITS_PER_KEY 16
+#define BLOOM_PROBES       7
+#define BLOOM_MAX_BITS     ((size_t)1 << 36)
+
+typedef struct bloom_s {
+        uint64_t *bits;
+        size_t keys;           /* added */
+        red_time_t tmin, tmax; /* of the pairs added */
+} bloom_t;
+
 struct red_seen_s {
         size_t capacity;
         int64_t horizon;
@@ -29,6 +49,11 @@ struct red_seen_s {
         size_t index_mask;
         red_time_t *cover; /* per partition; INT64_MAX: nothing covered */
         size_t cover_cnt;
+        bloom_t blooms[BLOOM_GENERATIONS]; /* blooms[0] the oldest */
+        size_t bloom_cnt;
+        size_t bloom_mask; /* bits per generation - 1 (a power of two) */
+        red_time_t lost;   /* newest time of a dropped generation, or
+                              INT64_MIN: every evicted key is known */
 };
 
 red_seen_t *red_seen_new(size_t capacity, int64_t horizon_us)
@@ -40,6 +65,7 @@ red_seen_t *red_seen_new(size_t capacity, int64_t horizon_us)
         }
         s->capacity = capacity ? capacity : 1;
         s->horizon = horizon_us < 0 ? 0 : horizon_us;
+        s->lost = INT64_MIN;
         return s;
 }
 
@@ -51,6 +77,9 @@ void red_seen_destroy(red_seen_t *s)
         free(s->ring);
         free(s->index);
         free(s->cover);
+        for (size_t g = 0; g < s->bloom_cnt; g++) {
+                free(s->blooms[g].bits);
+        }
         free(s);
 }
 
@@ -180,13 +209,105 @@ static int grow(red_seen_t *s)
 
 /* --- adding and checking -------------------------------------------- */
 
-/* Evicts the oldest pair: its partition is covered only past its time. */
+/* --- the evicted keys ----------------------------------------------- */
+
+/* The i-th bit position of @p hash (double hashing; the second hash is
+ * odd, so the probes differ). */
+static size_t bloom_bit(const red_seen_t *s, uint64_t hash, unsigned i)
+{
+        uint64_t h2 = (hash * 0x9e3779b97f4a7c15ull) >> 32 | 1;
+
+        return (size_t)(hash + i * h2) & s->bloom_mask;
+}
+
+/* The generation taking the next evicted key: a new one when there is
+ * none or the newest is full, the oldest dropped beyond the limit. NULL
+ * on OOM. */
+static bloom_t *bloom_current(red_seen_t *s)
+{
+        bloom_t *b = s->bloom_cnt ? &s->blooms[s->bloom_cnt - 1] : NULL;
+        size_t bits;
+        uint64_t *nb;
+
+        if (b && b->keys < s->capacity) {
+                return b;
+        }
+        if (!s->bloom_mask) {
+                /* evictions happen at capacity only: a real size */
+                bits = 64;
+                while (bits < BLOOM_MAX_BITS &&
+                       bits / BLOOM_BITS_PER_KEY < s->capacity) {
+                        bits *= 2;
+                }
+                s->bloom_mask = bits - 1;
+        }
+        if (!(nb = calloc((s->bloom_mask + 1) / 64, sizeof(*nb)))) {
+                return NULL;
+        }
+        if (s->bloom_cnt == BLOOM_GENERATIONS) {
+                if (s->blooms[0].tmax > s->lost) {
+                        s->lost = s->blooms[0].tmax;
+                }
+                free(s->blooms[0].bits);
+                memmove(&s->blooms[0], &s->blooms[1],
+                        (BLOOM_GENERATIONS - 1) * sizeof(s->blooms[0]));
+                s->bloom_cnt--;
+        }
+        b = &s->blooms[s->bloom_cnt++];
+        b->bits = nb;
+        b->keys = 0;
+        b->tmin = INT64_MAX;
+        b->tmax = INT64_MIN;
+        return b;
+}
+
+static bool bloom_maybe(const red_seen_t *s, const bloom_t *b, uint64_t hash)
+{
+        for (unsigned i = 0; i < BLOOM_PROBES; i++) {
+                size_t bit = bloom_bit(s, hash, i);
+                if (!(b->bits[bit / 64] >> (bit % 64) & 1)) {
+                        return false;
+                }
+        }
+        return true;
+}
+
+/* Whether a key evicted from the ring may match @p hash within the
+ * horizon of @p t (true also when that time range was forgotten). */
+static bool evicted_maybe(const red_seen_t *s, uint64_t hash, red_time_t t)
+{
+        red_time_t lo = t - s->horizon, hi = t + s->horizon;
+
+        if (s->lost != INT64_MIN && lo <= s->lost) {
+                return true;
+        }
+        for (size_t g = 0; g < s->bloom_cnt; g++) {
+                const bloom_t *b = &s->blooms[g];
+                if (b->tmin <= hi && b->tmax >= lo && bloom_maybe(s, b, hash)) {
+                        return true;
+                }
+        }
+        return false;
+}
+
+/* Evicts the oldest pair into the current Bloom generation; without one
+ * (OOM), its partition is covered only past its time. */
 static void evict(red_seen_t *s)
 {
         const pair_t *old = &s->ring[s->head];
+        bloom_t *b = bloom_current(s);
 
-        if (old->part < s->cover_cnt && s->cover[old->part] != INT64_MAX &&
-            s->cover[old->part] <= old->time) {
+        if (b) {
+                for (unsigned i = 0; i < BLOOM_PROBES; i++) {
+                        size_t bit = bloom_bit(s, old->hash, i);
+                        b->bits[bit / 64] |= UINT64_C(1) << (bit % 64);
+                }
+                b->keys++;
+                b->tmin = old->time < b->tmin ? old->time : b->tmin;
+                b->tmax = old->time > b->tmax ? old->time : b->tmax;
+        } else if (old->part < s->cover_cnt &&
+                   s->cover[old->part] != INT64_MAX &&
+                   s->cover[old->part] <= old->time) {
                 s->cover[old->part] = old->time + 1;
         }
         index_remove(s, s->head);
@@ -227,7 +348,8 @@ red_seen_verdict_t red_seen_check(const red_seen_t *s, uint32_t part,
                 }
         }
         if (part < s->cover_cnt && s->cover[part] != INT64_MAX &&
-            (s->cover[part] == INT64_MIN || t - s->horizon >= s->cover[part])) {
+            (s->cover[part] == INT64_MIN || t - s->horizon >= s->cover[part]) &&
+            !evicted_maybe(s, hash, t)) {
                 return RED_SEEN_NEW;
         }
         return RED_SEEN_ASK;

@@ -16,11 +16,18 @@
  * table's business (its unique key, the caller's lookups).
  *
  * Bounded: at most `capacity` pairs. When full, the pair added first is
- * evicted and its partition's coverage moves past its time, so events of
- * that time range are asked about (the table decides) rather than
- * misjudged: a full filter costs queries, never correctness. Keys are
- * compared by a 64-bit hash: two keys that collide within a horizon make
- * the second look seen (about n^2 / 2^65 for n keys).
+ * evicted into a Bloom filter of evicted keys (16 bits a key; a new
+ * generation every `capacity` keys, each with the time range of its
+ * keys; 16 generations at most). A key not held is NEW only if no
+ * generation whose range meets its horizon answers "maybe" (about one
+ * key in 1 600 per generation is a false "maybe": then the table
+ * decides). Beyond 16 generations the oldest is dropped and events whose
+ * horizon reaches its time range are asked about. So a full filter costs
+ * few queries and never correctness (a Bloom filter has no false "no");
+ * if a generation cannot be allocated, the evicted pair's partition is
+ * covered only past its time instead. Keys are compared by a 64-bit hash:
+ * two keys that collide within a horizon make the second look seen (about
+ * n^2 / 2^65 for n keys).
  *
  * No I/O; the partitions are small integers the caller assigns.
  */

@@ -30,7 +30,9 @@
 #include <stdint.h>
 
 /** Stored keys the filter holds at most, per contract (about 36 bytes
- * each): past it, the oldest go and their time range is looked up. */
+ * each): past it, the oldest go into Bloom filters (2 bytes each, 16
+ * times as many keys at most: red_seen.h), beyond those their time range
+ * is looked up. */
 #define RED_SINK_DEDUPE_FILTER_KEYS (1 << 19)
 
 typedef struct red_sink_dedupe_s red_sink_dedupe_t;

@@ -1,8 +1,9 @@
 /*
  * Tests for red_seen, the in-memory filter of stored dedupe keys: the
- * three verdicts by horizon and coverage, eviction moving the coverage
- * (a full filter asks, never misjudges), coverage lost on reassignment,
- * and the index staying exact through many evictions.
+ * three verdicts by horizon and coverage, evicted keys kept in Bloom
+ * filters (a full filter asks about them, never misjudges), dropped
+ * generations asked about, coverage lost on reassignment, and the index
+ * staying exact through many evictions.
  */
 #include "red_seen.h"
 #include "red_test.h"
@@ -72,10 +73,15 @@ START_TEST(full_filter_asks)
                                  0);
         }
         ck_assert_uint_eq(red_seen_count(s), 4);
-        /* the first key went, and the coverage with it: a new key whose
-         * horizon reaches its time is asked about, and so is the first */
+        /* the first key went into the Bloom filter of evicted keys: it is
+         * asked about (the table decides), while a key never stored is
+         * still new, whether its horizon reaches the first key's time or
+         * not */
         ck_assert_int_eq(red_seen_check(s, 2, mix(0), T0), RED_SEEN_ASK);
-        ck_assert_int_eq(red_seen_check(s, 2, mix(99), T0 + H), RED_SEEN_ASK);
+        ck_assert_int_eq(red_seen_check(s, 2, mix(0), T0 + H), RED_SEEN_ASK);
+        ck_assert_int_eq(red_seen_check(s, 2, mix(0), T0 + H + 1),
+                         RED_SEEN_NEW);
+        ck_assert_int_eq(red_seen_check(s, 2, mix(99), T0 + H), RED_SEEN_NEW);
         ck_assert_int_eq(red_seen_check(s, 2, mix(99), T0 + H + 1),
                          RED_SEEN_NEW);
         for (int i = 1; i < 5; i++) {
@@ -112,6 +118,77 @@ START_TEST(index_through_evictions)
 }
 END_TEST
 
+/* Far more keys than the ring holds: no evicted key is ever called new
+ * (a Bloom filter has no false negatives), and keys never stored are
+ * new but for the filter's rare false "maybe". */
+START_TEST(evicted_keys_stay_known)
+{
+        const size_t cap = 1000, n = 15000, fresh = 20000;
+        red_seen_t *s = red_seen_new(cap, H);
+        size_t asked = 0;
+
+        ck_assert_int_eq(red_seen_cover(s, 0, INT64_MIN), 0);
+        for (size_t i = 0; i < n; i++) {
+                ck_assert_int_eq(red_seen_add(s, 0, mix(i), T0 + (red_time_t)i),
+                                 0);
+        }
+        for (size_t i = 0; i < n; i++) {
+                red_seen_verdict_t v = red_seen_check(s, 0, mix(i), T0);
+                ck_assert_int_eq(v, i >= n - cap ? RED_SEEN_DUP : RED_SEEN_ASK);
+        }
+        for (size_t i = 0; i < fresh; i++) {
+                asked += red_seen_check(s, 0, mix(n + i), T0) == RED_SEEN_ASK;
+        }
+        /* 16 bits and 7 probes per key: about 1 in 1 600 per generation,
+         * here 14 of them */
+        ck_assert_uint_lt(asked, fresh / 50);
+        red_seen_destroy(s);
+}
+END_TEST
+
+/* Beyond 16 generations the oldest is dropped: the keys of its time range
+ * are asked about again, newer ones are not. */
+START_TEST(dropped_generation_is_asked)
+{
+        const size_t cap = 50, n = 50 * 20;
+        red_seen_t *s = red_seen_new(cap, RED_TIME_US_PER_SEC);
+
+        ck_assert_int_eq(red_seen_cover(s, 0, INT64_MIN), 0);
+        for (size_t i = 0; i < n; i++) {
+                /* one key a second */
+                ck_assert_int_eq(
+                        red_seen_add(s, 0, mix(i),
+                                     T0 + (red_time_t)i * RED_TIME_US_PER_SEC),
+                        0);
+        }
+        /* 950 evicted in 19 generations of 50: the first three dropped,
+         * so keys 0..149 are unknown now */
+        for (size_t i = 0; i < 150; i++) {
+                ck_assert_int_eq(
+                        red_seen_check(s, 0, mix(i),
+                                       T0 + (red_time_t)i *
+                                                       RED_TIME_US_PER_SEC),
+                        RED_SEEN_ASK);
+        }
+        /* a key never stored, at a time whose horizon reaches the dropped
+         * range, is asked about; later than that it is new */
+        ck_assert_int_eq(red_seen_check(s, 0, mix(n + 1),
+                                        T0 + 150 * RED_TIME_US_PER_SEC),
+                         RED_SEEN_ASK);
+        ck_assert_int_eq(red_seen_check(s, 0, mix(n + 1),
+                                        T0 + 151 * RED_TIME_US_PER_SEC),
+                         RED_SEEN_NEW);
+        for (size_t i = 150; i < n; i++) {
+                ck_assert_int_ne(
+                        red_seen_check(s, 0, mix(i),
+                                       T0 + (red_time_t)i *
+                                                       RED_TIME_US_PER_SEC),
+                        RED_SEEN_NEW);
+        }
+        red_seen_destroy(s);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("seen");
@@ -120,6 +197,8 @@ int main(void)
         tcase_add_test(tc, verdicts);
         tcase_add_test(tc, full_filter_asks);
         tcase_add_test(tc, index_through_evictions);
+        tcase_add_test(tc, evicted_keys_stay_known);
+        tcase_add_test(tc, dropped_generation_is_asked);
         suite_add_tcase(s, tc);
         return test_main(s);
 }
