@@ -19,12 +19,11 @@ typedef struct pair_s {
  * probed linearly from the hash, finds them. Removal shifts the run
  * back, so a probe stops at the first empty slot. Several pairs may share
  * a hash (one key stored at times further apart than the horizon).
- */
-/*
+ *
  * The evicted pairs go into Bloom filters, so that a key the ring no
  * longer holds still has an answer: "not stored" for sure, or "maybe"
  * (then the table decides). A generation takes as many keys as the ring
- * holds, at 16 bits per key (one in about 1 500 answers "maybe" wrongly);
+ * holds, at 16 bits per key (about one in 1 400 answers "maybe" wrongly);
  * the next one starts when it is full, and the oldest is dropped beyond
  * BLOOM_GENERATIONS. Its time range is then unknown, and events whose
  * horizon reaches it are asked about.
@@ -207,8 +206,6 @@ static int grow(red_seen_t *s)
         return 0;
 }
 
-/* --- adding and checking -------------------------------------------- */
-
 /* --- the evicted keys ----------------------------------------------- */
 
 /* The i-th bit position of @p hash (double hashing; the second hash is
@@ -261,6 +258,17 @@ static bloom_t *bloom_current(red_seen_t *s)
         return b;
 }
 
+static void bloom_add(const red_seen_t *s, bloom_t *b, const pair_t *p)
+{
+        for (unsigned i = 0; i < BLOOM_PROBES; i++) {
+                size_t bit = bloom_bit(s, p->hash, i);
+                b->bits[bit / 64] |= UINT64_C(1) << (bit % 64);
+        }
+        b->keys++;
+        b->tmin = p->time < b->tmin ? p->time : b->tmin;
+        b->tmax = p->time > b->tmax ? p->time : b->tmax;
+}
+
 static bool bloom_maybe(const red_seen_t *s, const bloom_t *b, uint64_t hash)
 {
         for (unsigned i = 0; i < BLOOM_PROBES; i++) {
@@ -290,6 +298,8 @@ static bool evicted_maybe(const red_seen_t *s, uint64_t hash, red_time_t t)
         return false;
 }
 
+/* --- adding and checking -------------------------------------------- */
+
 /* Evicts the oldest pair into the current Bloom generation; without one
  * (OOM), its partition is covered only past its time. */
 static void evict(red_seen_t *s)
@@ -298,13 +308,7 @@ static void evict(red_seen_t *s)
         bloom_t *b = bloom_current(s);
 
         if (b) {
-                for (unsigned i = 0; i < BLOOM_PROBES; i++) {
-                        size_t bit = bloom_bit(s, old->hash, i);
-                        b->bits[bit / 64] |= UINT64_C(1) << (bit % 64);
-                }
-                b->keys++;
-                b->tmin = old->time < b->tmin ? old->time : b->tmin;
-                b->tmax = old->time > b->tmax ? old->time : b->tmax;
+                bloom_add(s, b, old);
         } else if (old->part < s->cover_cnt &&
                    s->cover[old->part] != INT64_MAX &&
                    s->cover[old->part] <= old->time) {

@@ -20,7 +20,7 @@
  * generation every `capacity` keys, each with the time range of its
  * keys; 16 generations at most). A key not held is NEW only if no
  * generation whose range meets its horizon answers "maybe" (about one
- * key in 1 600 per generation is a false "maybe": then the table
+ * key in 1 400 per generation is a false "maybe": then the table
  * decides). Beyond 16 generations the oldest is dropped and events whose
  * horizon reaches its time range are asked about. So a full filter costs
  * few queries and never correctness (a Bloom filter has no false "no");

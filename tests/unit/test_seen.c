@@ -139,8 +139,8 @@ START_TEST(evicted_keys_stay_known)
         for (size_t i = 0; i < fresh; i++) {
                 asked += red_seen_check(s, 0, mix(n + i), T0) == RED_SEEN_ASK;
         }
-        /* 16 bits and 7 probes per key: about 1 in 1 600 per generation,
-         * here 14 of them */
+        /* 16.4 bits (16384 for 1000 keys) and 7 probes per key: about 1
+         * in 1 600 per generation, here 14 of them */
         ck_assert_uint_lt(asked, fresh / 50);
         red_seen_destroy(s);
 }
