@@ -84,6 +84,14 @@ size_t red_core_part_buffered(const red_core_t *core, const char *topic,
 red_time_t red_core_urgent(const red_core_t *core);
 
 /**
+ * The time a frontier must pass for the next release to take something:
+ * the oldest event time among the partitions' first buffered events
+ * (a release takes a prefix of each partition), INT64_MAX when nothing is
+ * buffered.
+ */
+red_time_t red_core_next_release(const red_core_t *core);
+
+/**
  * Moves the buffered events older than @p frontier (per partition, a
  * prefix) into the batch in event-time order; INT64_MAX releases all.
  * With @p max > 0 the frontier is lowered to the time of the max-th

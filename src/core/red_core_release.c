@@ -268,6 +268,20 @@ static long release_finish(red_core_t *core, size_t first, size_t urgent_before)
         return (long)(core->released_cnt - first);
 }
 
+red_time_t red_core_next_release(const red_core_t *core)
+{
+        red_time_t next = INT64_MAX;
+
+        for (size_t i = 0; i < core->part_cnt; i++) {
+                const entry_t *e = red_core_first_buffered(&core->parts[i]);
+
+                if (e && e->ev.time < next) {
+                        next = e->ev.time;
+                }
+        }
+        return next;
+}
+
 long red_core_release(red_core_t *core, red_time_t frontier, size_t max)
 {
         size_t first = core->released_cnt;

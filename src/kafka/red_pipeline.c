@@ -360,7 +360,8 @@ static void finalize(red_pipeline_t *p)
  */
 static void sweep(red_pipeline_t *p)
 {
-        red_time_t clock = red_pipeline_parts_frontier(p), now = red_time_now();
+        red_time_t clock = red_pipeline_parts_frontier(p, true),
+                   now = red_time_now();
         int32_t *parts;
         size_t cnt = 0;
         char err[1024];
@@ -516,7 +517,8 @@ static bool subscribe(red_pipeline_t *p)
 
 /* How long a poll may wait: until the open batch is due, 100 ms at most;
  * 5 ms while a CRITICAL alert waits for the frontier (which moves with the
- * clock); not at all while a backlog is ready. */
+ * clock), 20 ms while other events wait for it; not at all while a
+ * backlog is ready. */
 static int poll_timeout(red_pipeline_t *p, int64_t max_us)
 {
         int64_t left;
@@ -530,7 +532,7 @@ static int poll_timeout(red_pipeline_t *p, int64_t max_us)
                 return 5;
         }
         if (!p->msg_cnt) {
-                return 100;
+                return red_core_buffered(p->core) ? 20 : 100;
         }
         left = (p->batch_started + max_us - red_time_mono_us()) / 1000;
         return left < 0 ? 0 : left < 100 ? (int)left : 100;
@@ -576,9 +578,13 @@ static bool poll_once(red_pipeline_t *p, int timeout_ms)
 /*
  * Whether to flush now. An open batch goes at batch.max_events,
  * batch.max_bytes or batch.max_ms, or at once while a backlog is ready or
- * a CRITICAL alert can be released;
- * events that only wait in the reorder buffer are looked at again every
- * batch.max_ms (the frontier may have moved with the clock).
+ * a CRITICAL alert can be released. Events that only wait in the reorder
+ * buffer (their batch went without them) go as soon as the frontier
+ * passes the oldest of them while the consumer is idle: the frontier moves
+ * with the clock once the partitions holding it turn IDLE, at the end of
+ * a burst or after a lone event, and that is when they are due, not
+ * batch.max_ms later. While messages stream in, the open batch takes
+ * them along.
  */
 static bool flush_due(red_pipeline_t *p, int64_t max_us, bool idle)
 {
@@ -591,7 +597,7 @@ static bool flush_due(red_pipeline_t *p, int64_t max_us, bool idle)
          * while messages stream in, the partitions still reading hold the
          * frontier anyway, and the batch goes at batch.max_ms. */
         if (urgent != INT64_MAX && idle &&
-            red_pipeline_parts_frontier(p) > urgent) {
+            red_pipeline_parts_frontier(p, true) > urgent) {
                 return true;
         }
         if (p->msg_cnt) {
@@ -601,7 +607,9 @@ static bool flush_due(red_pipeline_t *p, int64_t max_us, bool idle)
                        now - p->batch_started >= max_us;
         }
         return red_core_buffered(p->core) &&
-               (p->backlog || now - p->last_flush >= max_us);
+               (p->backlog || now - p->last_flush >= max_us ||
+                (idle && red_pipeline_parts_frontier(p, true) >
+                                 red_core_next_release(p->core)));
 }
 
 static void *run(void *arg)

@@ -357,7 +357,7 @@ static size_t batch_limit(const red_pipeline_t *p)
 static step_t release_events(red_pipeline_t *p)
 {
         int64_t t0 = red_time_mono_us();
-        red_time_t f = red_pipeline_parts_frontier(p);
+        red_time_t f = red_pipeline_parts_frontier(p, false);
         size_t limit = batch_limit(p);
         long got;
 

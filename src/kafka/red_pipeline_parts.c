@@ -303,7 +303,7 @@ static red_frontier_input_t input_of(red_pipeline_t *p, red_pipeline_part_t *pt,
                        : RED_FRONTIER_CAUGHT_UP;
 }
 
-red_time_t red_pipeline_parts_frontier(red_pipeline_t *p)
+red_time_t red_pipeline_parts_frontier(red_pipeline_t *p, bool quiet)
 {
         int64_t mono = red_time_mono_us();
         red_frontier_t f;
@@ -317,7 +317,7 @@ red_time_t red_pipeline_parts_frontier(red_pipeline_t *p)
                         red_core_max_time(p->core, pt->topic, pt->partition),
                         input_of(p, pt, mono));
         }
-        if (f.holder != SIZE_MAX && red_log_enabled(RED_LOG_DEBUG)) {
+        if (!quiet && f.holder != SIZE_MAX && red_log_enabled(RED_LOG_DEBUG)) {
                 log_holder(p, &f);
         }
         return f.time;

@@ -47,8 +47,9 @@ void red_pipeline_parts_publish(red_pipeline_t *p, bool joined);
 void red_pipeline_parts_arrival(red_pipeline_t *p, red_pipeline_part_t *pt);
 
 /** The reorder frontier over the assigned partitions (red_frontier.h), at
- * the wall clock. */
-red_time_t red_pipeline_parts_frontier(red_pipeline_t *p);
+ * the wall clock; at log level debug it says which partition holds it,
+ * unless @p quiet (a check repeated while the consumer is idle). */
+red_time_t red_pipeline_parts_frontier(red_pipeline_t *p, bool quiet);
 
 /** Pauses the partitions running ahead of frontier @p f while the reorder
  * buffer is over its limit, resumes them once it has drained (sought back

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define GROUP     "reducerd.codegen_metrics"
@@ -779,6 +780,57 @@ START_TEST(resume_after_silence)
 }
 END_TEST
 
+/*
+ * A lone event that its own batch could not take (the frontier had not
+ * passed it) is written once the frontier passes it, not batch.max_ms
+ * later. Every message is a batch of its own (max_events 1), batches are
+ * otherwise due after a minute (max_ms 60000) and the contract waits 1 s
+ * (idle_wait): the event, stamped 3 s ahead, waits in the reorder buffer
+ * when its batch goes, and is released about 4 s later, once every
+ * partition has been quiet for idle_wait and the clock less idle_wait has
+ * passed it. Before, it waited for the next look at the buffer, a minute
+ * after that batch.
+ */
+START_TEST(lone_event_not_held)
+{
+        static const char wf[] = "b0000000-0000-4000-8000-00000000000b";
+        itest_t t;
+        const char *cs[] = {NULL, NULL};
+        char ts[32], value[512], *rows;
+        time_t ahead = time(NULL) + 3;
+        PGconn *c;
+        pid_t w;
+
+        itest_init(&t, "pipeline_lone");
+        cs[0] = contract_idle_wait(&t, "1s");
+        itest_kafka(&t, 2, cs);
+        itest_config(&t, cs, 1, 60000, NULL);
+        w = itest_start(&t, NULL, 1);
+        strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime(&ahead));
+        snprintf(value, sizeof(value),
+                 "{\"event_type\": \"NODE_GENERATION_STARTED\", "
+                 "\"event_id\": \"00000000-0000-4000-8000-0000000000b1\", "
+                 "\"timestamp\": \"%s\", \"payload\": {\"workflow_id\": "
+                 "\"%s\", \"node_type\": \"effect\", \"domain\": "
+                 "\"api\"}}",
+                 ts, wf);
+        itest_produce_raw(&t, STARTED_TOPIC, 0, value, strlen(value), 1);
+        /* a minute would be the old wait: half of it is plenty */
+        ck_assert_msg(itest_wait_committed(&t, GROUP, 1, 30000),
+                      "the event was not written: %ld committed",
+                      itest_committed(&t, GROUP));
+        c = test_pg_connect(t.conninfo);
+        rows = test_pg_value(c, "SELECT count(*) FROM workflow_state_current "
+                                "WHERE workflow_id = "
+                                "'b0000000-0000-4000-8000-00000000000b'");
+        ck_assert_str_eq(rows, "1");
+        free(rows);
+        PQfinish(c);
+        ck_assert_int_eq(itest_stop(w, SIGTERM, 30000), 0);
+        itest_fini(&t);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("pipeline");
@@ -793,6 +845,7 @@ int main(void)
         test_add_case(s, "outage_load", outage_under_load, 900);
         test_add_case(s, "interleave", live_interleaving, 900);
         test_add_case(s, "resume", resume_after_silence, 300);
+        test_add_case(s, "lone", lone_event_not_held, 300);
         test_add_case(s, "skipped", skipped_offsets_read_again, 900);
         test_add_case(s, "skipped_last", skipped_last_offsets_read_again, 900);
         return test_main(s);

@@ -397,8 +397,14 @@ START_TEST(release_takes_prefixes)
         add(core, done_msg(0, 0, "a", "2025-11-06T10:00:00Z"));
         add(core, done_msg(0, 1, "a", "2025-11-06T10:05:00Z"));
         add(core, done_msg(0, 2, "a", "2025-11-06T10:01:00Z"));
+        ck_assert_int_eq(red_core_next_release(core),
+                         test_time("2025-11-06T10:00:00Z"));
         release_process(core, test_time("2025-11-06T10:03:00Z"), 1);
         assert_position(core, TOPIC, 0, 1, test_time("2025-11-06T09:59:00Z"));
+        /* what a release takes next is the partition's first event, not
+         * its oldest */
+        ck_assert_int_eq(red_core_next_release(core),
+                         test_time("2025-11-06T10:05:00Z"));
         /* the frontier is exclusive: an event at it waits */
         release_process(core, test_time("2025-11-06T10:05:00Z"), 0);
         release_process(core, test_time("2025-11-06T10:05:00.000001Z"), 2);
@@ -406,6 +412,7 @@ START_TEST(release_takes_prefixes)
         assert_released(core, 1, &msgs[2]);
         assert_released(core, 2, &msgs[1]);
         assert_position(core, TOPIC, 0, 3, test_time("2025-11-06T10:04:00Z"));
+        ck_assert_int_eq(red_core_next_release(core), INT64_MAX);
         red_core_commit(core);
         assert_counters(core, 3, 0, 0, 0);
         red_core_destroy(core);
