@@ -16,6 +16,11 @@
  *
  *   bench_registry [-n NODES] [-p PARTITIONS] [-q QUERIES]
  *
+ * It also prints the CPU seconds reducerd and its Postgres backends used
+ * (from /proc, when Postgres runs on this machine): which side a change
+ * moved, and, with their sum close to the run's wall time, that the
+ * batch path is serial (each side waits for the other).
+ *
  * The embedded Kafka (librdkafka's mock cluster) keeps about 5 MB per
  * partition and drops the oldest messages beyond: hence 24 partitions for
  * 10^5 registrations of ~550 bytes; the bench checks that every node was
@@ -107,6 +112,54 @@ static int node_row(char *buf, size_t size, long i)
                         "bench http_api category_%ld\n",
                         i, i, types[i % 4], i % 3, i / 7 % 20, i % 10, i % 50,
                         i % 50, i, i % 1000, i, i % 50, i % 50, i % 1000);
+}
+
+/* CPU seconds (user + system) process @p pid used so far, or -1 when its
+ * /proc entry cannot be read (a Postgres on another machine). */
+static double cpu_seconds(long pid)
+{
+        char path[64], buf[1024], *p;
+        unsigned long long ut, st;
+        FILE *fp;
+        size_t len;
+
+        snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+        if (!(fp = fopen(path, "r"))) {
+                return -1;
+        }
+        len = fread(buf, 1, sizeof(buf) - 1, fp);
+        fclose(fp);
+        buf[len] = '\0';
+        /* after the command's closing parenthesis: state is field 3,
+         * utime and stime fields 14 and 15 */
+        if (!(p = strrchr(buf, ')')) ||
+            sscanf(p + 2,
+                   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                   &st) != 2) {
+                return -1;
+        }
+        return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* CPU seconds of the backends of database DB other than @p c's own, or -1
+ * when one cannot be read. */
+static double backends_cpu(PGconn *c)
+{
+        PGresult *r = PQexec(c, "SELECT pid FROM pg_stat_activity WHERE "
+                                "datname = '" DB "' AND pid <> "
+                                "pg_backend_pid()");
+        double sum = 0;
+
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+                PQclear(r);
+                return -1;
+        }
+        for (int i = 0; i < PQntuples(r) && sum >= 0; i++) {
+                double s = cpu_seconds(atol(PQgetvalue(r, i, 0)));
+                sum = s < 0 ? -1 : sum + s;
+        }
+        PQclear(r);
+        return sum;
 }
 
 /* The machine's load average (the bench shares it with other work). */
@@ -208,7 +261,7 @@ int main(int argc, char **argv)
         int q = 300, opt;
         char cmd[8192], path[PATH_MAX], conf[PATH_MAX], err[2048];
         const char *bootstrap;
-        double t0, t1, copy, e2e, worst = 0;
+        double t0, t1, copy, e2e, worst = 0, cpu_red, cpu_pg;
         bench_mock_t mock;
         pid_t reducerd;
         PGconn *admin, *c;
@@ -328,6 +381,9 @@ int main(int argc, char **argv)
         }
         t1 = now_s();
         e2e = (double)n / (t1 - t0);
+        /* before reducerd stops: its backends go with it */
+        cpu_red = cpu_seconds((long)reducerd);
+        cpu_pg = backends_cpu(c);
         kill(reducerd, SIGTERM);
         waitpid(reducerd, NULL, 0);
         bench_proc_mock_stop(&mock);
@@ -335,6 +391,13 @@ int main(int argc, char **argv)
                "%9.0f /s (%.2f s)\n",
                e2e, t1 - t0);
         printf("ratio reducerd / COPY rows:           %9.2f\n", e2e / copy);
+        if (cpu_red >= 0 && cpu_pg >= 0) {
+                printf("CPU used: reducerd %.2f s, its Postgres backends "
+                       "%.2f s: %.2f s in the run's %.2f s\n",
+                       cpu_red, cpu_pg, cpu_red + cpu_pg, t1 - t0);
+        } else {
+                printf("CPU used: unknown (Postgres on another machine)\n");
+        }
         {
                 PGresult *r = PQexec(c, "SELECT count(*) FROM "
                                         "registered_nodes WHERE deleted_at "
