@@ -313,6 +313,8 @@ typedef struct red_raw_s {
         size_t coltype_cnt;
         red_index_t *indexes;
         size_t index_cnt;
+        char *id_column; /**< a uuid made by the server, first in the
+                            primary key (a state's history), or NULL */
 } red_raw_t;
 
 typedef enum {
@@ -439,6 +441,12 @@ typedef struct red_state_list_s {
         char **columns;    /**< the child table's columns ... */
         char **members;    /**< ... and the item members that fill them */
         size_t column_cnt; /**< the first column identifies an item */
+        char *id_column;   /**< a uuid primary key made by the server, or
+                              NULL: the key is (key, first column) */
+        red_coltype_t *coltypes;
+        size_t coltype_cnt;
+        red_index_t *indexes;
+        size_t index_cnt;
 } red_state_list_t;
 
 /** When a row counts as stale, and what its status then reads. */
@@ -474,6 +482,10 @@ typedef struct red_state_s {
         red_publish_t on_status;  /**< the effective status changed */
         red_publish_t on_start;   /**< once when a worker starts */
         int history;              /**< index of its history raw sink, or -1 */
+        red_coltype_t *coltypes;  /**< of the state's table */
+        size_t coltype_cnt;
+        red_index_t *indexes;
+        size_t index_cnt;
 } red_state_t;
 /** The event weight (weight:): a field's value, or its inverse. */
 typedef struct red_weight_s {

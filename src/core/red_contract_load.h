@@ -22,6 +22,7 @@
  *   red_contract_metrics.c   domain Prometheus series
  *   red_contract_state.c     state sinks (one row per key; after raw:
  *                            a state's history is a raw sink of its own)
+ *   red_contract_state_tables.c  what shapes a state sink's tables
  *
  * red_contract.c (lookups, contract sets) uses only the public header:
  * including this one would make red_contract and red_contract_load
@@ -241,6 +242,12 @@ int red_contract_load_table_check(red_loader_t *ld, const red_yaml_node_t *sink,
                                   const bool *integral, size_t cnt,
                                   const char *const *engine,
                                   size_t engine_cnt) RED_MUSTCHECK;
+/* red_contract_sinks.c: a raw sink's column_types and indexes against its
+ * table's columns (a state's history too) */
+int red_contract_load_raw_table_check(red_loader_t *ld,
+                                      const red_yaml_node_t *n,
+                                      const char *what,
+                                      red_raw_t *r) RED_MUSTCHECK;
 /* retention: a duration, or {window: duration} (windows not named keep
  * their rows: 0) into @p ret[RED_WINDOW__CNT]. */
 int red_contract_load_window_retention(red_loader_t *ld,
@@ -263,5 +270,10 @@ void red_contract_load_free_metrics(red_metric_t *m, size_t cnt);
 int red_contract_load_states(red_loader_t *ld,
                              const red_yaml_node_t *n) RED_MUSTCHECK;
 void red_contract_load_free_states(red_state_t *s, size_t cnt);
+/* red_contract_state_tables.c: what shapes a state's tables (column_types,
+ * indexes, id_column of its table, lists and history), after the rest of
+ * state @p s is loaded from @p n */
+int red_contract_load_state_tables(red_loader_t *ld, const red_yaml_node_t *n,
+                                   red_state_t *s) RED_MUSTCHECK;
 
 #endif

@@ -166,15 +166,15 @@ static int raw_columns_of(red_loader_t *ld, const red_yaml_node_t *n,
         return 0;
 }
 
-/* column_types and indexes against the columns of the tables. */
-static int raw_table_check(red_loader_t *ld, const red_yaml_node_t *n,
-                           const char *what, red_raw_t *r)
+int red_contract_load_raw_table_check(red_loader_t *ld,
+                                      const red_yaml_node_t *n,
+                                      const char *what, red_raw_t *r)
 {
         size_t cnt = r->column_cnt;
         const char **cols = calloc(cnt + 1, sizeof(*cols));
         red_sqlt_class_t *classes = calloc(cnt + 1, sizeof(*classes));
         bool *integral = calloc(cnt + 1, sizeof(*integral));
-        const char *engine[] = {r->time_column, "created_at"};
+        const char *engine[] = {r->time_column, "created_at", r->id_column};
         int rc = -ENOMEM;
 
         if (cols && classes && integral) {
@@ -186,7 +186,8 @@ static int raw_table_check(red_loader_t *ld, const red_yaml_node_t *n,
                 }
                 rc = red_contract_load_table_check(
                         ld, n, what, r->coltypes, r->coltype_cnt, r->indexes,
-                        r->index_cnt, cols, classes, integral, cnt, engine, 2);
+                        r->index_cnt, cols, classes, integral, cnt, engine,
+                        r->id_column ? 3 : 2);
         }
         free(cols);
         free(classes);
@@ -261,7 +262,7 @@ static int raw_of(red_loader_t *ld, const red_yaml_node_t *n, red_raw_t *r)
                                             &r->index_cnt))) {
                 return rc;
         }
-        return raw_table_check(ld, n, what, r);
+        return red_contract_load_raw_table_check(ld, n, what, r);
 }
 
 int red_contract_load_raws(red_loader_t *ld, const red_yaml_node_t *n)
@@ -297,6 +298,7 @@ void red_contract_load_free_raws(red_raw_t *r, size_t cnt)
                 red_contract_load_strlist_free(r[i].topics, r[i].table_cnt);
                 red_contract_load_strlist_free(r[i].tables, r[i].table_cnt);
                 free(r[i].time_column);
+                free(r[i].id_column);
                 free(r[i].unique);
                 for (size_t k = 0; r[i].columns && k < r[i].column_cnt; k++) {
                         free(r[i].columns[k].name);

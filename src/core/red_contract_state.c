@@ -13,9 +13,10 @@
  */
 
 /* The columns the engine writes into every state table itself. */
-static const char *const engine_columns[] = {"state_times",     "state_status",
-                                             "state_partition", "revision",
-                                             "updated_at",      NULL};
+static const char *const engine_columns[] = {
+        "state_times", "state_status", "state_partition",
+        "revision",    "created_at",   "updated_at",
+        NULL};
 
 static bool engine_column(const char *name)
 {
@@ -293,7 +294,7 @@ static int column_of(red_loader_t *ld, const red_state_t *s,
                                       "the delete column, or one of "
                                       "state_times, state_status, "
                                       "state_partition, revision, "
-                                      "updated_at)",
+                                      "created_at, updated_at)",
                                       what);
         }
         if (column_index(s, col->name) !=
@@ -430,7 +431,9 @@ static int columns_of(red_loader_t *ld, const red_yaml_node_t *n,
 static int list_of(red_loader_t *ld, const red_yaml_node_t *n,
                    const red_state_t *s, red_state_list_t *l)
 {
-        static const char *const keys[] = {"table", "from", "columns", NULL};
+        static const char *const keys[] = {
+                "table",        "from",    "columns", "id_column",
+                "column_types", "indexes", NULL};
         const red_yaml_node_t *v;
         const char *from;
         char what[128];
@@ -649,7 +652,8 @@ static int history_of(red_loader_t *ld, const red_yaml_node_t *n,
 {
         static const char *const keys[] = {
                 "table",     "on",      "time_column", "partition",
-                "retention", "columns", NULL};
+                "retention", "columns", "id_column",   "column_types",
+                "indexes",   NULL};
         red_contract_t *c = ld->c;
         const red_yaml_node_t *v;
         red_raw_t *raws, *h;
@@ -836,8 +840,9 @@ static int key_of(red_loader_t *ld, const red_yaml_node_t *v, const char *what,
 static int state_of(red_loader_t *ld, const red_yaml_node_t *n, red_state_t *s)
 {
         static const char *const keys[] = {
-                "name",    "table", "key",       "on",      "create",  "delete",
-                "columns", "lists", "staleness", "history", "publish", NULL};
+                "name",    "table",        "key",     "on",        "create",
+                "delete",  "columns",      "lists",   "staleness", "history",
+                "publish", "column_types", "indexes", NULL};
         const red_yaml_node_t *v;
         char what[96];
         int r;
@@ -893,7 +898,7 @@ static int state_of(red_loader_t *ld, const red_yaml_node_t *n, red_state_t *s)
             ((v = red_yaml_get(n, "publish")) && (r = publish_of(ld, v, s)))) {
                 return r;
         }
-        return 0;
+        return red_contract_load_state_tables(ld, n, s);
 }
 
 int red_contract_load_states(red_loader_t *ld, const red_yaml_node_t *n)
@@ -953,6 +958,11 @@ void red_contract_load_free_states(red_state_t *s, size_t cnt)
                                                        x->lists[l].column_cnt);
                         red_contract_load_strlist_free(x->lists[l].members,
                                                        x->lists[l].column_cnt);
+                        free(x->lists[l].id_column);
+                        red_contract_load_free_coltypes(
+                                x->lists[l].coltypes, x->lists[l].coltype_cnt);
+                        red_contract_load_free_indexes(x->lists[l].indexes,
+                                                       x->lists[l].index_cnt);
                 }
                 free(x->lists);
                 if (x->stale) {
@@ -970,6 +980,8 @@ void red_contract_load_free_states(red_state_t *s, size_t cnt)
                 free(x->table);
                 free(x->key_column);
                 free(x->deleted_column);
+                red_contract_load_free_coltypes(x->coltypes, x->coltype_cnt);
+                red_contract_load_free_indexes(x->indexes, x->index_cnt);
         }
         free(s);
 }

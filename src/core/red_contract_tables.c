@@ -74,12 +74,16 @@ static int coltype_of(red_loader_t *ld, const red_yaml_node_t *key,
                 }
                 if (red_yaml_kind(dv) == RED_YAML_MAP && !red_yaml_size(dv)) {
                         ct->def = strdup("{}");
+                } else if (red_yaml_kind(dv) == RED_YAML_SEQ &&
+                           !red_yaml_size(dv)) {
+                        ct->def = strdup("[]");
                 } else if (red_yaml_kind(dv) != RED_YAML_SCALAR ||
                            red_yaml_is_null(dv)) {
                         return red_yaml_error(ld->errstr, ld->size, dv,
                                               "%s: column %s: a default is "
                                               "a number, true, false, now, "
-                                              "a text, {} or null (none)",
+                                              "a text, {}, [] or null "
+                                              "(none)",
                                               what, ct->column);
                 } else {
                         ct->def = strdup(red_yaml_str(dv));
@@ -279,9 +283,10 @@ int red_contract_load_table_check(red_loader_t *ld, const red_yaml_node_t *sink,
                 }
                 if (ct[i].def) {
                         char *d;
-                        if (red_sqltype_literal(ct[i].def,
-                                                !strcmp(ct[i].def, "{}"), cls,
-                                                lit, sizeof(lit))) {
+                        bool empty = !strcmp(ct[i].def, "{}") ||
+                                     !strcmp(ct[i].def, "[]");
+                        if (red_sqltype_literal(ct[i].def, empty, cls, lit,
+                                                sizeof(lit))) {
                                 return red_yaml_error(
                                         ld->errstr, ld->size, at,
                                         "%s: column_types: column %s: "

@@ -178,7 +178,7 @@ int red_sqltype_literal(const char *value, bool is_map, red_sqlt_class_t cls,
                 if (cls != RED_SQLT_JSON) {
                         return -EINVAL;
                 }
-                snprintf(out, size, "'{}'");
+                snprintf(out, size, "'%s'", value);
                 return 0;
         }
         switch (cls) {

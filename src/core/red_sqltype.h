@@ -49,10 +49,11 @@ bool red_sqltype_fits(red_sqlt_class_t cls, red_sqlt_class_t value,
 
 /**
  * An SQL literal for a default value given in a contract: a number as
- * written, true/false, an empty mapping as '{}', any other text in single
- * quotes. Text with quotes, backslashes or control characters is refused
- * (-EINVAL), so the literal needs no escaping. @p is_map: the YAML value
- * was an empty mapping.
+ * written, true/false, an empty mapping or sequence as '{}' or '[]' (JSON
+ * columns only), any other text in single quotes. Text with quotes,
+ * backslashes or control characters is refused (-EINVAL), so the literal
+ * needs no escaping. @p is_map: @p value is "{}" or "[]", an empty YAML
+ * mapping or sequence.
  */
 int red_sqltype_literal(const char *value, bool is_map, red_sqlt_class_t cls,
                         char *out, size_t size) RED_MUSTCHECK;

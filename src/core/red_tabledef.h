@@ -8,8 +8,8 @@
  * applies the SQL).
  *
  * One builder per kind of sink yields the definitions of its tables
- * (aggregation, raw, fsm, alerts); a new kind of sink adds its builder to
- * the list in red_tabledef.c and nothing else changes.
+ * (aggregation, raw, fsm, alerts, state); a new kind of sink adds its builder
+ * to the list in red_tabledef.c and nothing else changes.
  */
 #ifndef RED_TABLEDEF_H
 #define RED_TABLEDEF_H
@@ -41,6 +41,7 @@ typedef struct red_idxdef_s {
         char **columns;
         size_t column_cnt;
         char *where; /**< engine-made predicate, or NULL */
+        bool unique;
 } red_idxdef_t;
 
 typedef enum {
@@ -68,7 +69,8 @@ typedef struct red_meaning_s {
 
 typedef struct red_tabledef_s {
         char *name;
-        const char *sink; /**< "aggregation", "raw", "fsm", "alerts" */
+        const char *sink; /**< "aggregation", "raw", "fsm", "alerts",
+                             "state" */
         char *owner;      /**< e.g. "aggregation codegen_metrics" */
         int agg;          /**< index of its aggregation, or -1 */
         red_coldef_t *cols;

@@ -233,7 +233,8 @@ void red_tabledef_build_meanings_common(build_t *b, red_tabledef_t *t)
                 red_buf_t d;
 
                 red_buf_init(&d);
-                red_buf_printf(&d, "using %s (", ix->method);
+                red_buf_printf(&d, "%susing %s (", ix->unique ? "unique " : "",
+                               ix->method);
                 for (size_t k = 0; k < ix->column_cnt; k++) {
                         red_buf_printf(&d, "%s%s", k ? ", " : "",
                                        ix->columns[k]);
@@ -342,6 +343,34 @@ red_sqlt_class_t red_tabledef_field_class(red_field_type_t t)
         }
 }
 
+/* Whether every kind of @p kinds gives field @p slot a value (requires
+ * it or has a default), and there is one. */
+bool red_tabledef_build_field_always(const red_contract_t *c, uint64_t on,
+                                     int slot)
+{
+        bool seen = false;
+
+        for (size_t k = 0; k < c->kind_cnt; k++) {
+                bool has = false;
+
+                if (!(on & (UINT64_C(1) << c->kinds[k].index))) {
+                        continue;
+                }
+                for (size_t f = 0; f < c->kinds[k].field_cnt; f++) {
+                        const red_field_t *fd = &c->kinds[k].fields[f];
+                        if (fd->slot == slot) {
+                                has = fd->required || fd->has_default;
+                                seen = true;
+                                break;
+                        }
+                }
+                if (!has) {
+                        return false;
+                }
+        }
+        return seen;
+}
+
 /* The SQL type of a field's values in a raw column. */
 void red_tabledef_build_field_type(const red_contract_t *c, int slot, char *out,
                                    size_t size)
@@ -421,6 +450,7 @@ static const struct {
         {"raw", red_tabledef_build_raws},
         {"fsm", red_tabledef_build_fsm},
         {"alerts", red_tabledef_build_alerts},
+        {"state", red_tabledef_build_states},
 };
 
 int red_tabledef_set_build(const red_contract_t *c, red_tabledef_set_t *out,

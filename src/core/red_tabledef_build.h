@@ -71,6 +71,10 @@ void red_tabledef_build_text_type(int64_t max, char *out, size_t size);
 /* The longest text of a field's values: its max_length, or that of a
  * uuid, integer or boolean; -1 when unbounded. */
 int64_t red_tabledef_build_field_max_len(const red_contract_t *c, int slot);
+/* Whether every kind of @p kinds gives field @p slot a value (requires it
+ * or has a default), and there is one such kind. */
+bool red_tabledef_build_field_always(const red_contract_t *c, uint64_t kinds,
+                                     int slot);
 /* The SQL type of a field's values in a column. */
 void red_tabledef_build_field_type(const red_contract_t *c, int slot, char *out,
                                    size_t size);
@@ -86,5 +90,8 @@ int red_tabledef_build_aggregations(build_t *b);
 int red_tabledef_build_raws(build_t *b);
 int red_tabledef_build_fsm(build_t *b);
 int red_tabledef_build_alerts(build_t *b);
+/* red_tabledef_state.c: a state's table and its lists (its history is a
+ * raw sink's table) */
+int red_tabledef_build_states(build_t *b);
 
 #endif

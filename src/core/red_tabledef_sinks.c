@@ -7,32 +7,6 @@
 
 /* --- raw sinks ----------------------------------------------------------- */
 
-/* Whether every stored kind that has the field always gives it a value. */
-static bool field_always(const red_contract_t *c, uint64_t on, int slot)
-{
-        bool seen = false;
-
-        for (size_t k = 0; k < c->kind_cnt; k++) {
-                bool has = false;
-
-                if (!(on & (UINT64_C(1) << c->kinds[k].index))) {
-                        continue;
-                }
-                for (size_t f = 0; f < c->kinds[k].field_cnt; f++) {
-                        const red_field_t *fd = &c->kinds[k].fields[f];
-                        if (fd->slot == slot) {
-                                has = fd->required || fd->has_default;
-                                seen = true;
-                                break;
-                        }
-                }
-                if (!has) {
-                        return false;
-                }
-        }
-        return seen;
-}
-
 static void raw_table(build_t *b, const red_raw_t *r, const char *name,
                       const char *topic)
 {
@@ -51,15 +25,22 @@ static void raw_table(build_t *b, const red_raw_t *r, const char *name,
                 "contract %s (reducerd).",
                 r->description ? r->description : "", r->description ? " " : "",
                 topic, r->name, c->name);
+        if (r->id_column) {
+                red_tabledef_build_col(b, t, r->id_column, "uuid", true,
+                                       "gen_random_uuid()",
+                                       "made by the server");
+                red_tabledef_build_pkey(b, t, r->id_column);
+        }
         for (size_t i = 0; i < r->column_cnt; i++) {
                 const red_raw_column_t *rc = &r->columns[i];
                 red_coldef_t *cd;
                 red_buf_t d;
 
                 red_tabledef_build_field_type(c, rc->slot, type, sizeof(type));
-                cd = red_tabledef_build_col(b, t, rc->name, type,
-                                            field_always(c, r->on, rc->slot),
-                                            NULL, NULL);
+                cd = red_tabledef_build_col(
+                        b, t, rc->name, type,
+                        red_tabledef_build_field_always(c, r->on, rc->slot),
+                        NULL, NULL);
                 red_tabledef_build_col_override(
                         b, cd,
                         red_contract_coltype_find(r->coltypes, r->coltype_cnt,
@@ -98,7 +79,7 @@ static void raw_table(build_t *b, const red_raw_t *r, const char *name,
                         }
                 }
         }
-        if (r->unique_cnt) {
+        if (r->unique_cnt || r->id_column) {
                 red_tabledef_build_pkey(b, t, r->time_column);
         }
         t->part = RED_TPART_RANGE;
@@ -110,28 +91,21 @@ static void raw_table(build_t *b, const red_raw_t *r, const char *name,
         red_tabledef_build_meanings_common(b, t);
 }
 
-/* Whether raw sink @p i is the history of a state sink: the state sinks'
- * tables (and so their history) come from migration 0011 for now, not
- * from the contract (contracts/README.md "state"). */
-static bool state_history(const red_contract_t *c, size_t i)
-{
-        for (size_t k = 0; k < c->state_cnt; k++) {
-                if (c->states[k].history == (int)i) {
-                        return true;
-                }
-        }
-        return false;
-}
-
 int red_tabledef_build_raws(build_t *b)
 {
         for (size_t i = 0; i < b->c->raw_cnt; i++) {
                 const red_raw_t *r = &b->c->raws[i];
-                if (state_history(b->c, i)) {
-                        continue;
-                }
+
                 for (size_t k = 0; k < r->table_cnt; k++) {
-                        raw_table(b, r, r->tables[k], r->topics[k]);
+                        size_t j = 0;
+
+                        /* a state's history: one table for its topics */
+                        while (j < k && strcmp(r->tables[j], r->tables[k])) {
+                                j++;
+                        }
+                        if (j == k) {
+                                raw_table(b, r, r->tables[k], r->topics[k]);
+                        }
                 }
         }
         return 0;

@@ -97,7 +97,7 @@ int red_ddl_index(red_buf_t *b, const red_tabledef_t *t, const red_idxdef_t *ix,
             red_ddl_rename(t->name, ix->name, gen, name, sizeof(name))) {
                 return -EINVAL;
         }
-        red_buf_puts(b, "CREATE INDEX ");
+        red_buf_puts(b, ix->unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ");
         red_ddl_ident(b, name);
         red_buf_puts(b, " ON ");
         qualified(b, schema, table);

@@ -10,6 +10,7 @@
 #include "red_itest.h"
 #include "red_time.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -733,6 +734,283 @@ START_TEST(dedupe_keys_upgrade_in_place)
 }
 END_TEST
 
+
+/* --- state sinks ------------------------------------------------------- */
+
+/* The registry's tables, one line per column (type, NOT NULL, default),
+ * unique index (the primary keys too) and partition key. */
+static char *registry_catalog(const char *conninfo)
+{
+        return itest_value(
+                conninfo,
+                "SELECT string_agg(l, E'\\n' ORDER BY l) FROM (SELECT "
+                "c.relname || '.' || a.attname || ' ' || "
+                "format_type(a.atttypid, a.atttypmod) || CASE WHEN "
+                "a.attnotnull THEN ' NOT NULL' ELSE '' END || coalesce(' "
+                "DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '') AS l FROM "
+                "pg_attribute a JOIN pg_class c ON c.oid = a.attrelid LEFT "
+                "JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = "
+                "a.attnum WHERE c.relname IN ('registered_nodes', "
+                "'node_capability_index', 'node_heartbeats') AND a.attnum > "
+                "0 AND NOT a.attisdropped UNION ALL SELECT "
+                "pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class "
+                "c ON c.oid = i.indrelid WHERE c.relname IN "
+                "('registered_nodes', 'node_capability_index', "
+                "'node_heartbeats') AND i.indisunique UNION ALL SELECT "
+                "relname || ' ' || coalesce(pg_get_partkeydef(oid), '-') "
+                "FROM pg_class WHERE relname IN ('registered_nodes', "
+                "'node_capability_index', 'node_heartbeats')) x");
+}
+
+/*
+ * The node registry's tables come from its contract, and the contract
+ * describes the tables migrations 0011-0013 made before: a database
+ * those made is adopted with one new index and comments (nothing
+ * dropped, altered or refused), and a database that never ran them gets
+ * from the contract alone every column (type, NOT NULL, default), key,
+ * unique index and partitioning they have. What the search adds beside
+ * the contract (generated version key, search indexes, functions) stays
+ * migrations' work.
+ */
+START_TEST(registry_tables_from_the_contract)
+{
+        char contract[4096], dir[4200], *out, *a, *b, *line, *save;
+        const char *mig[] = {"migrate", contract, NULL};
+        const char *plan[] = {"migrate", "--plan", contract, NULL};
+        const char *bare[] = {"migrate", "--dir", dir, contract, NULL};
+        itest_t t, fresh = {0};
+        long lines = 0;
+
+        snprintf(contract, sizeof(contract), "%s",
+                 test_path("contracts/node_registry.yaml"));
+        itest_init(&t, "schema_registry");
+        out = itest_cmd_ok(&t, plan);
+        a = strstr(out, "-- contract node_registry");
+        ck_assert_ptr_nonnull(a);
+        ck_assert_msg(!strstr(a, "refused") && !strstr(a, "CREATE TABLE") &&
+                              !strstr(a, "ALTER ") && !strstr(a, "DROP "),
+                      "%s", a);
+        ck_assert_int_eq(count_of(a, "CREATE INDEX"), 1);
+        ck_assert_ptr_nonnull(
+                strstr(a, "CREATE INDEX \"node_heartbeats_time\""));
+        ck_assert_ptr_nonnull(strstr(a, "column version_key is not the "
+                                        "contract's; left as it is"));
+        free(out);
+        free(itest_cmd_ok(&t, mig));
+        out = itest_cmd_ok(&t, plan);
+        ck_assert_ptr_nonnull(strstr(out, "would run 0 statements"));
+        free(out);
+
+        /* the engine's migrations before the registry's, then the
+         * contract */
+        fresh.dir = test_tmpdir();
+        fresh.conninfo = test_pg_create_db("schema_registry_bare");
+        snprintf(dir, sizeof(dir), "%s/before_0011", fresh.dir);
+        ck_assert_int_eq(mkdir(dir, 0755), 0);
+        test_migrations_before(dir, 11);
+        out = itest_cmd_ok(&fresh, bare);
+        ck_assert_ptr_nonnull(strstr(out, "CREATE TABLE \"registered_nodes\""));
+        free(out);
+        /* every line of the contract's tables, a whole line of the
+         * migrations' */
+        b = registry_catalog(t.conninfo);
+        ck_assert_int_gt(asprintf(&a, "\n%s\n", b), 0);
+        free(b);
+        b = registry_catalog(fresh.conninfo);
+        for (line = strtok_r(b, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
+                char want[1024];
+                snprintf(want, sizeof(want), "\n%s\n", line);
+                ck_assert_msg(strstr(a, want),
+                              "the contract makes \"%s\", migrations "
+                              "0011-0013 do not:%s",
+                              line, a);
+                lines++;
+        }
+        /* 24 columns, 7 list and history columns, 3 keys, one unique, 3
+         * partition keys */
+        ck_assert_int_ge(lines, 30);
+        ck_assert_ptr_nonnull(strstr(a, "UNIQUE INDEX node_capability_index_"
+                                        "node_id_capability_name_key"));
+        free(a);
+        free(b);
+        itest_fini(&fresh);
+        itest_fini(&t);
+}
+END_TEST
+
+/* Services announcing themselves, pinging and retiring, in partition
+ * i % 2 of each topic; returns the number of lines. */
+static long write_services(const char *path, int services)
+{
+        FILE *fp = fopen(path, "w");
+        red_time_t t0 = red_time_now() - 10 * RED_TIME_US_PER_MIN;
+        char ts[RED_TIME_FMT_SIZE];
+        long n = 0;
+
+        ck_assert_ptr_nonnull(fp);
+        for (int round = 0; round < 4; round++) {
+                for (int i = 0; i < services; i++) {
+                        red_time_format(t0 + round * RED_TIME_US_PER_MIN +
+                                                i * 1000,
+                                        ts, sizeof(ts));
+                        if (round == 0 || (round == 2 && i % 4 == 0)) {
+                                fprintf(fp,
+                                        "{\"event_type\":\"SERVICE_UP\","
+                                        "\"timestamp\":\"%s\",\"payload\":{"
+                                        "\"service_id\":\"svc-%03d\","
+                                        "\"name\":\"Service %d\",%s"
+                                        "\"owner\":\"team-%d\","
+                                        "\"endpoints\":[{\"url\":\"http://"
+                                        "svc-%d.%d\",\"region\":\"eu\"},"
+                                        "{\"url\":\"http://svc-%d.b\"}],"
+                                        "\"labels\":{\"round\":\"r%d\","
+                                        "\"n\":%d}},\"_topic\":\"t.services."
+                                        "announce\",\"_key\":\"svc-%03d\","
+                                        "\"_partition\":%d}\n",
+                                        ts, i, i,
+                                        i % 3 ? "\"tier\":\"gold\"," : "",
+                                        i % 5, i, round, i, round, i, i, i % 2);
+                        } else if (round == 3 && i % 6 == 0) {
+                                fprintf(fp,
+                                        "{\"event_type\":\"SERVICE_RETIRED\","
+                                        "\"timestamp\":\"%s\",\"payload\":{"
+                                        "\"service_id\":\"svc-%03d\"},"
+                                        "\"_topic\":\"t.services.retire\","
+                                        "\"_key\":\"svc-%03d\","
+                                        "\"_partition\":%d}\n",
+                                        ts, i, i, i % 2);
+                        } else {
+                                fprintf(fp,
+                                        "{\"event_type\":\"SERVICE_PING\","
+                                        "\"timestamp\":\"%s\",\"payload\":{"
+                                        "\"service_id\":\"svc-%03d\","
+                                        "\"latency_ms\":%d.25},"
+                                        "\"_topic\":\"t.services.ping\","
+                                        "\"_key\":\"svc-%03d\","
+                                        "\"_partition\":%d}\n",
+                                        ts, i, i * round, i, i % 2);
+                        }
+                        n++;
+                }
+        }
+        fclose(fp);
+        return n;
+}
+
+/*
+ * A latest-state reducer written as YAML only (no migration, no C):
+ * `reducerd migrate` creates its table, list table and partitioned
+ * history from the contract, with the types, keys and indexes it
+ * declares; `reducerd run` fills them with what `reducerd reduce`
+ * computes from the same events; a new column in a new version is added
+ * online, and a changed rule is refused.
+ */
+START_TEST(state_tables_from_the_contract)
+{
+        const char *contract =
+                test_path("tests/data/contracts/state_services.yaml");
+        const char *cs[] = {contract, NULL};
+        const char *mig[] = {"migrate", contract, NULL};
+        const char *list_ignore[] = {"created_at", NULL};
+        const char *hist_ignore[] = {"ping_id", "created_at", NULL};
+        const char *add[] = {"version: 1.0.0", "version: 1.1.0",
+                             "      pings: {count: [ping]}\n",
+                             "      pings: {count: [ping]}\n"
+                             "      last_latency: {latest: latency_ms, on: "
+                             "[ping]}\n",
+                             NULL};
+        const char *change[] = {"version: 1.0.0", "version: 1.2.0",
+                                "name: {latest: name}", "name: {first: name}",
+                                NULL};
+        char events[4200], *out, *err, *v, *expected;
+        itest_t t;
+        long n;
+        pid_t pid;
+
+        itest_init(&t, "schema_state");
+        out = itest_cmd_ok(&t, mig);
+        ck_assert_ptr_nonnull(strstr(out, "CREATE TABLE \"services\""));
+        ck_assert_ptr_nonnull(
+                strstr(out, "CREATE TABLE \"service_endpoints\""));
+        ck_assert_ptr_nonnull(strstr(out, "CREATE TABLE \"service_pings\""));
+        free(out);
+        v = itest_value(t.conninfo,
+                        "SELECT string_agg(format_type(atttypid, atttypmod) "
+                        "|| CASE WHEN attnotnull THEN ' not null' ELSE '' END, "
+                        "', ' ORDER BY attname) FROM pg_attribute WHERE "
+                        "attrelid = 'services'::regclass AND attname IN "
+                        "('service_id', 'name', 'tier', 'owner', 'pings', "
+                        "'retired_at')");
+        ck_assert_str_eq(v, "character varying(100) not null, text, bigint "
+                            "not null, timestamp with time zone, character "
+                            "varying(64) not null, character varying(10) not "
+                            "null");
+        free(v);
+        v = itest_value(t.conninfo,
+                        "SELECT string_agg(pg_get_constraintdef(oid), ' ' "
+                        "ORDER BY conrelid::regclass::text) FROM "
+                        "pg_constraint WHERE contype = 'p' AND conrelid IN "
+                        "('services'::regclass, "
+                        "'service_endpoints'::regclass, "
+                        "'service_pings'::regclass)");
+        ck_assert_str_eq(v, "PRIMARY KEY (service_id, url) PRIMARY KEY "
+                            "(ping_id, pinged_at) PRIMARY KEY (service_id)");
+        free(v);
+        v = itest_value(t.conninfo,
+                        "SELECT pg_get_partkeydef('service_pings'::regclass) "
+                        "|| ' ' || (SELECT indexdef FROM pg_indexes WHERE "
+                        "indexname = 'services_owner')");
+        ck_assert_str_eq(v, "RANGE (pinged_at) CREATE INDEX services_owner ON "
+                            "public.services USING btree (owner) WHERE "
+                            "(owner IS NOT NULL)");
+        free(v);
+
+        /* rows land as `reducerd reduce` computes them */
+        snprintf(events, sizeof(events), "%s/services.jsonl", t.dir);
+        n = write_services(events, 24);
+        expected = itest_reduce(contract, events);
+        ck_assert_int_eq(itest_dead_letters(expected), 0);
+        itest_kafka(&t, 2, cs);
+        itest_config(&t, cs, 40, 100, "");
+        pid = itest_start(&t, NULL, 0);
+        itest_produce(&t, events, 1, n);
+        ck_assert(
+                itest_wait_committed(&t, "reducerd.state_services", n, 60000));
+        ck_assert_int_eq(itest_stop(pid, SIGTERM, 30000), 0);
+        ck_assert_int_eq(
+                itest_compare_table(&t, expected, "services", "service_id"),
+                24);
+        ck_assert_int_eq(itest_compare_rows(&t, expected, "service_endpoints",
+                                            list_ignore),
+                         2 * 24); /* soft delete: a retired service keeps
+                                     them */
+        ck_assert_int_gt(
+                itest_compare_rows(&t, expected, "service_pings", hist_ignore),
+                40);
+        free(expected);
+
+        /* a new column: added online; a changed rule: refused */
+        mig[1] = itest_edit(&t, "tests/data/contracts/state_services.yaml",
+                            "v2.yaml", add);
+        out = itest_cmd_ok(&t, mig);
+        ck_assert_msg(strstr(out, "ALTER TABLE \"services\" ADD COLUMN "
+                                  "\"last_latency\" double precision;"),
+                      "%s", out);
+        free(out);
+        free((char *)mig[1]);
+        mig[1] = itest_edit(&t, "tests/data/contracts/state_services.yaml",
+                            "v3.yaml", change);
+        ck_assert_int_ne(itest_cmd(&t, mig, &out, &err), 0);
+        ck_assert_msg(strstr(err, "table services: column name changed"), "%s",
+                      err);
+        free(out);
+        free(err);
+        free((char *)mig[1]);
+        itest_fini(&t);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("schema");
@@ -749,5 +1027,9 @@ int main(void)
                       retention_tiers_drop_partitions, 120);
         test_add_case(s, "dedupe_keys_upgrade_in_place",
                       dedupe_keys_upgrade_in_place, 180);
+        test_add_case(s, "registry_tables_from_the_contract",
+                      registry_tables_from_the_contract, 120);
+        test_add_case(s, "state_tables_from_the_contract",
+                      state_tables_from_the_contract, 180);
         return test_main(s);
 }

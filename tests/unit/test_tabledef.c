@@ -377,14 +377,55 @@ START_TEST(shipped_contracts_tables)
         ck_assert_str_eq(col(t, "agent_id")->type, "character varying(100)");
         red_tabledef_set_destroy(&defs);
 
-        /* the node registry's tables, its history included, come from
-         * migration 0011 (a stopgap): nothing for migrate to build */
+        /* the node registry's: its history (a raw sink's table, once for
+         * its one topic), the state's table and its capability list */
         nr = test_contract("contracts/node_registry.yaml");
         ck_assert_uint_eq(nr->state_cnt, 1);
         ck_assert_int_ge(nr->states[0].history, 0);
         ck_assert_int_eq(red_tabledef_set_build(nr, &defs, err, sizeof(err)),
                          0);
-        ck_assert_uint_eq(defs.cnt, 0);
+        ck_assert_uint_eq(defs.cnt, 3);
+        t = red_tabledef_set_find(&defs, "registered_nodes");
+        ck_assert_ptr_nonnull(t);
+        ck_assert_str_eq(t->sink, "state");
+        ck_assert_uint_eq(t->pkey_cnt, 1);
+        ck_assert_str_eq(t->pkey[0], "node_id");
+        ck_assert_str_eq(col(t, "node_id")->type, "character varying(255)");
+        /* required in the kind that creates rows: never null */
+        ck_assert(col(t, "node_name")->not_null);
+        ck_assert(col(t, "version")->not_null);
+        ck_assert(!col(t, "registration_source")->not_null); /* declared */
+        ck_assert(!col(t, "last_heartbeat")->not_null);
+        ck_assert_str_eq(col(t, "last_heartbeat")->type,
+                         "timestamp with time zone");
+        ck_assert_str_eq(col(t, "heartbeat_count")->def, "0");
+        ck_assert_str_eq(col(t, "health_check_interval_s")->type,
+                         "double precision");
+        ck_assert_str_eq(col(t, "capabilities")->def, "'[]'");
+        ck_assert_str_eq(col(t, "search_text")->type, "text");
+        /* the effective status is one of the status column's values */
+        ck_assert_str_eq(col(t, "state_status")->type, "character varying(50)");
+        ck_assert_ptr_nonnull(col(t, "deleted_at"));
+        ck_assert_ptr_nonnull(red_tabledef_meaning(t, "column node_name"));
+        ck_assert_ptr_nonnull(strstr(
+                red_tabledef_meaning(t, "column node_name")->text, "latest "));
+        t = red_tabledef_set_find(&defs, "node_capability_index");
+        ck_assert_ptr_nonnull(t);
+        ck_assert_str_eq(t->pkey[0], "capability_id");
+        ck_assert_str_eq(col(t, "capability_id")->def, "gen_random_uuid()");
+        ck_assert(col(t, "capability_name")->not_null);
+        ck_assert_uint_eq(t->idx_cnt, 2);
+        ck_assert(t->idx[0].unique);
+        ck_assert_str_eq(t->idx[0].name, "node_capability_index_node_id_"
+                                         "capability_name_key");
+        t = red_tabledef_set_find(&defs, "node_heartbeats");
+        ck_assert_ptr_nonnull(t);
+        ck_assert_uint_eq(t->pkey_cnt, 2);
+        ck_assert_str_eq(t->pkey[0], "heartbeat_id");
+        ck_assert_str_eq(t->pkey[1], "heartbeat_timestamp");
+        ck_assert_int_eq(t->gran, RED_PART_DAILY);
+        ck_assert_str_eq(col(t, "health_status")->type,
+                         "character varying(50)");
         red_tabledef_set_destroy(&defs);
         red_contract_destroy(nr);
         red_contract_destroy(c);
