@@ -1,6 +1,7 @@
 /* red_state - state rows folded from events by column rules; no I/O. */
 #include "red_state.h"
 
+#include "red_json_dump.h"
 #include "red_map.h"
 #include "red_state_text.h"
 #include "red_time.h"
@@ -915,8 +916,6 @@ void red_state_table_rollback(red_state_table_t *t)
 void red_state_value_json(const red_state_col_t *col, const json_t *v,
                           red_buf_t *out)
 {
-        char *j;
-
         if (!v || json_is_null(v)) {
                 /* a count starts at 0 */
                 red_buf_puts(out, col->rule == RED_RULE_COUNT ? "0" : "null");
@@ -926,13 +925,10 @@ void red_state_value_json(const red_state_col_t *col, const json_t *v,
                 put_time(out, json_integer_value(v));
                 return;
         }
-        if (!(j = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS |
-                                        JSON_ENCODE_ANY))) {
+        /* json_dumps(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) */
+        if (red_json_dump(v, true, out)) {
                 out->failed = true;
-                return;
         }
-        red_buf_puts(out, j);
-        free(j);
 }
 
 void red_state_row_json(const red_state_table_t *t, const red_state_row_t *row,
