@@ -27,6 +27,11 @@ struct red_state_table_s {
         red_state_event_t *events;
         size_t event_cnt, event_cap;
         red_state_row_t **sorted; /* red_state_table_rows() */
+        /* ',"<column>":' of every column and of the delete column, as
+         * red_state_row_json() writes them: heads.data + head_at[i] up to
+         * head_at[i + 1] */
+        red_buf_t heads;
+        size_t *head_at;
 };
 
 /* The namespace of the state events' ids (uuid v5). */
@@ -112,11 +117,35 @@ red_state_table_t *red_state_table_new(const red_contract_t *c,
         t->c = c;
         t->s = s;
         t->max_rows = max_rows;
-        if (!(t->map = red_map_new()) || !(t->missing_set = red_map_new())) {
+        red_buf_init(&t->heads);
+        if (!(t->map = red_map_new()) || !(t->missing_set = red_map_new()) ||
+            !(t->head_at = malloc((s->column_cnt + 2) * sizeof(*t->head_at)))) {
+                red_state_table_destroy(t);
+                return NULL;
+        }
+        for (size_t i = 0; i <= s->column_cnt; i++) {
+                const char *name = i < s->column_cnt ? s->columns[i].name
+                                                     : s->deleted_column;
+                t->head_at[i] = t->heads.len;
+                if (name) {
+                        red_buf_putc(&t->heads, ',');
+                        red_buf_put_json_str(&t->heads, name, strlen(name));
+                        red_buf_putc(&t->heads, ':');
+                }
+        }
+        t->head_at[s->column_cnt + 1] = t->heads.len;
+        if (t->heads.failed) {
                 red_state_table_destroy(t);
                 return NULL;
         }
         return t;
+}
+
+/* Column @p i's head (',"name":'); i == column_cnt: the delete column's. */
+static void put_head(const red_state_table_t *t, size_t i, red_buf_t *out)
+{
+        red_buf_append(out, t->heads.data + t->head_at[i],
+                       t->head_at[i + 1] - t->head_at[i]);
 }
 
 static void batch_clear(red_state_table_t *t)
@@ -163,6 +192,8 @@ void red_state_table_destroy(red_state_table_t *t)
         free(t->dirty);
         free(t->events);
         free(t->sorted);
+        free(t->head_at);
+        red_buf_destroy(&t->heads);
         free(t);
 }
 
@@ -563,11 +594,23 @@ void red_state_change_id(const red_contract_t *c, const red_state_t *s,
                          const char *key, red_state_change_t change,
                          red_time_t time, const char *detail, red_uuid_t *out)
 {
+        const char *parts[] = {c->name, s->name, key};
         red_buf_t name;
 
+        /* "%s\n%s\n%s\n%d\n%lld\n%s", without printf's cost: a change
+         * per registration */
         red_buf_init(&name);
-        red_buf_printf(&name, "%s\n%s\n%s\n%d\n%lld\n%s", c->name, s->name, key,
-                       (int)change, (long long)time, detail ? detail : "");
+        for (size_t i = 0; i < 3; i++) {
+                red_buf_puts(&name, parts[i]);
+                red_buf_putc(&name, '\n');
+        }
+        red_buf_put_i64(&name, (int64_t)change);
+        red_buf_putc(&name, '\n');
+        red_buf_put_i64(&name, time);
+        red_buf_putc(&name, '\n');
+        if (detail) {
+                red_buf_puts(&name, detail);
+        }
         red_uuid_v5(out, &state_ns, name.failed ? key : name.data,
                     name.failed ? strlen(key) : name.len);
         red_buf_destroy(&name);
@@ -941,17 +984,11 @@ void red_state_row_json(const red_state_table_t *t, const red_state_row_t *row,
         red_buf_putc(out, ':');
         red_buf_put_json_str(out, row->key, strlen(row->key));
         for (size_t i = 0; i < s->column_cnt; i++) {
-                red_buf_putc(out, ',');
-                red_buf_put_json_str(out, s->columns[i].name,
-                                     strlen(s->columns[i].name));
-                red_buf_putc(out, ':');
+                put_head(t, i, out);
                 red_state_value_json(&s->columns[i], row->vals[i], out);
         }
         if (s->deleted_column) {
-                red_buf_putc(out, ',');
-                red_buf_put_json_str(out, s->deleted_column,
-                                     strlen(s->deleted_column));
-                red_buf_putc(out, ':');
+                put_head(t, s->column_cnt, out);
                 if (row->deleted_at == INT64_MIN) {
                         red_buf_puts(out, "null");
                 } else {
@@ -987,11 +1024,12 @@ void red_state_times_json(const red_state_table_t *t,
                 first = false;
                 red_buf_put_json_str(out, s->columns[i].name,
                                      strlen(s->columns[i].name));
-                red_buf_printf(out, ":%lld", (long long)row->at[i]);
+                red_buf_putc(out, ':');
+                red_buf_put_i64(out, row->at[i]);
         }
         if (row->alive_at != INT64_MIN) {
-                red_buf_printf(out, "%s\"$alive\":%lld", first ? "" : ",",
-                               (long long)row->alive_at);
+                red_buf_puts(out, first ? "\"$alive\":" : ",\"$alive\":");
+                red_buf_put_i64(out, row->alive_at);
         }
         red_buf_putc(out, '}');
 }

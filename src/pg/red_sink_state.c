@@ -355,7 +355,7 @@ static void put_value(red_buf_t *b, const red_state_col_t *col, const json_t *v,
         } else if (json_is_boolean(v) && col->type == RED_FT_BOOLEAN) {
                 red_buf_puts(b, json_is_true(v) ? "t" : "f");
         } else if (json_is_integer(v) && col->type != RED_FT_NONE) {
-                red_buf_printf(b, "%lld", (long long)json_integer_value(v));
+                red_buf_put_i64(b, json_integer_value(v));
         } else if (json_is_real(v) && col->type != RED_FT_NONE) {
                 red_buf_printf(b, "%.17g", json_real_value(v));
         } else {
@@ -398,12 +398,15 @@ static void row_line(red_sink_state_t *w, red_state_table_t *t,
         } else {
                 red_buf_puts(b, "\\N");
         }
+        red_buf_putc(b, '\t');
         if (row->partition >= 0) {
-                red_buf_printf(b, "\t%d", (int)row->partition);
+                red_buf_put_i64(b, row->partition);
         } else {
-                red_buf_puts(b, "\t\\N");
+                red_buf_puts(b, "\\N");
         }
-        red_buf_printf(b, "\t%lld\n", (long long)row->revision + 1);
+        red_buf_putc(b, '\t');
+        red_buf_put_i64(b, row->revision + 1);
+        red_buf_putc(b, '\n');
 }
 
 /* One list item in COPY text (red_state_item_fn). */
