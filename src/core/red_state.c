@@ -312,9 +312,47 @@ int red_state_table_loaded(red_state_table_t *t)
 /* --- values -----------------------------------------------------------------
  */
 
+/* The objects an event brings as text (red_decode's fast path), parsed
+ * once for all the columns that read them (health_check and
+ * health_check.interval_seconds). Values are never changed in place, so
+ * columns may share one. */
+#define PARSED_MAX 8
+typedef struct parsed_s {
+        int slot[PARSED_MAX];
+        json_t *j[PARSED_MAX]; /* NULL: the text did not parse */
+        size_t cnt;
+} parsed_t;
+
+/* A new reference to the tree of @p v's text (slot @p slot), or NULL. */
+static json_t *parsed_get(parsed_t *p, int slot, const red_value_t *v)
+{
+        json_t *j;
+
+        for (size_t i = 0; i < p->cnt; i++) {
+                if (p->slot[i] == slot) {
+                        return p->j[i] ? json_incref(p->j[i]) : NULL;
+                }
+        }
+        j = json_loadb(v->raw, v->raw_len, 0, NULL);
+        if (j && p->cnt < PARSED_MAX) {
+                p->slot[p->cnt] = slot;
+                p->j[p->cnt++] = json_incref(j);
+        }
+        return j;
+}
+
+static void parsed_clear(parsed_t *p)
+{
+        for (size_t i = 0; i < p->cnt; i++) {
+                json_decref(p->j[i]);
+        }
+        p->cnt = 0;
+}
+
 /* The event's value of @p col as a new reference, or NULL when it has
  * none (absent, null, or a member of another type than declared). */
-static json_t *source_value(const red_state_col_t *col, const red_event_t *ev)
+static json_t *source_value(const red_state_col_t *col, const red_event_t *ev,
+                            parsed_t *parsed)
 {
         const red_value_t *v;
         json_t *j = NULL, *m;
@@ -348,8 +386,7 @@ static json_t *source_value(const red_state_col_t *col, const red_event_t *ev)
                 break;
         case RED_FT_OBJECT:
         case RED_FT_ARRAY:
-                j = v->j ? json_incref(v->j)
-                         : json_loadb(v->raw, v->raw_len, 0, NULL);
+                j = v->j ? json_incref(v->j) : parsed_get(parsed, col->slot, v);
                 break;
         default:
                 break;
@@ -751,6 +788,7 @@ static int apply_columns(red_state_table_t *t, red_state_row_t *row,
         uint64_t bit = UINT64_C(1) << ev->kind->index;
         int changed = 0;
         bool text_changed = false;
+        parsed_t parsed = {.cnt = 0};
 
         for (size_t i = 0; i < s->column_cnt; i++) {
                 const red_state_col_t *col = &s->columns[i];
@@ -761,10 +799,11 @@ static int apply_columns(red_state_table_t *t, red_state_row_t *row,
                         continue;
                 }
                 if (col->rule != RED_RULE_COUNT &&
-                    !(v = source_value(col, ev))) {
+                    !(v = source_value(col, ev, &parsed))) {
                         continue;
                 }
                 if ((r = fold(row, i, col, v, ev->time)) < 0) {
+                        parsed_clear(&parsed);
                         return r;
                 }
                 for (size_t l = 0; r && l < s->list_cnt; l++) {
@@ -773,6 +812,7 @@ static int apply_columns(red_state_table_t *t, red_state_row_t *row,
                 changed |= r;
                 text_changed |= r && col->in_text;
         }
+        parsed_clear(&parsed);
         /* a row not yet dirty gets its texts from mark_dirty(), which
          * every change reaches; a dirty row's again only when a column
          * they are made of changed (not on every heartbeat) */
