@@ -2,6 +2,7 @@
 #include "red_state.h"
 
 #include "red_json_dump.h"
+#include "red_json_tree.h"
 #include "red_map.h"
 #include "red_state_text.h"
 #include "red_time.h"
@@ -333,7 +334,7 @@ static json_t *parsed_get(parsed_t *p, int slot, const red_value_t *v)
                         return p->j[i] ? json_incref(p->j[i]) : NULL;
                 }
         }
-        j = json_loadb(v->raw, v->raw_len, 0, NULL);
+        j = red_json_tree_parse(v->raw, v->raw_len, 0);
         if (j && p->cnt < PARSED_MAX) {
                 p->slot[p->cnt] = slot;
                 p->j[p->cnt++] = json_incref(j);
