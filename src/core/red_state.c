@@ -33,6 +33,7 @@ struct red_state_table_s {
          * head_at[i + 1] */
         red_buf_t heads;
         size_t *head_at;
+        red_buf_t scratch; /* a payload being rendered */
 };
 
 /* The namespace of the state events' ids (uuid v5). */
@@ -119,6 +120,7 @@ red_state_table_t *red_state_table_new(const red_contract_t *c,
         t->s = s;
         t->max_rows = max_rows;
         red_buf_init(&t->heads);
+        red_buf_init(&t->scratch);
         if (!(t->map = red_map_new()) || !(t->missing_set = red_map_new()) ||
             !(t->head_at = malloc((s->column_cnt + 2) * sizeof(*t->head_at)))) {
                 red_state_table_destroy(t);
@@ -195,6 +197,7 @@ void red_state_table_destroy(red_state_table_t *t)
         free(t->sorted);
         free(t->head_at);
         red_buf_destroy(&t->heads);
+        red_buf_destroy(&t->scratch);
         free(t);
 }
 
@@ -689,16 +692,18 @@ static int add_event(red_state_table_t *t, red_state_change_t change,
 static int created_event(red_state_table_t *t, red_state_row_t *row,
                          red_time_t time)
 {
-        red_buf_t b;
+        char *payload;
 
-        red_buf_init(&b);
-        red_state_row_json(t, row, &b);
-        if (b.failed) {
-                red_buf_destroy(&b);
+        /* rendered in the table's scratch and kept in a copy of its size:
+         * a buffer per event grew by doubling (two reallocations for the
+         * registry's rows) and kept up to twice the text until commit */
+        red_buf_reset(&t->scratch);
+        red_state_row_json(t, row, &t->scratch);
+        if (t->scratch.failed || !(payload = malloc(t->scratch.len + 1))) {
                 return -ENOMEM;
         }
-        return add_event(t, RED_STATE_CREATED, row->key, time, NULL,
-                         red_buf_steal(&b, NULL));
+        memcpy(payload, t->scratch.data, t->scratch.len + 1);
+        return add_event(t, RED_STATE_CREATED, row->key, time, NULL, payload);
 }
 
 static int deleted_event(red_state_table_t *t, red_state_row_t *row)
