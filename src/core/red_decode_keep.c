@@ -1,6 +1,8 @@
 /* red_decode_keep - strings and JSON values a fast-path event owns. */
 #include "red_decode_keep.h"
 
+#include "red_json_tree.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,8 +106,8 @@ json_t *red_decode_keep_json(red_decode_keep_t *k, const red_json_tok_t *t)
                 break;
         default:
                 /* validated already: this parse cannot fail but for OOM */
-                j = t ? json_loadb(t->p, t->len,
-                                   JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL)
+                j = t ? red_json_tree_parse(t->p, t->len,
+                                            JSON_DECODE_ANY | JSON_ALLOW_NUL)
                       : json_object();
                 break;
         }

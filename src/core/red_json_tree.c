@@ -173,6 +173,148 @@ static int on_end(void *opaque)
         return 0;
 }
 
+/* --- the fast builder -------------------------------------------- */
+
+/* Nesting the fast builder follows (deeper: json_loadb). */
+#define FAST_DEPTH 64
+/* Unescaped text on the stack; longer strings take one allocation. */
+#define FAST_TEXT 1024
+
+typedef struct fast_s {
+        json_t *root;
+        json_t *stack[FAST_DEPTH + 1]; /* borrowed from root */
+        size_t depth;
+        size_t flags;
+        char *text; /* scratch of the input's length: names and strings */
+        const char *key;
+        size_t key_len;
+        char small[FAST_TEXT];
+} fast_t;
+
+/* The text of the string token @p t: its span, or unescaped into the
+ * scratch at @p at (names and the string after them do not overlap). */
+static const char *fast_text(fast_t *f, const red_json_tok_t *t, size_t at,
+                             size_t *lenp)
+{
+        if (!t->esc) {
+                *lenp = t->len;
+                return t->p;
+        }
+        *lenp = red_json_unescape(t->p, t->len, f->text + at);
+        return f->text + at;
+}
+
+static int fast_attach(fast_t *f, json_t *v)
+{
+        json_t *parent;
+
+        if (!v) {
+                return -1;
+        }
+        if (!f->depth) {
+                f->root = v;
+                return 0;
+        }
+        parent = f->stack[f->depth - 1];
+        if (json_is_object(parent)) {
+                return json_object_setn_new_nocheck(parent, f->key, f->key_len,
+                                                    v);
+        }
+        return json_array_append_new(parent, v);
+}
+
+static int fast_begin(void *opaque, red_json_type_t t)
+{
+        fast_t *f = opaque;
+        json_t *v;
+
+        if (f->depth == FAST_DEPTH) {
+                return -1;
+        }
+        v = t == RED_JSON_OBJ ? json_object() : json_array();
+        if (fast_attach(f, v)) {
+                return -1;
+        }
+        f->stack[f->depth++] = v;
+        return 0;
+}
+
+static int fast_key(void *opaque, const red_json_tok_t *name)
+{
+        fast_t *f = opaque;
+
+        f->key = fast_text(f, name, 0, &f->key_len);
+        /* json_loadb refuses \u0000 in a name, whatever the flags */
+        return name->esc && memchr(f->key, '\0', f->key_len) ? -1 : 0;
+}
+
+static int fast_scalar(void *opaque, const red_json_tok_t *v)
+{
+        fast_t *f = opaque;
+        const char *p;
+        size_t len;
+        double d;
+
+        if (!f->depth && !(f->flags & JSON_DECODE_ANY)) {
+                return -1;
+        }
+        switch (v->t) {
+        case RED_JSON_NULL:
+                return fast_attach(f, json_null());
+        case RED_JSON_TRUE:
+                return fast_attach(f, json_true());
+        case RED_JSON_FALSE:
+                return fast_attach(f, json_false());
+        case RED_JSON_INT:
+                return v->wide ? -1 : fast_attach(f, json_integer(v->i));
+        case RED_JSON_REAL:
+                /* json_loadb refuses overflow, takes underflow */
+                d = red_json_real(v->p, v->len);
+                return isfinite(d) ? fast_attach(f, json_real(d)) : -1;
+        default:
+                /* after the pending name in the scratch */
+                p = fast_text(f, v, f->key_len, &len);
+                if (v->esc && !(f->flags & JSON_ALLOW_NUL) &&
+                    memchr(p, '\0', len)) {
+                        return -1;
+                }
+                return fast_attach(f, json_stringn_nocheck(p, len));
+        }
+}
+
+static int fast_end(void *opaque)
+{
+        fast_t *f = opaque;
+
+        f->depth--;
+        return 0;
+}
+
+json_t *red_json_tree_parse(const void *data, size_t len, size_t flags)
+{
+        fast_t f;
+        red_json_walk_t w = {fast_begin, fast_key, fast_scalar, fast_end, &f};
+
+        f.root = NULL;
+        f.depth = 0;
+        f.flags = flags;
+        f.key = NULL;
+        f.key_len = 0;
+        f.text = f.small;
+        if (flags & ~(size_t)(JSON_DECODE_ANY | JSON_ALLOW_NUL) ||
+            (len > sizeof(f.small) && !(f.text = malloc(len)))) {
+                return json_loadb(data, len, flags, NULL);
+        }
+        if (red_json_scan_walk(data, len, FAST_DEPTH, &w)) {
+                json_decref(f.root);
+                f.root = json_loadb(data, len, flags, NULL);
+        }
+        if (f.text != f.small) {
+                free(f.text);
+        }
+        return f.root;
+}
+
 /* --- loading ------------------------------------------------------ */
 
 /*

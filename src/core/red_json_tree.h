@@ -23,4 +23,18 @@
  */
 json_t *red_json_tree_load(const void *data, size_t len, json_error_t *err);
 
+/**
+ * json_loadb(@p data, @p len, @p flags, NULL), faster: the tree is built
+ * from red_json_scan_walk() with json_loadb()'s values and rules (the
+ * same calls: json_object_setn_new_nocheck(), the last of duplicate names
+ * counts), and what it does not build itself goes to json_loadb(): text
+ * json_loadb() refuses, \u0000 in a string without JSON_ALLOW_NUL or in a
+ * name, a top value neither object nor array without JSON_DECODE_ANY,
+ * integers beyond int64, reals beyond the double range, nesting deeper
+ * than 64, other flags. For text a scanner read already (the decoder's
+ * objects and arrays). A new reference, or NULL where json_loadb()
+ * returns NULL.
+ */
+json_t *red_json_tree_parse(const void *data, size_t len, size_t flags);
+
 #endif

@@ -1,6 +1,8 @@
 /* red_state - state rows folded from events by column rules; no I/O. */
 #include "red_state.h"
 
+#include "red_json_dump.h"
+#include "red_json_tree.h"
 #include "red_map.h"
 #include "red_state_text.h"
 #include "red_time.h"
@@ -26,6 +28,12 @@ struct red_state_table_s {
         red_state_event_t *events;
         size_t event_cnt, event_cap;
         red_state_row_t **sorted; /* red_state_table_rows() */
+        /* ',"<column>":' of every column and of the delete column, as
+         * red_state_row_json() writes them: heads.data + head_at[i] up to
+         * head_at[i + 1] */
+        red_buf_t heads;
+        size_t *head_at;
+        red_buf_t scratch; /* a payload being rendered */
 };
 
 /* The namespace of the state events' ids (uuid v5). */
@@ -111,11 +119,36 @@ red_state_table_t *red_state_table_new(const red_contract_t *c,
         t->c = c;
         t->s = s;
         t->max_rows = max_rows;
-        if (!(t->map = red_map_new()) || !(t->missing_set = red_map_new())) {
+        red_buf_init(&t->heads);
+        red_buf_init(&t->scratch);
+        if (!(t->map = red_map_new()) || !(t->missing_set = red_map_new()) ||
+            !(t->head_at = malloc((s->column_cnt + 2) * sizeof(*t->head_at)))) {
+                red_state_table_destroy(t);
+                return NULL;
+        }
+        for (size_t i = 0; i <= s->column_cnt; i++) {
+                const char *name = i < s->column_cnt ? s->columns[i].name
+                                                     : s->deleted_column;
+                t->head_at[i] = t->heads.len;
+                if (name) {
+                        red_buf_putc(&t->heads, ',');
+                        red_buf_put_json_str(&t->heads, name, strlen(name));
+                        red_buf_putc(&t->heads, ':');
+                }
+        }
+        t->head_at[s->column_cnt + 1] = t->heads.len;
+        if (t->heads.failed) {
                 red_state_table_destroy(t);
                 return NULL;
         }
         return t;
+}
+
+/* Column @p i's head (',"name":'); i == column_cnt: the delete column's. */
+static void put_head(const red_state_table_t *t, size_t i, red_buf_t *out)
+{
+        red_buf_append(out, t->heads.data + t->head_at[i],
+                       t->head_at[i + 1] - t->head_at[i]);
 }
 
 static void batch_clear(red_state_table_t *t)
@@ -162,6 +195,9 @@ void red_state_table_destroy(red_state_table_t *t)
         free(t->dirty);
         free(t->events);
         free(t->sorted);
+        free(t->head_at);
+        red_buf_destroy(&t->heads);
+        red_buf_destroy(&t->scratch);
         free(t);
 }
 
@@ -280,9 +316,47 @@ int red_state_table_loaded(red_state_table_t *t)
 /* --- values -----------------------------------------------------------------
  */
 
+/* The objects an event brings as text (red_decode's fast path), parsed
+ * once for all the columns that read them (health_check and
+ * health_check.interval_seconds). Values are never changed in place, so
+ * columns may share one. */
+#define PARSED_MAX 8
+typedef struct parsed_s {
+        int slot[PARSED_MAX];
+        json_t *j[PARSED_MAX]; /* NULL: the text did not parse */
+        size_t cnt;
+} parsed_t;
+
+/* A new reference to the tree of @p v's text (slot @p slot), or NULL. */
+static json_t *parsed_get(parsed_t *p, int slot, const red_value_t *v)
+{
+        json_t *j;
+
+        for (size_t i = 0; i < p->cnt; i++) {
+                if (p->slot[i] == slot) {
+                        return p->j[i] ? json_incref(p->j[i]) : NULL;
+                }
+        }
+        j = red_json_tree_parse(v->raw, v->raw_len, 0);
+        if (j && p->cnt < PARSED_MAX) {
+                p->slot[p->cnt] = slot;
+                p->j[p->cnt++] = json_incref(j);
+        }
+        return j;
+}
+
+static void parsed_clear(parsed_t *p)
+{
+        for (size_t i = 0; i < p->cnt; i++) {
+                json_decref(p->j[i]);
+        }
+        p->cnt = 0;
+}
+
 /* The event's value of @p col as a new reference, or NULL when it has
  * none (absent, null, or a member of another type than declared). */
-static json_t *source_value(const red_state_col_t *col, const red_event_t *ev)
+static json_t *source_value(const red_state_col_t *col, const red_event_t *ev,
+                            parsed_t *parsed)
 {
         const red_value_t *v;
         json_t *j = NULL, *m;
@@ -316,8 +390,7 @@ static json_t *source_value(const red_state_col_t *col, const red_event_t *ev)
                 break;
         case RED_FT_OBJECT:
         case RED_FT_ARRAY:
-                j = v->j ? json_incref(v->j)
-                         : json_loadb(v->raw, v->raw_len, 0, NULL);
+                j = v->j ? json_incref(v->j) : parsed_get(parsed, col->slot, v);
                 break;
         default:
                 break;
@@ -562,11 +635,23 @@ void red_state_change_id(const red_contract_t *c, const red_state_t *s,
                          const char *key, red_state_change_t change,
                          red_time_t time, const char *detail, red_uuid_t *out)
 {
+        const char *parts[] = {c->name, s->name, key};
         red_buf_t name;
 
+        /* "%s\n%s\n%s\n%d\n%lld\n%s", without printf's cost: a change
+         * per registration */
         red_buf_init(&name);
-        red_buf_printf(&name, "%s\n%s\n%s\n%d\n%lld\n%s", c->name, s->name, key,
-                       (int)change, (long long)time, detail ? detail : "");
+        for (size_t i = 0; i < 3; i++) {
+                red_buf_puts(&name, parts[i]);
+                red_buf_putc(&name, '\n');
+        }
+        red_buf_put_i64(&name, (int64_t)change);
+        red_buf_putc(&name, '\n');
+        red_buf_put_i64(&name, time);
+        red_buf_putc(&name, '\n');
+        if (detail) {
+                red_buf_puts(&name, detail);
+        }
         red_uuid_v5(out, &state_ns, name.failed ? key : name.data,
                     name.failed ? strlen(key) : name.len);
         red_buf_destroy(&name);
@@ -607,16 +692,18 @@ static int add_event(red_state_table_t *t, red_state_change_t change,
 static int created_event(red_state_table_t *t, red_state_row_t *row,
                          red_time_t time)
 {
-        red_buf_t b;
+        char *payload;
 
-        red_buf_init(&b);
-        red_state_row_json(t, row, &b);
-        if (b.failed) {
-                red_buf_destroy(&b);
+        /* rendered in the table's scratch and kept in a copy of its size:
+         * a buffer per event grew by doubling (two reallocations for the
+         * registry's rows) and kept up to twice the text until commit */
+        red_buf_reset(&t->scratch);
+        red_state_row_json(t, row, &t->scratch);
+        if (t->scratch.failed || !(payload = malloc(t->scratch.len + 1))) {
                 return -ENOMEM;
         }
-        return add_event(t, RED_STATE_CREATED, row->key, time, NULL,
-                         red_buf_steal(&b, NULL));
+        memcpy(payload, t->scratch.data, t->scratch.len + 1);
+        return add_event(t, RED_STATE_CREATED, row->key, time, NULL, payload);
 }
 
 static int deleted_event(red_state_table_t *t, red_state_row_t *row)
@@ -707,6 +794,7 @@ static int apply_columns(red_state_table_t *t, red_state_row_t *row,
         uint64_t bit = UINT64_C(1) << ev->kind->index;
         int changed = 0;
         bool text_changed = false;
+        parsed_t parsed = {.cnt = 0};
 
         for (size_t i = 0; i < s->column_cnt; i++) {
                 const red_state_col_t *col = &s->columns[i];
@@ -717,10 +805,11 @@ static int apply_columns(red_state_table_t *t, red_state_row_t *row,
                         continue;
                 }
                 if (col->rule != RED_RULE_COUNT &&
-                    !(v = source_value(col, ev))) {
+                    !(v = source_value(col, ev, &parsed))) {
                         continue;
                 }
                 if ((r = fold(row, i, col, v, ev->time)) < 0) {
+                        parsed_clear(&parsed);
                         return r;
                 }
                 for (size_t l = 0; r && l < s->list_cnt; l++) {
@@ -729,6 +818,7 @@ static int apply_columns(red_state_table_t *t, red_state_row_t *row,
                 changed |= r;
                 text_changed |= r && col->in_text;
         }
+        parsed_clear(&parsed);
         /* a row not yet dirty gets its texts from mark_dirty(), which
          * every change reaches; a dirty row's again only when a column
          * they are made of changed (not on every heartbeat) */
@@ -915,8 +1005,6 @@ void red_state_table_rollback(red_state_table_t *t)
 void red_state_value_json(const red_state_col_t *col, const json_t *v,
                           red_buf_t *out)
 {
-        char *j;
-
         if (!v || json_is_null(v)) {
                 /* a count starts at 0 */
                 red_buf_puts(out, col->rule == RED_RULE_COUNT ? "0" : "null");
@@ -926,13 +1014,10 @@ void red_state_value_json(const red_state_col_t *col, const json_t *v,
                 put_time(out, json_integer_value(v));
                 return;
         }
-        if (!(j = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS |
-                                        JSON_ENCODE_ANY))) {
+        /* json_dumps(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) */
+        if (red_json_dump(v, true, out)) {
                 out->failed = true;
-                return;
         }
-        red_buf_puts(out, j);
-        free(j);
 }
 
 void red_state_row_json(const red_state_table_t *t, const red_state_row_t *row,
@@ -945,17 +1030,11 @@ void red_state_row_json(const red_state_table_t *t, const red_state_row_t *row,
         red_buf_putc(out, ':');
         red_buf_put_json_str(out, row->key, strlen(row->key));
         for (size_t i = 0; i < s->column_cnt; i++) {
-                red_buf_putc(out, ',');
-                red_buf_put_json_str(out, s->columns[i].name,
-                                     strlen(s->columns[i].name));
-                red_buf_putc(out, ':');
+                put_head(t, i, out);
                 red_state_value_json(&s->columns[i], row->vals[i], out);
         }
         if (s->deleted_column) {
-                red_buf_putc(out, ',');
-                red_buf_put_json_str(out, s->deleted_column,
-                                     strlen(s->deleted_column));
-                red_buf_putc(out, ':');
+                put_head(t, s->column_cnt, out);
                 if (row->deleted_at == INT64_MIN) {
                         red_buf_puts(out, "null");
                 } else {
@@ -991,11 +1070,12 @@ void red_state_times_json(const red_state_table_t *t,
                 first = false;
                 red_buf_put_json_str(out, s->columns[i].name,
                                      strlen(s->columns[i].name));
-                red_buf_printf(out, ":%lld", (long long)row->at[i]);
+                red_buf_putc(out, ':');
+                red_buf_put_i64(out, row->at[i]);
         }
         if (row->alive_at != INT64_MIN) {
-                red_buf_printf(out, "%s\"$alive\":%lld", first ? "" : ",",
-                               (long long)row->alive_at);
+                red_buf_puts(out, first ? "\"$alive\":" : ",\"$alive\":");
+                red_buf_put_i64(out, row->alive_at);
         }
         red_buf_putc(out, '}');
 }

@@ -2,6 +2,7 @@
 #include "red_sink_state.h"
 
 #include "red_buf.h"
+#include "red_json_dump.h"
 #include "red_pg.h"
 #include "red_state_sql.h"
 #include "red_time.h"
@@ -338,11 +339,10 @@ red_sink_result_t red_sink_state_load(red_sink_state_t *w, red_sink_io_t *io,
 /* --- the batch
  * ------------------------------------------------------------------ */
 
-/* A value in COPY text. */
-static void put_value(red_buf_t *b, const red_state_col_t *col, const json_t *v)
+/* A value in COPY text (@p tmp: scratch). */
+static void put_value(red_buf_t *b, const red_state_col_t *col, const json_t *v,
+                      red_buf_t *tmp)
 {
-        char *j;
-
         if (!v || json_is_null(v)) {
                 red_buf_puts(b, col->rule == RED_RULE_COUNT ? "0" : "\\N");
                 return;
@@ -355,14 +355,18 @@ static void put_value(red_buf_t *b, const red_state_col_t *col, const json_t *v)
         } else if (json_is_boolean(v) && col->type == RED_FT_BOOLEAN) {
                 red_buf_puts(b, json_is_true(v) ? "t" : "f");
         } else if (json_is_integer(v) && col->type != RED_FT_NONE) {
-                red_buf_printf(b, "%lld", (long long)json_integer_value(v));
+                red_buf_put_i64(b, json_integer_value(v));
         } else if (json_is_real(v) && col->type != RED_FT_NONE) {
                 red_buf_printf(b, "%.17g", json_real_value(v));
-        } else if ((j = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY))) {
-                red_buf_put_copy_str(b, j, strlen(j));
-                free(j);
         } else {
-                b->failed = true;
+                /* json_dumps(JSON_COMPACT | JSON_ENCODE_ANY): the members in
+                 * the order they came */
+                red_buf_reset(tmp);
+                if (red_json_dump(v, false, tmp)) {
+                        b->failed = true;
+                        return;
+                }
+                red_buf_put_copy_str(b, tmp->data, tmp->len);
         }
 }
 
@@ -374,7 +378,7 @@ static void row_line(red_sink_state_t *w, red_state_table_t *t,
         red_buf_put_copy_str(b, row->key, strlen(row->key));
         for (size_t k = 0; k < s->column_cnt; k++) {
                 red_buf_putc(b, '\t');
-                put_value(b, &s->columns[k], row->vals[k]);
+                put_value(b, &s->columns[k], row->vals[k], &w->json);
         }
         if (s->deleted_column) {
                 red_buf_putc(b, '\t');
@@ -394,12 +398,15 @@ static void row_line(red_sink_state_t *w, red_state_table_t *t,
         } else {
                 red_buf_puts(b, "\\N");
         }
+        red_buf_putc(b, '\t');
         if (row->partition >= 0) {
-                red_buf_printf(b, "\t%d", (int)row->partition);
+                red_buf_put_i64(b, row->partition);
         } else {
-                red_buf_puts(b, "\t\\N");
+                red_buf_puts(b, "\\N");
         }
-        red_buf_printf(b, "\t%lld\n", (long long)row->revision + 1);
+        red_buf_putc(b, '\t');
+        red_buf_put_i64(b, row->revision + 1);
+        red_buf_putc(b, '\n');
 }
 
 /* One list item in COPY text (red_state_item_fn). */
