@@ -469,9 +469,16 @@ START_TEST(ctrl_c)
         port = atoi(p + strlen("==> HTTP: http://127.0.0.1:"));
         ck_assert_int_gt(port, d->held_port);
         /* up means Kafka is; reducerd's server follows a moment later */
-        ck_assert_msg(test_wait_for(healthz_ok, &port, START_MS),
-                      "/healthz on port %d never answered 200", port);
         free(out);
+        if (!test_wait_for(healthz_ok, &port, START_MS)) {
+                /* what ./dev and reducerd said, for the failure's cause */
+                out = dev_output(d);
+                ck_abort_msg("/healthz on port %d never answered 200; the "
+                             "end of ./dev run's output:\n%s",
+                             port,
+                             strlen(out) > 3000 ? out + strlen(out) - 3000
+                                                : out);
+        }
 
         out = run_second_terminal(d);
         ck_assert_msg(strstr(out, "aggregation_type"), "%s", out);
