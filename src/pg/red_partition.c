@@ -109,26 +109,103 @@ static int create(PGconn *conn, const char *table, const char *name,
         return red_pg_exec(conn, sql, errstr, size);
 }
 
+static bool cached(red_partition_cache_t *pc, const char *name)
+{
+        return red_map_find(pc->names,
+                            red_map_hash_bytes(name, strlen(name), 0), name_eq,
+                            name) != NULL;
+}
+
+/* Remembers @p name (best effort: a name forgotten is looked up again). */
+static void remember(red_partition_cache_t *pc, const char *name)
+{
+        char *dup = strdup(name);
+
+        if (dup &&
+            red_map_insert(pc->names, red_map_hash_bytes(name, strlen(name), 0),
+                           dup)) {
+                free(dup);
+        }
+}
+
+/* 1 when relation @p name exists, 0 when not, -1 on error. */
+static int exists(PGconn *conn, const char *name, char *errstr, size_t size)
+{
+        const char *vals[1] = {name};
+        PGresult *res = PQexecParams(
+                conn, "SELECT to_regclass(quote_ident($1)) IS NOT NULL", 1,
+                NULL, vals, NULL, NULL, 0);
+        int r;
+
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                red_pg_error(conn, res, errstr, size);
+                PQclear(res);
+                return -1;
+        }
+        r = PQgetvalue(res, 0, 0)[0] == 't';
+        PQclear(res);
+        return r;
+}
+
 int red_partition_ensure(PGconn *conn, red_partition_cache_t *pc,
                          const char *table, red_partition_t gran,
                          int fillfactor, red_time_t t, char *errstr,
                          size_t errstr_size)
 {
-        char name[128], *dup;
+        char name[128];
         red_time_t from, to;
-        uint64_t h;
 
         red_partition_of(table, gran, t, name, sizeof(name), &from, &to);
-        h = red_map_hash_bytes(name, strlen(name), 0);
-        if (red_map_find(pc->names, h, name_eq, name)) {
+        if (cached(pc, name)) {
                 return 0;
         }
         if (create(conn, table, name, from, to, fillfactor, errstr,
                    errstr_size)) {
                 return -1;
         }
-        if ((dup = strdup(name)) && red_map_insert(pc->names, h, dup)) {
-                free(dup);
+        remember(pc, name);
+        return 0;
+}
+
+int red_partition_exists(PGconn *conn, red_partition_cache_t *pc,
+                         const char *table, red_partition_t gran, red_time_t t,
+                         char *errstr, size_t errstr_size)
+{
+        char name[128];
+        red_time_t from, to;
+        int r;
+
+        red_partition_of(table, gran, t, name, sizeof(name), &from, &to);
+        if (cached(pc, name)) {
+                return 1;
+        }
+        if ((r = exists(conn, name, errstr, errstr_size)) == 1) {
+                remember(pc, name);
+        }
+        return r;
+}
+
+int red_partition_create_alone(PGconn *conn, red_partition_cache_t *pc,
+                               const char *table, red_partition_t gran,
+                               int fillfactor, red_time_t t, char *errstr,
+                               size_t errstr_size)
+{
+        char name[128];
+        red_time_t from, to;
+
+        red_partition_of(table, gran, t, name, sizeof(name), &from, &to);
+        if (red_pg_exec(conn, "BEGIN", errstr, errstr_size) ||
+            create(conn, table, name, from, to, fillfactor, errstr,
+                   errstr_size) ||
+            red_pg_exec(conn, "COMMIT", errstr, errstr_size)) {
+                char ignore[64];
+                if (red_pg_exec(conn, "ROLLBACK", ignore, sizeof(ignore))) {
+                        /* connection gone */
+                }
+                return -1;
+        }
+        if (pc) {
+                remember(pc, name);
         }
         return 0;
 }
@@ -148,33 +225,19 @@ int red_partition_maintain(PGconn *conn, const char *table,
         /* ahead: today's partition and the next days' */
         for (t = now; t <= now + (int64_t)days_ahead * RED_TIME_US_PER_DAY;
              t = to) {
-                char sql[256];
-                bool exists;
+                int there;
 
                 red_partition_of(table, gran, t, name, sizeof(name), &from,
                                  &to);
-                snprintf(sql, sizeof(sql),
-                         "SELECT to_regclass('%s') IS NOT NULL", name);
-                res = PQexec(conn, sql);
-                if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                        red_pg_error(conn, res, errstr, errstr_size);
-                        PQclear(res);
+                if ((there = exists(conn, name, errstr, errstr_size)) < 0) {
                         return -1;
                 }
-                exists = PQgetvalue(res, 0, 0)[0] == 't';
-                PQclear(res);
-                if (exists) {
+                if (there) {
                         continue;
                 }
-                if (red_pg_exec(conn, "BEGIN", errstr, errstr_size) ||
-                    create(conn, table, name, from, to, fillfactor, errstr,
-                           errstr_size) ||
-                    red_pg_exec(conn, "COMMIT", errstr, errstr_size)) {
-                        char ignore[64];
-                        if (red_pg_exec(conn, "ROLLBACK", ignore,
-                                        sizeof(ignore))) {
-                                /* connection gone */
-                        }
+                if (red_partition_create_alone(conn, NULL, table, gran,
+                                               fillfactor, t, errstr,
+                                               errstr_size)) {
                         return -1;
                 }
                 (*created)++;

@@ -1,8 +1,9 @@
 /*
  * red_partition - range partitions of reducerd's tables: one per day
  * (<table>_YYYY_MM_DD) or per calendar month (<table>_YYYY_MM), created
- * inside the writing transaction when missing (serialised between workers
- * by a transaction advisory lock) and dropped past retention.
+ * when missing (serialised between workers by a transaction advisory
+ * lock): in a transaction of their own before a batch's (the sink), or
+ * inside the writing transaction; dropped past retention.
  */
 #ifndef RED_PARTITION_H
 #define RED_PARTITION_H
@@ -45,6 +46,26 @@ int red_partition_ensure(PGconn *conn, red_partition_cache_t *pc,
                          const char *table, red_partition_t gran,
                          int fillfactor, red_time_t t, char *errstr,
                          size_t errstr_size) RED_MUSTCHECK;
+
+/**
+ * 1 when the partition of @p table for @p t exists (remembered in @p pc
+ * then), 0 when it does not, -1 with the server's message. Takes no lock.
+ */
+int red_partition_exists(PGconn *conn, red_partition_cache_t *pc,
+                         const char *table, red_partition_t gran, red_time_t t,
+                         char *errstr, size_t errstr_size) RED_MUSTCHECK;
+
+/**
+ * Creates the partition of @p table for @p t if missing, in a transaction
+ * of its own (no transaction may be open), so that the parent's ACCESS
+ * EXCLUSIVE lock that CREATE TABLE ... PARTITION OF takes is held for
+ * that statement only, not for the rest of a batch. Remembered in @p pc
+ * (may be NULL). Returns 0 or -1 with the server's message.
+ */
+int red_partition_create_alone(PGconn *conn, red_partition_cache_t *pc,
+                               const char *table, red_partition_t gran,
+                               int fillfactor, red_time_t t, char *errstr,
+                               size_t errstr_size) RED_MUSTCHECK;
 
 /**
  * Creates the partitions from now through @p days_ahead days and drops the

@@ -2,6 +2,8 @@
 #include "red_sink.h"
 
 #include "red_failpoint.h"
+#include "red_log.h"
+#include "red_partition.h"
 #include "red_sink_alert.h"
 #include "red_sink_alertq.h"
 #include "red_sink_cells.h"
@@ -19,6 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Tries with new partitions created outside the transaction; the last
+ * creates them inside it (a batch needing partitions in more steps). */
+#define MAX_PARTITION_TRIES 8
 
 /* The batch's own computing, in the order it can run: the caller's work
  * (the events applied: they make the cells, rows and alerts), then, once
@@ -397,10 +403,11 @@ red_sink_result_t red_sink_finalize(red_sink_t *s, long *finalized,
  * while and the client only waits for the result. So the write keeps its
  * next computation pending as a step and the primitives run it at that
  * wait (on_idle, from red_sink_io_copy_end()): the caller's work while
- * Postgres inserts the first raw table, the merge while it inserts the
- * last. A step not run by then runs when its result is needed
- * (step_finish). With one raw table the work still overlaps and the
- * merge does not; without raw tables nothing overlaps.
+ * Postgres inserts the dedupe keys (or the first raw table), the merge
+ * while it inserts the last raw table. A step not run by then runs when
+ * its result is needed (step_finish). With one raw table the work still
+ * overlaps and the merge does not; without dedupe keys or raw tables
+ * nothing overlaps.
  */
 
 static red_sink_result_t run_step(red_sink_t *s, char *errstr, size_t size)
@@ -537,11 +544,13 @@ static red_sink_result_t write_steps(red_sink_t *s,
         return red_sink_alertq_write(s->alertq, s->io, errstr, size);
 }
 
-red_sink_result_t red_sink_write(red_sink_t *s, red_core_t *core,
-                                 const red_sink_offset_t *offs, size_t cnt,
-                                 int generation, red_sink_work_fn *work,
-                                 void *work_arg, char *errstr,
-                                 size_t errstr_size)
+/* One try at the batch's transaction; RED_SINK_PARTITIONS when it needs
+ * a partition that is missing (rolled back, nothing written). */
+static red_sink_result_t write_once(red_sink_t *s, red_core_t *core,
+                                    const red_sink_offset_t *offs, size_t cnt,
+                                    int generation, red_sink_work_fn *work,
+                                    void *work_arg, char *errstr,
+                                    size_t errstr_size)
 {
         red_sink_result_t r, w;
         char err[512];
@@ -593,5 +602,81 @@ done:
         s->work_arg = NULL;
         red_sink_cells_clear(s->cells);
         red_sink_walert_clear(s->walert);
+        return r;
+}
+
+/* The daily partitions of the batch's event times, in the tables whose
+ * rows carry them (dedupe keys, raw rows, workflow history), created now,
+ * before the transaction, when missing. Released events are in time
+ * order: one look per day and table, answered by the cache. */
+static red_sink_result_t precreate(red_sink_t *s, red_core_t *core,
+                                   char *errstr, size_t size)
+{
+        size_t n = red_core_released(core);
+        red_time_t from = 0, to = 0;
+        red_sink_result_t r;
+
+        for (size_t i = 0; i < n; i++) {
+                const red_event_t *ev = red_core_released_event(core, i);
+                char name[128];
+
+                if (!ev || (ev->time >= from && ev->time < to)) {
+                        continue;
+                }
+                if ((r = red_sink_dedupe_partition_at(
+                             s->dedupe, s->io, ev->time, errstr, size)) ||
+                    (r = red_sink_raw_partition_at(s->raw, s->io, ev->time,
+                                                   errstr, size)) ||
+                    (r = red_sink_fsm_partition_at(s->fsm, s->io, ev->time,
+                                                   errstr, size))) {
+                        return r;
+                }
+                red_partition_of("", RED_PART_DAILY, ev->time, name,
+                                 sizeof(name), &from, &to);
+        }
+        return red_sink_io_create_noted(s->io, errstr, size);
+}
+
+/* A new partition (a new day of a daily table, a new month of the cells)
+ * is created before the batch's transaction, in its own: inside it,
+ * CREATE TABLE ... PARTITION OF would lock the parent table against every
+ * other replica's batch (and reader) until the commit. The days of the
+ * events are made sure of first (precreate()); a partition found missing
+ * later (a month of the cells) rolls the try back, and the batch is
+ * written again once it exists. */
+red_sink_result_t red_sink_write(red_sink_t *s, red_core_t *core,
+                                 const red_sink_offset_t *offs, size_t cnt,
+                                 int generation, red_sink_work_fn *work,
+                                 void *work_arg, char *errstr,
+                                 size_t errstr_size)
+{
+        red_sink_result_t r;
+
+        /* a failure here fails the try below the same way, which then
+         * does the work (the caller counts on it) and reports */
+        red_sink_io_defer(s->io, true);
+        if (red_sink_connected(s) && precreate(s, core, errstr, errstr_size)) {
+                red_log_debug("postgres", "%s: creating partitions: %s",
+                              s->c->name, errstr);
+        }
+        for (int tries = 0;; tries++) {
+                red_sink_io_defer(s->io, tries < MAX_PARTITION_TRIES);
+                /* the work is done by the first try, whatever its end */
+                r = write_once(s, core, offs, cnt, generation,
+                               tries ? NULL : work, work_arg, errstr,
+                               errstr_size);
+                if (r != RED_SINK_PARTITIONS) {
+                        break;
+                }
+                red_log_debug("postgres",
+                              "%s: %s: creating it outside the "
+                              "batch's transaction",
+                              s->c->name, errstr);
+                if ((r = red_sink_io_create_noted(s->io, errstr,
+                                                  errstr_size))) {
+                        break;
+                }
+        }
+        red_sink_io_defer(s->io, false);
         return r;
 }

@@ -132,10 +132,14 @@ red_sink_result_t red_sink_dedupe_lookup(red_sink_t *s, red_core_t *core,
  * batch that the sink reads: the daemon applies the released events there
  * (red_core_process()). The sink calls it exactly once per write, before
  * it reads the batch's cells, rows or alerts from @p core, at the first
- * moment Postgres is busy inserting what was sent (the end of the first
- * raw table's COPY), or else when it needs the results; and, if the write
- * fails before that, on the way out, so the work is always done once the
- * write returns. A failure of @p work fails the write (RED_SINK_RETRY).
+ * moment Postgres is busy inserting what was sent (the end of the dedupe
+ * keys' or the first raw table's COPY), or else when it needs the
+ * results; and, if the write fails before that, on the way out, so the
+ * work is always done once the write returns. A failure of @p work fails
+ * the write (RED_SINK_RETRY).
+ *
+ * A partition the batch needs and that does not exist is created in a
+ * transaction of its own, and the batch written again (red_sink_io_defer()).
  */
 red_sink_result_t red_sink_write(red_sink_t *s, red_core_t *core,
                                  const red_sink_offset_t *offs, size_t cnt,

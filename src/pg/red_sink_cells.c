@@ -420,7 +420,8 @@ static red_sink_result_t agg_lock(red_sink_cells_t *w, red_sink_io_t *io,
         if (!q->n) {
                 return RED_SINK_OK;
         }
-        if ((r = fill_tmp(io, q, q->copy_keys, errstr, size)) ||
+        if ((r = red_sink_io_noted(io, errstr, size)) ||
+            (r = fill_tmp(io, q, q->copy_keys, errstr, size)) ||
             (r = red_sink_io_run(io, q->insert, errstr, size))) {
                 return r;
         }

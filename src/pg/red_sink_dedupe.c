@@ -515,7 +515,7 @@ static red_sink_result_t partitions(red_sink_io_t *io,
                 red_partition_of(TABLE, RED_PART_DAILY, t, name, sizeof(name),
                                  &from, &to);
         }
-        return RED_SINK_OK;
+        return red_sink_io_noted(io, errstr, size);
 }
 
 /* The rows go in PostgreSQL's binary COPY format: the server copies the
@@ -548,6 +548,17 @@ static void bin_int(red_buf_t *b, uint64_t v, int n)
 {
         put_be(b, (uint64_t)n, 4);
         put_be(b, v, n);
+}
+
+red_sink_result_t red_sink_dedupe_partition_at(red_sink_dedupe_t *d,
+                                               red_sink_io_t *io, red_time_t t,
+                                               char *errstr, size_t size)
+{
+        if (d->c->dedupe_slot < 0) {
+                return RED_SINK_OK;
+        }
+        return red_sink_io_partition(io, TABLE, RED_PART_DAILY, 0, t, errstr,
+                                     size);
 }
 
 red_sink_result_t red_sink_dedupe_write(red_sink_dedupe_t *d, red_sink_io_t *io,

@@ -267,6 +267,18 @@ static void history_line(red_sink_fsm_t *w, const red_fsm_row_t *row)
 }
 
 /* History rows by COPY, in their daily partitions. */
+red_sink_result_t red_sink_fsm_partition_at(red_sink_fsm_t *w,
+                                            red_sink_io_t *io, red_time_t t,
+                                            char *errstr, size_t size)
+{
+        if (!w->fsm) {
+                return RED_SINK_OK;
+        }
+        return red_sink_io_partition(io, w->fsm->history_table,
+                                     w->fsm->history_partition, 0, t, errstr,
+                                     size);
+}
+
 static red_sink_result_t write_history(red_sink_fsm_t *w, red_sink_io_t *io,
                                        const red_fsm_rows_t *rows, char *errstr,
                                        size_t size)
@@ -286,6 +298,9 @@ static red_sink_result_t write_history(red_sink_fsm_t *w, red_sink_io_t *io,
                         return r;
                 }
                 history_line(w, &rows->items[i]);
+        }
+        if ((r = red_sink_io_noted(io, errstr, size))) {
+                return r;
         }
         snprintf(sql, sizeof(sql),
                  "COPY %s (transition_id, workflow_id, from_state, to_state, "

@@ -49,6 +49,12 @@ int red_sink_fsm_count_states(red_sink_fsm_t *w, red_sink_io_t *io,
                               int64_t *counts, char *errstr,
                               size_t size) RED_MUSTCHECK;
 
+/** The history partition holding transitions of time @p t
+ * (red_sink_io_partition()), when the contract has a workflow machine. */
+red_sink_result_t red_sink_fsm_partition_at(red_sink_fsm_t *w,
+                                            red_sink_io_t *io, red_time_t t,
+                                            char *errstr,
+                                            size_t size) RED_MUSTCHECK;
 /**
  * In the batch transaction: COPYs @p rows into the history table and
  * upserts the dirty workflows of @p wfs. Adds the rows written to *@p n.

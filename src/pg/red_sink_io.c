@@ -10,11 +10,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A partition a batch needs and found missing (red_sink_io_defer()). */
+typedef struct noted_s {
+        char table[80];
+        red_partition_t gran;
+        int fillfactor;
+        red_time_t from, to; /* its range: one note per partition */
+} noted_t;
+
 struct red_sink_io_s {
         char *conninfo;
         PGconn *conn;
         char where[256];
         red_partition_cache_t *parts; /* partitions known to exist */
+        bool created_in_tx;           /* one was created in the transaction */
+        bool defer;                   /* missing ones are noted, not created */
+        noted_t *noted;
+        size_t noted_cnt, noted_cap;
         red_sink_io_idle_fn *idle;
         void *idle_arg;
         long rejected_line; /* of the COPY whose data was refused, or 0 */
@@ -43,6 +55,7 @@ void red_sink_io_destroy(red_sink_io_t *io)
         }
         red_sink_io_disconnect(io);
         red_partition_cache_destroy(io->parts);
+        free(io->noted);
         free(io->conninfo);
         free(io);
 }
@@ -218,7 +231,10 @@ void red_sink_io_rollback(red_sink_io_t *io)
             red_sink_io_run(io, "ROLLBACK", ignore, sizeof(ignore))) {
                 /* connection gone: the server rolls back */
         }
-        red_partition_cache_clear(io->parts);
+        if (io->created_in_tx) {
+                red_partition_cache_clear(io->parts);
+        }
+        io->created_in_tx = false;
 }
 
 /* --- COPY ----------------------------------------------------------- */
@@ -340,14 +356,114 @@ int red_sink_io_check_columns(red_sink_io_t *io, const char *contract,
         return r;
 }
 
+/* Notes the partition of @p table for @p t, once. */
+static int note(red_sink_io_t *io, const char *table, red_partition_t gran,
+                int fillfactor, red_time_t t)
+{
+        char name[128];
+        red_time_t from, to;
+        noted_t *n;
+
+        red_partition_of(table, gran, t, name, sizeof(name), &from, &to);
+        for (size_t i = 0; i < io->noted_cnt; i++) {
+                if (io->noted[i].from == from && io->noted[i].gran == gran &&
+                    !strcmp(io->noted[i].table, table)) {
+                        return 0;
+                }
+        }
+        if (strlen(table) >= sizeof(n->table)) {
+                return -1;
+        }
+        if (io->noted_cnt == io->noted_cap) {
+                size_t cap = io->noted_cap ? 2 * io->noted_cap : 8;
+                noted_t *nn = realloc(io->noted, cap * sizeof(*nn));
+                if (!nn) {
+                        return -1;
+                }
+                io->noted = nn;
+                io->noted_cap = cap;
+        }
+        n = &io->noted[io->noted_cnt++];
+        snprintf(n->table, sizeof(n->table), "%s", table);
+        n->gran = gran;
+        n->fillfactor = fillfactor;
+        n->from = from;
+        n->to = to;
+        return 0;
+}
+
+/* Already noted: no second look-up for each row of a missing day. */
+static bool noted(const red_sink_io_t *io, const char *table,
+                  red_partition_t gran, red_time_t t)
+{
+        for (size_t i = 0; i < io->noted_cnt; i++) {
+                const noted_t *n = &io->noted[i];
+                if (n->gran == gran && t >= n->from && t < n->to &&
+                    !strcmp(n->table, table)) {
+                        return true;
+                }
+        }
+        return false;
+}
+
 red_sink_result_t red_sink_io_partition(red_sink_io_t *io, const char *table,
                                         red_partition_t gran, int fillfactor,
                                         red_time_t t, char *errstr, size_t size)
 {
-        if (red_partition_ensure(io->conn, io->parts, table, gran, fillfactor,
-                                 t, errstr, size)) {
+        int there;
+
+        if (!io->defer) {
+                if (red_partition_ensure(io->conn, io->parts, table, gran,
+                                         fillfactor, t, errstr, size)) {
+                        return RED_SINK_RETRY;
+                }
+                io->created_in_tx = true;
+                return RED_SINK_OK;
+        }
+        if (io->noted_cnt && noted(io, table, gran, t)) {
+                return RED_SINK_OK;
+        }
+        if ((there = red_partition_exists(io->conn, io->parts, table, gran, t,
+                                          errstr, size)) < 0) {
                 return RED_SINK_RETRY;
         }
+        if (!there && note(io, table, gran, fillfactor, t)) {
+                snprintf(errstr, size, "out of memory");
+                return RED_SINK_RETRY;
+        }
+        return RED_SINK_OK;
+}
+
+void red_sink_io_defer(red_sink_io_t *io, bool on)
+{
+        io->defer = on;
+        io->noted_cnt = 0;
+}
+
+red_sink_result_t red_sink_io_noted(const red_sink_io_t *io, char *errstr,
+                                    size_t size)
+{
+        if (!io->noted_cnt) {
+                return RED_SINK_OK;
+        }
+        snprintf(errstr, size, "partition %s (%s) is missing",
+                 io->noted[0].table,
+                 io->noted[0].gran == RED_PART_DAILY ? "daily" : "monthly");
+        return RED_SINK_PARTITIONS;
+}
+
+red_sink_result_t red_sink_io_create_noted(red_sink_io_t *io, char *errstr,
+                                           size_t size)
+{
+        for (size_t i = 0; i < io->noted_cnt; i++) {
+                const noted_t *n = &io->noted[i];
+                if (red_partition_create_alone(io->conn, io->parts, n->table,
+                                               n->gran, n->fillfactor, n->from,
+                                               errstr, size)) {
+                        return RED_SINK_RETRY;
+                }
+        }
+        io->noted_cnt = 0;
         return RED_SINK_OK;
 }
 

@@ -129,12 +129,29 @@ int red_sink_io_check_columns(red_sink_io_t *io, const char *contract,
                               size_t size) RED_MUSTCHECK;
 /**
  * Makes sure the partition of @p table holding @p t exists, in the open
- * transaction (red_partition_ensure(), cached per connection).
+ * transaction (red_partition_ensure(), cached per connection); while
+ * deferring (red_sink_io_defer()), only notes it when it is missing.
  */
 red_sink_result_t red_sink_io_partition(red_sink_io_t *io, const char *table,
                                         red_partition_t gran, int fillfactor,
                                         red_time_t t, char *errstr,
                                         size_t size) RED_MUSTCHECK;
+/**
+ * @p on: red_sink_io_partition() notes missing partitions instead of
+ * creating them in the open transaction, where CREATE TABLE ... PARTITION
+ * OF would hold the parent's ACCESS EXCLUSIVE lock until the commit and
+ * stop every other worker's writes to that table (and readers) meanwhile.
+ * Forgets what was noted.
+ */
+void red_sink_io_defer(red_sink_io_t *io, bool on);
+/** RED_SINK_PARTITIONS (naming one) when a missing partition was noted:
+ * a step checks before the statements that need them. */
+red_sink_result_t red_sink_io_noted(const red_sink_io_t *io, char *errstr,
+                                    size_t size) RED_MUSTCHECK;
+/** Creates the noted partitions, each in a transaction of its own (none
+ * may be open), and forgets them. */
+red_sink_result_t red_sink_io_create_noted(red_sink_io_t *io, char *errstr,
+                                           size_t size) RED_MUSTCHECK;
 
 /* --- COPY text format ---------------------------------------------- */
 

@@ -649,6 +649,22 @@ static red_sink_result_t ensure_partitions(red_sink_io_t *io,
                 red_partition_of(q->table, q->raw->partition, rows[i]->time,
                                  name, sizeof(name), &from, &to);
         }
+        return red_sink_io_noted(io, errstr, size);
+}
+
+red_sink_result_t red_sink_raw_partition_at(red_sink_raw_t *w,
+                                            red_sink_io_t *io, red_time_t t,
+                                            char *errstr, size_t size)
+{
+        red_sink_result_t r;
+
+        for (size_t i = 0; i < w->cnt; i++) {
+                if ((r = red_sink_io_partition(io, w->tables[i].table,
+                                               w->tables[i].raw->partition, 0,
+                                               t, errstr, size))) {
+                        return r;
+                }
+        }
         return RED_SINK_OK;
 }
 

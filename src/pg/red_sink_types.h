@@ -22,11 +22,16 @@ typedef enum {
         RED_SINK_REPLAY, /**< rolled back: consume the batch again from the
                               stored positions (a raw row of it was stored
                               already: see red_sink_raw_lookup()) */
-        RED_SINK_REJECTED, /**< PostgreSQL refused the batch's data
-                                (SQLSTATE class 22 or 23): retrying the
-                                same batch fails the same way; the error
-                                is "SQLSTATE nnnnn: message", and
-                                red_sink_rejected() may name the message */
+        RED_SINK_REJECTED,   /**< PostgreSQL refused the batch's data
+                                  (SQLSTATE class 22 or 23): retrying the
+                                  same batch fails the same way; the error
+                                  is "SQLSTATE nnnnn: message", and
+                                  red_sink_rejected() may name the message */
+        RED_SINK_PARTITIONS, /**< a partition the batch needs is missing
+                                  (red_sink_io_defer()): red_sink_write()
+                                  creates it outside the batch's
+                                  transaction and writes again; never
+                                  returned by it */
 } red_sink_result_t;
 
 /** One partition's advance in a batch. */

@@ -831,6 +831,104 @@ START_TEST(lone_event_not_held)
 }
 END_TEST
 
+/* The batch is waiting for a row lock of the cells table (another session
+ * holds them). */
+static bool waits_for_cells(void *opaque)
+{
+        char *n = test_pg_value(
+                opaque, "SELECT count(*) FROM pg_stat_activity WHERE datname "
+                        "= current_database() AND wait_event_type = 'Lock' "
+                        "AND query LIKE "
+                        "'INSERT INTO \"codegen_metrics_aggregated\"%'");
+        bool yes = strcmp(n, "0") != 0;
+
+        free(n);
+        return yes;
+}
+
+/*
+ * A batch whose events fall on a new day creates that day's partitions in
+ * transactions of their own, before its own: CREATE TABLE ... PARTITION OF
+ * takes the parent table's ACCESS EXCLUSIVE lock, which inside the batch's
+ * transaction stopped every other replica's writes to the table, and its
+ * readers, until the batch committed. Here the second day's batch is held
+ * at its cells (another session locks the month's cell rows) after its dedupe
+ * step needed the new day: the partition is already there for everyone,
+ * and the table can be read meanwhile. Then the results equal `reduce`.
+ */
+START_TEST(partitions_outside_the_batch)
+{
+        itest_t t;
+        const char *cs[] = {contract(), NULL};
+        char *first, *second, *both, *a, *b, *v, path[4096];
+        char *expected;
+        PGconn *holder, *reader;
+        long n1, n2;
+        pid_t w;
+
+        itest_init(&t, "pipeline_partitions");
+        itest_kafka(&t, 2, cs);
+        itest_config(&t, cs, 100000, 300, NULL);
+        first = strdup(itest_generate(&t, "first.jsonl",
+                                      "--events 6000 --days 1 --partitions 2 "
+                                      "--seed 41 --start "
+                                      "2026-11-10T00:00:00Z"));
+        second = strdup(itest_generate(&t, "second.jsonl",
+                                       "--events 6000 --days 1 --partitions "
+                                       "2 --seed 43 --start "
+                                       "2026-11-12T00:00:00Z"));
+        n1 = itest_lines(first);
+        n2 = itest_lines(second);
+        a = test_read_file(first, NULL);
+        b = test_read_file(second, NULL);
+        ck_assert_int_gt(asprintf(&both, "%s%s", a, b), 0);
+        snprintf(path, sizeof(path), "%s/both.jsonl", t.dir);
+        test_write_file(path, both, strlen(both));
+        expected = itest_reduce(contract(), path);
+
+        w = itest_start(&t, NULL, 1);
+        itest_produce(&t, first, 1, n1);
+        ck_assert_msg(itest_wait_committed(&t, GROUP, n1, 120000), "%ld of %ld",
+                      itest_committed(&t, GROUP), n1);
+        holder = test_pg_connect(t.conninfo);
+        test_pg_exec(holder, "BEGIN");
+        /* the month's cells: the second day's batch needs them, and no
+         * finalisation does before the month is over */
+        free(test_pg_value(holder,
+                           "SELECT count(*) FROM (SELECT 1 FROM "
+                           "codegen_metrics_aggregated WHERE window_type = "
+                           "'monthly' FOR UPDATE) x"));
+        itest_produce(&t, second, 1, n2);
+        reader = test_pg_connect(t.conninfo);
+        ck_assert_msg(test_wait_every(waits_for_cells, reader, 60000, 100),
+                      "the second day's batch never waited for the cells");
+        /* a reader that waits 5 s for a lock fails: the parent table is
+         * not locked by the open batch */
+        test_pg_exec(reader, "SET lock_timeout = '5s'");
+        v = test_pg_value(reader, "SELECT to_regclass('reducerd_dedupe_2026_"
+                                  "11_12') IS NOT NULL");
+        ck_assert_msg(!strcmp(v, "t"), "the new day's partition is not "
+                                       "visible outside the open batch");
+        free(v);
+        free(test_pg_value(reader, "SELECT count(*) FROM reducerd_dedupe"));
+        ck_assert_msg(waits_for_cells(reader), "the batch did not wait");
+        test_pg_exec(holder, "COMMIT");
+        ck_assert_msg(itest_wait_committed(&t, GROUP, n1 + n2, 120000),
+                      "%ld of %ld", itest_committed(&t, GROUP), n1 + n2);
+        compare_all(&t, expected);
+        ck_assert_int_eq(itest_stop(w, SIGTERM, 30000), 0);
+        PQfinish(reader);
+        PQfinish(holder);
+        free(expected);
+        free(both);
+        free(a);
+        free(b);
+        free(first);
+        free(second);
+        itest_fini(&t);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("pipeline");
@@ -846,6 +944,7 @@ int main(void)
         test_add_case(s, "interleave", live_interleaving, 900);
         test_add_case(s, "resume", resume_after_silence, 300);
         test_add_case(s, "lone", lone_event_not_held, 300);
+        test_add_case(s, "partitions", partitions_outside_the_batch, 300);
         test_add_case(s, "skipped", skipped_offsets_read_again, 900);
         test_add_case(s, "skipped_last", skipped_last_offsets_read_again, 900);
         return test_main(s);
