@@ -3,7 +3,6 @@
 
 #include "red_failpoint.h"
 #include "red_log.h"
-#include "red_partition.h"
 #include "red_sink_alert.h"
 #include "red_sink_alertq.h"
 #include "red_sink_cells.h"
@@ -16,6 +15,7 @@
 #include "red_sink_schema.h"
 #include "red_sink_state.h"
 #include "red_sink_walert.h"
+#include "red_window.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -618,7 +618,6 @@ static red_sink_result_t precreate(red_sink_t *s, red_core_t *core,
 
         for (size_t i = 0; i < n; i++) {
                 const red_event_t *ev = red_core_released_event(core, i);
-                char name[128];
 
                 if (!ev || (ev->time >= from && ev->time < to)) {
                         continue;
@@ -631,8 +630,8 @@ static red_sink_result_t precreate(red_sink_t *s, red_core_t *core,
                                                    errstr, size))) {
                         return r;
                 }
-                red_partition_of("", RED_PART_DAILY, ev->time, name,
-                                 sizeof(name), &from, &to);
+                from = red_window_start(RED_WINDOW_DAILY, ev->time);
+                to = red_window_end(RED_WINDOW_DAILY, from);
         }
         return red_sink_io_create_noted(s->io, errstr, size);
 }

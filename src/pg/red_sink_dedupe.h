@@ -57,18 +57,19 @@ red_sink_result_t red_sink_dedupe_mark(red_sink_dedupe_t *d, red_sink_io_t *io,
                                        red_core_t *core, char *errstr,
                                        size_t size) RED_MUSTCHECK;
 
-/**
- * COPYs the keys of the batch's applied events into reducerd_dedupe
- * (partitions first), in the batch transaction. Adds the rows to *@p n.
- * RED_SINK_REPLAY on a unique violation (the next batches look their keys
- * up).
- */
 /** The partition holding the keys of time @p t (red_sink_io_partition()),
  * when the contract deduplicates. */
 red_sink_result_t red_sink_dedupe_partition_at(red_sink_dedupe_t *d,
                                                red_sink_io_t *io, red_time_t t,
                                                char *errstr,
                                                size_t size) RED_MUSTCHECK;
+
+/**
+ * COPYs the keys of the batch's applied events into reducerd_dedupe
+ * (partitions first), in the batch transaction. Adds the rows to *@p n.
+ * RED_SINK_REPLAY on a unique violation (the next batches look their keys
+ * up).
+ */
 red_sink_result_t red_sink_dedupe_write(red_sink_dedupe_t *d, red_sink_io_t *io,
                                         red_core_t *core, size_t *n,
                                         char *errstr,

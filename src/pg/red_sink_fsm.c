@@ -266,7 +266,6 @@ static void history_line(red_sink_fsm_t *w, const red_fsm_row_t *row)
         red_buf_putc(b, '\n');
 }
 
-/* History rows by COPY, in their daily partitions. */
 red_sink_result_t red_sink_fsm_partition_at(red_sink_fsm_t *w,
                                             red_sink_io_t *io, red_time_t t,
                                             char *errstr, size_t size)
@@ -279,6 +278,7 @@ red_sink_result_t red_sink_fsm_partition_at(red_sink_fsm_t *w,
                                      size);
 }
 
+/* History rows by COPY, in their daily partitions. */
 static red_sink_result_t write_history(red_sink_fsm_t *w, red_sink_io_t *io,
                                        const red_fsm_rows_t *rows, char *errstr,
                                        size_t size)

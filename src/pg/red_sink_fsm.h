@@ -55,6 +55,7 @@ red_sink_result_t red_sink_fsm_partition_at(red_sink_fsm_t *w,
                                             red_sink_io_t *io, red_time_t t,
                                             char *errstr,
                                             size_t size) RED_MUSTCHECK;
+
 /**
  * In the batch transaction: COPYs @p rows into the history table and
  * upserts the dirty workflows of @p wfs. Adds the rows written to *@p n.

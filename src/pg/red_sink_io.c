@@ -23,8 +23,8 @@ struct red_sink_io_s {
         PGconn *conn;
         char where[256];
         red_partition_cache_t *parts; /* partitions known to exist */
-        bool created_in_tx;           /* one was created in the transaction */
-        bool defer;                   /* missing ones are noted, not created */
+        bool created_in_tx; /* ensured in the transaction: maybe created */
+        bool defer;         /* missing ones are noted, not created */
         noted_t *noted;
         size_t noted_cnt, noted_cap;
         red_sink_io_idle_fn *idle;
@@ -356,7 +356,7 @@ int red_sink_io_check_columns(red_sink_io_t *io, const char *contract,
         return r;
 }
 
-/* Notes the partition of @p table for @p t, once. */
+/* Notes the partition of @p table for @p t (not noted yet: noted()). */
 static int note(red_sink_io_t *io, const char *table, red_partition_t gran,
                 int fillfactor, red_time_t t)
 {
@@ -365,12 +365,6 @@ static int note(red_sink_io_t *io, const char *table, red_partition_t gran,
         noted_t *n;
 
         red_partition_of(table, gran, t, name, sizeof(name), &from, &to);
-        for (size_t i = 0; i < io->noted_cnt; i++) {
-                if (io->noted[i].from == from && io->noted[i].gran == gran &&
-                    !strcmp(io->noted[i].table, table)) {
-                        return 0;
-                }
-        }
         if (strlen(table) >= sizeof(n->table)) {
                 return -1;
         }
@@ -420,7 +414,7 @@ red_sink_result_t red_sink_io_partition(red_sink_io_t *io, const char *table,
                 io->created_in_tx = true;
                 return RED_SINK_OK;
         }
-        if (io->noted_cnt && noted(io, table, gran, t)) {
+        if (noted(io, table, gran, t)) {
                 return RED_SINK_OK;
         }
         if ((there = red_partition_exists(io->conn, io->parts, table, gran, t,

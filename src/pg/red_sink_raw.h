@@ -66,6 +66,7 @@ red_sink_result_t red_sink_raw_partition_at(red_sink_raw_t *w,
                                             red_sink_io_t *io, red_time_t t,
                                             char *errstr,
                                             size_t size) RED_MUSTCHECK;
+
 /** After RED_SINK_REJECTED from red_sink_raw_write(): the message whose
  * row PostgreSQL refused, or NULL when it did not say which. Reset by
  * red_sink_raw_plan(). */
